@@ -1,0 +1,385 @@
+//! The configuration types and their built-in values.
+//!
+//! Every struct takes `#[serde(default)]`, so each layer may set only the keys it cares about, and
+//! `deny_unknown_fields`, so a typo is an error rather than a silently ignored key.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::Role;
+
+/// The whole effective configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the store, worktrees and logs live; empty means `$XDG_DATA_HOME/ambidex`.
+    pub state_dir: String,
+    /// The engine's scheduling limits.
+    pub engine: EngineConfig,
+    /// Identity for commits made in worktrees.
+    pub git: GitConfig,
+    /// Which provider and model agents use unless a role says otherwise.
+    pub models: ModelsConfig,
+    /// Model providers by name; presets are built in and can be changed key by key.
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Per-role choice of provider and model.
+    pub roles: BTreeMap<Role, RoleConfig>,
+    /// Code hosts.
+    pub forges: ForgesConfig,
+    /// The loopback HTTP API.
+    pub api: ApiConfig,
+    /// The control room.
+    pub tui: TuiConfig,
+}
+
+/// The engine's scheduling limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    /// Tasks worked on at once.
+    pub max_concurrent_tasks: u32,
+    /// Left Hand challengers per explored task.
+    pub challengers: u32,
+}
+
+/// Identity for commits made in worktrees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GitConfig {
+    /// Commit author name.
+    pub author_name: String,
+    /// Commit author email.
+    pub author_email: String,
+}
+
+/// Default model selection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelsConfig {
+    /// The provider used by roles that name none.
+    pub default_provider: String,
+}
+
+/// The wire format a provider speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// OpenAI chat completions (OpenAI, Ollama, vLLM, llama.cpp, LM Studio, OpenRouter, …).
+    #[default]
+    Openai,
+    /// Anthropic messages.
+    Anthropic,
+    /// A deterministic script file, for tests and the demo.
+    Scripted,
+}
+
+/// One model provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// The wire format.
+    pub kind: ProviderKind,
+    /// The API root, e.g. `https://api.openai.com/v1`.
+    pub base_url: String,
+    /// The name of the environment variable that holds the key (never the key itself).
+    pub api_key_env: String,
+    /// The model used unless a role names another.
+    pub model: String,
+    /// Extra HTTP headers.
+    pub headers: BTreeMap<String, String>,
+    /// Seconds to wait for a connection.
+    pub connect_timeout_secs: u64,
+    /// Seconds a stream may stay silent before it is retried.
+    pub idle_timeout_secs: u64,
+    /// Retries on 429, 5xx and transport errors.
+    pub max_retries: u32,
+    /// US dollars per million input tokens.
+    pub input_price_per_mtok: f64,
+    /// US dollars per million output tokens.
+    pub output_price_per_mtok: f64,
+    /// For `scripted`: the script file.
+    pub script: String,
+}
+
+/// One role's model choice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoleConfig {
+    /// The provider; empty means `models.default_provider`.
+    pub provider: String,
+    /// The model; empty means the provider's.
+    pub model: String,
+}
+
+/// Code hosts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ForgesConfig {
+    /// Where PRs go: `local`, `github` or `gitlab`.
+    pub delivery: String,
+    /// GitHub or GitHub Enterprise.
+    pub github: ForgeConfig,
+    /// GitLab or a self-hosted GitLab.
+    pub gitlab: ForgeConfig,
+}
+
+/// One code host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ForgeConfig {
+    /// The API root.
+    pub base_url: String,
+    /// The name of the environment variable that holds the token.
+    pub token_env: String,
+    /// Labels put on every PR.
+    pub labels: Vec<String>,
+}
+
+/// The loopback HTTP API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Whether the control room and `ambidex serve` start it.
+    pub enabled: bool,
+    /// The port on 127.0.0.1 (0 picks a free one).
+    pub port: u16,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: u64,
+}
+
+/// The control room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TuiConfig {
+    /// A theme name from `themes/` or a path to a theme file.
+    pub theme: String,
+    /// Ring the terminal bell when a gate opens.
+    pub bell: bool,
+    /// Send an OSC 9 desktop notification when a gate opens.
+    pub osc9: bool,
+    /// Frames per second at most.
+    pub max_fps: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent_tasks: 2,
+            challengers: 2,
+        }
+    }
+}
+
+impl Default for GitConfig {
+    fn default() -> Self {
+        Self {
+            author_name: "Ambidex".into(),
+            author_email: "ambidex@localhost".into(),
+        }
+    }
+}
+
+impl Default for ModelsConfig {
+    fn default() -> Self {
+        Self {
+            default_provider: "openai".into(),
+        }
+    }
+}
+
+impl Default for ProviderConfig {
+    fn default() -> Self {
+        Self {
+            kind: ProviderKind::Openai,
+            base_url: String::new(),
+            api_key_env: String::new(),
+            model: String::new(),
+            headers: BTreeMap::new(),
+            connect_timeout_secs: 10,
+            idle_timeout_secs: 90,
+            max_retries: 4,
+            input_price_per_mtok: 0.0,
+            output_price_per_mtok: 0.0,
+            script: String::new(),
+        }
+    }
+}
+
+impl Default for ForgesConfig {
+    fn default() -> Self {
+        Self {
+            delivery: "local".into(),
+            github: ForgeConfig {
+                base_url: "https://api.github.com".into(),
+                token_env: "GITHUB_TOKEN".into(),
+                labels: Vec::new(),
+            },
+            gitlab: ForgeConfig {
+                base_url: "https://gitlab.com/api/v4".into(),
+                token_env: "GITLAB_TOKEN".into(),
+                labels: Vec::new(),
+            },
+        }
+    }
+}
+
+impl Default for ForgeConfig {
+    fn default() -> Self {
+        Self {
+            base_url: String::new(),
+            token_env: String::new(),
+            labels: Vec::new(),
+        }
+    }
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            port: 7878,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl Default for TuiConfig {
+    fn default() -> Self {
+        Self {
+            theme: "dark".into(),
+            bell: true,
+            osc9: true,
+            max_fps: 60,
+        }
+    }
+}
+
+fn preset(
+    kind: ProviderKind,
+    base_url: &str,
+    api_key_env: &str,
+    model: &str,
+    prices: (f64, f64),
+) -> ProviderConfig {
+    ProviderConfig {
+        kind,
+        base_url: base_url.into(),
+        api_key_env: api_key_env.into(),
+        model: model.into(),
+        input_price_per_mtok: prices.0,
+        output_price_per_mtok: prices.1,
+        ..ProviderConfig::default()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        use ProviderKind::{Anthropic, Openai};
+        let free = (0.0, 0.0);
+        let providers = [
+            (
+                "openai",
+                preset(
+                    Openai,
+                    "https://api.openai.com/v1",
+                    "OPENAI_API_KEY",
+                    "gpt-4.1",
+                    (2.0, 8.0),
+                ),
+            ),
+            (
+                "anthropic",
+                preset(
+                    Anthropic,
+                    "https://api.anthropic.com",
+                    "ANTHROPIC_API_KEY",
+                    "claude-sonnet-4-5",
+                    (3.0, 15.0),
+                ),
+            ),
+            (
+                "ollama",
+                preset(
+                    Openai,
+                    "http://localhost:11434/v1",
+                    "",
+                    "qwen2.5-coder",
+                    free,
+                ),
+            ),
+            (
+                "vllm",
+                preset(Openai, "http://localhost:8000/v1", "", "", free),
+            ),
+            (
+                "llamacpp",
+                preset(Openai, "http://localhost:8080/v1", "", "", free),
+            ),
+            (
+                "lmstudio",
+                preset(Openai, "http://localhost:1234/v1", "", "", free),
+            ),
+            (
+                "openrouter",
+                preset(
+                    Openai,
+                    "https://openrouter.ai/api/v1",
+                    "OPENROUTER_API_KEY",
+                    "",
+                    free,
+                ),
+            ),
+        ]
+        .into_iter()
+        .map(|(name, provider)| (name.to_owned(), provider))
+        .collect();
+        Self {
+            state_dir: String::new(),
+            engine: EngineConfig::default(),
+            git: GitConfig::default(),
+            models: ModelsConfig::default(),
+            providers,
+            roles: BTreeMap::new(),
+            forges: ForgesConfig::default(),
+            api: ApiConfig::default(),
+            tui: TuiConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// The state directory: the configured one, else `$XDG_DATA_HOME/ambidex`, else
+    /// `~/.local/share/ambidex`, else `./.ambidex-state`.
+    pub fn state_dir(&self) -> PathBuf {
+        if !self.state_dir.is_empty() {
+            return PathBuf::from(&self.state_dir);
+        }
+        let non_empty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        if let Some(data) = non_empty("XDG_DATA_HOME") {
+            return PathBuf::from(data).join("ambidex");
+        }
+        match non_empty("HOME") {
+            Some(home) => PathBuf::from(home).join(".local/share/ambidex"),
+            None => PathBuf::from(".ambidex-state"),
+        }
+    }
+
+    /// The provider a role uses, with the model it asks for.
+    pub fn provider_for(&self, role: Role) -> Option<(&str, &ProviderConfig, String)> {
+        let choice = self.roles.get(&role).cloned().unwrap_or_default();
+        let name = if choice.provider.is_empty() {
+            self.models.default_provider.as_str()
+        } else {
+            choice.provider.as_str()
+        };
+        let (name, provider) = self.providers.get_key_value(name)?;
+        let model = if choice.model.is_empty() {
+            provider.model.clone()
+        } else {
+            choice.model
+        };
+        Some((name.as_str(), provider, model))
+    }
+}

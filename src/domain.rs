@@ -1,0 +1,13 @@
+//! The task model and its rules: the projection, the state machine and the task-file format.
+//!
+//! The data types that events carry are defined in [`crate::protocol`] and re-exported here; this
+//! module adds the behaviour around them.
+
+pub mod state;
+pub mod task;
+pub mod task_file;
+
+pub use crate::protocol::{Risk, Route, TaskKind, TaskSource, TaskSpec, TaskStatus, Track};
+pub use state::{IllegalTransition, check_transition, is_active, is_final, successors};
+pub use task::{ApplyError, IntakeNote, OpenGate, Task, Triage};
+pub use task_file::{TaskFileError, parse_task_file, read_task_file};

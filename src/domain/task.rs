@@ -1,0 +1,289 @@
+//! The task projection: the current state of one task, folded from its events.
+//!
+//! The store applies every event to its task inside the same write transaction that appends the
+//! event, so the projection and the log never disagree.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::state::{IllegalTransition, check_transition};
+use crate::protocol::{
+    Event, EventKind, GateId, GateKind, IntakeVerdict, Risk, Route, TaskId, TaskKind, TaskSpec,
+    TaskStatus, TaskSummary,
+};
+
+/// A gate that waits for a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenGate {
+    /// The gate.
+    pub id: GateId,
+    /// Why it exists.
+    pub kind: GateKind,
+    /// What the human should know.
+    pub reason: String,
+    /// The sequence number of the event that opened it.
+    pub opened_seq: u64,
+}
+
+/// Intake's last word on the task, kept so the user can see what to change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntakeNote {
+    /// The verdict.
+    pub verdict: IntakeVerdict,
+    /// Why.
+    pub reasons: Vec<String>,
+    /// What to answer.
+    pub questions: Vec<String>,
+    /// How to split.
+    pub suggested_split: Vec<String>,
+}
+
+/// Triage's classification of the task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Triage {
+    /// The task type.
+    pub kind: TaskKind,
+    /// The risk level.
+    pub risk: Risk,
+    /// Novelty from 0 to 100.
+    pub novelty: u8,
+    /// Which hands work on it.
+    pub route: Route,
+    /// The reasons.
+    pub reasons: Vec<String>,
+}
+
+/// An event that does not fit the task it is applied to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    /// The state machine forbids the move.
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    /// A status change claims a `from` that is not the task's status (a stale writer).
+    #[error("task {task} is `{actual}`, not `{claimed}` as the status change claims")]
+    StaleStatus {
+        /// The task.
+        task: TaskId,
+        /// Its real status.
+        actual: TaskStatus,
+        /// The status the event assumed.
+        claimed: TaskStatus,
+    },
+    /// A second `task_created` for the same id.
+    #[error("task {0} already exists")]
+    Duplicate(TaskId),
+    /// An event for a task that was never created.
+    #[error("no task {0}")]
+    UnknownTask(TaskId),
+    /// A decision for a gate that is not open on this task.
+    #[error("gate {gate} is not open on task {task} (already decided, or never opened)")]
+    GateNotOpen {
+        /// The task.
+        task: TaskId,
+        /// The gate.
+        gate: GateId,
+    },
+    /// A revision of a task that intake is not waiting on.
+    #[error(
+        "task {task} is `{status}`; only a task that needs clarification or was escalated can be revised"
+    )]
+    NotRevisable {
+        /// The task.
+        task: TaskId,
+        /// Its status.
+        status: TaskStatus,
+    },
+}
+
+/// The current state of one task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    /// The task.
+    pub id: TaskId,
+    /// What was asked (the latest revision).
+    pub spec: TaskSpec,
+    /// Where it is in its life.
+    pub status: TaskStatus,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When its last event was appended.
+    pub updated_at: Timestamp,
+    /// The sequence number of its last event.
+    pub last_seq: u64,
+    /// How many events it has.
+    pub event_count: u64,
+    /// Intake's last verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intake: Option<IntakeNote>,
+    /// Triage's classification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triage: Option<Triage>,
+    /// Gates waiting for a human.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub open_gates: Vec<OpenGate>,
+    /// The stage running now, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    /// Tokens read by models for this task.
+    #[serde(default)]
+    pub input_tokens: u64,
+    /// Tokens written by models for this task.
+    #[serde(default)]
+    pub output_tokens: u64,
+    /// Money spent, in micro-dollars.
+    #[serde(default)]
+    pub cost_micros: u64,
+}
+
+impl Task {
+    /// The projection right after `task_created`.
+    pub fn created(id: TaskId, spec: TaskSpec, event: &Event) -> Self {
+        Self {
+            id,
+            spec,
+            status: TaskStatus::Received,
+            created_at: event.at,
+            updated_at: event.at,
+            last_seq: event.seq,
+            event_count: 1,
+            intake: None,
+            triage: None,
+            open_gates: Vec::new(),
+            stage: None,
+            input_tokens: 0,
+            output_tokens: 0,
+            cost_micros: 0,
+        }
+    }
+
+    /// The kind: triage's when known, else what the requester declared.
+    pub fn kind(&self) -> Option<TaskKind> {
+        self.triage.as_ref().map(|t| t.kind).or(self.spec.kind)
+    }
+
+    /// The risk: triage's when known, else what the requester declared.
+    pub fn risk(&self) -> Option<Risk> {
+        self.triage.as_ref().map(|t| t.risk).or(self.spec.risk)
+    }
+
+    /// The route, once triaged.
+    pub fn route(&self) -> Option<Route> {
+        self.triage.as_ref().map(|t| t.route)
+    }
+
+    /// The line the task queue shows.
+    pub fn summary(&self) -> TaskSummary {
+        TaskSummary {
+            id: self.id,
+            title: self.spec.title.clone(),
+            status: self.status,
+            kind: self.kind(),
+            risk: self.risk(),
+            route: self.route(),
+            created_at: self.created_at,
+            open_gates: self.open_gates.len() as u32,
+            cost_micros: self.cost_micros,
+        }
+    }
+
+    /// Folds one more event of this task into the projection, or says why it does not fit.
+    pub fn apply(&mut self, event: &Event) -> Result<(), ApplyError> {
+        match &event.kind {
+            EventKind::TaskCreated { .. } => return Err(ApplyError::Duplicate(self.id)),
+            EventKind::TaskRevised { spec } => {
+                if !matches!(
+                    self.status,
+                    TaskStatus::NeedsClarification | TaskStatus::Escalated
+                ) {
+                    return Err(ApplyError::NotRevisable {
+                        task: self.id,
+                        status: self.status,
+                    });
+                }
+                self.spec = spec.clone();
+            }
+            EventKind::IntakeAssessed {
+                verdict,
+                reasons,
+                questions,
+                suggested_split,
+            } => {
+                self.intake = Some(IntakeNote {
+                    verdict: *verdict,
+                    reasons: reasons.clone(),
+                    questions: questions.clone(),
+                    suggested_split: suggested_split.clone(),
+                });
+            }
+            EventKind::TaskTriaged {
+                kind,
+                risk,
+                novelty,
+                route,
+                reasons,
+            } => {
+                self.triage = Some(Triage {
+                    kind: *kind,
+                    risk: *risk,
+                    novelty: *novelty,
+                    route: *route,
+                    reasons: reasons.clone(),
+                });
+            }
+            EventKind::StatusChanged { from, to, .. } => {
+                if *from != self.status {
+                    return Err(ApplyError::StaleStatus {
+                        task: self.id,
+                        actual: self.status,
+                        claimed: *from,
+                    });
+                }
+                check_transition(*from, *to)?;
+                self.status = *to;
+                if *to != TaskStatus::Running && *to != TaskStatus::AwaitingGate {
+                    self.stage = None;
+                }
+            }
+            EventKind::StageStarted { stage, .. } => self.stage = Some(stage.clone()),
+            EventKind::StageFinished { .. } => self.stage = None,
+            EventKind::UsageRecorded {
+                input_tokens,
+                output_tokens,
+                cost_micros,
+            } => {
+                self.input_tokens += input_tokens;
+                self.output_tokens += output_tokens;
+                self.cost_micros += cost_micros;
+            }
+            EventKind::GateOpened {
+                gate, kind, reason, ..
+            } => self.open_gates.push(OpenGate {
+                id: *gate,
+                kind: *kind,
+                reason: reason.clone(),
+                opened_seq: event.seq,
+            }),
+            EventKind::GateDecided { gate, .. } => {
+                let Some(index) = self.open_gates.iter().position(|g| g.id == *gate) else {
+                    return Err(ApplyError::GateNotOpen {
+                        task: self.id,
+                        gate: *gate,
+                    });
+                };
+                self.open_gates.remove(index);
+            }
+            EventKind::EngineStarted { .. }
+            | EventKind::AgentMessage { .. }
+            | EventKind::ModelRetry { .. }
+            | EventKind::Note { .. } => {}
+        }
+        self.updated_at = event.at;
+        self.last_seq = event.seq;
+        self.event_count += 1;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "task_tests.rs"]
+mod tests;

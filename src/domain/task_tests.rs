@@ -1,0 +1,146 @@
+use super::*;
+use crate::protocol::{Actor, Decision, Digest};
+
+fn event(seq: u64, kind: EventKind) -> Event {
+    Event {
+        seq,
+        at: Timestamp::from_second(1_700_000_000 + seq as i64).unwrap(),
+        task: None,
+        actor: Actor::Orchestrator,
+        kind,
+        prev_hash: Digest::GENESIS,
+        hash: Digest::GENESIS,
+    }
+}
+
+fn new_task() -> Task {
+    let spec = TaskSpec::titled("Fix the off-by-one in pagination");
+    let created = event(1, EventKind::TaskCreated { spec: spec.clone() });
+    Task::created(TaskId::new(), spec, &created)
+}
+
+fn status(from: TaskStatus, to: TaskStatus) -> EventKind {
+    EventKind::StatusChanged {
+        from,
+        to,
+        reason: "test".into(),
+    }
+}
+
+#[test]
+fn status_changes_follow_the_state_machine() {
+    let mut task = new_task();
+    task.apply(&event(2, status(TaskStatus::Received, TaskStatus::Queued)))
+        .unwrap();
+    assert_eq!(task.status, TaskStatus::Queued);
+    let err = task
+        .apply(&event(3, status(TaskStatus::Queued, TaskStatus::PrReady)))
+        .unwrap_err();
+    assert!(matches!(err, ApplyError::Illegal(_)), "{err}");
+    assert_eq!(task.status, TaskStatus::Queued);
+    assert_eq!(task.last_seq, 2);
+    assert_eq!(task.event_count, 2);
+}
+
+#[test]
+fn a_stale_from_status_is_refused() {
+    let mut task = new_task();
+    let err = task
+        .apply(&event(2, status(TaskStatus::Queued, TaskStatus::Running)))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        ApplyError::StaleStatus {
+            task: task.id,
+            actual: TaskStatus::Received,
+            claimed: TaskStatus::Queued
+        }
+    );
+}
+
+#[test]
+fn gates_open_and_close_once() {
+    let mut task = new_task();
+    let gate = GateId::new();
+    task.apply(&event(
+        2,
+        EventKind::GateOpened {
+            gate,
+            kind: GateKind::Plan,
+            reason: "risk is medium".into(),
+            evidence_hash: None,
+            allowed: vec![Decision::Approve, Decision::Reject],
+        },
+    ))
+    .unwrap();
+    assert_eq!(task.open_gates.len(), 1);
+    assert_eq!(task.open_gates[0].opened_seq, 2);
+    let decided = EventKind::GateDecided {
+        gate,
+        decision: Decision::Approve,
+        note: None,
+    };
+    task.apply(&event(3, decided.clone())).unwrap();
+    assert!(task.open_gates.is_empty());
+    assert_eq!(
+        task.apply(&event(4, decided)).unwrap_err(),
+        ApplyError::GateNotOpen {
+            task: task.id,
+            gate
+        }
+    );
+}
+
+#[test]
+fn only_a_task_waiting_on_intake_can_be_revised() {
+    let mut task = new_task();
+    let revised = EventKind::TaskRevised {
+        spec: TaskSpec::titled("Clearer"),
+    };
+    assert!(matches!(
+        task.apply(&event(2, revised.clone())).unwrap_err(),
+        ApplyError::NotRevisable { .. }
+    ));
+    task.apply(&event(
+        2,
+        status(TaskStatus::Received, TaskStatus::NeedsClarification),
+    ))
+    .unwrap();
+    task.apply(&event(3, revised)).unwrap();
+    assert_eq!(task.spec.title, "Clearer");
+}
+
+#[test]
+fn usage_adds_up_and_triage_overrides_declared_values() {
+    let mut task = new_task();
+    task.spec.risk = Some(Risk::Low);
+    assert_eq!(task.risk(), Some(Risk::Low));
+    for seq in 2..4 {
+        task.apply(&event(
+            seq,
+            EventKind::UsageRecorded {
+                input_tokens: 10,
+                output_tokens: 5,
+                cost_micros: 7,
+            },
+        ))
+        .unwrap();
+    }
+    assert_eq!(
+        (task.input_tokens, task.output_tokens, task.cost_micros),
+        (20, 10, 14)
+    );
+    task.apply(&event(
+        4,
+        EventKind::TaskTriaged {
+            kind: TaskKind::BugFix,
+            risk: Risk::High,
+            novelty: 10,
+            route: Route::RightAndLeft,
+            reasons: vec!["touches auth/".into()],
+        },
+    ))
+    .unwrap();
+    assert_eq!(task.risk(), Some(Risk::High));
+    assert_eq!(task.route(), Some(Route::RightAndLeft));
+}

@@ -1,0 +1,20 @@
+//! The typed protocol between the engine and its clients: [`Command`]s in, [`Update`]s out.
+//!
+//! This module depends on nothing else in the crate. It holds ids, actors, the task vocabulary
+//! that events carry, gates, and the events themselves.
+
+mod actor;
+mod command;
+mod event;
+mod gate;
+mod ids;
+mod snapshot;
+mod task;
+
+pub use actor::{Actor, AgentIdentity, Role, Track};
+pub use command::Command;
+pub use event::{Delta, Digest, Event, EventKind, IntakeVerdict, NewEvent, Update};
+pub use gate::{Decision, GateKind};
+pub use ids::{CandidateId, GateId, ParseIdError, SHORT_ID_LEN, TaskId, ToolCallId};
+pub use snapshot::{Client, Snapshot, TaskSummary};
+pub use task::{Risk, Route, TaskKind, TaskSource, TaskSpec, TaskStatus};

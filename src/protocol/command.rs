@@ -1,0 +1,55 @@
+//! Commands: everything a client (TUI, CLI, API) may ask the engine to do.
+
+use serde::{Deserialize, Serialize};
+
+use super::gate::Decision;
+use super::ids::{GateId, TaskId};
+use super::task::TaskSpec;
+
+/// A request from a client to the engine. The engine answers through events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// Submit a new task to intake.
+    AddTask {
+        /// What to do.
+        spec: TaskSpec,
+    },
+    /// Replace a task's spec (after intake asked questions) and resubmit it.
+    ReviseTask {
+        /// The task.
+        task: TaskId,
+        /// The revised spec.
+        spec: TaskSpec,
+    },
+    /// Stop a task; its worktrees are kept.
+    CancelTask {
+        /// The task.
+        task: TaskId,
+        /// Why, for the audit trail.
+        reason: String,
+    },
+    /// Continue an interrupted task from its last durable step.
+    ResumeTask {
+        /// The task.
+        task: TaskId,
+    },
+    /// Answer an open gate.
+    DecideGate {
+        /// The gate.
+        gate: GateId,
+        /// The answer.
+        decision: Decision,
+        /// An optional comment, shown to agents.
+        note: Option<String>,
+    },
+    /// Attach a note to a task.
+    AddNote {
+        /// The task.
+        task: TaskId,
+        /// The note.
+        text: String,
+    },
+    /// Stop the engine cleanly; running tasks resume on the next start.
+    Shutdown,
+}

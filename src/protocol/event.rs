@@ -1,0 +1,378 @@
+//! Events: every state change, as appended to the hash-chained log and broadcast to clients.
+
+use std::fmt;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::actor::{Actor, Role};
+use super::gate::{Decision, GateKind};
+use super::ids::{GateId, TaskId};
+use super::task::{Risk, Route, TaskKind, TaskSpec, TaskStatus};
+
+/// A SHA-256 digest, printed and serialized as lowercase hex.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Digest(pub [u8; 32]);
+
+impl Digest {
+    /// The all-zero digest that the first event of a log chains from.
+    pub const GENESIS: Digest = Digest([0; 32]);
+
+    /// Parses 64 hex characters.
+    pub fn from_hex(text: &str) -> Option<Digest> {
+        let bytes = text.as_bytes();
+        if bytes.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, pair) in bytes.chunks_exact(2).enumerate() {
+            let hi = (pair[0] as char).to_digit(16)?;
+            let lo = (pair[1] as char).to_digit(16)?;
+            out[i] = (hi * 16 + lo) as u8;
+        }
+        Some(Digest(out))
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for byte in self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Digest({self})")
+    }
+}
+
+impl Serialize for Digest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Digest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Digest::from_hex(&text).ok_or_else(|| serde::de::Error::custom("expected 64 hex digits"))
+    }
+}
+
+/// Intake's verdict on a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntakeVerdict {
+    /// Clear, safe and bounded: it goes on to triage.
+    Accepted,
+    /// Too vague; the user must answer questions.
+    NeedsClarification,
+    /// Unsafe; a policy rule refused it.
+    Rejected,
+    /// Too broad; it should be split.
+    Escalated,
+}
+
+/// What happened. Later parts of the system add variants; stored events never change meaning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The engine started (or resumed) on this store.
+    EngineStarted {
+        /// The ambidex version.
+        version: String,
+    },
+    /// A task entered the system.
+    TaskCreated {
+        /// What was asked.
+        spec: TaskSpec,
+    },
+    /// The user revised a task (for instance after intake asked questions).
+    TaskRevised {
+        /// The new spec, replacing the old one whole.
+        spec: TaskSpec,
+    },
+    /// Intake checked the task.
+    IntakeAssessed {
+        /// The outcome.
+        verdict: IntakeVerdict,
+        /// Why, one reason per line, naming the rule that matched.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reasons: Vec<String>,
+        /// What the user should answer (for `needs_clarification`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        questions: Vec<String>,
+        /// A suggested split into smaller tasks (for `escalated`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        suggested_split: Vec<String>,
+    },
+    /// Triage classified and routed the task.
+    TaskTriaged {
+        /// The task type.
+        kind: TaskKind,
+        /// The risk level.
+        risk: Risk,
+        /// Novelty from 0 (routine) to 100 (never seen).
+        novelty: u8,
+        /// Which hands work on it.
+        route: Route,
+        /// Every reason behind kind, risk, novelty and route.
+        reasons: Vec<String>,
+    },
+    /// The task moved from one status to another; the state machine checks the move.
+    StatusChanged {
+        /// The status it had.
+        from: TaskStatus,
+        /// The status it has now.
+        to: TaskStatus,
+        /// Why, for people.
+        reason: String,
+    },
+    /// A pipeline stage began.
+    StageStarted {
+        /// The stage's name in the playbook.
+        stage: String,
+        /// The role that runs it.
+        role: Role,
+    },
+    /// A pipeline stage ended.
+    StageFinished {
+        /// The stage's name in the playbook.
+        stage: String,
+        /// Whether it succeeded.
+        ok: bool,
+        /// A one-paragraph summary.
+        summary: String,
+    },
+    /// An agent finished a message (streamed deltas are not persisted; this is the whole text).
+    AgentMessage {
+        /// The message text, redacted.
+        text: String,
+    },
+    /// A model call was retried.
+    ModelRetry {
+        /// Which attempt failed (1-based).
+        attempt: u32,
+        /// Why it is retried.
+        reason: String,
+        /// How long the client waits before the next attempt.
+        delay_ms: u64,
+    },
+    /// Tokens and money spent by one model call.
+    UsageRecorded {
+        /// Prompt tokens.
+        input_tokens: u64,
+        /// Completion tokens.
+        output_tokens: u64,
+        /// Cost in micro-dollars (millionths of a US dollar).
+        cost_micros: u64,
+    },
+    /// A gate opened: the task waits for a human.
+    GateOpened {
+        /// The gate.
+        gate: GateId,
+        /// Why it exists.
+        kind: GateKind,
+        /// What the human should know, in a sentence or two.
+        reason: String,
+        /// The hash of the evidence shown with it, when there is any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        evidence_hash: Option<Digest>,
+        /// The decisions the human may take.
+        allowed: Vec<Decision>,
+    },
+    /// A human decided a gate.
+    GateDecided {
+        /// The gate.
+        gate: GateId,
+        /// The decision.
+        decision: Decision,
+        /// An optional comment that agents see.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// A human left a note on a task.
+    Note {
+        /// The note.
+        text: String,
+    },
+}
+
+impl EventKind {
+    /// The snake_case tag used in JSON and in listings.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::EngineStarted { .. } => "engine_started",
+            EventKind::TaskCreated { .. } => "task_created",
+            EventKind::TaskRevised { .. } => "task_revised",
+            EventKind::IntakeAssessed { .. } => "intake_assessed",
+            EventKind::TaskTriaged { .. } => "task_triaged",
+            EventKind::StatusChanged { .. } => "status_changed",
+            EventKind::StageStarted { .. } => "stage_started",
+            EventKind::StageFinished { .. } => "stage_finished",
+            EventKind::AgentMessage { .. } => "agent_message",
+            EventKind::ModelRetry { .. } => "model_retry",
+            EventKind::UsageRecorded { .. } => "usage_recorded",
+            EventKind::GateOpened { .. } => "gate_opened",
+            EventKind::GateDecided { .. } => "gate_decided",
+            EventKind::Note { .. } => "note",
+        }
+    }
+
+    /// A one-line human summary, for listings and logs.
+    pub fn summary(&self) -> String {
+        match self {
+            EventKind::EngineStarted { version } => format!("engine {version} started"),
+            EventKind::TaskCreated { spec } => format!("created: {}", spec.title),
+            EventKind::TaskRevised { spec } => format!("revised: {}", spec.title),
+            EventKind::IntakeAssessed {
+                verdict,
+                reasons,
+                questions,
+                ..
+            } => {
+                let detail = reasons.iter().chain(questions).cloned().collect::<Vec<_>>();
+                if detail.is_empty() {
+                    format!("intake: {verdict:?}")
+                } else {
+                    format!("intake: {verdict:?}: {}", detail.join("; "))
+                }
+            }
+            EventKind::TaskTriaged {
+                kind,
+                risk,
+                novelty,
+                route,
+                ..
+            } => {
+                format!("triaged: {kind}, risk {risk}, novelty {novelty}, route {route}")
+            }
+            EventKind::StatusChanged { from, to, reason } => format!("{from} → {to}: {reason}"),
+            EventKind::StageStarted { stage, role } => format!("stage {stage} started ({role})"),
+            EventKind::StageFinished { stage, ok, summary } => {
+                let outcome = if *ok { "ok" } else { "failed" };
+                format!("stage {stage} {outcome}: {summary}")
+            }
+            EventKind::AgentMessage { text } => {
+                let first = text.lines().next().unwrap_or_default();
+                format!("message: {first}")
+            }
+            EventKind::ModelRetry {
+                attempt,
+                reason,
+                delay_ms,
+            } => {
+                format!("model retry after attempt {attempt} in {delay_ms} ms: {reason}")
+            }
+            EventKind::UsageRecorded {
+                input_tokens,
+                output_tokens,
+                cost_micros,
+            } => format!(
+                "usage: {input_tokens} in, {output_tokens} out, ${:.4}",
+                *cost_micros as f64 / 1e6
+            ),
+            EventKind::GateOpened {
+                gate, kind, reason, ..
+            } => {
+                format!("gate {} ({kind}) opened: {reason}", gate.short())
+            }
+            EventKind::GateDecided {
+                gate,
+                decision,
+                note,
+            } => match note {
+                Some(note) => format!("gate {} {decision}: {note}", gate.short()),
+                None => format!("gate {} {decision}", gate.short()),
+            },
+            EventKind::Note { text } => format!("note: {text}"),
+        }
+    }
+}
+
+/// An event as a client asks for it to be appended; the store assigns seq, time and hashes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// The task it belongs to, if any.
+    pub task: Option<TaskId>,
+    /// Who caused it.
+    pub actor: Actor,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+impl NewEvent {
+    /// An event about a task.
+    pub fn for_task(task: TaskId, actor: Actor, kind: EventKind) -> Self {
+        Self {
+            task: Some(task),
+            actor,
+            kind,
+        }
+    }
+
+    /// An event about the system as a whole.
+    pub fn global(actor: Actor, kind: EventKind) -> Self {
+        Self {
+            task: None,
+            actor,
+            kind,
+        }
+    }
+}
+
+/// A persisted event: its place in the log and its link in the hash chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Gap-free sequence number, starting at 1.
+    pub seq: u64,
+    /// When the store appended it.
+    pub at: Timestamp,
+    /// The task it belongs to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<TaskId>,
+    /// Who caused it.
+    pub actor: Actor,
+    /// What happened.
+    pub kind: EventKind,
+    /// The hash of the previous event (all zeros for the first).
+    pub prev_hash: Digest,
+    /// `sha256(prev_hash ‖ canonical bytes of this event)`.
+    pub hash: Digest,
+}
+
+/// A piece of streamed model output: shown live, never persisted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delta {
+    /// The task the agent works on.
+    pub task: TaskId,
+    /// The agent.
+    pub actor: Actor,
+    /// The new text.
+    pub text: String,
+}
+
+/// What a client receives from the engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "update", rename_all = "snake_case")]
+pub enum Update {
+    /// A persisted event, in log order.
+    Event(std::sync::Arc<Event>),
+    /// Streamed text (not persisted).
+    Delta(Delta),
+    /// A command the client sent could not be carried out.
+    CommandFailed {
+        /// The command, in short.
+        command: String,
+        /// Why, and what to do.
+        error: String,
+    },
+    /// The client fell too far behind and must reconnect to get a fresh snapshot.
+    Lagged {
+        /// How many updates it missed.
+        missed: u64,
+    },
+}

@@ -1,0 +1,54 @@
+//! What a client needs to start: a summary of every task and the log position it reflects, plus
+//! the channels it talks to the engine through.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, mpsc};
+
+use super::command::Command;
+use super::event::Update;
+use super::ids::TaskId;
+use super::task::{Risk, Route, TaskKind, TaskStatus};
+
+/// One line of the task queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSummary {
+    /// The task.
+    pub id: TaskId,
+    /// Its title.
+    pub title: String,
+    /// Where it is.
+    pub status: TaskStatus,
+    /// Its kind, once known.
+    pub kind: Option<TaskKind>,
+    /// Its risk, once known.
+    pub risk: Option<Risk>,
+    /// Its route, once triaged.
+    pub route: Option<Route>,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// Gates waiting for a human.
+    pub open_gates: u32,
+    /// Money spent so far, in micro-dollars.
+    pub cost_micros: u64,
+}
+
+/// The state a client starts from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Every task, oldest first.
+    pub tasks: Vec<TaskSummary>,
+    /// Updates with a sequence number at or below this are already in `tasks`.
+    pub head_seq: u64,
+}
+
+/// A client's connection to the engine.
+#[derive(Debug)]
+pub struct Client {
+    /// Where things stood when the client connected.
+    pub snapshot: Snapshot,
+    /// Everything that happens afterwards.
+    pub updates: broadcast::Receiver<Update>,
+    /// Where to send commands; failures come back as [`Update::CommandFailed`].
+    pub commands: mpsc::UnboundedSender<Command>,
+}

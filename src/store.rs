@@ -1,0 +1,415 @@
+//! The embedded store: one redb file holding the hash-chained event log and the projections.
+//!
+//! Only this module touches redb. A [`Store`] is the writer: it owns a thread that batches
+//! appends into `Immediate` (fsync'd) commits, and at most one process holds it at a time. A
+//! [`StoreReader`] reads consistent snapshots; it works in the writing process and, through redb's
+//! `SingleWriter` mode, in other processes while one writes. That is how read-only commands
+//! (`task list`, `task show`, `audit verify`) work while the control room runs.
+
+mod error;
+mod read;
+mod record;
+mod tables;
+mod verify;
+mod writer;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Sender, sync_channel};
+use std::thread::JoinHandle;
+
+use redb::{
+    Builder, ConcurrencyMode, Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable,
+    ReadableTableMetadata,
+};
+
+pub use error::StoreError;
+pub use verify::Verification;
+pub use writer::{AppendResult, CommitHook, Head};
+
+use read::ReadError;
+use tables::{EVENTS, META, META_SCHEMA, SCHEMA_VERSION, TASK_EVENTS, TASKS};
+use writer::{AppendRequest, Reply, Writer};
+
+use crate::domain::Task;
+use crate::protocol::{Event, NewEvent, TaskId};
+
+/// The file name of the store inside the state directory.
+pub const STORE_FILE: &str = "state.redb";
+
+const CACHE_BYTES: usize = 256 * 1024 * 1024;
+
+fn builder() -> Builder {
+    let mut builder = Builder::new();
+    builder
+        .set_concurrency_mode(ConcurrencyMode::SingleWriter)
+        .set_cache_size(CACHE_BYTES);
+    builder
+}
+
+/// Runs a redb open, turning a panic on a damaged file into an error.
+fn guarded_open<T>(
+    path: &Path,
+    open: impl FnOnce() -> Result<T, redb::DatabaseError>,
+) -> Result<T, StoreError> {
+    match catch_unwind(AssertUnwindSafe(open)) {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(err)) => Err(StoreError::from_redb(path, "open", None, err)),
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "unreadable file".to_owned());
+            Err(StoreError::Corrupt {
+                path: path.to_owned(),
+                detail,
+            })
+        }
+    }
+}
+
+fn schema_of(meta_value: Option<&[u8]>) -> Option<u64> {
+    meta_value.and_then(|bytes| Some(u64::from_be_bytes(bytes.try_into().ok()?)))
+}
+
+/// The writing handle of a store.
+pub struct Store {
+    path: PathBuf,
+    db: Arc<Database>,
+    appender: Appender,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// A cloneable handle that appends events through the writer thread.
+#[derive(Clone)]
+pub struct Appender {
+    requests: Sender<AppendRequest>,
+}
+
+impl Appender {
+    /// Appends `events` atomically and waits until they are durable. Do not call from async code.
+    pub fn append(&self, events: Vec<NewEvent>) -> AppendResult {
+        let (tx, rx) = sync_channel(1);
+        self.send(AppendRequest {
+            events,
+            reply: Reply::Blocking(tx),
+        })?;
+        rx.recv()
+            .unwrap_or_else(|_| Err(StoreError::WriterStopped { reason: None }))
+    }
+
+    /// Appends `events` atomically and resolves when they are durable.
+    pub async fn append_async(&self, events: Vec<NewEvent>) -> AppendResult {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send(AppendRequest {
+            events,
+            reply: Reply::Async(tx),
+        })?;
+        rx.await
+            .unwrap_or_else(|_| Err(StoreError::WriterStopped { reason: None }))
+    }
+
+    fn send(&self, request: AppendRequest) -> Result<(), StoreError> {
+        self.requests
+            .send(request)
+            .map_err(|_| StoreError::WriterStopped { reason: None })
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path` for writing.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_with_hook(path, None)
+    }
+
+    /// Opens the store for writing; `hook` sees every committed batch, in log order, on the
+    /// writer thread (keep it cheap: forward to a channel).
+    pub fn open_with_hook(path: &Path, hook: Option<CommitHook>) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: path.to_owned(),
+                action: "create the directory of",
+                durable_seq: None,
+                source,
+            })?;
+        }
+        let db = guarded_open(path, || builder().create(path))?;
+        prepare_schema(path, &db)?;
+        let db = Arc::new(db);
+        let loader = StoreReader {
+            path: path.to_owned(),
+            db: ReaderDb::Shared(db.clone()),
+        };
+        let (head, tasks) = writer::load_state(&loader.snapshot()?).map_err(|e| loader.fail(e))?;
+        let last_at = jiff::Timestamp::now();
+        let (requests, receiver) = std::sync::mpsc::channel();
+        let writer = Writer {
+            db: db.clone(),
+            path: path.to_owned(),
+            head,
+            last_at,
+            tasks,
+            hook,
+        };
+        let thread = std::thread::Builder::new()
+            .name("ambidex-store-writer".into())
+            .spawn(move || writer.run(receiver))
+            .map_err(|source| StoreError::Io {
+                path: path.to_owned(),
+                action: "start the writer for",
+                durable_seq: None,
+                source,
+            })?;
+        Ok(Store {
+            path: path.to_owned(),
+            db,
+            appender: Appender { requests },
+            thread: Some(thread),
+        })
+    }
+
+    /// The store file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends `events` atomically and waits until they are durable. Do not call from async code.
+    pub fn append(&self, events: Vec<NewEvent>) -> AppendResult {
+        self.appender.append(events)
+    }
+
+    /// A handle for appending from other threads and tasks.
+    pub fn appender(&self) -> Appender {
+        self.appender.clone()
+    }
+
+    /// A reader over this store's snapshots.
+    pub fn reader(&self) -> StoreReader {
+        StoreReader {
+            path: self.path.clone(),
+            db: ReaderDb::Shared(self.db.clone()),
+        }
+    }
+
+    /// Stops the writer after it has committed everything already sent to it.
+    pub fn close(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        let (dead, _) = std::sync::mpsc::channel();
+        self.appender = Appender { requests: dead };
+        if let Some(thread) = self.thread.take() {
+            // The writer only ends by returning; a panic there has already been reported.
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Creates the tables and records the schema version, or refuses a store this build cannot read.
+fn prepare_schema(path: &Path, db: &Database) -> Result<(), StoreError> {
+    let fail = |err: redb::Error| StoreError::from_redb(path, "open", None, err);
+    let txn = db.begin_write().map_err(|e| fail(e.into()))?;
+    {
+        let mut meta = txn.open_table(META).map_err(|e| fail(e.into()))?;
+        let found = schema_of(
+            meta.get(META_SCHEMA)
+                .map_err(|e| fail(e.into()))?
+                .map(|v| v.value().to_vec())
+                .as_deref(),
+        );
+        match found {
+            Some(found) if found > SCHEMA_VERSION => {
+                return Err(StoreError::NewerSchema {
+                    path: path.to_owned(),
+                    found,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            Some(_) => {}
+            None => {
+                let events = txn.open_table(EVENTS).map_err(|e| fail(e.into()))?;
+                if events.len().map_err(|e| fail(e.into()))? > 0 {
+                    return Err(StoreError::Corrupt {
+                        path: path.to_owned(),
+                        detail: "events without a schema version".into(),
+                    });
+                }
+                drop(events);
+                meta.insert(META_SCHEMA, SCHEMA_VERSION.to_be_bytes().as_slice())
+                    .map_err(|e| fail(e.into()))?;
+            }
+        }
+        txn.open_table(TASKS).map_err(|e| fail(e.into()))?;
+        txn.open_table(TASK_EVENTS).map_err(|e| fail(e.into()))?;
+        txn.open_table(EVENTS).map_err(|e| fail(e.into()))?;
+    }
+    txn.commit().map_err(|e| fail(e.into()))
+}
+
+#[derive(Clone)]
+enum ReaderDb {
+    Shared(Arc<Database>),
+    ReadOnly(Arc<ReadOnlyDatabase>),
+}
+
+/// Reads consistent snapshots of a store, in this process or beside a writing one.
+#[derive(Clone)]
+pub struct StoreReader {
+    path: PathBuf,
+    db: ReaderDb,
+}
+
+/// A task reference that matches no task, or more than one.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    /// No task id ends with the fragment.
+    #[error("no task matches `{0}` (see `ambidex task list`)")]
+    NotFound(String),
+    /// Several do.
+    #[error("`{fragment}` matches {} tasks ({}); give more characters", matches.len(), matches.join(", "))]
+    Ambiguous {
+        /// What the user typed.
+        fragment: String,
+        /// The ids it matches.
+        matches: Vec<String>,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl StoreReader {
+    /// Opens the store at `path` for reading without taking the writer's place. Returns `None`
+    /// when there is no store yet.
+    pub fn open(path: &Path) -> Result<Option<StoreReader>, StoreError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let db = match guarded_open(path, || builder().open_read_only(path)) {
+            Ok(db) => ReaderDb::ReadOnly(Arc::new(db)),
+            // A store left by a crash needs a repair, which only a writer may do.
+            Err(StoreError::NeedsRepair { .. }) => {
+                let db = guarded_open(path, || builder().open(path))?;
+                prepare_schema(path, &db)?;
+                ReaderDb::Shared(Arc::new(db))
+            }
+            Err(err) => return Err(err),
+        };
+        let reader = StoreReader {
+            path: path.to_owned(),
+            db,
+        };
+        reader.check_schema()?;
+        Ok(Some(reader))
+    }
+
+    /// The store file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn snapshot(&self) -> Result<redb::ReadTransaction, StoreError> {
+        let txn = match &self.db {
+            ReaderDb::Shared(db) => db.begin_read(),
+            ReaderDb::ReadOnly(db) => db.begin_read(),
+        };
+        txn.map_err(|err| StoreError::from_redb(&self.path, "read", None, err))
+    }
+
+    fn fail(&self, err: ReadError) -> StoreError {
+        match err {
+            ReadError::Db(err) => StoreError::from_redb(&self.path, "read", None, err),
+            ReadError::Record { seq, error } => StoreError::Corrupt {
+                path: self.path.clone(),
+                detail: format!("event #{seq}: {error}"),
+            },
+            ReadError::Projection { id, detail } => StoreError::Corrupt {
+                path: self.path.clone(),
+                detail: format!("projection of task {}: {detail}", TaskId::from_u128(id)),
+            },
+        }
+    }
+
+    fn check_schema(&self) -> Result<(), StoreError> {
+        let txn = self.snapshot()?;
+        let meta = match txn.open_table(META) {
+            Ok(meta) => meta,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+            Err(err) => return Err(self.fail(ReadError::Db(err.into()))),
+        };
+        let value = meta
+            .get(META_SCHEMA)
+            .map_err(|e| self.fail(ReadError::Db(e.into())))?;
+        match schema_of(value.as_ref().map(|v| v.value())) {
+            Some(found) if found > SCHEMA_VERSION => Err(StoreError::NewerSchema {
+                path: self.path.clone(),
+                found,
+                supported: SCHEMA_VERSION,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The last event's sequence number and hash.
+    pub fn head(&self) -> Result<Head, StoreError> {
+        read::head(&self.snapshot()?).map_err(|e| self.fail(e))
+    }
+
+    /// Every task, oldest first.
+    pub fn tasks(&self) -> Result<Vec<Task>, StoreError> {
+        read::tasks(&self.snapshot()?).map_err(|e| self.fail(e))
+    }
+
+    /// One task by id.
+    pub fn task(&self, id: TaskId) -> Result<Option<Task>, StoreError> {
+        read::task(&self.snapshot()?, id).map_err(|e| self.fail(e))
+    }
+
+    /// The task whose id is, or ends with, `reference` (any case).
+    pub fn find_task(&self, reference: &str) -> Result<Task, LookupError> {
+        let reference = reference.trim();
+        let txn = self.snapshot()?;
+        let ids = match reference.parse::<TaskId>() {
+            Ok(id) => vec![id],
+            Err(_) => read::task_ids_matching(&txn, reference).map_err(|e| self.fail(e))?,
+        };
+        match ids.as_slice() {
+            [id] => read::task(&txn, *id)
+                .map_err(|e| self.fail(e))?
+                .ok_or_else(|| LookupError::NotFound(reference.to_owned())),
+            [] => Err(LookupError::NotFound(reference.to_owned())),
+            many => Err(LookupError::Ambiguous {
+                fragment: reference.to_owned(),
+                matches: many.iter().map(|id| id.to_string()).collect(),
+            }),
+        }
+    }
+
+    /// The events of one task, in log order.
+    pub fn task_events(&self, id: TaskId) -> Result<Vec<Event>, StoreError> {
+        read::task_events(&self.snapshot()?, id).map_err(|e| self.fail(e))
+    }
+
+    /// Up to `limit` events after sequence number `after`.
+    pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
+        read::events_after(&self.snapshot()?, after, limit).map_err(|e| self.fail(e))
+    }
+
+    /// Walks the whole hash chain.
+    pub fn verify(&self) -> Result<Verification, StoreError> {
+        verify::verify(&self.snapshot()?).map_err(|e| self.fail(e))
+    }
+}
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;

@@ -1,0 +1,180 @@
+//! What can go wrong with the store, said so a user knows what to do.
+
+use std::path::PathBuf;
+
+use crate::domain::ApplyError;
+
+/// An error from the store. Every variant names the file and says what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process holds the store for writing.
+    #[error(
+        "the store {} is in use by another Ambidex process (the control room or `ambidex serve`); \
+         read-only commands (`task list`, `task show`, `audit verify`) still work, and changes \
+         go through that process",
+        path.display()
+    )]
+    InUse {
+        /// The store file.
+        path: PathBuf,
+    },
+    /// The file is not a store, or is damaged.
+    #[error(
+        "the store {} is damaged or is not an Ambidex store ({detail}); move it aside \
+         (`mv {} {}.damaged`) to start afresh, or restore it from a backup",
+        path.display(),
+        path.display(),
+        path.display()
+    )]
+    Corrupt {
+        /// The store file.
+        path: PathBuf,
+        /// What redb or the decoder said.
+        detail: String,
+    },
+    /// A newer Ambidex wrote this store.
+    #[error(
+        "the store {} has schema version {found}, but this ambidex understands versions up to \
+         {supported}; upgrade ambidex (nothing was changed in the file)",
+        path.display()
+    )]
+    NewerSchema {
+        /// The store file.
+        path: PathBuf,
+        /// The version in the file.
+        found: u64,
+        /// The newest version this build reads.
+        supported: u64,
+    },
+    /// The operating system refused a read or a write (a full disk, permissions, …).
+    #[error(
+        "could not {action} the store {}: {source}; nothing committed before was lost{}",
+        path.display(),
+        durable_hint(*durable_seq)
+    )]
+    Io {
+        /// The store file.
+        path: PathBuf,
+        /// What was being done: "open", "commit to", …
+        action: &'static str,
+        /// The last sequence number known to be on disk.
+        durable_seq: Option<u64>,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file was not closed cleanly and only a writing process may repair it.
+    #[error(
+        "the store {} was not closed cleanly and needs a repair that only a writing process can \
+         do; run a command that writes (e.g. `ambidex task add`) or start the control room",
+        path.display()
+    )]
+    NeedsRepair {
+        /// The store file.
+        path: PathBuf,
+    },
+    /// redb failed in a way that is neither I/O nor damage.
+    #[error("the store {} failed: {detail}", path.display())]
+    Internal {
+        /// The store file.
+        path: PathBuf,
+        /// What redb said.
+        detail: String,
+    },
+    /// An event does not fit the state it would change; nothing of its batch was written.
+    #[error("refused event: {0}")]
+    Rejected(#[from] ApplyError),
+    /// The writer thread has stopped (after a failed commit, or at shutdown).
+    #[error("the store writer has stopped{}; restart ambidex", reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    WriterStopped {
+        /// Why, when known.
+        reason: Option<String>,
+    },
+}
+
+fn durable_hint(seq: Option<u64>) -> String {
+    match seq {
+        Some(0) | None => String::new(),
+        Some(seq) => format!(" (events up to #{seq} are safe)"),
+    }
+}
+
+impl StoreError {
+    /// Classifies a redb error for the store at `path`.
+    pub(crate) fn from_redb(
+        path: &std::path::Path,
+        action: &'static str,
+        durable_seq: Option<u64>,
+        err: impl Into<redb::Error>,
+    ) -> Self {
+        let path = path.to_owned();
+        match err.into() {
+            redb::Error::DatabaseAlreadyOpen => StoreError::InUse { path },
+            redb::Error::Corrupted(detail) => StoreError::Corrupt { path, detail },
+            redb::Error::UpgradeRequired(version) => StoreError::Corrupt {
+                path,
+                detail: format!("redb file format {version} is too old"),
+            },
+            redb::Error::RepairAborted => StoreError::NeedsRepair { path },
+            redb::Error::Io(source) if source.kind() == std::io::ErrorKind::InvalidData => {
+                StoreError::Corrupt {
+                    path,
+                    detail: source.to_string(),
+                }
+            }
+            redb::Error::Io(source) => StoreError::Io {
+                path,
+                action,
+                durable_seq,
+                source,
+            },
+            redb::Error::PreviousIo => StoreError::WriterStopped {
+                reason: Some("an earlier write failed; the file was left as it was".into()),
+            },
+            other => StoreError::Internal {
+                path,
+                detail: other.to_string(),
+            },
+        }
+    }
+
+    /// An equal error, for answering every request of a failed batch.
+    pub(crate) fn duplicate(&self) -> StoreError {
+        match self {
+            StoreError::InUse { path } => StoreError::InUse { path: path.clone() },
+            StoreError::Corrupt { path, detail } => StoreError::Corrupt {
+                path: path.clone(),
+                detail: detail.clone(),
+            },
+            StoreError::NewerSchema {
+                path,
+                found,
+                supported,
+            } => StoreError::NewerSchema {
+                path: path.clone(),
+                found: *found,
+                supported: *supported,
+            },
+            StoreError::Io {
+                path,
+                action,
+                durable_seq,
+                source,
+            } => StoreError::Io {
+                path: path.clone(),
+                action,
+                durable_seq: *durable_seq,
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            StoreError::NeedsRepair { path } => StoreError::NeedsRepair { path: path.clone() },
+            StoreError::Internal { path, detail } => StoreError::Internal {
+                path: path.clone(),
+                detail: detail.clone(),
+            },
+            StoreError::Rejected(err) => StoreError::Rejected(err.clone()),
+            StoreError::WriterStopped { reason } => StoreError::WriterStopped {
+                reason: reason.clone(),
+            },
+        }
+    }
+}

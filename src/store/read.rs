@@ -1,0 +1,133 @@
+//! Queries over one consistent snapshot of the store. Readers never block the writer.
+
+use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, TableError};
+
+use super::record::{self, RecordError};
+use super::tables::{EVENTS, META, META_HEAD, TASK_EVENTS, TASKS};
+use super::writer::Head;
+use crate::domain::Task;
+use crate::protocol::{Event, TaskId};
+
+/// An error while reading, before it is given a path and a story.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    Db(redb::Error),
+    Record { seq: u64, error: RecordError },
+    Projection { id: u128, detail: String },
+}
+
+macro_rules! from_redb {
+    ($($error:ty),+) => {$(
+        impl From<$error> for ReadError {
+            fn from(err: $error) -> Self {
+                ReadError::Db(err.into())
+            }
+        }
+    )+};
+}
+
+from_redb!(
+    redb::Error,
+    redb::TableError,
+    redb::StorageError,
+    redb::TransactionError
+);
+
+/// Opens a table, treating a table that was never created as empty.
+macro_rules! open_or_empty {
+    ($txn:expr, $table:expr, $empty:expr) => {
+        match $txn.open_table($table) {
+            Ok(table) => table,
+            Err(TableError::TableDoesNotExist(_)) => return Ok($empty),
+            Err(err) => return Err(err.into()),
+        }
+    };
+}
+
+/// The last event's seq and hash, as recorded with it.
+pub(crate) fn head(txn: &ReadTransaction) -> Result<Head, ReadError> {
+    let meta = open_or_empty!(txn, META, Head::EMPTY);
+    let head = meta
+        .get(META_HEAD)?
+        .and_then(|v| Head::from_bytes(v.value()));
+    Ok(head.unwrap_or(Head::EMPTY))
+}
+
+/// Every task projection, oldest first.
+pub(crate) fn tasks(txn: &ReadTransaction) -> Result<Vec<Task>, ReadError> {
+    let table = open_or_empty!(txn, TASKS, Vec::new());
+    let mut out = Vec::with_capacity(table.len()? as usize);
+    for entry in table.iter()? {
+        let (key, value) = entry?;
+        let task = serde_json::from_slice(value.value()).map_err(|err| ReadError::Projection {
+            id: key.value(),
+            detail: err.to_string(),
+        })?;
+        out.push(task);
+    }
+    Ok(out)
+}
+
+/// One task projection.
+pub(crate) fn task(txn: &ReadTransaction, id: TaskId) -> Result<Option<Task>, ReadError> {
+    let table = open_or_empty!(txn, TASKS, None);
+    let Some(value) = table.get(id.as_u128())? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(value.value())
+        .map(Some)
+        .map_err(|err| ReadError::Projection {
+            id: id.as_u128(),
+            detail: err.to_string(),
+        })
+}
+
+/// The ids of the tasks whose id ends with `fragment` (any case).
+pub(crate) fn task_ids_matching(
+    txn: &ReadTransaction,
+    fragment: &str,
+) -> Result<Vec<TaskId>, ReadError> {
+    let table = open_or_empty!(txn, TASKS, Vec::new());
+    let mut out = Vec::new();
+    for entry in table.iter()? {
+        let id = TaskId::from_u128(entry?.0.value());
+        if id.matches_suffix(fragment) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+/// The events of one task, in log order.
+pub(crate) fn task_events(txn: &ReadTransaction, id: TaskId) -> Result<Vec<Event>, ReadError> {
+    let index = open_or_empty!(txn, TASK_EVENTS, Vec::new());
+    let events = open_or_empty!(txn, EVENTS, Vec::new());
+    let key = id.as_u128();
+    let mut out = Vec::new();
+    for entry in index.range((key, 0)..=(key, u64::MAX))? {
+        let seq = entry?.0.value().1;
+        if let Some(bytes) = events.get(seq)? {
+            out.push(decode(seq, bytes.value())?);
+        }
+    }
+    Ok(out)
+}
+
+/// Up to `limit` events with a sequence number above `after`, in order.
+pub(crate) fn events_after(
+    txn: &ReadTransaction,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<Event>, ReadError> {
+    let events = open_or_empty!(txn, EVENTS, Vec::new());
+    let mut out = Vec::new();
+    for entry in events.range(after.saturating_add(1)..)?.take(limit) {
+        let (seq, bytes) = entry?;
+        out.push(decode(seq.value(), bytes.value())?);
+    }
+    Ok(out)
+}
+
+fn decode(seq: u64, bytes: &[u8]) -> Result<Event, ReadError> {
+    record::decode(bytes).map_err(|error| ReadError::Record { seq, error })
+}

@@ -1,0 +1,27 @@
+//! The redb tables and the schema version that describes them.
+//!
+//! Keys are fixed-width integers (sequence numbers, ULIDs as `u128`) so that redb's ordering is
+//! the log's order; values are JSON, except event records (see [`super::record`]).
+
+use redb::TableDefinition;
+
+/// The schema this build writes. Bump it with a migration when a table's meaning changes.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// seq → event record (version byte, prev hash, hash, canonical JSON body).
+pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+
+/// task id → task projection (JSON).
+pub const TASKS: TableDefinition<u128, &[u8]> = TableDefinition::new("tasks");
+
+/// (task id, seq) → (): the events of each task, in order, without scanning the log.
+pub const TASK_EVENTS: TableDefinition<(u128, u64), ()> = TableDefinition::new("task_events");
+
+/// Small named values: the schema version and the head of the chain.
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+/// `META` key of the schema version (u64, big-endian).
+pub const META_SCHEMA: &str = "schema_version";
+
+/// `META` key of the head: the last seq (u64, big-endian) followed by its hash (32 bytes).
+pub const META_HEAD: &str = "head";

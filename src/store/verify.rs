@@ -1,0 +1,116 @@
+//! Walks the hash chain and reports the first event that does not belong.
+
+use redb::{ReadTransaction, ReadableTable, TableError};
+use serde::Serialize;
+
+use super::read::ReadError;
+use super::record::{self, chain_hash};
+use super::tables::EVENTS;
+use super::writer::Head;
+use crate::protocol::Digest;
+
+/// The outcome of walking the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Verification {
+    /// Every event is where it should be and chains to the one before.
+    Ok {
+        /// How many events were checked.
+        events: u64,
+        /// The hash of the last one.
+        head: Digest,
+    },
+    /// The chain breaks at `seq`.
+    Broken {
+        /// The first sequence number that fails.
+        seq: u64,
+        /// What is wrong with it.
+        reason: String,
+        /// How many events before it verified.
+        verified: u64,
+    },
+}
+
+/// Checks every record: gap-free numbering, the body's own seq, the link to the previous hash,
+/// the hash of the stored bytes, and finally the head recorded in `meta`.
+pub(crate) fn verify(txn: &ReadTransaction) -> Result<Verification, ReadError> {
+    let events = match txn.open_table(EVENTS) {
+        Ok(table) => Some(table),
+        Err(TableError::TableDoesNotExist(_)) => None,
+        Err(err) => return Err(err.into()),
+    };
+    let mut expected = 1u64;
+    let mut prev = Digest::GENESIS;
+    let broken = |seq: u64, reason: String| Verification::Broken {
+        seq,
+        reason,
+        verified: seq - 1,
+    };
+    if let Some(events) = &events {
+        for entry in events.iter()? {
+            let (key, value) = entry?;
+            let seq = key.value();
+            if seq != expected {
+                return Ok(broken(
+                    expected,
+                    format!("missing: the next stored event is #{seq}"),
+                ));
+            }
+            let raw = match record::split(value.value()) {
+                Ok(raw) => raw,
+                Err(err) => return Ok(broken(seq, err.to_string())),
+            };
+            if raw.prev_hash != prev {
+                return Ok(broken(
+                    seq,
+                    "does not link to the hash of the event before it".into(),
+                ));
+            }
+            if chain_hash(&raw.prev_hash, raw.body) != raw.hash {
+                return Ok(broken(
+                    seq,
+                    "its content does not match its hash (altered)".into(),
+                ));
+            }
+            match record::body_seq(raw.body) {
+                Ok(body_seq) if body_seq == seq => {}
+                Ok(body_seq) => {
+                    return Ok(broken(
+                        seq,
+                        format!("stored under #{seq} but says it is #{body_seq}"),
+                    ));
+                }
+                Err(err) => return Ok(broken(seq, err.to_string())),
+            }
+            prev = raw.hash;
+            expected += 1;
+        }
+    }
+    let count = expected - 1;
+    let head = super::read::head(txn)?;
+    if head
+        != (Head {
+            seq: count,
+            hash: prev,
+        })
+    {
+        let seq = match head.seq.cmp(&count) {
+            std::cmp::Ordering::Greater => count + 1,
+            std::cmp::Ordering::Less => head.seq + 1,
+            std::cmp::Ordering::Equal => count,
+        };
+        return Ok(Verification::Broken {
+            seq,
+            reason: format!(
+                "the recorded head (#{} {}) does not match the last event (#{count} {prev}): \
+                 events were removed or added outside Ambidex",
+                head.seq, head.hash
+            ),
+            verified: count,
+        });
+    }
+    Ok(Verification::Ok {
+        events: count,
+        head: prev,
+    })
+}

@@ -1,0 +1,284 @@
+//! The single writer: one thread that owns every write transaction.
+//!
+//! Requests that arrive while a commit is in flight are batched into the next transaction, so many
+//! concurrent appenders share one fsync. Each request's events are checked against the task
+//! projections first; a request that does not fit is refused whole and takes no sequence numbers,
+//! so the log stays gap-free. Projections are written in the same transaction as their events,
+//! and the in-memory copies change only after the commit succeeded.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, TryRecvError};
+
+use jiff::Timestamp;
+use redb::Database;
+
+use super::error::StoreError;
+use super::record;
+use super::tables::{EVENTS, META, META_HEAD, TASK_EVENTS, TASKS};
+use crate::domain::{ApplyError, Task};
+use crate::protocol::{Digest, Event, EventKind, NewEvent, TaskId};
+
+/// Most requests folded into one transaction.
+const MAX_BATCH_REQUESTS: usize = 4096;
+
+/// Called on the writer thread with each committed batch, in log order.
+pub type CommitHook = Box<dyn Fn(&[Arc<Event>]) + Send>;
+
+/// The events as persisted, or why nothing was.
+pub type AppendResult = Result<Vec<Arc<Event>>, StoreError>;
+
+/// Where the writer sends its answer.
+pub(crate) enum Reply {
+    /// A blocking caller.
+    Blocking(std::sync::mpsc::SyncSender<AppendResult>),
+    /// An async caller.
+    Async(tokio::sync::oneshot::Sender<AppendResult>),
+}
+
+impl Reply {
+    fn send(self, result: AppendResult) {
+        // A caller that gave up waiting is not an error for the writer.
+        match self {
+            Reply::Blocking(tx) => drop(tx.send(result)),
+            Reply::Async(tx) => drop(tx.send(result)),
+        }
+    }
+}
+
+/// Events to append atomically, and where to say how it went.
+pub(crate) struct AppendRequest {
+    pub events: Vec<NewEvent>,
+    pub reply: Reply,
+}
+
+/// The last event of the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// Its sequence number (0 for an empty log).
+    pub seq: u64,
+    /// Its hash ([`Digest::GENESIS`] for an empty log).
+    pub hash: Digest,
+}
+
+impl Head {
+    /// The head of an empty log.
+    pub const EMPTY: Head = Head {
+        seq: 0,
+        hash: Digest::GENESIS,
+    };
+
+    pub(crate) fn to_bytes(self) -> [u8; 40] {
+        let mut out = [0u8; 40];
+        out[..8].copy_from_slice(&self.seq.to_be_bytes());
+        out[8..].copy_from_slice(&self.hash.0);
+        out
+    }
+
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Head> {
+        let seq = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
+        let hash: [u8; 32] = bytes.get(8..40)?.try_into().ok()?;
+        Some(Head {
+            seq,
+            hash: Digest(hash),
+        })
+    }
+}
+
+pub(crate) struct Writer {
+    pub db: Arc<Database>,
+    pub path: PathBuf,
+    pub head: Head,
+    pub last_at: Timestamp,
+    pub tasks: HashMap<TaskId, Task>,
+    pub hook: Option<CommitHook>,
+}
+
+/// A request whose events fit, with its place in the batch.
+struct Accepted {
+    reply: Reply,
+    events: Vec<Arc<Event>>,
+}
+
+impl Writer {
+    /// Serves requests until every sender is gone or a commit fails for good.
+    pub fn run(mut self, requests: Receiver<AppendRequest>) {
+        let mut batch = Vec::new();
+        while let Ok(first) = requests.recv() {
+            batch.push(first);
+            while batch.len() < MAX_BATCH_REQUESTS {
+                match requests.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                }
+            }
+            if let Err(fatal) = self.commit_batch(&mut batch) {
+                for request in batch.drain(..).chain(requests.try_iter()) {
+                    request.reply.send(Err(StoreError::WriterStopped {
+                        reason: Some(fatal.clone()),
+                    }));
+                }
+                // Later requests find the channel closed and get the same answer from the handle.
+                return;
+            }
+        }
+    }
+
+    /// Commits one batch. Returns `Err` only when the writer cannot go on.
+    fn commit_batch(&mut self, batch: &mut Vec<AppendRequest>) -> Result<(), String> {
+        let at = Timestamp::now().max(self.last_at);
+        let mut staged: HashMap<TaskId, Task> = HashMap::new();
+        let mut accepted: Vec<Accepted> = Vec::with_capacity(batch.len());
+        let mut head = self.head;
+        let written = (|| -> Result<(), redb::Error> {
+            let txn = self.db.begin_write()?;
+            {
+                let mut events = txn.open_table(EVENTS)?;
+                let mut index = txn.open_table(TASK_EVENTS)?;
+                let mut buf = Vec::with_capacity(512);
+                for request in batch.drain(..) {
+                    match self.stage(request.events, head, at, &staged) {
+                        Err(err) => request.reply.send(Err(err)),
+                        Ok((request_events, scratch, records)) => {
+                            for (event, bytes) in request_events.iter().zip(&records) {
+                                events.insert(event.seq, bytes.as_slice())?;
+                                if let Some(task) = event.task {
+                                    index.insert((task.as_u128(), event.seq), ())?;
+                                }
+                            }
+                            if let Some(last) = request_events.last() {
+                                head = Head {
+                                    seq: last.seq,
+                                    hash: last.hash,
+                                };
+                            }
+                            staged.extend(scratch);
+                            accepted.push(Accepted {
+                                reply: request.reply,
+                                events: request_events,
+                            });
+                        }
+                    }
+                }
+                let mut tasks = txn.open_table(TASKS)?;
+                for (id, task) in &staged {
+                    buf.clear();
+                    serde_json::to_writer(&mut buf, task)
+                        .map_err(|err| redb::Error::Corrupted(err.to_string()))?;
+                    tasks.insert(id.as_u128(), buf.as_slice())?;
+                }
+                let mut meta = txn.open_table(META)?;
+                meta.insert(META_HEAD, head.to_bytes().as_slice())?;
+            }
+            txn.commit()?;
+            Ok(())
+        })();
+
+        match written {
+            Ok(()) => {
+                self.head = head;
+                self.last_at = at;
+                self.tasks.extend(staged);
+                let all: Vec<Arc<Event>> = accepted
+                    .iter()
+                    .flat_map(|a| a.events.iter().cloned())
+                    .collect();
+                for done in accepted {
+                    done.reply.send(Ok(done.events));
+                }
+                if let Some(hook) = &self.hook {
+                    if !all.is_empty() {
+                        hook(&all);
+                    }
+                }
+                Ok(())
+            }
+            Err(err) => {
+                let error =
+                    StoreError::from_redb(&self.path, "commit to", Some(self.head.seq), err);
+                let fatal = error.to_string();
+                for done in accepted {
+                    done.reply.send(Err(error.duplicate()));
+                }
+                // After a failed commit redb refuses further writes until the file is reopened.
+                Err(fatal)
+            }
+        }
+    }
+
+    /// Builds the events of one request on top of `head` and checks them against the projections.
+    #[allow(clippy::type_complexity)]
+    fn stage(
+        &self,
+        events: Vec<NewEvent>,
+        head: Head,
+        at: Timestamp,
+        staged: &HashMap<TaskId, Task>,
+    ) -> Result<(Vec<Arc<Event>>, HashMap<TaskId, Task>, Vec<Vec<u8>>), StoreError> {
+        let mut scratch: HashMap<TaskId, Task> = HashMap::new();
+        let mut out = Vec::with_capacity(events.len());
+        let mut records = Vec::with_capacity(events.len());
+        let mut prev = head;
+        for new in events {
+            let mut bytes = Vec::with_capacity(256);
+            let event =
+                record::encode(prev.seq + 1, at, prev.hash, new, &mut bytes).map_err(|err| {
+                    StoreError::Internal {
+                        path: self.path.clone(),
+                        detail: err.to_string(),
+                    }
+                })?;
+            if let Some(id) = event.task {
+                self.apply(id, &event, staged, &mut scratch)?;
+            }
+            prev = Head {
+                seq: event.seq,
+                hash: event.hash,
+            };
+            out.push(Arc::new(event));
+            records.push(bytes);
+        }
+        Ok((out, scratch, records))
+    }
+
+    fn apply(
+        &self,
+        id: TaskId,
+        event: &Event,
+        staged: &HashMap<TaskId, Task>,
+        scratch: &mut HashMap<TaskId, Task>,
+    ) -> Result<(), ApplyError> {
+        if let EventKind::TaskCreated { spec } = &event.kind {
+            if scratch.contains_key(&id) || staged.contains_key(&id) || self.tasks.contains_key(&id)
+            {
+                return Err(ApplyError::Duplicate(id));
+            }
+            scratch.insert(id, Task::created(id, spec.clone(), event));
+            return Ok(());
+        }
+        if !scratch.contains_key(&id) {
+            let current = staged
+                .get(&id)
+                .or_else(|| self.tasks.get(&id))
+                .ok_or(ApplyError::UnknownTask(id))?;
+            scratch.insert(id, current.clone());
+        }
+        match scratch.get_mut(&id) {
+            Some(task) => task.apply(event),
+            None => Err(ApplyError::UnknownTask(id)),
+        }
+    }
+}
+
+/// Reads the head and every task projection: what a writer needs to start.
+pub(crate) fn load_state(
+    txn: &redb::ReadTransaction,
+) -> Result<(Head, HashMap<TaskId, Task>), super::read::ReadError> {
+    let head = super::read::head(txn)?;
+    let tasks = super::read::tasks(txn)?
+        .into_iter()
+        .map(|task| (task.id, task))
+        .collect();
+    Ok((head, tasks))
+}

@@ -1,0 +1,304 @@
+use std::sync::Mutex;
+
+use super::*;
+use crate::protocol::{Actor, EventKind, TaskSpec, TaskStatus};
+
+fn created(id: TaskId, title: &str) -> NewEvent {
+    NewEvent::for_task(
+        id,
+        Actor::local_human(),
+        EventKind::TaskCreated {
+            spec: TaskSpec::titled(title),
+        },
+    )
+}
+
+fn moved(id: TaskId, from: TaskStatus, to: TaskStatus) -> NewEvent {
+    NewEvent::for_task(
+        id,
+        Actor::Orchestrator,
+        EventKind::StatusChanged {
+            from,
+            to,
+            reason: "t".into(),
+        },
+    )
+}
+
+fn temp_store() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(STORE_FILE);
+    (dir, path)
+}
+
+#[test]
+fn appends_are_numbered_chained_and_projected() {
+    let (_dir, path) = temp_store();
+    let store = Store::open(&path).unwrap();
+    let id = TaskId::new();
+    let first = store.append(vec![created(id, "one")]).unwrap();
+    let second = store
+        .append(vec![moved(id, TaskStatus::Received, TaskStatus::Queued)])
+        .unwrap();
+    assert_eq!(first[0].seq, 1);
+    assert_eq!(second[0].seq, 2);
+    assert_eq!(second[0].prev_hash, first[0].hash);
+
+    let reader = store.reader();
+    let task = reader.task(id).unwrap().unwrap();
+    assert_eq!(task.status, TaskStatus::Queued);
+    assert_eq!(task.event_count, 2);
+    let history = reader.task_events(id).unwrap();
+    assert_eq!(history.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(history[1], *second[0]);
+    assert_eq!(
+        reader.verify().unwrap(),
+        Verification::Ok {
+            events: 2,
+            head: second[0].hash
+        }
+    );
+}
+
+#[test]
+fn a_refused_request_takes_no_sequence_numbers_and_changes_nothing() {
+    let (_dir, path) = temp_store();
+    let store = Store::open(&path).unwrap();
+    let id = TaskId::new();
+    store.append(vec![created(id, "one")]).unwrap();
+    // The first event of this request fits, the second does not: neither is written.
+    let err = store
+        .append(vec![
+            moved(id, TaskStatus::Received, TaskStatus::Queued),
+            moved(id, TaskStatus::Queued, TaskStatus::PrReady),
+        ])
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Rejected(_)), "{err}");
+    assert_eq!(
+        store.reader().task(id).unwrap().unwrap().status,
+        TaskStatus::Received
+    );
+    let next = store
+        .append(vec![moved(id, TaskStatus::Received, TaskStatus::Queued)])
+        .unwrap();
+    assert_eq!(next[0].seq, 2);
+    assert!(matches!(
+        store.reader().verify().unwrap(),
+        Verification::Ok { events: 2, .. }
+    ));
+}
+
+#[test]
+fn events_for_unknown_tasks_and_duplicate_creations_are_refused() {
+    let (_dir, path) = temp_store();
+    let store = Store::open(&path).unwrap();
+    let id = TaskId::new();
+    let err = store
+        .append(vec![moved(id, TaskStatus::Received, TaskStatus::Queued)])
+        .unwrap_err();
+    assert!(err.to_string().contains("no task"), "{err}");
+    store.append(vec![created(id, "one")]).unwrap();
+    let err = store.append(vec![created(id, "again")]).unwrap_err();
+    assert!(err.to_string().contains("already exists"), "{err}");
+}
+
+#[test]
+fn concurrent_appenders_share_commits_and_lose_nothing() {
+    let (_dir, path) = temp_store();
+    let seqs = Mutex::new(Vec::new());
+    let store = Store::open(&path).unwrap();
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            let appender = store.appender();
+            let seqs = &seqs;
+            scope.spawn(move || {
+                for _ in 0..25 {
+                    let events = appender.append(vec![created(TaskId::new(), "t")]).unwrap();
+                    seqs.lock().unwrap().push(events[0].seq);
+                }
+            });
+        }
+    });
+    let mut seqs = seqs.into_inner().unwrap();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=200).collect::<Vec<_>>());
+    assert_eq!(store.reader().tasks().unwrap().len(), 200);
+}
+
+#[test]
+fn reopening_restores_head_and_projections() {
+    let (_dir, path) = temp_store();
+    let id = TaskId::new();
+    let last_hash = {
+        let store = Store::open(&path).unwrap();
+        store.append(vec![created(id, "one")]).unwrap();
+        store
+            .append(vec![moved(id, TaskStatus::Received, TaskStatus::Queued)])
+            .unwrap()[0]
+            .hash
+    };
+    let store = Store::open(&path).unwrap();
+    let third = store
+        .append(vec![moved(id, TaskStatus::Queued, TaskStatus::Running)])
+        .unwrap();
+    assert_eq!(third[0].seq, 3);
+    assert_eq!(third[0].prev_hash, last_hash);
+}
+
+#[test]
+fn the_commit_hook_sees_batches_in_log_order() {
+    let (_dir, path) = temp_store();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let hook: CommitHook = Box::new(move |events| {
+        for event in events {
+            tx.send(event.seq).unwrap();
+        }
+    });
+    let store = Store::open_with_hook(&path, Some(hook)).unwrap();
+    for _ in 0..5 {
+        store.append(vec![created(TaskId::new(), "t")]).unwrap();
+    }
+    store.close();
+    assert_eq!(rx.iter().collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn a_second_writer_is_told_the_store_is_in_use_while_readers_still_read() {
+    let (_dir, path) = temp_store();
+    let store = Store::open(&path).unwrap();
+    store.append(vec![created(TaskId::new(), "t")]).unwrap();
+    let err = Store::open(&path).err().unwrap();
+    assert!(matches!(err, StoreError::InUse { .. }), "{err}");
+    assert!(err.to_string().contains("read-only commands"), "{err}");
+    let reader = StoreReader::open(&path).unwrap().unwrap();
+    assert_eq!(reader.tasks().unwrap().len(), 1);
+    store.append(vec![created(TaskId::new(), "u")]).unwrap();
+    assert_eq!(
+        reader.tasks().unwrap().len(),
+        2,
+        "a reader follows the writer's commits"
+    );
+}
+
+#[test]
+fn a_store_from_a_newer_version_is_refused_untouched() {
+    let (_dir, path) = temp_store();
+    drop(Store::open(&path).unwrap());
+    {
+        let db = builder().open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert(META_SCHEMA, 99u64.to_be_bytes().as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let err = Store::open(&path).err().unwrap();
+    assert!(
+        matches!(err, StoreError::NewerSchema { found: 99, .. }),
+        "{err}"
+    );
+    let err = StoreReader::open(&path).err().unwrap();
+    assert!(err.to_string().contains("upgrade ambidex"), "{err}");
+}
+
+#[test]
+fn a_changed_byte_is_named_by_its_sequence_number() {
+    let (_dir, path) = temp_store();
+    {
+        let store = Store::open(&path).unwrap();
+        for _ in 0..5 {
+            store.append(vec![created(TaskId::new(), "t")]).unwrap();
+        }
+    }
+    {
+        let db = builder().open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut events = txn.open_table(EVENTS).unwrap();
+            let mut bytes = events.get(3).unwrap().unwrap().value().to_vec();
+            let last = bytes.len() - 3;
+            bytes[last] ^= 0x01;
+            events.insert(3, bytes.as_slice()).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let reader = StoreReader::open(&path).unwrap().unwrap();
+    match reader.verify().unwrap() {
+        Verification::Broken {
+            seq,
+            verified,
+            reason,
+        } => {
+            assert_eq!((seq, verified), (3, 2));
+            assert!(reason.contains("altered"), "{reason}");
+        }
+        ok => panic!("tampering not found: {ok:?}"),
+    }
+}
+
+#[test]
+fn a_removed_tail_event_breaks_the_head() {
+    let (_dir, path) = temp_store();
+    {
+        let store = Store::open(&path).unwrap();
+        for _ in 0..3 {
+            store.append(vec![created(TaskId::new(), "t")]).unwrap();
+        }
+    }
+    {
+        let db = builder().open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(EVENTS).unwrap().remove(3).unwrap();
+        txn.commit().unwrap();
+    }
+    let reader = StoreReader::open(&path).unwrap().unwrap();
+    assert!(matches!(
+        reader.verify().unwrap(),
+        Verification::Broken {
+            seq: 3,
+            verified: 2,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_file_that_is_not_a_store_is_a_clear_error() {
+    let (_dir, path) = temp_store();
+    std::fs::write(
+        &path,
+        b"this is not a redb file, just some text that is long enough ........",
+    )
+    .unwrap();
+    let err = Store::open(&path).err().unwrap();
+    assert!(
+        matches!(
+            err,
+            StoreError::Corrupt { .. } | StoreError::Internal { .. }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
+}
+
+#[test]
+fn task_references_resolve_by_unique_suffix() {
+    let (_dir, path) = temp_store();
+    let store = Store::open(&path).unwrap();
+    let a = TaskId::new();
+    store.append(vec![created(a, "a")]).unwrap();
+    let reader = store.reader();
+    assert_eq!(reader.find_task(&a.short()).unwrap().id, a);
+    assert_eq!(
+        reader.find_task(&a.to_string().to_lowercase()).unwrap().id,
+        a
+    );
+    assert!(matches!(
+        reader.find_task("zzzzzzzz"),
+        Err(LookupError::NotFound(_))
+    ));
+}

@@ -137,7 +137,8 @@ pub fn user_config_path() -> Option<PathBuf> {
 /// The root of the git repository containing `dir`, if any.
 pub fn repo_root(dir: &Path) -> Option<PathBuf> {
     let repo = git2::Repository::discover(dir).ok()?;
-    repo.workdir().map(Path::to_path_buf)
+    // `workdir` ends with a separator; collecting the components drops it.
+    repo.workdir().map(|dir| dir.components().collect())
 }
 
 fn read_layer(path: &Path, source: Source) -> Result<Option<Layer>, ConfigError> {

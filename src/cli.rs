@@ -1,0 +1,180 @@
+//! Command-line parsing and dispatch. Each subcommand's work and output live in `cli/`.
+
+mod audit;
+mod config_cmd;
+mod doctor;
+mod table;
+mod task;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use ambidex::config::{self, Effective, LoadOptions};
+use ambidex::orchestrator::Engine;
+use ambidex::protocol::Actor;
+use ambidex::store::{STORE_FILE, StoreReader};
+
+/// A terminal control room for autonomous software development with ambidextrous AI agents.
+///
+/// Run without a subcommand to open the control room.
+#[derive(Debug, Parser)]
+#[command(name = "ambidex", version, propagate_version = true)]
+pub struct Cli {
+    /// Where the store, worktrees and logs live [env: AMBIDEX_STATE_DIR] [default: $XDG_DATA_HOME/ambidex]
+    #[arg(long, global = true, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// The repository to work on (default: the current directory)
+    #[arg(long, global = true, value_name = "PATH")]
+    repo: Option<PathBuf>,
+    /// Set a configuration key for this run, e.g. `-c tui.theme=light` (repeatable)
+    #[arg(short = 'c', long = "config", global = true, value_name = "KEY=VALUE")]
+    config: Vec<String>,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Open the control room (the default when no subcommand is given)
+    Tui,
+    /// Add, list and inspect tasks
+    #[command(subcommand)]
+    Task(task::TaskCmd),
+    /// Check and read the audit trail
+    #[command(subcommand)]
+    Audit(audit::AuditCmd),
+    /// Show the effective configuration
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCmd),
+    /// Check this machine: git, the store, sandbox levels, providers and forges
+    Doctor {
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// What every subcommand needs: the configuration and where things live.
+pub struct Context {
+    /// The effective configuration.
+    pub effective: Effective,
+    /// The directory tasks refer to by default.
+    pub repo_dir: PathBuf,
+    /// The state directory.
+    pub state_dir: PathBuf,
+}
+
+impl Context {
+    fn load(cli: &Cli) -> Result<Context, String> {
+        let cwd = std::env::current_dir()
+            .map_err(|err| format!("cannot read the current directory: {err}"))?;
+        let repo_dir = match &cli.repo {
+            Some(repo) => absolute(&cwd, repo),
+            None => cwd.clone(),
+        };
+        let mut options = LoadOptions::from_process(Some(repo_dir.clone()));
+        for pair in &cli.config {
+            let Some((key, value)) = pair.split_once('=') else {
+                return Err(format!(
+                    "`-c {pair}`: expected KEY=VALUE, e.g. `-c tui.theme=light`"
+                ));
+            };
+            options.flag(format!("-c {pair}"), key.trim(), value.trim());
+        }
+        if let Some(dir) = &cli.state_dir {
+            options.flag(
+                "--state-dir",
+                "state_dir",
+                absolute(&cwd, dir).display().to_string(),
+            );
+        }
+        let effective = config::load(&options).map_err(|err| err.to_string())?;
+        let state_dir = absolute(&cwd, &effective.config.state_dir());
+        Ok(Context {
+            effective,
+            repo_dir,
+            state_dir,
+        })
+    }
+
+    /// The store file.
+    pub fn store_path(&self) -> PathBuf {
+        self.state_dir.join(STORE_FILE)
+    }
+
+    /// A reader, or `None` when no store exists yet.
+    pub fn reader(&self) -> Result<Option<StoreReader>, String> {
+        StoreReader::open(&self.store_path()).map_err(|err| err.to_string())
+    }
+
+    /// The engine, holding the store for writing.
+    pub fn engine(&self) -> Result<Engine, String> {
+        Engine::open(&self.store_path()).map_err(|err| err.to_string())
+    }
+}
+
+fn absolute(cwd: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_owned()
+    } else {
+        cwd.join(path)
+    }
+}
+
+/// The outcome of a subcommand: success, a failure already explained, or an error to print.
+pub enum Outcome {
+    /// Exit 0.
+    Done,
+    /// Exit with this code; the command printed why.
+    Exit(u8),
+}
+
+/// Parses arguments, runs the subcommand and turns errors into messages and exit codes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = Context::load(&cli).and_then(|context| run(cli.command, &context));
+    match result {
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Exit(code)) => ExitCode::from(code),
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Option<Cmd>, context: &Context) -> Result<Outcome, String> {
+    match command.unwrap_or(Cmd::Tui) {
+        Cmd::Tui => run_tui(context),
+        Cmd::Task(command) => task::run(command, context),
+        Cmd::Audit(command) => audit::run(command, context),
+        Cmd::Config(command) => config_cmd::run(command, context),
+        Cmd::Doctor { json } => doctor::run(json, context),
+    }
+}
+
+fn run_tui(context: &Context) -> Result<Outcome, String> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return Err(
+            "the control room needs a terminal; for scripts use `ambidex task list` and friends"
+                .into(),
+        );
+    }
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|err| format!("cannot start the async runtime: {err}"))?;
+    runtime.block_on(async {
+        let engine = Arc::new(context.engine()?);
+        let client = engine
+            .connect(Actor::local_human())
+            .map_err(|err| err.to_string())?;
+        let label = context.store_path().display().to_string();
+        ambidex::tui::run(client, label)
+            .await
+            .map_err(|err| format!("terminal error: {err}"))
+    })?;
+    Ok(Outcome::Done)
+}

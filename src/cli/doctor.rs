@@ -1,0 +1,193 @@
+//! `ambidex doctor`: what this machine offers and how Ambidex is set up, without secrets.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use super::{Context, Outcome};
+use ambidex::config::{ForgeConfig, ProviderConfig, user_config_path};
+use ambidex::tools::sandbox;
+
+/// Whether an environment variable is set to something; its value is never read into output.
+fn env_state(name: &str) -> &'static str {
+    if name.is_empty() {
+        "no key needed"
+    } else if std::env::var_os(name).is_some_and(|v| !v.is_empty()) {
+        "set"
+    } else {
+        "not set"
+    }
+}
+
+fn git_version() -> String {
+    let cli = Command::new("git")
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .unwrap_or_else(|| "git CLI not found".into());
+    let (major, minor, patch) = git2::Version::get().libgit2_version();
+    format!("{cli}; libgit2 {major}.{minor}.{patch} built in")
+}
+
+fn state_dir_status(dir: &Path) -> String {
+    if !dir.exists() {
+        return "does not exist yet (created on first write)".into();
+    }
+    let probe = dir.join(format!(".doctor-{}", std::process::id()));
+    match std::fs::write(&probe, b"") {
+        Ok(()) => {
+            // Best effort: a leftover empty probe file is harmless.
+            let _ = std::fs::remove_file(&probe);
+            "exists, writable".into()
+        }
+        Err(err) => format!("exists, NOT writable: {err}"),
+    }
+}
+
+fn store_status(context: &Context) -> (bool, String) {
+    match context.reader() {
+        Ok(None) => (
+            true,
+            "not created yet (the first `ambidex task add` creates it)".into(),
+        ),
+        Ok(Some(reader)) => match (reader.tasks(), reader.head()) {
+            (Ok(tasks), Ok(head)) => (
+                true,
+                format!("ok: {} tasks, {} events", tasks.len(), head.seq),
+            ),
+            (Err(err), _) | (_, Err(err)) => (false, err.to_string()),
+        },
+        Err(err) => (false, err),
+    }
+}
+
+fn provider_line(provider: &ProviderConfig) -> String {
+    let model = if provider.model.is_empty() {
+        "(no model set)"
+    } else {
+        provider.model.as_str()
+    };
+    let key = if provider.api_key_env.is_empty() {
+        "no key needed".to_owned()
+    } else {
+        format!(
+            "{} {}",
+            provider.api_key_env,
+            env_state(&provider.api_key_env)
+        )
+    };
+    let kind = format!("{:?}", provider.kind).to_lowercase();
+    format!("{kind} at {}, model {model}, {key}", provider.base_url)
+}
+
+fn forge_line(forge: &ForgeConfig) -> String {
+    format!(
+        "{}, {} {}",
+        forge.base_url,
+        forge.token_env,
+        env_state(&forge.token_env)
+    )
+}
+
+pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
+    let config = &context.effective.config;
+    let probe = sandbox::probe();
+    let (store_ok, store) = store_status(context);
+    let providers: Vec<(String, String)> = config
+        .providers
+        .iter()
+        .map(|(name, p)| (name.clone(), provider_line(p)))
+        .collect();
+    let user_file = user_config_path()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "(no home)".into());
+    let gh = Command::new("gh")
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+
+    if json_out {
+        let value: Value = json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "git": git_version(),
+            "state_dir": { "path": context.state_dir, "status": state_dir_status(&context.state_dir) },
+            "store": { "path": context.store_path(), "ok": store_ok, "status": store },
+            "sandbox": { "best": probe.best(), "probe": probe },
+            "providers": providers.iter().map(|(n, l)| json!({ "name": n, "summary": l })).collect::<Vec<_>>(),
+            "default_provider": config.models.default_provider,
+            "forges": {
+                "delivery": config.forges.delivery,
+                "github": forge_line(&config.forges.github),
+                "gitlab": forge_line(&config.forges.gitlab),
+                "gh_cli": gh,
+            },
+            "config_files": context.effective.files,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).map_err(|err| err.to_string())?
+        );
+        return Ok(Outcome::Done);
+    }
+
+    let row = |name: &str, value: &str| println!("{name:<18}{value}");
+    let facility =
+        |f: &sandbox::Facility| format!("{} ({})", if f.usable { "yes" } else { "no" }, f.detail);
+    row("ambidex", env!("CARGO_PKG_VERSION"));
+    row("git", &git_version());
+    row(
+        "state dir",
+        &format!(
+            "{} — {}",
+            context.state_dir.display(),
+            state_dir_status(&context.state_dir)
+        ),
+    );
+    row(
+        "store",
+        &format!("{} — {store}", context.store_path().display()),
+    );
+    row("sandbox", &format!("best level here: {}", probe.best()));
+    row("  bubblewrap", &facility(&probe.bubblewrap));
+    row("  landlock", &facility(&probe.landlock));
+    row("  user namespaces", &facility(&probe.user_namespaces));
+    if probe.best() == sandbox::SandboxLevel::None {
+        row(
+            "",
+            "without a sandbox, every command an agent runs needs your approval",
+        );
+    }
+    row(
+        "providers",
+        &format!("default: {}", config.models.default_provider),
+    );
+    for (name, line) in &providers {
+        row(&format!("  {name}"), line);
+    }
+    row("forges", &format!("delivery: {}", config.forges.delivery));
+    row("  github", &forge_line(&config.forges.github));
+    row("  gitlab", &forge_line(&config.forges.gitlab));
+    row("  gh CLI", if gh { "installed" } else { "not installed" });
+    let files = &context.effective.files;
+    if files.is_empty() {
+        row(
+            "config files",
+            &format!("none (user file would be {user_file})"),
+        );
+    } else {
+        for (i, file) in files.iter().enumerate() {
+            row(
+                if i == 0 { "config files" } else { "" },
+                &file.display().to_string(),
+            );
+        }
+    }
+    Ok(if store_ok {
+        Outcome::Done
+    } else {
+        Outcome::Exit(1)
+    })
+}

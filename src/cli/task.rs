@@ -1,0 +1,279 @@
+//! `ambidex task`: add tasks from a file or flags, list them, show one with its history.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::{Context, Outcome, table};
+use ambidex::config::repo_root;
+use ambidex::domain::{Task, read_task_file};
+use ambidex::protocol::{Actor, Command, Risk, TaskKind, TaskSource, TaskSpec};
+use ambidex::tui::render::age;
+
+#[derive(Debug, Subcommand)]
+pub enum TaskCmd {
+    /// Add a task from a task file or from flags
+    Add(AddArgs),
+    /// List tasks
+    List {
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a task with its full event history
+    Show {
+        /// The task id, or any unique ending of it (as `task list` prints)
+        id: String,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// A Markdown task file with TOML front matter between `+++` lines
+    #[arg(long, short = 'f', value_name = "FILE", conflicts_with_all = ["title", "criteria", "description"])]
+    file: Option<PathBuf>,
+    /// One line saying what to achieve
+    #[arg(long, short = 't', required_unless_present = "file")]
+    title: Option<String>,
+    /// An acceptance criterion (repeatable)
+    #[arg(long = "criteria", value_name = "TEXT")]
+    criteria: Vec<String>,
+    /// A constraint the change must respect (repeatable)
+    #[arg(long = "constraint", value_name = "TEXT", conflicts_with = "file")]
+    constraints: Vec<String>,
+    /// An area the change must not touch (repeatable)
+    #[arg(long = "out-of-scope", value_name = "TEXT", conflicts_with = "file")]
+    out_of_scope: Vec<String>,
+    /// A command that validates the change, e.g. "cargo test" (repeatable)
+    #[arg(long = "validate", value_name = "COMMAND", conflicts_with = "file")]
+    validation: Vec<String>,
+    /// The declared risk: low, medium, high or critical
+    #[arg(long, conflicts_with = "file")]
+    risk: Option<Risk>,
+    /// The declared kind: bug_fix, feature, refactor, test_work, ci_repair, dependency_update, security_change, migration, documentation
+    #[arg(long, conflicts_with = "file")]
+    kind: Option<TaskKind>,
+    /// The branch the PR should target
+    #[arg(long, value_name = "BRANCH", conflicts_with = "file")]
+    target_branch: Option<String>,
+    /// A longer description (Markdown)
+    #[arg(long, short = 'd')]
+    description: Option<String>,
+    /// Print the stored task as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(command: TaskCmd, context: &Context) -> Result<Outcome, String> {
+    match command {
+        TaskCmd::Add(args) => add(args, context),
+        TaskCmd::List { json } => list(json, context),
+        TaskCmd::Show { id, json } => show(&id, json, context),
+    }
+}
+
+fn add(args: AddArgs, context: &Context) -> Result<Outcome, String> {
+    let json = args.json;
+    let spec = spec_from_args(args, &context.repo_dir)?;
+    let engine = context.engine()?;
+    let events = engine
+        .execute_blocking(Command::AddTask { spec }, Actor::local_human())
+        .map_err(|err| err.to_string())?;
+    let id = events
+        .first()
+        .and_then(|event| event.task)
+        .ok_or("the engine stored no task")?;
+    let task = engine
+        .reader()
+        .task(id)
+        .map_err(|err| err.to_string())?
+        .ok_or("the task vanished")?;
+    engine.shutdown();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&task).map_err(|err| err.to_string())?
+        );
+    } else {
+        println!(
+            "added task {} ({}): {}",
+            task.id.short(),
+            task.id,
+            task.spec.title
+        );
+        println!("see it with `ambidex task show {}`", task.id.short());
+    }
+    Ok(Outcome::Done)
+}
+
+/// Builds the spec from a task file or from flags, with the repository made absolute.
+fn spec_from_args(args: AddArgs, repo_dir: &Path) -> Result<TaskSpec, String> {
+    let mut spec = match &args.file {
+        Some(path) => {
+            let mut spec = read_task_file(path).map_err(|err| err.to_string())?;
+            let base = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            spec.repo = spec.repo.map(|repo| base.join(repo).display().to_string());
+            spec.source = TaskSource::File {
+                path: path.display().to_string(),
+            };
+            spec
+        }
+        None => TaskSpec {
+            description: args.description.unwrap_or_default(),
+            acceptance_criteria: args.criteria,
+            constraints: args.constraints,
+            out_of_scope: args.out_of_scope,
+            validation: args.validation,
+            risk: args.risk,
+            kind: args.kind,
+            target_branch: args.target_branch,
+            ..TaskSpec::titled(args.title.unwrap_or_default().trim())
+        },
+    };
+    if spec.title.is_empty() {
+        return Err("the title is empty: say in one line what the task must achieve".into());
+    }
+    let repo = spec
+        .repo
+        .as_deref()
+        .map_or_else(|| repo_dir.to_owned(), PathBuf::from);
+    let resolved = repo_root(&repo)
+        .or_else(|| std::fs::canonicalize(&repo).ok())
+        .unwrap_or(repo);
+    spec.repo = Some(resolved.display().to_string());
+    Ok(spec)
+}
+
+fn list(json: bool, context: &Context) -> Result<Outcome, String> {
+    let tasks = match context.reader()? {
+        Some(reader) => reader.tasks().map_err(|err| err.to_string())?,
+        None => Vec::new(),
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&tasks).map_err(|err| err.to_string())?
+        );
+        return Ok(Outcome::Done);
+    }
+    if tasks.is_empty() {
+        println!(
+            "no tasks yet; add one with `ambidex task add --file task.md` or `--title \"...\"`"
+        );
+        return Ok(Outcome::Done);
+    }
+    let now = jiff::Timestamp::now();
+    let dash = |value: Option<String>| value.unwrap_or_else(|| "-".into());
+    let rows: Vec<Vec<String>> = tasks
+        .iter()
+        .map(|task| {
+            vec![
+                task.id.short(),
+                task.status.to_string(),
+                dash(task.kind().map(|k| k.to_string())),
+                dash(task.risk().map(|r| r.to_string())),
+                dash(task.route().map(|r| r.to_string())),
+                age(now, task.created_at),
+                format!("${:.2}", task.cost_micros as f64 / 1e6),
+                task.open_gates.len().to_string(),
+                task.spec.title.clone(),
+            ]
+        })
+        .collect();
+    let header = [
+        "ID", "STATUS", "KIND", "RISK", "ROUTE", "AGE", "COST", "GATES", "TITLE",
+    ];
+    print!("{}", table::render(&header, &rows));
+    Ok(Outcome::Done)
+}
+
+fn show(reference: &str, json: bool, context: &Context) -> Result<Outcome, String> {
+    let reader = context
+        .reader()?
+        .ok_or_else(|| format!("no task matches `{reference}`: there are no tasks yet"))?;
+    let task = reader.find_task(reference).map_err(|err| err.to_string())?;
+    let events = reader.task_events(task.id).map_err(|err| err.to_string())?;
+    if json {
+        let value = json!({ "task": task, "events": events });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).map_err(|err| err.to_string())?
+        );
+        return Ok(Outcome::Done);
+    }
+    print_task(&task);
+    println!("\nhistory ({} events):", events.len());
+    for event in &events {
+        println!(
+            "  #{:<6} {}  {:<22} {}",
+            event.seq,
+            event.at.strftime("%Y-%m-%d %H:%M:%S"),
+            event.actor.to_string(),
+            event.kind.summary()
+        );
+    }
+    Ok(Outcome::Done)
+}
+
+fn print_task(task: &Task) {
+    let spec = &task.spec;
+    let field = |name: &str, value: String| println!("{name:<20}{value}");
+    field("task", format!("{} ({})", task.id, task.id.short()));
+    field("title", spec.title.clone());
+    field("status", task.status.to_string());
+    if let Some(kind) = task.kind() {
+        field("kind", kind.to_string());
+    }
+    if let Some(risk) = task.risk() {
+        field("risk", risk.to_string());
+    }
+    if let Some(route) = task.route() {
+        field("route", route.to_string());
+    }
+    if let Some(repo) = &spec.repo {
+        field("repo", repo.clone());
+    }
+    if let Some(branch) = &spec.target_branch {
+        field("target branch", branch.clone());
+    }
+    field(
+        "created",
+        task.created_at
+            .strftime("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
+    );
+    let list = |name: &str, items: &[String]| {
+        if !items.is_empty() {
+            println!("{name}:");
+            for item in items {
+                println!("  - {item}");
+            }
+        }
+    };
+    list("acceptance criteria", &spec.acceptance_criteria);
+    list("constraints", &spec.constraints);
+    list("out of scope", &spec.out_of_scope);
+    list("validation", &spec.validation);
+    if let Some(intake) = &task.intake {
+        list("intake questions", &intake.questions);
+        list("intake reasons", &intake.reasons);
+    }
+    for gate in &task.open_gates {
+        println!(
+            "open gate {} ({}): {}",
+            gate.id.short(),
+            gate.kind,
+            gate.reason
+        );
+    }
+    if !spec.description.is_empty() {
+        println!("\n{}", spec.description);
+    }
+}

@@ -1,1 +1,169 @@
-fn main() {}
+//! Store benchmarks: batched event appends against raw redb inserts of the same bytes, the
+//! writer's batching under concurrent appenders, and reopening a large store.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+
+use ambidex::protocol::{Actor, EventKind, NewEvent, TaskId, TaskSpec};
+use ambidex::store::{Store, StoreReader};
+
+const NOTE: &str = "ran `cargo test -p pagination` — 42 passed, 0 failed; the off-by-one is fixed";
+
+fn notes(task: TaskId, count: usize) -> Vec<NewEvent> {
+    (0..count)
+        .map(|_| {
+            NewEvent::for_task(
+                task,
+                Actor::Orchestrator,
+                EventKind::Note { text: NOTE.into() },
+            )
+        })
+        .collect()
+}
+
+fn created(task: TaskId) -> NewEvent {
+    NewEvent::for_task(
+        task,
+        Actor::local_human(),
+        EventKind::TaskCreated {
+            spec: TaskSpec::titled("bench"),
+        },
+    )
+}
+
+fn append(c: &mut Criterion) {
+    let mut group = c.benchmark_group("append");
+    for batch in [100usize, 1000] {
+        group.throughput(Throughput::Elements(batch as u64));
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("state.redb")).unwrap();
+        let task = TaskId::new();
+        store.append(vec![created(task)]).unwrap();
+        // The same bytes the store writes, for the raw redb comparison.
+        let record_len = {
+            let event = &store.append(notes(task, 1)).unwrap()[0];
+            65 + serde_json::to_vec(&(event.seq, event.at, event.task, &event.actor, &event.kind))
+                .unwrap()
+                .len()
+        };
+        group.bench_with_input(BenchmarkId::new("store", batch), &batch, |b, &batch| {
+            b.iter_batched(
+                || notes(task, batch),
+                |events| store.append(events).unwrap(),
+                criterion::BatchSize::SmallInput,
+            )
+        });
+
+        let raw_dir = tempfile::tempdir().unwrap();
+        let db = redb::Database::create(raw_dir.path().join("raw.redb")).unwrap();
+        const RAW: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("raw");
+        let payload = vec![7u8; record_len];
+        let mut next = 0u64;
+        group.bench_with_input(BenchmarkId::new("raw_redb", batch), &batch, |b, &batch| {
+            b.iter(|| {
+                let txn = db.begin_write().unwrap();
+                {
+                    let mut table = txn.open_table(RAW).unwrap();
+                    for _ in 0..batch {
+                        next += 1;
+                        table.insert(next, payload.as_slice()).unwrap();
+                    }
+                }
+                txn.commit().unwrap();
+            })
+        });
+    }
+    group.finish();
+}
+
+/// 8 threads each appending one event at a time: the writer folds them into shared commits.
+fn concurrent(c: &mut Criterion) {
+    let mut group = c.benchmark_group("append_concurrent");
+    const THREADS: usize = 8;
+    const PER_THREAD: usize = 200;
+    group.throughput(Throughput::Elements((THREADS * PER_THREAD) as u64));
+    group.sample_size(10);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("state.redb")).unwrap();
+    let task = TaskId::new();
+    store.append(vec![created(task)]).unwrap();
+    group.bench_function("8_threads_single_events", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let start = Instant::now();
+                std::thread::scope(|scope| {
+                    for _ in 0..THREADS {
+                        let appender = store.appender();
+                        scope.spawn(move || {
+                            for _ in 0..PER_THREAD {
+                                appender.append(notes(task, 1)).unwrap();
+                            }
+                        });
+                    }
+                });
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+/// Builds a store of `tasks` tasks with `per_task` events each, in large batches.
+fn build_large_store(path: &Path, tasks: usize, per_task: usize) {
+    let store = Store::open(path).unwrap();
+    let ids: Vec<TaskId> = (0..tasks).map(|_| TaskId::new()).collect();
+    for chunk in ids.chunks(100) {
+        let mut events = Vec::with_capacity(chunk.len() * per_task);
+        for &id in chunk {
+            events.push(created(id));
+            events.extend(notes(id, per_task - 1));
+        }
+        store.append(events).unwrap();
+    }
+}
+
+fn reopen(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.redb");
+    let started = Instant::now();
+    build_large_store(&path, 10_000, 100);
+    eprintln!(
+        "built 10,000 tasks / 1,000,000 events in {:.1?}",
+        started.elapsed()
+    );
+    let size = std::fs::metadata(&path).unwrap().len();
+    eprintln!("store file: {:.1} MiB", size as f64 / (1024.0 * 1024.0));
+
+    let mut group = c.benchmark_group("reopen_10k_tasks_1m_events");
+    group.sample_size(10);
+    group.bench_function("writer_open_and_load_projections", |b| {
+        b.iter(|| {
+            let store = Store::open(&path).unwrap();
+            store.close();
+        })
+    });
+    group.bench_function("reader_open_and_list_tasks", |b| {
+        b.iter(|| {
+            let reader = StoreReader::open(&path).unwrap().unwrap();
+            assert_eq!(reader.tasks().unwrap().len(), 10_000);
+        })
+    });
+    group.finish();
+
+    let reader = Arc::new(StoreReader::open(&path).unwrap().unwrap());
+    let started = Instant::now();
+    let verification = reader.verify().unwrap();
+    eprintln!(
+        "audit verify of 1,000,000 events: {:.2?} ({verification:?})",
+        started.elapsed()
+    );
+}
+
+criterion_group!(benches, append, concurrent, reopen);
+criterion_main!(benches);

@@ -156,15 +156,17 @@ fn read_layer(path: &Path, source: Source) -> Result<Option<Layer>, ConfigError>
 pub fn load(options: &LoadOptions) -> Result<Effective, ConfigError> {
     let mut layers = vec![Layer::built_in()?];
     let mut files = Vec::new();
-    if let Some(path) = options.user_file.clone().or_else(user_config_path) {
-        if let Some(layer) = read_layer(&path, Source::UserFile(path.clone()))? {
-            layers.push(layer);
-            files.push(path);
-        }
-    }
-    if let Some(root) = options.repo_dir.as_deref().and_then(repo_root) {
+    let user = options
+        .user_file
+        .clone()
+        .or_else(user_config_path)
+        .map(|p| (p.clone(), Source::UserFile(p)));
+    let repo = options.repo_dir.as_deref().and_then(repo_root).map(|root| {
         let path = root.join(".ambidex/config.toml");
-        if let Some(layer) = read_layer(&path, Source::RepoFile(path.clone()))? {
+        (path.clone(), Source::RepoFile(path))
+    });
+    for (path, source) in user.into_iter().chain(repo) {
+        if let Some(layer) = read_layer(&path, source)? {
             layers.push(layer);
             files.push(path);
         }

@@ -97,7 +97,7 @@ impl Appender {
             reply: Reply::Blocking(tx),
         })?;
         rx.recv()
-            .unwrap_or_else(|_| Err(StoreError::WriterStopped { reason: None }))
+            .unwrap_or(Err(StoreError::WriterStopped { reason: None }))
     }
 
     /// Appends `events` atomically and resolves when they are durable.
@@ -108,7 +108,7 @@ impl Appender {
             reply: Reply::Async(tx),
         })?;
         rx.await
-            .unwrap_or_else(|_| Err(StoreError::WriterStopped { reason: None }))
+            .unwrap_or(Err(StoreError::WriterStopped { reason: None }))
     }
 
     fn send(&self, request: AppendRequest) -> Result<(), StoreError> {

@@ -126,7 +126,7 @@ pub struct ForgesConfig {
 }
 
 /// One code host.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct ForgeConfig {
     /// The API root.
@@ -221,16 +221,6 @@ impl Default for ForgesConfig {
                 token_env: "GITLAB_TOKEN".into(),
                 labels: Vec::new(),
             },
-        }
-    }
-}
-
-impl Default for ForgeConfig {
-    fn default() -> Self {
-        Self {
-            base_url: String::new(),
-            token_env: String::new(),
-            labels: Vec::new(),
         }
     }
 }

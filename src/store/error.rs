@@ -48,9 +48,10 @@ pub enum StoreError {
     },
     /// The operating system refused a read or a write (a full disk, permissions, …).
     #[error(
-        "could not {action} the store {}: {source}; nothing committed before was lost{}",
+        "could not {action} the store {}: {source}{}{}",
         path.display(),
-        durable_hint(*durable_seq)
+        durable_hint(*durable_seq),
+        space_hint(source)
     )]
     Io {
         /// The store file.
@@ -94,8 +95,18 @@ pub enum StoreError {
 
 fn durable_hint(seq: Option<u64>) -> String {
     match seq {
-        Some(0) | None => String::new(),
-        Some(seq) => format!(" (events up to #{seq} are safe)"),
+        None => String::new(),
+        Some(0) => "; nothing had been committed yet".to_owned(),
+        Some(seq) => format!("; nothing committed before was lost (events up to #{seq} are safe)"),
+    }
+}
+
+fn space_hint(err: &std::io::Error) -> &'static str {
+    match err.raw_os_error() {
+        Some(libc::ENOSPC | libc::EFBIG | libc::EDQUOT) => {
+            "; free some disk space (or raise the quota), then retry"
+        }
+        _ => "",
     }
 }
 
@@ -116,7 +127,12 @@ impl StoreError {
                 detail: format!("redb file format {version} is too old"),
             },
             redb::Error::RepairAborted => StoreError::NeedsRepair { path },
-            redb::Error::Io(source) if source.kind() == std::io::ErrorKind::InvalidData => {
+            redb::Error::Io(source)
+                if matches!(
+                    source.kind(),
+                    std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+                ) =>
+            {
                 StoreError::Corrupt {
                     path,
                     detail: source.to_string(),

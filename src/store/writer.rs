@@ -7,6 +7,7 @@
 //! and the in-memory copies change only after the commit succeeded.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError};
@@ -187,10 +188,8 @@ impl Writer {
                 for done in accepted {
                     done.reply.send(Ok(done.events));
                 }
-                if let Some(hook) = &self.hook {
-                    if !all.is_empty() {
-                        hook(&all);
-                    }
+                if let Some(hook) = self.hook.as_ref().filter(|_| !all.is_empty()) {
+                    hook(&all);
                 }
                 Ok(())
             }
@@ -257,17 +256,14 @@ impl Writer {
             scratch.insert(id, Task::created(id, spec.clone(), event));
             return Ok(());
         }
-        if !scratch.contains_key(&id) {
-            let current = staged
-                .get(&id)
-                .or_else(|| self.tasks.get(&id))
-                .ok_or(ApplyError::UnknownTask(id))?;
-            scratch.insert(id, current.clone());
-        }
-        match scratch.get_mut(&id) {
-            Some(task) => task.apply(event),
-            None => Err(ApplyError::UnknownTask(id)),
-        }
+        let task = match scratch.entry(id) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => {
+                let current = staged.get(&id).or_else(|| self.tasks.get(&id));
+                entry.insert(current.ok_or(ApplyError::UnknownTask(id))?.clone())
+            }
+        };
+        task.apply(event)
     }
 }
 

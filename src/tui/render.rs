@@ -84,8 +84,8 @@ impl Widget for &AppState {
             });
             let widths = [
                 Constraint::Length(8),
-                Constraint::Length(19),
-                Constraint::Length(17),
+                Constraint::Length(13),
+                Constraint::Length(11),
                 Constraint::Length(8),
                 Constraint::Length(4),
                 Constraint::Length(5),

@@ -1,0 +1,76 @@
+//! Isolated workspaces: one git worktree per task and per candidate, their diffs against the
+//! base, commits on their own branches, removal, and reconciliation with git and the disk.
+
+mod diff;
+mod reconcile;
+mod worktree;
+
+use std::path::PathBuf;
+
+pub use diff::{FileStat, WorkDiff, diff_against};
+pub use reconcile::{WorktreeIssue, reconcile};
+pub use worktree::{
+    Author, BRANCH_PREFIX, Worktree, WorktreeRequest, commit_all, create, open_repo, remove, repo_key, uncommitted,
+};
+
+/// A workspace operation that failed, said so the user (or agent) knows what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    /// The path is not inside a usable git repository.
+    #[error("{} is not a git checkout Ambidex can work on: {detail}", path.display())]
+    NotARepo {
+        /// The path given.
+        path: PathBuf,
+        /// Why.
+        detail: String,
+    },
+    /// The base revision does not name a commit.
+    #[error("the base `{rev}` is not a commit in this repository: {detail}")]
+    BadBase {
+        /// The revision given.
+        rev: String,
+        /// What git said.
+        detail: String,
+    },
+    /// A candidate label with characters git or the disk would not like.
+    #[error("`{0}` is not a valid candidate label (letters, digits, `-` and `_`, at most 40)")]
+    BadLabel(String),
+    /// Something else is already there.
+    #[error("a worktree `{name}` or its directory {} already exists and is not this task's; remove it or pick another candidate label", path.display())]
+    Conflict {
+        /// Git's worktree name.
+        name: String,
+        /// The directory.
+        path: PathBuf,
+    },
+    /// Removal refused: the worktree holds work that is not committed.
+    #[error("the worktree {} has uncommitted changes ({}); commit them or approve discarding them", path.display(), files.join(", "))]
+    Dirty {
+        /// The worktree.
+        path: PathBuf,
+        /// The changed files.
+        files: Vec<String>,
+    },
+    /// A git operation failed.
+    #[error("could not {action}: {}", source.message())]
+    Git {
+        /// What was being done.
+        action: &'static str,
+        /// What libgit2 said.
+        #[source]
+        source: git2::Error,
+    },
+    /// A filesystem operation failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[cfg(test)]
+#[path = "workspace_tests.rs"]
+mod tests;

@@ -1,0 +1,103 @@
+//! The change a worktree holds against its base commit: committed, staged, unstaged and untracked
+//! work together, as unified text and per-file statistics.
+
+use std::path::Path;
+
+use git2::{Diff, DiffFormat, DiffOptions, Oid, Patch, Repository};
+use serde::{Deserialize, Serialize};
+
+use super::WorkspaceError;
+
+/// Lines added and removed in one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStat {
+    /// The path, relative to the worktree (the new path for renames).
+    pub path: String,
+    /// Lines added.
+    pub added: usize,
+    /// Lines removed.
+    pub removed: usize,
+    /// `added`, `modified`, `deleted`, `renamed`, …
+    pub status: String,
+    /// Whether git considers it binary.
+    pub binary: bool,
+}
+
+/// A worktree's change against its base.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkDiff {
+    /// Unified diff text (`git diff` style).
+    pub patch: String,
+    /// One entry per changed file, in path order.
+    pub files: Vec<FileStat>,
+}
+
+impl WorkDiff {
+    /// Total lines added.
+    pub fn added(&self) -> usize {
+        self.files.iter().map(|f| f.added).sum()
+    }
+
+    /// Total lines removed.
+    pub fn removed(&self) -> usize {
+        self.files.iter().map(|f| f.removed).sum()
+    }
+}
+
+fn status_name(delta: git2::Delta) -> &'static str {
+    match delta {
+        git2::Delta::Added | git2::Delta::Untracked => "added",
+        git2::Delta::Deleted => "deleted",
+        git2::Delta::Modified => "modified",
+        git2::Delta::Renamed => "renamed",
+        git2::Delta::Copied => "copied",
+        git2::Delta::Typechange => "typechange",
+        _ => "changed",
+    }
+}
+
+fn collect(diff: &Diff<'_>) -> Result<WorkDiff, git2::Error> {
+    let mut files = Vec::with_capacity(diff.deltas().len());
+    for index in 0..diff.deltas().len() {
+        let Some(delta) = diff.get_delta(index) else { continue };
+        let path = delta
+            .new_file()
+            .path()
+            .or_else(|| delta.old_file().path())
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let binary = delta.new_file().is_binary() || delta.old_file().is_binary();
+        let (added, removed) = match Patch::from_diff(diff, index)? {
+            Some(patch) => {
+                let (_, added, removed) = patch.line_stats()?;
+                (added, removed)
+            }
+            None => (0, 0),
+        };
+        files.push(FileStat { path, added, removed, status: status_name(delta.status()).to_owned(), binary });
+    }
+    let mut patch = String::new();
+    diff.print(DiffFormat::Patch, |_, _, line| {
+        if matches!(line.origin(), '+' | '-' | ' ') {
+            patch.push(line.origin());
+        }
+        patch.push_str(&String::from_utf8_lossy(line.content()));
+        true
+    })?;
+    Ok(WorkDiff { patch, files })
+}
+
+/// The worktree at `path` against commit `base` (hex), untracked files included.
+pub fn diff_against(path: &Path, base: &str) -> Result<WorkDiff, WorkspaceError> {
+    let git = |source: git2::Error| WorkspaceError::Git { action: "diff the worktree", source };
+    let repo = Repository::open(path).map_err(git)?;
+    let base = Oid::from_str(base)
+        .and_then(|oid| repo.find_commit(oid))
+        .map_err(|source| WorkspaceError::BadBase { rev: base.to_owned(), detail: source.message().to_owned() })?;
+    let tree = base.tree().map_err(git)?;
+    let mut options = DiffOptions::new();
+    options.include_untracked(true).recurse_untracked_dirs(true).show_untracked_content(true);
+    let mut diff = repo.diff_tree_to_workdir_with_index(Some(&tree), Some(&mut options)).map_err(git)?;
+    diff.find_similar(None).map_err(git)?;
+    collect(&diff).map_err(git)
+}

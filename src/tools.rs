@@ -1,3 +1,12 @@
-//! What agents may do through the tool broker. For now: which sandbox levels this machine offers.
+//! The tool broker: everything an agent can do to a workspace goes through here, confined to its
+//! worktree, judged by the command policy, sandboxed, redacted, audited and counted against budgets.
 
+pub mod confine;
+pub mod files;
+pub mod landlock;
+pub mod output;
+pub mod policy;
+pub mod redact;
+pub mod runner;
 pub mod sandbox;
+pub mod shell;

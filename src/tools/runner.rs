@@ -1,0 +1,303 @@
+//! Running an agent's shell command: in the best sandbox available, with a scrubbed environment,
+//! a timeout that kills the whole process group, resource limits and capped output.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::Command;
+
+use super::sandbox::SandboxLevel;
+
+/// Environment variables passed to commands (never one whose name says it holds a secret).
+const PASSED_ENV: &[&str] = &[
+    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "SHELL", "CARGO_HOME", "RUSTUP_HOME",
+    "RUSTUP_TOOLCHAIN", "GOPATH", "GOROOT", "GOMODCACHE", "GOFLAGS", "JAVA_HOME", "VIRTUAL_ENV", "PYTHONPATH",
+    "NODE_PATH", "CC", "CXX",
+];
+
+/// What to run and how.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    /// The shell command line.
+    pub command: String,
+    /// The worktree: the working directory and the only writable tree.
+    pub workdir: PathBuf,
+    /// The isolation level to use.
+    pub level: SandboxLevel,
+    /// Kill everything after this long.
+    pub timeout: Duration,
+    /// Keep at most this many bytes of each stream (head and tail).
+    pub output_cap: usize,
+    /// The `ambidex` executable, which applies Landlock before running the command.
+    pub helper: PathBuf,
+    /// Extra variables for the command (already checked by the caller).
+    pub env: Vec<(String, String)>,
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunOutcome {
+    /// The exit code, when it exited.
+    pub exit_code: Option<i32>,
+    /// The signal that ended it, when one did.
+    pub signal: Option<i32>,
+    /// Whether the timeout killed it.
+    pub timed_out: bool,
+    /// Standard output (head and tail when long).
+    pub stdout: String,
+    /// Standard error (head and tail when long).
+    pub stderr: String,
+    /// Bytes of output dropped from the middle.
+    pub dropped_bytes: usize,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+    /// The isolation it ran under.
+    pub level: SandboxLevel,
+}
+
+impl RunOutcome {
+    /// Whether it exited 0.
+    pub fn success(&self) -> bool {
+        self.exit_code == Some(0)
+    }
+
+    /// The outcome as the model will read it.
+    pub fn render(&self) -> String {
+        let status = match (self.timed_out, self.exit_code, self.signal) {
+            (true, _, _) => format!("killed after the {:.1} s timeout", self.duration_ms as f64 / 1000.0),
+            (false, Some(code), _) => format!("exit code {code}"),
+            (false, None, Some(signal)) => format!("killed by signal {signal}"),
+            (false, None, None) => "ended".to_owned(),
+        };
+        let mut out = format!("{status} ({:.2} s, sandbox: {})\n", self.duration_ms as f64 / 1000.0, self.level);
+        for (name, text) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            if text.is_empty() {
+                out.push_str(&format!("[{name}: empty]\n"));
+            } else {
+                out.push_str(&format!("--- {name} ---\n{text}"));
+                if !text.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+        }
+        if self.dropped_bytes > 0 {
+            out.push_str(&format!(
+                "[{} bytes of output cut from the middle; pipe through `tail`, `grep` or a narrower command to see less]\n",
+                self.dropped_bytes
+            ));
+        }
+        out
+    }
+}
+
+/// Why a command could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The process could not be spawned.
+    #[error("could not start the command ({level} sandbox): {source}")]
+    Spawn {
+        /// The level tried.
+        level: SandboxLevel,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The workdir is missing.
+    #[error("the working directory {} does not exist", .0.display())]
+    NoWorkdir(PathBuf),
+}
+
+/// The environment a command gets: the passed variables that are set here, minus secrets.
+pub fn scrubbed_env() -> Vec<(String, String)> {
+    PASSED_ENV
+        .iter()
+        .filter(|name| !super::redact::is_secret_name(name))
+        .filter_map(|name| std::env::var(name).ok().map(|value| ((*name).to_owned(), value)))
+        .collect()
+}
+
+fn bwrap_command(spec: &RunSpec) -> Command {
+    let workdir = &spec.workdir;
+    let mut command = Command::new("bwrap");
+    command
+        .args(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"])
+        .arg("--bind")
+        .arg(workdir)
+        .arg(workdir);
+    // The repository's git data stays visible (read-only) even when it lives under /tmp, which
+    // the private tmpfs would otherwise hide.
+    if let Ok(repo) = git2::Repository::open(workdir) {
+        let common = repo.commondir().to_path_buf();
+        command.arg("--ro-bind").arg(&common).arg(&common);
+    }
+    let git = workdir.join(".git");
+    if git.exists() {
+        command.arg("--ro-bind").arg(&git).arg(&git);
+    }
+    command
+        .args(["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"])
+        .args(["--die-with-parent", "--new-session", "--chdir"])
+        .arg(workdir)
+        .args(["--", "/bin/sh", "-c", &spec.command]);
+    command
+}
+
+fn landlock_command(spec: &RunSpec, tmp: &Path) -> Command {
+    let mut command = Command::new(&spec.helper);
+    command
+        .args(["__sandbox", "landlock", "--rw"])
+        .arg(&spec.workdir)
+        .arg("--rw")
+        .arg(tmp)
+        .args(["--", "/bin/sh", "-c", &spec.command]);
+    command
+}
+
+/// Runs the command and waits for it (or its timeout).
+pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
+    if !spec.workdir.is_dir() {
+        return Err(RunError::NoWorkdir(spec.workdir.clone()));
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix("ambidex-run-")
+        .tempdir()
+        .map_err(|source| RunError::Spawn { level: spec.level, source })?;
+    let mut command = match spec.level {
+        SandboxLevel::Bubblewrap => bwrap_command(spec),
+        SandboxLevel::Landlock => landlock_command(spec, tmp.path()),
+        SandboxLevel::None => {
+            let mut command = Command::new("/bin/sh");
+            command.args(["-c", &spec.command]);
+            command
+        }
+    };
+    let tmp_for_command = if spec.level == SandboxLevel::Bubblewrap { PathBuf::from("/tmp") } else { tmp.path().to_owned() };
+    command
+        .current_dir(&spec.workdir)
+        .env_clear()
+        .envs(scrubbed_env())
+        .envs(spec.env.iter().cloned())
+        .env("TMPDIR", &tmp_for_command)
+        .env("TERM", "dumb")
+        .env("NO_COLOR", "1")
+        .env("CARGO_TERM_COLOR", "never")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .process_group(0);
+    // SAFETY: the closure only calls `setrlimit`, which is async-signal-safe, between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = |resource, value: libc::rlim_t| {
+                let rlimit = libc::rlimit { rlim_cur: value, rlim_max: value };
+                libc::setrlimit(resource, &rlimit);
+            };
+            limit(libc::RLIMIT_CORE, 0);
+            limit(libc::RLIMIT_FSIZE, 8 << 30);
+            limit(libc::RLIMIT_NOFILE, 8192);
+            Ok(())
+        });
+    }
+    let started = Instant::now();
+    let mut child = command.spawn().map_err(|source| RunError::Spawn { level: spec.level, source })?;
+    let pgid = child.id();
+    let cap = spec.output_cap;
+    let stdout = tokio::spawn(read_capped(child.stdout.take(), cap));
+    let stderr = tokio::spawn(read_capped(child.stderr.take(), cap));
+    let (status, timed_out) = match tokio::time::timeout(spec.timeout, child.wait()).await {
+        Ok(status) => (status.ok(), false),
+        Err(_) => {
+            kill_group(pgid);
+            let status = tokio::time::timeout(Duration::from_secs(5), child.wait()).await.ok().and_then(Result::ok);
+            (status, true)
+        }
+    };
+    // Whatever the command left running in the background goes too; that also closes the pipes.
+    kill_group(pgid);
+    let out = finish_reader(stdout).await;
+    let err = finish_reader(stderr).await;
+    use std::os::unix::process::ExitStatusExt;
+    Ok(RunOutcome {
+        exit_code: if timed_out { None } else { status.and_then(|s| s.code()) },
+        signal: status.and_then(|s| s.signal()),
+        timed_out,
+        dropped_bytes: out.dropped + err.dropped,
+        stdout: out.text(),
+        stderr: err.text(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        level: spec.level,
+    })
+}
+
+/// Kills every process left in the command's group (bubblewrap's own namespace dies with it).
+fn kill_group(pgid: Option<u32>) {
+    if let Some(pgid) = pgid.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 1) {
+        // SAFETY: signals a process group this runner created; a stale group id just fails.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+    }
+}
+
+/// The head and the tail of a stream.
+#[derive(Default)]
+struct Capped {
+    head: Vec<u8>,
+    tail: VecDeque<u8>,
+    dropped: usize,
+}
+
+impl Capped {
+    fn text(&self) -> String {
+        let mut bytes = self.head.clone();
+        if self.dropped > 0 {
+            bytes.extend_from_slice(format!("\n[… {} bytes cut …]\n", self.dropped).as_bytes());
+        }
+        bytes.extend(self.tail.iter());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+/// Waits briefly for a reader; a pipe still held open by an escaped process is abandoned.
+async fn finish_reader(reader: tokio::task::JoinHandle<Capped>) -> Capped {
+    let abort = reader.abort_handle();
+    match tokio::time::timeout(Duration::from_secs(2), reader).await {
+        Ok(Ok(capped)) => capped,
+        _ => {
+            abort.abort();
+            Capped::default()
+        }
+    }
+}
+
+async fn read_capped(stream: Option<impl AsyncRead + Unpin>, cap: usize) -> Capped {
+    let mut capped = Capped::default();
+    let Some(mut stream) = stream else { return capped };
+    let head_cap = cap / 2;
+    let tail_cap = cap - head_cap;
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = stream.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        let mut chunk = &buf[..n];
+        if capped.head.len() < head_cap {
+            let take = chunk.len().min(head_cap - capped.head.len());
+            capped.head.extend_from_slice(&chunk[..take]);
+            chunk = &chunk[take..];
+        }
+        for &byte in chunk {
+            if capped.tail.len() == tail_cap {
+                capped.tail.pop_front();
+                capped.dropped += 1;
+            }
+            capped.tail.push_back(byte);
+        }
+    }
+    capped
+}

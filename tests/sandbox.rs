@@ -1,0 +1,196 @@
+//! The sandbox holds against real commands: at each level this machine offers (bubblewrap, and
+//! Landlock forced explicitly), writes outside the worktree and into git's data fail, TCP to a
+//! listener the test opened fails, a timeout kills every child, and secrets stay out of the
+//! environment. `.ci/run` installs bubblewrap so its level is tested, not skipped.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ambidex::protocol::TaskId;
+use ambidex::tools::runner::{RunOutcome, RunSpec, run};
+use ambidex::tools::sandbox::{SandboxLevel, probe};
+use ambidex::workspace::{WorktreeRequest, create};
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    worktree: PathBuf,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_dir = dir.path().join("repo");
+    let repo = git2::Repository::init(&repo_dir).unwrap();
+    std::fs::write(repo_dir.join("README"), "hello\n").unwrap();
+    let mut index = repo.index().unwrap();
+    index.add_path(Path::new("README")).unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let me = git2::Signature::now("t", "t@example.com").unwrap();
+    repo.commit(Some("HEAD"), &me, &me, "init", &tree, &[]).unwrap();
+    let worktree = create(&WorktreeRequest {
+        repo: repo_dir,
+        task: TaskId::new(),
+        candidate: "production".into(),
+        base: None,
+        root: dir.path().join("worktrees"),
+    })
+    .unwrap()
+    .path;
+    std::fs::create_dir_all(dir.path().join("outside")).unwrap();
+    Fixture { dir, worktree }
+}
+
+fn levels() -> Vec<SandboxLevel> {
+    let probe = probe();
+    let mut levels = Vec::new();
+    if probe.bubblewrap.usable {
+        levels.push(SandboxLevel::Bubblewrap);
+    } else if std::env::var_os("CI").is_some() {
+        panic!("bubblewrap must be usable in CI: {}", probe.bubblewrap.detail);
+    }
+    if probe.landlock.usable {
+        levels.push(SandboxLevel::Landlock);
+    }
+    assert!(!levels.is_empty(), "no sandbox level is available on this machine");
+    levels
+}
+
+fn spec(fixture: &Fixture, level: SandboxLevel, command: &str) -> RunSpec {
+    RunSpec {
+        command: command.to_owned(),
+        workdir: fixture.worktree.clone(),
+        level,
+        timeout: Duration::from_secs(30),
+        output_cap: 64 * 1024,
+        helper: PathBuf::from(env!("CARGO_BIN_EXE_ambidex")),
+        env: Vec::new(),
+    }
+}
+
+async fn sh(fixture: &Fixture, level: SandboxLevel, command: &str) -> RunOutcome {
+    run(&spec(fixture, level, command)).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_worktree_is_writable_and_nothing_outside_it_is() {
+    let fixture = fixture();
+    let outside = fixture.dir.path().join("outside/escaped.txt");
+    for level in levels() {
+        let inside = sh(&fixture, level, "echo made > made.txt && cat made.txt").await;
+        assert!(inside.success(), "{level}: {}", inside.render());
+        assert_eq!(inside.stdout, "made\n");
+        assert_eq!(inside.level, level);
+
+        let escaped = sh(&fixture, level, &format!("echo x > {}", outside.display())).await;
+        assert!(!escaped.success(), "{level}: wrote outside: {}", escaped.render());
+        assert!(!outside.exists(), "{level}: the file exists outside the worktree");
+        let home = sh(&fixture, level, "touch \"$HOME/.ambidex-sandbox-probe\"").await;
+        assert!(!home.success(), "{level}: wrote into HOME");
+    }
+}
+
+#[tokio::test]
+async fn git_data_is_read_only() {
+    let fixture = fixture();
+    for level in levels() {
+        let head_before = sh(&fixture, level, "cat \"$(git rev-parse --git-dir)/HEAD\"").await;
+        assert!(head_before.success(), "{level}: {}", head_before.render());
+        let write = sh(&fixture, level, "echo junk >> \"$(git rev-parse --git-dir)/HEAD\"").await;
+        assert!(!write.success(), "{level}: wrote into the git dir: {}", write.render());
+        let objects = sh(&fixture, level, "touch \"$(git rev-parse --git-common-dir)/objects/planted\"").await;
+        assert!(!objects.success(), "{level}: wrote into the object store");
+        if level == SandboxLevel::Bubblewrap {
+            let pointer = sh(&fixture, level, "echo 'gitdir: /tmp/evil' > .git").await;
+            assert!(!pointer.success(), "bubblewrap: rewrote the .git pointer");
+        }
+    }
+}
+
+#[tokio::test]
+async fn tcp_connections_are_refused() {
+    let fixture = fixture();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connect = format!(
+        "python3 -c \"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=3); print('connected')\""
+    );
+    for level in levels() {
+        let outcome = sh(&fixture, level, &connect).await;
+        assert!(!outcome.success() && !outcome.stdout.contains("connected"), "{level}: {}", outcome.render());
+        assert!(listener.accept().is_err(), "{level}: the listener saw a connection");
+    }
+}
+
+fn processes_with(marker: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if text.contains(marker) && !text.contains("sh -c") {
+                found.push(text);
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_timeout_kills_the_command_and_all_its_children() {
+    let fixture = fixture();
+    let mut all = levels();
+    all.push(SandboxLevel::None);
+    for (i, level) in all.into_iter().enumerate() {
+        let marker = format!("3{i}.4217");
+        let mut spec = spec(&fixture, level, &format!("sleep {marker} & sleep {marker} & echo started; sleep {marker}"));
+        spec.timeout = Duration::from_millis(700);
+        let outcome = run(&spec).await.unwrap();
+        assert!(outcome.timed_out, "{level}: {}", outcome.render());
+        assert!(outcome.render().contains("killed after the"), "{}", outcome.render());
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(processes_with(&marker), Vec::<String>::new(), "{level}: children survived");
+    }
+}
+
+#[tokio::test]
+async fn long_output_is_cut_in_the_middle_with_a_note() {
+    let fixture = fixture();
+    let mut spec = spec(&fixture, SandboxLevel::None, "seq 1 200000");
+    spec.output_cap = 4096;
+    let outcome = run(&spec).await.unwrap();
+    assert!(outcome.success());
+    assert!(outcome.stdout.starts_with("1\n2\n") && outcome.stdout.ends_with("199999\n200000\n"));
+    assert!(outcome.dropped_bytes > 1_000_000);
+    assert!(outcome.render().contains("bytes of output cut from the middle"), "{}", outcome.render());
+}
+
+/// Re-run by `secrets_never_reach_the_command` with a secret in its environment.
+#[tokio::test]
+async fn child_env_dump() {
+    if std::env::var_os("SANDBOX_CHILD").is_none() {
+        return;
+    }
+    let fixture = fixture();
+    for level in levels().into_iter().chain([SandboxLevel::None]) {
+        let outcome = sh(&fixture, level, "env").await;
+        println!("LEVEL {level}\n{}", outcome.stdout);
+    }
+}
+
+#[test]
+fn secrets_never_reach_the_command() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_env_dump", "--nocapture"])
+        .env("SANDBOX_CHILD", "1")
+        .env("DEPLOY_TOKEN", "tok-0123456789-secret")
+        .env("OPENAI_API_KEY", "sk-never-shown-0123456789")
+        .env("DB_PASSWORD", "hunter2hunter2")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("LEVEL none") && stdout.contains("PATH="), "{stdout}");
+    for secret in ["tok-0123456789-secret", "sk-never-shown", "hunter2hunter2", "DEPLOY_TOKEN", "OPENAI_API_KEY"] {
+        assert!(!stdout.contains(secret), "{secret} leaked:\n{stdout}");
+    }
+}

@@ -1,6 +1,8 @@
 //! The tool broker: everything an agent can do to a workspace goes through here, confined to its
 //! worktree, judged by the command policy, sandboxed, redacted, audited and counted against budgets.
 
+pub mod broker;
+pub mod budget;
 pub mod confine;
 pub mod files;
 pub mod landlock;
@@ -9,4 +11,5 @@ pub mod policy;
 pub mod redact;
 pub mod runner;
 pub mod sandbox;
+pub mod schema;
 pub mod shell;

@@ -133,6 +133,9 @@ pub struct Task {
     /// Money spent, in micro-dollars.
     #[serde(default)]
     pub cost_micros: u64,
+    /// Tool calls made by its agents.
+    #[serde(default)]
+    pub tool_calls: u64,
 }
 
 impl Task {
@@ -153,6 +156,7 @@ impl Task {
             input_tokens: 0,
             output_tokens: 0,
             cost_micros: 0,
+            tool_calls: 0,
         }
     }
 
@@ -272,9 +276,13 @@ impl Task {
                 };
                 self.open_gates.remove(index);
             }
+            EventKind::ToolCalled(_) => self.tool_calls += 1,
             EventKind::EngineStarted { .. }
             | EventKind::AgentMessage { .. }
             | EventKind::ModelRetry { .. }
+            | EventKind::BudgetExceeded { .. }
+            | EventKind::WorktreeCreated { .. }
+            | EventKind::WorktreeIssue { .. }
             | EventKind::Note { .. } => {}
         }
         self.updated_at = event.at;

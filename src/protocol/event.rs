@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::actor::{Actor, Role};
 use super::gate::{Decision, GateKind};
-use super::ids::{GateId, TaskId};
+use super::ids::{GateId, TaskId, ToolCallId};
 use super::task::{Risk, Route, TaskKind, TaskSpec, TaskStatus};
 
 /// A SHA-256 digest, printed and serialized as lowercase hex.
@@ -199,6 +199,84 @@ pub enum EventKind {
         /// The note.
         text: String,
     },
+    /// An agent called a tool (one event per call, written when it ends).
+    ToolCalled(Box<ToolCallRecord>),
+    /// A budget ran out; the orchestrator pauses the task at a gate.
+    BudgetExceeded {
+        /// `agent` or `task`.
+        scope: String,
+        /// Which budget: `tool_calls`, `files_changed`, `diff_lines`, `wall_time_secs`, …
+        budget: String,
+        /// The limit.
+        limit: u64,
+        /// What was used when it tripped.
+        used: u64,
+    },
+    /// A worktree was created for the task.
+    WorktreeCreated {
+        /// The candidate label (`production`, `c1`, …).
+        candidate: String,
+        /// The directory.
+        path: String,
+        /// The branch.
+        branch: String,
+        /// The base commit.
+        base: String,
+    },
+    /// Reconciliation found a worktree that disagrees with the store, git or the disk.
+    WorktreeIssue {
+        /// `missing`, `orphaned` or `dirty`.
+        issue: String,
+        /// The directory.
+        path: String,
+        /// Details (changed files, …).
+        detail: String,
+    },
+}
+
+/// The audit record of one tool call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCallRecord {
+    /// The call.
+    pub call: ToolCallId,
+    /// The tool's name.
+    pub tool: String,
+    /// Its arguments, redacted.
+    pub arguments: serde_json::Value,
+    /// The working directory.
+    pub workdir: String,
+    /// The worktree's branch, when the call ran in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
+    /// Whether the call did what was asked.
+    pub ok: bool,
+    /// For commands: the exit code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// What the model was shown, redacted and bounded.
+    pub output: String,
+    /// When the call started.
+    pub started_at: Timestamp,
+    /// When it ended.
+    pub finished_at: Timestamp,
+    /// For commands: the sandbox level (`bubblewrap`, `landlock`, `none`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<String>,
+    /// For commands: the policy's verdict and reasons.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyRecord>,
+}
+
+/// What the command policy decided, and (for `prompt`) what the human said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRecord {
+    /// `allow`, `prompt` or `forbid`.
+    pub verdict: String,
+    /// One reason per part of the command.
+    pub reasons: Vec<String>,
+    /// The human's decision, when one was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
 }
 
 impl EventKind {
@@ -219,6 +297,10 @@ impl EventKind {
             EventKind::GateOpened { .. } => "gate_opened",
             EventKind::GateDecided { .. } => "gate_decided",
             EventKind::Note { .. } => "note",
+            EventKind::ToolCalled(_) => "tool_called",
+            EventKind::BudgetExceeded { .. } => "budget_exceeded",
+            EventKind::WorktreeCreated { .. } => "worktree_created",
+            EventKind::WorktreeIssue { .. } => "worktree_issue",
         }
     }
 
@@ -289,6 +371,23 @@ impl EventKind {
                 None => format!("gate {} {decision}", gate.short()),
             },
             EventKind::Note { text } => format!("note: {text}"),
+            EventKind::ToolCalled(record) => {
+                let outcome = match (record.ok, record.exit_code) {
+                    (_, Some(code)) => format!("exit {code}"),
+                    (true, None) => "ok".to_owned(),
+                    (false, None) => "refused or failed".to_owned(),
+                };
+                let detail = match record.arguments.get("command").or_else(|| record.arguments.get("path")) {
+                    Some(serde_json::Value::String(text)) => format!(" `{text}`"),
+                    _ => String::new(),
+                };
+                format!("tool {}{detail}: {outcome}", record.tool)
+            }
+            EventKind::BudgetExceeded { scope, budget, limit, used } => {
+                format!("{scope} budget `{budget}` exceeded: {used} of {limit}")
+            }
+            EventKind::WorktreeCreated { candidate, branch, .. } => format!("worktree {candidate} on {branch}"),
+            EventKind::WorktreeIssue { issue, path, detail } => format!("worktree {issue}: {path} {detail}"),
         }
     }
 }

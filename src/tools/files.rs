@@ -7,6 +7,8 @@ use std::path::Path;
 
 use super::confine::Confined;
 use super::output::ToolOutput;
+use super::schema::SearchArgs;
+use crate::context::{SearchQuery, search as search_repo};
 
 /// Lines shown by `read_file` when the call names no count.
 pub const DEFAULT_READ_LINES: usize = 250;
@@ -84,6 +86,70 @@ pub fn read_file(confined: &Confined, path: &str, start_line: Option<usize>, max
         ));
     }
     ToolOutput::ok(out)
+}
+
+/// Entries `list_files` shows at most.
+pub const MAX_LIST_ENTRIES: usize = 400;
+
+/// `list_files`: the directory's tree to `max_depth` (default 3), gitignored files left out.
+pub fn list_files(confined: &Confined, path: Option<&str>, max_depth: Option<usize>) -> ToolOutput {
+    let dir = match path.filter(|p| !p.trim().is_empty() && p.trim() != ".") {
+        Some(path) => match confined.read_path(path) {
+            Ok(dir) => dir,
+            Err(err) => return ToolOutput::error(err.to_string()),
+        },
+        None => confined.root().to_owned(),
+    };
+    if !dir.is_dir() {
+        return ToolOutput::error(format!("`{}` is not a directory", path.unwrap_or(".")));
+    }
+    let depth = max_depth.unwrap_or(3).clamp(1, 10);
+    let walker = ignore::WalkBuilder::new(&dir)
+        .hidden(false)
+        .git_ignore(true)
+        .require_git(false)
+        .max_depth(Some(depth))
+        .sort_by_file_path(|a, b| a.cmp(b))
+        .filter_entry(|entry| entry.file_name() != ".git")
+        .build();
+    let mut lines = Vec::new();
+    let mut total = 0usize;
+    for entry in walker.flatten() {
+        if entry.depth() == 0 {
+            continue;
+        }
+        total += 1;
+        if lines.len() < MAX_LIST_ENTRIES {
+            let shown = confined.display(entry.path());
+            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            lines.push(if is_dir { format!("{shown}/") } else { shown });
+        }
+    }
+    if total == 0 {
+        return ToolOutput::ok(format!("`{}` is empty (or holds only ignored files)", path.unwrap_or(".")));
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    if total > lines.len() {
+        text.push_str(&format!(
+            "[showing {} of {total} entries; list a subdirectory or lower max_depth to see the rest]\n",
+            lines.len()
+        ));
+    }
+    ToolOutput::ok(text)
+}
+
+/// `search`: regex search over the workspace, bounded, with line numbers.
+pub fn search(confined: &Confined, args: &SearchArgs) -> ToolOutput {
+    let mut query = SearchQuery::new(args.pattern.clone());
+    query.globs = args.glob.iter().cloned().collect();
+    query.context_lines = args.context.unwrap_or(0).min(10);
+    query.case_insensitive = args.case_insensitive;
+    query.max_matches = 100;
+    match search_repo(confined.root(), &query) {
+        Ok(results) => ToolOutput::ok(results.render()),
+        Err(err) => ToolOutput::error(err.to_string()),
+    }
 }
 
 /// `write_file`: creates or replaces a whole file (parent directories included).

@@ -1,0 +1,329 @@
+//! The broker: the single door between an agent and its workspace.
+//!
+//! A call is parsed against its tool's schema, confined to the agent's worktree, judged by the
+//! command policy (forbidden commands are refused with the rule's justification; `prompt` ones
+//! wait for a human through [`ToolHost::approve`]), run in the sandbox, redacted, bounded,
+//! recorded as a `tool_called` event, and counted against the agent's and the task's budgets.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use jiff::Timestamp;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::budget::{BudgetLimits, BudgetUsage, Breach};
+use super::confine::Confined;
+use super::files;
+use super::output::{ToolOutput, bound};
+use super::policy::{CommandPolicy, Verdict};
+use super::redact::Redactor;
+use super::runner::{self, RunSpec};
+use super::sandbox::SandboxLevel;
+use super::schema::{EditFileArgs, GitDiffArgs, ListFilesArgs, ReadFileArgs, RunArgs, SearchArgs, WriteFileArgs};
+use crate::protocol::{
+    Actor, Decision, EventKind, GateKind, NewEvent, PolicyRecord, TaskId, ToolCallId, ToolCallRecord,
+};
+use crate::workspace::{Worktree, diff_against};
+
+/// What the broker needs from the engine: persistence and human decisions.
+pub trait ToolHost: Send + Sync {
+    /// Persists an audit event.
+    fn record(&self, event: NewEvent) -> BoxFuture<'_, Result<(), String>>;
+    /// Asks a human and waits for the answer.
+    fn approve(&self, request: ApprovalRequest) -> BoxFuture<'_, (Decision, Option<String>)>;
+}
+
+/// A question for a human, raised as a gate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRequest {
+    /// The task.
+    pub task: TaskId,
+    /// The agent asking.
+    pub actor: Actor,
+    /// Why a gate.
+    pub kind: GateKind,
+    /// What the human should know.
+    pub reason: String,
+    /// The command line in question.
+    pub command: String,
+}
+
+/// How the broker runs things.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// Command rules.
+    pub policy: CommandPolicy,
+    /// The sandbox level for `run`; with `None` every command needs approval.
+    pub sandbox: SandboxLevel,
+    /// The `ambidex` executable (applies Landlock).
+    pub helper: PathBuf,
+    /// Default command timeout.
+    pub command_timeout: Duration,
+    /// Bytes kept of each command stream.
+    pub output_cap: usize,
+    /// Bytes of tool output returned to the model.
+    pub result_cap: usize,
+}
+
+/// One agent's place: its task, identity, worktree and budgets.
+pub struct AgentScope {
+    /// The task.
+    pub task: TaskId,
+    /// The agent.
+    pub actor: Actor,
+    /// The worktree it works in.
+    pub worktree: Worktree,
+    /// Paths confined to the worktree.
+    pub confined: Confined,
+    /// This agent's budget.
+    pub budget: BudgetUsage,
+    /// The task's budget, shared by its agents.
+    pub task_budget: Arc<Mutex<BudgetUsage>>,
+    /// Set when a human chose "approve for this task" for commands.
+    pub commands_approved_for_task: bool,
+}
+
+impl AgentScope {
+    /// A scope for `actor` in `worktree`, with fresh agent limits and the task's shared budget.
+    pub fn new(
+        task: TaskId,
+        actor: Actor,
+        worktree: Worktree,
+        limits: BudgetLimits,
+        task_budget: Arc<Mutex<BudgetUsage>>,
+    ) -> std::io::Result<AgentScope> {
+        let confined = Confined::new(&worktree.path)?;
+        Ok(AgentScope {
+            task,
+            actor,
+            worktree,
+            confined,
+            budget: BudgetUsage::new("agent", limits),
+            task_budget,
+            commands_approved_for_task: false,
+        })
+    }
+}
+
+/// The outcome of one call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallResult {
+    /// What the model sees.
+    pub output: ToolOutput,
+    /// Budgets that ran out with this call.
+    pub breaches: Vec<Breach>,
+}
+
+/// Details of a `run` call for the audit record.
+#[derive(Default)]
+struct RunFacts {
+    exit_code: Option<i32>,
+    sandbox: Option<String>,
+    policy: Option<PolicyRecord>,
+}
+
+/// The tool broker.
+pub struct Broker {
+    config: BrokerConfig,
+    redactor: Arc<Redactor>,
+}
+
+fn parse<T: DeserializeOwned>(tool: &str, arguments: &Value) -> Result<T, ToolOutput> {
+    let arguments = if arguments.is_null() { Value::Object(Default::default()) } else { arguments.clone() };
+    serde_json::from_value(arguments).map_err(|err| {
+        ToolOutput::error(format!("invalid arguments for {tool}: {err}; see the tool's schema for the expected fields"))
+    })
+}
+
+/// Redacts every string inside a JSON value.
+fn redact_json(redactor: &Redactor, value: &Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(redactor.redact(text).into_owned()),
+        Value::Array(items) => Value::Array(items.iter().map(|v| redact_json(redactor, v)).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), redact_json(redactor, v))).collect()),
+        other => other.clone(),
+    }
+}
+
+impl Broker {
+    /// A broker with `config`, redacting with `redactor`.
+    pub fn new(config: BrokerConfig, redactor: Arc<Redactor>) -> Broker {
+        Broker { config, redactor }
+    }
+
+    /// Carries out one tool call for the agent in `scope`.
+    pub async fn call(&self, scope: &mut AgentScope, host: &dyn ToolHost, name: &str, arguments: &Value) -> CallResult {
+        let started_at = Timestamp::now();
+        let mut facts = RunFacts::default();
+        let output = match self.dispatch(scope, host, name, arguments, &mut facts).await {
+            Ok(output) | Err(output) => output,
+        };
+        let text = bound(&self.redactor.redact(&output.text), self.config.result_cap, "ask for less output");
+        let output = ToolOutput { text, ..output };
+
+        let record = ToolCallRecord {
+            call: ToolCallId::new(),
+            tool: name.to_owned(),
+            arguments: redact_json(&self.redactor, arguments),
+            workdir: scope.worktree.path.display().to_string(),
+            workspace: Some(scope.worktree.branch.clone()),
+            ok: output.ok,
+            exit_code: facts.exit_code,
+            output: output.text.clone(),
+            started_at,
+            finished_at: Timestamp::now(),
+            sandbox: facts.sandbox,
+            policy: facts.policy,
+        };
+        let mut events = vec![NewEvent::for_task(scope.task, scope.actor.clone(), EventKind::ToolCalled(Box::new(record)))];
+
+        let diff_lines = if output.changed_files.is_empty() {
+            None
+        } else {
+            diff_against(&scope.worktree.path, &scope.worktree.base).ok().map(|d| (d.added() + d.removed()) as u64)
+        };
+        let mut breaches = scope.budget.record(&output.changed_files, diff_lines);
+        if let Ok(mut task_budget) = scope.task_budget.lock() {
+            breaches.extend(task_budget.record(&output.changed_files, diff_lines));
+        }
+        for breach in &breaches {
+            events.push(NewEvent::for_task(
+                scope.task,
+                scope.actor.clone(),
+                EventKind::BudgetExceeded {
+                    scope: breach.scope.to_owned(),
+                    budget: breach.budget.to_owned(),
+                    limit: breach.limit,
+                    used: breach.used,
+                },
+            ));
+        }
+        for event in events {
+            if let Err(err) = host.record(event).await {
+                // The call happened; the agent must still hear its result. The engine reports
+                // the store failure on its own channel.
+                return CallResult {
+                    output: ToolOutput::error(format!("{}\n[the audit record could not be stored: {err}]", output.text)),
+                    breaches,
+                };
+            }
+        }
+        CallResult { output, breaches }
+    }
+
+    async fn dispatch(
+        &self,
+        scope: &mut AgentScope,
+        host: &dyn ToolHost,
+        name: &str,
+        arguments: &Value,
+        facts: &mut RunFacts,
+    ) -> Result<ToolOutput, ToolOutput> {
+        let confined = &scope.confined;
+        Ok(match name {
+            "list_files" => {
+                let args: ListFilesArgs = parse(name, arguments)?;
+                files::list_files(confined, args.path.as_deref(), args.max_depth)
+            }
+            "read_file" => {
+                let args: ReadFileArgs = parse(name, arguments)?;
+                files::read_file(confined, &args.path, args.start_line, args.max_lines)
+            }
+            "search" => {
+                let args: SearchArgs = parse(name, arguments)?;
+                files::search(confined, &args)
+            }
+            "write_file" => {
+                let args: WriteFileArgs = parse(name, arguments)?;
+                files::write_file(confined, &args.path, &args.content)
+            }
+            "edit_file" => {
+                let args: EditFileArgs = parse(name, arguments)?;
+                files::edit_file(confined, &args.path, &args.old, &args.new)
+            }
+            "git_diff" => {
+                let _: GitDiffArgs = parse(name, arguments)?;
+                match diff_against(&scope.worktree.path, &scope.worktree.base) {
+                    Ok(diff) if diff.files.is_empty() => ToolOutput::ok("no changes against the base commit yet"),
+                    Ok(diff) => {
+                        let stats: Vec<String> =
+                            diff.files.iter().map(|f| format!("{} +{} -{} ({})", f.path, f.added, f.removed, f.status)).collect();
+                        ToolOutput::ok(format!("{}\n\n{}", stats.join("\n"), diff.patch))
+                    }
+                    Err(err) => ToolOutput::error(err.to_string()),
+                }
+            }
+            "run" => {
+                let args: RunArgs = parse(name, arguments)?;
+                self.run(scope, host, &args, facts).await
+            }
+            other => ToolOutput::error(format!(
+                "there is no tool `{other}`; the tools are list_files, read_file, search, write_file, edit_file, run, git_diff"
+            )),
+        })
+    }
+
+    async fn run(&self, scope: &mut AgentScope, host: &dyn ToolHost, args: &RunArgs, facts: &mut RunFacts) -> ToolOutput {
+        let judgement = self.config.policy.judge(&args.command);
+        let mut record = PolicyRecord {
+            verdict: format!("{:?}", judgement.verdict).to_lowercase(),
+            reasons: judgement.reasons.clone(),
+            decision: None,
+        };
+        let unsandboxed = self.config.sandbox == SandboxLevel::None;
+        if judgement.verdict == Verdict::Forbid {
+            facts.policy = Some(record);
+            return ToolOutput::error(format!("refused by policy: {}", judgement.reasons.join("; ")));
+        }
+        let needs_human = judgement.verdict == Verdict::Prompt || unsandboxed;
+        if needs_human && !scope.commands_approved_for_task {
+            let mut reason = judgement.reasons.join("; ");
+            if unsandboxed {
+                reason.push_str("; no sandbox is available on this machine, so every command needs approval");
+            }
+            let request = ApprovalRequest {
+                task: scope.task,
+                actor: scope.actor.clone(),
+                kind: GateKind::Command,
+                reason,
+                command: args.command.clone(),
+            };
+            let (decision, note) = host.approve(request).await;
+            record.decision = Some(decision);
+            match decision {
+                Decision::Reject => {
+                    facts.policy = Some(record);
+                    let note = note.map(|n| format!(": {n}")).unwrap_or_default();
+                    return ToolOutput::error(format!("a human rejected this command{note}; try another way"));
+                }
+                Decision::ApproveForTask => scope.commands_approved_for_task = true,
+                Decision::Approve => {}
+            }
+        }
+        facts.policy = Some(record);
+        facts.sandbox = Some(self.config.sandbox.to_string());
+        let spec = RunSpec {
+            command: args.command.clone(),
+            workdir: scope.worktree.path.clone(),
+            level: self.config.sandbox,
+            timeout: args.timeout_secs.map_or(self.config.command_timeout, Duration::from_secs),
+            output_cap: self.config.output_cap,
+            helper: self.config.helper.clone(),
+            env: Vec::new(),
+        };
+        match runner::run(&spec).await {
+            Ok(outcome) => {
+                facts.exit_code = outcome.exit_code;
+                let changed = crate::workspace::uncommitted(&scope.worktree.path).unwrap_or_default();
+                let mut output =
+                    if outcome.success() { ToolOutput::ok(outcome.render()) } else { ToolOutput::error(outcome.render()) };
+                output.changed_files = changed;
+                output
+            }
+            Err(err) => ToolOutput::error(err.to_string()),
+        }
+    }
+}

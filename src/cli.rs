@@ -2,7 +2,11 @@
 
 mod audit;
 mod config_cmd;
+mod context_cmd;
 mod doctor;
+mod models;
+mod sandbox_exec;
+mod search_cmd;
 mod table;
 mod task;
 
@@ -49,6 +53,16 @@ enum Cmd {
     /// Show the effective configuration
     #[command(subcommand)]
     Config(config_cmd::ConfigCmd),
+    /// Check model providers: one tiny request shows whether a provider answers and calls tools
+    #[command(subcommand)]
+    Models(models::ModelsCmd),
+    /// Internal: apply a sandbox to this process, then run a command (used by the tool runner)
+    #[command(name = "__sandbox", hide = true)]
+    Sandbox(sandbox_exec::SandboxArgs),
+    /// Summarize the repository for an agent: build, test, CI, conventions, history, symbol map
+    Context(context_cmd::ContextArgs),
+    /// Search the repository with a regex (gitignore-aware, bounded output)
+    Search(search_cmd::SearchArgs),
     /// Check this machine: git, the store, sandbox levels, providers and forges
     Doctor {
         /// Print JSON instead of text
@@ -135,6 +149,9 @@ pub enum Outcome {
 /// Parses arguments, runs the subcommand and turns errors into messages and exit codes.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Cmd::Sandbox(args)) = cli.command {
+        return sandbox_exec::run(args);
+    }
     let result = Context::load(&cli).and_then(|context| run(cli.command, &context));
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
@@ -152,7 +169,13 @@ fn run(command: Option<Cmd>, context: &Context) -> Result<Outcome, String> {
         Cmd::Task(command) => task::run(command, context),
         Cmd::Audit(command) => audit::run(command, context),
         Cmd::Config(command) => config_cmd::run(command, context),
+        Cmd::Context(args) => context_cmd::run(args, context),
+        Cmd::Search(args) => search_cmd::run(args, context),
+        Cmd::Models(command) => models::run(command, context),
         Cmd::Doctor { json } => doctor::run(json, context),
+        Cmd::Sandbox(args) => Ok(Outcome::Exit(u8::from(
+            sandbox_exec::run(args) != ExitCode::SUCCESS,
+        ))),
     }
 }
 

@@ -4,15 +4,23 @@
 //! - [`protocol`]: ids, actors, commands and events: the language every part speaks.
 //! - [`domain`]: the task model, its state machine and the task-file format.
 //! - [`config`]: layered configuration with the source of every key.
+//! - [`llm`]: model providers (OpenAI-compatible, Anthropic, scripted) behind one streaming trait.
+//! - [`playbooks`]: the policy file (command rules, later gates and budgets) and playbooks.
 //! - [`store`]: the only code that touches redb: the hash-chained event log and projections.
+//! - [`context`]: repository context for agents: search, ranked symbol map, build/test/CI facts.
 //! - [`orchestrator`]: the engine clients talk to: commands in, updates out.
+//! - [`workspace`]: git worktrees per task and candidate, their diffs, commits and reconciliation.
 //! - [`tools`]: what agents may do, and the sandbox levels this machine offers.
 //! - [`tui`]: the control room; it only sends commands and receives updates.
 
 pub mod config;
+pub mod context;
 pub mod domain;
+pub mod llm;
 pub mod orchestrator;
+pub mod playbooks;
 pub mod protocol;
 pub mod store;
 pub mod tools;
 pub mod tui;
+pub mod workspace;

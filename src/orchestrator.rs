@@ -4,7 +4,8 @@
 //! Intake, triage, the tracks and gates build on this; for now it handles the commands that need
 //! no agents: adding, revising, cancelling and annotating tasks, and deciding gates.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc};
@@ -14,6 +15,7 @@ use crate::protocol::{
     Actor, Client, Command, Event, EventKind, NewEvent, Snapshot, TaskId, TaskStatus, Update,
 };
 use crate::store::{CommitHook, LookupError, Store, StoreError, StoreReader};
+use crate::workspace::{Worktree, WorktreeIssue, reconcile};
 
 /// How many updates a slow client may fall behind before it must reload a snapshot.
 const UPDATE_BUFFER: usize = 8192;
@@ -220,5 +222,79 @@ impl Engine {
     /// The store file.
     pub fn store_path(&self) -> &Path {
         self.store.path()
+    }
+
+    /// Where worktrees live: `worktrees/` beside the store.
+    pub fn worktrees_root(&self) -> PathBuf {
+        self.store
+            .path()
+            .parent()
+            .map_or_else(|| PathBuf::from("worktrees"), |dir| dir.join("worktrees"))
+    }
+
+    /// Compares the worktrees the store knows with git and the disk, and records every
+    /// disagreement as a `worktree_issue` event. Nothing is deleted. Run at engine start.
+    pub fn reconcile_worktrees(&self) -> Result<Vec<Arc<Event>>, EngineError> {
+        let tasks = self.store.reader().tasks()?;
+        let mut by_repo: BTreeMap<String, Vec<(TaskId, Worktree)>> = BTreeMap::new();
+        for task in &tasks {
+            let Some(repo) = task.spec.repo.clone() else {
+                continue;
+            };
+            for known in &task.worktrees {
+                let worktree = Worktree {
+                    repo: PathBuf::from(&repo),
+                    path: PathBuf::from(&known.path),
+                    branch: known.branch.clone(),
+                    name: String::new(),
+                    base: known.base.clone(),
+                };
+                by_repo
+                    .entry(repo.clone())
+                    .or_default()
+                    .push((task.id, worktree));
+            }
+        }
+        let mut events = Vec::new();
+        for (repo, known) in by_repo {
+            let worktrees: Vec<Worktree> = known.iter().map(|(_, w)| w.clone()).collect();
+            let issues = match reconcile(Path::new(&repo), &self.worktrees_root(), &worktrees) {
+                Ok(issues) => issues,
+                Err(err) => vec![WorktreeIssue::Missing {
+                    path: PathBuf::from(format!("{repo} ({err})")),
+                }],
+            };
+            for issue in issues {
+                let (name, path, detail) = match &issue {
+                    WorktreeIssue::Missing { path } => {
+                        ("missing", path, "its directory is gone".to_owned())
+                    }
+                    WorktreeIssue::Orphaned { path } => {
+                        ("orphaned", path, "no task knows it; it was kept".to_owned())
+                    }
+                    WorktreeIssue::Dirty { path, files } => {
+                        ("dirty", path, format!("uncommitted: {}", files.join(", ")))
+                    }
+                };
+                let owner = known
+                    .iter()
+                    .find(|(_, w)| &w.path == path)
+                    .map(|(task, _)| *task);
+                let kind = EventKind::WorktreeIssue {
+                    issue: name.to_owned(),
+                    path: path.display().to_string(),
+                    detail,
+                };
+                events.push(NewEvent {
+                    task: owner,
+                    actor: Actor::Orchestrator,
+                    kind,
+                });
+            }
+        }
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.store.append(events)?)
     }
 }

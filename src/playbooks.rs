@@ -46,8 +46,11 @@ impl Policy {
     /// Loads a policy file.
     pub fn load(path: &Path) -> Result<Policy, PolicyError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|err| PolicyError { origin: origin.clone(), line: None, message: format!("cannot read: {err}") })?;
+        let text = std::fs::read_to_string(path).map_err(|err| PolicyError {
+            origin: origin.clone(),
+            line: None,
+            message: format!("cannot read: {err}"),
+        })?;
         Policy::parse(&text, &origin)
     }
 
@@ -55,12 +58,18 @@ impl Policy {
     pub fn parse(text: &str, origin: &str) -> Result<Policy, PolicyError> {
         let mut policy: Policy = toml::from_str(text).map_err(|err| PolicyError {
             origin: origin.to_owned(),
-            line: err.span().map(|span| 1 + text[..span.start].matches('\n').count()),
+            line: err
+                .span()
+                .map(|span| 1 + text[..span.start].matches('\n').count()),
             message: err.message().trim_end().to_owned(),
         })?;
         let failures = policy.commands.check_examples();
         if !failures.is_empty() {
-            return Err(PolicyError { origin: origin.to_owned(), line: None, message: failures.join("; ") });
+            return Err(PolicyError {
+                origin: origin.to_owned(),
+                line: None,
+                message: failures.join("; "),
+            });
         }
         policy.version = format!("{:x}", Sha256::digest(text.as_bytes()));
         Ok(policy)
@@ -69,7 +78,11 @@ impl Policy {
     /// The repository's own policy when it has one, else the built-in one.
     pub fn for_repo(repo_root: &Path) -> Result<Policy, PolicyError> {
         let path = repo_root.join(".ambidex/policy.toml");
-        if path.exists() { Policy::load(&path) } else { Policy::built_in() }
+        if path.exists() {
+            Policy::load(&path)
+        } else {
+            Policy::built_in()
+        }
     }
 }
 
@@ -89,7 +102,10 @@ mod tests {
         let text = "[commands]\n[[commands.rule]]\nprefix = [\"git\", \"push\"]\ndecision = \"forbid\"\n\
                     justification = \"x\"\nmatch = [\"git pull\"]\n";
         let err = Policy::parse(text, "p.toml").unwrap_err();
-        assert_eq!(err.to_string(), "p.toml: rule `git push` should match `git pull` but does not");
+        assert_eq!(
+            err.to_string(),
+            "p.toml: rule `git push` should match `git pull` but does not"
+        );
     }
 
     #[test]

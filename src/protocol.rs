@@ -13,7 +13,9 @@ mod task;
 
 pub use actor::{Actor, AgentIdentity, Role, Track};
 pub use command::Command;
-pub use event::{Delta, Digest, Event, EventKind, IntakeVerdict, NewEvent, Update};
+pub use event::{
+    Delta, Digest, Event, EventKind, IntakeVerdict, NewEvent, PolicyRecord, ToolCallRecord, Update,
+};
 pub use gate::{Decision, GateKind};
 pub use ids::{CandidateId, GateId, ParseIdError, SHORT_ID_LEN, TaskId, ToolCallId};
 pub use snapshot::{Client, Snapshot, TaskSummary};

@@ -10,6 +10,7 @@ mod error;
 mod read;
 mod record;
 mod tables;
+pub mod tag_cache;
 mod verify;
 mod writer;
 

@@ -1,8 +1,9 @@
-//! `ambidex audit`: verify the hash chain.
+//! `ambidex audit`: verify the hash chain and read the audit log.
 
 use clap::Subcommand;
 
 use super::{Context, Outcome};
+use ambidex::protocol::{Event, EventKind};
 use ambidex::store::Verification;
 
 #[derive(Debug, Subcommand)]
@@ -13,10 +14,122 @@ pub enum AuditCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Print the audit log: every event, with tool calls in full (identity, call, directory,
+    /// exit status, sandbox, policy decision, redacted output)
+    Log {
+        /// Only this task's events (an id or any unique ending of it)
+        #[arg(long)]
+        task: Option<String>,
+        /// Only tool calls
+        #[arg(long)]
+        tools: bool,
+        /// Show the last N events of the whole log (ignored with --task)
+        #[arg(long, default_value_t = 200)]
+        limit: u64,
+        /// Print one JSON event per line
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn log(
+    context: &Context,
+    task: Option<&str>,
+    tools_only: bool,
+    limit: u64,
+    json: bool,
+) -> Result<Outcome, String> {
+    let Some(reader) = context.reader()? else {
+        println!("the audit log is empty: no store yet");
+        return Ok(Outcome::Done);
+    };
+    let events = match task {
+        Some(reference) => {
+            let task = reader.find_task(reference).map_err(|err| err.to_string())?;
+            reader.task_events(task.id).map_err(|err| err.to_string())?
+        }
+        None => {
+            let head = reader.head().map_err(|err| err.to_string())?.seq;
+            reader
+                .events_after(head.saturating_sub(limit), limit as usize)
+                .map_err(|err| err.to_string())?
+        }
+    };
+    let shown = events
+        .iter()
+        .filter(|e| !tools_only || matches!(e.kind, EventKind::ToolCalled(_)));
+    for event in shown {
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string(event).map_err(|err| err.to_string())?
+            );
+        } else {
+            print_event(event);
+        }
+    }
+    Ok(Outcome::Done)
+}
+
+fn print_event(event: &Event) {
+    let task = event.task.map(|t| t.short()).unwrap_or_else(|| "-".into());
+    println!(
+        "#{:<7} {}  {:<8} {:<24} {}",
+        event.seq,
+        event.at.strftime("%Y-%m-%d %H:%M:%S"),
+        task,
+        event.actor.to_string(),
+        event.kind.summary()
+    );
+    if let EventKind::ToolCalled(record) = &event.kind {
+        println!("          arguments {}", record.arguments);
+        println!(
+            "          in {}{}",
+            record.workdir,
+            record
+                .workspace
+                .as_deref()
+                .map(|b| format!(" ({b})"))
+                .unwrap_or_default()
+        );
+        let millis = record
+            .finished_at
+            .duration_since(record.started_at)
+            .as_millis();
+        let sandbox = record
+            .sandbox
+            .as_deref()
+            .map(|s| format!(", sandbox {s}"))
+            .unwrap_or_default();
+        println!(
+            "          {} in {millis} ms{sandbox}",
+            if record.ok { "ok" } else { "failed" }
+        );
+        if let Some(policy) = &record.policy {
+            let decision = policy
+                .decision
+                .map(|d| format!(", human: {d}"))
+                .unwrap_or_default();
+            println!(
+                "          policy {}{decision}: {}",
+                policy.verdict,
+                policy.reasons.join("; ")
+            );
+        }
+        for line in record.output.lines().take(6) {
+            println!("          │ {line}");
+        }
+    }
 }
 
 pub fn run(command: AuditCmd, context: &Context) -> Result<Outcome, String> {
     match command {
+        AuditCmd::Log {
+            task,
+            tools,
+            limit,
+            json,
+        } => log(context, task.as_deref(), tools, limit, json),
         AuditCmd::Verify { json } => {
             let verification = match context.reader()? {
                 Some(reader) => reader.verify().map_err(|err| err.to_string())?,

@@ -25,6 +25,19 @@ pub struct OpenGate {
     pub opened_seq: u64,
 }
 
+/// A worktree made for the task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorktreeRef {
+    /// The candidate label.
+    pub candidate: String,
+    /// The directory.
+    pub path: String,
+    /// The branch.
+    pub branch: String,
+    /// The base commit.
+    pub base: String,
+}
+
 /// Intake's last word on the task, kept so the user can see what to change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IntakeNote {
@@ -136,6 +149,9 @@ pub struct Task {
     /// Tool calls made by its agents.
     #[serde(default)]
     pub tool_calls: u64,
+    /// Worktrees made for it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub worktrees: Vec<WorktreeRef>,
 }
 
 impl Task {
@@ -157,6 +173,7 @@ impl Task {
             output_tokens: 0,
             cost_micros: 0,
             tool_calls: 0,
+            worktrees: Vec::new(),
         }
     }
 
@@ -277,11 +294,24 @@ impl Task {
                 self.open_gates.remove(index);
             }
             EventKind::ToolCalled(_) => self.tool_calls += 1,
+            EventKind::WorktreeCreated {
+                candidate,
+                path,
+                branch,
+                base,
+            } => {
+                self.worktrees.retain(|w| w.candidate != *candidate);
+                self.worktrees.push(WorktreeRef {
+                    candidate: candidate.clone(),
+                    path: path.clone(),
+                    branch: branch.clone(),
+                    base: base.clone(),
+                });
+            }
             EventKind::EngineStarted { .. }
             | EventKind::AgentMessage { .. }
             | EventKind::ModelRetry { .. }
             | EventKind::BudgetExceeded { .. }
-            | EventKind::WorktreeCreated { .. }
             | EventKind::WorktreeIssue { .. }
             | EventKind::Note { .. } => {}
         }

@@ -377,17 +377,32 @@ impl EventKind {
                     (true, None) => "ok".to_owned(),
                     (false, None) => "refused or failed".to_owned(),
                 };
-                let detail = match record.arguments.get("command").or_else(|| record.arguments.get("path")) {
+                let detail = match record
+                    .arguments
+                    .get("command")
+                    .or_else(|| record.arguments.get("path"))
+                {
                     Some(serde_json::Value::String(text)) => format!(" `{text}`"),
                     _ => String::new(),
                 };
                 format!("tool {}{detail}: {outcome}", record.tool)
             }
-            EventKind::BudgetExceeded { scope, budget, limit, used } => {
+            EventKind::BudgetExceeded {
+                scope,
+                budget,
+                limit,
+                used,
+            } => {
                 format!("{scope} budget `{budget}` exceeded: {used} of {limit}")
             }
-            EventKind::WorktreeCreated { candidate, branch, .. } => format!("worktree {candidate} on {branch}"),
-            EventKind::WorktreeIssue { issue, path, detail } => format!("worktree {issue}: {path} {detail}"),
+            EventKind::WorktreeCreated {
+                candidate, branch, ..
+            } => format!("worktree {candidate} on {branch}"),
+            EventKind::WorktreeIssue {
+                issue,
+                path,
+                detail,
+            } => format!("worktree {issue}: {path} {detail}"),
         }
     }
 }

@@ -41,7 +41,12 @@ pub struct Redactor {
 impl std::fmt::Debug for Redactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the secrets themselves.
-        write!(f, "Redactor({} known secrets, {} patterns)", self.exact_rules.len(), self.patterns.len())
+        write!(
+            f,
+            "Redactor({} known secrets, {} patterns)",
+            self.exact_rules.len(),
+            self.patterns.len()
+        )
     }
 }
 
@@ -63,28 +68,69 @@ fn entropy(text: &str) -> f64 {
         counts[byte as usize] += 1;
     }
     let len = text.len() as f64;
-    counts.iter().filter(|&&c| c > 0).map(|&c| -(c as f64 / len) * (c as f64 / len).log2()).sum()
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| -(c as f64 / len) * (c as f64 / len).log2())
+        .sum()
 }
 
 /// Whether a `key = value` value is a secret rather than code: random enough, not a call
 /// (`read_token(…)`), and not a plain identifier or dotted path (`self.token`).
 fn looks_random(value: &str, after: &str, min_entropy: Option<f64>) -> bool {
     let is_call = after.starts_with('(');
-    let identifier = value.chars().all(|c| c.is_ascii_alphabetic() || c == '_' || c == '.' || c == '-');
+    let identifier = value
+        .chars()
+        .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '.' || c == '-');
     !is_call && !identifier && min_entropy.is_none_or(|min| entropy(value) >= min)
 }
 
 fn patterns() -> Vec<Pattern> {
     let table: [(&str, &str, usize, Option<f64>); 10] = [
-        ("pem_private_key", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----", 0, None),
-        ("aws_access_key", r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b", 0, None),
-        ("aws_secret_key", r#"(?i)aws_?secret_?access_?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})"#, 1, None),
-        ("github_token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b", 0, None),
+        (
+            "pem_private_key",
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----",
+            0,
+            None,
+        ),
+        (
+            "aws_access_key",
+            r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b",
+            0,
+            None,
+        ),
+        (
+            "aws_secret_key",
+            r#"(?i)aws_?secret_?access_?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})"#,
+            1,
+            None,
+        ),
+        (
+            "github_token",
+            r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b",
+            0,
+            None,
+        ),
         ("anthropic_key", r"\bsk-ant-[A-Za-z0-9_\-]{20,}", 0, None),
-        ("openai_key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}", 0, None),
+        (
+            "openai_key",
+            r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}",
+            0,
+            None,
+        ),
         ("slack_token", r"\bxox[abposr]-[A-Za-z0-9\-]{10,}", 0, None),
-        ("stripe_key", r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}", 0, None),
-        ("jwt", r"\beyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}", 0, None),
+        (
+            "stripe_key",
+            r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}",
+            0,
+            None,
+        ),
+        (
+            "jwt",
+            r"\beyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}",
+            0,
+            None,
+        ),
         (
             "generic_secret",
             r#"(?i)\b[a-z0-9_.\-]*(?:secret|token|passwd|password|api[_\-]?key|access[_\-]?key|auth[_\-]?key|private[_\-]?key)[a-z0-9_.\-]*["']?\s*[:=]\s*["']?([^\s"'`,;()\[\]{}<>]{8,})"#,
@@ -96,7 +142,12 @@ fn patterns() -> Vec<Pattern> {
         .into_iter()
         .filter_map(|(rule, source, group, min_entropy)| {
             // The table is static and tested; a pattern that failed to compile would be skipped.
-            Regex::new(source).ok().map(|regex| Pattern { rule, regex, group, min_entropy })
+            Regex::new(source).ok().map(|regex| Pattern {
+                rule,
+                regex,
+                group,
+                min_entropy,
+            })
         })
         .collect()
 }
@@ -104,16 +155,24 @@ fn patterns() -> Vec<Pattern> {
 impl Redactor {
     /// A redactor for the given named secrets (values shorter than 8 characters are ignored).
     pub fn new(secrets: impl IntoIterator<Item = (String, String)>) -> Redactor {
-        let mut pairs: Vec<(String, String)> =
-            secrets.into_iter().filter(|(_, value)| value.trim().len() >= MIN_SECRET_LEN).collect();
-        pairs.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+        let mut pairs: Vec<(String, String)> = secrets
+            .into_iter()
+            .filter(|(_, value)| value.trim().len() >= MIN_SECRET_LEN)
+            .collect();
+        pairs.sort_by_key(|(_, value)| (std::cmp::Reverse(value.len()), value.clone()));
         pairs.dedup_by(|a, b| a.1 == b.1);
         let exact = (!pairs.is_empty())
             .then(|| {
-                AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(pairs.iter().map(|(_, v)| v.as_str()))
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(pairs.iter().map(|(_, v)| v.as_str()))
             })
             .and_then(Result::ok);
-        Redactor { exact, exact_rules: pairs.into_iter().map(|(name, _)| name).collect(), patterns: patterns() }
+        Redactor {
+            exact,
+            exact_rules: pairs.into_iter().map(|(name, _)| name).collect(),
+            patterns: patterns(),
+        }
     }
 
     /// A redactor for every secret-named variable of this process's environment, plus `extra`.
@@ -125,18 +184,21 @@ impl Redactor {
     /// The text with every secret replaced.
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut current: Cow<'a, str> = Cow::Borrowed(text);
-        if let Some(exact) = &self.exact {
-            if exact.is_match(current.as_ref()) {
-                let mut out = String::with_capacity(current.len());
-                let mut last = 0;
-                for found in exact.find_iter(current.as_ref()) {
-                    out.push_str(&current[last..found.start()]);
-                    out.push_str(&format!("[REDACTED:{}]", self.exact_rules[found.pattern().as_usize()]));
-                    last = found.end();
-                }
-                out.push_str(&current[last..]);
-                current = Cow::Owned(out);
+        if let Some(exact) = &self.exact
+            && exact.is_match(current.as_ref())
+        {
+            let mut out = String::with_capacity(current.len());
+            let mut last = 0;
+            for found in exact.find_iter(current.as_ref()) {
+                out.push_str(&current[last..found.start()]);
+                out.push_str(&format!(
+                    "[REDACTED:{}]",
+                    self.exact_rules[found.pattern().as_usize()]
+                ));
+                last = found.end();
             }
+            out.push_str(&current[last..]);
+            current = Cow::Owned(out);
         }
         for pattern in &self.patterns {
             if !pattern.regex.is_match(current.as_ref()) {
@@ -145,8 +207,16 @@ impl Redactor {
             let mut out = String::with_capacity(current.len());
             let mut last = 0;
             for captures in pattern.regex.captures_iter(current.as_ref()) {
-                let Some(secret) = captures.get(pattern.group) else { continue };
-                if pattern.min_entropy.is_some() && !looks_random(secret.as_str(), &current[secret.end()..], pattern.min_entropy) {
+                let Some(secret) = captures.get(pattern.group) else {
+                    continue;
+                };
+                if pattern.min_entropy.is_some()
+                    && !looks_random(
+                        secret.as_str(),
+                        &current[secret.end()..],
+                        pattern.min_entropy,
+                    )
+                {
                     continue;
                 }
                 out.push_str(&current[last..secret.start()]);
@@ -163,7 +233,10 @@ impl Redactor {
 
     /// A stream redactor for text that arrives in chunks.
     pub fn stream(&self) -> RedactingStream<'_> {
-        RedactingStream { redactor: self, pending: String::new() }
+        RedactingStream {
+            redactor: self,
+            pending: String::new(),
+        }
     }
 }
 
@@ -209,9 +282,11 @@ impl RedactingStream<'_> {
         };
         // A PEM block that starts before the release point must be released whole.
         if let Some(begin) = text[..release].rfind("-----BEGIN ") {
-            let block_end = text[begin..]
-                .find("-----END ")
-                .and_then(|end| text[begin + end..].find("KEY-----").map(|key| begin + end + key + "KEY-----".len()));
+            let block_end = text[begin..].find("-----END ").and_then(|end| {
+                text[begin + end..]
+                    .find("KEY-----")
+                    .map(|key| begin + end + key + "KEY-----".len())
+            });
             let straddles = block_end.is_none_or(|block_end| block_end > release);
             if straddles && text.len() - begin <= MAX_PEM {
                 return self.line_start_before(begin);

@@ -14,9 +14,28 @@ use super::sandbox::SandboxLevel;
 
 /// Environment variables passed to commands (never one whose name says it holds a secret).
 const PASSED_ENV: &[&str] = &[
-    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "SHELL", "CARGO_HOME", "RUSTUP_HOME",
-    "RUSTUP_TOOLCHAIN", "GOPATH", "GOROOT", "GOMODCACHE", "GOFLAGS", "JAVA_HOME", "VIRTUAL_ENV", "PYTHONPATH",
-    "NODE_PATH", "CC", "CXX",
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "SHELL",
+    "CARGO_HOME",
+    "RUSTUP_HOME",
+    "RUSTUP_TOOLCHAIN",
+    "GOPATH",
+    "GOROOT",
+    "GOMODCACHE",
+    "GOFLAGS",
+    "JAVA_HOME",
+    "VIRTUAL_ENV",
+    "PYTHONPATH",
+    "NODE_PATH",
+    "CC",
+    "CXX",
 ];
 
 /// What to run and how.
@@ -68,12 +87,19 @@ impl RunOutcome {
     /// The outcome as the model will read it.
     pub fn render(&self) -> String {
         let status = match (self.timed_out, self.exit_code, self.signal) {
-            (true, _, _) => format!("killed after the {:.1} s timeout", self.duration_ms as f64 / 1000.0),
+            (true, _, _) => format!(
+                "killed after the {:.1} s timeout",
+                self.duration_ms as f64 / 1000.0
+            ),
             (false, Some(code), _) => format!("exit code {code}"),
             (false, None, Some(signal)) => format!("killed by signal {signal}"),
             (false, None, None) => "ended".to_owned(),
         };
-        let mut out = format!("{status} ({:.2} s, sandbox: {})\n", self.duration_ms as f64 / 1000.0, self.level);
+        let mut out = format!(
+            "{status} ({:.2} s, sandbox: {})\n",
+            self.duration_ms as f64 / 1000.0,
+            self.level
+        );
         for (name, text) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
             if text.is_empty() {
                 out.push_str(&format!("[{name}: empty]\n"));
@@ -116,7 +142,11 @@ pub fn scrubbed_env() -> Vec<(String, String)> {
     PASSED_ENV
         .iter()
         .filter(|name| !super::redact::is_secret_name(name))
-        .filter_map(|name| std::env::var(name).ok().map(|value| ((*name).to_owned(), value)))
+        .filter_map(|name| {
+            std::env::var(name)
+                .ok()
+                .map(|value| ((*name).to_owned(), value))
+        })
         .collect()
 }
 
@@ -124,7 +154,17 @@ fn bwrap_command(spec: &RunSpec) -> Command {
     let workdir = &spec.workdir;
     let mut command = Command::new("bwrap");
     command
-        .args(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"])
+        .args([
+            "--ro-bind",
+            "/",
+            "/",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--tmpfs",
+            "/tmp",
+        ])
         .arg("--bind")
         .arg(workdir)
         .arg(workdir);
@@ -139,7 +179,12 @@ fn bwrap_command(spec: &RunSpec) -> Command {
         command.arg("--ro-bind").arg(&git).arg(&git);
     }
     command
-        .args(["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"])
+        .args([
+            "--unshare-net",
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--unshare-uts",
+        ])
         .args(["--die-with-parent", "--new-session", "--chdir"])
         .arg(workdir)
         .args(["--", "/bin/sh", "-c", &spec.command]);
@@ -165,7 +210,10 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
     let tmp = tempfile::Builder::new()
         .prefix("ambidex-run-")
         .tempdir()
-        .map_err(|source| RunError::Spawn { level: spec.level, source })?;
+        .map_err(|source| RunError::Spawn {
+            level: spec.level,
+            source,
+        })?;
     let mut command = match spec.level {
         SandboxLevel::Bubblewrap => bwrap_command(spec),
         SandboxLevel::Landlock => landlock_command(spec, tmp.path()),
@@ -175,7 +223,11 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
             command
         }
     };
-    let tmp_for_command = if spec.level == SandboxLevel::Bubblewrap { PathBuf::from("/tmp") } else { tmp.path().to_owned() };
+    let tmp_for_command = if spec.level == SandboxLevel::Bubblewrap {
+        PathBuf::from("/tmp")
+    } else {
+        tmp.path().to_owned()
+    };
     command
         .current_dir(&spec.workdir)
         .env_clear()
@@ -194,7 +246,10 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
     unsafe {
         command.pre_exec(|| {
             let limit = |resource, value: libc::rlim_t| {
-                let rlimit = libc::rlimit { rlim_cur: value, rlim_max: value };
+                let rlimit = libc::rlimit {
+                    rlim_cur: value,
+                    rlim_max: value,
+                };
                 libc::setrlimit(resource, &rlimit);
             };
             limit(libc::RLIMIT_CORE, 0);
@@ -204,7 +259,10 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
         });
     }
     let started = Instant::now();
-    let mut child = command.spawn().map_err(|source| RunError::Spawn { level: spec.level, source })?;
+    let mut child = command.spawn().map_err(|source| RunError::Spawn {
+        level: spec.level,
+        source,
+    })?;
     let pgid = child.id();
     let cap = spec.output_cap;
     let stdout = tokio::spawn(read_capped(child.stdout.take(), cap));
@@ -213,7 +271,10 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
         Ok(status) => (status.ok(), false),
         Err(_) => {
             kill_group(pgid);
-            let status = tokio::time::timeout(Duration::from_secs(5), child.wait()).await.ok().and_then(Result::ok);
+            let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
+                .await
+                .ok()
+                .and_then(Result::ok);
             (status, true)
         }
     };
@@ -223,7 +284,11 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
     let err = finish_reader(stderr).await;
     use std::os::unix::process::ExitStatusExt;
     Ok(RunOutcome {
-        exit_code: if timed_out { None } else { status.and_then(|s| s.code()) },
+        exit_code: if timed_out {
+            None
+        } else {
+            status.and_then(|s| s.code())
+        },
         signal: status.and_then(|s| s.signal()),
         timed_out,
         dropped_bytes: out.dropped + err.dropped,
@@ -277,7 +342,9 @@ async fn finish_reader(reader: tokio::task::JoinHandle<Capped>) -> Capped {
 
 async fn read_capped(stream: Option<impl AsyncRead + Unpin>, cap: usize) -> Capped {
     let mut capped = Capped::default();
-    let Some(mut stream) = stream else { return capped };
+    let Some(mut stream) = stream else {
+        return capped;
+    };
     let head_cap = cap / 2;
     let tail_cap = cap - head_cap;
     let mut buf = [0u8; 8192];

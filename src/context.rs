@@ -1,0 +1,146 @@
+//! The repository context service: what an agent (or a person) needs to know about a repository
+//! before changing it, gathered fast and fitted to a token budget.
+//!
+//! Agents are only as good as the context they get. This module provides it as library calls
+//! that the CLI (`ambidex context`, `ambidex search`), the tool broker (`search` and `symbols`
+//! tools) and prompt building share:
+//! - [`search`]: gitignore-aware parallel regex search with ripgrep's libraries, bounded output;
+//! - [`symbols`]: definitions of a name or of a file, from tree-sitter tags;
+//! - [`symbol_map`] / [`RepoMap`]: the ranked symbol map (aider-style repo map, personalized
+//!   PageRank over the file reference graph), rendered under a token budget;
+//! - [`RepoContext::gather`]: the whole summary: languages, manifests, build and test commands,
+//!   CI jobs, conventions, recent commits and churn, and the symbol map.
+//!
+//! Tags are cached in `<state_dir>/cache/tags.redb` (see [`crate::store::tag_cache`]) keyed by
+//! path and content identity, so a second run reads the cache and an edit re-tags one file. No
+//! input makes these functions panic: unreadable, binary, huge or vanished files are skipped and
+//! counted, and a missing or locked cache only costs time.
+
+mod ci;
+mod conventions;
+mod discovery;
+mod graph;
+mod history;
+mod index;
+mod lang;
+mod repo_map;
+mod search;
+mod summary;
+mod tags;
+mod walk;
+
+use std::path::{Path, PathBuf};
+
+pub use conventions::ConventionDoc;
+pub use discovery::{
+    CiConfig, CiJob, CommandHint, Discovery, LanguageStat, Manifest, TaskTargets, TestFiles,
+};
+pub use graph::{Csr, PageRank, PageRankOptions, pagerank, pagerank_edges};
+pub use history::{CommitInfo, FileChurn, History};
+pub use index::{DEFAULT_MAX_TAG_SIZE, IndexStats, Skipped};
+pub use repo_map::{Focus, RankedSymbol, RepoMap, SymbolHit};
+pub use search::{SearchLine, SearchMatch, SearchQuery, SearchResults, search};
+pub use summary::RepoContext;
+
+use crate::store::tag_cache::TagCache;
+
+/// Why a context call could not run at all (everything else degrades to a note).
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    /// The root is a file, not a directory.
+    #[error("{} is not a directory", .0.display())]
+    NotADirectory(PathBuf),
+    /// The root cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Unreadable {
+        /// The root.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The search pattern is not a valid regular expression.
+    #[error("invalid pattern `{0}`: {1}")]
+    BadPattern(String, String),
+    /// A `--glob` is not a valid glob.
+    #[error("invalid glob `{0}`: {1}")]
+    BadGlob(String, String),
+}
+
+/// How to gather context.
+#[derive(Debug, Clone)]
+pub struct ContextOptions {
+    /// Files, directories or symbols the work is about; they steer the ranking.
+    pub focus: Vec<String>,
+    /// The tag cache file (`None`: tag everything every time).
+    pub tag_cache: Option<PathBuf>,
+    /// Where the work happens, for the `AGENTS.md` files between it and the root.
+    pub working_dir: Option<PathBuf>,
+    /// Commits scanned for recent changes and churn.
+    pub max_commits: usize,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// Source files larger than this are not tagged.
+    pub max_tag_file_size: u64,
+}
+
+impl Default for ContextOptions {
+    fn default() -> Self {
+        ContextOptions {
+            focus: Vec::new(),
+            tag_cache: None,
+            working_dir: None,
+            max_commits: 200,
+            threads: 0,
+            max_tag_file_size: DEFAULT_MAX_TAG_SIZE,
+        }
+    }
+}
+
+impl ContextOptions {
+    /// Uses the tag cache of the state directory `state_dir` (`<state_dir>/cache/tags.redb`).
+    pub fn with_state_dir(mut self, state_dir: &Path) -> ContextOptions {
+        self.tag_cache = Some(tag_cache_path(state_dir));
+        self
+    }
+
+    fn index_options(&self) -> index::IndexOptions {
+        index::IndexOptions {
+            cache: self.tag_cache.clone(),
+            threads: self.threads,
+            max_file_size: self.max_tag_file_size,
+        }
+    }
+}
+
+/// The tag cache file of a state directory.
+pub fn tag_cache_path(state_dir: &Path) -> PathBuf {
+    TagCache::path_in(state_dir)
+}
+
+/// Builds the ranked symbol map of the repository at `root` (tags, graph, ranking), without the
+/// rest of the summary.
+pub fn symbol_map(root: &Path, options: &ContextOptions) -> Result<RepoMap, ContextError> {
+    walk::check_root(root)?;
+    let walk = walk::walk(root, walk::threads(options.threads));
+    let index = index::build(root, &walk, &options.index_options());
+    let focus = Focus {
+        items: options.focus.clone(),
+    };
+    Ok(RepoMap::new(index, &focus))
+}
+
+/// The definitions in the file `name_or_file` (a path relative to `root`), or of the symbol
+/// `name_or_file` (exact name; failing that, names containing it regardless of case), best
+/// ranked first, at most 50.
+pub fn symbols(
+    root: &Path,
+    name_or_file: &str,
+    options: &ContextOptions,
+) -> Result<Vec<SymbolHit>, ContextError> {
+    Ok(symbol_map(root, options)?.lookup(name_or_file, 50))
+}
+
+#[cfg(test)]
+#[path = "context/context_tests.rs"]
+mod tests;

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 use ambidex::protocol::{Actor, EventKind, NewEvent, TaskId, TaskSpec};
-use ambidex::store::{Store, StoreReader};
+use ambidex::redact::Redactor;
+use ambidex::store::{Store, StoreOptions, StoreReader};
 
 const NOTE: &str = "ran `cargo test -p pagination` — 42 passed, 0 failed; the off-by-one is fixed";
 

@@ -17,8 +17,10 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 use ambidex::config::{self, Effective, LoadOptions};
-use ambidex::orchestrator::Engine;
+use ambidex::orchestrator::{AutoApprove, Engine, EngineSetup};
+use ambidex::tools::sandbox;
 use ambidex::protocol::Actor;
+use ambidex::redact::Redactor;
 use ambidex::store::{STORE_FILE, StoreReader};
 
 /// A terminal control room for autonomous software development with ambidextrous AI agents.
@@ -124,9 +126,24 @@ impl Context {
         StoreReader::open(&self.store_path()).map_err(|err| err.to_string())
     }
 
-    /// The engine, holding the store for writing.
+    /// The engine, holding the store for writing, redacting every secret the configuration
+    /// names and every secret-named variable of the environment, set up to run tasks in the
+    /// repository with this run's approval policy.
+    pub fn engine_with(&self, auto_approve: AutoApprove, wait_at_gates: bool) -> Result<Engine, String> {
+        let named = self.effective.config.secret_env_names().into_iter();
+        let secrets = named.filter_map(|name| std::env::var(&name).ok().map(|value| (name, value)));
+        let redactor = Arc::new(Redactor::from_env(secrets));
+        let root = config::repo_root(&self.repo_dir).unwrap_or_else(|| self.repo_dir.clone());
+        let helper = std::env::current_exe().map_err(|err| format!("cannot find the ambidex executable: {err}"))?;
+        let mut setup = EngineSetup::new(self.effective.config.clone(), &root, sandbox::probe().best(), helper)?;
+        setup.auto_approve = auto_approve;
+        setup.wait_at_gates = wait_at_gates;
+        Engine::open_with(&self.store_path(), redactor, Some(setup)).map_err(|err| err.to_string())
+    }
+
+    /// The engine for commands that record and answer (nothing is auto-approved).
     pub fn engine(&self) -> Result<Engine, String> {
-        Engine::open(&self.store_path()).map_err(|err| err.to_string())
+        self.engine_with(AutoApprove::None, true)
     }
 }
 
@@ -191,6 +208,9 @@ fn run_tui(context: &Context) -> Result<Outcome, String> {
         .map_err(|err| format!("cannot start the async runtime: {err}"))?;
     runtime.block_on(async {
         let engine = Arc::new(context.engine()?);
+        if let Err(err) = engine.reconcile_worktrees() {
+            eprintln!("warning: could not reconcile worktrees: {err}");
+        }
         let client = engine
             .connect(Actor::local_human())
             .map_err(|err| err.to_string())?;

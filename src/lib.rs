@@ -6,13 +6,16 @@
 //! - [`config`]: layered configuration with the source of every key.
 //! - [`llm`]: model providers (OpenAI-compatible, Anthropic, scripted) behind one streaming trait.
 //! - [`playbooks`]: the policy file (command rules, later gates and budgets) and playbooks.
+//! - [`redact`]: the secret redactor every text passes before it is stored, shown or sent.
 //! - [`store`]: the only code that touches redb: the hash-chained event log and projections.
 //! - [`context`]: repository context for agents: search, ranked symbol map, build/test/CI facts.
 //! - [`orchestrator`]: the engine clients talk to: commands in, updates out.
 //! - [`workspace`]: git worktrees per task and candidate, their diffs, commits and reconciliation.
+//! - [`agents`]: the agent loop, the calls that end a stage, prompt rendering.
 //! - [`tools`]: what agents may do, and the sandbox levels this machine offers.
 //! - [`tui`]: the control room; it only sends commands and receives updates.
 
+pub mod agents;
 pub mod config;
 pub mod context;
 pub mod domain;
@@ -20,6 +23,7 @@ pub mod llm;
 pub mod orchestrator;
 pub mod playbooks;
 pub mod protocol;
+pub mod redact;
 pub mod store;
 pub mod tools;
 pub mod tui;

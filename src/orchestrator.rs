@@ -1,21 +1,44 @@
-//! The engine: the one place that turns client [`Command`]s into persisted events and broadcasts
-//! every committed event (and, later, streamed deltas) to its clients as [`Update`]s.
+//! The engine: the one place that turns client [`Command`]s into persisted events, drives tasks
+//! through intake, triage and the Right Hand track, holds gates, and broadcasts every committed
+//! event (and streamed deltas) to its clients as [`Update`]s.
 //!
-//! Intake, triage, the tracks and gates build on this; for now it handles the commands that need
-//! no agents: adding, revising, cancelling and annotating tasks, and deciding gates.
+//! - `setup`: configuration, policy, playbooks, sandbox and model clients for a run;
+//! - `intake`, `triage`: deterministic checks and classification from policy;
+//! - `gates`: opening, parking, auto-approving and deciding gates;
+//! - `host`: what agents and the tool broker call back into;
+//! - `pipeline`: the production track, stage by stage, resumable from the log;
+//! - `breakers`: the circuit breakers that pause a task;
+//! - `pr`: the local pull request (branch, commit, document);
+//! - `reconcile`: worktrees versus git and the disk at start.
 
-use std::collections::BTreeMap;
+mod breakers;
+mod gates;
+mod host;
+pub mod intake;
+pub mod pipeline;
+mod pr;
+mod reconcile;
+pub mod setup;
+mod stages;
+pub mod signals;
+pub mod triage;
+
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::domain::{Task, is_final};
 use crate::protocol::{
-    Actor, Client, Command, Event, EventKind, NewEvent, Snapshot, TaskId, TaskStatus, Update,
+    Actor, Client, Command, Decision, Delta, Event, EventKind, GateId, NewEvent, Snapshot, TaskId, TaskSpec,
+    TaskStatus, Update,
 };
-use crate::store::{CommitHook, LookupError, Store, StoreError, StoreReader};
-use crate::workspace::{Worktree, WorktreeIssue, reconcile};
+use crate::redact::Redactor;
+use crate::store::{CommitHook, LookupError, Store, StoreError, StoreOptions, StoreReader};
+
+pub use pipeline::Ending;
+pub use setup::{AutoApprove, EngineSetup};
 
 /// How many updates a slow client may fall behind before it must reload a snapshot.
 const UPDATE_BUFFER: usize = 8192;
@@ -32,17 +55,40 @@ pub enum EngineError {
     /// The command does not make sense now.
     #[error("{0}")]
     Refused(String),
+    /// The engine was opened without what running tasks needs.
+    #[error("this engine cannot run tasks: {0}")]
+    NotSetUp(String),
 }
+
+type GateAnswer = (Decision, Option<String>);
 
 /// The running engine.
 pub struct Engine {
     store: Store,
     updates: broadcast::Sender<Update>,
+    redactor: Arc<Redactor>,
+    setup: Option<Arc<EngineSetup>>,
+    /// Runners waiting for a gate decision.
+    waiters: Mutex<HashMap<GateId, oneshot::Sender<GateAnswer>>>,
+    /// Tasks a runner is driving now.
+    running: Mutex<HashSet<TaskId>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Engine {
-    /// Opens the store at `path` for writing and starts broadcasting its commits.
+    /// Opens the store at `path` for writing and starts broadcasting its commits; secrets from
+    /// this process's environment are redacted from every event. Such an engine records and
+    /// answers commands but does not run tasks.
     pub fn open(path: &Path) -> Result<Engine, StoreError> {
+        Engine::open_with(path, Arc::new(Redactor::from_env(std::iter::empty())), None)
+    }
+
+    /// Opens the engine with a redactor that knows every configured secret and, to run tasks, a
+    /// setup.
+    pub fn open_with(path: &Path, redactor: Arc<Redactor>, setup: Option<EngineSetup>) -> Result<Engine, StoreError> {
         let (updates, _) = broadcast::channel(UPDATE_BUFFER);
         let sender = updates.clone();
         let hook: CommitHook = Box::new(move |events: &[Arc<Event>]| {
@@ -51,13 +97,35 @@ impl Engine {
                 let _ = sender.send(Update::Event(event.clone()));
             }
         });
-        let store = Store::open_with_hook(path, Some(hook))?;
-        Ok(Engine { store, updates })
+        let options = StoreOptions { hook: Some(hook), redactor: Some(redactor.clone()) };
+        let store = Store::open_with(path, options)?;
+        Ok(Engine {
+            store,
+            updates,
+            redactor,
+            setup: setup.map(Arc::new),
+            waiters: Mutex::new(HashMap::new()),
+            running: Mutex::new(HashSet::new()),
+        })
     }
 
     /// A reader over the engine's store.
     pub fn reader(&self) -> StoreReader {
         self.store.reader()
+    }
+
+    /// The redactor every text passes.
+    pub fn redactor(&self) -> &Arc<Redactor> {
+        &self.redactor
+    }
+
+    fn setup(&self) -> Result<&Arc<EngineSetup>, EngineError> {
+        self.setup.as_ref().ok_or_else(|| EngineError::NotSetUp("it was opened for bookkeeping only".into()))
+    }
+
+    /// The current projection of a task.
+    pub fn task(&self, id: TaskId) -> Result<Task, EngineError> {
+        self.reader().task(id)?.ok_or_else(|| EngineError::Lookup(LookupError::NotFound(id.to_string())))
     }
 
     /// Subscribes to updates and returns the state they start from.
@@ -67,6 +135,11 @@ impl Engine {
         let head_seq = reader.head()?.seq;
         let tasks = reader.tasks()?.iter().map(Task::summary).collect();
         Ok((Snapshot { tasks, head_seq }, receiver))
+    }
+
+    /// Broadcasts streamed text (never persisted).
+    pub fn broadcast_delta(&self, task: TaskId, actor: &Actor, text: &str) {
+        let _ = self.updates.send(Update::Delta(Delta { task, actor: actor.clone(), text: text.to_owned() }));
     }
 
     /// Connects a client: its commands are carried out in order, as `actor`, on the current
@@ -79,135 +152,104 @@ impl Engine {
             while let Some(command) = inbox.recv().await {
                 let shown = format!("{command:?}");
                 if let Err(err) = engine.execute(command, actor.clone()).await {
-                    let _ = engine.updates.send(Update::CommandFailed {
-                        command: shown,
-                        error: err.to_string(),
-                    });
+                    let _ = engine.updates.send(Update::CommandFailed { command: shown, error: err.to_string() });
                 }
             }
         });
-        Ok(Client {
-            snapshot,
-            updates,
-            commands,
-        })
+        Ok(Client { snapshot, updates, commands })
     }
 
     /// Carries out a command and returns the events it appended.
-    pub async fn execute(
-        &self,
-        command: Command,
-        actor: Actor,
-    ) -> Result<Vec<Arc<Event>>, EngineError> {
+    pub async fn execute(&self, command: Command, actor: Actor) -> Result<Vec<Arc<Event>>, EngineError> {
+        if let Command::DecideGate { gate, decision, note } = command {
+            return self.decide_gate(gate, decision, note, actor).await;
+        }
         let events = self.plan(command, actor)?;
+        self.append(events).await
+    }
+
+    /// Carries out a command from synchronous code (the CLI). Do not call from async code.
+    pub fn execute_blocking(&self, command: Command, actor: Actor) -> Result<Vec<Arc<Event>>, EngineError> {
+        if let Command::DecideGate { gate, decision, note } = command {
+            let events = self.decision_events(gate, decision, note, actor, false)?;
+            return self.append_blocking(events);
+        }
+        let events = self.plan(command, actor)?;
+        self.append_blocking(events)
+    }
+
+    /// Appends events atomically (from async code).
+    pub async fn append(&self, events: Vec<NewEvent>) -> Result<Vec<Arc<Event>>, EngineError> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
         Ok(self.store.appender().append_async(events).await?)
     }
 
-    /// Carries out a command from synchronous code (the CLI). Do not call from async code.
-    pub fn execute_blocking(
-        &self,
-        command: Command,
-        actor: Actor,
-    ) -> Result<Vec<Arc<Event>>, EngineError> {
-        let events = self.plan(command, actor)?;
+    /// Appends events atomically (from synchronous code).
+    pub fn append_blocking(&self, events: Vec<NewEvent>) -> Result<Vec<Arc<Event>>, EngineError> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
         Ok(self.store.append(events)?)
     }
 
+    /// The events that admit a new task: creation, intake's verdict and, when accepted, triage.
+    fn admission(&self, id: TaskId, spec: TaskSpec, actor: Actor) -> Vec<NewEvent> {
+        let mut events = vec![NewEvent::for_task(id, actor, EventKind::TaskCreated { spec: spec.clone() })];
+        if let Ok(setup) = self.setup() {
+            events.extend(pipeline::intake_events(setup, id, &spec, TaskStatus::Received));
+        }
+        events
+    }
+
     /// Turns a command into the events that carry it out.
     fn plan(&self, command: Command, actor: Actor) -> Result<Vec<NewEvent>, EngineError> {
-        let reader = self.store.reader();
-        let current = |id| -> Result<Task, EngineError> {
-            reader
-                .task(id)?
-                .ok_or_else(|| EngineError::Lookup(LookupError::NotFound(id.to_string())))
-        };
         Ok(match command {
-            Command::AddTask { spec } => {
-                vec![NewEvent::for_task(
-                    TaskId::new(),
-                    actor,
-                    EventKind::TaskCreated { spec },
-                )]
-            }
+            Command::AddTask { spec } => self.admission(TaskId::new(), spec, actor),
             Command::ReviseTask { task, spec } => {
-                let status = current(task)?.status;
-                vec![
-                    NewEvent::for_task(task, actor.clone(), EventKind::TaskRevised { spec }),
-                    NewEvent::for_task(
-                        task,
-                        actor,
-                        EventKind::StatusChanged {
-                            from: status,
-                            to: TaskStatus::Received,
-                            reason: "revised and resubmitted".into(),
-                        },
-                    ),
-                ]
+                let status = self.task(task)?.status;
+                let mut events = vec![
+                    NewEvent::for_task(task, actor.clone(), EventKind::TaskRevised { spec: spec.clone() }),
+                    NewEvent::for_task(task, actor, EventKind::StatusChanged {
+                        from: status,
+                        to: TaskStatus::Received,
+                        reason: "revised and resubmitted".into(),
+                    }),
+                ];
+                if let Ok(setup) = self.setup() {
+                    events.extend(pipeline::intake_events(setup, task, &spec, TaskStatus::Received));
+                }
+                events
             }
             Command::CancelTask { task, reason } => {
-                let status = current(task)?.status;
+                let status = self.task(task)?.status;
                 if is_final(status) {
-                    return Err(EngineError::Refused(format!(
-                        "task {} is already {status}",
-                        task.short()
-                    )));
+                    return Err(EngineError::Refused(format!("task {} is already {status}", task.short())));
                 }
-                vec![NewEvent::for_task(
-                    task,
-                    actor,
-                    EventKind::StatusChanged {
-                        from: status,
-                        to: TaskStatus::Cancelled,
-                        reason,
-                    },
-                )]
+                vec![NewEvent::for_task(task, actor, EventKind::StatusChanged {
+                    from: status,
+                    to: TaskStatus::Cancelled,
+                    reason,
+                })]
             }
             Command::ResumeTask { task } => {
-                let status = current(task)?.status;
-                if status != TaskStatus::Interrupted {
+                let status = self.task(task)?.status;
+                if !matches!(status, TaskStatus::Interrupted | TaskStatus::Failed) {
                     return Err(EngineError::Refused(format!(
-                        "task {} is {status}; only an interrupted task can be resumed",
+                        "task {} is {status}; only an interrupted or failed task can be resumed",
                         task.short()
                     )));
                 }
-                vec![NewEvent::for_task(
-                    task,
-                    actor,
-                    EventKind::StatusChanged {
-                        from: status,
-                        to: TaskStatus::Queued,
-                        reason: "resumed".into(),
-                    },
-                )]
+                vec![NewEvent::for_task(task, actor, EventKind::StatusChanged {
+                    from: status,
+                    to: TaskStatus::Queued,
+                    reason: "resumed".into(),
+                })]
             }
-            Command::DecideGate {
-                gate,
-                decision,
-                note,
-            } => {
-                let task = reader
-                    .tasks()?
-                    .into_iter()
-                    .find(|t| t.open_gates.iter().any(|g| g.id == gate))
-                    .ok_or_else(|| EngineError::Refused(format!("no open gate {gate}")))?;
-                vec![NewEvent::for_task(
-                    task.id,
-                    actor,
-                    EventKind::GateDecided {
-                        gate,
-                        decision,
-                        note,
-                    },
-                )]
-            }
+            Command::DecideGate { gate, decision, note } => self.decision_events(gate, decision, note, actor, false)?,
             Command::AddNote { task, text } => {
-                current(task)?;
+                self.task(task)?;
                 vec![NewEvent::for_task(task, actor, EventKind::Note { text })]
             }
             Command::Shutdown => Vec::new(),
@@ -224,77 +266,13 @@ impl Engine {
         self.store.path()
     }
 
-    /// Where worktrees live: `worktrees/` beside the store.
-    pub fn worktrees_root(&self) -> PathBuf {
-        self.store
-            .path()
-            .parent()
-            .map_or_else(|| PathBuf::from("worktrees"), |dir| dir.join("worktrees"))
+    /// The state directory (the store's folder).
+    pub fn state_dir(&self) -> PathBuf {
+        self.store.path().parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     }
 
-    /// Compares the worktrees the store knows with git and the disk, and records every
-    /// disagreement as a `worktree_issue` event. Nothing is deleted. Run at engine start.
-    pub fn reconcile_worktrees(&self) -> Result<Vec<Arc<Event>>, EngineError> {
-        let tasks = self.store.reader().tasks()?;
-        let mut by_repo: BTreeMap<String, Vec<(TaskId, Worktree)>> = BTreeMap::new();
-        for task in &tasks {
-            let Some(repo) = task.spec.repo.clone() else {
-                continue;
-            };
-            for known in &task.worktrees {
-                let worktree = Worktree {
-                    repo: PathBuf::from(&repo),
-                    path: PathBuf::from(&known.path),
-                    branch: known.branch.clone(),
-                    name: String::new(),
-                    base: known.base.clone(),
-                };
-                by_repo
-                    .entry(repo.clone())
-                    .or_default()
-                    .push((task.id, worktree));
-            }
-        }
-        let mut events = Vec::new();
-        for (repo, known) in by_repo {
-            let worktrees: Vec<Worktree> = known.iter().map(|(_, w)| w.clone()).collect();
-            let issues = match reconcile(Path::new(&repo), &self.worktrees_root(), &worktrees) {
-                Ok(issues) => issues,
-                Err(err) => vec![WorktreeIssue::Missing {
-                    path: PathBuf::from(format!("{repo} ({err})")),
-                }],
-            };
-            for issue in issues {
-                let (name, path, detail) = match &issue {
-                    WorktreeIssue::Missing { path } => {
-                        ("missing", path, "its directory is gone".to_owned())
-                    }
-                    WorktreeIssue::Orphaned { path } => {
-                        ("orphaned", path, "no task knows it; it was kept".to_owned())
-                    }
-                    WorktreeIssue::Dirty { path, files } => {
-                        ("dirty", path, format!("uncommitted: {}", files.join(", ")))
-                    }
-                };
-                let owner = known
-                    .iter()
-                    .find(|(_, w)| &w.path == path)
-                    .map(|(task, _)| *task);
-                let kind = EventKind::WorktreeIssue {
-                    issue: name.to_owned(),
-                    path: path.display().to_string(),
-                    detail,
-                };
-                events.push(NewEvent {
-                    task: owner,
-                    actor: Actor::Orchestrator,
-                    kind,
-                });
-            }
-        }
-        if events.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(self.store.append(events)?)
+    /// Where worktrees live: `worktrees/` in the state directory.
+    pub fn worktrees_root(&self) -> PathBuf {
+        self.state_dir().join("worktrees")
     }
 }

@@ -4,12 +4,22 @@
 //! with its own `.ambidex/policy.toml`. Loading checks everything it can (unknown keys, bad values,
 //! rule examples) and names the file and line of the first problem.
 
+pub mod playbook;
+
+mod policy_rules;
+
 use std::path::Path;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::tools::policy::CommandPolicy;
+
+pub use policy_rules::{
+    AreaRule, BroadRules, BudgetRules, Budgets, ChurnRule, ClassifyRules, GateRules, Hit,
+    IntakeRules, KindRule, NoveltyRules, Phrases, RiskRules, RoutingRules, SizeRules, Text,
+    UnsafeRule,
+};
 
 /// The default policy, as shipped.
 pub const DEFAULT_POLICY: &str = include_str!("../playbooks/policy.toml");
@@ -20,6 +30,27 @@ pub const DEFAULT_POLICY: &str = include_str!("../playbooks/policy.toml");
 pub struct Policy {
     /// Command rules for the `run` tool.
     pub commands: CommandPolicy,
+    /// When a task is vague, unsafe or too broad. (Each section a file omits is the shipped one.)
+    #[serde(default)]
+    pub intake: IntakeRules,
+    /// Keywords that name a task's kind.
+    #[serde(default)]
+    pub classify: ClassifyRules,
+    /// What raises a task's risk: areas, size, churn, kind.
+    #[serde(default)]
+    pub risk: RiskRules,
+    /// What makes a task novel.
+    #[serde(default)]
+    pub novelty: NoveltyRules,
+    /// When a task is also explored by the Left Hand.
+    #[serde(default)]
+    pub routing: RoutingRules,
+    /// Budgets per risk level.
+    #[serde(default)]
+    pub budgets: BudgetRules,
+    /// Which human approvals policy requires.
+    #[serde(default)]
+    pub gates: GateRules,
     /// The sha256 of the file's text: the version recorded with every decision.
     #[serde(skip)]
     pub version: String,
@@ -71,6 +102,11 @@ impl Policy {
                 message: failures.join("; "),
             });
         }
+        policy_rules::check(&policy).map_err(|err| PolicyError {
+            origin: origin.to_owned(),
+            line: err.line_in(text),
+            message: err.message,
+        })?;
         policy.version = format!("{:x}", Sha256::digest(text.as_bytes()));
         Ok(policy)
     }

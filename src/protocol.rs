@@ -10,6 +10,7 @@ mod gate;
 mod ids;
 mod snapshot;
 mod task;
+mod work;
 
 pub use actor::{Actor, AgentIdentity, Role, Track};
 pub use command::Command;
@@ -20,3 +21,4 @@ pub use gate::{Decision, GateKind};
 pub use ids::{CandidateId, GateId, ParseIdError, SHORT_ID_LEN, TaskId, ToolCallId};
 pub use snapshot::{Client, Snapshot, TaskSummary};
 pub use task::{Risk, Route, TaskKind, TaskSource, TaskSpec, TaskStatus};
+pub use work::{Finding, Plan, PullRequest, Review, ReviewVerdict, ValidationResult};

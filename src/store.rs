@@ -75,6 +75,17 @@ fn schema_of(meta_value: Option<&[u8]>) -> Option<u64> {
     meta_value.and_then(|bytes| Some(u64::from_be_bytes(bytes.try_into().ok()?)))
 }
 
+/// How a store is opened for writing.
+#[derive(Default)]
+pub struct StoreOptions {
+    /// Sees every committed batch, in log order, on the writer thread (keep it cheap: forward
+    /// to a channel).
+    pub hook: Option<CommitHook>,
+    /// Removes secrets from every event before it is hashed and stored: the single choke point
+    /// through which everything persisted or broadcast passes.
+    pub redactor: Option<Arc<crate::redact::Redactor>>,
+}
+
 /// The writing handle of a store.
 pub struct Store {
     path: PathBuf,
@@ -122,12 +133,12 @@ impl Appender {
 impl Store {
     /// Opens (creating if needed) the store at `path` for writing.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        Store::open_with_hook(path, None)
+        Store::open_with(path, StoreOptions::default())
     }
 
-    /// Opens the store for writing; `hook` sees every committed batch, in log order, on the
-    /// writer thread (keep it cheap: forward to a channel).
-    pub fn open_with_hook(path: &Path, hook: Option<CommitHook>) -> Result<Store, StoreError> {
+    /// Opens the store for writing with `options`.
+    pub fn open_with(path: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+        let StoreOptions { hook, redactor } = options;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
                 path: path.to_owned(),
@@ -153,6 +164,7 @@ impl Store {
             last_at,
             tasks,
             hook,
+            redactor,
         };
         let thread = std::thread::Builder::new()
             .name("ambidex-store-writer".into())

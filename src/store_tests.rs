@@ -154,7 +154,7 @@ fn the_commit_hook_sees_batches_in_log_order() {
             tx.send(event.seq).unwrap();
         }
     });
-    let store = Store::open_with_hook(&path, Some(hook)).unwrap();
+    let store = Store::open_with(&path, StoreOptions { hook: Some(hook), redactor: None }).unwrap();
     for _ in 0..5 {
         store.append(vec![created(TaskId::new(), "t")]).unwrap();
     }
@@ -301,4 +301,32 @@ fn task_references_resolve_by_unique_suffix() {
         reader.find_task("zzzzzzzz"),
         Err(LookupError::NotFound(_))
     ));
+}
+
+#[test]
+fn secrets_never_reach_the_file_or_the_subscribers() {
+    let (_dir, path) = temp_store();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let hook: CommitHook = Box::new(move |events| {
+        for event in events {
+            tx.send(event.kind.clone()).unwrap();
+        }
+    });
+    let redactor = crate::redact::Redactor::new([("DEPLOY_TOKEN".to_owned(), "tok-0123456789-abcdef".to_owned())]);
+    let store = Store::open_with(&path, StoreOptions { hook: Some(hook), redactor: Some(Arc::new(redactor)) }).unwrap();
+    let mut spec = TaskSpec::titled("deploy with tok-0123456789-abcdef");
+    spec.description = "key ghp_abcdefghijklmnopqrstuvwxyz0123456789".into();
+    let id = TaskId::new();
+    let stored = store.append(vec![NewEvent::for_task(id, Actor::local_human(), EventKind::TaskCreated { spec })]).unwrap();
+    store.close();
+    let EventKind::TaskCreated { spec } = &stored[0].kind else { panic!() };
+    assert_eq!(spec.title, "deploy with [REDACTED:DEPLOY_TOKEN]");
+    assert_eq!(spec.description, "key [REDACTED:github_token]");
+    assert_eq!(rx.recv().unwrap(), stored[0].kind);
+    let bytes = std::fs::read(&path).unwrap();
+    let haystack = String::from_utf8_lossy(&bytes);
+    assert!(!haystack.contains("tok-0123456789-abcdef") && !haystack.contains("ghp_abcdefghij"));
+    let reader = StoreReader::open(&path).unwrap().unwrap();
+    assert_eq!(reader.task(id).unwrap().unwrap().spec.title, "deploy with [REDACTED:DEPLOY_TOKEN]");
+    assert!(matches!(reader.verify().unwrap(), Verification::Ok { events: 1, .. }));
 }

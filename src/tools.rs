@@ -8,7 +8,6 @@ pub mod files;
 pub mod landlock;
 pub mod output;
 pub mod policy;
-pub mod redact;
 pub mod runner;
 pub mod sandbox;
 pub mod schema;

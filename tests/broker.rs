@@ -12,7 +12,7 @@ use ambidex::playbooks::Policy;
 use ambidex::protocol::{Actor, AgentIdentity, Decision, EventKind, NewEvent, Role, TaskId, ToolCallRecord, Track};
 use ambidex::tools::broker::{AgentScope, ApprovalRequest, Broker, BrokerConfig, ToolHost};
 use ambidex::tools::budget::{BudgetLimits, BudgetUsage};
-use ambidex::tools::redact::Redactor;
+use ambidex::redact::Redactor;
 use ambidex::tools::sandbox::{SandboxLevel, probe};
 use ambidex::workspace::{WorktreeRequest, create};
 

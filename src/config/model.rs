@@ -356,6 +356,17 @@ impl Config {
         }
     }
 
+    /// The names of the environment variables that hold secrets this configuration uses
+    /// (provider keys and forge tokens), for the redactor.
+    pub fn secret_env_names(&self) -> Vec<String> {
+        let providers = self.providers.values().map(|p| p.api_key_env.clone());
+        let forges = [self.forges.github.token_env.clone(), self.forges.gitlab.token_env.clone()];
+        let mut names: Vec<String> = providers.chain(forges).filter(|n| !n.is_empty()).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// The provider a role uses, with the model it asks for.
     pub fn provider_for(&self, role: Role) -> Option<(&str, &ProviderConfig, String)> {
         let choice = self.roles.get(&role).cloned().unwrap_or_default();

@@ -1,1 +1,82 @@
 use super::*;
+use crate::store::tag_cache::{Saved, TagCache};
+
+#[test]
+fn the_tag_cache_keeps_fingerprints_apart_and_drops_old_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = tag_cache_path(dir.path());
+    let old = TagCache::open(&path, 1).unwrap();
+    let entries = vec![
+        ("/repo/a.rs".to_owned(), b"A".to_vec()),
+        ("/repo/b.rs".to_owned(), b"B".to_vec()),
+        ("/other/c.rs".to_owned(), b"C".to_vec()),
+    ];
+    assert_eq!(old.save(&entries, &[]).unwrap(), Saved::Written);
+    assert_eq!(old.load("/repo/").unwrap().len(), 2);
+    assert_eq!(old.load("/other/").unwrap(), vec![("/other/c.rs".to_owned(), b"C".to_vec())]);
+    old.save(&[], &["/repo/a.rs".to_owned()]).unwrap();
+    assert_eq!(old.load("/repo/").unwrap().len(), 1);
+
+    // A second opener in the same process shares the handle; a new fingerprint sees nothing
+    // and its first write drops the old entries.
+    let new = TagCache::open(&path, 2).unwrap();
+    assert!(new.load("/repo/").unwrap().is_empty());
+    new.save(&[("/repo/d.rs".to_owned(), b"D".to_vec())], &[])
+        .unwrap();
+    assert!(old.load("/").unwrap().is_empty());
+    assert_eq!(new.load("/").unwrap().len(), 1);
+    drop((old, new));
+    let reopened = TagCache::open(&path, 2).unwrap();
+    assert_eq!(reopened.load("/repo/").unwrap().len(), 1);
+}
+
+#[test]
+fn a_file_that_vanishes_before_it_is_read_is_counted_as_unreadable() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("kept.rs"), "fn kept_fn() {}\n").unwrap();
+    let mut walked = walk::walk(dir.path(), 1);
+    walked.files.push(walk::WalkedFile {
+        rel: "gone.rs".into(),
+        path: dir.path().join("gone.rs"),
+        size: 10,
+        mtime_ns: 1,
+    });
+    let options = ContextOptions::default().with_state_dir(dir.path());
+    let built = index::build(dir.path(), &walked, &options.index_options());
+    assert_eq!(built.stats.skipped.unreadable, 1);
+    assert_eq!(built.stats.skipped.examples, vec!["gone.rs (unreadable)".to_owned()]);
+    assert_eq!(built.files.len(), 1);
+    assert_eq!(
+        built.stats.skipped.summary(DEFAULT_MAX_TAG_SIZE).as_deref(),
+        Some("1 skipped (1 unreadable)")
+    );
+}
+
+#[test]
+fn an_oversized_limit_and_threads_are_respected() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..20 {
+        std::fs::write(
+            dir.path().join(format!("m{i}.py")),
+            format!("def function_{i}():\n    return helper_function()\n"),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.path().join("helper.py"), "def helper_function():\n    pass\n").unwrap();
+    let options = ContextOptions {
+        threads: 3,
+        max_tag_file_size: 40,
+        ..ContextOptions::default()
+    };
+    let map = symbol_map(dir.path(), &options).unwrap();
+    let stats = &map.index().stats;
+    // The 20 modules are 50+ bytes: over the limit. Only the helper is tagged.
+    assert_eq!(stats.skipped.too_large, 20);
+    assert_eq!(stats.cache_misses, 1);
+    let options = ContextOptions {
+        threads: 3,
+        ..ContextOptions::default()
+    };
+    let map = symbol_map(dir.path(), &options).unwrap();
+    assert_eq!(map.ranked(1)[0].name, "helper_function");
+}

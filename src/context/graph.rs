@@ -121,7 +121,10 @@ pub fn pagerank(
     }
     let p = normalized(personalization, n);
     let out_sums: Vec<f64> = (0..n).map(|i| out.row_sum(i)).collect();
-    let into_sums: Vec<f64> = (0..into.rows()).map(|m| into.row_sum(m)).collect();
+    // Edges to nodes that do not exist lead nowhere: they do not count in the sums.
+    let into_sums: Vec<f64> = (0..into.rows())
+        .map(|m| into.row(m).filter(|&(j, _)| j < n).map(|(_, w)| w).sum())
+        .collect();
     let mut x = p.clone();
     let mut mid = vec![0f64; into.rows()];
     let mut next = vec![0f64; n];

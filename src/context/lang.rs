@@ -125,7 +125,6 @@ const RUST_EXTRA: &str = r#"
 (call_expression function: (scoped_identifier name: (identifier) @name)) @reference.call
 (call_expression function: (generic_function function: (identifier) @name)) @reference.call
 (macro_invocation macro: (scoped_identifier name: (identifier) @name)) @reference.call
-(scoped_identifier name: (identifier) @name) @reference.path
 (use_list (identifier) @name @reference.use)
 (use_declaration argument: (scoped_identifier name: (identifier) @name)) @reference.use
 (use_as_clause path: (scoped_identifier name: (identifier) @name)) @reference.use

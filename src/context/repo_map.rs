@@ -72,19 +72,21 @@ pub struct RepoMap {
     file_ranks: Vec<f64>,
     /// (file, def index of the first definition of the name in that file, rank), best first.
     ranked: Vec<(u32, u32, f64)>,
-    referencing_files: HashMap<String, usize>,
     /// Focus entries that matched neither a file nor a defined name.
     pub unmatched_focus: Vec<String>,
     /// Power iterations the ranking took.
     pub iterations: usize,
+    /// Time spent ranking.
+    pub elapsed: std::time::Duration,
 }
 
 impl RepoMap {
     /// Ranks the definitions of `index` for `focus`.
     pub fn new(index: SymbolIndex, focus: &Focus) -> RepoMap {
+        let started = std::time::Instant::now();
         let files = &index.files;
         let n = files.len();
-        let mut name_ids: HashMap<&str, u32> = HashMap::new();
+        let mut name_ids: HashMap<&str, u32, FxBuild> = HashMap::default();
         let mut definers: Vec<Vec<u32>> = Vec::new();
         for (f, file) in files.iter().enumerate() {
             for def in file.tags.defs.iter().filter(|d| d.is_definition()) {
@@ -101,77 +103,81 @@ impl RepoMap {
         }
 
         let (focused, mentioned, unmatched_focus) = resolve_focus(&index, &name_ids, focus);
-        let factor = |f: u32| {
-            if focused.contains(&f) {
-                FOCUS_WEIGHT
-            } else {
-                1.0
-            }
-        };
+        let mut factors = vec![1.0; n];
+        for &f in &focused {
+            factors[f as usize] = FOCUS_WEIGHT;
+        }
+        // Per name: the identifier weight times the mean focus factor of its definers (so that
+        // references into focus files weigh more), and the sum of those factors.
+        let mut name_weights = vec![0.0; definers.len()];
+        let mut into_sums = vec![0.0; definers.len()];
+        for (name, &id) in &name_ids {
+            let defs = &definers[id as usize];
+            let sum: f64 = defs.iter().map(|&d| factors[d as usize]).sum();
+            into_sums[id as usize] = sum;
+            name_weights[id as usize] = name_weight(name, defs.len(), mentioned.contains(name))
+                * sum
+                / defs.len().max(1) as f64;
+        }
 
         let mut out = Vec::new();
-        let mut referencing_count = vec![0usize; definers.len()];
         for (f, file) in files.iter().enumerate() {
             for (name, count) in &file.tags.refs {
                 let Some(&id) = name_ids.get(name.as_str()) else {
                     continue;
                 };
-                let defs = &definers[id as usize];
-                referencing_count[id as usize] += 1;
-                let to_focus = defs.iter().map(|&d| factor(d)).sum::<f64>() / defs.len() as f64;
-                let weight = name_weight(name, defs.len(), mentioned.contains(name.as_str()))
-                    * f64::from(*count).sqrt()
-                    * factor(f as u32)
-                    * to_focus;
+                let weight = name_weights[id as usize] * f64::from(*count).sqrt() * factors[f];
                 out.push((f as u32, id, weight));
             }
         }
         let mut into = Vec::new();
         for (id, defs) in definers.iter().enumerate() {
             for &d in defs {
-                into.push((id as u32, d, factor(d)));
+                into.push((id as u32, d, factors[d as usize]));
             }
         }
         let out = Csr::from_triples(n, &out);
         let into = Csr::from_triples(definers.len(), &into);
-        let personalization: Vec<f64> = (0..n as u32)
-            .map(|f| if focused.contains(&f) { 1.0 } else { 0.0 })
+        let personalization: Vec<f64> = factors
+            .iter()
+            .map(|&x| if x > 1.0 { 1.0 } else { 0.0 })
             .collect();
         let result = pagerank(&out, &into, &personalization, PageRankOptions::default());
         let file_ranks = result.ranks;
 
-        // Each file's rank flows along its edges to the definitions they reach.
-        let mut def_rank: HashMap<(u32, u32), f64> = HashMap::new();
-        let into_sums: Vec<f64> = (0..into.rows()).map(|m| into.row_sum(m)).collect();
+        // Each file's rank flows along its edges to the names it references, and each name's
+        // inflow to its definitions (in proportion to their files' focus factors).
+        let mut inflow = vec![0.0; definers.len()];
         for (s, &rank) in file_ranks.iter().enumerate() {
             let total = out.row_sum(s);
             if total <= 0.0 {
                 continue;
             }
             for (id, w) in out.row(s) {
-                let share = rank * w / total;
-                for (d, fd) in into.row(id) {
-                    *def_rank.entry((d as u32, id as u32)).or_insert(0.0) +=
-                        share * fd / into_sums[id];
-                }
+                inflow[id] += rank * w / total;
             }
         }
 
         // The first definition of each name in each file stands for all of them.
         let mut firsts: Vec<(u32, u32, f64)> = Vec::new();
+        let mut seen: HashSet<&str, FxBuild> = HashSet::default();
         for (f, file) in files.iter().enumerate() {
-            let mut seen = HashSet::new();
+            seen.clear();
             for (i, def) in file.tags.defs.iter().enumerate() {
                 if !def.is_definition() || !seen.insert(def.name.as_str()) {
                     continue;
                 }
-                let id = name_ids.get(def.name.as_str()).copied().unwrap_or(u32::MAX);
-                let rank = def_rank.get(&(f as u32, id)).copied().unwrap_or(0.0);
+                let rank = match name_ids.get(def.name.as_str()) {
+                    Some(&id) if into_sums[id as usize] > 0.0 => {
+                        inflow[id as usize] * factors[f] / into_sums[id as usize]
+                    }
+                    _ => 0.0,
+                };
                 firsts.push((f as u32, i as u32, rank));
             }
         }
         let key = |&(f, i, rank): &(u32, u32, f64)| (rank, file_ranks[f as usize], f, i);
-        firsts.sort_by(|a, b| {
+        firsts.sort_unstable_by(|a, b| {
             let (ra, fa, pa, ia) = key(a);
             let (rb, fb, pb, ib) = key(b);
             rb.total_cmp(&ra)
@@ -181,16 +187,12 @@ impl RepoMap {
         });
         firsts.truncate(MAX_RANKED);
 
-        let mut referencing_files = HashMap::new();
-        for (name, &id) in &name_ids {
-            referencing_files.insert((*name).to_owned(), referencing_count[id as usize]);
-        }
         RepoMap {
             file_ranks,
             ranked: firsts,
-            referencing_files,
             unmatched_focus,
             iterations: result.iterations,
+            elapsed: started.elapsed(),
             index,
         }
     }
@@ -236,12 +238,14 @@ impl RepoMap {
     /// and how many definitions it shows.
     pub fn render(&self, budget_tokens: usize) -> (String, usize) {
         let fits = |text: &str| text.chars().count().div_ceil(4) <= budget_tokens;
+        // Every definition costs at least one token, so no more than the budget can fit.
+        let entries = self.entry_lines(self.ranked.len().min(budget_tokens));
         let mut lo = 0;
-        let mut hi = self.ranked.len().min(budget_tokens);
+        let mut hi = entries.len();
         let mut best = String::new();
         while lo < hi {
             let mid = (lo + hi).div_ceil(2);
-            let text = self.render_top(mid);
+            let text = self.format(&entries[..mid]);
             if fits(&text) {
                 lo = mid;
                 best = text;
@@ -254,23 +258,46 @@ impl RepoMap {
 
     /// The map of the `count` best definitions.
     pub fn render_top(&self, count: usize) -> String {
-        // file → (position of its best definition, its lines of interest)
-        let mut by_file: HashMap<u32, (usize, Vec<(u32, &str)>)> = HashMap::new();
-        for (position, &(f, i, _)) in self.ranked.iter().take(count).enumerate() {
+        self.format(&self.entry_lines(count))
+    }
+
+    /// For each of the `count` best definitions: its file and the lines that show it (every
+    /// definition of the name in that file, and the header lines of their enclosing scopes).
+    fn entry_lines(&self, count: usize) -> Vec<(u32, Vec<(u32, &str)>)> {
+        let mut outlines: HashMap<u32, Outline<'_>> = HashMap::new();
+        let mut entries = Vec::with_capacity(count.min(self.ranked.len()));
+        for &(f, i, _) in self.ranked.iter().take(count) {
             let defs = &self.index.files[f as usize].tags.defs;
-            let name = &defs[i as usize].name;
-            let entry = by_file.entry(f).or_insert_with(|| (position, Vec::new()));
-            for def in defs.iter().filter(|d| d.is_definition() && &d.name == name) {
-                entry.1.push((def.line, def.text.as_str()));
-                for scope in enclosing(defs, def) {
-                    entry.1.push((scope.line, scope.text.as_str()));
+            let outline = outlines.entry(f).or_insert_with(|| Outline::new(defs));
+            let name = defs[i as usize].name.as_str();
+            let mut lines = Vec::new();
+            for &d in outline.by_name.get(name).map(Vec::as_slice).unwrap_or_default() {
+                lines.push((defs[d].line, defs[d].text.as_str()));
+                for &s in &outline.parents[d] {
+                    lines.push((defs[s].line, defs[s].text.as_str()));
                 }
             }
+            entries.push((f, lines));
         }
-        let mut files: Vec<(u32, (usize, Vec<(u32, &str)>))> = by_file.into_iter().collect();
-        files.sort_by_key(|(_, (position, _))| *position);
+        entries
+    }
+
+    /// Renders entries file by file, files in the order of their best entry.
+    fn format(&self, entries: &[(u32, Vec<(u32, &str)>)]) -> String {
+        let mut order: Vec<u32> = Vec::new();
+        let mut by_file: HashMap<u32, Vec<(u32, &str)>> = HashMap::new();
+        for (f, lines) in entries {
+            let slot = by_file.entry(*f).or_insert_with(|| {
+                order.push(*f);
+                Vec::new()
+            });
+            slot.extend_from_slice(lines);
+        }
         let mut out = String::new();
-        for (f, (_, mut lines)) in files {
+        for f in order {
+            let Some(mut lines) = by_file.remove(&f) else {
+                continue;
+            };
             let file = &self.index.files[f as usize];
             lines.sort_by_key(|(line, _)| *line);
             lines.dedup_by_key(|(line, _)| *line);
@@ -302,6 +329,13 @@ impl RepoMap {
     pub fn lookup(&self, query: &str, limit: usize) -> Vec<SymbolHit> {
         let query = query.trim();
         let rel = query.trim_start_matches("./");
+        let referenced_by = |name: &str| {
+            self.index
+                .files
+                .iter()
+                .filter(|f| f.tags.refs.binary_search_by(|(n, _)| n.as_str().cmp(name)).is_ok())
+                .count()
+        };
         let hit = |f: usize, def: &Def| {
             let file = &self.index.files[f];
             SymbolHit {
@@ -314,7 +348,7 @@ impl RepoMap {
                 scopes: enclosing(&file.tags.defs, def)
                     .map(|s| s.text.trim().to_owned())
                     .collect(),
-                referenced_by: self.referencing_files.get(&def.name).copied().unwrap_or(0),
+                referenced_by: referenced_by(&def.name),
             }
         };
         if let Some(f) = self.index.files.iter().position(|file| file.rel == rel) {
@@ -358,15 +392,90 @@ impl RepoMap {
     }
 }
 
+/// A file's definitions by name, and the scopes enclosing each definition.
+struct Outline<'a> {
+    by_name: HashMap<&'a str, Vec<usize>>,
+    parents: Vec<Vec<usize>>,
+}
+
+impl<'a> Outline<'a> {
+    fn new(defs: &'a [Def]) -> Outline<'a> {
+        let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, def) in defs.iter().enumerate().filter(|(_, d)| d.is_definition()) {
+            by_name.entry(def.name.as_str()).or_default().push(i);
+        }
+        // A sweep in order of start (outer first on ties) with a stack of open scopes.
+        let mut order: Vec<usize> = (0..defs.len()).collect();
+        order.sort_by_key(|&i| (defs[i].start_line, std::cmp::Reverse(defs[i].end_line), i));
+        let mut parents = vec![Vec::new(); defs.len()];
+        let mut open: Vec<usize> = Vec::new();
+        for i in order {
+            let def = &defs[i];
+            while open.last().is_some_and(|&s| defs[s].end_line < def.end_line) {
+                open.pop();
+            }
+            parents[i] = open
+                .iter()
+                .copied()
+                .filter(|&s| encloses(&defs[s], def))
+                .collect();
+            open.push(i);
+        }
+        Outline { by_name, parents }
+    }
+}
+
+fn encloses(scope: &Def, def: &Def) -> bool {
+    scope.start_line <= def.start_line
+        && scope.end_line >= def.end_line
+        && (scope.start_line < def.start_line || scope.end_line > def.end_line)
+        && scope.line < def.line
+}
+
 /// The definitions and scopes strictly enclosing `def`, outermost first.
 fn enclosing<'a>(defs: &'a [Def], def: &'a Def) -> impl Iterator<Item = &'a Def> + 'a {
-    defs.iter().filter(move |s| {
-        !std::ptr::eq(*s, def)
-            && s.start_line <= def.start_line
-            && s.end_line >= def.end_line
-            && (s.start_line < def.start_line || s.end_line > def.end_line)
-            && s.line < def.line
-    })
+    defs.iter()
+        .filter(move |s| !std::ptr::eq(*s, def) && encloses(s, def))
+}
+
+/// A fast, non-cryptographic hasher (the rustc "Fx" hash) for the name tables: names are local
+/// data, so flooding resistance is not needed, and hashing them dominates ranking otherwise.
+#[derive(Default, Clone, Copy)]
+struct FxHasher {
+    hash: u64,
+}
+
+type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
+    }
+
+    fn finish(&self) -> u64 {
+        self.hash
+    }
 }
 
 /// Aider's identifier weighting.
@@ -392,7 +501,7 @@ fn name_weight(name: &str, definers: usize, mentioned: bool) -> f64 {
 /// The focused files (by index), the mentioned names, and focus entries that matched nothing.
 fn resolve_focus<'a>(
     index: &SymbolIndex,
-    name_ids: &HashMap<&str, u32>,
+    name_ids: &HashMap<&str, u32, FxBuild>,
     focus: &'a Focus,
 ) -> (HashSet<u32>, HashSet<&'a str>, Vec<String>) {
     let mut files = HashSet::new();

@@ -34,7 +34,7 @@ pub fn successors(from: TaskStatus) -> &'static [TaskStatus] {
         Escalated => &[Received, Cancelled],
         Queued => &[Running, Cancelled],
         Running => &[AwaitingGate, Interrupted, PrReady, Failed, Cancelled],
-        AwaitingGate => &[Running, Failed, Cancelled],
+        AwaitingGate => &[Running, Queued, Failed, Cancelled],
         Interrupted => &[Running, Queued, Cancelled],
         Failed => &[Queued, Cancelled],
         Rejected | PrReady | Cancelled => &[],

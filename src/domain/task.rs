@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::state::{IllegalTransition, check_transition};
 use crate::protocol::{
-    Event, EventKind, GateId, GateKind, IntakeVerdict, Risk, Route, TaskId, TaskKind, TaskSpec,
-    TaskStatus, TaskSummary,
+    Decision, Event, EventKind, GateId, GateKind, IntakeVerdict, Plan, PullRequest, Review, ReviewVerdict, Risk, Route, TaskId,
+    TaskKind, TaskSpec, TaskStatus, TaskSummary, ValidationResult,
 };
 
 /// A gate that waits for a decision.
@@ -152,6 +152,55 @@ pub struct Task {
     /// Worktrees made for it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub worktrees: Vec<WorktreeRef>,
+    /// The last stage that finished, and whether it succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_stage: Option<(String, bool)>,
+    /// Stages that finished successfully, in order (a stage that runs again appears again).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub completed_stages: Vec<String>,
+    /// The playbook it runs with: name, playbook hash, policy hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub playbook: Option<(String, String, String)>,
+    /// The accepted plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Plan>,
+    /// The latest review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<Review>,
+    /// Reviews that requested changes.
+    #[serde(default)]
+    pub rejected_reviews: u32,
+    /// The latest result of each validation command, with the attempt it belonged to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub validation: Vec<(u32, ValidationResult)>,
+    /// Breakers that tripped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breakers: Vec<String>,
+    /// The pull request, once created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr: Option<PullRequest>,
+    /// The PR agent's draft, before the PR gate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr_draft: Option<PullRequest>,
+    /// Gates decided so far, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decided_gates: Vec<DecidedGate>,
+}
+
+/// A gate a human (or the run's approval policy) decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecidedGate {
+    /// The gate.
+    pub id: GateId,
+    /// Why it existed.
+    pub kind: GateKind,
+    /// What the human was told.
+    pub reason: String,
+    /// The answer.
+    pub decision: Decision,
+    /// The comment, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Task {
@@ -174,6 +223,17 @@ impl Task {
             cost_micros: 0,
             tool_calls: 0,
             worktrees: Vec::new(),
+            last_stage: None,
+            completed_stages: Vec::new(),
+            playbook: None,
+            plan: None,
+            review: None,
+            rejected_reviews: 0,
+            validation: Vec::new(),
+            breakers: Vec::new(),
+            pr: None,
+            pr_draft: None,
+            decided_gates: Vec::new(),
         }
     }
 
@@ -266,7 +326,30 @@ impl Task {
                 }
             }
             EventKind::StageStarted { stage, .. } => self.stage = Some(stage.clone()),
-            EventKind::StageFinished { .. } => self.stage = None,
+            EventKind::StageFinished { stage, ok, .. } => {
+                self.stage = None;
+                self.last_stage = Some((stage.clone(), *ok));
+                if *ok {
+                    self.completed_stages.push(stage.clone());
+                }
+            }
+            EventKind::PlaybookSelected { playbook, playbook_version, policy_version } => {
+                self.playbook = Some((playbook.clone(), playbook_version.clone(), policy_version.clone()));
+            }
+            EventKind::PlanSubmitted { plan } => self.plan = Some(plan.clone()),
+            EventKind::ReviewSubmitted { review } => {
+                if review.verdict == ReviewVerdict::RequestChanges {
+                    self.rejected_reviews += 1;
+                }
+                self.review = Some(review.clone());
+            }
+            EventKind::ValidationRan { attempt, result } => {
+                self.validation.retain(|(_, r)| r.command != result.command);
+                self.validation.push((*attempt, result.clone()));
+            }
+            EventKind::BreakerTripped { breaker, .. } => self.breakers.push(breaker.clone()),
+            EventKind::PrCreated { pr } => self.pr = Some(pr.clone()),
+            EventKind::PrDrafted { pr } => self.pr_draft = Some(pr.clone()),
             EventKind::UsageRecorded {
                 input_tokens,
                 output_tokens,
@@ -284,14 +367,18 @@ impl Task {
                 reason: reason.clone(),
                 opened_seq: event.seq,
             }),
-            EventKind::GateDecided { gate, .. } => {
+            EventKind::GateDecided { gate, decision, note } => {
                 let Some(index) = self.open_gates.iter().position(|g| g.id == *gate) else {
-                    return Err(ApplyError::GateNotOpen {
-                        task: self.id,
-                        gate: *gate,
-                    });
+                    return Err(ApplyError::GateNotOpen { task: self.id, gate: *gate });
                 };
-                self.open_gates.remove(index);
+                let open = self.open_gates.remove(index);
+                self.decided_gates.push(DecidedGate {
+                    id: open.id,
+                    kind: open.kind,
+                    reason: open.reason,
+                    decision: *decision,
+                    note: note.clone(),
+                });
             }
             EventKind::ToolCalled(_) => self.tool_calls += 1,
             EventKind::WorktreeCreated {

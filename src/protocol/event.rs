@@ -9,6 +9,7 @@ use super::actor::{Actor, Role};
 use super::gate::{Decision, GateKind};
 use super::ids::{GateId, TaskId, ToolCallId};
 use super::task::{Risk, Route, TaskKind, TaskSpec, TaskStatus};
+use super::work::{Plan, PullRequest, Review, ValidationResult};
 
 /// A SHA-256 digest, printed and serialized as lowercase hex.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -223,6 +224,49 @@ pub enum EventKind {
         /// The base commit.
         base: String,
     },
+    /// The playbook and policy versions a task runs with.
+    PlaybookSelected {
+        /// The playbook's name.
+        playbook: String,
+        /// The playbook's content hash.
+        playbook_version: String,
+        /// The policy's content hash.
+        policy_version: String,
+    },
+    /// The planner submitted a plan.
+    PlanSubmitted {
+        /// The plan.
+        plan: Plan,
+    },
+    /// The reviewer submitted a review.
+    ReviewSubmitted {
+        /// The review.
+        review: Review,
+    },
+    /// A validation command ran.
+    ValidationRan {
+        /// Which implementation attempt it validated (1-based).
+        attempt: u32,
+        /// Its result.
+        result: ValidationResult,
+    },
+    /// A circuit breaker tripped; the task pauses at a gate with its state intact.
+    BreakerTripped {
+        /// `repeated_edits`, `repeated_calls`, `scope`, `contradiction`, `weak_tests`, `validation_skipped`.
+        breaker: String,
+        /// What tripped it.
+        evidence: String,
+    },
+    /// The PR agent drafted the pull request (not yet created).
+    PrDrafted {
+        /// The draft; its `location` is empty until it is created.
+        pr: PullRequest,
+    },
+    /// A pull request was created (or updated).
+    PrCreated {
+        /// The PR.
+        pr: PullRequest,
+    },
     /// Reconciliation found a worktree that disagrees with the store, git or the disk.
     WorktreeIssue {
         /// `missing`, `orphaned` or `dirty`.
@@ -301,6 +345,13 @@ impl EventKind {
             EventKind::BudgetExceeded { .. } => "budget_exceeded",
             EventKind::WorktreeCreated { .. } => "worktree_created",
             EventKind::WorktreeIssue { .. } => "worktree_issue",
+            EventKind::PlaybookSelected { .. } => "playbook_selected",
+            EventKind::PlanSubmitted { .. } => "plan_submitted",
+            EventKind::ReviewSubmitted { .. } => "review_submitted",
+            EventKind::ValidationRan { .. } => "validation_ran",
+            EventKind::BreakerTripped { .. } => "breaker_tripped",
+            EventKind::PrDrafted { .. } => "pr_drafted",
+            EventKind::PrCreated { .. } => "pr_created",
         }
     }
 
@@ -398,11 +449,27 @@ impl EventKind {
             EventKind::WorktreeCreated {
                 candidate, branch, ..
             } => format!("worktree {candidate} on {branch}"),
-            EventKind::WorktreeIssue {
-                issue,
-                path,
-                detail,
-            } => format!("worktree {issue}: {path} {detail}"),
+            EventKind::WorktreeIssue { issue, path, detail } => format!("worktree {issue}: {path} {detail}"),
+            EventKind::PlaybookSelected { playbook, playbook_version, .. } => {
+                format!("playbook {playbook} ({})", &playbook_version[..playbook_version.len().min(12)])
+            }
+            EventKind::PlanSubmitted { plan } => format!(
+                "plan: {} ({} steps, {} files)",
+                plan.summary.lines().next().unwrap_or_default(),
+                plan.steps.len(),
+                plan.expected_files.len()
+            ),
+            EventKind::ReviewSubmitted { review } => {
+                format!("review: {:?}, {} findings", review.verdict, review.findings.len()).to_lowercase()
+            }
+            EventKind::ValidationRan { attempt, result } => format!(
+                "validation (attempt {attempt}) `{}`: {}",
+                result.command,
+                if result.ok { "passed" } else { "failed" }
+            ),
+            EventKind::BreakerTripped { breaker, evidence } => format!("breaker {breaker}: {evidence}"),
+            EventKind::PrDrafted { pr } => format!("PR drafted: {}", pr.title),
+            EventKind::PrCreated { pr } => format!("PR ready: {} ({})", pr.title, pr.location),
         }
     }
 }

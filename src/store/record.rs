@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::protocol::{Actor, Digest, Event, EventKind, NewEvent, TaskId};
+use crate::redact::Redactor;
 
 const RECORD_VERSION: u8 = 1;
 const HEADER_LEN: usize = 1 + 32 + 32;
@@ -45,13 +46,14 @@ pub enum RecordError {
     Body(String),
 }
 
-/// Builds the stored record of `event` at `seq`, chained after `prev`. Returns the record and the
-/// event as clients see it.
+/// Builds the stored record of `event` at `seq`, chained after `prev`, with every secret the
+/// redactor knows removed from its text first. Returns the event as stored and broadcast.
 pub fn encode(
     seq: u64,
     at: Timestamp,
     prev: Digest,
     event: NewEvent,
+    redactor: Option<&Redactor>,
     out: &mut Vec<u8>,
 ) -> Result<Event, RecordError> {
     out.clear();
@@ -66,17 +68,29 @@ pub fn encode(
         kind: &event.kind,
     };
     serde_json::to_writer(&mut *out, &body).map_err(|err| RecordError::Body(err.to_string()))?;
-    let hash = chain_hash(&prev, &out[HEADER_LEN..]);
-    out[33..HEADER_LEN].copy_from_slice(&hash.0);
-    Ok(Event {
+    let mut stored = Event {
         seq,
         at,
         task: event.task,
         actor: event.actor,
         kind: event.kind,
         prev_hash: prev,
-        hash,
-    })
+        hash: Digest::GENESIS,
+    };
+    if let Some(redactor) = redactor {
+        // JSON text is valid UTF-8; the redactor never touches quotes or escapes.
+        let text = std::str::from_utf8(&out[HEADER_LEN..]).map_err(|err| RecordError::Body(err.to_string()))?;
+        if let std::borrow::Cow::Owned(clean) = redactor.redact(text) {
+            let body: Body = serde_json::from_str(&clean).map_err(|err| RecordError::Body(err.to_string()))?;
+            stored.actor = body.actor;
+            stored.kind = body.kind;
+            out.truncate(HEADER_LEN);
+            out.extend_from_slice(clean.as_bytes());
+        }
+    }
+    stored.hash = chain_hash(&prev, &out[HEADER_LEN..]);
+    out[33..HEADER_LEN].copy_from_slice(&stored.hash.0);
+    Ok(stored)
 }
 
 /// `sha256(prev ‖ body)`.
@@ -160,15 +174,26 @@ mod tests {
     fn records_round_trip_and_chain() {
         let mut buf = Vec::new();
         let at = Timestamp::from_second(1_700_000_000).unwrap();
-        let first = encode(1, at, Digest::GENESIS, sample(), &mut buf).unwrap();
+        let first = encode(1, at, Digest::GENESIS, sample(), None, &mut buf).unwrap();
         assert_eq!(decode(&buf).unwrap(), first);
         let raw = split(&buf).unwrap();
         assert_eq!(chain_hash(&raw.prev_hash, raw.body), first.hash);
         assert_eq!(body_seq(raw.body).unwrap(), 1);
 
-        let second = encode(2, at, first.hash, sample(), &mut buf).unwrap();
+        let second = encode(2, at, first.hash, sample(), None, &mut buf).unwrap();
         assert_eq!(second.prev_hash, first.hash);
         assert_ne!(second.hash, first.hash);
+    }
+
+    #[test]
+    fn secrets_are_removed_before_the_hash_is_taken() {
+        let redactor = Redactor::new([("K_TOKEN".to_owned(), "value-of-the-secret".to_owned())]);
+        let event = NewEvent::global(Actor::Orchestrator, EventKind::Note { text: "x value-of-the-secret y".into() });
+        let mut buf = Vec::new();
+        let stored = encode(1, Timestamp::UNIX_EPOCH, Digest::GENESIS, event, Some(&redactor), &mut buf).unwrap();
+        assert_eq!(stored.kind, EventKind::Note { text: "x [REDACTED:K_TOKEN] y".into() });
+        assert_eq!(decode(&buf).unwrap(), stored);
+        assert!(!String::from_utf8_lossy(&buf).contains("value-of-the-secret"));
     }
 
     #[test]
@@ -180,6 +205,7 @@ mod tests {
             Timestamp::UNIX_EPOCH,
             Digest::GENESIS,
             sample(),
+            None,
             &mut buf,
         )
         .unwrap();

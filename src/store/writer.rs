@@ -20,6 +20,7 @@ use super::record;
 use super::tables::{EVENTS, META, META_HEAD, TASK_EVENTS, TASKS};
 use crate::domain::{ApplyError, Task};
 use crate::protocol::{Digest, Event, EventKind, NewEvent, TaskId};
+use crate::redact::Redactor;
 
 /// Most requests folded into one transaction.
 const MAX_BATCH_REQUESTS: usize = 4096;
@@ -94,6 +95,7 @@ pub(crate) struct Writer {
     pub last_at: Timestamp,
     pub tasks: HashMap<TaskId, Task>,
     pub hook: Option<CommitHook>,
+    pub redactor: Option<Arc<Redactor>>,
 }
 
 /// A request whose events fit, with its place in the batch.
@@ -222,7 +224,7 @@ impl Writer {
         for new in events {
             let mut bytes = Vec::with_capacity(256);
             let event =
-                record::encode(prev.seq + 1, at, prev.hash, new, &mut bytes).map_err(|err| {
+                record::encode(prev.seq + 1, at, prev.hash, new, self.redactor.as_deref(), &mut bytes).map_err(|err| {
                     StoreError::Internal {
                         path: self.path.clone(),
                         detail: err.to_string(),

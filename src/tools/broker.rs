@@ -19,7 +19,7 @@ use super::confine::Confined;
 use super::files;
 use super::output::{ToolOutput, bound};
 use super::policy::{CommandPolicy, Verdict};
-use super::redact::Redactor;
+use crate::redact::Redactor;
 use super::runner::{self, RunSpec};
 use super::sandbox::SandboxLevel;
 use super::schema::{
@@ -118,6 +118,8 @@ pub struct CallResult {
     pub output: ToolOutput,
     /// Budgets that ran out with this call.
     pub breaches: Vec<Breach>,
+    /// For `run`: the command's exit code.
+    pub exit_code: Option<i32>,
 }
 
 /// Details of a `run` call for the audit record.
@@ -192,6 +194,7 @@ impl Broker {
         );
         let output = ToolOutput { text, ..output };
 
+        let facts_exit = facts.exit_code;
         let record = ToolCallRecord {
             call: ToolCallId::new(),
             tool: name.to_owned(),
@@ -245,10 +248,11 @@ impl Broker {
                         output.text
                     )),
                     breaches,
+                    exit_code: facts_exit,
                 };
             }
         }
-        CallResult { output, breaches }
+        CallResult { output, breaches, exit_code: facts_exit }
     }
 
     async fn dispatch(

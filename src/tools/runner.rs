@@ -141,7 +141,7 @@ pub enum RunError {
 pub fn scrubbed_env() -> Vec<(String, String)> {
     PASSED_ENV
         .iter()
-        .filter(|name| !super::redact::is_secret_name(name))
+        .filter(|name| !crate::redact::is_secret_name(name))
         .filter_map(|name| {
             std::env::var(name)
                 .ok()

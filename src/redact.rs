@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 
 use aho_corasick::{AhoCorasick, MatchKind};
-use regex::Regex;
+use regex::{Regex, RegexSet};
 
 /// Secrets shorter than this are not redacted by value (too many false positives).
 const MIN_SECRET_LEN: usize = 8;
@@ -36,6 +36,8 @@ pub struct Redactor {
     exact: Option<AhoCorasick>,
     exact_rules: Vec<String>,
     patterns: Vec<Pattern>,
+    /// All patterns at once: one pass tells whether any pattern needs a closer look.
+    any_pattern: Option<RegexSet>,
 }
 
 impl std::fmt::Debug for Redactor {
@@ -133,7 +135,7 @@ fn patterns() -> Vec<Pattern> {
         ),
         (
             "generic_secret",
-            r#"(?i)\b[a-z0-9_.\-]*(?:secret|token|passwd|password|api[_\-]?key|access[_\-]?key|auth[_\-]?key|private[_\-]?key)[a-z0-9_.\-]*["']?\s*[:=]\s*["']?([^\s"'`,;()\[\]{}<>]{8,})"#,
+            r#"(?i)\b[a-z0-9_.\-]*(?:secret|token|passwd|password|api[_\-]?key|access[_\-]?key|auth[_\-]?key|private[_\-]?key)[a-z0-9_.\-]*["']?\s*[:=]\s*["']?([^\s"'`,;()\[\]{}<>\\]{8,})"#,
             1,
             Some(3.0),
         ),
@@ -168,10 +170,13 @@ impl Redactor {
                     .build(pairs.iter().map(|(_, v)| v.as_str()))
             })
             .and_then(Result::ok);
+        let patterns = patterns();
+        let any_pattern = RegexSet::new(patterns.iter().map(|p| p.regex.as_str())).ok();
         Redactor {
             exact,
             exact_rules: pairs.into_iter().map(|(name, _)| name).collect(),
-            patterns: patterns(),
+            patterns,
+            any_pattern,
         }
     }
 
@@ -200,7 +205,11 @@ impl Redactor {
             out.push_str(&current[last..]);
             current = Cow::Owned(out);
         }
-        for pattern in &self.patterns {
+        let hits = match &self.any_pattern {
+            Some(set) => set.matches(current.as_ref()).into_iter().collect::<Vec<_>>(),
+            None => (0..self.patterns.len()).collect(),
+        };
+        for pattern in hits.into_iter().filter_map(|i| self.patterns.get(i)) {
             if !pattern.regex.is_match(current.as_ref()) {
                 continue;
             }

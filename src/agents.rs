@@ -1,0 +1,9 @@
+//! Agents: the loop that turns a model into a worker, the calls that end a stage, and prompt
+//! rendering. The roles' prompts and tool sets come from playbooks.
+
+pub mod agent_loop;
+pub mod prompt;
+pub mod submit;
+
+pub use agent_loop::{AgentHost, AgentOutcome, AgentSpec, REPEAT_LIMIT, run_agent};
+pub use submit::{Finish, PrDraft, Submission};

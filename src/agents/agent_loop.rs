@@ -1,0 +1,246 @@
+//! The agent loop: ask the model, stream its text live, carry out its tool calls through the
+//! broker, feed every result (and every mistake) back, and stop when it submits, when a budget
+//! runs out, when it repeats itself, or when its turns are spent.
+//!
+//! Streamed deltas are only broadcast; the completed message, every tool call with its result,
+//! usage and retries are persisted through the host.
+
+use std::collections::BTreeSet;
+
+use futures::StreamExt;
+use serde_json::Value;
+
+use super::submit::{self, Submission};
+use crate::llm::{Message, ModelClient, ModelEvent, ModelRequest, ToolCall, ToolDefinition};
+use crate::protocol::{Actor, EventKind, NewEvent, Role};
+use crate::redact::Redactor;
+use crate::tools::broker::{AgentScope, Broker, ToolHost};
+use crate::tools::budget::Breach;
+use crate::tools::schema::workspace_tools;
+
+/// The same call this many times in a row trips the repeated-calls breaker.
+pub const REPEAT_LIMIT: u32 = 3;
+
+/// What the engine provides besides tool hosting: the live stream.
+pub trait AgentHost: ToolHost {
+    /// Broadcasts streamed text (never persisted).
+    fn delta(&self, actor: &Actor, text: &str);
+
+    /// Whether the agent must stop now (the task was cancelled, or a gate parked it).
+    fn should_stop(&self) -> bool {
+        false
+    }
+}
+
+/// One agent's job.
+#[derive(Debug, Clone)]
+pub struct AgentSpec {
+    /// Its role.
+    pub role: Role,
+    /// The model to ask for (empty: the client's default).
+    pub model: String,
+    /// The system prompt, already rendered.
+    pub system: String,
+    /// The first user message.
+    pub opening: String,
+    /// The workspace tools it may use.
+    pub tools: Vec<String>,
+    /// The call that ends its work.
+    pub submit: String,
+    /// Model turns allowed.
+    pub max_turns: u32,
+}
+
+/// How an agent's work ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentOutcome {
+    /// It submitted.
+    Submitted(Submission),
+    /// A budget ran out (the work so far is intact).
+    BudgetExceeded(Vec<Breach>),
+    /// It made the same call again and again.
+    RepeatedCalls {
+        /// The call, shown.
+        call: String,
+        /// How many times in a row.
+        times: u32,
+    },
+    /// It used all its turns without submitting.
+    TurnsExhausted(u32),
+    /// The model failed in a way retries did not fix.
+    ModelFailed(String),
+    /// The host asked it to stop (cancelled, or paused at a gate).
+    Stopped,
+}
+
+fn definitions(spec: &AgentSpec) -> Vec<ToolDefinition> {
+    let allowed: BTreeSet<&str> = spec.tools.iter().map(String::as_str).collect();
+    workspace_tools()
+        .into_iter()
+        .filter(|tool| allowed.contains(tool.name))
+        .chain(submit::spec(&spec.submit))
+        .map(|tool| ToolDefinition {
+            name: tool.name.to_owned(),
+            description: tool.description.to_owned(),
+            parameters: tool.parameters,
+        })
+        .collect()
+}
+
+/// A model turn, collected.
+#[derive(Default)]
+struct Turn {
+    text: String,
+    calls: Vec<ToolCall>,
+    /// Calls whose arguments were not JSON: (call, error).
+    malformed: Vec<(ToolCall, String)>,
+}
+
+/// Runs the agent until it ends.
+pub async fn run_agent(
+    client: &dyn ModelClient,
+    broker: &Broker,
+    scope: &mut AgentScope,
+    host: &dyn AgentHost,
+    redactor: &Redactor,
+    spec: &AgentSpec,
+) -> AgentOutcome {
+    let tools = definitions(spec);
+    let mut messages = vec![Message::user(spec.opening.clone())];
+    let mut last_call: Option<(String, u32)> = None;
+    for _turn in 0..spec.max_turns {
+        let request = ModelRequest {
+            model: spec.model.clone(),
+            system: spec.system.clone(),
+            messages: messages.clone(),
+            tools: tools.clone(),
+            max_tokens: 0,
+            temperature: None,
+            role: Some(spec.role),
+        };
+        let turn = match stream_turn(client, request, scope, host, redactor).await {
+            Ok(turn) => turn,
+            Err(message) => return AgentOutcome::ModelFailed(message),
+        };
+        if !turn.text.trim().is_empty() {
+            let text = redactor.redact(turn.text.trim()).into_owned();
+            record(host, scope, EventKind::AgentMessage { text }).await;
+        }
+        let mut all_calls = turn.calls.clone();
+        all_calls.extend(turn.malformed.iter().map(|(call, _)| call.clone()));
+        messages.push(Message::Assistant { content: turn.text.clone(), tool_calls: all_calls });
+        if turn.calls.is_empty() && turn.malformed.is_empty() {
+            messages.push(Message::user(format!(
+                "Use the tools to do the work, then call `{}` to finish. Do not answer in prose only.",
+                spec.submit
+            )));
+            continue;
+        }
+        for (call, error) in &turn.malformed {
+            let text = format!(
+                "your arguments for `{}` were not valid JSON ({error}); send the call again with a JSON object",
+                call.name
+            );
+            messages.push(Message::Tool { call_id: call.id.clone(), content: text, is_error: true });
+        }
+        let mut breaches = Vec::new();
+        for call in &turn.calls {
+            let key = format!("{} {}", call.name, canonical(&call.arguments));
+            let times = match &last_call {
+                Some((previous, n)) if *previous == key => n + 1,
+                _ => 1,
+            };
+            last_call = Some((key.clone(), times));
+            if times >= REPEAT_LIMIT {
+                return AgentOutcome::RepeatedCalls { call: key, times };
+            }
+            if call.name == spec.submit {
+                match submit::parse(&call.name, &call.arguments) {
+                    Ok(submission) => return AgentOutcome::Submitted(submission),
+                    Err(error) => {
+                        messages.push(Message::Tool { call_id: call.id.clone(), content: error, is_error: true });
+                        continue;
+                    }
+                }
+            }
+            if !spec.tools.contains(&call.name) {
+                let content = format!(
+                    "`{}` is not available in this stage; use one of: {}, or call `{}` when done",
+                    call.name,
+                    spec.tools.join(", "),
+                    spec.submit
+                );
+                messages.push(Message::Tool { call_id: call.id.clone(), content, is_error: true });
+                continue;
+            }
+            let result = broker.call(scope, host, &call.name, &call.arguments).await;
+            messages.push(Message::Tool { call_id: call.id.clone(), content: result.output.text, is_error: !result.output.ok });
+            breaches.extend(result.breaches);
+            if host.should_stop() {
+                return AgentOutcome::Stopped;
+            }
+        }
+        if !breaches.is_empty() {
+            return AgentOutcome::BudgetExceeded(breaches);
+        }
+    }
+    AgentOutcome::TurnsExhausted(spec.max_turns)
+}
+
+/// Arguments with keys in a stable order, so equal calls compare equal.
+fn canonical(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys.iter().map(|k| format!("{k:?}:{}", canonical(&map[*k]))).collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        other => other.to_string(),
+    }
+}
+
+async fn record(host: &dyn AgentHost, scope: &AgentScope, kind: EventKind) {
+    // A failed audit write is reported by the engine itself; the agent goes on.
+    let _ = host.record(NewEvent::for_task(scope.task, scope.actor.clone(), kind)).await;
+}
+
+async fn stream_turn(
+    client: &dyn ModelClient,
+    request: ModelRequest,
+    scope: &AgentScope,
+    host: &dyn AgentHost,
+    redactor: &Redactor,
+) -> Result<Turn, String> {
+    let mut turn = Turn::default();
+    let mut live = redactor.stream();
+    let mut events = client.stream(request);
+    while let Some(event) = events.next().await {
+        match event {
+            ModelEvent::TextDelta(text) => {
+                turn.text.push_str(&text);
+                let safe = live.push(&text);
+                if !safe.is_empty() {
+                    host.delta(&scope.actor, &safe);
+                }
+            }
+            ModelEvent::ToolCall(call) => turn.calls.push(call),
+            ModelEvent::ToolCallError { id, name, raw_arguments: _, error } => {
+                let call = ToolCall { id, name, arguments: Value::Object(Default::default()) };
+                turn.malformed.push((call, error));
+            }
+            event @ (ModelEvent::Usage(_) | ModelEvent::Retry { .. }) => {
+                if let Some(kind) = event.to_event_kind() {
+                    record(host, scope, kind).await;
+                }
+            }
+            ModelEvent::Finished(_) => {}
+            ModelEvent::Error(error) => return Err(error.to_string()),
+        }
+    }
+    let rest = live.finish();
+    if !rest.is_empty() {
+        host.delta(&scope.actor, &rest);
+    }
+    Ok(turn)
+}

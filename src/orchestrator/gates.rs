@@ -1,0 +1,129 @@
+//! Gates: human decision points held by code. A gate is opened with its reason and evidence hash,
+//! the task waits (or, in a headless run, parks and the run returns), and the decision is
+//! persisted before anything moves on. Open gates survive a restart: a resumed task waits on the
+//! gate it already has instead of opening another.
+
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use super::{Engine, EngineError, lock};
+use crate::protocol::{Actor, Decision, Digest, Event, EventKind, GateId, GateKind, NewEvent, Risk, TaskId, TaskStatus};
+
+/// How a gate ended for the runner that asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GateOutcome {
+    /// Decided, with the human's note.
+    Decided(Decision, Option<String>),
+    /// Left open for a human; the run stops here and resumes later.
+    Parked(GateId),
+}
+
+impl Engine {
+    /// Opens a gate of `kind` for `task` (or takes the one of that kind already open) and
+    /// resolves it: automatically when this run's approval policy covers the task's risk, by
+    /// waiting for a human, or by parking.
+    pub(crate) async fn gate(
+        &self,
+        task: TaskId,
+        kind: GateKind,
+        reason: String,
+        evidence: Option<Digest>,
+    ) -> Result<GateOutcome, EngineError> {
+        let setup = self.setup()?.clone();
+        let current = self.task(task)?;
+        if kind == GateKind::Command
+            && let Some(earlier) = current
+                .decided_gates
+                .iter()
+                .find(|g| g.kind == kind && g.reason == reason && g.decision != Decision::Reject)
+        {
+            return Ok(GateOutcome::Decided(earlier.decision, earlier.note.clone()));
+        }
+        let gate = match current.open_gates.iter().find(|g| g.kind == kind) {
+            Some(open) => open.id,
+            None => {
+                let gate = GateId::new();
+                let allowed = vec![Decision::Approve, Decision::ApproveForTask, Decision::Reject];
+                let opened = EventKind::GateOpened { gate, kind, reason: reason.clone(), evidence_hash: evidence, allowed };
+                let mut events = vec![NewEvent::for_task(task, Actor::Orchestrator, opened)];
+                if current.status == TaskStatus::Running {
+                    events.push(NewEvent::for_task(task, Actor::Orchestrator, EventKind::StatusChanged {
+                        from: TaskStatus::Running,
+                        to: TaskStatus::AwaitingGate,
+                        reason: format!("waiting for a human: {kind} gate"),
+                    }));
+                }
+                self.append(events).await?;
+                gate
+            }
+        };
+        let risk = current.risk().unwrap_or(Risk::Medium);
+        if setup.auto_approve.covers(risk) {
+            let note =
+                Some(format!("approved automatically: this run was started with --approve {}", setup.auto_approve.as_str()));
+            let events = self.decision_events(gate, Decision::Approve, note.clone(), Actor::Orchestrator, true)?;
+            self.append(events).await?;
+            return Ok(GateOutcome::Decided(Decision::Approve, note));
+        }
+        if !setup.wait_at_gates {
+            return Ok(GateOutcome::Parked(gate));
+        }
+        let (sender, receiver) = oneshot::channel();
+        lock(&self.waiters).insert(gate, sender);
+        // A decision that landed before the waiter was registered is in the log already.
+        if let Some(decided) = self.task(task)?.decided_gates.iter().find(|g| g.id == gate) {
+            lock(&self.waiters).remove(&gate);
+            return Ok(GateOutcome::Decided(decided.decision, decided.note.clone()));
+        }
+        Ok(match receiver.await {
+            Ok((decision, note)) => GateOutcome::Decided(decision, note),
+            Err(_) => GateOutcome::Parked(gate),
+        })
+    }
+
+    /// The events that decide `gate`: the decision, and the task's move out of waiting once no
+    /// other gate holds it (back to running when a runner continues it here, else to the queue).
+    pub(crate) fn decision_events(
+        &self,
+        gate: GateId,
+        decision: Decision,
+        note: Option<String>,
+        actor: Actor,
+        continues_here: bool,
+    ) -> Result<Vec<NewEvent>, EngineError> {
+        let tasks = self.reader().tasks()?;
+        let task = tasks
+            .iter()
+            .find(|t| t.open_gates.iter().any(|g| g.id == gate))
+            .ok_or_else(|| EngineError::Refused(format!("no open gate {gate} (decided already, or never opened)")))?;
+        let mut events = vec![NewEvent::for_task(task.id, actor, EventKind::GateDecided { gate, decision, note })];
+        if task.status == TaskStatus::AwaitingGate && task.open_gates.len() == 1 {
+            let waiting = continues_here || lock(&self.waiters).contains_key(&gate);
+            let to = if waiting { TaskStatus::Running } else { TaskStatus::Queued };
+            events.push(NewEvent::for_task(task.id, Actor::Orchestrator, EventKind::StatusChanged {
+                from: TaskStatus::AwaitingGate,
+                to,
+                reason: format!("gate {} decided: {decision}", gate.short()),
+            }));
+        }
+        Ok(events)
+    }
+
+    /// Decides a gate for a client, then wakes the runner waiting on it.
+    pub(crate) async fn decide_gate(
+        &self,
+        gate: GateId,
+        decision: Decision,
+        note: Option<String>,
+        actor: Actor,
+    ) -> Result<Vec<Arc<Event>>, EngineError> {
+        let events = self.decision_events(gate, decision, note.clone(), actor, false)?;
+        let appended = self.append(events).await?;
+        if let Some(waiter) = lock(&self.waiters).remove(&gate) {
+            // The runner may have stopped meanwhile; the decision is durable either way.
+            let _ = waiter.send((decision, note));
+        }
+        Ok(appended)
+    }
+}

@@ -1,0 +1,150 @@
+//! The local pull request: the task's work committed on its `ambidex/…` branch, and a Markdown
+//! document holding the summary, the tests run with their results, the review, risks, rollback and
+//! the audit reference. Created once: a resumed task finds the PR it already has.
+
+use std::sync::Arc;
+
+use super::pipeline::Ending;
+use super::{Engine, EngineError, EngineSetup};
+use crate::domain::Task;
+use crate::protocol::{Actor, EventKind, NewEvent, PullRequest, TaskId, TaskStatus};
+use crate::workspace::{Author, Worktree, commit_all};
+
+/// The branch the PR targets: the task's target branch, else the branch checked out in the
+/// user's repository.
+fn base_branch(task: &Task, worktree: &Worktree) -> String {
+    if let Some(branch) = &task.spec.target_branch {
+        return branch.clone();
+    }
+    git2::Repository::open(&worktree.repo)
+        .ok()
+        .and_then(|repo| repo.head().ok().and_then(|head| head.shorthand().ok().map(str::to_owned)))
+        .unwrap_or_else(|| "main".into())
+}
+
+/// The PR document.
+pub fn document(task: &Task, draft: &PullRequest, head_seq: u64, head_hash: &str) -> String {
+    let mut out = format!("# {}\n\n{}\n", draft.title, draft.body.trim());
+    out.push_str(&format!("\n## Task\n{} (`{}`)\n", task.spec.title, task.id));
+    for criterion in &task.spec.acceptance_criteria {
+        out.push_str(&format!("- [ ] {criterion}\n"));
+    }
+    if let Some(plan) = &task.plan {
+        out.push_str(&format!("\n## Plan\n{}\n", plan.summary.trim()));
+        for step in &plan.steps {
+            out.push_str(&format!("- {step}\n"));
+        }
+    }
+    out.push_str("\n## Tests run\n");
+    if task.validation.is_empty() {
+        out.push_str("No validation ran (approved at a gate; see the audit log for the reason).\n");
+    } else {
+        out.push_str("| command | result | attempt | time |\n|---|---|---|---|\n");
+        for (attempt, result) in &task.validation {
+            let outcome = if result.ok { "passed".to_owned() } else { format!("FAILED (exit {:?})", result.exit_code) };
+            out.push_str(&format!(
+                "| `{}` | {outcome} | {attempt} | {:.1} s |\n",
+                result.command,
+                result.duration_ms as f64 / 1000.0
+            ));
+        }
+    }
+    if let Some(review) = &task.review {
+        out.push_str(&format!("\n## Review\n{:?}: {}\n", review.verdict, review.summary.trim()).replace("Approve:", "Approved:"));
+        for finding in &review.findings {
+            out.push_str(&format!("- [{}] {}: {}\n", finding.severity, finding.category, finding.message));
+        }
+    }
+    if let Some(plan) = task.plan.as_ref().filter(|p| !p.rollback.trim().is_empty())
+        && !draft.body.contains("## Rollback")
+    {
+        out.push_str(&format!("\n## Rollback\n{}\n", plan.rollback.trim()));
+    }
+    out.push_str("\n## Alternatives\nOnly the production track worked on this task.\n");
+    let decided: Vec<String> =
+        task.decided_gates.iter().map(|g| format!("{} gate: {}", g.kind, g.decision)).collect();
+    if !decided.is_empty() {
+        out.push_str(&format!("\n## Approvals\n{}\n", decided.join("; ")));
+    }
+    out.push_str(&format!(
+        "\n## Audit\nTask `{}`, {} events; log head #{head_seq} `{head_hash}`.\nSee `ambidex audit log --task {}`.\n",
+        task.id,
+        task.event_count,
+        task.id.short()
+    ));
+    if let Some((name, version, policy)) = &task.playbook {
+        out.push_str(&format!("Playbook `{name}` {}, policy {}.\n", &version[..version.len().min(12)], &policy[..policy.len().min(12)]));
+    }
+    out
+}
+
+/// Commits the worktree and records the PR, unless the task has one already.
+pub async fn create_local(
+    engine: &Arc<Engine>,
+    setup: &EngineSetup,
+    id: TaskId,
+    worktree: &Worktree,
+) -> Result<Ending, EngineError> {
+    let task = engine.task(id)?;
+    if let Some(pr) = task.pr.clone() {
+        if task.status == TaskStatus::Running {
+            engine
+                .append(vec![NewEvent::for_task(id, Actor::Orchestrator, EventKind::StatusChanged {
+                    from: TaskStatus::Running,
+                    to: TaskStatus::PrReady,
+                    reason: "the PR exists".into(),
+                })])
+                .await?;
+        }
+        return Ok(Ending::PrReady(pr));
+    }
+    let draft = task.pr_draft.clone().unwrap_or_else(|| PullRequest {
+        branch: worktree.branch.clone(),
+        base_branch: String::new(),
+        commit: String::new(),
+        title: task.spec.title.clone(),
+        body: String::new(),
+        draft: true,
+        location: String::new(),
+    });
+    let author = Author { name: setup.config.git.author_name.clone(), email: setup.config.git.author_email.clone() };
+    let message = format!("{}\n\n{}\n\nAmbidex task {}", draft.title, draft.body.trim(), id);
+    let path = worktree.path.clone();
+    let committed = tokio::task::spawn_blocking(move || commit_all(&path, &author, &message))
+        .await
+        .map_err(|err| EngineError::Refused(format!("commit stopped: {err}")))?
+        .map_err(|err| EngineError::Refused(err.to_string()))?;
+    let commit = match committed {
+        Some(commit) => commit,
+        None => git2::Repository::open(&worktree.path)
+            .and_then(|repo| repo.head()?.peel_to_commit().map(|c| c.id().to_string()))
+            .map_err(|err| EngineError::Refused(format!("cannot read the branch head: {}", err.message())))?,
+    };
+    let head = engine.reader().head()?;
+    let mut pr = draft;
+    pr.commit = commit;
+    pr.branch = worktree.branch.clone();
+    pr.base_branch = base_branch(&task, worktree);
+    pr.body = document(&task, &pr, head.seq, &head.hash.to_string());
+    let dir = engine.state_dir().join("prs");
+    let file = dir.join(format!("{}.md", id.short()));
+    std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(&file, &pr.body))
+        .map_err(|err| EngineError::Refused(format!("cannot write the PR document {}: {err}", file.display())))?;
+    pr.location = file.display().to_string();
+    engine
+        .append(vec![
+            NewEvent::for_task(id, Actor::Agent(crate::protocol::AgentIdentity {
+                role: crate::protocol::Role::Pr,
+                track: crate::protocol::Track::Right,
+                candidate: None,
+            }), EventKind::PrCreated { pr: pr.clone() }),
+            NewEvent::for_task(id, Actor::Orchestrator, EventKind::StatusChanged {
+                from: TaskStatus::Running,
+                to: TaskStatus::PrReady,
+                reason: format!("draft PR ready on {}", pr.branch),
+            }),
+        ])
+        .await?;
+    Ok(Ending::PrReady(pr))
+}

@@ -1,0 +1,126 @@
+//! What the engine needs to run tasks: configuration, policy, playbooks, the sandbox level, the
+//! approval policy of this run, and one model client per provider (shared for the engine's
+//! lifetime, so a scripted model keeps its place).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use crate::config::Config;
+use crate::llm::{ModelClient, ModelError, ModelErrorKind, client_for};
+use crate::playbooks::Policy;
+use crate::playbooks::playbook::Playbooks;
+use crate::protocol::{Risk, Role};
+use crate::tools::sandbox::SandboxLevel;
+
+/// Which gates this run may decide on its own (the `--approve` flag of headless runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AutoApprove {
+    /// Every gate waits for a human.
+    #[default]
+    None,
+    /// Gates of low-risk tasks are approved automatically.
+    Low,
+    /// Every gate is approved automatically (the human chose so when starting the run).
+    All,
+}
+
+impl AutoApprove {
+    /// Whether a gate of a task at `risk` is approved without asking.
+    pub fn covers(self, risk: Risk) -> bool {
+        match self {
+            AutoApprove::None => false,
+            AutoApprove::Low => risk == Risk::Low,
+            AutoApprove::All => true,
+        }
+    }
+
+    /// The flag's word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AutoApprove::None => "none",
+            AutoApprove::Low => "low",
+            AutoApprove::All => "all",
+        }
+    }
+}
+
+impl FromStr for AutoApprove {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "none" => Ok(AutoApprove::None),
+            "low" => Ok(AutoApprove::Low),
+            "all" => Ok(AutoApprove::All),
+            other => Err(format!("unknown approval level `{other}` (expected none, low or all)")),
+        }
+    }
+}
+
+/// The engine's run-time setup.
+pub struct EngineSetup {
+    /// The effective configuration.
+    pub config: Config,
+    /// The policy file.
+    pub policy: Policy,
+    /// The playbooks.
+    pub playbooks: Playbooks,
+    /// The sandbox level for commands.
+    pub sandbox: SandboxLevel,
+    /// The `ambidex` executable (it applies Landlock for the runner).
+    pub helper: PathBuf,
+    /// Gates this run decides on its own.
+    pub auto_approve: AutoApprove,
+    /// Whether a gate it may not decide waits for a human (control room) or parks the task and
+    /// returns (headless runs).
+    pub wait_at_gates: bool,
+    clients: Mutex<HashMap<String, Arc<dyn ModelClient>>>,
+}
+
+impl std::fmt::Debug for EngineSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineSetup")
+            .field("sandbox", &self.sandbox)
+            .field("auto_approve", &self.auto_approve)
+            .field("wait_at_gates", &self.wait_at_gates)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EngineSetup {
+    /// A setup for work in the repository at `repo_root` (its `.ambidex/policy.toml` and
+    /// `.ambidex/playbooks/` apply when present).
+    pub fn new(config: Config, repo_root: &Path, sandbox: SandboxLevel, helper: PathBuf) -> Result<Self, String> {
+        let policy = Policy::for_repo(repo_root).map_err(|err| err.to_string())?;
+        let playbooks = Playbooks::with_dir(&repo_root.join(".ambidex/playbooks")).map_err(|err| err.to_string())?;
+        Ok(EngineSetup {
+            config,
+            policy,
+            playbooks,
+            sandbox,
+            helper,
+            auto_approve: AutoApprove::None,
+            wait_at_gates: true,
+            clients: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The model client and model name a role uses; clients are built once per provider.
+    pub fn client_for(&self, role: Role) -> Result<(Arc<dyn ModelClient>, String), ModelError> {
+        let Some((name, provider, model)) = self.config.provider_for(role) else {
+            return Err(ModelError::new(
+                ModelErrorKind::Config,
+                format!("no provider for role `{role}`: set `models.default_provider` or `roles.{role}.provider`"),
+            ));
+        };
+        let mut clients = self.clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(client) = clients.get(name) {
+            return Ok((client.clone(), model));
+        }
+        let client = client_for(name, provider, provider.model.clone())?;
+        clients.insert(name.to_owned(), client.clone());
+        Ok((client, model))
+    }
+}

@@ -1,0 +1,477 @@
+//! The repository signals triage weighs: the files a task is likely to touch, how often they
+//! changed lately, and how big the repository is.
+//!
+//! The extraction of paths and identifiers from a task is pure; [`Signals::gather`] looks them up
+//! in a repository with bounded work: one listing of the tracked files, one regex search for at
+//! most a few distinctive identifiers, and one walk over the most recent commits for churn.
+//! What the repository cannot say (whether a playbook exists, how similar past tasks went) the
+//! caller fills in from the store and the playbooks.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Component, Path, PathBuf};
+
+use crate::context::{SearchQuery, search};
+use crate::protocol::TaskSpec;
+
+/// What triage knows about a task's surroundings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Signals {
+    /// Files the task probably touches, repository-relative, most likely first.
+    pub likely_files: Vec<String>,
+    /// Commits touching each likely file among the recent ones.
+    pub churn: Vec<(String, u32)>,
+    /// Whether a playbook exists for the task's kind.
+    pub playbook_exists: bool,
+    /// Past tasks similar to this one (same kind and files), whatever their outcome.
+    pub similar_tasks: u32,
+    /// Of those, the ones that failed.
+    pub similar_failures: u32,
+    /// Files in the repository.
+    pub repo_files: usize,
+}
+
+/// Bounds on [`Signals::gather`].
+#[derive(Debug, Clone)]
+pub struct SignalOptions {
+    /// The most likely files kept.
+    pub max_likely_files: usize,
+    /// The most identifiers searched for.
+    pub max_identifiers: usize,
+    /// Files a named directory contributes.
+    pub max_files_per_dir: usize,
+    /// Recent commits scanned for churn.
+    pub max_commits: usize,
+    /// Files listed at most (larger repositories are counted up to this).
+    pub max_files: usize,
+    /// Search threads (0: one per core).
+    pub threads: usize,
+}
+
+impl Default for SignalOptions {
+    fn default() -> Self {
+        SignalOptions {
+            max_likely_files: 20,
+            max_identifiers: 8,
+            max_files_per_dir: 10,
+            max_commits: 300,
+            max_files: 200_000,
+            threads: 0,
+        }
+    }
+}
+
+impl Signals {
+    /// Looks the task up in the repository at `root`: the paths it names that exist (a directory
+    /// stands for its first files; a bare file name or a partial path for the files ending so),
+    /// then the files that mention its distinctive identifiers, most identifiers first; the churn
+    /// of those files; the number of files. `playbook_exists`, `similar_tasks` and
+    /// `similar_failures` are left for the caller.
+    pub fn gather(root: &Path, spec: &TaskSpec, options: &SignalOptions) -> Signals {
+        let files = list_files(root, options.max_files);
+        let mut likely: Vec<String> = Vec::new();
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        let mut add = |path: &str, likely: &mut Vec<String>| {
+            if likely.len() < options.max_likely_files && seen.insert(path.to_owned()) {
+                likely.push(path.to_owned());
+            }
+        };
+        let known: BTreeSet<&str> = files.iter().map(String::as_str).collect();
+        for mentioned in mentioned_paths(spec) {
+            let Some(rel) = confine(root, &mentioned) else {
+                continue;
+            };
+            if known.contains(rel.as_str()) {
+                add(&rel, &mut likely);
+                continue;
+            }
+            let dir = format!("{}/", rel.trim_end_matches('/'));
+            let inside: Vec<&String> = files.iter().filter(|f| f.starts_with(&dir)).collect();
+            if !inside.is_empty() {
+                let mut inside = inside;
+                inside.sort();
+                for file in inside.into_iter().take(options.max_files_per_dir) {
+                    add(file, &mut likely);
+                }
+                continue;
+            }
+            let suffix = format!("/{rel}");
+            let mut ending: Vec<&String> = files.iter().filter(|f| f.ends_with(&suffix)).collect();
+            ending.sort();
+            for file in ending.into_iter().take(5) {
+                add(file, &mut likely);
+            }
+        }
+        let mut identifiers = mentioned_identifiers(spec);
+        identifiers.truncate(options.max_identifiers);
+        for file in files_mentioning(root, &identifiers, options.threads) {
+            add(&file, &mut likely);
+        }
+        let churn = churn(root, &likely, options.max_commits);
+        Signals {
+            likely_files: likely,
+            churn,
+            repo_files: files.len(),
+            ..Signals::default()
+        }
+    }
+
+    /// The likely file with the most recent commits, if any file has one.
+    pub fn hottest(&self) -> Option<(&str, u32)> {
+        self.churn
+            .iter()
+            .filter(|(_, commits)| *commits > 0)
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map(|(path, commits)| (path.as_str(), *commits))
+    }
+}
+
+/// The texts a task's paths and identifiers are taken from (not `out_of_scope`: those are
+/// places the task must not touch).
+fn spec_texts(spec: &TaskSpec) -> impl Iterator<Item = &str> {
+    [spec.title.as_str(), spec.description.as_str()]
+        .into_iter()
+        .chain(spec.acceptance_criteria.iter().map(String::as_str))
+        .chain(spec.constraints.iter().map(String::as_str))
+}
+
+/// Words of `text`, each with whether it stood alone between backticks.
+fn tokens(text: &str) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    for (i, part) in text.split('`').enumerate() {
+        let quoted = i % 2 == 1 && !part.trim().contains(char::is_whitespace);
+        for word in part.split_whitespace() {
+            out.push((clean(word), quoted));
+        }
+    }
+    out.retain(|(word, _)| !word.is_empty());
+    out
+}
+
+/// Strips quotes, brackets, sentence punctuation, a leading `./` and a `:line:col` suffix.
+fn clean(word: &str) -> String {
+    let mut word = word
+        .trim_matches(|c: char| "\"'()[]{}<>,;:!?*“”‘’".contains(c))
+        .trim_end_matches('.');
+    if let Some((head, _)) = word.split_once('(') {
+        word = head;
+    }
+    while let Some((head, tail)) = word.rsplit_once(':') {
+        if !tail.is_empty() && tail.chars().all(|c| c.is_ascii_digit()) {
+            word = head;
+        } else {
+            break;
+        }
+    }
+    word.trim_start_matches("./").to_owned()
+}
+
+const EXTENSIONS: &[&str] = &[
+    "rs", "py", "pyi", "go", "js", "mjs", "cjs", "jsx", "ts", "tsx", "java", "kt", "kts", "rb",
+    "php", "c", "h", "cc", "cpp", "hpp", "cs", "swift", "scala", "sql", "toml", "yaml", "yml",
+    "json", "md", "rst", "txt", "sh", "bash", "zsh", "proto", "tf", "tfvars", "html", "css",
+    "scss", "vue", "svelte", "lock", "xml", "gradle", "ini", "cfg", "conf", "env", "ex", "exs",
+    "erl", "hs", "ml", "lua", "dart", "mod", "sum", "graphql", "pem", "key", "nix", "zig",
+];
+
+const FILE_NAMES: &[&str] = &[
+    "Makefile",
+    "Dockerfile",
+    "Jenkinsfile",
+    "Gemfile",
+    "Rakefile",
+    "Procfile",
+    "Vagrantfile",
+    "Pipfile",
+    "LICENSE",
+    "CODEOWNERS",
+    ".env",
+    ".gitignore",
+    ".dockerignore",
+];
+
+const COMMON_DIRS: &[&str] = &[
+    "src", "lib", "libs", "test", "tests", "spec", "docs", "doc", "app", "apps", "pkg", "cmd",
+    "internal", "crates", "packages", "scripts", "config", "configs", "bin", "benches",
+    "examples", "migrations", "playbooks", "themes", "web", "api", "server", "client", ".github",
+    ".ci", "infra", "deploy", "tools",
+];
+
+fn path_chars(word: &str) -> bool {
+    word.chars()
+        .all(|c| c.is_alphanumeric() || "_-./@+".contains(c))
+        && word.chars().any(char::is_alphanumeric)
+}
+
+/// Whether a cleaned word looks like a repository path.
+fn is_path(word: &str, quoted: bool) -> bool {
+    if word.contains("://") || !path_chars(word) || word.starts_with('@') {
+        return false;
+    }
+    let last = word.rsplit('/').next().unwrap_or(word);
+    if FILE_NAMES.contains(&last) {
+        return true;
+    }
+    if let Some((stem, ext)) = last.rsplit_once('.')
+        && stem.chars().any(char::is_alphanumeric)
+        && EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str())
+    {
+        return true;
+    }
+    if !word.contains('/') || (word.starts_with('/') && !quoted) {
+        return false;
+    }
+    let segments: Vec<&str> = word.split('/').filter(|s| !s.is_empty()).collect();
+    let first = segments.first().copied().unwrap_or_default();
+    !segments.is_empty() && (quoted || segments.len() >= 3 || COMMON_DIRS.contains(&first))
+}
+
+/// The distinct paths a task names (files or directories, as written, without `./`).
+pub fn mentioned_paths(spec: &TaskSpec) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for text in spec_texts(spec) {
+        for (word, quoted) in tokens(text) {
+            if is_path(&word, quoted) && seen.insert(word.trim_end_matches('/').to_owned()) {
+                out.push(word);
+            }
+        }
+    }
+    out
+}
+
+/// Whether an identifier is distinctive enough to search for: `snake_case`, `CamelCase`,
+/// `camelCase`, or anything at least three characters long written between backticks.
+fn distinctive(ident: &str, quoted: bool) -> bool {
+    let mut chars = ident.chars();
+    let starts_well = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if !starts_well
+        || !ident.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        || ident.chars().count() < 3
+    {
+        return false;
+    }
+    let has_alpha = ident.chars().any(|c| c.is_ascii_alphabetic());
+    let snake = ident.contains('_') && has_alpha && ident.trim_matches('_').len() >= 4;
+    let inner_upper = ident.chars().skip(1).any(|c| c.is_ascii_uppercase());
+    let has_lower = ident.chars().any(|c| c.is_ascii_lowercase());
+    snake || (inner_upper && has_lower) || quoted
+}
+
+/// The distinct code identifiers a task names (`parse_config`, `TaskSpec`, the parts of
+/// `Config::load`), in order of appearance.
+pub fn mentioned_identifiers(spec: &TaskSpec) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for text in spec_texts(spec) {
+        for (word, quoted) in tokens(text) {
+            if is_path(&word, quoted) {
+                continue;
+            }
+            for part in word.split("::").flat_map(|p| p.split(['.', '#'])) {
+                let part = part.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_');
+                if distinctive(part, quoted) && seen.insert(part.to_owned()) {
+                    out.push(part.to_owned());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A path named in a task, made relative to `root`; `None` when it points outside.
+fn confine(root: &Path, path: &str) -> Option<String> {
+    let path = Path::new(path);
+    let rel: PathBuf = if path.is_absolute() {
+        let canonical = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
+        path.strip_prefix(&canonical)
+            .or_else(|_| path.strip_prefix(root))
+            .ok()?
+            .to_owned()
+    } else {
+        path.to_owned()
+    };
+    let mut parts = Vec::new();
+    for component in rel.components() {
+        match component {
+            Component::Normal(part) => parts.push(part.to_string_lossy().into_owned()),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+/// The repository that contains `root`, and the path of `root` inside its work tree
+/// (`""` at the top, else `dir/sub/`).
+fn open_repo(root: &Path) -> Option<(git2::Repository, String)> {
+    let repo = git2::Repository::discover(root).ok()?;
+    let workdir = std::fs::canonicalize(repo.workdir()?).ok()?;
+    let root = std::fs::canonicalize(root).ok()?;
+    let sub = root.strip_prefix(&workdir).ok()?;
+    let mut prefix = String::new();
+    for part in sub.components() {
+        prefix.push_str(&part.as_os_str().to_string_lossy());
+        prefix.push('/');
+    }
+    Some((repo, prefix))
+}
+
+/// The files under `root`, relative and `/`-separated: the tracked files of its git repository,
+/// or, outside one (or before anything is tracked), a gitignore-aware walk. At most `max`.
+pub fn list_files(root: &Path, max: usize) -> Vec<String> {
+    if let Some((repo, prefix)) = open_repo(root)
+        && let Ok(index) = repo.index()
+    {
+        let mut files = Vec::new();
+        for entry in index.iter() {
+            if files.len() >= max {
+                break;
+            }
+            let path = String::from_utf8_lossy(&entry.path);
+            if let Some(rel) = path.strip_prefix(prefix.as_str()) {
+                files.push(rel.to_owned());
+            }
+        }
+        if !files.is_empty() {
+            return files;
+        }
+    }
+    let mut files = Vec::new();
+    let walk = ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .require_git(false)
+        .filter_entry(|entry| entry.file_name() != ".git")
+        .build();
+    for entry in walk.flatten() {
+        if files.len() >= max {
+            break;
+        }
+        if entry.file_type().is_some_and(|t| t.is_file())
+            && let Ok(rel) = entry.path().strip_prefix(root)
+        {
+            let parts: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            files.push(parts.join("/"));
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The files that mention `identifiers` (whole words, case-sensitive), those mentioning the
+/// most identifiers first, then the most matching lines, then by path.
+fn files_mentioning(root: &Path, identifiers: &[String], threads: usize) -> Vec<String> {
+    if identifiers.is_empty() {
+        return Vec::new();
+    }
+    let alternation: Vec<String> = identifiers.iter().map(|i| regex::escape(i)).collect();
+    let mut query = SearchQuery::new(format!(r"\b(?:{})\b", alternation.join("|")));
+    query.max_matches = 500;
+    query.max_line_len = 2000;
+    query.threads = threads;
+    let Ok(results) = search(root, &query) else {
+        return Vec::new();
+    };
+    let mut ranked: Vec<(usize, usize, String)> = results
+        .matches
+        .into_iter()
+        .map(|found| {
+            let lines: Vec<&str> = found
+                .lines
+                .iter()
+                .filter(|l| l.is_match)
+                .map(|l| l.text.as_str())
+                .collect();
+            let distinct = identifiers
+                .iter()
+                .filter(|ident| lines.iter().any(|line| contains_word(line, ident)))
+                .count();
+            (distinct, lines.len(), found.path)
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+    ranked.into_iter().map(|(_, _, path)| path).collect()
+}
+
+fn contains_word(line: &str, word: &str) -> bool {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    line.match_indices(word).any(|(at, _)| {
+        let before = line[..at].chars().next_back();
+        let after = line[at + word.len()..].chars().next();
+        !before.is_some_and(is_word) && !after.is_some_and(is_word)
+    })
+}
+
+/// How many of the last `max_commits` commits (merges excluded, as `git log --no-merges`) touched
+/// each of `paths` (relative to `root`), in the order given; zero for a path no commit touched.
+/// Empty outside a git repository or before the first commit.
+pub fn churn(root: &Path, paths: &[String], max_commits: usize) -> Vec<(String, u32)> {
+    if paths.is_empty() {
+        return Vec::new();
+    }
+    let Some((repo, prefix)) = open_repo(root) else {
+        return Vec::new();
+    };
+    let Some(counts) = count_commits(&repo, &prefix, paths, max_commits) else {
+        return Vec::new();
+    };
+    paths
+        .iter()
+        .map(|path| (path.clone(), counts.get(path).copied().unwrap_or(0)))
+        .collect()
+}
+
+fn count_commits(
+    repo: &git2::Repository,
+    prefix: &str,
+    paths: &[String],
+    max_commits: usize,
+) -> Option<HashMap<String, u32>> {
+    let wanted: BTreeMap<String, &String> = paths
+        .iter()
+        .map(|path| (format!("{prefix}{path}"), path))
+        .collect();
+    let mut walk = repo.revwalk().ok()?;
+    walk.push_head().ok()?;
+    walk.set_sorting(git2::Sort::TIME).ok()?;
+    let mut options = git2::DiffOptions::new();
+    for path in wanted.keys() {
+        options.pathspec(path);
+    }
+    options.disable_pathspec_match(true);
+    let mut counts: HashMap<String, u32> = HashMap::new();
+    for oid in walk.take(max_commits) {
+        let Ok(commit) = oid.and_then(|oid| repo.find_commit(oid)) else {
+            continue;
+        };
+        if commit.parent_count() > 1 {
+            continue;
+        }
+        let Ok(tree) = commit.tree() else {
+            continue;
+        };
+        let parent = commit.parent(0).ok().and_then(|p| p.tree().ok());
+        let Ok(diff) = repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut options))
+        else {
+            continue;
+        };
+        let mut touched = BTreeSet::new();
+        for delta in diff.deltas() {
+            for file in [delta.new_file(), delta.old_file()] {
+                if let Some(path) = file.path().and_then(Path::to_str)
+                    && let Some(original) = wanted.get(path)
+                {
+                    touched.insert(*original);
+                }
+            }
+        }
+        for path in touched {
+            *counts.entry(path.clone()).or_insert(0) += 1;
+        }
+    }
+    Some(counts)
+}

@@ -1,0 +1,612 @@
+//! Triage: what kind of task this is, how risky and how novel, which hands work on it, within
+//! which budgets, behind which gates, and every reason for each.
+//!
+//! [`triage`] is pure and deterministic: the policy's `[classify]`, `[risk]`, `[novelty]`,
+//! `[routing]`, `[budgets]` and `[gates]` sections applied to the task and to the [`Signals`]
+//! gathered from the repository and the store. Declared values are respected upward only: the
+//! declared kind wins, the declared risk is a floor, requested approvals add gates. Nothing in the
+//! task's text removes a gate.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::playbooks::{AreaRule, Budgets, Policy, Text};
+use crate::protocol::{EventKind, GateKind, Risk, Route, TaskKind, TaskSpec};
+
+use super::intake::{Criteria, fields};
+pub use super::signals::{SignalOptions, Signals};
+use super::signals::mentioned_paths;
+
+/// A gate policy requires for a task, planned at triage and opened when the task gets there.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "gate", rename_all = "snake_case")]
+pub enum GatePlan {
+    /// A human approves the plan before implementation.
+    Plan,
+    /// A human approves a change in a sensitive area before it is adopted.
+    Sensitive {
+        /// The area (`auth`, `migrations`, …).
+        area: String,
+    },
+    /// A human approves promoting an exploratory result into the production track.
+    Promotion,
+    /// A human approves creating the pull request.
+    PullRequest,
+}
+
+impl GatePlan {
+    /// The kind of gate it opens.
+    pub fn kind(&self) -> GateKind {
+        match self {
+            GatePlan::Plan => GateKind::Plan,
+            GatePlan::Sensitive { .. } => GateKind::Sensitive,
+            GatePlan::Promotion => GateKind::Promotion,
+            GatePlan::PullRequest => GateKind::PullRequest,
+        }
+    }
+
+    /// Its name in listings: `plan`, `sensitive(auth)`, `promotion`, `pull_request`.
+    pub fn name(&self) -> String {
+        match self {
+            GatePlan::Sensitive { area } => format!("sensitive({area})"),
+            other => other.kind().to_string(),
+        }
+    }
+}
+
+/// The estimated size of a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeEstimate {
+    /// Files changed.
+    pub files: usize,
+    /// Diff lines, added plus removed.
+    pub diff_lines: u64,
+}
+
+/// Estimates a task's size with `[risk.size]`: files = the likely files, at least the paths the
+/// task names, at least one; diff lines = files × `lines_per_file` + acceptance criteria ×
+/// `lines_per_criterion`.
+pub fn estimate_size(spec: &TaskSpec, policy: &Policy, likely_files: usize) -> SizeEstimate {
+    let size = &policy.risk.size;
+    let files = likely_files.max(mentioned_paths(spec).len()).max(1);
+    let criteria = spec.acceptance_criteria.len() as u64;
+    SizeEstimate {
+        files,
+        diff_lines: files as u64 * size.lines_per_file + criteria * size.lines_per_criterion,
+    }
+}
+
+/// Triage's decision about a task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Triage {
+    /// The task type.
+    pub kind: TaskKind,
+    /// The risk level: never lower than the declared one.
+    pub risk: Risk,
+    /// 0 (routine) to 100 (never seen).
+    pub novelty: u8,
+    /// Which hands work on it.
+    pub route: Route,
+    /// Every reason behind kind, risk, novelty, route, budgets and gates, naming its rule.
+    pub reasons: Vec<String>,
+    /// The budgets of its risk level.
+    pub budgets: Budgets,
+    /// The gates policy requires, in the order the task meets them.
+    pub gates: Vec<GatePlan>,
+    /// The risk areas it falls in.
+    pub areas: Vec<String>,
+    /// Its estimated size.
+    pub estimate: SizeEstimate,
+    /// The content hash of the policy that decided.
+    pub policy_version: String,
+}
+
+impl Triage {
+    /// The event that records it. `TaskTriaged` has no budget or gate fields yet, so its reasons
+    /// carry them in words (see [`Triage::budget_summary`] and [`Triage::gate_summary`]).
+    pub fn to_event(&self) -> EventKind {
+        EventKind::TaskTriaged {
+            kind: self.kind,
+            risk: self.risk,
+            novelty: self.novelty,
+            route: self.route,
+            reasons: self.reasons.clone(),
+        }
+    }
+
+    /// The budgets in words, with the risk level they come from.
+    pub fn budget_summary(&self) -> String {
+        format!(
+            "budgets ({} risk, budgets.{}): {}",
+            self.risk,
+            self.risk,
+            self.budgets.summary()
+        )
+    }
+
+    /// The gates in words.
+    pub fn gate_summary(&self) -> String {
+        let names: Vec<String> = self.gates.iter().map(GatePlan::name).collect();
+        let gates = if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        };
+        format!("gates: {gates}; never: merge, deploy")
+    }
+
+    /// Whether policy requires a gate of this kind.
+    pub fn requires(&self, kind: GateKind) -> bool {
+        self.gates.iter().any(|gate| gate.kind() == kind)
+    }
+}
+
+/// An area the task falls in, and what put it there.
+struct AreaMatch<'a> {
+    rule: &'a AreaRule,
+    evidence: String,
+}
+
+/// Classifies, scores and routes a task.
+pub fn triage(spec: &TaskSpec, policy: &Policy, signals: &Signals) -> Triage {
+    let mut reasons = Vec::new();
+    let kind = classify(spec, policy, &mut reasons);
+    let areas = match_areas(spec, policy, signals);
+    for area in &areas {
+        let role = match (area.rule.sensitive, area.rule.explores()) {
+            (true, _) => ", sensitive",
+            (false, true) => ", explore",
+            (false, false) => "",
+        };
+        reasons.push(format!(
+            "area `{}` (risk.area, floor {}{role}): {}",
+            area.rule.name, area.rule.floor, area.evidence
+        ));
+    }
+    let estimate = estimate_size(spec, policy, signals.likely_files.len());
+    let risk = score_risk(spec, policy, signals, kind, &areas, estimate, &mut reasons);
+    let criteria = Criteria::of(spec, policy);
+    let novelty = score_novelty(policy, signals, &criteria, &mut reasons);
+    let route = route(policy, signals, kind, risk, novelty, &criteria, &areas, &mut reasons);
+
+    let budgets = *policy.budgets.for_risk(risk);
+    if estimate.diff_lines > budgets.diff_lines || estimate.files as u64 > budgets.files_changed {
+        reasons.push(format!(
+            "note: the estimate ({} files, {} diff lines) is over the {risk} budgets ({} files, \
+             {} diff lines): the task will pause at a budget gate if it gets there",
+            estimate.files, estimate.diff_lines, budgets.files_changed, budgets.diff_lines
+        ));
+    }
+    let gates = plan_gates(spec, policy, risk, route, &areas, &mut reasons);
+    let mut triage = Triage {
+        kind,
+        risk,
+        novelty,
+        route,
+        reasons,
+        budgets,
+        gates,
+        areas: areas.iter().map(|a| a.rule.name.clone()).collect(),
+        estimate,
+        policy_version: policy.version.clone(),
+    };
+    triage.reasons.push(triage.budget_summary());
+    triage.reasons.push(triage.gate_summary());
+    triage.reasons.push(format!("policy version {}", policy.version));
+    triage
+}
+
+fn classify(spec: &TaskSpec, policy: &Policy, reasons: &mut Vec<String>) -> TaskKind {
+    if let Some(kind) = spec.kind {
+        reasons.push(format!("kind {kind}: declared by the task"));
+        return kind;
+    }
+    let weight = policy.classify.title_weight.max(1);
+    let fields = fields(spec);
+    let mut scores: Vec<(u32, TaskKind, Vec<String>)> = Vec::new();
+    for rule in &policy.classify.kinds {
+        let mut score = 0;
+        let mut matched: Vec<String> = Vec::new();
+        for field in &fields {
+            if field.name.starts_with("constraint") {
+                continue;
+            }
+            let strong = field.name == "title" || field.name == "label";
+            let distinct: BTreeSet<String> = rule
+                .phrases()
+                .find(&field.text)
+                .into_iter()
+                .map(|hit| hit.matched)
+                .collect();
+            score += distinct.len() as u32 * if strong { weight } else { 1 };
+            for word in distinct {
+                if !matched.contains(&word) {
+                    matched.push(word);
+                }
+            }
+        }
+        scores.push((score, rule.kind, matched));
+    }
+    // Highest score; ties go to the rule listed first.
+    let best = scores
+        .iter()
+        .enumerate()
+        .max_by(|(i, a), (j, b)| a.0.cmp(&b.0).then(j.cmp(i)));
+    match best {
+        Some((i, (score, kind, matched))) if *score > 0 => {
+            let runner_up = scores
+                .iter()
+                .enumerate()
+                .filter(|(j, s)| *j != i && s.0 > 0)
+                .max_by(|(i, a), (j, b)| a.0.cmp(&b.0).then(j.cmp(i)))
+                .map(|(_, s)| format!("; next {} ({})", s.1, s.0))
+                .unwrap_or_default();
+            let words: Vec<String> = matched.iter().map(|w| format!("\"{w}\"")).collect();
+            reasons.push(format!(
+                "kind {kind}: classify keywords {} (score {score}, title and labels count \
+                 {weight}×{runner_up})",
+                words.join(", ")
+            ));
+            *kind
+        }
+        _ => {
+            reasons.push(
+                "kind feature: no classify keyword matched (the default kind)".to_owned(),
+            );
+            TaskKind::Feature
+        }
+    }
+}
+
+fn match_areas<'a>(spec: &TaskSpec, policy: &'a Policy, signals: &Signals) -> Vec<AreaMatch<'a>> {
+    let mut paths: Vec<String> = signals.likely_files.clone();
+    for path in mentioned_paths(spec) {
+        if !paths.contains(&path) {
+            paths.push(path);
+        }
+    }
+    let fields: Vec<_> = fields(spec)
+        .into_iter()
+        .filter(|f| !f.name.starts_with("constraint"))
+        .collect();
+    let mut found = Vec::new();
+    for rule in &policy.risk.areas {
+        let by_path = paths.iter().find_map(|path| {
+            rule.matching_glob(path)
+                .map(|glob| format!("`{path}` matches `{glob}`"))
+        });
+        let evidence = by_path.or_else(|| {
+            fields.iter().find_map(|field| {
+                rule.phrases()
+                    .find(&field.text)
+                    .first()
+                    .map(|hit| format!("\"{}\" in the {}", hit.matched, field.name))
+            })
+        });
+        if let Some(evidence) = evidence {
+            found.push(AreaMatch { rule, evidence });
+        }
+    }
+    found
+}
+
+fn raise(risk: &mut Risk, floor: Risk, why: String, reasons: &mut Vec<String>) {
+    if floor > *risk {
+        reasons.push(format!("risk {} → {floor}: {why}", *risk));
+        *risk = floor;
+    }
+}
+
+fn size_risk(policy: &Policy, estimate: SizeEstimate, repo_files: usize) -> Option<(Risk, String)> {
+    let size = &policy.risk.size;
+    let what = format!(
+        "estimated {} files and {} diff lines",
+        estimate.files, estimate.diff_lines
+    );
+    if estimate.files >= size.high_files || estimate.diff_lines >= size.high_diff_lines {
+        return Some((
+            Risk::High,
+            format!("{what} (risk.size.high_files = {}, high_diff_lines = {})", size.high_files, size.high_diff_lines),
+        ));
+    }
+    if repo_files >= 20
+        && estimate.files as u64 * 100 >= size.high_share_percent as u64 * repo_files as u64
+    {
+        return Some((
+            Risk::High,
+            format!(
+                "{} of the repository's {repo_files} files is at least \
+                 risk.size.high_share_percent = {}%",
+                estimate.files, size.high_share_percent
+            ),
+        ));
+    }
+    if estimate.files >= size.medium_files || estimate.diff_lines >= size.medium_diff_lines {
+        return Some((
+            Risk::Medium,
+            format!("{what} (risk.size.medium_files = {}, medium_diff_lines = {})", size.medium_files, size.medium_diff_lines),
+        ));
+    }
+    None
+}
+
+fn score_risk(
+    spec: &TaskSpec,
+    policy: &Policy,
+    signals: &Signals,
+    kind: TaskKind,
+    areas: &[AreaMatch<'_>],
+    estimate: SizeEstimate,
+    reasons: &mut Vec<String>,
+) -> Risk {
+    let mut risk = match spec.risk {
+        Some(declared) => {
+            reasons.push(format!(
+                "risk {declared}: declared by the task (triage may raise it, never lower it)"
+            ));
+            declared
+        }
+        None => {
+            reasons.push("risk low: none declared, the rules below may raise it".to_owned());
+            Risk::Low
+        }
+    };
+    for area in areas {
+        raise(
+            &mut risk,
+            area.rule.floor,
+            format!("risk.area `{}`", area.rule.name),
+            reasons,
+        );
+    }
+    if let Some(floor) = policy.risk.kinds.get(&kind) {
+        raise(&mut risk, *floor, format!("risk.kinds.{kind}"), reasons);
+    }
+    reasons.push(format!(
+        "size: estimated {} files and {} diff lines (risk.size: likely files × lines_per_file + \
+         criteria × lines_per_criterion)",
+        estimate.files, estimate.diff_lines
+    ));
+    if let Some((floor, why)) = size_risk(policy, estimate, signals.repo_files) {
+        raise(&mut risk, floor, why, reasons);
+    }
+    let churn = &policy.risk.churn;
+    if let Some((path, commits)) = signals.hottest()
+        && churn.commits > 0
+        && commits >= churn.commits
+    {
+        raise(
+            &mut risk,
+            churn.floor,
+            format!(
+                "`{path}` changed in {commits} recent commits (risk.churn.commits = {})",
+                churn.commits
+            ),
+            reasons,
+        );
+    }
+    risk
+}
+
+fn score_novelty(
+    policy: &Policy,
+    signals: &Signals,
+    criteria: &Criteria,
+    reasons: &mut Vec<String>,
+) -> u8 {
+    let rules = &policy.novelty;
+    let mut novelty: u32 = 0;
+    let mut add = |points: u32, why: String, reasons: &mut Vec<String>| {
+        if points > 0 {
+            novelty += points;
+            reasons.push(format!("novelty +{points}: {why}"));
+        }
+    };
+    if !signals.playbook_exists {
+        add(
+            rules.no_playbook,
+            "no playbook for this kind (novelty.no_playbook)".into(),
+            reasons,
+        );
+    }
+    if signals.similar_tasks == 0 {
+        add(
+            rules.no_similar_tasks,
+            "no similar past task (novelty.no_similar_tasks)".into(),
+            reasons,
+        );
+    }
+    if signals.similar_failures > 0 {
+        let points = rules
+            .per_similar_failure
+            .saturating_mul(signals.similar_failures)
+            .min(rules.max_for_failures);
+        add(
+            points,
+            format!(
+                "{} similar past tasks failed (novelty.per_similar_failure, max_for_failures)",
+                signals.similar_failures
+            ),
+            reasons,
+        );
+    }
+    match criteria {
+        Criteria::Missing => add(
+            rules.missing_criteria,
+            "no acceptance criteria (novelty.missing_criteria)".into(),
+            reasons,
+        ),
+        Criteria::Weak(weak) => add(
+            rules.weak_criteria,
+            format!(
+                "{} acceptance criteria cannot be checked (novelty.weak_criteria)",
+                weak.len()
+            ),
+            reasons,
+        ),
+        Criteria::Present => {}
+    }
+    if signals.likely_files.is_empty() {
+        add(
+            rules.no_likely_files,
+            "no file in the repository matches what the task names (novelty.no_likely_files)"
+                .into(),
+            reasons,
+        );
+    } else if !signals.churn.is_empty() && signals.hottest().is_none() {
+        add(
+            rules.unfamiliar_files,
+            "no recent commit touched the likely files (novelty.unfamiliar_files)".into(),
+            reasons,
+        );
+    }
+    let novelty = novelty.min(100) as u8;
+    if novelty == 0 {
+        reasons.push("novelty 0: a known kind of task in familiar files".to_owned());
+    }
+    novelty
+}
+
+#[allow(clippy::too_many_arguments)]
+fn route(
+    policy: &Policy,
+    signals: &Signals,
+    kind: TaskKind,
+    risk: Risk,
+    novelty: u8,
+    criteria: &Criteria,
+    areas: &[AreaMatch<'_>],
+    reasons: &mut Vec<String>,
+) -> Route {
+    let rules = &policy.routing;
+    let mut triggers: Vec<String> = Vec::new();
+    if novelty >= rules.novelty_at_or_above {
+        triggers.push(format!(
+            "novelty {novelty} ≥ routing.novelty_at_or_above = {}",
+            rules.novelty_at_or_above
+        ));
+    }
+    if let Some((path, commits)) = signals.hottest()
+        && rules.churn_at_or_above > 0
+        && commits >= rules.churn_at_or_above
+    {
+        triggers.push(format!(
+            "high churn: `{path}` changed in {commits} recent commits (routing.churn_at_or_above \
+             = {})",
+            rules.churn_at_or_above
+        ));
+    }
+    if let Some(at) = rules.risk_at_or_above
+        && risk >= at
+    {
+        triggers.push(format!("risk {risk} ≥ routing.risk_at_or_above = {at}"));
+    }
+    if rules.failures_at_or_above > 0 && signals.similar_failures >= rules.failures_at_or_above {
+        triggers.push(format!(
+            "{} similar past failures (routing.failures_at_or_above = {})",
+            signals.similar_failures, rules.failures_at_or_above
+        ));
+    }
+    if rules.missing_criteria {
+        match criteria {
+            Criteria::Missing => {
+                triggers.push("missing acceptance criteria (routing.missing_criteria)".into())
+            }
+            Criteria::Weak(_) => {
+                triggers.push("unstable acceptance criteria (routing.missing_criteria)".into())
+            }
+            Criteria::Present => {}
+        }
+    }
+    for area in areas {
+        let rule = area.rule;
+        if rule.sensitive && rule.explores() && rules.sensitive_areas {
+            triggers.push(format!(
+                "sensitive area `{}` (routing.sensitive_areas)",
+                rule.name
+            ));
+        } else if !rule.sensitive && rule.explores() {
+            triggers.push(format!("area `{}` calls for exploration (risk.area.explore)", rule.name));
+        }
+    }
+    if rules.explore_kinds.contains(&kind) {
+        triggers.push(format!("kind {kind} always explores (routing.explore_kinds)"));
+    }
+    if triggers.is_empty() {
+        reasons.push("route right_only: no exploration trigger fired (routing)".to_owned());
+        Route::RightOnly
+    } else {
+        reasons.push(format!("route right_and_left: {}", triggers.join("; ")));
+        Route::RightAndLeft
+    }
+}
+
+fn plan_gates(
+    spec: &TaskSpec,
+    policy: &Policy,
+    risk: Risk,
+    route: Route,
+    areas: &[AreaMatch<'_>],
+    reasons: &mut Vec<String>,
+) -> Vec<GatePlan> {
+    let rules = &policy.gates;
+    let mut gates: BTreeSet<GatePlan> = BTreeSet::new();
+    if risk >= rules.plan_at_or_above {
+        gates.insert(GatePlan::Plan);
+        reasons.push(format!(
+            "gate plan: risk {risk} ≥ gates.plan_at_or_above = {}",
+            rules.plan_at_or_above
+        ));
+    }
+    if rules.sensitive_areas {
+        for area in areas.iter().filter(|a| a.rule.sensitive) {
+            gates.insert(GatePlan::Sensitive {
+                area: area.rule.name.clone(),
+            });
+            reasons.push(format!(
+                "gate sensitive({}): the task touches a sensitive area (gates.sensitive_areas)",
+                area.rule.name
+            ));
+        }
+    }
+    if rules.promotion && route == Route::RightAndLeft {
+        gates.insert(GatePlan::Promotion);
+        reasons.push(
+            "gate promotion: exploratory results are adopted only with approval (gates.promotion)"
+                .to_owned(),
+        );
+    }
+    if rules.pr {
+        gates.insert(GatePlan::PullRequest);
+        reasons.push("gate pull_request: creating the PR needs approval (gates.pr)".to_owned());
+    }
+    // Requested approvals only ever add gates.
+    for requested in &spec.required_approvals {
+        let name = Text::new(requested).as_str().replace(' ', "_");
+        let gate = match name.as_str() {
+            "plan" | "plan_approval" => GatePlan::Plan,
+            "pr" | "pull_request" | "merge_request" | "mr" => GatePlan::PullRequest,
+            "promotion" => GatePlan::Promotion,
+            _ => {
+                reasons.push(format!(
+                    "gate pull_request: the requested approval \"{}\" has no gate of its own and \
+                     is asked for at the pull request gate",
+                    requested.trim()
+                ));
+                GatePlan::PullRequest
+            }
+        };
+        if gates.insert(gate.clone()) {
+            reasons.push(format!(
+                "gate {}: requested by the task (required_approvals)",
+                gate.name()
+            ));
+        }
+    }
+    gates.into_iter().collect()
+}
+
+#[cfg(test)]
+#[path = "triage_tests.rs"]
+mod tests;

@@ -1,0 +1,94 @@
+//! The work products agents submit and the engine records: plans, reviews, validation results
+//! and pull requests.
+
+use serde::{Deserialize, Serialize};
+
+/// The planner's plan (`submit_plan`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Plan {
+    /// What will change and why, in a few sentences.
+    pub summary: String,
+    /// The steps, in order.
+    pub steps: Vec<String>,
+    /// The files expected to change (the scope the diff is held to).
+    pub expected_files: Vec<String>,
+    /// Commands that validate the change.
+    pub validation: Vec<String>,
+    /// How to undo the change.
+    pub rollback: String,
+    /// The planner's confidence, 0–100.
+    pub confidence: Option<u8>,
+}
+
+/// The reviewer's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewVerdict {
+    /// Ready for a PR.
+    Approve,
+    /// Needs another implementation round.
+    RequestChanges,
+}
+
+/// One review finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// `blocker`, `major`, `minor` or `nit`.
+    pub severity: String,
+    /// `correctness`, `regression`, `scope`, `security`, `tests`, `style`, …
+    pub category: String,
+    /// The file, when the finding is about one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+/// The reviewer's review (`submit_review`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    /// The verdict.
+    pub verdict: ReviewVerdict,
+    /// The findings.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+    /// A short summary.
+    #[serde(default)]
+    pub summary: String,
+}
+
+/// One validation command's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidationResult {
+    /// The command.
+    pub command: String,
+    /// Whether it passed.
+    pub ok: bool,
+    /// Its exit code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// How long it took.
+    pub duration_ms: u64,
+    /// The end of its output (redacted).
+    pub summary: String,
+}
+
+/// A pull request: local (a branch plus a document) or on a forge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequest {
+    /// The head branch.
+    pub branch: String,
+    /// The branch it targets.
+    pub base_branch: String,
+    /// The head commit.
+    pub commit: String,
+    /// Its title.
+    pub title: String,
+    /// Its Markdown body.
+    pub body: String,
+    /// Whether it is a draft.
+    pub draft: bool,
+    /// Where it lives: a forge URL, or the local document's path.
+    pub location: String,
+}

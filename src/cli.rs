@@ -4,7 +4,10 @@ mod audit;
 mod config_cmd;
 mod context_cmd;
 mod doctor;
+mod gate;
 mod models;
+mod pr;
+mod run;
 mod sandbox_exec;
 mod search_cmd;
 mod table;
@@ -49,6 +52,14 @@ enum Cmd {
     /// Add, list and inspect tasks
     #[command(subcommand)]
     Task(task::TaskCmd),
+    /// Drive one task to a PR in the foreground (exit 0: PR ready, 2: stopped at a gate, 1: failed)
+    Run(run::RunArgs),
+    /// List and decide gates
+    #[command(subcommand)]
+    Gate(gate::GateCmd),
+    /// Show a task's pull request
+    #[command(subcommand)]
+    Pr(pr::PrCmd),
     /// Check and read the audit trail
     #[command(subcommand)]
     Audit(audit::AuditCmd),
@@ -185,6 +196,9 @@ fn run(command: Option<Cmd>, context: &Context) -> Result<Outcome, String> {
         Cmd::Tui => run_tui(context),
         Cmd::Task(command) => task::run(command, context),
         Cmd::Audit(command) => audit::run(command, context),
+        Cmd::Run(args) => run::run(args, context),
+        Cmd::Gate(command) => gate::run(command, context),
+        Cmd::Pr(command) => pr::run(command, context),
         Cmd::Config(command) => config_cmd::run(command, context),
         Cmd::Context(args) => context_cmd::run(args, context),
         Cmd::Search(args) => search_cmd::run(args, context),

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{Context, Outcome, table};
 use ambidex::config::repo_root;
 use ambidex::domain::{Task, read_task_file};
-use ambidex::protocol::{Actor, Command, Risk, TaskKind, TaskSource, TaskSpec};
+use ambidex::protocol::{Actor, Command, Risk, TaskId, TaskKind, TaskSource, TaskSpec};
 use ambidex::tui::render::age;
 
 #[derive(Debug, Subcommand)]
@@ -21,6 +21,19 @@ pub enum TaskCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Queue an interrupted or failed task again (`ambidex run --task ID` then continues it)
+    Resume {
+        /// The task
+        id: String,
+    },
+    /// Cancel a task (its worktree and branch are kept)
+    Cancel {
+        /// The task
+        id: String,
+        /// Why
+        #[arg(long, default_value = "cancelled by a human")]
+        reason: String,
+    },
     /// Show a task with its full event history
     Show {
         /// The task id, or any unique ending of it (as `task list` prints)
@@ -31,38 +44,45 @@ pub enum TaskCmd {
     },
 }
 
+/// The fields of a task given as flags.
 #[derive(Debug, Args)]
-pub struct AddArgs {
-    /// A Markdown task file with TOML front matter between `+++` lines
-    #[arg(long, short = 'f', value_name = "FILE", conflicts_with_all = ["title", "criteria", "description"])]
-    file: Option<PathBuf>,
+pub struct TaskFields {
     /// One line saying what to achieve
-    #[arg(long, short = 't', required_unless_present = "file")]
+    #[arg(long, short = 't')]
     title: Option<String>,
     /// An acceptance criterion (repeatable)
     #[arg(long = "criteria", value_name = "TEXT")]
     criteria: Vec<String>,
     /// A constraint the change must respect (repeatable)
-    #[arg(long = "constraint", value_name = "TEXT", conflicts_with = "file")]
+    #[arg(long = "constraint", value_name = "TEXT")]
     constraints: Vec<String>,
     /// An area the change must not touch (repeatable)
-    #[arg(long = "out-of-scope", value_name = "TEXT", conflicts_with = "file")]
+    #[arg(long = "out-of-scope", value_name = "TEXT")]
     out_of_scope: Vec<String>,
     /// A command that validates the change, e.g. "cargo test" (repeatable)
-    #[arg(long = "validate", value_name = "COMMAND", conflicts_with = "file")]
+    #[arg(long = "validate", value_name = "COMMAND")]
     validation: Vec<String>,
     /// The declared risk: low, medium, high or critical
-    #[arg(long, conflicts_with = "file")]
+    #[arg(long)]
     risk: Option<Risk>,
     /// The declared kind: bug_fix, feature, refactor, test_work, ci_repair, dependency_update, security_change, migration, documentation
-    #[arg(long, conflicts_with = "file")]
+    #[arg(long)]
     kind: Option<TaskKind>,
     /// The branch the PR should target
-    #[arg(long, value_name = "BRANCH", conflicts_with = "file")]
+    #[arg(long, value_name = "BRANCH")]
     target_branch: Option<String>,
     /// A longer description (Markdown)
     #[arg(long, short = 'd')]
     description: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// A Markdown task file with TOML front matter between `+++` lines
+    #[arg(long, short = 'f', value_name = "FILE", conflicts_with = "title")]
+    file: Option<PathBuf>,
+    #[command(flatten)]
+    fields: TaskFields,
     /// Print the stored task as JSON
     #[arg(long)]
     json: bool,
@@ -73,12 +93,35 @@ pub fn run(command: TaskCmd, context: &Context) -> Result<Outcome, String> {
         TaskCmd::Add(args) => add(args, context),
         TaskCmd::List { json } => list(json, context),
         TaskCmd::Show { id, json } => show(&id, json, context),
+        TaskCmd::Resume { id } => {
+            let task = find(&id, context)?;
+            decide(Command::ResumeTask { task }, context)?;
+            println!("task {} queued; continue it with `ambidex run --task {}`", task.short(), task.short());
+            Ok(Outcome::Done)
+        }
+        TaskCmd::Cancel { id, reason } => {
+            let task = find(&id, context)?;
+            decide(Command::CancelTask { task, reason }, context)?;
+            println!("task {} cancelled; its worktree and branch are kept", task.short());
+            Ok(Outcome::Done)
+        }
     }
+}
+
+fn find(reference: &str, context: &Context) -> Result<TaskId, String> {
+    let reader = context.reader()?.ok_or("there are no tasks yet")?;
+    Ok(reader.find_task(reference).map_err(|err| err.to_string())?.id)
+}
+
+fn decide(command: Command, context: &Context) -> Result<(), String> {
+    let engine = context.engine()?;
+    engine.execute_blocking(command, Actor::local_human()).map_err(|err| err.to_string())?;
+    Ok(())
 }
 
 fn add(args: AddArgs, context: &Context) -> Result<Outcome, String> {
     let json = args.json;
-    let spec = spec_from_args(args, &context.repo_dir)?;
+    let spec = spec_from_fields(args.file.as_deref(), args.fields, &context.repo_dir)?;
     let engine = context.engine()?;
     let events = engine
         .execute_blocking(Command::AddTask { spec }, Actor::local_human())
@@ -111,8 +154,11 @@ fn add(args: AddArgs, context: &Context) -> Result<Outcome, String> {
 }
 
 /// Builds the spec from a task file or from flags, with the repository made absolute.
-fn spec_from_args(args: AddArgs, repo_dir: &Path) -> Result<TaskSpec, String> {
-    let mut spec = match &args.file {
+pub fn spec_from_fields(file: Option<&Path>, args: TaskFields, repo_dir: &Path) -> Result<TaskSpec, String> {
+    if file.is_none() && args.title.is_none() {
+        return Err("give a task file (--file / --task-file) or at least --title".into());
+    }
+    let mut spec = match file {
         Some(path) => {
             let mut spec = read_task_file(path).map_err(|err| err.to_string())?;
             let base = path

@@ -1,0 +1,84 @@
+//! `ambidex gate`: list open gates and decide them.
+
+use clap::Subcommand;
+
+use super::{Context, Outcome, table};
+use ambidex::protocol::{Actor, Command, Decision, GateId};
+
+#[derive(Debug, Subcommand)]
+pub enum GateCmd {
+    /// List the gates waiting for a decision
+    List {
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a gate (an id or any unique ending of it)
+    Approve {
+        /// The gate
+        id: String,
+        /// A comment the agents will see
+        #[arg(long)]
+        note: Option<String>,
+        /// Also approve further gates of this kind for the same task
+        #[arg(long)]
+        for_task: bool,
+    },
+    /// Reject a gate
+    Reject {
+        /// The gate
+        id: String,
+        /// Why (the agents and the audit log see it)
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+pub fn run(command: GateCmd, context: &Context) -> Result<Outcome, String> {
+    let tasks = match context.reader()? {
+        Some(reader) => reader.tasks().map_err(|err| err.to_string())?,
+        None => Vec::new(),
+    };
+    let open: Vec<_> = tasks.iter().flat_map(|t| t.open_gates.iter().map(move |g| (t, g))).collect();
+    let (reference, decision, note) = match command {
+        GateCmd::List { json } => {
+            if json {
+                let rows: Vec<_> = open
+                    .iter()
+                    .map(|(t, g)| serde_json::json!({"gate": g.id, "task": t.id, "kind": g.kind, "reason": g.reason}))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows).map_err(|err| err.to_string())?);
+            } else if open.is_empty() {
+                println!("no open gates");
+            } else {
+                let rows: Vec<Vec<String>> = open
+                    .iter()
+                    .map(|(t, g)| vec![g.id.short(), t.id.short(), g.kind.to_string(), g.reason.clone()])
+                    .collect();
+                print!("{}", table::render(&["GATE", "TASK", "KIND", "REASON"], &rows));
+            }
+            return Ok(Outcome::Done);
+        }
+        GateCmd::Approve { id, note, for_task } => {
+            (id, if for_task { Decision::ApproveForTask } else { Decision::Approve }, note)
+        }
+        GateCmd::Reject { id, note } => (id, Decision::Reject, note),
+    };
+    let matches: Vec<GateId> = open
+        .iter()
+        .map(|(_, g)| g.id)
+        .filter(|id| reference.parse::<GateId>().is_ok_and(|full| full == *id) || id.matches_suffix(&reference))
+        .collect();
+    let gate = match matches.as_slice() {
+        [gate] => *gate,
+        [] => return Err(format!("no open gate matches `{reference}` (see `ambidex gate list`)")),
+        _ => return Err(format!("`{reference}` matches {} gates; give more characters", matches.len())),
+    };
+    let engine = context.engine()?;
+    engine
+        .execute_blocking(Command::DecideGate { gate, decision, note }, Actor::local_human())
+        .map_err(|err| err.to_string())?;
+    let task = open.iter().find(|(_, g)| g.id == gate).map(|(t, _)| t.id.short()).unwrap_or_default();
+    println!("gate {} {decision}; continue the task with `ambidex run --task {task}`", gate.short());
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,43 @@
+//! `ambidex pr show`: a task's pull request.
+
+use clap::Subcommand;
+
+use super::{Context, Outcome};
+
+#[derive(Debug, Subcommand)]
+pub enum PrCmd {
+    /// Show a task's pull request
+    Show {
+        /// The task (an id or any unique ending of it)
+        task: String,
+        /// Print the PR document (Markdown) only
+        #[arg(long)]
+        markdown: bool,
+    },
+}
+
+pub fn run(command: PrCmd, context: &Context) -> Result<Outcome, String> {
+    let PrCmd::Show { task, markdown } = command;
+    let reader = context.reader()?.ok_or("there are no tasks yet")?;
+    let task = reader.find_task(&task).map_err(|err| err.to_string())?;
+    let Some(pr) = &task.pr else {
+        let state = match &task.pr_draft {
+            Some(draft) => format!("drafted (\"{}\") and waiting for the PR gate", draft.title),
+            None => format!("not created yet (the task is {})", task.status),
+        };
+        return Err(format!("task {} has no PR: {state}", task.id.short()));
+    };
+    if markdown {
+        print!("{}", pr.body);
+        return Ok(Outcome::Done);
+    }
+    println!("{}", pr.title);
+    println!("  task      {} ({})", task.id.short(), task.spec.title);
+    println!("  branch    {} → {}", pr.branch, pr.base_branch);
+    println!("  commit    {}", pr.commit);
+    println!("  draft     {}", if pr.draft { "yes" } else { "no" });
+    println!("  document  {}", pr.location);
+    let passed = task.validation.iter().filter(|(_, r)| r.ok).count();
+    println!("  tests     {passed} of {} validation commands passed", task.validation.len());
+    Ok(Outcome::Done)
+}

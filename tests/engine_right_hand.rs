@@ -1,0 +1,83 @@
+//! The engine end to end: real repositories, the scripted model, real validation commands, the
+//! real binary.
+
+mod support {
+    pub mod cli;
+    pub mod engine;
+}
+
+use support::cli::Sandbox;
+use support::engine::*;
+
+fn task_file(sandbox: &Sandbox, risk: &str) -> String {
+    let text = format!(
+        "+++\ntitle = \"Fix page_count rounding for a partial last page\"\nrisk = \"{risk}\"\nkind = \"bug_fix\"\n\
+         acceptance_criteria = [\"page_count(11, 5) returns 3\", \"existing tests still pass\"]\n\
+         validation = [\"cargo test\"]\n+++\n\n`page_count` in src/lib.rs rounds down, so the last partial page is lost.\n"
+    );
+    sandbox.write("task.md", &text).display().to_string()
+}
+
+#[test]
+fn a_bug_fix_reaches_a_local_pr_with_the_fix_a_test_and_the_results() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    let script = script(&sandbox, "happy", &happy_script());
+    let task = task_file(&sandbox, "low");
+    let run = run_scripted(&sandbox, &script, &["run", "--task-file", &task, "--approve", "all"]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("PR ready: Round page counts up"), "{}", run.stdout);
+
+    let tasks: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "list", "--json"]).ok()).unwrap();
+    let task = &tasks[0];
+    assert_eq!(task["status"], "pr_ready");
+    let id = task["id"].as_str().unwrap();
+    let short = &id[id.len() - 8..];
+    let branch = format!("ambidex/{}/production", short.to_lowercase());
+
+    let repo = git2::Repository::open(sandbox.repo()).unwrap();
+    let tip = repo.find_branch(&branch, git2::BranchType::Local).unwrap().get().peel_to_commit().unwrap();
+    let blob = tip.tree().unwrap().get_path(std::path::Path::new("src/lib.rs")).unwrap().to_object(&repo).unwrap();
+    let lib = String::from_utf8(blob.as_blob().unwrap().content().to_vec()).unwrap();
+    assert!(lib.contains("items.div_ceil(size)") && lib.contains("fn partial_last_page"), "{lib}");
+    assert_eq!(repo.head().unwrap().shorthand().unwrap(), "master", "the user's branch is untouched");
+    assert!(std::fs::read_to_string(sandbox.repo().join("src/lib.rs")).unwrap().contains("items / size"));
+
+    let doc = sandbox.run(&["pr", "show", short, "--markdown"]).ok();
+    assert!(doc.starts_with("# Round page counts up"), "{doc}");
+    assert!(doc.contains("| `cargo test` | passed |"), "{doc}");
+    assert!(doc.contains("## Review") && doc.contains("## Audit") && doc.contains("ambidex audit log --task"), "{doc}");
+    let summary = sandbox.run(&["pr", "show", short]).ok();
+    assert!(summary.contains(&branch) && summary.contains("1 of 1 validation commands passed"), "{summary}");
+    assert!(sandbox.run(&["audit", "verify"]).ok().starts_with("ok:"));
+}
+
+#[test]
+fn a_high_risk_task_stops_at_the_plan_gate_and_continues_after_approval() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    let script = script(&sandbox, "happy", &happy_script());
+    let task = task_file(&sandbox, "high");
+    let first = run_scripted(&sandbox, &script, &["run", "--task-file", &task]);
+    assert_eq!(first.code, 2, "{}\n{}", first.stdout, first.stderr);
+    assert!(first.stdout.contains("stopped at the plan gate"), "{}", first.stdout);
+    let gates: serde_json::Value = serde_json::from_str(&sandbox.run(&["gate", "list", "--json"]).ok()).unwrap();
+    assert_eq!(gates[0]["kind"], "plan");
+    let gate = gates[0]["gate"].as_str().unwrap();
+    let id = gates[0]["task"].as_str().unwrap().to_owned();
+
+    // Nothing the task says can skip the gate; a human decides it.
+    sandbox.run(&["gate", "approve", &gate[gate.len() - 8..], "--note", "plan looks right"]).ok();
+    // The scripted planner already played; a new run continues from the implementation.
+    let second = run_scripted(&sandbox, &script, &["run", "--task", &id]);
+    // The PR gate is next (the script's planner turns are spent, so only later roles play).
+    assert_eq!(second.code, 2, "{}\n{}", second.stdout, second.stderr);
+    assert!(second.stdout.contains("stopped at the pull_request gate"), "{}", second.stdout);
+    let gates: serde_json::Value = serde_json::from_str(&sandbox.run(&["gate", "list", "--json"]).ok()).unwrap();
+    let gate = gates[0]["gate"].as_str().unwrap();
+    sandbox.run(&["gate", "approve", &gate[gate.len() - 8..]]).ok();
+    let third = run_scripted(&sandbox, &script, &["run", "--task", &id]);
+    assert_eq!(third.code, 0, "{}\n{}", third.stdout, third.stderr);
+    let history = sandbox.run(&["task", "show", &id]).ok();
+    assert_eq!(history.matches("gate_opened").count() + history.matches("opened:").count(), 2, "{history}");
+}

@@ -1,0 +1,145 @@
+//! A small Rust repository with a real bug and a real test suite, a scripted model, and the real
+//! `ambidex` binary driving tasks through the engine.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use super::cli::{Run, Sandbox};
+
+/// The buggy library: `page_count` rounds down.
+pub const LIB_RS: &str = "/// Number of pages needed to show `items` items, `size` per page.
+pub fn page_count(items: usize, size: usize) -> usize {
+    items / size
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_pages() {
+        assert_eq!(page_count(10, 5), 2);
+    }
+}
+";
+
+/// Commits every file of `dir` on the current branch.
+pub fn commit_all(dir: &Path, message: &str) {
+    let repo = git2::Repository::open(dir).unwrap();
+    let mut index = repo.index().unwrap();
+    index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let me = git2::Signature::now("Dev", "dev@example.com").unwrap();
+    let parents: Vec<git2::Commit> = repo.head().ok().and_then(|h| h.peel_to_commit().ok()).into_iter().collect();
+    let parents: Vec<&git2::Commit> = parents.iter().collect();
+    repo.commit(Some("HEAD"), &me, &me, message, &tree, &parents).unwrap();
+}
+
+/// Writes the pagination crate into the sandbox's repository and commits it.
+pub fn pagination_repo(sandbox: &Sandbox) {
+    sandbox.write("repo/Cargo.toml", "[package]\nname = \"pagination\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n");
+    sandbox.write("repo/src/lib.rs", LIB_RS);
+    sandbox.write("repo/.gitignore", "/target\n");
+    commit_all(&sandbox.repo(), "pagination");
+}
+
+/// The flags that select the scripted model playing `script`.
+pub fn scripted(script: &Path) -> Vec<String> {
+    vec![
+        "-c".into(),
+        "providers.script.kind=scripted".into(),
+        "-c".into(),
+        format!("providers.script.script={}", script.display()),
+        "-c".into(),
+        "models.default_provider=script".into(),
+    ]
+}
+
+/// Runs `ambidex` with the scripted model and `args`.
+pub fn run_scripted(sandbox: &Sandbox, script: &Path, args: &[&str]) -> Run {
+    let mut all: Vec<String> = scripted(script);
+    all.extend(args.iter().map(|a| a.to_string()));
+    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    sandbox.run(&refs)
+}
+
+/// Writes a script into the sandbox and returns its path.
+pub fn script(sandbox: &Sandbox, name: &str, text: &str) -> PathBuf {
+    sandbox.write(&format!("scripts/{name}.toml"), text)
+}
+
+/// The planner's two turns for the pagination fix.
+pub const PLAN: &str = r#"
+[[turn]]
+role = "planner"
+text = "Reading the pagination code first."
+[[turn.tool_call]]
+name = "read_file"
+arguments = { path = "src/lib.rs" }
+
+[[turn]]
+role = "planner"
+[[turn.tool_call]]
+name = "submit_plan"
+arguments = { summary = "page_count rounds down; it must round up.", steps = ["src/lib.rs: use div_ceil"], expected_files = ["src/lib.rs"], validation = ["cargo test"], rollback = "revert the commit", confidence = 90 }
+"#;
+
+/// The implementer's fix.
+pub const FIX: &str = r#"
+[[turn]]
+role = "implementer"
+[[turn.tool_call]]
+name = "edit_file"
+arguments = { path = "src/lib.rs", old = "    items / size\n", new = "    items.div_ceil(size)\n" }
+
+[[turn]]
+role = "implementer"
+[[turn.tool_call]]
+name = "finish"
+arguments = { summary = "page_count now rounds up." }
+"#;
+
+/// The tester's regression test.
+pub const TEST: &str = r#"
+[[turn]]
+role = "tester"
+[[turn.tool_call]]
+name = "edit_file"
+arguments = { path = "src/lib.rs", old = "    #[test]\n    fn exact_pages()", new = "    #[test]\n    fn partial_last_page() {\n        assert_eq!(page_count(11, 5), 3);\n    }\n\n    #[test]\n    fn exact_pages()" }
+
+[[turn]]
+role = "tester"
+[[turn.tool_call]]
+name = "finish"
+arguments = { summary = "added partial_last_page" }
+"#;
+
+/// An approving review.
+pub const REVIEW: &str = r#"
+[[turn]]
+role = "reviewer"
+[[turn.tool_call]]
+name = "git_diff"
+
+[[turn]]
+role = "reviewer"
+[[turn.tool_call]]
+name = "submit_review"
+arguments = { verdict = "approve", summary = "Minimal fix with a regression test.", findings = [] }
+"#;
+
+/// The PR writer.
+pub const PR: &str = r#"
+[[turn]]
+role = "pr"
+[[turn.tool_call]]
+name = "submit_pr"
+arguments = { title = "Round page counts up", summary = "page_count dropped the last partial page.", risks = ["callers relying on the old rounding"], rollback = "revert this commit" }
+"#;
+
+/// The whole happy path.
+pub fn happy_script() -> String {
+    [PLAN, FIX, TEST, REVIEW, PR].concat()
+}

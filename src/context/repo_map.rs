@@ -1,6 +1,7 @@
 //! The ranked symbol map, in the manner of aider's repo map.
 //!
-//! Files are nodes; a file that references a name has an edge to every file defining it. Edge
+//! Files are nodes; a file that references a name has an edge to every file defining it (unless
+//! it defines the name itself: then the reference is taken as local and adds no edge). Edge
 //! weights favour long compound identifiers and names the user mentioned, and disfavour private
 //! (`_`-prefixed) and very common names; a reference to a name defined in several files is
 //! split between them. Personalized PageRank over that graph ranks the files (teleporting to the
@@ -126,6 +127,11 @@ impl RepoMap {
                 let Some(&id) = name_ids.get(name.as_str()) else {
                     continue;
                 };
+                // A file using a name it defines itself most likely means its own definition:
+                // that says nothing about the file's importance to others.
+                if definers[id as usize].binary_search(&(f as u32)).is_ok() {
+                    continue;
+                }
                 let weight = name_weights[id as usize] * f64::from(*count).sqrt() * factors[f];
                 out.push((f as u32, id, weight));
             }

@@ -34,6 +34,15 @@ pub fn is_test_path(path: &str) -> bool {
         || name.contains(".spec.")
 }
 
+/// Lock files that tools rewrite on their own when they build or test.
+fn is_lockfile(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    matches!(
+        name,
+        "Cargo.lock" | "package-lock.json" | "yarn.lock" | "pnpm-lock.yaml" | "poetry.lock" | "go.sum" | "uv.lock"
+    )
+}
+
 /// The change reaches beyond the plan: files it did not name (tests aside), or more lines than
 /// the budget allows.
 pub fn scope(task: &Task, diff: &WorkDiff, max_diff_lines: Option<u64>) -> Option<String> {
@@ -43,7 +52,7 @@ pub fn scope(task: &Task, diff: &WorkDiff, max_diff_lines: Option<u64>) -> Optio
         .files
         .iter()
         .map(|f| f.path.as_str())
-        .filter(|path| !planned.contains(path) && !is_test_path(path))
+        .filter(|path| !planned.contains(path) && !is_test_path(path) && !is_lockfile(path))
         .collect();
     let lines = (diff.added() + diff.removed()) as u64;
     let mut evidence = Vec::new();

@@ -90,11 +90,7 @@ pub enum Criteria {
 impl Criteria {
     /// Judges `spec`'s acceptance criteria by `policy`.
     pub fn of(spec: &TaskSpec, policy: &Policy) -> Criteria {
-        let given: Vec<&String> = spec
-            .acceptance_criteria
-            .iter()
-            .filter(|c| !c.trim().is_empty())
-            .collect();
+        let given: Vec<&String> = spec.acceptance_criteria.iter().filter(|c| !c.trim().is_empty()).collect();
         if given.is_empty() {
             return Criteria::Missing;
         }
@@ -106,11 +102,7 @@ impl Criteria {
             .filter(|(_, c)| policy.intake.is_weak_criterion(&Text::new(c)))
             .map(|(i, c)| (i + 1, c.trim().to_owned()))
             .collect();
-        if weak.is_empty() {
-            Criteria::Present
-        } else {
-            Criteria::Weak(weak)
-        }
+        if weak.is_empty() { Criteria::Present } else { Criteria::Weak(weak) }
     }
 }
 
@@ -124,31 +116,19 @@ pub(crate) struct Field {
 /// The fields intake reads: everything but `out_of_scope` (which says what not to do).
 pub(crate) fn fields(spec: &TaskSpec) -> Vec<Field> {
     let mut fields = vec![
-        Field {
-            name: "title".into(),
-            text: Text::new(&spec.title),
-        },
-        Field {
-            name: "description".into(),
-            text: Text::new(&spec.description),
-        },
+        Field { name: "title".into(), text: Text::new(&spec.title) },
+        Field { name: "description".into(), text: Text::new(&spec.description) },
     ];
     let numbered = |what: &str, items: &[String]| -> Vec<Field> {
         items
             .iter()
             .enumerate()
-            .map(|(i, item)| Field {
-                name: format!("{what} {}", i + 1),
-                text: Text::new(item),
-            })
+            .map(|(i, item)| Field { name: format!("{what} {}", i + 1), text: Text::new(item) })
             .collect()
     };
     fields.extend(numbered("acceptance criterion", &spec.acceptance_criteria));
     fields.extend(numbered("constraint", &spec.constraints));
-    fields.extend(spec.labels.iter().map(|label| Field {
-        name: "label".into(),
-        text: Text::new(label),
-    }));
+    fields.extend(spec.labels.iter().map(|label| Field { name: "label".into(), text: Text::new(label) }));
     fields.retain(|field| !field.text.is_empty());
     fields
 }
@@ -206,9 +186,7 @@ pub fn assess(spec: &TaskSpec, policy: &Policy) -> Assessment {
         assessment.reasons = vague;
         assessment.questions = questions;
     } else {
-        let words = Text::new(&format!("{}\n{}", spec.title, spec.description))
-            .words()
-            .len();
+        let words = Text::new(&format!("{}\n{}", spec.title, spec.description)).words().len();
         let criteria = spec.acceptance_criteria.len();
         assessment.reasons.push(format!(
             "accepted: objective of {words} words, {criteria} acceptance criteria; no unsafe, \
@@ -259,10 +237,8 @@ fn broad_reasons(spec: &TaskSpec, policy: &Policy, fields: &[Field], paths: &[St
             .map(|hit| (field, hit))
     });
     if let Some((field, hit)) = found {
-        reasons.push(format!(
-            "too broad: \"{}\" in the {} (intake.broad keywords and regexes)",
-            hit.matched, field.name
-        ));
+        reasons
+            .push(format!("too broad: \"{}\" in the {} (intake.broad keywords and regexes)", hit.matched, field.name));
     }
     if paths.len() > broad.max_listed_paths {
         reasons.push(format!(
@@ -333,9 +309,7 @@ fn vague_reasons(spec: &TaskSpec, policy: &Policy, paths: &[String]) -> (Vec<Str
     }
     match Criteria::of(spec, policy) {
         Criteria::Missing if rules.require_acceptance_criteria => {
-            reasons.push(
-                "vague: no acceptance criteria (intake.require_acceptance_criteria)".to_owned(),
-            );
+            reasons.push("vague: no acceptance criteria (intake.require_acceptance_criteria)".to_owned());
             questions.push(
                 "What observable result shows the task is done? Add acceptance criteria, e.g. a \
                  test that must pass or a command's expected output."
@@ -369,11 +343,7 @@ fn module_of(path: &str) -> String {
         return parts.iter().take(2).copied().collect::<Vec<_>>().join("/");
     }
     let dirs = &parts[..parts.len().saturating_sub(1)];
-    if dirs.is_empty() {
-        "(root)".to_owned()
-    } else {
-        dirs.iter().take(2).copied().collect::<Vec<_>>().join("/")
-    }
+    if dirs.is_empty() { "(root)".to_owned() } else { dirs.iter().take(2).copied().collect::<Vec<_>>().join("/") }
 }
 
 /// Smaller tasks to submit instead: one per module the task names, else one per acceptance
@@ -415,9 +385,7 @@ pub fn suggest_split(spec: &TaskSpec, policy: &Policy, paths: &[String]) -> Vec<
     if parts.len() > max {
         let rest = parts.len() - (max - 1);
         parts.truncate(max - 1);
-        parts.push(format!(
-            "… and {rest} more parts like these, each its own task"
-        ));
+        parts.push(format!("… and {rest} more parts like these, each its own task"));
     }
     parts
 }

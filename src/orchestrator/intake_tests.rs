@@ -1,8 +1,10 @@
 use super::*;
 use crate::orchestrator::triage::{Signals, triage};
 
+/// The shipped policy, parsed (and its rules compiled) once for all tests.
 fn policy() -> Policy {
-    Policy::built_in().unwrap()
+    static POLICY: std::sync::OnceLock<Policy> = std::sync::OnceLock::new();
+    POLICY.get_or_init(|| Policy::built_in().unwrap()).clone()
 }
 
 /// A clear, bounded bug fix.
@@ -28,11 +30,7 @@ fn with_text(title: &str, description: &str) -> TaskSpec {
 #[test]
 fn a_clear_bounded_task_is_accepted() {
     let assessment = assess(&good(), &policy());
-    assert_eq!(
-        assessment.verdict,
-        IntakeVerdict::Accepted,
-        "{assessment:?}"
-    );
+    assert_eq!(assessment.verdict, IntakeVerdict::Accepted, "{assessment:?}");
     assert!(assessment.questions.is_empty() && assessment.suggested_split.is_empty());
     assert!(assessment.reasons[0].starts_with("accepted: objective of "));
     assert_eq!(assessment.policy_version, policy().version);
@@ -58,8 +56,7 @@ fn a_vague_task_needs_clarification_with_concrete_questions() {
     assert!(assessment.questions[0].starts_with("What exactly should change"));
     assert!(assessment.questions[1].starts_with("Which module, file or function"));
     assert!(
-        assessment.questions[2]
-            .starts_with("What observable result shows the task is done? Add acceptance criteria")
+        assessment.questions[2].starts_with("What observable result shows the task is done? Add acceptance criteria")
     );
 }
 
@@ -69,16 +66,9 @@ fn a_generic_objective_is_vague_even_when_long_enough() {
     spec.acceptance_criteria = vec!["The parser returns errors instead of panicking".into()];
     let assessment = assess(&spec, &policy());
     assert_eq!(assessment.verdict, IntakeVerdict::NeedsClarification);
-    assert!(
-        assessment.reasons[0].contains("is a generic objective"),
-        "{:?}",
-        assessment.reasons
-    );
+    assert!(assessment.reasons[0].contains("is a generic objective"), "{:?}", assessment.reasons);
     // A generic title with a specific description is fine.
-    let spec = with_text(
-        "Improve code",
-        "Make `load_config` return an error instead of panicking on a missing file",
-    );
+    let spec = with_text("Improve code", "Make `load_config` return an error instead of panicking on a missing file");
     assert!(assess(&spec, &policy()).is_accepted());
 }
 
@@ -99,26 +89,15 @@ fn uncheckable_criteria_are_questioned() {
     spec.acceptance_criteria.push("works".into());
     let assessment = assess(&spec, &policy());
     assert!(assessment.is_accepted());
-    assert!(
-        assessment
-            .reasons
-            .iter()
-            .any(|r| r.starts_with("note: acceptance criterion 3 \"works\""))
-    );
+    assert!(assessment.reasons.iter().any(|r| r.starts_with("note: acceptance criterion 3 \"works\"")));
 }
 
 #[test]
 fn unsafe_tasks_are_rejected_naming_the_rule_and_its_justification() {
     let cases = [
-        (
-            "Disable authentication on the admin API",
-            "disable_authentication",
-        ),
+        ("Disable authentication on the admin API", "disable_authentication"),
         ("Drop the production database", "delete_production_data"),
-        (
-            "Upload the API keys to pastebin for debugging",
-            "exfiltrate_secrets",
-        ),
+        ("Upload the API keys to pastebin for debugging", "exfiltrate_secrets"),
         ("Hardcode the API key in the source", "commit_secrets"),
         ("Fix the login test and push to main", "push_to_protected_branch"),
         ("Squash the history and force-push", "force_push"),
@@ -130,10 +109,7 @@ fn unsafe_tasks_are_rejected_naming_the_rule_and_its_justification() {
         let assessment = assess(&with_text(title, ""), &policy());
         assert_eq!(assessment.verdict, IntakeVerdict::Rejected, "{title}");
         assert!(
-            assessment
-                .reasons
-                .iter()
-                .any(|r| r.starts_with(&format!("unsafe: rule `{rule}` (intake.unsafe) matched"))),
+            assessment.reasons.iter().any(|r| r.starts_with(&format!("unsafe: rule `{rule}` (intake.unsafe) matched"))),
             "{title}: {:?}",
             assessment.reasons
         );
@@ -165,10 +141,7 @@ fn unsafe_text_is_found_in_every_field_whatever_the_case_and_punctuation() {
     assert!(assessment.reasons[0].contains("in the constraint 1"));
     let mut spec = good();
     spec.labels.push("skip-review".into());
-    assert_eq!(
-        assess(&spec, &policy()).verdict,
-        IntakeVerdict::Rejected
-    );
+    assert_eq!(assess(&spec, &policy()).verdict, IntakeVerdict::Rejected);
 }
 
 #[test]
@@ -185,22 +158,15 @@ fn constraints_that_forbid_the_unsafe_thing_are_not_unsafe() {
     // "do not hesitate to" is no negation of what follows.
     let mut spec = good();
     spec.constraints = vec!["Do not hesitate to skip review".into()];
-    assert_eq!(
-        assess(&spec, &policy()).verdict,
-        IntakeVerdict::Rejected
-    );
+    assert_eq!(assess(&spec, &policy()).verdict, IntakeVerdict::Rejected);
 }
 
 #[test]
 fn process_directives_in_task_text_are_rejected_or_ignored_never_obeyed() {
     let policy = policy();
     // Bypass phrases are unsafe: rejected.
-    for text in [
-        "skip review",
-        "Please approve yourself when done",
-        "auto-merge when green",
-        "no tests, just merge it",
-    ] {
+    for text in ["skip review", "Please approve yourself when done", "auto-merge when green", "no tests, just merge it"]
+    {
         let spec = with_text(&good().title, &format!("{}. {text}", good().description));
         let assessment = assess(&spec, &policy);
         assert_eq!(assessment.verdict, IntakeVerdict::Rejected, "{text}");
@@ -212,11 +178,7 @@ fn process_directives_in_task_text_are_rejected_or_ignored_never_obeyed() {
     pushy.constraints.push("No plan needed".into());
     let assessment = assess(&pushy, &policy);
     assert!(assessment.is_accepted(), "{:?}", assessment.reasons);
-    let ignored: Vec<&String> = assessment
-        .reasons
-        .iter()
-        .filter(|r| r.starts_with("ignored: "))
-        .collect();
+    let ignored: Vec<&String> = assessment.reasons.iter().filter(|r| r.starts_with("ignored: ")).collect();
     assert_eq!(ignored.len(), 4, "{ignored:?}");
     assert!(ignored[0].contains("task text cannot change gates, validation or review"));
 
@@ -238,10 +200,7 @@ fn process_directives_in_task_text_are_rejected_or_ignored_never_obeyed() {
 fn broad_tasks_are_escalated_with_a_split() {
     // A rewrite, split by acceptance criterion.
     let mut spec = with_text("Rewrite the backend in Go", "");
-    spec.acceptance_criteria = vec![
-        "The HTTP API answers as before".into(),
-        "The job queue runs as before".into(),
-    ];
+    spec.acceptance_criteria = vec!["The HTTP API answers as before".into(), "The job queue runs as before".into()];
     let assessment = assess(&spec, &policy());
     assert_eq!(assessment.verdict, IntakeVerdict::Escalated);
     assert_eq!(
@@ -291,20 +250,9 @@ fn too_many_criteria_or_a_huge_estimate_is_broad() {
     spec.acceptance_criteria = (1..=13).map(|i| format!("Endpoint number {i} answers")).collect();
     let assessment = assess(&spec, &policy());
     assert_eq!(assessment.verdict, IntakeVerdict::Escalated);
-    assert!(
-        assessment
-            .reasons
-            .iter()
-            .any(|r| r.contains("13 acceptance criteria, more than"))
-    );
+    assert!(assessment.reasons.iter().any(|r| r.contains("13 acceptance criteria, more than")));
     assert!(assessment.suggested_split.len() <= policy().intake.broad.max_split);
-    assert!(
-        assessment
-            .suggested_split
-            .last()
-            .unwrap()
-            .starts_with("… and ")
-    );
+    assert!(assessment.suggested_split.last().unwrap().starts_with("… and "));
 }
 
 #[test]

@@ -107,12 +107,7 @@ impl Signals {
             add(&file, &mut likely);
         }
         let churn = churn(root, &likely, options.max_commits);
-        Signals {
-            likely_files: likely,
-            churn,
-            repo_files: files.len(),
-            ..Signals::default()
-        }
+        Signals { likely_files: likely, churn, repo_files: files.len(), ..Signals::default() }
     }
 
     /// The likely file with the most recent commits, if any file has one.
@@ -149,9 +144,7 @@ fn tokens(text: &str) -> Vec<(String, bool)> {
 
 /// Strips quotes, brackets, sentence punctuation, a leading `./` and a `:line:col` suffix.
 fn clean(word: &str) -> String {
-    let mut word = word
-        .trim_matches(|c: char| "\"'()[]{}<>,;:!?*“”‘’".contains(c))
-        .trim_end_matches('.');
+    let mut word = word.trim_matches(|c: char| "\"'()[]{}<>,;:!?*“”‘’".contains(c)).trim_end_matches('.');
     if let Some((head, _)) = word.split_once('(') {
         word = head;
     }
@@ -166,11 +159,10 @@ fn clean(word: &str) -> String {
 }
 
 const EXTENSIONS: &[&str] = &[
-    "rs", "py", "pyi", "go", "js", "mjs", "cjs", "jsx", "ts", "tsx", "java", "kt", "kts", "rb",
-    "php", "c", "h", "cc", "cpp", "hpp", "cs", "swift", "scala", "sql", "toml", "yaml", "yml",
-    "json", "md", "rst", "txt", "sh", "bash", "zsh", "proto", "tf", "tfvars", "html", "css",
-    "scss", "vue", "svelte", "lock", "xml", "gradle", "ini", "cfg", "conf", "env", "ex", "exs",
-    "erl", "hs", "ml", "lua", "dart", "mod", "sum", "graphql", "pem", "key", "nix", "zig",
+    "rs", "py", "pyi", "go", "js", "mjs", "cjs", "jsx", "ts", "tsx", "java", "kt", "kts", "rb", "php", "c", "h", "cc",
+    "cpp", "hpp", "cs", "swift", "scala", "sql", "toml", "yaml", "yml", "json", "md", "rst", "txt", "sh", "bash",
+    "zsh", "proto", "tf", "tfvars", "html", "css", "scss", "vue", "svelte", "lock", "xml", "gradle", "ini", "cfg",
+    "conf", "env", "ex", "exs", "erl", "hs", "ml", "lua", "dart", "mod", "sum", "graphql", "pem", "key", "nix", "zig",
 ];
 
 const FILE_NAMES: &[&str] = &[
@@ -190,16 +182,43 @@ const FILE_NAMES: &[&str] = &[
 ];
 
 const COMMON_DIRS: &[&str] = &[
-    "src", "lib", "libs", "test", "tests", "spec", "docs", "doc", "app", "apps", "pkg", "cmd",
-    "internal", "crates", "packages", "scripts", "config", "configs", "bin", "benches",
-    "examples", "migrations", "playbooks", "themes", "web", "api", "server", "client", ".github",
-    ".ci", "infra", "deploy", "tools",
+    "src",
+    "lib",
+    "libs",
+    "test",
+    "tests",
+    "spec",
+    "docs",
+    "doc",
+    "app",
+    "apps",
+    "pkg",
+    "cmd",
+    "internal",
+    "crates",
+    "packages",
+    "scripts",
+    "config",
+    "configs",
+    "bin",
+    "benches",
+    "examples",
+    "migrations",
+    "playbooks",
+    "themes",
+    "web",
+    "api",
+    "server",
+    "client",
+    ".github",
+    ".ci",
+    "infra",
+    "deploy",
+    "tools",
 ];
 
 fn path_chars(word: &str) -> bool {
-    word.chars()
-        .all(|c| c.is_alphanumeric() || "_-./@+".contains(c))
-        && word.chars().any(char::is_alphanumeric)
+    word.chars().all(|c| c.is_alphanumeric() || "_-./@+".contains(c)) && word.chars().any(char::is_alphanumeric)
 }
 
 /// Whether a cleaned word looks like a repository path.
@@ -243,13 +262,8 @@ pub fn mentioned_paths(spec: &TaskSpec) -> Vec<String> {
 /// `camelCase`, or anything at least three characters long written between backticks.
 fn distinctive(ident: &str, quoted: bool) -> bool {
     let mut chars = ident.chars();
-    let starts_well = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-    if !starts_well
-        || !ident.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        || ident.chars().count() < 3
-    {
+    let starts_well = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if !starts_well || !ident.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || ident.chars().count() < 3 {
         return false;
     }
     let has_alpha = ident.chars().any(|c| c.is_ascii_alphabetic());
@@ -285,10 +299,7 @@ fn confine(root: &Path, path: &str) -> Option<String> {
     let path = Path::new(path);
     let rel: PathBuf = if path.is_absolute() {
         let canonical = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
-        path.strip_prefix(&canonical)
-            .or_else(|_| path.strip_prefix(root))
-            .ok()?
-            .to_owned()
+        path.strip_prefix(&canonical).or_else(|_| path.strip_prefix(root)).ok()?.to_owned()
     } else {
         path.to_owned()
     };
@@ -351,10 +362,7 @@ pub fn list_files(root: &Path, max: usize) -> Vec<String> {
         if entry.file_type().is_some_and(|t| t.is_file())
             && let Ok(rel) = entry.path().strip_prefix(root)
         {
-            let parts: Vec<String> = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect();
+            let parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
             files.push(parts.join("/"));
         }
     }
@@ -380,16 +388,9 @@ fn files_mentioning(root: &Path, identifiers: &[String], threads: usize) -> Vec<
         .matches
         .into_iter()
         .map(|found| {
-            let lines: Vec<&str> = found
-                .lines
-                .iter()
-                .filter(|l| l.is_match)
-                .map(|l| l.text.as_str())
-                .collect();
-            let distinct = identifiers
-                .iter()
-                .filter(|ident| lines.iter().any(|line| contains_word(line, ident)))
-                .count();
+            let lines: Vec<&str> = found.lines.iter().filter(|l| l.is_match).map(|l| l.text.as_str()).collect();
+            let distinct =
+                identifiers.iter().filter(|ident| lines.iter().any(|line| contains_word(line, ident))).count();
             (distinct, lines.len(), found.path)
         })
         .collect();
@@ -419,10 +420,7 @@ pub fn churn(root: &Path, paths: &[String], max_commits: usize) -> Vec<(String, 
     let Some(counts) = count_commits(&repo, &prefix, paths, max_commits) else {
         return Vec::new();
     };
-    paths
-        .iter()
-        .map(|path| (path.clone(), counts.get(path).copied().unwrap_or(0)))
-        .collect()
+    paths.iter().map(|path| (path.clone(), counts.get(path).copied().unwrap_or(0))).collect()
 }
 
 fn count_commits(
@@ -431,10 +429,7 @@ fn count_commits(
     paths: &[String],
     max_commits: usize,
 ) -> Option<HashMap<String, u32>> {
-    let wanted: BTreeMap<String, &String> = paths
-        .iter()
-        .map(|path| (format!("{prefix}{path}"), path))
-        .collect();
+    let wanted: BTreeMap<String, &String> = paths.iter().map(|path| (format!("{prefix}{path}"), path)).collect();
     let mut walk = repo.revwalk().ok()?;
     walk.push_head().ok()?;
     walk.set_sorting(git2::Sort::TIME).ok()?;
@@ -455,8 +450,7 @@ fn count_commits(
             continue;
         };
         let parent = commit.parent(0).ok().and_then(|p| p.tree().ok());
-        let Ok(diff) = repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut options))
-        else {
+        let Ok(diff) = repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut options)) else {
             continue;
         };
         let mut touched = BTreeSet::new();

@@ -15,8 +15,8 @@ use crate::playbooks::{AreaRule, Budgets, Policy, Text};
 use crate::protocol::{EventKind, GateKind, Risk, Route, TaskKind, TaskSpec};
 
 use super::intake::{Criteria, fields};
-pub use super::signals::{SignalOptions, Signals};
 use super::signals::mentioned_paths;
+pub use super::signals::{SignalOptions, Signals};
 
 /// A gate policy requires for a task, planned at triage and opened when the task gets there.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -64,6 +64,14 @@ pub struct SizeEstimate {
     pub diff_lines: u64,
 }
 
+impl SizeEstimate {
+    /// `3 files and 140 diff lines`.
+    pub fn describe(&self) -> String {
+        let files = if self.files == 1 { "file" } else { "files" };
+        format!("{} {files} and {} diff lines", self.files, self.diff_lines)
+    }
+}
+
 /// Estimates a task's size with `[risk.size]`: files = the likely files, at least the paths the
 /// task names, at least one; diff lines = files × `lines_per_file` + acceptance criteria ×
 /// `lines_per_criterion`.
@@ -71,10 +79,7 @@ pub fn estimate_size(spec: &TaskSpec, policy: &Policy, likely_files: usize) -> S
     let size = &policy.risk.size;
     let files = likely_files.max(mentioned_paths(spec).len()).max(1);
     let criteria = spec.acceptance_criteria.len() as u64;
-    SizeEstimate {
-        files,
-        diff_lines: files as u64 * size.lines_per_file + criteria * size.lines_per_criterion,
-    }
+    SizeEstimate { files, diff_lines: files as u64 * size.lines_per_file + criteria * size.lines_per_criterion }
 }
 
 /// Triage's decision about a task.
@@ -117,22 +122,13 @@ impl Triage {
 
     /// The budgets in words, with the risk level they come from.
     pub fn budget_summary(&self) -> String {
-        format!(
-            "budgets ({} risk, budgets.{}): {}",
-            self.risk,
-            self.risk,
-            self.budgets.summary()
-        )
+        format!("budgets ({} risk, budgets.{}): {}", self.risk, self.risk, self.budgets.summary())
     }
 
     /// The gates in words.
     pub fn gate_summary(&self) -> String {
         let names: Vec<String> = self.gates.iter().map(GatePlan::name).collect();
-        let gates = if names.is_empty() {
-            "none".to_owned()
-        } else {
-            names.join(", ")
-        };
+        let gates = if names.is_empty() { "none".to_owned() } else { names.join(", ") };
         format!("gates: {gates}; never: merge, deploy")
     }
 
@@ -159,10 +155,8 @@ pub fn triage(spec: &TaskSpec, policy: &Policy, signals: &Signals) -> Triage {
             (false, true) => ", explore",
             (false, false) => "",
         };
-        reasons.push(format!(
-            "area `{}` (risk.area, floor {}{role}): {}",
-            area.rule.name, area.rule.floor, area.evidence
-        ));
+        reasons
+            .push(format!("area `{}` (risk.area, floor {}{role}): {}", area.rule.name, area.rule.floor, area.evidence));
     }
     let estimate = estimate_size(spec, policy, signals.likely_files.len());
     let risk = score_risk(spec, policy, signals, kind, &areas, estimate, &mut reasons);
@@ -173,9 +167,11 @@ pub fn triage(spec: &TaskSpec, policy: &Policy, signals: &Signals) -> Triage {
     let budgets = *policy.budgets.for_risk(risk);
     if estimate.diff_lines > budgets.diff_lines || estimate.files as u64 > budgets.files_changed {
         reasons.push(format!(
-            "note: the estimate ({} files, {} diff lines) is over the {risk} budgets ({} files, \
-             {} diff lines): the task will pause at a budget gate if it gets there",
-            estimate.files, estimate.diff_lines, budgets.files_changed, budgets.diff_lines
+            "note: the estimate ({}) is over the {risk} budgets ({} files, {} diff lines): the \
+             task will pause at a budget gate if it gets there",
+            estimate.describe(),
+            budgets.files_changed,
+            budgets.diff_lines
         ));
     }
     let gates = plan_gates(spec, policy, risk, route, &areas, &mut reasons);
@@ -213,12 +209,8 @@ fn classify(spec: &TaskSpec, policy: &Policy, reasons: &mut Vec<String>) -> Task
                 continue;
             }
             let strong = field.name == "title" || field.name == "label";
-            let distinct: BTreeSet<String> = rule
-                .phrases()
-                .find(&field.text)
-                .into_iter()
-                .map(|hit| hit.matched)
-                .collect();
+            let distinct: BTreeSet<String> =
+                rule.phrases().find(&field.text).into_iter().map(|hit| hit.matched).collect();
             score += distinct.len() as u32 * if strong { weight } else { 1 };
             for word in distinct {
                 if !matched.contains(&word) {
@@ -229,10 +221,7 @@ fn classify(spec: &TaskSpec, policy: &Policy, reasons: &mut Vec<String>) -> Task
         scores.push((score, rule.kind, matched));
     }
     // Highest score; ties go to the rule listed first.
-    let best = scores
-        .iter()
-        .enumerate()
-        .max_by(|(i, a), (j, b)| a.0.cmp(&b.0).then(j.cmp(i)));
+    let best = scores.iter().enumerate().max_by(|(i, a), (j, b)| a.0.cmp(&b.0).then(j.cmp(i)));
     match best {
         Some((i, (score, kind, matched))) if *score > 0 => {
             let runner_up = scores
@@ -251,9 +240,7 @@ fn classify(spec: &TaskSpec, policy: &Policy, reasons: &mut Vec<String>) -> Task
             *kind
         }
         _ => {
-            reasons.push(
-                "kind feature: no classify keyword matched (the default kind)".to_owned(),
-            );
+            reasons.push("kind feature: no classify keyword matched (the default kind)".to_owned());
             TaskKind::Feature
         }
     }
@@ -266,22 +253,14 @@ fn match_areas<'a>(spec: &TaskSpec, policy: &'a Policy, signals: &Signals) -> Ve
             paths.push(path);
         }
     }
-    let fields: Vec<_> = fields(spec)
-        .into_iter()
-        .filter(|f| !f.name.starts_with("constraint"))
-        .collect();
+    let fields: Vec<_> = fields(spec).into_iter().filter(|f| !f.name.starts_with("constraint")).collect();
     let mut found = Vec::new();
     for rule in &policy.risk.areas {
-        let by_path = paths.iter().find_map(|path| {
-            rule.matching_glob(path)
-                .map(|glob| format!("`{path}` matches `{glob}`"))
-        });
+        let by_path =
+            paths.iter().find_map(|path| rule.matching_glob(path).map(|glob| format!("`{path}` matches `{glob}`")));
         let evidence = by_path.or_else(|| {
             fields.iter().find_map(|field| {
-                rule.phrases()
-                    .find(&field.text)
-                    .first()
-                    .map(|hit| format!("\"{}\" in the {}", hit.matched, field.name))
+                rule.phrases().find(&field.text).first().map(|hit| format!("\"{}\" in the {}", hit.matched, field.name))
             })
         });
         if let Some(evidence) = evidence {
@@ -300,19 +279,14 @@ fn raise(risk: &mut Risk, floor: Risk, why: String, reasons: &mut Vec<String>) {
 
 fn size_risk(policy: &Policy, estimate: SizeEstimate, repo_files: usize) -> Option<(Risk, String)> {
     let size = &policy.risk.size;
-    let what = format!(
-        "estimated {} files and {} diff lines",
-        estimate.files, estimate.diff_lines
-    );
+    let what = format!("estimated {}", estimate.describe());
     if estimate.files >= size.high_files || estimate.diff_lines >= size.high_diff_lines {
         return Some((
             Risk::High,
             format!("{what} (risk.size.high_files = {}, high_diff_lines = {})", size.high_files, size.high_diff_lines),
         ));
     }
-    if repo_files >= 20
-        && estimate.files as u64 * 100 >= size.high_share_percent as u64 * repo_files as u64
-    {
+    if repo_files >= 20 && estimate.files as u64 * 100 >= size.high_share_percent as u64 * repo_files as u64 {
         return Some((
             Risk::High,
             format!(
@@ -325,7 +299,10 @@ fn size_risk(policy: &Policy, estimate: SizeEstimate, repo_files: usize) -> Opti
     if estimate.files >= size.medium_files || estimate.diff_lines >= size.medium_diff_lines {
         return Some((
             Risk::Medium,
-            format!("{what} (risk.size.medium_files = {}, medium_diff_lines = {})", size.medium_files, size.medium_diff_lines),
+            format!(
+                "{what} (risk.size.medium_files = {}, medium_diff_lines = {})",
+                size.medium_files, size.medium_diff_lines
+            ),
         ));
     }
     None
@@ -342,9 +319,7 @@ fn score_risk(
 ) -> Risk {
     let mut risk = match spec.risk {
         Some(declared) => {
-            reasons.push(format!(
-                "risk {declared}: declared by the task (triage may raise it, never lower it)"
-            ));
+            reasons.push(format!("risk {declared}: declared by the task (triage may raise it, never lower it)"));
             declared
         }
         None => {
@@ -353,20 +328,15 @@ fn score_risk(
         }
     };
     for area in areas {
-        raise(
-            &mut risk,
-            area.rule.floor,
-            format!("risk.area `{}`", area.rule.name),
-            reasons,
-        );
+        raise(&mut risk, area.rule.floor, format!("risk.area `{}`", area.rule.name), reasons);
     }
     if let Some(floor) = policy.risk.kinds.get(&kind) {
         raise(&mut risk, *floor, format!("risk.kinds.{kind}"), reasons);
     }
     reasons.push(format!(
-        "size: estimated {} files and {} diff lines (risk.size: likely files × lines_per_file + \
-         criteria × lines_per_criterion)",
-        estimate.files, estimate.diff_lines
+        "size: estimated {} (risk.size: likely files × lines_per_file + criteria × \
+         lines_per_criterion)",
+        estimate.describe()
     ));
     if let Some((floor, why)) = size_risk(policy, estimate, signals.repo_files) {
         raise(&mut risk, floor, why, reasons);
@@ -379,22 +349,14 @@ fn score_risk(
         raise(
             &mut risk,
             churn.floor,
-            format!(
-                "`{path}` changed in {commits} recent commits (risk.churn.commits = {})",
-                churn.commits
-            ),
+            format!("`{path}` changed in {commits} recent commits (risk.churn.commits = {})", churn.commits),
             reasons,
         );
     }
     risk
 }
 
-fn score_novelty(
-    policy: &Policy,
-    signals: &Signals,
-    criteria: &Criteria,
-    reasons: &mut Vec<String>,
-) -> u8 {
+fn score_novelty(policy: &Policy, signals: &Signals, criteria: &Criteria, reasons: &mut Vec<String>) -> u8 {
     let rules = &policy.novelty;
     let mut novelty: u32 = 0;
     let mut add = |points: u32, why: String, reasons: &mut Vec<String>| {
@@ -404,24 +366,13 @@ fn score_novelty(
         }
     };
     if !signals.playbook_exists {
-        add(
-            rules.no_playbook,
-            "no playbook for this kind (novelty.no_playbook)".into(),
-            reasons,
-        );
+        add(rules.no_playbook, "no playbook for this kind (novelty.no_playbook)".into(), reasons);
     }
     if signals.similar_tasks == 0 {
-        add(
-            rules.no_similar_tasks,
-            "no similar past task (novelty.no_similar_tasks)".into(),
-            reasons,
-        );
+        add(rules.no_similar_tasks, "no similar past task (novelty.no_similar_tasks)".into(), reasons);
     }
     if signals.similar_failures > 0 {
-        let points = rules
-            .per_similar_failure
-            .saturating_mul(signals.similar_failures)
-            .min(rules.max_for_failures);
+        let points = rules.per_similar_failure.saturating_mul(signals.similar_failures).min(rules.max_for_failures);
         add(
             points,
             format!(
@@ -432,17 +383,12 @@ fn score_novelty(
         );
     }
     match criteria {
-        Criteria::Missing => add(
-            rules.missing_criteria,
-            "no acceptance criteria (novelty.missing_criteria)".into(),
-            reasons,
-        ),
+        Criteria::Missing => {
+            add(rules.missing_criteria, "no acceptance criteria (novelty.missing_criteria)".into(), reasons)
+        }
         Criteria::Weak(weak) => add(
             rules.weak_criteria,
-            format!(
-                "{} acceptance criteria cannot be checked (novelty.weak_criteria)",
-                weak.len()
-            ),
+            format!("{} acceptance criteria cannot be checked (novelty.weak_criteria)", weak.len()),
             reasons,
         ),
         Criteria::Present => {}
@@ -450,8 +396,7 @@ fn score_novelty(
     if signals.likely_files.is_empty() {
         add(
             rules.no_likely_files,
-            "no file in the repository matches what the task names (novelty.no_likely_files)"
-                .into(),
+            "no file in the repository matches what the task names (novelty.no_likely_files)".into(),
             reasons,
         );
     } else if !signals.churn.is_empty() && signals.hottest().is_none() {
@@ -482,10 +427,7 @@ fn route(
     let rules = &policy.routing;
     let mut triggers: Vec<String> = Vec::new();
     if novelty >= rules.novelty_at_or_above {
-        triggers.push(format!(
-            "novelty {novelty} ≥ routing.novelty_at_or_above = {}",
-            rules.novelty_at_or_above
-        ));
+        triggers.push(format!("novelty {novelty} ≥ routing.novelty_at_or_above = {}", rules.novelty_at_or_above));
     }
     if let Some((path, commits)) = signals.hottest()
         && rules.churn_at_or_above > 0
@@ -510,22 +452,15 @@ fn route(
     }
     if rules.missing_criteria {
         match criteria {
-            Criteria::Missing => {
-                triggers.push("missing acceptance criteria (routing.missing_criteria)".into())
-            }
-            Criteria::Weak(_) => {
-                triggers.push("unstable acceptance criteria (routing.missing_criteria)".into())
-            }
+            Criteria::Missing => triggers.push("missing acceptance criteria (routing.missing_criteria)".into()),
+            Criteria::Weak(_) => triggers.push("unstable acceptance criteria (routing.missing_criteria)".into()),
             Criteria::Present => {}
         }
     }
     for area in areas {
         let rule = area.rule;
         if rule.sensitive && rule.explores() && rules.sensitive_areas {
-            triggers.push(format!(
-                "sensitive area `{}` (routing.sensitive_areas)",
-                rule.name
-            ));
+            triggers.push(format!("sensitive area `{}` (routing.sensitive_areas)", rule.name));
         } else if !rule.sensitive && rule.explores() {
             triggers.push(format!("area `{}` calls for exploration (risk.area.explore)", rule.name));
         }
@@ -554,16 +489,11 @@ fn plan_gates(
     let mut gates: BTreeSet<GatePlan> = BTreeSet::new();
     if risk >= rules.plan_at_or_above {
         gates.insert(GatePlan::Plan);
-        reasons.push(format!(
-            "gate plan: risk {risk} ≥ gates.plan_at_or_above = {}",
-            rules.plan_at_or_above
-        ));
+        reasons.push(format!("gate plan: risk {risk} ≥ gates.plan_at_or_above = {}", rules.plan_at_or_above));
     }
     if rules.sensitive_areas {
         for area in areas.iter().filter(|a| a.rule.sensitive) {
-            gates.insert(GatePlan::Sensitive {
-                area: area.rule.name.clone(),
-            });
+            gates.insert(GatePlan::Sensitive { area: area.rule.name.clone() });
             reasons.push(format!(
                 "gate sensitive({}): the task touches a sensitive area (gates.sensitive_areas)",
                 area.rule.name
@@ -572,10 +502,7 @@ fn plan_gates(
     }
     if rules.promotion && route == Route::RightAndLeft {
         gates.insert(GatePlan::Promotion);
-        reasons.push(
-            "gate promotion: exploratory results are adopted only with approval (gates.promotion)"
-                .to_owned(),
-        );
+        reasons.push("gate promotion: exploratory results are adopted only with approval (gates.promotion)".to_owned());
     }
     if rules.pr {
         gates.insert(GatePlan::PullRequest);
@@ -598,10 +525,7 @@ fn plan_gates(
             }
         };
         if gates.insert(gate.clone()) {
-            reasons.push(format!(
-                "gate {}: requested by the task (required_approvals)",
-                gate.name()
-            ));
+            reasons.push(format!("gate {}: requested by the task (required_approvals)", gate.name()));
         }
     }
     gates.into_iter().collect()

@@ -3,8 +3,10 @@ use std::path::Path;
 use super::*;
 use crate::orchestrator::signals::{churn, mentioned_identifiers, mentioned_paths};
 
+/// The shipped policy, parsed (and its rules compiled) once for all tests.
 fn policy() -> Policy {
-    Policy::built_in().unwrap()
+    static POLICY: std::sync::OnceLock<Policy> = std::sync::OnceLock::new();
+    POLICY.get_or_init(|| Policy::built_in().unwrap()).clone()
 }
 
 fn spec(title: &str, criteria: &[&str]) -> TaskSpec {
@@ -26,10 +28,8 @@ fn familiar(files: &[&str]) -> Signals {
 }
 
 fn routine_bug() -> TaskSpec {
-    let mut spec = spec(
-        "Fix crash in the config parser on an empty file",
-        &["Parsing an empty file returns the default config"],
-    );
+    let mut spec =
+        spec("Fix crash in the config parser on an empty file", &["Parsing an empty file returns the default config"]);
     spec.description = "`parse_config` panics on an empty file.".into();
     spec
 }
@@ -52,26 +52,13 @@ fn a_routine_bug_fix_with_criteria_goes_to_the_right_hand_alone() {
     assert_eq!(triage.policy_version, policy.version);
     assert!(has_reason(&triage, "kind bug_fix: classify keywords "));
     assert!(triage.reasons[0].contains("\"fix\"") && triage.reasons[0].contains("\"crash\""));
-    assert!(has_reason(
-        &triage,
-        "route right_only: no exploration trigger fired"
-    ));
+    assert!(has_reason(&triage, "route right_only: no exploration trigger fired"));
     assert!(has_reason(&triage, "novelty 0: "));
 
-    let EventKind::TaskTriaged {
-        kind,
-        risk,
-        novelty,
-        route,
-        reasons,
-    } = triage.to_event()
-    else {
+    let EventKind::TaskTriaged { kind, risk, novelty, route, reasons } = triage.to_event() else {
         panic!("not a triage event");
     };
-    assert_eq!(
-        (kind, risk, novelty, route),
-        (TaskKind::BugFix, Risk::Low, 0, Route::RightOnly)
-    );
+    assert_eq!((kind, risk, novelty, route), (TaskKind::BugFix, Risk::Low, 0, Route::RightOnly));
     assert!(reasons.contains(&triage.budget_summary()));
     assert!(reasons.contains(&"gates: pull_request; never: merge, deploy".to_owned()));
     assert!(reasons.contains(&format!("policy version {}", policy.version)));
@@ -107,114 +94,40 @@ fn kinds_are_classified_from_keywords() {
         let triage = triage(&spec(title, &["x y z"]), &policy, &Signals::default());
         assert_eq!(triage.kind, kind, "{title}: {:?}", triage.reasons[0]);
     }
-    let triage = triage(
-        &spec("Show the branch name in the status bar", &[]),
-        &policy,
-        &Signals::default(),
-    );
-    assert_eq!(
-        triage.reasons[0],
-        "kind feature: no classify keyword matched (the default kind)"
-    );
+    let triage = triage(&spec("Show the branch name in the status bar", &[]), &policy, &Signals::default());
+    assert_eq!(triage.reasons[0], "kind feature: no classify keyword matched (the default kind)");
 }
 
 #[test]
 fn every_risk_area_is_found_by_path_and_by_keyword() {
     let cases = [
-        (
-            "migrations",
-            "db/migrations/0004_orders.sql",
-            "Add a data migration for orders",
-            Risk::High,
-        ),
-        (
-            "auth",
-            "src/auth/session.rs",
-            "Expire idle login sessions after an hour",
-            Risk::High,
-        ),
-        (
-            "billing",
-            "app/billing/invoice.py",
-            "Round invoice totals to cents",
-            Risk::High,
-        ),
-        (
-            "data_deletion",
-            "jobs/retention/sweep.go",
-            "Purge expired uploads nightly",
-            Risk::Critical,
-        ),
-        (
-            "infrastructure",
-            "infra/main.tf",
-            "Give the worker an IAM role for the queue",
-            Risk::High,
-        ),
-        (
-            "secrets",
-            "config/.env.production",
-            "Rotate the signing key used for webhooks",
-            Risk::High,
-        ),
-        (
-            "ci",
-            ".github/workflows/test.yml",
-            "Cache cargo builds in the CI pipeline",
-            Risk::Medium,
-        ),
-        (
-            "dependencies",
-            "Cargo.lock",
-            "Bump the regex dependency",
-            Risk::Low,
-        ),
+        ("migrations", "db/migrations/0004_orders.sql", "Add a data migration for orders", Risk::High),
+        ("auth", "src/auth/session.rs", "Expire idle login sessions after an hour", Risk::High),
+        ("billing", "app/billing/invoice.py", "Round invoice totals to cents", Risk::High),
+        ("data_deletion", "jobs/retention/sweep.go", "Purge expired uploads nightly", Risk::Critical),
+        ("infrastructure", "infra/main.tf", "Give the worker an IAM role for the queue", Risk::High),
+        ("secrets", "config/.env.production", "Rotate the signing key used for webhooks", Risk::High),
+        ("ci", ".github/workflows/test.yml", "Cache cargo builds in the CI pipeline", Risk::Medium),
+        ("dependencies", "Cargo.lock", "Bump the regex dependency", Risk::Low),
     ];
     let policy = policy();
     for (area, path, text, floor) in cases {
         // By path: a neutral title, the file among the likely ones.
-        let by_path = triage(
-            &spec("Tidy the module layout a bit", &["x y z"]),
-            &policy,
-            &familiar(&[path]),
-        );
-        assert!(
-            by_path.areas.contains(&area.to_owned()),
-            "{area} by path: {:?}",
-            by_path.reasons
-        );
+        let by_path = triage(&spec("Tidy the module layout a bit", &["x y z"]), &policy, &familiar(&[path]));
+        assert!(by_path.areas.contains(&area.to_owned()), "{area} by path: {:?}", by_path.reasons);
         assert!(by_path.risk >= floor, "{area}: {}", by_path.risk);
         assert!(
-            by_path
-                .reasons
-                .iter()
-                .any(|r| r.starts_with(&format!("area `{area}` (risk.area, floor {floor}"))
-                    && r.contains(&format!("`{path}` matches `"))),
+            by_path.reasons.iter().any(|r| r.starts_with(&format!("area `{area}` (risk.area, floor {floor}"))
+                && r.contains(&format!("`{path}` matches `"))),
             "{area}: {:?}",
             by_path.reasons
         );
         // By keyword: nothing on disk, the words in the title.
         let by_text = triage(&spec(text, &["x y z"]), &policy, &Signals::default());
-        assert!(
-            by_text.areas.contains(&area.to_owned()),
-            "{area} by keyword: {:?}",
-            by_text.reasons
-        );
+        assert!(by_text.areas.contains(&area.to_owned()), "{area} by keyword: {:?}", by_text.reasons);
         assert!(by_text.risk >= floor);
-        let sensitive = policy
-            .risk
-            .areas
-            .iter()
-            .find(|a| a.name == area)
-            .unwrap()
-            .sensitive;
-        assert_eq!(
-            by_text.gates.contains(&GatePlan::Sensitive {
-                area: area.to_owned()
-            }),
-            sensitive,
-            "{area}"
-        );
+        let sensitive = policy.risk.areas.iter().find(|a| a.name == area).unwrap().sensitive;
+        assert_eq!(by_text.gates.contains(&GatePlan::Sensitive { area: area.to_owned() }), sensitive, "{area}");
     }
 }
 
@@ -227,10 +140,12 @@ fn the_declared_risk_is_never_lowered() {
         let triage = triage(&spec, &policy, &familiar(&["src/config.rs"]));
         assert_eq!(triage.risk, declared);
         assert_eq!(triage.budgets, *policy.budgets.for_risk(declared));
-        assert!(triage.reasons.iter().any(|r| r
-            == &format!(
-                "risk {declared}: declared by the task (triage may raise it, never lower it)"
-            )));
+        assert!(
+            triage
+                .reasons
+                .iter()
+                .any(|r| r == &format!("risk {declared}: declared by the task (triage may raise it, never lower it)"))
+        );
     }
     // …but it may be raised, and the reason names the rule.
     let mut spec = spec("Fix the token refresh in the login flow", &["x y z"]);
@@ -250,96 +165,53 @@ fn size_kind_and_churn_raise_risk() {
     assert!(has_reason(&triage, "risk low → high: estimated 40 files"));
     assert!(has_reason(
         &triage,
-        "note: the estimate (40 files, 1620 diff lines) is over the high budgets (30 files"
+        "note: the estimate (40 files and 1620 diff lines) is over the high budgets (30 files"
     ));
 
     let mut spec = routine_bug();
     spec.kind = Some(TaskKind::DependencyUpdate);
     let triage_kind = super::triage(&spec, &policy, &familiar(&["src/config.rs"]));
     assert_eq!(triage_kind.risk, Risk::Medium);
-    assert!(has_reason(
-        &triage_kind,
-        "risk low → medium: risk.kinds.dependency_update"
-    ));
+    assert!(has_reason(&triage_kind, "risk low → medium: risk.kinds.dependency_update"));
 
     let mut hot = familiar(&["src/config.rs"]);
     hot.churn = vec![("src/config.rs".into(), 31)];
     let triage = super::triage(&routine_bug(), &policy, &hot);
     assert_eq!(triage.risk, Risk::Medium);
     assert_eq!(triage.route, Route::RightAndLeft);
-    assert!(has_reason(
-        &triage,
-        "risk low → medium: `src/config.rs` changed in 31 recent commits"
-    ));
-    assert!(
-        triage
-            .reasons
-            .iter()
-            .any(|r| r.contains("high churn: `src/config.rs` changed in 31 recent commits"))
-    );
+    assert!(has_reason(&triage, "risk low → medium: `src/config.rs` changed in 31 recent commits"));
+    assert!(triage.reasons.iter().any(|r| r.contains("high churn: `src/config.rs` changed in 31 recent commits")));
     // Five files are medium risk; in a repository of 20 files they are a quarter of it: high.
     let mut share = familiar(&["a.rs", "b.rs", "c.rs", "d.rs", "e.rs"]);
     assert_eq!(super::triage(&routine_bug(), &policy, &share).risk, Risk::Medium);
     share.repo_files = 20;
     let triage = super::triage(&routine_bug(), &policy, &share);
     assert_eq!(triage.risk, Risk::High);
-    assert!(
-        triage
-            .reasons
-            .iter()
-            .any(|r| r.contains("risk.size.high_share_percent = 25%"))
-    );
+    assert!(triage.reasons.iter().any(|r| r.contains("risk.size.high_share_percent = 25%")));
 }
 
 #[test]
 fn sensitive_novel_or_unclear_tasks_are_explored() {
     let policy = policy();
     // Sensitive area.
-    let triage = super::triage(
-        &routine_bug(),
-        &policy,
-        &familiar(&["src/auth/session.rs"]),
-    );
+    let triage = super::triage(&routine_bug(), &policy, &familiar(&["src/auth/session.rs"]));
     assert_eq!(triage.route, Route::RightAndLeft);
-    assert!(
-        triage
-            .reasons
-            .iter()
-            .any(|r| r.contains("sensitive area `auth` (routing.sensitive_areas)"))
-    );
+    assert!(triage.reasons.iter().any(|r| r.contains("sensitive area `auth` (routing.sensitive_areas)")));
     assert_eq!(
         triage.gates,
-        [
-            GatePlan::Plan,
-            GatePlan::Sensitive {
-                area: "auth".into()
-            },
-            GatePlan::Promotion,
-            GatePlan::PullRequest
-        ]
+        [GatePlan::Plan, GatePlan::Sensitive { area: "auth".into() }, GatePlan::Promotion, GatePlan::PullRequest]
     );
 
     // Novel: no playbook, no similar task, nothing in the repository matches.
     let triage = super::triage(&routine_bug(), &policy, &Signals::default());
     assert_eq!(triage.novelty, 25 + 15 + 15);
     assert_eq!(triage.route, Route::RightOnly, "55 is under 60");
-    let mut failing = Signals::default();
-    failing.similar_failures = 1;
+    let failing = Signals { similar_failures: 1, ..Signals::default() };
     let triage = super::triage(&routine_bug(), &policy, &failing);
     assert_eq!(triage.novelty, 70);
     assert_eq!(triage.route, Route::RightAndLeft);
-    assert!(
-        triage
-            .reasons
-            .iter()
-            .any(|r| r.contains("novelty 70 ≥ routing.novelty_at_or_above = 60"))
-    );
-    assert!(
-        triage
-            .reasons
-            .iter()
-            .any(|r| r.contains("1 similar past failures (routing.failures_at_or_above = 1)"))
-    );
+    assert!(triage.reasons.iter().any(|r| r.contains("novelty 70 ≥ routing.novelty_at_or_above = 60")));
+    assert!(triage.reasons.iter().any(|r| r.contains("1 similar past failures (routing.failures_at_or_above = 1)")));
 
     // Missing or uncheckable criteria.
     let mut spec = routine_bug();
@@ -347,21 +219,11 @@ fn sensitive_novel_or_unclear_tasks_are_explored() {
     let triage = super::triage(&spec, &policy, &familiar(&["src/config.rs"]));
     assert_eq!(triage.route, Route::RightAndLeft);
     assert_eq!(triage.novelty, 15);
-    assert!(
-        triage
-            .reasons
-            .iter()
-            .any(|r| r.contains("missing acceptance criteria (routing.missing_criteria)"))
-    );
+    assert!(triage.reasons.iter().any(|r| r.contains("missing acceptance criteria (routing.missing_criteria)")));
     spec.acceptance_criteria = vec!["works".into()];
     let triage = super::triage(&spec, &policy, &familiar(&["src/config.rs"]));
     assert_eq!(triage.route, Route::RightAndLeft);
-    assert!(
-        triage
-            .reasons
-            .iter()
-            .any(|r| r.contains("unstable acceptance criteria"))
-    );
+    assert!(triage.reasons.iter().any(|r| r.contains("unstable acceptance criteria")));
 
     // Kinds that always explore.
     let mut spec = routine_bug();
@@ -369,12 +231,7 @@ fn sensitive_novel_or_unclear_tasks_are_explored() {
     let triage = super::triage(&spec, &policy, &familiar(&["src/config.rs"]));
     assert_eq!(triage.route, Route::RightAndLeft);
     assert_eq!(triage.risk, Risk::High);
-    assert!(
-        triage
-            .reasons
-            .iter()
-            .any(|r| r.contains("kind security_change always explores"))
-    );
+    assert!(triage.reasons.iter().any(|r| r.contains("kind security_change always explores")));
 }
 
 #[test]
@@ -388,10 +245,7 @@ fn budgets_follow_the_risk_level() {
         let budgets = policy.budgets.for_risk(risk);
         assert_eq!(triage.budgets, *budgets);
         assert_eq!(triage.budgets.task_limits().tool_calls, Some(budgets.tool_calls));
-        assert_eq!(
-            triage.budget_summary(),
-            format!("budgets ({risk} risk, budgets.{risk}): {}", budgets.summary())
-        );
+        assert_eq!(triage.budget_summary(), format!("budgets ({risk} risk, budgets.{risk}): {}", budgets.summary()));
         if let Some(previous) = previous {
             assert!(budgets.wall_time_secs >= previous.wall_time_secs);
             assert!(budgets.max_tokens >= previous.max_tokens);
@@ -423,14 +277,8 @@ fn paths_and_identifiers_are_taken_from_the_task_text() {
                         and/or TaskSpec. https://example.com/a/b.rs"
         .into();
     spec.out_of_scope = vec!["src/secret.rs".into()];
-    assert_eq!(
-        mentioned_paths(&spec),
-        ["src/config.rs", "src/util/io.rs", "docs/"]
-    );
-    assert_eq!(
-        mentioned_identifiers(&spec),
-        ["Config", "load", "parse_config", "TaskSpec"]
-    );
+    assert_eq!(mentioned_paths(&spec), ["src/config.rs", "src/util/io.rs", "docs/"]);
+    assert_eq!(mentioned_identifiers(&spec), ["Config", "load", "parse_config", "TaskSpec"]);
 }
 
 // --- a real repository -----------------------------------------------------------------------------
@@ -449,15 +297,7 @@ fn commit(repo: &git2::Repository, files: &[(&str, &str)], message: &str) {
     let signature = git2::Signature::now("Test", "test@example.com").unwrap();
     let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
     let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-    repo.commit(
-        Some("HEAD"),
-        &signature,
-        &signature,
-        message,
-        &tree,
-        &parents,
-    )
-    .unwrap();
+    repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents).unwrap();
 }
 
 #[test]
@@ -478,34 +318,20 @@ fn signals_from_a_real_repository_find_likely_files_and_churn() {
     for i in 0..3 {
         commit(
             &repo,
-            &[(
-                "src/config.rs",
-                &format!("pub fn parse_config(text: &str) {{ /* {i} */ }}\n"),
-            )],
+            &[("src/config.rs", &format!("pub fn parse_config(text: &str) {{ /* {i} */ }}\n"))],
             "tweak config",
         );
     }
-    commit(
-        &repo,
-        &[("src/auth/session.rs", "pub struct Session { id: u64 }\n")],
-        "session ids",
-    );
+    commit(&repo, &[("src/auth/session.rs", "pub struct Session { id: u64 }\n")], "session ids");
 
     let mut spec = TaskSpec::titled("Fix crash in `parse_config` on empty input");
     spec.description = "It lives in src/config.rs; session.rs may need the same check.".into();
     spec.acceptance_criteria = vec!["An empty input returns the default config".into()];
     let signals = Signals::gather(root, &spec, &SignalOptions::default());
-    assert_eq!(
-        signals.likely_files,
-        ["src/config.rs", "src/auth/session.rs", "src/main.rs"]
-    );
+    assert_eq!(signals.likely_files, ["src/config.rs", "src/auth/session.rs", "src/main.rs"]);
     assert_eq!(
         signals.churn,
-        [
-            ("src/config.rs".to_owned(), 4),
-            ("src/auth/session.rs".to_owned(), 2),
-            ("src/main.rs".to_owned(), 1),
-        ]
+        [("src/config.rs".to_owned(), 4), ("src/auth/session.rs".to_owned(), 2), ("src/main.rs".to_owned(), 1),]
     );
     assert_eq!(signals.repo_files, 4);
     assert_eq!(signals.hottest(), Some(("src/config.rs", 4)));
@@ -518,11 +344,7 @@ fn signals_from_a_real_repository_find_likely_files_and_churn() {
 
     // Triage sees the auth file and gates it.
     let triage = triage(&spec, &policy(), &signals);
-    assert!(
-        triage.gates.contains(&GatePlan::Sensitive {
-            area: "auth".into()
-        })
-    );
+    assert!(triage.gates.contains(&GatePlan::Sensitive { area: "auth".into() }));
     assert_eq!(churn(root, &["nope.rs".into()], 10), [("nope.rs".to_owned(), 0)]);
 }
 

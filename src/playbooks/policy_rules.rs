@@ -9,310 +9,18 @@
 //!
 //! A section a policy file omits takes the shipped policy's section, so older files still load.
 
+mod matching;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::sync::OnceLock;
 
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
-use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 use crate::protocol::{Risk, TaskKind};
 use crate::tools::budget::BudgetLimits;
 
-// --- normalized text and phrase matching -----------------------------------------------------------
-
-/// Text normalized for rule matching: lowercase words of letters and digits.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Text {
-    words: Vec<String>,
-    joined: String,
-}
-
-impl Text {
-    /// Normalizes `raw`: lowercase, apostrophes dropped (`don't` → `dont`), every other character
-    /// that is not a letter or digit a word break (`auto-merge` → `auto merge`).
-    pub fn new(raw: &str) -> Text {
-        let mut words = Vec::new();
-        let mut word = String::new();
-        for c in raw.chars() {
-            if c.is_alphanumeric() {
-                word.extend(c.to_lowercase());
-            } else if matches!(c, '\'' | '\u{2019}') {
-                // `don't` and `don’t` are one word.
-            } else if !word.is_empty() {
-                words.push(std::mem::take(&mut word));
-            }
-        }
-        if !word.is_empty() {
-            words.push(word);
-        }
-        let joined = words.join(" ");
-        Text { words, joined }
-    }
-
-    /// The words.
-    pub fn words(&self) -> &[String] {
-        &self.words
-    }
-
-    /// The words joined by single spaces (what regexes see).
-    pub fn as_str(&self) -> &str {
-        &self.joined
-    }
-
-    /// Whether there are no words.
-    pub fn is_empty(&self) -> bool {
-        self.words.is_empty()
-    }
-
-    /// The words that are not in `fillers`, joined by single spaces.
-    pub fn without(&self, fillers: &BTreeSet<String>) -> String {
-        self.words
-            .iter()
-            .filter(|w| !fillers.contains(*w))
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-
-    /// Whether one of `negations` comes within `window` words before word `at` ("do not push":
-    /// `push` is negated). "not only" and "not just" do not negate.
-    pub fn negated(&self, at: usize, negations: &[String], window: usize) -> bool {
-        let start = at.saturating_sub(window);
-        (start..at.min(self.words.len())).any(|i| {
-            negations.contains(&self.words[i])
-                && !matches!(
-                    self.words.get(i + 1).map(String::as_str),
-                    Some("only" | "just")
-                )
-        })
-    }
-}
-
-/// Where a phrase matched.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hit {
-    /// The keyword or regex (as written in the policy) that matched.
-    pub pattern: String,
-    /// The normalized words it matched.
-    pub matched: String,
-    /// The index of the first matched word.
-    pub word: usize,
-}
-
-#[derive(Debug, Clone)]
-struct Keyword {
-    source: String,
-    /// Each word, and whether it matches by prefix.
-    words: Vec<(String, bool)>,
-}
-
-/// Compiled keywords and regexes.
-#[derive(Debug, Clone, Default)]
-pub struct Phrases {
-    keywords: Vec<Keyword>,
-    regexes: Vec<(String, Regex)>,
-}
-
-impl Phrases {
-    /// Compiles keywords and regexes; the error names the first bad one.
-    pub fn compile(keywords: &[String], regexes: &[String]) -> Result<Phrases, String> {
-        let mut phrases = Phrases::default();
-        for source in keywords {
-            let mut words = Vec::new();
-            for token in source.split_whitespace() {
-                let prefix = token.ends_with('*');
-                let parts = Text::new(token.trim_end_matches('*')).words;
-                let last = parts.len().saturating_sub(1);
-                words.extend(
-                    parts
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, w)| (w, prefix && i == last)),
-                );
-            }
-            if words.is_empty() {
-                return Err(format!("keyword `{source}` has no letters or digits"));
-            }
-            phrases.keywords.push(Keyword {
-                source: source.clone(),
-                words,
-            });
-        }
-        for source in regexes {
-            let regex = RegexBuilder::new(source)
-                .case_insensitive(true)
-                .size_limit(1 << 20)
-                .build()
-                .map_err(|err| format!("invalid regex `{source}`: {err}"))?;
-            phrases.regexes.push((source.clone(), regex));
-        }
-        Ok(phrases)
-    }
-
-    /// Like [`Phrases::compile`], skipping what does not compile (for policies built in code;
-    /// loaded policies are checked strictly).
-    fn lenient(keywords: &[String], regexes: &[String]) -> Phrases {
-        let mut phrases = Phrases::default();
-        for keyword in keywords {
-            if let Ok(one) = Phrases::compile(std::slice::from_ref(keyword), &[]) {
-                phrases.keywords.extend(one.keywords);
-            }
-        }
-        for regex in regexes {
-            if let Ok(one) = Phrases::compile(&[], std::slice::from_ref(regex)) {
-                phrases.regexes.extend(one.regexes);
-            }
-        }
-        phrases
-    }
-
-    /// Whether there is nothing to match.
-    pub fn is_empty(&self) -> bool {
-        self.keywords.is_empty() && self.regexes.is_empty()
-    }
-
-    /// Every match in `text`: keywords first (in policy order), then regexes.
-    pub fn find(&self, text: &Text) -> Vec<Hit> {
-        let mut hits = Vec::new();
-        let words = &text.words;
-        for keyword in &self.keywords {
-            let len = keyword.words.len();
-            if len > words.len() {
-                continue;
-            }
-            for start in 0..=words.len() - len {
-                let all = keyword
-                    .words
-                    .iter()
-                    .zip(&words[start..start + len])
-                    .all(|((want, prefix), got)| {
-                        if *prefix {
-                            got.starts_with(want.as_str())
-                        } else {
-                            got == want
-                        }
-                    });
-                if all {
-                    hits.push(Hit {
-                        pattern: keyword.source.clone(),
-                        matched: words[start..start + len].join(" "),
-                        word: start,
-                    });
-                }
-            }
-        }
-        for (source, regex) in &self.regexes {
-            for found in regex.find_iter(&text.joined) {
-                let matched = found.as_str().trim();
-                if matched.is_empty() {
-                    continue;
-                }
-                let leading = found.as_str().len() - found.as_str().trim_start().len();
-                let word = text.joined[..found.start() + leading]
-                    .bytes()
-                    .filter(|b| *b == b' ')
-                    .count();
-                hits.push(Hit {
-                    pattern: source.clone(),
-                    matched: matched.to_owned(),
-                    word,
-                });
-            }
-        }
-        hits
-    }
-}
-
-/// Compiled path globs (`/` is literal, case is ignored), with their sources.
-#[derive(Debug, Clone)]
-struct Globs {
-    set: GlobSet,
-    sources: Vec<String>,
-}
-
-impl Globs {
-    /// Compiles `globs`; the error names the first bad one.
-    fn compile(globs: &[String]) -> Result<Globs, String> {
-        let mut builder = GlobSetBuilder::new();
-        for glob in globs {
-            builder.add(Globs::one(glob)?);
-        }
-        let set = builder.build().map_err(|err| err.to_string())?;
-        Ok(Globs {
-            set,
-            sources: globs.to_vec(),
-        })
-    }
-
-    fn one(glob: &str) -> Result<globset::Glob, String> {
-        GlobBuilder::new(glob)
-            .literal_separator(true)
-            .case_insensitive(true)
-            .build()
-            .map_err(|err| format!("invalid glob `{glob}`: {}", err.kind()))
-    }
-
-    /// Like [`Globs::compile`], skipping bad globs.
-    fn lenient(globs: &[String]) -> Globs {
-        let good: Vec<String> = globs
-            .iter()
-            .filter(|glob| Globs::one(glob).is_ok())
-            .cloned()
-            .collect();
-        Globs::compile(&good).unwrap_or_else(|_| Globs {
-            set: GlobSet::empty(),
-            sources: Vec::new(),
-        })
-    }
-
-    /// The first glob `path` matches.
-    fn first_match(&self, path: &str) -> Option<&str> {
-        let index = *self.set.matches(path).first()?;
-        self.sources.get(index).map(String::as_str)
-    }
-}
-
-/// A matcher compiled from the fields beside it: built when the policy loads (strictly), or on
-/// first use for a policy built in code. It takes no part in comparisons, being derived.
-#[derive(Clone)]
-pub struct Compiled<T>(OnceLock<T>);
-
-impl<T> Default for Compiled<T> {
-    fn default() -> Self {
-        Compiled(OnceLock::new())
-    }
-}
-
-impl<T> PartialEq for Compiled<T> {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl<T> Eq for Compiled<T> {}
-
-impl<T> fmt::Debug for Compiled<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.get().is_some() {
-            "compiled"
-        } else {
-            "not compiled"
-        })
-    }
-}
-
-impl<T> Compiled<T> {
-    fn get_or(&self, init: impl FnOnce() -> T) -> &T {
-        self.0.get_or_init(init)
-    }
-
-    fn set(&self, value: T) {
-        // Already compiled from the same fields: keep it.
-        let _ = self.0.set(value);
-    }
-}
+use matching::{Compiled, Globs};
+pub use matching::{Hit, Phrases, Text};
 
 // --- [intake] ---------------------------------------------------------------------------------------
 
@@ -365,24 +73,12 @@ struct IntakeCompiled {
 
 impl IntakeRules {
     fn build(&self) -> Result<IntakeCompiled, String> {
-        let fillers: BTreeSet<String> = self
-            .filler_words
-            .iter()
-            .flat_map(|w| Text::new(w).words)
-            .collect();
-        let generic = |list: &[String]| {
-            list.iter()
-                .map(|p| Text::new(p).without(&fillers))
-                .collect::<BTreeSet<_>>()
-        };
+        let fillers: BTreeSet<String> = self.filler_words.iter().flat_map(|w| Text::new(w).words).collect();
+        let generic = |list: &[String]| list.iter().map(|p| Text::new(p).without(&fillers)).collect::<BTreeSet<_>>();
         Ok(IntakeCompiled {
             generic_objectives: generic(&self.generic_objectives),
             generic_criteria: generic(&self.generic_criteria),
-            negations: self
-                .negations
-                .iter()
-                .flat_map(|w| Text::new(w).words)
-                .collect(),
+            negations: self.negations.iter().flat_map(|w| Text::new(w).words).collect(),
             ignored: Phrases::compile(&self.ignored_directives, &[])
                 .map_err(|err| format!("intake.ignored_directives: {err}"))?,
             fillers,
@@ -412,9 +108,7 @@ impl IntakeRules {
     pub fn is_weak_criterion(&self, text: &Text) -> bool {
         let compiled = self.compiled();
         let core = text.without(&compiled.fillers);
-        text.words().len() < self.min_criterion_words
-            || core.is_empty()
-            || compiled.generic_criteria.contains(&core)
+        text.words().len() < self.min_criterion_words || core.is_empty() || compiled.generic_criteria.contains(&core)
     }
 
     /// Whether a negation shortly before `hit` cancels it.
@@ -449,8 +143,7 @@ pub struct UnsafeRule {
 impl UnsafeRule {
     /// The compiled keywords and regexes.
     pub fn phrases(&self) -> &Phrases {
-        self.compiled
-            .get_or(|| Phrases::lenient(&self.keywords, &self.regexes))
+        self.compiled.get_or(|| Phrases::lenient(&self.keywords, &self.regexes))
     }
 }
 
@@ -479,8 +172,7 @@ pub struct BroadRules {
 impl BroadRules {
     /// The compiled keywords and regexes.
     pub fn phrases(&self) -> &Phrases {
-        self.compiled
-            .get_or(|| Phrases::lenient(&self.keywords, &self.regexes))
+        self.compiled.get_or(|| Phrases::lenient(&self.keywords, &self.regexes))
     }
 }
 
@@ -516,8 +208,7 @@ pub struct KindRule {
 impl KindRule {
     /// The compiled keywords and regexes.
     pub fn phrases(&self) -> &Phrases {
-        self.compiled
-            .get_or(|| Phrases::lenient(&self.keywords, &self.regexes))
+        self.compiled.get_or(|| Phrases::lenient(&self.keywords, &self.regexes))
     }
 }
 
@@ -623,9 +314,7 @@ impl AreaRule {
 
     /// The first glob that `path` (repository-relative) matches.
     pub fn matching_glob(&self, path: &str) -> Option<&str> {
-        self.matcher()
-            .globs
-            .first_match(path.trim_start_matches("./"))
+        self.matcher().globs.first_match(path.trim_start_matches("./"))
     }
 
     /// The compiled keywords and regexes.
@@ -746,10 +435,7 @@ impl Budgets {
 
     /// The limits for one agent: its own tool calls, within the task's files, diff and time.
     pub fn agent_limits(&self) -> BudgetLimits {
-        BudgetLimits {
-            tool_calls: Some(self.agent_tool_calls.min(self.tool_calls)),
-            ..self.task_limits()
-        }
+        BudgetLimits { tool_calls: Some(self.agent_tool_calls.min(self.tool_calls)), ..self.task_limits() }
     }
 
     /// The cost limit in micro-dollars, as usage events count it.
@@ -760,9 +446,9 @@ impl Budgets {
     /// The budgets in words.
     pub fn summary(&self) -> String {
         let minutes = self.wall_time_secs / 60;
-        let time = if minutes >= 60 && minutes % 60 == 0 {
+        let time = if minutes >= 60 && minutes.is_multiple_of(60) {
             format!("{} h", minutes / 60)
-        } else if self.wall_time_secs % 60 == 0 {
+        } else if self.wall_time_secs.is_multiple_of(60) {
             format!("{minutes} min")
         } else {
             format!("{} s", self.wall_time_secs)
@@ -813,8 +499,7 @@ struct Sections {
 fn shipped() -> &'static Sections {
     static SECTIONS: OnceLock<Sections> = OnceLock::new();
     SECTIONS.get_or_init(|| {
-        toml::from_str(super::DEFAULT_POLICY)
-            .expect("the shipped policy has every section (checked by its tests)")
+        toml::from_str(super::DEFAULT_POLICY).expect("the shipped policy has every section (checked by its tests)")
     })
 }
 
@@ -854,11 +539,7 @@ pub(super) struct RuleError {
 
 impl RuleError {
     fn new(message: String) -> RuleError {
-        RuleError {
-            message,
-            anchor: Vec::new(),
-            needle: None,
-        }
+        RuleError { message, anchor: Vec::new(), needle: None }
     }
 
     fn at(mut self, key: &str, value: &str) -> RuleError {
@@ -901,11 +582,7 @@ fn bad_pattern(message: String, section: &str, name: &str) -> RuleError {
     // The message quotes the pattern between backticks: point at its line.
     let needle = message.split('`').nth(1).unwrap_or_default().to_owned();
     let error = RuleError::new(format!("{section} `{name}`: {message}")).at("name", name);
-    if needle.is_empty() {
-        error
-    } else {
-        error.near(&needle)
-    }
+    if needle.is_empty() { error } else { error.near(&needle) }
 }
 
 /// Compiles every matcher (so matching never compiles again) and checks the values; the first
@@ -922,14 +599,11 @@ pub(super) fn check(policy: &super::Policy) -> Result<(), RuleError> {
     let mut names = BTreeSet::new();
     for rule in &intake.unsafe_rules {
         if !names.insert(rule.name.as_str()) {
-            return Err(RuleError::new(format!(
-                "intake.unsafe `{}` is defined twice",
-                rule.name
-            ))
-            .at("name", &rule.name));
+            return Err(
+                RuleError::new(format!("intake.unsafe `{}` is defined twice", rule.name)).at("name", &rule.name)
+            );
         }
-        if rule.justification.trim().is_empty() || (rule.keywords.is_empty() && rule.regexes.is_empty())
-        {
+        if rule.justification.trim().is_empty() || (rule.keywords.is_empty() && rule.regexes.is_empty()) {
             return Err(RuleError::new(format!(
                 "intake.unsafe `{}` needs a justification and at least one keyword or regex",
                 rule.name
@@ -950,17 +624,12 @@ pub(super) fn check(policy: &super::Policy) -> Result<(), RuleError> {
     let mut kinds = BTreeSet::new();
     for rule in &policy.classify.kinds {
         if !kinds.insert(rule.kind) {
-            return Err(RuleError::new(format!(
-                "classify.kind `{}` is defined twice",
-                rule.kind
-            ))
-            .at("kind", rule.kind.as_str()));
+            return Err(RuleError::new(format!("classify.kind `{}` is defined twice", rule.kind))
+                .at("kind", rule.kind.as_str()));
         }
         let phrases = Phrases::compile(&rule.keywords, &rule.regexes).map_err(|err| {
             let needle = err.split('`').nth(1).unwrap_or_default().to_owned();
-            RuleError::new(format!("classify.kind `{}`: {err}", rule.kind))
-                .at("kind", rule.kind.as_str())
-                .near(&needle)
+            RuleError::new(format!("classify.kind `{}`: {err}", rule.kind)).at("kind", rule.kind.as_str()).near(&needle)
         })?;
         rule.compiled.set(phrases);
     }
@@ -968,10 +637,7 @@ pub(super) fn check(policy: &super::Policy) -> Result<(), RuleError> {
     let mut areas = BTreeSet::new();
     for area in &policy.risk.areas {
         if !areas.insert(area.name.as_str()) {
-            return Err(
-                RuleError::new(format!("risk.area `{}` is defined twice", area.name))
-                    .at("name", &area.name),
-            );
+            return Err(RuleError::new(format!("risk.area `{}` is defined twice", area.name)).at("name", &area.name));
         }
         if area.paths.is_empty() && area.keywords.is_empty() && area.regexes.is_empty() {
             return Err(RuleError::new(format!(
@@ -980,9 +646,7 @@ pub(super) fn check(policy: &super::Policy) -> Result<(), RuleError> {
             ))
             .at("name", &area.name));
         }
-        let matcher = area
-            .build()
-            .map_err(|err| bad_pattern(err, "risk.area", &area.name))?;
+        let matcher = area.build().map_err(|err| bad_pattern(err, "risk.area", &area.name))?;
         area.compiled.set(matcher);
     }
 
@@ -993,11 +657,9 @@ pub(super) fn check(policy: &super::Policy) -> Result<(), RuleError> {
         ("critical", &policy.budgets.critical),
     ] {
         if !budgets.max_cost_usd.is_finite() || budgets.max_cost_usd < 0.0 {
-            return Err(RuleError::new(format!(
-                "budgets.{level}.max_cost_usd must be a number of dollars, 0 or more"
-            ))
-            .in_table(&format!("budgets.{level}"))
-            .near("max_cost_usd"));
+            return Err(RuleError::new(format!("budgets.{level}.max_cost_usd must be a number of dollars, 0 or more"))
+                .in_table(&format!("budgets.{level}"))
+                .near("max_cost_usd"));
         }
     }
     Ok(())

@@ -2,10 +2,7 @@ use super::*;
 use crate::playbooks::{DEFAULT_POLICY, Policy};
 
 fn line_of(text: &str, needle: &str) -> usize {
-    1 + text
-        .lines()
-        .position(|line| line.contains(needle))
-        .expect("needle in text")
+    1 + text.lines().position(|line| line.contains(needle)).expect("needle in text")
 }
 
 #[test]
@@ -13,16 +10,7 @@ fn the_shipped_policy_has_every_section_and_compiles_strictly() {
     let policy = Policy::built_in().unwrap();
     assert!(policy.intake.unsafe_rules.len() >= 8);
     let names: Vec<&str> = policy.risk.areas.iter().map(|a| a.name.as_str()).collect();
-    for area in [
-        "migrations",
-        "auth",
-        "billing",
-        "data_deletion",
-        "infrastructure",
-        "secrets",
-        "ci",
-        "dependencies",
-    ] {
+    for area in ["migrations", "auth", "billing", "data_deletion", "infrastructure", "secrets", "ci", "dependencies"] {
         assert!(names.contains(&area), "missing area {area}");
     }
     assert_eq!(policy.classify.kinds.len(), TaskKind::ALL.len());
@@ -61,35 +49,22 @@ fn a_file_without_the_new_sections_gets_the_shipped_ones() {
 fn a_bad_glob_is_a_load_error_naming_the_rule_and_its_line() {
     let text = DEFAULT_POLICY.replace("\"**/auth/**\"", "\"**/auth/[oops\"");
     let err = Policy::parse(&text, "p.toml").unwrap_err();
-    assert!(
-        err.message.starts_with("risk.area `auth`: invalid glob `**/auth/[oops`"),
-        "{err}"
-    );
+    assert!(err.message.starts_with("risk.area `auth`: invalid glob `**/auth/[oops`"), "{err}");
     assert_eq!(err.line, Some(line_of(&text, "**/auth/[oops")), "{err}");
     assert!(err.to_string().starts_with("p.toml:"), "{err}");
 }
 
 #[test]
 fn a_bad_regex_is_a_load_error_naming_the_rule_and_its_line() {
-    let text = DEFAULT_POLICY.replace(
-        "regexes = ['\\b(hardcode|",
-        "regexes = ['(unclosed', '\\b(hardcode|",
-    );
+    let text = DEFAULT_POLICY.replace("regexes = ['\\b(hardcode|", "regexes = ['(unclosed', '\\b(hardcode|");
     assert_ne!(text, DEFAULT_POLICY);
     let err = Policy::parse(&text, "p.toml").unwrap_err();
-    assert!(
-        err.message
-            .starts_with("intake.unsafe `commit_secrets`: invalid regex `(unclosed`"),
-        "{err}"
-    );
+    assert!(err.message.starts_with("intake.unsafe `commit_secrets`: invalid regex `(unclosed`"), "{err}");
     assert_eq!(err.line, Some(line_of(&text, "(unclosed")));
 
     let text = DEFAULT_POLICY.replace("keywords = [\"exfiltrat*\"]", "keywords = [\"--\"]");
     let err = Policy::parse(&text, "p.toml").unwrap_err();
-    assert!(
-        err.message.contains("`exfiltrate_secrets`: keyword `--` has no letters"),
-        "{err}"
-    );
+    assert!(err.message.contains("`exfiltrate_secrets`: keyword `--` has no letters"), "{err}");
 }
 
 #[test]
@@ -100,10 +75,7 @@ fn duplicate_rules_bad_costs_and_unknown_keys_are_load_errors() {
 
     let text = DEFAULT_POLICY.replacen("max_cost_usd = 5.0", "max_cost_usd = -1.0", 1);
     let err = Policy::parse(&text, "p.toml").unwrap_err();
-    assert_eq!(
-        err.message,
-        "budgets.medium.max_cost_usd must be a number of dollars, 0 or more"
-    );
+    assert_eq!(err.message, "budgets.medium.max_cost_usd must be a number of dollars, 0 or more");
     assert_eq!(err.line, Some(line_of(&text, "max_cost_usd = -1.0")));
 
     let text = DEFAULT_POLICY.replace("pr = true", "pr = true\nmerge = true");
@@ -115,10 +87,7 @@ fn duplicate_rules_bad_costs_and_unknown_keys_are_load_errors() {
 #[test]
 fn text_is_normalized_for_case_and_punctuation() {
     let text = Text::new("Please DON'T  skip-the_review!!! (CI/CD)");
-    assert_eq!(
-        text.words(),
-        ["please", "dont", "skip", "the", "review", "ci", "cd"]
-    );
+    assert_eq!(text.words(), ["please", "dont", "skip", "the", "review", "ci", "cd"]);
     assert_eq!(text.as_str(), "please dont skip the review ci cd");
     // `_` is punctuation for rules: snake_case words split.
     assert_eq!(Text::new("auto_merge").as_str(), "auto merge");
@@ -126,24 +95,13 @@ fn text_is_normalized_for_case_and_punctuation() {
 
 #[test]
 fn keywords_match_whole_words_or_prefixes_and_regexes_the_normalized_text() {
-    let phrases = Phrases::compile(
-        &["crash*".into(), "auto-merge".into(), "ci".into()],
-        &[r"\bskip( the)? reviews?\b".into()],
-    )
-    .unwrap();
+    let phrases =
+        Phrases::compile(&["crash*".into(), "auto-merge".into(), "ci".into()], &[r"\bskip( the)? reviews?\b".into()])
+            .unwrap();
     let hits = phrases.find(&Text::new("It CRASHES; Auto merge it, skip the Review. Circle"));
-    let matched: Vec<(&str, usize)> = hits
-        .iter()
-        .map(|h| (h.matched.as_str(), h.word))
-        .collect();
-    assert_eq!(
-        matched,
-        [("crashes", 1), ("auto merge", 2), ("skip the review", 5)]
-    );
-    assert!(
-        phrases.find(&Text::new("circle")).is_empty(),
-        "`ci` is a whole word"
-    );
+    let matched: Vec<(&str, usize)> = hits.iter().map(|h| (h.matched.as_str(), h.word)).collect();
+    assert_eq!(matched, [("crashes", 1), ("auto merge", 2), ("skip the review", 5)]);
+    assert!(phrases.find(&Text::new("circle")).is_empty(), "`ci` is a whole word");
 }
 
 #[test]
@@ -183,22 +141,10 @@ fn budgets_convert_to_task_and_agent_limits() {
 fn area_globs_match_repository_paths_case_insensitively() {
     let policy = Policy::built_in().unwrap();
     let area = |name: &str| policy.risk.areas.iter().find(|a| a.name == name).unwrap();
-    assert_eq!(
-        area("migrations").matching_glob("db/migrations/0003_add_users.sql"),
-        Some("**/migrations/**")
-    );
-    assert_eq!(
-        area("ci").matching_glob("./.github/workflows/ci.yml"),
-        Some(".github/workflows/**")
-    );
+    assert_eq!(area("migrations").matching_glob("db/migrations/0003_add_users.sql"), Some("**/migrations/**"));
+    assert_eq!(area("ci").matching_glob("./.github/workflows/ci.yml"), Some(".github/workflows/**"));
     assert_eq!(area("secrets").matching_glob(".env"), Some("**/.env"));
-    assert_eq!(
-        area("infrastructure").matching_glob("deploy/Dockerfile"),
-        Some("**/Dockerfile")
-    );
+    assert_eq!(area("infrastructure").matching_glob("deploy/Dockerfile"), Some("**/Dockerfile"));
     assert_eq!(area("auth").matching_glob("src/parser.rs"), None);
-    assert_eq!(
-        area("dependencies").matching_glob("Cargo.toml"),
-        Some("**/Cargo.toml")
-    );
+    assert_eq!(area("dependencies").matching_glob("Cargo.toml"), Some("**/Cargo.toml"));
 }

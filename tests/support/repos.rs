@@ -492,6 +492,11 @@ func (s *EventStore) AppendEvent(e Event) {
 	s.events = append(s.events, e)
 }
 
+// Name names the store.
+func (s *EventStore) Name() string {
+	return "events"
+}
+
 // EventCount counts events.
 func (s *EventStore) EventCount() int {
 	return len(s.events)
@@ -526,7 +531,9 @@ func parseCliArgs(args []string) int {
 }
 
 func main() {
-	parseCliArgs(nil)
+	if len(engine.RunEngine().Name()) > 0 {
+		parseCliArgs(nil)
+	}
 }
 "#,
         ),

@@ -1,0 +1,88 @@
+//! A run killed with SIGKILL in the middle of implementation resumes on the next start and ends
+//! with exactly one PR: no lost work, no repeated side effects.
+
+mod support {
+    pub mod cli;
+    pub mod engine;
+}
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use support::cli::Sandbox;
+use support::engine::*;
+
+const SLOW_FIX: &str = r#"
+[[turn]]
+role = "implementer"
+[[turn.tool_call]]
+name = "run"
+arguments = { command = "sleep 4" }
+
+[[turn]]
+role = "implementer"
+[[turn.tool_call]]
+name = "edit_file"
+arguments = { path = "src/lib.rs", old = "    items / size\n", new = "    items.div_ceil(size)\n" }
+
+[[turn]]
+role = "implementer"
+[[turn.tool_call]]
+name = "finish"
+arguments = { summary = "page_count now rounds up." }
+"#;
+
+#[test]
+fn sigkill_during_implementation_then_restart_completes_with_exactly_one_pr() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    let script = script(&sandbox, "slow", &[PLAN, SLOW_FIX, TEST, REVIEW, PR].concat());
+    let mut args = scripted(&script);
+    args.extend(
+        ["run", "--title", "Fix page_count rounding for a partial last page", "--criteria", "page_count(11, 5) returns 3"]
+            .map(String::from),
+    );
+    args.extend(["--validate", "cargo test", "--risk", "low", "--approve", "all"].map(String::from));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut child = sandbox.command(&refs).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut id = String::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("task ") {
+            id = rest.split_whitespace().next().unwrap().to_owned();
+        }
+        if line.contains("tool run `sleep 4`") || line.contains("gate") && line.contains("sleep 4") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the run never reached the implementation");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let shown: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "show", &id, "--json"]).ok()).unwrap();
+    assert_eq!(shown["task"]["stage"], "implement", "killed inside the implementation stage");
+    assert_eq!(shown["task"]["status"], "running", "the log says it was running when it died");
+
+    let resumed = run_scripted(&sandbox, &script, &["run", "--task", &id, "--approve", "all"]);
+    assert_eq!(resumed.code, 0, "{}\n{}", resumed.stdout, resumed.stderr);
+    assert!(resumed.stdout.contains("running → interrupted") && resumed.stdout.contains("interrupted → running"));
+
+    let shown: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "show", &id, "--json"]).ok()).unwrap();
+    let kinds: Vec<&str> = shown["events"].as_array().unwrap().iter().map(|e| e["kind"]["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "pr_created").count(), 1);
+    assert_eq!(kinds.iter().filter(|k| **k == "worktree_created").count(), 1, "the worktree was reused");
+    assert_eq!(kinds.iter().filter(|k| **k == "plan_submitted").count(), 1, "the plan was not redone");
+    assert_eq!(shown["task"]["status"], "pr_ready");
+    assert!(sandbox.run(&["audit", "verify"]).ok().starts_with("ok:"));
+
+    // Running it again changes nothing.
+    let again = run_scripted(&sandbox, &script, &["run", "--task", &id]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    let shown: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "show", &id, "--json"]).ok()).unwrap();
+    let prs = shown["events"].as_array().unwrap().iter().filter(|e| e["kind"]["type"] == "pr_created").count();
+    assert_eq!(prs, 1);
+}

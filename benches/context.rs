@@ -17,9 +17,8 @@ const BUDGET: usize = 4096;
 
 fn tree() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let tree = std::env::var_os("AMBIDEX_BENCH_TREE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target/bench-tree"));
+    let tree =
+        std::env::var_os("AMBIDEX_BENCH_TREE").map(PathBuf::from).unwrap_or_else(|| root.join("target/bench-tree"));
     if !tree.join(".complete").exists() {
         let status = std::process::Command::new("bash")
             .arg(root.join("bench/compare-rg.sh"))
@@ -37,9 +36,7 @@ fn victim(tree: &Path) -> (PathBuf, Vec<u8>) {
     let walk = ignore::WalkBuilder::new(tree).build();
     for entry in walk.flatten() {
         let path = entry.path();
-        if path.extension().is_some_and(|e| e == "rs")
-            && entry.metadata().is_ok_and(|m| m.len() > 20_000)
-        {
+        if path.extension().is_some_and(|e| e == "rs") && entry.metadata().is_ok_and(|m| m.len() > 20_000) {
             let content = std::fs::read(path).unwrap();
             return (path.to_owned(), content);
         }
@@ -102,10 +99,7 @@ fn report(tree: &Path) {
 }
 
 fn unbounded(pattern: &str) -> SearchQuery {
-    SearchQuery {
-        max_matches: usize::MAX,
-        ..SearchQuery::new(pattern)
-    }
+    SearchQuery { max_matches: usize::MAX, ..SearchQuery::new(pattern) }
 }
 
 fn benches(c: &mut Criterion, tree: &Path) {

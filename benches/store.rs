@@ -59,6 +59,16 @@ fn append(c: &mut Criterion) {
             )
         });
 
+        // The engine's configuration: every event passes the redactor before it is hashed.
+        let redacted_dir = tempfile::tempdir().unwrap();
+        let redactor = Redactor::new([("OPENAI_API_KEY".to_owned(), "sk-bench-0123456789abcdefghij".to_owned())]);
+        let options = StoreOptions { hook: None, redactor: Some(Arc::new(redactor)) };
+        let redacted = Store::open_with(&redacted_dir.path().join("state.redb"), options).unwrap();
+        redacted.append(vec![created(task)]).unwrap();
+        group.bench_with_input(BenchmarkId::new("store_redacted", batch), &batch, |b, &batch| {
+            b.iter_batched(|| notes(task, batch), |events| redacted.append(events).unwrap(), criterion::BatchSize::SmallInput)
+        });
+
         let raw_dir = tempfile::tempdir().unwrap();
         let db = redb::Database::create(raw_dir.path().join("raw.redb")).unwrap();
         const RAW: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("raw");

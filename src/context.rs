@@ -32,9 +32,7 @@ mod walk;
 use std::path::{Path, PathBuf};
 
 pub use conventions::ConventionDoc;
-pub use discovery::{
-    CiConfig, CiJob, CommandHint, Discovery, LanguageStat, Manifest, TaskTargets, TestFiles,
-};
+pub use discovery::{CiConfig, CiJob, CommandHint, Discovery, LanguageStat, Manifest, TaskTargets, TestFiles};
 pub use graph::{Csr, PageRank, PageRankOptions, pagerank, pagerank_edges};
 pub use history::{CommitInfo, FileChurn, History};
 pub use index::{DEFAULT_MAX_TAG_SIZE, IndexStats, Skipped};
@@ -124,20 +122,14 @@ pub fn symbol_map(root: &Path, options: &ContextOptions) -> Result<RepoMap, Cont
     walk::check_root(root)?;
     let walk = walk::walk(root, walk::threads(options.threads));
     let index = index::build(root, &walk, &options.index_options());
-    let focus = Focus {
-        items: options.focus.clone(),
-    };
+    let focus = Focus { items: options.focus.clone() };
     Ok(RepoMap::new(index, &focus))
 }
 
 /// The definitions in the file `name_or_file` (a path relative to `root`), or of the symbol
 /// `name_or_file` (exact name; failing that, names containing it regardless of case), best
 /// ranked first, at most 50.
-pub fn symbols(
-    root: &Path,
-    name_or_file: &str,
-    options: &ContextOptions,
-) -> Result<Vec<SymbolHit>, ContextError> {
+pub fn symbols(root: &Path, name_or_file: &str, options: &ContextOptions) -> Result<Vec<SymbolHit>, ContextError> {
     Ok(symbol_map(root, options)?.lookup(name_or_file, 50))
 }
 

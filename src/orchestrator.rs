@@ -9,7 +9,8 @@
 //! - `pipeline`: the production track, stage by stage, resumable from the log;
 //! - `breakers`: the circuit breakers that pause a task;
 //! - `pr`: the local pull request (branch, commit, document);
-//! - `reconcile`: worktrees versus git and the disk at start.
+//! - `reconcile`: worktrees versus git and the disk at start;
+//! - `scheduler`: many tasks under the concurrency limit.
 
 mod breakers;
 mod gates;
@@ -18,6 +19,7 @@ pub mod intake;
 pub mod pipeline;
 mod pr;
 mod reconcile;
+pub mod scheduler;
 pub mod setup;
 mod stages;
 pub mod signals;

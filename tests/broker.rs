@@ -24,8 +24,8 @@ struct Host {
 }
 
 impl ToolHost for Host {
-    fn record(&self, event: NewEvent) -> BoxFuture<'_, Result<(), String>> {
-        self.events.lock().unwrap().push(event);
+    fn record(&self, events: Vec<NewEvent>) -> BoxFuture<'_, Result<(), String>> {
+        self.events.lock().unwrap().extend(events);
         Box::pin(async { Ok(()) })
     }
 

@@ -17,8 +17,7 @@ fn stats(root: &std::path::Path, options: &ContextOptions) -> IndexStats {
 /// Sets a file's modification time to `seconds_ago` in the past.
 fn age(path: &std::path::Path, seconds_ago: u64) {
     let file = std::fs::File::options().write(true).open(path).unwrap();
-    file.set_modified(SystemTime::now() - Duration::from_secs(seconds_ago))
-        .unwrap();
+    file.set_modified(SystemTime::now() - Duration::from_secs(seconds_ago)).unwrap();
 }
 
 #[test]
@@ -47,11 +46,7 @@ fn a_second_run_reads_the_cache_and_an_edit_retags_one_file() {
         text.push_str(function);
         fixture.write(store, &text);
         let edited = stats(fixture.path(), &options);
-        assert_eq!(
-            (edited.cache_hits, edited.cache_misses),
-            (cold.source_files - 1, 1),
-            "{language}"
-        );
+        assert_eq!((edited.cache_hits, edited.cache_misses), (cold.source_files - 1, 1), "{language}");
         let hits = symbols(fixture.path(), "freshly_added_fn", &options).unwrap();
         assert_eq!(hits.len(), 1, "{language}");
         assert_eq!(hits[0].path, store);
@@ -85,28 +80,20 @@ fn a_same_size_edit_within_the_timestamp_granularity_is_still_seen() {
     // Modified "just now" (here: in the future, so however slow this test runs): the entry is
     // racy and carries a content hash.
     let mtime = SystemTime::now() + Duration::from_secs(3600);
-    std::fs::File::options()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_modified(mtime)
-        .unwrap();
+    std::fs::File::options().write(true).open(&path).unwrap().set_modified(mtime).unwrap();
     stats(fixture.path(), &options);
     let renamed = original.replace("parse_cli_args", "parse_cli_argz");
     assert_eq!(renamed.len(), original.len());
     std::fs::write(&path, &renamed).unwrap();
-    std::fs::File::options()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_modified(mtime)
-        .unwrap();
+    std::fs::File::options().write(true).open(&path).unwrap().set_modified(mtime).unwrap();
     let seen = stats(fixture.path(), &options);
     assert_eq!(seen.cache_misses, 1, "{seen:?}");
     assert_eq!(symbols(fixture.path(), "parse_cli_argz", &options).unwrap().len(), 1);
 
     // Once old enough, entries are trusted on size and time alone and still hit.
-    for file in ["app/cli.py", "app/store.py", "app/engine.py", "app/report.py", "app/__init__.py", "tests/test_store.py"] {
+    for file in
+        ["app/cli.py", "app/store.py", "app/engine.py", "app/report.py", "app/__init__.py", "tests/test_store.py"]
+    {
         age(&fixture.file(file), 60);
     }
     let retagged = stats(fixture.path(), &options);
@@ -130,10 +117,8 @@ fn a_damaged_cache_is_reported_and_never_fails_the_map() {
     assert!(!map.ranked(3).is_empty());
 
     // A cache path that cannot be created (its parent is a file) is no worse.
-    let blocked = ContextOptions {
-        tag_cache: Some(fixture.file("go.mod").join("tags.redb")),
-        ..ContextOptions::default()
-    };
+    let blocked =
+        ContextOptions { tag_cache: Some(fixture.file("go.mod").join("tags.redb")), ..ContextOptions::default() };
     let stats = symbol_map(fixture.path(), &blocked).unwrap().index().stats.clone();
     assert!(stats.cache_note.is_some());
     assert_eq!(stats.cache_misses, stats.source_files);

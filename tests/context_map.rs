@@ -13,10 +13,7 @@ fn names(map: &RepoMap, n: usize) -> Vec<String> {
 }
 
 fn position(names: &[String], name: &str) -> usize {
-    names
-        .iter()
-        .position(|n| n == name)
-        .unwrap_or_else(|| panic!("{name} not ranked: {names:?}"))
+    names.iter().position(|n| n == name).unwrap_or_else(|| panic!("{name} not ranked: {names:?}"))
 }
 
 fn tokens(text: &str) -> usize {
@@ -56,10 +53,7 @@ fn focus_lifts_what_the_focused_file_uses() {
         let plain = symbol_map(fixture.path(), &ContextOptions::default()).unwrap();
         let focused = symbol_map(
             fixture.path(),
-            &ContextOptions {
-                focus: vec![e.focus_file.to_owned()],
-                ..ContextOptions::default()
-            },
+            &ContextOptions { focus: vec![e.focus_file.to_owned()], ..ContextOptions::default() },
         )
         .unwrap();
         let before = position(&names(&plain, 1000), e.focus_lifts);
@@ -84,19 +78,10 @@ fn the_map_fits_the_budget_and_shows_enclosing_scopes() {
         let map = symbol_map(fixture.path(), &ContextOptions::default()).unwrap();
         let (full, shown) = map.render(100_000);
         let lines: Vec<&str> = full.lines().collect();
-        let at = lines
-            .iter()
-            .position(|l| *l == method)
-            .unwrap_or_else(|| panic!("{language}:\n{full}"));
+        let at = lines.iter().position(|l| *l == method).unwrap_or_else(|| panic!("{language}:\n{full}"));
         // The enclosing scope is shown in the same file section, above the method.
-        let section = lines[..at]
-            .iter()
-            .rev()
-            .take_while(|l| l.starts_with(['│', '⋮']));
-        assert!(
-            scope.is_empty() || section.clone().any(|l| *l == scope),
-            "{language}:\n{full}"
-        );
+        let section = lines[..at].iter().rev().take_while(|l| l.starts_with(['│', '⋮']));
+        assert!(scope.is_empty() || section.clone().any(|l| *l == scope), "{language}:\n{full}");
         assert!(shown >= 6, "{language}: {shown}");
         let mut previous = 0;
         for budget in [10, 30, 60, 120, 250, 500] {
@@ -129,15 +114,9 @@ fn symbols_looks_up_names_files_and_parts_of_names() {
         .unwrap();
     assert_eq!(hit.line as usize, line + 1);
 
-    let outline: Vec<String> = symbols(fixture.path(), "src/store.rs", &options)
-        .unwrap()
-        .into_iter()
-        .map(|h| h.name)
-        .collect();
-    assert_eq!(
-        outline,
-        vec!["Event", "EventStore", "open_store", "append_event", "event_count"]
-    );
+    let outline: Vec<String> =
+        symbols(fixture.path(), "src/store.rs", &options).unwrap().into_iter().map(|h| h.name).collect();
+    assert_eq!(outline, vec!["Event", "EventStore", "open_store", "append_event", "event_count"]);
     let partial = symbols(fixture.path(), "EVENT_C", &options).unwrap();
     assert_eq!(partial[0].name, "event_count");
     assert!(symbols(fixture.path(), "no_such_symbol", &options).unwrap().is_empty());

@@ -31,11 +31,7 @@ fn discovery_finds_the_test_command_and_ci_jobs_in_every_language() {
             "{language}: {:?}",
             d.test_commands
         );
-        let jobs: Vec<&str> = d
-            .ci
-            .iter()
-            .flat_map(|c| c.jobs.iter().map(|j| j.id.as_str()))
-            .collect();
+        let jobs: Vec<&str> = d.ci.iter().flat_map(|c| c.jobs.iter().map(|j| j.id.as_str())).collect();
         assert_eq!(jobs, e.ci_jobs, "{language}");
         assert!(!d.manifests.is_empty(), "{language}");
         assert!(d.test_files.count >= 1, "{language}: {:?}", d.test_files);
@@ -139,17 +135,11 @@ fn empty_and_commitless_repositories_and_plain_directories() {
     let plain = tempfile::tempdir().unwrap();
     std::fs::write(plain.path().join("x.py"), "def f(): pass\n").unwrap();
     let summary = gather(plain.path());
-    assert_eq!(
-        summary.history.note.as_deref(),
-        Some("not a git repository: no history")
-    );
+    assert_eq!(summary.history.note.as_deref(), Some("not a git repository: no history"));
     assert_eq!(summary.discovery.languages[0].name, "Python");
 
     let missing = plain.path().join("missing");
-    assert!(matches!(
-        RepoContext::gather(&missing, &ContextOptions::default()),
-        Err(ContextError::Unreadable { .. })
-    ));
+    assert!(matches!(RepoContext::gather(&missing, &ContextOptions::default()), Err(ContextError::Unreadable { .. })));
     assert!(matches!(
         RepoContext::gather(&plain.path().join("x.py"), &ContextOptions::default()),
         Err(ContextError::NotADirectory(_))

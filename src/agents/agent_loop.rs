@@ -94,6 +94,8 @@ struct Turn {
     calls: Vec<ToolCall>,
     /// Calls whose arguments were not JSON: (call, error).
     malformed: Vec<(ToolCall, String)>,
+    /// Usage events, recorded with the turn's message.
+    usage: Vec<EventKind>,
 }
 
 /// Runs the agent until it ends.
@@ -118,14 +120,15 @@ pub async fn run_agent(
             temperature: None,
             role: Some(spec.role),
         };
-        let turn = match stream_turn(client, request, scope, host, redactor).await {
+        let mut turn = match stream_turn(client, request, scope, host, redactor).await {
             Ok(turn) => turn,
             Err(message) => return AgentOutcome::ModelFailed(message),
         };
+        let mut kinds = std::mem::take(&mut turn.usage);
         if !turn.text.trim().is_empty() {
-            let text = redactor.redact(turn.text.trim()).into_owned();
-            record(host, scope, EventKind::AgentMessage { text }).await;
+            kinds.push(EventKind::AgentMessage { text: redactor.redact(turn.text.trim()).into_owned() });
         }
+        record(host, scope, kinds).await;
         let mut all_calls = turn.calls.clone();
         all_calls.extend(turn.malformed.iter().map(|(call, _)| call.clone()));
         messages.push(Message::Assistant { content: turn.text.clone(), tool_calls: all_calls });
@@ -200,9 +203,13 @@ fn canonical(value: &Value) -> String {
     }
 }
 
-async fn record(host: &dyn AgentHost, scope: &AgentScope, kind: EventKind) {
-    // A failed audit write is reported by the engine itself; the agent goes on.
-    let _ = host.record(NewEvent::for_task(scope.task, scope.actor.clone(), kind)).await;
+async fn record(host: &dyn AgentHost, scope: &AgentScope, kinds: Vec<EventKind>) {
+    if kinds.is_empty() {
+        return;
+    }
+    let events = kinds.into_iter().map(|kind| NewEvent::for_task(scope.task, scope.actor.clone(), kind)).collect();
+    // A failed audit write surfaces on the engine's own channel; the agent goes on.
+    let _ = host.record(events).await;
 }
 
 async fn stream_turn(
@@ -229,11 +236,9 @@ async fn stream_turn(
                 let call = ToolCall { id, name, arguments: Value::Object(Default::default()) };
                 turn.malformed.push((call, error));
             }
-            event @ (ModelEvent::Usage(_) | ModelEvent::Retry { .. }) => {
-                if let Some(kind) = event.to_event_kind() {
-                    record(host, scope, kind).await;
-                }
-            }
+            // A retry is shown at once (the wait may be long); usage goes with the turn's message.
+            event @ ModelEvent::Retry { .. } => record(host, scope, event.to_event_kind().into_iter().collect()).await,
+            event @ ModelEvent::Usage(_) => turn.usage.extend(event.to_event_kind()),
             ModelEvent::Finished(_) => {}
             ModelEvent::Error(error) => return Err(error.to_string()),
         }

@@ -31,11 +31,7 @@ pub fn run(args: ContextArgs, context: &Context) -> Result<Outcome, String> {
     let dir = &context.repo_dir;
     let root = repo_root(dir).unwrap_or_else(|| dir.clone());
     let mut options = ContextOptions {
-        focus: args
-            .focus
-            .iter()
-            .map(|f| focus_item(dir, &root, f))
-            .collect(),
+        focus: args.focus.iter().map(|f| focus_item(dir, &root, f)).collect(),
         working_dir: Some(dir.clone()),
         ..ContextOptions::default()
     };
@@ -56,11 +52,7 @@ pub fn run(args: ContextArgs, context: &Context) -> Result<Outcome, String> {
         stats.source_files,
         stats.cache_hits,
         stats.cache_misses,
-        stats
-            .skipped
-            .summary(options.max_tag_file_size)
-            .map(|s| format!(", {s}"))
-            .unwrap_or_default(),
+        stats.skipped.summary(options.max_tag_file_size).map(|s| format!(", {s}")).unwrap_or_default(),
         stats.elapsed.as_secs_f64()
     );
     // A closed pipe (`| head`) is not an error worth reporting.
@@ -72,21 +64,13 @@ pub fn run(args: ContextArgs, context: &Context) -> Result<Outcome, String> {
 /// file or directory (given relative to the working directory, or absolute), else unchanged.
 fn focus_item(dir: &Path, root: &Path, item: &str) -> String {
     let path = Path::new(item);
-    let full = if path.is_absolute() {
-        path.to_owned()
-    } else {
-        dir.join(path)
-    };
+    let full = if path.is_absolute() { path.to_owned() } else { dir.join(path) };
     let canonical = (std::fs::canonicalize(&full), std::fs::canonicalize(root));
     if let (Ok(full), Ok(root)) = canonical
         && let Ok(rel) = full.strip_prefix(&root)
         && !rel.as_os_str().is_empty()
     {
-        return rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
+        return rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
     }
     item.to_owned()
 }

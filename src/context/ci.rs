@@ -54,12 +54,7 @@ pub fn ci_configs(root: &Path) -> Vec<CiConfig> {
         (".ci/run", "script"),
     ] {
         if root.join(file).is_file() {
-            found.push(CiConfig {
-                system: system.into(),
-                file: file.into(),
-                name: None,
-                jobs: Vec::new(),
-            });
+            found.push(CiConfig { system: system.into(), file: file.into(), name: None, jobs: Vec::new() });
         }
     }
     found
@@ -114,9 +109,7 @@ fn key_of(text: &str) -> Option<(String, &str)> {
         let (key, after) = rest.split_once('\'')?;
         (key, after.strip_prefix(':')?)
     } else {
-        let at = text
-            .find(": ")
-            .or_else(|| text.strip_suffix(':').map(str::len))?;
+        let at = text.find(": ").or_else(|| text.strip_suffix(':').map(str::len))?;
         (&text[..at], &text[at + 1..])
     };
     let quoted = text.starts_with(['"', '\'']);
@@ -166,10 +159,7 @@ pub fn jobs_under(text: &str, section: &str) -> Vec<CiJob> {
         }
         if indent == level {
             if let Some((key, _)) = key_of(line) {
-                jobs.push(CiJob {
-                    id: key,
-                    name: None,
-                });
+                jobs.push(CiJob { id: key, name: None });
                 field_indent = None;
             }
             continue;

@@ -47,21 +47,14 @@ fn ci_files_are_found_on_disk() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     std::fs::create_dir_all(root.join(".github/workflows")).unwrap();
-    std::fs::write(
-        root.join(".github/workflows/ci.yml"),
-        "name: CI\njobs:\n  test:\n    runs-on: x\n",
-    )
-    .unwrap();
+    std::fs::write(root.join(".github/workflows/ci.yml"), "name: CI\njobs:\n  test:\n    runs-on: x\n").unwrap();
     std::fs::write(root.join(".github/workflows/notes.txt"), "jobs:\n  x: 1\n").unwrap();
     std::fs::write(root.join(".gitlab-ci.yml"), "build:\n  script: make\n").unwrap();
     std::fs::create_dir_all(root.join(".ci")).unwrap();
     std::fs::write(root.join(".ci/run"), "#!/bin/sh\n").unwrap();
     let found = ci_configs(root);
     let files: Vec<&str> = found.iter().map(|c| c.file.as_str()).collect();
-    assert_eq!(
-        files,
-        vec![".github/workflows/ci.yml", ".gitlab-ci.yml", ".ci/run"]
-    );
+    assert_eq!(files, vec![".github/workflows/ci.yml", ".gitlab-ci.yml", ".ci/run"]);
     assert_eq!(ids(&found[0].jobs), vec!["test"]);
     assert_eq!(ids(&found[1].jobs), vec!["build"]);
     assert!(ci_configs(&root.join("absent")).is_empty());

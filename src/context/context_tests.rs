@@ -21,8 +21,7 @@ fn the_tag_cache_keeps_fingerprints_apart_and_drops_old_ones() {
     // and its first write drops the old entries.
     let new = TagCache::open(&path, 2).unwrap();
     assert!(new.load("/repo/").unwrap().is_empty());
-    new.save(&[("/repo/d.rs".to_owned(), b"D".to_vec())], &[])
-        .unwrap();
+    new.save(&[("/repo/d.rs".to_owned(), b"D".to_vec())], &[]).unwrap();
     assert!(old.load("/").unwrap().is_empty());
     assert_eq!(new.load("/").unwrap().len(), 1);
     drop((old, new));
@@ -46,10 +45,7 @@ fn a_file_that_vanishes_before_it_is_read_is_counted_as_unreadable() {
     assert_eq!(built.stats.skipped.unreadable, 1);
     assert_eq!(built.stats.skipped.examples, vec!["gone.rs (unreadable)".to_owned()]);
     assert_eq!(built.files.len(), 1);
-    assert_eq!(
-        built.stats.skipped.summary(DEFAULT_MAX_TAG_SIZE).as_deref(),
-        Some("1 skipped (1 unreadable)")
-    );
+    assert_eq!(built.stats.skipped.summary(DEFAULT_MAX_TAG_SIZE).as_deref(), Some("1 skipped (1 unreadable)"));
 }
 
 #[test]
@@ -63,20 +59,13 @@ fn an_oversized_limit_and_threads_are_respected() {
         .unwrap();
     }
     std::fs::write(dir.path().join("helper.py"), "def helper_function():\n    pass\n").unwrap();
-    let options = ContextOptions {
-        threads: 3,
-        max_tag_file_size: 40,
-        ..ContextOptions::default()
-    };
+    let options = ContextOptions { threads: 3, max_tag_file_size: 40, ..ContextOptions::default() };
     let map = symbol_map(dir.path(), &options).unwrap();
     let stats = &map.index().stats;
     // The 20 modules are 50+ bytes: over the limit. Only the helper is tagged.
     assert_eq!(stats.skipped.too_large, 20);
     assert_eq!(stats.cache_misses, 1);
-    let options = ContextOptions {
-        threads: 3,
-        ..ContextOptions::default()
-    };
+    let options = ContextOptions { threads: 3, ..ContextOptions::default() };
     let map = symbol_map(dir.path(), &options).unwrap();
     assert_eq!(map.ranked(1)[0].name, "helper_function");
 }

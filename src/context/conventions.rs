@@ -51,26 +51,12 @@ pub fn gather(root: &Path, working_dir: Option<&Path>) -> Vec<ConventionDoc> {
         };
         let (text, truncated) = cap(&text, AGENTS_CAP.min(agents_left));
         agents_left -= text.len();
-        docs.push(ConventionDoc {
-            path: super::walk::relative(root, &path),
-            kind: "agents".into(),
-            text,
-            truncated,
-        });
+        docs.push(ConventionDoc { path: super::walk::relative(root, &path), kind: "agents".into(), text, truncated });
     }
-    for rel in [
-        "CONTRIBUTING.md",
-        ".github/CONTRIBUTING.md",
-        "docs/CONTRIBUTING.md",
-    ] {
+    for rel in ["CONTRIBUTING.md", ".github/CONTRIBUTING.md", "docs/CONTRIBUTING.md"] {
         if let Some(text) = read(&root.join(rel)) {
             let (text, truncated) = cap(&text, CONTRIBUTING_CAP);
-            docs.push(ConventionDoc {
-                path: rel.into(),
-                kind: "contributing".into(),
-                text,
-                truncated,
-            });
+            docs.push(ConventionDoc { path: rel.into(), kind: "contributing".into(), text, truncated });
             break;
         }
     }
@@ -81,12 +67,7 @@ pub fn gather(root: &Path, working_dir: Option<&Path>) -> Vec<ConventionDoc> {
         let sections = setup_sections(&text);
         if !sections.is_empty() {
             let (text, truncated) = cap(&sections, README_CAP);
-            docs.push(ConventionDoc {
-                path: rel.into(),
-                kind: "readme".into(),
-                text,
-                truncated,
-            });
+            docs.push(ConventionDoc { path: rel.into(), kind: "readme".into(), text, truncated });
         }
         break;
     }
@@ -146,11 +127,8 @@ pub fn setup_sections(markdown: &str) -> String {
         if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
             fence = !fence;
         }
-        let level = if fence || trimmed.starts_with("```") || trimmed.starts_with("~~~") {
-            0
-        } else {
-            heading_level(line)
-        };
+        let level =
+            if fence || trimmed.starts_with("```") || trimmed.starts_with("~~~") { 0 } else { heading_level(line) };
         if level > 0 {
             if keeping.is_some_and(|kept| level <= kept) {
                 keeping = None;
@@ -175,11 +153,7 @@ pub fn setup_sections(markdown: &str) -> String {
 
 fn heading_level(line: &str) -> usize {
     let hashes = line.chars().take_while(|&c| c == '#').count();
-    if (1..=6).contains(&hashes) && line[hashes..].starts_with(' ') {
-        hashes
-    } else {
-        0
-    }
+    if (1..=6).contains(&hashes) && line[hashes..].starts_with(' ') { hashes } else { 0 }
 }
 
 #[cfg(test)]

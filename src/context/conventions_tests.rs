@@ -17,10 +17,7 @@ fn agents_files_from_the_root_down_to_the_working_directory() {
     .unwrap();
     let docs = gather(root, Some(&root.join("crates/core/src")));
     let paths: Vec<&str> = docs.iter().map(|d| d.path.as_str()).collect();
-    assert_eq!(
-        paths,
-        vec!["AGENTS.md", "crates/core/AGENTS.md", "CONTRIBUTING.md", "README.md"]
-    );
+    assert_eq!(paths, vec!["AGENTS.md", "crates/core/AGENTS.md", "CONTRIBUTING.md", "README.md"]);
     assert_eq!(docs[1].text, "Core rules.");
     assert!(docs[2].truncated);
     assert!(docs[2].text.len() <= CONTRIBUTING_CAP);

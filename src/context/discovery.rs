@@ -109,35 +109,20 @@ const MAX_LISTED: usize = 30;
 
 /// Discovers the build, test and CI setup of the repository at `root` with files `files`.
 pub fn discover(root: &Path, files: &[WalkedFile]) -> Discovery {
-    let mut found = Discovery {
-        languages: languages(files),
-        ..Discovery::default()
-    };
-    let mut manifests: Vec<&WalkedFile> = files
-        .iter()
-        .filter(|f| manifest_kind(file_name(&f.rel)).is_some())
-        .collect();
+    let mut found = Discovery { languages: languages(files), ..Discovery::default() };
+    let mut manifests: Vec<&WalkedFile> = files.iter().filter(|f| manifest_kind(file_name(&f.rel)).is_some()).collect();
     manifests.sort_by_key(|f| (f.rel.matches('/').count(), f.rel.clone()));
     found.manifests = manifests
         .iter()
         .take(MAX_LISTED)
-        .filter_map(|f| {
-            Some(Manifest {
-                path: f.rel.clone(),
-                kind: manifest_kind(file_name(&f.rel))?.to_owned(),
-            })
-        })
+        .filter_map(|f| Some(Manifest { path: f.rel.clone(), kind: manifest_kind(file_name(&f.rel))?.to_owned() }))
         .collect();
     found.test_files = test_files(files);
     found.targets = task_targets(root);
     for targets in &found.targets {
         let tool = &targets.tool;
         if targets.targets.iter().any(|t| t == "test") {
-            found.test_commands.push(hint(
-                format!("{tool} test"),
-                "",
-                format!("{} target `test`", targets.file),
-            ));
+            found.test_commands.push(hint(format!("{tool} test"), "", format!("{} target `test`", targets.file)));
         }
         if let Some(build) = targets.targets.iter().find(|t| *t == "build") {
             found.build_commands.push(hint(
@@ -153,9 +138,8 @@ pub fn discover(root: &Path, files: &[WalkedFile]) -> Discovery {
         let dir = manifest.rel[..manifest.rel.len() - name.len()].trim_end_matches('/');
         let kind = manifest_kind(name).unwrap_or_default();
         // A nested manifest under one of the same kind already handled is part of it.
-        let covered = |(d, k): &(String, &str)| {
-            *k == kind && (d.is_empty() || d == dir || dir.starts_with(&format!("{d}/")))
-        };
+        let covered =
+            |(d, k): &(String, &str)| *k == kind && (d.is_empty() || d == dir || dir.starts_with(&format!("{d}/")));
         if seen_dirs.iter().any(covered) {
             continue;
         }
@@ -164,12 +148,8 @@ pub fn discover(root: &Path, files: &[WalkedFile]) -> Discovery {
             "Cargo.toml" => cargo(root, dir, &manifest.rel, &mut found),
             "package.json" => npm(root, dir, &manifest.rel, &mut found, files),
             "go.mod" => {
-                found
-                    .test_commands
-                    .push(hint("go test ./...", dir, &manifest.rel));
-                found
-                    .build_commands
-                    .push(hint("go build ./...", dir, &manifest.rel));
+                found.test_commands.push(hint("go test ./...", dir, &manifest.rel));
+                found.build_commands.push(hint("go build ./...", dir, &manifest.rel));
                 push_unique(&mut found.test_frameworks, "go test");
             }
             _ if kind == "python" => python(root, dir, &mut found, files),
@@ -184,11 +164,7 @@ pub fn discover(root: &Path, files: &[WalkedFile]) -> Discovery {
 }
 
 fn hint(command: impl Into<String>, dir: &str, source: impl Into<String>) -> CommandHint {
-    CommandHint {
-        command: command.into(),
-        dir: dir.to_owned(),
-        source: source.into(),
-    }
+    CommandHint { command: command.into(), dir: dir.to_owned(), source: source.into() }
 }
 
 fn push_unique(list: &mut Vec<String>, item: &str) {
@@ -222,11 +198,7 @@ fn read_capped(path: &Path) -> String {
 }
 
 fn join(root: &Path, dir: &str, name: &str) -> std::path::PathBuf {
-    if dir.is_empty() {
-        root.join(name)
-    } else {
-        root.join(dir).join(name)
-    }
+    if dir.is_empty() { root.join(name) } else { root.join(dir).join(name) }
 }
 
 fn cargo(root: &Path, dir: &str, rel: &str, found: &mut Discovery) {
@@ -238,18 +210,12 @@ fn cargo(root: &Path, dir: &str, rel: &str, found: &mut Discovery) {
         found.test_commands.push(hint(
             format!("cargo nextest run{flag}"),
             dir,
-            format!("{dir}/.config/nextest.toml")
-                .trim_start_matches('/')
-                .to_owned(),
+            format!("{dir}/.config/nextest.toml").trim_start_matches('/').to_owned(),
         ));
         push_unique(&mut found.test_frameworks, "cargo-nextest");
     }
-    found
-        .test_commands
-        .push(hint(format!("cargo test{flag}"), dir, rel));
-    found
-        .build_commands
-        .push(hint(format!("cargo build{flag}"), dir, rel));
+    found.test_commands.push(hint(format!("cargo test{flag}"), dir, rel));
+    found.build_commands.push(hint(format!("cargo build{flag}"), dir, rel));
     push_unique(&mut found.test_frameworks, "cargo test (libtest)");
 }
 
@@ -259,11 +225,7 @@ fn npm(root: &Path, dir: &str, rel: &str, found: &mut Discovery, files: &[Walked
         return;
     };
     let in_dir = |name: &str| {
-        let want = if dir.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{dir}/{name}")
-        };
+        let want = if dir.is_empty() { name.to_owned() } else { format!("{dir}/{name}") };
         files.iter().any(|f| f.rel == want)
     };
     let runner = if in_dir("pnpm-lock.yaml") {
@@ -278,24 +240,14 @@ fn npm(root: &Path, dir: &str, rel: &str, found: &mut Discovery, files: &[Walked
     let scripts = json.get("scripts").and_then(|s| s.as_object());
     let script = |name: &str| scripts.and_then(|s| s.get(name)).and_then(|v| v.as_str());
     if let Some(test) = script("test").filter(|t| !t.contains("no test specified")) {
-        let command = if runner == "bun" {
-            "bun run test".to_owned()
-        } else {
-            format!("{runner} test")
-        };
-        found
-            .test_commands
-            .push(hint(command, dir, format!("{rel} scripts.test (`{test}`)")));
+        let command = if runner == "bun" { "bun run test".to_owned() } else { format!("{runner} test") };
+        found.test_commands.push(hint(command, dir, format!("{rel} scripts.test (`{test}`)")));
         if test.contains("node --test") {
             push_unique(&mut found.test_frameworks, "node:test");
         }
     }
     if script("build").is_some() {
-        found.build_commands.push(hint(
-            format!("{runner} run build"),
-            dir,
-            format!("{rel} scripts.build"),
-        ));
+        found.build_commands.push(hint(format!("{runner} run build"), dir, format!("{rel} scripts.build")));
     }
     let mut deps: Vec<&str> = Vec::new();
     for key in ["dependencies", "devDependencies"] {
@@ -303,16 +255,7 @@ fn npm(root: &Path, dir: &str, rel: &str, found: &mut Discovery, files: &[Walked
             deps.extend(map.keys().map(String::as_str));
         }
     }
-    for framework in [
-        "jest",
-        "vitest",
-        "mocha",
-        "ava",
-        "jasmine",
-        "tap",
-        "@playwright/test",
-        "cypress",
-    ] {
+    for framework in ["jest", "vitest", "mocha", "ava", "jasmine", "tap", "@playwright/test", "cypress"] {
         if deps.contains(&framework) {
             push_unique(&mut found.test_frameworks, framework);
         }
@@ -336,39 +279,22 @@ fn python(root: &Path, dir: &str, found: &mut Discovery, files: &[WalkedFile]) {
     }
     let pytest = config_text.contains("pytest")
         || join(root, dir, "pytest.ini").exists()
-        || files
-            .iter()
-            .filter(under)
-            .any(|f| file_name(&f.rel) == "conftest.py");
+        || files.iter().filter(under).any(|f| file_name(&f.rel) == "conftest.py");
     let tests_exist = files.iter().filter(under).any(|f| is_test_file(&f.rel));
     if pytest {
-        found
-            .test_commands
-            .push(hint("pytest", dir, "pytest configuration or dependency"));
+        found.test_commands.push(hint("pytest", dir, "pytest configuration or dependency"));
         push_unique(&mut found.test_frameworks, "pytest");
     } else if tests_exist {
-        found
-            .test_commands
-            .push(hint("python -m unittest", dir, "test_*.py files"));
+        found.test_commands.push(hint("python -m unittest", dir, "test_*.py files"));
         push_unique(&mut found.test_frameworks, "unittest");
     }
     if join(root, dir, "tox.ini").exists() {
         found.test_commands.push(hint("tox", dir, "tox.ini"));
     }
     if join(root, dir, "pyproject.toml").exists() || join(root, dir, "setup.py").exists() {
-        found
-            .build_commands
-            .push(hint("pip install -e .", dir, "pyproject.toml or setup.py"));
-    } else if let Some(req) = files
-        .iter()
-        .filter(under)
-        .find(|f| file_name(&f.rel) == "requirements.txt")
-    {
-        found.build_commands.push(hint(
-            "pip install -r requirements.txt",
-            dir,
-            req.rel.clone(),
-        ));
+        found.build_commands.push(hint("pip install -e .", dir, "pyproject.toml or setup.py"));
+    } else if let Some(req) = files.iter().filter(under).find(|f| file_name(&f.rel) == "requirements.txt") {
+        found.build_commands.push(hint("pip install -r requirements.txt", dir, req.rel.clone()));
     }
 }
 
@@ -378,18 +304,11 @@ pub fn is_test_file(rel: &str) -> bool {
     let Some((stem, ext)) = name.rsplit_once('.') else {
         return false;
     };
-    let source = matches!(
-        ext,
-        "rs" | "py" | "go" | "js" | "jsx" | "ts" | "tsx" | "mjs" | "cjs" | "rb" | "java" | "kt"
-    );
+    let source = matches!(ext, "rs" | "py" | "go" | "js" | "jsx" | "ts" | "tsx" | "mjs" | "cjs" | "rb" | "java" | "kt");
     if !source {
         return false;
     }
-    let in_test_dir = rel
-        .split('/')
-        .rev()
-        .skip(1)
-        .any(|d| matches!(d, "tests" | "test" | "__tests__" | "spec"));
+    let in_test_dir = rel.split('/').rev().skip(1).any(|d| matches!(d, "tests" | "test" | "__tests__" | "spec"));
     in_test_dir
         || stem.starts_with("test_")
         || stem.ends_with("_test")
@@ -424,14 +343,8 @@ fn languages(files: &[WalkedFile]) -> Vec<LanguageStat> {
         entry.0 += 1;
         entry.1 += file.size;
     }
-    let mut list: Vec<LanguageStat> = stats
-        .into_iter()
-        .map(|(name, (files, bytes))| LanguageStat {
-            name: name.to_owned(),
-            files,
-            bytes,
-        })
-        .collect();
+    let mut list: Vec<LanguageStat> =
+        stats.into_iter().map(|(name, (files, bytes))| LanguageStat { name: name.to_owned(), files, bytes }).collect();
     list.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.name.cmp(&b.name)));
     list
 }
@@ -537,9 +450,7 @@ pub fn just_recipes(text: &str) -> Vec<String> {
             continue;
         };
         if matches!(name, "set" | "alias" | "export" | "import" | "mod")
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         {
             continue;
         }

@@ -15,13 +15,7 @@ fn discover_tree(files: &[(&str, &str)]) -> Discovery {
 fn commands(hints: &[CommandHint]) -> Vec<String> {
     hints
         .iter()
-        .map(|h| {
-            if h.dir.is_empty() {
-                h.command.clone()
-            } else {
-                format!("{} (in {})", h.command, h.dir)
-            }
-        })
+        .map(|h| if h.dir.is_empty() { h.command.clone() } else { format!("{} (in {})", h.command, h.dir) })
         .collect()
 }
 
@@ -45,10 +39,7 @@ fn cargo_workspaces_and_nested_crates() {
 #[test]
 fn npm_scripts_runner_and_frameworks() {
     let found = discover_tree(&[
-        (
-            "package.json",
-            r#"{"scripts": {"test": "vitest run", "build": "tsc"}, "devDependencies": {"vitest": "1"}}"#,
-        ),
+        ("package.json", r#"{"scripts": {"test": "vitest run", "build": "tsc"}, "devDependencies": {"vitest": "1"}}"#),
         ("pnpm-lock.yaml", ""),
         ("src/app.test.ts", "test('x', () => {})\n"),
         ("tools/package.json", r#"{"scripts": {"test": "echo \"Error: no test specified\" && exit 1"}}"#),
@@ -68,10 +59,7 @@ fn python_pytest_or_unittest() {
     ]);
     assert_eq!(commands(&pytest.test_commands), vec!["pytest"]);
     assert_eq!(commands(&pytest.build_commands), vec!["pip install -e ."]);
-    let requirements = discover_tree(&[
-        ("requirements-dev.txt", "pytest==8\n"),
-        ("app.py", "x = 1\n"),
-    ]);
+    let requirements = discover_tree(&[("requirements-dev.txt", "pytest==8\n"), ("app.py", "x = 1\n")]);
     assert_eq!(commands(&requirements.test_commands), vec!["pytest"]);
     let unittest = discover_tree(&[
         ("setup.cfg", "[metadata]\nname = p\n"),
@@ -79,10 +67,7 @@ fn python_pytest_or_unittest() {
         ("requirements.txt", "requests\n"),
     ]);
     assert_eq!(commands(&unittest.test_commands), vec!["python -m unittest"]);
-    assert_eq!(
-        commands(&unittest.build_commands),
-        vec!["pip install -r requirements.txt"]
-    );
+    assert_eq!(commands(&unittest.build_commands), vec!["pip install -r requirements.txt"]);
 }
 
 #[test]
@@ -94,12 +79,12 @@ fn go_modules_and_make_and_just_targets() {
             "Makefile",
             ".PHONY: test build\nVERSION := 1\nall: build\nbuild:\n\tgo build ./...\ntest: build\n\tgo test ./...\n%.o: %.c\n\tcc $<\n",
         ),
-        ("justfile", "set shell := [\"bash\"]\nalias t := test\n# comment\ntest *args:\n  go test {{args}}\n@lint:\n  golangci-lint run\n"),
+        (
+            "justfile",
+            "set shell := [\"bash\"]\nalias t := test\n# comment\ntest *args:\n  go test {{args}}\n@lint:\n  golangci-lint run\n",
+        ),
     ]);
-    assert_eq!(
-        commands(&found.test_commands),
-        vec!["make test", "just test", "go test ./..."]
-    );
+    assert_eq!(commands(&found.test_commands), vec!["make test", "just test", "go test ./..."]);
     assert_eq!(commands(&found.build_commands), vec!["make build", "go build ./..."]);
     assert_eq!(found.targets[0].targets, vec!["all", "build", "test"]);
     assert_eq!(found.targets[1].targets, vec!["test", "lint"]);

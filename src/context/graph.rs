@@ -21,8 +21,7 @@ impl Csr {
     /// duplicates are kept (they add up in products).
     pub fn from_triples(rows: usize, triples: &[(u32, u32, f64)]) -> Csr {
         let mut offsets = vec![0usize; rows + 1];
-        let triples: Vec<&(u32, u32, f64)> =
-            triples.iter().filter(|t| (t.0 as usize) < rows).collect();
+        let triples: Vec<&(u32, u32, f64)> = triples.iter().filter(|t| (t.0 as usize) < rows).collect();
         for &&(row, _, _) in &triples {
             offsets[row as usize + 1] += 1;
         }
@@ -38,11 +37,7 @@ impl Csr {
             weights[*slot] = weight;
             *slot += 1;
         }
-        Csr {
-            offsets,
-            cols,
-            weights,
-        }
+        Csr { offsets, cols, weights }
     }
 
     /// The number of rows.
@@ -56,10 +51,7 @@ impl Csr {
             (Some(&s), Some(&e)) => (s, e),
             _ => (0, 0),
         };
-        self.cols[start..end]
-            .iter()
-            .zip(&self.weights[start..end])
-            .map(|(&c, &w)| (c as usize, w))
+        self.cols[start..end].iter().zip(&self.weights[start..end]).map(|(&c, &w)| (c as usize, w))
     }
 
     /// The sum of `row`'s weights.
@@ -81,11 +73,7 @@ pub struct PageRankOptions {
 
 impl Default for PageRankOptions {
     fn default() -> Self {
-        PageRankOptions {
-            damping: 0.85,
-            tolerance: 1e-6,
-            max_iterations: 100,
-        }
+        PageRankOptions { damping: 0.85, tolerance: 1e-6, max_iterations: 100 }
     }
 }
 
@@ -105,26 +93,16 @@ pub struct PageRank {
 /// are normalized per row). A node whose out-weights sum to zero is dangling: its rank is
 /// redistributed by `personalization`, as is the teleport. `personalization` is normalized;
 /// if it sums to zero it is taken as uniform.
-pub fn pagerank(
-    out: &Csr,
-    into: &Csr,
-    personalization: &[f64],
-    options: PageRankOptions,
-) -> PageRank {
+pub fn pagerank(out: &Csr, into: &Csr, personalization: &[f64], options: PageRankOptions) -> PageRank {
     let n = out.rows();
     if n == 0 {
-        return PageRank {
-            ranks: Vec::new(),
-            iterations: 0,
-            converged: true,
-        };
+        return PageRank { ranks: Vec::new(), iterations: 0, converged: true };
     }
     let p = normalized(personalization, n);
     let out_sums: Vec<f64> = (0..n).map(|i| out.row_sum(i)).collect();
     // Edges to nodes that do not exist lead nowhere: they do not count in the sums.
-    let into_sums: Vec<f64> = (0..into.rows())
-        .map(|m| into.row(m).filter(|&(j, _)| j < n).map(|(_, w)| w).sum())
-        .collect();
+    let into_sums: Vec<f64> =
+        (0..into.rows()).map(|m| into.row(m).filter(|&(j, _)| j < n).map(|(_, w)| w).sum()).collect();
     let mut x = p.clone();
     let mut mid = vec![0f64; into.rows()];
     let mut next = vec![0f64; n];
@@ -178,11 +156,7 @@ pub fn pagerank(
             break;
         }
     }
-    PageRank {
-        ranks: x,
-        iterations,
-        converged,
-    }
+    PageRank { ranks: x, iterations, converged }
 }
 
 /// Personalized PageRank over a plain weighted edge list `(from, to, weight)` on `n` nodes.
@@ -192,33 +166,14 @@ pub fn pagerank_edges(
     personalization: &[f64],
     options: PageRankOptions,
 ) -> PageRank {
-    let out: Vec<(u32, u32, f64)> = edges
-        .iter()
-        .enumerate()
-        .map(|(e, &(from, _, w))| (from, e as u32, w))
-        .collect();
-    let into: Vec<(u32, u32, f64)> = edges
-        .iter()
-        .enumerate()
-        .map(|(e, &(_, to, _))| (e as u32, to, 1.0))
-        .collect();
-    pagerank(
-        &Csr::from_triples(n, &out),
-        &Csr::from_triples(edges.len(), &into),
-        personalization,
-        options,
-    )
+    let out: Vec<(u32, u32, f64)> = edges.iter().enumerate().map(|(e, &(from, _, w))| (from, e as u32, w)).collect();
+    let into: Vec<(u32, u32, f64)> = edges.iter().enumerate().map(|(e, &(_, to, _))| (e as u32, to, 1.0)).collect();
+    pagerank(&Csr::from_triples(n, &out), &Csr::from_triples(edges.len(), &into), personalization, options)
 }
 
 fn normalized(p: &[f64], n: usize) -> Vec<f64> {
-    let mut v: Vec<f64> = (0..n)
-        .map(|i| {
-            p.get(i)
-                .copied()
-                .filter(|x| x.is_finite() && *x > 0.0)
-                .unwrap_or(0.0)
-        })
-        .collect();
+    let mut v: Vec<f64> =
+        (0..n).map(|i| p.get(i).copied().filter(|x| x.is_finite() && *x > 0.0).unwrap_or(0.0)).collect();
     let sum: f64 = v.iter().sum();
     if sum <= 0.0 {
         return vec![1.0 / n as f64; n];

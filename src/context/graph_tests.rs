@@ -58,15 +58,7 @@ fn the_hub_of_a_star_ranks_first_and_ranks_sum_to_one() {
 #[test]
 fn matches_a_dense_reference_with_weights_dangling_nodes_and_personalization() {
     // A small irregular graph: node 4 is dangling, node 5 isolated, weights uneven.
-    let edges = [
-        (0, 1, 3.0),
-        (0, 2, 1.0),
-        (1, 2, 1.0),
-        (2, 0, 2.0),
-        (2, 3, 0.5),
-        (3, 4, 1.0),
-        (1, 4, 10.0),
-    ];
+    let edges = [(0, 1, 3.0), (0, 2, 1.0), (1, 2, 1.0), (2, 0, 2.0), (2, 3, 0.5), (3, 4, 1.0), (1, 4, 10.0)];
     for p in [vec![1.0; 6], vec![0.0, 0.0, 0.0, 1.0, 0.0, 0.0], vec![5.0, 0.0, 1.0, 0.0, 0.0, 2.0]] {
         let ours = pagerank_edges(6, &edges, &p, PageRankOptions::default());
         let reference = dense(6, &edges, &p);
@@ -90,13 +82,7 @@ fn the_factored_chain_equals_its_expansion() {
     let out = Csr::from_triples(4, &[(0, 0, 2.0), (1, 0, 1.0), (1, 1, 1.0)]);
     let into = Csr::from_triples(2, &[(0, 2, 1.0), (0, 3, 3.0), (1, 0, 1.0)]);
     let factored = pagerank(&out, &into, &[], PageRankOptions::default());
-    let expanded = [
-        (0, 2, 2.0 * 0.25),
-        (0, 3, 2.0 * 0.75),
-        (1, 2, 0.25),
-        (1, 3, 0.75),
-        (1, 0, 1.0),
-    ];
+    let expanded = [(0, 2, 2.0 * 0.25), (0, 3, 2.0 * 0.75), (1, 2, 0.25), (1, 3, 0.75), (1, 0, 1.0)];
     let reference = dense(4, &expanded, &[1.0; 4]);
     for (a, b) in factored.ranks.iter().zip(&reference) {
         assert!(close(*a, *b), "{:?} vs {reference:?}", factored.ranks);
@@ -115,10 +101,7 @@ fn degenerate_inputs_do_not_panic() {
         3,
         &[(0, 1, 1.0), (1, 2, 1.0), (2, 0, 1.0)],
         &[1.0, 0.0, 0.0],
-        PageRankOptions {
-            max_iterations: 2,
-            ..PageRankOptions::default()
-        },
+        PageRankOptions { max_iterations: 2, ..PageRankOptions::default() },
     );
     assert_eq!(capped.iterations, 2);
     assert!(!capped.converged);

@@ -52,28 +52,18 @@ const LISTED: usize = 10;
 pub fn gather(root: &Path, max_commits: usize) -> History {
     match read(root, max_commits) {
         Ok(history) => history,
-        Err(note) => History {
-            note: Some(note),
-            ..History::default()
-        },
+        Err(note) => History { note: Some(note), ..History::default() },
     }
 }
 
 fn read(root: &Path, max_commits: usize) -> Result<History, String> {
-    let repo = git2::Repository::discover(root)
-        .map_err(|_| "not a git repository: no history".to_owned())?;
-    let workdir: PathBuf = repo
-        .workdir()
-        .ok_or_else(|| "a bare repository: no working tree".to_owned())?
-        .components()
-        .collect();
+    let repo = git2::Repository::discover(root).map_err(|_| "not a git repository: no history".to_owned())?;
+    let workdir: PathBuf =
+        repo.workdir().ok_or_else(|| "a bare repository: no working tree".to_owned())?.components().collect();
     let root: PathBuf = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
     let workdir = std::fs::canonicalize(&workdir).unwrap_or(workdir);
     // Paths in git are relative to the work tree; the summary's are relative to `root`.
-    let sub = root
-        .strip_prefix(&workdir)
-        .map(|p| super::walk::relative(Path::new(""), p))
-        .unwrap_or_default();
+    let sub = root.strip_prefix(&workdir).map(|p| super::walk::relative(Path::new(""), p)).unwrap_or_default();
     let mut history = History::default();
     let head = match repo.head() {
         Ok(head) => head,
@@ -83,11 +73,7 @@ fn read(root: &Path, max_commits: usize) -> Result<History, String> {
         }
         Err(err) => return Err(format!("cannot read HEAD: {}", err.message())),
     };
-    history.branch = head
-        .shorthand()
-        .ok()
-        .filter(|_| head.is_branch())
-        .map(str::to_owned);
+    history.branch = head.shorthand().ok().filter(|_| head.is_branch()).map(str::to_owned);
     let mut walk = repo.revwalk().map_err(|e| e.message().to_owned())?;
     walk.push_head().map_err(|e| e.message().to_owned())?;
     let _ = walk.set_sorting(git2::Sort::TIME);
@@ -132,12 +118,7 @@ fn read(root: &Path, max_commits: usize) -> Result<History, String> {
         }
     }
     let exists = |path: &str| root.join(path).is_file();
-    history.recent_files = recent
-        .iter()
-        .filter(|p| exists(p))
-        .take(LISTED)
-        .cloned()
-        .collect();
+    history.recent_files = recent.iter().filter(|p| exists(p)).take(LISTED).cloned().collect();
     let mut churn: Vec<(String, usize)> = counts.into_iter().collect();
     churn.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     history.churn = churn

@@ -78,7 +78,7 @@ impl Skipped {
 }
 
 fn human_size(bytes: u64) -> String {
-    if bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0 {
+    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
         format!("{} MiB", bytes / (1024 * 1024))
     } else if bytes >= 1024 {
         format!("{} KiB", bytes / 1024)
@@ -135,17 +135,13 @@ pub fn build(root: &Path, walk: &Walk, options: &IndexOptions) -> SymbolIndex {
     let mut stats = IndexStats::default();
     let taggers = taggers();
     let prefix = cache_prefix(root);
-    let cache =
-        options
-            .cache
-            .as_ref()
-            .and_then(|path| match TagCache::open(path, taggers.fingerprint) {
-                Ok(cache) => Some(cache),
-                Err(err) => {
-                    stats.cache_note = Some(format!("tag cache not used: {err}"));
-                    None
-                }
-            });
+    let cache = options.cache.as_ref().and_then(|path| match TagCache::open(path, taggers.fingerprint) {
+        Ok(cache) => Some(cache),
+        Err(err) => {
+            stats.cache_note = Some(format!("tag cache not used: {err}"));
+            None
+        }
+    });
     let mut cached: HashMap<String, Vec<u8>> = match &cache {
         Some(cache) => match cache.load(&prefix) {
             Ok(entries) => entries.into_iter().collect(),
@@ -172,9 +168,7 @@ pub fn build(root: &Path, walk: &Walk, options: &IndexOptions) -> SymbolIndex {
             continue;
         }
         let key = format!("{prefix}{}", file.rel);
-        let hit = cached
-            .remove(&key)
-            .and_then(|bytes| check_hit(&bytes, file, now_ns, &mut settled, &key));
+        let hit = cached.remove(&key).and_then(|bytes| check_hit(&bytes, file, now_ns, &mut settled, &key));
         if hit.is_some() {
             stats.cache_hits += 1;
         } else {
@@ -185,10 +179,8 @@ pub fn build(root: &Path, walk: &Walk, options: &IndexOptions) -> SymbolIndex {
     // What remains in `cached` belongs to files that are gone (or no longer walked).
     let stale: Vec<String> = cached.into_keys().collect();
 
-    let jobs: Vec<(usize, &WalkedFile, Lang)> = misses
-        .iter()
-        .map(|&slot| (slot, &walk.files[slots[slot].0], slots[slot].1))
-        .collect();
+    let jobs: Vec<(usize, &WalkedFile, Lang)> =
+        misses.iter().map(|&slot| (slot, &walk.files[slots[slot].0], slots[slot].1)).collect();
     let computed = tag_in_parallel(&jobs, super::walk::threads(options.threads), now_ns);
     stats.cache_misses = jobs.len();
     let mut put = settled;
@@ -198,11 +190,7 @@ pub fn build(root: &Path, walk: &Walk, options: &IndexOptions) -> SymbolIndex {
             Some((tagged, racy_hash)) => {
                 if cache.is_some() {
                     let key = format!("{prefix}{}", file.rel);
-                    let identity = Identity {
-                        size: file.size,
-                        mtime_ns: file.mtime_ns,
-                        racy_hash,
-                    };
+                    let identity = Identity { size: file.size, mtime_ns: file.mtime_ns, racy_hash };
                     put.push((key, tags::encode(identity, &tagged)));
                 }
                 slots[slot].2 = Some(tagged);
@@ -230,11 +218,7 @@ pub fn build(root: &Path, walk: &Walk, options: &IndexOptions) -> SymbolIndex {
     for (i, lang, tagged) in slots {
         let rel = &walk.files[i].rel;
         match tagged {
-            Some(Tagged::Tags(tags)) => files.push(IndexedFile {
-                rel: rel.clone(),
-                lang,
-                tags,
-            }),
+            Some(Tagged::Tags(tags)) => files.push(IndexedFile { rel: rel.clone(), lang, tags }),
             Some(Tagged::Binary) => {
                 stats.skipped.binary += 1;
                 stats.skipped.add_example(rel, "binary");
@@ -256,11 +240,7 @@ pub fn build(root: &Path, walk: &Walk, options: &IndexOptions) -> SymbolIndex {
 const RACY_WINDOW_NS: i64 = 2_000_000_000;
 
 fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .ok()
-        .and_then(|d| i64::try_from(d.as_nanos()).ok())
-        .unwrap_or(i64::MAX)
+    SystemTime::now().duration_since(UNIX_EPOCH).ok().and_then(|d| i64::try_from(d.as_nanos()).ok()).unwrap_or(i64::MAX)
 }
 
 fn is_racy(mtime_ns: i64, now_ns: i64) -> bool {
@@ -288,10 +268,7 @@ fn check_hit(
         }
         let racy_hash = is_racy(file.mtime_ns, now_ns).then_some(hash);
         if racy_hash.is_none() {
-            let identity = Identity {
-                racy_hash,
-                ..identity
-            };
+            let identity = Identity { racy_hash, ..identity };
             settled.push((key.to_owned(), tags::encode(identity, &tagged)));
         }
     }
@@ -313,11 +290,7 @@ fn cache_prefix(root: &Path) -> String {
 type Outcome = Option<(Tagged, Option<u64>)>;
 
 /// Tags `jobs` on `threads` threads, biggest files first.
-fn tag_in_parallel(
-    jobs: &[(usize, &WalkedFile, Lang)],
-    threads: usize,
-    now_ns: i64,
-) -> Vec<(usize, Outcome)> {
+fn tag_in_parallel(jobs: &[(usize, &WalkedFile, Lang)], threads: usize, now_ns: i64) -> Vec<(usize, Outcome)> {
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_key(|&j| std::cmp::Reverse(jobs[j].1.size));
     let next = AtomicUsize::new(0);

@@ -30,14 +30,7 @@ pub enum Lang {
 
 impl Lang {
     /// Every language.
-    pub const ALL: [Lang; 6] = [
-        Lang::Rust,
-        Lang::Python,
-        Lang::JavaScript,
-        Lang::TypeScript,
-        Lang::Tsx,
-        Lang::Go,
-    ];
+    pub const ALL: [Lang; 6] = [Lang::Rust, Lang::Python, Lang::JavaScript, Lang::TypeScript, Lang::Tsx, Lang::Go];
 
     /// The language of a file, from its extension.
     pub fn of_path(path: &Path) -> Option<Lang> {
@@ -94,20 +87,8 @@ impl Lang {
             Lang::Rust => ("", vec![tree_sitter_rust::TAGS_QUERY, RUST_EXTRA]),
             Lang::Python => ("", vec![tree_sitter_python::TAGS_QUERY, PYTHON_EXTRA]),
             Lang::JavaScript => (js::LOCALS_QUERY, vec![js::TAGS_QUERY, JS_EXTRA, JSX_EXTRA]),
-            Lang::TypeScript => (
-                ts::LOCALS_QUERY,
-                vec![js::TAGS_QUERY, ts::TAGS_QUERY, JS_EXTRA, TS_EXTRA],
-            ),
-            Lang::Tsx => (
-                ts::LOCALS_QUERY,
-                vec![
-                    js::TAGS_QUERY,
-                    ts::TAGS_QUERY,
-                    JS_EXTRA,
-                    TS_EXTRA,
-                    JSX_EXTRA,
-                ],
-            ),
+            Lang::TypeScript => (ts::LOCALS_QUERY, vec![js::TAGS_QUERY, ts::TAGS_QUERY, JS_EXTRA, TS_EXTRA]),
+            Lang::Tsx => (ts::LOCALS_QUERY, vec![js::TAGS_QUERY, ts::TAGS_QUERY, JS_EXTRA, TS_EXTRA, JSX_EXTRA]),
             Lang::Go => ("", vec![tree_sitter_go::TAGS_QUERY]),
         }
     }
@@ -167,20 +148,13 @@ pub struct Taggers {
 impl Taggers {
     /// The configuration for `lang`, if its query compiles.
     pub fn config(&self, lang: Lang) -> Option<&TagsConfiguration> {
-        self.configs
-            .get(lang.index())?
-            .get_or_init(|| compile(lang))
-            .as_ref()
-            .ok()
+        self.configs.get(lang.index())?.get_or_init(|| compile(lang)).as_ref().ok()
     }
 
     /// The languages whose query failed to compile so far, with the reason (a bug: reported,
     /// never fatal).
     pub fn errors(&self) -> Vec<String> {
-        self.configs
-            .iter()
-            .filter_map(|c| c.get().and_then(|r| r.as_ref().err().cloned()))
-            .collect()
+        self.configs.iter().filter_map(|c| c.get().and_then(|r| r.as_ref().err().cloned())).collect()
     }
 }
 

@@ -116,9 +116,8 @@ impl RepoMap {
             let defs = &definers[id as usize];
             let sum: f64 = defs.iter().map(|&d| factors[d as usize]).sum();
             into_sums[id as usize] = sum;
-            name_weights[id as usize] = name_weight(name, defs.len(), mentioned.contains(name))
-                * sum
-                / defs.len().max(1) as f64;
+            name_weights[id as usize] =
+                name_weight(name, defs.len(), mentioned.contains(name)) * sum / defs.len().max(1) as f64;
         }
 
         let mut out = Vec::new();
@@ -144,10 +143,7 @@ impl RepoMap {
         }
         let out = Csr::from_triples(n, &out);
         let into = Csr::from_triples(definers.len(), &into);
-        let personalization: Vec<f64> = factors
-            .iter()
-            .map(|&x| if x > 1.0 { 1.0 } else { 0.0 })
-            .collect();
+        let personalization: Vec<f64> = factors.iter().map(|&x| if x > 1.0 { 1.0 } else { 0.0 }).collect();
         let result = pagerank(&out, &into, &personalization, PageRankOptions::default());
         let file_ranks = result.ranks;
 
@@ -186,10 +182,7 @@ impl RepoMap {
         firsts.sort_unstable_by(|a, b| {
             let (ra, fa, pa, ia) = key(a);
             let (rb, fb, pb, ib) = key(b);
-            rb.total_cmp(&ra)
-                .then(fb.total_cmp(&fa))
-                .then(pa.cmp(&pb))
-                .then(ia.cmp(&ib))
+            rb.total_cmp(&ra).then(fb.total_cmp(&fa)).then(pa.cmp(&pb)).then(ia.cmp(&ib))
         });
         firsts.truncate(MAX_RANKED);
 
@@ -210,13 +203,8 @@ impl RepoMap {
 
     /// The rank of every file, by relative path, best first.
     pub fn file_ranks(&self) -> Vec<(String, f64)> {
-        let mut ranks: Vec<(String, f64)> = self
-            .index
-            .files
-            .iter()
-            .zip(&self.file_ranks)
-            .map(|(file, &rank)| (file.rel.clone(), rank))
-            .collect();
+        let mut ranks: Vec<(String, f64)> =
+            self.index.files.iter().zip(&self.file_ranks).map(|(file, &rank)| (file.rel.clone(), rank)).collect();
         ranks.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         ranks
     }
@@ -351,47 +339,28 @@ impl RepoMap {
                 line: def.line + 1,
                 end_line: def.end_line + 1,
                 text: def.text.trim().to_owned(),
-                scopes: enclosing(&file.tags.defs, def)
-                    .map(|s| s.text.trim().to_owned())
-                    .collect(),
+                scopes: enclosing(&file.tags.defs, def).map(|s| s.text.trim().to_owned()).collect(),
                 referenced_by: referenced_by(&def.name),
             }
         };
         if let Some(f) = self.index.files.iter().position(|file| file.rel == rel) {
             let defs = &self.index.files[f].tags.defs;
-            return defs
-                .iter()
-                .filter(|d| d.is_definition())
-                .take(limit)
-                .map(|def| hit(f, def))
-                .collect();
+            return defs.iter().filter(|d| d.is_definition()).take(limit).map(|def| hit(f, def)).collect();
         }
         let lower = query.to_lowercase();
         for exact in [true, false] {
             let mut found: Vec<(f64, usize, &Def)> = Vec::new();
             for (f, file) in self.index.files.iter().enumerate() {
                 for def in file.tags.defs.iter().filter(|d| d.is_definition()) {
-                    let matches = if exact {
-                        def.name == query
-                    } else {
-                        def.name.to_lowercase().contains(&lower)
-                    };
+                    let matches = if exact { def.name == query } else { def.name.to_lowercase().contains(&lower) };
                     if matches {
                         found.push((self.file_ranks[f], f, def));
                     }
                 }
             }
             if !found.is_empty() {
-                found.sort_by(|a, b| {
-                    b.0.total_cmp(&a.0)
-                        .then(a.1.cmp(&b.1))
-                        .then(a.2.line.cmp(&b.2.line))
-                });
-                return found
-                    .into_iter()
-                    .take(limit)
-                    .map(|(_, f, def)| hit(f, def))
-                    .collect();
+                found.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.line.cmp(&b.2.line)));
+                return found.into_iter().take(limit).map(|(_, f, def)| hit(f, def)).collect();
             }
         }
         Vec::new()
@@ -420,11 +389,7 @@ impl<'a> Outline<'a> {
             while open.last().is_some_and(|&s| defs[s].end_line < def.end_line) {
                 open.pop();
             }
-            parents[i] = open
-                .iter()
-                .copied()
-                .filter(|&s| encloses(&defs[s], def))
-                .collect();
+            parents[i] = open.iter().copied().filter(|&s| encloses(&defs[s], def)).collect();
             open.push(i);
         }
         Outline { by_name, parents }
@@ -440,8 +405,7 @@ fn encloses(scope: &Def, def: &Def) -> bool {
 
 /// The definitions and scopes strictly enclosing `def`, outermost first.
 fn enclosing<'a>(defs: &'a [Def], def: &'a Def) -> impl Iterator<Item = &'a Def> + 'a {
-    defs.iter()
-        .filter(move |s| !std::ptr::eq(*s, def) && encloses(s, def))
+    defs.iter().filter(move |s| !std::ptr::eq(*s, def) && encloses(s, def))
 }
 
 /// A fast, non-cryptographic hasher (the rustc "Fx" hash) for the name tables: names are local
@@ -517,9 +481,8 @@ fn resolve_focus<'a>(
         let rel = raw.trim().trim_start_matches("./").trim_end_matches('/');
         let before = files.len();
         for (f, file) in index.files.iter().enumerate() {
-            let under = file.rel.len() > rel.len()
-                && file.rel.starts_with(rel)
-                && file.rel.as_bytes()[rel.len()] == b'/';
+            let under =
+                file.rel.len() > rel.len() && file.rel.starts_with(rel) && file.rel.as_bytes()[rel.len()] == b'/';
             if file.rel == rel || under {
                 files.insert(f as u32);
             }
@@ -534,12 +497,7 @@ fn resolve_focus<'a>(
         }
         mentioned.insert(name);
         for (f, file) in index.files.iter().enumerate() {
-            if file
-                .tags
-                .defs
-                .iter()
-                .any(|d| d.is_definition() && d.name == name)
-            {
+            if file.tags.defs.iter().any(|d| d.is_definition() && d.name == name) {
                 files.insert(f as u32);
             }
         }

@@ -10,14 +10,7 @@ fn def(name: &str, kind: &str, line: u32, start: u32, end: u32) -> Def {
         "method" => format!("    fn {name}() {{"),
         _ => format!("{kind} {name}"),
     };
-    Def {
-        name: name.to_owned(),
-        kind: kind.to_owned(),
-        line,
-        start_line: start,
-        end_line: end,
-        text,
-    }
+    Def { name: name.to_owned(), kind: kind.to_owned(), line, start_line: start, end_line: end, text }
 }
 
 fn file(rel: &str, defs: Vec<Def>, refs: &[(&str, u32)]) -> IndexedFile {
@@ -26,19 +19,12 @@ fn file(rel: &str, defs: Vec<Def>, refs: &[(&str, u32)]) -> IndexedFile {
     IndexedFile {
         rel: rel.to_owned(),
         lang: Lang::Rust,
-        tags: FileTags {
-            lines: defs.iter().map(|d| d.end_line + 5).max().unwrap_or(1),
-            defs,
-            refs,
-        },
+        tags: FileTags { lines: defs.iter().map(|d| d.end_line + 5).max().unwrap_or(1), defs, refs },
     }
 }
 
 fn index(files: Vec<IndexedFile>) -> SymbolIndex {
-    SymbolIndex {
-        files,
-        stats: Default::default(),
-    }
+    SymbolIndex { files, stats: Default::default() }
 }
 
 fn names(map: &RepoMap, n: usize) -> Vec<String> {
@@ -46,24 +32,14 @@ fn names(map: &RepoMap, n: usize) -> Vec<String> {
 }
 
 fn focus(items: &[&str]) -> Focus {
-    Focus {
-        items: items.iter().map(|s| (*s).to_owned()).collect(),
-    }
+    Focus { items: items.iter().map(|s| (*s).to_owned()).collect() }
 }
 
 /// Two clusters: `core` is used by many files; `tools` is used only by `cli`.
 fn two_clusters() -> SymbolIndex {
     let mut files = vec![
-        file(
-            "src/core.rs",
-            vec![def("open_store", "function", 1, 1, 5), def("Record", "class", 7, 7, 9)],
-            &[],
-        ),
-        file(
-            "src/tools.rs",
-            vec![def("run_tool_call", "function", 1, 1, 3)],
-            &[("open_store", 1)],
-        ),
+        file("src/core.rs", vec![def("open_store", "function", 1, 1, 5), def("Record", "class", 7, 7, 9)], &[]),
+        file("src/tools.rs", vec![def("run_tool_call", "function", 1, 1, 3)], &[("open_store", 1)]),
         file("src/cli.rs", vec![def("main", "function", 0, 0, 4)], &[("run_tool_call", 3)]),
     ];
     for i in 0..6 {
@@ -89,12 +65,7 @@ fn the_most_referenced_definitions_rank_first() {
 fn focus_changes_the_ranking() {
     let plain = RepoMap::new(two_clusters(), &Focus::default());
     let focused = RepoMap::new(two_clusters(), &focus(&["src/cli.rs"]));
-    let position = |map: &RepoMap| {
-        names(map, 100)
-            .iter()
-            .position(|n| n == "run_tool_call")
-            .unwrap()
-    };
+    let position = |map: &RepoMap| names(map, 100).iter().position(|n| n == "run_tool_call").unwrap();
     assert!(position(&plain) > 0);
     assert_eq!(position(&focused), 0, "{:?}", focused.ranked(5));
     // A symbol works as focus too: the files defining it become the focus.
@@ -126,11 +97,7 @@ fn common_and_private_names_weigh_less_than_long_compound_ones() {
             &[("new", 1), ("load_config", 1)],
         ));
     }
-    files.push(file(
-        "src/config.rs",
-        vec![def("load_config", "function", 0, 0, 1)],
-        &[],
-    ));
+    files.push(file("src/config.rs", vec![def("load_config", "function", 0, 0, 1)], &[]));
     let map = RepoMap::new(index(files), &Focus::default());
     assert_eq!(names(&map, 1), vec!["load_config".to_owned()]);
 }
@@ -157,7 +124,9 @@ fn the_map_shows_scopes_and_fits_the_budget() {
     let map = RepoMap::new(index(files), &Focus::default());
     let full = map.render_top(100);
     assert!(
-        full.contains("src/store.rs:\n⋮\n│class Store\n⋮\n│impl Store {\n│    fn open_store() {\n⋮\n│    fn close_store() {\n⋮\n"),
+        full.contains(
+            "src/store.rs:\n⋮\n│class Store\n⋮\n│impl Store {\n│    fn open_store() {\n⋮\n│    fn close_store() {\n⋮\n"
+        ),
         "{full}"
     );
     let mut previous = 0;
@@ -174,14 +143,7 @@ fn the_map_shows_scopes_and_fits_the_budget() {
 #[test]
 fn lookup_by_name_by_file_and_by_part() {
     let files = vec![
-        file(
-            "src/store.rs",
-            vec![
-                def("Store", "scope", 10, 10, 30),
-                def("open_store", "method", 12, 12, 15),
-            ],
-            &[],
-        ),
+        file("src/store.rs", vec![def("Store", "scope", 10, 10, 30), def("open_store", "method", 12, 12, 15)], &[]),
         file("src/main.rs", vec![def("main", "function", 0, 0, 3)], &[("open_store", 1)]),
     ];
     let map = RepoMap::new(index(files), &Focus::default());

@@ -10,9 +10,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use grep_regex::{RegexMatcher, RegexMatcherBuilder};
-use grep_searcher::{
-    BinaryDetection, Searcher, SearcherBuilder, Sink, SinkContext, SinkContextKind, SinkMatch,
-};
+use grep_searcher::{BinaryDetection, Searcher, SearcherBuilder, Sink, SinkContext, SinkContextKind, SinkMatch};
 use ignore::WalkState;
 use serde::Serialize;
 
@@ -96,10 +94,7 @@ pub struct SearchResults {
 impl SearchResults {
     /// Matching lines returned.
     pub fn shown_matches(&self) -> usize {
-        self.matches
-            .iter()
-            .map(|m| m.lines.iter().filter(|l| l.is_match).count())
-            .sum()
+        self.matches.iter().map(|m| m.lines.iter().filter(|l| l.is_match).count()).sum()
     }
 
     /// Renders the results like `rg -n`: `path:line:text` for matches, `path-line-text` for
@@ -107,10 +102,7 @@ impl SearchResults {
     /// no match.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let grouped = self
-            .matches
-            .iter()
-            .any(|m| m.lines.iter().any(|l| !l.is_match));
+        let grouped = self.matches.iter().any(|m| m.lines.iter().any(|l| !l.is_match));
         for (i, file) in self.matches.iter().enumerate() {
             let mut previous: Option<u64> = None;
             for line in &file.lines {
@@ -119,10 +111,7 @@ impl SearchResults {
                     out.push_str("--\n");
                 }
                 let sep = if line.is_match { ':' } else { '-' };
-                out.push_str(&format!(
-                    "{}{sep}{}{sep}{}\n",
-                    file.path, line.line, line.text
-                ));
+                out.push_str(&format!("{}{sep}{}{sep}{}\n", file.path, line.line, line.text));
                 previous = Some(line.line);
             }
         }
@@ -142,11 +131,7 @@ impl SearchResults {
 }
 
 fn skipped_note(skipped: usize) -> String {
-    if skipped == 0 {
-        String::new()
-    } else {
-        format!(" ({skipped} binary or unreadable files skipped)")
-    }
+    if skipped == 0 { String::new() } else { format!(" ({skipped} binary or unreadable files skipped)") }
 }
 
 /// Searches the files under `root` for `query.pattern`.
@@ -166,37 +151,28 @@ pub fn search(root: &Path, query: &SearchQuery) -> Result<SearchResults, Context
         max_line_len: query.max_line_len.max(20),
         results: Mutex::new(Vec::new()),
     };
-    walk::builder(root, overrides, threads)
-        .build_parallel()
-        .run(|| {
-            let matcher = matcher.clone();
-            let mut searcher = SearcherBuilder::new()
-                .line_number(true)
-                .binary_detection(BinaryDetection::quit(0))
-                .before_context(query.context_lines)
-                .after_context(query.context_lines)
-                .build();
-            let mut tally = Tally {
-                shared: &shared,
-                files: Vec::new(),
-                stats: Stats::default(),
+    walk::builder(root, overrides, threads).build_parallel().run(|| {
+        let matcher = matcher.clone();
+        let mut searcher = SearcherBuilder::new()
+            .line_number(true)
+            .binary_detection(BinaryDetection::quit(0))
+            .before_context(query.context_lines)
+            .after_context(query.context_lines)
+            .build();
+        let mut tally = Tally { shared: &shared, files: Vec::new(), stats: Stats::default() };
+        Box::new(move |entry| {
+            let Ok(entry) = entry else {
+                tally.stats.skipped += 1;
+                return WalkState::Continue;
             };
-            Box::new(move |entry| {
-                let Ok(entry) = entry else {
-                    tally.stats.skipped += 1;
-                    return WalkState::Continue;
-                };
-                if !entry.file_type().is_some_and(|t| t.is_file()) {
-                    return WalkState::Continue;
-                }
-                tally.search_file(&mut searcher, &matcher, root, entry.path());
-                WalkState::Continue
-            })
-        });
-    let parts = shared
-        .results
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                return WalkState::Continue;
+            }
+            tally.search_file(&mut searcher, &matcher, root, entry.path());
+            WalkState::Continue
+        })
+    });
+    let parts = shared.results.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut results = SearchResults::default();
     for (files, stats) in parts {
         results.matches.extend(files);
@@ -207,11 +183,7 @@ pub fn search(root: &Path, query: &SearchQuery) -> Result<SearchResults, Context
     }
     results.matches.sort_by(|a, b| a.path.cmp(&b.path));
     let shown = results.shown_matches();
-    let long_lines = results
-        .matches
-        .iter()
-        .flat_map(|m| &m.lines)
-        .any(|l| l.text.ends_with(" chars]"));
+    let long_lines = results.matches.iter().flat_map(|m| &m.lines).any(|l| l.text.ends_with(" chars]"));
     if shown < results.total_matches {
         results.truncated = Some(format!(
             "[showing {shown} of {} matching lines in {} files; narrow the search with a more \
@@ -251,13 +223,7 @@ struct Tally<'a> {
 }
 
 impl Tally<'_> {
-    fn search_file(
-        &mut self,
-        searcher: &mut Searcher,
-        matcher: &RegexMatcher,
-        root: &Path,
-        path: &Path,
-    ) {
+    fn search_file(&mut self, searcher: &mut Searcher, matcher: &RegexMatcher, root: &Path, path: &Path) {
         let mut sink = FileSink {
             shared: self.shared,
             lines: Vec::new(),
@@ -275,10 +241,7 @@ impl Tally<'_> {
                     self.stats.matches += sink.matches;
                 }
                 if !sink.lines.is_empty() {
-                    self.files.push(SearchMatch {
-                        path: walk::relative(root, path),
-                        lines: sink.lines,
-                    });
+                    self.files.push(SearchMatch { path: walk::relative(root, path), lines: sink.lines });
                 }
             }
             Err(_) => self.stats.skipped += 1,
@@ -307,11 +270,7 @@ struct FileSink<'a> {
 
 impl FileSink<'_> {
     fn line(&self, number: Option<u64>, bytes: &[u8], is_match: bool) -> SearchLine {
-        SearchLine {
-            line: number.unwrap_or(0),
-            text: cut(bytes, self.shared.max_line_len),
-            is_match,
-        }
+        SearchLine { line: number.unwrap_or(0), text: cut(bytes, self.shared.max_line_len), is_match }
     }
 }
 

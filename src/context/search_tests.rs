@@ -37,16 +37,8 @@ fn finds_matches_with_line_numbers_respecting_ignores_and_binaries() {
     assert_eq!(
         a.lines,
         vec![
-            SearchLine {
-                line: 1,
-                text: "fn alpha() {}".into(),
-                is_match: true
-            },
-            SearchLine {
-                line: 2,
-                text: "fn beta() { alpha() }".into(),
-                is_match: true
-            },
+            SearchLine { line: 1, text: "fn alpha() {}".into(), is_match: true },
+            SearchLine { line: 2, text: "fn beta() { alpha() }".into(), is_match: true },
         ]
     );
     assert_eq!(results.matches[0].lines[0].text, "caf\u{fffd} alpha");
@@ -55,42 +47,20 @@ fn finds_matches_with_line_numbers_respecting_ignores_and_binaries() {
 
 #[test]
 fn globs_select_and_exclude_files() {
-    let dir = tree(&[
-        ("src/a.rs", b"needle\n"),
-        ("src/b.py", b"needle\n"),
-        ("docs/c.md", b"needle\n"),
-    ]);
-    let only_rust = SearchQuery {
-        globs: vec!["*.rs".into()],
-        ..SearchQuery::new("needle")
-    };
+    let dir = tree(&[("src/a.rs", b"needle\n"), ("src/b.py", b"needle\n"), ("docs/c.md", b"needle\n")]);
+    let only_rust = SearchQuery { globs: vec!["*.rs".into()], ..SearchQuery::new("needle") };
     assert_eq!(paths(&search(dir.path(), &only_rust).unwrap()), vec!["src/a.rs"]);
-    let no_docs = SearchQuery {
-        globs: vec!["!docs/**".into()],
-        ..SearchQuery::new("needle")
-    };
-    assert_eq!(
-        paths(&search(dir.path(), &no_docs).unwrap()),
-        vec!["src/a.rs", "src/b.py"]
-    );
-    let bad = SearchQuery {
-        globs: vec!["a{b".into()],
-        ..SearchQuery::new("needle")
-    };
-    assert!(matches!(
-        search(dir.path(), &bad),
-        Err(ContextError::BadGlob(..))
-    ));
+    let no_docs = SearchQuery { globs: vec!["!docs/**".into()], ..SearchQuery::new("needle") };
+    assert_eq!(paths(&search(dir.path(), &no_docs).unwrap()), vec!["src/a.rs", "src/b.py"]);
+    let bad = SearchQuery { globs: vec!["a{b".into()], ..SearchQuery::new("needle") };
+    assert!(matches!(search(dir.path(), &bad), Err(ContextError::BadGlob(..))));
 }
 
 #[test]
 fn context_lines_and_groups_render_like_ripgrep() {
     let text = (1..=20).map(|i| format!("line {i}\n")).collect::<String>();
     let dir = tree(&[("f.txt", text.as_bytes())]);
-    let query = SearchQuery {
-        context_lines: 1,
-        ..SearchQuery::new("^line (3|4|10)$")
-    };
+    let query = SearchQuery { context_lines: 1, ..SearchQuery::new("^line (3|4|10)$") };
     let results = search(dir.path(), &query).unwrap();
     assert_eq!(
         results.render(),
@@ -103,12 +73,7 @@ fn output_is_bounded_with_a_note_on_how_to_narrow() {
     let many = "hit\n".repeat(50);
     let long = format!("hit {}\n", "x".repeat(1000));
     let dir = tree(&[("a.txt", many.as_bytes()), ("b.txt", long.as_bytes())]);
-    let query = SearchQuery {
-        max_matches: 10,
-        max_line_len: 50,
-        threads: 1,
-        ..SearchQuery::new("hit")
-    };
+    let query = SearchQuery { max_matches: 10, max_line_len: 50, threads: 1, ..SearchQuery::new("hit") };
     let results = search(dir.path(), &query).unwrap();
     assert_eq!(results.shown_matches(), 10);
     assert_eq!(results.total_matches, 51);
@@ -116,11 +81,7 @@ fn output_is_bounded_with_a_note_on_how_to_narrow() {
     assert!(note.contains("showing 10 of 51"), "{note}");
     assert!(note.contains("--glob"), "{note}");
 
-    let long_only = SearchQuery {
-        max_line_len: 50,
-        globs: vec!["b.txt".into()],
-        ..SearchQuery::new("hit")
-    };
+    let long_only = SearchQuery { max_line_len: 50, globs: vec!["b.txt".into()], ..SearchQuery::new("hit") };
     let results = search(dir.path(), &long_only).unwrap();
     let line = &results.matches[0].lines[0].text;
     assert!(line.ends_with("…[+954 chars]"), "{line}");
@@ -134,23 +95,13 @@ fn no_match_bad_pattern_and_bad_root_are_explained() {
     assert_eq!(results.total_matches, 0);
     assert_eq!(results.files_searched, 1);
     assert!(results.render().contains("no match in 1 files searched"));
-    assert!(matches!(
-        search(dir.path(), &SearchQuery::new("(unclosed")),
-        Err(ContextError::BadPattern(..))
-    ));
+    assert!(matches!(search(dir.path(), &SearchQuery::new("(unclosed")), Err(ContextError::BadPattern(..))));
     assert!(matches!(
         search(&dir.path().join("missing"), &SearchQuery::new("x")),
         Err(ContextError::Unreadable { .. })
     ));
-    assert!(matches!(
-        search(&dir.path().join("a.txt"), &SearchQuery::new("x")),
-        Err(ContextError::NotADirectory(_))
-    ));
-    let literal = SearchQuery {
-        fixed_strings: true,
-        case_insensitive: true,
-        ..SearchQuery::new("HERE\n".trim_end())
-    };
+    assert!(matches!(search(&dir.path().join("a.txt"), &SearchQuery::new("x")), Err(ContextError::NotADirectory(_))));
+    let literal = SearchQuery { fixed_strings: true, case_insensitive: true, ..SearchQuery::new("HERE\n".trim_end()) };
     assert_eq!(search(dir.path(), &literal).unwrap().total_matches, 1);
 }
 

@@ -52,10 +52,9 @@ impl RepoContext {
             let index = index::build(root, &walked, &options.index_options());
             let discovery = discovery::discover(root, &walked.files);
             let conventions = conventions::gather(root, options.working_dir.as_deref());
-            let history = history.join().unwrap_or_else(|_| History {
-                note: Some("reading the history failed".into()),
-                ..History::default()
-            });
+            let history = history
+                .join()
+                .unwrap_or_else(|_| History { note: Some("reading the history failed".into()), ..History::default() });
             (index, discovery, conventions, history)
         });
         let mut notes = Vec::new();
@@ -67,10 +66,7 @@ impl RepoContext {
             ));
         }
         if let Some(summary) = index.stats.skipped.summary(options.max_tag_file_size) {
-            notes.push(format!(
-                "symbol map: {summary}; e.g. {}",
-                index.stats.skipped.examples.join(", ")
-            ));
+            notes.push(format!("symbol map: {summary}; e.g. {}", index.stats.skipped.examples.join(", ")));
         }
         if let Some(note) = &index.stats.cache_note {
             notes.push(note.clone());
@@ -82,17 +78,9 @@ impl RepoContext {
             notes.push("the directory has no files (after .gitignore)".into());
         }
         let stats = index.stats.clone();
-        let map = RepoMap::new(
-            index,
-            &Focus {
-                items: options.focus.clone(),
-            },
-        );
+        let map = RepoMap::new(index, &Focus { items: options.focus.clone() });
         if !map.unmatched_focus.is_empty() {
-            notes.push(format!(
-                "focus matched no file and no defined symbol: {}",
-                map.unmatched_focus.join(", ")
-            ));
+            notes.push(format!("focus matched no file and no defined symbol: {}", map.unmatched_focus.join(", ")));
         }
         Ok(RepoContext {
             root: root.to_owned(),
@@ -160,10 +148,7 @@ impl RepoContext {
         let mut value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
         if let Some(object) = value.as_object_mut() {
             object.insert("symbol_map".into(), serde_json::Value::String(map));
-            object.insert(
-                "ranked_symbols".into(),
-                serde_json::to_value(ranked).unwrap_or_default(),
-            );
+            object.insert("ranked_symbols".into(), serde_json::to_value(ranked).unwrap_or_default());
         }
         value
     }
@@ -193,11 +178,7 @@ impl RepoContext {
                 .iter()
                 .take(4)
                 .map(|h| {
-                    let dir = if h.dir.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" in {}/", h.dir)
-                    };
+                    let dir = if h.dir.is_empty() { String::new() } else { format!(" in {}/", h.dir) };
                     format!("`{}`{dir} (from {})", h.command, h.source)
                 })
                 .collect::<Vec<_>>()
@@ -210,22 +191,13 @@ impl RepoContext {
             out.push_str(&format!("Test: {}\n", commands(&d.test_commands)));
         }
         if !d.test_frameworks.is_empty() {
-            out.push_str(&format!(
-                "Test frameworks: {}\n",
-                d.test_frameworks.join(", ")
-            ));
+            out.push_str(&format!("Test frameworks: {}\n", d.test_frameworks.join(", ")));
         }
         if d.test_files.count > 0 {
             out.push_str(&format!(
                 "Test files: {} (e.g. {})\n",
                 d.test_files.count,
-                d.test_files
-                    .examples
-                    .iter()
-                    .take(5)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                d.test_files.examples.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
             ));
         }
         for ci in &d.ci {
@@ -237,11 +209,7 @@ impl RepoContext {
                     _ => j.id.clone(),
                 })
                 .collect();
-            let name = ci
-                .name
-                .as_ref()
-                .map(|n| format!(" \"{n}\""))
-                .unwrap_or_default();
+            let name = ci.name.as_ref().map(|n| format!(" \"{n}\"")).unwrap_or_default();
             if jobs.is_empty() {
                 out.push_str(&format!("CI: {}{name}\n", ci.file));
             } else {
@@ -250,12 +218,7 @@ impl RepoContext {
         }
         for targets in &d.targets {
             if !targets.targets.is_empty() {
-                let list: Vec<&str> = targets
-                    .targets
-                    .iter()
-                    .take(20)
-                    .map(String::as_str)
-                    .collect();
+                let list: Vec<&str> = targets.targets.iter().take(20).map(String::as_str).collect();
                 out.push_str(&format!("{} targets: {}\n", targets.file, list.join(", ")));
             }
         }
@@ -272,11 +235,7 @@ impl RepoContext {
             out.push_str(&format!("History: {note}\n"));
             return out;
         }
-        let branch = h
-            .branch
-            .as_ref()
-            .map(|b| format!(" on {b}"))
-            .unwrap_or_default();
+        let branch = h.branch.as_ref().map(|b| format!(" on {b}")).unwrap_or_default();
         if !h.commits.is_empty() {
             out.push_str(&format!("Recent commits{branch}:\n"));
             for c in h.commits.iter().take(5) {
@@ -290,22 +249,11 @@ impl RepoContext {
             }
         }
         if !h.recent_files.is_empty() {
-            out.push_str(&format!(
-                "Recently changed: {}\n",
-                h.recent_files.join(", ")
-            ));
+            out.push_str(&format!("Recently changed: {}\n", h.recent_files.join(", ")));
         }
         if !h.churn.is_empty() {
-            let list: Vec<String> = h
-                .churn
-                .iter()
-                .map(|c| format!("{} ({})", c.path, c.commits))
-                .collect();
-            out.push_str(&format!(
-                "Most changed (commits of the last {}): {}\n",
-                h.commits_scanned,
-                list.join(", ")
-            ));
+            let list: Vec<String> = h.churn.iter().map(|c| format!("{} ({})", c.path, c.commits)).collect();
+            out.push_str(&format!("Most changed (commits of the last {}): {}\n", h.commits_scanned, list.join(", ")));
         }
         out
     }

@@ -106,11 +106,7 @@ pub fn tag(context: &mut TagsContext, lang: Lang, source: &[u8]) -> Tagged {
         }
     }
     defs.sort_by_key(|d| (d.line, d.start_line));
-    Tagged::Tags(FileTags {
-        defs,
-        refs: refs.into_iter().collect(),
-        lines: clamp(line_starts.len()),
-    })
+    Tagged::Tags(FileTags { defs, refs: refs.into_iter().collect(), lines: clamp(line_starts.len()) })
 }
 
 fn clamp(n: usize) -> u32 {
@@ -210,17 +206,10 @@ pub fn identity(bytes: &[u8]) -> Option<(Identity, usize)> {
     let mtime_ns = i64::from_le_bytes(bytes.get(9..17)?.try_into().ok()?);
     let (racy_hash, at) = match bytes.get(17)? {
         0 => (None, 18),
-        1 => (
-            Some(u64::from_le_bytes(bytes.get(18..26)?.try_into().ok()?)),
-            26,
-        ),
+        1 => (Some(u64::from_le_bytes(bytes.get(18..26)?.try_into().ok()?)), 26),
         _ => return None,
     };
-    let identity = Identity {
-        size,
-        mtime_ns,
-        racy_hash,
-    };
+    let identity = Identity { size, mtime_ns, racy_hash };
     Some((identity, at))
 }
 

@@ -10,17 +10,11 @@ fn tags_of(lang: Lang, source: &str) -> FileTags {
 }
 
 fn def<'a>(tags: &'a FileTags, name: &str) -> &'a Def {
-    tags.defs
-        .iter()
-        .find(|d| d.name == name)
-        .unwrap_or_else(|| panic!("no definition of {name} in {:#?}", tags.defs))
+    tags.defs.iter().find(|d| d.name == name).unwrap_or_else(|| panic!("no definition of {name} in {:#?}", tags.defs))
 }
 
 fn refs(tags: &FileTags, name: &str) -> u32 {
-    tags.refs
-        .iter()
-        .find(|(n, _)| n == name)
-        .map_or(0, |(_, c)| *c)
+    tags.refs.iter().find(|(n, _)| n == name).map_or(0, |(_, c)| *c)
 }
 
 #[test]
@@ -66,10 +60,8 @@ fn python_classes_methods_and_calls() {
 
 #[test]
 fn javascript_typescript_and_go() {
-    let js = tags_of(
-        Lang::JavaScript,
-        "class Widget {\n  render() { return drawThing(); }\n}\nfunction drawThing() {}\n",
-    );
+    let js =
+        tags_of(Lang::JavaScript, "class Widget {\n  render() { return drawThing(); }\n}\nfunction drawThing() {}\n");
     assert_eq!(def(&js, "Widget").kind, "class");
     assert_eq!(def(&js, "render").kind, "method");
     assert_eq!(refs(&js, "drawThing"), 1);
@@ -105,10 +97,7 @@ fn javascript_typescript_and_go() {
 #[test]
 fn binary_and_broken_input() {
     let mut context = TagsContext::new();
-    assert_eq!(
-        tag(&mut context, Lang::Rust, b"fn a() {}\0"),
-        Tagged::Binary
-    );
+    assert_eq!(tag(&mut context, Lang::Rust, b"fn a() {}\0"), Tagged::Binary);
     // Invalid UTF-8 and syntax errors still give what can be found.
     let tags = tags_of(Lang::Rust, "fn good_one() {}\nfn (((\n");
     assert_eq!(def(&tags, "good_one").line, 0);
@@ -123,28 +112,15 @@ fn binary_and_broken_input() {
 
 #[test]
 fn encoding_round_trips_and_rejects_damage() {
-    let tags = tags_of(
-        Lang::Rust,
-        "impl Foo {\n    fn bar_baz(&self) { other(); }\n}\n",
-    );
-    let identity = Identity {
-        size: 42,
-        mtime_ns: -7,
-        racy_hash: Some(99),
-    };
+    let tags = tags_of(Lang::Rust, "impl Foo {\n    fn bar_baz(&self) { other(); }\n}\n");
+    let identity = Identity { size: 42, mtime_ns: -7, racy_hash: Some(99) };
     let tagged = Tagged::Tags(tags);
     let bytes = encode(identity, &tagged);
     assert_eq!(identity_of(&bytes), Some(identity));
     assert_eq!(decode(&bytes), Some(tagged.clone()));
-    let settled = Identity {
-        racy_hash: None,
-        ..identity
-    };
+    let settled = Identity { racy_hash: None, ..identity };
     assert_eq!(decode(&encode(settled, &tagged)), Some(tagged));
-    assert_eq!(
-        decode(&encode(settled, &Tagged::Binary)),
-        Some(Tagged::Binary)
-    );
+    assert_eq!(decode(&encode(settled, &Tagged::Binary)), Some(Tagged::Binary));
     for cut in 0..bytes.len() {
         assert_eq!(decode(&bytes[..cut]), None, "cut at {cut}");
     }

@@ -39,10 +39,7 @@ pub fn check_root(root: &Path) -> Result<(), ContextError> {
     match std::fs::metadata(root) {
         Ok(meta) if meta.is_dir() => Ok(()),
         Ok(_) => Err(ContextError::NotADirectory(root.to_owned())),
-        Err(source) => Err(ContextError::Unreadable {
-            path: root.to_owned(),
-            source,
-        }),
+        Err(source) => Err(ContextError::Unreadable { path: root.to_owned(), source }),
     }
 }
 
@@ -53,14 +50,9 @@ pub fn overrides(root: &Path, globs: &[String]) -> Result<Option<Override>, Cont
     }
     let mut builder = OverrideBuilder::new(root);
     for glob in globs {
-        builder
-            .add(glob)
-            .map_err(|err| ContextError::BadGlob(glob.clone(), err.to_string()))?;
+        builder.add(glob).map_err(|err| ContextError::BadGlob(glob.clone(), err.to_string()))?;
     }
-    builder
-        .build()
-        .map(Some)
-        .map_err(|err| ContextError::BadGlob(globs.join(" "), err.to_string()))
+    builder.build().map(Some).map_err(|err| ContextError::BadGlob(globs.join(" "), err.to_string()))
 }
 
 /// A walker over `root` with ripgrep's default filters.
@@ -86,10 +78,7 @@ pub fn threads(requested: usize) -> usize {
     if requested > 0 {
         return requested;
     }
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .min(12)
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(12)
 }
 
 /// Lists the files under `root` with their size and modification time.
@@ -97,13 +86,7 @@ pub fn walk(root: &Path, threads: usize) -> Walk {
     let found: Mutex<Vec<Vec<WalkedFile>>> = Mutex::new(Vec::new());
     let failed: Mutex<(usize, Vec<String>)> = Mutex::new((0, Vec::new()));
     builder(root, None, threads).build_parallel().run(|| {
-        let mut local = Batch {
-            files: Vec::new(),
-            errors: 0,
-            examples: Vec::new(),
-            found: &found,
-            failed: &failed,
-        };
+        let mut local = Batch { files: Vec::new(), errors: 0, examples: Vec::new(), found: &found, failed: &failed };
         Box::new(move |entry| {
             let entry = match entry {
                 Ok(entry) => entry,
@@ -130,12 +113,7 @@ pub fn walk(root: &Path, threads: usize) -> Walk {
                 .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
                 .and_then(|d| i64::try_from(d.as_nanos()).ok())
                 .unwrap_or(0);
-            local.files.push(WalkedFile {
-                rel,
-                path,
-                size: meta.len(),
-                mtime_ns,
-            });
+            local.files.push(WalkedFile { rel, path, size: meta.len(), mtime_ns });
             WalkState::Continue
         })
     });
@@ -143,11 +121,7 @@ pub fn walk(root: &Path, threads: usize) -> Walk {
     files.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
     let (errors, mut error_examples) = take(failed);
     error_examples.sort();
-    Walk {
-        files,
-        errors,
-        error_examples,
-    }
+    Walk { files, errors, error_examples }
 }
 
 /// A thread's share of the walk, handed over when the thread's visitor is dropped.
@@ -183,15 +157,11 @@ impl Drop for Batch<'_> {
 
 /// Locks a mutex, ignoring poisoning: the data are plain lists that a panic cannot corrupt.
 pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn take<T: Default>(mutex: Mutex<T>) -> T {
-    mutex
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// `path` relative to `root`, with `/` separators.

@@ -33,8 +33,8 @@ impl TaskHost {
 }
 
 impl ToolHost for TaskHost {
-    fn record(&self, event: NewEvent) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(async move { self.engine.append(vec![event]).await.map(|_| ()).map_err(|err| err.to_string()) })
+    fn record(&self, events: Vec<NewEvent>) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move { self.engine.append(events).await.map(|_| ()).map_err(|err| err.to_string()) })
     }
 
     fn approve(&self, request: ApprovalRequest) -> BoxFuture<'_, (Decision, Option<String>)> {

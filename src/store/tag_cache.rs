@@ -18,8 +18,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use redb::{
-    Builder, ConcurrencyMode, Database, Durability, ReadableDatabase, ReadableTable,
-    TableDefinition, TransactionError,
+    Builder, ConcurrencyMode, Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TransactionError,
 };
 
 use super::{StoreError, guarded_open};
@@ -57,8 +56,7 @@ pub enum Saved {
 }
 
 fn open_databases() -> &'static Mutex<HashMap<PathBuf, Weak<Database>>> {
-    static OPEN: std::sync::OnceLock<Mutex<HashMap<PathBuf, Weak<Database>>>> =
-        std::sync::OnceLock::new();
+    static OPEN: std::sync::OnceLock<Mutex<HashMap<PathBuf, Weak<Database>>>> = std::sync::OnceLock::new();
     OPEN.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
@@ -70,16 +68,10 @@ impl TagCache {
 
     /// Opens (creating if needed) the cache at `path`, for values made under `fingerprint`.
     pub fn open(path: &Path, fingerprint: u64) -> Result<TagCache, StoreError> {
-        let mut open = open_databases()
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut open = open_databases().lock().unwrap_or_else(PoisonError::into_inner);
         open.retain(|_, db| db.strong_count() > 0);
         if let Some(db) = open.get(path).and_then(Weak::upgrade) {
-            return Ok(TagCache {
-                path: path.to_owned(),
-                db,
-                fingerprint,
-            });
+            return Ok(TagCache { path: path.to_owned(), db, fingerprint });
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
@@ -90,18 +82,11 @@ impl TagCache {
             })?;
         }
         let db = guarded_open(path, || {
-            Builder::new()
-                .set_concurrency_mode(ConcurrencyMode::MultiWriter)
-                .set_cache_size(CACHE_BYTES)
-                .create(path)
+            Builder::new().set_concurrency_mode(ConcurrencyMode::MultiWriter).set_cache_size(CACHE_BYTES).create(path)
         })?;
         let db = Arc::new(db);
         open.insert(path.to_owned(), Arc::downgrade(&db));
-        Ok(TagCache {
-            path: path.to_owned(),
-            db,
-            fingerprint,
-        })
+        Ok(TagCache { path: path.to_owned(), db, fingerprint })
     }
 
     /// The cache file.
@@ -123,9 +108,7 @@ impl TagCache {
             Err(err) => return Err(fail(err.into())),
         };
         let mut found = Vec::new();
-        let range = table
-            .range((self.fingerprint, prefix)..)
-            .map_err(|e| fail(e.into()))?;
+        let range = table.range((self.fingerprint, prefix)..).map_err(|e| fail(e.into()))?;
         for entry in range {
             let (key, value) = entry.map_err(|e| fail(e.into()))?;
             let (fingerprint, path) = key.value();
@@ -155,30 +138,22 @@ impl TagCache {
                 Err(err) => return Err(fail(err.into())),
             }
         };
-        txn.set_durability(Durability::Immediate)
-            .map_err(|e| fail(redb::Error::from(e)))?;
+        txn.set_durability(Durability::Immediate).map_err(|e| fail(redb::Error::from(e)))?;
         {
             let mut meta = txn.open_table(META).map_err(|e| fail(e.into()))?;
             let current = self.fingerprint.to_be_bytes();
-            let previous = meta
-                .get(META_FINGERPRINT)
-                .map_err(|e| fail(e.into()))?
-                .map(|v| v.value().to_vec());
+            let previous = meta.get(META_FINGERPRINT).map_err(|e| fail(e.into()))?.map(|v| v.value().to_vec());
             let mut tags = txn.open_table(TAGS).map_err(|e| fail(e.into()))?;
             if previous.as_deref() != Some(current.as_slice()) {
                 let fingerprint = self.fingerprint;
-                tags.retain(|(fp, _), _| fp == fingerprint)
-                    .map_err(|e| fail(e.into()))?;
-                meta.insert(META_FINGERPRINT, current.as_slice())
-                    .map_err(|e| fail(e.into()))?;
+                tags.retain(|(fp, _), _| fp == fingerprint).map_err(|e| fail(e.into()))?;
+                meta.insert(META_FINGERPRINT, current.as_slice()).map_err(|e| fail(e.into()))?;
             }
             for path in remove {
-                tags.remove((self.fingerprint, path.as_str()))
-                    .map_err(|e| fail(e.into()))?;
+                tags.remove((self.fingerprint, path.as_str())).map_err(|e| fail(e.into()))?;
             }
             for (path, value) in put {
-                tags.insert((self.fingerprint, path.as_str()), value.as_slice())
-                    .map_err(|e| fail(e.into()))?;
+                tags.insert((self.fingerprint, path.as_str()), value.as_slice()).map_err(|e| fail(e.into()))?;
             }
         }
         txn.commit().map_err(|e| fail(e.into()))?;

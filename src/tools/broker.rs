@@ -33,8 +33,8 @@ use crate::workspace::{Worktree, diff_against};
 
 /// What the broker needs from the engine: persistence and human decisions.
 pub trait ToolHost: Send + Sync {
-    /// Persists an audit event.
-    fn record(&self, event: NewEvent) -> BoxFuture<'_, Result<(), String>>;
+    /// Persists audit events, atomically and in order.
+    fn record(&self, events: Vec<NewEvent>) -> BoxFuture<'_, Result<(), String>>;
     /// Asks a human and waits for the answer.
     fn approve(&self, request: ApprovalRequest) -> BoxFuture<'_, (Decision, Option<String>)>;
 }
@@ -238,19 +238,10 @@ impl Broker {
                 },
             ));
         }
-        for event in events {
-            if let Err(err) = host.record(event).await {
-                // The call happened; the agent must still hear its result. The engine reports
-                // the store failure on its own channel.
-                return CallResult {
-                    output: ToolOutput::error(format!(
-                        "{}\n[the audit record could not be stored: {err}]",
-                        output.text
-                    )),
-                    breaches,
-                    exit_code: facts_exit,
-                };
-            }
+        if let Err(err) = host.record(events).await {
+            // The call happened; the agent must still hear its result.
+            let text = format!("{}\n[the audit record could not be stored: {err}]", output.text);
+            return CallResult { output: ToolOutput::error(text), breaches, exit_code: facts_exit };
         }
         CallResult { output, breaches, exit_code: facts_exit }
     }

@@ -29,11 +29,7 @@ impl Run {
 
     /// Asserts exit 0 and returns stdout.
     pub fn ok(self) -> String {
-        assert_eq!(
-            self.code, 0,
-            "stdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
+        assert_eq!(self.code, 0, "stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
         self.stdout
     }
 
@@ -77,10 +73,7 @@ impl Sandbox {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_ambidex"));
         for (name, _) in std::env::vars() {
-            if name.starts_with("AMBIDEX_")
-                || name.ends_with("_API_KEY")
-                || name.ends_with("_TOKEN")
-            {
+            if name.starts_with("AMBIDEX_") || name.ends_with("_API_KEY") || name.ends_with("_TOKEN") {
                 command.env_remove(name);
             }
         }
@@ -108,9 +101,5 @@ impl Sandbox {
 }
 
 pub fn fixture(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/tasks")
-        .join(name)
-        .display()
-        .to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tasks").join(name).display().to_string()
 }

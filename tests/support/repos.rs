@@ -52,24 +52,15 @@ impl FixtureRepo {
     /// Commits every file in the work tree.
     pub fn commit(&self, message: &str) -> git2::Oid {
         let mut index = self.repo.index().unwrap();
-        index
-            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-            .unwrap();
+        index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).unwrap();
         index.update_all(["*"], None).unwrap();
         index.write().unwrap();
         let tree = self.repo.find_tree(index.write_tree().unwrap()).unwrap();
         let signature = git2::Signature::now("Fixture Author", "fixture@example.invalid").unwrap();
-        let parents: Vec<git2::Commit<'_>> = self
-            .repo
-            .head()
-            .ok()
-            .and_then(|h| h.peel_to_commit().ok())
-            .into_iter()
-            .collect();
+        let parents: Vec<git2::Commit<'_>> =
+            self.repo.head().ok().and_then(|h| h.peel_to_commit().ok()).into_iter().collect();
         let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
-        self.repo
-            .commit(Some("HEAD"), &signature, &signature, message, &tree, &parents)
-            .unwrap()
+        self.repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents).unwrap()
     }
 }
 
@@ -337,10 +328,7 @@ export class EventStore {
 }
 "#,
         ),
-        (
-            "package.json",
-            r#"{"name": "fixture", "scripts": {"test": "jest"}, "devDependencies": {"jest": "^29"}}"#,
-        ),
+        ("package.json", r#"{"name": "fixture", "scripts": {"test": "jest"}, "devDependencies": {"jest": "^29"}}"#),
         (
             "src/engine.js",
             r#"import { Event, EventStore } from './store.js';
@@ -384,7 +372,10 @@ test('appends', () => {
 });
 "#,
         ),
-        (".github/workflows/test.yml", "name: Tests\non: [push]\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm test\n"),
+        (
+            ".github/workflows/test.yml",
+            "name: Tests\non: [push]\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm test\n",
+        ),
         ("AGENTS.md", AGENTS),
     ]
 }
@@ -461,7 +452,10 @@ test('appends', () => {
 });
 "#,
         ),
-        (".github/workflows/test.yml", "name: Tests\non: [push]\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm test\n"),
+        (
+            ".github/workflows/test.yml",
+            "name: Tests\non: [push]\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm test\n",
+        ),
         ("AGENTS.md", AGENTS),
     ]
 }

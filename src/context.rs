@@ -35,10 +35,12 @@ pub use conventions::ConventionDoc;
 pub use discovery::{CiConfig, CiJob, CommandHint, Discovery, LanguageStat, Manifest, TaskTargets, TestFiles};
 pub use graph::{Csr, PageRank, PageRankOptions, pagerank, pagerank_edges};
 pub use history::{CommitInfo, FileChurn, History};
-pub use index::{DEFAULT_MAX_TAG_SIZE, IndexStats, Skipped};
+pub use index::{DEFAULT_MAX_TAG_SIZE, IndexStats, IndexedFile, Skipped, SymbolIndex};
+pub use lang::Lang;
 pub use repo_map::{Focus, RankedSymbol, RepoMap, SymbolHit};
 pub use search::{SearchLine, SearchMatch, SearchQuery, SearchResults, search};
 pub use summary::RepoContext;
+pub use tags::{Def, FileTags};
 
 use crate::store::tag_cache::TagCache;
 

@@ -21,4 +21,4 @@ pub use gate::{Decision, GateKind};
 pub use ids::{CandidateId, GateId, ParseIdError, SHORT_ID_LEN, TaskId, ToolCallId};
 pub use snapshot::{Client, Snapshot, TaskSummary};
 pub use task::{Risk, Route, TaskKind, TaskSource, TaskSpec, TaskStatus};
-pub use work::{Finding, Plan, PullRequest, Review, ReviewVerdict, ValidationResult};
+pub use work::{Finding, Plan, PullRequest, Review, ReviewVerdict, TriageBudgets, ValidationResult};

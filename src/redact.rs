@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 
 use aho_corasick::{AhoCorasick, MatchKind};
-use regex::{Regex, RegexSet};
+use regex::Regex;
 
 /// Secrets shorter than this are not redacted by value (too many false positives).
 const MIN_SECRET_LEN: usize = 8;
@@ -36,8 +36,8 @@ pub struct Redactor {
     exact: Option<AhoCorasick>,
     exact_rules: Vec<String>,
     patterns: Vec<Pattern>,
-    /// All patterns at once: one pass tells whether any pattern needs a closer look.
-    any_pattern: Option<RegexSet>,
+    /// Every pattern's anchors: one pass says which patterns need a closer look.
+    anchors: Option<(AhoCorasick, Vec<usize>)>,
 }
 
 impl std::fmt::Debug for Redactor {
@@ -87,71 +87,82 @@ fn looks_random(value: &str, after: &str, min_entropy: Option<f64>) -> bool {
     !is_call && !identifier && min_entropy.is_none_or(|min| entropy(value) >= min)
 }
 
+/// `(rule, regex, secret group, least entropy, anchors)`. A pattern only runs on text containing
+/// one of its anchors (any case); word boundaries are ASCII so the fast regex engines apply to
+/// any text.
+type PatternRow = (&'static str, &'static str, usize, Option<f64>, &'static [&'static str]);
+
+const PATTERNS: &[PatternRow] = &[
+    (
+        "pem_private_key",
+        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----",
+        0,
+        None,
+        &["-----begin "],
+    ),
+    (
+        "aws_access_key",
+        r"(?-u:\b)(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}(?-u:\b)",
+        0,
+        None,
+        &["akia", "asia", "agpa", "aida", "aroa", "anpa", "anva", "aipa"],
+    ),
+    (
+        "aws_secret_key",
+        r#"(?i)aws_?secret_?access_?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})"#,
+        1,
+        None,
+        &["secret"],
+    ),
+    (
+        "github_token",
+        r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})(?-u:\b)",
+        0,
+        None,
+        &["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
+    ),
+    ("anthropic_key", r"(?-u:\b)sk-ant-[A-Za-z0-9_\-]{20,}", 0, None, &["sk-ant-"]),
+    ("openai_key", r"(?-u:\b)sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}", 0, None, &["sk-"]),
+    ("slack_token", r"(?-u:\b)xox[abposr]-[A-Za-z0-9\-]{10,}", 0, None, &["xox"]),
+    ("stripe_key", r"(?-u:\b)(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}", 0, None, &["_live_", "_test_"]),
+    (
+        "jwt",
+        r"(?-u:\b)eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}",
+        0,
+        None,
+        &["eyj"],
+    ),
+    (
+        "generic_secret",
+        r#"(?i)(?-u:\b)[a-z0-9_.\-]*(?:secret|token|passwd|password|api[_\-]?key|access[_\-]?key|auth[_\-]?key|private[_\-]?key)[a-z0-9_.\-]*["']?\s*[:=]\s*["']?([^\s"'`,;()\[\]{}<>\\]{8,})"#,
+        1,
+        Some(3.0),
+        &["secret", "token", "passw", "key"],
+    ),
+];
+
 fn patterns() -> Vec<Pattern> {
-    let table: [(&str, &str, usize, Option<f64>); 10] = [
-        (
-            "pem_private_key",
-            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----",
-            0,
-            None,
-        ),
-        (
-            "aws_access_key",
-            r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b",
-            0,
-            None,
-        ),
-        (
-            "aws_secret_key",
-            r#"(?i)aws_?secret_?access_?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})"#,
-            1,
-            None,
-        ),
-        (
-            "github_token",
-            r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b",
-            0,
-            None,
-        ),
-        ("anthropic_key", r"\bsk-ant-[A-Za-z0-9_\-]{20,}", 0, None),
-        (
-            "openai_key",
-            r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}",
-            0,
-            None,
-        ),
-        ("slack_token", r"\bxox[abposr]-[A-Za-z0-9\-]{10,}", 0, None),
-        (
-            "stripe_key",
-            r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}",
-            0,
-            None,
-        ),
-        (
-            "jwt",
-            r"\beyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}",
-            0,
-            None,
-        ),
-        (
-            "generic_secret",
-            r#"(?i)\b[a-z0-9_.\-]*(?:secret|token|passwd|password|api[_\-]?key|access[_\-]?key|auth[_\-]?key|private[_\-]?key)[a-z0-9_.\-]*["']?\s*[:=]\s*["']?([^\s"'`,;()\[\]{}<>\\]{8,})"#,
-            1,
-            Some(3.0),
-        ),
-    ];
-    table
-        .into_iter()
-        .filter_map(|(rule, source, group, min_entropy)| {
+    PATTERNS
+        .iter()
+        .filter_map(|(rule, source, group, min_entropy, _)| {
             // The table is static and tested; a pattern that failed to compile would be skipped.
-            Regex::new(source).ok().map(|regex| Pattern {
-                rule,
-                regex,
-                group,
-                min_entropy,
-            })
+            Regex::new(source).ok().map(|regex| Pattern { rule, regex, group: *group, min_entropy: *min_entropy })
         })
         .collect()
+}
+
+/// One automaton over every pattern's anchors, and which pattern each anchor belongs to.
+fn anchors() -> Option<(AhoCorasick, Vec<usize>)> {
+    let mut words = Vec::new();
+    let mut owners = Vec::new();
+    for (index, row) in PATTERNS.iter().enumerate() {
+        for anchor in row.4 {
+            words.push(*anchor);
+            owners.push(index);
+        }
+    }
+    let automaton = AhoCorasick::builder().ascii_case_insensitive(true).build(words).ok()?;
+    Some((automaton, owners))
 }
 
 impl Redactor {
@@ -170,13 +181,11 @@ impl Redactor {
                     .build(pairs.iter().map(|(_, v)| v.as_str()))
             })
             .and_then(Result::ok);
-        let patterns = patterns();
-        let any_pattern = RegexSet::new(patterns.iter().map(|p| p.regex.as_str())).ok();
         Redactor {
             exact,
             exact_rules: pairs.into_iter().map(|(name, _)| name).collect(),
-            patterns,
-            any_pattern,
+            patterns: patterns(),
+            anchors: anchors(),
         }
     }
 
@@ -205,8 +214,14 @@ impl Redactor {
             out.push_str(&current[last..]);
             current = Cow::Owned(out);
         }
-        let hits = match &self.any_pattern {
-            Some(set) => set.matches(current.as_ref()).into_iter().collect::<Vec<_>>(),
+        let hits: Vec<usize> = match &self.anchors {
+            Some((automaton, owners)) => {
+                let mut found: Vec<usize> =
+                    automaton.find_overlapping_iter(current.as_ref()).map(|m| owners[m.pattern().as_usize()]).collect();
+                found.sort_unstable();
+                found.dedup();
+                found
+            }
             None => (0..self.patterns.len()).collect(),
         };
         for pattern in hits.into_iter().filter_map(|i| self.patterns.get(i)) {

@@ -274,3 +274,21 @@ fn bad_inputs_are_clear_errors() {
             .contains("`no-such-branch` is not a commit")
     );
 }
+
+#[test]
+fn worktrees_for_many_tasks_can_be_created_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_dir = dir.path().join("repo");
+    user_repo(&repo_dir, &[("a.txt", "one\n")]);
+    let root = dir.path().join("wt");
+    let made: Vec<Worktree> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let request = request(&repo_dir, &root, TaskId::new(), "production");
+                scope.spawn(move || create(&request))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap().unwrap()).collect()
+    });
+    assert_eq!(made.iter().map(|w| &w.branch).collect::<std::collections::BTreeSet<_>>().len(), 8);
+}

@@ -52,7 +52,7 @@ fn tasks_added_from_a_file_and_from_flags_are_listed_and_shown_with_history() {
         lines[0].starts_with("ID") && lines[0].contains("STATUS") && lines[0].contains("TITLE")
     );
     assert!(
-        lines[1].contains("received")
+        lines[1].contains("queued")
             && lines[1].contains("bug_fix")
             && lines[1].contains("Fix the off-by-one")
     );
@@ -80,7 +80,10 @@ fn tasks_added_from_a_file_and_from_flags_are_listed_and_shown_with_history() {
     let short = &id[id.len() - 8..];
     let shown = sandbox.run(&["task", "show", short]).ok();
     assert!(
-        shown.contains("Fix the off-by-one in pagination") && shown.contains("history (1 events)"),
+        shown.contains("Fix the off-by-one in pagination")
+            && shown.contains("history (5 events)")
+            && shown.contains("intake: Accepted")
+            && shown.contains("triaged: bug_fix"),
         "{shown}"
     );
     assert!(
@@ -136,8 +139,9 @@ fn audit_verify_passes_then_names_the_event_whose_byte_was_flipped() {
     for title in ["one", "two", "three"] {
         sandbox.run(&["task", "add", "--title", title]).ok();
     }
+    // Each `task add` records the task and intake's verdict on it.
     let ok = sandbox.run(&["audit", "verify"]).ok();
-    assert!(ok.starts_with("ok: 3 events"), "{ok}");
+    assert!(ok.starts_with("ok: 9 events"), "{ok}");
 
     {
         const EVENTS: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("events");
@@ -296,7 +300,7 @@ fn read_only_commands_work_while_another_process_writes() {
         sandbox
             .run(&["audit", "verify"])
             .ok()
-            .starts_with("ok: 2 events")
+            .starts_with("ok: 4 events")
     );
 
     let stderr = sandbox.run(&["task", "add", "--title", "blocked"]).fails();

@@ -296,13 +296,7 @@ impl Task {
                     suggested_split: suggested_split.clone(),
                 });
             }
-            EventKind::TaskTriaged {
-                kind,
-                risk,
-                novelty,
-                route,
-                reasons,
-            } => {
+            EventKind::TaskTriaged { kind, risk, novelty, route, reasons, .. } => {
                 self.triage = Some(Triage {
                     kind: *kind,
                     risk: *risk,

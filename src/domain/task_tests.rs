@@ -138,6 +138,10 @@ fn usage_adds_up_and_triage_overrides_declared_values() {
             novelty: 10,
             route: Route::RightAndLeft,
             reasons: vec!["touches auth/".into()],
+            budgets: None,
+            gates: Vec::new(),
+            areas: Vec::new(),
+            policy_version: String::new(),
         },
     ))
     .unwrap();

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use crate::playbooks::{Policy, Text};
 use crate::protocol::{EventKind, IntakeVerdict, TaskSpec};
 
-use super::signals::{mentioned_identifiers, mentioned_paths};
+use super::signals::{Signals, mentioned_identifiers, mentioned_paths};
 use super::triage::estimate_size;
 
 /// Intake's verdict on a task, with everything the user needs to act on it.
@@ -255,7 +255,7 @@ fn broad_reasons(spec: &TaskSpec, policy: &Policy, fields: &[Field], paths: &[St
             broad.max_acceptance_criteria
         ));
     }
-    let estimate = estimate_size(spec, policy, 0);
+    let estimate = estimate_size(spec, policy, &Signals::default());
     if estimate.diff_lines > broad.max_estimated_diff_lines {
         reasons.push(format!(
             "too broad: an estimated {} diff lines ({} files, {criteria} criteria; risk.size) is \

@@ -281,7 +281,8 @@ pub(crate) async fn ask(
     reason: String,
 ) -> Result<Option<Ending>, EngineError> {
     let id = runner.task_id();
-    Ok(match engine.gate(id, kind, reason, None).await? {
+    let evidence = runner.evidence().await;
+    Ok(match engine.gate(id, kind, reason, evidence).await? {
         GateOutcome::Parked(gate) => Some(Ending::Parked { gate, kind }),
         GateOutcome::Decided(Decision::Reject, note) => Some(fail(engine, id, kind, note).await?),
         GateOutcome::Decided(..) => {

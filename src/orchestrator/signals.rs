@@ -16,8 +16,11 @@ use crate::protocol::TaskSpec;
 /// What triage knows about a task's surroundings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Signals {
-    /// Files the task probably touches, repository-relative, most likely first.
+    /// Files the task probably touches, repository-relative: first those it names, then those
+    /// that mention the identifiers it names.
     pub likely_files: Vec<String>,
+    /// How many of `likely_files` (the first ones) come from paths the task names.
+    pub named_files: usize,
     /// Commits touching each likely file among the recent ones.
     pub churn: Vec<(String, u32)>,
     /// Whether a playbook exists for the task's kind.
@@ -35,6 +38,11 @@ pub struct Signals {
 pub struct SignalOptions {
     /// The most likely files kept.
     pub max_likely_files: usize,
+    /// The most of them found by searching for identifiers.
+    pub max_search_files: usize,
+    /// Repositories with more files are not searched for identifiers (listing and churn still
+    /// run): the search reads every file.
+    pub max_searched_repo: usize,
     /// The most identifiers searched for.
     pub max_identifiers: usize,
     /// Files a named directory contributes.
@@ -51,6 +59,8 @@ impl Default for SignalOptions {
     fn default() -> Self {
         SignalOptions {
             max_likely_files: 20,
+            max_search_files: 8,
+            max_searched_repo: 100_000,
             max_identifiers: 8,
             max_files_per_dir: 10,
             max_commits: 300,
@@ -62,10 +72,13 @@ impl Default for SignalOptions {
 
 impl Signals {
     /// Looks the task up in the repository at `root`: the paths it names that exist (a directory
-    /// stands for its first files; a bare file name or a partial path for the files ending so),
-    /// then the files that mention its distinctive identifiers, most identifiers first; the churn
-    /// of those files; the number of files. `playbook_exists`, `similar_tasks` and
-    /// `similar_failures` are left for the caller.
+    /// stands for its first files; a bare file name or a partial path for the files ending so,
+    /// unless more than three do), then a few files that mention its distinctive identifiers, most
+    /// identifiers first; the churn of those files; the number of files. `playbook_exists`,
+    /// `similar_tasks` and `similar_failures` are left for the caller.
+    ///
+    /// This is blocking I/O (an index read, one search pass, a walk over recent commits): call it
+    /// from `spawn_blocking` in async code.
     pub fn gather(root: &Path, spec: &TaskSpec, options: &SignalOptions) -> Signals {
         let files = list_files(root, options.max_files);
         let mut likely: Vec<String> = Vec::new();
@@ -94,20 +107,28 @@ impl Signals {
                 }
                 continue;
             }
+            // A bare name or a partial path: the files ending so, unless that is ambiguous.
             let suffix = format!("/{rel}");
             let mut ending: Vec<&String> = files.iter().filter(|f| f.ends_with(&suffix)).collect();
-            ending.sort();
-            for file in ending.into_iter().take(5) {
+            if ending.len() <= MAX_SUFFIX_MATCHES {
+                ending.sort();
+                for file in ending {
+                    add(file, &mut likely);
+                }
+            }
+        }
+        let named_files = likely.len();
+        if files.len() <= options.max_searched_repo {
+            let mut identifiers = mentioned_identifiers(spec);
+            identifiers.truncate(options.max_identifiers);
+            let found = files_mentioning(root, &identifiers, options.threads);
+            let found: Vec<String> = found.into_iter().filter(|f| !likely.contains(f)).collect();
+            for file in found.iter().take(options.max_search_files) {
                 add(file, &mut likely);
             }
         }
-        let mut identifiers = mentioned_identifiers(spec);
-        identifiers.truncate(options.max_identifiers);
-        for file in files_mentioning(root, &identifiers, options.threads) {
-            add(&file, &mut likely);
-        }
         let churn = churn(root, &likely, options.max_commits);
-        Signals { likely_files: likely, churn, repo_files: files.len(), ..Signals::default() }
+        Signals { likely_files: likely, named_files, churn, repo_files: files.len(), ..Signals::default() }
     }
 
     /// The likely file with the most recent commits, if any file has one.
@@ -119,6 +140,9 @@ impl Signals {
             .map(|(path, commits)| (path.as_str(), *commits))
     }
 }
+
+/// A bare file name matching more files than this is ambiguous and stands for none of them.
+const MAX_SUFFIX_MATCHES: usize = 3;
 
 /// The texts a task's paths and identifiers are taken from (not `out_of_scope`: those are
 /// places the task must not touch).
@@ -377,7 +401,8 @@ fn files_mentioning(root: &Path, identifiers: &[String], threads: usize) -> Vec<
         return Vec::new();
     }
     let alternation: Vec<String> = identifiers.iter().map(|i| regex::escape(i)).collect();
-    let mut query = SearchQuery::new(format!(r"\b(?:{})\b", alternation.join("|")));
+    // Identifiers are ASCII: ASCII word boundaries keep the search on the fast engines.
+    let mut query = SearchQuery::new(format!(r"(?-u:\b)(?:{})(?-u:\b)", alternation.join("|")));
     query.max_matches = 500;
     query.max_line_len = 2000;
     query.threads = threads;

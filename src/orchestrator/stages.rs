@@ -444,6 +444,25 @@ impl Runner {
         Ok(breakers::repeated_edits(&history, &files))
     }
 
+    /// The hash of what a human sees at a gate: the plan, the validation results, the review, the
+    /// PR draft and the diff. Every decision records it.
+    pub async fn evidence(&self) -> Option<crate::protocol::Digest> {
+        use sha2::{Digest as _, Sha256};
+        let task = self.engine.task(self.id).ok()?;
+        let (path, base) = (self.worktree.path.clone(), self.worktree.base.clone());
+        let patch = tokio::task::spawn_blocking(move || diff_against(&path, &base).map(|d| d.patch).unwrap_or_default())
+            .await
+            .unwrap_or_default();
+        let snapshot = json!({
+            "plan": task.plan,
+            "validation": task.validation,
+            "review": task.review,
+            "pr_draft": task.pr_draft,
+            "diff": patch,
+        });
+        Some(crate::protocol::Digest(Sha256::digest(snapshot.to_string().as_bytes()).into()))
+    }
+
     /// Commits the work and creates the local PR (once).
     pub async fn create_pr(&mut self) -> Result<Ending, EngineError> {
         super::pr::create_local(&self.engine, &self.setup, self.id, &self.worktree).await

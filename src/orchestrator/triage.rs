@@ -12,11 +12,11 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::playbooks::{AreaRule, Budgets, Policy, Text};
-use crate::protocol::{EventKind, GateKind, Risk, Route, TaskKind, TaskSpec};
+use crate::protocol::{EventKind, GateKind, Risk, Route, TaskKind, TaskSpec, TriageBudgets};
 
 use super::intake::{Criteria, fields};
-use super::signals::mentioned_paths;
 pub use super::signals::{SignalOptions, Signals};
+use super::signals::{mentioned_identifiers, mentioned_paths};
 
 /// A gate policy requires for a task, planned at triage and opened when the task gets there.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -72,12 +72,16 @@ impl SizeEstimate {
     }
 }
 
-/// Estimates a task's size with `[risk.size]`: files = the likely files, at least the paths the
-/// task names, at least one; diff lines = files × `lines_per_file` + acceptance criteria ×
-/// `lines_per_criterion`.
-pub fn estimate_size(spec: &TaskSpec, policy: &Policy, likely_files: usize) -> SizeEstimate {
+/// Estimates a task's size with `[risk.size]`: files = the files the task names (as found in the
+/// repository, at least as many as it names) plus one per identifier it names that a search
+/// found (a widely used identifier is not a wide change), at least one; diff lines = files ×
+/// `lines_per_file` + acceptance criteria × `lines_per_criterion`.
+pub fn estimate_size(spec: &TaskSpec, policy: &Policy, signals: &Signals) -> SizeEstimate {
     let size = &policy.risk.size;
-    let files = likely_files.max(mentioned_paths(spec).len()).max(1);
+    let named = signals.named_files.min(signals.likely_files.len());
+    let searched = signals.likely_files.len() - named;
+    let identifiers = mentioned_identifiers(spec).len();
+    let files = (named.max(mentioned_paths(spec).len()) + searched.min(identifiers)).max(1);
     let criteria = spec.acceptance_criteria.len() as u64;
     SizeEstimate { files, diff_lines: files as u64 * size.lines_per_file + criteria * size.lines_per_criterion }
 }
@@ -117,6 +121,19 @@ impl Triage {
             novelty: self.novelty,
             route: self.route,
             reasons: self.reasons.clone(),
+            budgets: Some(TriageBudgets {
+                wall_time_secs: self.budgets.wall_time_secs,
+                max_tokens: self.budgets.max_tokens,
+                max_cost_micros: self.budgets.max_cost_micros(),
+                tool_calls: self.budgets.tool_calls,
+                agent_tool_calls: self.budgets.agent_tool_calls,
+                retries: self.budgets.retries,
+                files_changed: self.budgets.files_changed,
+                diff_lines: self.budgets.diff_lines,
+            }),
+            gates: self.gates.iter().map(GatePlan::name).collect(),
+            areas: self.areas.clone(),
+            policy_version: self.policy_version.clone(),
         }
     }
 
@@ -158,7 +175,7 @@ pub fn triage(spec: &TaskSpec, policy: &Policy, signals: &Signals) -> Triage {
         reasons
             .push(format!("area `{}` (risk.area, floor {}{role}): {}", area.rule.name, area.rule.floor, area.evidence));
     }
-    let estimate = estimate_size(spec, policy, signals.likely_files.len());
+    let estimate = estimate_size(spec, policy, signals);
     let risk = score_risk(spec, policy, signals, kind, &areas, estimate, &mut reasons);
     let criteria = Criteria::of(spec, policy);
     let novelty = score_novelty(policy, signals, &criteria, &mut reasons);
@@ -191,6 +208,12 @@ pub fn triage(spec: &TaskSpec, policy: &Policy, signals: &Signals) -> Triage {
     triage.reasons.push(triage.gate_summary());
     triage.reasons.push(format!("policy version {}", policy.version));
     triage
+}
+
+/// The task's kind alone (the declared one, else by `[classify]` keywords), e.g. to look up its
+/// playbook before triage: [`triage`] decides the same kind.
+pub fn classify_kind(spec: &TaskSpec, policy: &Policy) -> TaskKind {
+    classify(spec, policy, &mut Vec::new())
 }
 
 fn classify(spec: &TaskSpec, policy: &Policy, reasons: &mut Vec<String>) -> TaskKind {
@@ -334,8 +357,8 @@ fn score_risk(
         raise(&mut risk, *floor, format!("risk.kinds.{kind}"), reasons);
     }
     reasons.push(format!(
-        "size: estimated {} (risk.size: likely files × lines_per_file + criteria × \
-         lines_per_criterion)",
+        "size: estimated {} (risk.size: named files and identifiers × lines_per_file + criteria \
+         × lines_per_criterion)",
         estimate.describe()
     ));
     if let Some((floor, why)) = size_risk(policy, estimate, signals.repo_files) {

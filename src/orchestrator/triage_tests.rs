@@ -19,6 +19,7 @@ fn spec(title: &str, criteria: &[&str]) -> TaskSpec {
 fn familiar(files: &[&str]) -> Signals {
     Signals {
         likely_files: files.iter().map(|f| (*f).to_owned()).collect(),
+        named_files: files.len(),
         churn: files.iter().map(|f| ((*f).to_owned(), 3)).collect(),
         playbook_exists: true,
         similar_tasks: 4,
@@ -55,7 +56,7 @@ fn a_routine_bug_fix_with_criteria_goes_to_the_right_hand_alone() {
     assert!(has_reason(&triage, "route right_only: no exploration trigger fired"));
     assert!(has_reason(&triage, "novelty 0: "));
 
-    let EventKind::TaskTriaged { kind, risk, novelty, route, reasons } = triage.to_event() else {
+    let EventKind::TaskTriaged { kind, risk, novelty, route, reasons, .. } = triage.to_event() else {
         panic!("not a triage event");
     };
     assert_eq!((kind, risk, novelty, route), (TaskKind::BugFix, Risk::Low, 0, Route::RightOnly));
@@ -94,6 +95,7 @@ fn kinds_are_classified_from_keywords() {
         let triage = triage(&spec(title, &["x y z"]), &policy, &Signals::default());
         assert_eq!(triage.kind, kind, "{title}: {:?}", triage.reasons[0]);
     }
+    assert_eq!(classify_kind(&spec("Bump serde", &[]), &policy), TaskKind::DependencyUpdate);
     let triage = triage(&spec("Show the branch name in the status bar", &[]), &policy, &Signals::default());
     assert_eq!(triage.reasons[0], "kind feature: no classify keyword matched (the default kind)");
 }
@@ -167,6 +169,13 @@ fn size_kind_and_churn_raise_risk() {
         &triage,
         "note: the estimate (40 files and 1620 diff lines) is over the high budgets (30 files"
     ));
+    // Files found by searching for an identifier count once per identifier: a widely used name
+    // is not a wide change.
+    let mut searched = familiar(&refs);
+    searched.named_files = 0;
+    let triage = super::triage(&routine_bug(), &policy, &searched);
+    assert_eq!(triage.estimate, SizeEstimate { files: 1, diff_lines: 60 });
+    assert_eq!(triage.risk, Risk::Low);
 
     let mut spec = routine_bug();
     spec.kind = Some(TaskKind::DependencyUpdate);
@@ -334,6 +343,7 @@ fn signals_from_a_real_repository_find_likely_files_and_churn() {
         [("src/config.rs".to_owned(), 4), ("src/auth/session.rs".to_owned(), 2), ("src/main.rs".to_owned(), 1),]
     );
     assert_eq!(signals.repo_files, 4);
+    assert_eq!(signals.named_files, 2);
     assert_eq!(signals.hottest(), Some(("src/config.rs", 4)));
 
     // A directory stands for its files; paths outside the repository are ignored.

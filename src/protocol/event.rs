@@ -9,7 +9,7 @@ use super::actor::{Actor, Role};
 use super::gate::{Decision, GateKind};
 use super::ids::{GateId, TaskId, ToolCallId};
 use super::task::{Risk, Route, TaskKind, TaskSpec, TaskStatus};
-use super::work::{Plan, PullRequest, Review, ValidationResult};
+use super::work::{Plan, PullRequest, Review, TriageBudgets, ValidationResult};
 
 /// A SHA-256 digest, printed and serialized as lowercase hex.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -122,6 +122,18 @@ pub enum EventKind {
         route: Route,
         /// Every reason behind kind, risk, novelty and route.
         reasons: Vec<String>,
+        /// The budgets the task runs under (absent in events from before budgets were recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        budgets: Option<TriageBudgets>,
+        /// The gates policy requires for it, e.g. `plan`, `sensitive(auth)`, `pull_request`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        gates: Vec<String>,
+        /// The sensitive or risky areas it touches.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        areas: Vec<String>,
+        /// The policy's content hash.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        policy_version: String,
     },
     /// The task moved from one status to another; the state machine checks the move.
     StatusChanged {

@@ -92,3 +92,25 @@ pub struct PullRequest {
     /// Where it lives: a forge URL, or the local document's path.
     pub location: String,
 }
+
+/// The budgets triage set for a task (cost in micro-dollars, so no floats enter hashed events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct TriageBudgets {
+    /// Wall time, in seconds.
+    pub wall_time_secs: u64,
+    /// Model tokens.
+    pub max_tokens: u64,
+    /// Money, in micro-dollars.
+    pub max_cost_micros: u64,
+    /// Tool calls for the whole task.
+    pub tool_calls: u64,
+    /// Tool calls for one agent.
+    pub agent_tool_calls: u64,
+    /// Implementation rounds after failed validation.
+    pub retries: u32,
+    /// Files changed.
+    pub files_changed: u64,
+    /// Lines added plus removed.
+    pub diff_lines: u64,
+}

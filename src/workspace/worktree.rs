@@ -89,12 +89,17 @@ fn repo_root(repo: &Repository) -> PathBuf {
     main.components().collect()
 }
 
+/// libgit2 is not safe against concurrent worktree creation in one repository (each checks the
+/// others' state while they are half-written), so this process creates one at a time.
+static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Creates the worktree, or returns the existing one when it was already made for this task and
 /// candidate (so a resumed task finds its work where it left it).
 pub fn create(request: &WorktreeRequest) -> Result<Worktree, WorkspaceError> {
     if !valid_label(&request.candidate) {
         return Err(WorkspaceError::BadLabel(request.candidate.clone()));
     }
+    let _one_at_a_time = CREATING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let repo = open_repo(&request.repo)?;
     let root = repo_root(&repo);
     let short = request.task.short();

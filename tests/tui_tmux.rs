@@ -113,7 +113,7 @@ fn the_control_room_lists_tasks_and_quits_restoring_the_terminal() {
         "{screen}"
     );
     assert!(
-        screen.contains("Fix the flaky login test") && screen.contains("received"),
+        screen.contains("Fix the flaky login test") && screen.contains("needs_clarifi"),
         "{screen}"
     );
     assert_eq!(

@@ -200,7 +200,8 @@ impl Engine {
     fn admission(&self, id: TaskId, spec: TaskSpec, actor: Actor) -> Vec<NewEvent> {
         let mut events = vec![NewEvent::for_task(id, actor, EventKind::TaskCreated { spec: spec.clone() })];
         if let Ok(setup) = self.setup() {
-            events.extend(pipeline::intake_events(setup, id, &spec, TaskStatus::Received));
+            let history = self.reader().tasks().unwrap_or_default();
+            events.extend(pipeline::intake_events(setup, id, &spec, TaskStatus::Received, &history));
         }
         events
     }
@@ -220,7 +221,8 @@ impl Engine {
                     }),
                 ];
                 if let Ok(setup) = self.setup() {
-                    events.extend(pipeline::intake_events(setup, task, &spec, TaskStatus::Received));
+                    let history = self.reader().tasks().unwrap_or_default();
+                    events.extend(pipeline::intake_events(setup, task, &spec, TaskStatus::Received, &history));
                 }
                 events
             }

@@ -3,6 +3,7 @@
 //! a started stage runs again, a decided gate is not asked again, an existing PR is not made
 //! twice.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -42,8 +43,40 @@ pub enum Ending {
     NotAccepted(TaskStatus),
 }
 
-/// The events that take a task through intake and, when it is accepted, triage.
-pub(crate) fn intake_events(setup: &EngineSetup, id: TaskId, spec: &TaskSpec, from: TaskStatus) -> Vec<NewEvent> {
+/// Significant words of a title, for finding similar tasks.
+fn title_words(title: &str) -> BTreeSet<String> {
+    title
+        .split(|c: char| !c.is_alphanumeric() && c != '_')
+        .filter(|w| w.len() > 3)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// How many earlier tasks resemble this one (half or more of the title's significant words, same
+/// repository), and how many of those failed.
+fn similar(spec: &TaskSpec, history: &[Task]) -> (u32, u32) {
+    let words = title_words(&spec.title);
+    if words.is_empty() {
+        return (0, 0);
+    }
+    let alike: Vec<&Task> = history
+        .iter()
+        .filter(|t| t.spec.repo == spec.repo)
+        .filter(|t| 2 * title_words(&t.spec.title).intersection(&words).count() >= words.len())
+        .collect();
+    let failed = alike.iter().filter(|t| matches!(t.status, TaskStatus::Failed | TaskStatus::Cancelled)).count();
+    (alike.len() as u32, failed as u32)
+}
+
+/// The events that take a task through intake and, when it is accepted, triage (`history` is
+/// every earlier task, for the similar-task signals).
+pub(crate) fn intake_events(
+    setup: &EngineSetup,
+    id: TaskId,
+    spec: &TaskSpec,
+    from: TaskStatus,
+    history: &[Task],
+) -> Vec<NewEvent> {
     let assessment = intake::assess(spec, &setup.policy);
     let event = |kind| NewEvent::for_task(id, Actor::Orchestrator, kind);
     let mut events = vec![event(assessment.to_event())];
@@ -56,6 +89,7 @@ pub(crate) fn intake_events(setup: &EngineSetup, id: TaskId, spec: &TaskSpec, fr
     if assessment.verdict == IntakeVerdict::Accepted {
         let repo = spec.repo.as_deref().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
         let mut signals = Signals::gather(&repo, spec, &SignalOptions::default());
+        (signals.similar_tasks, signals.similar_failures) = similar(spec, &history.iter().filter(|t| t.id != id).cloned().collect::<Vec<_>>());
         signals.playbook_exists = true;
         let mut triaged = triage::triage(spec, &setup.policy, &signals);
         if setup.playbooks.for_kind(triaged.kind).is_none() {
@@ -107,7 +141,8 @@ pub async fn drive(engine: Arc<Engine>, id: TaskId) -> Result<Ending, EngineErro
     let setup = engine.setup()?.clone();
     let mut task = engine.task(id)?;
     if task.status == TaskStatus::Received {
-        engine.append(intake_events(&setup, id, &task.spec, TaskStatus::Received)).await?;
+        let history = engine.reader().tasks()?;
+        engine.append(intake_events(&setup, id, &task.spec, TaskStatus::Received, &history)).await?;
         task = engine.task(id)?;
     }
     match task.status {
@@ -313,4 +348,37 @@ fn last_reason(engine: &Engine, id: TaskId) -> String {
             })
         })
         .unwrap_or_else(|| "the task failed".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{Digest, Event};
+
+    fn task(title: &str, status: TaskStatus) -> Task {
+        let spec = TaskSpec::titled(title);
+        let created = Event {
+            seq: 1,
+            at: jiff::Timestamp::UNIX_EPOCH,
+            task: None,
+            actor: Actor::Orchestrator,
+            kind: EventKind::TaskCreated { spec: spec.clone() },
+            prev_hash: Digest::GENESIS,
+            hash: Digest::GENESIS,
+        };
+        let mut task = Task::created(TaskId::new(), spec, &created);
+        task.status = status;
+        task
+    }
+
+    #[test]
+    fn similar_tasks_share_most_significant_title_words_and_failures_are_counted() {
+        let history = [
+            task("Fix pagination rounding in page_count", TaskStatus::Failed),
+            task("Fix pagination rounding for the last page", TaskStatus::PrReady),
+            task("Document the retry policy", TaskStatus::PrReady),
+        ];
+        assert_eq!(similar(&TaskSpec::titled("Fix the pagination rounding bug"), &history), (2, 1));
+        assert_eq!(similar(&TaskSpec::titled("Speed up the build"), &history), (0, 0));
+    }
 }

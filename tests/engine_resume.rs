@@ -13,31 +13,20 @@ use std::time::{Duration, Instant};
 use support::cli::Sandbox;
 use support::engine::*;
 
-const SLOW_FIX: &str = r#"
+/// The implementer first runs something slow, then makes the usual fix.
+const SLOW: &str = r#"
 [[turn]]
 role = "implementer"
 [[turn.tool_call]]
 name = "run"
 arguments = { command = "sleep 4" }
-
-[[turn]]
-role = "implementer"
-[[turn.tool_call]]
-name = "edit_file"
-arguments = { path = "src/lib.rs", old = "    items / size\n", new = "    items.div_ceil(size)\n" }
-
-[[turn]]
-role = "implementer"
-[[turn.tool_call]]
-name = "finish"
-arguments = { summary = "page_count now rounds up." }
 "#;
 
 #[test]
 fn sigkill_during_implementation_then_restart_completes_with_exactly_one_pr() {
     let sandbox = Sandbox::new();
     pagination_repo(&sandbox);
-    let script = script(&sandbox, "slow", &[PLAN, SLOW_FIX, TEST, REVIEW, PR].concat());
+    let script = script(&sandbox, "slow", &[PLAN, SLOW, FIX, TEST, REVIEW, PR].concat());
     let mut args = scripted(&script);
     args.extend(
         ["run", "--title", "Fix page_count rounding for a partial last page", "--criteria", "page_count(11, 5) returns 3"]

@@ -1,3 +1,5 @@
+//! Tests of the CI job reader: GitHub workflows, GitLab CI, files on disk.
+
 use super::*;
 
 fn ids(jobs: &[CiJob]) -> Vec<&str> {

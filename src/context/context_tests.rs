@@ -1,3 +1,5 @@
+//! Tests of the tag cache file and of the index on files that vanish or are too large.
+
 use super::*;
 use crate::store::tag_cache::{Saved, TagCache};
 

@@ -1,3 +1,5 @@
+//! Tests of the conventions reader: AGENTS.md chain, caps, README setup sections.
+
 use super::*;
 
 #[test]

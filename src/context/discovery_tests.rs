@@ -1,3 +1,5 @@
+//! Tests of discovery: manifests, build and test commands per ecosystem, targets, test files.
+
 use super::*;
 use crate::context::walk::walk;
 

@@ -1,3 +1,5 @@
+//! Tests of the PageRank power iteration against a dense reference, and its edge cases.
+
 use super::*;
 
 fn close(a: f64, b: f64) -> bool {

@@ -181,17 +181,15 @@ pub fn build(root: &Path, walk: &Walk, options: &IndexOptions) -> SymbolIndex {
 
     let jobs: Vec<(usize, &WalkedFile, Lang)> =
         misses.iter().map(|&slot| (slot, &walk.files[slots[slot].0], slots[slot].1)).collect();
-    let computed = tag_in_parallel(&jobs, super::walk::threads(options.threads), now_ns);
+    let computed = tag_in_parallel(&jobs, super::walk::threads(options.threads), now_ns, cache.is_some());
     stats.cache_misses = jobs.len();
     let mut put = settled;
     for (slot, outcome) in computed {
         let file = &walk.files[slots[slot].0];
         match outcome {
-            Some((tagged, racy_hash)) => {
-                if cache.is_some() {
-                    let key = format!("{prefix}{}", file.rel);
-                    let identity = Identity { size: file.size, mtime_ns: file.mtime_ns, racy_hash };
-                    put.push((key, tags::encode(identity, &tagged)));
+            Some((tagged, encoded)) => {
+                if let Some(encoded) = encoded {
+                    put.push((format!("{prefix}{}", file.rel), encoded));
                 }
                 slots[slot].2 = Some(tagged);
             }
@@ -285,12 +283,18 @@ fn cache_prefix(root: &Path) -> String {
     prefix
 }
 
-/// The outcome of tagging one file: its tags and, when it is racy, its content hash; `None`
-/// when it could not be read.
-type Outcome = Option<(Tagged, Option<u64>)>;
+/// The outcome of tagging one file: its tags and, when they are to be cached, their encoding;
+/// `None` when the file could not be read.
+type Outcome = Option<(Tagged, Option<Vec<u8>>)>;
 
-/// Tags `jobs` on `threads` threads, biggest files first.
-fn tag_in_parallel(jobs: &[(usize, &WalkedFile, Lang)], threads: usize, now_ns: i64) -> Vec<(usize, Outcome)> {
+/// Tags `jobs` on `threads` threads, biggest files first, encoding the tags for the cache when
+/// `encode` is set.
+fn tag_in_parallel(
+    jobs: &[(usize, &WalkedFile, Lang)],
+    threads: usize,
+    now_ns: i64,
+    encode: bool,
+) -> Vec<(usize, Outcome)> {
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_key(|&j| std::cmp::Reverse(jobs[j].1.size));
     let next = AtomicUsize::new(0);
@@ -305,8 +309,13 @@ fn tag_in_parallel(jobs: &[(usize, &WalkedFile, Lang)], threads: usize, now_ns: 
             };
             let (slot, file, lang) = jobs[j];
             let outcome = std::fs::read(&file.path).ok().map(|source| {
-                let hash = is_racy(file.mtime_ns, now_ns).then(|| tags::content_hash(&source));
-                (tags::tag(&mut context, lang, &source), hash)
+                let tagged = tags::tag(&mut context, lang, &source);
+                let encoded = encode.then(|| {
+                    let racy_hash = is_racy(file.mtime_ns, now_ns).then(|| tags::content_hash(&source));
+                    let identity = Identity { size: file.size, mtime_ns: file.mtime_ns, racy_hash };
+                    tags::encode(identity, &tagged)
+                });
+                (tagged, encoded)
             });
             done.push((slot, outcome));
         }

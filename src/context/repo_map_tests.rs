@@ -1,3 +1,5 @@
+//! Tests of ranking (weights, focus) and rendering (scopes, budget) on hand-made indexes.
+
 use super::*;
 use crate::context::index::IndexedFile;
 use crate::context::lang::Lang;
@@ -85,8 +87,10 @@ fn common_and_private_names_weigh_less_than_long_compound_ones() {
     assert!((name_weight("_tmp", 1, false) - 0.1).abs() < 1e-12);
     // As in aider, a long private compound name is both boosted and lowered.
     assert!((name_weight("_private_helper", 1, false) - 1.0).abs() < 1e-12);
-    assert!((name_weight("new", 6, false) - 0.1).abs() < 1e-12);
-    assert_eq!(name_weight("new", 1, true), 10.0);
+    assert!((name_weight("load_config", 6, false) - 0.1).abs() < 1e-12);
+    assert!((name_weight("is_empty", 1, false) - 0.02).abs() < 1e-12);
+    assert!(COMMON_NAMES.windows(2).all(|w| w[0] < w[1]), "sorted and unique");
+    assert_eq!(name_weight("task", 1, true), 10.0);
 
     // `new` is defined in 6 files and referenced everywhere; `load_config` once each.
     let mut files = Vec::new();

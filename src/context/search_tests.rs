@@ -1,3 +1,5 @@
+//! Tests of bounded search: ignores, binaries, globs, context lines, truncation notes.
+
 use super::*;
 
 fn tree(files: &[(&str, &[u8])]) -> tempfile::TempDir {

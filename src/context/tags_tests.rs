@@ -1,3 +1,5 @@
+//! Tests of tagging in every language, of bad input, and of the cache encoding.
+
 use super::*;
 use crate::context::lang::taggers;
 

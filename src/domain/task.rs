@@ -403,6 +403,21 @@ impl Task {
     }
 }
 
+/// A task just created from `spec`, for tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) fn fresh(spec: TaskSpec) -> Task {
+    let created = Event {
+        seq: 1,
+        at: Timestamp::UNIX_EPOCH,
+        task: None,
+        actor: crate::protocol::Actor::Orchestrator,
+        kind: EventKind::TaskCreated { spec: spec.clone() },
+        prev_hash: crate::protocol::Digest::GENESIS,
+        hash: crate::protocol::Digest::GENESIS,
+    };
+    Task::created(TaskId::new(), spec, &created)
+}
+
 #[cfg(test)]
 #[path = "task_tests.rs"]
 mod tests;

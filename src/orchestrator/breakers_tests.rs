@@ -1,19 +1,9 @@
 use super::*;
-use crate::protocol::{Actor, Digest, Event, EventKind, Plan, TaskId, TaskSpec};
+use crate::protocol::{Plan, TaskSpec};
 use crate::workspace::FileStat;
 
 fn task_with_plan(files: &[&str]) -> Task {
-    let spec = TaskSpec::titled("t");
-    let created = Event {
-        seq: 1,
-        at: jiff::Timestamp::UNIX_EPOCH,
-        task: None,
-        actor: Actor::Orchestrator,
-        kind: EventKind::TaskCreated { spec: spec.clone() },
-        prev_hash: Digest::GENESIS,
-        hash: Digest::GENESIS,
-    };
-    let mut task = Task::created(TaskId::new(), spec, &created);
+    let mut task = crate::domain::task::fresh(TaskSpec::titled("t"));
     task.plan = Some(Plan { expected_files: files.iter().map(|f| f.to_string()).collect(), ..Plan::default() });
     task
 }

@@ -353,20 +353,9 @@ fn last_reason(engine: &Engine, id: TaskId) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{Digest, Event};
 
     fn task(title: &str, status: TaskStatus) -> Task {
-        let spec = TaskSpec::titled(title);
-        let created = Event {
-            seq: 1,
-            at: jiff::Timestamp::UNIX_EPOCH,
-            task: None,
-            actor: Actor::Orchestrator,
-            kind: EventKind::TaskCreated { spec: spec.clone() },
-            prev_hash: Digest::GENESIS,
-            hash: Digest::GENESIS,
-        };
-        let mut task = Task::created(TaskId::new(), spec, &created);
+        let mut task = crate::domain::task::fresh(TaskSpec::titled(title));
         task.status = status;
         task
     }

@@ -154,17 +154,7 @@ fn bwrap_command(spec: &RunSpec) -> Command {
     let workdir = &spec.workdir;
     let mut command = Command::new("bwrap");
     command
-        .args([
-            "--ro-bind",
-            "/",
-            "/",
-            "--dev",
-            "/dev",
-            "--proc",
-            "/proc",
-            "--tmpfs",
-            "/tmp",
-        ])
+        .args(super::sandbox::BWRAP_ROOT)
         .arg("--bind")
         .arg(workdir)
         .arg(workdir);

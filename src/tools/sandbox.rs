@@ -6,6 +6,10 @@ use std::process::{Command, Stdio};
 
 use serde::{Deserialize, Serialize};
 
+/// The filesystem every bubblewrap sandbox starts from: the root read-only, fresh `/dev` and
+/// `/proc`, a private `/tmp`.
+pub const BWRAP_ROOT: &[&str] = &["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"];
+
 /// How strongly a command is isolated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -91,17 +95,7 @@ fn probe_bubblewrap() -> Facility {
         }
     };
     let trial = Command::new("bwrap")
-        .args([
-            "--ro-bind",
-            "/",
-            "/",
-            "--dev",
-            "/dev",
-            "--proc",
-            "/proc",
-            "--tmpfs",
-            "/tmp",
-        ])
+        .args(BWRAP_ROOT)
         .args([
             "--unshare-net",
             "--unshare-pid",

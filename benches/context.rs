@@ -4,7 +4,7 @@
 //! at 4096 tokens; and bounded search.
 //!
 //! A one-shot report with the index statistics is printed first, then criterion measures.
-//! `AMBIDEX_BENCH_TREE` points at another tree; `AMBIDEX_BENCH_QUICK=1` prints only the report.
+//! `CONTEXT_BENCH_TREE` points at another tree; `CONTEXT_BENCH_QUICK=1` prints only the report.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -18,12 +18,12 @@ const BUDGET: usize = 4096;
 fn tree() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let tree =
-        std::env::var_os("AMBIDEX_BENCH_TREE").map(PathBuf::from).unwrap_or_else(|| root.join("target/bench-tree"));
+        std::env::var_os("CONTEXT_BENCH_TREE").map(PathBuf::from).unwrap_or_else(|| root.join("target/bench-tree"));
     if !tree.join(".complete").exists() {
         let status = std::process::Command::new("bash")
             .arg(root.join("bench/compare-rg.sh"))
             .arg("--prepare-only")
-            .env("AMBIDEX_BENCH_TREE", &tree)
+            .env("CONTEXT_BENCH_TREE", &tree)
             .status()
             .expect("run bench/compare-rg.sh");
         assert!(status.success(), "preparing the bench tree failed");
@@ -68,7 +68,34 @@ fn map_once(tree: &Path, options: &ContextOptions) -> (Duration, String) {
     (elapsed, line)
 }
 
+/// Single-thread tree-sitter parse rate (MB/s) on up to 10 MB of the tree's Rust files: the
+/// floor under tagging, measured in the same run so loaded machines can be told apart.
+fn parse_rate(tree: &Path) -> f64 {
+    let mut sources = Vec::new();
+    let mut total = 0;
+    for entry in ignore::WalkBuilder::new(tree).build().flatten() {
+        if entry.path().extension().is_some_and(|e| e == "rs") {
+            let source = std::fs::read(entry.path()).unwrap();
+            if source.len() <= 1024 * 1024 {
+                total += source.len();
+                sources.push(source);
+            }
+            if total > 10_000_000 {
+                break;
+            }
+        }
+    }
+    let mut parser = tree_sitter::Parser::new();
+    parser.set_language(&tree_sitter_rust::LANGUAGE.into()).unwrap();
+    let started = Instant::now();
+    for source in &sources {
+        drop(parser.parse(source, None));
+    }
+    total as f64 / 1e6 / started.elapsed().as_secs_f64()
+}
+
 fn report(tree: &Path) {
+    println!("tree-sitter parse only (Rust, 1 thread): {:.2} MB/s", parse_rate(tree));
     let cache = tempfile::tempdir().unwrap();
     let options = ContextOptions::default().with_state_dir(cache.path());
     let (cold, line) = map_once(tree, &options);
@@ -150,7 +177,7 @@ fn main() {
     let tree = tree();
     println!("tree: {}", tree.display());
     report(&tree);
-    if std::env::var_os("AMBIDEX_BENCH_QUICK").is_some() {
+    if std::env::var_os("CONTEXT_BENCH_QUICK").is_some() {
         return;
     }
     let mut criterion = Criterion::default().configure_from_args();

@@ -13,7 +13,7 @@ use ambidex::agents::{AgentHost, AgentOutcome, AgentSpec, run_agent};
 use ambidex::config::{Config, ProviderConfig, ProviderKind};
 use ambidex::llm::{Prices, ScriptedClient};
 use ambidex::orchestrator::scheduler::drive_all;
-use ambidex::orchestrator::{AutoApprove, Engine, EngineSetup, Ending};
+use ambidex::orchestrator::{AutoApprove, Ending, Engine, EngineSetup};
 use ambidex::playbooks::Policy;
 use ambidex::protocol::{Actor, AgentIdentity, Command, Decision, NewEvent, Role, TaskId, TaskSpec, Track};
 use ambidex::redact::Redactor;
@@ -69,16 +69,20 @@ fn agent_turn(c: &mut Criterion) {
     })
     .unwrap();
     let store = Store::open(&dir.path().join("state.redb")).unwrap();
-    let created = NewEvent::for_task(task, Actor::local_human(), ambidex::protocol::EventKind::TaskCreated {
-        spec: TaskSpec::titled("bench"),
-    });
+    let created = NewEvent::for_task(
+        task,
+        Actor::local_human(),
+        ambidex::protocol::EventKind::TaskCreated { spec: TaskSpec::titled("bench") },
+    );
     store.append(vec![created]).unwrap();
     let host = StoreHost { appender: store.appender() };
     let mut script = String::new();
     for _ in 0..TURNS {
         script.push_str("[[turn]]\nrole = \"implementer\"\ntext = \"Thinking about the next step of the change.\"\nusage = { input_tokens = 1000, output_tokens = 20 }\n");
     }
-    script.push_str("[[turn]]\nrole = \"implementer\"\n[[turn.tool_call]]\nname = \"finish\"\narguments = { summary = \"done\" }\n");
+    script.push_str(
+        "[[turn]]\nrole = \"implementer\"\n[[turn.tool_call]]\nname = \"finish\"\narguments = { summary = \"done\" }\n",
+    );
     let broker = Broker::new(
         BrokerConfig {
             policy: Policy::built_in().unwrap().commands,
@@ -107,12 +111,13 @@ fn agent_turn(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 let client = ScriptedClient::from_toml("bench", "m", &script, Prices::default()).unwrap();
-                let actor = Actor::Agent(AgentIdentity { role: Role::Implementer, track: Track::Right, candidate: None });
+                let actor =
+                    Actor::Agent(AgentIdentity { role: Role::Implementer, track: Track::Right, candidate: None });
                 let task_budget = Arc::new(Mutex::new(BudgetUsage::new("task", BudgetLimits::default())));
-                let mut scope = AgentScope::new(task, actor, worktree.clone(), BudgetLimits::default(), task_budget).unwrap();
+                let mut scope =
+                    AgentScope::new(task, actor, worktree.clone(), BudgetLimits::default(), task_budget).unwrap();
                 let started = Instant::now();
-                let outcome =
-                    runtime.block_on(run_agent(&client, &broker, &mut scope, &host, &redactor, &spec));
+                let outcome = runtime.block_on(run_agent(&client, &broker, &mut scope, &host, &redactor, &spec));
                 total += started.elapsed() / (TURNS as u32 + 1);
                 assert!(matches!(outcome, AgentOutcome::Submitted(_)), "{outcome:?}");
             }
@@ -130,8 +135,14 @@ fn track_script(tasks: usize) -> String {
         script.push_str(&turn("planner", "name = \"submit_plan\"\narguments = { summary = \"note\", steps = [], expected_files = [], validation = [\"true\"], rollback = \"revert\" }"));
         script.push_str(&turn("implementer", "name = \"finish\"\narguments = { summary = \"done\" }"));
         script.push_str(&turn("tester", "name = \"finish\"\narguments = { summary = \"done\" }"));
-        script.push_str(&turn("reviewer", "name = \"submit_review\"\narguments = { verdict = \"approve\", summary = \"ok\", findings = [] }"));
-        script.push_str(&turn("pr", "name = \"submit_pr\"\narguments = { title = \"t\", summary = \"s\", risks = [], rollback = \"r\" }"));
+        script.push_str(&turn(
+            "reviewer",
+            "name = \"submit_review\"\narguments = { verdict = \"approve\", summary = \"ok\", findings = [] }",
+        ));
+        script.push_str(&turn(
+            "pr",
+            "name = \"submit_pr\"\narguments = { title = \"t\", summary = \"s\", risks = [], rollback = \"r\" }",
+        ));
     }
     script
 }
@@ -161,14 +172,19 @@ fn hundred_tasks(c: &mut Criterion) {
                 let mut config = Config::default();
                 config.providers.insert(
                     "bench".into(),
-                    ProviderConfig { kind: ProviderKind::Scripted, script: script.display().to_string(), ..Default::default() },
+                    ProviderConfig {
+                        kind: ProviderKind::Scripted,
+                        script: script.display().to_string(),
+                        ..Default::default()
+                    },
                 );
                 config.models.default_provider = "bench".into();
                 let helper = PathBuf::from(env!("CARGO_BIN_EXE_ambidex"));
                 let mut setup = EngineSetup::new(config, &repo, probe().best(), helper).unwrap();
                 setup.auto_approve = AutoApprove::All;
                 let engine = Arc::new(
-                    Engine::open_with(&dir.path().join("state/state.redb"), Arc::new(Redactor::new([])), Some(setup)).unwrap(),
+                    Engine::open_with(&dir.path().join("state/state.redb"), Arc::new(Redactor::new([])), Some(setup))
+                        .unwrap(),
                 );
                 let ids: Vec<TaskId> = (0..TASKS)
                     .map(|i| {
@@ -176,8 +192,7 @@ fn hundred_tasks(c: &mut Criterion) {
                         spec.acceptance_criteria = vec!["the README mentions the release".into()];
                         spec.repo = Some(repo.display().to_string());
                         spec.risk = Some(ambidex::protocol::Risk::Low);
-                        let events =
-                            engine.execute_blocking(Command::AddTask { spec }, Actor::local_human()).unwrap();
+                        let events = engine.execute_blocking(Command::AddTask { spec }, Actor::local_human()).unwrap();
                         events[0].task.unwrap()
                     })
                     .collect();

@@ -44,21 +44,16 @@ fn openai_stream() -> Vec<u8> {
         s.push_str(&format!(
             "data: {head}{{\"tool_calls\":[{{\"index\":{index},\"id\":\"call_{index}\",\"type\":\"function\",\"function\":{{\"name\":\"edit_file\",\"arguments\":\"\"}}}}]}},\"finish_reason\":null}}]}}\n\n"
         ));
-        for fragment in [
-            "{\\\"pa",
-            "th\\\": \\\"src/caf",
-            "é.rs\\\", \\\"n",
-            "ew\\\": \\\"☕\\\"}",
-        ] {
+        for fragment in ["{\\\"pa", "th\\\": \\\"src/caf", "é.rs\\\", \\\"n", "ew\\\": \\\"☕\\\"}"] {
             s.push_str(&format!(
                 "data: {head}{{\"tool_calls\":[{{\"index\":{index},\"function\":{{\"arguments\":\"{fragment}\"}}}}]}},\"finish_reason\":null}}]}}\n\n"
             ));
         }
     }
-    s.push_str(&format!(
-        "data: {head}{{}},\"finish_reason\":\"tool_calls\"}}]}}\n\n"
-    ));
-    s.push_str("data: {\"id\":\"x\",\"choices\":[],\"usage\":{\"prompt_tokens\":9000,\"completion_tokens\":20000}}\n\n");
+    s.push_str(&format!("data: {head}{{}},\"finish_reason\":\"tool_calls\"}}]}}\n\n"));
+    s.push_str(
+        "data: {\"id\":\"x\",\"choices\":[],\"usage\":{\"prompt_tokens\":9000,\"completion_tokens\":20000}}\n\n",
+    );
     s.push_str("data: [DONE]\n\n");
     s.into_bytes()
 }
@@ -77,23 +72,14 @@ fn anthropic_stream() -> Vec<u8> {
             s.push_str("event: ping\ndata: {\"type\": \"ping\"}\n\n");
         }
     }
-    s.push_str(
-        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
-    );
+    s.push_str("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n");
     s.push_str("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"edit_file\",\"input\":{}}}\n\n");
-    for fragment in [
-        "{\\\"pa",
-        "th\\\": \\\"src/caf",
-        "é.rs\\\", \\\"n",
-        "ew\\\": \\\"☕\\\"}",
-    ] {
+    for fragment in ["{\\\"pa", "th\\\": \\\"src/caf", "é.rs\\\", \\\"n", "ew\\\": \\\"☕\\\"}"] {
         s.push_str(&format!(
             "event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":1,\"delta\":{{\"type\":\"input_json_delta\",\"partial_json\":\"{fragment}\"}}}}\n\n"
         ));
     }
-    s.push_str(
-        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n",
-    );
+    s.push_str("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n");
     s.push_str("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":20000}}\n\n");
     s.push_str("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
     s.into_bytes()
@@ -111,10 +97,8 @@ fn decode(format: WireFormat, bytes: &[u8]) -> usize {
 }
 
 fn sse(c: &mut Criterion) {
-    let streams = [
-        ("openai", WireFormat::OpenAi, openai_stream()),
-        ("anthropic", WireFormat::Anthropic, anthropic_stream()),
-    ];
+    let streams =
+        [("openai", WireFormat::OpenAi, openai_stream()), ("anthropic", WireFormat::Anthropic, anthropic_stream())];
     let mut group = c.benchmark_group("sse");
     for (name, format, bytes) in &streams {
         // Sanity: every delta and both kinds of content arrive.

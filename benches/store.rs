@@ -14,25 +14,11 @@ use ambidex::store::{Store, StoreOptions, StoreReader};
 const NOTE: &str = "ran `cargo test -p pagination` — 42 passed, 0 failed; the off-by-one is fixed";
 
 fn notes(task: TaskId, count: usize) -> Vec<NewEvent> {
-    (0..count)
-        .map(|_| {
-            NewEvent::for_task(
-                task,
-                Actor::Orchestrator,
-                EventKind::Note { text: NOTE.into() },
-            )
-        })
-        .collect()
+    (0..count).map(|_| NewEvent::for_task(task, Actor::Orchestrator, EventKind::Note { text: NOTE.into() })).collect()
 }
 
 fn created(task: TaskId) -> NewEvent {
-    NewEvent::for_task(
-        task,
-        Actor::local_human(),
-        EventKind::TaskCreated {
-            spec: TaskSpec::titled("bench"),
-        },
-    )
+    NewEvent::for_task(task, Actor::local_human(), EventKind::TaskCreated { spec: TaskSpec::titled("bench") })
 }
 
 fn append(c: &mut Criterion) {
@@ -47,9 +33,7 @@ fn append(c: &mut Criterion) {
         // The same bytes the store writes, for the raw redb comparison.
         let record_len = {
             let event = &store.append(notes(task, 1)).unwrap()[0];
-            65 + serde_json::to_vec(&(event.seq, event.at, event.task, &event.actor, &event.kind))
-                .unwrap()
-                .len()
+            65 + serde_json::to_vec(&(event.seq, event.at, event.task, &event.actor, &event.kind)).unwrap().len()
         };
         group.bench_with_input(BenchmarkId::new("store", batch), &batch, |b, &batch| {
             b.iter_batched(
@@ -66,7 +50,11 @@ fn append(c: &mut Criterion) {
         let redacted = Store::open_with(&redacted_dir.path().join("state.redb"), options).unwrap();
         redacted.append(vec![created(task)]).unwrap();
         group.bench_with_input(BenchmarkId::new("store_redacted", batch), &batch, |b, &batch| {
-            b.iter_batched(|| notes(task, batch), |events| redacted.append(events).unwrap(), criterion::BatchSize::SmallInput)
+            b.iter_batched(
+                || notes(task, batch),
+                |events| redacted.append(events).unwrap(),
+                criterion::BatchSize::SmallInput,
+            )
         });
 
         let raw_dir = tempfile::tempdir().unwrap();
@@ -144,10 +132,7 @@ fn reopen(c: &mut Criterion) {
     let path = dir.path().join("state.redb");
     let started = Instant::now();
     build_large_store(&path, 10_000, 100);
-    eprintln!(
-        "built 10,000 tasks / 1,000,000 events in {:.1?}",
-        started.elapsed()
-    );
+    eprintln!("built 10,000 tasks / 1,000,000 events in {:.1?}", started.elapsed());
     let size = std::fs::metadata(&path).unwrap().len();
     eprintln!("store file: {:.1} MiB", size as f64 / (1024.0 * 1024.0));
 
@@ -170,10 +155,7 @@ fn reopen(c: &mut Criterion) {
     let reader = Arc::new(StoreReader::open(&path).unwrap().unwrap());
     let started = Instant::now();
     let verification = reader.verify().unwrap();
-    eprintln!(
-        "audit verify of 1,000,000 events: {:.2?} ({verification:?})",
-        started.elapsed()
-    );
+    eprintln!("audit verify of 1,000,000 events: {:.2?} ({verification:?})", started.elapsed());
 }
 
 criterion_group!(benches, append, concurrent, reopen);

@@ -72,7 +72,12 @@ fn worktrees(c: &mut Criterion) {
                     .unwrap();
                 total += started.elapsed();
                 assert!(status.success());
-                Command::new("git").args(["worktree", "remove", "--force"]).arg(&path).current_dir(&repo).status().unwrap();
+                Command::new("git")
+                    .args(["worktree", "remove", "--force"])
+                    .arg(&path)
+                    .current_dir(&repo)
+                    .status()
+                    .unwrap();
             }
             total
         })

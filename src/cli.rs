@@ -21,10 +21,10 @@ use clap::{Parser, Subcommand};
 
 use ambidex::config::{self, Effective, LoadOptions};
 use ambidex::orchestrator::{AutoApprove, Engine, EngineSetup};
-use ambidex::tools::sandbox;
 use ambidex::protocol::Actor;
 use ambidex::redact::Redactor;
 use ambidex::store::{STORE_FILE, StoreReader};
+use ambidex::tools::sandbox;
 
 /// A terminal control room for autonomous software development with ambidextrous AI agents.
 ///
@@ -96,8 +96,7 @@ pub struct Context {
 
 impl Context {
     fn load(cli: &Cli) -> Result<Context, String> {
-        let cwd = std::env::current_dir()
-            .map_err(|err| format!("cannot read the current directory: {err}"))?;
+        let cwd = std::env::current_dir().map_err(|err| format!("cannot read the current directory: {err}"))?;
         let repo_dir = match &cli.repo {
             Some(repo) => absolute(&cwd, repo),
             None => cwd.clone(),
@@ -105,26 +104,16 @@ impl Context {
         let mut options = LoadOptions::from_process(Some(repo_dir.clone()));
         for pair in &cli.config {
             let Some((key, value)) = pair.split_once('=') else {
-                return Err(format!(
-                    "`-c {pair}`: expected KEY=VALUE, e.g. `-c tui.theme=light`"
-                ));
+                return Err(format!("`-c {pair}`: expected KEY=VALUE, e.g. `-c tui.theme=light`"));
             };
             options.flag(format!("-c {pair}"), key.trim(), value.trim());
         }
         if let Some(dir) = &cli.state_dir {
-            options.flag(
-                "--state-dir",
-                "state_dir",
-                absolute(&cwd, dir).display().to_string(),
-            );
+            options.flag("--state-dir", "state_dir", absolute(&cwd, dir).display().to_string());
         }
         let effective = config::load(&options).map_err(|err| err.to_string())?;
         let state_dir = absolute(&cwd, &effective.config.state_dir());
-        Ok(Context {
-            effective,
-            repo_dir,
-            state_dir,
-        })
+        Ok(Context { effective, repo_dir, state_dir })
     }
 
     /// The store file.
@@ -159,11 +148,7 @@ impl Context {
 }
 
 fn absolute(cwd: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() {
-        path.to_owned()
-    } else {
-        cwd.join(path)
-    }
+    if path.is_absolute() { path.to_owned() } else { cwd.join(path) }
 }
 
 /// The outcome of a subcommand: success, a failure already explained, or an error to print.
@@ -204,34 +189,24 @@ fn run(command: Option<Cmd>, context: &Context) -> Result<Outcome, String> {
         Cmd::Search(args) => search_cmd::run(args, context),
         Cmd::Models(command) => models::run(command, context),
         Cmd::Doctor { json } => doctor::run(json, context),
-        Cmd::Sandbox(args) => Ok(Outcome::Exit(u8::from(
-            sandbox_exec::run(args) != ExitCode::SUCCESS,
-        ))),
+        Cmd::Sandbox(args) => Ok(Outcome::Exit(u8::from(sandbox_exec::run(args) != ExitCode::SUCCESS))),
     }
 }
 
 fn run_tui(context: &Context) -> Result<Outcome, String> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() {
-        return Err(
-            "the control room needs a terminal; for scripts use `ambidex task list` and friends"
-                .into(),
-        );
+        return Err("the control room needs a terminal; for scripts use `ambidex task list` and friends".into());
     }
-    let runtime = tokio::runtime::Runtime::new()
-        .map_err(|err| format!("cannot start the async runtime: {err}"))?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|err| format!("cannot start the async runtime: {err}"))?;
     runtime.block_on(async {
         let engine = Arc::new(context.engine()?);
         if let Err(err) = engine.reconcile_worktrees() {
             eprintln!("warning: could not reconcile worktrees: {err}");
         }
-        let client = engine
-            .connect(Actor::local_human())
-            .map_err(|err| err.to_string())?;
+        let client = engine.connect(Actor::local_human()).map_err(|err| err.to_string())?;
         let label = context.store_path().display().to_string();
-        ambidex::tui::run(client, label)
-            .await
-            .map_err(|err| format!("terminal error: {err}"))
+        ambidex::tui::run(client, label).await.map_err(|err| format!("terminal error: {err}"))
     })?;
     Ok(Outcome::Done)
 }

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 pub use layers::Source;
 pub use model::{
-    ApiConfig, Config, EngineConfig, ForgeConfig, ForgesConfig, GitConfig, ModelsConfig,
-    ProviderConfig, ProviderKind, RoleConfig, TuiConfig,
+    ApiConfig, Config, EngineConfig, ForgeConfig, ForgesConfig, GitConfig, ModelsConfig, ProviderConfig, ProviderKind,
+    RoleConfig, TuiConfig,
 };
 
 use layers::Layer;
@@ -75,20 +75,13 @@ impl LoadOptions {
         Self {
             repo_dir,
             user_file: None,
-            env: std::env::vars()
-                .filter(|(k, _)| k.starts_with(ENV_PREFIX))
-                .collect(),
+            env: std::env::vars().filter(|(k, _)| k.starts_with(ENV_PREFIX)).collect(),
             flags: Vec::new(),
         }
     }
 
     /// Adds a flag: `shown` is how it was written (for messages), `key` and `value` what it sets.
-    pub fn flag(
-        &mut self,
-        shown: impl Into<String>,
-        key: impl Into<String>,
-        value: impl Into<String>,
-    ) {
+    pub fn flag(&mut self, shown: impl Into<String>, key: impl Into<String>, value: impl Into<String>) {
         self.flags.push((shown.into(), key.into(), value.into()));
     }
 }
@@ -119,9 +112,7 @@ impl Effective {
     }
 
     fn source_of(&self, key: &str) -> String {
-        self.sources
-            .get(key)
-            .map_or_else(|| "built-in".to_owned(), ToString::to_string)
+        self.sources.get(key).map_or_else(|| "built-in".to_owned(), ToString::to_string)
     }
 }
 
@@ -145,10 +136,7 @@ fn read_layer(path: &Path, source: Source) -> Result<Option<Layer>, ConfigError>
     match std::fs::read_to_string(path) {
         Ok(text) => Layer::from_file(source, &text).map(Some),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(ConfigError::Unreadable {
-            path: path.to_owned(),
-            error,
-        }),
+        Err(error) => Err(ConfigError::Unreadable { path: path.to_owned(), error }),
     }
 }
 
@@ -156,11 +144,7 @@ fn read_layer(path: &Path, source: Source) -> Result<Option<Layer>, ConfigError>
 pub fn load(options: &LoadOptions) -> Result<Effective, ConfigError> {
     let mut layers = vec![Layer::built_in()?];
     let mut files = Vec::new();
-    let user = options
-        .user_file
-        .clone()
-        .or_else(user_config_path)
-        .map(|p| (p.clone(), Source::UserFile(p)));
+    let user = options.user_file.clone().or_else(user_config_path).map(|p| (p.clone(), Source::UserFile(p)));
     let repo = options.repo_dir.as_deref().and_then(repo_root).map(|root| {
         let path = root.join(".ambidex/config.toml");
         (path.clone(), Source::RepoFile(path))
@@ -171,16 +155,10 @@ pub fn load(options: &LoadOptions) -> Result<Effective, ConfigError> {
             files.push(path);
         }
     }
-    let mut env: Vec<&(String, String)> = options
-        .env
-        .iter()
-        .filter(|(name, _)| name.starts_with(ENV_PREFIX))
-        .collect();
+    let mut env: Vec<&(String, String)> = options.env.iter().filter(|(name, _)| name.starts_with(ENV_PREFIX)).collect();
     env.sort();
     for (name, value) in env {
-        let key = name[ENV_PREFIX.len()..]
-            .to_ascii_lowercase()
-            .replace("__", ".");
+        let key = name[ENV_PREFIX.len()..].to_ascii_lowercase().replace("__", ".");
         layers.push(Layer::from_pair(Source::Env(name.clone()), &key, value)?);
     }
     for (shown, key, value) in &options.flags {
@@ -189,15 +167,8 @@ pub fn load(options: &LoadOptions) -> Result<Effective, ConfigError> {
     let merged = layers::merge(layers);
     let config: Config = toml::Value::Table(merged.table.clone())
         .try_into()
-        .map_err(|err: toml::de::Error| ConfigError::Invalid {
-            message: err.message().to_owned(),
-        })?;
-    let effective = Effective {
-        config,
-        sources: merged.sources,
-        table: merged.table,
-        files,
-    };
+        .map_err(|err: toml::de::Error| ConfigError::Invalid { message: err.message().to_owned() })?;
+    let effective = Effective { config, sources: merged.sources, table: merged.table, files };
     check_references(&effective)?;
     Ok(effective)
 }
@@ -205,14 +176,7 @@ pub fn load(options: &LoadOptions) -> Result<Effective, ConfigError> {
 /// Checks what single layers cannot: that names refer to things that exist.
 fn check_references(effective: &Effective) -> Result<(), ConfigError> {
     let config = &effective.config;
-    let providers = || {
-        config
-            .providers
-            .keys()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let providers = || config.providers.keys().cloned().collect::<Vec<_>>().join(", ");
     let missing = |key: &str, name: &str| ConfigError::Invalid {
         message: format!(
             "`{key}` = \"{name}\" ({}) names no provider; known providers: {}",
@@ -220,14 +184,8 @@ fn check_references(effective: &Effective) -> Result<(), ConfigError> {
             providers()
         ),
     };
-    if !config
-        .providers
-        .contains_key(&config.models.default_provider)
-    {
-        return Err(missing(
-            "models.default_provider",
-            &config.models.default_provider,
-        ));
+    if !config.providers.contains_key(&config.models.default_provider) {
+        return Err(missing("models.default_provider", &config.models.default_provider));
     }
     for (role, choice) in &config.roles {
         if !choice.provider.is_empty() && !config.providers.contains_key(&choice.provider) {

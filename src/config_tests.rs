@@ -39,10 +39,7 @@ impl Fixture {
 }
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 #[test]
@@ -52,11 +49,7 @@ fn built_in_defaults_load_and_every_key_has_a_source() {
     assert_eq!(effective.config, Config::default());
     assert!(effective.files.is_empty());
     let entries = effective.entries();
-    assert!(
-        entries
-            .iter()
-            .any(|(k, _, s)| k == "providers.ollama.base_url" && *s == Source::BuiltIn)
-    );
+    assert!(entries.iter().any(|(k, _, s)| k == "providers.ollama.base_url" && *s == Source::BuiltIn));
     assert!(entries.iter().all(|(_, _, s)| *s == Source::BuiltIn));
 }
 
@@ -66,10 +59,7 @@ fn each_layer_overrides_the_one_below_and_is_named_as_the_source() {
     fixture.write_user("[tui]\ntheme = \"light\"\nbell = false\n[engine]\nchallengers = 3\n");
     fixture.write_repo("[tui]\ntheme = \"high-contrast\"\n[providers.openai]\nmodel = \"gpt-x\"\n");
     let mut options = fixture.options();
-    options.env = env(&[
-        ("AMBIDEX_ENGINE__CHALLENGERS", "4"),
-        ("AMBIDEX_STATE_DIR", "/tmp/from-env"),
-    ]);
+    options.env = env(&[("AMBIDEX_ENGINE__CHALLENGERS", "4"), ("AMBIDEX_STATE_DIR", "/tmp/from-env")]);
     options.flag("--state-dir", "state_dir", "/tmp/from-flag");
     let effective = load(&options).unwrap();
     let config = &effective.config;
@@ -79,18 +69,12 @@ fn each_layer_overrides_the_one_below_and_is_named_as_the_source() {
     assert_eq!(config.state_dir, "/tmp/from-flag");
     assert_eq!(config.providers["openai"].model, "gpt-x");
     // Keys the repo file did not touch keep the preset's values.
-    assert_eq!(
-        config.providers["openai"].base_url,
-        "https://api.openai.com/v1"
-    );
+    assert_eq!(config.providers["openai"].base_url, "https://api.openai.com/v1");
 
     let source = |key: &str| effective.sources[key].clone();
     assert_eq!(source("tui.theme"), Source::RepoFile(fixture.repo_file()));
     assert_eq!(source("tui.bell"), Source::UserFile(fixture.user_file()));
-    assert_eq!(
-        source("engine.challengers"),
-        Source::Env("AMBIDEX_ENGINE__CHALLENGERS".into())
-    );
+    assert_eq!(source("engine.challengers"), Source::Env("AMBIDEX_ENGINE__CHALLENGERS".into()));
     assert_eq!(source("state_dir"), Source::Flag("--state-dir".into()));
     assert_eq!(source("providers.openai.base_url"), Source::BuiltIn);
     assert_eq!(effective.files, [fixture.user_file(), fixture.repo_file()]);
@@ -102,10 +86,7 @@ fn an_unknown_key_in_a_file_names_file_line_and_key() {
     fixture.write_repo("[tui]\ntheme = \"dark\"\ncolour = \"red\"\n");
     let err = load(&fixture.options()).unwrap_err();
     let text = err.to_string();
-    assert!(
-        text.contains(&fixture.repo_file().display().to_string()),
-        "{text}"
-    );
+    assert!(text.contains(&fixture.repo_file().display().to_string()), "{text}");
     assert!(text.contains("line 3"), "{text}");
     assert!(text.contains("key `tui.colour`"), "{text}");
     assert!(text.contains("unknown field"), "{text}");
@@ -116,10 +97,7 @@ fn a_bad_value_names_its_line_and_key() {
     let fixture = Fixture::new();
     fixture.write_user("[api]\nport = \"eighty\"\n");
     let text = load(&fixture.options()).unwrap_err().to_string();
-    assert!(
-        text.contains("line 2") && text.contains("key `api.port`"),
-        "{text}"
-    );
+    assert!(text.contains("line 2") && text.contains("key `api.port`"), "{text}");
 }
 
 #[test]
@@ -127,10 +105,7 @@ fn a_syntax_error_names_its_line() {
     let fixture = Fixture::new();
     fixture.write_user("[tui\ntheme = 1\n");
     let text = load(&fixture.options()).unwrap_err().to_string();
-    assert!(
-        text.contains("user file") && text.contains("line 1"),
-        "{text}"
-    );
+    assert!(text.contains("user file") && text.contains("line 1"), "{text}");
 }
 
 #[test]
@@ -139,18 +114,12 @@ fn bad_environment_and_flags_name_the_variable_or_flag() {
     let mut options = fixture.options();
     options.env = env(&[("AMBIDEX_NO_SUCH_KEY", "1")]);
     let text = load(&options).unwrap_err().to_string();
-    assert!(
-        text.contains("environment AMBIDEX_NO_SUCH_KEY") && text.contains("no_such_key"),
-        "{text}"
-    );
+    assert!(text.contains("environment AMBIDEX_NO_SUCH_KEY") && text.contains("no_such_key"), "{text}");
 
     let mut options = fixture.options();
     options.flag("-c api.port=x", "api.port", "x");
     let text = load(&options).unwrap_err().to_string();
-    assert!(
-        text.contains("flag -c api.port=x") && text.contains("key `api.port`"),
-        "{text}"
-    );
+    assert!(text.contains("flag -c api.port=x") && text.contains("key `api.port`"), "{text}");
 }
 
 #[test]
@@ -158,10 +127,7 @@ fn references_to_missing_providers_say_where_they_were_set() {
     let fixture = Fixture::new();
     fixture.write_repo("[roles.implementer]\nprovider = \"nope\"\n");
     let text = load(&fixture.options()).unwrap_err().to_string();
-    assert!(
-        text.contains("roles.implementer.provider") && text.contains("repo file"),
-        "{text}"
-    );
+    assert!(text.contains("roles.implementer.provider") && text.contains("repo file"), "{text}");
     assert!(text.contains("known providers: anthropic"), "{text}");
 }
 
@@ -180,12 +146,8 @@ fn roles_pick_their_provider_and_model() {
         "[models]\ndefault_provider = \"ollama\"\n[roles.architect]\nprovider = \"anthropic\"\nmodel = \"big\"\n",
     );
     let config = load(&fixture.options()).unwrap().config;
-    let (name, _, model) = config
-        .provider_for(crate::protocol::Role::Architect)
-        .unwrap();
+    let (name, _, model) = config.provider_for(crate::protocol::Role::Architect).unwrap();
     assert_eq!((name, model.as_str()), ("anthropic", "big"));
-    let (name, _, model) = config
-        .provider_for(crate::protocol::Role::Implementer)
-        .unwrap();
+    let (name, _, model) = config.provider_for(crate::protocol::Role::Implementer).unwrap();
     assert_eq!((name, model.as_str()), ("ollama", "qwen2.5-coder"));
 }

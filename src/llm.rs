@@ -73,10 +73,7 @@ impl ApiKey {
 
     /// Reads the key from an environment variable; `None` when unset or empty.
     pub fn from_env(var: &str) -> Option<Self> {
-        std::env::var(var)
-            .ok()
-            .filter(|key| !key.trim().is_empty())
-            .map(|key| Self(key.trim().to_owned()))
+        std::env::var(var).ok().filter(|key| !key.trim().is_empty()).map(|key| Self(key.trim().to_owned()))
     }
 
     pub(crate) fn expose(&self) -> &str {
@@ -113,11 +110,7 @@ pub struct ClientOptions {
 /// Reads the API key from the environment variable named by `api_key_env` (none is needed when it
 /// is empty) and the retry limits from the provider. A `scripted` provider reads its script file
 /// (relative paths are relative to the current directory).
-pub fn client_for(
-    name: &str,
-    provider: &ProviderConfig,
-    model: String,
-) -> Result<Arc<dyn ModelClient>, ModelError> {
+pub fn client_for(name: &str, provider: &ProviderConfig, model: String) -> Result<Arc<dyn ModelClient>, ModelError> {
     client_with(name, provider, model, ClientOptions::default())
 }
 
@@ -128,11 +121,7 @@ pub fn client_with(
     model: String,
     options: ClientOptions,
 ) -> Result<Arc<dyn ModelClient>, ModelError> {
-    let model = if model.is_empty() {
-        provider.model.clone()
-    } else {
-        model
-    };
+    let model = if model.is_empty() { provider.model.clone() } else { model };
     let prices = Prices::from_provider(provider);
     let format = match provider.kind {
         ProviderKind::Scripted => {
@@ -145,8 +134,7 @@ pub fn client_with(
                     ),
                 ));
             }
-            let client =
-                ScriptedClient::from_file(name, model, Path::new(provider.script.trim()), prices)?;
+            let client = ScriptedClient::from_file(name, model, Path::new(provider.script.trim()), prices)?;
             return Ok(Arc::new(client));
         }
         ProviderKind::Openai => WireFormat::OpenAi,
@@ -158,9 +146,7 @@ pub fn client_with(
         None if key_env.is_empty() => None,
         None => Some(ApiKey::from_env(key_env).ok_or_else(|| {
             ModelError::new(
-                ModelErrorKind::MissingKey {
-                    env_var: key_env.to_owned(),
-                },
+                ModelErrorKind::MissingKey { env_var: key_env.to_owned() },
                 format!(
                     "provider `{name}`: the environment variable `{key_env}` is not set; export \
                      it with your API key (keys are never stored in the config), or set \
@@ -177,9 +163,7 @@ pub fn client_with(
         key_env,
         key,
         extra_headers: &provider.headers,
-        policy: options
-            .retry
-            .unwrap_or_else(|| RetryPolicy::from_provider(provider)),
+        policy: options.retry.unwrap_or_else(|| RetryPolicy::from_provider(provider)),
         prices,
     })?;
     Ok(Arc::new(client))
@@ -193,32 +177,17 @@ mod tests {
     fn api_keys_never_show_in_debug_and_are_redacted() {
         let key = ApiKey::new("sk-secret-value-123");
         assert_eq!(format!("{key:?}"), "ApiKey([REDACTED])");
-        assert_eq!(
-            key.redact("bad key sk-secret-value-123!"),
-            "bad key [REDACTED]!"
-        );
-        let options = ClientOptions {
-            retry: None,
-            api_key: Some(key),
-        };
+        assert_eq!(key.redact("bad key sk-secret-value-123!"), "bad key [REDACTED]!");
+        let options = ClientOptions { retry: None, api_key: Some(key) };
         assert!(!format!("{options:?}").contains("secret"));
     }
 
     #[test]
     fn http_clients_need_a_url_and_a_model() {
-        let provider = ProviderConfig {
-            base_url: String::new(),
-            model: "m".into(),
-            ..ProviderConfig::default()
-        };
-        let err = client_for("p", &provider, String::new())
-            .err()
-            .map(|e| e.kind);
+        let provider = ProviderConfig { base_url: String::new(), model: "m".into(), ..ProviderConfig::default() };
+        let err = client_for("p", &provider, String::new()).err().map(|e| e.kind);
         assert_eq!(err, Some(ModelErrorKind::Config));
-        let provider = ProviderConfig {
-            base_url: "http://127.0.0.1:1/v1".into(),
-            ..ProviderConfig::default()
-        };
+        let provider = ProviderConfig { base_url: "http://127.0.0.1:1/v1".into(), ..ProviderConfig::default() };
         let err = client_for("p", &provider, String::new()).err();
         assert!(err.is_some_and(|e| e.message.contains("providers.p.model")));
     }
@@ -236,12 +205,7 @@ mod tests {
         let Some((kind, message)) = err else {
             panic!("expected an error");
         };
-        assert_eq!(
-            kind,
-            ModelErrorKind::MissingKey {
-                env_var: "AMBIDEX_TEST_SURELY_UNSET_KEY".into()
-            }
-        );
+        assert_eq!(kind, ModelErrorKind::MissingKey { env_var: "AMBIDEX_TEST_SURELY_UNSET_KEY".into() });
         assert!(message.contains("AMBIDEX_TEST_SURELY_UNSET_KEY"));
     }
 }

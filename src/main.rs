@@ -1,12 +1,18 @@
 //! `ambidex`: the command-line entry point.
 //!
 //! Map of the crate (see `lib.rs` for the layering rules):
-//! - `protocol`: ids, actors, `Command`s in, `Event`s and `Update`s out.
+//! - `protocol`: ids, actors, `Command`s in, `Event`s and `Update`s out; the work products.
 //! - `domain`: task projection, state machine, task-file format.
 //! - `config`: layered TOML configuration with per-key sources.
-//! - `store`: redb event log with a sha256 hash chain, projections, single batching writer.
-//! - `orchestrator`: the engine that turns commands into events and broadcasts updates.
-//! - `tools`: the tool broker; today, the sandbox probe.
+//! - `redact`: the secret redactor every stored, shown or sent text passes.
+//! - `store`: redb event log with a sha256 hash chain, projections, single batching writer; tag cache.
+//! - `llm`: OpenAI-compatible, Anthropic and scripted model clients behind one streaming trait.
+//! - `context`: repository search, ranked symbol map, build/test/CI discovery, conventions, history.
+//! - `workspace`: git worktrees per task and candidate, diffs, commits, reconciliation.
+//! - `tools`: the tool broker: confinement, file tools, command policy, sandboxed runner, budgets.
+//! - `playbooks`: the policy file and the playbooks the tracks follow.
+//! - `agents`: the agent loop, submissions, prompts.
+//! - `orchestrator`: the engine: intake, triage, gates, the production track, breakers, resume.
 //! - `tui`: the control room.
 //! - `cli` (this binary): argument parsing and the subcommands' output.
 

@@ -21,8 +21,8 @@ mod pr;
 mod reconcile;
 pub mod scheduler;
 pub mod setup;
-mod stages;
 pub mod signals;
+mod stages;
 pub mod triage;
 
 use std::collections::{HashMap, HashSet};
@@ -214,11 +214,15 @@ impl Engine {
                 let status = self.task(task)?.status;
                 let mut events = vec![
                     NewEvent::for_task(task, actor.clone(), EventKind::TaskRevised { spec: spec.clone() }),
-                    NewEvent::for_task(task, actor, EventKind::StatusChanged {
-                        from: status,
-                        to: TaskStatus::Received,
-                        reason: "revised and resubmitted".into(),
-                    }),
+                    NewEvent::for_task(
+                        task,
+                        actor,
+                        EventKind::StatusChanged {
+                            from: status,
+                            to: TaskStatus::Received,
+                            reason: "revised and resubmitted".into(),
+                        },
+                    ),
                 ];
                 if let Ok(setup) = self.setup() {
                     let history = self.reader().tasks().unwrap_or_default();
@@ -231,11 +235,11 @@ impl Engine {
                 if is_final(status) {
                     return Err(EngineError::Refused(format!("task {} is already {status}", task.short())));
                 }
-                vec![NewEvent::for_task(task, actor, EventKind::StatusChanged {
-                    from: status,
-                    to: TaskStatus::Cancelled,
-                    reason,
-                })]
+                vec![NewEvent::for_task(
+                    task,
+                    actor,
+                    EventKind::StatusChanged { from: status, to: TaskStatus::Cancelled, reason },
+                )]
             }
             Command::ResumeTask { task } => {
                 let status = self.task(task)?.status;
@@ -245,11 +249,11 @@ impl Engine {
                         task.short()
                     )));
                 }
-                vec![NewEvent::for_task(task, actor, EventKind::StatusChanged {
-                    from: status,
-                    to: TaskStatus::Queued,
-                    reason: "resumed".into(),
-                })]
+                vec![NewEvent::for_task(
+                    task,
+                    actor,
+                    EventKind::StatusChanged { from: status, to: TaskStatus::Queued, reason: "resumed".into() },
+                )]
             }
             Command::DecideGate { gate, decision, note } => self.decision_events(gate, decision, note, actor, false)?,
             Command::AddNote { task, text } => {

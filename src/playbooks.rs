@@ -16,9 +16,8 @@ use sha2::{Digest, Sha256};
 use crate::tools::policy::CommandPolicy;
 
 pub use policy_rules::{
-    AreaRule, BroadRules, BudgetRules, Budgets, ChurnRule, ClassifyRules, GateRules, Hit,
-    IntakeRules, KindRule, NoveltyRules, Phrases, RiskRules, RoutingRules, SizeRules, Text,
-    UnsafeRule,
+    AreaRule, BroadRules, BudgetRules, Budgets, ChurnRule, ClassifyRules, GateRules, Hit, IntakeRules, KindRule,
+    NoveltyRules, Phrases, RiskRules, RoutingRules, SizeRules, Text, UnsafeRule,
 };
 
 /// The default policy, as shipped.
@@ -89,18 +88,12 @@ impl Policy {
     pub fn parse(text: &str, origin: &str) -> Result<Policy, PolicyError> {
         let mut policy: Policy = toml::from_str(text).map_err(|err| PolicyError {
             origin: origin.to_owned(),
-            line: err
-                .span()
-                .map(|span| 1 + text[..span.start].matches('\n').count()),
+            line: err.span().map(|span| 1 + text[..span.start].matches('\n').count()),
             message: err.message().trim_end().to_owned(),
         })?;
         let failures = policy.commands.check_examples();
         if !failures.is_empty() {
-            return Err(PolicyError {
-                origin: origin.to_owned(),
-                line: None,
-                message: failures.join("; "),
-            });
+            return Err(PolicyError { origin: origin.to_owned(), line: None, message: failures.join("; ") });
         }
         policy_rules::check(&policy).map_err(|err| PolicyError {
             origin: origin.to_owned(),
@@ -114,11 +107,7 @@ impl Policy {
     /// The repository's own policy when it has one, else the built-in one.
     pub fn for_repo(repo_root: &Path) -> Result<Policy, PolicyError> {
         let path = repo_root.join(".ambidex/policy.toml");
-        if path.exists() {
-            Policy::load(&path)
-        } else {
-            Policy::built_in()
-        }
+        if path.exists() { Policy::load(&path) } else { Policy::built_in() }
     }
 }
 
@@ -138,18 +127,18 @@ mod tests {
         let text = "[commands]\n[[commands.rule]]\nprefix = [\"git\", \"push\"]\ndecision = \"forbid\"\n\
                     justification = \"x\"\nmatch = [\"git pull\"]\n";
         let err = Policy::parse(text, "p.toml").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "p.toml: rule `git push` should match `git pull` but does not"
-        );
+        assert_eq!(err.to_string(), "p.toml: rule `git push` should match `git pull` but does not");
     }
 
     #[test]
     fn unknown_keys_and_bad_decisions_name_the_line() {
         let err = Policy::parse("[commands]\ndefault = \"maybe\"\n", "p.toml").unwrap_err();
         assert_eq!(err.line, Some(2), "{err}");
-        let err = Policy::parse("[commands]\n[[commands.rule]]\nprefix = [\"ls\"]\ndecision = \"allow\"\njustification = \"x\"\nwhy = 1\n", "p.toml")
-            .unwrap_err();
+        let err = Policy::parse(
+            "[commands]\n[[commands.rule]]\nprefix = [\"ls\"]\ndecision = \"allow\"\njustification = \"x\"\nwhy = 1\n",
+            "p.toml",
+        )
+        .unwrap_err();
         assert!(err.message.contains("unknown field `why`"), "{err}");
     }
 }

@@ -14,9 +14,7 @@ mod work;
 
 pub use actor::{Actor, AgentIdentity, Role, Track};
 pub use command::Command;
-pub use event::{
-    Delta, Digest, Event, EventKind, IntakeVerdict, NewEvent, PolicyRecord, ToolCallRecord, Update,
-};
+pub use event::{Delta, Digest, Event, EventKind, IntakeVerdict, NewEvent, PolicyRecord, ToolCallRecord, Update};
 pub use gate::{Decision, GateKind};
 pub use ids::{CandidateId, GateId, ParseIdError, SHORT_ID_LEN, TaskId, ToolCallId};
 pub use snapshot::{Client, Snapshot, TaskSummary};

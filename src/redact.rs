@@ -43,12 +43,7 @@ pub struct Redactor {
 impl std::fmt::Debug for Redactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the secrets themselves.
-        write!(
-            f,
-            "Redactor({} known secrets, {} patterns)",
-            self.exact_rules.len(),
-            self.patterns.len()
-        )
+        write!(f, "Redactor({} known secrets, {} patterns)", self.exact_rules.len(), self.patterns.len())
     }
 }
 
@@ -70,20 +65,14 @@ fn entropy(text: &str) -> f64 {
         counts[byte as usize] += 1;
     }
     let len = text.len() as f64;
-    counts
-        .iter()
-        .filter(|&&c| c > 0)
-        .map(|&c| -(c as f64 / len) * (c as f64 / len).log2())
-        .sum()
+    counts.iter().filter(|&&c| c > 0).map(|&c| -(c as f64 / len) * (c as f64 / len).log2()).sum()
 }
 
 /// Whether a `key = value` value is a secret rather than code: random enough, not a call
 /// (`read_token(…)`), and not a plain identifier or dotted path (`self.token`).
 fn looks_random(value: &str, after: &str, min_entropy: Option<f64>) -> bool {
     let is_call = after.starts_with('(');
-    let identifier = value
-        .chars()
-        .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '.' || c == '-');
+    let identifier = value.chars().all(|c| c.is_ascii_alphabetic() || c == '_' || c == '.' || c == '-');
     !is_call && !identifier && min_entropy.is_none_or(|min| entropy(value) >= min)
 }
 
@@ -107,13 +96,7 @@ const PATTERNS: &[PatternRow] = &[
         None,
         &["akia", "asia", "agpa", "aida", "aroa", "anpa", "anva", "aipa"],
     ),
-    (
-        "aws_secret_key",
-        r#"(?i)aws_?secret_?access_?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})"#,
-        1,
-        None,
-        &["secret"],
-    ),
+    ("aws_secret_key", r#"(?i)aws_?secret_?access_?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})"#, 1, None, &["secret"]),
     (
         "github_token",
         r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})(?-u:\b)",
@@ -125,13 +108,7 @@ const PATTERNS: &[PatternRow] = &[
     ("openai_key", r"(?-u:\b)sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}", 0, None, &["sk-"]),
     ("slack_token", r"(?-u:\b)xox[abposr]-[A-Za-z0-9\-]{10,}", 0, None, &["xox"]),
     ("stripe_key", r"(?-u:\b)(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}", 0, None, &["_live_", "_test_"]),
-    (
-        "jwt",
-        r"(?-u:\b)eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}",
-        0,
-        None,
-        &["eyj"],
-    ),
+    ("jwt", r"(?-u:\b)eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}", 0, None, &["eyj"]),
     (
         "generic_secret",
         r#"(?i)(?-u:\b)[a-z0-9_.\-]*(?:secret|token|passwd|password|api[_\-]?key|access[_\-]?key|auth[_\-]?key|private[_\-]?key)[a-z0-9_.\-]*["']?\s*[:=]\s*["']?([^\s"'`,;()\[\]{}<>\\]{8,})"#,
@@ -168,10 +145,8 @@ fn anchors() -> Option<(AhoCorasick, Vec<usize>)> {
 impl Redactor {
     /// A redactor for the given named secrets (values shorter than 8 characters are ignored).
     pub fn new(secrets: impl IntoIterator<Item = (String, String)>) -> Redactor {
-        let mut pairs: Vec<(String, String)> = secrets
-            .into_iter()
-            .filter(|(_, value)| value.trim().len() >= MIN_SECRET_LEN)
-            .collect();
+        let mut pairs: Vec<(String, String)> =
+            secrets.into_iter().filter(|(_, value)| value.trim().len() >= MIN_SECRET_LEN).collect();
         pairs.sort_by_key(|(_, value)| (std::cmp::Reverse(value.len()), value.clone()));
         pairs.dedup_by(|a, b| a.1 == b.1);
         let exact = (!pairs.is_empty())
@@ -205,10 +180,7 @@ impl Redactor {
             let mut last = 0;
             for found in exact.find_iter(current.as_ref()) {
                 out.push_str(&current[last..found.start()]);
-                out.push_str(&format!(
-                    "[REDACTED:{}]",
-                    self.exact_rules[found.pattern().as_usize()]
-                ));
+                out.push_str(&format!("[REDACTED:{}]", self.exact_rules[found.pattern().as_usize()]));
                 last = found.end();
             }
             out.push_str(&current[last..]);
@@ -235,11 +207,7 @@ impl Redactor {
                     continue;
                 };
                 if pattern.min_entropy.is_some()
-                    && !looks_random(
-                        secret.as_str(),
-                        &current[secret.end()..],
-                        pattern.min_entropy,
-                    )
+                    && !looks_random(secret.as_str(), &current[secret.end()..], pattern.min_entropy)
                 {
                     continue;
                 }
@@ -257,10 +225,7 @@ impl Redactor {
 
     /// A stream redactor for text that arrives in chunks.
     pub fn stream(&self) -> RedactingStream<'_> {
-        RedactingStream {
-            redactor: self,
-            pending: String::new(),
-        }
+        RedactingStream { redactor: self, pending: String::new() }
     }
 }
 
@@ -306,11 +271,9 @@ impl RedactingStream<'_> {
         };
         // A PEM block that starts before the release point must be released whole.
         if let Some(begin) = text[..release].rfind("-----BEGIN ") {
-            let block_end = text[begin..].find("-----END ").and_then(|end| {
-                text[begin + end..]
-                    .find("KEY-----")
-                    .map(|key| begin + end + key + "KEY-----".len())
-            });
+            let block_end = text[begin..]
+                .find("-----END ")
+                .and_then(|end| text[begin + end..].find("KEY-----").map(|key| begin + end + key + "KEY-----".len()));
             let straddles = block_end.is_none_or(|block_end| block_end > release);
             if straddles && text.len() - begin <= MAX_PEM {
                 return self.line_start_before(begin);

@@ -21,8 +21,7 @@ use std::sync::mpsc::{Sender, sync_channel};
 use std::thread::JoinHandle;
 
 use redb::{
-    Builder, ConcurrencyMode, Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable,
-    ReadableTableMetadata,
+    Builder, ConcurrencyMode, Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable, ReadableTableMetadata,
 };
 
 pub use error::StoreError;
@@ -43,17 +42,12 @@ const CACHE_BYTES: usize = 256 * 1024 * 1024;
 
 fn builder() -> Builder {
     let mut builder = Builder::new();
-    builder
-        .set_concurrency_mode(ConcurrencyMode::SingleWriter)
-        .set_cache_size(CACHE_BYTES);
+    builder.set_concurrency_mode(ConcurrencyMode::SingleWriter).set_cache_size(CACHE_BYTES);
     builder
 }
 
 /// Runs a redb open, turning a panic on a damaged file into an error.
-fn guarded_open<T>(
-    path: &Path,
-    open: impl FnOnce() -> Result<T, redb::DatabaseError>,
-) -> Result<T, StoreError> {
+fn guarded_open<T>(path: &Path, open: impl FnOnce() -> Result<T, redb::DatabaseError>) -> Result<T, StoreError> {
     match catch_unwind(AssertUnwindSafe(open)) {
         Ok(Ok(db)) => Ok(db),
         Ok(Err(err)) => Err(StoreError::from_redb(path, "open", None, err)),
@@ -63,10 +57,7 @@ fn guarded_open<T>(
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
                 .unwrap_or_else(|| "unreadable file".to_owned());
-            Err(StoreError::Corrupt {
-                path: path.to_owned(),
-                detail,
-            })
+            Err(StoreError::Corrupt { path: path.to_owned(), detail })
         }
     }
 }
@@ -104,29 +95,19 @@ impl Appender {
     /// Appends `events` atomically and waits until they are durable. Do not call from async code.
     pub fn append(&self, events: Vec<NewEvent>) -> AppendResult {
         let (tx, rx) = sync_channel(1);
-        self.send(AppendRequest {
-            events,
-            reply: Reply::Blocking(tx),
-        })?;
-        rx.recv()
-            .unwrap_or(Err(StoreError::WriterStopped { reason: None }))
+        self.send(AppendRequest { events, reply: Reply::Blocking(tx) })?;
+        rx.recv().unwrap_or(Err(StoreError::WriterStopped { reason: None }))
     }
 
     /// Appends `events` atomically and resolves when they are durable.
     pub async fn append_async(&self, events: Vec<NewEvent>) -> AppendResult {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.send(AppendRequest {
-            events,
-            reply: Reply::Async(tx),
-        })?;
-        rx.await
-            .unwrap_or(Err(StoreError::WriterStopped { reason: None }))
+        self.send(AppendRequest { events, reply: Reply::Async(tx) })?;
+        rx.await.unwrap_or(Err(StoreError::WriterStopped { reason: None }))
     }
 
     fn send(&self, request: AppendRequest) -> Result<(), StoreError> {
-        self.requests
-            .send(request)
-            .map_err(|_| StoreError::WriterStopped { reason: None })
+        self.requests.send(request).map_err(|_| StoreError::WriterStopped { reason: None })
     }
 }
 
@@ -150,22 +131,11 @@ impl Store {
         let db = guarded_open(path, || builder().create(path))?;
         prepare_schema(path, &db)?;
         let db = Arc::new(db);
-        let loader = StoreReader {
-            path: path.to_owned(),
-            db: ReaderDb::Shared(db.clone()),
-        };
+        let loader = StoreReader { path: path.to_owned(), db: ReaderDb::Shared(db.clone()) };
         let (head, tasks) = writer::load_state(&loader.snapshot()?).map_err(|e| loader.fail(e))?;
         let last_at = jiff::Timestamp::now();
         let (requests, receiver) = std::sync::mpsc::channel();
-        let writer = Writer {
-            db: db.clone(),
-            path: path.to_owned(),
-            head,
-            last_at,
-            tasks,
-            hook,
-            redactor,
-        };
+        let writer = Writer { db: db.clone(), path: path.to_owned(), head, last_at, tasks, hook, redactor };
         let thread = std::thread::Builder::new()
             .name("ambidex-store-writer".into())
             .spawn(move || writer.run(receiver))
@@ -175,12 +145,7 @@ impl Store {
                 durable_seq: None,
                 source,
             })?;
-        Ok(Store {
-            path: path.to_owned(),
-            db,
-            appender: Appender { requests },
-            thread: Some(thread),
-        })
+        Ok(Store { path: path.to_owned(), db, appender: Appender { requests }, thread: Some(thread) })
     }
 
     /// The store file.
@@ -200,10 +165,7 @@ impl Store {
 
     /// A reader over this store's snapshots.
     pub fn reader(&self) -> StoreReader {
-        StoreReader {
-            path: self.path.clone(),
-            db: ReaderDb::Shared(self.db.clone()),
-        }
+        StoreReader { path: self.path.clone(), db: ReaderDb::Shared(self.db.clone()) }
     }
 
     /// Stops the writer after it has committed everything already sent to it.
@@ -233,19 +195,11 @@ fn prepare_schema(path: &Path, db: &Database) -> Result<(), StoreError> {
     let txn = db.begin_write().map_err(|e| fail(e.into()))?;
     {
         let mut meta = txn.open_table(META).map_err(|e| fail(e.into()))?;
-        let found = schema_of(
-            meta.get(META_SCHEMA)
-                .map_err(|e| fail(e.into()))?
-                .map(|v| v.value().to_vec())
-                .as_deref(),
-        );
+        let found =
+            schema_of(meta.get(META_SCHEMA).map_err(|e| fail(e.into()))?.map(|v| v.value().to_vec()).as_deref());
         match found {
             Some(found) if found > SCHEMA_VERSION => {
-                return Err(StoreError::NewerSchema {
-                    path: path.to_owned(),
-                    found,
-                    supported: SCHEMA_VERSION,
-                });
+                return Err(StoreError::NewerSchema { path: path.to_owned(), found, supported: SCHEMA_VERSION });
             }
             Some(_) => {}
             None => {
@@ -257,8 +211,7 @@ fn prepare_schema(path: &Path, db: &Database) -> Result<(), StoreError> {
                     });
                 }
                 drop(events);
-                meta.insert(META_SCHEMA, SCHEMA_VERSION.to_be_bytes().as_slice())
-                    .map_err(|e| fail(e.into()))?;
+                meta.insert(META_SCHEMA, SCHEMA_VERSION.to_be_bytes().as_slice()).map_err(|e| fail(e.into()))?;
             }
         }
         txn.open_table(TASKS).map_err(|e| fail(e.into()))?;
@@ -317,10 +270,7 @@ impl StoreReader {
             }
             Err(err) => return Err(err),
         };
-        let reader = StoreReader {
-            path: path.to_owned(),
-            db,
-        };
+        let reader = StoreReader { path: path.to_owned(), db };
         reader.check_schema()?;
         Ok(Some(reader))
     }
@@ -341,10 +291,9 @@ impl StoreReader {
     fn fail(&self, err: ReadError) -> StoreError {
         match err {
             ReadError::Db(err) => StoreError::from_redb(&self.path, "read", None, err),
-            ReadError::Record { seq, error } => StoreError::Corrupt {
-                path: self.path.clone(),
-                detail: format!("event #{seq}: {error}"),
-            },
+            ReadError::Record { seq, error } => {
+                StoreError::Corrupt { path: self.path.clone(), detail: format!("event #{seq}: {error}") }
+            }
             ReadError::Projection { id, detail } => StoreError::Corrupt {
                 path: self.path.clone(),
                 detail: format!("projection of task {}: {detail}", TaskId::from_u128(id)),
@@ -359,15 +308,11 @@ impl StoreReader {
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
             Err(err) => return Err(self.fail(ReadError::Db(err.into()))),
         };
-        let value = meta
-            .get(META_SCHEMA)
-            .map_err(|e| self.fail(ReadError::Db(e.into())))?;
+        let value = meta.get(META_SCHEMA).map_err(|e| self.fail(ReadError::Db(e.into())))?;
         match schema_of(value.as_ref().map(|v| v.value())) {
-            Some(found) if found > SCHEMA_VERSION => Err(StoreError::NewerSchema {
-                path: self.path.clone(),
-                found,
-                supported: SCHEMA_VERSION,
-            }),
+            Some(found) if found > SCHEMA_VERSION => {
+                Err(StoreError::NewerSchema { path: self.path.clone(), found, supported: SCHEMA_VERSION })
+            }
             _ => Ok(()),
         }
     }

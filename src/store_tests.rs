@@ -4,25 +4,11 @@ use super::*;
 use crate::protocol::{Actor, EventKind, TaskSpec, TaskStatus};
 
 fn created(id: TaskId, title: &str) -> NewEvent {
-    NewEvent::for_task(
-        id,
-        Actor::local_human(),
-        EventKind::TaskCreated {
-            spec: TaskSpec::titled(title),
-        },
-    )
+    NewEvent::for_task(id, Actor::local_human(), EventKind::TaskCreated { spec: TaskSpec::titled(title) })
 }
 
 fn moved(id: TaskId, from: TaskStatus, to: TaskStatus) -> NewEvent {
-    NewEvent::for_task(
-        id,
-        Actor::Orchestrator,
-        EventKind::StatusChanged {
-            from,
-            to,
-            reason: "t".into(),
-        },
-    )
+    NewEvent::for_task(id, Actor::Orchestrator, EventKind::StatusChanged { from, to, reason: "t".into() })
 }
 
 fn temp_store() -> (tempfile::TempDir, PathBuf) {
@@ -37,9 +23,7 @@ fn appends_are_numbered_chained_and_projected() {
     let store = Store::open(&path).unwrap();
     let id = TaskId::new();
     let first = store.append(vec![created(id, "one")]).unwrap();
-    let second = store
-        .append(vec![moved(id, TaskStatus::Received, TaskStatus::Queued)])
-        .unwrap();
+    let second = store.append(vec![moved(id, TaskStatus::Received, TaskStatus::Queued)]).unwrap();
     assert_eq!(first[0].seq, 1);
     assert_eq!(second[0].seq, 2);
     assert_eq!(second[0].prev_hash, first[0].hash);
@@ -51,13 +35,7 @@ fn appends_are_numbered_chained_and_projected() {
     let history = reader.task_events(id).unwrap();
     assert_eq!(history.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2]);
     assert_eq!(history[1], *second[0]);
-    assert_eq!(
-        reader.verify().unwrap(),
-        Verification::Ok {
-            events: 2,
-            head: second[0].hash
-        }
-    );
+    assert_eq!(reader.verify().unwrap(), Verification::Ok { events: 2, head: second[0].hash });
 }
 
 #[test]
@@ -74,18 +52,10 @@ fn a_refused_request_takes_no_sequence_numbers_and_changes_nothing() {
         ])
         .unwrap_err();
     assert!(matches!(err, StoreError::Rejected(_)), "{err}");
-    assert_eq!(
-        store.reader().task(id).unwrap().unwrap().status,
-        TaskStatus::Received
-    );
-    let next = store
-        .append(vec![moved(id, TaskStatus::Received, TaskStatus::Queued)])
-        .unwrap();
+    assert_eq!(store.reader().task(id).unwrap().unwrap().status, TaskStatus::Received);
+    let next = store.append(vec![moved(id, TaskStatus::Received, TaskStatus::Queued)]).unwrap();
     assert_eq!(next[0].seq, 2);
-    assert!(matches!(
-        store.reader().verify().unwrap(),
-        Verification::Ok { events: 2, .. }
-    ));
+    assert!(matches!(store.reader().verify().unwrap(), Verification::Ok { events: 2, .. }));
 }
 
 #[test]
@@ -93,9 +63,7 @@ fn events_for_unknown_tasks_and_duplicate_creations_are_refused() {
     let (_dir, path) = temp_store();
     let store = Store::open(&path).unwrap();
     let id = TaskId::new();
-    let err = store
-        .append(vec![moved(id, TaskStatus::Received, TaskStatus::Queued)])
-        .unwrap_err();
+    let err = store.append(vec![moved(id, TaskStatus::Received, TaskStatus::Queued)]).unwrap_err();
     assert!(err.to_string().contains("no task"), "{err}");
     store.append(vec![created(id, "one")]).unwrap();
     let err = store.append(vec![created(id, "again")]).unwrap_err();
@@ -132,15 +100,10 @@ fn reopening_restores_head_and_projections() {
     let last_hash = {
         let store = Store::open(&path).unwrap();
         store.append(vec![created(id, "one")]).unwrap();
-        store
-            .append(vec![moved(id, TaskStatus::Received, TaskStatus::Queued)])
-            .unwrap()[0]
-            .hash
+        store.append(vec![moved(id, TaskStatus::Received, TaskStatus::Queued)]).unwrap()[0].hash
     };
     let store = Store::open(&path).unwrap();
-    let third = store
-        .append(vec![moved(id, TaskStatus::Queued, TaskStatus::Running)])
-        .unwrap();
+    let third = store.append(vec![moved(id, TaskStatus::Queued, TaskStatus::Running)]).unwrap();
     assert_eq!(third[0].seq, 3);
     assert_eq!(third[0].prev_hash, last_hash);
 }
@@ -173,11 +136,7 @@ fn a_second_writer_is_told_the_store_is_in_use_while_readers_still_read() {
     let reader = StoreReader::open(&path).unwrap().unwrap();
     assert_eq!(reader.tasks().unwrap().len(), 1);
     store.append(vec![created(TaskId::new(), "u")]).unwrap();
-    assert_eq!(
-        reader.tasks().unwrap().len(),
-        2,
-        "a reader follows the writer's commits"
-    );
+    assert_eq!(reader.tasks().unwrap().len(), 2, "a reader follows the writer's commits");
 }
 
 #[test]
@@ -187,17 +146,11 @@ fn a_store_from_a_newer_version_is_refused_untouched() {
     {
         let db = builder().open(&path).unwrap();
         let txn = db.begin_write().unwrap();
-        txn.open_table(META)
-            .unwrap()
-            .insert(META_SCHEMA, 99u64.to_be_bytes().as_slice())
-            .unwrap();
+        txn.open_table(META).unwrap().insert(META_SCHEMA, 99u64.to_be_bytes().as_slice()).unwrap();
         txn.commit().unwrap();
     }
     let err = Store::open(&path).err().unwrap();
-    assert!(
-        matches!(err, StoreError::NewerSchema { found: 99, .. }),
-        "{err}"
-    );
+    assert!(matches!(err, StoreError::NewerSchema { found: 99, .. }), "{err}");
     let err = StoreReader::open(&path).err().unwrap();
     assert!(err.to_string().contains("upgrade ambidex"), "{err}");
 }
@@ -225,11 +178,7 @@ fn a_changed_byte_is_named_by_its_sequence_number() {
     }
     let reader = StoreReader::open(&path).unwrap().unwrap();
     match reader.verify().unwrap() {
-        Verification::Broken {
-            seq,
-            verified,
-            reason,
-        } => {
+        Verification::Broken { seq, verified, reason } => {
             assert_eq!((seq, verified), (3, 2));
             assert!(reason.contains("altered"), "{reason}");
         }
@@ -253,36 +202,16 @@ fn a_removed_tail_event_breaks_the_head() {
         txn.commit().unwrap();
     }
     let reader = StoreReader::open(&path).unwrap().unwrap();
-    assert!(matches!(
-        reader.verify().unwrap(),
-        Verification::Broken {
-            seq: 3,
-            verified: 2,
-            ..
-        }
-    ));
+    assert!(matches!(reader.verify().unwrap(), Verification::Broken { seq: 3, verified: 2, .. }));
 }
 
 #[test]
 fn a_file_that_is_not_a_store_is_a_clear_error() {
     let (_dir, path) = temp_store();
-    std::fs::write(
-        &path,
-        b"this is not a redb file, just some text that is long enough ........",
-    )
-    .unwrap();
+    std::fs::write(&path, b"this is not a redb file, just some text that is long enough ........").unwrap();
     let err = Store::open(&path).err().unwrap();
-    assert!(
-        matches!(
-            err,
-            StoreError::Corrupt { .. } | StoreError::Internal { .. }
-        ),
-        "{err:?}"
-    );
-    assert!(
-        err.to_string().contains(&path.display().to_string()),
-        "{err}"
-    );
+    assert!(matches!(err, StoreError::Corrupt { .. } | StoreError::Internal { .. }), "{err:?}");
+    assert!(err.to_string().contains(&path.display().to_string()), "{err}");
 }
 
 #[test]
@@ -293,14 +222,8 @@ fn task_references_resolve_by_unique_suffix() {
     store.append(vec![created(a, "a")]).unwrap();
     let reader = store.reader();
     assert_eq!(reader.find_task(&a.short()).unwrap().id, a);
-    assert_eq!(
-        reader.find_task(&a.to_string().to_lowercase()).unwrap().id,
-        a
-    );
-    assert!(matches!(
-        reader.find_task("zzzzzzzz"),
-        Err(LookupError::NotFound(_))
-    ));
+    assert_eq!(reader.find_task(&a.to_string().to_lowercase()).unwrap().id, a);
+    assert!(matches!(reader.find_task("zzzzzzzz"), Err(LookupError::NotFound(_))));
 }
 
 #[test]
@@ -317,7 +240,8 @@ fn secrets_never_reach_the_file_or_the_subscribers() {
     let mut spec = TaskSpec::titled("deploy with tok-0123456789-abcdef");
     spec.description = "key ghp_abcdefghijklmnopqrstuvwxyz0123456789".into();
     let id = TaskId::new();
-    let stored = store.append(vec![NewEvent::for_task(id, Actor::local_human(), EventKind::TaskCreated { spec })]).unwrap();
+    let stored =
+        store.append(vec![NewEvent::for_task(id, Actor::local_human(), EventKind::TaskCreated { spec })]).unwrap();
     store.close();
     let EventKind::TaskCreated { spec } = &stored[0].kind else { panic!() };
     assert_eq!(spec.title, "deploy with [REDACTED:DEPLOY_TOKEN]");

@@ -25,12 +25,8 @@ const TICK: Duration = Duration::from_secs(1);
 
 /// Runs the control room until the user quits. `store_label` is shown in the title bar.
 pub async fn run(mut client: Client, store_label: String) -> std::io::Result<()> {
-    let mut state = AppState::new(
-        client.snapshot.tasks.clone(),
-        client.snapshot.head_seq,
-        store_label,
-        Timestamp::now(),
-    );
+    let mut state =
+        AppState::new(client.snapshot.tasks.clone(), client.snapshot.head_seq, store_label, Timestamp::now());
     let mut terminal = ratatui::try_init()?;
     let result = event_loop(&mut terminal, &mut state, &mut client).await;
     ratatui::restore();
@@ -68,9 +64,7 @@ async fn event_loop(
         loop {
             match client.updates.try_recv() {
                 Ok(update) => messages.push(Msg::Engine(update)),
-                Err(TryRecvError::Lagged(missed)) => {
-                    messages.push(Msg::Engine(Update::Lagged { missed }))
-                }
+                Err(TryRecvError::Lagged(missed)) => messages.push(Msg::Engine(Update::Lagged { missed })),
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
             }
         }
@@ -85,10 +79,9 @@ fn lagged_or(update: Result<Update, RecvError>) -> Update {
     match update {
         Ok(update) => update,
         Err(RecvError::Lagged(missed)) => Update::Lagged { missed },
-        Err(RecvError::Closed) => Update::CommandFailed {
-            command: "connection".into(),
-            error: "the engine stopped".into(),
-        },
+        Err(RecvError::Closed) => {
+            Update::CommandFailed { command: "connection".into(), error: "the engine stopped".into() }
+        }
     }
 }
 

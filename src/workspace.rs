@@ -10,8 +10,7 @@ use std::path::PathBuf;
 pub use diff::{FileStat, WorkDiff, diff_against};
 pub use reconcile::{WorktreeIssue, reconcile};
 pub use worktree::{
-    Author, BRANCH_PREFIX, Worktree, WorktreeRequest, commit_all, create, open_repo, remove,
-    repo_key, uncommitted,
+    Author, BRANCH_PREFIX, Worktree, WorktreeRequest, commit_all, create, open_repo, remove, repo_key, uncommitted,
 };
 
 /// A workspace operation that failed, said so the user (or agent) knows what to do.

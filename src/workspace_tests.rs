@@ -14,33 +14,21 @@ pub(crate) fn user_repo(dir: &Path, files: &[(&str, &str)]) -> Repository {
         std::fs::write(full, text).unwrap();
     }
     let mut index = repo.index().unwrap();
-    index
-        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-        .unwrap();
+    index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).unwrap();
     index.write().unwrap();
     let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
     let me = Signature::now("User", "user@example.com").unwrap();
-    repo.commit(Some("HEAD"), &me, &me, "initial", &tree, &[])
-        .unwrap();
+    repo.commit(Some("HEAD"), &me, &me, "initial", &tree, &[]).unwrap();
     drop(tree);
     repo
 }
 
 fn request(repo: &Path, root: &Path, task: TaskId, candidate: &str) -> WorktreeRequest {
-    WorktreeRequest {
-        repo: repo.to_owned(),
-        task,
-        candidate: candidate.into(),
-        base: None,
-        root: root.to_owned(),
-    }
+    WorktreeRequest { repo: repo.to_owned(), task, candidate: candidate.into(), base: None, root: root.to_owned() }
 }
 
 fn author() -> Author {
-    Author {
-        name: "Ambidex".into(),
-        email: "ambidex@localhost".into(),
-    }
+    Author { name: "Ambidex".into(), email: "ambidex@localhost".into() }
 }
 
 #[test]
@@ -48,56 +36,25 @@ fn a_worktree_gets_its_own_branch_and_leaves_the_user_checkout_alone() {
     let dir = tempfile::tempdir().unwrap();
     let repo_dir = dir.path().join("repo");
     let repo = user_repo(&repo_dir, &[("src/lib.rs", "pub fn a() {}\n")]);
-    std::fs::write(
-        repo_dir.join("src/lib.rs"),
-        "pub fn a() { /* user edit */ }\n",
-    )
-    .unwrap();
+    std::fs::write(repo_dir.join("src/lib.rs"), "pub fn a() { /* user edit */ }\n").unwrap();
     let head_before = repo.head().unwrap().name().unwrap().to_owned();
 
     let task = TaskId::new();
-    let worktree = create(&request(
-        &repo_dir,
-        &dir.path().join("worktrees"),
-        task,
-        "production",
-    ))
-    .unwrap();
-    assert_eq!(
-        worktree.branch,
-        format!("ambidex/{}/production", task.short())
-    );
+    let worktree = create(&request(&repo_dir, &dir.path().join("worktrees"), task, "production")).unwrap();
+    assert_eq!(worktree.branch, format!("ambidex/{}/production", task.short()));
     assert!(worktree.path.starts_with(dir.path().join("worktrees")));
-    assert_eq!(
-        std::fs::read_to_string(worktree.path.join("src/lib.rs")).unwrap(),
-        "pub fn a() {}\n"
-    );
+    assert_eq!(std::fs::read_to_string(worktree.path.join("src/lib.rs")).unwrap(), "pub fn a() {}\n");
 
-    assert_eq!(
-        repo.head().unwrap().name().unwrap(),
-        head_before,
-        "the user's branch did not change"
-    );
+    assert_eq!(repo.head().unwrap().name().unwrap(), head_before, "the user's branch did not change");
     assert_eq!(
         std::fs::read_to_string(repo_dir.join("src/lib.rs")).unwrap(),
         "pub fn a() { /* user edit */ }\n",
         "the user's uncommitted edit is untouched"
     );
-    assert!(
-        repo.statuses(None)
-            .unwrap()
-            .iter()
-            .any(|s| s.path().ok() == Some("src/lib.rs"))
-    );
+    assert!(repo.statuses(None).unwrap().iter().any(|s| s.path().ok() == Some("src/lib.rs")));
 
     // Asking again returns the same worktree (a resumed task finds its work).
-    let again = create(&request(
-        &repo_dir,
-        &dir.path().join("worktrees"),
-        task,
-        "production",
-    ))
-    .unwrap();
+    let again = create(&request(&repo_dir, &dir.path().join("worktrees"), task, "production")).unwrap();
     assert_eq!(again.path, worktree.path);
     assert_eq!(again.base, worktree.base);
 }
@@ -107,69 +64,26 @@ fn diffs_cover_edits_new_and_deleted_files_and_commits_land_on_the_branch() {
     let dir = tempfile::tempdir().unwrap();
     let repo_dir = dir.path().join("repo");
     let repo = user_repo(&repo_dir, &[("a.txt", "one\ntwo\n"), ("gone.txt", "bye\n")]);
-    let worktree = create(&request(
-        &repo_dir,
-        &dir.path().join("wt"),
-        TaskId::new(),
-        "c1",
-    ))
-    .unwrap();
+    let worktree = create(&request(&repo_dir, &dir.path().join("wt"), TaskId::new(), "c1")).unwrap();
     std::fs::write(worktree.path.join("a.txt"), "one\n2\nthree\n").unwrap();
     std::fs::write(worktree.path.join("new.txt"), "fresh\n").unwrap();
     std::fs::remove_file(worktree.path.join("gone.txt")).unwrap();
 
     let diff = diff_against(&worktree.path, &worktree.base).unwrap();
     let stat = |path: &str| diff.files.iter().find(|f| f.path == path).unwrap().clone();
-    assert_eq!(
-        (
-            stat("a.txt").added,
-            stat("a.txt").removed,
-            stat("a.txt").status.as_str()
-        ),
-        (2, 1, "modified")
-    );
-    assert_eq!(
-        (stat("new.txt").added, stat("new.txt").status.as_str()),
-        (1, "added")
-    );
-    assert_eq!(
-        (stat("gone.txt").removed, stat("gone.txt").status.as_str()),
-        (1, "deleted")
-    );
-    assert!(
-        diff.patch.contains("+three")
-            && diff.patch.contains("-two")
-            && diff.patch.contains("+++ b/new.txt")
-    );
+    assert_eq!((stat("a.txt").added, stat("a.txt").removed, stat("a.txt").status.as_str()), (2, 1, "modified"));
+    assert_eq!((stat("new.txt").added, stat("new.txt").status.as_str()), (1, "added"));
+    assert_eq!((stat("gone.txt").removed, stat("gone.txt").status.as_str()), (1, "deleted"));
+    assert!(diff.patch.contains("+three") && diff.patch.contains("-two") && diff.patch.contains("+++ b/new.txt"));
 
-    let commit = commit_all(&worktree.path, &author(), "Fix a.txt")
-        .unwrap()
-        .unwrap();
+    let commit = commit_all(&worktree.path, &author(), "Fix a.txt").unwrap().unwrap();
     assert!(uncommitted(&worktree.path).unwrap().is_empty());
-    let tip = repo
-        .find_branch(&worktree.branch, git2::BranchType::Local)
-        .unwrap()
-        .get()
-        .target()
-        .unwrap();
+    let tip = repo.find_branch(&worktree.branch, git2::BranchType::Local).unwrap().get().target().unwrap();
     assert_eq!(tip.to_string(), commit);
-    assert_eq!(
-        repo.find_commit(tip).unwrap().author().name().ok(),
-        Some("Ambidex")
-    );
-    assert_eq!(
-        commit_all(&worktree.path, &author(), "nothing").unwrap(),
-        None,
-        "nothing left to commit"
-    );
+    assert_eq!(repo.find_commit(tip).unwrap().author().name().ok(), Some("Ambidex"));
+    assert_eq!(commit_all(&worktree.path, &author(), "nothing").unwrap(), None, "nothing left to commit");
     // The committed change is still the change against the base.
-    assert_eq!(
-        diff_against(&worktree.path, &worktree.base)
-            .unwrap()
-            .files
-            .len(),
-        3
-    );
+    assert_eq!(diff_against(&worktree.path, &worktree.base).unwrap().files.len(), 3);
 }
 
 #[test]
@@ -177,32 +91,16 @@ fn removal_is_refused_while_work_is_uncommitted() {
     let dir = tempfile::tempdir().unwrap();
     let repo_dir = dir.path().join("repo");
     let repo = user_repo(&repo_dir, &[("a.txt", "one\n")]);
-    let worktree = create(&request(
-        &repo_dir,
-        &dir.path().join("wt"),
-        TaskId::new(),
-        "c2",
-    ))
-    .unwrap();
+    let worktree = create(&request(&repo_dir, &dir.path().join("wt"), TaskId::new(), "c2")).unwrap();
     std::fs::write(worktree.path.join("a.txt"), "changed\n").unwrap();
     let err = remove(&worktree, false).unwrap_err();
-    assert!(
-        matches!(err, WorkspaceError::Dirty { ref files, .. } if files == &["a.txt"]),
-        "{err}"
-    );
+    assert!(matches!(err, WorkspaceError::Dirty { ref files, .. } if files == &["a.txt"]), "{err}");
     assert!(worktree.path.exists());
 
     remove(&worktree, true).unwrap();
     assert!(!worktree.path.exists());
-    assert!(
-        repo.find_worktree(&worktree.name).is_err(),
-        "git forgot the worktree"
-    );
-    assert!(
-        repo.find_branch(&worktree.branch, git2::BranchType::Local)
-            .is_ok(),
-        "the branch is kept"
-    );
+    assert!(repo.find_worktree(&worktree.name).is_err(), "git forgot the worktree");
+    assert!(repo.find_branch(&worktree.branch, git2::BranchType::Local).is_ok(), "the branch is kept");
 }
 
 #[test]
@@ -221,58 +119,25 @@ fn reconciliation_reports_missing_orphaned_and_dirty_worktrees() {
 
     let known = [kept.clone(), dirty.clone(), vanished.clone()];
     let issues = reconcile(&repo_dir, &root, &known).unwrap();
-    assert!(
-        issues.contains(&WorktreeIssue::Missing {
-            path: vanished.path.clone()
-        }),
-        "{issues:?}"
-    );
-    assert!(issues.contains(&WorktreeIssue::Dirty {
-        path: dirty.path.clone(),
-        files: vec!["b.txt".into()]
-    }));
-    assert!(
-        issues.contains(&WorktreeIssue::Orphaned {
-            path: orphan.path.clone()
-        }),
-        "{issues:?}"
-    );
+    assert!(issues.contains(&WorktreeIssue::Missing { path: vanished.path.clone() }), "{issues:?}");
+    assert!(issues.contains(&WorktreeIssue::Dirty { path: dirty.path.clone(), files: vec!["b.txt".into()] }));
+    assert!(issues.contains(&WorktreeIssue::Orphaned { path: orphan.path.clone() }), "{issues:?}");
     assert_eq!(issues.len(), 3, "{issues:?}");
-    assert!(
-        orphan.path.exists() && dirty.path.join("b.txt").exists(),
-        "nothing was deleted"
-    );
+    assert!(orphan.path.exists() && dirty.path.join("b.txt").exists(), "nothing was deleted");
 }
 
 #[test]
 fn bad_inputs_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let err = create(&request(
-        dir.path(),
-        &dir.path().join("wt"),
-        TaskId::new(),
-        "c1",
-    ))
-    .unwrap_err();
+    let err = create(&request(dir.path(), &dir.path().join("wt"), TaskId::new(), "c1")).unwrap_err();
     assert!(matches!(err, WorkspaceError::NotARepo { .. }), "{err}");
     let repo_dir = dir.path().join("repo");
     user_repo(&repo_dir, &[("a.txt", "one\n")]);
-    let err = create(&request(
-        &repo_dir,
-        &dir.path().join("wt"),
-        TaskId::new(),
-        "../escape",
-    ))
-    .unwrap_err();
+    let err = create(&request(&repo_dir, &dir.path().join("wt"), TaskId::new(), "../escape")).unwrap_err();
     assert!(matches!(err, WorkspaceError::BadLabel(_)), "{err}");
     let mut bad_base = request(&repo_dir, &dir.path().join("wt"), TaskId::new(), "c1");
     bad_base.base = Some("no-such-branch".into());
-    assert!(
-        create(&bad_base)
-            .unwrap_err()
-            .to_string()
-            .contains("`no-such-branch` is not a commit")
-    );
+    assert!(create(&bad_base).unwrap_err().to_string().contains("`no-such-branch` is not a commit"));
 }
 
 #[test]

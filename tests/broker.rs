@@ -10,9 +10,9 @@ use serde_json::json;
 
 use ambidex::playbooks::Policy;
 use ambidex::protocol::{Actor, AgentIdentity, Decision, EventKind, NewEvent, Role, TaskId, ToolCallRecord, Track};
+use ambidex::redact::Redactor;
 use ambidex::tools::broker::{AgentScope, ApprovalRequest, Broker, BrokerConfig, ToolHost};
 use ambidex::tools::budget::{BudgetLimits, BudgetUsage};
-use ambidex::redact::Redactor;
 use ambidex::tools::sandbox::{SandboxLevel, probe};
 use ambidex::workspace::{WorktreeRequest, create};
 
@@ -112,16 +112,25 @@ async fn file_tools_work_and_every_call_is_audited_with_identity_and_workspace()
         .await;
     assert!(edit.output.ok, "{}", edit.output.text);
     let listed = f.broker.call(&mut f.scope, &f.host, "list_files", &json!({})).await;
-    assert!(listed.output.text.contains("src/lib.rs") && !listed.output.text.contains(".git/"), "{}", listed.output.text);
+    assert!(
+        listed.output.text.contains("src/lib.rs") && !listed.output.text.contains(".git/"),
+        "{}",
+        listed.output.text
+    );
     let found = f.broker.call(&mut f.scope, &f.host, "search", &json!({"pattern": "fn answer"})).await;
     assert!(found.output.text.contains("src/lib.rs:1:pub fn answer"), "{}", found.output.text);
     let diff = f.broker.call(&mut f.scope, &f.host, "git_diff", &json!({})).await;
-    assert!(diff.output.text.contains("src/lib.rs +1 -1") && diff.output.text.contains("+    42"), "{}", diff.output.text);
+    assert!(
+        diff.output.text.contains("src/lib.rs +1 -1") && diff.output.text.contains("+    42"),
+        "{}",
+        diff.output.text
+    );
 
     let records = f.host.tool_records();
-    assert_eq!(records.iter().map(|r| r.tool.as_str()).collect::<Vec<_>>(), [
-        "read_file", "edit_file", "list_files", "search", "git_diff"
-    ]);
+    assert_eq!(
+        records.iter().map(|r| r.tool.as_str()).collect::<Vec<_>>(),
+        ["read_file", "edit_file", "list_files", "search", "git_diff"]
+    );
     for record in &records {
         assert_eq!(record.workspace.as_deref(), Some(f.scope.worktree.branch.as_str()));
         assert_eq!(record.workdir, f.scope.worktree.path.display().to_string());
@@ -153,10 +162,8 @@ async fn escapes_are_refused_and_still_audited() {
 #[tokio::test]
 async fn forbidden_commands_never_run_and_say_why() {
     let mut f = fixture(best_level(), BudgetLimits::default());
-    let result = f
-        .broker
-        .call(&mut f.scope, &f.host, "run", &json!({"command": "touch planted && git push origin main"}))
-        .await;
+    let result =
+        f.broker.call(&mut f.scope, &f.host, "run", &json!({"command": "touch planted && git push origin main"})).await;
     assert!(!result.output.ok);
     assert!(result.output.text.contains("only the PR step pushes"), "{}", result.output.text);
     assert!(!f.scope.worktree.path.join("planted").exists(), "no part of a forbidden line runs");
@@ -215,7 +222,10 @@ async fn budgets_report_once_and_do_not_stop_the_call() {
     let limits = BudgetLimits { tool_calls: Some(2), files_changed: Some(1), ..Default::default() };
     let mut f = fixture(best_level(), limits);
     for i in 0..2 {
-        let r = f.broker.call(&mut f.scope, &f.host, "write_file", &json!({"path": format!("f{i}.txt"), "content": "x\n"})).await;
+        let r = f
+            .broker
+            .call(&mut f.scope, &f.host, "write_file", &json!({"path": format!("f{i}.txt"), "content": "x\n"}))
+            .await;
         assert!(r.output.ok);
         assert_eq!(r.breaches.len(), i, "call {i}: {:?}", r.breaches);
     }
@@ -243,8 +253,14 @@ async fn malformed_calls_get_a_hint_not_a_crash() {
     assert!(unknown.output.text.contains("there is no tool `delete_everything`"));
     let missing = f.broker.call(&mut f.scope, &f.host, "read_file", &json!({"file": "x"})).await;
     assert!(missing.output.text.starts_with("invalid arguments for read_file"), "{}", missing.output.text);
-    let args = f.broker.call(&mut f.scope, &f.host, "write_file", &json!({"path": "a", "content": "DEPLOY tok-very-secret-123"})).await;
+    let args = f
+        .broker
+        .call(&mut f.scope, &f.host, "write_file", &json!({"path": "a", "content": "DEPLOY tok-very-secret-123"}))
+        .await;
     assert!(args.output.ok);
     let record = f.host.tool_records().pop().unwrap();
-    assert_eq!(record.arguments["content"], "DEPLOY [REDACTED:DEPLOY_TOKEN]", "arguments are redacted in the audit trail");
+    assert_eq!(
+        record.arguments["content"], "DEPLOY [REDACTED:DEPLOY_TOKEN]",
+        "arguments are redacted in the audit trail"
+    );
 }

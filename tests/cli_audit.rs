@@ -5,8 +5,7 @@ mod support {
 }
 
 use ambidex::protocol::{
-    Actor, AgentIdentity, EventKind, NewEvent, PolicyRecord, Role, TaskId, TaskSpec, ToolCallId,
-    ToolCallRecord, Track,
+    Actor, AgentIdentity, EventKind, NewEvent, PolicyRecord, Role, TaskId, TaskSpec, ToolCallId, ToolCallRecord, Track,
 };
 use ambidex::store::Store;
 use support::cli::Sandbox;
@@ -15,11 +14,7 @@ use support::cli::Sandbox;
 fn the_log_shows_identity_call_directory_status_sandbox_and_policy() {
     let sandbox = Sandbox::new();
     let task = TaskId::new();
-    let agent = Actor::Agent(AgentIdentity {
-        role: Role::Tester,
-        track: Track::Right,
-        candidate: None,
-    });
+    let agent = Actor::Agent(AgentIdentity { role: Role::Tester, track: Track::Right, candidate: None });
     let started = jiff::Timestamp::now();
     let record = ToolCallRecord {
         call: ToolCallId::new(),
@@ -43,13 +38,7 @@ fn the_log_shows_identity_call_directory_status_sandbox_and_policy() {
         let store = Store::open(&sandbox.store()).unwrap();
         store
             .append(vec![
-                NewEvent::for_task(
-                    task,
-                    Actor::local_human(),
-                    EventKind::TaskCreated {
-                        spec: TaskSpec::titled("t"),
-                    },
-                ),
+                NewEvent::for_task(task, Actor::local_human(), EventKind::TaskCreated { spec: TaskSpec::titled("t") }),
                 NewEvent::for_task(task, agent.clone(), EventKind::ToolCalled(Box::new(record))),
                 NewEvent::for_task(
                     task,
@@ -65,29 +54,14 @@ fn the_log_shows_identity_call_directory_status_sandbox_and_policy() {
             .unwrap();
     }
     let log = sandbox.run(&["audit", "log", "--task", &task.short()]).ok();
-    assert!(
-        log.contains("right/tester") && log.contains("tool run `cargo test -p pagination`: exit 0"),
-        "{log}"
-    );
-    assert!(
-        log.contains("in /state/worktrees/repo/abc/production (ambidex/abc/production)"),
-        "{log}"
-    );
-    assert!(
-        log.contains("sandbox bubblewrap") && log.contains("policy allow"),
-        "{log}"
-    );
+    assert!(log.contains("right/tester") && log.contains("tool run `cargo test -p pagination`: exit 0"), "{log}");
+    assert!(log.contains("in /state/worktrees/repo/abc/production (ambidex/abc/production)"), "{log}");
+    assert!(log.contains("sandbox bubblewrap") && log.contains("policy allow"), "{log}");
     assert!(log.contains("│ test result: ok. 12 passed"), "{log}");
-    assert!(
-        log.contains("agent budget `tool_calls` exceeded: 41 of 40"),
-        "{log}"
-    );
+    assert!(log.contains("agent budget `tool_calls` exceeded: 41 of 40"), "{log}");
 
     let tools_only = sandbox.run(&["audit", "log", "--tools", "--json"]).ok();
-    let lines: Vec<serde_json::Value> = tools_only
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines: Vec<serde_json::Value> = tools_only.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["kind"]["type"], "tool_called");
     assert_eq!(lines[0]["kind"]["policy"]["verdict"], "allow");

@@ -16,11 +16,7 @@ fn help_lists_every_subcommand() {
     for command in ["tui", "task", "audit", "config", "doctor"] {
         assert!(help.contains(command), "{command} missing from:\n{help}");
     }
-    for args in [
-        ["task", "--help"],
-        ["audit", "--help"],
-        ["config", "--help"],
-    ] {
+    for args in [["task", "--help"], ["audit", "--help"], ["config", "--help"]] {
         sandbox.run(&args).ok();
     }
 }
@@ -28,53 +24,25 @@ fn help_lists_every_subcommand() {
 #[test]
 fn tasks_added_from_a_file_and_from_flags_are_listed_and_shown_with_history() {
     let sandbox = Sandbox::new();
-    let added = sandbox
-        .run(&["task", "add", "--file", &fixture("good.md")])
-        .ok();
+    let added = sandbox.run(&["task", "add", "--file", &fixture("good.md")]).ok();
     assert!(added.contains("added task"), "{added}");
     sandbox
-        .run(&[
-            "task",
-            "add",
-            "--title",
-            "Speed up the build",
-            "--criteria",
-            "CI under 5 minutes",
-            "--risk",
-            "medium",
-        ])
+        .run(&["task", "add", "--title", "Speed up the build", "--criteria", "CI under 5 minutes", "--risk", "medium"])
         .ok();
 
     let table = sandbox.run(&["task", "list"]).ok();
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 3, "{table}");
-    assert!(
-        lines[0].starts_with("ID") && lines[0].contains("STATUS") && lines[0].contains("TITLE")
-    );
-    assert!(
-        lines[1].contains("queued")
-            && lines[1].contains("bug_fix")
-            && lines[1].contains("Fix the off-by-one")
-    );
+    assert!(lines[0].starts_with("ID") && lines[0].contains("STATUS") && lines[0].contains("TITLE"));
+    assert!(lines[1].contains("queued") && lines[1].contains("bug_fix") && lines[1].contains("Fix the off-by-one"));
     assert!(lines[2].contains("medium") && lines[2].contains("Speed up the build"));
 
-    let json: serde_json::Value =
-        serde_json::from_str(&sandbox.run(&["task", "list", "--json"]).ok()).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "list", "--json"]).ok()).unwrap();
     let tasks = json.as_array().unwrap();
     assert_eq!(tasks.len(), 2);
-    assert_eq!(
-        tasks[0]["spec"]["acceptance_criteria"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(tasks[0]["spec"]["acceptance_criteria"].as_array().unwrap().len(), 2);
     let repo = std::fs::canonicalize(sandbox.repo()).unwrap();
-    assert_eq!(
-        tasks[1]["spec"]["repo"],
-        repo.display().to_string(),
-        "flags default to the current repository"
-    );
+    assert_eq!(tasks[1]["spec"]["repo"], repo.display().to_string(), "flags default to the current repository");
 
     let id = tasks[0]["id"].as_str().unwrap();
     let short = &id[id.len() - 8..];
@@ -86,12 +54,8 @@ fn tasks_added_from_a_file_and_from_flags_are_listed_and_shown_with_history() {
             && shown.contains("triaged: bug_fix"),
         "{shown}"
     );
-    assert!(
-        shown.contains("#1") && shown.contains("created:"),
-        "{shown}"
-    );
-    let detail: serde_json::Value =
-        serde_json::from_str(&sandbox.run(&["task", "show", id, "--json"]).ok()).unwrap();
+    assert!(shown.contains("#1") && shown.contains("created:"), "{shown}");
+    let detail: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "show", id, "--json"]).ok()).unwrap();
     assert_eq!(detail["task"]["id"], id);
     assert_eq!(detail["events"][0]["kind"]["type"], "task_created");
     assert_eq!(detail["events"][0]["seq"], 1);
@@ -110,27 +74,12 @@ fn bad_task_files_are_refused_with_file_and_line_and_store_nothing() {
         ("unknown_key.md", ":3: unknown field `acceptance`"),
     ];
     for (name, expected) in cases {
-        let stderr = sandbox
-            .run(&["task", "add", "--file", &fixture(name)])
-            .fails();
-        assert!(
-            stderr.contains(name) && stderr.contains(expected),
-            "{name}: {stderr}"
-        );
+        let stderr = sandbox.run(&["task", "add", "--file", &fixture(name)]).fails();
+        assert!(stderr.contains(name) && stderr.contains(expected), "{name}: {stderr}");
     }
-    let stderr = sandbox
-        .run(&["task", "add", "--file", "nowhere.md"])
-        .fails();
-    assert!(
-        stderr.contains("nowhere.md: cannot read the task file"),
-        "{stderr}"
-    );
-    assert!(
-        sandbox
-            .run(&["task", "list"])
-            .ok()
-            .starts_with("no tasks yet")
-    );
+    let stderr = sandbox.run(&["task", "add", "--file", "nowhere.md"]).fails();
+    assert!(stderr.contains("nowhere.md: cannot read the task file"), "{stderr}");
+    assert!(sandbox.run(&["task", "list"]).ok().starts_with("no tasks yet"));
 }
 
 #[test]
@@ -161,13 +110,8 @@ fn audit_verify_passes_then_names_the_event_whose_byte_was_flipped() {
     }
     let run = sandbox.run(&["audit", "verify"]);
     assert_eq!(run.code, 1, "{}", run.stdout);
-    assert!(
-        run.stdout.starts_with("broken at event #2:"),
-        "{}",
-        run.stdout
-    );
-    let json: serde_json::Value =
-        serde_json::from_str(&sandbox.run(&["audit", "verify", "--json"]).stdout).unwrap();
+    assert!(run.stdout.starts_with("broken at event #2:"), "{}", run.stdout);
+    let json: serde_json::Value = serde_json::from_str(&sandbox.run(&["audit", "verify", "--json"]).stdout).unwrap();
     assert_eq!(json["result"], "broken");
     assert_eq!(json["seq"], 2);
 }
@@ -177,35 +121,12 @@ fn config_show_names_the_source_of_every_key() {
     let sandbox = Sandbox::new();
     sandbox.write("config/ambidex/config.toml", "[tui]\ntheme = \"light\"\n");
     sandbox.write("repo/.ambidex/config.toml", "[engine]\nchallengers = 3\n");
-    let shown = sandbox
-        .run_with(
-            &["-c", "api.port=9000", "config", "show"],
-            &[("AMBIDEX_TUI__BELL", "false")],
-        )
-        .ok();
-    let line = |key: &str| {
-        shown
-            .lines()
-            .find(|l| l.starts_with(&format!("{key} =")))
-            .unwrap_or_default()
-            .to_owned()
-    };
-    assert!(
-        line("tui.theme").contains("\"light\"") && line("tui.theme").contains("# user file"),
-        "{shown}"
-    );
-    assert!(
-        line("engine.challengers").contains("# repo file"),
-        "{shown}"
-    );
-    assert!(
-        line("tui.bell").contains("# environment AMBIDEX_TUI__BELL"),
-        "{shown}"
-    );
-    assert!(
-        line("api.port").contains("9000") && line("api.port").contains("# flag -c api.port=9000"),
-        "{shown}"
-    );
+    let shown = sandbox.run_with(&["-c", "api.port=9000", "config", "show"], &[("AMBIDEX_TUI__BELL", "false")]).ok();
+    let line = |key: &str| shown.lines().find(|l| l.starts_with(&format!("{key} ="))).unwrap_or_default().to_owned();
+    assert!(line("tui.theme").contains("\"light\"") && line("tui.theme").contains("# user file"), "{shown}");
+    assert!(line("engine.challengers").contains("# repo file"), "{shown}");
+    assert!(line("tui.bell").contains("# environment AMBIDEX_TUI__BELL"), "{shown}");
+    assert!(line("api.port").contains("9000") && line("api.port").contains("# flag -c api.port=9000"), "{shown}");
     assert!(line("tui.osc9").contains("# built-in"), "{shown}");
 }
 
@@ -215,10 +136,7 @@ fn config_errors_name_file_line_and_key() {
     let path = sandbox.write("repo/.ambidex/config.toml", "[engine]\nchalengers = 3\n");
     let stderr = sandbox.run(&["config", "show"]).fails();
     assert!(stderr.contains(&path.display().to_string()), "{stderr}");
-    assert!(
-        stderr.contains("line 2") && stderr.contains("key `engine.chalengers`"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("line 2") && stderr.contains("key `engine.chalengers`"), "{stderr}");
     let stderr = sandbox.run(&["-c", "nonsense", "task", "list"]).fails();
     assert!(stderr.contains("expected KEY=VALUE"), "{stderr}");
 }
@@ -228,23 +146,9 @@ fn state_dir_comes_from_the_flag_or_the_environment() {
     let sandbox = Sandbox::new();
     let flag_dir = sandbox.path("flag-state");
     let env_dir = sandbox.path("env-state");
-    sandbox
-        .run(&[
-            "--state-dir",
-            flag_dir.to_str().unwrap(),
-            "task",
-            "add",
-            "--title",
-            "x",
-        ])
-        .ok();
+    sandbox.run(&["--state-dir", flag_dir.to_str().unwrap(), "task", "add", "--title", "x"]).ok();
     assert!(flag_dir.join("state.redb").exists());
-    sandbox
-        .run_with(
-            &["task", "add", "--title", "y"],
-            &[("AMBIDEX_STATE_DIR", env_dir.to_str().unwrap())],
-        )
-        .ok();
+    sandbox.run_with(&["task", "add", "--title", "y"], &[("AMBIDEX_STATE_DIR", env_dir.to_str().unwrap())]).ok();
     assert!(env_dir.join("state.redb").exists());
     assert!(!sandbox.store().exists());
 }
@@ -253,23 +157,14 @@ fn state_dir_comes_from_the_flag_or_the_environment() {
 fn doctor_says_whether_keys_are_set_but_never_shows_them() {
     let sandbox = Sandbox::new();
     let secret = "sk-test-0123456789abcdefDOCTORSECRET";
-    let report = sandbox
-        .run_with(&["doctor"], &[("OPENAI_API_KEY", secret)])
-        .ok();
+    let report = sandbox.run_with(&["doctor"], &[("OPENAI_API_KEY", secret)]).ok();
     assert!(!report.contains(secret));
     assert!(report.contains("OPENAI_API_KEY set"), "{report}");
     assert!(report.contains("ANTHROPIC_API_KEY not set"), "{report}");
-    assert!(
-        report.contains("git version") && report.contains("best level here:"),
-        "{report}"
-    );
+    assert!(report.contains("git version") && report.contains("best level here:"), "{report}");
     assert!(report.contains("not created yet"), "{report}");
-    let json: serde_json::Value = serde_json::from_str(
-        &sandbox
-            .run_with(&["doctor", "--json"], &[("OPENAI_API_KEY", secret)])
-            .ok(),
-    )
-    .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&sandbox.run_with(&["doctor", "--json"], &[("OPENAI_API_KEY", secret)]).ok()).unwrap();
     assert!(json["sandbox"]["best"].is_string());
     assert!(!json.to_string().contains(secret));
 }
@@ -284,30 +179,17 @@ fn read_only_commands_work_while_another_process_writes() {
         .append(vec![NewEvent::for_task(
             id,
             Actor::Orchestrator,
-            EventKind::TaskCreated {
-                spec: TaskSpec::titled("live"),
-            },
+            EventKind::TaskCreated { spec: TaskSpec::titled("live") },
         )])
         .unwrap();
 
     let listed = sandbox.run(&["task", "list"]).ok();
-    assert!(
-        listed.contains("before") && listed.contains("live"),
-        "{listed}"
-    );
+    assert!(listed.contains("before") && listed.contains("live"), "{listed}");
     sandbox.run(&["task", "show", &id.short()]).ok();
-    assert!(
-        sandbox
-            .run(&["audit", "verify"])
-            .ok()
-            .starts_with("ok: 4 events")
-    );
+    assert!(sandbox.run(&["audit", "verify"]).ok().starts_with("ok: 4 events"));
 
     let stderr = sandbox.run(&["task", "add", "--title", "blocked"]).fails();
-    assert!(
-        stderr.contains("is in use by another Ambidex process"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("is in use by another Ambidex process"), "{stderr}");
     drop(store);
     sandbox.run(&["task", "add", "--title", "after"]).ok();
 }
@@ -320,16 +202,10 @@ fn a_damaged_store_file_is_a_clear_error() {
     std::fs::write(sandbox.store(), &bytes[..bytes.len() / 3]).unwrap();
     for args in [&["task", "list"][..], &["task", "add", "--title", "y"][..]] {
         let stderr = sandbox.run(args).fails();
-        assert!(
-            stderr.contains(&sandbox.store().display().to_string()),
-            "{stderr}"
-        );
+        assert!(stderr.contains(&sandbox.store().display().to_string()), "{stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
     std::fs::write(sandbox.store(), b"definitely not a database").unwrap();
     let stderr = sandbox.run(&["task", "list"]).fails();
-    assert!(
-        stderr.contains("damaged or is not an Ambidex store") && stderr.contains("move it aside"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("damaged or is not an Ambidex store") && stderr.contains("move it aside"), "{stderr}");
 }

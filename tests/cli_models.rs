@@ -33,10 +33,7 @@ async fn ambidex(dir: &Path, key: Option<&str>, args: &[String]) -> Output {
         .arg(dir.join("state"))
         .args(args);
     let output = tokio::time::timeout(std::time::Duration::from_secs(30), command.output());
-    output
-        .await
-        .expect("ambidex finished within 30 s")
-        .expect("ambidex runs")
+    output.await.expect("ambidex finished within 30 s").expect("ambidex runs")
 }
 
 fn fake_args(kind: &str, base_url: &str, extra: &[&str]) -> Vec<String> {
@@ -65,37 +62,19 @@ fn text(bytes: &[u8]) -> String {
 async fn openai_check_prints_model_latency_usage_and_tool_calls() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = FakeServer::start(vec![Reply::chunked(&fixture("openai_ping.sse"), 40)]).await;
-    let out = ambidex(
-        dir.path(),
-        Some(CLI_KEY),
-        &fake_args("openai", &format!("{}/v1", server.url), &[]),
-    )
-    .await;
+    let out = ambidex(dir.path(), Some(CLI_KEY), &fake_args("openai", &format!("{}/v1", server.url), &[])).await;
     let stdout = text(&out.stdout);
-    assert!(
-        out.status.success(),
-        "stdout: {stdout}\nstderr: {}",
-        text(&out.stderr)
-    );
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {}", text(&out.stderr));
     assert!(stdout.contains("model       test-model"), "{stdout}");
     assert!(stdout.contains("latency     "), "{stdout}");
     // 92 × 2.5 + 15 × 10 = 380 micro-dollars.
-    assert!(
-        stdout.contains("usage       92 in, 15 out, $0.000380"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(r#"tool calls  yes (ping {"echo":"ok"})"#),
-        "{stdout}"
-    );
+    assert!(stdout.contains("usage       92 in, 15 out, $0.000380"), "{stdout}");
+    assert!(stdout.contains(r#"tool calls  yes (ping {"echo":"ok"})"#), "{stdout}");
     assert!(!stdout.contains(CLI_KEY));
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].path, "/v1/chat/completions");
-    assert_eq!(
-        requests[0].headers["authorization"],
-        format!("Bearer {CLI_KEY}")
-    );
+    assert_eq!(requests[0].headers["authorization"], format!("Bearer {CLI_KEY}"));
     assert_eq!(requests[0].body["tools"][0]["function"]["name"], "ping");
     assert_eq!(requests[0].body["stream"], true);
 }
@@ -104,12 +83,7 @@ async fn openai_check_prints_model_latency_usage_and_tool_calls() {
 async fn anthropic_check_as_json() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = FakeServer::start(vec![Reply::chunked(&fixture("anthropic_ping.sse"), 40)]).await;
-    let out = ambidex(
-        dir.path(),
-        Some(CLI_KEY),
-        &fake_args("anthropic", &server.url, &["--json"]),
-    )
-    .await;
+    let out = ambidex(dir.path(), Some(CLI_KEY), &fake_args("anthropic", &server.url, &["--json"])).await;
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
     assert_eq!(report["ok"], true);
@@ -130,12 +104,7 @@ async fn bad_key_says_which_variable() {
     let dir = tempfile::tempdir().expect("tempdir");
     let body = format!(r#"{{"error":{{"message":"Incorrect API key provided: {CLI_KEY}"}}}}"#);
     let server = FakeServer::start(vec![Reply::status(401, &body)]).await;
-    let out = ambidex(
-        dir.path(),
-        Some(CLI_KEY),
-        &fake_args("openai", &format!("{}/v1", server.url), &[]),
-    )
-    .await;
+    let out = ambidex(dir.path(), Some(CLI_KEY), &fake_args("openai", &format!("{}/v1", server.url), &[])).await;
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains(CLI_KEY_ENV), "{stderr}");
@@ -147,18 +116,10 @@ async fn bad_key_says_which_variable() {
 async fn missing_key_variable_is_named_before_any_request() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = FakeServer::start(vec![]).await;
-    let out = ambidex(
-        dir.path(),
-        None,
-        &fake_args("openai", &format!("{}/v1", server.url), &[]),
-    )
-    .await;
+    let out = ambidex(dir.path(), None, &fake_args("openai", &format!("{}/v1", server.url), &[])).await;
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr.contains(CLI_KEY_ENV) && stderr.contains("is not set"),
-        "{stderr}"
-    );
+    assert!(stderr.contains(CLI_KEY_ENV) && stderr.contains("is not set"), "{stderr}");
     assert!(server.requests().is_empty());
 }
 
@@ -170,12 +131,8 @@ async fn unknown_model_says_the_model_name() {
         r#"{"error":{"message":"model \"test-model\" not found, try pulling it first"}}"#,
     )])
     .await;
-    let out = ambidex(
-        dir.path(),
-        Some(CLI_KEY),
-        &fake_args("openai", &format!("{}/v1", server.url), &["--json"]),
-    )
-    .await;
+    let out =
+        ambidex(dir.path(), Some(CLI_KEY), &fake_args("openai", &format!("{}/v1", server.url), &["--json"])).await;
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
     assert_eq!(report["ok"], false);
@@ -190,18 +147,11 @@ async fn unreachable_server_says_the_url() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     drop(listener);
-    let out = ambidex(
-        dir.path(),
-        Some(CLI_KEY),
-        &fake_args("openai", &format!("http://127.0.0.1:{port}/v1"), &[]),
-    )
-    .await;
+    let out =
+        ambidex(dir.path(), Some(CLI_KEY), &fake_args("openai", &format!("http://127.0.0.1:{port}/v1"), &[])).await;
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr.contains(&format!("http://127.0.0.1:{port}/v1/chat/completions")),
-        "{stderr}"
-    );
+    assert!(stderr.contains(&format!("http://127.0.0.1:{port}/v1/chat/completions")), "{stderr}");
     assert!(stderr.contains("cannot connect"), "{stderr}");
 }
 
@@ -231,10 +181,7 @@ async fn scripted_provider_is_checked_like_any_other() {
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
     assert!(stdout.contains("provider    demo (scripted, "), "{stdout}");
     assert!(stdout.contains("model       scripted"), "{stdout}");
-    assert!(
-        stdout.contains(r#"tool calls  yes (ping {"echo":"ok"})"#),
-        "{stdout}"
-    );
+    assert!(stdout.contains(r#"tool calls  yes (ping {"echo":"ok"})"#), "{stdout}");
     assert!(stdout.contains(r#"reply       "pong""#), "{stdout}");
 }
 
@@ -258,19 +205,11 @@ async fn exhausted_script_and_unknown_provider_are_errors() {
     let out = ambidex(dir.path(), None, &args).await;
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr.contains("script exhausted for (no role) at turn 1"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("script exhausted for (no role) at turn 1"), "{stderr}");
 
-    let args: Vec<String> = ["models", "check", "--provider", "nope"]
-        .map(String::from)
-        .to_vec();
+    let args: Vec<String> = ["models", "check", "--provider", "nope"].map(String::from).to_vec();
     let out = ambidex(dir.path(), None, &args).await;
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr.contains("no provider named `nope`") && stderr.contains("openai"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("no provider named `nope`") && stderr.contains("openai"), "{stderr}");
 }

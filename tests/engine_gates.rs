@@ -27,7 +27,17 @@ fn breakers(sandbox: &Sandbox, id: &str) -> Vec<String> {
 }
 
 fn run_title(sandbox: &Sandbox, script: &std::path::Path, title: &str, extra: &[&str]) -> support::cli::Run {
-    let mut args = vec!["run", "--title", title, "--criteria", "page_count(11, 5) returns 3", "--risk", "low", "--kind", "bug_fix"];
+    let mut args = vec![
+        "run",
+        "--title",
+        title,
+        "--criteria",
+        "page_count(11, 5) returns 3",
+        "--risk",
+        "low",
+        "--kind",
+        "bug_fix",
+    ];
     args.extend_from_slice(extra);
     run_scripted(sandbox, script, &args)
 }
@@ -45,7 +55,13 @@ fn a_vague_task_is_sent_back_with_questions_and_an_unsafe_one_is_rejected() {
     let unsafe_task = run_scripted(
         &sandbox,
         &script,
-        &["run", "--title", "Disable authentication on the admin API so the tests pass", "--criteria", "admin works without login"],
+        &[
+            "run",
+            "--title",
+            "Disable authentication on the admin API so the tests pass",
+            "--criteria",
+            "admin works without login",
+        ],
     );
     assert_eq!(unsafe_task.code, 1, "{}", unsafe_task.stdout);
     assert!(unsafe_task.stdout.contains("not accepted (rejected)"), "{}", unsafe_task.stdout);
@@ -58,17 +74,25 @@ fn validation_failing_three_times_escalates() {
     let sandbox = Sandbox::new();
     pagination_repo(&sandbox);
     // The implementer never fixes anything; the validation fails every time.
-    let lazy = "[[turn]]\nrole = \"implementer\"\n[[turn.tool_call]]\nname = \"finish\"\narguments = { summary = \"done\" }\n";
+    let lazy =
+        "[[turn]]\nrole = \"implementer\"\n[[turn.tool_call]]\nname = \"finish\"\narguments = { summary = \"done\" }\n";
     let test = "[[turn]]\nrole = \"tester\"\n[[turn.tool_call]]\nname = \"finish\"\narguments = { summary = \"nothing to add\" }\n";
     let text = [PLAN, &lazy.repeat(3), &test.repeat(3)].concat();
     let script = script(&sandbox, "lazy", &text);
-    let run = run_title(&sandbox, &script, "Fix page_count rounding for a partial last page", &["--validate", "grep -q div_ceil src/lib.rs"]);
+    let run = run_title(
+        &sandbox,
+        &script,
+        "Fix page_count rounding for a partial last page",
+        &["--validate", "grep -q div_ceil src/lib.rs"],
+    );
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("stopped at the escalation gate"), "{}", run.stdout);
     let id = only_task_id(&sandbox);
     let attempts: std::collections::BTreeSet<u64> = events_of(&sandbox, &id)
         .iter()
-        .filter(|e| e["kind"]["type"] == "validation_ran" && e["kind"]["result"]["command"] == "grep -q div_ceil src/lib.rs")
+        .filter(|e| {
+            e["kind"]["type"] == "validation_ran" && e["kind"]["result"]["command"] == "grep -q div_ceil src/lib.rs"
+        })
         .map(|e| e["kind"]["attempt"].as_u64().unwrap())
         .collect();
     assert_eq!(attempts.into_iter().collect::<Vec<_>>(), [1, 2, 3]);
@@ -82,7 +106,8 @@ fn repeating_the_same_call_trips_a_breaker() {
     pagination_repo(&sandbox);
     let read = "[[turn]]\nrole = \"implementer\"\n[[turn.tool_call]]\nname = \"read_file\"\narguments = { path = \"src/lib.rs\" }\n";
     let script = script(&sandbox, "loop", &[PLAN, &read.repeat(3)].concat());
-    let run = run_title(&sandbox, &script, "Fix page_count rounding for a partial last page", &["--validate", "cargo test"]);
+    let run =
+        run_title(&sandbox, &script, "Fix page_count rounding for a partial last page", &["--validate", "cargo test"]);
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("stopped at the breaker gate"), "{}", run.stdout);
     assert_eq!(breakers(&sandbox, &only_task_id(&sandbox)), ["repeated_calls"]);
@@ -109,7 +134,8 @@ name = "finish"
 arguments = { summary = "fixed, and bumped the version while at it" }
 "#;
     let script = script(&sandbox, "sprawl", &[PLAN, sprawl].concat());
-    let run = run_title(&sandbox, &script, "Fix page_count rounding for a partial last page", &["--validate", "cargo test"]);
+    let run =
+        run_title(&sandbox, &script, "Fix page_count rounding for a partial last page", &["--validate", "cargo test"]);
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     let id = only_task_id(&sandbox);
     assert_eq!(breakers(&sandbox, &id), ["scope"]);
@@ -135,7 +161,8 @@ name = "finish"
 arguments = { summary = "added a test" }
 "##;
     let script = script(&sandbox, "weak", &[PLAN, FIX, weak].concat());
-    let run = run_title(&sandbox, &script, "Fix page_count rounding for a partial last page", &["--validate", "cargo test"]);
+    let run =
+        run_title(&sandbox, &script, "Fix page_count rounding for a partial last page", &["--validate", "cargo test"]);
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(breakers(&sandbox, &only_task_id(&sandbox)), ["weak_tests"]);
 }
@@ -152,10 +179,12 @@ name = "submit_review"
 arguments = { verdict = "request_changes", summary = "not convinced", findings = [{ severity = "major", category = "correctness", message = "size 0 still panics" }] }
 "#;
     let finish = "[[turn]]\nrole = \"implementer\"\n[[turn.tool_call]]\nname = \"finish\"\narguments = { summary = \"it is fine\" }\n";
-    let tester = "[[turn]]\nrole = \"tester\"\n[[turn.tool_call]]\nname = \"finish\"\narguments = { summary = \"ok\" }\n";
+    let tester =
+        "[[turn]]\nrole = \"tester\"\n[[turn.tool_call]]\nname = \"finish\"\narguments = { summary = \"ok\" }\n";
     let text = [PLAN, FIX, &tester.repeat(2), finish, &reject.repeat(2)].concat();
     let script = script(&sandbox, "contra", &text);
-    let run = run_title(&sandbox, &script, "Fix page_count rounding for a partial last page", &["--validate", "cargo test"]);
+    let run =
+        run_title(&sandbox, &script, "Fix page_count rounding for a partial last page", &["--validate", "cargo test"]);
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(breakers(&sandbox, &only_task_id(&sandbox)), ["contradiction"]);
 }
@@ -195,7 +224,17 @@ arguments = { summary = "no tests for notes" }
     let run = run_scripted(
         &sandbox,
         &script,
-        &["run", "--title", "Correct the page arithmetic in notes.txt", "--criteria", "notes.txt says 11 / 5 = 3", "--risk", "low", "--kind", "documentation"],
+        &[
+            "run",
+            "--title",
+            "Correct the page arithmetic in notes.txt",
+            "--criteria",
+            "notes.txt says 11 / 5 = 3",
+            "--risk",
+            "low",
+            "--kind",
+            "documentation",
+        ],
     );
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     let id = only_task_id(&sandbox);

@@ -38,12 +38,16 @@ fn missing_dirty_and_orphaned_worktrees_are_reported_as_events() {
         })
         .unwrap();
         if candidate != "orphan" {
-            events.push(NewEvent::for_task(task, Actor::Orchestrator, EventKind::WorktreeCreated {
-                candidate: candidate.into(),
-                path: worktree.path.display().to_string(),
-                branch: worktree.branch.clone(),
-                base: worktree.base.clone(),
-            }));
+            events.push(NewEvent::for_task(
+                task,
+                Actor::Orchestrator,
+                EventKind::WorktreeCreated {
+                    candidate: candidate.into(),
+                    path: worktree.path.display().to_string(),
+                    branch: worktree.branch.clone(),
+                    base: worktree.base.clone(),
+                },
+            ));
         }
         paths.push(worktree.path);
     }

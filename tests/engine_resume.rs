@@ -29,8 +29,14 @@ fn sigkill_during_implementation_then_restart_completes_with_exactly_one_pr() {
     let script = script(&sandbox, "slow", &[PLAN, SLOW, FIX, TEST, REVIEW, PR].concat());
     let mut args = scripted(&script);
     args.extend(
-        ["run", "--title", "Fix page_count rounding for a partial last page", "--criteria", "page_count(11, 5) returns 3"]
-            .map(String::from),
+        [
+            "run",
+            "--title",
+            "Fix page_count rounding for a partial last page",
+            "--criteria",
+            "page_count(11, 5) returns 3",
+        ]
+        .map(String::from),
     );
     args.extend(["--validate", "cargo test", "--risk", "low", "--approve", "all"].map(String::from));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -61,7 +67,8 @@ fn sigkill_during_implementation_then_restart_completes_with_exactly_one_pr() {
     assert!(resumed.stdout.contains("running → interrupted") && resumed.stdout.contains("interrupted → running"));
 
     let shown: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "show", &id, "--json"]).ok()).unwrap();
-    let kinds: Vec<&str> = shown["events"].as_array().unwrap().iter().map(|e| e["kind"]["type"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> =
+        shown["events"].as_array().unwrap().iter().map(|e| e["kind"]["type"].as_str().unwrap()).collect();
     assert_eq!(kinds.iter().filter(|k| **k == "pr_created").count(), 1);
     assert_eq!(kinds.iter().filter(|k| **k == "worktree_created").count(), 1, "the worktree was reused");
     assert_eq!(kinds.iter().filter(|k| **k == "plan_submitted").count(), 1, "the plan was not redone");

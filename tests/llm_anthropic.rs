@@ -9,9 +9,7 @@ mod fake_model_cases;
 use serde_json::json;
 
 use ambidex::config::ProviderKind;
-use ambidex::llm::{
-    FinishReason, Message, ModelErrorKind, ModelEvent, ModelRequest, ToolCall, ToolDefinition,
-};
+use ambidex::llm::{FinishReason, Message, ModelErrorKind, ModelEvent, ModelRequest, ToolCall, ToolDefinition};
 
 use fake_model::*;
 use fake_model_cases as cases;
@@ -24,10 +22,7 @@ const API: Api = Api {
     base_suffix: "",
     text_usage: (25, 15),
     tools_text: "I'll read both.",
-    tool_ids: [
-        "toolu_01T1x1fJ34qAmk2tNTrN7Up6",
-        "toolu_01VYZ9o8n6wC2b2hS1pHqk5G",
-    ],
+    tool_ids: ["toolu_01T1x1fJ34qAmk2tNTrN7Up6", "toolu_01VYZ9o8n6wC2b2hS1pHqk5G"],
     tools_usage: (572, 89),
     malformed_ids: ["toolu_bad1", "toolu_ok2"],
     malformed_usage: (80, 30),
@@ -112,11 +107,7 @@ async fn overloaded_error_before_content_is_retried() {
     overloaded.extend_from_slice(
         b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n",
     );
-    let server = FakeServer::start(vec![
-        Reply::chunked(&overloaded, 64),
-        Reply::chunked(&text, 64),
-    ])
-    .await;
+    let server = FakeServer::start(vec![Reply::chunked(&overloaded, 64), Reply::chunked(&text, 64)]).await;
     let client = API.client(&server, fast_policy(1, 2000));
     let events = collect(client.as_ref(), hello_request()).await;
     assert!(
@@ -137,11 +128,7 @@ async fn exact_request_with_system_tools_and_tool_results() {
             Message::Assistant {
                 content: String::new(),
                 tool_calls: vec![
-                    ToolCall {
-                        id: "toolu_1".into(),
-                        name: "git_diff".into(),
-                        arguments: json!({}),
-                    },
+                    ToolCall { id: "toolu_1".into(), name: "git_diff".into(), arguments: json!({}) },
                     ToolCall {
                         id: "toolu_2".into(),
                         name: "read_file".into(),
@@ -150,11 +137,7 @@ async fn exact_request_with_system_tools_and_tool_results() {
                 ],
             },
             Message::tool_result("toolu_1", "+ added line"),
-            Message::Tool {
-                call_id: "toolu_2".into(),
-                content: "no such file".into(),
-                is_error: true,
-            },
+            Message::Tool { call_id: "toolu_2".into(), content: "no such file".into(), is_error: true },
         ],
         tools: vec![ToolDefinition {
             name: "git_diff".into(),
@@ -166,10 +149,7 @@ async fn exact_request_with_system_tools_and_tool_results() {
         ..ModelRequest::default()
     };
     let events = collect(client.as_ref(), request).await;
-    assert_eq!(
-        events.last(),
-        Some(&ModelEvent::Finished(FinishReason::Stop))
-    );
+    assert_eq!(events.last(), Some(&ModelEvent::Finished(FinishReason::Stop)));
     let requests = server.requests();
     let sent = &requests[0];
     assert_eq!(sent.method, "POST");
@@ -213,16 +193,9 @@ async fn exact_request_with_system_tools_and_tool_results() {
 async fn base_url_ending_in_v1_is_not_doubled() {
     let server = FakeServer::start(vec![Reply::chunked(&API.fixture("text"), 512)]).await;
     let base = format!("{}/v1/", server.url);
-    let client = client(
-        "fake",
-        &provider(ProviderKind::Anthropic, &base, "m"),
-        fast_policy(0, 2000),
-    );
+    let client = client("fake", &provider(ProviderKind::Anthropic, &base, "m"), fast_policy(0, 2000));
     let events = collect(client.as_ref(), hello_request()).await;
-    assert!(
-        !events.iter().any(|e| matches!(e, ModelEvent::Error(_))),
-        "{events:?}"
-    );
+    assert!(!events.iter().any(|e| matches!(e, ModelEvent::Error(_))), "{events:?}");
     assert_eq!(server.requests()[0].path, "/v1/messages");
 }
 
@@ -235,10 +208,5 @@ async fn authentication_error_event_is_not_retried() {
     let [ModelEvent::Error(err)] = events.as_slice() else {
         panic!("expected one error: {events:?}");
     };
-    assert_eq!(
-        err.kind,
-        ModelErrorKind::Auth {
-            env_var: KEY_ENV.into()
-        }
-    );
+    assert_eq!(err.kind, ModelErrorKind::Auth { env_var: KEY_ENV.into() });
 }

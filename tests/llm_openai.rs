@@ -22,10 +22,7 @@ const API: Api = Api {
     base_suffix: "/v1",
     text_usage: (57, 9),
     tools_text: "",
-    tool_ids: [
-        "call_FthC9qRpsL5kBpwwyw6c7j4k",
-        "call_uI3Ts8Jw1ZfgY2Rmmg1jDWyt",
-    ],
+    tool_ids: ["call_FthC9qRpsL5kBpwwyw6c7j4k", "call_uI3Ts8Jw1ZfgY2Rmmg1jDWyt"],
     tools_usage: (120, 48),
     malformed_ids: ["call_bad1", "call_ok2"],
     malformed_usage: (80, 30),
@@ -120,11 +117,7 @@ async fn exact_request_with_tools_and_tool_results() {
                 }],
             },
             Message::tool_result("call_1", "fn main() {}"),
-            Message::Tool {
-                call_id: "call_2".into(),
-                content: "denied".into(),
-                is_error: true,
-            },
+            Message::Tool { call_id: "call_2".into(), content: "denied".into(), is_error: true },
         ],
         tools: vec![ToolDefinition {
             name: "read_file".into(),
@@ -140,18 +133,12 @@ async fn exact_request_with_tools_and_tool_results() {
         role: None,
     };
     let events = collect(client.as_ref(), request).await;
-    assert_eq!(
-        events.last(),
-        Some(&ModelEvent::Finished(FinishReason::Stop))
-    );
+    assert_eq!(events.last(), Some(&ModelEvent::Finished(FinishReason::Stop)));
     let requests = server.requests();
     let sent = &requests[0];
     assert_eq!(sent.method, "POST");
     assert_eq!(sent.path, "/v1/chat/completions");
-    assert_eq!(
-        sent.headers.get("authorization").map(String::as_str),
-        Some(format!("Bearer {TEST_KEY}").as_str())
-    );
+    assert_eq!(sent.headers.get("authorization").map(String::as_str), Some(format!("Bearer {TEST_KEY}").as_str()));
     assert_eq!(sent.headers["content-type"], "application/json");
     assert_eq!(sent.headers["accept"], "text/event-stream");
     assert_eq!(sent.headers["x-extra"], "yes");
@@ -215,11 +202,8 @@ async fn lenient_local_server_without_ids_index_usage_or_done() {
 
 #[tokio::test]
 async fn json_instead_of_a_stream_is_explained() {
-    let server = FakeServer::start(vec![Reply::status(
-        200,
-        r#"{"error":{"message":"streaming is not supported"}}"#,
-    )])
-    .await;
+    let server =
+        FakeServer::start(vec![Reply::status(200, r#"{"error":{"message":"streaming is not supported"}}"#)]).await;
     let client = API.client(&server, fast_policy(0, 2000));
     let events = collect(client.as_ref(), hello_request()).await;
     let [ModelEvent::Error(err)] = events.as_slice() else {

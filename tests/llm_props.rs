@@ -22,10 +22,7 @@ const FIXTURES: &[(&str, WireFormat)] = &[
     ("anthropic_ping.sse", WireFormat::Anthropic),
 ];
 
-const PRICES: Prices = Prices {
-    input_per_mtok: 3.0,
-    output_per_mtok: 15.0,
-};
+const PRICES: Prices = Prices { input_per_mtok: 3.0, output_per_mtok: 15.0 };
 
 /// xorshift64: small, seeded, deterministic.
 struct Rng(u64);
@@ -75,10 +72,7 @@ fn random_chunk_splits_give_the_same_events() {
     for (name, format) in FIXTURES {
         let bytes = fixture(name);
         let reference = decode(*format, &[&bytes]);
-        assert!(
-            reference.0.iter().any(ModelEvent::is_content),
-            "{name}: the reference decodes to content"
-        );
+        assert!(reference.0.iter().any(ModelEvent::is_content), "{name}: the reference decodes to content");
         let mut rng = Rng(0x5EED_0000 + bytes.len() as u64);
         for round in 0..300 {
             let count = 1 + rng.below(48);
@@ -108,10 +102,7 @@ fn error_fixtures_fail_and_complete_ones_succeed() {
             assert!(result.is_err(), "{name}");
         } else {
             assert!(result.is_ok(), "{name}: {result:?}");
-            assert!(
-                matches!(events.last(), Some(ModelEvent::Finished(_))),
-                "{name}: {events:?}"
-            );
+            assert!(matches!(events.last(), Some(ModelEvent::Finished(_))), "{name}: {events:?}");
         }
     }
 }
@@ -130,11 +121,7 @@ fn crlf_versions_of_the_fixtures_decode_the_same() {
         for _ in 0..50 {
             let mut cuts: Vec<usize> = (0..20).map(|_| rng.below(crlf.len() + 1)).collect();
             cuts.sort_unstable();
-            assert_eq!(
-                decode(*format, &split(crlf.as_bytes(), &cuts)),
-                reference,
-                "{name}"
-            );
+            assert_eq!(decode(*format, &split(crlf.as_bytes(), &cuts)), reference, "{name}");
         }
     }
 }

@@ -53,10 +53,7 @@ model = "planner-script"
 }
 
 fn play(client: &dyn ambidex::llm::ModelClient, role: Role) -> Vec<ModelEvent> {
-    let request = ModelRequest {
-        role: Some(role),
-        ..ModelRequest::default()
-    };
+    let request = ModelRequest { role: Some(role), ..ModelRequest::default() };
     block_on(client.stream(request).collect())
 }
 
@@ -67,26 +64,16 @@ fn config_selects_the_scripted_provider_and_roles_share_one_script() {
     std::fs::write(&path, SCRIPT).expect("write script");
     let config = config(&path.display().to_string());
 
-    let (name, provider, model) = config
-        .provider_for(Role::Planner)
-        .expect("planner provider");
+    let (name, provider, model) = config.provider_for(Role::Planner).expect("planner provider");
     assert_eq!((name, model.as_str()), ("demo", "planner-script"));
     let planner = client_for(name, provider, model).expect("planner client");
     assert_eq!(planner.model(), "planner-script");
-    let (name, provider, model) = config
-        .provider_for(Role::Implementer)
-        .expect("implementer provider");
+    let (name, provider, model) = config.provider_for(Role::Implementer).expect("implementer provider");
     let shared = client_for(name, provider, model).expect("client");
     assert_eq!(shared.model(), "scripted");
 
     let events = play(planner.as_ref(), Role::Planner);
-    assert_eq!(
-        events
-            .iter()
-            .filter(|e| matches!(e, ModelEvent::TextDelta(_)))
-            .count(),
-        4
-    );
+    assert_eq!(events.iter().filter(|e| matches!(e, ModelEvent::TextDelta(_))).count(), 4);
     assert!(events.contains(&ModelEvent::ToolCall(ToolCall {
         id: "call_planner_1_1".into(),
         name: "submit_plan".into(),
@@ -102,37 +89,21 @@ fn config_selects_the_scripted_provider_and_roles_share_one_script() {
         })
         .collect();
     assert_eq!(calls, ["edit-1", "call_implementer_1_2"]);
-    assert_eq!(
-        first.last(),
-        Some(&ModelEvent::Finished(FinishReason::ToolCalls))
-    );
+    assert_eq!(first.last(), Some(&ModelEvent::Finished(FinishReason::ToolCalls)));
     let second = play(shared.as_ref(), Role::Implementer);
     assert!(second.contains(&ModelEvent::Usage(ambidex::llm::Usage {
         input_tokens: 2000,
         output_tokens: 100,
         cost_micros: 2400,
     })));
-    assert_eq!(
-        second.last(),
-        Some(&ModelEvent::Finished(FinishReason::Stop))
-    );
+    assert_eq!(second.last(), Some(&ModelEvent::Finished(FinishReason::Stop)));
 
     let third = play(shared.as_ref(), Role::Implementer);
     let [ModelEvent::Error(err)] = third.as_slice() else {
         panic!("expected exhaustion: {third:?}");
     };
-    assert_eq!(
-        err.kind,
-        ModelErrorKind::ScriptExhausted {
-            role: Some(Role::Implementer),
-            turn: 3
-        }
-    );
-    assert!(
-        err.message
-            .contains("script exhausted for implementer at turn 3"),
-        "{err}"
-    );
+    assert_eq!(err.kind, ModelErrorKind::ScriptExhausted { role: Some(Role::Implementer), turn: 3 });
+    assert!(err.message.contains("script exhausted for implementer at turn 3"), "{err}");
 }
 
 #[test]
@@ -149,10 +120,7 @@ fn a_missing_or_invalid_script_is_a_clear_error() {
     let config = config_with(&path);
     let (name, provider, model) = config.provider_for(Role::Planner).expect("provider");
     let err = client_for(name, provider, model).expect_err("typo");
-    assert!(
-        err.message.contains("line 3") && err.message.contains("txt"),
-        "{err}"
-    );
+    assert!(err.message.contains("line 3") && err.message.contains("txt"), "{err}");
 }
 
 fn config_with(path: &std::path::Path) -> Config {
@@ -161,30 +129,19 @@ fn config_with(path: &std::path::Path) -> Config {
 
 #[test]
 fn the_documented_example_script_is_valid_and_plays() {
-    let doc = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/docs/scripted-model.md"
-    ))
-    .expect("read docs/scripted-model.md");
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/scripted-model.md"))
+        .expect("read docs/scripted-model.md");
     let example = doc
         .split("## Example")
         .nth(1)
         .and_then(|rest| rest.split("```toml").nth(1))
         .and_then(|block| block.split("```").next())
         .expect("an example block");
-    let client = ambidex::llm::ScriptedClient::from_toml(
-        "demo",
-        "",
-        example,
-        ambidex::llm::Prices::default(),
-    )
-    .expect("the example parses");
+    let client = ambidex::llm::ScriptedClient::from_toml("demo", "", example, ambidex::llm::Prices::default())
+        .expect("the example parses");
     assert_eq!(client.script().turns.len(), 7);
     let first = play(&client, Role::Implementer);
-    assert!(
-        matches!(first[0], ModelEvent::ToolCallError { .. }),
-        "{first:?}"
-    );
+    assert!(matches!(first[0], ModelEvent::ToolCallError { .. }), "{first:?}");
     let review = play(&client, Role::Reviewer);
     assert!(matches!(&review[0], ModelEvent::Error(e) if e.message.contains("simulated outage")));
 }

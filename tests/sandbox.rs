@@ -142,7 +142,8 @@ async fn a_timeout_kills_the_command_and_all_its_children() {
     all.push(SandboxLevel::None);
     for (i, level) in all.into_iter().enumerate() {
         let marker = format!("3{i}.4217");
-        let mut spec = spec(&fixture, level, &format!("sleep {marker} & sleep {marker} & echo started; sleep {marker}"));
+        let mut spec =
+            spec(&fixture, level, &format!("sleep {marker} & sleep {marker} & echo started; sleep {marker}"));
         spec.timeout = Duration::from_millis(700);
         let outcome = run(&spec).await.unwrap();
         assert!(outcome.timed_out, "{level}: {}", outcome.render());

@@ -24,18 +24,10 @@ fn batch(round: usize, size: usize, payload: usize) -> Vec<NewEvent> {
     let mut events = vec![NewEvent::for_task(
         id,
         Actor::Orchestrator,
-        EventKind::TaskCreated {
-            spec: TaskSpec::titled(format!("round {round}")),
-        },
+        EventKind::TaskCreated { spec: TaskSpec::titled(format!("round {round}")) },
     )];
     for _ in 1..size {
-        events.push(NewEvent::for_task(
-            id,
-            Actor::Orchestrator,
-            EventKind::Note {
-                text: "n".repeat(payload),
-            },
-        ));
+        events.push(NewEvent::for_task(id, Actor::Orchestrator, EventKind::Note { text: "n".repeat(payload) }));
     }
     events
 }
@@ -46,18 +38,13 @@ fn child_append_loop() {
     let Some(path) = std::env::var_os(CHILD_STORE) else {
         return;
     };
-    let limit = std::env::var(CHILD_FSIZE_LIMIT)
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok());
+    let limit = std::env::var(CHILD_FSIZE_LIMIT).ok().and_then(|v| v.parse::<u64>().ok());
     let store = Store::open(Path::new(&path)).unwrap();
     if let Some(limit) = limit {
         // SAFETY: plain libc calls on this process's own limits and signal disposition.
         unsafe {
             libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-            let rlimit = libc::rlimit {
-                rlim_cur: limit,
-                rlim_max: limit,
-            };
+            let rlimit = libc::rlimit { rlim_cur: limit, rlim_max: limit };
             assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &rlimit), 0);
         }
     }
@@ -84,12 +71,7 @@ fn child_append_loop() {
 fn spawn_child(path: &Path, fsize_limit: Option<u64>) -> Child {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
-        .args([
-            "--exact",
-            "child_append_loop",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", "child_append_loop", "--nocapture", "--test-threads=1"])
         .env(CHILD_STORE, path)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -116,10 +98,7 @@ fn collect_lines(child: &mut Child) -> mpsc::Receiver<String> {
 }
 
 fn acked(lines: impl IntoIterator<Item = String>) -> BTreeSet<u64> {
-    lines
-        .into_iter()
-        .filter_map(|l| l.strip_prefix("ack ").and_then(|s| s.parse().ok()))
-        .collect()
+    lines.into_iter().filter_map(|l| l.strip_prefix("ack ").and_then(|s| s.parse().ok())).collect()
 }
 
 /// A small deterministic generator, so failures reproduce.
@@ -136,12 +115,7 @@ impl XorShift {
 
 fn stored_seqs(path: &Path) -> (BTreeSet<u64>, Verification) {
     let reader = StoreReader::open(path).unwrap().unwrap();
-    let seqs = reader
-        .events_after(0, usize::MAX)
-        .unwrap()
-        .into_iter()
-        .map(|e| e.seq)
-        .collect();
+    let seqs = reader.events_after(0, usize::MAX).unwrap().into_iter().map(|e| e.seq).collect();
     (seqs, reader.verify().unwrap())
 }
 
@@ -159,10 +133,14 @@ fn sigkill_at_random_points_loses_no_acknowledged_event() {
     for round in 0..6 {
         let mut child = spawn_child(&path, None);
         let lines = collect_lines(&mut child);
-        // Wait for the child to make progress, then kill it somewhere in its loop.
-        let first = lines
-            .recv_timeout(Duration::from_secs(60))
-            .expect("child made no progress");
+        // Wait for the child's first acknowledgement (libtest prints its own lines first), then
+        // kill it somewhere in its loop.
+        let first = loop {
+            let line = lines.recv_timeout(Duration::from_secs(60)).expect("child made no progress");
+            if line.starts_with("ack ") {
+                break line;
+            }
+        };
         std::thread::sleep(Duration::from_millis(20 + rng.next() % 250));
         child.kill().unwrap();
         child.wait().unwrap();
@@ -172,19 +150,9 @@ fn sigkill_at_random_points_loses_no_acknowledged_event() {
 
         let (stored, verification) = stored_seqs(&path);
         let lost: Vec<_> = all_acked.difference(&stored).collect();
-        assert!(
-            lost.is_empty(),
-            "round {round}: acknowledged but lost: {lost:?}"
-        );
-        assert!(
-            matches!(verification, Verification::Ok { .. }),
-            "round {round}: {verification:?}"
-        );
-        assert_eq!(
-            stored.len() as u64,
-            *stored.last().unwrap(),
-            "round {round}: gap in the log"
-        );
+        assert!(lost.is_empty(), "round {round}: acknowledged but lost: {lost:?}");
+        assert!(matches!(verification, Verification::Ok { .. }), "round {round}: {verification:?}");
+        assert_eq!(stored.len() as u64, *stored.last().unwrap(), "round {round}: gap in the log");
     }
 }
 
@@ -195,31 +163,17 @@ fn a_full_disk_fails_the_commit_clearly_and_loses_nothing() {
     let size = std::fs::metadata(&path).unwrap().len();
     let mut child = spawn_child(&path, Some(size + 256 * 1024));
     let mut output = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut output)
-        .unwrap();
+    child.stdout.take().unwrap().read_to_string(&mut output).unwrap();
     child.wait().unwrap();
-    let error = output
-        .lines()
-        .find_map(|l| l.strip_prefix("error "))
-        .expect("the child never hit the limit");
+    let error = output.lines().find_map(|l| l.strip_prefix("error ")).expect("the child never hit the limit");
     assert!(error.contains(&path.display().to_string()), "{error}");
-    assert!(
-        error.contains("nothing committed before was lost"),
-        "{error}"
-    );
+    assert!(error.contains("nothing committed before was lost"), "{error}");
     let acked = acked(output.lines().map(str::to_owned));
     assert!(!acked.is_empty());
 
     let (stored, verification) = stored_seqs(&path);
     assert!(acked.is_subset(&stored), "acknowledged events were lost");
-    assert!(
-        matches!(verification, Verification::Ok { .. }),
-        "{verification:?}"
-    );
+    assert!(matches!(verification, Verification::Ok { .. }), "{verification:?}");
     // With space again, the store takes new events after the last durable one.
     let store = Store::open(&path).unwrap();
     let next = store.append(batch(0, 1, 1)).unwrap();

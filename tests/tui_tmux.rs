@@ -49,11 +49,7 @@ impl Tmux {
     }
 
     fn tmux(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .unwrap();
+        let out = Command::new("tmux").args(["-L", &self.socket]).args(args).output().unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -68,10 +64,7 @@ impl Tmux {
             if screen.contains(needle) {
                 return screen;
             }
-            assert!(
-                Instant::now() < deadline,
-                "`{needle}` never appeared; screen:\n{screen}"
-            );
+            assert!(Instant::now() < deadline, "`{needle}` never appeared; screen:\n{screen}");
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -92,30 +85,13 @@ impl Drop for Tmux {
 #[test]
 fn the_control_room_lists_tasks_and_quits_restoring_the_terminal() {
     let sandbox = Sandbox::new();
-    sandbox
-        .run(&[
-            "task",
-            "add",
-            "--title",
-            "Fix the flaky login test",
-            "--risk",
-            "low",
-        ])
-        .ok();
-    sandbox
-        .run(&["task", "add", "--title", "Document the retry policy"])
-        .ok();
+    sandbox.run(&["task", "add", "--title", "Fix the flaky login test", "--risk", "low"]).ok();
+    sandbox.run(&["task", "add", "--title", "Document the retry policy"]).ok();
 
     let tmux = Tmux::start(&sandbox, 100, 30);
     let screen = tmux.wait_for("Document the retry policy");
-    assert!(
-        screen.contains("Ambidex") && screen.contains("2 tasks"),
-        "{screen}"
-    );
-    assert!(
-        screen.contains("Fix the flaky login test") && screen.contains("needs_clarifi"),
-        "{screen}"
-    );
+    assert!(screen.contains("Ambidex") && screen.contains("2 tasks"), "{screen}");
+    assert!(screen.contains("Fix the flaky login test") && screen.contains("needs_clarifi"), "{screen}");
     assert_eq!(
         tmux.tmux(&["display", "-p", "#{alternate_on}"]).trim(),
         "1",
@@ -124,13 +100,6 @@ fn the_control_room_lists_tasks_and_quits_restoring_the_terminal() {
 
     tmux.keys(&["j", "k", "q"]);
     let screen = tmux.wait_for("EXITED:0");
-    assert!(
-        !screen.contains("Document the retry policy"),
-        "the control room is gone after quitting:\n{screen}"
-    );
-    assert_eq!(
-        tmux.tmux(&["display", "-p", "#{alternate_on}"]).trim(),
-        "0",
-        "the alternate screen was left"
-    );
+    assert!(!screen.contains("Document the retry policy"), "the control room is gone after quitting:\n{screen}");
+    assert_eq!(tmux.tmux(&["display", "-p", "#{alternate_on}"]).trim(), "0", "the alternate screen was left");
 }

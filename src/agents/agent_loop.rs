@@ -177,7 +177,11 @@ pub async fn run_agent(
                 continue;
             }
             let result = broker.call(scope, host, &call.name, &call.arguments).await;
-            messages.push(Message::Tool { call_id: call.id.clone(), content: result.output.text, is_error: !result.output.ok });
+            messages.push(Message::Tool {
+                call_id: call.id.clone(),
+                content: result.output.text,
+                is_error: !result.output.ok,
+            });
             breaches.extend(result.breaches);
             if host.should_stop() {
                 return AgentOutcome::Stopped;

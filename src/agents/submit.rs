@@ -76,7 +76,9 @@ struct ReviewArgs {
 
 /// Parses a submission for `tool`, or says what is wrong with it.
 pub fn parse(tool: &str, arguments: &Value) -> Result<Submission, String> {
-    let invalid = |err: serde_json::Error| format!("invalid {tool} arguments: {err}; call {tool} again with the fields its schema lists");
+    let invalid = |err: serde_json::Error| {
+        format!("invalid {tool} arguments: {err}; call {tool} again with the fields its schema lists")
+    };
     match tool {
         "submit_plan" => {
             let args: PlanArgs = serde_json::from_value(arguments.clone()).map_err(invalid)?;

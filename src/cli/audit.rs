@@ -32,13 +32,7 @@ pub enum AuditCmd {
     },
 }
 
-fn log(
-    context: &Context,
-    task: Option<&str>,
-    tools_only: bool,
-    limit: u64,
-    json: bool,
-) -> Result<Outcome, String> {
+fn log(context: &Context, task: Option<&str>, tools_only: bool, limit: u64, json: bool) -> Result<Outcome, String> {
     let Some(reader) = context.reader()? else {
         println!("the audit log is empty: no store yet");
         return Ok(Outcome::Done);
@@ -50,20 +44,13 @@ fn log(
         }
         None => {
             let head = reader.head().map_err(|err| err.to_string())?.seq;
-            reader
-                .events_after(head.saturating_sub(limit), limit as usize)
-                .map_err(|err| err.to_string())?
+            reader.events_after(head.saturating_sub(limit), limit as usize).map_err(|err| err.to_string())?
         }
     };
-    let shown = events
-        .iter()
-        .filter(|e| !tools_only || matches!(e.kind, EventKind::ToolCalled(_)));
+    let shown = events.iter().filter(|e| !tools_only || matches!(e.kind, EventKind::ToolCalled(_)));
     for event in shown {
         if json {
-            println!(
-                "{}",
-                serde_json::to_string(event).map_err(|err| err.to_string())?
-            );
+            println!("{}", serde_json::to_string(event).map_err(|err| err.to_string())?);
         } else {
             print_event(event);
         }
@@ -86,35 +73,14 @@ fn print_event(event: &Event) {
         println!(
             "          in {}{}",
             record.workdir,
-            record
-                .workspace
-                .as_deref()
-                .map(|b| format!(" ({b})"))
-                .unwrap_or_default()
+            record.workspace.as_deref().map(|b| format!(" ({b})")).unwrap_or_default()
         );
-        let millis = record
-            .finished_at
-            .duration_since(record.started_at)
-            .as_millis();
-        let sandbox = record
-            .sandbox
-            .as_deref()
-            .map(|s| format!(", sandbox {s}"))
-            .unwrap_or_default();
-        println!(
-            "          {} in {millis} ms{sandbox}",
-            if record.ok { "ok" } else { "failed" }
-        );
+        let millis = record.finished_at.duration_since(record.started_at).as_millis();
+        let sandbox = record.sandbox.as_deref().map(|s| format!(", sandbox {s}")).unwrap_or_default();
+        println!("          {} in {millis} ms{sandbox}", if record.ok { "ok" } else { "failed" });
         if let Some(policy) = &record.policy {
-            let decision = policy
-                .decision
-                .map(|d| format!(", human: {d}"))
-                .unwrap_or_default();
-            println!(
-                "          policy {}{decision}: {}",
-                policy.verdict,
-                policy.reasons.join("; ")
-            );
+            let decision = policy.decision.map(|d| format!(", human: {d}")).unwrap_or_default();
+            println!("          policy {}{decision}: {}", policy.verdict, policy.reasons.join("; "));
         }
         for line in record.output.lines().take(6) {
             println!("          │ {line}");
@@ -124,34 +90,21 @@ fn print_event(event: &Event) {
 
 pub fn run(command: AuditCmd, context: &Context) -> Result<Outcome, String> {
     match command {
-        AuditCmd::Log {
-            task,
-            tools,
-            limit,
-            json,
-        } => log(context, task.as_deref(), tools, limit, json),
+        AuditCmd::Log { task, tools, limit, json } => log(context, task.as_deref(), tools, limit, json),
         AuditCmd::Verify { json } => {
             let verification = match context.reader()? {
                 Some(reader) => reader.verify().map_err(|err| err.to_string())?,
-                None => Verification::Ok {
-                    events: 0,
-                    head: Default::default(),
-                },
+                None => Verification::Ok { events: 0, head: Default::default() },
             };
             if json {
-                let text =
-                    serde_json::to_string_pretty(&verification).map_err(|err| err.to_string())?;
+                let text = serde_json::to_string_pretty(&verification).map_err(|err| err.to_string())?;
                 println!("{text}");
             } else {
                 match &verification {
                     Verification::Ok { events, head } => {
                         println!("ok: {events} events (head {head})")
                     }
-                    Verification::Broken {
-                        seq,
-                        reason,
-                        verified,
-                    } => println!(
+                    Verification::Broken { seq, reason, verified } => println!(
                         "broken at event #{seq}: {reason}\n{verified} events before it verify; \
                          everything from #{seq} on cannot be trusted"
                     ),

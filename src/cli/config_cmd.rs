@@ -23,21 +23,12 @@ pub fn run(command: ConfigCmd, context: &Context) -> Result<Outcome, String> {
             .iter()
             .map(|(key, value, source)| json!({ "key": key, "value": value, "source": source.to_string() }))
             .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&rows).map_err(|err| err.to_string())?
-        );
+        println!("{}", serde_json::to_string_pretty(&rows).map_err(|err| err.to_string())?);
         return Ok(Outcome::Done);
     }
-    let shown: Vec<(String, String)> = entries
-        .iter()
-        .map(|(key, value, _)| (key.clone(), format!("{key} = {value}")))
-        .collect();
-    let width = shown
-        .iter()
-        .map(|(_, line)| line.chars().count())
-        .max()
-        .unwrap_or(0);
+    let shown: Vec<(String, String)> =
+        entries.iter().map(|(key, value, _)| (key.clone(), format!("{key} = {value}"))).collect();
+    let width = shown.iter().map(|(_, line)| line.chars().count()).max().unwrap_or(0);
     for ((_, line), (_, _, source)) in shown.iter().zip(&entries) {
         let pad = width - line.chars().count();
         println!("{line}{}  # {source}", " ".repeat(pad));

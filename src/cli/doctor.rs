@@ -49,15 +49,9 @@ fn state_dir_status(dir: &Path) -> String {
 
 fn store_status(context: &Context) -> (bool, String) {
     match context.reader() {
-        Ok(None) => (
-            true,
-            "not created yet (the first `ambidex task add` creates it)".into(),
-        ),
+        Ok(None) => (true, "not created yet (the first `ambidex task add` creates it)".into()),
         Ok(Some(reader)) => match (reader.tasks(), reader.head()) {
-            (Ok(tasks), Ok(head)) => (
-                true,
-                format!("ok: {} tasks, {} events", tasks.len(), head.seq),
-            ),
+            (Ok(tasks), Ok(head)) => (true, format!("ok: {} tasks, {} events", tasks.len(), head.seq)),
             (Err(err), _) | (_, Err(err)) => (false, err.to_string()),
         },
         Err(err) => (false, err),
@@ -65,49 +59,28 @@ fn store_status(context: &Context) -> (bool, String) {
 }
 
 fn provider_line(provider: &ProviderConfig) -> String {
-    let model = if provider.model.is_empty() {
-        "(no model set)"
-    } else {
-        provider.model.as_str()
-    };
+    let model = if provider.model.is_empty() { "(no model set)" } else { provider.model.as_str() };
     let key = if provider.api_key_env.is_empty() {
         "no key needed".to_owned()
     } else {
-        format!(
-            "{} {}",
-            provider.api_key_env,
-            env_state(&provider.api_key_env)
-        )
+        format!("{} {}", provider.api_key_env, env_state(&provider.api_key_env))
     };
     let kind = format!("{:?}", provider.kind).to_lowercase();
     format!("{kind} at {}, model {model}, {key}", provider.base_url)
 }
 
 fn forge_line(forge: &ForgeConfig) -> String {
-    format!(
-        "{}, {} {}",
-        forge.base_url,
-        forge.token_env,
-        env_state(&forge.token_env)
-    )
+    format!("{}, {} {}", forge.base_url, forge.token_env, env_state(&forge.token_env))
 }
 
 pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
     let config = &context.effective.config;
     let probe = sandbox::probe();
     let (store_ok, store) = store_status(context);
-    let providers: Vec<(String, String)> = config
-        .providers
-        .iter()
-        .map(|(name, p)| (name.clone(), provider_line(p)))
-        .collect();
-    let user_file = user_config_path()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "(no home)".into());
-    let gh = Command::new("gh")
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
+    let providers: Vec<(String, String)> =
+        config.providers.iter().map(|(name, p)| (name.clone(), provider_line(p))).collect();
+    let user_file = user_config_path().map(|p| p.display().to_string()).unwrap_or_else(|| "(no home)".into());
+    let gh = Command::new("gh").arg("--version").output().is_ok_and(|out| out.status.success());
 
     if json_out {
         let value: Value = json!({
@@ -126,44 +99,24 @@ pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
             },
             "config_files": context.effective.files,
         });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&value).map_err(|err| err.to_string())?
-        );
+        println!("{}", serde_json::to_string_pretty(&value).map_err(|err| err.to_string())?);
         return Ok(Outcome::Done);
     }
 
     let row = |name: &str, value: &str| println!("{name:<18}{value}");
-    let facility =
-        |f: &sandbox::Facility| format!("{} ({})", if f.usable { "yes" } else { "no" }, f.detail);
+    let facility = |f: &sandbox::Facility| format!("{} ({})", if f.usable { "yes" } else { "no" }, f.detail);
     row("ambidex", env!("CARGO_PKG_VERSION"));
     row("git", &git_version());
-    row(
-        "state dir",
-        &format!(
-            "{} — {}",
-            context.state_dir.display(),
-            state_dir_status(&context.state_dir)
-        ),
-    );
-    row(
-        "store",
-        &format!("{} — {store}", context.store_path().display()),
-    );
+    row("state dir", &format!("{} — {}", context.state_dir.display(), state_dir_status(&context.state_dir)));
+    row("store", &format!("{} — {store}", context.store_path().display()));
     row("sandbox", &format!("best level here: {}", probe.best()));
     row("  bubblewrap", &facility(&probe.bubblewrap));
     row("  landlock", &facility(&probe.landlock));
     row("  user namespaces", &facility(&probe.user_namespaces));
     if probe.best() == sandbox::SandboxLevel::None {
-        row(
-            "",
-            "without a sandbox, every command an agent runs needs your approval",
-        );
+        row("", "without a sandbox, every command an agent runs needs your approval");
     }
-    row(
-        "providers",
-        &format!("default: {}", config.models.default_provider),
-    );
+    row("providers", &format!("default: {}", config.models.default_provider));
     for (name, line) in &providers {
         row(&format!("  {name}"), line);
     }
@@ -173,21 +126,11 @@ pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
     row("  gh CLI", if gh { "installed" } else { "not installed" });
     let files = &context.effective.files;
     if files.is_empty() {
-        row(
-            "config files",
-            &format!("none (user file would be {user_file})"),
-        );
+        row("config files", &format!("none (user file would be {user_file})"));
     } else {
         for (i, file) in files.iter().enumerate() {
-            row(
-                if i == 0 { "config files" } else { "" },
-                &file.display().to_string(),
-            );
+            row(if i == 0 { "config files" } else { "" }, &file.display().to_string());
         }
     }
-    Ok(if store_ok {
-        Outcome::Done
-    } else {
-        Outcome::Exit(1)
-    })
+    Ok(if store_ok { Outcome::Done } else { Outcome::Exit(1) })
 }

@@ -26,49 +26,27 @@ pub enum ModelsCmd {
 }
 
 pub fn run(command: ModelsCmd, context: &Context) -> Result<Outcome, String> {
-    let ModelsCmd::Check {
-        provider,
-        model,
-        json,
-    } = command;
+    let ModelsCmd::Check { provider, model, json } = command;
     let config = &context.effective.config;
     let name = provider.unwrap_or_else(|| config.models.default_provider.clone());
     let Some(provider) = config.providers.get(&name) else {
         let known: Vec<&str> = config.providers.keys().map(String::as_str).collect();
-        return Err(format!(
-            "no provider named `{name}`; configured providers: {}",
-            known.join(", ")
-        ));
+        return Err(format!("no provider named `{name}`; configured providers: {}", known.join(", ")));
     };
     let result = llm::client_for(&name, provider, model.unwrap_or_default()).and_then(|client| {
         let runtime = tokio::runtime::Runtime::new().map_err(|err| {
-            ModelError::new(
-                llm::ModelErrorKind::Config,
-                format!("cannot start the async runtime: {err}"),
-            )
+            ModelError::new(llm::ModelErrorKind::Config, format!("cannot start the async runtime: {err}"))
         })?;
         let mut progress = |event: &ModelEvent| {
-            if let ModelEvent::Retry {
-                attempt,
-                reason,
-                delay,
-            } = event
-            {
-                eprintln!(
-                    "attempt {attempt} failed ({reason}); retrying in {} ms",
-                    delay.as_millis()
-                );
+            if let ModelEvent::Retry { attempt, reason, delay } = event {
+                eprintln!("attempt {attempt} failed ({reason}); retrying in {} ms", delay.as_millis());
             }
         };
         runtime.block_on(llm::check_with_progress(client.as_ref(), &mut progress))
     });
     if json {
         print_json(&name, provider, &result)?;
-        return Ok(if result.is_ok() {
-            Outcome::Done
-        } else {
-            Outcome::Exit(1)
-        });
+        return Ok(if result.is_ok() { Outcome::Done } else { Outcome::Exit(1) });
     }
     let report = result.map_err(|err| err.message)?;
     print_text(&name, provider, &report);
@@ -100,38 +78,18 @@ fn tool_line(tool: &ToolCheck) -> String {
         ToolCheck::Malformed { error } => {
             format!("no: the model's tool call was malformed: {error}")
         }
-        ToolCheck::NotCalled => {
-            "no: the model answered with text; agents need a model that calls tools".into()
-        }
+        ToolCheck::NotCalled => "no: the model answered with text; agents need a model that calls tools".into(),
     }
 }
 
 fn print_text(name: &str, provider: &ProviderConfig, report: &CheckReport) {
     let row = |label: &str, value: &str| println!("{label:<12}{value}");
-    row(
-        "provider",
-        &format!(
-            "{name} ({}, {})",
-            kind_name(provider.kind),
-            location(provider)
-        ),
-    );
+    row("provider", &format!("{name} ({}, {})", kind_name(provider.kind), location(provider)));
     row("model", &report.model);
-    let first = report
-        .first_content
-        .map(|d| format!(" (first output after {} ms)", d.as_millis()))
-        .unwrap_or_default();
-    row(
-        "latency",
-        &format!("{} ms{first}", report.latency.as_millis()),
-    );
+    let first = report.first_content.map(|d| format!(" (first output after {} ms)", d.as_millis())).unwrap_or_default();
+    row("latency", &format!("{} ms{first}", report.latency.as_millis()));
     let usage = match report.usage {
-        Some(u) => format!(
-            "{} in, {} out, {}",
-            u.input_tokens,
-            u.output_tokens,
-            dollars(u.cost_micros)
-        ),
+        Some(u) => format!("{} in, {} out, {}", u.input_tokens, u.output_tokens, dollars(u.cost_micros)),
         None => "not reported by the server".into(),
     };
     row("usage", &usage);
@@ -148,11 +106,7 @@ fn print_text(name: &str, provider: &ProviderConfig, report: &CheckReport) {
     }
 }
 
-fn print_json(
-    name: &str,
-    provider: &ProviderConfig,
-    result: &Result<CheckReport, ModelError>,
-) -> Result<(), String> {
+fn print_json(name: &str, provider: &ProviderConfig, result: &Result<CheckReport, ModelError>) -> Result<(), String> {
     let value = match result {
         Ok(report) => json!({
             "ok": true,
@@ -181,9 +135,6 @@ fn print_json(
             "error": { "kind": err.kind.name(), "message": err.message },
         }),
     };
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&value).map_err(|err| err.to_string())?
-    );
+    println!("{}", serde_json::to_string_pretty(&value).map_err(|err| err.to_string())?);
     Ok(())
 }

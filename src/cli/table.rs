@@ -36,9 +36,6 @@ mod tests {
     #[test]
     fn columns_line_up() {
         let rows = vec![vec!["a".to_owned(), "long cell".to_owned(), "x".to_owned()]];
-        assert_eq!(
-            super::render(&["ID", "B", "TITLE"], &rows),
-            "ID  B          TITLE\na   long cell  x\n"
-        );
+        assert_eq!(super::render(&["ID", "B", "TITLE"], &rows), "ID  B          TITLE\na   long cell  x\n");
     }
 }

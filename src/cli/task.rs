@@ -123,31 +123,15 @@ fn add(args: AddArgs, context: &Context) -> Result<Outcome, String> {
     let json = args.json;
     let spec = spec_from_fields(args.file.as_deref(), args.fields, &context.repo_dir)?;
     let engine = context.engine()?;
-    let events = engine
-        .execute_blocking(Command::AddTask { spec }, Actor::local_human())
-        .map_err(|err| err.to_string())?;
-    let id = events
-        .first()
-        .and_then(|event| event.task)
-        .ok_or("the engine stored no task")?;
-    let task = engine
-        .reader()
-        .task(id)
-        .map_err(|err| err.to_string())?
-        .ok_or("the task vanished")?;
+    let events =
+        engine.execute_blocking(Command::AddTask { spec }, Actor::local_human()).map_err(|err| err.to_string())?;
+    let id = events.first().and_then(|event| event.task).ok_or("the engine stored no task")?;
+    let task = engine.reader().task(id).map_err(|err| err.to_string())?.ok_or("the task vanished")?;
     engine.shutdown();
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&task).map_err(|err| err.to_string())?
-        );
+        println!("{}", serde_json::to_string_pretty(&task).map_err(|err| err.to_string())?);
     } else {
-        println!(
-            "added task {} ({}): {}",
-            task.id.short(),
-            task.id,
-            task.spec.title
-        );
+        println!("added task {} ({}): {}", task.id.short(), task.id, task.spec.title);
         println!("see it with `ambidex task show {}`", task.id.short());
     }
     Ok(Outcome::Done)
@@ -161,14 +145,9 @@ pub fn spec_from_fields(file: Option<&Path>, args: TaskFields, repo_dir: &Path) 
     let mut spec = match file {
         Some(path) => {
             let mut spec = read_task_file(path).map_err(|err| err.to_string())?;
-            let base = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
+            let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
             spec.repo = spec.repo.map(|repo| base.join(repo).display().to_string());
-            spec.source = TaskSource::File {
-                path: path.display().to_string(),
-            };
+            spec.source = TaskSource::File { path: path.display().to_string() };
             spec
         }
         None => TaskSpec {
@@ -186,13 +165,8 @@ pub fn spec_from_fields(file: Option<&Path>, args: TaskFields, repo_dir: &Path) 
     if spec.title.is_empty() {
         return Err("the title is empty: say in one line what the task must achieve".into());
     }
-    let repo = spec
-        .repo
-        .as_deref()
-        .map_or_else(|| repo_dir.to_owned(), PathBuf::from);
-    let resolved = repo_root(&repo)
-        .or_else(|| std::fs::canonicalize(&repo).ok())
-        .unwrap_or(repo);
+    let repo = spec.repo.as_deref().map_or_else(|| repo_dir.to_owned(), PathBuf::from);
+    let resolved = repo_root(&repo).or_else(|| std::fs::canonicalize(&repo).ok()).unwrap_or(repo);
     spec.repo = Some(resolved.display().to_string());
     Ok(spec)
 }
@@ -203,16 +177,11 @@ fn list(json: bool, context: &Context) -> Result<Outcome, String> {
         None => Vec::new(),
     };
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&tasks).map_err(|err| err.to_string())?
-        );
+        println!("{}", serde_json::to_string_pretty(&tasks).map_err(|err| err.to_string())?);
         return Ok(Outcome::Done);
     }
     if tasks.is_empty() {
-        println!(
-            "no tasks yet; add one with `ambidex task add --file task.md` or `--title \"...\"`"
-        );
+        println!("no tasks yet; add one with `ambidex task add --file task.md` or `--title \"...\"`");
         return Ok(Outcome::Done);
     }
     let now = jiff::Timestamp::now();
@@ -233,25 +202,18 @@ fn list(json: bool, context: &Context) -> Result<Outcome, String> {
             ]
         })
         .collect();
-    let header = [
-        "ID", "STATUS", "KIND", "RISK", "ROUTE", "AGE", "COST", "GATES", "TITLE",
-    ];
+    let header = ["ID", "STATUS", "KIND", "RISK", "ROUTE", "AGE", "COST", "GATES", "TITLE"];
     print!("{}", table::render(&header, &rows));
     Ok(Outcome::Done)
 }
 
 fn show(reference: &str, json: bool, context: &Context) -> Result<Outcome, String> {
-    let reader = context
-        .reader()?
-        .ok_or_else(|| format!("no task matches `{reference}`: there are no tasks yet"))?;
+    let reader = context.reader()?.ok_or_else(|| format!("no task matches `{reference}`: there are no tasks yet"))?;
     let task = reader.find_task(reference).map_err(|err| err.to_string())?;
     let events = reader.task_events(task.id).map_err(|err| err.to_string())?;
     if json {
         let value = json!({ "task": task, "events": events });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&value).map_err(|err| err.to_string())?
-        );
+        println!("{}", serde_json::to_string_pretty(&value).map_err(|err| err.to_string())?);
         return Ok(Outcome::Done);
     }
     print_task(&task);
@@ -289,12 +251,7 @@ fn print_task(task: &Task) {
     if let Some(branch) = &spec.target_branch {
         field("target branch", branch.clone());
     }
-    field(
-        "created",
-        task.created_at
-            .strftime("%Y-%m-%d %H:%M:%S UTC")
-            .to_string(),
-    );
+    field("created", task.created_at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string());
     let list = |name: &str, items: &[String]| {
         if !items.is_empty() {
             println!("{name}:");
@@ -312,12 +269,7 @@ fn print_task(task: &Task) {
         list("intake reasons", &intake.reasons);
     }
     for gate in &task.open_gates {
-        println!(
-            "open gate {} ({}): {}",
-            gate.id.short(),
-            gate.kind,
-            gate.reason
-        );
+        println!("open gate {} ({}): {}", gate.id.short(), gate.kind, gate.reason);
     }
     if !spec.description.is_empty() {
         println!("\n{}", spec.description);

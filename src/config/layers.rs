@@ -50,14 +50,9 @@ pub(crate) struct Layer {
 impl Layer {
     /// The built-in defaults as a layer, so every key has a source.
     pub fn built_in() -> Result<Layer, ConfigError> {
-        let table =
-            toml::Table::try_from(Config::default()).map_err(|err| ConfigError::Invalid {
-                message: format!("built-in defaults: {err}"),
-            })?;
-        Ok(Layer {
-            source: Source::BuiltIn,
-            table,
-        })
+        let table = toml::Table::try_from(Config::default())
+            .map_err(|err| ConfigError::Invalid { message: format!("built-in defaults: {err}") })?;
+        Ok(Layer { source: Source::BuiltIn, table })
     }
 
     /// Parses and checks a TOML file's text.
@@ -68,12 +63,7 @@ impl Layer {
                 Some(span) => (Some(line_of(text, span.start)), key_at(text, span.start)),
                 None => (None, None),
             };
-            ConfigError::Layer {
-                origin: where_.clone(),
-                line,
-                key,
-                message: err.message().trim_end().to_owned(),
-            }
+            ConfigError::Layer { origin: where_.clone(), line, key, message: err.message().trim_end().to_owned() }
         };
         let table: toml::Table = toml::from_str(text).map_err(located)?;
         toml::from_str::<Config>(text).map_err(located)?;
@@ -104,14 +94,12 @@ impl Layer {
             outer.insert((*part).to_owned(), toml::Value::Table(table));
             table = outer;
         }
-        toml::Value::Table(table.clone())
-            .try_into::<Config>()
-            .map_err(|err| ConfigError::Layer {
-                origin: source.clone(),
-                line: None,
-                key: Some(key.to_owned()),
-                message: err.message().trim_end().to_owned(),
-            })?;
+        toml::Value::Table(table.clone()).try_into::<Config>().map_err(|err| ConfigError::Layer {
+            origin: source.clone(),
+            line: None,
+            key: Some(key.to_owned()),
+            message: err.message().trim_end().to_owned(),
+        })?;
         Ok(Layer { source, table })
     }
 }
@@ -126,13 +114,10 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
     let offset = offset.min(text.len());
     let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
     let line = text[line_start..].lines().next().unwrap_or_default();
-    let key = line
-        .split_once('=')
-        .map(|(k, _)| k.trim().trim_matches('"').to_owned());
+    let key = line.split_once('=').map(|(k, _)| k.trim().trim_matches('"').to_owned());
     let header = text[..line_start].lines().rev().find_map(|l| {
         let l = l.trim();
-        l.starts_with('[')
-            .then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned())
+        l.starts_with('[').then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned())
     });
     match (header, key) {
         (Some(header), Some(key)) => Some(format!("{header}.{key}")),
@@ -150,18 +135,9 @@ pub(crate) struct Merged {
 
 /// Deep-merges `layers` in order.
 pub(crate) fn merge(layers: Vec<Layer>) -> Merged {
-    let mut merged = Merged {
-        table: toml::Table::new(),
-        sources: BTreeMap::new(),
-    };
+    let mut merged = Merged { table: toml::Table::new(), sources: BTreeMap::new() };
     for layer in layers {
-        merge_into(
-            &mut merged.table,
-            layer.table,
-            "",
-            &layer.source,
-            &mut merged.sources,
-        );
+        merge_into(&mut merged.table, layer.table, "", &layer.source, &mut merged.sources);
     }
     merged
 }
@@ -174,11 +150,7 @@ fn merge_into(
     sources: &mut BTreeMap<String, Source>,
 ) {
     for (key, value) in overlay {
-        let path = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
+        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
         match (base.get_mut(&key), value) {
             (Some(toml::Value::Table(existing)), toml::Value::Table(incoming)) => {
                 merge_into(existing, incoming, &path, source, sources);
@@ -193,12 +165,7 @@ fn merge_into(
     }
 }
 
-fn record_leaves(
-    value: &toml::Value,
-    path: &str,
-    source: &Source,
-    sources: &mut BTreeMap<String, Source>,
-) {
+fn record_leaves(value: &toml::Value, path: &str, source: &Source, sources: &mut BTreeMap<String, Source>) {
     match value {
         toml::Value::Table(table) if !table.is_empty() => {
             for (key, inner) in table {
@@ -215,11 +182,7 @@ fn record_leaves(
 pub(crate) fn leaves(table: &toml::Table) -> Vec<(String, toml::Value)> {
     fn walk(table: &toml::Table, prefix: &str, out: &mut Vec<(String, toml::Value)>) {
         for (key, value) in table {
-            let path = if prefix.is_empty() {
-                key.clone()
-            } else {
-                format!("{prefix}.{key}")
-            };
+            let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
             match value {
                 toml::Value::Table(inner) if !inner.is_empty() => walk(inner, &path, out),
                 other => out.push((path, other.clone())),

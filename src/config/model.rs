@@ -165,27 +165,19 @@ pub struct TuiConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self {
-            max_concurrent_tasks: 2,
-            challengers: 2,
-        }
+        Self { max_concurrent_tasks: 2, challengers: 2 }
     }
 }
 
 impl Default for GitConfig {
     fn default() -> Self {
-        Self {
-            author_name: "Ambidex".into(),
-            author_email: "ambidex@localhost".into(),
-        }
+        Self { author_name: "Ambidex".into(), author_email: "ambidex@localhost".into() }
     }
 }
 
 impl Default for ModelsConfig {
     fn default() -> Self {
-        Self {
-            default_provider: "openai".into(),
-        }
+        Self { default_provider: "openai".into() }
     }
 }
 
@@ -227,32 +219,17 @@ impl Default for ForgesConfig {
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        Self {
-            enabled: true,
-            port: 7878,
-            max_body_bytes: 1024 * 1024,
-        }
+        Self { enabled: true, port: 7878, max_body_bytes: 1024 * 1024 }
     }
 }
 
 impl Default for TuiConfig {
     fn default() -> Self {
-        Self {
-            theme: "dark".into(),
-            bell: true,
-            osc9: true,
-            max_fps: 60,
-        }
+        Self { theme: "dark".into(), bell: true, osc9: true, max_fps: 60 }
     }
 }
 
-fn preset(
-    kind: ProviderKind,
-    base_url: &str,
-    api_key_env: &str,
-    model: &str,
-    prices: (f64, f64),
-) -> ProviderConfig {
+fn preset(kind: ProviderKind, base_url: &str, api_key_env: &str, model: &str, prices: (f64, f64)) -> ProviderConfig {
     ProviderConfig {
         kind,
         base_url: base_url.into(),
@@ -269,58 +246,16 @@ impl Default for Config {
         use ProviderKind::{Anthropic, Openai};
         let free = (0.0, 0.0);
         let providers = [
-            (
-                "openai",
-                preset(
-                    Openai,
-                    "https://api.openai.com/v1",
-                    "OPENAI_API_KEY",
-                    "gpt-4.1",
-                    (2.0, 8.0),
-                ),
-            ),
+            ("openai", preset(Openai, "https://api.openai.com/v1", "OPENAI_API_KEY", "gpt-4.1", (2.0, 8.0))),
             (
                 "anthropic",
-                preset(
-                    Anthropic,
-                    "https://api.anthropic.com",
-                    "ANTHROPIC_API_KEY",
-                    "claude-sonnet-4-5",
-                    (3.0, 15.0),
-                ),
+                preset(Anthropic, "https://api.anthropic.com", "ANTHROPIC_API_KEY", "claude-sonnet-4-5", (3.0, 15.0)),
             ),
-            (
-                "ollama",
-                preset(
-                    Openai,
-                    "http://localhost:11434/v1",
-                    "",
-                    "qwen2.5-coder",
-                    free,
-                ),
-            ),
-            (
-                "vllm",
-                preset(Openai, "http://localhost:8000/v1", "", "", free),
-            ),
-            (
-                "llamacpp",
-                preset(Openai, "http://localhost:8080/v1", "", "", free),
-            ),
-            (
-                "lmstudio",
-                preset(Openai, "http://localhost:1234/v1", "", "", free),
-            ),
-            (
-                "openrouter",
-                preset(
-                    Openai,
-                    "https://openrouter.ai/api/v1",
-                    "OPENROUTER_API_KEY",
-                    "",
-                    free,
-                ),
-            ),
+            ("ollama", preset(Openai, "http://localhost:11434/v1", "", "qwen2.5-coder", free)),
+            ("vllm", preset(Openai, "http://localhost:8000/v1", "", "", free)),
+            ("llamacpp", preset(Openai, "http://localhost:8080/v1", "", "", free)),
+            ("lmstudio", preset(Openai, "http://localhost:1234/v1", "", "", free)),
+            ("openrouter", preset(Openai, "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", "", free)),
         ]
         .into_iter()
         .map(|(name, provider)| (name.to_owned(), provider))
@@ -370,17 +305,10 @@ impl Config {
     /// The provider a role uses, with the model it asks for.
     pub fn provider_for(&self, role: Role) -> Option<(&str, &ProviderConfig, String)> {
         let choice = self.roles.get(&role).cloned().unwrap_or_default();
-        let name = if choice.provider.is_empty() {
-            self.models.default_provider.as_str()
-        } else {
-            choice.provider.as_str()
-        };
+        let name =
+            if choice.provider.is_empty() { self.models.default_provider.as_str() } else { choice.provider.as_str() };
         let (name, provider) = self.providers.get_key_value(name)?;
-        let model = if choice.model.is_empty() {
-            provider.model.clone()
-        } else {
-            choice.model
-        };
+        let model = if choice.model.is_empty() { provider.model.clone() } else { choice.model };
         Some((name.as_str(), provider, model))
     }
 }

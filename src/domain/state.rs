@@ -43,11 +43,7 @@ pub fn successors(from: TaskStatus) -> &'static [TaskStatus] {
 
 /// Checks one move.
 pub fn check_transition(from: TaskStatus, to: TaskStatus) -> Result<(), IllegalTransition> {
-    if successors(from).contains(&to) {
-        Ok(())
-    } else {
-        Err(IllegalTransition { from, to })
-    }
+    if successors(from).contains(&to) { Ok(()) } else { Err(IllegalTransition { from, to }) }
 }
 
 /// Whether no further move is possible.
@@ -57,10 +53,7 @@ pub fn is_final(status: TaskStatus) -> bool {
 
 /// Whether the engine is (or should be) working on a task in this status.
 pub fn is_active(status: TaskStatus) -> bool {
-    matches!(
-        status,
-        TaskStatus::Queued | TaskStatus::Running | TaskStatus::AwaitingGate
-    )
+    matches!(status, TaskStatus::Queued | TaskStatus::Running | TaskStatus::AwaitingGate)
 }
 
 #[cfg(test)]
@@ -102,10 +95,7 @@ mod tests {
              needs_clarification, rejected, escalated, queued, cancelled)"
         );
         let err = check_transition(Cancelled, Running).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "a task cannot go from `cancelled` to `running` (`cancelled` is final)"
-        );
+        assert_eq!(err.to_string(), "a task cannot go from `cancelled` to `running` (`cancelled` is final)");
     }
 
     #[test]

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::state::{IllegalTransition, check_transition};
 use crate::protocol::{
-    Decision, Event, EventKind, GateId, GateKind, IntakeVerdict, Plan, PullRequest, Review, ReviewVerdict, Risk, Route, TaskId,
-    TaskKind, TaskSpec, TaskStatus, TaskSummary, ValidationResult,
+    Decision, Event, EventKind, GateId, GateKind, IntakeVerdict, Plan, PullRequest, Review, ReviewVerdict, Risk, Route,
+    TaskId, TaskKind, TaskSpec, TaskStatus, TaskSummary, ValidationResult,
 };
 
 /// A gate that waits for a decision.
@@ -97,9 +97,7 @@ pub enum ApplyError {
         gate: GateId,
     },
     /// A revision of a task that intake is not waiting on.
-    #[error(
-        "task {task} is `{status}`; only a task that needs clarification or was escalated can be revised"
-    )]
+    #[error("task {task} is `{status}`; only a task that needs clarification or was escalated can be revised")]
     NotRevisable {
         /// The task.
         task: TaskId,
@@ -272,23 +270,12 @@ impl Task {
         match &event.kind {
             EventKind::TaskCreated { .. } => return Err(ApplyError::Duplicate(self.id)),
             EventKind::TaskRevised { spec } => {
-                if !matches!(
-                    self.status,
-                    TaskStatus::NeedsClarification | TaskStatus::Escalated
-                ) {
-                    return Err(ApplyError::NotRevisable {
-                        task: self.id,
-                        status: self.status,
-                    });
+                if !matches!(self.status, TaskStatus::NeedsClarification | TaskStatus::Escalated) {
+                    return Err(ApplyError::NotRevisable { task: self.id, status: self.status });
                 }
                 self.spec = spec.clone();
             }
-            EventKind::IntakeAssessed {
-                verdict,
-                reasons,
-                questions,
-                suggested_split,
-            } => {
+            EventKind::IntakeAssessed { verdict, reasons, questions, suggested_split } => {
                 self.intake = Some(IntakeNote {
                     verdict: *verdict,
                     reasons: reasons.clone(),
@@ -307,11 +294,7 @@ impl Task {
             }
             EventKind::StatusChanged { from, to, .. } => {
                 if *from != self.status {
-                    return Err(ApplyError::StaleStatus {
-                        task: self.id,
-                        actual: self.status,
-                        claimed: *from,
-                    });
+                    return Err(ApplyError::StaleStatus { task: self.id, actual: self.status, claimed: *from });
                 }
                 check_transition(*from, *to)?;
                 self.status = *to;
@@ -344,23 +327,14 @@ impl Task {
             EventKind::BreakerTripped { breaker, .. } => self.breakers.push(breaker.clone()),
             EventKind::PrCreated { pr } => self.pr = Some(pr.clone()),
             EventKind::PrDrafted { pr } => self.pr_draft = Some(pr.clone()),
-            EventKind::UsageRecorded {
-                input_tokens,
-                output_tokens,
-                cost_micros,
-            } => {
+            EventKind::UsageRecorded { input_tokens, output_tokens, cost_micros } => {
                 self.input_tokens += input_tokens;
                 self.output_tokens += output_tokens;
                 self.cost_micros += cost_micros;
             }
-            EventKind::GateOpened {
-                gate, kind, reason, ..
-            } => self.open_gates.push(OpenGate {
-                id: *gate,
-                kind: *kind,
-                reason: reason.clone(),
-                opened_seq: event.seq,
-            }),
+            EventKind::GateOpened { gate, kind, reason, .. } => {
+                self.open_gates.push(OpenGate { id: *gate, kind: *kind, reason: reason.clone(), opened_seq: event.seq })
+            }
             EventKind::GateDecided { gate, decision, note } => {
                 let Some(index) = self.open_gates.iter().position(|g| g.id == *gate) else {
                     return Err(ApplyError::GateNotOpen { task: self.id, gate: *gate });
@@ -375,12 +349,7 @@ impl Task {
                 });
             }
             EventKind::ToolCalled(_) => self.tool_calls += 1,
-            EventKind::WorktreeCreated {
-                candidate,
-                path,
-                branch,
-                base,
-            } => {
+            EventKind::WorktreeCreated { candidate, path, branch, base } => {
                 self.worktrees.retain(|w| w.candidate != *candidate);
                 self.worktrees.push(WorktreeRef {
                     candidate: candidate.clone(),

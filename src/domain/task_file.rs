@@ -87,11 +87,7 @@ pub fn read_task_file(path: &Path) -> Result<TaskSpec, TaskFileError> {
 
 /// Parses the text of a task file; `path` is only used in messages and as the task's source.
 pub fn parse_task_file(text: &str, path: &str) -> Result<TaskSpec, TaskFileError> {
-    let error = |line: Option<usize>, message: String| TaskFileError {
-        path: path.to_owned(),
-        line,
-        message,
-    };
+    let error = |line: Option<usize>, message: String| TaskFileError { path: path.to_owned(), line, message };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text.split_inclusive('\n');
     let first_raw = lines.next().unwrap_or_default();
@@ -117,37 +113,24 @@ pub fn parse_task_file(text: &str, path: &str) -> Result<TaskSpec, TaskFileError
         offset += line.len();
     }
     let Some((front_end, body_start)) = front_end else {
-        return Err(error(
-            None,
-            "the front matter is not closed: add a `+++` line after the TOML keys".to_owned(),
-        ));
+        return Err(error(None, "the front matter is not closed: add a `+++` line after the TOML keys".to_owned()));
     };
     let front = &text[front_start..front_end];
     let body = text[body_start..].trim();
 
     let matter: FrontMatter = toml::from_str(front).map_err(|err| {
-        let line = err
-            .span()
-            .map(|span| 2 + front[..span.start].matches('\n').count());
+        let line = err.span().map(|span| 2 + front[..span.start].matches('\n').count());
         error(line, err.message().trim_end().to_owned())
     })?;
-    let title = matter
-        .title
-        .map(|t| t.trim().to_owned())
-        .unwrap_or_default();
+    let title = matter.title.map(|t| t.trim().to_owned()).unwrap_or_default();
     if title.is_empty() {
         return Err(error(
             None,
-            "missing `title` (or `objective`): say in one line what the task must achieve"
-                .to_owned(),
+            "missing `title` (or `objective`): say in one line what the task must achieve".to_owned(),
         ));
     }
     let clean = |items: Vec<String>| -> Vec<String> {
-        items
-            .into_iter()
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect()
+        items.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
     };
     Ok(TaskSpec {
         title,
@@ -162,9 +145,7 @@ pub fn parse_task_file(text: &str, path: &str) -> Result<TaskSpec, TaskFileError
         required_approvals: clean(matter.required_approvals),
         validation: clean(matter.validation),
         labels: clean(matter.labels),
-        source: TaskSource::File {
-            path: path.to_owned(),
-        },
+        source: TaskSource::File { path: path.to_owned() },
     })
 }
 

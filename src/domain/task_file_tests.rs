@@ -1,9 +1,7 @@
 use super::*;
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/tasks")
-        .join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tasks").join(name)
 }
 
 fn error_of(name: &str) -> TaskFileError {
@@ -23,10 +21,7 @@ fn a_complete_file_fills_every_field() {
     assert_eq!(spec.kind, Some(TaskKind::BugFix));
     assert_eq!(spec.validation, ["cargo test"]);
     assert_eq!(spec.labels, ["bug"]);
-    assert!(
-        spec.description
-            .starts_with("`paginate(items, page, size)`")
-    );
+    assert!(spec.description.starts_with("`paginate(items, page, size)`"));
     assert!(matches!(spec.source, TaskSource::File { ref path } if path.ends_with("good.md")));
 }
 
@@ -48,20 +43,14 @@ fn bad_toml_names_the_file_and_line() {
 #[test]
 fn a_missing_objective_says_what_to_add() {
     let err = error_of("missing_objective.md");
-    assert!(
-        err.message.contains("missing `title` (or `objective`)"),
-        "{err}"
-    );
+    assert!(err.message.contains("missing `title` (or `objective`)"), "{err}");
 }
 
 #[test]
 fn an_unknown_risk_lists_the_choices_on_its_line() {
     let err = error_of("unknown_risk.md");
     assert_eq!(err.line, Some(3), "{err}");
-    assert!(
-        err.message.contains("severe") && err.message.contains("critical"),
-        "{err}"
-    );
+    assert!(err.message.contains("severe") && err.message.contains("critical"), "{err}");
 }
 
 #[test]
@@ -75,28 +64,15 @@ fn an_unknown_key_is_an_error_not_ignored() {
 fn yaml_and_unclosed_front_matter_explain_the_format() {
     assert!(error_of("yaml.md").message.contains("YAML front matter"));
     assert!(error_of("unclosed.md").message.contains("not closed"));
-    assert!(
-        parse_task_file("", "empty.md")
-            .unwrap_err()
-            .message
-            .contains("no front matter")
-    );
+    assert!(parse_task_file("", "empty.md").unwrap_err().message.contains("no front matter"));
 }
 
 #[test]
 fn unreadable_and_non_utf8_files_are_clear_errors() {
     let err = read_task_file(&fixture("does-not-exist.md")).unwrap_err();
-    assert!(
-        err.message.starts_with("cannot read the task file"),
-        "{err}"
-    );
+    assert!(err.message.starts_with("cannot read the task file"), "{err}");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("latin1.md");
     std::fs::write(&path, b"+++\ntitle = \"caf\xe9\"\n+++\n").unwrap();
-    assert!(
-        read_task_file(&path)
-            .unwrap_err()
-            .message
-            .contains("not UTF-8")
-    );
+    assert!(read_task_file(&path).unwrap_err().message.contains("not UTF-8"));
 }

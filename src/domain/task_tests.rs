@@ -20,22 +20,15 @@ fn new_task() -> Task {
 }
 
 fn status(from: TaskStatus, to: TaskStatus) -> EventKind {
-    EventKind::StatusChanged {
-        from,
-        to,
-        reason: "test".into(),
-    }
+    EventKind::StatusChanged { from, to, reason: "test".into() }
 }
 
 #[test]
 fn status_changes_follow_the_state_machine() {
     let mut task = new_task();
-    task.apply(&event(2, status(TaskStatus::Received, TaskStatus::Queued)))
-        .unwrap();
+    task.apply(&event(2, status(TaskStatus::Received, TaskStatus::Queued))).unwrap();
     assert_eq!(task.status, TaskStatus::Queued);
-    let err = task
-        .apply(&event(3, status(TaskStatus::Queued, TaskStatus::PrReady)))
-        .unwrap_err();
+    let err = task.apply(&event(3, status(TaskStatus::Queued, TaskStatus::PrReady))).unwrap_err();
     assert!(matches!(err, ApplyError::Illegal(_)), "{err}");
     assert_eq!(task.status, TaskStatus::Queued);
     assert_eq!(task.last_seq, 2);
@@ -45,16 +38,10 @@ fn status_changes_follow_the_state_machine() {
 #[test]
 fn a_stale_from_status_is_refused() {
     let mut task = new_task();
-    let err = task
-        .apply(&event(2, status(TaskStatus::Queued, TaskStatus::Running)))
-        .unwrap_err();
+    let err = task.apply(&event(2, status(TaskStatus::Queued, TaskStatus::Running))).unwrap_err();
     assert_eq!(
         err,
-        ApplyError::StaleStatus {
-            task: task.id,
-            actual: TaskStatus::Received,
-            claimed: TaskStatus::Queued
-        }
+        ApplyError::StaleStatus { task: task.id, actual: TaskStatus::Received, claimed: TaskStatus::Queued }
     );
 }
 
@@ -75,37 +62,18 @@ fn gates_open_and_close_once() {
     .unwrap();
     assert_eq!(task.open_gates.len(), 1);
     assert_eq!(task.open_gates[0].opened_seq, 2);
-    let decided = EventKind::GateDecided {
-        gate,
-        decision: Decision::Approve,
-        note: None,
-    };
+    let decided = EventKind::GateDecided { gate, decision: Decision::Approve, note: None };
     task.apply(&event(3, decided.clone())).unwrap();
     assert!(task.open_gates.is_empty());
-    assert_eq!(
-        task.apply(&event(4, decided)).unwrap_err(),
-        ApplyError::GateNotOpen {
-            task: task.id,
-            gate
-        }
-    );
+    assert_eq!(task.apply(&event(4, decided)).unwrap_err(), ApplyError::GateNotOpen { task: task.id, gate });
 }
 
 #[test]
 fn only_a_task_waiting_on_intake_can_be_revised() {
     let mut task = new_task();
-    let revised = EventKind::TaskRevised {
-        spec: TaskSpec::titled("Clearer"),
-    };
-    assert!(matches!(
-        task.apply(&event(2, revised.clone())).unwrap_err(),
-        ApplyError::NotRevisable { .. }
-    ));
-    task.apply(&event(
-        2,
-        status(TaskStatus::Received, TaskStatus::NeedsClarification),
-    ))
-    .unwrap();
+    let revised = EventKind::TaskRevised { spec: TaskSpec::titled("Clearer") };
+    assert!(matches!(task.apply(&event(2, revised.clone())).unwrap_err(), ApplyError::NotRevisable { .. }));
+    task.apply(&event(2, status(TaskStatus::Received, TaskStatus::NeedsClarification))).unwrap();
     task.apply(&event(3, revised)).unwrap();
     assert_eq!(task.spec.title, "Clearer");
 }
@@ -116,20 +84,10 @@ fn usage_adds_up_and_triage_overrides_declared_values() {
     task.spec.risk = Some(Risk::Low);
     assert_eq!(task.risk(), Some(Risk::Low));
     for seq in 2..4 {
-        task.apply(&event(
-            seq,
-            EventKind::UsageRecorded {
-                input_tokens: 10,
-                output_tokens: 5,
-                cost_micros: 7,
-            },
-        ))
-        .unwrap();
+        task.apply(&event(seq, EventKind::UsageRecorded { input_tokens: 10, output_tokens: 5, cost_micros: 7 }))
+            .unwrap();
     }
-    assert_eq!(
-        (task.input_tokens, task.output_tokens, task.cost_micros),
-        (20, 10, 14)
-    );
+    assert_eq!((task.input_tokens, task.output_tokens, task.cost_micros), (20, 10, 14));
     task.apply(&event(
         4,
         EventKind::TaskTriaged {

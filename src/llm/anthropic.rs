@@ -28,10 +28,7 @@ pub(crate) fn body(request: &ModelRequest, model: &str) -> Value {
     for message in &request.messages {
         let (role, blocks) = match message {
             Message::User { content } => ("user", text_block(content).into_iter().collect()),
-            Message::Assistant {
-                content,
-                tool_calls,
-            } => {
+            Message::Assistant { content, tool_calls } => {
                 let mut blocks: Vec<Value> = text_block(content).into_iter().collect();
                 blocks.extend(tool_calls.iter().map(|call| {
                     json!({
@@ -43,11 +40,7 @@ pub(crate) fn body(request: &ModelRequest, model: &str) -> Value {
                 }));
                 ("assistant", blocks)
             }
-            Message::Tool {
-                call_id,
-                content,
-                is_error,
-            } => {
+            Message::Tool { call_id, content, is_error } => {
                 let mut block = json!({
                     "type": "tool_result",
                     "tool_use_id": call_id,
@@ -64,10 +57,8 @@ pub(crate) fn body(request: &ModelRequest, model: &str) -> Value {
             _ => messages.push((role, blocks)),
         }
     }
-    let messages: Vec<Value> = messages
-        .into_iter()
-        .map(|(role, content)| json!({ "role": role, "content": content }))
-        .collect();
+    let messages: Vec<Value> =
+        messages.into_iter().map(|(role, content)| json!({ "role": role, "content": content })).collect();
     let mut body = Map::new();
     body.insert("model".into(), model.into());
     body.insert("max_tokens".into(), request.max_tokens_or_default().into());
@@ -196,15 +187,8 @@ struct WireUsage {
 impl WireUsage {
     /// All prompt tokens, cached ones included, when the server said any.
     fn input(&self) -> Option<u64> {
-        let parts = [
-            self.input_tokens,
-            self.cache_creation_input_tokens,
-            self.cache_read_input_tokens,
-        ];
-        parts
-            .iter()
-            .any(Option::is_some)
-            .then(|| parts.iter().flatten().sum())
+        let parts = [self.input_tokens, self.cache_creation_input_tokens, self.cache_read_input_tokens];
+        parts.iter().any(Option::is_some).then(|| parts.iter().flatten().sum())
     }
 }
 
@@ -253,42 +237,23 @@ impl Decoder {
         self.done
     }
 
-    pub(crate) fn event(
-        &mut self,
-        event: &SseEvent,
-        out: &mut Vec<ModelEvent>,
-    ) -> Result<(), Fault> {
-        let wire: Wire = serde_json::from_str(&event.data).map_err(|err| {
-            Fault::Malformed(format!(
-                "an event is not valid JSON ({err}): {}",
-                excerpt(&event.data)
-            ))
-        })?;
+    pub(crate) fn event(&mut self, event: &SseEvent, out: &mut Vec<ModelEvent>) -> Result<(), Fault> {
+        let wire: Wire = serde_json::from_str(&event.data)
+            .map_err(|err| Fault::Malformed(format!("an event is not valid JSON ({err}): {}", excerpt(&event.data))))?;
         match wire {
             Wire::MessageStart { message } => {
                 if let Some(usage) = message.usage {
                     self.usage(&usage);
                 }
             }
-            Wire::ContentBlockStart {
-                index,
-                content_block,
-            } => match content_block {
+            Wire::ContentBlockStart { index, content_block } => match content_block {
                 BlockStart::Text { text } => {
                     if !text.is_empty() {
                         out.push(ModelEvent::TextDelta(text));
                     }
                 }
                 BlockStart::ToolUse { id, name, input } => {
-                    self.tools.insert(
-                        index,
-                        ToolBlock {
-                            id,
-                            name,
-                            input,
-                            json: String::new(),
-                        },
-                    );
+                    self.tools.insert(index, ToolBlock { id, name, input, json: String::new() });
                 }
                 BlockStart::Other => {}
             },
@@ -322,11 +287,7 @@ impl Decoder {
             Wire::Ping | Wire::Unknown => {}
             Wire::Error { error } => {
                 return Err(Fault::Remote {
-                    kind: if error.kind.is_empty() {
-                        "error".into()
-                    } else {
-                        error.kind
-                    },
+                    kind: if error.kind.is_empty() { "error".into() } else { error.kind },
                     message: error.message,
                 });
             }
@@ -355,11 +316,7 @@ impl Decoder {
 
     fn emit_tool(&mut self, tool: ToolBlock, out: &mut Vec<ModelEvent>) {
         self.calls_emitted += 1;
-        let id = if tool.id.is_empty() {
-            format!("toolu_{}", self.calls_emitted)
-        } else {
-            tool.id
-        };
+        let id = if tool.id.is_empty() { format!("toolu_{}", self.calls_emitted) } else { tool.id };
         let raw = if tool.json.trim().is_empty() {
             match &tool.input {
                 Value::Null => String::new(),
@@ -380,10 +337,7 @@ impl Decoder {
             self.emit_tool(tool, out);
         }
         if self.input_tokens.is_some() || self.output_tokens.is_some() {
-            let usage = self.prices.usage(
-                self.input_tokens.unwrap_or(0),
-                self.output_tokens.unwrap_or(0),
-            );
+            let usage = self.prices.usage(self.input_tokens.unwrap_or(0), self.output_tokens.unwrap_or(0));
             out.push(ModelEvent::Usage(usage));
         }
         let reason = match self.stop_reason.as_deref() {

@@ -12,24 +12,12 @@ fn body_merges_tool_results_into_one_user_message() {
             Message::Assistant {
                 content: "Looking.".into(),
                 tool_calls: vec![
-                    ToolCall {
-                        id: "t1".into(),
-                        name: "a".into(),
-                        arguments: json!({"p": 1}),
-                    },
-                    ToolCall {
-                        id: "t2".into(),
-                        name: "b".into(),
-                        arguments: json!({}),
-                    },
+                    ToolCall { id: "t1".into(), name: "a".into(), arguments: json!({"p": 1}) },
+                    ToolCall { id: "t2".into(), name: "b".into(), arguments: json!({}) },
                 ],
             },
             Message::tool_result("t1", "one"),
-            Message::Tool {
-                call_id: "t2".into(),
-                content: "failed".into(),
-                is_error: true,
-            },
+            Message::Tool { call_id: "t2".into(), content: "failed".into(), is_error: true },
             Message::user("and then?"),
         ],
         tools: vec![ToolDefinition {
@@ -80,26 +68,15 @@ fn unknown_events_and_blocks_are_ignored_and_usage_adds_cache_tokens() {
         r#"{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":7}}"#,
         r#"{"type":"message_stop"}"#,
     ] {
-        let event = SseEvent {
-            event: String::new(),
-            data: data.into(),
-        };
+        let event = SseEvent { event: String::new(), data: data.into() };
         assert_eq!(decoder.event(&event, &mut out), Ok(()));
     }
     assert!(decoder.is_done());
     assert_eq!(
         out,
         vec![
-            ModelEvent::ToolCall(ToolCall {
-                id: "t".into(),
-                name: "n".into(),
-                arguments: json!({})
-            }),
-            ModelEvent::Usage(crate::llm::types::Usage {
-                input_tokens: 15,
-                output_tokens: 7,
-                cost_micros: 0
-            }),
+            ModelEvent::ToolCall(ToolCall { id: "t".into(), name: "n".into(), arguments: json!({}) }),
+            ModelEvent::Usage(crate::llm::types::Usage { input_tokens: 15, output_tokens: 7, cost_micros: 0 }),
             ModelEvent::Finished(FinishReason::ToolCalls),
         ]
     );

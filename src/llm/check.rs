@@ -114,10 +114,7 @@ pub async fn check_with_progress(
             ModelEvent::TextDelta(text) => report.text.push_str(&text),
             ModelEvent::ToolCall(call) => {
                 if !report.tool_calls.works() {
-                    report.tool_calls = ToolCheck::Called {
-                        name: call.name,
-                        arguments: call.arguments,
-                    };
+                    report.tool_calls = ToolCheck::Called { name: call.name, arguments: call.arguments };
                 }
             }
             ModelEvent::ToolCallError { error, .. } => {

@@ -31,11 +31,7 @@ impl Endpoint {
     pub(crate) fn status_error(&self, model: &str, status: u16, body: &str) -> ModelError {
         let detail = server_message(body);
         let lower = body.to_lowercase();
-        let said = if detail.is_empty() {
-            String::new()
-        } else {
-            format!(" The server said: {detail}")
-        };
+        let said = if detail.is_empty() { String::new() } else { format!(" The server said: {detail}") };
         let (kind, text) = if matches!(status, 400 | 413 | 422) && is_context_length(&lower) {
             (
                 ModelErrorKind::ContextLength,
@@ -46,9 +42,7 @@ impl Endpoint {
             )
         } else if status == 404 || (matches!(status, 400 | 422) && is_model_not_found(&lower)) {
             (
-                ModelErrorKind::NotFound {
-                    model: model.to_owned(),
-                },
+                ModelErrorKind::NotFound { model: model.to_owned() },
                 format!(
                     "model `{model}` was not found at {} (HTTP {status}); check the model name \
                      (`providers.{}.model` or the role's `model`) and that `base_url` is the API \
@@ -71,13 +65,8 @@ impl Endpoint {
                 )
             };
             (
-                ModelErrorKind::Auth {
-                    env_var: self.key_env.clone(),
-                },
-                format!(
-                    "the server at {} rejected the API key (HTTP {status}); {fix}.{said}",
-                    self.url
-                ),
+                ModelErrorKind::Auth { env_var: self.key_env.clone() },
+                format!("the server at {} rejected the API key (HTTP {status}); {fix}.{said}", self.url),
             )
         } else if status == 429 && lower.contains("insufficient_quota") {
             (
@@ -99,13 +88,8 @@ impl Endpoint {
             )
         } else if status == 408 || status >= 500 {
             (
-                ModelErrorKind::Server {
-                    status: Some(status),
-                },
-                format!(
-                    "server error from {} (HTTP {status}); try again later.{said}",
-                    self.url
-                ),
+                ModelErrorKind::Server { status: Some(status) },
+                format!("server error from {} (HTTP {status}); try again later.{said}", self.url),
             )
         } else if (400..500).contains(&status) {
             (
@@ -134,9 +118,7 @@ impl Endpoint {
         let detail = error_chain(err);
         if err.is_connect() {
             ModelError::new(
-                ModelErrorKind::Unreachable {
-                    url: self.url.clone(),
-                },
+                ModelErrorKind::Unreachable { url: self.url.clone() },
                 self.say(format!(
                     "cannot connect to {} ({detail}); is the server running, and is \
                      `providers.{}.base_url` right?",
@@ -146,9 +128,7 @@ impl Endpoint {
             .with_detail(detail)
         } else if err.is_timeout() {
             ModelError::new(
-                ModelErrorKind::Unreachable {
-                    url: self.url.clone(),
-                },
+                ModelErrorKind::Unreachable { url: self.url.clone() },
                 self.say(format!(
                     "timed out connecting to {} ({detail}); check the network or raise \
                      `providers.{}.connect_timeout_secs`",
@@ -157,17 +137,10 @@ impl Endpoint {
             )
             .with_detail(detail)
         } else {
-            let when = if reading {
-                "while reading the reply"
-            } else {
-                "before the reply started"
-            };
+            let when = if reading { "while reading the reply" } else { "before the reply started" };
             ModelError::new(
                 ModelErrorKind::Interrupted,
-                self.say(format!(
-                    "the connection to {} broke {when} ({detail})",
-                    self.url
-                )),
+                self.say(format!("the connection to {} broke {when} ({detail})", self.url)),
             )
             .with_detail(detail)
         }
@@ -212,13 +185,9 @@ impl Endpoint {
                 } else if is_context_length(&lower) {
                     ModelErrorKind::ContextLength
                 } else if lower.contains("authentication") || lower.contains("permission") {
-                    ModelErrorKind::Auth {
-                        env_var: self.key_env.clone(),
-                    }
+                    ModelErrorKind::Auth { env_var: self.key_env.clone() }
                 } else if lower.contains("not_found") {
-                    ModelErrorKind::NotFound {
-                        model: model.to_owned(),
-                    }
+                    ModelErrorKind::NotFound { model: model.to_owned() }
                 } else if lower.contains("invalid_request") {
                     ModelErrorKind::BadRequest { status: 400 }
                 } else {
@@ -226,10 +195,7 @@ impl Endpoint {
                 };
                 ModelError::new(
                     error_kind,
-                    self.say(format!(
-                        "{} sent an error in the stream: {kind}: {message}",
-                        self.url
-                    )),
+                    self.say(format!("{} sent an error in the stream: {kind}: {message}", self.url)),
                 )
                 .with_detail(format!("{kind}: {message}"))
             }
@@ -244,10 +210,7 @@ impl Endpoint {
             .with_detail(detail),
             Fault::Truncated => ModelError::new(
                 ModelErrorKind::Interrupted,
-                self.say(format!(
-                    "the stream from {} ended before the reply was complete",
-                    self.url
-                )),
+                self.say(format!("the stream from {} ended before the reply was complete", self.url)),
             )
             .with_detail("the stream ended early"),
         }
@@ -272,8 +235,7 @@ fn is_context_length(lower: &str) -> bool {
 
 fn is_model_not_found(lower: &str) -> bool {
     lower.contains("model_not_found")
-        || (lower.contains("model")
-            && (lower.contains("not found") || lower.contains("does not exist")))
+        || (lower.contains("model") && (lower.contains("not found") || lower.contains("does not exist")))
 }
 
 /// The server's own error message from a JSON or text body, shortened.
@@ -286,11 +248,7 @@ pub(crate) fn server_message(body: &str) -> String {
         let error = value.get("error").unwrap_or(&value);
         match error {
             Value::String(text) => Some(text.clone()),
-            _ => error
-                .get("message")
-                .or_else(|| error.get("detail"))
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            _ => error.get("message").or_else(|| error.get("detail")).and_then(Value::as_str).map(str::to_owned),
         }
     });
     let text = from_json.unwrap_or_else(|| body.to_owned());
@@ -323,32 +281,17 @@ mod tests {
     fn statuses_map_to_kinds_with_actionable_messages() {
         let ep = endpoint("MY_KEY");
         let e = ep.status_error("m1", 401, r#"{"error":{"message":"bad key"}}"#);
-        assert_eq!(
-            e.kind,
-            ModelErrorKind::Auth {
-                env_var: "MY_KEY".into()
-            }
-        );
-        assert!(
-            e.message.contains("MY_KEY") && e.message.contains("bad key"),
-            "{e}"
-        );
+        assert_eq!(e.kind, ModelErrorKind::Auth { env_var: "MY_KEY".into() });
+        assert!(e.message.contains("MY_KEY") && e.message.contains("bad key"), "{e}");
         let e = ep.status_error("m1", 404, "nope");
         assert_eq!(e.kind, ModelErrorKind::NotFound { model: "m1".into() });
         assert!(e.message.contains("`m1`"));
-        let e = ep.status_error(
-            "m1",
-            400,
-            r#"{"error":{"code":"context_length_exceeded","message":"too long"}}"#,
-        );
+        let e = ep.status_error("m1", 400, r#"{"error":{"code":"context_length_exceeded","message":"too long"}}"#);
         assert_eq!(e.kind, ModelErrorKind::ContextLength);
         let e = ep.status_error("m1", 400, r#"{"error":"model 'x' not found"}"#);
         assert!(matches!(e.kind, ModelErrorKind::NotFound { .. }));
         assert!(ep.status_error("m1", 429, "").is_retryable());
-        assert!(
-            !ep.status_error("m1", 429, "insufficient_quota")
-                .is_retryable()
-        );
+        assert!(!ep.status_error("m1", 429, "insufficient_quota").is_retryable());
         assert!(ep.status_error("m1", 503, "").is_retryable());
         assert!(ep.status_error("m1", 529, "").is_retryable());
         assert!(!ep.status_error("m1", 400, "bad").is_retryable());

@@ -36,18 +36,14 @@ impl Fault {
     /// The fault as an error without a provider context (for decoding recorded streams).
     pub(crate) fn into_plain_error(self) -> ModelError {
         match self {
-            Fault::Remote { kind, message } => ModelError::new(
-                ModelErrorKind::Server { status: None },
-                format!("{kind}: {message}"),
-            )
-            .with_detail(message),
-            Fault::Malformed(detail) => {
-                ModelError::new(ModelErrorKind::Protocol, detail.clone()).with_detail(detail)
+            Fault::Remote { kind, message } => {
+                ModelError::new(ModelErrorKind::Server { status: None }, format!("{kind}: {message}"))
+                    .with_detail(message)
             }
-            Fault::Truncated => ModelError::new(
-                ModelErrorKind::Interrupted,
-                "the stream ended before the reply was complete",
-            ),
+            Fault::Malformed(detail) => ModelError::new(ModelErrorKind::Protocol, detail.clone()).with_detail(detail),
+            Fault::Truncated => {
+                ModelError::new(ModelErrorKind::Interrupted, "the stream ended before the reply was complete")
+            }
         }
     }
 }
@@ -71,11 +67,7 @@ impl StreamDecoder {
             WireFormat::OpenAi => Assembler::OpenAi(openai::Decoder::new(prices)),
             WireFormat::Anthropic => Assembler::Anthropic(anthropic::Decoder::new(prices)),
         };
-        Self {
-            parser: SseParser::new(),
-            assembler,
-            pending: Vec::new(),
-        }
+        Self { parser: SseParser::new(), assembler, pending: Vec::new() }
     }
 
     /// Feeds a chunk; the events it completes are appended to `out` (even when it then fails).
@@ -96,11 +88,7 @@ impl StreamDecoder {
         }
     }
 
-    pub(crate) fn push_raw(
-        &mut self,
-        bytes: &[u8],
-        out: &mut Vec<ModelEvent>,
-    ) -> Result<(), Fault> {
+    pub(crate) fn push_raw(&mut self, bytes: &[u8], out: &mut Vec<ModelEvent>) -> Result<(), Fault> {
         self.parser.push(bytes, &mut self.pending);
         self.drain(out)
     }
@@ -156,10 +144,7 @@ pub(crate) fn parse_arguments(raw: &str) -> Result<Value, String> {
             Ok(Value::Object(map)) => Ok(Value::Object(map)),
             _ => Err("the arguments must be a JSON object, not a string".into()),
         },
-        Ok(other) => Err(format!(
-            "the arguments must be a JSON object, not {}",
-            json_type(&other)
-        )),
+        Ok(other) => Err(format!("the arguments must be a JSON object, not {}", json_type(&other))),
         Err(err) => Err(format!("the arguments are not valid JSON: {err}")),
     }
 }
@@ -186,17 +171,8 @@ pub(crate) fn tool_call_event(id: String, name: String, raw: &str) -> ModelEvent
         };
     }
     match parse_arguments(raw) {
-        Ok(arguments) => ModelEvent::ToolCall(ToolCall {
-            id,
-            name,
-            arguments,
-        }),
-        Err(error) => ModelEvent::ToolCallError {
-            id,
-            name,
-            raw_arguments: raw.to_owned(),
-            error,
-        },
+        Ok(arguments) => ModelEvent::ToolCall(ToolCall { id, name, arguments }),
+        Err(error) => ModelEvent::ToolCallError { id, name, raw_arguments: raw.to_owned(), error },
     }
 }
 
@@ -223,11 +199,7 @@ mod tests {
         assert_eq!(parse_arguments(r#"{"a":1}"#), Ok(json!({"a": 1})));
         assert_eq!(parse_arguments(r#""{\"a\":1}""#), Ok(json!({"a": 1})));
         assert!(parse_arguments("[1]").unwrap_err().contains("an array"));
-        assert!(
-            parse_arguments(r#"{"a":"#)
-                .unwrap_err()
-                .contains("not valid JSON")
-        );
+        assert!(parse_arguments(r#"{"a":"#).unwrap_err().contains("not valid JSON"));
     }
 
     #[test]

@@ -115,11 +115,7 @@ pub struct ModelError {
 impl ModelError {
     /// A new error.
     pub fn new(kind: ModelErrorKind, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-            detail: String::new(),
-        }
+        Self { kind, message: message.into(), detail: String::new() }
     }
 
     /// The same error with the server's or transport's words attached.
@@ -146,11 +142,7 @@ impl ModelError {
             ModelErrorKind::Interrupted => "connection dropped".to_owned(),
             other => other.name().replace('_', " "),
         };
-        if self.detail.is_empty() {
-            what
-        } else {
-            format!("{what}: {}", self.detail)
-        }
+        if self.detail.is_empty() { what } else { format!("{what}: {}", self.detail) }
     }
 }
 

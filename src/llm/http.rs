@@ -11,9 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt};
-use reqwest::header::{
-    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT,
-};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 
 use super::anthropic;
 use super::classify::Endpoint;
@@ -72,23 +70,14 @@ pub(crate) struct HttpSettings<'a> {
 
 impl HttpClient {
     pub(crate) fn new(settings: HttpSettings<'_>) -> Result<Self, ModelError> {
-        let config_error = |text: String| {
-            ModelError::new(
-                ModelErrorKind::Config,
-                format!("provider `{}`: {text}", settings.name),
-            )
-        };
+        let config_error =
+            |text: String| ModelError::new(ModelErrorKind::Config, format!("provider `{}`: {text}", settings.name));
         let base = settings.base_url.trim().trim_end_matches('/');
         if base.is_empty() {
-            return Err(config_error(format!(
-                "no base URL: set `providers.{}.base_url`",
-                settings.name
-            )));
+            return Err(config_error(format!("no base URL: set `providers.{}.base_url`", settings.name)));
         }
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(config_error(format!(
-                "base URL `{base}` must start with http:// or https://"
-            )));
+            return Err(config_error(format!("base URL `{base}` must start with http:// or https://")));
         }
         if settings.model.is_empty() {
             return Err(config_error(format!(
@@ -97,33 +86,22 @@ impl HttpClient {
             )));
         }
         let (url, api) = match settings.format {
-            WireFormat::OpenAi => (
-                format!("{base}/chat/completions"),
-                "OpenAI chat completions",
-            ),
-            WireFormat::Anthropic if base.ends_with("/v1") => {
-                (format!("{base}/messages"), "Anthropic messages")
-            }
+            WireFormat::OpenAi => (format!("{base}/chat/completions"), "OpenAI chat completions"),
+            WireFormat::Anthropic if base.ends_with("/v1") => (format!("{base}/messages"), "Anthropic messages"),
             WireFormat::Anthropic => (format!("{base}/v1/messages"), "Anthropic messages"),
         };
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
-        headers.insert(
-            USER_AGENT,
-            HeaderValue::from_static(concat!("ambidex/", env!("CARGO_PKG_VERSION"))),
-        );
+        headers.insert(USER_AGENT, HeaderValue::from_static(concat!("ambidex/", env!("CARGO_PKG_VERSION"))));
         let bad_key = || {
-            config_error(format!(
-                "the key in `{}` contains characters not allowed in an HTTP header",
-                settings.key_env
-            ))
+            config_error(format!("the key in `{}` contains characters not allowed in an HTTP header", settings.key_env))
         };
         match settings.format {
             WireFormat::OpenAi => {
                 if let Some(key) = &settings.key {
-                    let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose()))
-                        .map_err(|_| bad_key())?;
+                    let mut value =
+                        HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(|_| bad_key())?;
                     value.set_sensitive(true);
                     headers.insert(AUTHORIZATION, value);
                 }
@@ -151,9 +129,7 @@ impl HttpClient {
         if let Some(timeout) = settings.policy.connect_timeout {
             builder = builder.connect_timeout(timeout);
         }
-        let http = builder
-            .build()
-            .map_err(|err| config_error(format!("cannot set up HTTP: {err}")))?;
+        let http = builder.build().map_err(|err| config_error(format!("cannot set up HTTP: {err}")))?;
         let max_completion_tokens = settings.format == WireFormat::OpenAi
             && (base.starts_with("https://api.openai.com/") || base == "https://api.openai.com");
         Ok(Self {
@@ -180,25 +156,13 @@ impl HttpClient {
 impl ModelClient for HttpClient {
     fn stream(&self, request: ModelRequest) -> BoxStream<'static, ModelEvent> {
         let inner = Arc::clone(&self.inner);
-        let model = if request.model.is_empty() {
-            inner.model.clone()
-        } else {
-            request.model.clone()
-        };
+        let model = if request.model.is_empty() { inner.model.clone() } else { request.model.clone() };
         let body = match inner.format {
             WireFormat::OpenAi => openai::body(&request, &model, inner.max_completion_tokens),
             WireFormat::Anthropic => anthropic::body(&request, &model),
         };
         let body = Bytes::from(body.to_string());
-        let run = Run {
-            inner,
-            model,
-            body,
-            attempt: 0,
-            emitted: false,
-            state: State::Start,
-            jitter: Jitter::new(),
-        };
+        let run = Run { inner, model, body, attempt: 0, emitted: false, state: State::Start, jitter: Jitter::new() };
         stream::unfold(run, |mut run| async move {
             let batch = run.step().await?;
             Some((stream::iter(batch), run))
@@ -219,10 +183,7 @@ impl ModelClient for HttpClient {
 enum State {
     Start,
     Wait(Duration),
-    Reading {
-        body: BoxStream<'static, reqwest::Result<Bytes>>,
-        decoder: Box<StreamDecoder>,
-    },
+    Reading { body: BoxStream<'static, reqwest::Result<Bytes>>, decoder: Box<StreamDecoder> },
     Done,
 }
 
@@ -256,18 +217,12 @@ impl Run {
                     match opened {
                         Ok(body) => {
                             let decoder = StreamDecoder::new(self.inner.format, self.inner.prices);
-                            self.state = State::Reading {
-                                body,
-                                decoder: Box::new(decoder),
-                            };
+                            self.state = State::Reading { body, decoder: Box::new(decoder) };
                         }
                         Err((err, wait)) => return Some(self.failed(err, wait, Vec::new())),
                     }
                 }
-                State::Reading {
-                    mut body,
-                    mut decoder,
-                } => {
+                State::Reading { mut body, mut decoder } => {
                     let next = match self.inner.policy.idle_timeout {
                         Some(limit) => match tokio::time::timeout(limit, body.next()).await {
                             Ok(next) => next,
@@ -307,12 +262,7 @@ impl Run {
     }
 
     /// Decides between another attempt and the end of the stream.
-    fn failed(
-        &mut self,
-        err: ModelError,
-        wait: Option<Duration>,
-        mut out: Vec<ModelEvent>,
-    ) -> Vec<ModelEvent> {
+    fn failed(&mut self, err: ModelError, wait: Option<Duration>, mut out: Vec<ModelEvent>) -> Vec<ModelEvent> {
         let err = redact(&self.inner, err);
         if out.iter().any(ModelEvent::is_content) {
             self.emitted = true;
@@ -320,25 +270,18 @@ impl Run {
         let policy = &self.inner.policy;
         if err.is_retryable() && !self.emitted && self.attempt <= policy.max_retries {
             let delay = policy.delay(self.attempt, wait, &mut self.jitter);
-            out.push(ModelEvent::Retry {
-                attempt: self.attempt,
-                reason: err.reason(),
-                delay,
-            });
+            out.push(ModelEvent::Retry { attempt: self.attempt, reason: err.reason(), delay });
             self.state = State::Wait(delay);
             return out;
         }
         let mut err = err;
         if self.emitted {
-            err.message
-                .push_str("; the reply stopped after partial output and is incomplete");
+            err.message.push_str("; the reply stopped after partial output and is incomplete");
         } else if self.attempt > 1 {
             let prefix = format!("provider `{}`: ", self.inner.endpoint.provider);
             let rest = err.message.strip_prefix(&prefix).unwrap_or(&err.message);
-            err.message = format!(
-                "provider `{}` gave up after {} attempts: {rest}",
-                self.inner.endpoint.provider, self.attempt
-            );
+            err.message =
+                format!("provider `{}` gave up after {} attempts: {rest}", self.inner.endpoint.provider, self.attempt);
         }
         out.push(ModelEvent::Error(err));
         self.state = State::Done;
@@ -355,36 +298,15 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// Sends the request; on success returns the body stream.
-async fn open(
-    inner: &Inner,
-    model: &str,
-    body: Bytes,
-) -> Result<BoxStream<'static, reqwest::Result<Bytes>>, Failure> {
-    let send = inner
-        .http
-        .post(&inner.endpoint.url)
-        .headers(inner.headers.clone())
-        .body(body)
-        .send();
+async fn open(inner: &Inner, model: &str, body: Bytes) -> Result<BoxStream<'static, reqwest::Result<Bytes>>, Failure> {
+    let send = inner.http.post(&inner.endpoint.url).headers(inner.headers.clone()).body(body).send();
     let sent = match inner.policy.idle_timeout {
-        Some(limit) => tokio::time::timeout(limit, send)
-            .await
-            .map_err(|_| (inner.endpoint.idle_error(limit), None))?,
+        Some(limit) => tokio::time::timeout(limit, send).await.map_err(|_| (inner.endpoint.idle_error(limit), None))?,
         None => send.await,
     };
-    let response = sent.map_err(|err| {
-        (
-            redact(inner, inner.endpoint.transport_error(&err, false)),
-            None,
-        )
-    })?;
+    let response = sent.map_err(|err| (redact(inner, inner.endpoint.transport_error(&err, false)), None))?;
     let status = response.status();
-    let content_type = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     if status.is_success() && !content_type.starts_with("application/json") {
         return Ok(response.bytes_stream().boxed());
     }

@@ -25,10 +25,7 @@ pub(crate) fn body(request: &ModelRequest, model: &str, max_completion_tokens: b
     for message in &request.messages {
         messages.push(match message {
             Message::User { content } => json!({ "role": "user", "content": content }),
-            Message::Assistant {
-                content,
-                tool_calls,
-            } => {
+            Message::Assistant { content, tool_calls } => {
                 let mut m = Map::new();
                 m.insert("role".into(), "assistant".into());
                 let text = if content.is_empty() && !tool_calls.is_empty() {
@@ -55,17 +52,9 @@ pub(crate) fn body(request: &ModelRequest, model: &str, max_completion_tokens: b
                 }
                 Value::Object(m)
             }
-            Message::Tool {
-                call_id,
-                content,
-                is_error,
-            } => {
+            Message::Tool { call_id, content, is_error } => {
                 // Chat completions have no error flag for tool results; say it in the text.
-                let content = if *is_error {
-                    format!("error: {content}")
-                } else {
-                    content.clone()
-                };
+                let content = if *is_error { format!("error: {content}") } else { content.clone() };
                 json!({ "role": "tool", "tool_call_id": call_id, "content": content })
             }
         });
@@ -90,11 +79,7 @@ pub(crate) fn body(request: &ModelRequest, model: &str, max_completion_tokens: b
             .collect();
         body.insert("tools".into(), Value::Array(tools));
     }
-    let max_field = if max_completion_tokens {
-        "max_completion_tokens"
-    } else {
-        "max_tokens"
-    };
+    let max_field = if max_completion_tokens { "max_completion_tokens" } else { "max_tokens" };
     body.insert(max_field.into(), request.max_tokens_or_default().into());
     if let Some(t) = request.temperature {
         body.insert("temperature".into(), json!(t));
@@ -185,25 +170,14 @@ pub(crate) struct Decoder {
 
 impl Decoder {
     pub(crate) fn new(prices: Prices) -> Self {
-        Self {
-            prices,
-            calls: Vec::new(),
-            calls_emitted: 0,
-            finish: None,
-            usage: None,
-            done: false,
-        }
+        Self { prices, calls: Vec::new(), calls_emitted: 0, finish: None, usage: None, done: false }
     }
 
     pub(crate) fn is_done(&self) -> bool {
         self.done
     }
 
-    pub(crate) fn event(
-        &mut self,
-        event: &SseEvent,
-        out: &mut Vec<ModelEvent>,
-    ) -> Result<(), Fault> {
+    pub(crate) fn event(&mut self, event: &SseEvent, out: &mut Vec<ModelEvent>) -> Result<(), Fault> {
         let data = event.data.trim();
         if data == "[DONE]" {
             self.complete(out);
@@ -212,9 +186,8 @@ impl Decoder {
         if data.is_empty() {
             return Ok(());
         }
-        let chunk: Chunk = serde_json::from_str(data).map_err(|err| {
-            Fault::Malformed(format!("a chunk is not JSON ({err}): {}", excerpt(data)))
-        })?;
+        let chunk: Chunk = serde_json::from_str(data)
+            .map_err(|err| Fault::Malformed(format!("a chunk is not JSON ({err}): {}", excerpt(data))))?;
         if let Some(error) = chunk.error {
             return Err(remote(&error));
         }
@@ -226,10 +199,7 @@ impl Decoder {
         }
         if let Some(usage) = chunk.usage {
             let (input, output) = self.usage.unwrap_or((0, 0));
-            self.usage = Some((
-                usage.prompt_tokens.unwrap_or(input),
-                usage.completion_tokens.unwrap_or(output),
-            ));
+            self.usage = Some((usage.prompt_tokens.unwrap_or(input), usage.completion_tokens.unwrap_or(output)));
         }
         for choice in chunk.choices {
             if choice.index.unwrap_or(0) != 0 {
@@ -271,8 +241,7 @@ impl Decoder {
         let slot = match (fragment.index, &id) {
             (Some(index), _) => self.calls.iter().rposition(|c| {
                 // Some servers reuse index 0 for every parallel call; a new id means a new call.
-                c.index == Some(index)
-                    && id.as_ref().is_none_or(|id| c.id.is_empty() || *id == c.id)
+                c.index == Some(index) && id.as_ref().is_none_or(|id| c.id.is_empty() || *id == c.id)
             }),
             (None, Some(id)) => self.calls.iter().rposition(|c| c.id == *id),
             (None, None) => match (&name, self.calls.last()) {
@@ -284,10 +253,7 @@ impl Decoder {
         let slot = match slot {
             Some(slot) => slot,
             None => {
-                self.calls.push(PartialCall {
-                    index: fragment.index,
-                    ..PartialCall::default()
-                });
+                self.calls.push(PartialCall { index: fragment.index, ..PartialCall::default() });
                 self.calls.len() - 1
             }
         };
@@ -320,11 +286,7 @@ impl Decoder {
         }
         for call in calls {
             self.calls_emitted += 1;
-            let id = if call.id.is_empty() {
-                format!("call_{}", self.calls_emitted)
-            } else {
-                call.id
-            };
+            let id = if call.id.is_empty() { format!("call_{}", self.calls_emitted) } else { call.id };
             out.push(tool_call_event(id, call.name, &call.arguments));
         }
     }
@@ -343,11 +305,8 @@ impl Decoder {
             None => FinishReason::Stop,
         };
         // Some servers say `stop` after tool calls; the calls are what matters.
-        let reason = if reason == FinishReason::Stop && self.calls_emitted > 0 {
-            FinishReason::ToolCalls
-        } else {
-            reason
-        };
+        let reason =
+            if reason == FinishReason::Stop && self.calls_emitted > 0 { FinishReason::ToolCalls } else { reason };
         out.push(ModelEvent::Finished(reason));
         self.done = true;
     }
@@ -356,10 +315,7 @@ impl Decoder {
 fn remote(error: &Value) -> Fault {
     let field = |name: &str| error.get(name).and_then(Value::as_str).map(str::to_owned);
     match error {
-        Value::String(message) => Fault::Remote {
-            kind: "error".into(),
-            message: message.clone(),
-        },
+        Value::String(message) => Fault::Remote { kind: "error".into(), message: message.clone() },
         _ => Fault::Remote {
             kind: field("type")
                 .or_else(|| field("code"))

@@ -4,16 +4,10 @@ use super::*;
 use crate::llm::types::{ToolCall, ToolDefinition, Usage};
 
 fn decode(events: &[&str]) -> (Vec<ModelEvent>, Result<(), Fault>) {
-    let mut decoder = Decoder::new(Prices {
-        input_per_mtok: 1.0,
-        output_per_mtok: 2.0,
-    });
+    let mut decoder = Decoder::new(Prices { input_per_mtok: 1.0, output_per_mtok: 2.0 });
     let mut out = Vec::new();
     for data in events {
-        let event = SseEvent {
-            event: String::new(),
-            data: (*data).to_owned(),
-        };
+        let event = SseEvent { event: String::new(), data: (*data).to_owned() };
         if let Err(fault) = decoder.event(&event, &mut out) {
             return (out, Err(fault));
         }
@@ -26,11 +20,7 @@ fn decode(events: &[&str]) -> (Vec<ModelEvent>, Result<(), Fault>) {
 }
 
 fn call(id: &str, name: &str, arguments: serde_json::Value) -> ModelEvent {
-    ModelEvent::ToolCall(ToolCall {
-        id: id.into(),
-        name: name.into(),
-        arguments,
-    })
+    ModelEvent::ToolCall(ToolCall { id: id.into(), name: name.into(), arguments })
 }
 
 #[test]
@@ -47,11 +37,7 @@ fn body_has_system_messages_tools_and_stream_options() {
                     arguments: json!({"path": "a.rs"}),
                 }],
             },
-            Message::Tool {
-                call_id: "c1".into(),
-                content: "no such file".into(),
-                is_error: true,
-            },
+            Message::Tool { call_id: "c1".into(), content: "no such file".into(), is_error: true },
         ],
         tools: vec![ToolDefinition {
             name: "read_file".into(),
@@ -123,11 +109,7 @@ fn index_reused_with_new_ids_means_new_calls() {
         vec![
             call("A", "a", json!({})),
             call("B", "b", json!({"k": true})),
-            ModelEvent::Usage(Usage {
-                input_tokens: 10,
-                output_tokens: 5,
-                cost_micros: 20
-            }),
+            ModelEvent::Usage(Usage { input_tokens: 10, output_tokens: 5, cost_micros: 20 }),
             ModelEvent::Finished(FinishReason::ToolCalls),
         ]
     );
@@ -136,13 +118,7 @@ fn index_reused_with_new_ids_means_new_calls() {
 #[test]
 fn error_chunks_and_garbage_are_faults() {
     let (_, result) = decode(&[r#"{"error":{"message":"boom","type":"server_error"}}"#]);
-    assert_eq!(
-        result,
-        Err(Fault::Remote {
-            kind: "server_error".into(),
-            message: "boom".into()
-        })
-    );
+    assert_eq!(result, Err(Fault::Remote { kind: "server_error".into(), message: "boom".into() }));
     let (_, result) = decode(&[r#"{"object":"error","message":"bad","type":"BadRequestError"}"#]);
     assert!(matches!(result, Err(Fault::Remote { .. })));
     let (_, result) = decode(&["not json"]);

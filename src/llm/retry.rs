@@ -54,23 +54,12 @@ impl RetryPolicy {
 
     /// The wait after failed attempt `attempt` (1-based): the server's `Retry-After` when given
     /// (capped at [`RetryPolicy::max_retry_after`]), else the jittered backoff step.
-    pub fn delay(
-        &self,
-        attempt: u32,
-        retry_after: Option<Duration>,
-        jitter: &mut Jitter,
-    ) -> Duration {
+    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>, jitter: &mut Jitter) -> Duration {
         if let Some(wait) = retry_after {
             return wait.min(self.max_retry_after);
         }
-        let factor = 1u32
-            .checked_shl(attempt.saturating_sub(1))
-            .unwrap_or(u32::MAX);
-        let step = self
-            .base_delay
-            .checked_mul(factor)
-            .unwrap_or(self.max_delay)
-            .min(self.max_delay);
+        let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+        let step = self.base_delay.checked_mul(factor).unwrap_or(self.max_delay).min(self.max_delay);
         let half = step / 2;
         half + half.mul_f64(jitter.fraction())
     }
@@ -140,14 +129,7 @@ mod tests {
             ..RetryPolicy::default()
         };
         let mut jitter = Jitter::seeded(42);
-        for (attempt, step) in [
-            (1, 100),
-            (2, 200),
-            (3, 400),
-            (4, 800),
-            (5, 1000),
-            (40, 1000),
-        ] {
+        for (attempt, step) in [(1, 100), (2, 200), (3, 400), (4, 800), (5, 1000), (40, 1000)] {
             for _ in 0..50 {
                 let d = policy.delay(attempt, None, &mut jitter).as_millis();
                 assert!(d >= step / 2 && d <= step, "attempt {attempt}: {d} ms");
@@ -157,10 +139,7 @@ mod tests {
 
     #[test]
     fn retry_after_wins_but_is_capped() {
-        let policy = RetryPolicy {
-            max_retry_after: Duration::from_secs(5),
-            ..RetryPolicy::default()
-        };
+        let policy = RetryPolicy { max_retry_after: Duration::from_secs(5), ..RetryPolicy::default() };
         let mut jitter = Jitter::seeded(1);
         let d = policy.delay(1, Some(Duration::from_millis(1500)), &mut jitter);
         assert_eq!(d, Duration::from_millis(1500));
@@ -172,24 +151,12 @@ mod tests {
     fn retry_after_seconds_fractions_and_dates() {
         let now: jiff::Timestamp = "2024-01-10T10:34:40Z".parse().unwrap();
         assert_eq!(parse_retry_after("2", now), Some(Duration::from_secs(2)));
-        assert_eq!(
-            parse_retry_after(" 0.05 ", now),
-            Some(Duration::from_millis(50))
-        );
-        assert_eq!(
-            parse_retry_after("Wed, 10 Jan 2024 10:34:45 GMT", now),
-            Some(Duration::from_secs(5))
-        );
-        assert_eq!(
-            parse_retry_after("Wed, 10 Jan 2024 10:34:00 GMT", now),
-            Some(Duration::ZERO)
-        );
+        assert_eq!(parse_retry_after(" 0.05 ", now), Some(Duration::from_millis(50)));
+        assert_eq!(parse_retry_after("Wed, 10 Jan 2024 10:34:45 GMT", now), Some(Duration::from_secs(5)));
+        assert_eq!(parse_retry_after("Wed, 10 Jan 2024 10:34:00 GMT", now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("-1", now), None);
         assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(
-            parse_retry_after_ms("250"),
-            Some(Duration::from_millis(250))
-        );
+        assert_eq!(parse_retry_after_ms("250"), Some(Duration::from_millis(250)));
     }
 
     #[test]

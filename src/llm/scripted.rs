@@ -85,21 +85,14 @@ impl Script {
             let at = line.map(|l| format!(", line {l}")).unwrap_or_default();
             ModelError::new(
                 ModelErrorKind::Script,
-                format!(
-                    "script {origin}{at}: {}; see docs/scripted-model.md",
-                    err.message().trim_end()
-                ),
+                format!("script {origin}{at}: {}; see docs/scripted-model.md", err.message().trim_end()),
             )
         })?;
         for (n, turn) in script.turns.iter().enumerate() {
             let bad = |what: String| {
                 ModelError::new(
                     ModelErrorKind::Script,
-                    format!(
-                        "script {origin}: turn {} ({}): {what}",
-                        n + 1,
-                        role_name(turn.role)
-                    ),
+                    format!("script {origin}: turn {} ({}): {what}", n + 1, role_name(turn.role)),
                 )
             };
             if turn.text.is_empty() && turn.tool_calls.is_empty() && turn.error.is_none() {
@@ -110,18 +103,12 @@ impl Script {
                     return Err(bad("a tool_call has no name".into()));
                 }
                 if call.arguments.is_some() && call.raw_arguments.is_some() {
-                    return Err(bad(format!(
-                        "tool_call `{}` has both arguments and raw_arguments",
-                        call.name
-                    )));
+                    return Err(bad(format!("tool_call `{}` has both arguments and raw_arguments", call.name)));
                 }
                 if let Some(args) = &call.arguments
                     && !args.is_object()
                 {
-                    return Err(bad(format!(
-                        "the arguments of tool_call `{}` must be a table",
-                        call.name
-                    )));
+                    return Err(bad(format!("the arguments of tool_call `{}` must be a table", call.name)));
                 }
             }
         }
@@ -149,12 +136,7 @@ pub struct ScriptedClient {
 
 impl ScriptedClient {
     /// A client playing an already parsed script.
-    pub fn new(
-        name: impl Into<String>,
-        model: impl Into<String>,
-        script: Script,
-        prices: Prices,
-    ) -> Self {
+    pub fn new(name: impl Into<String>, model: impl Into<String>, script: Script, prices: Prices) -> Self {
         let mut queues: HashMap<Option<Role>, Vec<usize>> = HashMap::new();
         for (index, turn) in script.turns.iter().enumerate() {
             queues.entry(turn.role).or_default().push(index);
@@ -162,11 +144,7 @@ impl ScriptedClient {
         let model = model.into();
         Self {
             name: name.into(),
-            model: if model.is_empty() {
-                "scripted".into()
-            } else {
-                model
-            },
+            model: if model.is_empty() { "scripted".into() } else { model },
             prices,
             queues,
             script,
@@ -215,17 +193,12 @@ impl ScriptedClient {
     /// Turns a role has not played yet.
     pub fn remaining(&self, role: Option<Role>) -> usize {
         let used = self.lock().get(&role).copied().unwrap_or(0);
-        self.queues
-            .get(&role)
-            .map_or(0, Vec::len)
-            .saturating_sub(used)
+        self.queues.get(&role).map_or(0, Vec::len).saturating_sub(used)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Option<Role>, usize>> {
         // A poisoned lock only means another caller panicked; the counters are still valid.
-        self.cursors
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.cursors.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Takes the role's next turn: its 1-based number and the turn, or the turn number missing.
@@ -233,12 +206,7 @@ impl ScriptedClient {
         let mut cursors = self.lock();
         let used = cursors.entry(role).or_insert(0);
         let turn = *used + 1;
-        let index = self
-            .queues
-            .get(&role)
-            .and_then(|queue| queue.get(*used))
-            .copied()
-            .ok_or(turn)?;
+        let index = self.queues.get(&role).and_then(|queue| queue.get(*used)).copied().ok_or(turn)?;
         *used += 1;
         self.script.turns.get(index).map(|t| (turn, t)).ok_or(turn)
     }
@@ -262,11 +230,8 @@ impl ScriptedClient {
                 ))];
             }
         };
-        let mut events: Vec<ModelEvent> = turn
-            .text
-            .split_inclusive(' ')
-            .map(|word| ModelEvent::TextDelta(word.to_owned()))
-            .collect();
+        let mut events: Vec<ModelEvent> =
+            turn.text.split_inclusive(' ').map(|word| ModelEvent::TextDelta(word.to_owned())).collect();
         if let Some(error) = &turn.error {
             events.push(ModelEvent::Error(ModelError::new(
                 ModelErrorKind::Server { status: None },
@@ -276,13 +241,10 @@ impl ScriptedClient {
         }
         let mut output_chars = turn.text.chars().count();
         for (n, call) in turn.tool_calls.iter().enumerate() {
-            let id = call.id.clone().unwrap_or_else(|| {
-                format!(
-                    "call_{}_{number}_{}",
-                    role.map_or("any", Role::as_str),
-                    n + 1
-                )
-            });
+            let id = call
+                .id
+                .clone()
+                .unwrap_or_else(|| format!("call_{}_{number}_{}", role.map_or("any", Role::as_str), n + 1));
             let raw = match (&call.raw_arguments, &call.arguments) {
                 (Some(raw), _) => raw.clone(),
                 (None, Some(args)) => args.to_string(),
@@ -295,9 +257,7 @@ impl ScriptedClient {
             input_tokens: estimate_tokens(request_chars(request)),
             output_tokens: estimate_tokens(output_chars),
         });
-        events.push(ModelEvent::Usage(
-            self.prices.usage(usage.input_tokens, usage.output_tokens),
-        ));
+        events.push(ModelEvent::Usage(self.prices.usage(usage.input_tokens, usage.output_tokens)));
         events.push(ModelEvent::Finished(if turn.tool_calls.is_empty() {
             FinishReason::Stop
         } else {
@@ -331,24 +291,15 @@ fn request_chars(request: &ModelRequest) -> usize {
         .iter()
         .map(|m| match m {
             Message::User { content } => content.chars().count(),
-            Message::Assistant {
-                content,
-                tool_calls,
-            } => {
+            Message::Assistant { content, tool_calls } => {
                 content.chars().count()
-                    + tool_calls
-                        .iter()
-                        .map(|c| c.name.len() + c.arguments.to_string().len())
-                        .sum::<usize>()
+                    + tool_calls.iter().map(|c| c.name.len() + c.arguments.to_string().len()).sum::<usize>()
             }
             Message::Tool { content, .. } => content.chars().count(),
         })
         .sum();
-    let tools: usize = request
-        .tools
-        .iter()
-        .map(|t| t.name.len() + t.description.len() + t.parameters.to_string().len())
-        .sum();
+    let tools: usize =
+        request.tools.iter().map(|t| t.name.len() + t.description.len() + t.parameters.to_string().len()).sum();
     request.system.chars().count() + messages + tools
 }
 

@@ -30,18 +30,12 @@ text = "pong"
 "#;
 
 fn run(client: &ScriptedClient, role: Option<Role>) -> Vec<ModelEvent> {
-    let request = ModelRequest {
-        role,
-        ..ModelRequest::default()
-    };
+    let request = ModelRequest { role, ..ModelRequest::default() };
     block_on(client.stream(request).collect())
 }
 
 fn client() -> ScriptedClient {
-    let prices = Prices {
-        input_per_mtok: 2.0,
-        output_per_mtok: 10.0,
-    };
+    let prices = Prices { input_per_mtok: 2.0, output_per_mtok: 10.0 };
     match ScriptedClient::from_toml("demo", "", SCRIPT, prices) {
         Ok(client) => client,
         Err(err) => panic!("{err}"),
@@ -83,11 +77,7 @@ fn roles_play_their_own_turns_in_order() {
     assert_eq!(
         second[1..],
         [
-            ModelEvent::Usage(Usage {
-                input_tokens: 1000,
-                output_tokens: 10,
-                cost_micros: 2100
-            }),
+            ModelEvent::Usage(Usage { input_tokens: 1000, output_tokens: 10, cost_micros: 2100 }),
             ModelEvent::Finished(FinishReason::Stop),
         ]
     );
@@ -105,18 +95,8 @@ fn exhausted_scripts_fail_with_role_and_turn() {
     let [ModelEvent::Error(err)] = events.as_slice() else {
         panic!("expected one error, got {events:?}");
     };
-    assert_eq!(
-        err.kind,
-        ModelErrorKind::ScriptExhausted {
-            role: Some(Role::Implementer),
-            turn: 2
-        }
-    );
-    assert!(
-        err.message
-            .contains("script exhausted for implementer at turn 2"),
-        "{err}"
-    );
+    assert_eq!(err.kind, ModelErrorKind::ScriptExhausted { role: Some(Role::Implementer), turn: 2 });
+    assert!(err.message.contains("script exhausted for implementer at turn 2"), "{err}");
     let events = run(&client, Some(Role::Reviewer));
     assert!(
         matches!(&events[0], ModelEvent::Error(e) if e.message.contains("script exhausted for reviewer at turn 1"))
@@ -133,10 +113,7 @@ fn invalid_scripts_are_explained() {
     assert!(bad("[[turn]]\nrole = \"wizard\"\ntext = \"x\"\n").contains("line 2"));
     assert!(bad("[[turn]]\ntext = \"x\"\ncolour = 1\n").contains("colour"));
     assert!(
-        bad(
-            "[[turn]]\n[[turn.tool_call]]\nname = \"a\"\narguments = { }\nraw_arguments = \"{}\"\n"
-        )
-        .contains("both")
+        bad("[[turn]]\n[[turn.tool_call]]\nname = \"a\"\narguments = { }\nraw_arguments = \"{}\"\n").contains("both")
     );
     assert!(bad("[[turn]]\n[[turn.tool_call]]\narguments = { }\n").contains("no name"));
 }

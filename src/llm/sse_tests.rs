@@ -11,16 +11,12 @@ fn parse_all(chunks: &[&[u8]]) -> Vec<SseEvent> {
 }
 
 fn ev(event: &str, data: &str) -> SseEvent {
-    SseEvent {
-        event: event.into(),
-        data: data.into(),
-    }
+    SseEvent { event: event.into(), data: data.into() }
 }
 
 #[test]
 fn plain_events_with_names_and_comments() {
-    let got =
-        parse_all(&[b": keep-alive comment\n\nevent: ping\ndata: {}\n\ndata: one\ndata:two\n\n"]);
+    let got = parse_all(&[b": keep-alive comment\n\nevent: ping\ndata: {}\n\ndata: one\ndata:two\n\n"]);
     assert_eq!(got, vec![ev("ping", "{}"), ev("", "one\ntwo")]);
 }
 
@@ -43,10 +39,7 @@ fn bytes_split_inside_a_utf8_character() {
 fn one_byte_at_a_time() {
     let text = b"event: message_start\ndata: {\"a\":1}\n\nevent: x\r\ndata: y\r\n\r\n";
     let chunks: Vec<&[u8]> = text.chunks(1).collect();
-    assert_eq!(
-        parse_all(&chunks),
-        vec![ev("message_start", "{\"a\":1}"), ev("x", "y")]
-    );
+    assert_eq!(parse_all(&chunks), vec![ev("message_start", "{\"a\":1}"), ev("x", "y")]);
 }
 
 #[test]

@@ -35,11 +35,7 @@ impl ModelRequest {
 
     /// The reply length to ask for.
     pub fn max_tokens_or_default(&self) -> u32 {
-        if self.max_tokens == 0 {
-            Self::DEFAULT_MAX_TOKENS
-        } else {
-            self.max_tokens
-        }
+        if self.max_tokens == 0 { Self::DEFAULT_MAX_TOKENS } else { self.max_tokens }
     }
 }
 
@@ -76,26 +72,17 @@ pub enum Message {
 impl Message {
     /// A user message.
     pub fn user(content: impl Into<String>) -> Self {
-        Message::User {
-            content: content.into(),
-        }
+        Message::User { content: content.into() }
     }
 
     /// An assistant message with text only.
     pub fn assistant(content: impl Into<String>) -> Self {
-        Message::Assistant {
-            content: content.into(),
-            tool_calls: Vec::new(),
-        }
+        Message::Assistant { content: content.into(), tool_calls: Vec::new() }
     }
 
     /// A successful tool result.
     pub fn tool_result(call_id: impl Into<String>, content: impl Into<String>) -> Self {
-        Message::Tool {
-            call_id: call_id.into(),
-            content: content.into(),
-            is_error: false,
-        }
+        Message::Tool { call_id: call_id.into(), content: content.into(), is_error: false }
     }
 }
 
@@ -203,20 +190,13 @@ pub enum ModelEvent {
 impl ModelEvent {
     /// Whether this event carries reply content (after which a failed stream is not retried).
     pub fn is_content(&self) -> bool {
-        matches!(
-            self,
-            ModelEvent::TextDelta(_) | ModelEvent::ToolCall(_) | ModelEvent::ToolCallError { .. }
-        )
+        matches!(self, ModelEvent::TextDelta(_) | ModelEvent::ToolCall(_) | ModelEvent::ToolCallError { .. })
     }
 
     /// The event to persist for a retry notice or usage report (`ModelRetry`, `UsageRecorded`).
     pub fn to_event_kind(&self) -> Option<EventKind> {
         match self {
-            ModelEvent::Retry {
-                attempt,
-                reason,
-                delay,
-            } => Some(EventKind::ModelRetry {
+            ModelEvent::Retry { attempt, reason, delay } => Some(EventKind::ModelRetry {
                 attempt: *attempt,
                 reason: reason.clone(),
                 delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
@@ -237,31 +217,15 @@ mod tests {
 
     #[test]
     fn retries_and_usage_map_to_persisted_events() {
-        let retry = ModelEvent::Retry {
-            attempt: 2,
-            reason: "rate limited".into(),
-            delay: Duration::from_millis(1500),
-        };
+        let retry = ModelEvent::Retry { attempt: 2, reason: "rate limited".into(), delay: Duration::from_millis(1500) };
         assert_eq!(
             retry.to_event_kind(),
-            Some(EventKind::ModelRetry {
-                attempt: 2,
-                reason: "rate limited".into(),
-                delay_ms: 1500
-            })
+            Some(EventKind::ModelRetry { attempt: 2, reason: "rate limited".into(), delay_ms: 1500 })
         );
-        let usage = ModelEvent::Usage(Usage {
-            input_tokens: 10,
-            output_tokens: 2,
-            cost_micros: 36,
-        });
+        let usage = ModelEvent::Usage(Usage { input_tokens: 10, output_tokens: 2, cost_micros: 36 });
         assert_eq!(
             usage.to_event_kind(),
-            Some(EventKind::UsageRecorded {
-                input_tokens: 10,
-                output_tokens: 2,
-                cost_micros: 36
-            })
+            Some(EventKind::UsageRecorded { input_tokens: 10, output_tokens: 2, cost_micros: 36 })
         );
         assert_eq!(ModelEvent::TextDelta("x".into()).to_event_kind(), None);
     }

@@ -87,7 +87,10 @@ pub fn weak_tests(diff: &WorkDiff) -> Option<String> {
 
 /// The same validation commands failed in the last two attempts while the implementer kept
 /// editing the same files: more rounds of the same will not help.
-pub fn repeated_edits(history: &[(u32, ValidationResult)], files_by_attempt: &BTreeMap<u32, BTreeSet<String>>) -> Option<String> {
+pub fn repeated_edits(
+    history: &[(u32, ValidationResult)],
+    files_by_attempt: &BTreeMap<u32, BTreeSet<String>>,
+) -> Option<String> {
     let failing = |attempt: u32| -> BTreeSet<&str> {
         history.iter().filter(|(a, r)| *a == attempt && !r.ok).map(|(_, r)| r.command.as_str()).collect()
     };

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 
 use super::{Engine, EngineError, lock};
-use crate::protocol::{Actor, Decision, Digest, Event, EventKind, GateId, GateKind, NewEvent, Risk, TaskId, TaskStatus};
+use crate::protocol::{
+    Actor, Decision, Digest, Event, EventKind, GateId, GateKind, NewEvent, Risk, TaskId, TaskStatus,
+};
 
 /// How a gate ended for the runner that asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,14 +47,19 @@ impl Engine {
             None => {
                 let gate = GateId::new();
                 let allowed = vec![Decision::Approve, Decision::ApproveForTask, Decision::Reject];
-                let opened = EventKind::GateOpened { gate, kind, reason: reason.clone(), evidence_hash: evidence, allowed };
+                let opened =
+                    EventKind::GateOpened { gate, kind, reason: reason.clone(), evidence_hash: evidence, allowed };
                 let mut events = vec![NewEvent::for_task(task, Actor::Orchestrator, opened)];
                 if current.status == TaskStatus::Running {
-                    events.push(NewEvent::for_task(task, Actor::Orchestrator, EventKind::StatusChanged {
-                        from: TaskStatus::Running,
-                        to: TaskStatus::AwaitingGate,
-                        reason: format!("waiting for a human: {kind} gate"),
-                    }));
+                    events.push(NewEvent::for_task(
+                        task,
+                        Actor::Orchestrator,
+                        EventKind::StatusChanged {
+                            from: TaskStatus::Running,
+                            to: TaskStatus::AwaitingGate,
+                            reason: format!("waiting for a human: {kind} gate"),
+                        },
+                    ));
                 }
                 self.append(events).await?;
                 gate
@@ -60,8 +67,10 @@ impl Engine {
         };
         let risk = current.risk().unwrap_or(Risk::Medium);
         if setup.auto_approve.covers(risk) {
-            let note =
-                Some(format!("approved automatically: this run was started with --approve {}", setup.auto_approve.as_str()));
+            let note = Some(format!(
+                "approved automatically: this run was started with --approve {}",
+                setup.auto_approve.as_str()
+            ));
             let events = self.decision_events(gate, Decision::Approve, note.clone(), Actor::Orchestrator, true)?;
             self.append(events).await?;
             return Ok(GateOutcome::Decided(Decision::Approve, note));
@@ -101,11 +110,15 @@ impl Engine {
         if task.status == TaskStatus::AwaitingGate && task.open_gates.len() == 1 {
             let waiting = continues_here || lock(&self.waiters).contains_key(&gate);
             let to = if waiting { TaskStatus::Running } else { TaskStatus::Queued };
-            events.push(NewEvent::for_task(task.id, Actor::Orchestrator, EventKind::StatusChanged {
-                from: TaskStatus::AwaitingGate,
-                to,
-                reason: format!("gate {} decided: {decision}", gate.short()),
-            }));
+            events.push(NewEvent::for_task(
+                task.id,
+                Actor::Orchestrator,
+                EventKind::StatusChanged {
+                    from: TaskStatus::AwaitingGate,
+                    to,
+                    reason: format!("gate {} decided: {decision}", gate.short()),
+                },
+            ));
         }
         Ok(events)
     }

@@ -45,11 +45,7 @@ pub enum Ending {
 
 /// Significant words of a title, for finding similar tasks.
 fn title_words(title: &str) -> BTreeSet<String> {
-    title
-        .split(|c: char| !c.is_alphanumeric() && c != '_')
-        .filter(|w| w.len() > 3)
-        .map(str::to_lowercase)
-        .collect()
+    title.split(|c: char| !c.is_alphanumeric() && c != '_').filter(|w| w.len() > 3).map(str::to_lowercase).collect()
 }
 
 /// How many earlier tasks resemble this one (half or more of the title's significant words, same
@@ -89,7 +85,8 @@ pub(crate) fn intake_events(
     if assessment.verdict == IntakeVerdict::Accepted {
         let repo = spec.repo.as_deref().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
         let mut signals = Signals::gather(&repo, spec, &SignalOptions::default());
-        (signals.similar_tasks, signals.similar_failures) = similar(spec, &history.iter().filter(|t| t.id != id).cloned().collect::<Vec<_>>());
+        (signals.similar_tasks, signals.similar_failures) =
+            similar(spec, &history.iter().filter(|t| t.id != id).cloned().collect::<Vec<_>>());
         signals.playbook_exists = true;
         let mut triaged = triage::triage(spec, &setup.policy, &signals);
         if setup.playbooks.for_kind(triaged.kind).is_none() {
@@ -166,7 +163,12 @@ pub async fn drive(engine: Arc<Engine>, id: TaskId) -> Result<Ending, EngineErro
             engine
                 .append(vec![
                     status_change(id, TaskStatus::Running, TaskStatus::Interrupted, "the engine stopped while it ran"),
-                    status_change(id, TaskStatus::Interrupted, TaskStatus::Running, "resumed from its last durable step"),
+                    status_change(
+                        id,
+                        TaskStatus::Interrupted,
+                        TaskStatus::Running,
+                        "resumed from its last durable step",
+                    ),
                 ])
                 .await?;
         }
@@ -294,7 +296,8 @@ async fn run_loop(engine: &Arc<Engine>, runner: &mut Runner) -> Result<Ending, E
             Step::Finalize => {
                 if let Some(hold) = breakers::before_pr(&task, &runner.setup().policy) {
                     if let Some(breaker) = hold.breaker {
-                        let tripped = EventKind::BreakerTripped { breaker: breaker.into(), evidence: hold.reason.clone() };
+                        let tripped =
+                            EventKind::BreakerTripped { breaker: breaker.into(), evidence: hold.reason.clone() };
                         engine.append(vec![NewEvent::for_task(id, Actor::Orchestrator, tripped)]).await?;
                     }
                     if let Some(ending) = ask(engine, runner, hold.kind, hold.reason).await? {

@@ -50,7 +50,9 @@ pub fn document(task: &Task, draft: &PullRequest, head_seq: u64, head_hash: &str
         }
     }
     if let Some(review) = &task.review {
-        out.push_str(&format!("\n## Review\n{:?}: {}\n", review.verdict, review.summary.trim()).replace("Approve:", "Approved:"));
+        out.push_str(
+            &format!("\n## Review\n{:?}: {}\n", review.verdict, review.summary.trim()).replace("Approve:", "Approved:"),
+        );
         for finding in &review.findings {
             out.push_str(&format!("- [{}] {}: {}\n", finding.severity, finding.category, finding.message));
         }
@@ -61,8 +63,7 @@ pub fn document(task: &Task, draft: &PullRequest, head_seq: u64, head_hash: &str
         out.push_str(&format!("\n## Rollback\n{}\n", plan.rollback.trim()));
     }
     out.push_str("\n## Alternatives\nOnly the production track worked on this task.\n");
-    let decided: Vec<String> =
-        task.decided_gates.iter().map(|g| format!("{} gate: {}", g.kind, g.decision)).collect();
+    let decided: Vec<String> = task.decided_gates.iter().map(|g| format!("{} gate: {}", g.kind, g.decision)).collect();
     if !decided.is_empty() {
         out.push_str(&format!("\n## Approvals\n{}\n", decided.join("; ")));
     }
@@ -73,7 +74,11 @@ pub fn document(task: &Task, draft: &PullRequest, head_seq: u64, head_hash: &str
         task.id.short()
     ));
     if let Some((name, version, policy)) = &task.playbook {
-        out.push_str(&format!("Playbook `{name}` {}, policy {}.\n", &version[..version.len().min(12)], &policy[..policy.len().min(12)]));
+        out.push_str(&format!(
+            "Playbook `{name}` {}, policy {}.\n",
+            &version[..version.len().min(12)],
+            &policy[..policy.len().min(12)]
+        ));
     }
     out
 }
@@ -89,11 +94,15 @@ pub async fn create_local(
     if let Some(pr) = task.pr.clone() {
         if task.status == TaskStatus::Running {
             engine
-                .append(vec![NewEvent::for_task(id, Actor::Orchestrator, EventKind::StatusChanged {
-                    from: TaskStatus::Running,
-                    to: TaskStatus::PrReady,
-                    reason: "the PR exists".into(),
-                })])
+                .append(vec![NewEvent::for_task(
+                    id,
+                    Actor::Orchestrator,
+                    EventKind::StatusChanged {
+                        from: TaskStatus::Running,
+                        to: TaskStatus::PrReady,
+                        reason: "the PR exists".into(),
+                    },
+                )])
                 .await?;
         }
         return Ok(Ending::PrReady(pr));
@@ -134,16 +143,24 @@ pub async fn create_local(
     pr.location = file.display().to_string();
     engine
         .append(vec![
-            NewEvent::for_task(id, Actor::Agent(crate::protocol::AgentIdentity {
-                role: crate::protocol::Role::Pr,
-                track: crate::protocol::Track::Right,
-                candidate: None,
-            }), EventKind::PrCreated { pr: pr.clone() }),
-            NewEvent::for_task(id, Actor::Orchestrator, EventKind::StatusChanged {
-                from: TaskStatus::Running,
-                to: TaskStatus::PrReady,
-                reason: format!("draft PR ready on {}", pr.branch),
-            }),
+            NewEvent::for_task(
+                id,
+                Actor::Agent(crate::protocol::AgentIdentity {
+                    role: crate::protocol::Role::Pr,
+                    track: crate::protocol::Track::Right,
+                    candidate: None,
+                }),
+                EventKind::PrCreated { pr: pr.clone() },
+            ),
+            NewEvent::for_task(
+                id,
+                Actor::Orchestrator,
+                EventKind::StatusChanged {
+                    from: TaskStatus::Running,
+                    to: TaskStatus::PrReady,
+                    reason: format!("draft PR ready on {}", pr.branch),
+                },
+            ),
         ])
         .await?;
     Ok(Ending::PrReady(pr))

@@ -26,10 +26,7 @@ impl Engine {
                     name: String::new(),
                     base: known.base.clone(),
                 };
-                by_repo
-                    .entry(repo.clone())
-                    .or_default()
-                    .push((task.id, worktree));
+                by_repo.entry(repo.clone()).or_default().push((task.id, worktree));
             }
         }
         let mut events = Vec::new();
@@ -37,36 +34,20 @@ impl Engine {
             let worktrees: Vec<Worktree> = known.iter().map(|(_, w)| w.clone()).collect();
             let issues = match reconcile(Path::new(&repo), &self.worktrees_root(), &worktrees) {
                 Ok(issues) => issues,
-                Err(err) => vec![WorktreeIssue::Missing {
-                    path: PathBuf::from(format!("{repo} ({err})")),
-                }],
+                Err(err) => vec![WorktreeIssue::Missing { path: PathBuf::from(format!("{repo} ({err})")) }],
             };
             for issue in issues {
                 let (name, path, detail) = match &issue {
-                    WorktreeIssue::Missing { path } => {
-                        ("missing", path, "its directory is gone".to_owned())
-                    }
-                    WorktreeIssue::Orphaned { path } => {
-                        ("orphaned", path, "no task knows it; it was kept".to_owned())
-                    }
+                    WorktreeIssue::Missing { path } => ("missing", path, "its directory is gone".to_owned()),
+                    WorktreeIssue::Orphaned { path } => ("orphaned", path, "no task knows it; it was kept".to_owned()),
                     WorktreeIssue::Dirty { path, files } => {
                         ("dirty", path, format!("uncommitted: {}", files.join(", ")))
                     }
                 };
-                let owner = known
-                    .iter()
-                    .find(|(_, w)| &w.path == path)
-                    .map(|(task, _)| *task);
-                let kind = EventKind::WorktreeIssue {
-                    issue: name.to_owned(),
-                    path: path.display().to_string(),
-                    detail,
-                };
-                events.push(NewEvent {
-                    task: owner,
-                    actor: Actor::Orchestrator,
-                    kind,
-                });
+                let owner = known.iter().find(|(_, w)| &w.path == path).map(|(task, _)| *task);
+                let kind =
+                    EventKind::WorktreeIssue { issue: name.to_owned(), path: path.display().to_string(), detail };
+                events.push(NewEvent { task: owner, actor: Actor::Orchestrator, kind });
             }
         }
         if events.is_empty() {

@@ -16,7 +16,8 @@ pub async fn drive_all(engine: Arc<Engine>, tasks: Vec<TaskId>, limit: usize) ->
         .map(|id| {
             let (engine, slots) = (engine.clone(), slots.clone());
             tokio::spawn(async move {
-                let _slot = slots.acquire_owned().await.map_err(|_| EngineError::Refused("the scheduler stopped".into()))?;
+                let _slot =
+                    slots.acquire_owned().await.map_err(|_| EngineError::Refused("the scheduler stopped".into()))?;
                 drive(engine, id).await
             })
         })

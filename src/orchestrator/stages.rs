@@ -93,7 +93,10 @@ impl Runner {
             self.budget_scale = self.budget_scale.saturating_mul(2);
             let mut budget = self.task_budget.lock().unwrap_or_else(|p| p.into_inner());
             let risk = self.engine.task(self.id).ok().and_then(|t| t.risk()).unwrap_or(Risk::Medium);
-            *budget = BudgetUsage::new("task", scaled(self.setup.policy.budgets.for_risk(risk).task_limits(), self.budget_scale));
+            *budget = BudgetUsage::new(
+                "task",
+                scaled(self.setup.policy.budgets.for_risk(risk).task_limits(), self.budget_scale),
+            );
         }
     }
 
@@ -101,7 +104,13 @@ impl Runner {
         NewEvent::for_task(self.id, actor, kind)
     }
 
-    async fn finish_stage(&self, stage: &str, ok: bool, summary: String, mut extra: Vec<NewEvent>) -> Result<(), EngineError> {
+    async fn finish_stage(
+        &self,
+        stage: &str,
+        ok: bool,
+        summary: String,
+        mut extra: Vec<NewEvent>,
+    ) -> Result<(), EngineError> {
         extra.push(self.event(Actor::Orchestrator, EventKind::StageFinished { stage: stage.to_owned(), ok, summary }));
         self.engine.append(extra).await?;
         Ok(())
@@ -123,17 +132,17 @@ impl Runner {
         let actor = Actor::Agent(AgentIdentity { role, track: Track::Right, candidate: None });
         let risk = task.risk().unwrap_or(Risk::Medium);
         let limits = scaled(self.setup.policy.budgets.for_risk(risk).agent_limits(), self.budget_scale);
-        AgentScope::new(self.id, actor, self.worktree.clone(), limits, self.task_budget.clone())
-            .map_err(|err| EngineError::Refused(format!("the worktree {} is unusable: {err}", self.worktree.path.display())))
+        AgentScope::new(self.id, actor, self.worktree.clone(), limits, self.task_budget.clone()).map_err(|err| {
+            EngineError::Refused(format!("the worktree {} is unusable: {err}", self.worktree.path.display()))
+        })
     }
 
     /// Runs one stage; returns an ending when the run must stop.
     pub async fn run_stage(&mut self, name: &str) -> Result<Option<Ending>, EngineError> {
-        let stage = self
-            .playbook
-            .stage(name)
-            .cloned()
-            .ok_or_else(|| EngineError::Refused(format!("playbook {} has no stage `{name}`", self.playbook.name)))?;
+        let stage =
+            self.playbook.stage(name).cloned().ok_or_else(|| {
+                EngineError::Refused(format!("playbook {} has no stage `{name}`", self.playbook.name))
+            })?;
         let task = self.engine.task(self.id)?;
         if task.stage.as_deref() != Some(name) {
             let started = EventKind::StageStarted { stage: stage.name.clone(), role: stage.role };
@@ -162,7 +171,10 @@ impl Runner {
         if !failed.is_empty() {
             out.push_str("## Validation failures to fix\n");
             for result in failed {
-                out.push_str(&format!("### `{}` (exit {:?})\n```\n{}\n```\n", result.command, result.exit_code, result.summary));
+                out.push_str(&format!(
+                    "### `{}` (exit {:?})\n```\n{}\n```\n",
+                    result.command, result.exit_code, result.summary
+                ));
             }
         } else if !task.validation.is_empty() {
             out.push_str("## Validation\n");
@@ -215,21 +227,27 @@ impl Runner {
             AgentOutcome::BudgetExceeded(breaches) => {
                 let what: Vec<String> =
                     breaches.iter().map(|b| format!("{} {} at {} of {}", b.scope, b.budget, b.used, b.limit)).collect();
-                let reason = format!("budget exceeded in `{}`: {}; approve to double the budgets", stage.name, what.join(", "));
+                let reason =
+                    format!("budget exceeded in `{}`: {}; approve to double the budgets", stage.name, what.join(", "));
                 ask(&self.engine.clone(), self, GateKind::Budget, reason).await
             }
             AgentOutcome::RepeatedCalls { call, times } => {
                 self.trip("repeated_calls", format!("`{call}` called {times} times in a row")).await
             }
             AgentOutcome::TurnsExhausted(turns) => {
-                let reason = format!("`{}` used all {turns} turns without finishing; approve to let it try again", stage.name);
+                let reason =
+                    format!("`{}` used all {turns} turns without finishing; approve to let it try again", stage.name);
                 ask(&self.engine.clone(), self, GateKind::Escalation, reason).await
             }
-            AgentOutcome::ModelFailed(message) => self.fail_stage(&stage.name, format!("the model failed: {message}")).await,
+            AgentOutcome::ModelFailed(message) => {
+                self.fail_stage(&stage.name, format!("the model failed: {message}")).await
+            }
             AgentOutcome::Stopped => {
                 let task = self.engine.task(self.id)?;
                 Ok(Some(match task.open_gates.first() {
-                    Some(gate) if task.status != TaskStatus::Cancelled => Ending::Parked { gate: gate.id, kind: gate.kind },
+                    Some(gate) if task.status != TaskStatus::Cancelled => {
+                        Ending::Parked { gate: gate.id, kind: gate.kind }
+                    }
                     _ => Ending::Cancelled,
                 }))
             }
@@ -238,17 +256,15 @@ impl Runner {
 
     async fn fail_stage(&self, stage: &str, reason: String) -> Result<Option<Ending>, EngineError> {
         let status = self.engine.task(self.id)?.status;
-        let mut events = vec![self.event(Actor::Orchestrator, EventKind::StageFinished {
-            stage: stage.to_owned(),
-            ok: false,
-            summary: reason.clone(),
-        })];
+        let mut events = vec![self.event(
+            Actor::Orchestrator,
+            EventKind::StageFinished { stage: stage.to_owned(), ok: false, summary: reason.clone() },
+        )];
         if crate::domain::check_transition(status, TaskStatus::Failed).is_ok() {
-            events.push(self.event(Actor::Orchestrator, EventKind::StatusChanged {
-                from: status,
-                to: TaskStatus::Failed,
-                reason: reason.clone(),
-            }));
+            events.push(self.event(
+                Actor::Orchestrator,
+                EventKind::StatusChanged { from: status, to: TaskStatus::Failed, reason: reason.clone() },
+            ));
         }
         self.engine.append(events).await?;
         Ok(Some(Ending::Failed(reason)))
@@ -336,7 +352,8 @@ impl Runner {
         {
             return self.trip("weak_tests", evidence).await;
         }
-        let scope_approved = task.decided_gates.iter().any(|g| g.reason.contains("breaker `scope`") && g.decision != Decision::Reject);
+        let scope_approved =
+            task.decided_gates.iter().any(|g| g.reason.contains("breaker `scope`") && g.decision != Decision::Reject);
         if !scope_approved && let Some(evidence) = breakers::scope(&task, &diff, max_lines) {
             return self.trip("scope", evidence).await;
         }
@@ -359,7 +376,11 @@ impl Runner {
             if let Ok(context) = RepoContext::gather(&self.worktree.path, &options)
                 && let Some(hint) = context.discovery.test_commands.first()
             {
-                let command = if hint.dir.is_empty() { hint.command.clone() } else { format!("cd {} && {}", hint.dir, hint.command) };
+                let command = if hint.dir.is_empty() {
+                    hint.command.clone()
+                } else {
+                    format!("cd {} && {}", hint.dir, hint.command)
+                };
                 commands.push(command);
             }
         }
@@ -370,7 +391,8 @@ impl Runner {
         let commands = self.validation_commands(task);
         let attempt = task.completed_stages.iter().filter(|s| *s == "implement").count().max(1) as u32;
         if commands.is_empty() {
-            self.finish_stage("validate", true, "no validation command was given or discovered".into(), Vec::new()).await?;
+            self.finish_stage("validate", true, "no validation command was given or discovered".into(), Vec::new())
+                .await?;
             return Ok(None);
         }
         let broker = self.broker();
@@ -396,10 +418,13 @@ impl Runner {
             if !outcome.ok {
                 failed.push(command.clone());
             }
-            self.engine.append(vec![self.event(ci.clone(), EventKind::ValidationRan { attempt, result: outcome })]).await?;
+            self.engine
+                .append(vec![self.event(ci.clone(), EventKind::ValidationRan { attempt, result: outcome })])
+                .await?;
         }
         if failed.is_empty() {
-            self.finish_stage("validate", true, format!("{} validation commands passed", commands.len()), Vec::new()).await?;
+            self.finish_stage("validate", true, format!("{} validation commands passed", commands.len()), Vec::new())
+                .await?;
             return Ok(None);
         }
         self.finish_stage("validate", false, format!("failed: {}", failed.join(", ")), Vec::new()).await?;
@@ -407,7 +432,11 @@ impl Runner {
         if let Some(evidence) = self.repeated_edits(&task)? {
             return self.trip("repeated_edits", evidence).await;
         }
-        let extra = task.decided_gates.iter().filter(|g| g.kind == GateKind::Escalation && g.decision != Decision::Reject).count();
+        let extra = task
+            .decided_gates
+            .iter()
+            .filter(|g| g.kind == GateKind::Escalation && g.decision != Decision::Reject)
+            .count();
         let limit = self.playbook.retries.implementation + extra as u32;
         if attempt >= limit {
             let reason = format!(
@@ -450,9 +479,10 @@ impl Runner {
         use sha2::{Digest as _, Sha256};
         let task = self.engine.task(self.id).ok()?;
         let (path, base) = (self.worktree.path.clone(), self.worktree.base.clone());
-        let patch = tokio::task::spawn_blocking(move || diff_against(&path, &base).map(|d| d.patch).unwrap_or_default())
-            .await
-            .unwrap_or_default();
+        let patch =
+            tokio::task::spawn_blocking(move || diff_against(&path, &base).map(|d| d.patch).unwrap_or_default())
+                .await
+                .unwrap_or_default();
         let snapshot = json!({
             "plan": task.plan,
             "validation": task.validation,

@@ -107,15 +107,21 @@ impl Playbook {
         for stage in &playbook.stages {
             let name = &stage.name;
             if let Some(tool) = stage.tools.iter().find(|t| !KNOWN_TOOLS.contains(&t.as_str())) {
-                return Err(error(None, format!("stage `{name}` lists unknown tool `{tool}` (known: {})", KNOWN_TOOLS.join(", "))));
+                return Err(error(
+                    None,
+                    format!("stage `{name}` lists unknown tool `{tool}` (known: {})", KNOWN_TOOLS.join(", ")),
+                ));
             }
             if stage.kind == StageKind::Agent {
                 if !KNOWN_SUBMITS.contains(&stage.submit.as_str()) {
-                    return Err(error(None, format!(
-                        "stage `{name}` ends with unknown call `{}` (known: {})",
-                        stage.submit,
-                        KNOWN_SUBMITS.join(", ")
-                    )));
+                    return Err(error(
+                        None,
+                        format!(
+                            "stage `{name}` ends with unknown call `{}` (known: {})",
+                            stage.submit,
+                            KNOWN_SUBMITS.join(", ")
+                        ),
+                    ));
                 }
                 if stage.max_turns == 0 || stage.prompt.trim().is_empty() {
                     return Err(error(None, format!("agent stage `{name}` needs max_turns > 0 and a prompt")));
@@ -170,8 +176,11 @@ impl Playbooks {
         files.sort();
         for path in files {
             let origin = path.display().to_string();
-            let text = std::fs::read_to_string(&path)
-                .map_err(|err| PolicyError { origin: origin.clone(), line: None, message: format!("cannot read: {err}") })?;
+            let text = std::fs::read_to_string(&path).map_err(|err| PolicyError {
+                origin: origin.clone(),
+                line: None,
+                message: format!("cannot read: {err}"),
+            })?;
             let playbook = Playbook::parse(&text, &origin)?;
             playbooks.by_name.insert(playbook.name.clone(), playbook);
         }
@@ -222,8 +231,11 @@ mod tests {
 
     #[test]
     fn invalid_playbooks_name_the_file_and_the_problem() {
-        let err = Playbook::parse("name = \"x\"\nkinds = [\"bug_fix\"]\n[[stage]]\nname = \"a\"\nrole = \"wizard\"\nkind = \"agent\"\n", "p.toml")
-            .unwrap_err();
+        let err = Playbook::parse(
+            "name = \"x\"\nkinds = [\"bug_fix\"]\n[[stage]]\nname = \"a\"\nrole = \"wizard\"\nkind = \"agent\"\n",
+            "p.toml",
+        )
+        .unwrap_err();
         assert_eq!(err.line, Some(5), "{err}");
         let bad_tool = "name = \"x\"\nkinds = [\"bug_fix\"]\n[[stage]]\nname = \"a\"\nrole = \"planner\"\nkind = \"agent\"\n\
                         submit = \"finish\"\nmax_turns = 3\nprompt = \"p\"\ntools = [\"rm_rf\"]\n";

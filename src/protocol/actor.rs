@@ -93,11 +93,9 @@ impl Role {
     /// The track a role belongs to.
     pub fn track(self) -> Track {
         match self {
-            Role::Architect
-            | Role::Challenger
-            | Role::EvalDesigner
-            | Role::FailureAnalyst
-            | Role::Synthesis => Track::Left,
+            Role::Architect | Role::Challenger | Role::EvalDesigner | Role::FailureAnalyst | Role::Synthesis => {
+                Track::Left
+            }
             _ => Track::Right,
         }
     }
@@ -140,9 +138,7 @@ pub enum Actor {
 impl Actor {
     /// The person running this process, named from `$USER` when set.
     pub fn local_human() -> Self {
-        Actor::Human {
-            name: std::env::var("USER").ok().filter(|name| !name.is_empty()),
-        }
+        Actor::Human { name: std::env::var("USER").ok().filter(|name| !name.is_empty()) }
     }
 }
 

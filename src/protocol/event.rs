@@ -373,12 +373,7 @@ impl EventKind {
             EventKind::EngineStarted { version } => format!("engine {version} started"),
             EventKind::TaskCreated { spec } => format!("created: {}", spec.title),
             EventKind::TaskRevised { spec } => format!("revised: {}", spec.title),
-            EventKind::IntakeAssessed {
-                verdict,
-                reasons,
-                questions,
-                ..
-            } => {
+            EventKind::IntakeAssessed { verdict, reasons, questions, .. } => {
                 let detail = reasons.iter().chain(questions).cloned().collect::<Vec<_>>();
                 if detail.is_empty() {
                     format!("intake: {verdict:?}")
@@ -386,13 +381,7 @@ impl EventKind {
                     format!("intake: {verdict:?}: {}", detail.join("; "))
                 }
             }
-            EventKind::TaskTriaged {
-                kind,
-                risk,
-                novelty,
-                route,
-                ..
-            } => {
+            EventKind::TaskTriaged { kind, risk, novelty, route, .. } => {
                 format!("triaged: {kind}, risk {risk}, novelty {novelty}, route {route}")
             }
             EventKind::StatusChanged { from, to, reason } => format!("{from} → {to}: {reason}"),
@@ -405,31 +394,16 @@ impl EventKind {
                 let first = text.lines().next().unwrap_or_default();
                 format!("message: {first}")
             }
-            EventKind::ModelRetry {
-                attempt,
-                reason,
-                delay_ms,
-            } => {
+            EventKind::ModelRetry { attempt, reason, delay_ms } => {
                 format!("model retry after attempt {attempt} in {delay_ms} ms: {reason}")
             }
-            EventKind::UsageRecorded {
-                input_tokens,
-                output_tokens,
-                cost_micros,
-            } => format!(
-                "usage: {input_tokens} in, {output_tokens} out, ${:.4}",
-                *cost_micros as f64 / 1e6
-            ),
-            EventKind::GateOpened {
-                gate, kind, reason, ..
-            } => {
+            EventKind::UsageRecorded { input_tokens, output_tokens, cost_micros } => {
+                format!("usage: {input_tokens} in, {output_tokens} out, ${:.4}", *cost_micros as f64 / 1e6)
+            }
+            EventKind::GateOpened { gate, kind, reason, .. } => {
                 format!("gate {} ({kind}) opened: {reason}", gate.short())
             }
-            EventKind::GateDecided {
-                gate,
-                decision,
-                note,
-            } => match note {
+            EventKind::GateDecided { gate, decision, note } => match note {
                 Some(note) => format!("gate {} {decision}: {note}", gate.short()),
                 None => format!("gate {} {decision}", gate.short()),
             },
@@ -440,27 +414,16 @@ impl EventKind {
                     (true, None) => "ok".to_owned(),
                     (false, None) => "refused or failed".to_owned(),
                 };
-                let detail = match record
-                    .arguments
-                    .get("command")
-                    .or_else(|| record.arguments.get("path"))
-                {
+                let detail = match record.arguments.get("command").or_else(|| record.arguments.get("path")) {
                     Some(serde_json::Value::String(text)) => format!(" `{text}`"),
                     _ => String::new(),
                 };
                 format!("tool {}{detail}: {outcome}", record.tool)
             }
-            EventKind::BudgetExceeded {
-                scope,
-                budget,
-                limit,
-                used,
-            } => {
+            EventKind::BudgetExceeded { scope, budget, limit, used } => {
                 format!("{scope} budget `{budget}` exceeded: {used} of {limit}")
             }
-            EventKind::WorktreeCreated {
-                candidate, branch, ..
-            } => format!("worktree {candidate} on {branch}"),
+            EventKind::WorktreeCreated { candidate, branch, .. } => format!("worktree {candidate} on {branch}"),
             EventKind::WorktreeIssue { issue, path, detail } => format!("worktree {issue}: {path} {detail}"),
             EventKind::PlaybookSelected { playbook, playbook_version, .. } => {
                 format!("playbook {playbook} ({})", &playbook_version[..playbook_version.len().min(12)])
@@ -500,20 +463,12 @@ pub struct NewEvent {
 impl NewEvent {
     /// An event about a task.
     pub fn for_task(task: TaskId, actor: Actor, kind: EventKind) -> Self {
-        Self {
-            task: Some(task),
-            actor,
-            kind,
-        }
+        Self { task: Some(task), actor, kind }
     }
 
     /// An event about the system as a whole.
     pub fn global(actor: Actor, kind: EventKind) -> Self {
-        Self {
-            task: None,
-            actor,
-            kind,
-        }
+        Self { task: None, actor, kind }
     }
 }
 

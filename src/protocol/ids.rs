@@ -26,9 +26,7 @@ pub struct ParseIdError {
 static GENERATOR: Mutex<ulid::Generator> = Mutex::new(ulid::Generator::new());
 
 fn next_ulid() -> Ulid {
-    let mut generator = GENERATOR
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut generator = GENERATOR.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     // The generator only fails after 2^80 ids in one millisecond; a random id is fine then.
     generator.generate().unwrap_or_else(|_| Ulid::new())
 }

@@ -232,9 +232,6 @@ mod tests {
     #[test]
     fn unknown_names_list_the_choices() {
         let err = "severe".parse::<Risk>().unwrap_err();
-        assert_eq!(
-            err,
-            "unknown risk `severe` (expected one of: low, medium, high, critical)"
-        );
+        assert_eq!(err, "unknown risk `severe` (expected one of: low, medium, high, critical)");
     }
 }

@@ -103,9 +103,7 @@ fn durable_hint(seq: Option<u64>) -> String {
 
 fn space_hint(err: &std::io::Error) -> &'static str {
     match err.raw_os_error() {
-        Some(libc::ENOSPC | libc::EFBIG | libc::EDQUOT) => {
-            "; free some disk space (or raise the quota), then retry"
-        }
+        Some(libc::ENOSPC | libc::EFBIG | libc::EDQUOT) => "; free some disk space (or raise the quota), then retry",
         _ => "",
     }
 }
@@ -122,35 +120,20 @@ impl StoreError {
         match err.into() {
             redb::Error::DatabaseAlreadyOpen => StoreError::InUse { path },
             redb::Error::Corrupted(detail) => StoreError::Corrupt { path, detail },
-            redb::Error::UpgradeRequired(version) => StoreError::Corrupt {
-                path,
-                detail: format!("redb file format {version} is too old"),
-            },
+            redb::Error::UpgradeRequired(version) => {
+                StoreError::Corrupt { path, detail: format!("redb file format {version} is too old") }
+            }
             redb::Error::RepairAborted => StoreError::NeedsRepair { path },
             redb::Error::Io(source)
-                if matches!(
-                    source.kind(),
-                    std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
-                ) =>
+                if matches!(source.kind(), std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof) =>
             {
-                StoreError::Corrupt {
-                    path,
-                    detail: source.to_string(),
-                }
+                StoreError::Corrupt { path, detail: source.to_string() }
             }
-            redb::Error::Io(source) => StoreError::Io {
-                path,
-                action,
-                durable_seq,
-                source,
-            },
+            redb::Error::Io(source) => StoreError::Io { path, action, durable_seq, source },
             redb::Error::PreviousIo => StoreError::WriterStopped {
                 reason: Some("an earlier write failed; the file was left as it was".into()),
             },
-            other => StoreError::Internal {
-                path,
-                detail: other.to_string(),
-            },
+            other => StoreError::Internal { path, detail: other.to_string() },
         }
     }
 
@@ -158,39 +141,22 @@ impl StoreError {
     pub(crate) fn duplicate(&self) -> StoreError {
         match self {
             StoreError::InUse { path } => StoreError::InUse { path: path.clone() },
-            StoreError::Corrupt { path, detail } => StoreError::Corrupt {
-                path: path.clone(),
-                detail: detail.clone(),
-            },
-            StoreError::NewerSchema {
-                path,
-                found,
-                supported,
-            } => StoreError::NewerSchema {
-                path: path.clone(),
-                found: *found,
-                supported: *supported,
-            },
-            StoreError::Io {
-                path,
-                action,
-                durable_seq,
-                source,
-            } => StoreError::Io {
+            StoreError::Corrupt { path, detail } => StoreError::Corrupt { path: path.clone(), detail: detail.clone() },
+            StoreError::NewerSchema { path, found, supported } => {
+                StoreError::NewerSchema { path: path.clone(), found: *found, supported: *supported }
+            }
+            StoreError::Io { path, action, durable_seq, source } => StoreError::Io {
                 path: path.clone(),
                 action,
                 durable_seq: *durable_seq,
                 source: std::io::Error::new(source.kind(), source.to_string()),
             },
             StoreError::NeedsRepair { path } => StoreError::NeedsRepair { path: path.clone() },
-            StoreError::Internal { path, detail } => StoreError::Internal {
-                path: path.clone(),
-                detail: detail.clone(),
-            },
+            StoreError::Internal { path, detail } => {
+                StoreError::Internal { path: path.clone(), detail: detail.clone() }
+            }
             StoreError::Rejected(err) => StoreError::Rejected(err.clone()),
-            StoreError::WriterStopped { reason } => StoreError::WriterStopped {
-                reason: reason.clone(),
-            },
+            StoreError::WriterStopped { reason } => StoreError::WriterStopped { reason: reason.clone() },
         }
     }
 }

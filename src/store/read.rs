@@ -26,12 +26,7 @@ macro_rules! from_redb {
     )+};
 }
 
-from_redb!(
-    redb::Error,
-    redb::TableError,
-    redb::StorageError,
-    redb::TransactionError
-);
+from_redb!(redb::Error, redb::TableError, redb::StorageError, redb::TransactionError);
 
 /// Opens a table, treating a table that was never created as empty.
 macro_rules! open_or_empty {
@@ -47,9 +42,7 @@ macro_rules! open_or_empty {
 /// The last event's seq and hash, as recorded with it.
 pub(crate) fn head(txn: &ReadTransaction) -> Result<Head, ReadError> {
     let meta = open_or_empty!(txn, META, Head::EMPTY);
-    let head = meta
-        .get(META_HEAD)?
-        .and_then(|v| Head::from_bytes(v.value()));
+    let head = meta.get(META_HEAD)?.and_then(|v| Head::from_bytes(v.value()));
     Ok(head.unwrap_or(Head::EMPTY))
 }
 
@@ -59,10 +52,8 @@ pub(crate) fn tasks(txn: &ReadTransaction) -> Result<Vec<Task>, ReadError> {
     let mut out = Vec::with_capacity(table.len()? as usize);
     for entry in table.iter()? {
         let (key, value) = entry?;
-        let task = serde_json::from_slice(value.value()).map_err(|err| ReadError::Projection {
-            id: key.value(),
-            detail: err.to_string(),
-        })?;
+        let task = serde_json::from_slice(value.value())
+            .map_err(|err| ReadError::Projection { id: key.value(), detail: err.to_string() })?;
         out.push(task);
     }
     Ok(out)
@@ -76,17 +67,11 @@ pub(crate) fn task(txn: &ReadTransaction, id: TaskId) -> Result<Option<Task>, Re
     };
     serde_json::from_slice(value.value())
         .map(Some)
-        .map_err(|err| ReadError::Projection {
-            id: id.as_u128(),
-            detail: err.to_string(),
-        })
+        .map_err(|err| ReadError::Projection { id: id.as_u128(), detail: err.to_string() })
 }
 
 /// The ids of the tasks whose id ends with `fragment` (any case).
-pub(crate) fn task_ids_matching(
-    txn: &ReadTransaction,
-    fragment: &str,
-) -> Result<Vec<TaskId>, ReadError> {
+pub(crate) fn task_ids_matching(txn: &ReadTransaction, fragment: &str) -> Result<Vec<TaskId>, ReadError> {
     let table = open_or_empty!(txn, TASKS, Vec::new());
     let mut out = Vec::new();
     for entry in table.iter()? {
@@ -114,11 +99,7 @@ pub(crate) fn task_events(txn: &ReadTransaction, id: TaskId) -> Result<Vec<Event
 }
 
 /// Up to `limit` events with a sequence number above `after`, in order.
-pub(crate) fn events_after(
-    txn: &ReadTransaction,
-    after: u64,
-    limit: usize,
-) -> Result<Vec<Event>, ReadError> {
+pub(crate) fn events_after(txn: &ReadTransaction, after: u64, limit: usize) -> Result<Vec<Event>, ReadError> {
     let events = open_or_empty!(txn, EVENTS, Vec::new());
     let mut out = Vec::new();
     for entry in events.range(after.saturating_add(1)..)?.take(limit) {

@@ -60,13 +60,7 @@ pub fn encode(
     out.push(RECORD_VERSION);
     out.extend_from_slice(&prev.0);
     out.extend_from_slice(&[0; 32]);
-    let body = BodyRef {
-        seq,
-        at,
-        task: event.task,
-        actor: &event.actor,
-        kind: &event.kind,
-    };
+    let body = BodyRef { seq, at, task: event.task, actor: &event.actor, kind: &event.kind };
     serde_json::to_writer(&mut *out, &body).map_err(|err| RecordError::Body(err.to_string()))?;
     let mut stored = Event {
         seq,
@@ -123,18 +117,13 @@ pub fn split(bytes: &[u8]) -> Result<RawRecord<'_>, RecordError> {
     prev.copy_from_slice(&bytes[1..33]);
     let mut hash = [0u8; 32];
     hash.copy_from_slice(&bytes[33..HEADER_LEN]);
-    Ok(RawRecord {
-        prev_hash: Digest(prev),
-        hash: Digest(hash),
-        body: &bytes[HEADER_LEN..],
-    })
+    Ok(RawRecord { prev_hash: Digest(prev), hash: Digest(hash), body: &bytes[HEADER_LEN..] })
 }
 
 /// Decodes a whole record into an event.
 pub fn decode(bytes: &[u8]) -> Result<Event, RecordError> {
     let raw = split(bytes)?;
-    let body: Body =
-        serde_json::from_slice(raw.body).map_err(|err| RecordError::Body(err.to_string()))?;
+    let body: Body = serde_json::from_slice(raw.body).map_err(|err| RecordError::Body(err.to_string()))?;
     Ok(Event {
         seq: body.seq,
         at: body.at,
@@ -152,9 +141,7 @@ pub fn body_seq(body: &[u8]) -> Result<u64, RecordError> {
     struct SeqOnly {
         seq: u64,
     }
-    serde_json::from_slice::<SeqOnly>(body)
-        .map(|b| b.seq)
-        .map_err(|err| RecordError::Body(err.to_string()))
+    serde_json::from_slice::<SeqOnly>(body).map(|b| b.seq).map_err(|err| RecordError::Body(err.to_string()))
 }
 
 #[cfg(test)]
@@ -162,12 +149,7 @@ mod tests {
     use super::*;
 
     fn sample() -> NewEvent {
-        NewEvent::global(
-            Actor::Orchestrator,
-            EventKind::EngineStarted {
-                version: "t".into(),
-            },
-        )
+        NewEvent::global(Actor::Orchestrator, EventKind::EngineStarted { version: "t".into() })
     }
 
     #[test]
@@ -200,15 +182,7 @@ mod tests {
     fn damaged_headers_are_errors() {
         assert!(matches!(split(&[1, 2, 3]), Err(RecordError::Header(_))));
         let mut buf = Vec::new();
-        encode(
-            1,
-            Timestamp::UNIX_EPOCH,
-            Digest::GENESIS,
-            sample(),
-            None,
-            &mut buf,
-        )
-        .unwrap();
+        encode(1, Timestamp::UNIX_EPOCH, Digest::GENESIS, sample(), None, &mut buf).unwrap();
         buf[0] = 9;
         assert!(matches!(decode(&buf), Err(RecordError::Header(_))));
     }

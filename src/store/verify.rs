@@ -41,44 +41,28 @@ pub(crate) fn verify(txn: &ReadTransaction) -> Result<Verification, ReadError> {
     };
     let mut expected = 1u64;
     let mut prev = Digest::GENESIS;
-    let broken = |seq: u64, reason: String| Verification::Broken {
-        seq,
-        reason,
-        verified: seq - 1,
-    };
+    let broken = |seq: u64, reason: String| Verification::Broken { seq, reason, verified: seq - 1 };
     if let Some(events) = &events {
         for entry in events.iter()? {
             let (key, value) = entry?;
             let seq = key.value();
             if seq != expected {
-                return Ok(broken(
-                    expected,
-                    format!("missing: the next stored event is #{seq}"),
-                ));
+                return Ok(broken(expected, format!("missing: the next stored event is #{seq}")));
             }
             let raw = match record::split(value.value()) {
                 Ok(raw) => raw,
                 Err(err) => return Ok(broken(seq, err.to_string())),
             };
             if raw.prev_hash != prev {
-                return Ok(broken(
-                    seq,
-                    "does not link to the hash of the event before it".into(),
-                ));
+                return Ok(broken(seq, "does not link to the hash of the event before it".into()));
             }
             if chain_hash(&raw.prev_hash, raw.body) != raw.hash {
-                return Ok(broken(
-                    seq,
-                    "its content does not match its hash (altered)".into(),
-                ));
+                return Ok(broken(seq, "its content does not match its hash (altered)".into()));
             }
             match record::body_seq(raw.body) {
                 Ok(body_seq) if body_seq == seq => {}
                 Ok(body_seq) => {
-                    return Ok(broken(
-                        seq,
-                        format!("stored under #{seq} but says it is #{body_seq}"),
-                    ));
+                    return Ok(broken(seq, format!("stored under #{seq} but says it is #{body_seq}")));
                 }
                 Err(err) => return Ok(broken(seq, err.to_string())),
             }
@@ -88,12 +72,7 @@ pub(crate) fn verify(txn: &ReadTransaction) -> Result<Verification, ReadError> {
     }
     let count = expected - 1;
     let head = super::read::head(txn)?;
-    if head
-        != (Head {
-            seq: count,
-            hash: prev,
-        })
-    {
+    if head != (Head { seq: count, hash: prev }) {
         let seq = match head.seq.cmp(&count) {
             std::cmp::Ordering::Greater => count + 1,
             std::cmp::Ordering::Less => head.seq + 1,
@@ -109,8 +88,5 @@ pub(crate) fn verify(txn: &ReadTransaction) -> Result<Verification, ReadError> {
             verified: count,
         });
     }
-    Ok(Verification::Ok {
-        events: count,
-        head: prev,
-    })
+    Ok(Verification::Ok { events: count, head: prev })
 }

@@ -66,10 +66,7 @@ pub struct Head {
 
 impl Head {
     /// The head of an empty log.
-    pub const EMPTY: Head = Head {
-        seq: 0,
-        hash: Digest::GENESIS,
-    };
+    pub const EMPTY: Head = Head { seq: 0, hash: Digest::GENESIS };
 
     pub(crate) fn to_bytes(self) -> [u8; 40] {
         let mut out = [0u8; 40];
@@ -81,10 +78,7 @@ impl Head {
     pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Head> {
         let seq = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
         let hash: [u8; 32] = bytes.get(8..40)?.try_into().ok()?;
-        Some(Head {
-            seq,
-            hash: Digest(hash),
-        })
+        Some(Head { seq, hash: Digest(hash) })
     }
 }
 
@@ -118,9 +112,7 @@ impl Writer {
             }
             if let Err(fatal) = self.commit_batch(&mut batch) {
                 for request in batch.drain(..).chain(requests.try_iter()) {
-                    request.reply.send(Err(StoreError::WriterStopped {
-                        reason: Some(fatal.clone()),
-                    }));
+                    request.reply.send(Err(StoreError::WriterStopped { reason: Some(fatal.clone()) }));
                 }
                 // Later requests find the channel closed and get the same answer from the handle.
                 return;
@@ -151,24 +143,17 @@ impl Writer {
                                 }
                             }
                             if let Some(last) = request_events.last() {
-                                head = Head {
-                                    seq: last.seq,
-                                    hash: last.hash,
-                                };
+                                head = Head { seq: last.seq, hash: last.hash };
                             }
                             staged.extend(scratch);
-                            accepted.push(Accepted {
-                                reply: request.reply,
-                                events: request_events,
-                            });
+                            accepted.push(Accepted { reply: request.reply, events: request_events });
                         }
                     }
                 }
                 let mut tasks = txn.open_table(TASKS)?;
                 for (id, task) in &staged {
                     buf.clear();
-                    serde_json::to_writer(&mut buf, task)
-                        .map_err(|err| redb::Error::Corrupted(err.to_string()))?;
+                    serde_json::to_writer(&mut buf, task).map_err(|err| redb::Error::Corrupted(err.to_string()))?;
                     tasks.insert(id.as_u128(), buf.as_slice())?;
                 }
                 let mut meta = txn.open_table(META)?;
@@ -183,10 +168,7 @@ impl Writer {
                 self.head = head;
                 self.last_at = at;
                 self.tasks.extend(staged);
-                let all: Vec<Arc<Event>> = accepted
-                    .iter()
-                    .flat_map(|a| a.events.iter().cloned())
-                    .collect();
+                let all: Vec<Arc<Event>> = accepted.iter().flat_map(|a| a.events.iter().cloned()).collect();
                 for done in accepted {
                     done.reply.send(Ok(done.events));
                 }
@@ -196,8 +178,7 @@ impl Writer {
                 Ok(())
             }
             Err(err) => {
-                let error =
-                    StoreError::from_redb(&self.path, "commit to", Some(self.head.seq), err);
+                let error = StoreError::from_redb(&self.path, "commit to", Some(self.head.seq), err);
                 let fatal = error.to_string();
                 for done in accepted {
                     done.reply.send(Err(error.duplicate()));
@@ -223,20 +204,12 @@ impl Writer {
         let mut prev = head;
         for new in events {
             let mut bytes = Vec::with_capacity(256);
-            let event =
-                record::encode(prev.seq + 1, at, prev.hash, new, self.redactor.as_deref(), &mut bytes).map_err(|err| {
-                    StoreError::Internal {
-                        path: self.path.clone(),
-                        detail: err.to_string(),
-                    }
-                })?;
+            let event = record::encode(prev.seq + 1, at, prev.hash, new, self.redactor.as_deref(), &mut bytes)
+                .map_err(|err| StoreError::Internal { path: self.path.clone(), detail: err.to_string() })?;
             if let Some(id) = event.task {
                 self.apply(id, &event, staged, &mut scratch)?;
             }
-            prev = Head {
-                seq: event.seq,
-                hash: event.hash,
-            };
+            prev = Head { seq: event.seq, hash: event.hash };
             out.push(Arc::new(event));
             records.push(bytes);
         }
@@ -251,8 +224,7 @@ impl Writer {
         scratch: &mut HashMap<TaskId, Task>,
     ) -> Result<(), ApplyError> {
         if let EventKind::TaskCreated { spec } = &event.kind {
-            if scratch.contains_key(&id) || staged.contains_key(&id) || self.tasks.contains_key(&id)
-            {
+            if scratch.contains_key(&id) || staged.contains_key(&id) || self.tasks.contains_key(&id) {
                 return Err(ApplyError::Duplicate(id));
             }
             scratch.insert(id, Task::created(id, spec.clone(), event));
@@ -270,13 +242,8 @@ impl Writer {
 }
 
 /// Reads the head and every task projection: what a writer needs to start.
-pub(crate) fn load_state(
-    txn: &redb::ReadTransaction,
-) -> Result<(Head, HashMap<TaskId, Task>), super::read::ReadError> {
+pub(crate) fn load_state(txn: &redb::ReadTransaction) -> Result<(Head, HashMap<TaskId, Task>), super::read::ReadError> {
     let head = super::read::head(txn)?;
-    let tasks = super::read::tasks(txn)?
-        .into_iter()
-        .map(|task| (task.id, task))
-        .collect();
+    let tasks = super::read::tasks(txn)?.into_iter().map(|task| (task.id, task)).collect();
     Ok((head, tasks))
 }

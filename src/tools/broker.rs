@@ -19,16 +19,13 @@ use super::confine::Confined;
 use super::files;
 use super::output::{ToolOutput, bound};
 use super::policy::{CommandPolicy, Verdict};
-use crate::redact::Redactor;
 use super::runner::{self, RunSpec};
 use super::sandbox::SandboxLevel;
-use super::schema::{
-    EditFileArgs, GitDiffArgs, ListFilesArgs, ReadFileArgs, RunArgs, SearchArgs, WriteFileArgs,
-};
+use super::schema::{EditFileArgs, GitDiffArgs, ListFilesArgs, ReadFileArgs, RunArgs, SearchArgs, WriteFileArgs};
 use crate::protocol::{
-    Actor, Decision, EventKind, GateKind, NewEvent, PolicyRecord, TaskId, ToolCallId,
-    ToolCallRecord,
+    Actor, Decision, EventKind, GateKind, NewEvent, PolicyRecord, TaskId, ToolCallId, ToolCallRecord,
 };
+use crate::redact::Redactor;
 use crate::workspace::{Worktree, diff_against};
 
 /// What the broker needs from the engine: persistence and human decisions.
@@ -137,15 +134,9 @@ pub struct Broker {
 }
 
 fn parse<T: DeserializeOwned>(tool: &str, arguments: &Value) -> Result<T, ToolOutput> {
-    let arguments = if arguments.is_null() {
-        Value::Object(Default::default())
-    } else {
-        arguments.clone()
-    };
+    let arguments = if arguments.is_null() { Value::Object(Default::default()) } else { arguments.clone() };
     serde_json::from_value(arguments).map_err(|err| {
-        ToolOutput::error(format!(
-            "invalid arguments for {tool}: {err}; see the tool's schema for the expected fields"
-        ))
+        ToolOutput::error(format!("invalid arguments for {tool}: {err}; see the tool's schema for the expected fields"))
     })
 }
 
@@ -153,14 +144,8 @@ fn parse<T: DeserializeOwned>(tool: &str, arguments: &Value) -> Result<T, ToolOu
 fn redact_json(redactor: &Redactor, value: &Value) -> Value {
     match value {
         Value::String(text) => Value::String(redactor.redact(text).into_owned()),
-        Value::Array(items) => {
-            Value::Array(items.iter().map(|v| redact_json(redactor, v)).collect())
-        }
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), redact_json(redactor, v)))
-                .collect(),
-        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| redact_json(redactor, v)).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), redact_json(redactor, v))).collect()),
         other => other.clone(),
     }
 }
@@ -172,26 +157,13 @@ impl Broker {
     }
 
     /// Carries out one tool call for the agent in `scope`.
-    pub async fn call(
-        &self,
-        scope: &mut AgentScope,
-        host: &dyn ToolHost,
-        name: &str,
-        arguments: &Value,
-    ) -> CallResult {
+    pub async fn call(&self, scope: &mut AgentScope, host: &dyn ToolHost, name: &str, arguments: &Value) -> CallResult {
         let started_at = Timestamp::now();
         let mut facts = RunFacts::default();
-        let output = match self
-            .dispatch(scope, host, name, arguments, &mut facts)
-            .await
-        {
+        let output = match self.dispatch(scope, host, name, arguments, &mut facts).await {
             Ok(output) | Err(output) => output,
         };
-        let text = bound(
-            &self.redactor.redact(&output.text),
-            self.config.result_cap,
-            "ask for less output",
-        );
+        let text = bound(&self.redactor.redact(&output.text), self.config.result_cap, "ask for less output");
         let output = ToolOutput { text, ..output };
 
         let facts_exit = facts.exit_code;
@@ -209,18 +181,13 @@ impl Broker {
             sandbox: facts.sandbox,
             policy: facts.policy,
         };
-        let mut events = vec![NewEvent::for_task(
-            scope.task,
-            scope.actor.clone(),
-            EventKind::ToolCalled(Box::new(record)),
-        )];
+        let mut events =
+            vec![NewEvent::for_task(scope.task, scope.actor.clone(), EventKind::ToolCalled(Box::new(record)))];
 
         let diff_lines = if output.changed_files.is_empty() {
             None
         } else {
-            diff_against(&scope.worktree.path, &scope.worktree.base)
-                .ok()
-                .map(|d| (d.added() + d.removed()) as u64)
+            diff_against(&scope.worktree.path, &scope.worktree.base).ok().map(|d| (d.added() + d.removed()) as u64)
         };
         let mut breaches = scope.budget.record(&output.changed_files, diff_lines);
         if let Ok(mut task_budget) = scope.task_budget.lock() {
@@ -279,16 +246,12 @@ impl Broker {
             "git_diff" => {
                 let _: GitDiffArgs = parse(name, arguments)?;
                 match diff_against(&scope.worktree.path, &scope.worktree.base) {
-                    Ok(diff) if diff.files.is_empty() => {
-                        ToolOutput::ok("no changes against the base commit yet")
-                    }
+                    Ok(diff) if diff.files.is_empty() => ToolOutput::ok("no changes against the base commit yet"),
                     Ok(diff) => {
                         let stats: Vec<String> = diff
                             .files
                             .iter()
-                            .map(|f| {
-                                format!("{} +{} -{} ({})", f.path, f.added, f.removed, f.status)
-                            })
+                            .map(|f| format!("{} +{} -{} ({})", f.path, f.added, f.removed, f.status))
                             .collect();
                         ToolOutput::ok(format!("{}\n\n{}", stats.join("\n"), diff.patch))
                     }
@@ -321,18 +284,13 @@ impl Broker {
         let unsandboxed = self.config.sandbox == SandboxLevel::None;
         if judgement.verdict == Verdict::Forbid {
             facts.policy = Some(record);
-            return ToolOutput::error(format!(
-                "refused by policy: {}",
-                judgement.reasons.join("; ")
-            ));
+            return ToolOutput::error(format!("refused by policy: {}", judgement.reasons.join("; ")));
         }
         let needs_human = judgement.verdict == Verdict::Prompt || unsandboxed;
         if needs_human && !scope.commands_approved_for_task {
             let mut reason = judgement.reasons.join("; ");
             if unsandboxed {
-                reason.push_str(
-                    "; no sandbox is available on this machine, so every command needs approval",
-                );
+                reason.push_str("; no sandbox is available on this machine, so every command needs approval");
             }
             let request = ApprovalRequest {
                 task: scope.task,
@@ -347,9 +305,7 @@ impl Broker {
                 Decision::Reject => {
                     facts.policy = Some(record);
                     let note = note.map(|n| format!(": {n}")).unwrap_or_default();
-                    return ToolOutput::error(format!(
-                        "a human rejected this command{note}; try another way"
-                    ));
+                    return ToolOutput::error(format!("a human rejected this command{note}; try another way"));
                 }
                 Decision::ApproveForTask => scope.commands_approved_for_task = true,
                 Decision::Approve => {}
@@ -361,9 +317,7 @@ impl Broker {
             command: args.command.clone(),
             workdir: scope.worktree.path.clone(),
             level: self.config.sandbox,
-            timeout: args
-                .timeout_secs
-                .map_or(self.config.command_timeout, Duration::from_secs),
+            timeout: args.timeout_secs.map_or(self.config.command_timeout, Duration::from_secs),
             output_cap: self.config.output_cap,
             helper: self.config.helper.clone(),
             env: Vec::new(),
@@ -371,8 +325,7 @@ impl Broker {
         match runner::run(&spec).await {
             Ok(outcome) => {
                 facts.exit_code = outcome.exit_code;
-                let changed =
-                    crate::workspace::uncommitted(&scope.worktree.path).unwrap_or_default();
+                let changed = crate::workspace::uncommitted(&scope.worktree.path).unwrap_or_default();
                 let mut output = if outcome.success() {
                     ToolOutput::ok(outcome.render())
                 } else {

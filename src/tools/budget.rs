@@ -84,29 +84,16 @@ impl BudgetUsage {
     pub fn check(&mut self) -> Vec<Breach> {
         let used = [
             ("tool_calls", self.limits.tool_calls, self.tool_calls),
-            (
-                "files_changed",
-                self.limits.files_changed,
-                self.files.len() as u64,
-            ),
+            ("files_changed", self.limits.files_changed, self.files.len() as u64),
             ("diff_lines", self.limits.diff_lines, self.diff_lines),
-            (
-                "wall_time_secs",
-                self.limits.wall_time_secs,
-                self.started.elapsed().as_secs(),
-            ),
+            ("wall_time_secs", self.limits.wall_time_secs, self.started.elapsed().as_secs()),
         ];
         let mut breaches = Vec::new();
         for (budget, limit, used) in used {
             if let Some(limit) = limit.filter(|limit| used > *limit)
                 && self.reported.insert(budget)
             {
-                breaches.push(Breach {
-                    scope: self.scope,
-                    budget,
-                    limit,
-                    used,
-                });
+                breaches.push(Breach { scope: self.scope, budget, limit, used });
             }
         }
         breaches
@@ -132,29 +119,14 @@ mod tests {
 
     #[test]
     fn each_budget_is_reported_once_when_it_is_exceeded() {
-        let limits = BudgetLimits {
-            tool_calls: Some(2),
-            files_changed: Some(1),
-            ..BudgetLimits::default()
-        };
+        let limits = BudgetLimits { tool_calls: Some(2), files_changed: Some(1), ..BudgetLimits::default() };
         let mut usage = BudgetUsage::new("agent", limits);
         assert!(usage.record(&["a.rs".into()], Some(3)).is_empty());
-        assert!(
-            usage.record(&["a.rs".into()], Some(5)).is_empty(),
-            "the same file twice is one file"
-        );
+        assert!(usage.record(&["a.rs".into()], Some(5)).is_empty(), "the same file twice is one file");
         let breaches = usage.record(&["b.rs".into()], Some(9));
         let names: Vec<&str> = breaches.iter().map(|b| b.budget).collect();
         assert_eq!(names, ["tool_calls", "files_changed"]);
-        assert_eq!(
-            breaches[0],
-            Breach {
-                scope: "agent",
-                budget: "tool_calls",
-                limit: 2,
-                used: 3
-            }
-        );
+        assert_eq!(breaches[0], Breach { scope: "agent", budget: "tool_calls", limit: 2, used: 3 });
         assert!(usage.record(&[], None).is_empty(), "already reported");
         usage.extend("tool_calls", 10);
         assert!(usage.record(&[], None).is_empty());
@@ -162,13 +134,7 @@ mod tests {
 
     #[test]
     fn diff_lines_follow_the_latest_diff() {
-        let mut usage = BudgetUsage::new(
-            "task",
-            BudgetLimits {
-                diff_lines: Some(10),
-                ..Default::default()
-            },
-        );
+        let mut usage = BudgetUsage::new("task", BudgetLimits { diff_lines: Some(10), ..Default::default() });
         assert!(usage.record(&["a".into()], Some(12)).len() == 1);
         assert_eq!(usage.tool_calls(), 1);
     }

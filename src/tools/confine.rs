@@ -40,9 +40,7 @@ pub struct Confined {
 impl Confined {
     /// Confines to `root`, which must exist (it is canonicalized once here).
     pub fn new(root: &Path) -> std::io::Result<Confined> {
-        Ok(Confined {
-            root: root.canonicalize()?,
-        })
+        Ok(Confined { root: root.canonicalize()? })
     }
 
     /// The canonical root.
@@ -62,10 +60,7 @@ impl Confined {
 
     /// The path relative to the root, for messages.
     pub fn display(&self, path: &Path) -> String {
-        path.strip_prefix(&self.root)
-            .unwrap_or(path)
-            .display()
-            .to_string()
+        path.strip_prefix(&self.root).unwrap_or(path).display().to_string()
     }
 
     fn resolve(&self, relative: &str, write: bool) -> Result<PathBuf, ConfineError> {
@@ -112,20 +107,13 @@ impl Confined {
             }
         };
         if !resolved.starts_with(&self.root) {
-            return Err(ConfineError::SymlinkOut {
-                path: given.to_owned(),
-                target: resolved.display().to_string(),
-            });
+            return Err(ConfineError::SymlinkOut { path: given.to_owned(), target: resolved.display().to_string() });
         }
         let mut target = resolved;
         for name in rest.into_iter().rev() {
             target.push(name);
         }
-        if write
-            && target
-                .strip_prefix(&self.root)
-                .is_ok_and(|r| r.components().any(|c| c.as_os_str() == ".git"))
-        {
+        if write && target.strip_prefix(&self.root).is_ok_and(|r| r.components().any(|c| c.as_os_str() == ".git")) {
             return Err(ConfineError::GitDir(given.to_owned()));
         }
         Ok(target)
@@ -149,35 +137,17 @@ mod tests {
     #[test]
     fn ordinary_paths_resolve_inside() {
         let (_dir, c) = workspace();
-        assert_eq!(
-            c.read_path("src/lib.rs").unwrap(),
-            c.root().join("src/lib.rs")
-        );
-        assert_eq!(
-            c.read_path("./src/../src/lib.rs").unwrap(),
-            c.root().join("src/lib.rs")
-        );
-        assert_eq!(
-            c.write_path("src/new/deep.rs").unwrap(),
-            c.root().join("src/new/deep.rs")
-        );
+        assert_eq!(c.read_path("src/lib.rs").unwrap(), c.root().join("src/lib.rs"));
+        assert_eq!(c.read_path("./src/../src/lib.rs").unwrap(), c.root().join("src/lib.rs"));
+        assert_eq!(c.write_path("src/new/deep.rs").unwrap(), c.root().join("src/new/deep.rs"));
     }
 
     #[test]
     fn escapes_and_absolute_paths_are_refused() {
         let (_dir, c) = workspace();
-        assert!(matches!(
-            c.read_path("../outside"),
-            Err(ConfineError::Escapes(_))
-        ));
-        assert!(matches!(
-            c.read_path("src/../../x"),
-            Err(ConfineError::Escapes(_))
-        ));
-        assert!(matches!(
-            c.read_path("/etc/passwd"),
-            Err(ConfineError::Absolute(_))
-        ));
+        assert!(matches!(c.read_path("../outside"), Err(ConfineError::Escapes(_))));
+        assert!(matches!(c.read_path("src/../../x"), Err(ConfineError::Escapes(_))));
+        assert!(matches!(c.read_path("/etc/passwd"), Err(ConfineError::Absolute(_))));
         assert!(matches!(c.read_path("  "), Err(ConfineError::Empty)));
     }
 
@@ -186,33 +156,18 @@ mod tests {
         let (dir, c) = workspace();
         std::os::unix::fs::symlink("/etc/passwd", c.root().join("passwd")).unwrap();
         std::os::unix::fs::symlink(dir.path(), c.root().join("up")).unwrap();
-        assert!(matches!(
-            c.read_path("passwd"),
-            Err(ConfineError::SymlinkOut { .. })
-        ));
-        assert!(matches!(
-            c.write_path("passwd"),
-            Err(ConfineError::SymlinkOut { .. })
-        ));
-        assert!(matches!(
-            c.write_path("up/planted.txt"),
-            Err(ConfineError::SymlinkOut { .. })
-        ));
+        assert!(matches!(c.read_path("passwd"), Err(ConfineError::SymlinkOut { .. })));
+        assert!(matches!(c.write_path("passwd"), Err(ConfineError::SymlinkOut { .. })));
+        assert!(matches!(c.write_path("up/planted.txt"), Err(ConfineError::SymlinkOut { .. })));
         std::os::unix::fs::symlink(c.root().join("src"), c.root().join("inner")).unwrap();
-        assert_eq!(
-            c.read_path("inner/lib.rs").unwrap(),
-            c.root().join("src/lib.rs")
-        );
+        assert_eq!(c.read_path("inner/lib.rs").unwrap(), c.root().join("src/lib.rs"));
     }
 
     #[test]
     fn writes_into_git_are_refused_but_reads_are_not() {
         let (_dir, c) = workspace();
         assert!(matches!(c.write_path(".git"), Err(ConfineError::GitDir(_))));
-        assert!(matches!(
-            c.write_path("sub/.git/config"),
-            Err(ConfineError::GitDir(_))
-        ));
+        assert!(matches!(c.write_path("sub/.git/config"), Err(ConfineError::GitDir(_))));
         assert!(c.read_path(".git").is_ok());
     }
 }

@@ -25,15 +25,13 @@ fn looks_binary(bytes: &[u8]) -> bool {
 
 fn read_text(path: &Path, shown: &str) -> Result<String, ToolOutput> {
     let metadata = std::fs::metadata(path).map_err(|err| match err.kind() {
-        std::io::ErrorKind::NotFound => ToolOutput::error(format!(
-            "`{shown}` does not exist; use list_files to see what does"
-        )),
+        std::io::ErrorKind::NotFound => {
+            ToolOutput::error(format!("`{shown}` does not exist; use list_files to see what does"))
+        }
         _ => ToolOutput::error(format!("cannot read `{shown}`: {err}")),
     })?;
     if metadata.is_dir() {
-        return Err(ToolOutput::error(format!(
-            "`{shown}` is a directory; use list_files"
-        )));
+        return Err(ToolOutput::error(format!("`{shown}` is a directory; use list_files")));
     }
     if metadata.len() > MAX_FILE_BYTES {
         return Err(ToolOutput::error(format!(
@@ -41,13 +39,9 @@ fn read_text(path: &Path, shown: &str) -> Result<String, ToolOutput> {
             metadata.len()
         )));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|err| ToolOutput::error(format!("cannot read `{shown}`: {err}")))?;
+    let bytes = std::fs::read(path).map_err(|err| ToolOutput::error(format!("cannot read `{shown}`: {err}")))?;
     if looks_binary(&bytes) {
-        return Err(ToolOutput::error(format!(
-            "`{shown}` is a binary file ({} bytes); it is not shown",
-            bytes.len()
-        )));
+        return Err(ToolOutput::error(format!("`{shown}` is a binary file ({} bytes); it is not shown", bytes.len())));
     }
     Ok(match String::from_utf8(bytes) {
         Ok(text) => text,
@@ -56,12 +50,7 @@ fn read_text(path: &Path, shown: &str) -> Result<String, ToolOutput> {
 }
 
 /// `read_file`: lines `start..start+count` (1-based), numbered.
-pub fn read_file(
-    confined: &Confined,
-    path: &str,
-    start_line: Option<usize>,
-    max_lines: Option<usize>,
-) -> ToolOutput {
+pub fn read_file(confined: &Confined, path: &str, start_line: Option<usize>, max_lines: Option<usize>) -> ToolOutput {
     let full = match confined.read_path(path) {
         Ok(full) => full,
         Err(err) => return ToolOutput::error(err.to_string()),
@@ -77,13 +66,9 @@ pub fn read_file(
     let total = lines.len();
     let start = start_line.unwrap_or(1).max(1);
     if start > total {
-        return ToolOutput::error(format!(
-            "`{path}` has {total} lines; start_line {start} is past the end"
-        ));
+        return ToolOutput::error(format!("`{path}` has {total} lines; start_line {start} is past the end"));
     }
-    let count = max_lines
-        .unwrap_or(DEFAULT_READ_LINES)
-        .clamp(1, MAX_READ_LINES);
+    let count = max_lines.unwrap_or(DEFAULT_READ_LINES).clamp(1, MAX_READ_LINES);
     let end = (start - 1 + count).min(total);
     let width = end.to_string().len();
     let mut out = String::with_capacity(text.len().min(count * 80));
@@ -91,9 +76,7 @@ pub fn read_file(
         let number = start + offset;
         if line.chars().count() > MAX_LINE_CHARS {
             let cut: String = line.chars().take(MAX_LINE_CHARS).collect();
-            out.push_str(&format!(
-                "{number:>width$}│{cut}… [line cut at {MAX_LINE_CHARS} characters]\n"
-            ));
+            out.push_str(&format!("{number:>width$}│{cut}… [line cut at {MAX_LINE_CHARS} characters]\n"));
         } else {
             out.push_str(&format!("{number:>width$}│{line}\n"));
         }
@@ -145,10 +128,7 @@ pub fn list_files(confined: &Confined, path: Option<&str>, max_depth: Option<usi
         }
     }
     if total == 0 {
-        return ToolOutput::ok(format!(
-            "`{}` is empty (or holds only ignored files)",
-            path.unwrap_or(".")
-        ));
+        return ToolOutput::ok(format!("`{}` is empty (or holds only ignored files)", path.unwrap_or(".")));
     }
     let mut text = lines.join("\n");
     text.push('\n');
@@ -204,9 +184,7 @@ pub fn write_file(confined: &Confined, path: &str, content: &str) -> ToolOutput 
 /// `edit_file`: replaces the one occurrence of `old` with `new`; refuses zero or several.
 pub fn edit_file(confined: &Confined, path: &str, old: &str, new: &str) -> ToolOutput {
     if old.is_empty() {
-        return ToolOutput::error(
-            "`old` is empty; to create or replace a whole file use write_file".to_owned(),
-        );
+        return ToolOutput::error("`old` is empty; to create or replace a whole file use write_file".to_owned());
     }
     let full = match confined.write_path(path) {
         Ok(full) => full,

@@ -7,19 +7,12 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 
 use landlock::{
-    ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, Ruleset, RulesetAttr,
-    RulesetCreatedAttr, RulesetStatus, path_beneath_rules,
+    ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus,
+    path_beneath_rules,
 };
 
 /// Devices every command may write to.
-const WRITABLE_DEVICES: &[&str] = &[
-    "/dev/null",
-    "/dev/zero",
-    "/dev/full",
-    "/dev/tty",
-    "/dev/ptmx",
-    "/dev/pts",
-];
+const WRITABLE_DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/ptmx", "/dev/pts"];
 
 /// Restricts this process and replaces it with `argv`. Returns only on failure, with the reason.
 pub fn exec_restricted(writable: &[PathBuf], argv: &[String]) -> String {
@@ -48,10 +41,7 @@ fn restrict(writable: &[PathBuf]) -> Result<(), String> {
         .map_err(failed)?
         .add_rules(path_beneath_rules(writable, AccessFs::from_all(abi)))
         .map_err(failed)?
-        .add_rules(path_beneath_rules(
-            WRITABLE_DEVICES,
-            AccessFs::from_all(abi),
-        ))
+        .add_rules(path_beneath_rules(WRITABLE_DEVICES, AccessFs::from_all(abi)))
         .map_err(failed)?
         .restrict_self()
         .map_err(failed)?;

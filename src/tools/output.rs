@@ -17,20 +17,12 @@ pub struct ToolOutput {
 impl ToolOutput {
     /// A successful result.
     pub fn ok(text: impl Into<String>) -> Self {
-        Self {
-            ok: true,
-            text: text.into(),
-            changed_files: Vec::new(),
-        }
+        Self { ok: true, text: text.into(), changed_files: Vec::new() }
     }
 
     /// A failed call: the text says what went wrong and what to do.
     pub fn error(text: impl Into<String>) -> Self {
-        Self {
-            ok: false,
-            text: text.into(),
-            changed_files: Vec::new(),
-        }
+        Self { ok: false, text: text.into(), changed_files: Vec::new() }
     }
 
     /// Records that the call changed `path`.
@@ -80,14 +72,8 @@ mod tests {
         assert_eq!(bound("abc", 10, "x"), "abc");
         let text = format!("{}{}", "h".repeat(100), "t".repeat(100));
         let cut = bound(&text, 60, "use a narrower pattern");
-        assert!(
-            cut.starts_with(&"h".repeat(40)) && cut.ends_with(&"t".repeat(20)),
-            "{cut}"
-        );
-        assert!(
-            cut.contains("140 bytes cut from the middle of 200 bytes")
-                && cut.contains("narrower pattern")
-        );
+        assert!(cut.starts_with(&"h".repeat(40)) && cut.ends_with(&"t".repeat(20)), "{cut}");
+        assert!(cut.contains("140 bytes cut from the middle of 200 bytes") && cut.contains("narrower pattern"));
     }
 
     #[test]

@@ -68,26 +68,15 @@ pub struct Judgement {
 fn matches_prefix(prefix: &[String], words: &Words) -> bool {
     !prefix.is_empty()
         && words.len() >= prefix.len()
-        && prefix
-            .iter()
-            .zip(words)
-            .enumerate()
-            .all(|(i, (want, got))| {
-                // The program may be named by path: `/usr/bin/git` matches `git`.
-                if i == 0 {
-                    got == want || got.rsplit('/').next() == Some(want.as_str())
-                } else {
-                    got == want
-                }
-            })
+        && prefix.iter().zip(words).enumerate().all(|(i, (want, got))| {
+            // The program may be named by path: `/usr/bin/git` matches `git`.
+            if i == 0 { got == want || got.rsplit('/').next() == Some(want.as_str()) } else { got == want }
+        })
 }
 
 impl CommandRule {
     fn matches_line(&self, line: &str) -> bool {
-        split(line)
-            .commands
-            .iter()
-            .any(|words| matches_prefix(&self.prefix, words))
+        split(line).commands.iter().any(|words| matches_prefix(&self.prefix, words))
     }
 }
 
@@ -99,16 +88,12 @@ impl CommandPolicy {
             let name = rule.prefix.join(" ");
             for example in &rule.must_match {
                 if !rule.matches_line(example) {
-                    failures.push(format!(
-                        "rule `{name}` should match `{example}` but does not"
-                    ));
+                    failures.push(format!("rule `{name}` should match `{example}` but does not"));
                 }
             }
             for example in &rule.not_match {
                 if rule.matches_line(example) {
-                    failures.push(format!(
-                        "rule `{name}` should not match `{example}` but does"
-                    ));
+                    failures.push(format!("rule `{name}` should not match `{example}` but does"));
                 }
             }
         }
@@ -121,10 +106,7 @@ impl CommandPolicy {
         let mut verdict = Verdict::Allow;
         let mut reasons = Vec::new();
         if parts.commands.is_empty() {
-            return Judgement {
-                verdict: Verdict::Forbid,
-                reasons: vec!["the command is empty".into()],
-            };
+            return Judgement { verdict: Verdict::Forbid, reasons: vec!["the command is empty".into()] };
         }
         for words in &parts.commands {
             let shown = words.join(" ");
@@ -145,18 +127,13 @@ impl CommandPolicy {
                 }
                 None => {
                     verdict = verdict.max(self.default);
-                    reasons.push(format!(
-                        "`{shown}`: no rule matches; the default is {}",
-                        verdict_word(self.default)
-                    ));
+                    reasons.push(format!("`{shown}`: no rule matches; the default is {}", verdict_word(self.default)));
                 }
             }
         }
         if let Some(opaque) = parts.opaque {
             verdict = verdict.max(Verdict::Prompt);
-            reasons.push(format!(
-                "the line uses {opaque}, which cannot be checked part by part"
-            ));
+            reasons.push(format!("the line uses {opaque}, which cannot be checked part by part"));
         }
         Judgement { verdict, reasons }
     }

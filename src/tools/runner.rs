@@ -87,19 +87,12 @@ impl RunOutcome {
     /// The outcome as the model will read it.
     pub fn render(&self) -> String {
         let status = match (self.timed_out, self.exit_code, self.signal) {
-            (true, _, _) => format!(
-                "killed after the {:.1} s timeout",
-                self.duration_ms as f64 / 1000.0
-            ),
+            (true, _, _) => format!("killed after the {:.1} s timeout", self.duration_ms as f64 / 1000.0),
             (false, Some(code), _) => format!("exit code {code}"),
             (false, None, Some(signal)) => format!("killed by signal {signal}"),
             (false, None, None) => "ended".to_owned(),
         };
-        let mut out = format!(
-            "{status} ({:.2} s, sandbox: {})\n",
-            self.duration_ms as f64 / 1000.0,
-            self.level
-        );
+        let mut out = format!("{status} ({:.2} s, sandbox: {})\n", self.duration_ms as f64 / 1000.0, self.level);
         for (name, text) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
             if text.is_empty() {
                 out.push_str(&format!("[{name}: empty]\n"));
@@ -142,22 +135,14 @@ pub fn scrubbed_env() -> Vec<(String, String)> {
     PASSED_ENV
         .iter()
         .filter(|name| !crate::redact::is_secret_name(name))
-        .filter_map(|name| {
-            std::env::var(name)
-                .ok()
-                .map(|value| ((*name).to_owned(), value))
-        })
+        .filter_map(|name| std::env::var(name).ok().map(|value| ((*name).to_owned(), value)))
         .collect()
 }
 
 fn bwrap_command(spec: &RunSpec) -> Command {
     let workdir = &spec.workdir;
     let mut command = Command::new("bwrap");
-    command
-        .args(super::sandbox::BWRAP_ROOT)
-        .arg("--bind")
-        .arg(workdir)
-        .arg(workdir);
+    command.args(super::sandbox::BWRAP_ROOT).arg("--bind").arg(workdir).arg(workdir);
     // The repository's git data stays visible (read-only) even when it lives under /tmp, which
     // the private tmpfs would otherwise hide.
     if let Ok(repo) = git2::Repository::open(workdir) {
@@ -169,12 +154,7 @@ fn bwrap_command(spec: &RunSpec) -> Command {
         command.arg("--ro-bind").arg(&git).arg(&git);
     }
     command
-        .args([
-            "--unshare-net",
-            "--unshare-pid",
-            "--unshare-ipc",
-            "--unshare-uts",
-        ])
+        .args(["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"])
         .args(["--die-with-parent", "--new-session", "--chdir"])
         .arg(workdir)
         .args(["--", "/bin/sh", "-c", &spec.command]);
@@ -183,12 +163,12 @@ fn bwrap_command(spec: &RunSpec) -> Command {
 
 fn landlock_command(spec: &RunSpec, tmp: &Path) -> Command {
     let mut command = Command::new(&spec.helper);
-    command
-        .args(["__sandbox", "landlock", "--rw"])
-        .arg(&spec.workdir)
-        .arg("--rw")
-        .arg(tmp)
-        .args(["--", "/bin/sh", "-c", &spec.command]);
+    command.args(["__sandbox", "landlock", "--rw"]).arg(&spec.workdir).arg("--rw").arg(tmp).args([
+        "--",
+        "/bin/sh",
+        "-c",
+        &spec.command,
+    ]);
     command
 }
 
@@ -200,10 +180,7 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
     let tmp = tempfile::Builder::new()
         .prefix("ambidex-run-")
         .tempdir()
-        .map_err(|source| RunError::Spawn {
-            level: spec.level,
-            source,
-        })?;
+        .map_err(|source| RunError::Spawn { level: spec.level, source })?;
     let mut command = match spec.level {
         SandboxLevel::Bubblewrap => bwrap_command(spec),
         SandboxLevel::Landlock => landlock_command(spec, tmp.path()),
@@ -213,11 +190,8 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
             command
         }
     };
-    let tmp_for_command = if spec.level == SandboxLevel::Bubblewrap {
-        PathBuf::from("/tmp")
-    } else {
-        tmp.path().to_owned()
-    };
+    let tmp_for_command =
+        if spec.level == SandboxLevel::Bubblewrap { PathBuf::from("/tmp") } else { tmp.path().to_owned() };
     command
         .current_dir(&spec.workdir)
         .env_clear()
@@ -236,10 +210,7 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
     unsafe {
         command.pre_exec(|| {
             let limit = |resource, value: libc::rlim_t| {
-                let rlimit = libc::rlimit {
-                    rlim_cur: value,
-                    rlim_max: value,
-                };
+                let rlimit = libc::rlimit { rlim_cur: value, rlim_max: value };
                 libc::setrlimit(resource, &rlimit);
             };
             limit(libc::RLIMIT_CORE, 0);
@@ -249,10 +220,7 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
         });
     }
     let started = Instant::now();
-    let mut child = command.spawn().map_err(|source| RunError::Spawn {
-        level: spec.level,
-        source,
-    })?;
+    let mut child = command.spawn().map_err(|source| RunError::Spawn { level: spec.level, source })?;
     let pgid = child.id();
     let cap = spec.output_cap;
     let stdout = tokio::spawn(read_capped(child.stdout.take(), cap));
@@ -261,10 +229,7 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
         Ok(status) => (status.ok(), false),
         Err(_) => {
             kill_group(pgid);
-            let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
-                .await
-                .ok()
-                .and_then(Result::ok);
+            let status = tokio::time::timeout(Duration::from_secs(5), child.wait()).await.ok().and_then(Result::ok);
             (status, true)
         }
     };
@@ -274,11 +239,7 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
     let err = finish_reader(stderr).await;
     use std::os::unix::process::ExitStatusExt;
     Ok(RunOutcome {
-        exit_code: if timed_out {
-            None
-        } else {
-            status.and_then(|s| s.code())
-        },
+        exit_code: if timed_out { None } else { status.and_then(|s| s.code()) },
         signal: status.and_then(|s| s.signal()),
         timed_out,
         dropped_bytes: out.dropped + err.dropped,

@@ -67,25 +67,14 @@ impl SandboxProbe {
 
 /// Probes every level.
 pub fn probe() -> SandboxProbe {
-    SandboxProbe {
-        bubblewrap: probe_bubblewrap(),
-        landlock: probe_landlock(),
-        user_namespaces: probe_userns(),
-    }
+    SandboxProbe { bubblewrap: probe_bubblewrap(), landlock: probe_landlock(), user_namespaces: probe_userns() }
 }
 
 fn probe_bubblewrap() -> Facility {
-    let version = match Command::new("bwrap")
-        .arg("--version")
-        .stdin(Stdio::null())
-        .output()
-    {
+    let version = match Command::new("bwrap").arg("--version").stdin(Stdio::null()).output() {
         Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
         Ok(out) => {
-            return Facility {
-                usable: false,
-                detail: format!("`bwrap --version` failed: {}", out.status),
-            };
+            return Facility { usable: false, detail: format!("`bwrap --version` failed: {}", out.status) };
         }
         Err(_) => {
             return Facility {
@@ -96,20 +85,11 @@ fn probe_bubblewrap() -> Facility {
     };
     let trial = Command::new("bwrap")
         .args(BWRAP_ROOT)
-        .args([
-            "--unshare-net",
-            "--unshare-pid",
-            "--die-with-parent",
-            "--new-session",
-            "true",
-        ])
+        .args(["--unshare-net", "--unshare-pid", "--die-with-parent", "--new-session", "true"])
         .stdin(Stdio::null())
         .output();
     match trial {
-        Ok(out) if out.status.success() => Facility {
-            usable: true,
-            detail: version,
-        },
+        Ok(out) if out.status.success() => Facility { usable: true, detail: version },
         Ok(out) => Facility {
             usable: false,
             detail: format!(
@@ -117,10 +97,7 @@ fn probe_bubblewrap() -> Facility {
                 String::from_utf8_lossy(&out.stderr).trim()
             ),
         },
-        Err(err) => Facility {
-            usable: false,
-            detail: format!("{version} failed to start: {err}"),
-        },
+        Err(err) => Facility { usable: false, detail: format!("{version} failed to start: {err}") },
     }
 }
 
@@ -137,43 +114,21 @@ fn probe_landlock() -> Facility {
         )
     };
     if abi > 0 {
-        Facility {
-            usable: true,
-            detail: format!("ABI {abi}"),
-        }
+        Facility { usable: true, detail: format!("ABI {abi}") }
     } else {
         let err = std::io::Error::last_os_error();
-        Facility {
-            usable: false,
-            detail: format!("not available in this kernel ({err})"),
-        }
+        Facility { usable: false, detail: format!("not available in this kernel ({err})") }
     }
 }
 
 fn probe_userns() -> Facility {
-    let read = |path: &str| {
-        std::fs::read_to_string(path)
-            .ok()
-            .map(|s| s.trim().to_owned())
-    };
+    let read = |path: &str| std::fs::read_to_string(path).ok().map(|s| s.trim().to_owned());
     if read("/proc/sys/kernel/unprivileged_userns_clone").as_deref() == Some("0") {
-        return Facility {
-            usable: false,
-            detail: "disabled by kernel.unprivileged_userns_clone=0".into(),
-        };
+        return Facility { usable: false, detail: "disabled by kernel.unprivileged_userns_clone=0".into() };
     }
     match read("/proc/sys/user/max_user_namespaces") {
-        Some(max) if max != "0" => Facility {
-            usable: true,
-            detail: format!("up to {max}"),
-        },
-        Some(_) => Facility {
-            usable: false,
-            detail: "user.max_user_namespaces is 0".into(),
-        },
-        None => Facility {
-            usable: false,
-            detail: "not supported by this kernel".into(),
-        },
+        Some(max) if max != "0" => Facility { usable: true, detail: format!("up to {max}") },
+        Some(_) => Facility { usable: false, detail: "user.max_user_namespaces is 0".into() },
+        None => Facility { usable: false, detail: "not supported by this kernel".into() },
     }
 }

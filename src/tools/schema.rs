@@ -202,18 +202,10 @@ mod tests {
         assert_eq!(tools.len(), 7);
         for tool in tools {
             assert_eq!(tool.parameters["type"], "object", "{}", tool.name);
-            assert_eq!(
-                tool.parameters["additionalProperties"], false,
-                "{}",
-                tool.name
-            );
+            assert_eq!(tool.parameters["additionalProperties"], false, "{}", tool.name);
             for required in tool.parameters["required"].as_array().into_iter().flatten() {
                 let name = required.as_str().unwrap();
-                assert!(
-                    tool.parameters["properties"][name].is_object(),
-                    "{}: {name}",
-                    tool.name
-                );
+                assert!(tool.parameters["properties"][name].is_object(), "{}: {name}", tool.name);
             }
         }
     }

@@ -31,8 +31,7 @@ pub fn split(line: &str) -> Split {
 
 fn split_into(line: &str, depth: usize, out: &mut Split) {
     if depth > MAX_DEPTH {
-        out.opaque
-            .get_or_insert_with(|| "shell wrappers nested too deeply".to_owned());
+        out.opaque.get_or_insert_with(|| "shell wrappers nested too deeply".to_owned());
         return;
     }
     let (segments, opaque) = tokenize(line);
@@ -58,9 +57,9 @@ fn strip_prefixes(mut words: Words) -> Words {
         let Some(first) = words.first() else {
             return words;
         };
-        let is_assignment = first.split_once('=').is_some_and(|(name, _)| {
-            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        });
+        let is_assignment = first
+            .split_once('=')
+            .is_some_and(|(name, _)| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
         if is_assignment {
             words.remove(0);
         } else if PASS_THROUGH.contains(&first.as_str()) {
@@ -146,9 +145,7 @@ fn tokenize(line: &str) -> (Vec<Words>, Option<String>) {
                             word.push(q);
                         }
                         '`' => {
-                            opaque.get_or_insert_with(|| {
-                                "command substitution with backticks".to_owned()
-                            });
+                            opaque.get_or_insert_with(|| "command substitution with backticks".to_owned());
                             word.push(q);
                         }
                         _ => word.push(q),
@@ -231,37 +228,22 @@ mod tests {
             commands("cargo test && git push || echo 'no luck' ; ls | wc -l"),
             ["cargo test", "git push", "echo no luck", "ls", "wc -l"]
         );
-        assert_eq!(
-            commands("echo \"a \\\"b\\\" c\" x\\ y"),
-            ["echo a \"b\" c x y"]
-        );
+        assert_eq!(commands("echo \"a \\\"b\\\" c\" x\\ y"), ["echo a \"b\" c x y"]);
         assert_eq!(commands("sleep 1 & rm -rf /"), ["sleep 1", "rm -rf /"]);
     }
 
     #[test]
     fn assignments_and_wrappers_are_peeled() {
         assert_eq!(commands("RUST_LOG=debug A=1 cargo test"), ["cargo test"]);
-        assert_eq!(
-            commands("env -i FOO=bar git push origin"),
-            ["git push origin"]
-        );
-        assert_eq!(
-            commands("timeout 10 nohup curl http://x"),
-            ["curl http://x"]
-        );
-        assert_eq!(
-            commands("bash -lc 'cargo build && git push'"),
-            ["cargo build", "git push"]
-        );
+        assert_eq!(commands("env -i FOO=bar git push origin"), ["git push origin"]);
+        assert_eq!(commands("timeout 10 nohup curl http://x"), ["curl http://x"]);
+        assert_eq!(commands("bash -lc 'cargo build && git push'"), ["cargo build", "git push"]);
         assert_eq!(commands("/bin/sh -c \"sh -c 'sudo ls'\""), ["sudo ls"]);
     }
 
     #[test]
     fn redirections_stay_with_their_command() {
-        assert_eq!(
-            commands("cargo test 2>&1 | tail -5"),
-            ["cargo test 2>&1", "tail -5"]
-        );
+        assert_eq!(commands("cargo test 2>&1 | tail -5"), ["cargo test 2>&1", "tail -5"]);
         assert!(split("cargo test 2>&1").opaque.is_none());
     }
 

@@ -4,9 +4,7 @@ use jiff::Timestamp;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{
-    Block, Borders, Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget,
-};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget};
 
 use super::state::AppState;
 
@@ -28,19 +26,12 @@ fn dash(value: Option<impl ToString>) -> String {
 impl Widget for &AppState {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let theme = &self.theme;
-        let [title, body, footer] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Fill(1),
-            Constraint::Length(1),
-        ])
-        .areas(area);
+        let [title, body, footer] =
+            Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)]).areas(area);
 
         Line::from(vec![
             Span::styled(" Ambidex ", theme.title),
-            Span::styled(
-                format!("· {} tasks · {}", self.tasks.len(), self.store_label),
-                theme.dim,
-            ),
+            Span::styled(format!("· {} tasks · {}", self.tasks.len(), self.store_label), theme.dim),
         ])
         .render(title, buf);
 
@@ -52,28 +43,17 @@ impl Widget for &AppState {
             Paragraph::new(vec![
                 Line::styled("No tasks yet.", theme.text),
                 Line::styled("Add one with `ambidex task add --file task.md`", theme.dim),
-                Line::styled(
-                    "or `ambidex task add --title \"...\" --criteria \"...\"`.",
-                    theme.dim,
-                ),
+                Line::styled("or `ambidex task add --title \"...\" --criteria \"...\"`.", theme.dim),
             ])
             .block(block)
             .render(body, buf);
         } else {
-            let header = Row::new(["ID", "STATUS", "KIND", "RISK", "AGE", "GATES", "TITLE"])
-                .style(theme.header);
+            let header = Row::new(["ID", "STATUS", "KIND", "RISK", "AGE", "GATES", "TITLE"]).style(theme.header);
             let rows = self.tasks.iter().map(|task| {
-                let gates = if task.open_gates == 0 {
-                    String::new()
-                } else {
-                    task.open_gates.to_string()
-                };
+                let gates = if task.open_gates == 0 { String::new() } else { task.open_gates.to_string() };
                 Row::new(vec![
                     Cell::from(Span::styled(task.id.short(), theme.dim)),
-                    Cell::from(Span::styled(
-                        task.status.to_string(),
-                        theme.status(task.status),
-                    )),
+                    Cell::from(Span::styled(task.status.to_string(), theme.status(task.status))),
                     Cell::from(dash(task.kind)),
                     Cell::from(dash(task.risk)),
                     Cell::from(Span::styled(age(self.now, task.created_at), theme.dim)),
@@ -91,10 +71,7 @@ impl Widget for &AppState {
                 Constraint::Length(5),
                 Constraint::Fill(1),
             ];
-            let table = Table::new(rows, widths)
-                .header(header)
-                .block(block)
-                .row_highlight_style(theme.selected);
+            let table = Table::new(rows, widths).header(header).block(block).row_highlight_style(theme.selected);
             let mut table_state = TableState::default().with_selected(Some(self.selected));
             StatefulWidget::render(table, body, buf, &mut table_state);
         }
@@ -139,9 +116,7 @@ mod tests {
 
     fn draw(state: &AppState, width: u16, height: u16) -> String {
         let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-        terminal
-            .draw(|frame| frame.render_widget(state, frame.area()))
-            .unwrap();
+        terminal.draw(|frame| frame.render_widget(state, frame.area())).unwrap();
         terminal.backend().to_string()
     }
 
@@ -159,12 +134,7 @@ mod tests {
                 TaskStatus::AwaitingGate,
                 3000,
             ),
-            summary(
-                0x0193_0000_0000_0000_0000_0000_0000_0003,
-                "Document the retry policy",
-                TaskStatus::Queued,
-                3590,
-            ),
+            summary(0x0193_0000_0000_0000_0000_0000_0000_0003, "Document the retry policy", TaskStatus::Queued, 3590),
         ];
         let mut state = AppState::new(tasks, 9, "/tmp/state.redb".into(), at(3600));
         state.selected = 1;

@@ -43,22 +43,8 @@ pub struct AppState {
 
 impl AppState {
     /// A state showing `tasks` as of `seen_seq`.
-    pub fn new(
-        tasks: Vec<TaskSummary>,
-        seen_seq: u64,
-        store_label: String,
-        now: Timestamp,
-    ) -> Self {
-        Self {
-            tasks,
-            selected: 0,
-            seen_seq,
-            now,
-            error: None,
-            store_label,
-            theme: Theme::default(),
-            quit: false,
-        }
+    pub fn new(tasks: Vec<TaskSummary>, seen_seq: u64, store_label: String, now: Timestamp) -> Self {
+        Self { tasks, selected: 0, seen_seq, now, error: None, store_label, theme: Theme::default(), quit: false }
     }
 
     /// Applies one message and returns the commands it causes.
@@ -118,26 +104,20 @@ impl AppState {
                 match &event.kind {
                     EventKind::StatusChanged { to, .. } => task.status = *to,
                     EventKind::TaskRevised { spec } => task.title = spec.title.clone(),
-                    EventKind::TaskTriaged {
-                        kind, risk, route, ..
-                    } => {
+                    EventKind::TaskTriaged { kind, risk, route, .. } => {
                         task.kind = Some(*kind);
                         task.risk = Some(*risk);
                         task.route = Some(*route);
                     }
                     EventKind::GateOpened { .. } => task.open_gates += 1,
-                    EventKind::GateDecided { .. } => {
-                        task.open_gates = task.open_gates.saturating_sub(1)
-                    }
+                    EventKind::GateDecided { .. } => task.open_gates = task.open_gates.saturating_sub(1),
                     EventKind::UsageRecorded { cost_micros, .. } => task.cost_micros += cost_micros,
                     _ => {}
                 }
             }
             Update::CommandFailed { error, .. } => self.error = Some(error),
             Update::Lagged { missed } => {
-                self.error = Some(format!(
-                    "the view missed {missed} updates; restart to refresh"
-                ));
+                self.error = Some(format!("the view missed {missed} updates; restart to refresh"));
             }
             Update::Delta(_) => {}
         }
@@ -170,21 +150,12 @@ mod tests {
     fn events_build_the_queue_and_old_ones_are_ignored() {
         let mut state = AppState::new(Vec::new(), 3, "test".into(), Timestamp::UNIX_EPOCH);
         let id = TaskId::new();
-        let created = EventKind::TaskCreated {
-            spec: TaskSpec::titled("Fix it"),
-        };
-        assert!(
-            state
-                .update(Msg::Engine(event(3, id, created.clone())))
-                .is_empty()
-        );
+        let created = EventKind::TaskCreated { spec: TaskSpec::titled("Fix it") };
+        assert!(state.update(Msg::Engine(event(3, id, created.clone()))).is_empty());
         assert!(state.tasks.is_empty(), "seq 3 was already in the snapshot");
         state.update(Msg::Engine(event(4, id, created)));
-        let moved = EventKind::StatusChanged {
-            from: TaskStatus::Received,
-            to: TaskStatus::Queued,
-            reason: "accepted".into(),
-        };
+        let moved =
+            EventKind::StatusChanged { from: TaskStatus::Received, to: TaskStatus::Queued, reason: "accepted".into() };
         state.update(Msg::Engine(event(5, id, moved)));
         assert_eq!(state.tasks.len(), 1);
         assert_eq!(state.tasks[0].status, TaskStatus::Queued);
@@ -195,9 +166,7 @@ mod tests {
     fn keys_move_the_selection_within_bounds_and_q_quits() {
         let mut state = AppState::new(Vec::new(), 0, "test".into(), Timestamp::UNIX_EPOCH);
         for seq in 1..=3 {
-            let created = EventKind::TaskCreated {
-                spec: TaskSpec::titled(format!("t{seq}")),
-            };
+            let created = EventKind::TaskCreated { spec: TaskSpec::titled(format!("t{seq}")) };
             state.update(Msg::Engine(event(seq, TaskId::new(), created)));
         }
         let commands: Vec<Command> = [KeyCode::Down, KeyCode::Char('j'), KeyCode::Char('j')]

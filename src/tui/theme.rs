@@ -40,18 +40,14 @@ impl Default for Theme {
         Self {
             text: Style::default(),
             dim: Style::default().fg(Color::DarkGray),
-            title: Style::default()
-                .fg(Color::Cyan)
-                .add_modifier(Modifier::BOLD),
+            title: Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD),
             header: Style::default().add_modifier(Modifier::BOLD),
             selected: Style::default().add_modifier(Modifier::REVERSED),
             border: Style::default().fg(Color::DarkGray),
             key: Style::default().fg(Color::Cyan),
             error: Style::default().fg(Color::Red),
             status_active: Style::default().fg(Color::Blue),
-            status_waiting: Style::default()
-                .fg(Color::Yellow)
-                .add_modifier(Modifier::BOLD),
+            status_waiting: Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD),
             status_done: Style::default().fg(Color::Green),
             status_stopped: Style::default().fg(Color::Red),
         }

@@ -76,13 +76,7 @@ fn collect(diff: &Diff<'_>) -> Result<WorkDiff, git2::Error> {
             }
             None => (0, 0),
         };
-        files.push(FileStat {
-            path,
-            added,
-            removed,
-            status: status_name(delta.status()).to_owned(),
-            binary,
-        });
+        files.push(FileStat { path, added, removed, status: status_name(delta.status()).to_owned(), binary });
     }
     let mut patch = String::new();
     diff.print(DiffFormat::Patch, |_, _, line| {
@@ -97,26 +91,15 @@ fn collect(diff: &Diff<'_>) -> Result<WorkDiff, git2::Error> {
 
 /// The worktree at `path` against commit `base` (hex), untracked files included.
 pub fn diff_against(path: &Path, base: &str) -> Result<WorkDiff, WorkspaceError> {
-    let git = |source: git2::Error| WorkspaceError::Git {
-        action: "diff the worktree",
-        source,
-    };
+    let git = |source: git2::Error| WorkspaceError::Git { action: "diff the worktree", source };
     let repo = Repository::open(path).map_err(git)?;
     let base = Oid::from_str(base)
         .and_then(|oid| repo.find_commit(oid))
-        .map_err(|source| WorkspaceError::BadBase {
-            rev: base.to_owned(),
-            detail: source.message().to_owned(),
-        })?;
+        .map_err(|source| WorkspaceError::BadBase { rev: base.to_owned(), detail: source.message().to_owned() })?;
     let tree = base.tree().map_err(git)?;
     let mut options = DiffOptions::new();
-    options
-        .include_untracked(true)
-        .recurse_untracked_dirs(true)
-        .show_untracked_content(true);
-    let mut diff = repo
-        .diff_tree_to_workdir_with_index(Some(&tree), Some(&mut options))
-        .map_err(git)?;
+    options.include_untracked(true).recurse_untracked_dirs(true).show_untracked_content(true);
+    let mut diff = repo.diff_tree_to_workdir_with_index(Some(&tree), Some(&mut options)).map_err(git)?;
     diff.find_similar(None).map_err(git)?;
     collect(&diff).map_err(git)
 }

@@ -56,19 +56,13 @@ pub struct Author {
 }
 
 fn valid_label(label: &str) -> bool {
-    !label.is_empty()
-        && label.len() <= 40
-        && label
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !label.is_empty() && label.len() <= 40 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// Opens the user's repository, refusing bare repositories.
 pub fn open_repo(path: &Path) -> Result<Repository, WorkspaceError> {
-    let repo = Repository::discover(path).map_err(|source| WorkspaceError::NotARepo {
-        path: path.to_owned(),
-        detail: source.message().to_owned(),
-    })?;
+    let repo = Repository::discover(path)
+        .map_err(|source| WorkspaceError::NotARepo { path: path.to_owned(), detail: source.message().to_owned() })?;
     if repo.is_bare() {
         return Err(WorkspaceError::NotARepo {
             path: path.to_owned(),
@@ -81,11 +75,7 @@ pub fn open_repo(path: &Path) -> Result<Repository, WorkspaceError> {
 fn repo_root(repo: &Repository) -> PathBuf {
     // For a linked worktree, `commondir` is the main repository's `.git`.
     let common = repo.commondir();
-    let main = if common.ends_with(".git") {
-        common.parent().unwrap_or(common)
-    } else {
-        common
-    };
+    let main = if common.ends_with(".git") { common.parent().unwrap_or(common) } else { common };
     main.components().collect()
 }
 
@@ -105,71 +95,39 @@ pub fn create(request: &WorktreeRequest) -> Result<Worktree, WorkspaceError> {
     let short = request.task.short();
     let branch = format!("{BRANCH_PREFIX}{short}/{}", request.candidate);
     let name = format!("ambidex-{short}-{}", request.candidate);
-    let path = request
-        .root
-        .join(repo_key(&root))
-        .join(&short)
-        .join(&request.candidate);
-    let git = |source: git2::Error| WorkspaceError::Git {
-        action: "create the worktree",
-        source,
-    };
+    let path = request.root.join(repo_key(&root)).join(&short).join(&request.candidate);
+    let git = |source: git2::Error| WorkspaceError::Git { action: "create the worktree", source };
 
     let base_rev = request.base.as_deref().unwrap_or("HEAD");
     let base = repo
         .revparse_single(base_rev)
         .and_then(|object| object.peel_to_commit())
-        .map_err(|source| WorkspaceError::BadBase {
-            rev: base_rev.to_owned(),
-            detail: source.message().to_owned(),
-        })?;
+        .map_err(|source| WorkspaceError::BadBase { rev: base_rev.to_owned(), detail: source.message().to_owned() })?;
 
     if let Ok(existing) = repo.find_worktree(&name) {
         if existing.validate().is_ok() {
-            let head = Repository::open(existing.path())
-                .and_then(|wt| wt.head()?.shorthand().map(str::to_owned));
+            let head = Repository::open(existing.path()).and_then(|wt| wt.head()?.shorthand().map(str::to_owned));
             if matches!(head, Ok(ref current) if *current == branch) {
                 let base = merge_base_or(&repo, &branch, base.id());
-                return Ok(Worktree {
-                    repo: root,
-                    path: existing.path().to_owned(),
-                    branch,
-                    name,
-                    base,
-                });
+                return Ok(Worktree { repo: root, path: existing.path().to_owned(), branch, name, base });
             }
         }
-        return Err(WorkspaceError::Conflict {
-            name,
-            path: existing.path().to_owned(),
-        });
+        return Err(WorkspaceError::Conflict { name, path: existing.path().to_owned() });
     }
     if path.exists() {
         return Err(WorkspaceError::Conflict { name, path });
     }
     let reference = match repo.find_branch(&branch, BranchType::Local) {
         Ok(existing) => existing.into_reference(),
-        Err(_) => repo
-            .branch(&branch, &base, false)
-            .map_err(git)?
-            .into_reference(),
+        Err(_) => repo.branch(&branch, &base, false).map_err(git)?.into_reference(),
     };
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| WorkspaceError::Io {
-            path: parent.to_owned(),
-            source,
-        })?;
+        std::fs::create_dir_all(parent).map_err(|source| WorkspaceError::Io { path: parent.to_owned(), source })?;
     }
     let mut options = WorktreeAddOptions::new();
     options.reference(Some(&reference));
     repo.worktree(&name, &path, Some(&options)).map_err(git)?;
-    Ok(Worktree {
-        repo: root,
-        path,
-        branch,
-        name,
-        base: base.id().to_string(),
-    })
+    Ok(Worktree { repo: root, path, branch, name, base: base.id().to_string() })
 }
 
 /// The base of an existing branch: where it forked from `fallback`'s history.
@@ -188,12 +146,7 @@ pub fn repo_key(root: &Path) -> String {
     let digest = Sha256::digest(root.as_os_str().as_encoded_bytes());
     let name: String = root
         .file_name()
-        .map(|n| {
-            n.to_string_lossy()
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-                .collect()
-        })
+        .map(|n| n.to_string_lossy().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect())
         .unwrap_or_default();
     format!(
         "{}-{:02x}{:02x}{:02x}{:02x}",
@@ -207,43 +160,22 @@ pub fn repo_key(root: &Path) -> String {
 
 /// Paths with uncommitted changes (untracked files included), relative to the worktree.
 pub fn uncommitted(path: &Path) -> Result<Vec<String>, WorkspaceError> {
-    let repo = Repository::open(path).map_err(|source| WorkspaceError::Git {
-        action: "open the worktree",
-        source,
-    })?;
+    let repo = Repository::open(path).map_err(|source| WorkspaceError::Git { action: "open the worktree", source })?;
     let mut options = StatusOptions::new();
-    options
-        .include_untracked(true)
-        .recurse_untracked_dirs(true)
-        .include_ignored(false);
+    options.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false);
     let statuses = repo
         .statuses(Some(&mut options))
-        .map_err(|source| WorkspaceError::Git {
-            action: "read the worktree status",
-            source,
-        })?;
-    Ok(statuses
-        .iter()
-        .filter_map(|entry| entry.path().ok().map(str::to_owned))
-        .collect())
+        .map_err(|source| WorkspaceError::Git { action: "read the worktree status", source })?;
+    Ok(statuses.iter().filter_map(|entry| entry.path().ok().map(str::to_owned)).collect())
 }
 
 /// Commits everything in the worktree (new, changed and deleted files) on its branch. Returns the
 /// new commit, or `None` when there was nothing to commit.
-pub fn commit_all(
-    path: &Path,
-    author: &Author,
-    message: &str,
-) -> Result<Option<String>, WorkspaceError> {
-    let git = |source: git2::Error| WorkspaceError::Git {
-        action: "commit in the worktree",
-        source,
-    };
+pub fn commit_all(path: &Path, author: &Author, message: &str) -> Result<Option<String>, WorkspaceError> {
+    let git = |source: git2::Error| WorkspaceError::Git { action: "commit in the worktree", source };
     let repo = Repository::open(path).map_err(git)?;
     let mut index = repo.index().map_err(git)?;
-    index
-        .add_all(["*"], IndexAddOption::DEFAULT, None)
-        .map_err(git)?;
+    index.add_all(["*"], IndexAddOption::DEFAULT, None).map_err(git)?;
     index.update_all(["*"], None).map_err(git)?;
     index.write().map_err(git)?;
     let tree_id = index.write_tree().map_err(git)?;
@@ -253,16 +185,7 @@ pub fn commit_all(
     }
     let tree = repo.find_tree(tree_id).map_err(git)?;
     let signature = Signature::now(&author.name, &author.email).map_err(git)?;
-    let id = repo
-        .commit(
-            Some("HEAD"),
-            &signature,
-            &signature,
-            message,
-            &tree,
-            &[&parent],
-        )
-        .map_err(git)?;
+    let id = repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &[&parent]).map_err(git)?;
     Ok(Some(id.to_string()))
 }
 
@@ -272,17 +195,12 @@ pub fn remove(worktree: &Worktree, discard_approved: bool) -> Result<(), Workspa
     if worktree.path.exists() && !discard_approved {
         let dirty = uncommitted(&worktree.path)?;
         if !dirty.is_empty() {
-            return Err(WorkspaceError::Dirty {
-                path: worktree.path.clone(),
-                files: dirty,
-            });
+            return Err(WorkspaceError::Dirty { path: worktree.path.clone(), files: dirty });
         }
     }
     if worktree.path.exists() {
-        std::fs::remove_dir_all(&worktree.path).map_err(|source| WorkspaceError::Io {
-            path: worktree.path.clone(),
-            source,
-        })?;
+        std::fs::remove_dir_all(&worktree.path)
+            .map_err(|source| WorkspaceError::Io { path: worktree.path.clone(), source })?;
     }
     let repo = open_repo(&worktree.repo)?;
     if let Ok(record) = repo.find_worktree(&worktree.name) {
@@ -290,10 +208,7 @@ pub fn remove(worktree: &Worktree, discard_approved: bool) -> Result<(), Workspa
         prune.valid(true).working_tree(true);
         record
             .prune(Some(&mut prune))
-            .map_err(|source| WorkspaceError::Git {
-                action: "prune the worktree",
-                source,
-            })?;
+            .map_err(|source| WorkspaceError::Git { action: "prune the worktree", source })?;
     }
     Ok(())
 }

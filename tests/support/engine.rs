@@ -39,7 +39,10 @@ pub fn commit_all(dir: &Path, message: &str) {
 
 /// Writes the pagination crate into the sandbox's repository and commits it.
 pub fn pagination_repo(sandbox: &Sandbox) {
-    sandbox.write("repo/Cargo.toml", "[package]\nname = \"pagination\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n");
+    sandbox.write(
+        "repo/Cargo.toml",
+        "[package]\nname = \"pagination\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n",
+    );
     sandbox.write("repo/src/lib.rs", LIB_RS);
     sandbox.write("repo/.gitignore", "/target\n");
     commit_all(&sandbox.repo(), "pagination");

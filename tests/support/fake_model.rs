@@ -31,17 +31,9 @@ pub enum End {
 #[derive(Debug, Clone)]
 pub enum Reply {
     /// `200 text/event-stream` with these chunks, `gap` apart.
-    Stream {
-        chunks: Vec<Vec<u8>>,
-        gap: Duration,
-        end: End,
-    },
+    Stream { chunks: Vec<Vec<u8>>, gap: Duration, end: End },
     /// Any status with headers and a body.
-    Status {
-        status: u16,
-        headers: Vec<(String, String)>,
-        body: String,
-    },
+    Status { status: u16, headers: Vec<(String, String)>, body: String },
 }
 
 impl Reply {
@@ -63,11 +55,7 @@ impl Reply {
             last = cut;
         }
         chunks.push(bytes[last..].to_vec());
-        Reply::Stream {
-            chunks,
-            gap: Duration::from_millis(2),
-            end: End::Complete,
-        }
+        Reply::Stream { chunks, gap: Duration::from_millis(2), end: End::Complete }
     }
 
     /// The first `len` bytes of a fixture, then `end`.
@@ -81,21 +69,14 @@ impl Reply {
 
     /// A JSON error response.
     pub fn status(status: u16, body: &str) -> Reply {
-        Reply::Status {
-            status,
-            headers: vec![("content-type".into(), "application/json".into())],
-            body: body.into(),
-        }
+        Reply::Status { status, headers: vec![("content-type".into(), "application/json".into())], body: body.into() }
     }
 
     /// A JSON error response with one extra header.
     pub fn status_with(status: u16, header: (&str, &str), body: &str) -> Reply {
         Reply::Status {
             status,
-            headers: vec![
-                ("content-type".into(), "application/json".into()),
-                (header.0.into(), header.1.into()),
-            ],
+            headers: vec![("content-type".into(), "application/json".into()), (header.0.into(), header.1.into())],
             body: body.into(),
         }
     }
@@ -133,16 +114,9 @@ impl Drop for FakeServer {
 impl FakeServer {
     /// Starts a server that answers requests with `replies`, in order (then with 500s).
     pub async fn start(replies: Vec<Reply>) -> FakeServer {
-        let shared = Arc::new(Shared {
-            replies: Mutex::new(replies.into()),
-            requests: Mutex::new(Vec::new()),
-        });
-        let app = Router::new()
-            .fallback(handle)
-            .with_state(Arc::clone(&shared));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
+        let shared = Arc::new(Shared { replies: Mutex::new(replies.into()), requests: Mutex::new(Vec::new()) });
+        let app = Router::new().fallback(handle).with_state(Arc::clone(&shared));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -170,12 +144,7 @@ async fn handle(
 ) -> Response {
     let headers = headers
         .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
+        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
     let body = serde_json::from_slice(&body)
         .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&body).into()));
@@ -186,20 +155,11 @@ async fn handle(
         body,
     });
     let reply = shared.replies.lock().expect("lock").pop_front();
-    let reply = reply.unwrap_or_else(|| {
-        Reply::status(
-            500,
-            r#"{"error":{"message":"the fake server has no reply left"}}"#,
-        )
-    });
+    let reply =
+        reply.unwrap_or_else(|| Reply::status(500, r#"{"error":{"message":"the fake server has no reply left"}}"#));
     match reply {
-        Reply::Status {
-            status,
-            headers,
-            body,
-        } => {
-            let mut response =
-                Response::builder().status(StatusCode::from_u16(status).expect("status"));
+        Reply::Status { status, headers, body } => {
+            let mut response = Response::builder().status(StatusCode::from_u16(status).expect("status"));
             for (name, value) in headers {
                 response = response.header(name, value);
             }
@@ -231,18 +191,14 @@ async fn handle(
 
 /// A recorded stream from `tests/fixtures/sse/`.
 pub fn fixture(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/sse")
-        .join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sse").join(name);
     std::fs::read(&path).unwrap_or_else(|err| panic!("read {}: {err}", path.display()))
 }
 
 use std::sync::Arc as StdArc;
 
 use ambidex::config::{ProviderConfig, ProviderKind};
-use ambidex::llm::{
-    ApiKey, ClientOptions, ModelClient, ModelEvent, ModelRequest, RetryPolicy, client_with,
-};
+use ambidex::llm::{ApiKey, ClientOptions, ModelClient, ModelEvent, ModelRequest, RetryPolicy, client_with};
 
 /// The key the tests pass to clients; it must never appear in errors.
 pub const TEST_KEY: &str = "sk-test-0123456789abcdef";
@@ -278,15 +234,8 @@ pub fn fast_policy(max_retries: u32, idle_ms: u64) -> RetryPolicy {
 }
 
 /// A client for `provider` with the test key and `policy`.
-pub fn client(
-    name: &str,
-    provider: &ProviderConfig,
-    policy: RetryPolicy,
-) -> StdArc<dyn ModelClient> {
-    let options = ClientOptions {
-        retry: Some(policy),
-        api_key: Some(ApiKey::new(TEST_KEY)),
-    };
+pub fn client(name: &str, provider: &ProviderConfig, policy: RetryPolicy) -> StdArc<dyn ModelClient> {
+    let options = ClientOptions { retry: Some(policy), api_key: Some(ApiKey::new(TEST_KEY)) };
     match client_with(name, provider, String::new(), options) {
         Ok(client) => client,
         Err(err) => panic!("client: {err}"),
@@ -301,11 +250,7 @@ pub async fn collect(client: &dyn ModelClient, request: ModelRequest) -> Vec<Mod
 
 /// The events without retry notices.
 pub fn without_retries(events: &[ModelEvent]) -> Vec<ModelEvent> {
-    events
-        .iter()
-        .filter(|e| !matches!(e, ModelEvent::Retry { .. }))
-        .cloned()
-        .collect()
+    events.iter().filter(|e| !matches!(e, ModelEvent::Retry { .. })).cloned().collect()
 }
 
 /// The concatenated text deltas.

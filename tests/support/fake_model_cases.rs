@@ -52,19 +52,13 @@ impl Api {
 }
 
 fn usage((input, output): (u64, u64)) -> ModelEvent {
-    ModelEvent::Usage(Usage {
-        input_tokens: input,
-        output_tokens: output,
-        cost_micros: input * 2 + output * 8,
-    })
+    ModelEvent::Usage(Usage { input_tokens: input, output_tokens: output, cost_micros: input * 2 + output * 8 })
 }
 
 /// The events of the text fixture.
 pub fn text_events(api: &Api) -> Vec<ModelEvent> {
-    let mut events: Vec<ModelEvent> = ["Hello", " from", " the", " café", " ☕", "!"]
-        .into_iter()
-        .map(|t| ModelEvent::TextDelta(t.into()))
-        .collect();
+    let mut events: Vec<ModelEvent> =
+        ["Hello", " from", " the", " café", " ☕", "!"].into_iter().map(|t| ModelEvent::TextDelta(t.into())).collect();
     events.push(usage(api.text_usage));
     events.push(ModelEvent::Finished(FinishReason::Stop));
     events
@@ -95,22 +89,14 @@ pub async fn parallel_tool_calls_split_awkwardly(api: &Api) {
     cuts.sort_unstable();
     cuts.dedup();
     let inside_chars = cuts.iter().filter(|&&c| !text.is_char_boundary(c)).count();
-    assert!(
-        inside_chars >= 3,
-        "cuts must fall inside multi-byte characters"
-    );
+    assert!(inside_chars >= 3, "cuts must fall inside multi-byte characters");
     let server = FakeServer::start(vec![Reply::split_at(&bytes, &cuts)]).await;
     let client = api.client(&server, fast_policy(0, 2000));
     let events = collect(client.as_ref(), hello_request()).await;
     let mut expected = Vec::new();
     if !api.tools_text.is_empty() {
         assert_eq!(text_of(&events), api.tools_text);
-        expected.extend(
-            events
-                .iter()
-                .filter(|e| matches!(e, ModelEvent::TextDelta(_)))
-                .cloned(),
-        );
+        expected.extend(events.iter().filter(|e| matches!(e, ModelEvent::TextDelta(_))).cloned());
     }
     expected.push(ModelEvent::ToolCall(ToolCall {
         id: api.tool_ids[0].into(),
@@ -133,12 +119,7 @@ pub async fn malformed_tool_arguments(api: &Api) {
     let events = collect(client.as_ref(), hello_request()).await;
     let raw = r#"{"path": "src/main.rs", "old": "fn main() {", "new": "fn main() -> Result<()> {""#;
     match &events[0] {
-        ModelEvent::ToolCallError {
-            id,
-            name,
-            raw_arguments,
-            error,
-        } => {
+        ModelEvent::ToolCallError { id, name, raw_arguments, error } => {
             assert_eq!(id, api.malformed_ids[0]);
             assert_eq!(name, "edit_file");
             assert_eq!(raw_arguments, raw);
@@ -161,20 +142,12 @@ pub async fn malformed_tool_arguments(api: &Api) {
 }
 
 pub async fn error_event_mid_stream(api: &Api) {
-    let server = FakeServer::start(vec![
-        Reply::chunked(&api.fixture("error"), 40),
-        Reply::chunked(&api.fixture("text"), 40),
-    ])
-    .await;
+    let server =
+        FakeServer::start(vec![Reply::chunked(&api.fixture("error"), 40), Reply::chunked(&api.fixture("text"), 40)])
+            .await;
     let client = api.client(&server, fast_policy(3, 2000));
     let events = collect(client.as_ref(), hello_request()).await;
-    assert_eq!(
-        events[..2],
-        [
-            ModelEvent::TextDelta("Partial".into()),
-            ModelEvent::TextDelta(" answer".into())
-        ]
-    );
+    assert_eq!(events[..2], [ModelEvent::TextDelta("Partial".into()), ModelEvent::TextDelta(" answer".into())]);
     assert_eq!(events.len(), 3, "{events:?}");
     let ModelEvent::Error(err) = &events[2] else {
         panic!("expected an error, got {:?}", events[2]);
@@ -198,16 +171,9 @@ pub async fn rate_limited_then_success(api: &Api) {
     let client = api.client(&server, fast_policy(2, 2000));
     let events = collect(client.as_ref(), hello_request()).await;
     match &events[0] {
-        ModelEvent::Retry {
-            attempt,
-            reason,
-            delay,
-        } => {
+        ModelEvent::Retry { attempt, reason, delay } => {
             assert_eq!(*attempt, 1);
-            assert!(
-                reason.contains("rate limited") && reason.contains("slow down"),
-                "{reason}"
-            );
+            assert!(reason.contains("rate limited") && reason.contains("slow down"), "{reason}");
             assert_eq!(*delay, Duration::from_millis(50), "Retry-After is honoured");
         }
         other => panic!("expected a retry, got {other:?}"),
@@ -220,13 +186,8 @@ pub async fn rate_limited_then_success(api: &Api) {
 
 pub async fn server_errors_until_the_limit(api: &Api) {
     let failing = || Reply::status(500, r#"{"error":{"message":"upstream exploded"}}"#);
-    let server = FakeServer::start(vec![
-        failing(),
-        failing(),
-        failing(),
-        Reply::chunked(&api.fixture("text"), 64),
-    ])
-    .await;
+    let server =
+        FakeServer::start(vec![failing(), failing(), failing(), Reply::chunked(&api.fixture("text"), 64)]).await;
     let client = api.client(&server, fast_policy(2, 2000));
     let events = collect(client.as_ref(), hello_request()).await;
     assert_eq!(events.len(), 3, "{events:?}");
@@ -249,11 +210,9 @@ pub async fn server_errors_until_the_limit(api: &Api) {
 
 pub async fn dropped_before_content_is_retried(api: &Api) {
     let bytes = api.fixture("text");
-    let server = FakeServer::start(vec![
-        Reply::prefix(&bytes, find(&bytes, "Hello"), End::Drop),
-        Reply::chunked(&bytes, 64),
-    ])
-    .await;
+    let server =
+        FakeServer::start(vec![Reply::prefix(&bytes, find(&bytes, "Hello"), End::Drop), Reply::chunked(&bytes, 64)])
+            .await;
     let client = api.client(&server, fast_policy(2, 2000));
     let events = collect(client.as_ref(), hello_request()).await;
     assert!(
@@ -266,11 +225,9 @@ pub async fn dropped_before_content_is_retried(api: &Api) {
 
 pub async fn dropped_after_content_is_an_error(api: &Api) {
     let bytes = api.fixture("text");
-    let server = FakeServer::start(vec![
-        Reply::prefix(&bytes, find(&bytes, "café"), End::Drop),
-        Reply::chunked(&bytes, 64),
-    ])
-    .await;
+    let server =
+        FakeServer::start(vec![Reply::prefix(&bytes, find(&bytes, "café"), End::Drop), Reply::chunked(&bytes, 64)])
+            .await;
     let client = api.client(&server, fast_policy(2, 2000));
     let events = collect(client.as_ref(), hello_request()).await;
     assert_eq!(text_of(&events), "Hello from the");
@@ -285,11 +242,9 @@ pub async fn dropped_after_content_is_an_error(api: &Api) {
 
 pub async fn stall_before_content_is_retried(api: &Api) {
     let bytes = api.fixture("text");
-    let server = FakeServer::start(vec![
-        Reply::prefix(&bytes, find(&bytes, "Hello"), End::Stall),
-        Reply::chunked(&bytes, 64),
-    ])
-    .await;
+    let server =
+        FakeServer::start(vec![Reply::prefix(&bytes, find(&bytes, "Hello"), End::Stall), Reply::chunked(&bytes, 64)])
+            .await;
     let client = api.client(&server, fast_policy(1, 300));
     let events = collect(client.as_ref(), hello_request()).await;
     assert!(
@@ -302,43 +257,29 @@ pub async fn stall_before_content_is_retried(api: &Api) {
 
 pub async fn stall_after_content_is_an_error(api: &Api) {
     let bytes = api.fixture("text");
-    let server = FakeServer::start(vec![
-        Reply::prefix(&bytes, find(&bytes, "café"), End::Stall),
-        Reply::chunked(&bytes, 64),
-    ])
-    .await;
+    let server =
+        FakeServer::start(vec![Reply::prefix(&bytes, find(&bytes, "café"), End::Stall), Reply::chunked(&bytes, 64)])
+            .await;
     let client = api.client(&server, fast_policy(2, 300));
     let events = collect(client.as_ref(), hello_request()).await;
     assert_eq!(text_of(&events), "Hello from the");
     let Some(ModelEvent::Error(err)) = events.last() else {
         panic!("expected an error: {events:?}");
     };
-    assert_eq!(
-        err.kind,
-        ModelErrorKind::Timeout {
-            after: Duration::from_millis(300)
-        }
-    );
+    assert_eq!(err.kind, ModelErrorKind::Timeout { after: Duration::from_millis(300) });
     assert!(err.message.contains("idle_timeout_secs"), "{err}");
     assert_eq!(server.requests().len(), 1);
 }
 
 pub async fn bad_key_names_the_variable_and_is_redacted(api: &Api) {
-    let echo = format!(
-        r#"{{"error":{{"type":"authentication_error","message":"invalid x-api-key {TEST_KEY}"}}}}"#
-    );
+    let echo = format!(r#"{{"error":{{"type":"authentication_error","message":"invalid x-api-key {TEST_KEY}"}}}}"#);
     let server = FakeServer::start(vec![Reply::status(401, &echo)]).await;
     let client = api.client(&server, fast_policy(3, 2000));
     let events = collect(client.as_ref(), hello_request()).await;
     let [ModelEvent::Error(err)] = events.as_slice() else {
         panic!("expected one error: {events:?}");
     };
-    assert_eq!(
-        err.kind,
-        ModelErrorKind::Auth {
-            env_var: KEY_ENV.into()
-        }
-    );
+    assert_eq!(err.kind, ModelErrorKind::Auth { env_var: KEY_ENV.into() });
     assert!(err.message.contains(KEY_ENV), "{err}");
     assert!(!err.message.contains(TEST_KEY) && !err.detail.contains(TEST_KEY));
     assert!(err.message.contains("[REDACTED]"), "{err}");
@@ -357,12 +298,7 @@ pub async fn missing_model_names_the_model(api: &Api) {
     let [ModelEvent::Error(err)] = events.as_slice() else {
         panic!("expected one error: {events:?}");
     };
-    assert_eq!(
-        err.kind,
-        ModelErrorKind::NotFound {
-            model: "test-model".into()
-        }
-    );
+    assert_eq!(err.kind, ModelErrorKind::NotFound { model: "test-model".into() });
     assert!(err.message.contains("`test-model`"), "{err}");
     assert_eq!(server.requests().len(), 1);
 }
@@ -388,16 +324,9 @@ pub async fn unreachable_names_the_url(api: &Api) {
     let port = listener.local_addr().expect("addr").port();
     drop(listener);
     let base = format!("http://127.0.0.1:{port}{}", api.base_suffix);
-    let client = client(
-        "fake",
-        &provider(api.kind, &base, "m"),
-        fast_policy(1, 2000),
-    );
+    let client = client("fake", &provider(api.kind, &base, "m"), fast_policy(1, 2000));
     let events = collect(client.as_ref(), hello_request()).await;
-    assert!(
-        matches!(&events[0], ModelEvent::Retry { attempt: 1, .. }),
-        "{events:?}"
-    );
+    assert!(matches!(&events[0], ModelEvent::Retry { attempt: 1, .. }), "{events:?}");
     let Some(ModelEvent::Error(err)) = events.last() else {
         panic!("expected an error");
     };

@@ -241,3 +241,24 @@ arguments = { summary = "no tests for notes" }
     assert_eq!(breakers(&sandbox, &id), ["validation_skipped"]);
     assert!(sandbox.run(&["pr", "show", &id]).fails().contains("has no PR"));
 }
+
+#[test]
+fn spending_over_the_token_budget_pauses_at_a_budget_gate() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/playbooks/policy.toml")).unwrap();
+    let tight = shipped.replacen("max_tokens = 400000", "max_tokens = 500", 1);
+    assert_ne!(tight, shipped);
+    sandbox.write("repo/.ambidex/policy.toml", &tight);
+    commit_all(&sandbox.repo(), "a tight policy");
+    let script = script(&sandbox, "happy", &happy_script());
+    let run =
+        run_title(&sandbox, &script, "Fix page_count rounding for a partial last page", &["--validate", "cargo test"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("stopped at the budget gate"), "{}", run.stdout);
+    let gates = sandbox.run(&["gate", "list"]).ok();
+    assert!(gates.contains("task budget `max_tokens` exceeded"), "{gates}");
+    let id = only_task_id(&sandbox);
+    let plans = events_of(&sandbox, &id).iter().filter(|e| e["kind"]["type"] == "plan_submitted").count();
+    assert_eq!(plans, 1, "the planner's work was kept");
+}

@@ -68,8 +68,16 @@ impl Runner {
     ) -> Self {
         let risk = engine.task(id).ok().and_then(|t| t.risk()).unwrap_or(Risk::Medium);
         let limits = setup.policy.budgets.for_risk(risk).task_limits();
-        let task_budget = Arc::new(Mutex::new(BudgetUsage::new("task", limits)));
-        Self { engine, setup, id, playbook, worktree, host, task_budget, budget_scale: 1, context: None }
+        // Every budget gate a human approved doubled the budgets; a resumed run keeps that.
+        let approved = engine
+            .task(id)
+            .map(|t| {
+                t.decided_gates.iter().filter(|g| g.kind == GateKind::Budget && g.decision != Decision::Reject).count()
+            })
+            .unwrap_or(0);
+        let budget_scale = 1u64 << approved.min(16);
+        let task_budget = Arc::new(Mutex::new(BudgetUsage::new("task", scaled(limits, budget_scale))));
+        Self { engine, setup, id, playbook, worktree, host, task_budget, budget_scale, context: None }
     }
 
     /// The task.
@@ -222,6 +230,15 @@ impl Runner {
         let mut scope = self.scope(stage.role, task)?;
         let outcome =
             run_agent(client.as_ref(), &broker, &mut scope, self.host.as_ref(), self.engine.redactor(), &spec).await;
+        if let Some(reason) = self.spending_over_budget()? {
+            // The stage's work is kept; after approval it goes on (a finished stage stays finished).
+            if let AgentOutcome::Submitted(submission) = outcome {
+                if let Some(ending) = self.submitted(stage, submission).await? {
+                    return Ok(Some(ending));
+                }
+            }
+            return ask(&self.engine.clone(), self, GateKind::Budget, reason).await;
+        }
         match outcome {
             AgentOutcome::Submitted(submission) => self.submitted(stage, submission).await,
             AgentOutcome::BudgetExceeded(breaches) => {
@@ -252,6 +269,26 @@ impl Runner {
                 }))
             }
         }
+    }
+
+    /// Tokens or money over the task's budget (scaled by approved budget gates).
+    fn spending_over_budget(&self) -> Result<Option<String>, EngineError> {
+        let task = self.engine.task(self.id)?;
+        let budgets = self.setup.policy.budgets.for_risk(task.risk().unwrap_or(Risk::Medium));
+        let tokens = task.input_tokens + task.output_tokens;
+        let max_tokens = budgets.max_tokens.saturating_mul(self.budget_scale);
+        let max_cost = budgets.max_cost_micros().saturating_mul(self.budget_scale);
+        Ok(if max_tokens > 0 && tokens > max_tokens {
+            Some(format!("task budget `max_tokens` exceeded: {tokens} of {max_tokens}; approve to double the budgets"))
+        } else if max_cost > 0 && task.cost_micros > max_cost {
+            Some(format!(
+                "task budget `max_cost` exceeded: ${:.2} of ${:.2}; approve to double the budgets",
+                task.cost_micros as f64 / 1e6,
+                max_cost as f64 / 1e6
+            ))
+        } else {
+            None
+        })
     }
 
     async fn fail_stage(&self, stage: &str, reason: String) -> Result<Option<Ending>, EngineError> {

@@ -232,10 +232,10 @@ impl Runner {
             run_agent(client.as_ref(), &broker, &mut scope, self.host.as_ref(), self.engine.redactor(), &spec).await;
         if let Some(reason) = self.spending_over_budget()? {
             // The stage's work is kept; after approval it goes on (a finished stage stays finished).
-            if let AgentOutcome::Submitted(submission) = outcome {
-                if let Some(ending) = self.submitted(stage, submission).await? {
-                    return Ok(Some(ending));
-                }
+            if let AgentOutcome::Submitted(submission) = outcome
+                && let Some(ending) = self.submitted(stage, submission).await?
+            {
+                return Ok(Some(ending));
             }
             return ask(&self.engine.clone(), self, GateKind::Budget, reason).await;
         }

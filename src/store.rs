@@ -62,6 +62,19 @@ fn guarded_open<T>(path: &Path, open: impl FnOnce() -> Result<T, redb::DatabaseE
     }
 }
 
+/// Creates the directory a database file goes in.
+fn create_parent_dir(path: &Path) -> Result<(), StoreError> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: path.to_owned(),
+            action: "create the directory of",
+            durable_seq: None,
+            source,
+        }),
+        None => Ok(()),
+    }
+}
+
 fn schema_of(meta_value: Option<&[u8]>) -> Option<u64> {
     meta_value.and_then(|bytes| Some(u64::from_be_bytes(bytes.try_into().ok()?)))
 }
@@ -120,14 +133,7 @@ impl Store {
     /// Opens the store for writing with `options`.
     pub fn open_with(path: &Path, options: StoreOptions) -> Result<Store, StoreError> {
         let StoreOptions { hook, redactor } = options;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-                path: path.to_owned(),
-                action: "create the directory of",
-                durable_seq: None,
-                source,
-            })?;
-        }
+        create_parent_dir(path)?;
         let db = guarded_open(path, || builder().create(path))?;
         prepare_schema(path, &db)?;
         let db = Arc::new(db);

@@ -51,6 +51,11 @@ fn scaled(limits: BudgetLimits, scale: u64) -> BudgetLimits {
     }
 }
 
+/// The budgets of the task's risk level (medium when unknown).
+fn budgets_of<'a>(setup: &'a EngineSetup, task: &Task) -> &'a crate::playbooks::Budgets {
+    setup.policy.budgets.for_risk(task.risk().unwrap_or(Risk::Medium))
+}
+
 fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
@@ -66,11 +71,11 @@ impl Runner {
         worktree: Worktree,
         host: Arc<TaskHost>,
     ) -> Self {
-        let risk = engine.task(id).ok().and_then(|t| t.risk()).unwrap_or(Risk::Medium);
-        let limits = setup.policy.budgets.for_risk(risk).task_limits();
+        let task = engine.task(id).ok();
+        let limits = task.as_ref().map_or_else(BudgetLimits::default, |t| budgets_of(&setup, t).task_limits());
         // Every budget gate a human approved doubled the budgets; a resumed run keeps that.
-        let approved = engine
-            .task(id)
+        let approved = task
+            .as_ref()
             .map(|t| {
                 t.decided_gates.iter().filter(|g| g.kind == GateKind::Budget && g.decision != Decision::Reject).count()
             })
@@ -99,12 +104,10 @@ impl Runner {
     pub fn after_approval(&mut self, kind: GateKind) {
         if kind == GateKind::Budget {
             self.budget_scale = self.budget_scale.saturating_mul(2);
-            let mut budget = self.task_budget.lock().unwrap_or_else(|p| p.into_inner());
-            let risk = self.engine.task(self.id).ok().and_then(|t| t.risk()).unwrap_or(Risk::Medium);
-            *budget = BudgetUsage::new(
-                "task",
-                scaled(self.setup.policy.budgets.for_risk(risk).task_limits(), self.budget_scale),
-            );
+            if let Ok(task) = self.engine.task(self.id) {
+                let limits = scaled(budgets_of(&self.setup, &task).task_limits(), self.budget_scale);
+                *self.task_budget.lock().unwrap_or_else(|p| p.into_inner()) = BudgetUsage::new("task", limits);
+            }
         }
     }
 
@@ -138,8 +141,7 @@ impl Runner {
 
     fn scope(&self, role: Role, task: &Task) -> Result<AgentScope, EngineError> {
         let actor = Actor::Agent(AgentIdentity { role, track: Track::Right, candidate: None });
-        let risk = task.risk().unwrap_or(Risk::Medium);
-        let limits = scaled(self.setup.policy.budgets.for_risk(risk).agent_limits(), self.budget_scale);
+        let limits = scaled(budgets_of(&self.setup, task).agent_limits(), self.budget_scale);
         AgentScope::new(self.id, actor, self.worktree.clone(), limits, self.task_budget.clone()).map_err(|err| {
             EngineError::Refused(format!("the worktree {} is unusable: {err}", self.worktree.path.display()))
         })
@@ -274,7 +276,7 @@ impl Runner {
     /// Tokens or money over the task's budget (scaled by approved budget gates).
     fn spending_over_budget(&self) -> Result<Option<String>, EngineError> {
         let task = self.engine.task(self.id)?;
-        let budgets = self.setup.policy.budgets.for_risk(task.risk().unwrap_or(Risk::Medium));
+        let budgets = budgets_of(&self.setup, &task);
         let tokens = task.input_tokens + task.output_tokens;
         let max_tokens = budgets.max_tokens.saturating_mul(self.budget_scale);
         let max_cost = budgets.max_cost_micros().saturating_mul(self.budget_scale);
@@ -382,8 +384,7 @@ impl Runner {
             return Ok(None);
         };
         let task = self.engine.task(self.id)?;
-        let risk = task.risk().unwrap_or(Risk::Medium);
-        let max_lines = scaled(self.setup.policy.budgets.for_risk(risk).task_limits(), self.budget_scale).diff_lines;
+        let max_lines = scaled(budgets_of(&self.setup, &task).task_limits(), self.budget_scale).diff_lines;
         if stage == "test"
             && let Some(evidence) = breakers::weak_tests(&diff)
         {

@@ -73,14 +73,7 @@ impl TagCache {
         if let Some(db) = open.get(path).and_then(Weak::upgrade) {
             return Ok(TagCache { path: path.to_owned(), db, fingerprint });
         }
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-                path: path.to_owned(),
-                action: "create the directory of",
-                durable_seq: None,
-                source,
-            })?;
-        }
+        super::create_parent_dir(path)?;
         let db = guarded_open(path, || {
             Builder::new().set_concurrency_mode(ConcurrencyMode::MultiWriter).set_cache_size(CACHE_BYTES).create(path)
         })?;

@@ -3,11 +3,13 @@
 //! The data types that events carry are defined in [`crate::protocol`] and re-exported here; this
 //! module adds the behaviour around them.
 
+pub mod exploration;
 pub mod state;
 pub mod task;
 pub mod task_file;
 
 pub use crate::protocol::{Risk, Route, TaskKind, TaskSource, TaskSpec, TaskStatus, Track};
+pub use exploration::{AcceptanceTests, CandidateOutcome, Exploration};
 pub use state::{IllegalTransition, check_transition, is_active, is_final, successors};
 pub use task::{ApplyError, DecidedGate, IntakeNote, OpenGate, Task, Triage, WorktreeRef};
 pub use task_file::{TaskFileError, parse_task_file, read_task_file};

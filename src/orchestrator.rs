@@ -163,8 +163,8 @@ impl Engine {
 
     /// Carries out a command and returns the events it appended.
     pub async fn execute(&self, command: Command, actor: Actor) -> Result<Vec<Arc<Event>>, EngineError> {
-        if let Command::DecideGate { gate, decision, note } = command {
-            return self.decide_gate(gate, decision, note, actor).await;
+        if let Command::DecideGate { gate, decision, note, choice } = command {
+            return self.decide_gate(gate, decision, note, choice, actor).await;
         }
         let events = self.plan(command, actor)?;
         self.append(events).await
@@ -172,8 +172,8 @@ impl Engine {
 
     /// Carries out a command from synchronous code (the CLI). Do not call from async code.
     pub fn execute_blocking(&self, command: Command, actor: Actor) -> Result<Vec<Arc<Event>>, EngineError> {
-        if let Command::DecideGate { gate, decision, note } = command {
-            let events = self.decision_events(gate, decision, note, actor, false)?;
+        if let Command::DecideGate { gate, decision, note, choice } = command {
+            let events = self.decision_events(gate, decision, note, choice, actor, false)?;
             return self.append_blocking(events);
         }
         let events = self.plan(command, actor)?;
@@ -255,7 +255,9 @@ impl Engine {
                     EventKind::StatusChanged { from: status, to: TaskStatus::Queued, reason: "resumed".into() },
                 )]
             }
-            Command::DecideGate { gate, decision, note } => self.decision_events(gate, decision, note, actor, false)?,
+            Command::DecideGate { gate, decision, note, choice } => {
+                self.decision_events(gate, decision, note, choice, actor, false)?
+            }
             Command::AddNote { task, text } => {
                 self.task(task)?;
                 vec![NewEvent::for_task(task, actor, EventKind::Note { text })]

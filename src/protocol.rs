@@ -6,6 +6,7 @@
 mod actor;
 mod command;
 mod event;
+mod evidence;
 mod gate;
 mod ids;
 mod snapshot;
@@ -15,8 +16,12 @@ mod work;
 pub use actor::{Actor, AgentIdentity, Role, Track};
 pub use command::Command;
 pub use event::{Delta, Digest, Event, EventKind, IntakeVerdict, NewEvent, PolicyRecord, ToolCallRecord, Update};
+pub use evidence::{
+    CandidatePlan, DiffStats, EvidenceMatrix, EvidenceRow, HunkSource, Recommendation, StaticFinding, Synthesis,
+    SynthesisReason, TestCase, TestFramework, TestReport, TestStatus,
+};
 pub use gate::{Decision, GateKind};
-pub use ids::{CandidateId, GateId, ParseIdError, SHORT_ID_LEN, TaskId, ToolCallId};
+pub use ids::{GateId, ParseIdError, SHORT_ID_LEN, TaskId, ToolCallId};
 pub use snapshot::{Client, Snapshot, TaskSummary};
 pub use task::{Risk, Route, TaskKind, TaskSource, TaskSpec, TaskStatus};
 pub use work::{Finding, Plan, PullRequest, Review, ReviewVerdict, TriageBudgets, ValidationResult};

@@ -23,6 +23,9 @@ pub enum GateCmd {
         /// Also approve further gates of this kind for the same task
         #[arg(long)]
         for_task: bool,
+        /// For a promotion gate: the option to adopt (`gate list` shows them; default: the recommended one)
+        #[arg(long, value_name = "OPTION")]
+        choose: Option<String>,
     },
     /// Reject a gate
     Reject {
@@ -40,12 +43,16 @@ pub fn run(command: GateCmd, context: &Context) -> Result<Outcome, String> {
         None => Vec::new(),
     };
     let open: Vec<_> = tasks.iter().flat_map(|t| t.open_gates.iter().map(move |g| (t, g))).collect();
-    let (reference, decision, note) = match command {
+    let (reference, decision, note, choice) = match command {
         GateCmd::List { json } => {
             if json {
                 let rows: Vec<_> = open
                     .iter()
-                    .map(|(t, g)| serde_json::json!({"gate": g.id, "task": t.id, "kind": g.kind, "reason": g.reason}))
+                    .map(|(t, g)| {
+                        serde_json::json!({
+                            "gate": g.id, "task": t.id, "kind": g.kind, "reason": g.reason, "options": g.options,
+                        })
+                    })
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&rows).map_err(|err| err.to_string())?);
             } else if open.is_empty() {
@@ -53,16 +60,23 @@ pub fn run(command: GateCmd, context: &Context) -> Result<Outcome, String> {
             } else {
                 let rows: Vec<Vec<String>> = open
                     .iter()
-                    .map(|(t, g)| vec![g.id.short(), t.id.short(), g.kind.to_string(), g.reason.clone()])
+                    .map(|(t, g)| {
+                        let reason = if g.options.is_empty() {
+                            g.reason.clone()
+                        } else {
+                            format!("{} [options: {}]", g.reason, g.options.join(", "))
+                        };
+                        vec![g.id.short(), t.id.short(), g.kind.to_string(), reason]
+                    })
                     .collect();
                 print!("{}", table::render(&["GATE", "TASK", "KIND", "REASON"], &rows));
             }
             return Ok(Outcome::Done);
         }
-        GateCmd::Approve { id, note, for_task } => {
-            (id, if for_task { Decision::ApproveForTask } else { Decision::Approve }, note)
+        GateCmd::Approve { id, note, for_task, choose } => {
+            (id, if for_task { Decision::ApproveForTask } else { Decision::Approve }, note, choose)
         }
-        GateCmd::Reject { id, note } => (id, Decision::Reject, note),
+        GateCmd::Reject { id, note } => (id, Decision::Reject, note, None),
     };
     let matches: Vec<GateId> = open
         .iter()
@@ -76,7 +90,7 @@ pub fn run(command: GateCmd, context: &Context) -> Result<Outcome, String> {
     };
     let engine = context.engine()?;
     engine
-        .execute_blocking(Command::DecideGate { gate, decision, note }, Actor::local_human())
+        .execute_blocking(Command::DecideGate { gate, decision, note, choice }, Actor::local_human())
         .map_err(|err| err.to_string())?;
     let task = open.iter().find(|(_, g)| g.id == gate).map(|(t, _)| t.id.short()).unwrap_or_default();
     println!("gate {} {decision}; continue the task with `ambidex run --task {task}`", gate.short());

@@ -6,10 +6,11 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::exploration::Exploration;
 use super::state::{IllegalTransition, check_transition};
 use crate::protocol::{
-    Decision, Event, EventKind, GateId, GateKind, IntakeVerdict, Plan, PullRequest, Review, ReviewVerdict, Risk, Route,
-    TaskId, TaskKind, TaskSpec, TaskStatus, TaskSummary, ValidationResult,
+    Decision, Digest, Event, EventKind, GateId, GateKind, IntakeVerdict, Plan, PullRequest, Review, ReviewVerdict,
+    Risk, Route, TaskId, TaskKind, TaskSpec, TaskStatus, TaskSummary, ValidationResult,
 };
 
 /// A gate that waits for a decision.
@@ -23,6 +24,12 @@ pub struct OpenGate {
     pub reason: String,
     /// The sequence number of the event that opened it.
     pub opened_seq: u64,
+    /// The evidence shown with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_hash: Option<Digest>,
+    /// For a choice: what approving may pick, the recommended one first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
 }
 
 /// A worktree made for the task.
@@ -180,6 +187,9 @@ pub struct Task {
     /// The PR agent's draft, before the PR gate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pr_draft: Option<PullRequest>,
+    /// The Left Hand's work, once it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exploration: Option<Exploration>,
     /// Gates decided so far, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub decided_gates: Vec<DecidedGate>,
@@ -199,6 +209,12 @@ pub struct DecidedGate {
     /// The comment, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// For a choice: what was picked (the first option when the human did not pick).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice: Option<String>,
+    /// The evidence the decision was made from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_hash: Option<Digest>,
 }
 
 impl Task {
@@ -231,6 +247,7 @@ impl Task {
             breakers: Vec::new(),
             pr: None,
             pr_draft: None,
+            exploration: None,
             decided_gates: Vec::new(),
         }
     }
@@ -332,10 +349,17 @@ impl Task {
                 self.output_tokens += output_tokens;
                 self.cost_micros += cost_micros;
             }
-            EventKind::GateOpened { gate, kind, reason, .. } => {
-                self.open_gates.push(OpenGate { id: *gate, kind: *kind, reason: reason.clone(), opened_seq: event.seq })
+            EventKind::GateOpened { gate, kind, reason, evidence_hash, options, .. } => {
+                self.open_gates.push(OpenGate {
+                    id: *gate,
+                    kind: *kind,
+                    reason: reason.clone(),
+                    opened_seq: event.seq,
+                    evidence_hash: *evidence_hash,
+                    options: options.clone(),
+                })
             }
-            EventKind::GateDecided { gate, decision, note } => {
+            EventKind::GateDecided { gate, decision, note, choice } => {
                 let Some(index) = self.open_gates.iter().position(|g| g.id == *gate) else {
                     return Err(ApplyError::GateNotOpen { task: self.id, gate: *gate });
                 };
@@ -346,6 +370,8 @@ impl Task {
                     reason: open.reason,
                     decision: *decision,
                     note: note.clone(),
+                    choice: choice.clone().or_else(|| open.options.first().cloned()),
+                    evidence_hash: open.evidence_hash,
                 });
             }
             EventKind::ToolCalled(_) => self.tool_calls += 1,
@@ -357,6 +383,15 @@ impl Task {
                     branch: branch.clone(),
                     base: base.clone(),
                 });
+            }
+            EventKind::ExplorationStarted { .. }
+            | EventKind::AcceptanceTestsWritten { .. }
+            | EventKind::CandidateFinished { .. }
+            | EventKind::CandidateAnalyzed { .. }
+            | EventKind::EvidenceRecorded { .. }
+            | EventKind::SynthesisSubmitted { .. }
+            | EventKind::ChangeAdopted { .. } => {
+                Exploration::apply(&mut self.exploration, &event.kind);
             }
             EventKind::EngineStarted { .. }
             | EventKind::AgentMessage { .. }

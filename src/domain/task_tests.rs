@@ -57,12 +57,13 @@ fn gates_open_and_close_once() {
             reason: "risk is medium".into(),
             evidence_hash: None,
             allowed: vec![Decision::Approve, Decision::Reject],
+            options: Vec::new(),
         },
     ))
     .unwrap();
     assert_eq!(task.open_gates.len(), 1);
     assert_eq!(task.open_gates[0].opened_seq, 2);
-    let decided = EventKind::GateDecided { gate, decision: Decision::Approve, note: None };
+    let decided = EventKind::GateDecided { gate, decision: Decision::Approve, note: None, choice: None };
     task.apply(&event(3, decided.clone())).unwrap();
     assert!(task.open_gates.is_empty());
     assert_eq!(task.apply(&event(4, decided)).unwrap_err(), ApplyError::GateNotOpen { task: task.id, gate });

@@ -32,6 +32,20 @@ impl Engine {
         reason: String,
         evidence: Option<Digest>,
     ) -> Result<GateOutcome, EngineError> {
+        self.choice_gate(task, kind, reason, evidence, Vec::new()).await
+    }
+
+    /// Like [`Engine::gate`], for a gate whose approval picks one of `options` (the first is the
+    /// recommended one, taken when the human does not pick and when approval is automatic). The
+    /// pick is in the task's decided gates.
+    pub(crate) async fn choice_gate(
+        &self,
+        task: TaskId,
+        kind: GateKind,
+        reason: String,
+        evidence: Option<Digest>,
+        options: Vec<String>,
+    ) -> Result<GateOutcome, EngineError> {
         let setup = self.setup()?.clone();
         let current = self.task(task)?;
         if kind == GateKind::Command
@@ -47,8 +61,14 @@ impl Engine {
             None => {
                 let gate = GateId::new();
                 let allowed = vec![Decision::Approve, Decision::ApproveForTask, Decision::Reject];
-                let opened =
-                    EventKind::GateOpened { gate, kind, reason: reason.clone(), evidence_hash: evidence, allowed };
+                let opened = EventKind::GateOpened {
+                    gate,
+                    kind,
+                    reason: reason.clone(),
+                    evidence_hash: evidence,
+                    allowed,
+                    options,
+                };
                 let mut events = vec![NewEvent::for_task(task, Actor::Orchestrator, opened)];
                 if current.status == TaskStatus::Running {
                     events.push(NewEvent::for_task(
@@ -71,7 +91,8 @@ impl Engine {
                 "approved automatically: this run was started with --approve {}",
                 setup.auto_approve.as_str()
             ));
-            let events = self.decision_events(gate, Decision::Approve, note.clone(), Actor::Orchestrator, true)?;
+            let events =
+                self.decision_events(gate, Decision::Approve, note.clone(), None, Actor::Orchestrator, true)?;
             self.append(events).await?;
             return Ok(GateOutcome::Decided(Decision::Approve, note));
         }
@@ -98,15 +119,26 @@ impl Engine {
         gate: GateId,
         decision: Decision,
         note: Option<String>,
+        choice: Option<String>,
         actor: Actor,
         continues_here: bool,
     ) -> Result<Vec<NewEvent>, EngineError> {
         let tasks = self.reader().tasks()?;
-        let task = tasks
+        let (task, open) = tasks
             .iter()
-            .find(|t| t.open_gates.iter().any(|g| g.id == gate))
+            .find_map(|t| t.open_gates.iter().find(|g| g.id == gate).map(|g| (t, g)))
             .ok_or_else(|| EngineError::Refused(format!("no open gate {gate} (decided already, or never opened)")))?;
-        let mut events = vec![NewEvent::for_task(task.id, actor, EventKind::GateDecided { gate, decision, note })];
+        if let Some(picked) = &choice
+            && !open.options.contains(picked)
+        {
+            let options = if open.options.is_empty() { "none".to_owned() } else { open.options.join(", ") };
+            return Err(EngineError::Refused(format!(
+                "gate {} has no option `{picked}`; its options are: {options}",
+                gate.short()
+            )));
+        }
+        let decided = EventKind::GateDecided { gate, decision, note, choice };
+        let mut events = vec![NewEvent::for_task(task.id, actor, decided)];
         if task.status == TaskStatus::AwaitingGate && task.open_gates.len() == 1 {
             let waiting = continues_here || lock(&self.waiters).contains_key(&gate);
             let to = if waiting { TaskStatus::Running } else { TaskStatus::Queued };
@@ -129,9 +161,10 @@ impl Engine {
         gate: GateId,
         decision: Decision,
         note: Option<String>,
+        choice: Option<String>,
         actor: Actor,
     ) -> Result<Vec<Arc<Event>>, EngineError> {
-        let events = self.decision_events(gate, decision, note.clone(), actor, false)?;
+        let events = self.decision_events(gate, decision, note.clone(), choice, actor, false)?;
         let appended = self.append(events).await?;
         if let Some(waiter) = lock(&self.waiters).remove(&gate) {
             // The runner may have stopped meanwhile; the decision is durable either way.

@@ -4,8 +4,6 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::ids::CandidateId;
-
 /// The two operating modes of the system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -114,9 +112,9 @@ pub struct AgentIdentity {
     pub role: Role,
     /// Which hand it works for.
     pub track: Track,
-    /// The candidate it works on, when there are several.
+    /// The candidate it works on (`c1`, `c2`, `eval`, …), for the Left Hand's agents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub candidate: Option<CandidateId>,
+    pub candidate: Option<String>,
 }
 
 /// Who caused an event.
@@ -148,10 +146,8 @@ impl fmt::Display for Actor {
             Actor::Human { name: Some(name) } => write!(f, "human:{name}"),
             Actor::Human { name: None } => f.write_str("human"),
             Actor::Orchestrator => f.write_str("orchestrator"),
-            Actor::Agent(agent) => match agent.candidate {
-                Some(candidate) => {
-                    write!(f, "{}/{}@{}", agent.track, agent.role, candidate.short())
-                }
+            Actor::Agent(agent) => match &agent.candidate {
+                Some(candidate) => write!(f, "{}/{}@{candidate}", agent.track, agent.role),
                 None => write!(f, "{}/{}", agent.track, agent.role),
             },
         }

@@ -42,6 +42,9 @@ pub enum Command {
         decision: Decision,
         /// An optional comment, shown to agents.
         note: Option<String>,
+        /// For a choice (the promotion gate): the option picked; absent picks the recommended one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        choice: Option<String>,
     },
     /// Attach a note to a task.
     AddNote {

@@ -6,10 +6,11 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::actor::{Actor, Role};
+use super::evidence::{CandidatePlan, EvidenceMatrix, HunkSource, Synthesis};
 use super::gate::{Decision, GateKind};
 use super::ids::{GateId, TaskId, ToolCallId};
 use super::task::{Risk, Route, TaskKind, TaskSpec, TaskStatus};
-use super::work::{Plan, PullRequest, Review, TriageBudgets, ValidationResult};
+use super::work::{Finding, Plan, PullRequest, Review, TriageBudgets, ValidationResult};
 
 /// A SHA-256 digest, printed and serialized as lowercase hex.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -196,6 +197,9 @@ pub enum EventKind {
         evidence_hash: Option<Digest>,
         /// The decisions the human may take.
         allowed: Vec<Decision>,
+        /// For a choice (the promotion gate): what approving may pick, the recommended one first.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        options: Vec<String>,
     },
     /// A human decided a gate.
     GateDecided {
@@ -206,6 +210,9 @@ pub enum EventKind {
         /// An optional comment that agents see.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
+        /// For a choice: the option picked (absent: the first, recommended one).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        choice: Option<String>,
     },
     /// A human left a note on a task.
     Note {
@@ -288,6 +295,67 @@ pub enum EventKind {
         /// Details (changed files, …).
         detail: String,
     },
+    /// The Left Hand started exploring the task.
+    ExplorationStarted {
+        /// What started it: `route` (triage sent the task to both hands) or a trigger such as
+        /// `repeated_test_failures`, `low_confidence`, `circular_edits`, `sensitive_files`,
+        /// `contradiction`, `large_diff`.
+        trigger: String,
+        /// The evidence behind the trigger.
+        evidence: String,
+        /// The challengers and their strategies.
+        candidates: Vec<CandidatePlan>,
+    },
+    /// The eval designer's acceptance tests, and how they did on the base commit.
+    AcceptanceTestsWritten {
+        /// The files it wrote.
+        files: Vec<String>,
+        /// The tests they hold.
+        tests: Vec<String>,
+        /// Tests that fail on the base commit, as they should.
+        failing_on_base: Vec<String>,
+        /// Tests that pass on the base commit already (weak).
+        passing_on_base: Vec<String>,
+    },
+    /// A challenger finished its candidate.
+    CandidateFinished {
+        /// The candidate's label.
+        candidate: String,
+        /// Its strategy.
+        strategy: String,
+        /// Whether it produced a change.
+        ok: bool,
+        /// What it did, or why it failed.
+        summary: String,
+    },
+    /// The failure analyst reviewed a candidate.
+    CandidateAnalyzed {
+        /// The candidate's label.
+        candidate: String,
+        /// Security flaws, rollback risks and hidden regressions it found.
+        findings: Vec<Finding>,
+    },
+    /// The evidence matrix, stored with its hash.
+    EvidenceRecorded {
+        /// The matrix.
+        matrix: Box<EvidenceMatrix>,
+        /// The SHA-256 of its canonical JSON.
+        hash: Digest,
+    },
+    /// The synthesis agent's recommendation.
+    SynthesisSubmitted {
+        /// The recommendation and its reasons.
+        synthesis: Synthesis,
+    },
+    /// The production track adopted a change from the Left Hand.
+    ChangeAdopted {
+        /// What was chosen at the promotion gate.
+        choice: String,
+        /// Every hunk taken and where it came from.
+        hunks: Vec<HunkSource>,
+        /// The evidence matrix the decision was made from.
+        matrix_hash: Digest,
+    },
 }
 
 /// The audit record of one tool call.
@@ -364,6 +432,13 @@ impl EventKind {
             EventKind::BreakerTripped { .. } => "breaker_tripped",
             EventKind::PrDrafted { .. } => "pr_drafted",
             EventKind::PrCreated { .. } => "pr_created",
+            EventKind::ExplorationStarted { .. } => "exploration_started",
+            EventKind::AcceptanceTestsWritten { .. } => "acceptance_tests_written",
+            EventKind::CandidateFinished { .. } => "candidate_finished",
+            EventKind::CandidateAnalyzed { .. } => "candidate_analyzed",
+            EventKind::EvidenceRecorded { .. } => "evidence_recorded",
+            EventKind::SynthesisSubmitted { .. } => "synthesis_submitted",
+            EventKind::ChangeAdopted { .. } => "change_adopted",
         }
     }
 
@@ -403,10 +478,13 @@ impl EventKind {
             EventKind::GateOpened { gate, kind, reason, .. } => {
                 format!("gate {} ({kind}) opened: {reason}", gate.short())
             }
-            EventKind::GateDecided { gate, decision, note } => match note {
-                Some(note) => format!("gate {} {decision}: {note}", gate.short()),
-                None => format!("gate {} {decision}", gate.short()),
-            },
+            EventKind::GateDecided { gate, decision, note, choice } => {
+                let choice = choice.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
+                match note {
+                    Some(note) => format!("gate {} {decision}{choice}: {note}", gate.short()),
+                    None => format!("gate {} {decision}{choice}", gate.short()),
+                }
+            }
             EventKind::Note { text } => format!("note: {text}"),
             EventKind::ToolCalled(record) => {
                 let outcome = match (record.ok, record.exit_code) {
@@ -445,6 +523,32 @@ impl EventKind {
             EventKind::BreakerTripped { breaker, evidence } => format!("breaker {breaker}: {evidence}"),
             EventKind::PrDrafted { pr } => format!("PR drafted: {}", pr.title),
             EventKind::PrCreated { pr } => format!("PR ready: {} ({})", pr.title, pr.location),
+            EventKind::ExplorationStarted { trigger, candidates, .. } => {
+                let labels: Vec<String> = candidates.iter().map(|c| format!("{} ({})", c.label, c.strategy)).collect();
+                format!("exploration started ({trigger}): {}", labels.join(", "))
+            }
+            EventKind::AcceptanceTestsWritten { tests, failing_on_base, passing_on_base, .. } => format!(
+                "acceptance tests: {} written, {} fail on the base commit, {} weak",
+                tests.len(),
+                failing_on_base.len(),
+                passing_on_base.len()
+            ),
+            EventKind::CandidateFinished { candidate, strategy, ok, summary } => {
+                let outcome = if *ok { "finished" } else { "failed" };
+                format!("candidate {candidate} ({strategy}) {outcome}: {}", summary.lines().next().unwrap_or_default())
+            }
+            EventKind::CandidateAnalyzed { candidate, findings } => {
+                format!("failure analysis of {candidate}: {} findings", findings.len())
+            }
+            EventKind::EvidenceRecorded { matrix, hash } => {
+                format!("evidence matrix: {} candidates ({})", matrix.rows.len(), &hash.to_string()[..12])
+            }
+            EventKind::SynthesisSubmitted { synthesis } => {
+                format!("synthesis recommends: {}", synthesis.recommendation.label())
+            }
+            EventKind::ChangeAdopted { choice, hunks, .. } => {
+                format!("production adopted {choice} ({} hunks)", hunks.len())
+            }
         }
     }
 }

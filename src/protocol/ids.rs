@@ -106,11 +106,6 @@ define_id!(
     "task"
 );
 define_id!(
-    /// Identifies one candidate solution (the production diff or an exploratory challenger).
-    CandidateId,
-    "candidate"
-);
-define_id!(
     /// Identifies a human decision point.
     GateId,
     "gate"

@@ -1,0 +1,110 @@
+//! The Left Hand's part of a task's projection: why exploration started, the acceptance tests,
+//! each candidate's outcome and analysis, the evidence matrix, the recommendation and what the
+//! production track adopted. The pipeline reads it to resume exploration where it stopped.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::{CandidatePlan, Digest, EventKind, EvidenceMatrix, Finding, HunkSource, Synthesis};
+
+/// The acceptance tests the eval designer wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AcceptanceTests {
+    /// The files written.
+    pub files: Vec<String>,
+    /// The tests they hold.
+    pub tests: Vec<String>,
+    /// Tests that fail on the base commit, as they should.
+    pub failing_on_base: Vec<String>,
+    /// Tests that already pass on the base commit (weak).
+    pub passing_on_base: Vec<String>,
+}
+
+/// A challenger's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CandidateOutcome {
+    /// Whether it produced a change.
+    pub ok: bool,
+    /// What it did, or why it failed.
+    pub summary: String,
+}
+
+/// What the Left Hand has done for a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Exploration {
+    /// What started it.
+    pub trigger: String,
+    /// The evidence behind the trigger.
+    pub evidence: String,
+    /// The challengers and their strategies.
+    pub candidates: Vec<CandidatePlan>,
+    /// The eval designer's tests, once written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<AcceptanceTests>,
+    /// Each finished challenger's outcome, by label.
+    #[serde(default)]
+    pub finished: BTreeMap<String, CandidateOutcome>,
+    /// The failure analyst's findings, by candidate label.
+    #[serde(default)]
+    pub analyses: BTreeMap<String, Vec<Finding>>,
+    /// The latest evidence matrix and its hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matrix: Option<(EvidenceMatrix, Digest)>,
+    /// The latest recommendation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synthesis: Option<Synthesis>,
+    /// What the production track adopted, once it did: the choice and the hunks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopted: Option<(String, Vec<HunkSource>)>,
+}
+
+impl Exploration {
+    /// Folds one Left Hand event into `slot`; other events are ignored. Returns whether the
+    /// event was one of the Left Hand's.
+    pub fn apply(slot: &mut Option<Exploration>, kind: &EventKind) -> bool {
+        if let EventKind::ExplorationStarted { trigger, evidence, candidates } = kind {
+            *slot = Some(Exploration {
+                trigger: trigger.clone(),
+                evidence: evidence.clone(),
+                candidates: candidates.clone(),
+                ..Exploration::default()
+            });
+            return true;
+        }
+        let Some(exploration) = slot.as_mut() else {
+            return matches!(
+                kind,
+                EventKind::AcceptanceTestsWritten { .. }
+                    | EventKind::CandidateFinished { .. }
+                    | EventKind::CandidateAnalyzed { .. }
+                    | EventKind::EvidenceRecorded { .. }
+                    | EventKind::SynthesisSubmitted { .. }
+                    | EventKind::ChangeAdopted { .. }
+            );
+        };
+        match kind {
+            EventKind::AcceptanceTestsWritten { files, tests, failing_on_base, passing_on_base } => {
+                exploration.acceptance = Some(AcceptanceTests {
+                    files: files.clone(),
+                    tests: tests.clone(),
+                    failing_on_base: failing_on_base.clone(),
+                    passing_on_base: passing_on_base.clone(),
+                });
+            }
+            EventKind::CandidateFinished { candidate, ok, summary, .. } => {
+                exploration.finished.insert(candidate.clone(), CandidateOutcome { ok: *ok, summary: summary.clone() });
+            }
+            EventKind::CandidateAnalyzed { candidate, findings } => {
+                exploration.analyses.insert(candidate.clone(), findings.clone());
+            }
+            EventKind::EvidenceRecorded { matrix, hash } => exploration.matrix = Some(((**matrix).clone(), *hash)),
+            EventKind::SynthesisSubmitted { synthesis } => exploration.synthesis = Some(synthesis.clone()),
+            EventKind::ChangeAdopted { choice, hunks, .. } => {
+                exploration.adopted = Some((choice.clone(), hunks.clone()))
+            }
+            _ => return false,
+        }
+        true
+    }
+}

@@ -1,0 +1,254 @@
+//! The Left Hand's vocabulary: parsed test results, static-analysis findings, the evidence matrix
+//! that compares candidates, and the synthesis agent's recommendation. These travel in events, so
+//! they hold only integers and strings (no floats enter hashed records).
+
+use serde::{Deserialize, Serialize};
+
+use super::event::Digest;
+use super::work::Finding;
+
+/// How one test ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestStatus {
+    /// It passed.
+    Passed,
+    /// It failed (or panicked, or timed out).
+    Failed,
+    /// It was skipped or ignored.
+    Skipped,
+}
+
+/// Where per-test results came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestFramework {
+    /// libtest's JSON events (`cargo test -- -Z unstable-options --format json`).
+    Libtest,
+    /// cargo-nextest's JUnit report.
+    Nextest,
+    /// pytest's JUnit XML report.
+    Pytest,
+    /// `go test -json`.
+    GoTest,
+    /// No per-test results: the command's exit code stands for one test.
+    ExitCode,
+}
+
+/// One test's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestCase {
+    /// The test's full name (`module::test`, `tests/test_x.py::test_y`, `pkg/TestZ`).
+    pub name: String,
+    /// How it ended.
+    pub status: TestStatus,
+    /// How long it took, when the framework says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// For failures: the end of its output (redacted, bounded).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub output: String,
+}
+
+/// One test command's parsed results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestReport {
+    /// The command as configured (before the engine added flags for structured output).
+    pub command: String,
+    /// Where the per-test results came from.
+    pub framework: TestFramework,
+    /// The exit code (`None` when killed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// Whether the command succeeded.
+    pub ok: bool,
+    /// Wall time of the command.
+    pub duration_ms: u64,
+    /// Every test it ran.
+    pub tests: Vec<TestCase>,
+}
+
+impl TestReport {
+    /// How many tests ended with `status`.
+    pub fn count(&self, status: TestStatus) -> usize {
+        self.tests.iter().filter(|t| t.status == status).count()
+    }
+}
+
+/// A finding of a static analyzer on a changed line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaticFinding {
+    /// `clippy`, `ruff`, …
+    pub tool: String,
+    /// The rule, e.g. `clippy::needless_range_loop` or `F401`.
+    pub rule: String,
+    /// The file, relative to the repository root.
+    pub file: String,
+    /// The 1-based line.
+    pub line: u32,
+    /// The analyzer's message.
+    pub message: String,
+}
+
+/// Lines and files a diff changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DiffStats {
+    /// Files changed.
+    pub files: u32,
+    /// Lines added.
+    pub added: u32,
+    /// Lines removed.
+    pub removed: u32,
+}
+
+/// A candidate that worked on a task: the production diff or one of the Left Hand's challengers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CandidatePlan {
+    /// Its label (`production`, `c1`, `c2`, …), also its worktree's branch suffix.
+    pub label: String,
+    /// The strategy it follows (`minimal_diff`, `test_first`, `alternative_design`, …).
+    pub strategy: String,
+}
+
+/// One candidate's row of the evidence matrix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct EvidenceRow {
+    /// The candidate's label.
+    pub candidate: String,
+    /// Its strategy.
+    pub strategy: String,
+    /// The branch its change lives on.
+    pub branch: String,
+    /// Whether every validation command passed.
+    pub validation_ok: bool,
+    /// Tests passed across the validation commands.
+    pub tests_passed: u32,
+    /// Tests failed across the validation commands.
+    pub tests_failed: u32,
+    /// Tests that failed on the base commit and pass here.
+    pub fixed: Vec<String>,
+    /// Tests that passed on the base commit and fail here (regressions).
+    pub broken: Vec<String>,
+    /// Tests that failed, then passed when re-run once.
+    pub flaky: Vec<String>,
+    /// The eval designer's acceptance tests that pass here.
+    pub acceptance_passed: u32,
+    /// How many acceptance tests there are.
+    pub acceptance_total: u32,
+    /// Acceptance tests that fail here.
+    pub acceptance_failed: Vec<String>,
+    /// Other candidates' new tests that fail on this candidate (differential testing), as
+    /// `candidate: test`.
+    pub differential_failed: Vec<String>,
+    /// Static-analysis findings in the lines this candidate changed.
+    pub new_findings: Vec<StaticFinding>,
+    /// The failure analyst's findings.
+    pub analyst_findings: Vec<Finding>,
+    /// Diff size against the base.
+    pub diff: DiffStats,
+    /// Change in decision points (branches, loops, boolean operators) in the changed files.
+    pub complexity_delta: i64,
+    /// Model tokens the candidate used (input plus output).
+    pub tokens: u64,
+    /// Money, in micro-dollars.
+    pub cost_micros: u64,
+    /// Wall time of its agents and evaluation.
+    pub wall_ms: u64,
+    /// The parsed test reports behind the counts (for drilling into a cell).
+    pub reports: Vec<TestReport>,
+}
+
+impl EvidenceRow {
+    /// Blocker or major findings of the failure analyst.
+    pub fn serious_findings(&self) -> usize {
+        self.analyst_findings.iter().filter(|f| matches!(f.severity.as_str(), "blocker" | "major")).count()
+    }
+}
+
+/// Every candidate's evidence, side by side. Decisions made from it record its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct EvidenceMatrix {
+    /// The base commit everything was measured against.
+    pub base: String,
+    /// The baseline reports: the validation commands on the base commit.
+    pub baseline: Vec<TestReport>,
+    /// The acceptance tests' names.
+    pub acceptance_tests: Vec<String>,
+    /// Acceptance tests that already passed on the base commit (weak).
+    pub weak_acceptance: Vec<String>,
+    /// One row per candidate, production first when it took part.
+    pub rows: Vec<EvidenceRow>,
+}
+
+impl EvidenceMatrix {
+    /// The row of `candidate`.
+    pub fn row(&self, candidate: &str) -> Option<&EvidenceRow> {
+        self.rows.iter().find(|r| r.candidate == candidate)
+    }
+}
+
+/// Which candidate a hunk of an adopted change came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HunkSource {
+    /// The candidate's label.
+    pub candidate: String,
+    /// The file.
+    pub file: String,
+    /// The hunk's header (`@@ -12,4 +12,6 @@`), or `*` for every hunk of the file.
+    pub hunk: String,
+}
+
+/// What the synthesis agent recommends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Recommendation {
+    /// Adopt one candidate's change whole.
+    Adopt {
+        /// The candidate.
+        candidate: String,
+    },
+    /// Combine hunks of several candidates.
+    Combine {
+        /// Each hunk and where it comes from.
+        hunks: Vec<HunkSource>,
+    },
+    /// Keep the production diff.
+    KeepProduction,
+    /// None is good enough: escalate to a human.
+    RejectAll,
+}
+
+impl Recommendation {
+    /// A short label for lists and gates: `adopt c2`, `combine 3 hunks`, `keep production`, `reject all`.
+    pub fn label(&self) -> String {
+        match self {
+            Recommendation::Adopt { candidate } => format!("adopt {candidate}"),
+            Recommendation::Combine { hunks } => format!("combine {} hunks", hunks.len()),
+            Recommendation::KeepProduction => "keep production".into(),
+            Recommendation::RejectAll => "reject all".into(),
+        }
+    }
+}
+
+/// One reason behind a recommendation, tied to matrix rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SynthesisReason {
+    /// The reason.
+    pub text: String,
+    /// The candidates (matrix rows) it rests on.
+    #[serde(default)]
+    pub rows: Vec<String>,
+}
+
+/// The synthesis agent's recommendation, with the matrix it was made from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Synthesis {
+    /// What to do.
+    pub recommendation: Recommendation,
+    /// Why, each reason tied to rows.
+    pub reasons: Vec<SynthesisReason>,
+    /// The hash of the evidence matrix it read.
+    pub matrix_hash: Digest,
+}

@@ -6,7 +6,9 @@ use tokio::sync::Semaphore;
 
 use super::pipeline::{Ending, drive};
 use super::{Engine, EngineError, lock};
-use crate::protocol::{TaskId, TaskStatus};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::protocol::{EventKind, TaskId, TaskStatus, Update};
 
 /// Drives `tasks` with at most `limit` running at once; returns each one's ending, in order.
 pub async fn drive_all(engine: Arc<Engine>, tasks: Vec<TaskId>, limit: usize) -> Vec<Result<Ending, EngineError>> {
@@ -42,4 +44,80 @@ impl Engine {
             .map(|t| t.id)
             .collect())
     }
+}
+
+/// A scheduler that runs tasks as they become runnable — added, resumed, or queued again after a
+/// gate decision — for engines that live as long as a client (the control room, `ambidex serve`).
+///
+/// Give the engine a setup that parks at gates (`wait_at_gates = false`): a task waiting for a
+/// human then holds no slot, and the decision queues it again, which wakes the scheduler.
+pub struct Scheduler {
+    stop: tokio::sync::watch::Sender<bool>,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+/// How often the scheduler looks for work when no event woke it.
+const SCHEDULER_TICK: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl Scheduler {
+    /// Starts the scheduler on the current tokio runtime with at most `limit` tasks at once.
+    /// `report` hears how each run ended (for logs; the events already tell clients).
+    pub fn spawn(
+        engine: Arc<Engine>,
+        limit: usize,
+        report: impl Fn(TaskId, Result<Ending, EngineError>) + Send + Sync + 'static,
+    ) -> Scheduler {
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let report = Arc::new(report);
+        let handle = tokio::spawn(async move {
+            let mut updates = engine.updates.subscribe();
+            let slots = Arc::new(Semaphore::new(limit.max(1)));
+            let launched = Arc::new(std::sync::Mutex::new(std::collections::HashSet::<TaskId>::new()));
+            let mut ticks = tokio::time::interval(SCHEDULER_TICK);
+            loop {
+                if let Ok(ready) = engine.runnable() {
+                    for id in ready {
+                        if !lock(&launched).insert(id) {
+                            continue;
+                        }
+                        let (engine, slots, launched, report) =
+                            (engine.clone(), slots.clone(), launched.clone(), report.clone());
+                        tokio::spawn(async move {
+                            if let Ok(_slot) = slots.acquire_owned().await {
+                                let ending = drive(engine, id).await;
+                                report(id, ending);
+                            }
+                            lock(&launched).remove(&id);
+                        });
+                    }
+                }
+                // Only a move into the queue makes new work; deltas and other events do not.
+                loop {
+                    tokio::select! {
+                        _ = stopped.changed() => return,
+                        _ = ticks.tick() => break,
+                        update = updates.recv() => match update {
+                            Ok(Update::Event(event)) if queues(&event.kind) => break,
+                            Err(RecvError::Lagged(_)) => break,
+                            Err(RecvError::Closed) => return,
+                            Ok(_) => {}
+                        },
+                    }
+                }
+            }
+        });
+        Scheduler { stop, handle }
+    }
+
+    /// Stops starting tasks. Runs in progress go on until the runtime stops; an interrupted run
+    /// resumes on the next start.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.handle.await;
+    }
+}
+
+/// Whether an event makes a task runnable.
+fn queues(kind: &EventKind) -> bool {
+    matches!(kind, EventKind::StatusChanged { to: TaskStatus::Queued | TaskStatus::Interrupted, .. })
 }

@@ -4,6 +4,7 @@
 //! with its own `.ambidex/policy.toml`. Loading checks everything it can (unknown keys, bad values,
 //! rule examples) and names the file and line of the first problem.
 
+pub mod left_hand;
 pub mod playbook;
 
 mod policy_rules;

@@ -1,11 +1,11 @@
-//! The structured calls that end an agent's stage: `submit_plan`, `submit_review`, `submit_pr`
-//! and `finish`. Their arguments are checked here; a malformed submission goes back to the model
+//! The structured calls that end an agent's stage: `submit_plan`, `submit_review`, `submit_pr`,
+//! `finish`, and the Left Hand's `submit_tests`, `submit_findings` and `submit_recommendation`. Their arguments are checked here; a malformed submission goes back to the model
 //! with the reason instead of ending the stage.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::protocol::{Finding, Plan, Review, ReviewVerdict};
+use crate::protocol::{Finding, HunkSource, Plan, Recommendation, Review, ReviewVerdict, SynthesisReason};
 use crate::tools::schema::ToolSpec;
 
 /// What the PR agent submits; the engine adds test results, the plan and the audit reference.
@@ -35,6 +35,52 @@ pub struct Finish {
     pub confidence: Option<u8>,
 }
 
+/// What the eval designer submits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestsSubmission {
+    /// The test files written.
+    pub files: Vec<String>,
+    /// The tests' names as the runner prints them.
+    #[serde(default)]
+    pub tests: Vec<String>,
+    /// What they check.
+    #[serde(default)]
+    pub summary: String,
+}
+
+/// What the failure analyst submits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindingsSubmission {
+    /// The findings (none is a valid answer).
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+    /// A one-paragraph summary.
+    #[serde(default)]
+    pub summary: String,
+}
+
+/// What the synthesis agent submits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecommendationSubmission {
+    /// The action.
+    pub recommendation: Recommendation,
+    /// Why, tied to matrix rows.
+    pub reasons: Vec<SynthesisReason>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecommendationArgs {
+    action: String,
+    #[serde(default)]
+    candidate: Option<String>,
+    #[serde(default)]
+    hunks: Vec<HunkSource>,
+    reasons: Vec<SynthesisReason>,
+}
+
 /// A checked submission.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Submission {
@@ -46,6 +92,12 @@ pub enum Submission {
     Pr(PrDraft),
     /// A finished stage.
     Finish(Finish),
+    /// Acceptance tests.
+    Tests(TestsSubmission),
+    /// A failure analysis.
+    Findings(FindingsSubmission),
+    /// A synthesis recommendation.
+    Recommendation(RecommendationSubmission),
 }
 
 #[derive(Deserialize)]
@@ -109,8 +161,51 @@ pub fn parse(tool: &str, arguments: &Value) -> Result<Submission, String> {
             Ok(Submission::Pr(draft))
         }
         "finish" => Ok(Submission::Finish(serde_json::from_value(arguments.clone()).map_err(invalid)?)),
+        "submit_tests" => {
+            let tests: TestsSubmission = serde_json::from_value(arguments.clone()).map_err(invalid)?;
+            if tests.files.iter().all(|f| f.trim().is_empty()) {
+                return Err("list the test files you wrote in `files`".into());
+            }
+            Ok(Submission::Tests(tests))
+        }
+        "submit_findings" => Ok(Submission::Findings(serde_json::from_value(arguments.clone()).map_err(invalid)?)),
+        "submit_recommendation" => {
+            let args: RecommendationArgs = serde_json::from_value(arguments.clone()).map_err(invalid)?;
+            let recommendation = match (args.action.as_str(), args.candidate) {
+                ("adopt", Some(candidate)) if !candidate.trim().is_empty() => Recommendation::Adopt { candidate },
+                ("adopt", _) => return Err("`adopt` needs the `candidate` to adopt".into()),
+                ("combine", _) if args.hunks.is_empty() => {
+                    return Err("`combine` needs `hunks`: each with candidate, file and hunk header".into());
+                }
+                ("combine", _) => Recommendation::Combine { hunks: args.hunks },
+                ("keep_production", _) => Recommendation::KeepProduction,
+                ("reject_all", _) => Recommendation::RejectAll,
+                (other, _) => {
+                    return Err(format!("unknown action `{other}`; use adopt, combine, keep_production or reject_all"));
+                }
+            };
+            if args.reasons.is_empty() {
+                return Err("give at least one reason, tied to the matrix rows it rests on".into());
+            }
+            Ok(Submission::Recommendation(RecommendationSubmission { recommendation, reasons: args.reasons }))
+        }
         other => Err(format!("`{other}` is not a submission")),
     }
+}
+
+/// The schema of a list of findings.
+fn finding_list() -> Value {
+    json!({"type": "array", "items": {
+        "type": "object",
+        "properties": {
+            "severity": {"type": "string", "enum": ["blocker", "major", "minor", "nit"]},
+            "category": {"type": "string"},
+            "file": {"type": "string"},
+            "message": {"type": "string"}
+        },
+        "required": ["severity", "category", "message"],
+        "additionalProperties": false
+    }})
 }
 
 /// The tool definition of a submission call.
@@ -142,17 +237,7 @@ pub fn spec(tool: &str) -> Option<ToolSpec> {
                 "properties": {
                     "verdict": {"type": "string", "enum": ["approve", "request_changes"]},
                     "summary": {"type": "string"},
-                    "findings": {"type": "array", "items": {
-                        "type": "object",
-                        "properties": {
-                            "severity": {"type": "string", "enum": ["blocker", "major", "minor", "nit"]},
-                            "category": {"type": "string"},
-                            "file": {"type": "string"},
-                            "message": {"type": "string"}
-                        },
-                        "required": ["severity", "category", "message"],
-                        "additionalProperties": false
-                    }}
+                    "findings": finding_list()
                 },
                 "required": ["verdict", "summary", "findings"],
                 "additionalProperties": false
@@ -186,6 +271,62 @@ pub fn spec(tool: &str) -> Option<ToolSpec> {
                 "additionalProperties": false
             }),
         },
+        "submit_tests" => ToolSpec {
+            name: "submit_tests",
+            description: "Submit the acceptance tests you wrote: their files and names.",
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "files": strings.clone(),
+                    "tests": strings.clone(),
+                    "summary": {"type": "string"}
+                },
+                "required": ["files", "tests", "summary"],
+                "additionalProperties": false
+            }),
+        },
+        "submit_findings" => ToolSpec {
+            name: "submit_findings",
+            description: "Submit your failure analysis of the candidate (no findings is a valid answer).",
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "findings": finding_list(),
+                    "summary": {"type": "string"}
+                },
+                "required": ["findings", "summary"],
+                "additionalProperties": false
+            }),
+        },
+        "submit_recommendation" => ToolSpec {
+            name: "submit_recommendation",
+            description: "Recommend what the production track adopts, each reason tied to matrix rows.",
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "action": {"type": "string", "enum": ["adopt", "combine", "keep_production", "reject_all"]},
+                    "candidate": {"type": "string", "description": "For adopt: the candidate's label."},
+                    "hunks": {"type": "array", "items": {
+                        "type": "object",
+                        "properties": {
+                            "candidate": {"type": "string"},
+                            "file": {"type": "string"},
+                            "hunk": {"type": "string", "description": "The hunk header, or * for the whole file."}
+                        },
+                        "required": ["candidate", "file", "hunk"],
+                        "additionalProperties": false
+                    }},
+                    "reasons": {"type": "array", "items": {
+                        "type": "object",
+                        "properties": {"text": {"type": "string"}, "rows": strings.clone()},
+                        "required": ["text", "rows"],
+                        "additionalProperties": false
+                    }}
+                },
+                "required": ["action", "reasons"],
+                "additionalProperties": false
+            }),
+        },
         _ => return None,
     })
 }
@@ -203,7 +344,28 @@ mod tests {
         assert!(err.contains("must list findings"));
         assert!(parse("submit_review", &json!({"verdict": "maybe"})).is_err());
         assert!(matches!(parse("finish", &json!({"summary": "done"})).unwrap(), Submission::Finish(_)));
-        for tool in ["submit_plan", "submit_review", "submit_pr", "finish"] {
+        let tests = parse("submit_tests", &json!({"files": ["tests/a.rs"], "tests": ["a"], "summary": "s"})).unwrap();
+        assert!(matches!(tests, Submission::Tests(ref t) if t.files == ["tests/a.rs"]));
+        assert!(parse("submit_tests", &json!({"files": [], "tests": []})).unwrap_err().contains("test files"));
+        let adopt =
+            json!({"action": "adopt", "candidate": "c2", "reasons": [{"text": "fewer regressions", "rows": ["c2"]}]});
+        assert!(matches!(
+            parse("submit_recommendation", &adopt).unwrap(),
+            Submission::Recommendation(RecommendationSubmission { recommendation: Recommendation::Adopt { .. }, .. })
+        ));
+        let no_candidate = json!({"action": "adopt", "reasons": [{"text": "x", "rows": []}]});
+        assert!(parse("submit_recommendation", &no_candidate).unwrap_err().contains("needs the `candidate`"));
+        let no_reason = json!({"action": "reject_all", "reasons": []});
+        assert!(parse("submit_recommendation", &no_reason).unwrap_err().contains("at least one reason"));
+        for tool in [
+            "submit_plan",
+            "submit_review",
+            "submit_pr",
+            "finish",
+            "submit_tests",
+            "submit_findings",
+            "submit_recommendation",
+        ] {
             assert_eq!(spec(tool).unwrap().name, tool);
         }
     }

@@ -371,6 +371,10 @@ impl Runner {
                 self.finish_stage(&stage.name, true, draft.title, vec![event]).await?;
                 Ok(None)
             }
+            Submission::Tests(_) | Submission::Findings(_) | Submission::Recommendation(_) => {
+                let reason = format!("stage `{}` ended with a Left Hand call; fix the playbook", stage.name);
+                self.fail_stage(&stage.name, reason).await
+            }
         }
     }
 

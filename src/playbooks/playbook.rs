@@ -9,6 +9,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::PolicyError;
+use super::left_hand::{LEFT_HAND, LeftHand};
 use crate::protocol::{Role, TaskKind};
 
 /// The playbooks shipped in the binary: `(file name, text)`.
@@ -17,7 +18,15 @@ pub const BUILT_IN: &[(&str, &str)] = &[("right_hand.toml", include_str!("../../
 /// Tools a stage may list.
 const KNOWN_TOOLS: &[&str] = &["list_files", "read_file", "search", "write_file", "edit_file", "run", "git_diff"];
 /// Calls that end a stage.
-const KNOWN_SUBMITS: &[&str] = &["submit_plan", "submit_review", "submit_pr", "finish"];
+const KNOWN_SUBMITS: &[&str] = &[
+    "submit_plan",
+    "submit_review",
+    "submit_pr",
+    "finish",
+    "submit_tests",
+    "submit_findings",
+    "submit_recommendation",
+];
 
 /// What a stage does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -94,6 +103,29 @@ pub struct Playbook {
     pub version: String,
 }
 
+impl Stage {
+    /// Checks the stage's tools, its ending call and, for agent stages, turns and prompt.
+    pub fn check(&self) -> Result<(), String> {
+        let name = &self.name;
+        if let Some(tool) = self.tools.iter().find(|t| !KNOWN_TOOLS.contains(&t.as_str())) {
+            return Err(format!("stage `{name}` lists unknown tool `{tool}` (known: {})", KNOWN_TOOLS.join(", ")));
+        }
+        if self.kind == StageKind::Agent {
+            if !KNOWN_SUBMITS.contains(&self.submit.as_str()) {
+                return Err(format!(
+                    "stage `{name}` ends with unknown call `{}` (known: {})",
+                    self.submit,
+                    KNOWN_SUBMITS.join(", ")
+                ));
+            }
+            if self.max_turns == 0 || self.prompt.trim().is_empty() {
+                return Err(format!("agent stage `{name}` needs max_turns > 0 and a prompt"));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Playbook {
     /// Parses and checks one playbook file.
     pub fn parse(text: &str, origin: &str) -> Result<Playbook, PolicyError> {
@@ -105,28 +137,7 @@ impl Playbook {
             return Err(error(None, "a playbook needs at least one [[stage]]".into()));
         }
         for stage in &playbook.stages {
-            let name = &stage.name;
-            if let Some(tool) = stage.tools.iter().find(|t| !KNOWN_TOOLS.contains(&t.as_str())) {
-                return Err(error(
-                    None,
-                    format!("stage `{name}` lists unknown tool `{tool}` (known: {})", KNOWN_TOOLS.join(", ")),
-                ));
-            }
-            if stage.kind == StageKind::Agent {
-                if !KNOWN_SUBMITS.contains(&stage.submit.as_str()) {
-                    return Err(error(
-                        None,
-                        format!(
-                            "stage `{name}` ends with unknown call `{}` (known: {})",
-                            stage.submit,
-                            KNOWN_SUBMITS.join(", ")
-                        ),
-                    ));
-                }
-                if stage.max_turns == 0 || stage.prompt.trim().is_empty() {
-                    return Err(error(None, format!("agent stage `{name}` needs max_turns > 0 and a prompt")));
-                }
-            }
+            stage.check().map_err(|message| error(None, message))?;
         }
         let mut names: Vec<&str> = playbook.stages.iter().map(|s| s.name.as_str()).collect();
         names.sort_unstable();
@@ -153,6 +164,8 @@ impl Playbook {
 #[derive(Debug, Clone)]
 pub struct Playbooks {
     by_name: BTreeMap<String, Playbook>,
+    /// The exploration playbook.
+    pub left_hand: LeftHand,
 }
 
 impl Playbooks {
@@ -163,7 +176,8 @@ impl Playbooks {
             let playbook = Playbook::parse(text, &format!("built-in playbooks/{file}"))?;
             by_name.insert(playbook.name.clone(), playbook);
         }
-        Ok(Playbooks { by_name })
+        let left_hand = LeftHand::parse(LEFT_HAND, "built-in playbooks/left_hand.toml")?;
+        Ok(Playbooks { by_name, left_hand })
     }
 
     /// The built-in playbooks, overridden and extended by `*.toml` files in `dir` (the repository's
@@ -181,6 +195,10 @@ impl Playbooks {
                 line: None,
                 message: format!("cannot read: {err}"),
             })?;
+            if path.file_name().is_some_and(|name| name == "left_hand.toml") {
+                playbooks.left_hand = LeftHand::parse(&text, &origin)?;
+                continue;
+            }
             let playbook = Playbook::parse(&text, &origin)?;
             playbooks.by_name.insert(playbook.name.clone(), playbook);
         }

@@ -1,0 +1,123 @@
+//! The exploration playbook (`playbooks/left_hand.toml`): the challengers' strategies and the
+//! stages of the Left Hand's agents — eval designer, challenger, failure analyst, synthesis.
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::PolicyError;
+use super::playbook::Stage;
+use crate::protocol::{Role, TaskKind};
+
+/// The exploration playbook shipped in the binary.
+pub const LEFT_HAND: &str = include_str!("../../playbooks/left_hand.toml");
+
+/// A way of solving a task that a challenger follows.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Strategy {
+    /// Its name (`test_first`, `alternative_design`, …).
+    pub name: String,
+    /// What it asks of the challenger, put into its prompt.
+    pub brief: String,
+}
+
+/// The exploration playbook.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeftHand {
+    /// Its name.
+    pub name: String,
+    /// What it is for.
+    #[serde(default)]
+    pub description: String,
+    /// Strategies, most generally useful first.
+    #[serde(rename = "strategy")]
+    pub strategies: Vec<Strategy>,
+    /// Writes the acceptance tests.
+    pub eval_designer: Stage,
+    /// Builds one candidate.
+    pub challenger: Stage,
+    /// Reviews each candidate for what tests miss.
+    pub failure_analyst: Stage,
+    /// Recommends what the production track adopts.
+    pub synthesis: Stage,
+    /// The sha256 of its text.
+    #[serde(skip)]
+    pub version: String,
+}
+
+impl LeftHand {
+    /// Parses and checks the file.
+    pub fn parse(text: &str, origin: &str) -> Result<LeftHand, PolicyError> {
+        let error = |line: Option<usize>, message: String| PolicyError { origin: origin.to_owned(), line, message };
+        let mut left: LeftHand = toml::from_str(text).map_err(|err| {
+            error(err.span().map(|s| 1 + text[..s.start].matches('\n').count()), err.message().trim_end().to_owned())
+        })?;
+        if left.strategies.is_empty() {
+            return Err(error(None, "the exploration playbook needs at least one [[strategy]]".into()));
+        }
+        let expected = [
+            (&left.eval_designer, Role::EvalDesigner, "submit_tests"),
+            (&left.challenger, Role::Challenger, "finish"),
+            (&left.failure_analyst, Role::FailureAnalyst, "submit_findings"),
+            (&left.synthesis, Role::Synthesis, "submit_recommendation"),
+        ];
+        for (stage, role, submit) in expected {
+            stage.check().map_err(|message| error(None, message))?;
+            if stage.role != role || stage.submit != submit {
+                return Err(error(
+                    None,
+                    format!("stage `{}` must have role `{role}` and end with `{submit}`", stage.name),
+                ));
+            }
+        }
+        left.version = format!("{:x}", Sha256::digest(text.as_bytes()));
+        Ok(left)
+    }
+
+    /// The strategies for `count` challengers on a task: the playbook's order, with the strategy
+    /// the task's nature calls for moved first.
+    pub fn pick(&self, count: usize, kind: Option<TaskKind>, trigger: &str, text: &str) -> Vec<&Strategy> {
+        let text = text.to_lowercase();
+        let favoured = if kind == Some(TaskKind::SecurityChange) || trigger == "sensitive_files" {
+            Some("security_first")
+        } else if ["performance", "faster", "slow", "latency", "speed up"].iter().any(|w| text.contains(w)) {
+            Some("performance")
+        } else {
+            None
+        };
+        let mut ordered: Vec<&Strategy> = self.strategies.iter().collect();
+        if let Some(index) = favoured.and_then(|f| ordered.iter().position(|s| s.name == f)) {
+            let strategy = ordered.remove(index);
+            ordered.insert(0, strategy);
+        }
+        ordered.truncate(count.max(1));
+        ordered
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_exploration_playbook_loads_and_picks_strategies_for_the_task() {
+        let left = LeftHand::parse(LEFT_HAND, "left_hand.toml").unwrap();
+        assert!(left.strategies.len() >= 6);
+        let names = |picked: Vec<&Strategy>| picked.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            names(left.pick(2, Some(TaskKind::BugFix), "route", "fix rounding")),
+            ["test_first", "alternative_design"]
+        );
+        assert_eq!(names(left.pick(2, Some(TaskKind::SecurityChange), "route", "")), ["security_first", "test_first"]);
+        assert_eq!(names(left.pick(1, None, "route", "Make the parser faster")), ["performance"]);
+        assert_eq!(left.pick(0, None, "route", "").len(), 1, "at least one challenger");
+    }
+
+    #[test]
+    fn a_stage_with_the_wrong_role_or_call_is_refused() {
+        let broken = LEFT_HAND.replacen("submit = \"submit_tests\"", "submit = \"finish\"", 1);
+        let err = LeftHand::parse(&broken, "left_hand.toml").unwrap_err();
+        assert!(err.message.contains("must have role `eval_designer` and end with `submit_tests`"), "{err}");
+    }
+}

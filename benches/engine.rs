@@ -103,6 +103,7 @@ fn agent_turn(c: &mut Criterion) {
         tools: vec!["read_file".into(), "edit_file".into(), "run".into()],
         submit: "finish".into(),
         max_turns: TURNS as u32 + 1,
+        candidate: None,
     };
     let mut group = c.benchmark_group("agent_turn");
     group.sample_size(20);

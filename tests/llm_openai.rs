@@ -131,6 +131,7 @@ async fn exact_request_with_tools_and_tool_results() {
         max_tokens: 1000,
         temperature: Some(0.25),
         role: None,
+        candidate: None,
     };
     let events = collect(client.as_ref(), request).await;
     assert_eq!(events.last(), Some(&ModelEvent::Finished(FinishReason::Stop)));

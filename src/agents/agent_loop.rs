@@ -49,6 +49,8 @@ pub struct AgentSpec {
     pub submit: String,
     /// Model turns allowed.
     pub max_turns: u32,
+    /// The Left Hand candidate it works on, if any.
+    pub candidate: Option<String>,
 }
 
 /// How an agent's work ended.
@@ -119,6 +121,7 @@ pub async fn run_agent(
             max_tokens: 0,
             temperature: None,
             role: Some(spec.role),
+            candidate: spec.candidate.clone(),
         };
         let mut turn = match stream_turn(client, request, scope, host, redactor).await {
             Ok(turn) => turn,

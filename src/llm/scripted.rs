@@ -35,6 +35,8 @@ pub struct Script {
 pub struct ScriptTurn {
     /// The role whose call plays this turn; `None` for calls that name no role.
     pub role: Option<Role>,
+    /// The Left Hand candidate (`c1`, `c2`, …) whose agent plays this turn; `None` for any.
+    pub candidate: Option<String>,
     /// Reply text (streamed word by word).
     pub text: String,
     /// Tool calls, in order.
@@ -121,25 +123,28 @@ impl Script {
     }
 }
 
+/// Which queue of turns a call plays from: its role and, for the Left Hand, its candidate.
+type Lane = (Option<Role>, Option<String>);
+
 /// A model client that plays a [`Script`].
 #[derive(Debug)]
 pub struct ScriptedClient {
     name: String,
     model: String,
     prices: Prices,
-    /// Each role's turns, as indexes into `script.turns`.
-    queues: HashMap<Option<Role>, Vec<usize>>,
+    /// Each lane's turns, as indexes into `script.turns`.
+    queues: HashMap<Lane, Vec<usize>>,
     script: Script,
-    /// How many turns each role has consumed.
-    cursors: Mutex<HashMap<Option<Role>, usize>>,
+    /// How many turns each lane has consumed.
+    cursors: Mutex<HashMap<Lane, usize>>,
 }
 
 impl ScriptedClient {
     /// A client playing an already parsed script.
     pub fn new(name: impl Into<String>, model: impl Into<String>, script: Script, prices: Prices) -> Self {
-        let mut queues: HashMap<Option<Role>, Vec<usize>> = HashMap::new();
+        let mut queues: HashMap<Lane, Vec<usize>> = HashMap::new();
         for (index, turn) in script.turns.iter().enumerate() {
-            queues.entry(turn.role).or_default().push(index);
+            queues.entry((turn.role, turn.candidate.clone())).or_default().push(index);
         }
         let model = model.into();
         Self {
@@ -192,28 +197,37 @@ impl ScriptedClient {
 
     /// Turns a role has not played yet.
     pub fn remaining(&self, role: Option<Role>) -> usize {
-        let used = self.lock().get(&role).copied().unwrap_or(0);
-        self.queues.get(&role).map_or(0, Vec::len).saturating_sub(used)
+        let lane = (role, None);
+        let used = self.lock().get(&lane).copied().unwrap_or(0);
+        self.queues.get(&lane).map_or(0, Vec::len).saturating_sub(used)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Option<Role>, usize>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Lane, usize>> {
         // A poisoned lock only means another caller panicked; the counters are still valid.
         self.cursors.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Takes the role's next turn: its 1-based number and the turn, or the turn number missing.
-    fn next_turn(&self, role: Option<Role>) -> Result<(usize, &ScriptTurn), usize> {
+    /// The lane a call plays from: its candidate's own turns when the script has any, else the
+    /// role's turns that name no candidate.
+    fn lane(&self, role: Option<Role>, candidate: Option<&str>) -> Lane {
+        let own = (role, candidate.map(str::to_owned));
+        if own.1.is_some() && self.queues.contains_key(&own) { own } else { (role, None) }
+    }
+
+    /// Takes the lane's next turn: its 1-based number and the turn, or the turn number missing.
+    fn next_turn(&self, lane: &Lane) -> Result<(usize, &ScriptTurn), usize> {
         let mut cursors = self.lock();
-        let used = cursors.entry(role).or_insert(0);
+        let used = cursors.entry(lane.clone()).or_insert(0);
         let turn = *used + 1;
-        let index = self.queues.get(&role).and_then(|queue| queue.get(*used)).copied().ok_or(turn)?;
+        let index = self.queues.get(lane).and_then(|queue| queue.get(*used)).copied().ok_or(turn)?;
         *used += 1;
         self.script.turns.get(index).map(|t| (turn, t)).ok_or(turn)
     }
 
     fn play(&self, request: &ModelRequest) -> Vec<ModelEvent> {
         let role = request.role;
-        let (number, turn) = match self.next_turn(role) {
+        let lane = self.lane(role, request.candidate.as_deref());
+        let (number, turn) = match self.next_turn(&lane) {
             Ok(found) => found,
             Err(number) => {
                 let message = format!(
@@ -221,7 +235,7 @@ impl ScriptedClient {
                      turn(s) for it); add `[[turn]]` entries with `role = \"{}\"`",
                     self.name,
                     role_name(role),
-                    self.queues.get(&role).map_or(0, Vec::len),
+                    self.queues.get(&lane).map_or(0, Vec::len),
                     role.map_or("", Role::as_str),
                 );
                 return vec![ModelEvent::Error(ModelError::new(

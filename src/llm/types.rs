@@ -27,6 +27,9 @@ pub struct ModelRequest {
     /// The agent role making the call. The scripted provider plays that role's turns; the HTTP
     /// providers ignore it.
     pub role: Option<Role>,
+    /// The Left Hand candidate making the call (`c1`, …). The scripted provider plays that
+    /// candidate's turns when its script has any; the HTTP providers ignore it.
+    pub candidate: Option<String>,
 }
 
 impl ModelRequest {

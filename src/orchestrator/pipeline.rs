@@ -183,45 +183,53 @@ pub async fn drive(engine: Arc<Engine>, id: TaskId) -> Result<Ending, EngineErro
         .or_else(|| setup.playbooks.for_kind(kind))
         .cloned()
         .ok_or_else(|| EngineError::Refused(format!("no playbook for task kind {kind}")))?;
-    let worktree = ensure_worktree(&engine, &task).await?;
+    let (worktree, _) = ensure_worktree(&engine, &task, "production").await?;
     let host = Arc::new(TaskHost::new(engine.clone(), id));
     let mut runner = Runner::new(engine.clone(), setup, id, playbook, worktree, host);
     run_loop(&engine, &mut runner).await
 }
 
-/// Creates the production worktree once; later runs reuse it.
-async fn ensure_worktree(engine: &Arc<Engine>, task: &Task) -> Result<Worktree, EngineError> {
+/// Creates the worktree of candidate `label` once; later runs reuse it. The second value says
+/// whether it was created now.
+pub(crate) async fn ensure_worktree(
+    engine: &Arc<Engine>,
+    task: &Task,
+    label: &str,
+) -> Result<(Worktree, bool), EngineError> {
     let repo = PathBuf::from(task.spec.repo.as_deref().unwrap_or("."));
-    if let Some(known) = task.worktrees.iter().find(|w| w.candidate == "production")
+    if let Some(known) = task.worktrees.iter().find(|w| w.candidate == label)
         && Path::new(&known.path).exists()
     {
-        return Ok(Worktree {
+        let worktree = Worktree {
             repo,
             path: PathBuf::from(&known.path),
             branch: known.branch.clone(),
-            name: format!("ambidex-{}-production", task.id.short()),
+            name: format!("ambidex-{}-{label}", task.id.short()),
             base: known.base.clone(),
-        });
+        };
+        return Ok((worktree, false));
     }
-    let request = WorktreeRequest {
-        repo,
-        task: task.id,
-        candidate: "production".into(),
-        base: task.spec.target_branch.clone(),
-        root: engine.worktrees_root(),
-    };
+    // Every candidate starts from the commit production started from.
+    let base = task
+        .worktrees
+        .iter()
+        .find(|w| w.candidate == "production")
+        .map(|w| w.base.clone())
+        .or_else(|| task.spec.target_branch.clone());
+    let request =
+        WorktreeRequest { repo, task: task.id, candidate: label.to_owned(), base, root: engine.worktrees_root() };
     let worktree = tokio::task::spawn_blocking(move || create(&request))
         .await
         .map_err(|err| EngineError::Refused(format!("worktree creation stopped: {err}")))?
         .map_err(|err| EngineError::Refused(err.to_string()))?;
     let created = EventKind::WorktreeCreated {
-        candidate: "production".into(),
+        candidate: label.to_owned(),
         path: worktree.path.display().to_string(),
         branch: worktree.branch.clone(),
         base: worktree.base.clone(),
     };
     engine.append(vec![NewEvent::for_task(task.id, Actor::Orchestrator, created)]).await?;
-    Ok(worktree)
+    Ok((worktree, true))
 }
 
 /// What the runner does next, read from the projection.

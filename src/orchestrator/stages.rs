@@ -227,6 +227,7 @@ impl Runner {
             tools: stage.tools.clone(),
             submit: stage.submit.clone(),
             max_turns: stage.max_turns,
+            candidate: None,
         };
         let broker = self.broker();
         let mut scope = self.scope(stage.role, task)?;

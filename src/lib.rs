@@ -19,6 +19,7 @@ pub mod agents;
 pub mod config;
 pub mod context;
 pub mod domain;
+pub mod eval;
 pub mod llm;
 pub mod orchestrator;
 pub mod playbooks;

@@ -8,11 +8,13 @@
 //! - `host`: what agents and the tool broker call back into;
 //! - `pipeline`: the production track, stage by stage, resumable from the log;
 //! - `breakers`: the circuit breakers that pause a task;
+//! - `explore`: the Left Hand: acceptance tests, challengers, the evidence matrix, promotion;
 //! - `pr`: the local pull request (branch, commit, document);
 //! - `reconcile`: worktrees versus git and the disk at start;
 //! - `scheduler`: many tasks under the concurrency limit.
 
 mod breakers;
+mod explore;
 mod gates;
 mod host;
 pub mod intake;

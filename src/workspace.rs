@@ -10,7 +10,8 @@ use std::path::PathBuf;
 pub use diff::{FileStat, WorkDiff, diff_against};
 pub use reconcile::{WorktreeIssue, reconcile};
 pub use worktree::{
-    Author, BRANCH_PREFIX, Worktree, WorktreeRequest, commit_all, create, open_repo, remove, repo_key, uncommitted,
+    Author, BRANCH_PREFIX, Worktree, WorktreeRequest, commit_all, create, file_at, open_repo, remove, repo_key,
+    reset_to, uncommitted,
 };
 
 /// A workspace operation that failed, said so the user (or agent) knows what to do.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{CandidatePlan, Digest, EventKind, EvidenceMatrix, Finding, HunkSource, Synthesis};
+use crate::protocol::{CandidatePlan, Digest, EventKind, EvidenceMatrix, Finding, HunkSource, Synthesis, TestReport};
 
 /// The acceptance tests the eval designer wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -19,6 +19,8 @@ pub struct AcceptanceTests {
     pub failing_on_base: Vec<String>,
     /// Tests that already pass on the base commit (weak).
     pub passing_on_base: Vec<String>,
+    /// The validation commands' results on the base commit.
+    pub baseline: Vec<TestReport>,
 }
 
 /// A challenger's outcome.
@@ -84,12 +86,13 @@ impl Exploration {
             );
         };
         match kind {
-            EventKind::AcceptanceTestsWritten { files, tests, failing_on_base, passing_on_base } => {
+            EventKind::AcceptanceTestsWritten { files, tests, failing_on_base, passing_on_base, baseline } => {
                 exploration.acceptance = Some(AcceptanceTests {
                     files: files.clone(),
                     tests: tests.clone(),
                     failing_on_base: failing_on_base.clone(),
                     passing_on_base: passing_on_base.clone(),
+                    baseline: baseline.clone(),
                 });
             }
             EventKind::CandidateFinished { candidate, ok, summary, .. } => {

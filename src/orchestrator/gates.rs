@@ -112,6 +112,29 @@ impl Engine {
         })
     }
 
+    /// Opens a gate of `kind` and decides it at once for policy, picking `choice`; both are
+    /// recorded like a human's, with `why` as the note.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn open_decided(
+        &self,
+        task: TaskId,
+        kind: GateKind,
+        reason: String,
+        evidence: Option<Digest>,
+        options: Vec<String>,
+        choice: String,
+        why: String,
+    ) -> Result<(), EngineError> {
+        let gate = GateId::new();
+        let allowed = vec![Decision::Approve, Decision::ApproveForTask, Decision::Reject];
+        let opened = EventKind::GateOpened { gate, kind, reason, evidence_hash: evidence, allowed, options };
+        self.append(vec![NewEvent::for_task(task, Actor::Orchestrator, opened)]).await?;
+        let note = Some(format!("decided by policy: {why}"));
+        let events = self.decision_events(gate, Decision::Approve, note, Some(choice), Actor::Orchestrator, true)?;
+        self.append(events).await?;
+        Ok(())
+    }
+
     /// The events that decide `gate`: the decision, and the task's move out of waiting once no
     /// other gate holds it (back to running when a runner continues it here, else to the queue).
     pub(crate) fn decision_events(

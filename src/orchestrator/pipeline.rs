@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::breakers;
+use super::explore;
 use super::gates::GateOutcome;
 use super::host::TaskHost;
 use super::intake;
@@ -280,7 +281,8 @@ async fn run_loop(engine: &Arc<Engine>, runner: &mut Runner) -> Result<Ending, E
             }
             _ => {}
         }
-        if let Some(open) = task.open_gates.first() {
+        // The promotion gate is the Left Hand's own: rejecting it keeps production, not a failure.
+        if let Some(open) = task.open_gates.first().filter(|g| g.kind != GateKind::Promotion) {
             match engine.gate(id, open.kind, open.reason.clone(), None).await? {
                 GateOutcome::Parked(gate) => return Ok(Ending::Parked { gate, kind: open.kind }),
                 GateOutcome::Decided(Decision::Reject, note) => return fail(engine, id, open.kind, note).await,
@@ -289,6 +291,19 @@ async fn run_loop(engine: &Arc<Engine>, runner: &mut Runner) -> Result<Ending, E
                     continue;
                 }
             }
+        }
+        let challengers = runner.setup().config.engine.challengers;
+        if let Some((trigger, evidence)) = explore::start::due(&task, challengers) {
+            let left = &runner.setup().playbooks.left_hand;
+            let started = explore::start::started(&task, left, challengers, &trigger, evidence);
+            engine.append(vec![NewEvent::for_task(id, Actor::Orchestrator, started)]).await?;
+            continue;
+        }
+        if task.stage.is_none() && task.exploration.as_ref().is_some_and(|e| e.adopted.is_none()) {
+            if let Some(ending) = explore::explore(runner).await? {
+                return Ok(ending);
+            }
+            continue;
         }
         match next_step(&task, runner.playbook(), plan_gate_at) {
             Step::Gate(kind, reason) => {

@@ -22,6 +22,69 @@ fn base_branch(task: &Task, worktree: &Worktree) -> String {
         .unwrap_or_else(|| "main".into())
 }
 
+/// The alternatives the Left Hand tried, how each did and why it lost.
+fn alternatives(task: &Task) -> String {
+    let Some(exploration) = &task.exploration else {
+        return "\n## Alternatives\nOnly the production track worked on this task.\n".into();
+    };
+    let mut out = format!(
+        "\n## Alternatives\nThe Left Hand explored this task ({}: {}).\n",
+        exploration.trigger,
+        exploration.evidence.trim()
+    );
+    let adopted = exploration.adopted.as_ref().map(|(choice, _)| choice.as_str()).unwrap_or("nothing");
+    if let Some((matrix, hash)) = &exploration.matrix {
+        out.push_str(&format!(
+            "Evidence matrix `{}`; adopted: `{adopted}`.\n\n| candidate | strategy | validation | acceptance | regressions | \
+             analyst findings | diff | outcome |\n|---|---|---|---|---|---|---|---|\n",
+            &hash.to_string()[..12]
+        ));
+        for row in &matrix.rows {
+            let chosen = adopted == format!("adopt {}", row.candidate)
+                || (row.candidate == "production" && adopted == "keep production");
+            let outcome = if chosen {
+                "adopted".to_owned()
+            } else if super::explore::acceptable(row) {
+                "acceptable, not chosen".to_owned()
+            } else {
+                format!("lost: {}", super::explore::shortcomings(row))
+            };
+            out.push_str(&format!(
+                "| {} | {} | {} | {}/{} | {} | {} | +{} -{} | {outcome} |\n",
+                row.candidate,
+                row.strategy,
+                if row.validation_ok { "pass" } else { "fail" },
+                row.acceptance_passed,
+                row.acceptance_total,
+                if row.broken.is_empty() { "none".to_owned() } else { row.broken.join(", ") },
+                row.analyst_findings.len(),
+                row.diff.added,
+                row.diff.removed,
+            ));
+        }
+    }
+    if let Some(synthesis) = &exploration.synthesis {
+        out.push_str(&format!("\nSynthesis recommended `{}`:\n", synthesis.recommendation.label()));
+        for reason in &synthesis.reasons {
+            out.push_str(&format!("- {} [{}]\n", reason.text, reason.rows.join(", ")));
+        }
+    }
+    for (label, outcome) in exploration.finished.iter().filter(|(_, o)| !o.ok) {
+        out.push_str(&format!("- {label} produced no usable change: {}\n", outcome.summary));
+    }
+    if let Some((_, hunks)) = &exploration.adopted
+        && !hunks.is_empty()
+    {
+        let mut by_source: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        for hunk in hunks {
+            *by_source.entry(hunk.candidate.as_str()).or_default() += 1;
+        }
+        let sources: Vec<String> = by_source.iter().map(|(c, n)| format!("{n} from {c}")).collect();
+        out.push_str(&format!("\nProvenance of the adopted hunks: {}.\n", sources.join(", ")));
+    }
+    out
+}
+
 /// The PR document.
 pub fn document(task: &Task, draft: &PullRequest, head_seq: u64, head_hash: &str) -> String {
     let mut out = format!("# {}\n\n{}\n", draft.title, draft.body.trim());
@@ -62,7 +125,7 @@ pub fn document(task: &Task, draft: &PullRequest, head_seq: u64, head_hash: &str
     {
         out.push_str(&format!("\n## Rollback\n{}\n", plan.rollback.trim()));
     }
-    out.push_str("\n## Alternatives\nOnly the production track worked on this task.\n");
+    out.push_str(&alternatives(task));
     let decided: Vec<String> = task.decided_gates.iter().map(|g| format!("{} gate: {}", g.kind, g.decision)).collect();
     if !decided.is_empty() {
         out.push_str(&format!("\n## Approvals\n{}\n", decided.join("; ")));

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::breakers;
+use super::explore;
 use super::host::TaskHost;
 use super::pipeline::{Ending, ask};
 use super::{Engine, EngineError, EngineSetup};
@@ -41,7 +42,7 @@ pub struct Runner {
     context: Option<String>,
 }
 
-fn scaled(limits: BudgetLimits, scale: u64) -> BudgetLimits {
+pub(crate) fn scaled(limits: BudgetLimits, scale: u64) -> BudgetLimits {
     let grow = |v: Option<u64>| v.map(|v| v.saturating_mul(scale));
     BudgetLimits {
         tool_calls: grow(limits.tool_calls),
@@ -52,7 +53,7 @@ fn scaled(limits: BudgetLimits, scale: u64) -> BudgetLimits {
 }
 
 /// The budgets of the task's risk level (medium when unknown).
-fn budgets_of<'a>(setup: &'a EngineSetup, task: &Task) -> &'a crate::playbooks::Budgets {
+pub(crate) fn budgets_of<'a>(setup: &'a EngineSetup, task: &Task) -> &'a crate::playbooks::Budgets {
     setup.policy.budgets.for_risk(task.risk().unwrap_or(Risk::Medium))
 }
 
@@ -100,6 +101,31 @@ impl Runner {
         &self.playbook
     }
 
+    /// The engine.
+    pub(crate) fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// The shared setup, for work that outlives a borrow of the runner.
+    pub(crate) fn shared_setup(&self) -> Arc<EngineSetup> {
+        self.setup.clone()
+    }
+
+    /// The production worktree.
+    pub(crate) fn worktree(&self) -> &Worktree {
+        &self.worktree
+    }
+
+    /// What the task's agents call back into.
+    pub(crate) fn host(&self) -> &Arc<TaskHost> {
+        &self.host
+    }
+
+    /// How many times the budgets doubled through approved budget gates.
+    pub(crate) fn budget_scale(&self) -> u64 {
+        self.budget_scale
+    }
+
     /// What an approved gate changes for the rest of the run.
     pub fn after_approval(&mut self, kind: GateKind) {
         if kind == GateKind::Budget {
@@ -111,7 +137,7 @@ impl Runner {
         }
     }
 
-    fn event(&self, actor: Actor, kind: EventKind) -> NewEvent {
+    pub(crate) fn event(&self, actor: Actor, kind: EventKind) -> NewEvent {
         NewEvent::for_task(self.id, actor, kind)
     }
 
@@ -127,7 +153,7 @@ impl Runner {
         Ok(())
     }
 
-    fn broker(&self) -> Broker {
+    pub(crate) fn broker(&self) -> Broker {
         let config = BrokerConfig {
             policy: self.setup.policy.commands.clone(),
             sandbox: self.setup.sandbox,
@@ -164,7 +190,7 @@ impl Runner {
         }
     }
 
-    fn context(&mut self) -> String {
+    pub(crate) fn context(&mut self) -> String {
         if self.context.is_none() {
             let options = ContextOptions::default().with_state_dir(&self.engine.state_dir());
             let rendered = RepoContext::gather(&self.worktree.path, &options)
@@ -294,7 +320,7 @@ impl Runner {
         })
     }
 
-    async fn fail_stage(&self, stage: &str, reason: String) -> Result<Option<Ending>, EngineError> {
+    pub(crate) async fn fail_stage(&self, stage: &str, reason: String) -> Result<Option<Ending>, EngineError> {
         let status = self.engine.task(self.id)?.status;
         let mut events = vec![self.event(
             Actor::Orchestrator,
@@ -312,6 +338,15 @@ impl Runner {
 
     async fn trip(&mut self, breaker: &str, evidence: String) -> Result<Option<Ending>, EngineError> {
         let tripped = EventKind::BreakerTripped { breaker: breaker.to_owned(), evidence: evidence.clone() };
+        if let Some(trigger) = explore::start::breaker_trigger(breaker)
+            && let Some(started) = self.exploration_for(trigger, &evidence)?
+        {
+            // Exploration answers this breaker: the candidates' evidence goes to the promotion gate.
+            self.engine
+                .append(vec![self.event(Actor::Orchestrator, tripped), self.event(Actor::Orchestrator, started)])
+                .await?;
+            return Ok(None);
+        }
         self.engine.append(vec![self.event(Actor::Orchestrator, tripped)]).await?;
         let reason = format!("circuit breaker `{breaker}`: {evidence}; approve to go on, reject to stop the task");
         ask(&self.engine.clone(), self, GateKind::Breaker, reason).await
@@ -379,6 +414,18 @@ impl Runner {
         }
     }
 
+    /// The event that starts exploration on `trigger`, when the task has not explored yet and
+    /// challengers are configured.
+    fn exploration_for(&self, trigger: &str, evidence: &str) -> Result<Option<EventKind>, EngineError> {
+        let task = self.engine.task(self.id)?;
+        let challengers = self.setup.config.engine.challengers;
+        if challengers == 0 || task.exploration.is_some() {
+            return Ok(None);
+        }
+        let left = &self.setup.playbooks.left_hand;
+        Ok(Some(explore::start::started(&task, left, challengers, trigger, evidence.to_owned())))
+    }
+
     /// Breakers checked when the implementer or the tester says it is done.
     async fn after_work(&mut self, stage: &str) -> Result<Option<Ending>, EngineError> {
         if stage != "implement" && stage != "test" {
@@ -389,6 +436,16 @@ impl Runner {
             return Ok(None);
         };
         let task = self.engine.task(self.id)?;
+        let routed_left = task.triage.as_ref().is_some_and(|t| t.route == crate::protocol::Route::RightAndLeft);
+        if stage == "implement" && !routed_left {
+            let files: Vec<String> = diff.files.iter().map(|f| f.path.clone()).collect();
+            if let Some(evidence) = explore::start::sensitive_files(&self.setup.policy, &files)
+                && let Some(started) = self.exploration_for("sensitive_files", &evidence)?
+            {
+                self.engine.append(vec![self.event(Actor::Orchestrator, started)]).await?;
+                return Ok(None);
+            }
+        }
         let max_lines = scaled(budgets_of(&self.setup, &task).task_limits(), self.budget_scale).diff_lines;
         if stage == "test"
             && let Some(evidence) = breakers::weak_tests(&diff)
@@ -405,7 +462,7 @@ impl Runner {
 
     /// The commands that validate this task: the playbook's, the task's and the plan's; when
     /// there are none, the repository's discovered test command.
-    fn validation_commands(&self, task: &Task) -> Vec<String> {
+    pub(crate) fn validation_commands(&self, task: &Task) -> Vec<String> {
         let mut commands: Vec<String> = Vec::new();
         let plan = task.plan.iter().flat_map(|p| p.validation.iter());
         for command in self.playbook.validation.iter().chain(&task.spec.validation).chain(plan) {

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::actor::{Actor, Role};
-use super::evidence::{CandidatePlan, EvidenceMatrix, HunkSource, Synthesis};
+use super::evidence::{CandidatePlan, EvidenceMatrix, HunkSource, Synthesis, TestReport};
 use super::gate::{Decision, GateKind};
 use super::ids::{GateId, TaskId, ToolCallId};
 use super::task::{Risk, Route, TaskKind, TaskSpec, TaskStatus};
@@ -316,6 +316,9 @@ pub enum EventKind {
         failing_on_base: Vec<String>,
         /// Tests that pass on the base commit already (weak).
         passing_on_base: Vec<String>,
+        /// The validation commands' results on the base commit, before the tests were added.
+        #[serde(default)]
+        baseline: Vec<TestReport>,
     },
     /// A challenger finished its candidate.
     CandidateFinished {

@@ -212,3 +212,28 @@ pub fn remove(worktree: &Worktree, discard_approved: bool) -> Result<(), Workspa
     }
     Ok(())
 }
+
+/// Puts the worktree back to `commit` exactly: its branch moves there, tracked files are reset
+/// and untracked ones deleted. Ignored files (build output) stay, so rebuilds are incremental.
+/// Only for scratch worktrees the engine owns (the evaluation copies); never for an agent's.
+pub fn reset_to(path: &Path, commit: &str) -> Result<(), WorkspaceError> {
+    let git = |action: &'static str| move |source: git2::Error| WorkspaceError::Git { action, source };
+    let repo = Repository::open(path).map_err(git("open the worktree"))?;
+    let target = repo.revparse_single(commit).map_err(git("find the base commit"))?;
+    repo.reset(&target, git2::ResetType::Hard, None).map_err(git("reset the worktree"))?;
+    for file in uncommitted(path)? {
+        let full = path.join(&file);
+        let removed = if full.is_dir() { std::fs::remove_dir_all(&full) } else { std::fs::remove_file(&full) };
+        removed.map_err(|source| WorkspaceError::Io { path: full, source })?;
+    }
+    Ok(())
+}
+
+/// The text of `file` at `commit` in the repository holding `path`; `None` when it did not exist
+/// there or is not UTF-8.
+pub fn file_at(path: &Path, commit: &str, file: &str) -> Option<String> {
+    let repo = Repository::open(path).ok()?;
+    let tree = repo.revparse_single(commit).ok()?.peel_to_commit().ok()?.tree().ok()?;
+    let blob = tree.get_path(Path::new(file)).ok()?.to_object(&repo).ok()?.peel_to_blob().ok()?;
+    String::from_utf8(blob.content().to_vec()).ok()
+}

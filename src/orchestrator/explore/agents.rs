@@ -1,0 +1,418 @@
+//! The Left Hand's agents, each in its own worktree: the eval designer writes acceptance tests
+//! (measured against the base commit before and after), the challengers build competing
+//! candidates concurrently under budgets of their own, and the failure analyst reviews every
+//! candidate, production included, for what tests miss.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use futures::future::join_all;
+
+use super::evaluate::{run_commands, same_test};
+use crate::agents::prompt::{render, task_section};
+use crate::agents::{AgentOutcome, AgentSpec, Submission, run_agent};
+use crate::domain::{Exploration, Task};
+use crate::orchestrator::host::TaskHost;
+use crate::orchestrator::pipeline::{Ending, ask, ensure_worktree};
+use crate::orchestrator::stages::{Runner, budgets_of, scaled};
+use crate::orchestrator::{Engine, EngineError, EngineSetup};
+use crate::playbooks::playbook::Stage;
+use crate::protocol::{
+    Actor, AgentIdentity, EventKind, Finding, GateKind, NewEvent, TaskId, TaskStatus, TestStatus, Track,
+};
+use crate::tools::broker::{AgentScope, Broker};
+use crate::tools::budget::{BudgetLimits, BudgetUsage};
+use crate::workspace::{Author, Worktree, commit_all, diff_against};
+
+/// The breaker recorded when acceptance tests already pass on the base commit.
+const WEAK_ACCEPTANCE: &str = "weak_acceptance_tests";
+/// The most diff text put into the failure analyst's prompt.
+const DIFF_CHARS: usize = 40_000;
+
+/// What a Left Hand agent needs, cloned out of the runner so that candidates run concurrently.
+#[derive(Clone)]
+pub(super) struct Crew {
+    pub(super) engine: Arc<Engine>,
+    pub(super) setup: Arc<EngineSetup>,
+    host: Arc<TaskHost>,
+    pub(super) broker: Arc<Broker>,
+    pub(super) id: TaskId,
+    /// One candidate's whole budget.
+    candidate_limits: BudgetLimits,
+    /// One agent's budget.
+    agent_limits: BudgetLimits,
+}
+
+impl Crew {
+    pub(super) fn new(runner: &Runner, task: &Task) -> Crew {
+        let budgets = budgets_of(runner.setup(), task);
+        Crew {
+            engine: runner.engine().clone(),
+            setup: runner.shared_setup(),
+            host: runner.host().clone(),
+            broker: Arc::new(runner.broker()),
+            id: task.id,
+            candidate_limits: scaled(budgets.task_limits(), runner.budget_scale()),
+            agent_limits: scaled(budgets.agent_limits(), runner.budget_scale()),
+        }
+    }
+
+    /// Runs one agent of `stage` for `candidate` in `worktree`.
+    pub(super) async fn run(
+        &self,
+        stage: &Stage,
+        candidate: &str,
+        worktree: Worktree,
+        values: BTreeMap<&str, String>,
+    ) -> Result<AgentOutcome, EngineError> {
+        let (client, model) = match self.setup.client_for(stage.role) {
+            Ok(found) => found,
+            Err(err) => return Ok(AgentOutcome::ModelFailed(format!("no model for {}: {err}", stage.role))),
+        };
+        let spec = AgentSpec {
+            role: stage.role,
+            model,
+            system: render(&stage.prompt, &values),
+            opening: format!("Begin `{}` for {candidate}. Finish with `{}`.", stage.name, stage.submit),
+            tools: stage.tools.clone(),
+            submit: stage.submit.clone(),
+            max_turns: stage.max_turns,
+            candidate: Some(candidate.to_owned()),
+        };
+        let actor =
+            Actor::Agent(AgentIdentity { role: stage.role, track: Track::Left, candidate: Some(candidate.to_owned()) });
+        let budget = Arc::new(Mutex::new(BudgetUsage::new("task", self.candidate_limits)));
+        let path = worktree.path.clone();
+        let mut scope = AgentScope::new(self.id, actor, worktree, self.agent_limits, budget)
+            .map_err(|err| EngineError::Refused(format!("the worktree {} is unusable: {err}", path.display())))?;
+        Ok(run_agent(client.as_ref(), &self.broker, &mut scope, self.host.as_ref(), self.engine.redactor(), &spec)
+            .await)
+    }
+
+    async fn append(&self, kind: EventKind, actor: Actor) -> Result<(), EngineError> {
+        self.engine.append(vec![NewEvent::for_task(self.id, actor, kind)]).await.map(|_| ())
+    }
+}
+
+fn left_actor(role: crate::protocol::Role, candidate: &str) -> Actor {
+    Actor::Agent(AgentIdentity { role, track: Track::Left, candidate: Some(candidate.to_owned()) })
+}
+
+/// Whether an agent's outcome produced work, and what to say about it.
+fn describe(outcome: &AgentOutcome) -> (bool, String) {
+    match outcome {
+        AgentOutcome::Submitted(Submission::Finish(finish)) => (true, finish.summary.clone()),
+        AgentOutcome::Submitted(_) => (true, "submitted".into()),
+        AgentOutcome::BudgetExceeded(breaches) => {
+            let what: Vec<String> =
+                breaches.iter().map(|b| format!("{} at {} of {}", b.budget, b.used, b.limit)).collect();
+            (false, format!("its budget ran out: {}", what.join(", ")))
+        }
+        AgentOutcome::RepeatedCalls { call, times } => (false, format!("it called `{call}` {times} times in a row")),
+        AgentOutcome::TurnsExhausted(turns) => (false, format!("it used all {turns} turns without finishing")),
+        AgentOutcome::ModelFailed(message) => (false, format!("the model failed: {message}")),
+        AgentOutcome::Stopped => (false, "stopped".into()),
+    }
+}
+
+/// The ending of a run whose agent stopped: parked at the gate that stopped it, or cancelled.
+fn stopped(engine: &Engine, id: TaskId) -> Result<Ending, EngineError> {
+    let task = engine.task(id)?;
+    Ok(match task.open_gates.first() {
+        Some(gate) if task.status != TaskStatus::Cancelled => Ending::Parked { gate: gate.id, kind: gate.kind },
+        _ => Ending::Cancelled,
+    })
+}
+
+/// Whether `path` looks like a test file in any of the supported languages.
+pub(super) fn looks_like_test(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    path.starts_with("tests/")
+        || path.contains("/tests/")
+        || path.contains("/test/")
+        || path.starts_with("test/")
+        || name.starts_with("test_")
+        || name.ends_with("_test.go")
+        || name.ends_with("_test.py")
+        || name.contains(".test.")
+        || name.contains(".spec.")
+}
+
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, EngineError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| EngineError::Refused(format!("background work stopped: {err}")))
+}
+
+/// Copies `files` (relative paths) from one worktree into another, creating directories.
+pub(super) fn copy_files(from: &Path, to: &Path, files: &[String]) -> std::io::Result<()> {
+    for file in files {
+        let target = to.join(file);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::copy(from.join(file), &target)?;
+    }
+    Ok(())
+}
+
+fn author(setup: &EngineSetup) -> Author {
+    Author { name: setup.config.git.author_name.clone(), email: setup.config.git.author_email.clone() }
+}
+
+fn exploration(task: &Task) -> Result<Exploration, EngineError> {
+    task.exploration.clone().ok_or_else(|| EngineError::Refused("exploration has not started for this task".into()))
+}
+
+/// The eval designer: the baseline on the base commit, then acceptance tests written in the
+/// `eval` worktree and run there, so each is known to fail (good) or pass (weak) on the base.
+pub(super) async fn design_tests(runner: &mut Runner) -> Result<Option<Ending>, EngineError> {
+    let task = runner.engine().task(runner.task_id())?;
+    let context = runner.context();
+    let commands = runner.validation_commands(&task);
+    let crew = Crew::new(runner, &task);
+    let (worktree, _) = ensure_worktree(&crew.engine, &task, "eval").await?;
+    let baseline = run_commands(&crew, &worktree, &commands, "baseline").await?;
+    let values =
+        BTreeMap::from([("task", task_section(&task.spec)), ("context", context), ("validation", commands.join("\n"))]);
+    let stage = crew.setup.playbooks.left_hand.eval_designer.clone();
+    let outcome = crew.run(&stage, "eval", worktree.clone(), values).await?;
+    let declared = match outcome {
+        AgentOutcome::Submitted(Submission::Tests(tests)) => tests,
+        AgentOutcome::Stopped => return stopped(&crew.engine, crew.id).map(Some),
+        other => {
+            let (_, why) = describe(&other);
+            let note =
+                format!("the eval designer wrote no acceptance tests ({why}); candidates are compared without them");
+            crew.append(EventKind::Note { text: note }, Actor::Orchestrator).await?;
+            let written = EventKind::AcceptanceTestsWritten {
+                files: Vec::new(),
+                tests: Vec::new(),
+                failing_on_base: Vec::new(),
+                passing_on_base: Vec::new(),
+                baseline,
+            };
+            crew.append(written, Actor::Orchestrator).await?;
+            return Ok(None);
+        }
+    };
+    let (path, base) = (worktree.path.clone(), worktree.base.clone());
+    let diff = blocking(move || diff_against(&path, &base))
+        .await?
+        .map_err(|err| EngineError::Refused(format!("cannot read the eval designer's change: {err}")))?;
+    let files: Vec<String> = diff
+        .files
+        .iter()
+        .filter(|f| f.status != "deleted")
+        .map(|f| f.path.clone())
+        .filter(|p| declared.files.contains(p) || looks_like_test(p))
+        .collect();
+    let measured = run_commands(&crew, &worktree, &commands, "acceptance").await?;
+    let before: BTreeSet<&str> = baseline.iter().flat_map(|r| r.tests.iter().map(|t| t.name.as_str())).collect();
+    let mut tests: Vec<String> = measured
+        .iter()
+        .flat_map(|r| r.tests.iter())
+        .filter(|t| !before.contains(t.name.as_str()) && !t.name.starts_with('<'))
+        .map(|t| t.name.clone())
+        .collect();
+    for name in &declared.tests {
+        if !tests.iter().any(|t| same_test(t, name)) {
+            tests.push(name.clone());
+        }
+    }
+    let passed = |name: &str| {
+        measured.iter().flat_map(|r| r.tests.iter()).any(|t| t.status == TestStatus::Passed && same_test(&t.name, name))
+    };
+    let (passing_on_base, failing_on_base): (Vec<String>, Vec<String>) =
+        tests.iter().cloned().partition(|name| passed(name));
+    let (path, setup) = (worktree.path.clone(), crew.setup.clone());
+    let message = format!("Acceptance tests for task {}\n\n{}", crew.id, declared.summary.trim());
+    blocking(move || commit_all(&path, &author(&setup), &message))
+        .await?
+        .map_err(|err| EngineError::Refused(format!("cannot commit the acceptance tests: {err}")))?;
+    let written = EventKind::AcceptanceTestsWritten { files, tests, failing_on_base, passing_on_base, baseline };
+    crew.append(written, left_actor(stage.role, "eval")).await?;
+    Ok(None)
+}
+
+/// Acceptance tests that pass on the base commit prove nothing: a gate asks whether to go on.
+pub(super) async fn confirm_weak_tests(runner: &mut Runner) -> Result<Option<Ending>, EngineError> {
+    let engine = runner.engine().clone();
+    let task = engine.task(runner.task_id())?;
+    let Some(acceptance) = exploration(&task)?.acceptance else { return Ok(None) };
+    if acceptance.passing_on_base.is_empty()
+        || task.decided_gates.iter().any(|g| g.kind == GateKind::Breaker && g.reason.contains(WEAK_ACCEPTANCE))
+    {
+        return Ok(None);
+    }
+    let evidence = format!(
+        "{} of {} acceptance tests already pass on the base commit: {}",
+        acceptance.passing_on_base.len(),
+        acceptance.tests.len(),
+        acceptance.passing_on_base.join(", ")
+    );
+    if !task.breakers.iter().any(|b| b == WEAK_ACCEPTANCE) {
+        let tripped = EventKind::BreakerTripped { breaker: WEAK_ACCEPTANCE.into(), evidence: evidence.clone() };
+        engine.append(vec![NewEvent::for_task(task.id, Actor::Orchestrator, tripped)]).await?;
+    }
+    let reason = format!(
+        "circuit breaker `{WEAK_ACCEPTANCE}`: {evidence}; approve to compare candidates with them flagged weak, \
+         reject to stop the task"
+    );
+    ask(&engine, runner, GateKind::Breaker, reason).await
+}
+
+/// The challengers, concurrently, each in its own worktree holding the acceptance tests.
+pub(super) async fn challenge(runner: &mut Runner) -> Result<Option<Ending>, EngineError> {
+    let task = runner.engine().task(runner.task_id())?;
+    let exploration = exploration(&task)?;
+    let pending: Vec<_> =
+        exploration.candidates.iter().filter(|c| !exploration.finished.contains_key(&c.label)).cloned().collect();
+    if pending.is_empty() {
+        return Ok(None);
+    }
+    let context = runner.context();
+    let commands = runner.validation_commands(&task).join("\n");
+    let crew = Crew::new(runner, &task);
+    let acceptance = exploration.acceptance.clone().unwrap_or_default();
+    let eval_path = task.worktrees.iter().find(|w| w.candidate == "eval").map(|w| w.path.clone());
+    let listing = if acceptance.tests.is_empty() {
+        "(none: the eval designer wrote no acceptance tests)".to_owned()
+    } else {
+        format!("files: {}\ntests: {}", acceptance.files.join(", "), acceptance.tests.join(", "))
+    };
+    let stage = crew.setup.playbooks.left_hand.challenger.clone();
+    let runs = pending.into_iter().map(|plan| {
+        let (crew, task, stage) = (crew.clone(), task.clone(), stage.clone());
+        let (context, commands, listing) = (context.clone(), commands.clone(), listing.clone());
+        let (acceptance, eval_path) = (acceptance.files.clone(), eval_path.clone());
+        async move {
+            let (worktree, created) = ensure_worktree(&crew.engine, &task, &plan.label).await?;
+            if created && let Some(eval) = eval_path {
+                let to = worktree.path.clone();
+                blocking(move || copy_files(Path::new(&eval), &to, &acceptance)).await?.map_err(|err| {
+                    EngineError::Refused(format!("cannot copy the acceptance tests into {}: {err}", plan.label))
+                })?;
+            }
+            let brief = crew
+                .setup
+                .playbooks
+                .left_hand
+                .strategies
+                .iter()
+                .find(|s| s.name == plan.strategy)
+                .map(|s| s.brief.trim().to_owned())
+                .unwrap_or_default();
+            let values = BTreeMap::from([
+                ("task", task_section(&task.spec)),
+                ("context", context),
+                ("validation", commands),
+                ("strategy", format!("{}: {brief}", plan.strategy)),
+                ("acceptance", listing),
+            ]);
+            let outcome = crew.run(&stage, &plan.label, worktree.clone(), values).await?;
+            if outcome == AgentOutcome::Stopped {
+                return Ok::<bool, EngineError>(false);
+            }
+            let (ok, summary) = describe(&outcome);
+            let (path, setup) = (worktree.path.clone(), crew.setup.clone());
+            let message = format!("{} ({}): {}\n\nAmbidex task {}", plan.label, plan.strategy, summary, crew.id);
+            if let Err(err) = blocking(move || commit_all(&path, &author(&setup), &message)).await? {
+                let note = format!("could not commit candidate {}: {err}", plan.label);
+                crew.append(EventKind::Note { text: note }, Actor::Orchestrator).await?;
+            }
+            let finished =
+                EventKind::CandidateFinished { candidate: plan.label.clone(), strategy: plan.strategy, ok, summary };
+            crew.append(finished, left_actor(stage.role, &plan.label)).await?;
+            Ok(true)
+        }
+    });
+    let results = join_all(runs).await;
+    let mut all_done = true;
+    for result in results {
+        all_done &= result?;
+    }
+    if all_done { Ok(None) } else { stopped(&crew.engine, crew.id).map(Some) }
+}
+
+/// The failure analyst reviews each candidate with a change, production included.
+pub(super) async fn analyze(runner: &mut Runner) -> Result<Option<Ending>, EngineError> {
+    let task = runner.engine().task(runner.task_id())?;
+    let exploration = exploration(&task)?;
+    let crew = Crew::new(runner, &task);
+    let mut subjects: Vec<(String, String, Worktree)> = Vec::new();
+    let production = runner.worktree().clone();
+    subjects.push(("production".into(), "the production track's change".into(), production));
+    for plan in &exploration.candidates {
+        let Some(known) = task.worktrees.iter().find(|w| w.candidate == plan.label) else { continue };
+        let worktree = Worktree {
+            repo: runner.worktree().repo.clone(),
+            path: known.path.clone().into(),
+            branch: known.branch.clone(),
+            name: format!("ambidex-{}-{}", task.id.short(), plan.label),
+            base: known.base.clone(),
+        };
+        subjects.push((plan.label.clone(), plan.strategy.clone(), worktree));
+    }
+    subjects.retain(|(label, _, _)| !exploration.analyses.contains_key(label));
+    if subjects.is_empty() {
+        return Ok(None);
+    }
+    let stage = crew.setup.playbooks.left_hand.failure_analyst.clone();
+    let runs = subjects.into_iter().map(|(label, strategy, worktree)| {
+        let (crew, stage, spec) = (crew.clone(), stage.clone(), task.spec.clone());
+        async move {
+            let (path, base) = (worktree.path.clone(), worktree.base.clone());
+            let patch = blocking(move || diff_against(&path, &base).map(|d| d.patch).unwrap_or_default()).await?;
+            if patch.trim().is_empty() {
+                return Ok::<bool, EngineError>(true);
+            }
+            let mut shown: String = patch.chars().take(DIFF_CHARS).collect();
+            if shown.len() < patch.len() {
+                shown.push_str("\n… (diff cut; use git_diff and read_file for the rest)");
+            }
+            let values = BTreeMap::from([
+                ("candidate", format!("## Candidate\n{label} ({strategy})")),
+                ("diff", format!("## Diff against the base commit\n```diff\n{shown}\n```")),
+                ("task", task_section(&spec)),
+            ]);
+            let outcome = crew.run(&stage, &label, worktree, values).await?;
+            let findings = match outcome {
+                AgentOutcome::Submitted(Submission::Findings(submitted)) => submitted.findings,
+                AgentOutcome::Stopped => return Ok(false),
+                other => vec![Finding {
+                    severity: "minor".into(),
+                    category: "analysis".into(),
+                    file: None,
+                    message: format!("the failure analyst could not finish: {}", describe(&other).1),
+                }],
+            };
+            let analyzed = EventKind::CandidateAnalyzed { candidate: label.clone(), findings };
+            crew.append(analyzed, left_actor(stage.role, &label)).await?;
+            Ok(true)
+        }
+    });
+    let mut all_done = true;
+    for result in join_all(runs).await {
+        all_done &= result?;
+    }
+    if all_done { Ok(None) } else { stopped(&crew.engine, crew.id).map(Some) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_files_are_recognized_across_languages() {
+        for path in
+            ["tests/acceptance.rs", "pkg/parse_test.go", "app/test_views.py", "web/src/a.test.ts", "x/tests/y.py"]
+        {
+            assert!(looks_like_test(path), "{path}");
+        }
+        for path in ["src/lib.rs", "src/testing_utils.rs", "main.go"] {
+            assert!(!looks_like_test(path), "{path}");
+        }
+    }
+}

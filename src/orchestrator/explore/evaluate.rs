@@ -1,0 +1,446 @@
+//! The evidence matrix. Every candidate with a change, production included, is measured the same
+//! way in a scratch worktree of its own (`eval-<label>`, reset to the base commit each time):
+//! its changed files and the acceptance tests are copied in, the validation commands run with
+//! per-test results, failures are re-run once to flag flakiness, fail→pass and pass→fail are
+//! taken against the baseline, static-analysis findings are kept only on changed lines, and the
+//! complexity delta, diff size, cost and time are added. Then each candidate's new test files run
+//! against every other candidate (differential testing). The matrix is stored with its hash.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use tokio::sync::Semaphore;
+
+use super::agents::{Crew, copy_files, looks_like_test};
+use crate::domain::{AcceptanceTests, Task};
+use crate::eval::{self, RunTests};
+use crate::orchestrator::EngineError;
+use crate::orchestrator::pipeline::ensure_worktree;
+use crate::orchestrator::stages::Runner;
+use crate::protocol::{
+    Actor, Decision, Digest, EventKind, EvidenceMatrix, EvidenceRow, GateKind, NewEvent, TestCase, TestFramework,
+    TestReport, TestStatus, Track,
+};
+use crate::tools::policy::Verdict;
+use crate::tools::runner::{self, RunSpec};
+use crate::workspace::{FileStat, Worktree, diff_against, file_at, reset_to};
+
+/// Candidates measured at once: test runs are CPU-bound.
+const CONCURRENT_MEASUREMENTS: usize = 2;
+/// A test command is killed after this long.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Whether two test names denote the same test: equal, or one is the other qualified by a module
+/// or suite path (`acceptance::last_page` and `last_page`).
+pub(super) fn same_test(a: &str, b: &str) -> bool {
+    a == b || a.ends_with(&format!("::{b}")) || b.ends_with(&format!("::{a}"))
+}
+
+fn failed_report(command: &str, why: String) -> TestReport {
+    TestReport {
+        command: command.to_owned(),
+        framework: TestFramework::ExitCode,
+        exit_code: None,
+        ok: false,
+        duration_ms: 0,
+        tests: vec![TestCase { name: "<not run>".into(), status: TestStatus::Failed, duration_ms: None, output: why }],
+    }
+}
+
+/// Whether the engine may run `command` for evidence: the policy allows it (and a sandbox holds
+/// it), or a human approved it for this task at a command gate.
+fn may_run(crew: &Crew, task: &Task, command: &str) -> Result<(), String> {
+    let approved = task.decided_gates.iter().any(|g| {
+        g.kind == GateKind::Command && g.decision != Decision::Reject && g.reason.starts_with(&format!("`{command}`"))
+    });
+    let judgement = crew.setup.policy.commands.judge(command);
+    if approved
+        || (judgement.verdict == Verdict::Allow && crew.setup.sandbox != crate::tools::sandbox::SandboxLevel::None)
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "not run for evidence: the command policy says {:?} ({}) and no human approved it for this task",
+        judgement.verdict,
+        judgement.reasons.join("; ")
+    ))
+}
+
+/// Runs `commands` in `worktree` for evidence. A command that may not or cannot run yields a
+/// failed report saying why.
+pub(super) async fn run_commands(
+    crew: &Crew,
+    worktree: &Worktree,
+    commands: &[String],
+    purpose: &str,
+) -> Result<Vec<TestReport>, EngineError> {
+    let task = crew.engine.task(crew.id)?;
+    let report_dir = crew.engine.state_dir().join("eval").join(crew.id.short()).join(purpose);
+    let mut reports = Vec::with_capacity(commands.len());
+    for command in commands {
+        if let Err(why) = may_run(crew, &task, command) {
+            reports.push(failed_report(command, why));
+            continue;
+        }
+        let spec = RunTests {
+            worktree: &worktree.path,
+            command,
+            level: crew.setup.sandbox,
+            helper: &crew.setup.helper,
+            timeout: COMMAND_TIMEOUT,
+            report_dir: &report_dir,
+            env: &[],
+            redactor: Some(crew.engine.redactor()),
+        };
+        reports.push(match eval::run_tests(spec).await {
+            Ok(report) => report,
+            Err(err) => failed_report(command, format!("could not run: {err}")),
+        });
+    }
+    Ok(reports)
+}
+
+/// A candidate to measure: its label, strategy, worktree and change.
+#[derive(Clone)]
+struct Subject {
+    label: String,
+    strategy: String,
+    worktree: Worktree,
+    patch: String,
+    files: Vec<FileStat>,
+}
+
+impl Subject {
+    /// Test files this candidate added: what differential testing runs against the others.
+    fn new_test_files(&self, acceptance: &[String]) -> Vec<String> {
+        self.files
+            .iter()
+            .filter(|f| f.status == "added" && looks_like_test(&f.path) && !acceptance.contains(&f.path))
+            .map(|f| f.path.clone())
+            .collect()
+    }
+}
+
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, EngineError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| EngineError::Refused(format!("background work stopped: {err}")))
+}
+
+/// Prepares `scratch` as base + the subject's change + the acceptance tests (+ `extra` test files
+/// copied from other candidates' worktrees).
+async fn prepare(
+    scratch: &Worktree,
+    subject: &Subject,
+    acceptance: &AcceptanceTests,
+    eval_path: Option<PathBuf>,
+    extra: Vec<(PathBuf, Vec<String>)>,
+) -> Result<(), EngineError> {
+    let (scratch, subject, acceptance) = (scratch.clone(), subject.clone(), acceptance.files.clone());
+    blocking(move || -> Result<(), String> {
+        reset_to(&scratch.path, &scratch.base).map_err(|err| err.to_string())?;
+        let changed: Vec<String> =
+            subject.files.iter().filter(|f| f.status != "deleted").map(|f| f.path.clone()).collect();
+        copy_files(&subject.worktree.path, &scratch.path, &changed).map_err(|err| err.to_string())?;
+        for gone in subject.files.iter().filter(|f| f.status == "deleted") {
+            let _ = std::fs::remove_file(scratch.path.join(&gone.path));
+        }
+        if let Some(eval) = eval_path {
+            copy_files(&eval, &scratch.path, &acceptance).map_err(|err| err.to_string())?;
+        }
+        for (from, files) in extra {
+            copy_files(&from, &scratch.path, &files).map_err(|err| err.to_string())?;
+        }
+        Ok(())
+    })
+    .await?
+    .map_err(|err| EngineError::Refused(format!("cannot prepare the evaluation of {}: {err}", subject.label)))
+}
+
+/// Runs the commands, re-running once when tests failed; returns the reports and flaky tests.
+async fn measure_runs(
+    crew: &Crew,
+    scratch: &Worktree,
+    commands: &[String],
+    purpose: &str,
+) -> Result<(Vec<TestReport>, Vec<String>), EngineError> {
+    let first = run_commands(crew, scratch, commands, purpose).await?;
+    let mut reports = Vec::with_capacity(first.len());
+    let mut flaky = Vec::new();
+    for report in first {
+        if eval::flaky_candidates(&report).is_empty() || !report.tests.iter().any(|t| t.status == TestStatus::Passed) {
+            reports.push(report);
+            continue;
+        }
+        let again = run_commands(crew, scratch, std::slice::from_ref(&report.command), purpose).await?;
+        match again.first() {
+            Some(rerun) => {
+                let (merged, found) = eval::merge_rerun(&report, rerun);
+                flaky.extend(found);
+                reports.push(merged);
+            }
+            None => reports.push(report),
+        }
+    }
+    Ok((reports, flaky))
+}
+
+/// Static-analysis findings on the subject's changed lines, when an analyzer fits the repository.
+async fn static_findings(crew: &Crew, scratch: &Worktree, patch: &str) -> Vec<crate::protocol::StaticFinding> {
+    let languages: Vec<String> = [("Cargo.toml", "Rust"), ("pyproject.toml", "Python"), ("setup.cfg", "Python")]
+        .iter()
+        .filter(|(file, _)| scratch.path.join(file).exists())
+        .map(|(_, language)| (*language).to_owned())
+        .collect();
+    let Some(analysis) = eval::analysis_command(&scratch.path, &languages) else { return Vec::new() };
+    let Ok(task) = crew.engine.task(crew.id) else { return Vec::new() };
+    if may_run(crew, &task, &analysis.command).is_err() {
+        return Vec::new();
+    }
+    let spec = RunSpec {
+        command: analysis.command.clone(),
+        workdir: scratch.path.clone(),
+        level: crew.setup.sandbox,
+        timeout: COMMAND_TIMEOUT,
+        output_cap: eval::run::OUTPUT_CAP,
+        helper: crew.setup.helper.clone(),
+        env: Vec::new(),
+    };
+    match runner::run(&spec).await {
+        Ok(outcome) => {
+            eval::new_in_changed(&analysis.parse(&outcome.stdout, &scratch.path), &eval::changed_lines(patch))
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The change in decision points over the subject's changed files.
+fn complexity(subject: &Subject) -> i64 {
+    let mut before = Vec::new();
+    let mut after = Vec::new();
+    for file in &subject.files {
+        if let Some(text) = file_at(&subject.worktree.path, &subject.worktree.base, &file.path) {
+            before.push((file.path.clone(), text));
+        }
+        if let Ok(text) = std::fs::read_to_string(subject.worktree.path.join(&file.path)) {
+            after.push((file.path.clone(), text));
+        }
+    }
+    eval::complexity_delta(&before, &after)
+}
+
+/// Tokens, money and agent time of one candidate, from the task's events.
+fn spending(events: &[crate::protocol::Event], label: &str) -> (u64, u64, u64) {
+    let mine = |actor: &Actor| match actor {
+        Actor::Agent(agent) if label == "production" => agent.track == Track::Right,
+        Actor::Agent(agent) => agent.track == Track::Left && agent.candidate.as_deref() == Some(label),
+        _ => false,
+    };
+    let (mut tokens, mut cost) = (0, 0);
+    let (mut first, mut last) = (None, None);
+    for event in events.iter().filter(|e| mine(&e.actor)) {
+        if let EventKind::UsageRecorded { input_tokens, output_tokens, cost_micros } = &event.kind {
+            tokens += input_tokens + output_tokens;
+            cost += cost_micros;
+        }
+        first = first.or(Some(event.at));
+        last = Some(event.at);
+    }
+    let wall = match (first, last) {
+        (Some(first), Some(last)) => last.duration_since(first).as_millis().max(0) as u64,
+        _ => 0,
+    };
+    (tokens, cost, wall)
+}
+
+/// Measures every candidate and records the evidence matrix with its hash.
+pub(super) async fn evaluate(runner: &mut Runner) -> Result<(EvidenceMatrix, Digest), EngineError> {
+    let engine = runner.engine().clone();
+    let task = engine.task(runner.task_id())?;
+    let exploration =
+        task.exploration.clone().ok_or_else(|| EngineError::Refused("exploration has not started".into()))?;
+    let acceptance = exploration.acceptance.clone().unwrap_or_default();
+    let commands = runner.validation_commands(&task);
+    let crew = Crew::new(runner, &task);
+    let eval_path = task.worktrees.iter().find(|w| w.candidate == "eval").map(|w| PathBuf::from(&w.path));
+
+    let mut candidates = vec![("production".to_owned(), "production".to_owned(), runner.worktree().clone())];
+    for plan in &exploration.candidates {
+        if let Some(known) = task.worktrees.iter().find(|w| w.candidate == plan.label) {
+            let worktree = Worktree {
+                repo: runner.worktree().repo.clone(),
+                path: PathBuf::from(&known.path),
+                branch: known.branch.clone(),
+                name: format!("ambidex-{}-{}", task.id.short(), plan.label),
+                base: known.base.clone(),
+            };
+            candidates.push((plan.label.clone(), plan.strategy.clone(), worktree));
+        }
+    }
+    let mut subjects = Vec::new();
+    for (label, strategy, worktree) in candidates {
+        let (path, base) = (worktree.path.clone(), worktree.base.clone());
+        let Ok(diff) = blocking(move || diff_against(&path, &base)).await? else { continue };
+        if !diff.files.is_empty() {
+            subjects.push(Subject { label, strategy, worktree, patch: diff.patch, files: diff.files });
+        }
+    }
+
+    let slots = Arc::new(Semaphore::new(CONCURRENT_MEASUREMENTS));
+    let measured = join_all(subjects.iter().map(|subject| {
+        let (crew, task, slots, commands) = (crew.clone(), task.clone(), slots.clone(), commands.clone());
+        let (acceptance, eval_path, baseline) = (acceptance.clone(), eval_path.clone(), acceptance.baseline.clone());
+        async move {
+            let _slot = slots.acquire_owned().await.map_err(|_| EngineError::Refused("evaluation stopped".into()))?;
+            let started = Instant::now();
+            let (scratch, _) = ensure_worktree(&crew.engine, &task, &format!("eval-{}", subject.label)).await?;
+            prepare(&scratch, subject, &acceptance, eval_path, Vec::new()).await?;
+            let (reports, flaky) = measure_runs(&crew, &scratch, &commands, &subject.label).await?;
+            let comparison = eval::compare(&baseline, &reports);
+            let passed = |name: &str| {
+                reports
+                    .iter()
+                    .flat_map(|r| &r.tests)
+                    .any(|t| t.status == TestStatus::Passed && same_test(&t.name, name))
+            };
+            let acceptance_failed: Vec<String> = acceptance.tests.iter().filter(|t| !passed(t)).cloned().collect();
+            let new_findings = static_findings(&crew, &scratch, &subject.patch).await;
+            let complexity_delta = blocking({
+                let subject = subject.clone();
+                move || complexity(&subject)
+            })
+            .await?;
+            let row = EvidenceRow {
+                candidate: subject.label.clone(),
+                strategy: subject.strategy.clone(),
+                branch: subject.worktree.branch.clone(),
+                validation_ok: reports.iter().all(|r| r.ok),
+                tests_passed: comparison.passed,
+                tests_failed: comparison.failed,
+                fixed: comparison.fixed,
+                broken: comparison.broken,
+                flaky,
+                acceptance_passed: (acceptance.tests.len() - acceptance_failed.len()) as u32,
+                acceptance_total: acceptance.tests.len() as u32,
+                acceptance_failed,
+                new_findings,
+                diff: eval::diff_stats(&subject.patch),
+                complexity_delta,
+                wall_ms: started.elapsed().as_millis() as u64,
+                reports,
+                ..EvidenceRow::default()
+            };
+            Ok::<(EvidenceRow, Worktree), EngineError>((row, scratch))
+        }
+    }))
+    .await;
+    let mut rows = Vec::with_capacity(measured.len());
+    let mut scratches = Vec::with_capacity(measured.len());
+    for result in measured {
+        let (row, scratch) = result?;
+        rows.push(row);
+        scratches.push(scratch);
+    }
+
+    differential(&crew, &subjects, &scratches, &mut rows, &acceptance, eval_path.as_deref(), &commands).await?;
+
+    let events = engine.reader().task_events(task.id)?;
+    for row in &mut rows {
+        let (tokens, cost, agent_ms) = spending(&events, &row.candidate);
+        row.tokens = tokens;
+        row.cost_micros = cost;
+        row.wall_ms += agent_ms;
+        row.analyst_findings = exploration.analyses.get(&row.candidate).cloned().unwrap_or_default();
+    }
+    let matrix = EvidenceMatrix {
+        base: runner.worktree().base.clone(),
+        baseline: acceptance.baseline.clone(),
+        acceptance_tests: acceptance.tests.clone(),
+        weak_acceptance: acceptance.passing_on_base.clone(),
+        rows,
+    };
+    let hash = eval::matrix_hash(&matrix);
+    let recorded = EventKind::EvidenceRecorded { matrix: Box::new(matrix.clone()), hash };
+    engine.append(vec![NewEvent::for_task(task.id, Actor::Orchestrator, recorded)]).await?;
+    Ok((matrix, hash))
+}
+
+/// Runs each candidate's new test files against every other candidate; failures of another
+/// candidate's tests land in `differential_failed` as `candidate: test`.
+async fn differential(
+    crew: &Crew,
+    subjects: &[Subject],
+    scratches: &[Worktree],
+    rows: &mut [EvidenceRow],
+    acceptance: &AcceptanceTests,
+    eval_path: Option<&Path>,
+    commands: &[String],
+) -> Result<(), EngineError> {
+    // The tests each candidate's own files brought: names its run has and the baseline lacks.
+    let baseline: BTreeSet<&str> =
+        acceptance.baseline.iter().flat_map(|r| r.tests.iter().map(|t| t.name.as_str())).collect();
+    let own: BTreeMap<String, Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            let names = row
+                .reports
+                .iter()
+                .flat_map(|r| &r.tests)
+                .map(|t| t.name.clone())
+                .filter(|n| !baseline.contains(n.as_str()) && !acceptance.tests.iter().any(|a| same_test(a, n)))
+                .collect();
+            (row.candidate.clone(), names)
+        })
+        .collect();
+    for (index, subject) in subjects.iter().enumerate() {
+        let mine: BTreeSet<&str> = subject.files.iter().map(|f| f.path.as_str()).collect();
+        let extra: Vec<(PathBuf, Vec<String>)> = subjects
+            .iter()
+            .filter(|other| other.label != subject.label)
+            .map(|other| {
+                let files: Vec<String> = other
+                    .new_test_files(&acceptance.files)
+                    .into_iter()
+                    .filter(|f| !mine.contains(f.as_str()))
+                    .collect();
+                (other.worktree.path.clone(), files)
+            })
+            .filter(|(_, files)| !files.is_empty())
+            .collect();
+        if extra.is_empty() {
+            continue;
+        }
+        let scratch = &scratches[index];
+        prepare(scratch, subject, acceptance, eval_path.map(Path::to_owned), extra).await?;
+        let reports = run_commands(crew, scratch, commands, &format!("{}-differential", subject.label)).await?;
+        let failed: BTreeSet<&str> = reports
+            .iter()
+            .flat_map(|r| &r.tests)
+            .filter(|t| t.status == TestStatus::Failed)
+            .map(|t| t.name.as_str())
+            .collect();
+        let build_failed = failed.iter().any(|n| n.starts_with('<'));
+        let mut found = Vec::new();
+        for other in subjects.iter().filter(|o| o.label != subject.label) {
+            if other.new_test_files(&acceptance.files).is_empty() {
+                continue;
+            }
+            if build_failed {
+                found.push(format!("{}: <build> (its test files do not build against this candidate)", other.label));
+                continue;
+            }
+            let names = own.get(&other.label).map(Vec::as_slice).unwrap_or_default();
+            found.extend(
+                names
+                    .iter()
+                    .filter(|n| failed.iter().any(|f| same_test(f, n)))
+                    .map(|n| format!("{}: {n}", other.label)),
+            );
+        }
+        rows[index].differential_failed = found;
+    }
+    Ok(())
+}

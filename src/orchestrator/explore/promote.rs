@@ -1,0 +1,440 @@
+//! From evidence to production: the synthesis agent recommends (adopt one candidate, combine
+//! hunks, keep production, or reject all — each reason tied to matrix rows), the promotion gate
+//! lets a human choose (policy chooses for low risk when one candidate strictly dominates), and
+//! the production track adopts the choice onto its own worktree, keeping per-hunk provenance,
+//! then re-runs validation and review. Exploratory output reaches a PR only this way.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::agents::{Crew, copy_files};
+use crate::agents::prompt::task_section;
+use crate::agents::{AgentOutcome, Submission};
+use crate::eval;
+use crate::orchestrator::EngineError;
+use crate::orchestrator::gates::GateOutcome;
+use crate::orchestrator::pipeline::{Ending, ask};
+use crate::orchestrator::stages::Runner;
+use crate::protocol::{
+    Actor, AgentIdentity, Decision, Digest, EventKind, EvidenceMatrix, EvidenceRow, GateKind, HunkSource, NewEvent,
+    Recommendation, Risk, Synthesis, SynthesisReason, Track,
+};
+use crate::workspace::{diff_against, reset_to};
+
+/// How the escalation after "reject all" begins.
+const ESCALATION: &str = "every candidate falls short";
+
+/// Whether a row is good enough to adopt: validation passes, nothing regresses, every acceptance
+/// test passes, and the failure analyst found nothing serious.
+pub(crate) fn acceptable(row: &EvidenceRow) -> bool {
+    row.validation_ok
+        && row.broken.is_empty()
+        && row.differential_failed.is_empty()
+        && row.acceptance_failed.is_empty()
+        && row.serious_findings() == 0
+}
+
+/// Why a row is not acceptable, in words.
+pub(crate) fn shortcomings(row: &EvidenceRow) -> String {
+    let mut out = Vec::new();
+    if !row.validation_ok {
+        out.push(format!("validation fails ({} tests failed)", row.tests_failed));
+    }
+    if !row.broken.is_empty() {
+        out.push(format!("breaks {}", row.broken.join(", ")));
+    }
+    if !row.acceptance_failed.is_empty() {
+        out.push(format!("fails {} of {} acceptance tests", row.acceptance_failed.len(), row.acceptance_total));
+    }
+    if !row.differential_failed.is_empty() {
+        out.push(format!("fails other candidates' tests: {}", row.differential_failed.join(", ")));
+    }
+    if row.serious_findings() > 0 {
+        out.push(format!("{} serious analyst findings", row.serious_findings()));
+    }
+    out.join("; ")
+}
+
+/// The recommendation the evidence alone supports: the best-ranked acceptable candidate, else
+/// reject all. Used when the synthesis agent cannot answer, and to check policy auto-choice.
+pub(super) fn recommend(matrix: &EvidenceMatrix) -> (Recommendation, Vec<SynthesisReason>) {
+    let ranked = eval::rank(matrix);
+    let mut reasons = Vec::new();
+    let best = ranked.iter().filter_map(|label| matrix.row(label)).find(|row| acceptable(row));
+    for row in matrix.rows.iter().filter(|row| !acceptable(row)) {
+        reasons.push(SynthesisReason {
+            text: format!("{} is not acceptable: {}", row.candidate, shortcomings(row)),
+            rows: vec![row.candidate.clone()],
+        });
+    }
+    let Some(best) = best else {
+        if matrix.rows.is_empty() {
+            reasons.push(SynthesisReason { text: "no candidate produced a change".into(), rows: Vec::new() });
+        }
+        return (Recommendation::RejectAll, reasons);
+    };
+    reasons.insert(
+        0,
+        SynthesisReason {
+            text: format!(
+                "{} ranks best among acceptable candidates: validation passes, {} of {} acceptance tests pass, no \
+                 regressions, {} lines changed",
+                best.candidate,
+                best.acceptance_passed,
+                best.acceptance_total,
+                best.diff.added + best.diff.removed
+            ),
+            rows: vec![best.candidate.clone()],
+        },
+    );
+    let recommendation = if best.candidate == "production" {
+        Recommendation::KeepProduction
+    } else {
+        Recommendation::Adopt { candidate: best.candidate.clone() }
+    };
+    (recommendation, reasons)
+}
+
+/// The matrix as the synthesis agent reads it.
+fn render_matrix(matrix: &EvidenceMatrix) -> String {
+    let mut out = String::from(
+        "## Evidence matrix\n| candidate | strategy | validation | tests passed/failed | regressions | acceptance | \
+         other candidates' tests failed | analyst findings (serious) | static findings | diff +/- | complexity Δ | \
+         cost $ |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for row in &matrix.rows {
+        out.push_str(&format!(
+            "| {} | {} | {} | {}/{} | {} | {}/{} | {} | {} ({}) | {} | +{} -{} | {:+} | {:.4} |\n",
+            row.candidate,
+            row.strategy,
+            if row.validation_ok { "pass" } else { "FAIL" },
+            row.tests_passed,
+            row.tests_failed,
+            if row.broken.is_empty() { "none".to_owned() } else { row.broken.join(", ") },
+            row.acceptance_passed,
+            row.acceptance_total,
+            row.differential_failed.len(),
+            row.analyst_findings.len(),
+            row.serious_findings(),
+            row.new_findings.len(),
+            row.diff.added,
+            row.diff.removed,
+            row.complexity_delta,
+            row.cost_micros as f64 / 1e6,
+        ));
+    }
+    out.push_str(&format!("\nRanking by the evidence (best first): {}\n", eval::rank(matrix).join(", ")));
+    if !matrix.weak_acceptance.is_empty() {
+        out.push_str(&format!(
+            "Weak acceptance tests (pass on the base commit): {}\n",
+            matrix.weak_acceptance.join(", ")
+        ));
+    }
+    out
+}
+
+/// Whether a recommendation names only candidates in the matrix.
+fn valid(recommendation: &Recommendation, matrix: &EvidenceMatrix) -> bool {
+    match recommendation {
+        Recommendation::Adopt { candidate } => matrix.row(candidate).is_some(),
+        Recommendation::Combine { hunks } => hunks.iter().all(|h| matrix.row(&h.candidate).is_some()),
+        Recommendation::KeepProduction | Recommendation::RejectAll => true,
+    }
+}
+
+/// Runs the synthesis agent and records its recommendation (or, when it cannot give a valid
+/// one, the recommendation the evidence alone supports, saying so).
+pub(super) async fn synthesize(
+    runner: &mut Runner,
+    matrix: &EvidenceMatrix,
+    hash: Digest,
+) -> Result<Synthesis, EngineError> {
+    let task = runner.engine().task(runner.task_id())?;
+    let crew = Crew::new(runner, &task);
+    let stage = crew.setup.playbooks.left_hand.synthesis.clone();
+    let values = BTreeMap::from([("matrix", render_matrix(matrix)), ("task", task_section(&task.spec))]);
+    let worktree = runner.worktree().clone();
+    let outcome = crew.run(&stage, "synthesis", worktree, values).await?;
+    let agent =
+        Actor::Agent(AgentIdentity { role: stage.role, track: Track::Left, candidate: Some("synthesis".into()) });
+    let (synthesis, actor, note) = match outcome {
+        AgentOutcome::Submitted(Submission::Recommendation(submitted)) if valid(&submitted.recommendation, matrix) => {
+            let recommendation = match submitted.recommendation {
+                Recommendation::Adopt { candidate } if candidate == "production" => Recommendation::KeepProduction,
+                other => other,
+            };
+            (Synthesis { recommendation, reasons: submitted.reasons, matrix_hash: hash }, agent, None)
+        }
+        other => {
+            let why = match other {
+                AgentOutcome::Submitted(_) => "it named a candidate that is not in the matrix".to_owned(),
+                AgentOutcome::ModelFailed(message) => format!("the model failed: {message}"),
+                _ => "it did not submit a recommendation".to_owned(),
+            };
+            let (recommendation, reasons) = recommend(matrix);
+            let note = format!("the synthesis agent gave no usable recommendation ({why}); the evidence decides");
+            (Synthesis { recommendation, reasons, matrix_hash: hash }, Actor::Orchestrator, Some(note))
+        }
+    };
+    let mut events = Vec::new();
+    if let Some(text) = note {
+        events.push(NewEvent::for_task(task.id, Actor::Orchestrator, EventKind::Note { text }));
+    }
+    events.push(NewEvent::for_task(task.id, actor, EventKind::SynthesisSubmitted { synthesis: synthesis.clone() }));
+    crew.engine.append(events).await?;
+    Ok(synthesis)
+}
+
+/// The promotion gate's options: the recommendation first, then every other acceptable choice.
+fn options(matrix: &EvidenceMatrix, synthesis: &Synthesis) -> Vec<String> {
+    let mut options = vec![synthesis.recommendation.label()];
+    for row in matrix.rows.iter().filter(|r| r.candidate != "production" && acceptable(r)) {
+        options.push(Recommendation::Adopt { candidate: row.candidate.clone() }.label());
+    }
+    options.push(Recommendation::KeepProduction.label());
+    options.push(Recommendation::RejectAll.label());
+    let mut seen = Vec::with_capacity(options.len());
+    options.retain(|o| {
+        let fresh = !seen.contains(o);
+        seen.push(o.clone());
+        fresh
+    });
+    options
+}
+
+/// The candidate that strictly dominates every other row, when one does and is acceptable.
+fn dominant(matrix: &EvidenceMatrix) -> Option<&EvidenceRow> {
+    matrix.rows.iter().find(|row| {
+        acceptable(row)
+            && matrix.rows.iter().all(|other| other.candidate == row.candidate || eval::dominates(row, other))
+    })
+}
+
+/// The promotion gate, then adoption of the choice by the production track.
+pub(super) async fn promote(
+    runner: &mut Runner,
+    matrix: &EvidenceMatrix,
+    hash: Digest,
+    synthesis: &Synthesis,
+) -> Result<Option<Ending>, EngineError> {
+    let engine = runner.engine().clone();
+    let task = engine.task(runner.task_id())?;
+    if task.exploration.as_ref().is_some_and(|e| e.adopted.is_some()) {
+        return Ok(None);
+    }
+    let options = options(matrix, synthesis);
+    let decided = |task: &crate::domain::Task| {
+        task.decided_gates
+            .iter()
+            .rev()
+            .find(|g| g.kind == GateKind::Promotion && g.evidence_hash == Some(hash))
+            .cloned()
+    };
+    let mut choice = decided(&task).map(|g| (g.decision, g.choice));
+    if choice.is_none() {
+        let summary = synthesis.reasons.iter().map(|r| r.text.as_str()).collect::<Vec<_>>().join("; ");
+        let reason = format!(
+            "promotion: the synthesis recommends `{}` ({summary}); approve to adopt it (or pick another option), \
+             reject to keep the production change",
+            synthesis.recommendation.label()
+        );
+        let auto = if !runner.setup().policy.gates.promotion {
+            Some(("policy does not gate promotions".to_owned(), options[0].clone()))
+        } else if task.risk() == Some(Risk::Low)
+            && let Some(row) = dominant(matrix)
+        {
+            let pick = if row.candidate == "production" {
+                Recommendation::KeepProduction.label()
+            } else {
+                Recommendation::Adopt { candidate: row.candidate.clone() }.label()
+            };
+            let pick = if options.contains(&pick) { pick } else { options[0].clone() };
+            Some((format!("low risk and {} strictly dominates every other candidate", row.candidate), pick))
+        } else {
+            None
+        };
+        choice = Some(match auto {
+            Some((why, pick)) => {
+                engine
+                    .open_decided(task.id, GateKind::Promotion, reason, Some(hash), options.clone(), pick.clone(), why)
+                    .await?;
+                (Decision::Approve, Some(pick))
+            }
+            None => {
+                match engine.choice_gate(task.id, GateKind::Promotion, reason, Some(hash), options.clone()).await? {
+                    GateOutcome::Parked(gate) => return Ok(Some(Ending::Parked { gate, kind: GateKind::Promotion })),
+                    GateOutcome::Decided(decision, _) => {
+                        let picked = decided(&engine.task(task.id)?).and_then(|g| g.choice);
+                        (decision, picked.or_else(|| options.first().cloned()))
+                    }
+                }
+            }
+        });
+    }
+    let (decision, picked) = choice.unwrap_or((Decision::Reject, None));
+    let picked = if decision == Decision::Reject {
+        Recommendation::KeepProduction.label()
+    } else {
+        picked.unwrap_or_else(|| options[0].clone())
+    };
+    if picked == Recommendation::RejectAll.label() {
+        let escalated = engine.task(task.id)?.decided_gates.iter().any(|g| {
+            g.kind == GateKind::Escalation && g.reason.starts_with(ESCALATION) && g.decision != Decision::Reject
+        });
+        if escalated {
+            return adopt(runner, hash, synthesis, &Recommendation::KeepProduction.label()).await;
+        }
+        let reason = format!(
+            "{ESCALATION} ({}); approve to let the production track go on with its own change, reject to stop the \
+             task",
+            synthesis.reasons.iter().map(|r| r.text.as_str()).collect::<Vec<_>>().join("; ")
+        );
+        if let Some(ending) = ask(&engine, runner, GateKind::Escalation, reason).await? {
+            return Ok(Some(ending));
+        }
+        return adopt(runner, hash, synthesis, &Recommendation::KeepProduction.label()).await;
+    }
+    adopt(runner, hash, synthesis, &picked).await
+}
+
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, EngineError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| EngineError::Refused(format!("background work stopped: {err}")))
+}
+
+/// Keeps production's change in a patch file beside the evidence, then puts the production
+/// worktree back to its base for the adopted change (the promotion gate approved the discard).
+fn reset_production(path: &Path, base: &str, saved: &Path, patch: &str) -> Result<(), String> {
+    if let Some(parent) = saved.parent() {
+        std::fs::create_dir_all(parent).map_err(|err| err.to_string())?;
+    }
+    std::fs::write(saved, patch)
+        .map_err(|err| format!("cannot keep production's change in {}: {err}", saved.display()))?;
+    reset_to(path, base).map_err(|err| err.to_string())
+}
+
+/// Every hunk of a patch, attributed to `candidate`.
+fn provenance(candidate: &str, patch: &str) -> Vec<HunkSource> {
+    eval::parse_patch(patch)
+        .into_iter()
+        .flat_map(|file| {
+            let path = file.path().to_owned();
+            let headers: Vec<String> = file.hunks.iter().map(|h| h.header()).collect();
+            let headers = if headers.is_empty() { vec!["*".to_owned()] } else { headers };
+            headers.into_iter().map(move |hunk| HunkSource {
+                candidate: candidate.to_owned(),
+                file: path.clone(),
+                hunk,
+            })
+        })
+        .collect()
+}
+
+/// Adopts `picked` onto the production worktree and sends production back through validation
+/// and review.
+async fn adopt(
+    runner: &mut Runner,
+    hash: Digest,
+    synthesis: &Synthesis,
+    picked: &str,
+) -> Result<Option<Ending>, EngineError> {
+    let engine = runner.engine().clone();
+    let task = engine.task(runner.task_id())?;
+    let production = runner.worktree().clone();
+    let worktree_of =
+        |label: &str| task.worktrees.iter().find(|w| w.candidate == label).map(|w| PathBuf::from(&w.path));
+    let acceptance = task.exploration.as_ref().and_then(|e| e.acceptance.clone()).unwrap_or_default();
+    let eval_path = worktree_of("eval");
+    let (prod_path, base) = (production.path.clone(), production.base.clone());
+    let prod_patch = blocking(move || diff_against(&prod_path, &base).map(|d| d.patch).unwrap_or_default()).await?;
+    let saved = engine.state_dir().join("eval").join(task.id.short()).join("production-before-adoption.patch");
+
+    let mut hunks = Vec::new();
+    let recommendation = if picked == synthesis.recommendation.label() {
+        synthesis.recommendation.clone()
+    } else if let Some(candidate) = picked.strip_prefix("adopt ") {
+        Recommendation::Adopt { candidate: candidate.to_owned() }
+    } else {
+        Recommendation::KeepProduction
+    };
+    match &recommendation {
+        Recommendation::Adopt { candidate } => {
+            let from = worktree_of(candidate)
+                .ok_or_else(|| EngineError::Refused(format!("candidate {candidate} has no worktree")))?;
+            let (path, base) = (from.clone(), production.base.clone());
+            let diff = blocking(move || diff_against(&path, &base))
+                .await?
+                .map_err(|err| EngineError::Refused(format!("cannot read {candidate}'s change: {err}")))?;
+            hunks = provenance(candidate, &diff.patch);
+            let (to, base, saved, kept) =
+                (production.path.clone(), production.base.clone(), saved.clone(), prod_patch.clone());
+            blocking(move || {
+                reset_production(&to, &base, &saved, &kept)?;
+                let changed: Vec<String> =
+                    diff.files.iter().filter(|f| f.status != "deleted").map(|f| f.path.clone()).collect();
+                copy_files(&from, &to, &changed).map_err(|err| err.to_string())?;
+                for gone in diff.files.iter().filter(|f| f.status == "deleted") {
+                    let _ = std::fs::remove_file(to.join(&gone.path));
+                }
+                Ok::<(), String>(())
+            })
+            .await?
+            .map_err(|err| EngineError::Refused(format!("cannot adopt {candidate}: {err}")))?;
+        }
+        Recommendation::Combine { hunks: picks } => {
+            let mut sources = Vec::new();
+            for label in picks.iter().map(|h| h.candidate.clone()).collect::<std::collections::BTreeSet<_>>() {
+                let path = worktree_of(&label)
+                    .ok_or_else(|| EngineError::Refused(format!("candidate {label} has no worktree")))?;
+                let base = production.base.clone();
+                let patch = blocking(move || diff_against(&path, &base).map(|d| d.patch))
+                    .await?
+                    .map_err(|err| EngineError::Refused(format!("cannot read {label}'s change: {err}")))?;
+                sources.push((label, patch));
+            }
+            let combined = eval::combine(&sources, picks)
+                .map_err(|err| EngineError::Refused(format!("the recommended combination does not apply: {err}")))?;
+            hunks = combined.hunks.clone();
+            let (to, base, saved, kept) =
+                (production.path.clone(), production.base.clone(), saved.clone(), prod_patch.clone());
+            blocking(move || {
+                reset_production(&to, &base, &saved, &kept)?;
+                eval::apply(&to, &combined.patch).map_err(|err| err.to_string())
+            })
+            .await?
+            .map_err(|err| EngineError::Refused(format!("cannot apply the combination: {err}")))?;
+        }
+        Recommendation::KeepProduction | Recommendation::RejectAll => {}
+    }
+    if let Some(eval) = eval_path
+        && !acceptance.files.is_empty()
+    {
+        let (to, files) = (production.path.clone(), acceptance.files.clone());
+        blocking(move || copy_files(&eval, &to, &files))
+            .await?
+            .map_err(|err| EngineError::Refused(format!("cannot add the acceptance tests to production: {err}")))?;
+        if !matches!(recommendation, Recommendation::Adopt { .. }) {
+            hunks.extend(acceptance.files.iter().map(|file| HunkSource {
+                candidate: "eval".into(),
+                file: file.clone(),
+                hunk: "*".into(),
+            }));
+        }
+    }
+    let id = task.id;
+    let summary = format!("adopted `{}` from the Left Hand ({} hunks)", recommendation.label(), hunks.len());
+    let event = |kind| NewEvent::for_task(id, Actor::Orchestrator, kind);
+    engine
+        .append(vec![
+            event(EventKind::ChangeAdopted { choice: recommendation.label(), hunks, matrix_hash: hash }),
+            event(EventKind::StageFinished { stage: "implement".into(), ok: true, summary: summary.clone() }),
+            event(EventKind::StageFinished { stage: "test".into(), ok: true, summary }),
+        ])
+        .await?;
+    Ok(None)
+}
+
+#[cfg(test)]
+#[path = "promote_tests.rs"]
+mod tests;

@@ -1,0 +1,139 @@
+//! When the Left Hand starts: triage routed the task to both hands (it starts once production's
+//! change has been validated, so that change competes too), or a trigger fired mid-run — repeated
+//! test failures, a planner with low confidence, circular edits, contradictory conclusions, a
+//! diff far beyond its plan, or a change that touches a sensitive area. The trigger and its
+//! evidence go into the `exploration_started` event with each challenger's strategy.
+
+use crate::domain::Task;
+use crate::playbooks::Policy;
+use crate::playbooks::left_hand::LeftHand;
+use crate::protocol::{CandidatePlan, EventKind, Route};
+
+/// A planner confidence below this starts exploration.
+pub(crate) const LOW_CONFIDENCE: u8 = 40;
+/// This many failed implementation attempts start exploration.
+pub(crate) const FAILED_ATTEMPTS: usize = 2;
+
+/// Why exploration should start now, from the task's projection: the trigger and its evidence.
+pub(crate) fn due(task: &Task, challengers: u32) -> Option<(String, String)> {
+    if challengers == 0 || task.exploration.is_some() || task.stage.is_some() {
+        return None;
+    }
+    let validated = task.completed_stages.iter().any(|s| s == "validate")
+        || matches!(&task.last_stage, Some((stage, _)) if stage == "validate");
+    if let Some(triage) = task.triage.as_ref().filter(|t| t.route == Route::RightAndLeft)
+        && validated
+    {
+        let reasons: Vec<&str> =
+            triage.reasons.iter().filter(|r| r.contains("explor") || r.contains("route")).map(String::as_str).collect();
+        let evidence = if reasons.is_empty() { triage.reasons.join("; ") } else { reasons.join("; ") };
+        return Some(("route".into(), evidence));
+    }
+    if let Some(plan) = &task.plan
+        && let Some(confidence) = plan.confidence.filter(|c| *c < LOW_CONFIDENCE)
+        && !task.completed_stages.iter().any(|s| s == "implement")
+    {
+        return Some((
+            "low_confidence".into(),
+            format!("the planner's confidence is {confidence} (below {LOW_CONFIDENCE})"),
+        ));
+    }
+    let attempts = task.completed_stages.iter().filter(|s| *s == "implement").count();
+    if attempts >= FAILED_ATTEMPTS && matches!(&task.last_stage, Some((stage, false)) if stage == "validate") {
+        let failing: Vec<String> =
+            task.validation.iter().filter(|(_, r)| !r.ok).map(|(_, r)| format!("`{}`", r.command)).collect();
+        return Some((
+            "repeated_test_failures".into(),
+            format!("validation failed after {attempts} implementation attempts: {}", failing.join(", ")),
+        ));
+    }
+    None
+}
+
+/// The trigger a tripped circuit breaker turns into, when exploration can take over from it.
+pub(crate) fn breaker_trigger(breaker: &str) -> Option<&'static str> {
+    match breaker {
+        "repeated_edits" => Some("circular_edits"),
+        "contradiction" => Some("contradiction"),
+        "scope" => Some("large_diff"),
+        _ => None,
+    }
+}
+
+/// The sensitive policy areas that changed `files` touch, as evidence for the trigger.
+pub(crate) fn sensitive_files(policy: &Policy, files: &[String]) -> Option<String> {
+    let hits: Vec<String> = policy
+        .risk
+        .areas
+        .iter()
+        .filter(|area| area.sensitive)
+        .flat_map(|area| {
+            files.iter().filter_map(move |file| {
+                area.matching_glob(file).map(|glob| format!("{file} is in `{}` ({glob})", area.name))
+            })
+        })
+        .collect();
+    (!hits.is_empty()).then(|| hits.join("; "))
+}
+
+/// The event that starts exploration with `count` challengers.
+pub(crate) fn started(task: &Task, left: &LeftHand, count: u32, trigger: &str, evidence: String) -> EventKind {
+    let text = format!("{}\n{}", task.spec.title, task.spec.description);
+    let candidates = left
+        .pick(count as usize, task.kind(), trigger, &text)
+        .into_iter()
+        .enumerate()
+        .map(|(n, strategy)| CandidatePlan { label: format!("c{}", n + 1), strategy: strategy.name.clone() })
+        .collect();
+    EventKind::ExplorationStarted { trigger: trigger.to_owned(), evidence, candidates }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{Plan, TaskSpec, ValidationResult};
+
+    fn task() -> Task {
+        crate::domain::task::fresh(TaskSpec::titled("Fix rounding"))
+    }
+
+    #[test]
+    fn low_confidence_and_repeated_failures_trigger_exploration_once() {
+        let mut low = task();
+        low.plan = Some(Plan { summary: "guess".into(), confidence: Some(20), ..Plan::default() });
+        assert_eq!(due(&low, 2).unwrap().0, "low_confidence");
+        assert_eq!(due(&low, 0), None, "no challengers, no exploration");
+
+        let mut failing = task();
+        failing.completed_stages = vec!["plan".into(), "implement".into(), "implement".into()];
+        failing.last_stage = Some(("validate".into(), false));
+        let result = ValidationResult {
+            command: "cargo test".into(),
+            ok: false,
+            exit_code: Some(101),
+            duration_ms: 5,
+            summary: String::new(),
+        };
+        failing.validation = vec![(2, result)];
+        let (trigger, evidence) = due(&failing, 2).unwrap();
+        assert_eq!(trigger, "repeated_test_failures");
+        assert!(evidence.contains("`cargo test`"), "{evidence}");
+        failing.exploration = Some(crate::domain::Exploration::default());
+        assert_eq!(due(&failing, 2), None, "exploration runs once");
+    }
+
+    #[test]
+    fn breakers_that_exploration_can_answer_map_to_triggers() {
+        assert_eq!(breaker_trigger("repeated_edits"), Some("circular_edits"));
+        assert_eq!(breaker_trigger("scope"), Some("large_diff"));
+        assert_eq!(breaker_trigger("weak_tests"), None);
+    }
+
+    #[test]
+    fn a_change_in_a_sensitive_area_is_named_with_its_glob() {
+        let policy = Policy::built_in().unwrap();
+        let hit = sensitive_files(&policy, &["src/auth/login.rs".into(), "README.md".into()]);
+        assert!(hit.as_deref().is_some_and(|h| h.contains("src/auth/login.rs")), "{hit:?}");
+        assert_eq!(sensitive_files(&policy, &["README.md".into()]), None);
+    }
+}

@@ -9,10 +9,12 @@
 //! - `pipeline`: the production track, stage by stage, resumable from the log;
 //! - `breakers`: the circuit breakers that pause a task;
 //! - `pr`: the local pull request (branch, commit, document);
+//! - `deliver`: pushing the branch and opening the draft PR on a forge, commenting on the issue;
 //! - `reconcile`: worktrees versus git and the disk at start;
 //! - `scheduler`: many tasks under the concurrency limit.
 
 mod breakers;
+mod deliver;
 mod gates;
 mod host;
 pub mod intake;

@@ -183,6 +183,9 @@ pub struct Task {
     /// Gates decided so far, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub decided_gates: Vec<DecidedGate>,
+    /// The comment linking the PR on the task's source issue, once posted (its web address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue_comment: Option<String>,
 }
 
 /// A gate a human (or the run's approval policy) decided.
@@ -232,6 +235,7 @@ impl Task {
             pr: None,
             pr_draft: None,
             decided_gates: Vec::new(),
+            issue_comment: None,
         }
     }
 
@@ -358,7 +362,10 @@ impl Task {
                     base: base.clone(),
                 });
             }
+            EventKind::IssueCommented { url, .. } => self.issue_comment = Some(url.clone()),
             EventKind::EngineStarted { .. }
+            | EventKind::BranchPushed { .. }
+            | EventKind::ForgeRetry { .. }
             | EventKind::AgentMessage { .. }
             | EventKind::ModelRetry { .. }
             | EventKind::BudgetExceeded { .. }

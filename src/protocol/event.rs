@@ -288,6 +288,33 @@ pub enum EventKind {
         /// Details (changed files, …).
         detail: String,
     },
+    /// The task's branch was pushed to the forge's git remote (never forced).
+    BranchPushed {
+        /// The remote's name (its URL is not recorded: it may hold credentials).
+        remote: String,
+        /// The branch.
+        branch: String,
+        /// The commit the remote branch now points at.
+        commit: String,
+    },
+    /// A forge request was retried (rate limit, 5xx or transport error).
+    ForgeRetry {
+        /// `github` or `gitlab`.
+        forge: String,
+        /// Which attempt failed (1-based).
+        attempt: u32,
+        /// Why it is retried.
+        reason: String,
+        /// How long the client waits before the next attempt.
+        delay_ms: u64,
+    },
+    /// The task's source issue got a comment linking its PR.
+    IssueCommented {
+        /// The issue's web address.
+        issue: String,
+        /// The comment's web address (the issue's when the forge gives none).
+        url: String,
+    },
 }
 
 /// The audit record of one tool call.
@@ -364,6 +391,9 @@ impl EventKind {
             EventKind::BreakerTripped { .. } => "breaker_tripped",
             EventKind::PrDrafted { .. } => "pr_drafted",
             EventKind::PrCreated { .. } => "pr_created",
+            EventKind::BranchPushed { .. } => "branch_pushed",
+            EventKind::ForgeRetry { .. } => "forge_retry",
+            EventKind::IssueCommented { .. } => "issue_commented",
         }
     }
 
@@ -445,6 +475,13 @@ impl EventKind {
             EventKind::BreakerTripped { breaker, evidence } => format!("breaker {breaker}: {evidence}"),
             EventKind::PrDrafted { pr } => format!("PR drafted: {}", pr.title),
             EventKind::PrCreated { pr } => format!("PR ready: {} ({})", pr.title, pr.location),
+            EventKind::BranchPushed { remote, branch, commit } => {
+                format!("pushed {branch} to {remote} at {}", &commit[..commit.len().min(12)])
+            }
+            EventKind::ForgeRetry { forge, attempt, reason, delay_ms } => {
+                format!("{forge} retry after attempt {attempt} in {delay_ms} ms: {reason}")
+            }
+            EventKind::IssueCommented { issue, url } => format!("commented on {issue}: {url}"),
         }
     }
 }

@@ -83,19 +83,12 @@ pub fn check_branch(branch: &str, target_branch: &str) -> Result<(), ForgeError>
     Ok(())
 }
 
-/// A URL with any `user:password@` removed, for messages.
-pub fn without_userinfo(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
-            let host = authority.rsplit('@').next().unwrap_or(authority);
-            if path.is_empty() && !rest.contains('/') {
-                format!("{scheme}://{host}")
-            } else {
-                format!("{scheme}://{host}/{path}")
-            }
-        }
-        None => url.to_owned(),
+/// Text with the `user:password@` part of every URL in it removed, for messages.
+pub fn without_userinfo(text: &str) -> String {
+    static USERINFO: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    match USERINFO.get_or_init(|| regex::Regex::new(r"([A-Za-z][A-Za-z0-9+.\-]*://)[^/@\s]+@").ok()) {
+        Some(pattern) => pattern.replace_all(text, "$1").into_owned(),
+        None => text.to_owned(),
     }
 }
 
@@ -263,6 +256,10 @@ mod tests {
         assert_eq!(without_userinfo("https://user:tok@github.com/acme/w.git"), "https://github.com/acme/w.git");
         assert_eq!(without_userinfo("https://github.com"), "https://github.com");
         assert_eq!(without_userinfo("git@github.com:acme/w.git"), "git@github.com:acme/w.git");
+        assert_eq!(
+            without_userinfo("failed for https://x:tok@h/a and http://u@h2/b"),
+            "failed for https://h/a and http://h2/b"
+        );
     }
 
     #[test]

@@ -93,7 +93,15 @@ fn retry_recorder(engine: &Arc<Engine>, id: TaskId) -> (RetryObserver, tokio::ta
 }
 
 async fn fail(engine: &Arc<Engine>, id: TaskId, kind: ForgeKind, err: ForgeError) -> Result<Ending, EngineError> {
-    let reason = format!("delivery to {} failed: {err}", kind.display_name());
+    let short = id.short();
+    let mut reason = format!("delivery to {} failed: {err}", kind.display_name())
+        .replace("ambidex task resume ID", &format!("ambidex task resume {short}"));
+    if !reason.contains("ambidex task resume") {
+        reason.push_str(&format!(
+            "; once fixed, `ambidex task resume {short}` then `ambidex run --task {short}` delivers again (an open PR is \
+             reused, never duplicated)"
+        ));
+    }
     let status = engine.task(id)?.status;
     if check_transition(status, TaskStatus::Failed).is_ok() {
         let change = EventKind::StatusChanged { from: status, to: TaskStatus::Failed, reason: reason.clone() };

@@ -181,7 +181,7 @@ fn an_imported_issue_becomes_a_pushed_branch_a_draft_pr_and_an_issue_comment() {
 }
 
 #[test]
-fn a_failed_delivery_resumes_into_the_existing_pr_through_rate_limits() {
+fn failed_deliveries_resume_into_the_existing_pr_and_finish_the_comment_through_rate_limits() {
     let sandbox = sandbox_with_remote();
     let server = github_with_issue(TOKEN, "nothing secret here");
     let existing = format!("{}/acme/widgets/pull/12", server.base);
@@ -202,11 +202,6 @@ fn a_failed_delivery_resumes_into_the_existing_pr_through_rate_limits() {
         "PATCH",
         "/api/v3/repos/acme/widgets/pulls/12",
         vec![answer(200, json!({"number": 12, "html_url": existing}))],
-    );
-    server.on(
-        "POST",
-        &format!("{ISSUE_PATH}/comments"),
-        vec![too_many_requests(), answer(201, json!({"html_url": "c"}))],
     );
     let id = import(&sandbox, &server, &[("GITHUB_TOKEN", TOKEN)]);
 
@@ -231,12 +226,23 @@ fn a_failed_delivery_resumes_into_the_existing_pr_through_rate_limits() {
     assert!(first.stdout.contains(&format!("`ambidex task resume {short}`")), "{}", first.stdout);
     assert_eq!(task_json(&sandbox, &id)["task"]["status"], "failed");
 
-    // Resumed with the right token: the push is already there, the PR exists (422) and is
-    // updated, and both rate limits are waited out and recorded.
+    // Resumed with the right token: the push is already there, the PR exists (422) after a rate
+    // limit and is updated; the issue cannot be found for the comment, so the task fails again.
     sandbox.run(&["task", "resume", &id]).ok();
     let second = ambidex(&sandbox, &flags, &["run", "--task", &id, "--approve", "all"], &[("GITHUB_TOKEN", TOKEN)]);
-    assert_eq!(second.code, 0, "stdout:\n{}\nstderr:\n{}", second.stdout, second.stderr);
-    assert!(second.stdout.contains("forge_retry") || second.stdout.contains("github retry"), "{}", second.stdout);
+    assert_eq!(second.code, 1, "stdout:\n{}\nstderr:\n{}", second.stdout, second.stderr);
+    assert!(second.stdout.contains("github retry after attempt 1"), "{}", second.stdout);
+    assert!(second.stdout.contains("(404) while commenting on github:acme/widgets#7"), "{}", second.stdout);
+    assert_eq!(task_json(&sandbox, &id)["task"]["pr"]["location"], existing);
+
+    // Resumed once more: only the comment is left; it waits out a 429 and the task is PR-ready.
+    let comments = format!("{ISSUE_PATH}/comments");
+    server.on("POST", &comments, vec![too_many_requests(), answer(201, json!({"html_url": "c"}))]);
+    let creates = server.seen_at("POST", "/api/v3/repos/acme/widgets/pulls").len();
+    sandbox.run(&["task", "resume", &id]).ok();
+    let third = ambidex(&sandbox, &flags, &["run", "--task", &id, "--approve", "all"], &[("GITHUB_TOKEN", TOKEN)]);
+    assert_eq!(third.code, 0, "stdout:\n{}\nstderr:\n{}", third.stdout, third.stderr);
+    assert_eq!(server.seen_at("POST", "/api/v3/repos/acme/widgets/pulls").len(), creates, "no PR is opened again");
     let shown = task_json(&sandbox, &id);
     assert_eq!(shown["task"]["status"], "pr_ready");
     assert_eq!(shown["task"]["pr"]["location"], existing);
@@ -249,6 +255,7 @@ fn a_failed_delivery_resumes_into_the_existing_pr_through_rate_limits() {
     assert_eq!(server.seen_at("PATCH", "/api/v3/repos/acme/widgets/pulls/12").len(), 1);
     let types = event_types(&shown);
     assert_eq!(types.iter().filter(|t| *t == "pr_created").count(), 1, "one PR, {types:?}");
+    assert_eq!(types.iter().filter(|t| *t == "branch_pushed").count(), 2, "pushed, then up to date: {types:?}");
     assert_eq!(types.iter().filter(|t| *t == "issue_commented").count(), 1);
     assert_never_stored(&sandbox, &server, TOKEN, false);
 }

@@ -5,6 +5,7 @@ mod config_cmd;
 mod context_cmd;
 mod doctor;
 mod gate;
+mod import;
 mod models;
 mod pr;
 mod run;
@@ -127,12 +128,15 @@ impl Context {
     }
 
     /// The engine, holding the store for writing, redacting every secret the configuration
-    /// names and every secret-named variable of the environment, set up to run tasks in the
+    /// names, every forge token obtained from `gh`, and every secret-named variable of the
+    /// environment, set up to run tasks in the
     /// repository with this run's approval policy.
     pub fn engine_with(&self, auto_approve: AutoApprove, wait_at_gates: bool) -> Result<Engine, String> {
         let named = self.effective.config.secret_env_names().into_iter();
         let secrets = named.filter_map(|name| std::env::var(&name).ok().map(|value| (name, value)));
-        let redactor = Arc::new(Redactor::from_env(secrets));
+        // Forge tokens from `gh auth token` are secrets too, though no variable holds them.
+        let gh = ambidex::forge::token::redactor_secrets(&self.effective.config.forges);
+        let redactor = Arc::new(Redactor::from_env(secrets.chain(gh)));
         let root = config::repo_root(&self.repo_dir).unwrap_or_else(|| self.repo_dir.clone());
         let helper = std::env::current_exe().map_err(|err| format!("cannot find the ambidex executable: {err}"))?;
         let mut setup = EngineSetup::new(self.effective.config.clone(), &root, sandbox::probe().best(), helper)?;

@@ -11,6 +11,7 @@
 //! - [`context`]: repository context for agents: search, ranked symbol map, build/test/CI facts.
 //! - [`orchestrator`]: the engine clients talk to: commands in, updates out.
 //! - [`workspace`]: git worktrees per task and candidate, their diffs, commits and reconciliation.
+//! - [`forge`]: PR delivery (local document, GitHub, GitLab), issue import, branch push.
 //! - [`agents`]: the agent loop, the calls that end a stage, prompt rendering.
 //! - [`tools`]: what agents may do, and the sandbox levels this machine offers.
 //! - [`tui`]: the control room; it only sends commands and receives updates.
@@ -20,6 +21,7 @@ pub mod config;
 pub mod context;
 pub mod domain;
 pub mod eval;
+pub mod forge;
 pub mod llm;
 pub mod orchestrator;
 pub mod playbooks;

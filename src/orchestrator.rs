@@ -10,10 +10,12 @@
 //! - `breakers`: the circuit breakers that pause a task;
 //! - `explore`: the Left Hand: acceptance tests, challengers, the evidence matrix, promotion;
 //! - `pr`: the local pull request (branch, commit, document);
+//! - `deliver`: pushing the branch and opening the draft PR on a forge, commenting on the issue;
 //! - `reconcile`: worktrees versus git and the disk at start;
 //! - `scheduler`: many tasks under the concurrency limit.
 
 mod breakers;
+mod deliver;
 mod explore;
 mod gates;
 mod host;

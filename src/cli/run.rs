@@ -88,7 +88,7 @@ pub fn run(args: RunArgs, context: &Context) -> Result<Outcome, String> {
         let short = id.short();
         let (message, outcome) = match ending {
             Ending::PrReady(pr) => (
-                format!("PR ready: {}\n  branch {} → {}\n  document {}\n  see it with `ambidex pr show {short}`", pr.title, pr.branch, pr.base_branch, pr.location),
+                format!("PR ready: {}\n  branch {} → {}\n  {} {}\n  see it with `ambidex pr show {short}`", pr.title, pr.branch, pr.base_branch, if pr.location.starts_with("http") { "url" } else { "document" }, pr.location),
                 Outcome::Done,
             ),
             Ending::Parked { gate, kind } => (

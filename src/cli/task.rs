@@ -1,4 +1,5 @@
-//! `ambidex task`: add tasks from a file or flags, list them, show one with its history.
+//! `ambidex task`: add tasks from a file or flags (or import an issue), list them, show one with
+//! its history.
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +16,8 @@ use ambidex::tui::render::age;
 pub enum TaskCmd {
     /// Add a task from a task file or from flags
     Add(AddArgs),
+    /// Import an issue as a task: `github:OWNER/REPO#N`, `gitlab:GROUP/PROJECT#N` or the issue's URL
+    Import(super::import::ImportArgs),
     /// List tasks
     List {
         /// Print JSON instead of a table
@@ -91,6 +94,7 @@ pub struct AddArgs {
 pub fn run(command: TaskCmd, context: &Context) -> Result<Outcome, String> {
     match command {
         TaskCmd::Add(args) => add(args, context),
+        TaskCmd::Import(args) => super::import::run(args, context),
         TaskCmd::List { json } => list(json, context),
         TaskCmd::Show { id, json } => show(&id, json, context),
         TaskCmd::Resume { id } => {
@@ -119,15 +123,22 @@ fn decide(command: Command, context: &Context) -> Result<(), String> {
     Ok(())
 }
 
-fn add(args: AddArgs, context: &Context) -> Result<Outcome, String> {
-    let json = args.json;
-    let spec = spec_from_fields(args.file.as_deref(), args.fields, &context.repo_dir)?;
+/// Submits a task (intake and triage run at once) and returns it as stored. Every way of adding
+/// a task from the command line (`task add`, `task import`) goes through here.
+pub fn submit(spec: TaskSpec, context: &Context) -> Result<Task, String> {
     let engine = context.engine()?;
     let events =
         engine.execute_blocking(Command::AddTask { spec }, Actor::local_human()).map_err(|err| err.to_string())?;
     let id = events.first().and_then(|event| event.task).ok_or("the engine stored no task")?;
     let task = engine.reader().task(id).map_err(|err| err.to_string())?.ok_or("the task vanished")?;
     engine.shutdown();
+    Ok(task)
+}
+
+fn add(args: AddArgs, context: &Context) -> Result<Outcome, String> {
+    let json = args.json;
+    let spec = spec_from_fields(args.file.as_deref(), args.fields, &context.repo_dir)?;
+    let task = submit(spec, context)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&task).map_err(|err| err.to_string())?);
     } else {
@@ -135,6 +146,14 @@ fn add(args: AddArgs, context: &Context) -> Result<Outcome, String> {
         println!("see it with `ambidex task show {}`", task.id.short());
     }
     Ok(Outcome::Done)
+}
+
+/// The repository a spec names (relative to `repo_dir`), else `repo_dir`, made absolute and
+/// resolved to its root.
+pub fn resolve_repo(repo: Option<&str>, repo_dir: &Path) -> String {
+    let repo = repo.map_or_else(|| repo_dir.to_owned(), PathBuf::from);
+    let resolved = repo_root(&repo).or_else(|| std::fs::canonicalize(&repo).ok()).unwrap_or(repo);
+    resolved.display().to_string()
 }
 
 /// Builds the spec from a task file or from flags, with the repository made absolute.
@@ -165,9 +184,7 @@ pub fn spec_from_fields(file: Option<&Path>, args: TaskFields, repo_dir: &Path) 
     if spec.title.is_empty() {
         return Err("the title is empty: say in one line what the task must achieve".into());
     }
-    let repo = spec.repo.as_deref().map_or_else(|| repo_dir.to_owned(), PathBuf::from);
-    let resolved = repo_root(&repo).or_else(|| std::fs::canonicalize(&repo).ok()).unwrap_or(repo);
-    spec.repo = Some(resolved.display().to_string());
+    spec.repo = Some(resolve_repo(spec.repo.as_deref(), repo_dir));
     Ok(spec)
 }
 
@@ -252,6 +269,20 @@ fn print_task(task: &Task) {
         field("target branch", branch.clone());
     }
     field("created", task.created_at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string());
+    match &spec.source {
+        TaskSource::Issue { url } => field("issue", url.clone()),
+        TaskSource::File { path } => field("task file", path.clone()),
+        TaskSource::Manual | TaskSource::Api => {}
+    }
+    if !spec.labels.is_empty() {
+        field("labels", spec.labels.join(", "));
+    }
+    if let Some(pr) = &task.pr {
+        field("pull request", pr.location.clone());
+    }
+    if let Some(comment) = &task.issue_comment {
+        field("issue comment", comment.clone());
+    }
     let list = |name: &str, items: &[String]| {
         if !items.is_empty() {
             println!("{name}:");

@@ -123,6 +123,13 @@ pub struct ForgesConfig {
     pub github: ForgeConfig,
     /// GitLab or a self-hosted GitLab.
     pub gitlab: ForgeConfig,
+    /// The git remote task branches are pushed to.
+    pub remote: String,
+    /// Retries of a forge request after a rate limit, a 5xx or a transport error.
+    pub max_retries: u32,
+    /// The longest wait for a rate limit to reset, in seconds; a longer one fails with the time
+    /// to try again.
+    pub max_wait_secs: u64,
 }
 
 /// One code host.
@@ -135,6 +142,9 @@ pub struct ForgeConfig {
     pub token_env: String,
     /// Labels put on every PR.
     pub labels: Vec<String>,
+    /// The project PRs go to (`owner/repo`, `group/subgroup/project`) when it cannot be read from
+    /// the remote's URL or the task's issue.
+    pub project: String,
 }
 
 /// The loopback HTTP API.
@@ -207,12 +217,17 @@ impl Default for ForgesConfig {
                 base_url: "https://api.github.com".into(),
                 token_env: "GITHUB_TOKEN".into(),
                 labels: Vec::new(),
+                project: String::new(),
             },
             gitlab: ForgeConfig {
                 base_url: "https://gitlab.com/api/v4".into(),
                 token_env: "GITLAB_TOKEN".into(),
                 labels: Vec::new(),
+                project: String::new(),
             },
+            remote: "origin".into(),
+            max_retries: 3,
+            max_wait_secs: 300,
         }
     }
 }

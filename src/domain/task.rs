@@ -193,6 +193,9 @@ pub struct Task {
     /// Gates decided so far, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub decided_gates: Vec<DecidedGate>,
+    /// The comment linking the PR on the task's source issue, once posted (its web address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue_comment: Option<String>,
 }
 
 /// A gate a human (or the run's approval policy) decided.
@@ -249,6 +252,7 @@ impl Task {
             pr_draft: None,
             exploration: None,
             decided_gates: Vec::new(),
+            issue_comment: None,
         }
     }
 
@@ -393,7 +397,10 @@ impl Task {
             | EventKind::ChangeAdopted { .. } => {
                 Exploration::apply(&mut self.exploration, &event.kind);
             }
+            EventKind::IssueCommented { url, .. } => self.issue_comment = Some(url.clone()),
             EventKind::EngineStarted { .. }
+            | EventKind::BranchPushed { .. }
+            | EventKind::ForgeRetry { .. }
             | EventKind::AgentMessage { .. }
             | EventKind::ModelRetry { .. }
             | EventKind::BudgetExceeded { .. }

@@ -1,12 +1,14 @@
 //! The local pull request: the task's work committed on its `ambidex/…` branch, and a Markdown
 //! document holding the summary, the tests run with their results, the review, risks, rollback and
-//! the audit reference. Created once: a resumed task finds the PR it already has.
+//! the audit reference. Created once: a resumed task finds the PR it already has. With
+//! `forges.delivery` = `github` or `gitlab`, `deliver` takes over after the commit.
 
 use std::sync::Arc;
 
 use super::pipeline::Ending;
 use super::{Engine, EngineError, EngineSetup};
 use crate::domain::Task;
+use crate::forge::{ForgeKind, Local};
 use crate::protocol::{Actor, EventKind, NewEvent, PullRequest, TaskId, TaskStatus};
 use crate::workspace::{Author, Worktree, commit_all};
 
@@ -89,6 +91,9 @@ fn alternatives(task: &Task) -> String {
 pub fn document(task: &Task, draft: &PullRequest, head_seq: u64, head_hash: &str) -> String {
     let mut out = format!("# {}\n\n{}\n", draft.title, draft.body.trim());
     out.push_str(&format!("\n## Task\n{} (`{}`)\n", task.spec.title, task.id));
+    if let Some(triage) = &task.triage {
+        out.push_str(&format!("Triage: {}, risk {}, route {}.\n", triage.kind, triage.risk, triage.route));
+    }
     for criterion in &task.spec.acceptance_criteria {
         out.push_str(&format!("- [ ] {criterion}\n"));
     }
@@ -154,7 +159,11 @@ pub async fn create_local(
     worktree: &Worktree,
 ) -> Result<Ending, EngineError> {
     let task = engine.task(id)?;
+    let delivery = super::deliver::target(setup)?;
     if let Some(pr) = task.pr.clone() {
+        if task.status == TaskStatus::Running && delivery != ForgeKind::Local {
+            return super::deliver::finish(engine, setup, &task, pr, delivery).await;
+        }
         if task.status == TaskStatus::Running {
             engine
                 .append(vec![NewEvent::for_task(
@@ -198,11 +207,12 @@ pub async fn create_local(
     pr.branch = worktree.branch.clone();
     pr.base_branch = base_branch(&task, worktree);
     pr.body = document(&task, &pr, head.seq, &head.hash.to_string());
-    let dir = engine.state_dir().join("prs");
-    let file = dir.join(format!("{}.md", id.short()));
-    std::fs::create_dir_all(&dir)
-        .and_then(|()| std::fs::write(&file, &pr.body))
-        .map_err(|err| EngineError::Refused(format!("cannot write the PR document {}: {err}", file.display())))?;
+    if delivery != ForgeKind::Local {
+        return super::deliver::deliver(engine, setup, &task, worktree, pr, delivery).await;
+    }
+    let file = Local::new(engine.state_dir().join("prs"))
+        .write_document(id, &pr.body)
+        .map_err(|err| EngineError::Refused(err.to_string()))?;
     pr.location = file.display().to_string();
     engine
         .append(vec![

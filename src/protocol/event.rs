@@ -359,6 +359,33 @@ pub enum EventKind {
         /// The evidence matrix the decision was made from.
         matrix_hash: Digest,
     },
+    /// The task's branch was pushed to the forge's git remote (never forced).
+    BranchPushed {
+        /// The remote's name (its URL is not recorded: it may hold credentials).
+        remote: String,
+        /// The branch.
+        branch: String,
+        /// The commit the remote branch now points at.
+        commit: String,
+    },
+    /// A forge request was retried (rate limit, 5xx or transport error).
+    ForgeRetry {
+        /// `github` or `gitlab`.
+        forge: String,
+        /// Which attempt failed (1-based).
+        attempt: u32,
+        /// Why it is retried.
+        reason: String,
+        /// How long the client waits before the next attempt.
+        delay_ms: u64,
+    },
+    /// The task's source issue got a comment linking its PR.
+    IssueCommented {
+        /// The issue's web address.
+        issue: String,
+        /// The comment's web address (the issue's when the forge gives none).
+        url: String,
+    },
 }
 
 /// The audit record of one tool call.
@@ -442,6 +469,9 @@ impl EventKind {
             EventKind::EvidenceRecorded { .. } => "evidence_recorded",
             EventKind::SynthesisSubmitted { .. } => "synthesis_submitted",
             EventKind::ChangeAdopted { .. } => "change_adopted",
+            EventKind::BranchPushed { .. } => "branch_pushed",
+            EventKind::ForgeRetry { .. } => "forge_retry",
+            EventKind::IssueCommented { .. } => "issue_commented",
         }
     }
 
@@ -552,6 +582,13 @@ impl EventKind {
             EventKind::ChangeAdopted { choice, hunks, .. } => {
                 format!("production adopted {choice} ({} hunks)", hunks.len())
             }
+            EventKind::BranchPushed { remote, branch, commit } => {
+                format!("pushed {branch} to {remote} at {}", &commit[..commit.len().min(12)])
+            }
+            EventKind::ForgeRetry { forge, attempt, reason, delay_ms } => {
+                format!("{forge} retry after attempt {attempt} in {delay_ms} ms: {reason}")
+            }
+            EventKind::IssueCommented { issue, url } => format!("commented on {issue}: {url}"),
         }
     }
 }

@@ -1,0 +1,200 @@
+//! GitLab (gitlab.com or self-hosted) over the v4 REST API: issues with their notes, draft merge
+//! requests (titled `Draft: …`; an open one for the branch is found and updated instead of failing
+//! on 409), labels, and issue notes. Projects are addressed by their URL-encoded path.
+
+use futures::future::BoxFuture;
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+
+use super::http::{Api, Settings, encode_segment};
+use super::issue_ref::web_base;
+use super::{Comment, Forge, ForgeError, ForgeKind, Issue, IssueRef, OpenedPr, PrRequest};
+
+/// The most note pages read (100 notes each).
+const MAX_NOTE_PAGES: u32 = 10;
+
+/// A GitLab client.
+pub(crate) struct GitLab {
+    api: Api,
+    web: String,
+}
+
+fn project_path(project: &str) -> String {
+    format!("/projects/{}", encode_segment(project.trim_matches('/')))
+}
+
+fn text(value: &Value, key: &str) -> String {
+    value.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+/// The merge request title GitLab shows as a draft.
+pub(crate) fn draft_title(title: &str) -> String {
+    let trimmed = title.trim();
+    let lower = trimmed.to_ascii_lowercase();
+    if lower.starts_with("draft:") || lower.starts_with("[draft]") {
+        trimmed.to_owned()
+    } else {
+        format!("Draft: {trimmed}")
+    }
+}
+
+impl GitLab {
+    pub(crate) fn new(settings: Settings) -> Result<Self, ForgeError> {
+        let web = web_base(ForgeKind::Gitlab, &settings.base);
+        Ok(Self { api: Api::new(settings, HeaderMap::new())?, web })
+    }
+
+    async fn issue(&self, issue: &IssueRef) -> Result<Issue, ForgeError> {
+        let project = project_path(&issue.project);
+        let action = format!("reading issue {issue}");
+        let what = format!("the project `{}` and issue #{}", issue.project, issue.number);
+        let body = self
+            .api
+            .expect(Method::GET, &format!("{project}/issues/{}", issue.number), &[], None, &action, &what)
+            .await?;
+        let labels = body
+            .get("labels")
+            .and_then(Value::as_array)
+            .map(|labels| labels.iter().filter_map(|l| l.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        let mut comments = Vec::new();
+        for page in 1..=MAX_NOTE_PAGES {
+            let query = [
+                ("sort", "asc".to_owned()),
+                ("order_by", "created_at".to_owned()),
+                ("per_page", "100".to_owned()),
+                ("page", page.to_string()),
+            ];
+            let path = format!("{project}/issues/{}/notes", issue.number);
+            let list = self.api.expect(Method::GET, &path, &query, None, &action, &what).await?;
+            let items = list.as_array().cloned().unwrap_or_default();
+            comments.extend(items.iter().filter(|n| n.get("system").and_then(Value::as_bool) != Some(true)).map(|n| {
+                Comment {
+                    author: n.get("author").map(|a| text(a, "username")).unwrap_or_default(),
+                    body: text(n, "body"),
+                }
+            }));
+            if items.len() < 100 {
+                break;
+            }
+        }
+        let url = Some(text(&body, "web_url")).filter(|u| !u.is_empty());
+        Ok(Issue {
+            reference: issue.clone(),
+            url: url.unwrap_or_else(|| format!("{}/{}/-/issues/{}", self.web, issue.project, issue.number)),
+            title: text(&body, "title"),
+            body: text(&body, "description"),
+            labels,
+            comments,
+        })
+    }
+
+    async fn open(&self, request: &PrRequest) -> Result<OpenedPr, ForgeError> {
+        let project = project_path(&request.project);
+        let action = format!("opening a draft merge request for {} in {}", request.branch, request.project);
+        let what = format!("the project `{}` and the target branch `{}`", request.project, request.base);
+        let title = draft_title(&request.title);
+        let mut create = json!({
+            "source_branch": request.branch,
+            "target_branch": request.base,
+            "title": title,
+            "description": request.body,
+        });
+        if !request.labels.is_empty() {
+            create["labels"] = json!(request.labels.join(","));
+        }
+        let path = format!("{project}/merge_requests");
+        let reply = self.api.send(Method::POST, &path, &[], Some(&create), &action).await?;
+        let exists =
+            reply.status == 409 || (reply.status == 422 && reply.message().to_lowercase().contains("already exists"));
+        let (mr, reused) = if reply.ok() {
+            (reply.body, false)
+        } else if exists {
+            (self.update_existing(&project, request, &title, &action, &what).await?, true)
+        } else {
+            return Err(self.api.error(&reply, &action, &what));
+        };
+        let number = mr
+            .get("iid")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| self.api.protocol(&action, "the merge request has no iid"))?;
+        Ok(OpenedPr { number, url: text(&mr, "web_url"), reused })
+    }
+
+    /// An open merge request for the branch exists: find it and update it.
+    async fn update_existing(
+        &self,
+        project: &str,
+        request: &PrRequest,
+        title: &str,
+        action: &str,
+        what: &str,
+    ) -> Result<Value, ForgeError> {
+        let query = [("source_branch", request.branch.clone()), ("state", "opened".to_owned())];
+        let list =
+            self.api.expect(Method::GET, &format!("{project}/merge_requests"), &query, None, action, what).await?;
+        let Some(iid) = list.as_array().and_then(|items| items.first()).and_then(|mr| mr.get("iid")?.as_u64()) else {
+            return Err(ForgeError::Http {
+                forge: ForgeKind::Gitlab.display_name(),
+                status: 409,
+                action: action.to_owned(),
+                message: format!(
+                    "GitLab says a merge request for {} exists but none is open: reopen it or delete the remote branch, then retry",
+                    request.branch
+                ),
+            });
+        };
+        let mut update = json!({ "title": title, "description": request.body, "target_branch": request.base });
+        if !request.labels.is_empty() {
+            update["add_labels"] = json!(request.labels.join(","));
+        }
+        let action = format!("updating the existing merge request !{iid}");
+        self.api
+            .expect(Method::PUT, &format!("{project}/merge_requests/{iid}"), &[], Some(&update), &action, what)
+            .await
+    }
+
+    async fn comment(&self, issue: &IssueRef, body: &str) -> Result<String, ForgeError> {
+        let project = project_path(&issue.project);
+        let action = format!("commenting on {issue}");
+        let what = format!("the project `{}` and issue #{}", issue.project, issue.number);
+        let path = format!("{project}/issues/{}/notes", issue.number);
+        let note = self.api.expect(Method::POST, &path, &[], Some(&json!({ "body": body })), &action, &what).await?;
+        let issue_url = format!("{}/{}/-/issues/{}", self.web, issue.project, issue.number);
+        Ok(match note.get("id").and_then(Value::as_u64) {
+            Some(id) => format!("{issue_url}#note_{id}"),
+            None => issue_url,
+        })
+    }
+}
+
+impl Forge for GitLab {
+    fn kind(&self) -> ForgeKind {
+        self.api.kind()
+    }
+
+    fn fetch_issue<'a>(&'a self, issue: &'a IssueRef) -> BoxFuture<'a, Result<Issue, ForgeError>> {
+        Box::pin(self.issue(issue))
+    }
+
+    fn open_draft_pr<'a>(&'a self, request: &'a PrRequest) -> BoxFuture<'a, Result<OpenedPr, ForgeError>> {
+        Box::pin(self.open(request))
+    }
+
+    fn comment_on_issue<'a>(&'a self, issue: &'a IssueRef, body: &'a str) -> BoxFuture<'a, Result<String, ForgeError>> {
+        Box::pin(self.comment(issue, body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_are_marked_draft_once() {
+        assert_eq!(draft_title("Round page counts up"), "Draft: Round page counts up");
+        assert_eq!(draft_title("Draft: already"), "Draft: already");
+        assert_eq!(project_path("group/sub/app"), "/projects/group%2Fsub%2Fapp");
+    }
+}

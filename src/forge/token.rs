@@ -1,0 +1,140 @@
+//! Forge tokens: read from the environment variable named in `forges.<kind>.token_env`, or, for
+//! GitHub when that variable is unset and the `gh` CLI is installed, from `gh auth token`.
+//!
+//! A [`Token`] never prints itself; tokens obtained from `gh` are remembered for the process so
+//! [`redactor_secrets`] can hand them to the redactor before anything is stored.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use super::issue_ref::web_host;
+use super::{ForgeError, ForgeKind};
+use crate::config::ForgesConfig;
+
+/// A forge token. Its `Debug` shows where it came from, never the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token {
+    value: String,
+    source: String,
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Token(from {})", self.source)
+    }
+}
+
+impl Token {
+    /// A token with a description of where it came from (e.g. `$GITHUB_TOKEN`).
+    pub fn new(value: impl Into<String>, source: impl Into<String>) -> Self {
+        Self { value: value.into().trim().to_owned(), source: source.into() }
+    }
+
+    /// The secret itself, for an `Authorization` header or a git credential only.
+    pub fn expose(&self) -> &str {
+        &self.value
+    }
+
+    /// Where it came from, for messages (`$GITHUB_TOKEN`, `` `gh auth token` ``).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+}
+
+/// Tokens obtained from `gh`, by host, for this process.
+fn gh_cache() -> &'static Mutex<BTreeMap<String, Option<String>>> {
+    static CACHE: OnceLock<Mutex<BTreeMap<String, Option<String>>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(BTreeMap::new()))
+}
+
+/// Runs `gh auth token --hostname HOST` once per host; `None` when gh is missing or logged out.
+fn gh_token(host: &str) -> Option<String> {
+    let mut cache = gh_cache().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(known) = cache.get(host) {
+        return known.clone();
+    }
+    let output = Command::new("gh")
+        .args(["auth", "token", "--hostname", host])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty());
+    cache.insert(host.to_owned(), output.clone());
+    output
+}
+
+/// The host `gh` knows a forge by (`github.com`, or the Enterprise host).
+fn gh_host(forges: &ForgesConfig) -> String {
+    web_host(ForgeKind::Github, forges).unwrap_or_else(|| "github.com".into())
+}
+
+/// The token for a forge: `$<token_env>` when set and not empty, else (GitHub) `gh auth token`.
+pub fn resolve(kind: ForgeKind, forges: &ForgesConfig) -> Result<Token, ForgeError> {
+    let Some(config) = kind.config(forges) else {
+        return Err(ForgeError::Unsupported("local delivery needs no token".into()));
+    };
+    let env = config.token_env.trim();
+    if !env.is_empty()
+        && let Ok(value) = std::env::var(env)
+        && !value.trim().is_empty()
+    {
+        return Ok(Token::new(value, format!("${env}")));
+    }
+    if kind == ForgeKind::Github {
+        let host = gh_host(forges);
+        if let Some(value) = gh_token(&host) {
+            return Ok(Token::new(value, "`gh auth token`"));
+        }
+    }
+    let (scopes, extra) = match kind {
+        ForgeKind::Github => (
+            "the `repo` scope (or, fine-grained: Contents, Pull requests and Issues read/write)",
+            ", or log in with `gh auth login`",
+        ),
+        _ => ("the `api` scope", ""),
+    };
+    let variable = if env.is_empty() { format!("`forges.{kind}.token_env`") } else { format!("${env}") };
+    Err(ForgeError::Config(format!("no {} token: set {variable} to a token with {scopes}{extra}", kind.display_name())))
+}
+
+/// Forge tokens the redactor must know besides the configured variables: every token this
+/// process got from `gh`, and, when delivery goes to GitHub and its variable is unset, the one
+/// `gh` would give now.
+pub fn redactor_secrets(forges: &ForgesConfig) -> Vec<(String, String)> {
+    let delivery = forges.delivery.parse::<ForgeKind>().unwrap_or(ForgeKind::Local);
+    if delivery == ForgeKind::Github {
+        let env = forges.github.token_env.trim();
+        let set = !env.is_empty() && std::env::var(env).is_ok_and(|v| !v.trim().is_empty());
+        if !set {
+            let _ = gh_token(&gh_host(forges));
+        }
+    }
+    let cache = gh_cache().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    cache.values().flatten().map(|value| ("gh auth token".to_owned(), value.clone())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_never_print_their_value() {
+        let token = Token::new(" ghp_secretvalue123\n", "$GITHUB_TOKEN");
+        assert_eq!(token.expose(), "ghp_secretvalue123");
+        assert_eq!(format!("{token:?}"), "Token(from $GITHUB_TOKEN)");
+    }
+
+    #[test]
+    fn a_missing_gitlab_token_says_which_variable_and_scope() {
+        let mut forges = ForgesConfig::default();
+        forges.gitlab.token_env = "AMBIDEX_TEST_SURELY_UNSET_TOKEN".into();
+        let err = resolve(ForgeKind::Gitlab, &forges).unwrap_err().to_string();
+        assert!(err.contains("$AMBIDEX_TEST_SURELY_UNSET_TOKEN") && err.contains("`api` scope"), "{err}");
+    }
+}

@@ -367,6 +367,9 @@ async fn adopt(
                 .await?
                 .map_err(|err| EngineError::Refused(format!("cannot read {candidate}'s change: {err}")))?;
             hunks = provenance(candidate, &diff.patch);
+            for hunk in hunks.iter_mut().filter(|h| acceptance.files.contains(&h.file)) {
+                hunk.candidate = "eval".into();
+            }
             let (to, base, saved, kept) =
                 (production.path.clone(), production.base.clone(), saved.clone(), prod_patch.clone());
             blocking(move || {

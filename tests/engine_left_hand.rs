@@ -1,0 +1,260 @@
+//! The Left Hand end to end: the real binary, a real repository, the scripted model playing
+//! every agent, and real `cargo test` runs measuring every candidate.
+
+mod support {
+    pub mod cli;
+    pub mod engine;
+}
+
+use serde_json::Value;
+use support::cli::Sandbox;
+use support::engine::*;
+
+/// A high-risk task: triage routes it to both hands.
+fn task_file(sandbox: &Sandbox) -> String {
+    let text = "+++\ntitle = \"Make page_count round up and accept a zero page size\"\nrisk = \"high\"\nkind = \"bug_fix\"\n\
+                acceptance_criteria = [\"page_count(11, 5) returns 3\", \"page_count(3, 0) returns 0 instead of panicking\"]\n\
+                validation = [\"cargo test\"]\n+++\n\n`page_count` in src/lib.rs rounds down and divides by zero.\n";
+    sandbox.write("task.md", text).display().to_string()
+}
+
+/// The eval designer writes `tests`'s body into tests/acceptance.rs and names its tests.
+fn eval_designer(body: &str, names: &[&str]) -> String {
+    let names: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    format!(
+        r#"
+[[turn]]
+role = "eval_designer"
+[[turn.tool_call]]
+name = "write_file"
+arguments = {{ path = "tests/acceptance.rs", content = "use pagination::page_count;\n{body}" }}
+
+[[turn]]
+role = "eval_designer"
+[[turn.tool_call]]
+name = "submit_tests"
+arguments = {{ files = ["tests/acceptance.rs"], tests = [{}], summary = "one test per criterion" }}
+"#,
+        names.join(", ")
+    )
+}
+
+const ACCEPTANCE: &str = r"\n#[test]\nfn accept_partial_last_page() {\n    assert_eq!(page_count(11, 5), 3);\n}\n\n#[test]\nfn accept_zero_page_size() {\n    assert_eq!(page_count(3, 0), 0);\n}\n";
+
+/// A challenger replacing the body of `page_count` with `body`.
+fn challenger(label: &str, body: &str) -> String {
+    format!(
+        r#"
+[[turn]]
+role = "challenger"
+candidate = "{label}"
+[[turn.tool_call]]
+name = "edit_file"
+arguments = {{ path = "src/lib.rs", old = "    items / size\n", new = "{body}" }}
+
+[[turn]]
+role = "challenger"
+candidate = "{label}"
+[[turn.tool_call]]
+name = "finish"
+arguments = {{ summary = "{label} done" }}
+"#
+    )
+}
+
+fn analyst(label: &str) -> String {
+    format!(
+        r#"
+[[turn]]
+role = "failure_analyst"
+candidate = "{label}"
+[[turn.tool_call]]
+name = "submit_findings"
+arguments = {{ findings = [], summary = "nothing found" }}
+"#
+    )
+}
+
+fn synthesis(action: &str, candidate: &str) -> String {
+    format!(
+        r#"
+[[turn]]
+role = "synthesis"
+[[turn.tool_call]]
+name = "submit_recommendation"
+arguments = {{ action = "{action}", candidate = "{candidate}", reasons = [{{ text = "the evidence", rows = ["{candidate}"] }}] }}
+"#
+    )
+}
+
+const GUARDED: &str = r"    if size == 0 {\n        return 0;\n    }\n    items.div_ceil(size)\n";
+const OFF_BY_ONE: &str = r"    items / size + 1\n";
+
+fn events(sandbox: &Sandbox, id: &str) -> Vec<Value> {
+    let shown: Value = serde_json::from_str(&sandbox.run(&["task", "show", id, "--json"]).ok()).unwrap();
+    shown["events"].as_array().unwrap().clone()
+}
+
+fn event<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["kind"]["type"] == kind).collect()
+}
+
+fn only_task(sandbox: &Sandbox) -> (String, String) {
+    let tasks: Value = serde_json::from_str(&sandbox.run(&["task", "list", "--json"]).ok()).unwrap();
+    let id = tasks[0]["id"].as_str().unwrap().to_owned();
+    let short = id[id.len() - 8..].to_lowercase();
+    (id, short)
+}
+
+#[test]
+fn a_challenger_that_passes_the_acceptance_tests_is_promoted_over_production() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    let script = [
+        PLAN.to_owned(),
+        FIX.to_owned(),
+        TEST.to_owned(),
+        eval_designer(ACCEPTANCE, &["accept_partial_last_page", "accept_zero_page_size"]),
+        challenger("c1", GUARDED),
+        challenger("c2", OFF_BY_ONE),
+        analyst("production"),
+        analyst("c1"),
+        analyst("c2"),
+        synthesis("adopt", "c1"),
+        REVIEW.to_owned(),
+        PR.to_owned(),
+    ]
+    .concat();
+    let script = support::engine::script(&sandbox, "left", &script);
+    let task = task_file(&sandbox);
+    let run = run_scripted(&sandbox, &script, &["run", "--task-file", &task, "--approve", "all"]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+
+    let (id, short) = only_task(&sandbox);
+    let events = events(&sandbox, &id);
+    let started = event(&events, "exploration_started");
+    assert_eq!(started.len(), 1);
+    assert_eq!(started[0]["kind"]["trigger"], "route");
+
+    let written = event(&events, "acceptance_tests_written")[0];
+    assert_eq!(written["kind"]["failing_on_base"].as_array().unwrap().len(), 2, "{written}");
+    assert!(written["kind"]["passing_on_base"].as_array().unwrap().is_empty());
+
+    let recorded = event(&events, "evidence_recorded")[0];
+    let rows = recorded["kind"]["matrix"]["rows"].as_array().unwrap();
+    let row = |label: &str| rows.iter().find(|r| r["candidate"] == label).unwrap().clone();
+    assert_eq!(row("c1")["acceptance_passed"], 2, "{rows:#?}");
+    assert_eq!(row("c1")["validation_ok"], true);
+    assert_eq!(row("production")["acceptance_passed"], 1);
+    assert!(row("c2")["broken"].as_array().unwrap().iter().any(|t| t == "tests::exact_pages"), "{:#?}", row("c2"));
+    assert!(row("production")["broken"].as_array().unwrap().is_empty());
+
+    let hash = recorded["kind"]["hash"].as_str().unwrap();
+    let decided = event(&events, "gate_decided");
+    let opened = event(&events, "gate_opened");
+    let promotion = opened.iter().find(|e| e["kind"]["kind"] == "promotion").unwrap();
+    assert_eq!(promotion["kind"]["evidence_hash"], hash, "the gate shows the matrix it decides on");
+    assert_eq!(promotion["kind"]["options"][0], "adopt c1");
+    assert!(decided.iter().any(|e| e["kind"]["gate"] == promotion["kind"]["gate"]));
+
+    let adopted = event(&events, "change_adopted")[0];
+    assert_eq!(adopted["kind"]["choice"], "adopt c1");
+    assert_eq!(adopted["kind"]["matrix_hash"], hash);
+    let hunks = adopted["kind"]["hunks"].as_array().unwrap();
+    assert!(hunks.iter().any(|h| h["candidate"] == "c1" && h["file"] == "src/lib.rs"), "{hunks:#?}");
+    assert!(hunks.iter().any(|h| h["candidate"] == "eval" && h["file"] == "tests/acceptance.rs"), "{hunks:#?}");
+
+    // Production re-validated the adopted change before its PR.
+    let adopted_at = adopted["seq"].as_u64().unwrap();
+    assert!(event(&events, "validation_ran").iter().any(|e| e["seq"].as_u64().unwrap() > adopted_at
+        && e["kind"]["result"]["ok"] == true));
+
+    let repo = git2::Repository::open(sandbox.repo()).unwrap();
+    let read = |branch: &str, path: &str| {
+        let tip = repo.find_branch(branch, git2::BranchType::Local).unwrap().get().peel_to_commit().unwrap();
+        let blob = tip.tree().unwrap().get_path(std::path::Path::new(path)).unwrap().to_object(&repo).unwrap();
+        String::from_utf8(blob.as_blob().unwrap().content().to_vec()).unwrap()
+    };
+    let production = format!("ambidex/{short}/production");
+    assert!(read(&production, "src/lib.rs").contains("if size == 0"), "production adopted c1's change");
+    assert!(read(&production, "tests/acceptance.rs").contains("accept_zero_page_size"));
+    assert!(read(&format!("ambidex/{short}/c2"), "src/lib.rs").contains("items / size + 1"), "c2 kept on its branch");
+
+    let doc = sandbox.run(&["pr", "show", &short, "--markdown"]).ok();
+    assert!(doc.contains("## Alternatives") && doc.contains("The Left Hand explored this task"), "{doc}");
+    assert!(doc.contains("| c1 | test_first |") && doc.contains("| adopted |"), "{doc}");
+    assert!(doc.contains("lost: ") && doc.contains("breaks tests::exact_pages"), "{doc}");
+    assert!(sandbox.run(&["audit", "verify"]).ok().starts_with("ok:"));
+}
+
+#[test]
+fn when_every_candidate_fails_the_task_escalates_to_a_human() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    let script = [
+        PLAN.to_owned(),
+        FIX.to_owned(),
+        TEST.to_owned(),
+        eval_designer(ACCEPTANCE, &["accept_partial_last_page", "accept_zero_page_size"]),
+        challenger("c1", OFF_BY_ONE),
+        challenger("c2", r"    items * 0 / size\n"),
+        analyst("production"),
+        analyst("c1"),
+        analyst("c2"),
+        synthesis("reject_all", "c1"),
+    ]
+    .concat();
+    let script = support::engine::script(&sandbox, "fail", &script);
+    let task = task_file(&sandbox);
+    let run = run_scripted(&sandbox, &script, &["run", "--task-file", &task, "--approve", "none"]);
+    assert_eq!(run.code, 2, "parked at the plan gate\n{}\n{}", run.stdout, run.stderr);
+    let (id, short) = only_task(&sandbox);
+    let approve_open = |kind: &str| {
+        let gates: Value = serde_json::from_str(&sandbox.run(&["gate", "list", "--json"]).ok()).unwrap();
+        let gate = gates.as_array().unwrap().iter().find(|g| g["kind"] == kind).unwrap_or_else(|| panic!("{gates:#}"));
+        let gate = gate["gate"].as_str().unwrap().to_owned();
+        sandbox.run(&["gate", "approve", &gate]).ok();
+        gate
+    };
+    approve_open("plan");
+    let run = run_scripted(&sandbox, &script, &["run", "--task", &short, "--approve", "none"]);
+    assert_eq!(run.code, 2, "parked at the promotion gate\n{}\n{}", run.stdout, run.stderr);
+    let gates: Value = serde_json::from_str(&sandbox.run(&["gate", "list", "--json"]).ok()).unwrap();
+    assert_eq!(gates[0]["kind"], "promotion");
+    assert_eq!(gates[0]["options"][0], "reject all", "{gates:#}");
+    approve_open("promotion");
+
+    let run = run_scripted(&sandbox, &script, &["run", "--task", &short, "--approve", "none"]);
+    assert_eq!(run.code, 2, "escalated\n{}\n{}", run.stdout, run.stderr);
+    let gates: Value = serde_json::from_str(&sandbox.run(&["gate", "list", "--json"]).ok()).unwrap();
+    assert_eq!(gates[0]["kind"], "escalation", "{gates:#}");
+    assert!(gates[0]["reason"].as_str().unwrap().contains("every candidate falls short"), "{gates:#}");
+    let events = events(&sandbox, &id);
+    let rows = event(&events, "evidence_recorded")[0]["kind"]["matrix"]["rows"].as_array().unwrap().clone();
+    assert!(rows.iter().all(|r| r["acceptance_passed"].as_u64().unwrap() < 2), "{rows:#?}");
+}
+
+#[test]
+fn acceptance_tests_that_pass_on_the_base_commit_are_flagged_weak_at_a_gate() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    let weak = r"\n#[test]\nfn accept_exact_pages() {\n    assert_eq!(page_count(10, 5), 2);\n}\n";
+    let script = [PLAN.to_owned(), FIX.to_owned(), TEST.to_owned(), eval_designer(weak, &["accept_exact_pages"])].concat();
+    let script = support::engine::script(&sandbox, "weak", &script);
+    let task = task_file(&sandbox);
+    let run = run_scripted(&sandbox, &script, &["run", "--task-file", &task, "--approve", "none"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let (id, short) = only_task(&sandbox);
+    let gates: Value = serde_json::from_str(&sandbox.run(&["gate", "list", "--json"]).ok()).unwrap();
+    let plan = gates[0]["gate"].as_str().unwrap().to_owned();
+    sandbox.run(&["gate", "approve", &plan]).ok();
+    let run = run_scripted(&sandbox, &script, &["run", "--task", &short, "--approve", "none"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let gates: Value = serde_json::from_str(&sandbox.run(&["gate", "list", "--json"]).ok()).unwrap();
+    assert_eq!(gates[0]["kind"], "breaker", "{gates:#}");
+    let reason = gates[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("weak_acceptance_tests") && reason.contains("accept_exact_pages"), "{reason}");
+    let events = events(&sandbox, &id);
+    let written = event(&events, "acceptance_tests_written")[0];
+    assert_eq!(written["kind"]["passing_on_base"][0], "accept_exact_pages");
+}

@@ -13,12 +13,15 @@
 //! - [`workspace`]: git worktrees per task and candidate, their diffs, commits and reconciliation.
 //! - [`agents`]: the agent loop, the calls that end a stage, prompt rendering.
 //! - [`tools`]: what agents may do, and the sandbox levels this machine offers.
+//! - [`eval`]: the evaluation layer: test commands instrumented and parsed, baselines compared,
+//!   diffs split into hunks and combined, static analysis, complexity, candidate scoring.
 //! - [`tui`]: the control room; it only sends commands and receives updates.
 
 pub mod agents;
 pub mod config;
 pub mod context;
 pub mod domain;
+pub mod eval;
 pub mod llm;
 pub mod orchestrator;
 pub mod playbooks;

@@ -1,0 +1,37 @@
+//! The evaluation layer's building blocks: everything the Left Hand needs to compare candidates
+//! with evidence rather than opinion (DESIGN §8). Each piece is pure and separately tested; the
+//! engine composes them.
+//!
+//! - [`instrument`]: makes a configured test command report per-test results.
+//! - [`parse`]: turns a test command's output into a [`TestReport`](crate::protocol::evidence::TestReport)
+//!   (libtest JSON, nextest and pytest JUnit XML, `go test -json`, or the exit code alone).
+//! - [`compare`]: fail→pass and pass→fail against the baseline, flaky re-runs.
+//! - [`hunks`]: unified diffs parsed into files and hunks, changed lines, diff stats; [`combine`]
+//!   builds one patch from hunks of several candidates, with provenance, and applies it.
+//! - [`analysis`]: clippy and ruff findings, kept only on changed lines.
+//! - [`complexity`]: decision points from a tree-sitter parse, and their change.
+//! - [`score`]: dominance, ranking and best values of the evidence matrix, and its hash.
+//! - [`run`]: instrument, run in the sandbox, parse.
+
+pub mod analysis;
+pub mod combine;
+pub mod compare;
+pub mod complexity;
+pub mod gotest;
+pub mod hunks;
+pub mod instrument;
+pub mod junit;
+pub mod libtest;
+pub mod parse;
+pub mod run;
+pub mod score;
+
+pub use analysis::{AnalysisCommand, Analyzer, analysis_command, new_in_changed, parse_clippy, parse_ruff};
+pub use combine::{ApplyError, CombineError, Combined, apply, combine};
+pub use compare::{Comparison, compare, flaky_candidates, merge_rerun};
+pub use complexity::{complexity, complexity_delta};
+pub use hunks::{ChangedLines, FilePatch, Hunk, changed_lines, diff_stats, parse_patch};
+pub use instrument::{Instrumented, instrument};
+pub use parse::{BUILD_TEST, EXIT_TEST, exit_code_report, parse};
+pub use run::{RunTests, RunTestsError, run_tests};
+pub use score::{COLUMNS, best_per_column, dominates, matrix_hash, rank};

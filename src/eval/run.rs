@@ -83,6 +83,8 @@ pub async fn run_tests(spec: RunTests<'_>) -> Result<TestReport, RunTestsError> 
         Some(dir)
     };
     let run_dir: PathBuf = hidden.as_ref().map_or_else(|| kept.clone(), |d| d.path().to_owned());
+    // Absolute, so a `cd` in the command (or nextest's rule for tool configs) does not matter.
+    let run_dir = std::path::absolute(&run_dir).map_err(io("resolve the report directory"))?;
     let instrumented = instrument(spec.command, &run_dir);
     for (path, text) in &instrumented.files {
         std::fs::write(path, text).map_err(io(format!("write {}", path.display())))?;

@@ -14,6 +14,8 @@
 //! - [`forge`]: PR delivery (local document, GitHub, GitLab), issue import, branch push.
 //! - [`agents`]: the agent loop, the calls that end a stage, prompt rendering.
 //! - [`tools`]: what agents may do, and the sandbox levels this machine offers.
+//! - [`eval`]: the evaluation layer: test commands instrumented and parsed, baselines compared,
+//!   diffs split into hunks and combined, static analysis, complexity, candidate scoring.
 //! - [`tui`]: the control room; it only sends commands and receives updates.
 
 pub mod agents;

@@ -166,8 +166,11 @@ fn a_challenger_that_passes_the_acceptance_tests_is_promoted_over_production() {
 
     // Production re-validated the adopted change before its PR.
     let adopted_at = adopted["seq"].as_u64().unwrap();
-    assert!(event(&events, "validation_ran").iter().any(|e| e["seq"].as_u64().unwrap() > adopted_at
-        && e["kind"]["result"]["ok"] == true));
+    assert!(
+        event(&events, "validation_ran")
+            .iter()
+            .any(|e| e["seq"].as_u64().unwrap() > adopted_at && e["kind"]["result"]["ok"] == true)
+    );
 
     let repo = git2::Repository::open(sandbox.repo()).unwrap();
     let read = |branch: &str, path: &str| {
@@ -239,7 +242,8 @@ fn acceptance_tests_that_pass_on_the_base_commit_are_flagged_weak_at_a_gate() {
     let sandbox = Sandbox::new();
     pagination_repo(&sandbox);
     let weak = r"\n#[test]\nfn accept_exact_pages() {\n    assert_eq!(page_count(10, 5), 2);\n}\n";
-    let script = [PLAN.to_owned(), FIX.to_owned(), TEST.to_owned(), eval_designer(weak, &["accept_exact_pages"])].concat();
+    let script =
+        [PLAN.to_owned(), FIX.to_owned(), TEST.to_owned(), eval_designer(weak, &["accept_exact_pages"])].concat();
     let script = support::engine::script(&sandbox, "weak", &script);
     let task = task_file(&sandbox);
     let run = run_scripted(&sandbox, &script, &["run", "--task-file", &task, "--approve", "none"]);

@@ -4,8 +4,9 @@
 //! Reports are matched by command. A test that passed on the base and fails on the candidate is
 //! *broken*; one that failed and now passes is *fixed*. A test that passed on the base and is
 //! absent from the candidate's run is *missing*, except when the candidate's run did not get to
-//! run tests at all (a [`BUILD_TEST`] failure): then every test that passed on the base is broken,
-//! since a change that stops the tests from compiling breaks them all.
+//! run tests at all (a [`BUILD_TEST`] failure, or `pkg/<build>` for the tests of one Go package):
+//! then every such test that passed on the base is broken, since a change that stops the tests
+//! from compiling breaks them all.
 //!
 //! Flakiness: [`flaky_candidates`] names the failed tests worth running once more; the engine
 //! re-runs them and [`merge_rerun`] keeps a test that passed the second time as passed and lists
@@ -47,14 +48,21 @@ pub fn compare(baseline: &[TestReport], candidate: &[TestReport]) -> Comparison 
             continue;
         };
         let statuses: HashMap<&str, TestStatus> = after.tests.iter().map(|t| (t.name.as_str(), t.status)).collect();
-        let did_not_run = statuses.get(BUILD_TEST) == Some(&TestStatus::Failed);
+        // Build failures: of the whole run (`<build>`) or of one Go package (`pkg/<build>`).
+        let unbuilt: Vec<&str> = after
+            .tests
+            .iter()
+            .filter(|t| t.status == TestStatus::Failed)
+            .filter_map(|t| if t.name == BUILD_TEST { Some("") } else { t.name.strip_suffix(BUILD_TEST) })
+            .collect();
+        let did_not_run = |name: &str| unbuilt.iter().any(|prefix| name.starts_with(prefix));
         for test in &before.tests {
             let now = statuses.get(test.name.as_str()).copied();
             match (test.status, now) {
                 (TestStatus::Passed, Some(TestStatus::Failed)) => {
                     broken.insert(test.name.clone());
                 }
-                (TestStatus::Passed, None) if did_not_run => {
+                (TestStatus::Passed, None) if did_not_run(&test.name) => {
                     broken.insert(test.name.clone());
                 }
                 (TestStatus::Passed, None) => {
@@ -175,6 +183,15 @@ mod tests {
         assert_eq!(cmp.broken, ["a"]);
         assert!(cmp.fixed.is_empty() && cmp.missing.is_empty());
         assert_eq!(cmp.failed, 1);
+    }
+
+    #[test]
+    fn a_go_package_that_does_not_build_breaks_only_its_own_tests() {
+        let base = [report("go test ./...", &[("m/a/TestX", P), ("m/b/TestY", P), ("m/b/TestGone", P)])];
+        let cand = [report("go test ./...", &[("m/a/<build>", F), ("m/b/TestY", P)])];
+        let cmp = compare(&base, &cand);
+        assert_eq!(cmp.broken, ["m/a/TestX"]);
+        assert_eq!(cmp.missing, ["m/b/TestGone"]);
     }
 
     #[test]

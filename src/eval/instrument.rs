@@ -3,7 +3,8 @@
 //! - `cargo test …` gets `--no-fail-fast` (every test binary runs, so every regression shows) and
 //!   libtest's JSON events: `-- -Z unstable-options --format json --report-time`, merged with an
 //!   existing `--` (its `--quiet`/`-q`, `--format …` and duplicate `-Z unstable-options` dropped),
-//!   with `RUSTC_BOOTSTRAP=1` in the environment so a stable toolchain accepts the flag.
+//!   with `RUSTC_BOOTSTRAP=1` in the environment so a stable toolchain accepts the flag. cargo's
+//!   own `--quiet` goes too: its `Running …` lines name the test binaries.
 //! - `cargo nextest run …` writes a JUnit report: a tool configuration file (layered under the
 //!   repository's own `.config/nextest.toml`) sets `junit.path` for the profile in use, which is
 //!   `ambidex-eval` (inheriting the repository's `default` profile) unless the command names one.
@@ -289,6 +290,12 @@ fn libtest_edits(words: &[Word], at: usize, end: usize, edits: &mut Vec<Edit>) {
     if !cargo_args.iter().any(|w| w.text == "--no-fail-fast") {
         let after = words[at].range.end;
         edits.push(Edit { range: after..after, text: " --no-fail-fast".into() });
+    }
+    // cargo's `--quiet` hides the `Running …` lines that name each test binary.
+    for (k, word) in words.iter().enumerate().take(separator.unwrap_or(words.len())).skip(1) {
+        if matches!(word.text.as_str(), "-q" | "--quiet") {
+            edits.push(Edit { range: words[k - 1].range.end..word.range.end, text: String::new() });
+        }
     }
     let Some(separator) = separator else {
         edits.push(Edit { range: end..end, text: format!(" -- {LIBTEST_FLAGS}") });

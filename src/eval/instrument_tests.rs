@@ -21,9 +21,9 @@ fn an_existing_separator_is_merged_and_quiet_and_format_are_dropped() {
     let out = inst("cargo test --workspace -q -- --quiet --format pretty --test-threads 2");
     assert_eq!(
         out.command,
-        "cargo test --no-fail-fast --workspace -q -- -Z unstable-options --format json --report-time --test-threads 2"
+        "cargo test --no-fail-fast --workspace -- -Z unstable-options --format json --report-time --test-threads 2"
     );
-    let out = inst("cargo test --no-fail-fast -- -Z unstable-options --nocapture");
+    let out = inst("cargo --quiet test --quiet --no-fail-fast -- -Z unstable-options --nocapture");
     assert_eq!(out.command, "cargo test --no-fail-fast -- -Z unstable-options --format json --report-time --nocapture");
 }
 

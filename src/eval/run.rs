@@ -83,6 +83,8 @@ pub async fn run_tests(spec: RunTests<'_>) -> Result<TestReport, RunTestsError> 
         Some(dir)
     };
     let run_dir: PathBuf = hidden.as_ref().map_or_else(|| kept.clone(), |d| d.path().to_owned());
+    // Absolute, so a `cd` in the command (or nextest's rule for tool configs) does not matter.
+    let run_dir = std::path::absolute(&run_dir).map_err(io("resolve the report directory"))?;
     let instrumented = instrument(spec.command, &run_dir);
     for (path, text) in &instrumented.files {
         std::fs::write(path, text).map_err(io(format!("write {}", path.display())))?;
@@ -167,24 +169,21 @@ mod tests {
         assert!(reports.is_dir());
     }
 
-    #[tokio::test]
-    async fn a_fake_pytest_report_is_read_from_the_report_file() {
-        // A stand-in `pytest` that writes the JUnit file it is asked for: the instrumentation,
-        // the report file and the parser meet for real.
-        let dir = tempfile::tempdir().unwrap();
-        let bin = dir.path().join("bin");
-        std::fs::create_dir(&bin).unwrap();
+    /// A stand-in `pytest` in `dir` that writes the JUnit file it is asked for, so the
+    /// instrumentation, the report file and the parser meet for real.
+    fn fake_pytest(dir: &Path) -> PathBuf {
         let script = "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in --junitxml=*) out=\"${a#--junitxml=}\";; esac; done\n\
             printf '<testsuites><testsuite name=\"pytest\"><testcase classname=\"tests.test_a\" name=\"test_ok\" time=\"0.1\"/>\
             <testcase classname=\"tests.test_a\" name=\"test_bad\"><failure message=\"assert 1 == 2\">E assert 1 == 2</failure></testcase>\
             </testsuite></testsuites>' > \"$out\"\nexit 1\n";
-        let fake = bin.join("pytest");
+        let fake = dir.join("pytest");
         std::fs::write(&fake, script).unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let command = format!("{} -q", fake.display());
-        let reports = dir.path().join("reports");
-        let report = run_tests(spec(dir.path(), &command, &reports)).await.unwrap();
+        fake
+    }
+
+    fn assert_fake_pytest_report(report: &TestReport, command: &str) {
         assert_eq!(report.framework, TestFramework::Pytest, "{report:#?}");
         assert_eq!(report.command, command);
         let names: Vec<(&str, TestStatus)> = report.tests.iter().map(|t| (t.name.as_str(), t.status)).collect();
@@ -193,6 +192,42 @@ mod tests {
             [("tests/test_a.py::test_ok", TestStatus::Passed), ("tests/test_a.py::test_bad", TestStatus::Failed)]
         );
         assert!(report.tests[1].output.contains("E assert 1 == 2"));
+    }
+
+    #[tokio::test]
+    async fn a_fake_pytest_report_is_read_from_the_report_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = fake_pytest(dir.path());
+        let command = format!("{} -q", fake.display());
+        let reports = dir.path().join("reports");
+        let report = run_tests(spec(dir.path(), &command, &reports)).await.unwrap();
+        assert_fake_pytest_report(&report, &command);
+    }
+
+    #[tokio::test]
+    async fn in_bubblewrap_the_report_goes_through_the_worktree_and_leaves_it_clean() {
+        if !crate::tools::sandbox::probe().bubblewrap.usable {
+            eprintln!("bubblewrap is not usable here: skipped");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let worktree = dir.path().join("worktree");
+        std::fs::create_dir(&worktree).unwrap();
+        let fake = fake_pytest(&worktree);
+        let command = format!("{} -q", fake.display());
+        // Outside the worktree: invisible (and read-only) inside the sandbox.
+        let reports = dir.path().join("reports");
+        let mut run = spec(&worktree, &command, &reports);
+        run.level = SandboxLevel::Bubblewrap;
+        let report = run_tests(run).await.unwrap();
+        assert_fake_pytest_report(&report, &command);
+        let left: Vec<String> = std::fs::read_dir(&worktree)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, ["pytest"], "the hidden report directory is gone");
+        let run_dir = std::fs::read_dir(&reports).unwrap().next().unwrap().unwrap().path();
+        assert!(run_dir.join("pytest-junit.xml").is_file(), "a copy of the report is kept");
     }
 
     #[test]

@@ -27,7 +27,11 @@ fn breakers(sandbox: &Sandbox, id: &str) -> Vec<String> {
 }
 
 fn run_title(sandbox: &Sandbox, script: &std::path::Path, title: &str, extra: &[&str]) -> support::cli::Run {
+    // The breakers in isolation: with challengers, some of them hand the task to the Left Hand
+    // instead (tests/engine_left_hand.rs).
     let mut args = vec![
+        "-c",
+        "engine.challengers=0",
         "run",
         "--title",
         title,

@@ -262,3 +262,51 @@ fn acceptance_tests_that_pass_on_the_base_commit_are_flagged_weak_at_a_gate() {
     let written = event(&events, "acceptance_tests_written")[0];
     assert_eq!(written["kind"]["passing_on_base"][0], "accept_exact_pages");
 }
+
+#[test]
+fn repeated_test_failures_start_exploration_and_agents_without_answers_fail_safe() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    // The implementer never fixes anything, and the script has no Left Hand turns at all: every
+    // Left Hand agent fails, and the evidence alone decides.
+    let lazy =
+        "[[turn]]\nrole = \"implementer\"\n[[turn.tool_call]]\nname = \"finish\"\narguments = { summary = \"done\" }\n";
+    let test =
+        "[[turn]]\nrole = \"tester\"\n[[turn.tool_call]]\nname = \"finish\"\narguments = { summary = \"none\" }\n";
+    let text = [PLAN, &lazy.repeat(2), &test.repeat(2)].concat();
+    let script = support::engine::script(&sandbox, "lazy", &text);
+    let run = run_scripted(
+        &sandbox,
+        &script,
+        &[
+            "run",
+            "--title",
+            "Fix page_count rounding for a partial last page",
+            "--criteria",
+            "page_count(11, 5) returns 3",
+            "--risk",
+            "low",
+            "--kind",
+            "bug_fix",
+            "--validate",
+            "grep -q div_ceil src/lib.rs",
+        ],
+    );
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let (id, _) = only_task(&sandbox);
+    let events = events(&sandbox, &id);
+    let started = event(&events, "exploration_started");
+    assert_eq!(started[0]["kind"]["trigger"], "repeated_test_failures", "{:#}", started[0]);
+    let finished = event(&events, "candidate_finished");
+    assert_eq!(finished.len(), 2);
+    assert!(
+        finished
+            .iter()
+            .all(|e| e["kind"]["ok"] == false && e["kind"]["summary"].as_str().unwrap().contains("model failed"))
+    );
+    let synthesis = event(&events, "synthesis_submitted")[0];
+    assert_eq!(synthesis["kind"]["synthesis"]["recommendation"]["action"], "reject_all");
+    let gates: Value = serde_json::from_str(&sandbox.run(&["gate", "list", "--json"]).ok()).unwrap();
+    assert_eq!(gates[0]["kind"], "promotion", "{gates:#}");
+    assert_eq!(gates[0]["options"][0], "reject all");
+}

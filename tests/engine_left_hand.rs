@@ -310,3 +310,94 @@ fn repeated_test_failures_start_exploration_and_agents_without_answers_fail_safe
     assert_eq!(gates[0]["kind"], "promotion", "{gates:#}");
     assert_eq!(gates[0]["options"][0], "reject all");
 }
+
+#[test]
+fn a_combined_adoption_keeps_the_provenance_of_every_hunk_and_tests_cross_candidates() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    // c2 documents the crate and brings a test of its own that production's change fails.
+    let c2 = r##"
+[[turn]]
+role = "challenger"
+candidate = "c2"
+[[turn.tool_call]]
+name = "edit_file"
+arguments = { path = "Cargo.toml", old = "edition = \"2021\"\n", new = "edition = \"2021\"\ndescription = \"Page arithmetic\"\n" }
+
+[[turn]]
+role = "challenger"
+candidate = "c2"
+[[turn.tool_call]]
+name = "write_file"
+arguments = { path = "tests/empty_pages.rs", content = "#[test]\nfn no_items_no_size() {\n    assert_eq!(pagination::page_count(0, 0), 0);\n}\n" }
+
+[[turn]]
+role = "challenger"
+candidate = "c2"
+[[turn.tool_call]]
+name = "finish"
+arguments = { summary = "documented, with a test" }
+"##;
+    let combine = r#"
+[[turn]]
+role = "synthesis"
+[[turn.tool_call]]
+name = "submit_recommendation"
+arguments = { action = "combine", hunks = [{ candidate = "c1", file = "src/lib.rs", hunk = "*" }, { candidate = "c2", file = "Cargo.toml", hunk = "*" }], reasons = [{ text = "c1 fixes the code, c2 documents the crate", rows = ["c1", "c2"] }] }
+"#;
+    let script = [
+        PLAN.to_owned(),
+        FIX.to_owned(),
+        TEST.to_owned(),
+        eval_designer(ACCEPTANCE, &["accept_partial_last_page", "accept_zero_page_size"]),
+        challenger("c1", GUARDED),
+        c2.to_owned(),
+        analyst("production"),
+        analyst("c1"),
+        analyst("c2"),
+        combine.to_owned(),
+        REVIEW.to_owned(),
+        PR.to_owned(),
+    ]
+    .concat();
+    let script = support::engine::script(&sandbox, "combine", &script);
+    let task = task_file(&sandbox);
+    let run = run_scripted(&sandbox, &script, &["run", "--task-file", &task, "--approve", "all"]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let (id, short) = only_task(&sandbox);
+    let events = events(&sandbox, &id);
+
+    let rows = event(&events, "evidence_recorded")[0]["kind"]["matrix"]["rows"].as_array().unwrap().clone();
+    let row = |label: &str| rows.iter().find(|r| r["candidate"] == label).unwrap().clone();
+    let production_failed = row("production")["differential_failed"].clone();
+    assert_eq!(production_failed, serde_json::json!(["c2: no_items_no_size"]), "{rows:#?}");
+    assert_eq!(row("c1")["differential_failed"], serde_json::json!([]), "c1 handles an empty page size");
+
+    let adopted = event(&events, "change_adopted")[0];
+    assert_eq!(adopted["kind"]["choice"], "combine 2 hunks");
+    let sources: Vec<(String, String)> = adopted["kind"]["hunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["candidate"].as_str().unwrap().to_owned(), h["file"].as_str().unwrap().to_owned()))
+        .collect();
+    for expected in [("c1", "src/lib.rs"), ("c2", "Cargo.toml"), ("eval", "tests/acceptance.rs")] {
+        assert!(sources.contains(&(expected.0.to_owned(), expected.1.to_owned())), "{sources:?}");
+    }
+    let repo = git2::Repository::open(sandbox.repo()).unwrap();
+    let tip = repo
+        .find_branch(&format!("ambidex/{short}/production"), git2::BranchType::Local)
+        .unwrap()
+        .get()
+        .peel_to_commit()
+        .unwrap();
+    let read = |path: &str| {
+        let blob = tip.tree().unwrap().get_path(std::path::Path::new(path)).unwrap().to_object(&repo).unwrap();
+        String::from_utf8(blob.as_blob().unwrap().content().to_vec()).unwrap()
+    };
+    assert!(read("src/lib.rs").contains("if size == 0"));
+    assert!(read("Cargo.toml").contains("Page arithmetic"));
+    assert!(tip.tree().unwrap().get_path(std::path::Path::new("tests/empty_pages.rs")).is_err(), "not picked");
+    let doc = sandbox.run(&["pr", "show", &short, "--markdown"]).ok();
+    assert!(doc.contains("Provenance of the adopted hunks") && doc.contains("from c2"), "{doc}");
+}

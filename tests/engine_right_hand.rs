@@ -58,7 +58,9 @@ fn a_high_risk_task_stops_at_the_plan_gate_and_continues_after_approval() {
     pagination_repo(&sandbox);
     let script = script(&sandbox, "happy", &happy_script());
     let task = task_file(&sandbox, "high");
-    let first = run_scripted(&sandbox, &script, &["run", "--task-file", &task]);
+    // The production track alone: with challengers, a high-risk task is explored too
+    // (tests/engine_left_hand.rs).
+    let first = run_scripted(&sandbox, &script, &["-c", "engine.challengers=0", "run", "--task-file", &task]);
     assert_eq!(first.code, 2, "{}\n{}", first.stdout, first.stderr);
     assert!(first.stdout.contains("stopped at the plan gate"), "{}", first.stdout);
     let gates: serde_json::Value = serde_json::from_str(&sandbox.run(&["gate", "list", "--json"]).ok()).unwrap();
@@ -69,14 +71,14 @@ fn a_high_risk_task_stops_at_the_plan_gate_and_continues_after_approval() {
     // Nothing the task says can skip the gate; a human decides it.
     sandbox.run(&["gate", "approve", &gate[gate.len() - 8..], "--note", "plan looks right"]).ok();
     // The scripted planner already played; a new run continues from the implementation.
-    let second = run_scripted(&sandbox, &script, &["run", "--task", &id]);
+    let second = run_scripted(&sandbox, &script, &["-c", "engine.challengers=0", "run", "--task", &id]);
     // The PR gate is next (the script's planner turns are spent, so only later roles play).
     assert_eq!(second.code, 2, "{}\n{}", second.stdout, second.stderr);
     assert!(second.stdout.contains("stopped at the pull_request gate"), "{}", second.stdout);
     let gates: serde_json::Value = serde_json::from_str(&sandbox.run(&["gate", "list", "--json"]).ok()).unwrap();
     let gate = gates[0]["gate"].as_str().unwrap();
     sandbox.run(&["gate", "approve", &gate[gate.len() - 8..]]).ok();
-    let third = run_scripted(&sandbox, &script, &["run", "--task", &id]);
+    let third = run_scripted(&sandbox, &script, &["-c", "engine.challengers=0", "run", "--task", &id]);
     assert_eq!(third.code, 0, "{}\n{}", third.stdout, third.stderr);
     let history = sandbox.run(&["task", "show", &id]).ok();
     assert_eq!(history.matches("gate_opened").count() + history.matches("opened:").count(), 2, "{history}");

@@ -19,9 +19,13 @@ pub(crate) mod start;
 
 pub(crate) use promote::{acceptable, shortcomings};
 
+use std::path::{Path, PathBuf};
+
 use super::EngineError;
 use super::pipeline::Ending;
 use super::stages::Runner;
+use crate::domain::Task;
+use crate::workspace::Worktree;
 
 /// Runs (or resumes) the task's exploration until the production track adopted its outcome, or
 /// a gate stops the run.
@@ -56,4 +60,22 @@ pub(crate) async fn explore(runner: &mut Runner) -> Result<Option<Ending>, Engin
         None => promote::synthesize(runner, &matrix.0, matrix.1).await?,
     };
     promote::promote(runner, &matrix.0, matrix.1, &synthesis).await
+}
+
+/// Runs blocking work (git, the disk) off the async threads.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, EngineError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| EngineError::Refused(format!("background work stopped: {err}")))
+}
+
+/// The worktree of candidate `label`, as the task's projection knows it.
+fn candidate_worktree(task: &Task, repo: &Path, label: &str) -> Option<Worktree> {
+    task.worktrees.iter().find(|w| w.candidate == label).map(|known| Worktree {
+        repo: repo.to_owned(),
+        path: PathBuf::from(&known.path),
+        branch: known.branch.clone(),
+        name: format!("ambidex-{}-{label}", task.id.short()),
+        base: known.base.clone(),
+    })
 }

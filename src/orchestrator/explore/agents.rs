@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use futures::future::join_all;
 
 use super::evaluate::{run_commands, same_test};
+use super::{blocking, candidate_worktree};
 use crate::agents::prompt::{render, task_section};
 use crate::agents::{AgentOutcome, AgentSpec, Submission, run_agent};
 use crate::domain::{Exploration, Task};
@@ -137,12 +138,6 @@ pub(super) fn looks_like_test(path: &str) -> bool {
         || name.ends_with("_test.py")
         || name.contains(".test.")
         || name.contains(".spec.")
-}
-
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, EngineError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|err| EngineError::Refused(format!("background work stopped: {err}")))
 }
 
 /// Copies `files` (relative paths) from one worktree into another, creating directories.
@@ -345,15 +340,9 @@ pub(super) async fn analyze(runner: &mut Runner) -> Result<Option<Ending>, Engin
     let production = runner.worktree().clone();
     subjects.push(("production".into(), "the production track's change".into(), production));
     for plan in &exploration.candidates {
-        let Some(known) = task.worktrees.iter().find(|w| w.candidate == plan.label) else { continue };
-        let worktree = Worktree {
-            repo: runner.worktree().repo.clone(),
-            path: known.path.clone().into(),
-            branch: known.branch.clone(),
-            name: format!("ambidex-{}-{}", task.id.short(), plan.label),
-            base: known.base.clone(),
-        };
-        subjects.push((plan.label.clone(), plan.strategy.clone(), worktree));
+        if let Some(worktree) = candidate_worktree(&task, &runner.worktree().repo, &plan.label) {
+            subjects.push((plan.label.clone(), plan.strategy.clone(), worktree));
+        }
     }
     subjects.retain(|(label, _, _)| !exploration.analyses.contains_key(label));
     if subjects.is_empty() {

@@ -15,6 +15,7 @@ use futures::future::join_all;
 use tokio::sync::Semaphore;
 
 use super::agents::{Crew, copy_files, looks_like_test};
+use super::{blocking, candidate_worktree};
 use crate::domain::{AcceptanceTests, Task};
 use crate::eval::{self, RunTests};
 use crate::orchestrator::EngineError;
@@ -122,12 +123,6 @@ impl Subject {
             .map(|f| f.path.clone())
             .collect()
     }
-}
-
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, EngineError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|err| EngineError::Refused(format!("background work stopped: {err}")))
 }
 
 /// Prepares `scratch` as base + the subject's change + the acceptance tests (+ `extra` test files
@@ -269,14 +264,7 @@ pub(super) async fn evaluate(runner: &mut Runner) -> Result<(EvidenceMatrix, Dig
 
     let mut candidates = vec![("production".to_owned(), "production".to_owned(), runner.worktree().clone())];
     for plan in &exploration.candidates {
-        if let Some(known) = task.worktrees.iter().find(|w| w.candidate == plan.label) {
-            let worktree = Worktree {
-                repo: runner.worktree().repo.clone(),
-                path: PathBuf::from(&known.path),
-                branch: known.branch.clone(),
-                name: format!("ambidex-{}-{}", task.id.short(), plan.label),
-                base: known.base.clone(),
-            };
+        if let Some(worktree) = candidate_worktree(&task, &runner.worktree().repo, &plan.label) {
             candidates.push((plan.label.clone(), plan.strategy.clone(), worktree));
         }
     }

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::agents::{Crew, copy_files};
+use super::blocking;
 use crate::agents::prompt::task_section;
 use crate::agents::{AgentOutcome, Submission};
 use crate::eval;
@@ -295,12 +296,6 @@ pub(super) async fn promote(
         return adopt(runner, hash, synthesis, &Recommendation::KeepProduction.label()).await;
     }
     adopt(runner, hash, synthesis, &picked).await
-}
-
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, EngineError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|err| EngineError::Refused(format!("background work stopped: {err}")))
 }
 
 /// Keeps production's change in a patch file beside the evidence, then puts the production

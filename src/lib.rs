@@ -13,9 +13,11 @@
 //! - [`workspace`]: git worktrees per task and candidate, their diffs, commits and reconciliation.
 //! - [`agents`]: the agent loop, the calls that end a stage, prompt rendering.
 //! - [`tools`]: what agents may do, and the sandbox levels this machine offers.
+//! - [`api`]: the loopback HTTP API (tasks, gates, the event stream) and the client the CLI uses.
 //! - [`tui`]: the control room; it only sends commands and receives updates.
 
 pub mod agents;
+pub mod api;
 pub mod config;
 pub mod context;
 pub mod domain;

@@ -43,3 +43,60 @@ impl Engine {
             .collect())
     }
 }
+
+/// Keeps driving tasks as they become runnable — those waiting when it starts, then each one the
+/// log queues (admitted by intake, resumed, or released by a gate decided while no runner
+/// waited) — with at most `limit` at once, until `stop` turns true or the engine stops. Each
+/// run's ending goes to `ended`. Runs still going at the stop are dropped; their tasks resume from
+/// their last durable step on the next start.
+pub async fn keep_driving(
+    engine: Arc<Engine>,
+    limit: usize,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    ended: impl Fn(TaskId, Result<Ending, EngineError>) + Send + Sync + 'static,
+) {
+    use crate::protocol::{EventKind, Update};
+    use tokio::sync::broadcast::error::RecvError;
+
+    let slots = Arc::new(Semaphore::new(limit.max(1)));
+    let ended = Arc::new(ended);
+    let mut runs = tokio::task::JoinSet::new();
+    let start = |id: TaskId, runs: &mut tokio::task::JoinSet<()>| {
+        let (engine, slots, ended) = (engine.clone(), slots.clone(), ended.clone());
+        runs.spawn(async move {
+            let Ok(_slot) = slots.acquire_owned().await else { return };
+            // Queued again while a run has it: that run carries on.
+            if lock(&engine.running).contains(&id) {
+                return;
+            }
+            ended(id, drive(engine, id).await);
+        });
+    };
+    // Subscribe before the first look, so nothing queued in between is missed.
+    let mut updates = engine.listen();
+    for id in engine.runnable().unwrap_or_default() {
+        start(id, &mut runs);
+    }
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => break,
+            update = updates.recv() => match update {
+                Ok(Update::Event(event)) => {
+                    if let (Some(id), EventKind::StatusChanged { to: TaskStatus::Queued, .. }) = (event.task, &event.kind) {
+                        start(id, &mut runs);
+                    }
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => {
+                    for id in engine.runnable().unwrap_or_default() {
+                        start(id, &mut runs);
+                    }
+                }
+                Err(RecvError::Closed) => break,
+            },
+            Some(_) = runs.join_next(), if !runs.is_empty() => {}
+        }
+    }
+    runs.abort_all();
+    while runs.join_next().await.is_some() {}
+}

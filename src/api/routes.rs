@@ -168,7 +168,11 @@ async fn add_task(
 ) -> Answer<Response> {
     let body = body.map_err(|err| Failure::body(&err, state.max_body))?;
     let spec = state.complete(spec_from_body(&headers, &body)?);
-    let events = state.engine.execute(Command::AddTask { spec }, actor(&headers)).await?;
+    // Intake and triage read the store and the repository synchronously: off the async threads.
+    let (engine, actor) = (state.engine.clone(), actor(&headers));
+    let events = tokio::task::spawn_blocking(move || engine.execute_blocking(Command::AddTask { spec }, actor))
+        .await
+        .map_err(|err| Failure::internal(format!("the submission stopped: {err}")))??;
     let id =
         events.first().and_then(|event| event.task).ok_or_else(|| Failure::internal("the engine stored no task"))?;
     let task = state.engine.task(id)?;

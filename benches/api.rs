@@ -44,15 +44,16 @@ fn repo(dir: &Path) -> PathBuf {
 async fn start_with(intake: bool) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("state.redb");
-    let engine = if intake {
+    // With intake, submissions without a repository get the bench's, as `ambidex serve` gives its own.
+    let (engine, default_repo) = if intake {
         let repo = repo(dir.path());
         let setup = EngineSetup::new(Config::default(), &repo, SandboxLevel::None, PathBuf::from("ambidex")).unwrap();
-        Arc::new(Engine::open_with(&store, Arc::new(Redactor::new([])), Some(setup)).unwrap())
+        (Arc::new(Engine::open_with(&store, Arc::new(Redactor::new([])), Some(setup)).unwrap()), Some(repo))
     } else {
-        Arc::new(Engine::open(&store).unwrap())
+        (Arc::new(Engine::open(&store).unwrap()), None)
     };
     let config = ApiConfig { enabled: true, port: 0, max_body_bytes: 1 << 20 };
-    let handle = api::serve(engine, &config, dir.path(), None).await.unwrap();
+    let handle = api::serve(engine, &config, dir.path(), default_repo.as_deref()).await.unwrap();
     let token = std::fs::read_to_string(handle.token_path()).unwrap().trim().to_owned();
     Running { url: handle.base_url(), token, _handle: handle, _dir: dir }
 }

@@ -126,6 +126,8 @@ async fn malformed_json_and_unknown_fields_are_400_naming_the_field() {
 
     let (status, body) = json(server.get("/v1/events?since=soon").await).await;
     assert_eq!((status, body["field"].as_str()), (400, Some("since")), "{body}");
+    let (status, body) = json(server.get("/v1/events?sinse=3").await).await;
+    assert_eq!((status, body["field"].as_str()), (400, Some("sinse")), "{body}");
     let list: TaskList = server.get("/v1/tasks").await.json().await.unwrap();
     assert!(list.tasks.is_empty(), "no refused body was stored");
 }

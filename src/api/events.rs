@@ -21,7 +21,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{mpsc, watch};
 
 use super::AppState;
-use super::reply::Failure;
+use super::reply::{Failure, named_field};
 use crate::protocol::{Event, Update};
 use crate::store::StoreReader;
 
@@ -47,10 +47,9 @@ pub(crate) async fn stream(
     query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Failure> {
     let Query(query) = query.map_err(|err| {
-        Failure::bad_field(
-            "since",
-            format!("{}; `since` is the last sequence number already seen (0 for all)", err.body_text()),
-        )
+        let text = err.body_text();
+        let field = named_field(&text).unwrap_or_else(|| "since".to_owned());
+        Failure::bad_field(&field, format!("{text}; `since` is the last sequence number already seen (0 for all)"))
     })?;
     let resume_from = headers
         .get("last-event-id")

@@ -100,9 +100,9 @@ impl Failure {
     }
 }
 
-/// The field a serde message names: "unknown field `x`, …" or "missing field `x`".
-fn named_field(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `").or_else(|| message.strip_prefix("missing field `"))?;
+/// The field a serde message names: "… unknown field `x`, …" or "… missing field `x`".
+pub(crate) fn named_field(message: &str) -> Option<String> {
+    let (_, rest) = message.split_once("unknown field `").or_else(|| message.split_once("missing field `"))?;
     rest.split_once('`').map(|(field, _)| field.to_owned())
 }
 
@@ -157,5 +157,6 @@ mod tests {
         assert_eq!(named_field("unknown field `titel`, expected one of `title`").as_deref(), Some("titel"));
         assert_eq!(named_field("missing field `title` at line 1 column 2").as_deref(), Some("title"));
         assert_eq!(named_field("invalid type: string"), None);
+        assert_eq!(named_field("Failed to deserialize query string: unknown field `sinse`").as_deref(), Some("sinse"));
     }
 }

@@ -11,6 +11,7 @@ mod pr;
 mod run;
 mod sandbox_exec;
 mod search_cmd;
+mod serve;
 mod table;
 mod task;
 
@@ -20,11 +21,12 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+use ambidex::api::ApiClient;
 use ambidex::config::{self, Effective, LoadOptions};
 use ambidex::orchestrator::{AutoApprove, Engine, EngineSetup};
 use ambidex::protocol::Actor;
 use ambidex::redact::Redactor;
-use ambidex::store::{STORE_FILE, StoreReader};
+use ambidex::store::{STORE_FILE, StoreError, StoreReader};
 use ambidex::tools::sandbox;
 
 /// A terminal control room for autonomous software development with ambidextrous AI agents.
@@ -55,6 +57,8 @@ enum Cmd {
     Task(task::TaskCmd),
     /// Drive one task to a PR in the foreground (exit 0: PR ready, 2: stopped at a gate, 1: failed)
     Run(run::RunArgs),
+    /// Run the engine headless: the local HTTP API plus the scheduler, until SIGINT or SIGTERM
+    Serve(serve::ServeArgs),
     /// List and decide gates
     #[command(subcommand)]
     Gate(gate::GateCmd),
@@ -132,6 +136,16 @@ impl Context {
     /// environment, set up to run tasks in the
     /// repository with this run's approval policy.
     pub fn engine_with(&self, auto_approve: AutoApprove, wait_at_gates: bool) -> Result<Engine, String> {
+        self.open_engine(auto_approve, wait_at_gates)?.map_err(|err| err.to_string())
+    }
+
+    /// Like [`engine_with`](Self::engine_with), keeping the store's error apart (the outer error
+    /// is about the setup).
+    fn open_engine(
+        &self,
+        auto_approve: AutoApprove,
+        wait_at_gates: bool,
+    ) -> Result<Result<Engine, StoreError>, String> {
         let named = self.effective.config.secret_env_names().into_iter();
         let secrets = named.filter_map(|name| std::env::var(&name).ok().map(|value| (name, value)));
         // Forge tokens from `gh auth token` are secrets too, though no variable holds them.
@@ -142,13 +156,58 @@ impl Context {
         let mut setup = EngineSetup::new(self.effective.config.clone(), &root, sandbox::probe().best(), helper)?;
         setup.auto_approve = auto_approve;
         setup.wait_at_gates = wait_at_gates;
-        Engine::open_with(&self.store_path(), redactor, Some(setup)).map_err(|err| err.to_string())
+        Ok(Engine::open_with(&self.store_path(), redactor, Some(setup)))
     }
 
     /// The engine for commands that record and answer (nothing is auto-approved).
     pub fn engine(&self) -> Result<Engine, String> {
         self.engine_with(AutoApprove::None, true)
     }
+
+    /// Where this process's changes go: its own engine, or — when a running engine (the control
+    /// room or `ambidex serve`) holds the store — that engine's API.
+    pub fn writer(&self) -> Result<Writer, String> {
+        match self.open_engine(AutoApprove::None, true)? {
+            Ok(engine) => Ok(Writer::Local(engine)),
+            Err(in_use @ StoreError::InUse { .. }) => self.running_api(&in_use).map(Writer::Remote),
+            Err(err) => Err(err.to_string()),
+        }
+    }
+
+    /// The API of the engine holding the store; it may be starting, so wait a little for its
+    /// announcement.
+    fn running_api(&self, in_use: &StoreError) -> Result<ApiClient, String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        loop {
+            if let Some(client) = ApiClient::discover(&self.state_dir).map_err(|err| err.to_string())? {
+                return Ok(client);
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "{in_use}; but that process serves no API (it is `ambidex run`, or `api.enabled` is \
+                     false): wait for it to finish, or start the control room or `ambidex serve` with the API on"
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+/// Where a command's changes go.
+pub enum Writer {
+    /// This process holds the store.
+    Local(Engine),
+    /// A running engine holds it; changes go through its API.
+    Remote(ApiClient),
+}
+
+/// Runs a future to completion from synchronous CLI code (never call it from async code).
+pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| format!("cannot start the async runtime: {err}"))?;
+    Ok(runtime.block_on(future))
 }
 
 fn absolute(cwd: &Path, path: &Path) -> PathBuf {
@@ -186,6 +245,7 @@ fn run(command: Option<Cmd>, context: &Context) -> Result<Outcome, String> {
         Cmd::Task(command) => task::run(command, context),
         Cmd::Audit(command) => audit::run(command, context),
         Cmd::Run(args) => run::run(args, context),
+        Cmd::Serve(args) => serve::run(args, context),
         Cmd::Gate(command) => gate::run(command, context),
         Cmd::Pr(command) => pr::run(command, context),
         Cmd::Config(command) => config_cmd::run(command, context),
@@ -209,8 +269,13 @@ fn run_tui(context: &Context) -> Result<Outcome, String> {
             eprintln!("warning: could not reconcile worktrees: {err}");
         }
         let client = engine.connect(Actor::local_human()).map_err(|err| err.to_string())?;
+        let api = serve::start_api(&engine, context).await;
         let label = context.store_path().display().to_string();
-        ambidex::tui::run(client, label).await.map_err(|err| format!("terminal error: {err}"))
+        let result = ambidex::tui::run(client, label).await.map_err(|err| format!("terminal error: {err}"));
+        if let Some(api) = api {
+            api.shutdown().await;
+        }
+        result
     })?;
     Ok(Outcome::Done)
 }

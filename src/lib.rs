@@ -16,9 +16,11 @@
 //! - [`tools`]: what agents may do, and the sandbox levels this machine offers.
 //! - [`eval`]: the evaluation layer: test commands instrumented and parsed, baselines compared,
 //!   diffs split into hunks and combined, static analysis, complexity, candidate scoring.
+//! - [`api`]: the loopback HTTP API (tasks, gates, the event stream) and the client the CLI uses.
 //! - [`tui`]: the control room; it only sends commands and receives updates.
 
 pub mod agents;
+pub mod api;
 pub mod config;
 pub mod context;
 pub mod domain;

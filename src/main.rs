@@ -13,8 +13,10 @@
 //! - `playbooks`: the policy file and the playbooks the tracks follow.
 //! - `agents`: the agent loop, submissions, prompts.
 //! - `orchestrator`: the engine: intake, triage, gates, the production track, breakers, resume.
+//! - `api`: the loopback HTTP API (tasks, gates, event stream), its token and `api.json`, the client.
 //! - `tui`: the control room.
-//! - `cli` (this binary): argument parsing and the subcommands' output.
+//! - `cli` (this binary): argument parsing and the subcommands' output; `ambidex serve`; changes go
+//!   through a running engine's API when another process holds the store.
 
 mod cli;
 

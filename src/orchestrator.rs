@@ -143,6 +143,11 @@ impl Engine {
         Ok((Snapshot { tasks, head_seq }, receiver))
     }
 
+    /// Subscribes to updates without a snapshot (for clients that read the store themselves).
+    pub fn listen(&self) -> broadcast::Receiver<Update> {
+        self.updates.subscribe()
+    }
+
     /// Broadcasts streamed text (never persisted).
     pub fn broadcast_delta(&self, task: TaskId, actor: &Actor, text: &str) {
         let _ = self.updates.send(Update::Delta(Delta { task, actor: actor.clone(), text: text.to_owned() }));

@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 
-use super::{Context, Outcome, table};
+use super::{Context, Outcome, Writer, block_on, table};
 use ambidex::protocol::{Actor, Command, Decision, GateId};
 
 #[derive(Debug, Subcommand)]
@@ -88,11 +88,23 @@ pub fn run(command: GateCmd, context: &Context) -> Result<Outcome, String> {
         [] => return Err(format!("no open gate matches `{reference}` (see `ambidex gate list`)")),
         _ => return Err(format!("`{reference}` matches {} gates; give more characters", matches.len())),
     };
-    let engine = context.engine()?;
-    engine
-        .execute_blocking(Command::DecideGate { gate, decision, note, choice }, Actor::local_human())
-        .map_err(|err| err.to_string())?;
     let task = open.iter().find(|(_, g)| g.id == gate).map(|(t, _)| t.id.short()).unwrap_or_default();
-    println!("gate {} {decision}; continue the task with `ambidex run --task {task}`", gate.short());
+    match context.writer()? {
+        Writer::Local(engine) => {
+            engine
+                .execute_blocking(Command::DecideGate { gate, decision, note, choice }, Actor::local_human())
+                .map_err(|err| err.to_string())?;
+            println!("gate {} {decision}; continue the task with `ambidex run --task {task}`", gate.short());
+        }
+        Writer::Remote(client) => {
+            let reply = block_on(client.decide(gate, decision, note, choice))?.map_err(|err| err.to_string())?;
+            println!(
+                "gate {} {decision} through the running engine at {}; task {task} is {}",
+                gate.short(),
+                client.base_url(),
+                reply.status
+            );
+        }
+    }
     Ok(Outcome::Done)
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::{Context, Outcome, table};
+use super::{Context, Outcome, Writer, block_on, table};
 use ambidex::config::repo_root;
 use ambidex::domain::{Task, read_task_file};
 use ambidex::protocol::{Actor, Command, Risk, TaskId, TaskKind, TaskSource, TaskSpec};
@@ -117,22 +117,41 @@ fn find(reference: &str, context: &Context) -> Result<TaskId, String> {
     Ok(reader.find_task(reference).map_err(|err| err.to_string())?.id)
 }
 
+/// Cancels or resumes a task, here or through the running engine's API.
 fn decide(command: Command, context: &Context) -> Result<(), String> {
-    let engine = context.engine()?;
-    engine.execute_blocking(command, Actor::local_human()).map_err(|err| err.to_string())?;
+    match context.writer()? {
+        Writer::Local(engine) => {
+            engine.execute_blocking(command, Actor::local_human()).map_err(|err| err.to_string())?;
+        }
+        Writer::Remote(client) => {
+            let answer = match command {
+                Command::CancelTask { task, reason } => block_on(client.cancel(task, Some(reason)))?,
+                Command::ResumeTask { task } => block_on(client.resume(task))?,
+                other => return Err(format!("{other:?} cannot go through the API yet; stop the running engine first")),
+            };
+            answer.map_err(|err| err.to_string())?;
+        }
+    }
     Ok(())
 }
 
-/// Submits a task (intake and triage run at once) and returns it as stored. Every way of adding
-/// a task from the command line (`task add`, `task import`) goes through here.
+/// Submits a task and returns it as stored (after intake and triage): to this process's engine,
+/// or — when a running engine (the control room or `ambidex serve`) holds the store — through its
+/// API. Every way of adding tasks (`task add`, imports) goes through here. Call it from
+/// synchronous code only.
 pub fn submit(spec: TaskSpec, context: &Context) -> Result<Task, String> {
-    let engine = context.engine()?;
-    let events =
-        engine.execute_blocking(Command::AddTask { spec }, Actor::local_human()).map_err(|err| err.to_string())?;
-    let id = events.first().and_then(|event| event.task).ok_or("the engine stored no task")?;
-    let task = engine.reader().task(id).map_err(|err| err.to_string())?.ok_or("the task vanished")?;
-    engine.shutdown();
-    Ok(task)
+    match context.writer()? {
+        Writer::Local(engine) => {
+            let events = engine
+                .execute_blocking(Command::AddTask { spec }, Actor::local_human())
+                .map_err(|err| err.to_string())?;
+            let id = events.first().and_then(|event| event.task).ok_or("the engine stored no task")?;
+            let task = engine.reader().task(id).map_err(|err| err.to_string())?.ok_or("the task vanished")?;
+            engine.shutdown();
+            Ok(task)
+        }
+        Writer::Remote(client) => block_on(client.add_task(&spec))?.map_err(|err| err.to_string()),
+    }
 }
 
 fn add(args: AddArgs, context: &Context) -> Result<Outcome, String> {

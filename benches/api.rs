@@ -1,0 +1,124 @@
+//! Local HTTP API throughput on loopback: one task submission round trip (POST /v1/tasks, durable
+//! when answered), and bursts of 1,000 submissions from 20 concurrent clients, each with its own
+//! connection pool. `api/…` uses a bookkeeping engine (no intake), so it measures the API and the
+//! store: HTTP, JSON, one fsync'd commit per batch of concurrent submissions. `api_intake/…` is
+//! what `ambidex serve` does: intake and triage (policy rules, repository signals, similar-task
+//! history) on every submission, each burst into a fresh store.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+use ambidex::api::{self, ApiClient, ApiHandle};
+use ambidex::config::{ApiConfig, Config};
+use ambidex::orchestrator::{Engine, EngineSetup};
+use ambidex::protocol::TaskSpec;
+use ambidex::redact::Redactor;
+use ambidex::tools::sandbox::SandboxLevel;
+
+const CLIENTS: usize = 20;
+const BURST: usize = 1_000;
+
+struct Running {
+    _dir: tempfile::TempDir,
+    _handle: ApiHandle,
+    url: String,
+    token: String,
+}
+
+fn repo(dir: &Path) -> PathBuf {
+    let path = dir.join("repo");
+    let repo = git2::Repository::init(&path).unwrap();
+    std::fs::write(path.join("README.md"), "bench\n").unwrap();
+    let mut index = repo.index().unwrap();
+    index.add_path(Path::new("README.md")).unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let me = git2::Signature::now("b", "b@example.com").unwrap();
+    repo.commit(Some("HEAD"), &me, &me, "init", &tree, &[]).unwrap();
+    path
+}
+
+/// The API over a fresh store; with `intake`, the engine admits tasks as `ambidex serve` does.
+async fn start_with(intake: bool) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("state.redb");
+    // With intake, submissions without a repository get the bench's, as `ambidex serve` gives its own.
+    let (engine, default_repo) = if intake {
+        let repo = repo(dir.path());
+        let setup = EngineSetup::new(Config::default(), &repo, SandboxLevel::None, PathBuf::from("ambidex")).unwrap();
+        (Arc::new(Engine::open_with(&store, Arc::new(Redactor::new([])), Some(setup)).unwrap()), Some(repo))
+    } else {
+        (Arc::new(Engine::open(&store).unwrap()), None)
+    };
+    let config = ApiConfig { enabled: true, port: 0, max_body_bytes: 1 << 20 };
+    let handle = api::serve(engine, &config, dir.path(), default_repo.as_deref()).await.unwrap();
+    let token = std::fs::read_to_string(handle.token_path()).unwrap().trim().to_owned();
+    Running { url: handle.base_url(), token, _handle: handle, _dir: dir }
+}
+
+fn spec(n: usize) -> TaskSpec {
+    let mut spec = TaskSpec::titled(format!("Add pagination helper number {n}"));
+    spec.acceptance_criteria = vec!["the helper has a test".into()];
+    spec
+}
+
+async fn burst(url: &str, token: &str) {
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let client = ApiClient::new(url, token).unwrap();
+            tokio::spawn(async move {
+                for n in 0..BURST / CLIENTS {
+                    client.add_task(&spec(c * 1000 + n)).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.await.unwrap();
+    }
+}
+
+fn submissions(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let running = runtime.block_on(start_with(false));
+    let client = ApiClient::new(&running.url, &running.token).unwrap();
+
+    let mut group = c.benchmark_group("api");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("submit_one", |b| {
+        let mut n = 0;
+        b.to_async(&runtime).iter(|| {
+            n += 1;
+            let (client, spec) = (client.clone(), spec(n));
+            async move { client.add_task(&spec).await.unwrap() }
+        });
+    });
+    group.throughput(Throughput::Elements(BURST as u64));
+    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group.bench_function("submit_1000_from_20_clients", |b| {
+        b.to_async(&runtime).iter(|| burst(&running.url, &running.token));
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("api_intake");
+    group.throughput(Throughput::Elements(BURST as u64));
+    group.sample_size(10).measurement_time(Duration::from_secs(30));
+    group.bench_function("submit_1000_from_20_clients", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let running = runtime.block_on(start_with(true));
+                let started = Instant::now();
+                runtime.block_on(burst(&running.url, &running.token));
+                total += started.elapsed();
+            }
+            total
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, submissions);
+criterion_main!(benches);

@@ -1,0 +1,291 @@
+//! The routes: tasks in and out, gates listed and decided, the OpenAPI document.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::de::DeserializeOwned;
+
+use super::reply::Failure;
+use super::types::{CancelRequest, DecisionReply, DecisionRequest, GateInfo, TaskList};
+use super::{AppState, auth, events};
+use crate::domain::{Task, parse_task_file};
+use crate::protocol::{Actor, Command, GateId, TaskId, TaskSource, TaskSpec};
+use crate::store::StoreReader;
+
+/// The hand-written OpenAPI 3.1 document for these routes.
+pub(crate) const OPENAPI: &str = include_str!("openapi.json");
+
+/// The header a client may name its user in (the audit trail shows it); `$USER` of the server
+/// otherwise.
+const USER_HEADER: &str = "x-ambidex-user";
+
+type Answer<T> = Result<T, Failure>;
+
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    let limit = state.max_body;
+    let guarded = Router::new()
+        .route("/v1/tasks", get(list_tasks).post(add_task))
+        .route("/v1/tasks/{id}", get(show_task))
+        .route("/v1/tasks/{id}/cancel", post(cancel_task))
+        .route("/v1/tasks/{id}/resume", post(resume_task))
+        .route("/v1/events", get(events::stream))
+        .route("/v1/gates", get(list_gates))
+        .route("/v1/gates/{id}/decision", post(decide_gate))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
+    Router::new()
+        .route("/v1/openapi.json", get(openapi))
+        .merge(guarded)
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+async fn unknown_route() -> Failure {
+    Failure::not_found("no such route; GET /v1/openapi.json lists the routes")
+}
+
+async fn wrong_method() -> Response {
+    let mut failure = Failure::bad_request("this route does not take that method; see GET /v1/openapi.json");
+    failure.set_status(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    failure.into_response()
+}
+
+/// Runs a store read off the async threads.
+async fn read<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(StoreReader) -> Answer<T> + Send + 'static,
+) -> Answer<T> {
+    let reader = state.engine.reader();
+    tokio::task::spawn_blocking(move || work(reader))
+        .await
+        .map_err(|err| Failure::internal(format!("a store read stopped: {err}")))?
+}
+
+/// The person behind a request.
+fn actor(headers: &HeaderMap) -> Actor {
+    let named = headers
+        .get(USER_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|name| !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_graphic()));
+    match named {
+        Some(name) => Actor::Human { name: Some(name.to_owned()) },
+        None => Actor::local_human(),
+    }
+}
+
+/// The body's media type, lowercase, without parameters; JSON when absent.
+fn media_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|value| value.trim().to_ascii_lowercase())
+        .filter(|value| !value.is_empty())
+        .unwrap_or_else(|| "application/json".to_owned())
+}
+
+/// Parses a JSON body, naming the field at fault.
+fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8], what: &str) -> Answer<T> {
+    let media = media_type(headers);
+    if media != "application/json" {
+        return Err(Failure::unsupported_media_type(format!(
+            "this route takes `application/json`, not `{media}`; send {what} as JSON"
+        )));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| Failure::json(&err, what))?;
+    deserializer.end().map_err(|err| Failure::bad_request(format!("trailing bytes after the JSON body: {err}")))?;
+    Ok(value)
+}
+
+/// A task spec from a JSON body or a Markdown task file.
+fn spec_from_body(headers: &HeaderMap, body: &[u8]) -> Answer<TaskSpec> {
+    let spec = match media_type(headers).as_str() {
+        "text/markdown" | "text/x-markdown" => {
+            let text = std::str::from_utf8(body).map_err(|err| {
+                Failure::bad_request(format!(
+                    "the task file is not UTF-8 (invalid byte at offset {}); save it as UTF-8",
+                    err.valid_up_to()
+                ))
+            })?;
+            let mut spec =
+                parse_task_file(text, "request body").map_err(|err| Failure::bad_request(err.to_string()))?;
+            spec.source = TaskSource::Api;
+            spec
+        }
+        "application/json" => json_body::<TaskSpec>(headers, body, "a TaskSpec")?,
+        other => {
+            return Err(Failure::unsupported_media_type(format!(
+                "POST /v1/tasks takes `application/json` (a TaskSpec) or `text/markdown` (a task \
+                 file with `+++` TOML front matter), not `{other}`"
+            )));
+        }
+    };
+    if spec.title.trim().is_empty() {
+        return Err(Failure::bad_field("title", "the title is empty: say in one line what the task must achieve"));
+    }
+    Ok(spec)
+}
+
+impl AppState {
+    /// Fills what the submitter left to the engine: where the request came from, and the
+    /// repository (relative paths are taken from the engine's repository).
+    fn complete(&self, mut spec: TaskSpec) -> TaskSpec {
+        spec.title = spec.title.trim().to_owned();
+        if spec.source == TaskSource::Manual {
+            spec.source = TaskSource::Api;
+        }
+        if let Some(base) = &self.default_repo {
+            spec.repo = Some(match spec.repo.take().map(PathBuf::from) {
+                Some(repo) if repo.is_absolute() => repo.display().to_string(),
+                Some(repo) => base.join(repo).display().to_string(),
+                None => base.display().to_string(),
+            });
+        }
+        spec
+    }
+}
+
+async fn add_task(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer<Response> {
+    let body = body.map_err(|err| Failure::body(&err, state.max_body))?;
+    let spec = state.complete(spec_from_body(&headers, &body)?);
+    // Intake and triage read the store and the repository synchronously: off the async threads.
+    let (engine, actor) = (state.engine.clone(), actor(&headers));
+    let events = tokio::task::spawn_blocking(move || engine.execute_blocking(Command::AddTask { spec }, actor))
+        .await
+        .map_err(|err| Failure::internal(format!("the submission stopped: {err}")))??;
+    let id =
+        events.first().and_then(|event| event.task).ok_or_else(|| Failure::internal("the engine stored no task"))?;
+    let task = state.engine.task(id)?;
+    let location = format!("/v1/tasks/{id}");
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(task)).into_response())
+}
+
+async fn list_tasks(State(state): State<Arc<AppState>>) -> Answer<Json<TaskList>> {
+    let list = read(&state, |reader| {
+        let head_seq = reader.head()?.seq;
+        let tasks = reader.tasks()?.iter().map(Task::summary).collect();
+        Ok(TaskList { tasks, head_seq })
+    })
+    .await?;
+    Ok(Json(list))
+}
+
+/// The task a path names: a full id or any unique ending of it.
+async fn find_task(state: &AppState, reference: String) -> Answer<Task> {
+    read(state, move |reader| Ok(reader.find_task(&reference)?)).await
+}
+
+async fn show_task(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Answer<Json<Task>> {
+    Ok(Json(find_task(&state, id).await?))
+}
+
+async fn cancel_task(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer<Json<Task>> {
+    let body = body.map_err(|err| Failure::body(&err, state.max_body))?;
+    let request: CancelRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        CancelRequest::default()
+    } else {
+        json_body(&headers, &body, "a cancel request")?
+    };
+    let task = find_task(&state, id).await?.id;
+    let reason = request.reason.unwrap_or_else(|| "cancelled through the API".to_owned());
+    state.engine.execute(Command::CancelTask { task, reason }, actor(&headers)).await?;
+    Ok(Json(state.engine.task(task)?))
+}
+
+async fn resume_task(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Answer<Json<Task>> {
+    let task: TaskId = find_task(&state, id).await?.id;
+    state.engine.execute(Command::ResumeTask { task }, actor(&headers)).await?;
+    Ok(Json(state.engine.task(task)?))
+}
+
+async fn list_gates(State(state): State<Arc<AppState>>) -> Answer<Json<Vec<GateInfo>>> {
+    let gates = read(&state, |reader| {
+        Ok(reader
+            .tasks()?
+            .iter()
+            .flat_map(|task| {
+                task.open_gates.iter().map(|gate| GateInfo {
+                    gate: gate.id,
+                    task: task.id,
+                    task_title: task.spec.title.clone(),
+                    kind: gate.kind,
+                    reason: gate.reason.clone(),
+                    opened_seq: gate.opened_seq,
+                    options: gate.options.clone(),
+                })
+            })
+            .collect())
+    })
+    .await?;
+    Ok(Json(gates))
+}
+
+/// The open gate a path names (a full id or a unique ending), or why there is none.
+fn resolve_gate(tasks: &[Task], reference: &str) -> Answer<(GateId, TaskId)> {
+    let reference = reference.trim();
+    let full = reference.parse::<GateId>().ok();
+    let names = |id: GateId| full.map_or_else(|| id.matches_suffix(reference), |full| full == id);
+    let open: Vec<(GateId, TaskId)> =
+        tasks.iter().flat_map(|t| t.open_gates.iter().map(move |g| (g.id, t.id))).filter(|(g, _)| names(*g)).collect();
+    match open.as_slice() {
+        [one] => Ok(*one),
+        [] => {
+            let decided = tasks.iter().flat_map(|t| &t.decided_gates).find(|g| names(g.id));
+            Err(match decided {
+                Some(gate) => Failure::conflict(format!(
+                    "gate {} was already decided ({}); GET /v1/gates lists the open ones",
+                    gate.id, gate.decision
+                )),
+                None => Failure::not_found(format!("no gate matches `{reference}`; GET /v1/gates lists the open ones")),
+            })
+        }
+        many => {
+            Err(Failure::bad_request(format!("`{reference}` matches {} open gates; give more characters", many.len())))
+        }
+    }
+}
+
+async fn decide_gate(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer<Json<DecisionReply>> {
+    let body = body.map_err(|err| Failure::body(&err, state.max_body))?;
+    let request: DecisionRequest = json_body(&headers, &body, "a decision")?;
+    let (gate, task) = read(&state, move |reader| resolve_gate(&reader.tasks()?, &id)).await?;
+    let command = Command::DecideGate { gate, decision: request.decision, note: request.note, choice: request.choice };
+    let events = state.engine.execute(command, actor(&headers)).await?;
+    let seq = events.first().map_or(0, |event| event.seq);
+    let status = state.engine.task(task)?.status;
+    Ok(Json(DecisionReply { gate, task, decision: request.decision, status, seq }))
+}

@@ -1,0 +1,89 @@
+//! The bodies the API sends and accepts, shared by the server and [`ApiClient`](super::ApiClient).
+//! Request bodies refuse unknown fields, so a typo is a 400 naming the field, never a silently
+//! ignored key.
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::{Decision, GateId, GateKind, TaskId, TaskStatus, TaskSummary};
+
+/// `GET /v1/tasks`: every task, oldest first, and the log position the list reflects (stream
+/// `GET /v1/events?since=head_seq` to follow what happens next).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskList {
+    /// One line per task.
+    pub tasks: Vec<TaskSummary>,
+    /// The sequence number of the last event when the list was read.
+    pub head_seq: u64,
+}
+
+/// One gate waiting for a human, as `GET /v1/gates` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateInfo {
+    /// The gate.
+    pub gate: GateId,
+    /// The task it holds.
+    pub task: TaskId,
+    /// The task's title.
+    pub task_title: String,
+    /// Why it was opened.
+    pub kind: GateKind,
+    /// The reason, in words.
+    pub reason: String,
+    /// The sequence number of the event that opened it.
+    pub opened_seq: u64,
+    /// For a choice (the promotion gate): what approving may pick, the recommended one first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+}
+
+/// `POST /v1/gates/{id}/decision`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    /// `approve`, `approve_for_task` or `reject`.
+    pub decision: Decision,
+    /// A comment the agents and the audit trail see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// For a choice (the promotion gate): the option picked; absent picks the recommended one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice: Option<String>,
+}
+
+/// The answer to a decision: what was decided and where the task stands now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionReply {
+    /// The gate.
+    pub gate: GateId,
+    /// The task it held.
+    pub task: TaskId,
+    /// The decision, as recorded.
+    pub decision: Decision,
+    /// The task's status after the decision.
+    pub status: TaskStatus,
+    /// The sequence number of the decision's event (durable when this answer is sent).
+    pub seq: u64,
+}
+
+/// `POST /v1/tasks/{id}/cancel` (the body is optional).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelRequest {
+    /// Why, for the audit trail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Every error answer: a short machine-readable code, a sentence saying what went wrong and what
+/// to do, and the offending field when there is one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// `bad_request`, `unauthorized`, `not_found`, `conflict`, `payload_too_large`,
+    /// `unsupported_media_type` or `internal`.
+    pub error: String,
+    /// What went wrong and what to do.
+    pub detail: String,
+    /// The request field at fault, when the error is about one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}

@@ -1,0 +1,343 @@
+//! The local HTTP API over real HTTP on 127.0.0.1: every route, every kind of bad input, the
+//! event stream's replay-then-live, and a clean stop.
+
+mod support {
+    pub mod api;
+}
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use ambidex::api::{Discovery, TaskList};
+use ambidex::protocol::{Decision, EventKind, GateKind, TaskId};
+use support::api::{Server, json, spec};
+
+const MARKDOWN: &str = "+++\ntitle = \"Fix the rounding of page_count\"\nrisk = \"low\"\nkind = \"bug_fix\"\n\
+                        acceptance_criteria = [\"page_count(11, 5) returns 3\"]\nvalidation = [\"cargo test\"]\n+++\n\
+                        `page_count` rounds down.\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_go_in_as_json_or_markdown_and_come_back_listed_and_one_by_one() {
+    let server = Server::start().await;
+    let created = server.post_json("/v1/tasks", &spec("Add a last_page helper to the pagination module")).await;
+    assert_eq!(created.status(), 201);
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let (_, first) = json(created).await;
+    let first_id = first["id"].as_str().unwrap().to_owned();
+    assert_eq!(location, format!("/v1/tasks/{first_id}"));
+    assert_eq!(first["spec"]["source"]["type"], "api", "a spec without a source is marked as from the API");
+    assert_eq!(first["status"], "received");
+
+    let (status, second) = json(server.post("/v1/tasks", "text/markdown; charset=utf-8", MARKDOWN).await).await;
+    assert_eq!(status, 201, "{second}");
+    assert_eq!(second["spec"]["title"], "Fix the rounding of page_count");
+    assert_eq!(second["spec"]["risk"], "low");
+    assert_eq!(second["spec"]["validation"][0], "cargo test");
+    assert_eq!(second["spec"]["description"], "`page_count` rounds down.");
+
+    let list: TaskList = server.get("/v1/tasks").await.json().await.unwrap();
+    let ids: Vec<String> = list.tasks.iter().map(|t| t.id.to_string()).collect();
+    assert_eq!(ids, vec![first_id.clone(), second["id"].as_str().unwrap().to_owned()]);
+    assert_eq!(list.head_seq, 2);
+
+    let (status, shown) = json(server.get(&format!("/v1/tasks/{first_id}")).await).await;
+    assert_eq!((status, shown["id"].as_str()), (200, Some(first_id.as_str())));
+    let short = &first_id[first_id.len() - 8..];
+    let (status, by_suffix) = json(server.get(&format!("/v1/tasks/{}", short.to_lowercase())).await).await;
+    assert_eq!((status, by_suffix["id"].as_str()), (200, Some(first_id.as_str())), "any unique ending names a task");
+
+    let typed = server.client.task(short).await.unwrap();
+    assert_eq!(typed.id.to_string(), first_id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_ids_and_routes_are_404() {
+    let server = Server::start().await;
+    let (status, body) = json(server.get(&format!("/v1/tasks/{}", TaskId::new())).await).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")), "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("GET /v1/tasks"), "{body}");
+    let (status, _) = json(server.get("/v1/tasks/nosuchtask").await).await;
+    assert_eq!(status, 404);
+    let (status, body) = json(
+        server
+            .post_json("/v1/gates/01ARZ3NDEKTSV4RRFFQ69G5FAV/decision", &serde_json::json!({"decision": "approve"}))
+            .await,
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")), "{body}");
+    let (status, _) =
+        json(server.post_json(&format!("/v1/tasks/{}/cancel", TaskId::new()), &serde_json::json!({})).await).await;
+    assert_eq!(status, 404);
+    let (status, body) = json(server.get("/v1/nothing-here").await).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_the_limit_is_413() {
+    let server = Server::start_with(1024).await;
+    let big = spec(&"a very long title ".repeat(200));
+    assert!(big.to_string().len() > 1024);
+    let (status, body) = json(server.post_json("/v1/tasks", &big).await).await;
+    assert_eq!((status, body["error"].as_str()), (413, Some("payload_too_large")), "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("api.max_body_bytes"), "{body}");
+    let (status, _) = json(server.post("/v1/tasks", "text/markdown", "x".repeat(2048)).await).await;
+    assert_eq!(status, 413);
+    let (status, _) = json(server.post_json("/v1/tasks", &spec("Add a last_page helper to pagination")).await).await;
+    assert_eq!(status, 201, "a body under the limit still goes in");
+    let list: TaskList = server.get("/v1/tasks").await.json().await.unwrap();
+    assert_eq!(list.tasks.len(), 1, "nothing of a refused body was stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_json_and_unknown_fields_are_400_naming_the_field() {
+    let server = Server::start().await;
+    let (status, body) = json(
+        server.post_json("/v1/tasks", &serde_json::json!({"title": "Fix the pagination", "acceptance": ["x"]})).await,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str(), body["field"].as_str()),
+        (400, Some("bad_request"), Some("acceptance"))
+    );
+    assert!(body["detail"].as_str().unwrap().contains("unknown field `acceptance`"), "{body}");
+
+    let (status, body) =
+        json(server.post_json("/v1/tasks", &serde_json::json!({"description": "no title"})).await).await;
+    assert_eq!((status, body["field"].as_str()), (400, Some("title")), "{body}");
+    let (status, body) = json(
+        server.post_json("/v1/tasks", &serde_json::json!({"title": "Fix the pagination", "risk": "severe"})).await,
+    )
+    .await;
+    assert_eq!((status, body["field"].as_str()), (400, Some("risk")), "{body}");
+    let (status, body) = json(server.post_json("/v1/tasks", &serde_json::json!({"title": "  "})).await).await;
+    assert_eq!((status, body["field"].as_str()), (400, Some("title")), "{body}");
+
+    let (status, body) = json(server.post("/v1/tasks", "application/json", "{\"title\": \"Fix").await).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("bad_request")));
+    assert!(body["detail"].as_str().unwrap().contains("not valid JSON"), "{body}");
+    assert!(body.get("field").is_none(), "{body}");
+
+    let (status, body) = json(server.post("/v1/tasks", "text/markdown", "title = \"no fences\"\n").await).await;
+    assert_eq!(status, 400);
+    assert!(body["detail"].as_str().unwrap().contains("request body:1: no front matter"), "{body}");
+
+    let (status, body) = json(server.post("/v1/tasks", "text/plain", "Fix it").await).await;
+    assert_eq!((status, body["error"].as_str()), (415, Some("unsupported_media_type")));
+
+    let (status, body) = json(server.get("/v1/events?since=soon").await).await;
+    assert_eq!((status, body["field"].as_str()), (400, Some("since")), "{body}");
+    let (status, body) = json(server.get("/v1/events?sinse=3").await).await;
+    assert_eq!((status, body["field"].as_str()), (400, Some("sinse")), "{body}");
+    let list: TaskList = server.get("/v1/tasks").await.json().await.unwrap();
+    assert!(list.tasks.is_empty(), "no refused body was stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_or_wrong_token_is_401_and_only_the_openapi_document_is_open() {
+    let server = Server::start().await;
+    let routes = [("GET", "/v1/tasks"), ("POST", "/v1/tasks"), ("GET", "/v1/gates"), ("GET", "/v1/events")];
+    let wrong = "0".repeat(server.token.len());
+    for (method, path) in routes {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        for token in [None, Some(wrong.as_str()), Some("short"), Some(&server.token[..server.token.len() - 1])] {
+            let mut request = server.http.request(method.clone(), server.url(path)).body(spec("Fix it").to_string());
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.headers()["www-authenticate"], "Bearer");
+            let (status, body) = json(response).await;
+            assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")), "{method} {path} {token:?}");
+            let detail = body["detail"].as_str().unwrap();
+            assert!(detail.contains("api.token"), "the answer says where the token is: {detail}");
+            assert!(!detail.contains(&server.token), "never the token itself");
+        }
+    }
+    let list: TaskList = server.get("/v1/tasks").await.json().await.unwrap();
+    assert!(list.tasks.is_empty(), "no unauthorized submission was stored");
+    let open = server.http.get(server.url("/v1/openapi.json")).send().await.unwrap();
+    assert_eq!(open.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gates_are_listed_and_decided_once_by_id_or_ending() {
+    let server = Server::start().await;
+    let task = server.client.add_task(&serde_json::from_value(spec("Add a last_page helper")).unwrap()).await.unwrap();
+    let plan = server.open_gate(task.id, GateKind::Plan).await;
+    let gates = server.client.gates().await.unwrap();
+    assert_eq!(gates.len(), 1);
+    assert_eq!((gates[0].gate, gates[0].task, gates[0].kind), (plan, task.id, GateKind::Plan));
+    assert_eq!(gates[0].task_title, "Add a last_page helper");
+
+    let (status, body) = json(
+        server.post_json(&format!("/v1/gates/{plan}/decision"), &serde_json::json!({"decision": "approved"})).await,
+    )
+    .await;
+    assert_eq!((status, body["field"].as_str()), (400, Some("decision")), "{body}");
+    let (status, body) = json(
+        server
+            .post_json(
+                &format!("/v1/gates/{plan}/decision"),
+                &serde_json::json!({"decision": "approve", "comment": "x"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!((status, body["field"].as_str()), (400, Some("comment")), "{body}");
+
+    let ending = plan.to_string()[18..].to_lowercase();
+    let (status, body) = json(
+        server
+            .post_json(
+                &format!("/v1/gates/{ending}/decision"),
+                &serde_json::json!({"decision": "approve", "note": "fine"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["gate"].as_str(), body["decision"].as_str()), (Some(plan.to_string().as_str()), Some("approve")));
+    assert!(body["seq"].as_u64().unwrap() > 0);
+    let decided = server.client.task(&task.id.to_string()).await.unwrap();
+    assert!(decided.open_gates.is_empty());
+    assert_eq!(decided.decided_gates[0].note.as_deref(), Some("fine"));
+    assert_eq!(decided.decided_gates[0].decision, Decision::Approve);
+    assert!(server.client.gates().await.unwrap().is_empty());
+
+    let (status, body) =
+        json(server.post_json(&format!("/v1/gates/{plan}/decision"), &serde_json::json!({"decision": "reject"})).await)
+            .await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("conflict")), "a decided gate stays decided: {body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_are_cancelled_and_resumed_only_when_that_makes_sense() {
+    let server = Server::start().await;
+    let task = server.client.add_task(&serde_json::from_value(spec("Add a last_page helper")).unwrap()).await.unwrap();
+    let (status, _) = json(server.post(&format!("/v1/tasks/{}/resume", task.id), "application/json", "").await).await;
+    assert_eq!(status, 409, "a received task is not resumable");
+    let cancelled = server.client.cancel(task.id, Some("not needed".into())).await.unwrap();
+    assert_eq!(cancelled.status.to_string(), "cancelled");
+    let (status, body) =
+        json(server.post(&format!("/v1/tasks/{}/cancel", task.id), "application/json", "").await).await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("conflict")), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_replays_after_since_then_follows_live_without_gaps_or_repeats() {
+    let server = Server::start().await;
+    for n in 0..5 {
+        server
+            .client
+            .add_task(&serde_json::from_value(spec(&format!("Add helper number {n}"))).unwrap())
+            .await
+            .unwrap();
+    }
+    let mut stream = server.client.events(2).await.unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        seen.push(tokio::time::timeout(Duration::from_secs(10), stream.next()).await.unwrap().unwrap().unwrap().seq);
+    }
+    assert_eq!(seen, vec![3, 4, 5], "the backlog after `since`");
+
+    // Live: events committed while streaming, from many writers at once.
+    let writers: Vec<_> = (0..10)
+        .map(|n| {
+            let client = server.client.clone();
+            tokio::spawn(async move {
+                client.add_task(&serde_json::from_value(spec(&format!("Add live helper {n}"))).unwrap()).await.unwrap()
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let mut created = BTreeSet::new();
+    while seen.len() < 13 {
+        let event = tokio::time::timeout(Duration::from_secs(10), stream.next()).await.unwrap().unwrap().unwrap();
+        if let EventKind::TaskCreated { spec } = &event.kind {
+            created.insert(spec.title.clone());
+        }
+        seen.push(event.seq);
+    }
+    assert_eq!(seen, (3..=15).collect::<Vec<_>>(), "consecutive, once each");
+    assert_eq!(created.len(), 10);
+
+    // A client that reconnects with Last-Event-ID continues where it stopped.
+    let resumed = server
+        .http
+        .get(server.url("/v1/events"))
+        .bearer_auth(&server.token)
+        .header("last-event-id", "14")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resumed.headers()["content-type"], "text/event-stream");
+    let mut resumed = resumed;
+    let chunk = tokio::time::timeout(Duration::from_secs(10), resumed.chunk()).await.unwrap().unwrap().unwrap();
+    let text = String::from_utf8_lossy(&chunk);
+    assert!(text.starts_with("id: 15\n"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_describes_every_route() {
+    let server = Server::start().await;
+    let (status, doc) = json(server.http.get(server.url("/v1/openapi.json")).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let routes: BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| ops.as_object().unwrap().keys().map(move |m| (m.to_uppercase(), path.clone())))
+        .collect();
+    let expected: BTreeSet<(String, String)> = [
+        ("POST", "/v1/tasks"),
+        ("GET", "/v1/tasks"),
+        ("GET", "/v1/tasks/{id}"),
+        ("POST", "/v1/tasks/{id}/cancel"),
+        ("POST", "/v1/tasks/{id}/resume"),
+        ("GET", "/v1/events"),
+        ("GET", "/v1/gates"),
+        ("POST", "/v1/gates/{id}/decision"),
+        ("GET", "/v1/openapi.json"),
+    ]
+    .into_iter()
+    .map(|(m, p)| (m.to_owned(), p.to_owned()))
+    .collect();
+    assert_eq!(routes, expected);
+    // Every route the document names answers (never the fallback's "no such route").
+    for (method, path) in &expected {
+        let path = path.replace("{id}", "x");
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let response = server.http.request(method, server.url(&path)).send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        assert!(status == 401 || status == 200, "{path}: {status} {text}");
+    }
+    // Every schema a route refers to exists.
+    let text = doc.to_string();
+    for reference in text.split("\"$ref\":\"#/components/").skip(1) {
+        let pointer = format!("/components/{}", &reference[..reference.find('"').unwrap()]);
+        assert!(doc.pointer(&pointer).is_some(), "{pointer} is missing");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_ends_event_streams_and_removes_the_announcement() {
+    let mut server = Server::start().await;
+    let announcement = server.dir.path().join("api.json");
+    let found = Discovery::read(&announcement).unwrap().unwrap();
+    assert_eq!((found.pid, found.url.as_str()), (std::process::id(), server.url.as_str()));
+    let token_mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&found.token_file).unwrap().permissions());
+    assert_eq!(token_mode & 0o777, 0o600);
+
+    let mut stream = server.client.events(0).await.unwrap();
+    let handle = server.handle.take().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), handle.shutdown()).await.unwrap();
+    assert!(!announcement.exists());
+    let end = tokio::time::timeout(Duration::from_secs(10), stream.next()).await.unwrap();
+    assert!(end.is_none(), "the stream ends with the server");
+    assert!(server.client.tasks().await.is_err());
+}

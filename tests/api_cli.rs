@@ -44,7 +44,8 @@ fn task_add_and_gate_approve_reach_a_running_engine_through_its_api() {
     pagination_repo(&sandbox);
     let script = script(&sandbox, "happy", &happy_script());
     let mut args = scripted(&script);
-    args.extend(["-c".into(), "api.port=0".into(), "serve".into()]);
+    // The production track alone: this test is about the API, not the Left Hand.
+    args.extend(["-c".into(), "api.port=0".into(), "-c".into(), "engine.challengers=0".into(), "serve".into()]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut serve = sandbox.command(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let announcement = sandbox.path("data/ambidex/api.json");

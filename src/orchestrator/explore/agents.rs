@@ -24,7 +24,7 @@ use crate::protocol::{
 };
 use crate::tools::broker::{AgentScope, Broker};
 use crate::tools::budget::{BudgetLimits, BudgetUsage};
-use crate::workspace::{Author, Worktree, commit_all, diff_against};
+use crate::workspace::{Author, FileStat, Worktree, commit_all, diff_against};
 
 /// The breaker recorded when acceptance tests already pass on the base commit.
 const WEAK_ACCEPTANCE: &str = "weak_acceptance_tests";
@@ -148,6 +148,20 @@ pub(super) fn copy_files(from: &Path, to: &Path, files: &[String]) -> std::io::R
             std::fs::create_dir_all(parent)?;
         }
         std::fs::copy(from.join(file), &target)?;
+    }
+    Ok(())
+}
+
+/// Makes `to` hold the change `files` describe in `from`: changed and added files copied,
+/// deleted ones removed.
+pub(super) fn mirror_change(from: &Path, to: &Path, files: &[FileStat]) -> std::io::Result<()> {
+    let changed: Vec<String> = files.iter().filter(|f| f.status != "deleted").map(|f| f.path.clone()).collect();
+    copy_files(from, to, &changed)?;
+    for gone in files.iter().filter(|f| f.status == "deleted") {
+        match std::fs::remove_file(to.join(&gone.path)) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
+            _ => {}
+        }
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use tokio::sync::Semaphore;
 
-use super::agents::{Crew, copy_files, looks_like_test};
+use super::agents::{Crew, copy_files, looks_like_test, mirror_change};
 use super::{blocking, candidate_worktree};
 use crate::domain::{AcceptanceTests, Task};
 use crate::eval::{self, RunTests};
@@ -137,12 +137,7 @@ async fn prepare(
     let (scratch, subject, acceptance) = (scratch.clone(), subject.clone(), acceptance.files.clone());
     blocking(move || -> Result<(), String> {
         reset_to(&scratch.path, &scratch.base).map_err(|err| err.to_string())?;
-        let changed: Vec<String> =
-            subject.files.iter().filter(|f| f.status != "deleted").map(|f| f.path.clone()).collect();
-        copy_files(&subject.worktree.path, &scratch.path, &changed).map_err(|err| err.to_string())?;
-        for gone in subject.files.iter().filter(|f| f.status == "deleted") {
-            let _ = std::fs::remove_file(scratch.path.join(&gone.path));
-        }
+        mirror_change(&subject.worktree.path, &scratch.path, &subject.files).map_err(|err| err.to_string())?;
         if let Some(eval) = eval_path {
             copy_files(&eval, &scratch.path, &acceptance).map_err(|err| err.to_string())?;
         }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::agents::{Crew, copy_files};
+use super::agents::{Crew, copy_files, mirror_change};
 use super::blocking;
 use crate::agents::prompt::task_section;
 use crate::agents::{AgentOutcome, Submission};
@@ -301,11 +301,14 @@ pub(super) async fn promote(
 /// Keeps production's change in a patch file beside the evidence, then puts the production
 /// worktree back to its base for the adopted change (the promotion gate approved the discard).
 fn reset_production(path: &Path, base: &str, saved: &Path, patch: &str) -> Result<(), String> {
-    if let Some(parent) = saved.parent() {
-        std::fs::create_dir_all(parent).map_err(|err| err.to_string())?;
+    // A resumed adoption keeps what production had before the first attempt.
+    if !saved.exists() {
+        if let Some(parent) = saved.parent() {
+            std::fs::create_dir_all(parent).map_err(|err| err.to_string())?;
+        }
+        std::fs::write(saved, patch)
+            .map_err(|err| format!("cannot keep production's change in {}: {err}", saved.display()))?;
     }
-    std::fs::write(saved, patch)
-        .map_err(|err| format!("cannot keep production's change in {}: {err}", saved.display()))?;
     reset_to(path, base).map_err(|err| err.to_string())
 }
 
@@ -369,13 +372,7 @@ async fn adopt(
                 (production.path.clone(), production.base.clone(), saved.clone(), prod_patch.clone());
             blocking(move || {
                 reset_production(&to, &base, &saved, &kept)?;
-                let changed: Vec<String> =
-                    diff.files.iter().filter(|f| f.status != "deleted").map(|f| f.path.clone()).collect();
-                copy_files(&from, &to, &changed).map_err(|err| err.to_string())?;
-                for gone in diff.files.iter().filter(|f| f.status == "deleted") {
-                    let _ = std::fs::remove_file(to.join(&gone.path));
-                }
-                Ok::<(), String>(())
+                mirror_change(&from, &to, &diff.files).map_err(|err| err.to_string())
             })
             .await?
             .map_err(|err| EngineError::Refused(format!("cannot adopt {candidate}: {err}")))?;

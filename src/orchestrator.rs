@@ -9,6 +9,7 @@
 //! - `pipeline`: the production track, stage by stage, resumable from the log;
 //! - `breakers`: the circuit breakers that pause a task;
 //! - `pr`: the local pull request (branch, commit, document);
+//! - `queries`: the clients' read port: past events and candidates' diffs;
 //! - `reconcile`: worktrees versus git and the disk at start;
 //! - `scheduler`: many tasks under the concurrency limit.
 
@@ -18,6 +19,7 @@ mod host;
 pub mod intake;
 pub mod pipeline;
 mod pr;
+mod queries;
 mod reconcile;
 pub mod scheduler;
 pub mod setup;
@@ -158,7 +160,8 @@ impl Engine {
                 }
             }
         });
-        Ok(Client { snapshot, updates, commands })
+        let queries: Arc<dyn crate::protocol::Queries> = self.clone();
+        Ok(Client { snapshot, updates, commands, queries })
     }
 
     /// Carries out a command and returns the events it appended.

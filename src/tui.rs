@@ -34,6 +34,8 @@ pub mod stream_view;
 pub mod streams;
 pub mod theme;
 mod update;
+#[cfg(test)]
+mod update_tests;
 
 use std::io::Write;
 use std::sync::Arc;

@@ -343,7 +343,7 @@ fn merge(tokens: &[Range<usize>], keep: &[bool]) -> Vec<Range<usize>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) const PATCH: &str = "diff --git a/src/lib.rs b/src/lib.rs

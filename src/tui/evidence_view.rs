@@ -38,7 +38,7 @@ pub struct Column {
 /// The matrix's columns.
 pub const COLUMNS: &[Column] = &[
     Column { header: "CANDIDATE", width: 11, value: |_| 0, text: |r| r.candidate.clone(), better: Better::None },
-    Column { header: "STRATEGY", width: 16, value: |_| 0, text: |r| r.strategy.clone(), better: Better::None },
+    Column { header: "STRATEGY", width: 18, value: |_| 0, text: |r| r.strategy.clone(), better: Better::None },
     Column {
         header: "VALID",
         width: 6,
@@ -282,7 +282,7 @@ pub fn render(state: &AppState, area: Rect, buf: &mut Buffer, focused: bool) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn matrix() -> EvidenceMatrix {

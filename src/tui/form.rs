@@ -98,8 +98,8 @@ impl FormState {
         match self.focus {
             0 if key.code == KeyCode::Enter && self.areas[0].cursor().0 == 0 => self.focus = 1,
             3 => match key.code {
-                KeyCode::Left | KeyCode::Char('h') => self.risk = step_risk(self.risk, false),
-                KeyCode::Right | KeyCode::Char('l') | KeyCode::Char(' ') => self.risk = step_risk(self.risk, true),
+                KeyCode::Left => self.risk = step_risk(self.risk, false),
+                KeyCode::Right | KeyCode::Char(' ') => self.risk = step_risk(self.risk, true),
                 KeyCode::Char(c) => {
                     if let Some(risk) = Risk::ALL.iter().find(|r| r.as_str().starts_with(c)) {
                         self.risk = Some(*risk);
@@ -149,7 +149,8 @@ fn step_risk(risk: Option<Risk>, forward: bool) -> Option<Risk> {
 /// Draws the form centered in `area`. `submit_key` and `close_key` come from the keymap.
 pub fn render(form: &FormState, theme: &Theme, hints: &str, area: Rect, buf: &mut Buffer) {
     let width = area.width.saturating_sub(4).min(100);
-    let height = area.height.saturating_sub(2);
+    let wanted = 24 + feedback_lines(form, theme).len() as u16;
+    let height = area.height.saturating_sub(2).min(wanted);
     let rect = Rect::new(area.x + (area.width - width) / 2, area.y + (area.height - height) / 2, width, height);
     Clear.render(rect, buf);
     let title = if form.task.is_some() { " Revise task " } else { " New task " };
@@ -164,7 +165,6 @@ pub fn render(form: &FormState, theme: &Theme, hints: &str, area: Rect, buf: &mu
     let feedback = feedback_lines(form, theme);
     let compact = inner.height < 20;
     let (objective_h, list_h) = if compact { (3, 3) } else { (5, 5) };
-    let feedback_h = (feedback.len() as u16).min(inner.height.saturating_sub(objective_h + 2 * list_h + 2));
     let [objective, criteria, constraints, risk, feedback_area, hint] = Layout::vertical([
         Constraint::Length(objective_h),
         Constraint::Length(list_h),
@@ -174,7 +174,6 @@ pub fn render(form: &FormState, theme: &Theme, hints: &str, area: Rect, buf: &mu
         Constraint::Length(1),
     ])
     .areas(inner);
-    let _ = feedback_h;
     for (index, field_area) in [objective, criteria, constraints].into_iter().enumerate() {
         let focused = form.focus == index;
         let (border, label) = if focused {

@@ -130,22 +130,23 @@ impl AppState {
             .render(area, buf);
             return;
         }
-        let wide = area.width >= 90;
+        // Columns give way to the title as the pane narrows: kind first, then route and cost.
+        let inner = area.width.saturating_sub(2);
+        let (with_kind, with_cost) = (inner >= 110, inner >= 70);
         let mut header = vec!["ID", "STATUS"];
         let mut widths = vec![Constraint::Length(8), Constraint::Length(13)];
-        if wide {
+        if with_kind {
             header.push("KIND");
             widths.push(Constraint::Length(11));
         }
-        header.extend(["RISK", "ROUTE", "AGE", "COST", "G", "TITLE"]);
-        widths.extend([
-            Constraint::Length(8),
-            Constraint::Length(5),
-            Constraint::Length(4),
-            Constraint::Length(6),
-            Constraint::Length(2),
-            Constraint::Fill(1),
-        ]);
+        header.push("RISK");
+        widths.push(Constraint::Length(8));
+        if with_cost {
+            header.extend(["ROUTE", "COST"]);
+            widths.extend([Constraint::Length(5), Constraint::Length(6)]);
+        }
+        header.extend(["AGE", "G", "TITLE"]);
+        widths.extend([Constraint::Length(4), Constraint::Length(2), Constraint::Fill(1)]);
         let rows = self.tasks.iter().map(|task| {
             let gates = if task.open_gates == 0 { String::new() } else { task.open_gates.to_string() };
             let route = match task.route {
@@ -157,18 +158,19 @@ impl AppState {
                 Cell::from(Span::styled(task.id.short(), theme.style("ui.dim"))),
                 Cell::from(Span::styled(task.status.to_string(), theme.status(task.status))),
             ];
-            if wide {
+            if with_kind {
                 cells.push(Cell::from(dash(task.kind)));
             }
-            let risk = match task.risk {
+            cells.push(Cell::from(match task.risk {
                 Some(risk) => Span::styled(risk.to_string(), theme.risk(risk)),
                 None => Span::styled("-", theme.style("ui.dim")),
-            };
+            }));
+            if with_cost {
+                cells.push(Cell::from(route));
+                cells.push(Cell::from(Span::styled(money(task.cost_micros), theme.style("ui.dim"))));
+            }
             cells.extend([
-                Cell::from(risk),
-                Cell::from(route),
                 Cell::from(Span::styled(age(self.now, task.created_at), theme.style("ui.dim"))),
-                Cell::from(Span::styled(money(task.cost_micros), theme.style("ui.dim"))),
                 Cell::from(Span::styled(gates, theme.style("gate.pending"))),
                 Cell::from(task.title.as_str()),
             ]);

@@ -210,12 +210,12 @@ fn run(command: Option<Cmd>, context: &Context) -> Result<Outcome, String> {
 
 fn run_tui(context: &Context) -> Result<Outcome, String> {
     use std::io::IsTerminal;
-    if !std::io::stdout().is_terminal() {
-        return Err("the control room needs a terminal; for scripts use `ambidex task list` and friends".into());
-    }
     let settings = &context.effective.config.tui;
     let theme = ambidex::tui::Theme::load(&settings.theme).map_err(|err| err.to_string())?;
     let keymap = ambidex::tui::Keymap::with_overrides(&settings.keymap)?;
+    if !std::io::stdout().is_terminal() {
+        return Err("the control room needs a terminal; for scripts use `ambidex task list` and friends".into());
+    }
     let options = ambidex::tui::Options {
         store_label: context.store_path().display().to_string(),
         theme,

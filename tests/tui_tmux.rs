@@ -165,3 +165,17 @@ fn a_task_added_in_the_form_passes_its_gates_with_y_and_reaches_a_pr() {
     assert_eq!(tmux.tmux(&["display", "-p", "#{alternate_on}"]).trim(), "0", "the alternate screen was left");
     assert_eq!(tmux.tmux(&["display", "-p", "#{mouse_any_flag}"]).trim(), "0", "mouse reporting was turned off");
 }
+
+#[test]
+fn a_bad_theme_or_keymap_is_named_before_the_terminal_is_touched() {
+    let sandbox = Sandbox::new();
+    let stderr = sandbox.run(&["--theme", "no-such-theme"]).fails();
+    assert!(stderr.contains("theme `no-such-theme`") && stderr.contains("dark, light, high-contrast"), "{stderr}");
+    let stderr = sandbox.run(&["tui", "--theme", "also-missing"]).fails();
+    assert!(stderr.contains("theme `also-missing`"), "{stderr}");
+    let stderr = sandbox.run(&["-c", "tui.keymap.aprove=y"]).fails();
+    assert!(stderr.contains("unknown action `aprove`"), "{stderr}");
+    let theme = sandbox.write("my-theme.toml", "inherits = \"light\"\n[scopes]\n\"ui.title\" = \"magenta\"\n");
+    let stderr = sandbox.run(&["--theme", theme.to_str().unwrap()]).fails();
+    assert!(stderr.contains("needs a terminal"), "a theme file that inherits a built-in one loads: {stderr}");
+}

@@ -281,6 +281,8 @@ pub struct AppState {
     pub highlights: HashMap<u64, Arc<HunkHighlight>>,
     /// Hunks asked for.
     pub highlight_asked: HashSet<u64>,
+    /// Diffs (by address) whose every hunk was queued for highlighting.
+    pub highlight_docs: HashSet<usize>,
     /// The audit log, by sequence number.
     pub log: BTreeMap<u64, LogLine>,
     /// Sequence numbers of the log lines matching the filter.
@@ -319,6 +321,7 @@ impl AppState {
             diffs: HashMap::new(),
             highlights: HashMap::new(),
             highlight_asked: HashSet::new(),
+            highlight_docs: HashSet::new(),
             log: BTreeMap::new(),
             log_matches: Vec::new(),
             status: None,

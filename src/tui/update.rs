@@ -19,6 +19,8 @@ const LAZY_HUNKS: usize = 200;
 impl AppState {
     /// Applies one message and returns the commands it causes.
     pub fn update(&mut self, msg: Msg) -> Vec<Command> {
+        // Streamed text and highlighting change nothing about what must be loaded.
+        let settles = !matches!(msg, Msg::Engine(Update::Delta(_)) | Msg::Highlighted(..));
         let commands = match msg {
             Msg::Key(key) => self.on_key(key),
             Msg::Mouse(mouse) => {
@@ -67,7 +69,9 @@ impl AppState {
                 Vec::new()
             }
         };
-        self.after_update();
+        if settles {
+            self.after_update();
+        }
         commands
     }
 
@@ -125,7 +129,7 @@ impl AppState {
                             self.effects.push(Effect::Notify(format!("Ambidex: {kind} gate: {title} — {reason}")));
                         }
                     }
-                    if self.overlay.is_none() && !self.approval.dismissed {
+                    if self.overlay.is_none() && !self.approval.dismissed && !self.views.log_editing {
                         self.open_approval();
                     }
                 }
@@ -262,7 +266,11 @@ impl AppState {
                 self.approval.queue.sort_by_key(|(task, gate)| {
                     self.details.get(task).and_then(|d| d.gates.iter().find(|g| g.id == *gate)).map(|g| g.opened_seq)
                 });
-                if !self.approval.queue.is_empty() && self.overlay.is_none() && !self.approval.dismissed {
+                if !self.approval.queue.is_empty()
+                    && self.overlay.is_none()
+                    && !self.approval.dismissed
+                    && !self.views.log_editing
+                {
                     self.open_approval();
                 }
             }
@@ -282,7 +290,11 @@ impl AppState {
 
     /// After the form or another overlay closes: gates that waited pop up.
     pub(crate) fn reopen_pending_gates(&mut self) {
-        if self.overlay.is_none() && !self.approval.queue.is_empty() && !self.approval.dismissed {
+        if self.overlay.is_none()
+            && !self.approval.queue.is_empty()
+            && !self.approval.dismissed
+            && !self.views.log_editing
+        {
             self.open_approval();
         }
     }
@@ -374,22 +386,29 @@ impl AppState {
                     on_screen.push((*f, *h));
                 }
             }
-            for (f, file) in doc.files.iter().enumerate() {
-                for (h, hunk) in file.hunks.iter().enumerate() {
-                    if self.highlight_asked.contains(&hunk.key) || self.highlights.contains_key(&hunk.key) {
-                        continue;
-                    }
-                    let request = Request {
-                        key: hunk.key,
-                        extension: file.extension().to_owned(),
-                        lines: hunk.lines.iter().map(|l| l.text.clone()).collect(),
-                        urgent: on_screen.contains(&(f, h)),
-                    };
-                    if request.urgent {
-                        urgent.push(request);
-                    } else if later.len() < LAZY_HUNKS {
-                        later.push(request);
-                    }
+            // The whole diff is queued once (lazily, behind the screen); the screen every time.
+            let whole = self.highlight_docs.insert(Arc::as_ptr(doc) as usize);
+            let targets: Vec<(usize, usize)> = if whole {
+                doc.files.iter().enumerate().flat_map(|(f, file)| (0..file.hunks.len()).map(move |h| (f, h))).collect()
+            } else {
+                on_screen.clone()
+            };
+            for (f, h) in targets {
+                let file = &doc.files[f];
+                let hunk = &file.hunks[h];
+                if self.highlight_asked.contains(&hunk.key) || self.highlights.contains_key(&hunk.key) {
+                    continue;
+                }
+                let request = Request {
+                    key: hunk.key,
+                    extension: file.extension().to_owned(),
+                    lines: hunk.lines.iter().map(|l| l.text.clone()).collect(),
+                    urgent: on_screen.contains(&(f, h)),
+                };
+                if request.urgent {
+                    urgent.push(request);
+                } else if later.len() < LAZY_HUNKS {
+                    later.push(request);
                 }
             }
         }

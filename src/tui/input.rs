@@ -291,14 +291,13 @@ impl AppState {
                 }
                 Tab::Gates => {
                     let gates = self.gate_list();
-                    if let Some((task, gate)) = gates.get(self.views.gate).copied() {
+                    if let Some((_, gate)) = gates.get(self.views.gate).copied() {
                         if let Some(at) = self.approval.queue.iter().position(|(_, g)| *g == gate) {
                             let entry = self.approval.queue.remove(at);
                             self.approval.queue.insert(0, entry);
                             self.approval.dismissed = false;
                             self.open_approval();
                         } else {
-                            let _ = task;
                             self.status = Some(("that gate is already decided".into(), false));
                         }
                     }

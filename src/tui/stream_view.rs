@@ -78,7 +78,7 @@ pub fn render_left(state: &AppState, area: Rect, buf: &mut Buffer, focused: bool
     }
     let columns = Layout::horizontal(vec![Constraint::Fill(1); shown]).spacing(1).split(inner);
     for (column, stream) in columns.iter().zip(streams.iter().skip(first)) {
-        let lines = tail(theme, &[*stream], state.views.left_unfolded, *column, state.views.left_scroll, false);
+        let lines = tail(theme, &[*stream], state.views.left_unfolded, *column, state.views.left_scroll, true);
         Paragraph::new(lines).render(*column, buf);
     }
 }
@@ -117,7 +117,9 @@ fn tail<'a>(
                 break 'sections;
             }
         }
-        lines.push(heading(theme, section, headings));
+        if headings {
+            lines.push(heading(theme, section));
+        }
         out.extend(lines);
         if out.len() >= want {
             break;
@@ -131,7 +133,7 @@ fn tail<'a>(
     out
 }
 
-fn heading<'a>(theme: &Theme, section: &AgentStream, right: bool) -> Line<'a> {
+fn heading<'a>(theme: &Theme, section: &AgentStream) -> Line<'a> {
     let mut spans = vec![Span::styled(format!("▌{}", section.label), theme.style("stream.agent"))];
     if let Some(strategy) = &section.strategy {
         spans.push(Span::styled(format!(" · {strategy}"), theme.style("stream.tool")));
@@ -144,7 +146,6 @@ fn heading<'a>(theme: &Theme, section: &AgentStream, right: bool) -> Line<'a> {
         };
         spans.push(Span::styled(format!(" · {}", section.state), style));
     }
-    let _ = right;
     Line::from(spans)
 }
 

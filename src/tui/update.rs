@@ -113,8 +113,8 @@ impl AppState {
         }
         match &event.kind {
             EventKind::GateOpened { gate, kind, reason, .. } => {
-                let decided = self.details.get(&task).and_then(|d| d.gates.iter().find(|g| g.id == *gate));
-                if decided.is_some_and(|g| g.decided.is_none())
+                let view = self.details.get(&task).and_then(|d| d.gates.iter().find(|g| g.id == *gate));
+                if view.is_some_and(|g| g.decided.is_none())
                     && !self.approval.queue.iter().any(|(_, g)| g == gate)
                     && !self.approval.sent.contains(gate)
                 {

@@ -99,13 +99,19 @@ fn busy() -> (AppState, TaskId) {
     state.selected = 1;
     state.focus = Pane::Lower;
     state.tab = Tab::Diff;
-    let candidates = (1..=16).map(|c| CandidatePlan { label: format!("c{c}"), strategy: "minimal_diff".into() }).collect();
+    let candidates =
+        (1..=16).map(|c| CandidatePlan { label: format!("c{c}"), strategy: "minimal_diff".into() }).collect();
     let mut seq = 1;
     state.update(event(
         seq,
         task,
         Actor::Orchestrator,
-        EventKind::WorktreeCreated { candidate: "production".into(), path: "/w".into(), branch: "b".into(), base: "0".into() },
+        EventKind::WorktreeCreated {
+            candidate: "production".into(),
+            path: "/w".into(),
+            branch: "b".into(),
+            base: "0".into(),
+        },
     ));
     seq += 1;
     state.update(event(

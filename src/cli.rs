@@ -23,6 +23,7 @@ use clap::{Parser, Subcommand};
 
 use ambidex::api::ApiClient;
 use ambidex::config::{self, Effective, LoadOptions};
+use ambidex::orchestrator::scheduler::Scheduler;
 use ambidex::orchestrator::{AutoApprove, Engine, EngineSetup};
 use ambidex::protocol::Actor;
 use ambidex::redact::Redactor;
@@ -44,6 +45,9 @@ pub struct Cli {
     /// Set a configuration key for this run, e.g. `-c tui.theme=light` (repeatable)
     #[arg(short = 'c', long = "config", global = true, value_name = "KEY=VALUE")]
     config: Vec<String>,
+    /// The control room's theme: dark, light, high-contrast, or a path to a theme file
+    #[arg(long, value_name = "NAME|PATH")]
+    theme: Option<String>,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -51,7 +55,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Cmd {
     /// Open the control room (the default when no subcommand is given)
-    Tui,
+    Tui {
+        /// The theme: dark, light, high-contrast, or a path to a theme file
+        #[arg(long, value_name = "NAME|PATH")]
+        theme: Option<String>,
+    },
     /// Add, list and inspect tasks
     #[command(subcommand)]
     Task(task::TaskCmd),
@@ -113,6 +121,13 @@ impl Context {
             };
             options.flag(format!("-c {pair}"), key.trim(), value.trim());
         }
+        let theme = match &cli.command {
+            Some(Cmd::Tui { theme: Some(theme) }) => Some(theme),
+            _ => cli.theme.as_ref(),
+        };
+        if let Some(theme) = theme {
+            options.flag("--theme", "tui.theme", theme.clone());
+        }
         if let Some(dir) = &cli.state_dir {
             options.flag("--state-dir", "state_dir", absolute(&cwd, dir).display().to_string());
         }
@@ -157,11 +172,6 @@ impl Context {
         setup.auto_approve = auto_approve;
         setup.wait_at_gates = wait_at_gates;
         Ok(Engine::open_with(&self.store_path(), redactor, Some(setup)))
-    }
-
-    /// The engine for commands that record and answer (nothing is auto-approved).
-    pub fn engine(&self) -> Result<Engine, String> {
-        self.engine_with(AutoApprove::None, true)
     }
 
     /// Where this process's changes go: its own engine, or — when a running engine (the control
@@ -240,8 +250,8 @@ pub fn main() -> ExitCode {
 }
 
 fn run(command: Option<Cmd>, context: &Context) -> Result<Outcome, String> {
-    match command.unwrap_or(Cmd::Tui) {
-        Cmd::Tui => run_tui(context),
+    match command.unwrap_or(Cmd::Tui { theme: None }) {
+        Cmd::Tui { .. } => run_tui(context),
         Cmd::Task(command) => task::run(command, context),
         Cmd::Audit(command) => audit::run(command, context),
         Cmd::Run(args) => run::run(args, context),
@@ -259,23 +269,39 @@ fn run(command: Option<Cmd>, context: &Context) -> Result<Outcome, String> {
 
 fn run_tui(context: &Context) -> Result<Outcome, String> {
     use std::io::IsTerminal;
+    let settings = &context.effective.config.tui;
+    let theme = ambidex::tui::Theme::load(&settings.theme).map_err(|err| err.to_string())?;
+    let keymap = ambidex::tui::Keymap::with_overrides(&settings.keymap)?;
     if !std::io::stdout().is_terminal() {
         return Err("the control room needs a terminal; for scripts use `ambidex task list` and friends".into());
     }
+    let options = ambidex::tui::Options {
+        store_label: context.store_path().display().to_string(),
+        theme,
+        keymap,
+        notifications: ambidex::tui::Notifications { bell: settings.bell, osc9: settings.osc9 },
+        max_fps: settings.max_fps,
+    };
+    let limit = context.effective.config.engine.max_concurrent_tasks as usize;
     let runtime = tokio::runtime::Runtime::new().map_err(|err| format!("cannot start the async runtime: {err}"))?;
     runtime.block_on(async {
-        let engine = Arc::new(context.engine()?);
+        // Gates park their task (no slot held); a decision queues it again for the scheduler.
+        let engine = Arc::new(context.engine_with(AutoApprove::None, false)?);
         if let Err(err) = engine.reconcile_worktrees() {
             eprintln!("warning: could not reconcile worktrees: {err}");
         }
         let client = engine.connect(Actor::local_human()).map_err(|err| err.to_string())?;
         let api = serve::start_api(&engine, context).await;
-        let label = context.store_path().display().to_string();
-        let result = ambidex::tui::run(client, label).await.map_err(|err| format!("terminal error: {err}"));
+        // Runs report through events; the control room shows them.
+        let scheduler = Scheduler::spawn(engine.clone(), limit, |_, _| {});
+        let result = ambidex::tui::run(client, options).await.map_err(|err| format!("terminal error: {err}"));
+        scheduler.stop().await;
         if let Some(api) = api {
             api.shutdown().await;
         }
         result
     })?;
+    // Runs still in progress stop with the runtime; they resume on the next start.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     Ok(Outcome::Done)
 }

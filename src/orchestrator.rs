@@ -11,6 +11,7 @@
 //! - `explore`: the Left Hand: acceptance tests, challengers, the evidence matrix, promotion;
 //! - `pr`: the local pull request (branch, commit, document);
 //! - `deliver`: pushing the branch and opening the draft PR on a forge, commenting on the issue;
+//! - `queries`: the clients' read port: past events and candidates' diffs;
 //! - `reconcile`: worktrees versus git and the disk at start;
 //! - `scheduler`: many tasks under the concurrency limit.
 
@@ -22,6 +23,7 @@ mod host;
 pub mod intake;
 pub mod pipeline;
 mod pr;
+mod queries;
 mod reconcile;
 pub mod scheduler;
 pub mod setup;
@@ -167,7 +169,8 @@ impl Engine {
                 }
             }
         });
-        Ok(Client { snapshot, updates, commands })
+        let queries: Arc<dyn crate::protocol::Queries> = self.clone();
+        Ok(Client { snapshot, updates, commands, queries })
     }
 
     /// Carries out a command and returns the events it appended.

@@ -9,6 +9,7 @@ mod event;
 mod evidence;
 mod gate;
 mod ids;
+mod queries;
 mod snapshot;
 mod task;
 mod work;
@@ -22,6 +23,7 @@ pub use evidence::{
 };
 pub use gate::{Decision, GateKind};
 pub use ids::{GateId, ParseIdError, SHORT_ID_LEN, TaskId, ToolCallId};
+pub use queries::{CandidateDiff, NoQueries, Queries};
 pub use snapshot::{Client, Snapshot, TaskSummary};
 pub use task::{Risk, Route, TaskKind, TaskSource, TaskSpec, TaskStatus};
 pub use work::{Finding, Plan, PullRequest, Review, ReviewVerdict, TriageBudgets, ValidationResult};

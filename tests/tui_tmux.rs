@@ -2,6 +2,7 @@
 
 mod support {
     pub mod cli;
+    pub mod engine;
 }
 
 use std::process::Command;
@@ -58,15 +59,25 @@ impl Tmux {
     }
 
     fn wait_for(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        self.wait_for_any(&[needle], 30).1
+    }
+
+    /// Waits until one of `needles` is on screen; returns which and the screen.
+    fn wait_for_any(&self, needles: &[&str], secs: u64) -> (usize, String) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let screen = self.screen();
-            if screen.contains(needle) {
-                return screen;
+            if let Some(found) = needles.iter().position(|n| screen.contains(n)) {
+                return (found, screen);
             }
-            assert!(Instant::now() < deadline, "`{needle}` never appeared; screen:\n{screen}");
-            std::thread::sleep(Duration::from_millis(50));
+            assert!(Instant::now() < deadline, "none of {needles:?} appeared; screen:\n{screen}");
+            std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// Types text literally (no key names).
+    fn type_text(&self, text: &str) {
+        self.tmux(&["send-keys", "-l", text]);
     }
 
     fn keys(&self, keys: &[&str]) {
@@ -102,4 +113,69 @@ fn the_control_room_lists_tasks_and_quits_restoring_the_terminal() {
     let screen = tmux.wait_for("EXITED:0");
     assert!(!screen.contains("Document the retry policy"), "the control room is gone after quitting:\n{screen}");
     assert_eq!(tmux.tmux(&["display", "-p", "#{alternate_on}"]).trim(), "0", "the alternate screen was left");
+}
+
+#[test]
+fn a_task_added_in_the_form_passes_its_gates_with_y_and_reaches_a_pr() {
+    let sandbox = Sandbox::new();
+    support::engine::pagination_repo(&sandbox);
+    let script = support::engine::script(&sandbox, "happy", &support::engine::happy_script());
+    sandbox.write(
+        "config/ambidex/config.toml",
+        &format!(
+            "[providers.script]\nkind = \"scripted\"\nscript = \"{}\"\n\n[models]\ndefault_provider = \"script\"\n\n\
+             [tui]\nbell = false\nosc9 = false\n",
+            script.display()
+        ),
+    );
+
+    let tmux = Tmux::start(&sandbox, 140, 40);
+    tmux.wait_for("No tasks yet");
+    tmux.keys(&["n"]);
+    tmux.wait_for("New task");
+    tmux.type_text("Fix page_count in src/lib.rs so that a partial last page is counted instead of dropped");
+    tmux.keys(&["Enter"]);
+    tmux.type_text("page_count(11, 5) returns 3");
+    tmux.keys(&["Enter"]);
+    tmux.type_text("cargo test passes with the existing tests");
+    tmux.keys(&["Tab", "Tab"]);
+    tmux.type_text("m");
+    tmux.keys(&["C-s"]);
+
+    // Medium risk: the plan waits for a human; the overlay pops up and `y` approves it.
+    let screen = tmux.wait_for_any(&["Approval: plan gate"], 60).1;
+    assert!(screen.contains("page_count rounds down"), "the plan is shown with the gate:\n{screen}");
+    tmux.keys(&["y"]);
+    // Policy may ask for the PR too; approve every gate that comes until the PR is ready.
+    loop {
+        let (found, screen) = tmux.wait_for_any(&["pr_ready", "Approval: "], 240);
+        if found == 0 {
+            assert!(screen.contains("Fix page_count"), "{screen}");
+            break;
+        }
+        tmux.keys(&["y"]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let history = sandbox.run(&["task", "list", "--json"]).ok();
+    assert!(history.contains("pr_ready"), "{history}");
+
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for("EXITED:0");
+    assert!(!screen.contains("Right Hand"), "the control room is gone after quitting:\n{screen}");
+    assert_eq!(tmux.tmux(&["display", "-p", "#{alternate_on}"]).trim(), "0", "the alternate screen was left");
+    assert_eq!(tmux.tmux(&["display", "-p", "#{mouse_any_flag}"]).trim(), "0", "mouse reporting was turned off");
+}
+
+#[test]
+fn a_bad_theme_or_keymap_is_named_before_the_terminal_is_touched() {
+    let sandbox = Sandbox::new();
+    let stderr = sandbox.run(&["--theme", "no-such-theme"]).fails();
+    assert!(stderr.contains("theme `no-such-theme`") && stderr.contains("dark, light, high-contrast"), "{stderr}");
+    let stderr = sandbox.run(&["tui", "--theme", "also-missing"]).fails();
+    assert!(stderr.contains("theme `also-missing`"), "{stderr}");
+    let stderr = sandbox.run(&["-c", "tui.keymap.aprove=y"]).fails();
+    assert!(stderr.contains("unknown action `aprove`"), "{stderr}");
+    let theme = sandbox.write("my-theme.toml", "inherits = \"light\"\n[scopes]\n\"ui.title\" = \"magenta\"\n");
+    let stderr = sandbox.run(&["--theme", theme.to_str().unwrap()]).fails();
+    assert!(stderr.contains("needs a terminal"), "a theme file that inherits a built-in one loads: {stderr}");
 }

@@ -171,6 +171,9 @@ pub struct TuiConfig {
     pub osc9: bool,
     /// Frames per second at most.
     pub max_fps: u32,
+    /// Key overrides: action name → keys separated by spaces (`approve = "y"`, `down = "j down"`);
+    /// `?` in the control room lists the actions.
+    pub keymap: BTreeMap<String, String>,
 }
 
 impl Default for EngineConfig {
@@ -240,7 +243,7 @@ impl Default for ApiConfig {
 
 impl Default for TuiConfig {
     fn default() -> Self {
-        Self { theme: "dark".into(), bell: true, osc9: true, max_fps: 60 }
+        Self { theme: "dark".into(), bell: true, osc9: true, max_fps: 60, keymap: BTreeMap::new() }
     }
 }
 

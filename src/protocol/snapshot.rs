@@ -1,6 +1,8 @@
 //! What a client needs to start: a summary of every task and the log position it reflects, plus
 //! the channels it talks to the engine through.
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
@@ -8,6 +10,7 @@ use tokio::sync::{broadcast, mpsc};
 use super::command::Command;
 use super::event::Update;
 use super::ids::TaskId;
+use super::queries::Queries;
 use super::task::{Risk, Route, TaskKind, TaskStatus};
 
 /// One line of the task queue.
@@ -43,7 +46,6 @@ pub struct Snapshot {
 }
 
 /// A client's connection to the engine.
-#[derive(Debug)]
 pub struct Client {
     /// Where things stood when the client connected.
     pub snapshot: Snapshot,
@@ -51,4 +53,12 @@ pub struct Client {
     pub updates: broadcast::Receiver<Update>,
     /// Where to send commands; failures come back as [`Update::CommandFailed`].
     pub commands: mpsc::UnboundedSender<Command>,
+    /// What the client may read besides the updates (past events, diffs); calls may block.
+    pub queries: Arc<dyn Queries>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("snapshot", &self.snapshot).finish_non_exhaustive()
+    }
 }

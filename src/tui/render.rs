@@ -1,12 +1,17 @@
-//! Drawing: reads the state, never changes it.
+//! Drawing: reads the state, never changes it. This file lays out the screen and draws the title,
+//! the queue, the tab bar and the footer; each pane and overlay has its own file.
 
 use jiff::Timestamp;
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget};
 
-use super::state::AppState;
+use super::app::{AppState, Overlay, Pane, Tab};
+use super::keymap::Action;
+use super::layout;
+use super::theme::Theme;
+use super::{compare, diff_view, evidence_view, form, log_view, metrics_view, overlay, stream_view};
 
 /// How long ago `then` was, in the largest whole unit.
 pub fn age(now: Timestamp, then: Timestamp) -> String {
@@ -19,6 +24,27 @@ pub fn age(now: Timestamp, then: Timestamp) -> String {
     }
 }
 
+/// Money in micro-dollars, as `$0.12`.
+pub fn money(micros: u64) -> String {
+    format!("${:.2}", micros as f64 / 1e6)
+}
+
+/// A bordered pane, its border highlighted when focused.
+pub fn pane<'a>(theme: &Theme, title: impl Into<Line<'a>>, focused: bool) -> Block<'a> {
+    let border = if focused { theme.style("ui.border.focus") } else { theme.style("ui.border") };
+    Block::default().borders(Borders::ALL).border_style(border).title(title.into())
+}
+
+/// The titles of the tab bar: the streams come first on small screens.
+pub fn tab_titles(compact: bool) -> Vec<&'static str> {
+    let mut titles = Vec::new();
+    if compact {
+        titles.extend(["Right Hand", "Left Hand"]);
+    }
+    titles.extend(Tab::ALL.iter().map(|t| t.title()));
+    titles
+}
+
 fn dash(value: Option<impl ToString>) -> String {
     value.map_or_else(|| "-".to_owned(), |v| v.to_string())
 }
@@ -26,152 +52,219 @@ fn dash(value: Option<impl ToString>) -> String {
 impl Widget for &AppState {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let theme = &self.theme;
-        let [title, body, footer] =
-            Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)]).areas(area);
-
-        Line::from(vec![
-            Span::styled(" Ambidex ", theme.title),
-            Span::styled(format!("· {} tasks · {}", self.tasks.len(), self.store_label), theme.dim),
-        ])
-        .render(title, buf);
-
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(theme.border)
-            .title(Span::styled(" Tasks ", theme.header));
-        if self.tasks.is_empty() {
-            Paragraph::new(vec![
-                Line::styled("No tasks yet.", theme.text),
-                Line::styled("Add one with `ambidex task add --file task.md`", theme.dim),
-                Line::styled("or `ambidex task add --title \"...\" --criteria \"...\"`.", theme.dim),
-            ])
-            .block(block)
-            .render(body, buf);
-        } else {
-            let header = Row::new(["ID", "STATUS", "KIND", "RISK", "AGE", "GATES", "TITLE"]).style(theme.header);
-            let rows = self.tasks.iter().map(|task| {
-                let gates = if task.open_gates == 0 { String::new() } else { task.open_gates.to_string() };
-                Row::new(vec![
-                    Cell::from(Span::styled(task.id.short(), theme.dim)),
-                    Cell::from(Span::styled(task.status.to_string(), theme.status(task.status))),
-                    Cell::from(dash(task.kind)),
-                    Cell::from(dash(task.risk)),
-                    Cell::from(Span::styled(age(self.now, task.created_at), theme.dim)),
-                    Cell::from(Span::styled(gates, theme.status_waiting)),
-                    Cell::from(task.title.as_str()),
-                ])
-                .style(theme.text)
-            });
-            let widths = [
-                Constraint::Length(8),
-                Constraint::Length(13),
-                Constraint::Length(11),
-                Constraint::Length(8),
-                Constraint::Length(4),
-                Constraint::Length(5),
-                Constraint::Fill(1),
-            ];
-            let table = Table::new(rows, widths).header(header).block(block).row_highlight_style(theme.selected);
-            let mut table_state = TableState::default().with_selected(Some(self.selected));
-            StatefulWidget::render(table, body, buf, &mut table_state);
+        let areas = layout::areas(area, self.tasks.len());
+        let compact = areas.right.is_none();
+        self.render_title(areas.title, buf);
+        self.render_queue(areas.queue, buf);
+        if let (Some(right), Some(left)) = (areas.right, areas.left) {
+            stream_view::render_right(self, right, buf, self.focus == Pane::Right);
+            stream_view::render_left(self, left, buf, self.focus == Pane::Left);
         }
-
-        let hints = match &self.error {
-            Some(error) => Line::styled(format!(" {error}"), theme.error),
-            None => Line::from(vec![
-                Span::styled(" j/k", theme.key),
-                Span::styled(" move  ", theme.dim),
-                Span::styled("q", theme.key),
-                Span::styled(" quit", theme.dim),
-            ]),
-        };
-        hints.render(footer, buf);
+        self.render_tabs(areas.tabs, buf, compact);
+        let lower_focus = self.focus == Pane::Lower;
+        match (compact, self.focus) {
+            (true, Pane::Right) => stream_view::render_right(self, areas.body, buf, true),
+            (true, Pane::Left) => stream_view::render_left(self, areas.body, buf, true),
+            _ => match self.tab {
+                Tab::Diff => diff_view::render(self, areas.body, buf, lower_focus),
+                Tab::Compare => compare::render(self, areas.body, buf, lower_focus),
+                Tab::Evidence => evidence_view::render(self, areas.body, buf, lower_focus),
+                Tab::Gates => overlay::render_gates_tab(self, areas.body, buf, lower_focus),
+                Tab::Log => log_view::render(self, areas.body, buf, lower_focus),
+                Tab::Memory => metrics_view::render_memory(self, areas.body, buf, lower_focus),
+                Tab::Metrics => metrics_view::render(self, areas.body, buf, lower_focus),
+            },
+        }
+        self.render_footer(areas.footer, buf);
+        match &self.overlay {
+            Some(Overlay::Approval) => overlay::render_approval(self, area, buf),
+            Some(Overlay::Help { scroll }) => overlay::render_help(self, *scroll, area, buf),
+            Some(Overlay::Confirm(confirm)) => overlay::render_confirm(self, confirm, area, buf),
+            Some(Overlay::Cell { title, lines, scroll }) => {
+                overlay::render_cell(self, title, lines, *scroll, area, buf)
+            }
+            Some(Overlay::Form(state)) => {
+                let hints = format!(
+                    "{} submit · {}/{} field · ←/→ risk · {} close",
+                    self.keymap.key(Action::Submit),
+                    self.keymap.key(Action::NextField),
+                    self.keymap.key(Action::PrevField),
+                    self.keymap.key(Action::Close)
+                );
+                form::render(state, theme, &hints, area, buf);
+            }
+            None => {}
+        }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::protocol::{Risk, TaskId, TaskKind, TaskStatus, TaskSummary};
-    use ratatui::Terminal;
-    use ratatui::backend::TestBackend;
-
-    fn at(second: i64) -> Timestamp {
-        Timestamp::from_second(1_800_000_000 + second).unwrap()
-    }
-
-    fn summary(id: u128, title: &str, status: TaskStatus, created: i64) -> TaskSummary {
-        TaskSummary {
-            id: TaskId::from_u128(id),
-            title: title.into(),
-            status,
-            kind: Some(TaskKind::BugFix),
-            risk: Some(Risk::Low),
-            route: None,
-            created_at: at(created),
-            open_gates: u32::from(status == TaskStatus::AwaitingGate),
-            cost_micros: 0,
-        }
-    }
-
-    fn draw(state: &AppState, width: u16, height: u16) -> String {
-        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-        terminal.draw(|frame| frame.render_widget(state, frame.area())).unwrap();
-        terminal.backend().to_string()
-    }
-
-    fn busy_state() -> AppState {
-        let tasks = vec![
-            summary(
-                0x0193_0000_0000_0000_0000_0000_0000_0001,
-                "Fix the off-by-one in pagination",
-                TaskStatus::PrReady,
-                0,
-            ),
-            summary(
-                0x0193_0000_0000_0000_0000_0000_0000_0002,
-                "Harden session token checks",
-                TaskStatus::AwaitingGate,
-                3000,
-            ),
-            summary(0x0193_0000_0000_0000_0000_0000_0000_0003, "Document the retry policy", TaskStatus::Queued, 3590),
+impl AppState {
+    fn render_title(&self, area: Rect, buf: &mut Buffer) {
+        let theme = &self.theme;
+        let running = self.running();
+        let waiting = self.approval.queue.len();
+        let mut spans = vec![
+            Span::styled(" Ambidex ", theme.style("ui.title")),
+            Span::styled(format!("· {} tasks · {running} running ", self.tasks.len()), theme.style("ui.dim")),
         ];
-        let mut state = AppState::new(tasks, 9, "/tmp/state.redb".into(), at(3600));
-        state.selected = 1;
-        state
+        if waiting > 0 {
+            spans.push(Span::styled(format!("· {waiting} gates waiting "), theme.style("gate.pending")));
+        }
+        spans.push(Span::styled(format!("· {}", self.store_label), theme.style("ui.dim")));
+        Line::from(spans).render(area, buf);
     }
 
-    #[test]
-    fn ages_use_the_largest_whole_unit() {
-        assert_eq!(age(at(59), at(0)), "59s");
-        assert_eq!(age(at(3599), at(0)), "59m");
-        assert_eq!(age(at(7200), at(0)), "2h");
-        assert_eq!(age(at(200_000), at(0)), "2d");
-        assert_eq!(age(at(0), at(10)), "0s");
+    fn render_queue(&self, area: Rect, buf: &mut Buffer) {
+        let theme = &self.theme;
+        let focused = self.focus == Pane::Queue;
+        let block = pane(theme, Span::styled(" Tasks ", theme.style("ui.header")), focused);
+        if self.tasks.is_empty() {
+            Paragraph::new(vec![
+                Line::styled("No tasks yet.", theme.style("ui.text")),
+                Line::styled(
+                    format!("Press {} for a new task.", self.keymap.key(Action::NewTask)),
+                    theme.style("ui.dim"),
+                ),
+            ])
+            .block(block)
+            .render(area, buf);
+            return;
+        }
+        // Columns give way to the title as the pane narrows: kind first, then route and cost.
+        let inner = area.width.saturating_sub(2);
+        let (with_kind, with_cost) = (inner >= 110, inner >= 70);
+        let mut header = vec!["ID", "STATUS"];
+        let mut widths = vec![Constraint::Length(8), Constraint::Length(13)];
+        if with_kind {
+            header.push("KIND");
+            widths.push(Constraint::Length(11));
+        }
+        header.push("RISK");
+        widths.push(Constraint::Length(8));
+        if with_cost {
+            header.extend(["ROUTE", "COST"]);
+            widths.extend([Constraint::Length(5), Constraint::Length(6)]);
+        }
+        header.extend(["AGE", "G", "TITLE"]);
+        widths.extend([Constraint::Length(4), Constraint::Length(2), Constraint::Fill(1)]);
+        let rows = self.tasks.iter().map(|task| {
+            let gates = if task.open_gates == 0 { String::new() } else { task.open_gates.to_string() };
+            let route = match task.route {
+                Some(crate::protocol::Route::RightOnly) => "R",
+                Some(crate::protocol::Route::RightAndLeft) => "R+L",
+                None => "-",
+            };
+            let mut cells = vec![
+                Cell::from(Span::styled(task.id.short(), theme.style("ui.dim"))),
+                Cell::from(Span::styled(task.status.to_string(), theme.status(task.status))),
+            ];
+            if with_kind {
+                cells.push(Cell::from(dash(task.kind)));
+            }
+            cells.push(Cell::from(match task.risk {
+                Some(risk) => Span::styled(risk.to_string(), theme.risk(risk)),
+                None => Span::styled("-", theme.style("ui.dim")),
+            }));
+            if with_cost {
+                cells.push(Cell::from(route));
+                cells.push(Cell::from(Span::styled(money(task.cost_micros), theme.style("ui.dim"))));
+            }
+            cells.extend([
+                Cell::from(Span::styled(age(self.now, task.created_at), theme.style("ui.dim"))),
+                Cell::from(Span::styled(gates, theme.style("gate.pending"))),
+                Cell::from(task.title.as_str()),
+            ]);
+            Row::new(cells).style(theme.style("ui.text"))
+        });
+        let table = Table::new(rows, widths)
+            .header(Row::new(header).style(theme.style("ui.header")))
+            .block(block)
+            .column_spacing(1)
+            .row_highlight_style(theme.style("ui.selected"));
+        let mut table_state = TableState::default().with_selected(Some(self.selected));
+        StatefulWidget::render(table, area, buf, &mut table_state);
     }
 
-    #[test]
-    fn task_queue_80x24() {
-        insta::assert_snapshot!(draw(&busy_state(), 80, 24));
+    fn render_tabs(&self, area: Rect, buf: &mut Buffer, compact: bool) {
+        let theme = &self.theme;
+        let active = match (compact, self.focus) {
+            (true, Pane::Right) => 0,
+            (true, Pane::Left) => 1,
+            _ => Tab::ALL.iter().position(|t| *t == self.tab).unwrap_or(0) + if compact { 2 } else { 0 },
+        };
+        let mut spans = vec![Span::raw(" ")];
+        for (index, title) in tab_titles(compact).iter().enumerate() {
+            let style = if index == active { theme.style("ui.tab.active") } else { theme.style("ui.tab") };
+            let title = match *title {
+                "Gates" if !self.approval.queue.is_empty() => format!("Gates ({})", self.approval.queue.len()),
+                other => other.to_owned(),
+            };
+            spans.push(Span::styled(title, style));
+            spans.push(Span::styled(" · ", theme.style("ui.dim")));
+        }
+        spans.pop();
+        Line::from(spans).render(area, buf);
     }
 
-    #[test]
-    fn task_queue_200x60() {
-        insta::assert_snapshot!(draw(&busy_state(), 200, 60));
+    /// The key hints of the focused pane.
+    pub fn hints(&self) -> Vec<(String, &'static str)> {
+        let k = |action| self.keymap.key(action);
+        let mut hints: Vec<(String, &'static str)> = match (self.focus, self.tab) {
+            (Pane::Queue, _) => vec![
+                (format!("{}/{}", k(Action::Down), k(Action::Up)), "move"),
+                (k(Action::NewTask), "new"),
+                (k(Action::EditTask), "revise"),
+                (k(Action::CancelTask), "cancel"),
+                (k(Action::ResumeTask), "resume"),
+            ],
+            (Pane::Right | Pane::Left, _) => vec![
+                (format!("{}/{}", k(Action::Down), k(Action::Up)), "scroll"),
+                (k(Action::Select), "fold/unfold"),
+                (k(Action::Bottom), "follow"),
+            ],
+            (Pane::Lower, Tab::Diff) => vec![
+                (format!("{}/{}", k(Action::NextHunk), k(Action::PrevHunk)), "hunk"),
+                (format!("{}/{}", k(Action::NextFile), k(Action::PrevFile)), "file"),
+                (k(Action::Candidate), "candidate"),
+            ],
+            (Pane::Lower, Tab::Compare) => vec![
+                (format!("{}/{}", k(Action::Down), k(Action::Up)), "scroll both"),
+                (k(Action::BaseCandidate), "left side"),
+                (k(Action::Candidate), "right side"),
+            ],
+            (Pane::Lower, Tab::Evidence) => vec![("arrows".into(), "cell"), (k(Action::Select), "what is behind it")],
+            (Pane::Lower, Tab::Gates) => vec![(k(Action::Select), "decide")],
+            (Pane::Lower, Tab::Log) => vec![(k(Action::Filter), "filter"), (k(Action::Bottom), "follow")],
+            (Pane::Lower, _) => vec![(k(Action::NextTab), "next tab")],
+        };
+        if !self.approval.queue.is_empty() {
+            hints.push((k(Action::Gates), "gates"));
+        }
+        hints.extend([(k(Action::FocusNext), "focus"), (k(Action::Help), "help"), (k(Action::Quit), "quit")]);
+        hints
     }
 
-    #[test]
-    fn empty_queue_explains_how_to_add_a_task() {
-        let state = AppState::new(Vec::new(), 0, "/tmp/state.redb".into(), at(0));
-        insta::assert_snapshot!(draw(&state, 80, 24));
-    }
-
-    #[test]
-    fn an_error_replaces_the_key_hints() {
-        let mut state = busy_state();
-        state.error = Some("the store writer has stopped".into());
-        let screen = draw(&state, 80, 24);
-        assert!(screen.contains("the store writer has stopped"), "{screen}");
-        assert!(!screen.contains("j/k move"), "{screen}");
+    fn render_footer(&self, area: Rect, buf: &mut Buffer) {
+        let theme = &self.theme;
+        if let Some((message, error)) = &self.status {
+            let style = if *error { theme.style("ui.error") } else { theme.style("ui.info") };
+            Line::styled(format!(" {message}"), style).render(area, buf);
+            return;
+        }
+        if self.views.log_editing {
+            Line::from(vec![
+                Span::styled(" filter: ", theme.style("ui.key")),
+                Span::styled(format!("{}▏", self.views.log_filter), theme.style("ui.text")),
+                Span::styled("  (enter to keep, esc to stop editing)", theme.style("ui.dim")),
+            ])
+            .render(area, buf);
+            return;
+        }
+        let mut spans = vec![Span::raw(" ")];
+        for (key, what) in self.hints() {
+            spans.push(Span::styled(key, theme.style("ui.key")));
+            spans.push(Span::styled(format!(" {what}  "), theme.style("ui.dim")));
+        }
+        Line::from(spans).render(area, buf);
     }
 }

@@ -1,0 +1,47 @@
+//! The read port a client uses for what the update stream does not carry: a task's past events
+//! (after a restart) and a candidate's diff against its base. Clients call it off their render
+//! path; the engine implements it over its store and worktrees.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::event::Event;
+use super::ids::TaskId;
+
+/// A candidate's change against the commit it started from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CandidateDiff {
+    /// The candidate's label (`production`, `c1`, …).
+    pub candidate: String,
+    /// The base commit (hex).
+    pub base: String,
+    /// The branch the change lives on.
+    pub branch: String,
+    /// The unified diff (`git diff` style).
+    pub patch: String,
+}
+
+/// What a client may read besides the update stream. Calls may block (they read the store or
+/// git), so clients run them on a blocking thread.
+pub trait Queries: Send + Sync {
+    /// Every event of a task, in log order.
+    fn task_events(&self, task: TaskId) -> Result<Vec<Arc<Event>>, String>;
+
+    /// The change of one of a task's candidates against its base.
+    fn diff(&self, task: TaskId, candidate: &str) -> Result<CandidateDiff, String>;
+}
+
+/// A port that knows nothing: for clients without an engine behind them (tests, previews).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoQueries;
+
+impl Queries for NoQueries {
+    fn task_events(&self, _task: TaskId) -> Result<Vec<Arc<Event>>, String> {
+        Ok(Vec::new())
+    }
+
+    fn diff(&self, _task: TaskId, candidate: &str) -> Result<CandidateDiff, String> {
+        Err(format!("no diff of `{candidate}` is available here"))
+    }
+}

@@ -384,3 +384,27 @@ fn every_theme_draws_the_busy_screen() {
         assert!(screen.contains("Harden session"), "{name}");
     }
 }
+
+/// The README shows the control room as this test draws it, so the picture stays true. Run with
+/// `AMBIDEX_UPDATE_README=1` to redraw it after a visible change.
+#[test]
+fn the_readme_shows_the_real_control_room() {
+    let state = with(busy_state(), |s| {
+        s.focus = Pane::Lower;
+        s.tab = Tab::Evidence;
+    });
+    let screen: Vec<String> =
+        draw(&state, 150, 34).lines().map(|line| line.trim_matches('"').trim_end().to_owned()).collect();
+    let screen = screen.join("\n");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+    let readme = std::fs::read_to_string(path).unwrap_or_else(|err| panic!("{err}"));
+    let (open, close) = ("<!-- control-room:start -->\n```text\n", "\n```\n<!-- control-room:end -->");
+    let start = readme.find(open).map(|at| at + open.len()).unwrap_or_else(|| panic!("README lacks {open:?}"));
+    let end = start + readme[start..].find(close).unwrap_or_else(|| panic!("README lacks {close:?}"));
+    if std::env::var_os("AMBIDEX_UPDATE_README").is_some() {
+        let updated = format!("{}{screen}{}", &readme[..start], &readme[end..]);
+        std::fs::write(path, updated).unwrap_or_else(|err| panic!("{err}"));
+        return;
+    }
+    assert_eq!(&readme[start..end], screen, "the README's capture is stale: run with AMBIDEX_UPDATE_README=1");
+}

@@ -24,6 +24,7 @@ use ambidex::orchestrator::scheduler::drive_all;
 use ambidex::orchestrator::{AutoApprove, Ending};
 use ambidex::protocol::{EventKind, EvidenceMatrix, TaskId, TaskSource, TaskStatus, Update};
 use ambidex::store::{STORE_FILE, Store, StoreError};
+use ambidex::tools::sandbox::{self, SandboxLevel};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -209,6 +210,13 @@ pub fn run(args: DemoArgs, base: &Context) -> Result<Outcome, String> {
             return Err("the demo's control room needs a terminal; `ambidex demo --headless` runs it in scripts".into());
         }
     }
+    if sandbox::probe().best() == SandboxLevel::None {
+        eprintln!(
+            "warning: no sandbox is available here (bubblewrap or Landlock): agents' commands need approval and \
+             the Left Hand cannot run tests for its evidence, so the demo will not show what it should \
+             (`ambidex doctor` tells more)"
+        );
+    }
     let demo = prepare(base)?;
     if args.headless {
         return headless(&demo, started, args.verbose);
@@ -222,29 +230,30 @@ fn label(demo: &Demo, id: TaskId) -> String {
     format!("#{n} {}", id.short())
 }
 
-/// The progress line of an event, or `None` for events too fine for it.
+/// The progress line of an event, or `None` for events too fine for it (all are shown when
+/// `verbose`).
 fn progress(kind: &EventKind, verbose: bool) -> Option<String> {
-    let shown = match kind {
-        EventKind::StageFinished { .. }
-        | EventKind::GateOpened { .. }
-        | EventKind::GateDecided { .. }
-        | EventKind::ValidationRan { .. }
-        | EventKind::WorktreeCreated { .. }
-        | EventKind::BreakerTripped { .. }
-        | EventKind::BudgetExceeded { .. }
-        | EventKind::ExplorationStarted { .. }
-        | EventKind::AcceptanceTestsWritten { .. }
-        | EventKind::CandidateFinished { .. }
-        | EventKind::CandidateAnalyzed { .. }
-        | EventKind::EvidenceRecorded { .. }
-        | EventKind::SynthesisSubmitted { .. }
-        | EventKind::ChangeAdopted { .. }
-        | EventKind::PrCreated { .. } => true,
-        EventKind::StatusChanged { to, .. } => matches!(to, TaskStatus::Failed | TaskStatus::Cancelled),
-        EventKind::ToolCalled(record) => record.tool == "run",
-        EventKind::UsageRecorded { .. } => false,
-        _ => verbose,
-    };
+    let shown = verbose
+        || match kind {
+            EventKind::StageFinished { .. }
+            | EventKind::GateOpened { .. }
+            | EventKind::GateDecided { .. }
+            | EventKind::ValidationRan { .. }
+            | EventKind::WorktreeCreated { .. }
+            | EventKind::BreakerTripped { .. }
+            | EventKind::BudgetExceeded { .. }
+            | EventKind::ExplorationStarted { .. }
+            | EventKind::AcceptanceTestsWritten { .. }
+            | EventKind::CandidateFinished { .. }
+            | EventKind::CandidateAnalyzed { .. }
+            | EventKind::EvidenceRecorded { .. }
+            | EventKind::SynthesisSubmitted { .. }
+            | EventKind::ChangeAdopted { .. }
+            | EventKind::PrCreated { .. } => true,
+            EventKind::StatusChanged { to, .. } => matches!(to, TaskStatus::Failed | TaskStatus::Cancelled),
+            EventKind::ToolCalled(record) => record.tool == "run",
+            _ => false,
+        };
     shown.then(|| kind.summary())
 }
 

@@ -3,6 +3,7 @@
 mod audit;
 mod config_cmd;
 mod context_cmd;
+mod demo;
 mod doctor;
 mod gate;
 mod import;
@@ -89,6 +90,20 @@ enum Cmd {
     Context(context_cmd::ContextArgs),
     /// Search the repository with a regex (gitignore-aware, bounded output)
     Search(search_cmd::SearchArgs),
+    /// See the whole system work on a sample repository in a minute, without an API key
+    ///
+    /// Creates a small Rust crate with a real bug and a real test suite in
+    /// `<state dir>/demo/textstats` (a git repository), plays a scripted model shipped in the
+    /// binary, and adds two tasks: a low-risk bug fix that the Right Hand takes to a draft PR, and a
+    /// public-API change that the Left Hand explores too (acceptance tests, two competing
+    /// candidates, the evidence matrix, a promotion gate). Then it opens the control room, where
+    /// you approve the gates; with --headless it approves every gate itself and prints the
+    /// progress and the PR documents.
+    ///
+    /// Every run starts fresh: the previous demo in `<state dir>/demo` (its repository, tasks and
+    /// worktrees) is deleted first. The demo uses its own configuration and state directory
+    /// (`<state dir>/demo/state`), never your tasks or your model providers.
+    Demo(demo::DemoArgs),
     /// Check this machine: git, the store, sandbox levels, providers and forges
     Doctor {
         /// Print JSON instead of text
@@ -262,6 +277,7 @@ fn run(command: Option<Cmd>, context: &Context) -> Result<Outcome, String> {
         Cmd::Context(args) => context_cmd::run(args, context),
         Cmd::Search(args) => search_cmd::run(args, context),
         Cmd::Models(command) => models::run(command, context),
+        Cmd::Demo(args) => demo::run(args, context),
         Cmd::Doctor { json } => doctor::run(json, context),
         Cmd::Sandbox(args) => Ok(Outcome::Exit(u8::from(sandbox_exec::run(args) != ExitCode::SUCCESS))),
     }

@@ -1,7 +1,9 @@
 //! The scripted model: plays turns from a TOML script, deterministically, per agent role.
 //!
 //! Each call for a role consumes that role's next `[[turn]]`; calls that name no role consume the
-//! turns that name none. When a role's turns run out the call fails with
+//! turns that name none. Turns may also be kept for one Left Hand candidate (`candidate`) or for
+//! the agents of one task (`task`, a phrase of the task found in the agent's instructions), so
+//! that agents running at once, for several candidates or tasks, each follow their own turns. When a role's turns run out the call fails with
 //! `script exhausted for <role> at turn N` — it never hangs. The format is documented in
 //! `docs/scripted-model.md`.
 
@@ -37,6 +39,9 @@ pub struct ScriptTurn {
     pub role: Option<Role>,
     /// The Left Hand candidate (`c1`, `c2`, …) whose agent plays this turn; `None` for any.
     pub candidate: Option<String>,
+    /// A phrase of the task (e.g. its title) whose agents play this turn: calls whose system
+    /// prompt contains it. `None` for any task.
+    pub task: Option<String>,
     /// Reply text (streamed word by word).
     pub text: String,
     /// Tool calls, in order.
@@ -97,6 +102,9 @@ impl Script {
                     format!("script {origin}: turn {} ({}): {what}", n + 1, role_name(turn.role)),
                 )
             };
+            if turn.task.as_deref().is_some_and(|phrase| phrase.trim().is_empty()) {
+                return Err(bad("`task` is empty: give a phrase of the task's title".into()));
+            }
             if turn.text.is_empty() && turn.tool_calls.is_empty() && turn.error.is_none() {
                 return Err(bad("has no text, no tool_call and no error".into()));
             }
@@ -123,8 +131,9 @@ impl Script {
     }
 }
 
-/// Which queue of turns a call plays from: its role and, for the Left Hand, its candidate.
-type Lane = (Option<Role>, Option<String>);
+/// Which queue of turns a call plays from: its role, its Left Hand candidate (if the script has
+/// turns for it) and its task's phrase (if the script has turns for it).
+type Lane = (Option<Role>, Option<String>, Option<String>);
 
 /// A model client that plays a [`Script`].
 #[derive(Debug)]
@@ -134,6 +143,8 @@ pub struct ScriptedClient {
     prices: Prices,
     /// Each lane's turns, as indexes into `script.turns`.
     queues: HashMap<Lane, Vec<usize>>,
+    /// The distinct `task` phrases of the script, longest first (the most specific wins).
+    phrases: Vec<String>,
     script: Script,
     /// How many turns each lane has consumed.
     cursors: Mutex<HashMap<Lane, usize>>,
@@ -144,14 +155,18 @@ impl ScriptedClient {
     pub fn new(name: impl Into<String>, model: impl Into<String>, script: Script, prices: Prices) -> Self {
         let mut queues: HashMap<Lane, Vec<usize>> = HashMap::new();
         for (index, turn) in script.turns.iter().enumerate() {
-            queues.entry((turn.role, turn.candidate.clone())).or_default().push(index);
+            queues.entry((turn.role, turn.candidate.clone(), turn.task.clone())).or_default().push(index);
         }
+        let mut phrases: Vec<String> = script.turns.iter().filter_map(|t| t.task.clone()).collect();
+        phrases.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        phrases.dedup();
         let model = model.into();
         Self {
             name: name.into(),
             model: if model.is_empty() { "scripted".into() } else { model },
             prices,
             queues,
+            phrases,
             script,
             cursors: Mutex::new(HashMap::new()),
         }
@@ -197,7 +212,7 @@ impl ScriptedClient {
 
     /// Turns a role has not played yet.
     pub fn remaining(&self, role: Option<Role>) -> usize {
-        let lane = (role, None);
+        let lane = (role, None, None);
         let used = self.lock().get(&lane).copied().unwrap_or(0);
         self.queues.get(&lane).map_or(0, Vec::len).saturating_sub(used)
     }
@@ -207,11 +222,16 @@ impl ScriptedClient {
         self.cursors.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The lane a call plays from: its candidate's own turns when the script has any, else the
-    /// role's turns that name no candidate.
-    fn lane(&self, role: Option<Role>, candidate: Option<&str>) -> Lane {
-        let own = (role, candidate.map(str::to_owned));
-        if own.1.is_some() && self.queues.contains_key(&own) { own } else { (role, None) }
+    /// The lane a call plays from, the most specific the script has: the turns of its task and
+    /// candidate, of its task, of its candidate, else the role's turns that name neither.
+    fn lane(&self, role: Option<Role>, candidate: Option<&str>, system: &str) -> Lane {
+        let candidate = candidate.map(str::to_owned);
+        let task = self.phrases.iter().find(|phrase| system.contains(phrase.as_str())).cloned();
+        let specific = [(role, candidate.clone(), task.clone()), (role, None, task), (role, candidate, None)];
+        specific
+            .into_iter()
+            .find(|lane| (lane.1.is_some() || lane.2.is_some()) && self.queues.contains_key(lane))
+            .unwrap_or((role, None, None))
     }
 
     /// Takes the lane's next turn: its 1-based number and the turn, or the turn number missing.
@@ -226,7 +246,7 @@ impl ScriptedClient {
 
     fn play(&self, request: &ModelRequest) -> Vec<ModelEvent> {
         let role = request.role;
-        let lane = self.lane(role, request.candidate.as_deref());
+        let lane = self.lane(role, request.candidate.as_deref(), &request.system);
         let (number, turn) = match self.next_turn(&lane) {
             Ok(found) => found,
             Err(number) => {

@@ -134,3 +134,66 @@ fn scripted_errors_end_the_stream_after_the_text() {
     assert!(matches!(&events[1], ModelEvent::Error(e) if e.message.contains("overloaded")));
     assert_eq!(events.len(), 2);
 }
+
+#[test]
+fn turns_kept_for_a_task_are_played_by_that_task_s_agents_in_any_order() {
+    let script = r#"
+[[turn]]
+role = "planner"
+task = "Fix the rounding"
+text = "rounding 1"
+
+[[turn]]
+role = "planner"
+task = "Fold the case"
+text = "case 1"
+
+[[turn]]
+role = "planner"
+task = "Fix the rounding"
+text = "rounding 2"
+
+[[turn]]
+role = "challenger"
+task = "Fold the case"
+candidate = "c2"
+text = "case c2"
+
+[[turn]]
+role = "challenger"
+task = "Fold the case"
+text = "case any challenger"
+
+[[turn]]
+role = "planner"
+text = "any task"
+"#;
+    let client = match ScriptedClient::from_toml("demo", "", script, Prices::default()) {
+        Ok(client) => client,
+        Err(err) => panic!("{err}"),
+    };
+    let play = |role: Role, candidate: Option<&str>, title: &str| {
+        let request = ModelRequest {
+            role: Some(role),
+            candidate: candidate.map(str::to_owned),
+            system: format!("You are an agent.\n## Task\n{title}\n"),
+            ..ModelRequest::default()
+        };
+        let events: Vec<ModelEvent> = block_on(client.stream(request).collect());
+        let text: String = events
+            .iter()
+            .filter_map(|e| match e {
+                ModelEvent::TextDelta(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect();
+        text
+    };
+    assert_eq!(play(Role::Planner, None, "Fold the case in top_words"), "case 1");
+    assert_eq!(play(Role::Planner, None, "Fix the rounding of minutes"), "rounding 1");
+    assert_eq!(play(Role::Planner, None, "Fix the rounding of minutes"), "rounding 2");
+    assert_eq!(play(Role::Planner, None, "Something else"), "any task");
+    assert_eq!(play(Role::Challenger, Some("c1"), "Fold the case"), "case any challenger");
+    assert_eq!(play(Role::Challenger, Some("c2"), "Fold the case"), "case c2");
+    assert!(Script::parse("[[turn]]\ntask = \" \"\ntext = \"x\"\n", "t.toml").is_err());
+}

@@ -266,7 +266,7 @@ pub fn main() -> ExitCode {
 
 fn run(command: Option<Cmd>, context: &Context) -> Result<Outcome, String> {
     match command.unwrap_or(Cmd::Tui { theme: None }) {
-        Cmd::Tui { .. } => run_tui(context),
+        Cmd::Tui { .. } => run_tui(context, None),
         Cmd::Task(command) => task::run(command, context),
         Cmd::Audit(command) => audit::run(command, context),
         Cmd::Run(args) => run::run(args, context),
@@ -283,7 +283,8 @@ fn run(command: Option<Cmd>, context: &Context) -> Result<Outcome, String> {
     }
 }
 
-fn run_tui(context: &Context) -> Result<Outcome, String> {
+/// Opens the control room; `banner` words a first-screen message from the keys in use.
+fn run_tui(context: &Context, banner: Option<fn(&ambidex::tui::Keymap) -> String>) -> Result<Outcome, String> {
     use std::io::IsTerminal;
     let settings = &context.effective.config.tui;
     let theme = ambidex::tui::Theme::load(&settings.theme).map_err(|err| err.to_string())?;
@@ -291,12 +292,14 @@ fn run_tui(context: &Context) -> Result<Outcome, String> {
     if !std::io::stdout().is_terminal() {
         return Err("the control room needs a terminal; for scripts use `ambidex task list` and friends".into());
     }
+    let banner = banner.map(|words| words(&keymap));
     let options = ambidex::tui::Options {
         store_label: context.store_path().display().to_string(),
         theme,
         keymap,
         notifications: ambidex::tui::Notifications { bell: settings.bell, osc9: settings.osc9 },
         max_fps: settings.max_fps,
+        banner,
     };
     let limit = context.effective.config.engine.max_concurrent_tasks as usize;
     let runtime = tokio::runtime::Runtime::new().map_err(|err| format!("cannot start the async runtime: {err}"))?;

@@ -80,6 +80,8 @@ pub struct Options {
     pub notifications: Notifications,
     /// Frames per second at most.
     pub max_fps: u32,
+    /// A first-screen message in the footer until the first key press (the demo's keys).
+    pub banner: Option<String>,
 }
 
 impl Default for Options {
@@ -90,6 +92,7 @@ impl Default for Options {
             keymap: Keymap::default(),
             notifications: Notifications { bell: true, osc9: true },
             max_fps: 60,
+            banner: None,
         }
     }
 }
@@ -103,6 +106,7 @@ pub async fn run(mut client: Client, options: Options) -> std::io::Result<()> {
     state.theme = options.theme;
     state.keymap = options.keymap;
     state.notifications = options.notifications;
+    state.banner = options.banner;
     install_panic_hook();
     let mut terminal = enter()?;
     let frame = Duration::from_secs(1) / options.max_fps.clamp(1, 240);

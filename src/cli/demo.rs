@@ -25,6 +25,7 @@ use ambidex::orchestrator::{AutoApprove, Ending};
 use ambidex::protocol::{EventKind, EvidenceMatrix, TaskId, TaskSource, TaskStatus, Update};
 use ambidex::store::{STORE_FILE, Store, StoreError};
 use ambidex::tools::sandbox::{self, SandboxLevel};
+use ambidex::tui::keymap::{Action, Keymap};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -221,7 +222,23 @@ pub fn run(args: DemoArgs, base: &Context) -> Result<Outcome, String> {
     if args.headless {
         return headless(&demo, started, args.verbose);
     }
-    super::run_tui(&demo.context)
+    super::run_tui(&demo.context, Some(banner))
+}
+
+/// The first screen's message: the keys the demo asks for, as the keymap binds them.
+fn banner(keys: &Keymap) -> String {
+    format!(
+        "Demo: both tasks are running. When a gate opens: {} approve · {} reject · {} another promotion option. \
+         {} next pane · {} evidence · {} compare · {} every key · {} quit. Any key hides this.",
+        keys.key(Action::Approve),
+        keys.key(Action::Reject),
+        keys.key(Action::NextOption),
+        keys.key(Action::FocusNext),
+        keys.key(Action::TabEvidence),
+        keys.key(Action::TabCompare),
+        keys.key(Action::Help),
+        keys.key(Action::Quit),
+    )
 }
 
 /// How a task is named in progress lines: its number in the demo and its short id.

@@ -291,6 +291,8 @@ pub struct AppState {
     pub status: Option<(String, bool)>,
     /// The store this control room runs on (shown in the title).
     pub store_label: String,
+    /// A first-screen message in the footer (the demo's keys), until the first key press.
+    pub banner: Option<String>,
     /// Styles.
     pub theme: Theme,
     /// Keys.
@@ -326,6 +328,7 @@ impl AppState {
             log_matches: Vec::new(),
             status: None,
             store_label,
+            banner: None,
             theme: Theme::default(),
             keymap: Keymap::default(),
             notifications: Notifications { bell: true, osc9: true },

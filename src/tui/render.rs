@@ -246,6 +246,10 @@ impl AppState {
 
     fn render_footer(&self, area: Rect, buf: &mut Buffer) {
         let theme = &self.theme;
+        if let Some(banner) = &self.banner {
+            Line::styled(format!(" {banner}"), theme.style("gate.pending")).render(area, buf);
+            return;
+        }
         if let Some((message, error)) = &self.status {
             let style = if *error { theme.style("ui.error") } else { theme.style("ui.info") };
             Line::styled(format!(" {message}"), style).render(area, buf);

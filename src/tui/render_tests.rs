@@ -408,3 +408,13 @@ fn the_readme_shows_the_real_control_room() {
     }
     assert_eq!(&readme[start..end], screen, "the README's capture is stale: run with AMBIDEX_UPDATE_README=1");
 }
+
+#[test]
+fn first_screen_banner_until_a_key() {
+    let state =
+        with(busy_state(), |s| s.banner = Some("Demo: both tasks are running. When a gate opens: y approve".into()));
+    snap("banner", &state);
+    let mut gone = state.clone();
+    gone.update(Msg::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('j'))));
+    assert_eq!(gone.banner, None, "any key hides it");
+}

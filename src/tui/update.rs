@@ -22,7 +22,10 @@ impl AppState {
         // Streamed text and highlighting change nothing about what must be loaded.
         let settles = !matches!(msg, Msg::Engine(Update::Delta(_)) | Msg::Highlighted(..));
         let commands = match msg {
-            Msg::Key(key) => self.on_key(key),
+            Msg::Key(key) => {
+                self.banner = None;
+                self.on_key(key)
+            }
             Msg::Mouse(mouse) => {
                 self.on_mouse(mouse);
                 Vec::new()

@@ -16,6 +16,11 @@ struct Tmux {
 
 impl Tmux {
     fn start(sandbox: &Sandbox, width: u16, height: u16) -> Tmux {
+        Tmux::start_with(sandbox, width, height, &[])
+    }
+
+    /// Starts `ambidex ARGS…` in a fresh tmux server of the given size.
+    fn start_with(sandbox: &Sandbox, width: u16, height: u16, args: &[&str]) -> Tmux {
         let socket = format!(
             "ambidex-test-{}-{}",
             std::process::id(),
@@ -23,7 +28,8 @@ impl Tmux {
         );
         let binary = env!("CARGO_BIN_EXE_ambidex");
         let script = format!(
-            "cd {repo} && env -u AMBIDEX_STATE_DIR HOME={home} XDG_CONFIG_HOME={config} XDG_DATA_HOME={data} {binary}; echo EXITED:$?; sleep 60",
+            "cd {repo} && env -u AMBIDEX_STATE_DIR HOME={home} XDG_CONFIG_HOME={config} XDG_DATA_HOME={data} {binary} {args}; echo EXITED:$?; sleep 60",
+            args = args.join(" "),
             repo = sandbox.repo().display(),
             home = sandbox.path("home").display(),
             config = sandbox.path("config").display(),
@@ -178,4 +184,63 @@ fn a_bad_theme_or_keymap_is_named_before_the_terminal_is_touched() {
     let theme = sandbox.write("my-theme.toml", "inherits = \"light\"\n[scopes]\n\"ui.title\" = \"magenta\"\n");
     let stderr = sandbox.run(&["--theme", theme.to_str().unwrap()]).fails();
     assert!(stderr.contains("needs a terminal"), "a theme file that inherits a built-in one loads: {stderr}");
+}
+
+#[test]
+fn the_demo_runs_both_hands_and_its_gates_are_approved_with_keys() {
+    let sandbox = Sandbox::new();
+    let tmux = Tmux::start_with(&sandbox, 160, 45, &["demo"]);
+    let screen = tmux.wait_for_any(&["Demo: both tasks are running"], 180).1;
+    assert!(screen.contains("approve") && screen.contains("quit"), "the banner tells the keys:\n{screen}");
+    let demo_state = sandbox.path("data/ambidex/demo/state").display().to_string();
+    let statuses = || -> Vec<String> {
+        let listed = sandbox.run(&["--state-dir", &demo_state, "task", "list", "--json"]).ok();
+        let tasks: serde_json::Value = serde_json::from_str(&listed).unwrap();
+        tasks.as_array().unwrap().iter().map(|t| t["status"].as_str().unwrap().to_owned()).collect()
+    };
+    // Approve every gate as it opens (the plan, the promotion with its recommended option, the PRs).
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut approved = 0;
+    loop {
+        let statuses = statuses();
+        if statuses.len() == 2 && statuses.iter().all(|s| s == "pr_ready") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the demo did not finish: {statuses:?}\n{}", tmux.screen());
+        if tmux.screen().contains("Approval: ") {
+            tmux.keys(&["y"]);
+            approved += 1;
+            std::thread::sleep(Duration::from_millis(500));
+        } else {
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+    assert!(approved >= 2, "gates were approved with keys ({approved})");
+
+    // The explored task's evidence and the side-by-side compare.
+    tmux.keys(&["j", "3"]);
+    let screen = tmux.wait_for_any(&["CANDIDATE"], 30).1;
+    assert!(screen.contains("c1") && screen.contains("c2") && screen.contains("production"), "{screen}");
+    tmux.keys(&["2"]);
+    let screen = tmux.wait_for_any(&["Compare"], 30).1;
+    assert!(screen.contains("c1") || screen.contains("c2"), "{screen}");
+
+    let repo = git2::Repository::open(sandbox.path("data/ambidex/demo/textstats")).unwrap();
+    let branches: Vec<String> = repo
+        .branches(Some(git2::BranchType::Local))
+        .unwrap()
+        .map(|b| b.unwrap().0.name().unwrap().unwrap().to_owned())
+        .collect();
+    for suffix in ["/production", "/c1", "/c2", "/eval"] {
+        assert!(branches.iter().any(|b| b.starts_with("ambidex/") && b.ends_with(suffix)), "{branches:?}");
+    }
+
+    tmux.keys(&["q"]);
+    let (found, _) = tmux.wait_for_any(&["EXITED:0", "Quit"], 30);
+    if found == 1 {
+        tmux.keys(&["y"]);
+    }
+    tmux.wait_for_any(&["EXITED:0"], 30);
+    assert_eq!(tmux.tmux(&["display", "-p", "#{alternate_on}"]).trim(), "0", "the alternate screen was left");
+    assert_eq!(tmux.tmux(&["display", "-p", "#{mouse_any_flag}"]).trim(), "0", "mouse reporting was turned off");
 }

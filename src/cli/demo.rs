@@ -228,8 +228,8 @@ pub fn run(args: DemoArgs, base: &Context) -> Result<Outcome, String> {
 /// The first screen's message: the keys the demo asks for, as the keymap binds them.
 fn banner(keys: &Keymap) -> String {
     format!(
-        "Demo: both tasks are running. When a gate opens: {} approve · {} reject · {} another promotion option. \
-         {} next pane · {} evidence · {} compare · {} every key · {} quit. Any key hides this.",
+        "Demo: both tasks are running. At a gate: {} approve · {} reject · {} other option │ {} next pane · {} \
+         evidence · {} compare · {} keys · {} quit",
         keys.key(Action::Approve),
         keys.key(Action::Reject),
         keys.key(Action::NextOption),

@@ -21,6 +21,12 @@ pub enum GateOutcome {
     Parked(GateId),
 }
 
+/// The event that opens a gate a human may approve, approve for the task, or reject.
+fn opened(gate: GateId, kind: GateKind, reason: String, evidence: Option<Digest>, options: Vec<String>) -> EventKind {
+    let allowed = vec![Decision::Approve, Decision::ApproveForTask, Decision::Reject];
+    EventKind::GateOpened { gate, kind, reason, evidence_hash: evidence, allowed, options }
+}
+
 impl Engine {
     /// Opens a gate of `kind` for `task` (or takes the one of that kind already open) and
     /// resolves it: automatically when this run's approval policy covers the task's risk, by
@@ -60,15 +66,7 @@ impl Engine {
             Some(open) => open.id,
             None => {
                 let gate = GateId::new();
-                let allowed = vec![Decision::Approve, Decision::ApproveForTask, Decision::Reject];
-                let opened = EventKind::GateOpened {
-                    gate,
-                    kind,
-                    reason: reason.clone(),
-                    evidence_hash: evidence,
-                    allowed,
-                    options,
-                };
+                let opened = opened(gate, kind, reason.clone(), evidence, options);
                 let mut events = vec![NewEvent::for_task(task, Actor::Orchestrator, opened)];
                 if current.status == TaskStatus::Running {
                     events.push(NewEvent::for_task(
@@ -126,8 +124,7 @@ impl Engine {
         why: String,
     ) -> Result<(), EngineError> {
         let gate = GateId::new();
-        let allowed = vec![Decision::Approve, Decision::ApproveForTask, Decision::Reject];
-        let opened = EventKind::GateOpened { gate, kind, reason, evidence_hash: evidence, allowed, options };
+        let opened = opened(gate, kind, reason, evidence, options);
         self.append(vec![NewEvent::for_task(task, Actor::Orchestrator, opened)]).await?;
         let note = Some(format!("decided by policy: {why}"));
         let events = self.decision_events(gate, Decision::Approve, note, Some(choice), Actor::Orchestrator, true)?;

@@ -52,6 +52,26 @@ pub(crate) fn scaled(limits: BudgetLimits, scale: u64) -> BudgetLimits {
     }
 }
 
+/// The agent that runs `stage`, its prompt rendered from `values`.
+pub(crate) fn stage_agent(
+    stage: &Stage,
+    model: String,
+    values: &BTreeMap<&str, String>,
+    opening: String,
+    candidate: Option<String>,
+) -> AgentSpec {
+    AgentSpec {
+        role: stage.role,
+        model,
+        system: render(&stage.prompt, values),
+        opening,
+        tools: stage.tools.clone(),
+        submit: stage.submit.clone(),
+        max_turns: stage.max_turns,
+        candidate,
+    }
+}
+
 /// The budgets of the task's risk level (medium when unknown).
 pub(crate) fn budgets_of<'a>(setup: &'a EngineSetup, task: &Task) -> &'a crate::playbooks::Budgets {
     setup.policy.budgets.for_risk(task.risk().unwrap_or(Risk::Medium))
@@ -245,16 +265,8 @@ impl Runner {
         if stage.prompt.contains("{{context}}") {
             values.insert("context", self.context());
         }
-        let spec = AgentSpec {
-            role: stage.role,
-            model,
-            system: render(&stage.prompt, &values),
-            opening: format!("Begin the `{}` stage. Finish with `{}`.", stage.name, stage.submit),
-            tools: stage.tools.clone(),
-            submit: stage.submit.clone(),
-            max_turns: stage.max_turns,
-            candidate: None,
-        };
+        let opening = format!("Begin the `{}` stage. Finish with `{}`.", stage.name, stage.submit);
+        let spec = stage_agent(stage, model, &values, opening, None);
         let broker = self.broker();
         let mut scope = self.scope(stage.role, task)?;
         let outcome =

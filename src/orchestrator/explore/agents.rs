@@ -11,12 +11,13 @@ use futures::future::join_all;
 
 use super::evaluate::{run_commands, same_test};
 use super::{blocking, candidate_worktree};
-use crate::agents::prompt::{render, task_section};
-use crate::agents::{AgentOutcome, AgentSpec, Submission, run_agent};
+use crate::agents::prompt::task_section;
+use crate::agents::{AgentOutcome, Submission, run_agent};
 use crate::domain::{Exploration, Task};
+use crate::orchestrator::breakers::is_test_path;
 use crate::orchestrator::host::TaskHost;
 use crate::orchestrator::pipeline::{Ending, ask, ensure_worktree};
-use crate::orchestrator::stages::{Runner, budgets_of, scaled};
+use crate::orchestrator::stages::{Runner, budgets_of, scaled, stage_agent};
 use crate::orchestrator::{Engine, EngineError, EngineSetup};
 use crate::playbooks::playbook::Stage;
 use crate::protocol::{
@@ -71,16 +72,8 @@ impl Crew {
             Ok(found) => found,
             Err(err) => return Ok(AgentOutcome::ModelFailed(format!("no model for {}: {err}", stage.role))),
         };
-        let spec = AgentSpec {
-            role: stage.role,
-            model,
-            system: render(&stage.prompt, &values),
-            opening: format!("Begin `{}` for {candidate}. Finish with `{}`.", stage.name, stage.submit),
-            tools: stage.tools.clone(),
-            submit: stage.submit.clone(),
-            max_turns: stage.max_turns,
-            candidate: Some(candidate.to_owned()),
-        };
+        let opening = format!("Begin `{}` for {candidate}. Finish with `{}`.", stage.name, stage.submit);
+        let spec = stage_agent(stage, model, &values, opening, Some(candidate.to_owned()));
         let actor =
             Actor::Agent(AgentIdentity { role: stage.role, track: Track::Left, candidate: Some(candidate.to_owned()) });
         let budget = Arc::new(Mutex::new(BudgetUsage::new("task", self.candidate_limits)));
@@ -124,20 +117,6 @@ fn stopped(engine: &Engine, id: TaskId) -> Result<Ending, EngineError> {
         Some(gate) if task.status != TaskStatus::Cancelled => Ending::Parked { gate: gate.id, kind: gate.kind },
         _ => Ending::Cancelled,
     })
-}
-
-/// Whether `path` looks like a test file in any of the supported languages.
-pub(super) fn looks_like_test(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    path.starts_with("tests/")
-        || path.contains("/tests/")
-        || path.contains("/test/")
-        || path.starts_with("test/")
-        || name.starts_with("test_")
-        || name.ends_with("_test.go")
-        || name.ends_with("_test.py")
-        || name.contains(".test.")
-        || name.contains(".spec.")
 }
 
 /// Copies `files` (relative paths) from one worktree into another, creating directories.
@@ -215,7 +194,7 @@ pub(super) async fn design_tests(runner: &mut Runner) -> Result<Option<Ending>, 
         .iter()
         .filter(|f| f.status != "deleted")
         .map(|f| f.path.clone())
-        .filter(|p| declared.files.contains(p) || looks_like_test(p))
+        .filter(|p| declared.files.contains(p) || is_test_path(p))
         .collect();
     let measured = run_commands(&crew, &worktree, &commands, "acceptance").await?;
     let before: BTreeSet<&str> = baseline.iter().flat_map(|r| r.tests.iter().map(|t| t.name.as_str())).collect();
@@ -401,21 +380,4 @@ pub(super) async fn analyze(runner: &mut Runner) -> Result<Option<Ending>, Engin
         all_done &= result?;
     }
     if all_done { Ok(None) } else { stopped(&crew.engine, crew.id).map(Some) }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn test_files_are_recognized_across_languages() {
-        for path in
-            ["tests/acceptance.rs", "pkg/parse_test.go", "app/test_views.py", "web/src/a.test.ts", "x/tests/y.py"]
-        {
-            assert!(looks_like_test(path), "{path}");
-        }
-        for path in ["src/lib.rs", "src/testing_utils.rs", "main.go"] {
-            assert!(!looks_like_test(path), "{path}");
-        }
-    }
 }

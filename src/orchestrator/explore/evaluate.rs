@@ -14,11 +14,12 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use tokio::sync::Semaphore;
 
-use super::agents::{Crew, copy_files, looks_like_test, mirror_change};
+use super::agents::{Crew, copy_files, mirror_change};
 use super::{blocking, candidate_worktree};
 use crate::domain::{AcceptanceTests, Task};
 use crate::eval::{self, RunTests};
 use crate::orchestrator::EngineError;
+use crate::orchestrator::breakers::is_test_path;
 use crate::orchestrator::pipeline::ensure_worktree;
 use crate::orchestrator::stages::Runner;
 use crate::protocol::{
@@ -119,7 +120,7 @@ impl Subject {
     fn new_test_files(&self, acceptance: &[String]) -> Vec<String> {
         self.files
             .iter()
-            .filter(|f| f.status == "added" && looks_like_test(&f.path) && !acceptance.contains(&f.path))
+            .filter(|f| f.status == "added" && is_test_path(&f.path) && !acceptance.contains(&f.path))
             .map(|f| f.path.clone())
             .collect()
     }

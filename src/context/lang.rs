@@ -68,7 +68,8 @@ impl Lang {
         }
     }
 
-    fn language(self) -> tree_sitter::Language {
+    /// The tree-sitter grammar.
+    pub(crate) fn language(self) -> tree_sitter::Language {
         match self {
             Lang::Rust => tree_sitter_rust::LANGUAGE.into(),
             Lang::Python => tree_sitter_python::LANGUAGE.into(),

@@ -15,42 +15,17 @@
 
 use std::path::Path;
 
-use tree_sitter::{Language, Node, Parser};
+use tree_sitter::{Node, Parser};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lang {
-    Rust,
-    Python,
-    JavaScript,
-    TypeScript,
-    Tsx,
-    Go,
+use crate::context::Lang;
+
+/// What counts as a decision point in each language.
+trait Decisions {
+    fn decisions(self) -> &'static [&'static str];
+    fn counts_boolean_operator(self, token: &str, parent: &str) -> bool;
 }
 
-impl Lang {
-    fn of(path: &Path) -> Option<Lang> {
-        Some(match path.extension()?.to_str()? {
-            "rs" => Lang::Rust,
-            "py" | "pyi" => Lang::Python,
-            "js" | "jsx" | "mjs" | "cjs" => Lang::JavaScript,
-            "ts" | "mts" | "cts" => Lang::TypeScript,
-            "tsx" => Lang::Tsx,
-            "go" => Lang::Go,
-            _ => return None,
-        })
-    }
-
-    fn grammar(self) -> Language {
-        match self {
-            Lang::Rust => tree_sitter_rust::LANGUAGE.into(),
-            Lang::Python => tree_sitter_python::LANGUAGE.into(),
-            Lang::JavaScript => tree_sitter_javascript::LANGUAGE.into(),
-            Lang::TypeScript => tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
-            Lang::Tsx => tree_sitter_typescript::LANGUAGE_TSX.into(),
-            Lang::Go => tree_sitter_go::LANGUAGE.into(),
-        }
-    }
-
+impl Decisions for Lang {
     /// Named nodes that are one decision point each.
     fn decisions(self) -> &'static [&'static str] {
         match self {
@@ -88,7 +63,7 @@ impl Lang {
     }
 
     /// Whether an anonymous token is a boolean operator that adds a decision point.
-    fn is_boolean_operator(self, token: &str, parent: &str) -> bool {
+    fn counts_boolean_operator(self, token: &str, parent: &str) -> bool {
         match self {
             Lang::Python => matches!(token, "and" | "or") && parent == "boolean_operator",
             _ => matches!(token, "&&" | "||") && matches!(parent, "binary_expression" | "let_chain"),
@@ -98,9 +73,9 @@ impl Lang {
 
 /// The decision points of `source`, the content of `path`; `None` for a language we do not parse.
 pub fn complexity(path: &Path, source: &str) -> Option<u32> {
-    let lang = Lang::of(path)?;
+    let lang = Lang::of_path(path)?;
     let mut parser = Parser::new();
-    parser.set_language(&lang.grammar()).ok()?;
+    parser.set_language(&lang.language()).ok()?;
     let tree = parser.parse(source, None)?;
     Some(count(lang, tree.root_node()))
 }
@@ -116,7 +91,7 @@ fn count(lang: Lang, root: Node<'_>) -> u32 {
                 total += 1;
             }
         } else if let Some(parent) = node.parent()
-            && lang.is_boolean_operator(node.kind(), parent.kind())
+            && lang.counts_boolean_operator(node.kind(), parent.kind())
         {
             total += 1;
         }

@@ -148,6 +148,8 @@ fn a_challenger_that_passes_the_acceptance_tests_is_promoted_over_production() {
     assert_eq!(row("production")["acceptance_passed"], 1);
     assert!(row("c2")["broken"].as_array().unwrap().iter().any(|t| t == "tests::exact_pages"), "{:#?}", row("c2"));
     assert!(row("production")["broken"].as_array().unwrap().is_empty());
+    let matrix: ambidex::protocol::EvidenceMatrix = serde_json::from_value(recorded["kind"]["matrix"].clone()).unwrap();
+    assert_eq!(ambidex::eval::rank(&matrix), ["c1", "production", "c2"], "a candidate that breaks a test ranks last");
 
     let hash = recorded["kind"]["hash"].as_str().unwrap();
     let decided = event(&events, "gate_decided");

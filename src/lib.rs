@@ -5,7 +5,8 @@
 //! - [`domain`]: the task model, its state machine and the task-file format.
 //! - [`config`]: layered configuration with the source of every key.
 //! - [`llm`]: model providers (OpenAI-compatible, Anthropic, scripted) behind one streaming trait.
-//! - [`playbooks`]: the policy file (command rules, later gates and budgets) and playbooks.
+//! - [`playbooks`]: the policy file (command rules, risk, routing, budgets, gates) and the playbooks
+//!   of both hands.
 //! - [`redact`]: the secret redactor every text passes before it is stored, shown or sent.
 //! - [`store`]: the only code that touches redb: the hash-chained event log and projections.
 //! - [`context`]: repository context for agents: search, ranked symbol map, build/test/CI facts.

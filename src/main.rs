@@ -12,11 +12,15 @@
 //! - `tools`: the tool broker: confinement, file tools, command policy, sandboxed runner, budgets.
 //! - `playbooks`: the policy file and the playbooks the tracks follow.
 //! - `agents`: the agent loop, submissions, prompts.
-//! - `orchestrator`: the engine: intake, triage, gates, the production track, breakers, resume.
+//! - `eval`: test-result parsers, baseline comparison, hunks and their combination, static
+//!   analysis, complexity, scoring of the evidence matrix.
+//! - `forge`: GitHub and GitLab: issue import, branch push, draft PRs, issue comments.
+//! - `orchestrator`: the engine: intake, triage, gates, the production track, the Left Hand
+//!   (exploration, evidence, promotion), breakers, resume, the live scheduler.
 //! - `api`: the loopback HTTP API (tasks, gates, event stream), its token and `api.json`, the client.
 //! - `tui`: the control room.
-//! - `cli` (this binary): argument parsing and the subcommands' output; `ambidex serve`; changes go
-//!   through a running engine's API when another process holds the store.
+//! - `cli` (this binary): argument parsing and the subcommands' output; `ambidex serve`;
+//!   `ambidex demo`; changes go through a running engine's API when another process holds the store.
 
 mod cli;
 

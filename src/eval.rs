@@ -3,7 +3,7 @@
 //! engine composes them.
 //!
 //! - [`instrument`]: makes a configured test command report per-test results.
-//! - [`parse`]: turns a test command's output into a [`TestReport`](crate::protocol::evidence::TestReport)
+//! - [`parse`]: turns a test command's output into a [`TestReport`](crate::protocol::TestReport)
 //!   (libtest JSON, nextest and pytest JUnit XML, `go test -json`, or the exit code alone).
 //! - [`compare`]: fail→pass and pass→fail against the baseline, flaky re-runs.
 //! - [`hunks`]: unified diffs parsed into files and hunks, changed lines, diff stats; [`combine`]

@@ -300,6 +300,7 @@ fn run_tui(context: &Context, banner: Option<fn(&ambidex::tui::Keymap) -> String
         notifications: ambidex::tui::Notifications { bell: settings.bell, osc9: settings.osc9 },
         max_fps: settings.max_fps,
         banner,
+        ..ambidex::tui::Options::default()
     };
     let limit = context.effective.config.engine.max_concurrent_tasks as usize;
     let runtime = tokio::runtime::Runtime::new().map_err(|err| format!("cannot start the async runtime: {err}"))?;

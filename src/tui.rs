@@ -82,6 +82,8 @@ pub struct Options {
     pub max_fps: u32,
     /// A first-screen message in the footer until the first key press (the demo's keys).
     pub banner: Option<String>,
+    /// How long decision keys are ignored after a gate pops the approval overlay up.
+    pub gate_key_guard: Duration,
 }
 
 impl Default for Options {
@@ -93,6 +95,7 @@ impl Default for Options {
             notifications: Notifications { bell: true, osc9: true },
             max_fps: 60,
             banner: None,
+            gate_key_guard: Duration::from_millis(400),
         }
     }
 }
@@ -107,6 +110,7 @@ pub async fn run(mut client: Client, options: Options) -> std::io::Result<()> {
     state.keymap = options.keymap;
     state.notifications = options.notifications;
     state.banner = options.banner;
+    state.gate_key_guard = options.gate_key_guard;
     install_panic_hook();
     let mut terminal = enter()?;
     let frame = Duration::from_secs(1) / options.max_fps.clamp(1, 240);

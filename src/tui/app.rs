@@ -215,6 +215,9 @@ pub struct Approval {
     pub dismissed: bool,
     /// Gates decided from here, awaiting the engine's event.
     pub sent: HashSet<GateId>,
+    /// When the overlay last opened by itself (a gate opened): decision keys wait out
+    /// [`AppState::gate_key_guard`] after it, so a key meant for another pane decides nothing.
+    pub popped_at: Option<std::time::Instant>,
 }
 
 /// Scroll and selection of the views.
@@ -293,6 +296,8 @@ pub struct AppState {
     pub store_label: String,
     /// A first-screen message in the footer (the demo's keys), until the first key press.
     pub banner: Option<String>,
+    /// How long decision keys are ignored after the approval overlay opened by itself.
+    pub gate_key_guard: std::time::Duration,
     /// Styles.
     pub theme: Theme,
     /// Keys.
@@ -329,6 +334,7 @@ impl AppState {
             status: None,
             store_label,
             banner: None,
+            gate_key_guard: std::time::Duration::ZERO,
             theme: Theme::default(),
             keymap: Keymap::default(),
             notifications: Notifications { bell: true, osc9: true },

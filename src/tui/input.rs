@@ -400,7 +400,13 @@ impl AppState {
             }
             return Vec::new();
         }
-        let decision = match self.keymap.action(Mode::Approval, &key) {
+        let action = self.keymap.action(Mode::Approval, &key);
+        let deciding = matches!(action, Some(Action::Approve | Action::Reject | Action::ApproveForTask));
+        if deciding && self.approval.popped_at.is_some_and(|at| at.elapsed() < self.gate_key_guard) {
+            self.status = Some(("a gate just opened: read it, then press the key again".into(), false));
+            return Vec::new();
+        }
+        let decision = match action {
             Some(Action::Approve) => Decision::Approve,
             Some(Action::Reject) => Decision::Reject,
             Some(Action::ApproveForTask) => Decision::ApproveForTask,

@@ -133,7 +133,7 @@ impl AppState {
                         }
                     }
                     if self.overlay.is_none() && !self.approval.dismissed && !self.views.log_editing {
-                        self.open_approval();
+                        self.pop_approval();
                     }
                 }
             }
@@ -274,7 +274,7 @@ impl AppState {
                     && !self.approval.dismissed
                     && !self.views.log_editing
                 {
-                    self.open_approval();
+                    self.pop_approval();
                 }
             }
             Err(error) => {
@@ -285,6 +285,7 @@ impl AppState {
     }
 
     pub(crate) fn open_approval(&mut self) {
+        self.approval.popped_at = None;
         self.approval.option = 0;
         self.approval.note.clear();
         self.approval.editing_note = false;
@@ -298,8 +299,14 @@ impl AppState {
             && !self.approval.dismissed
             && !self.views.log_editing
         {
-            self.open_approval();
+            self.pop_approval();
         }
+    }
+
+    /// Opens the approval overlay by itself (not at the user's request).
+    pub(crate) fn pop_approval(&mut self) {
+        self.open_approval();
+        self.approval.popped_at = Some(std::time::Instant::now());
     }
 
     /// Keeps selections within bounds.

@@ -315,3 +315,33 @@ fn history_is_loaded_for_the_selected_task_and_diffs_for_the_visible_tab() {
     assert!(effects.contains(&Effect::LoadDiff((two, "production".into()), 1)), "{effects:?}");
     assert!(!effects.iter().any(|e| matches!(e, Effect::Bell)), "old gates do not ring");
 }
+
+#[test]
+fn a_key_pressed_as_a_gate_pops_up_decides_nothing() {
+    let mut state = AppState::new(vec![summary(TASK, "Harden", TaskStatus::Running, 0)], 0, "test".into(), at(0));
+    state.gate_key_guard = std::time::Duration::from_secs(3600);
+    let id = TaskId::from_u128(TASK);
+    state.update(Msg::History(id, Ok(Vec::new())));
+    state.update(Msg::Engine(event(
+        1,
+        id,
+        Actor::Orchestrator,
+        EventKind::GateOpened {
+            gate: GateId::from_u128(PLAN_GATE),
+            kind: GateKind::Plan,
+            reason: "approve the plan".into(),
+            evidence_hash: None,
+            allowed: vec![Decision::Approve, Decision::Reject],
+            options: Vec::new(),
+        },
+    )));
+    assert!(matches!(state.overlay, Some(Overlay::Approval)), "the gate popped up");
+    assert_eq!(state.update(key(KeyCode::Char('y'))), vec![], "too soon after it popped up");
+    assert!(state.status.as_ref().is_some_and(|(text, _)| text.contains("a gate just opened")));
+
+    // Opened on purpose, the same key decides at once.
+    state.update(key(KeyCode::Esc));
+    state.update(key(KeyCode::Char('o')));
+    let commands = state.update(key(KeyCode::Char('y')));
+    assert!(matches!(commands.as_slice(), [Command::DecideGate { decision: Decision::Approve, .. }]), "{commands:?}");
+}

@@ -99,6 +99,15 @@ fn event<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["kind"]["type"] == kind).collect()
 }
 
+/// The text of `path` at the tip of `branch` in the sandbox's repository, if it is there.
+fn on_branch(sandbox: &Sandbox, branch: &str, path: &str) -> Option<String> {
+    let repo = git2::Repository::open(sandbox.repo()).unwrap();
+    let tip = repo.find_branch(branch, git2::BranchType::Local).unwrap().get().peel_to_commit().unwrap();
+    let entry = tip.tree().unwrap().get_path(std::path::Path::new(path)).ok()?;
+    let blob = entry.to_object(&repo).unwrap();
+    Some(String::from_utf8(blob.as_blob().unwrap().content().to_vec()).unwrap())
+}
+
 fn only_task(sandbox: &Sandbox) -> (String, String) {
     let tasks: Value = serde_json::from_str(&sandbox.run(&["task", "list", "--json"]).ok()).unwrap();
     let id = tasks[0]["id"].as_str().unwrap().to_owned();
@@ -174,12 +183,7 @@ fn a_challenger_that_passes_the_acceptance_tests_is_promoted_over_production() {
             .any(|e| e["seq"].as_u64().unwrap() > adopted_at && e["kind"]["result"]["ok"] == true)
     );
 
-    let repo = git2::Repository::open(sandbox.repo()).unwrap();
-    let read = |branch: &str, path: &str| {
-        let tip = repo.find_branch(branch, git2::BranchType::Local).unwrap().get().peel_to_commit().unwrap();
-        let blob = tip.tree().unwrap().get_path(std::path::Path::new(path)).unwrap().to_object(&repo).unwrap();
-        String::from_utf8(blob.as_blob().unwrap().content().to_vec()).unwrap()
-    };
+    let read = |branch: &str, path: &str| on_branch(&sandbox, branch, path).unwrap();
     let production = format!("ambidex/{short}/production");
     assert!(read(&production, "src/lib.rs").contains("if size == 0"), "production adopted c1's change");
     assert!(read(&production, "tests/acceptance.rs").contains("accept_zero_page_size"));
@@ -386,20 +390,11 @@ arguments = { action = "combine", hunks = [{ candidate = "c1", file = "src/lib.r
     for expected in [("c1", "src/lib.rs"), ("c2", "Cargo.toml"), ("eval", "tests/acceptance.rs")] {
         assert!(sources.contains(&(expected.0.to_owned(), expected.1.to_owned())), "{sources:?}");
     }
-    let repo = git2::Repository::open(sandbox.repo()).unwrap();
-    let tip = repo
-        .find_branch(&format!("ambidex/{short}/production"), git2::BranchType::Local)
-        .unwrap()
-        .get()
-        .peel_to_commit()
-        .unwrap();
-    let read = |path: &str| {
-        let blob = tip.tree().unwrap().get_path(std::path::Path::new(path)).unwrap().to_object(&repo).unwrap();
-        String::from_utf8(blob.as_blob().unwrap().content().to_vec()).unwrap()
-    };
-    assert!(read("src/lib.rs").contains("if size == 0"));
-    assert!(read("Cargo.toml").contains("Page arithmetic"));
-    assert!(tip.tree().unwrap().get_path(std::path::Path::new("tests/empty_pages.rs")).is_err(), "not picked");
+    let production = format!("ambidex/{short}/production");
+    let read = |path: &str| on_branch(&sandbox, &production, path);
+    assert!(read("src/lib.rs").unwrap().contains("if size == 0"));
+    assert!(read("Cargo.toml").unwrap().contains("Page arithmetic"));
+    assert_eq!(read("tests/empty_pages.rs"), None, "not picked");
     let doc = sandbox.run(&["pr", "show", &short, "--markdown"]).ok();
     assert!(doc.contains("Provenance of the adopted hunks") && doc.contains("from c2"), "{doc}");
 }

@@ -29,7 +29,6 @@ pub mod overlay;
 pub mod render;
 #[cfg(test)]
 mod render_tests;
-pub mod state;
 pub mod stream_view;
 pub mod streams;
 pub mod theme;

@@ -62,9 +62,9 @@ pub struct Exploration {
 }
 
 impl Exploration {
-    /// Folds one Left Hand event into `slot`; other events are ignored. Returns whether the
-    /// event was one of the Left Hand's.
-    pub fn apply(slot: &mut Option<Exploration>, kind: &EventKind) -> bool {
+    /// Folds one Left Hand event into `slot`; other events, and Left Hand events before an
+    /// `exploration_started`, change nothing.
+    pub fn apply(slot: &mut Option<Exploration>, kind: &EventKind) {
         if let EventKind::ExplorationStarted { trigger, evidence, candidates } = kind {
             *slot = Some(Exploration {
                 trigger: trigger.clone(),
@@ -72,19 +72,9 @@ impl Exploration {
                 candidates: candidates.clone(),
                 ..Exploration::default()
             });
-            return true;
+            return;
         }
-        let Some(exploration) = slot.as_mut() else {
-            return matches!(
-                kind,
-                EventKind::AcceptanceTestsWritten { .. }
-                    | EventKind::CandidateFinished { .. }
-                    | EventKind::CandidateAnalyzed { .. }
-                    | EventKind::EvidenceRecorded { .. }
-                    | EventKind::SynthesisSubmitted { .. }
-                    | EventKind::ChangeAdopted { .. }
-            );
-        };
+        let Some(exploration) = slot.as_mut() else { return };
         match kind {
             EventKind::AcceptanceTestsWritten { files, tests, failing_on_base, passing_on_base, baseline } => {
                 exploration.acceptance = Some(AcceptanceTests {
@@ -106,8 +96,7 @@ impl Exploration {
             EventKind::ChangeAdopted { choice, hunks, .. } => {
                 exploration.adopted = Some((choice.clone(), hunks.clone()))
             }
-            _ => return false,
+            _ => {}
         }
-        true
     }
 }

@@ -174,6 +174,11 @@ fn benches(c: &mut Criterion, tree: &Path) {
 }
 
 fn main() {
+    // As the binary does (`src/main.rs`); `CONTEXT_BENCH_MALLOC=libc` measures without it.
+    if std::env::var_os("CONTEXT_BENCH_MALLOC").is_none_or(|v| v != "libc") {
+        // SAFETY: nothing has touched tree-sitter yet, and this is the only thread.
+        unsafe { ambidex::context::install_parser_allocator() };
+    }
     let tree = tree();
     println!("tree: {}", tree.display());
     report(&tree);

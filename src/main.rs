@@ -25,5 +25,7 @@
 mod cli;
 
 fn main() -> std::process::ExitCode {
+    // SAFETY: first thing in the process: no tree-sitter object exists yet, and no other thread.
+    unsafe { ambidex::context::install_parser_allocator() };
     cli::main()
 }

@@ -7,10 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
-use tree_sitter_tags::TagsContext;
 
 use super::lang::{Lang, taggers};
-use super::tags::{self, FileTags, Identity, Tagged};
+use super::tags::{self, FileTags, Identity, Tagged, Tagger};
 use super::walk::{Walk, WalkedFile};
 use crate::store::tag_cache::{Saved, TagCache};
 
@@ -300,7 +299,7 @@ fn tag_in_parallel(
     let next = AtomicUsize::new(0);
     let threads = threads.clamp(1, jobs.len().max(1));
     let work = || {
-        let mut context = TagsContext::new();
+        let mut tagger = Tagger::default();
         let mut done = Vec::new();
         loop {
             let claimed = next.fetch_add(1, Ordering::Relaxed);
@@ -309,7 +308,7 @@ fn tag_in_parallel(
             };
             let (slot, file, lang) = jobs[j];
             let outcome = std::fs::read(&file.path).ok().map(|source| {
-                let tagged = tags::tag(&mut context, lang, &source);
+                let tagged = tags::tag(&mut tagger, lang, &source);
                 let encoded = encode.then(|| {
                     let racy_hash = is_racy(file.mtime_ns, now_ns).then(|| tags::content_hash(&source));
                     let identity = Identity { size: file.size, mtime_ns: file.mtime_ns, racy_hash };

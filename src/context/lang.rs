@@ -1,15 +1,14 @@
-//! The languages the symbol map understands: their grammars, the tag queries run on them, and the
-//! fingerprint that ties cached tags to exactly these grammars and queries.
-//!
-//! Each grammar ships a `tags.scm`; we run it with a few extra patterns of our own that add the
-//! references the stock queries miss (type names, paths, imports) and the scopes that have no
-//! definition of their own (a Rust `impl` block), so a method can be shown under its `impl` line.
+//! The languages the symbol map understands: their grammars, the tagging rules applied to them
+//! (see [`super::rules`]), and the fingerprint that ties cached tags to exactly these grammars and
+//! rules.
 
 use std::path::Path;
 use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
-use tree_sitter_tags::TagsConfiguration;
+
+use super::rule_walk::RuleSet;
+use super::rules::{self, Rule};
 
 /// A language we can tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -80,17 +79,25 @@ impl Lang {
         }
     }
 
-    /// The locals query (used to drop references to local variables) and the tags query.
-    fn queries(self) -> (&'static str, Vec<&'static str>) {
-        use tree_sitter_javascript as js;
-        use tree_sitter_typescript as ts;
+    /// The tagging rules, in the order they apply.
+    pub(crate) fn rules(self) -> &'static [&'static [Rule]] {
         match self {
-            Lang::Rust => ("", vec![tree_sitter_rust::TAGS_QUERY, RUST_EXTRA]),
-            Lang::Python => ("", vec![tree_sitter_python::TAGS_QUERY, PYTHON_EXTRA]),
-            Lang::JavaScript => (js::LOCALS_QUERY, vec![js::TAGS_QUERY, JS_EXTRA, JSX_EXTRA]),
-            Lang::TypeScript => (ts::LOCALS_QUERY, vec![js::TAGS_QUERY, ts::TAGS_QUERY, JS_EXTRA, TS_EXTRA]),
-            Lang::Tsx => (ts::LOCALS_QUERY, vec![js::TAGS_QUERY, ts::TAGS_QUERY, JS_EXTRA, TS_EXTRA, JSX_EXTRA]),
-            Lang::Go => ("", vec![tree_sitter_go::TAGS_QUERY]),
+            Lang::Rust => &[rules::RUST],
+            Lang::Python => &[rules::PYTHON],
+            Lang::JavaScript => &[rules::JAVASCRIPT, rules::JSX],
+            Lang::TypeScript => &[rules::JAVASCRIPT, rules::TYPESCRIPT],
+            Lang::Tsx => &[rules::JAVASCRIPT, rules::TYPESCRIPT, rules::JSX],
+            Lang::Go => &[rules::GO],
+        }
+    }
+
+    /// The node kinds the tagging walk need not enter.
+    pub(crate) fn opaque(self) -> &'static [&'static str] {
+        match self {
+            Lang::Rust => rules::RUST_OPAQUE,
+            Lang::Python => &[],
+            Lang::JavaScript | Lang::TypeScript | Lang::Tsx => rules::JAVASCRIPT_OPAQUE,
+            Lang::Go => rules::GO_OPAQUE,
         }
     }
 }
@@ -98,61 +105,22 @@ impl Lang {
 /// The syntax type of the tags that only open a scope (they are not definitions).
 pub const SCOPE_KIND: &str = "scope";
 
-const RUST_EXTRA: &str = r#"
-(impl_item "impl" @name) @definition.scope
-(function_signature_item name: (identifier) @name) @definition.method
-(const_item name: (identifier) @name) @definition.constant
-(static_item name: (identifier) @name) @definition.constant
-(type_identifier) @name @reference.type
-(call_expression function: (scoped_identifier name: (identifier) @name)) @reference.call
-(call_expression function: (generic_function function: (identifier) @name)) @reference.call
-(macro_invocation macro: (scoped_identifier name: (identifier) @name)) @reference.call
-(use_list (identifier) @name @reference.use)
-(use_declaration argument: (scoped_identifier name: (identifier) @name)) @reference.use
-(use_as_clause path: (scoped_identifier name: (identifier) @name)) @reference.use
-"#;
-
-const PYTHON_EXTRA: &str = r#"
-(class_definition superclasses: (argument_list (identifier) @name)) @reference.class
-(class_definition superclasses: (argument_list (attribute attribute: (identifier) @name))) @reference.class
-(type (identifier) @name) @reference.type
-(import_from_statement name: (dotted_name (identifier) @name)) @reference.import
-(import_from_statement name: (aliased_import name: (dotted_name (identifier) @name))) @reference.import
-(decorator (identifier) @name) @reference.call
-"#;
-
-const JS_EXTRA: &str = r#"
-(import_specifier name: (identifier) @name) @reference.import
-"#;
-
-const JSX_EXTRA: &str = r#"
-(jsx_opening_element name: (identifier) @name) @reference.class
-(jsx_self_closing_element name: (identifier) @name) @reference.class
-"#;
-
-const TS_EXTRA: &str = r#"
-(type_alias_declaration name: (type_identifier) @name) @definition.type
-(enum_declaration name: (identifier) @name) @definition.enum
-(class_declaration name: (type_identifier) @name) @definition.class
-(type_identifier) @name @reference.type
-"#;
-
-/// The tag configurations of every language, each compiled on first use (compiling a query
-/// takes milliseconds, and a warm run that finds every file in the cache needs none).
+/// The tagging rules of every language, each compiled on first use (a warm run that finds every
+/// file in the cache needs none).
 pub struct Taggers {
-    configs: Vec<OnceLock<Result<TagsConfiguration, String>>>,
-    /// Identifies the grammars, the queries and the tag format: cached tags are valid only for
+    configs: Vec<OnceLock<Result<RuleSet, String>>>,
+    /// Identifies the grammars, the rules and the tag format: cached tags are valid only for
     /// the fingerprint they were made with.
     pub fingerprint: u64,
 }
 
 impl Taggers {
-    /// The configuration for `lang`, if its query compiles.
-    pub fn config(&self, lang: Lang) -> Option<&TagsConfiguration> {
+    /// The compiled rules for `lang`, if they compile.
+    pub fn rules(&self, lang: Lang) -> Option<&RuleSet> {
         self.configs.get(lang.index())?.get_or_init(|| compile(lang)).as_ref().ok()
     }
 
-    /// The languages whose query failed to compile so far, with the reason (a bug: reported,
+    /// The languages whose rules failed to compile so far, with the reason (a bug: reported,
     /// never fatal).
     pub fn errors(&self) -> Vec<String> {
         self.configs.iter().filter_map(|c| c.get().and_then(|r| r.as_ref().err().cloned())).collect()
@@ -168,10 +136,9 @@ pub fn taggers() -> &'static Taggers {
     })
 }
 
-fn compile(lang: Lang) -> Result<TagsConfiguration, String> {
-    let (locals, parts) = lang.queries();
-    TagsConfiguration::new(lang.language(), &parts.concat(), locals)
-        .map_err(|err| format!("{} tag query: {err}", lang.name()))
+fn compile(lang: Lang) -> Result<RuleSet, String> {
+    RuleSet::compile(&lang.language(), lang.rules(), lang.opaque())
+        .map_err(|err| format!("{} tagging rules: {err}", lang.name()))
 }
 
 fn fingerprint() -> u64 {
@@ -179,7 +146,6 @@ fn fingerprint() -> u64 {
     hasher.update([super::tags::FORMAT_VERSION]);
     for lang in Lang::ALL {
         let language = lang.language();
-        let (locals, parts) = lang.queries();
         hasher.update(lang.name().as_bytes());
         hasher.update(language.abi_version().to_le_bytes());
         hasher.update(language.node_kind_count().to_le_bytes());
@@ -187,10 +153,7 @@ fn fingerprint() -> u64 {
         if let Some(meta) = language.metadata() {
             hasher.update([meta.major_version, meta.minor_version, meta.patch_version]);
         }
-        hasher.update(locals.as_bytes());
-        for part in parts {
-            hasher.update(part.as_bytes());
-        }
+        hasher.update(format!("{:?} {:?}", lang.rules(), lang.opaque()).as_bytes());
     }
     let digest = hasher.finalize();
     let mut first = [0u8; 8];

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use tree_sitter_tags::TagsContext;
+use tree_sitter::{Parser, Tree};
 
 use super::lang::{Lang, SCOPE_KIND, taggers};
+use super::rules::Role;
 
 /// Bumped whenever the encoding or the meaning of tags changes; part of the cache fingerprint,
 /// and the first byte of every cached value.
@@ -60,50 +61,72 @@ pub struct FileTags {
     pub lines: u32,
 }
 
-/// Tags `source` as `lang`, reusing `context` (one per thread: it owns a parser).
-pub fn tag(context: &mut TagsContext, lang: Lang, source: &[u8]) -> Tagged {
+/// A thread's tagging state: a parser, reused across files.
+pub struct Tagger {
+    parser: Parser,
+    lang: Option<Lang>,
+}
+
+impl Default for Tagger {
+    fn default() -> Tagger {
+        Tagger { parser: Parser::new(), lang: None }
+    }
+}
+
+impl Tagger {
+    fn parse(&mut self, lang: Lang, source: &[u8]) -> Option<Tree> {
+        if self.lang != Some(lang) {
+            self.parser.set_language(&lang.language()).ok()?;
+            self.lang = Some(lang);
+        }
+        self.parser.parse(source, None)
+    }
+}
+
+/// Tags `source` as `lang`.
+pub fn tag(tagger: &mut Tagger, lang: Lang, source: &[u8]) -> Tagged {
     if memchr::memchr(0, source).is_some() {
         return Tagged::Binary;
     }
-    let Some(config) = taggers().config(lang) else {
+    let (Some(rules), Some(tree)) = (taggers().rules(lang), tagger.parse(lang, source)) else {
         return Tagged::Failed;
     };
-    let line_starts = line_starts(source);
-    let line_of = |byte: usize| line_starts.partition_point(|&start| start <= byte) - 1;
-    let Ok((iter, _has_error)) = context.generate_tags(config, source, None) else {
-        return Tagged::Failed;
-    };
-    let mut raw = Vec::new();
-    for tag in iter.flatten() {
-        raw.push(tag);
-    }
-    // The same name node can be tagged by several patterns; a definition wins over a reference.
-    raw.sort_by_key(|t| (t.name_range.start, t.name_range.end, !t.is_definition));
-    raw.dedup_by_key(|t| (t.name_range.start, t.name_range.end));
+    let mut raw = rules.tags(&tree, source);
+    drop(tree);
+    // The same name can be tagged by several rules: a definition wins over a reference, and the
+    // first definition rule over later ones.
+    raw.sort_by_key(|t| (t.name.start, t.name.end, !t.is_definition()));
+    raw.dedup_by_key(|t| (t.name.start, t.name.end));
 
+    let line_starts = line_starts(source);
     let mut defs = Vec::new();
     let mut refs: BTreeMap<String, u32> = BTreeMap::new();
     for tag in raw {
-        let Some(name) = source.get(tag.name_range.clone()) else {
+        let Some(name) = source.get(tag.name.clone()) else {
             continue;
         };
         let name = String::from_utf8_lossy(name);
-        if tag.is_definition {
-            let line = tag.span.start.row;
-            let text = line_text(source, &line_starts, line);
-            defs.push(Def {
-                name: name.into_owned(),
-                kind: config.syntax_type_name(tag.syntax_type_id).to_owned(),
-                line: clamp(line),
-                start_line: clamp(line_of(tag.range.start).min(line)),
-                end_line: clamp(line_of(tag.range.end.saturating_sub(1)).max(line)),
-                text,
-            });
-        } else if let Some(count) = refs.get_mut(name.as_ref()) {
-            *count += 1;
-        } else {
-            refs.insert(name.into_owned(), 1);
-        }
+        let kind = match tag.role {
+            Role::Definition(kind) => kind,
+            Role::Scope => SCOPE_KIND,
+            Role::Reference => {
+                if let Some(count) = refs.get_mut(name.as_ref()) {
+                    *count += 1;
+                } else {
+                    refs.insert(name.into_owned(), 1);
+                }
+                continue;
+            }
+        };
+        let (first, last) = tag.lines;
+        defs.push(Def {
+            name: name.into_owned(),
+            kind: kind.to_owned(),
+            line: clamp(tag.line),
+            start_line: clamp(first.min(tag.line)),
+            end_line: clamp(last.max(tag.line)),
+            text: line_text(source, &line_starts, tag.line),
+        });
     }
     defs.sort_by_key(|d| (d.line, d.start_line));
     Tagged::Tags(FileTags { defs, refs: refs.into_iter().collect(), lines: clamp(line_starts.len()) })

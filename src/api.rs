@@ -43,7 +43,10 @@ use crate::orchestrator::Engine;
 
 pub use client::{ApiClient, EventStream};
 pub use discovery::Discovery;
-pub use types::{CancelRequest, DecisionReply, DecisionRequest, ErrorBody, GateInfo, TaskList};
+pub use types::{
+    CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, ErrorBody, GateInfo, RemovedWorktree,
+    TaskList,
+};
 
 /// The token file in the state directory.
 pub const TOKEN_FILE: &str = "api.token";

@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Each subcommand's work and output live in `cli/`.
 
 mod audit;
+mod clean;
 mod config_cmd;
 mod context_cmd;
 mod demo;

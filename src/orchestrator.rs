@@ -13,9 +13,11 @@
 //! - `deliver`: pushing the branch and opening the draft PR on a forge, commenting on the issue;
 //! - `queries`: the clients' read port: past events and candidates' diffs;
 //! - `reconcile`: worktrees versus git and the disk at start;
+//! - `clean`: removing a finished task's worktrees;
 //! - `scheduler`: many tasks under the concurrency limit.
 
 mod breakers;
+mod clean;
 mod deliver;
 mod explore;
 mod gates;
@@ -178,6 +180,13 @@ impl Engine {
         if let Command::DecideGate { gate, decision, note, choice } = command {
             return self.decide_gate(gate, decision, note, choice, actor).await;
         }
+        if let Command::CleanTask { task, force } = command {
+            // Disk work on this thread: callers that must not block (the API) use
+            // `execute_blocking` on a blocking thread instead.
+            let cleaned = self.clean_worktrees(task, force, &actor)?;
+            let appended = self.append(cleaned.events).await?;
+            return cleaned.error.map_or(Ok(appended), Err);
+        }
         let events = self.plan(command, actor)?;
         self.append(events).await
     }
@@ -187,6 +196,11 @@ impl Engine {
         if let Command::DecideGate { gate, decision, note, choice } = command {
             let events = self.decision_events(gate, decision, note, choice, actor, false)?;
             return self.append_blocking(events);
+        }
+        if let Command::CleanTask { task, force } = command {
+            let cleaned = self.clean_worktrees(task, force, &actor)?;
+            let appended = self.append_blocking(cleaned.events)?;
+            return cleaned.error.map_or(Ok(appended), Err);
         }
         let events = self.plan(command, actor)?;
         self.append_blocking(events)
@@ -273,6 +287,9 @@ impl Engine {
             Command::AddNote { task, text } => {
                 self.task(task)?;
                 vec![NewEvent::for_task(task, actor, EventKind::Note { text })]
+            }
+            Command::CleanTask { .. } => {
+                return Err(EngineError::Refused("cleaning is carried out by `execute`, not planned".into()));
             }
             Command::Shutdown => Vec::new(),
         })

@@ -16,7 +16,9 @@ mod work;
 
 pub use actor::{Actor, AgentIdentity, Role, Track};
 pub use command::Command;
-pub use event::{Delta, Digest, Event, EventKind, IntakeVerdict, NewEvent, PolicyRecord, ToolCallRecord, Update};
+pub use event::{
+    Delta, Digest, Event, EventKind, IntakeVerdict, NewEvent, PolicyRecord, ToolCallRecord, Update, human_bytes,
+};
 pub use evidence::{
     CandidatePlan, DiffStats, EvidenceMatrix, EvidenceRow, HunkSource, Recommendation, StaticFinding, Synthesis,
     SynthesisReason, TestCase, TestFramework, TestReport, TestStatus,

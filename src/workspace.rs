@@ -10,8 +10,8 @@ use std::path::PathBuf;
 pub use diff::{FileStat, WorkDiff, diff_against};
 pub use reconcile::{WorktreeIssue, reconcile};
 pub use worktree::{
-    Author, BRANCH_PREFIX, Worktree, WorktreeRequest, commit_all, create, file_at, open_repo, remove, repo_key,
-    reset_to, uncommitted,
+    Author, BRANCH_PREFIX, Worktree, WorktreeRequest, commit_all, create, delete_branch, disk_usage, file_at,
+    open_repo, remove, repo_key, reset_to, uncommitted,
 };
 
 /// A workspace operation that failed, said so the user (or agent) knows what to do.
@@ -44,6 +44,9 @@ pub enum WorkspaceError {
         /// The directory.
         path: PathBuf,
     },
+    /// Refused: the branch is not one Ambidex made.
+    #[error("the branch `{0}` is not one Ambidex made (`ambidex/…`); it is left alone")]
+    NotOurs(String),
     /// Removal refused: the worktree holds work that is not committed.
     #[error("the worktree {} has uncommitted changes ({}); commit them or approve discarding them", path.display(), files.join(", "))]
     Dirty {

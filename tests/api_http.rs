@@ -224,6 +224,25 @@ async fn tasks_are_cancelled_and_resumed_only_when_that_makes_sense() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_finished_task_is_cleaned_and_a_misspelt_option_is_named() {
+    let server = Server::start().await;
+    let task = server.client.add_task(&serde_json::from_value(spec("Add a first_page helper")).unwrap()).await.unwrap();
+    let (status, body) = json(server.post(&format!("/v1/tasks/{}/clean", task.id), "application/json", "").await).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("only a finished task"), "{body}");
+    let (status, body) =
+        json(server.post_json(&format!("/v1/tasks/{}/clean", task.id), &serde_json::json!({"forse": true})).await)
+            .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("forse"), "{body}");
+
+    server.client.cancel(task.id, None).await.unwrap();
+    let reply = server.client.clean(task.id, false).await.unwrap();
+    assert!(reply.removed.is_empty(), "intake made no worktree: {reply:?}");
+    assert_eq!(reply.task.status.to_string(), "cancelled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_event_stream_replays_after_since_then_follows_live_without_gaps_or_repeats() {
     let server = Server::start().await;
     for n in 0..5 {
@@ -297,6 +316,7 @@ async fn the_openapi_document_describes_every_route() {
         ("GET", "/v1/tasks/{id}"),
         ("POST", "/v1/tasks/{id}/cancel"),
         ("POST", "/v1/tasks/{id}/resume"),
+        ("POST", "/v1/tasks/{id}/clean"),
         ("GET", "/v1/events"),
         ("GET", "/v1/gates"),
         ("POST", "/v1/gates/{id}/decision"),

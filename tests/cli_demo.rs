@@ -118,6 +118,28 @@ fn the_headless_demo_takes_both_tasks_to_real_prs() {
     assert!(words.contains("word.to_lowercase()") && !words.contains("to_ascii_lowercase"), "c1's change:\n{words}");
     assert!(read(&repo, &fold_branch, "tests/acceptance.rs").is_some(), "the acceptance tests came along");
 
+    // Cleaning gives the disk back: every worktree goes, the branches with the work stay, and the
+    // evaluation's scratch branches go with their worktrees.
+    let eval_branches = |repo: &git2::Repository| {
+        let branches = repo.branches(Some(git2::BranchType::Local)).unwrap();
+        branches.map(|b| b.unwrap().0.name().unwrap().unwrap().to_owned()).filter(|n| n.contains("/eval-")).count()
+    };
+    assert!(eval_branches(&repo) > 0, "the evaluation made scratch branches");
+    let cleaned = sandbox.run(&["--state-dir", &state, "task", "clean", "--finished"]).ok();
+    for task in [fix, fold] {
+        assert!(cleaned.contains(&format!("task {}: removed", short(task))), "{cleaned}");
+    }
+    assert!(cleaned.contains("scratch branch ambidex/") && cleaned.contains("freed"), "{cleaned}");
+    assert_eq!(repo.worktrees().unwrap().len(), 0, "git knows no worktree any more");
+    let worktrees = root.join("state/worktrees");
+    assert!(!worktrees.exists() || std::fs::read_dir(&worktrees).unwrap().next().is_none(), "{cleaned}");
+    assert_eq!(eval_branches(&repo), 0);
+    for branch in [&fix_branch, &fold_branch, &format!("ambidex/{}/c1", short(fold))] {
+        assert!(repo.find_branch(branch, git2::BranchType::Local).is_ok(), "{branch} is kept");
+    }
+    let again = sandbox.run(&["--state-dir", &state, "task", "clean", "--finished"]).ok();
+    assert_eq!(again.trim(), "no finished task has worktrees left");
+
     let scratch = tempfile::tempdir().unwrap();
     for branch in [&fix_branch, &fold_branch] {
         let (ok, output) = cargo_test_on(&repo_path, branch, scratch.path());

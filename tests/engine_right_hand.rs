@@ -50,6 +50,20 @@ fn a_bug_fix_reaches_a_local_pr_with_the_fix_a_test_and_the_results() {
     let summary = sandbox.run(&["pr", "show", short]).ok();
     assert!(summary.contains(&branch) && summary.contains("1 of 1 validation commands passed"), "{summary}");
     assert!(sandbox.run(&["audit", "verify"]).ok().starts_with("ok:"));
+
+    // Cleaning refuses to throw away uncommitted work unless told to; the branch stays either way.
+    let shown: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "show", short, "--json"]).ok()).unwrap();
+    let worktree = std::path::PathBuf::from(shown["task"]["worktrees"][0]["path"].as_str().unwrap());
+    std::fs::write(worktree.join("notes.txt"), "half a thought").unwrap();
+    let refused = sandbox.run(&["task", "clean", short]).fails();
+    assert!(refused.contains("uncommitted changes: notes.txt") && refused.contains("--force"), "{refused}");
+    assert!(worktree.join("notes.txt").exists(), "nothing was removed");
+    let cleaned = sandbox.run(&["task", "clean", short, "--force"]).ok();
+    assert!(cleaned.contains("removed 1 worktree") && cleaned.contains("its branch is kept"), "{cleaned}");
+    assert!(!worktree.exists());
+    assert!(repo.find_branch(&branch, git2::BranchType::Local).is_ok());
+    assert!(sandbox.run(&["task", "show", short]).ok().contains("worktree production removed"));
+    assert!(sandbox.run(&["audit", "verify"]).ok().starts_with("ok:"));
 }
 
 #[test]
@@ -67,6 +81,8 @@ fn a_high_risk_task_stops_at_the_plan_gate_and_continues_after_approval() {
     assert_eq!(gates[0]["kind"], "plan");
     let gate = gates[0]["gate"].as_str().unwrap();
     let id = gates[0]["task"].as_str().unwrap().to_owned();
+    let refused = sandbox.run(&["task", "clean", &id]).fails();
+    assert!(refused.contains("only a finished task"), "{refused}");
 
     // Nothing the task says can skip the gate; a human decides it.
     sandbox.run(&["gate", "approve", &gate[gate.len() - 8..], "--note", "plan looks right"]).ok();

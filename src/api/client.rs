@@ -8,7 +8,9 @@ use reqwest::{RequestBuilder, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::types::{CancelRequest, DecisionReply, DecisionRequest, ErrorBody, GateInfo, TaskList};
+use super::types::{
+    CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, ErrorBody, GateInfo, TaskList,
+};
 use super::{ApiError, DISCOVERY_FILE, Discovery, auth};
 use crate::domain::Task;
 use crate::llm::{SseEvent, SseParser};
@@ -123,6 +125,11 @@ impl ApiClient {
     /// Cancels a task.
     pub async fn cancel(&self, task: TaskId, reason: Option<String>) -> Result<Task, ApiError> {
         self.post(&format!("/v1/tasks/{task}/cancel"), &CancelRequest { reason }).await
+    }
+
+    /// Removes a finished task's worktrees.
+    pub async fn clean(&self, task: TaskId, force: bool) -> Result<CleanReply, ApiError> {
+        self.post(&format!("/v1/tasks/{task}/clean"), &CleanRequest { force }).await
     }
 
     /// Queues an interrupted or failed task again.

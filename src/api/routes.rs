@@ -15,7 +15,9 @@ use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 
 use super::reply::Failure;
-use super::types::{CancelRequest, DecisionReply, DecisionRequest, GateInfo, TaskList};
+use super::types::{
+    CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, GateInfo, RemovedWorktree, TaskList,
+};
 use super::{AppState, auth, events};
 use crate::domain::{Task, parse_task_file};
 use crate::protocol::{Actor, Command, GateId, TaskId, TaskSource, TaskSpec};
@@ -37,6 +39,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/tasks/{id}", get(show_task))
         .route("/v1/tasks/{id}/cancel", post(cancel_task))
         .route("/v1/tasks/{id}/resume", post(resume_task))
+        .route("/v1/tasks/{id}/clean", post(clean_task))
         .route("/v1/events", get(events::stream))
         .route("/v1/gates", get(list_gates))
         .route("/v1/gates/{id}/decision", post(decide_gate))
@@ -225,6 +228,28 @@ async fn resume_task(
     let task: TaskId = find_task(&state, id).await?.id;
     state.engine.execute(Command::ResumeTask { task }, actor(&headers)).await?;
     Ok(Json(state.engine.task(task)?))
+}
+
+async fn clean_task(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer<Json<CleanReply>> {
+    let body = body.map_err(|err| Failure::body(&err, state.max_body))?;
+    let request: CleanRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        CleanRequest::default()
+    } else {
+        json_body(&headers, &body, "a clean request")?
+    };
+    let task = find_task(&state, id).await?.id;
+    // Removing directories and branches is disk work: off the async threads.
+    let (engine, actor) = (state.engine.clone(), actor(&headers));
+    let command = Command::CleanTask { task, force: request.force };
+    let events = tokio::task::spawn_blocking(move || engine.execute_blocking(command, actor))
+        .await
+        .map_err(|err| Failure::internal(format!("the clean stopped: {err}")))??;
+    Ok(Json(CleanReply { task: state.engine.task(task)?, removed: RemovedWorktree::from_events(&events) }))
 }
 
 async fn list_gates(State(state): State<Arc<AppState>>) -> Answer<Json<Vec<GateInfo>>> {

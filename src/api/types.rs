@@ -2,9 +2,12 @@
 //! Request bodies refuse unknown fields, so a typo is a 400 naming the field, never a silently
 //! ignored key.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{Decision, GateId, GateKind, TaskId, TaskStatus, TaskSummary};
+use crate::domain::Task;
+use crate::protocol::{Decision, Event, EventKind, GateId, GateKind, TaskId, TaskStatus, TaskSummary};
 
 /// `GET /v1/tasks`: every task, oldest first, and the log position the list reflects (stream
 /// `GET /v1/events?since=head_seq` to follow what happens next).
@@ -72,6 +75,56 @@ pub struct CancelRequest {
     /// Why, for the audit trail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// `POST /v1/tasks/{id}/clean` (the body is optional).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CleanRequest {
+    /// Discard uncommitted changes in the task's worktrees.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// The answer to a clean: the task as it is now, and the worktrees removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CleanReply {
+    /// The task.
+    pub task: Task,
+    /// What was removed.
+    pub removed: Vec<RemovedWorktree>,
+}
+
+/// One worktree a clean removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovedWorktree {
+    /// The candidate label.
+    pub candidate: String,
+    /// The directory.
+    pub path: String,
+    /// The branch, when it was deleted too (an evaluation scratch branch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch_deleted: Option<String>,
+    /// The bytes the directory took.
+    pub bytes: u64,
+}
+
+impl RemovedWorktree {
+    /// The removals among `events`.
+    pub fn from_events(events: &[Arc<Event>]) -> Vec<RemovedWorktree> {
+        events
+            .iter()
+            .filter_map(|event| match &event.kind {
+                EventKind::WorktreeRemoved { candidate, path, branch_deleted, bytes } => Some(RemovedWorktree {
+                    candidate: candidate.clone(),
+                    path: path.clone(),
+                    branch_deleted: branch_deleted.clone(),
+                    bytes: *bytes,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 /// Every error answer: a short machine-readable code, a sentence saying what went wrong and what

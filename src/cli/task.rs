@@ -29,6 +29,8 @@ pub enum TaskCmd {
         /// The task
         id: String,
     },
+    /// Remove finished tasks' worktrees (branches with work stay; evaluation scratch branches go)
+    Clean(super::clean::CleanArgs),
     /// Cancel a task (its worktree and branch are kept)
     Cancel {
         /// The task
@@ -97,6 +99,7 @@ pub fn run(command: TaskCmd, context: &Context) -> Result<Outcome, String> {
         TaskCmd::Import(args) => super::import::run(args, context),
         TaskCmd::List { json } => list(json, context),
         TaskCmd::Show { id, json } => show(&id, json, context),
+        TaskCmd::Clean(args) => super::clean::run(args, context),
         TaskCmd::Resume { id } => {
             let task = find(&id, context)?;
             decide(Command::ResumeTask { task }, context)?;
@@ -106,7 +109,11 @@ pub fn run(command: TaskCmd, context: &Context) -> Result<Outcome, String> {
         TaskCmd::Cancel { id, reason } => {
             let task = find(&id, context)?;
             decide(Command::CancelTask { task, reason }, context)?;
-            println!("task {} cancelled; its worktree and branch are kept", task.short());
+            println!(
+                "task {} cancelled; its worktrees and branches are kept (`ambidex task clean {}` removes the worktrees)",
+                task.short(),
+                task.short()
+            );
             Ok(Outcome::Done)
         }
     }

@@ -61,7 +61,7 @@ impl Skipped {
         }
         let mut parts = Vec::new();
         if self.too_large > 0 {
-            parts.push(format!("{} over {}", self.too_large, human_size(max_size)));
+            parts.push(format!("{} over {}", self.too_large, crate::protocol::human_bytes(max_size)));
         }
         if self.binary > 0 {
             parts.push(format!("{} binary", self.binary));
@@ -73,16 +73,6 @@ impl Skipped {
             parts.push(format!("{} unparsable", self.unparsable));
         }
         Some(format!("{} skipped ({})", self.total(), parts.join(", ")))
-    }
-}
-
-fn human_size(bytes: u64) -> String {
-    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
-        format!("{} MiB", bytes / (1024 * 1024))
-    } else if bytes >= 1024 {
-        format!("{} KiB", bytes / 1024)
-    } else {
-        format!("{bytes} bytes")
     }
 }
 

@@ -388,6 +388,7 @@ impl Task {
                     base: base.clone(),
                 });
             }
+            EventKind::WorktreeRemoved { candidate, .. } => self.worktrees.retain(|w| w.candidate != *candidate),
             EventKind::ExplorationStarted { .. }
             | EventKind::AcceptanceTestsWritten { .. }
             | EventKind::CandidateFinished { .. }

@@ -70,7 +70,7 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
 }
 
 /// The worktree of candidate `label`, as the task's projection knows it.
-fn candidate_worktree(task: &Task, repo: &Path, label: &str) -> Option<Worktree> {
+pub(super) fn candidate_worktree(task: &Task, repo: &Path, label: &str) -> Option<Worktree> {
     task.worktrees.iter().find(|w| w.candidate == label).map(|known| Worktree {
         repo: repo.to_owned(),
         path: PathBuf::from(&known.path),

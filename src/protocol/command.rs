@@ -46,6 +46,15 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         choice: Option<String>,
     },
+    /// Remove a finished task's worktrees. Branches with the work on them stay; the evaluation's
+    /// scratch branches go. A worktree with uncommitted changes is refused unless `force`.
+    CleanTask {
+        /// The task.
+        task: TaskId,
+        /// Discard uncommitted changes.
+        #[serde(default)]
+        force: bool,
+    },
     /// Attach a note to a task.
     AddNote {
         /// The task.

@@ -243,6 +243,18 @@ pub enum EventKind {
         /// The base commit.
         base: String,
     },
+    /// A finished task's worktree was removed (`ambidex task clean`).
+    WorktreeRemoved {
+        /// The candidate label.
+        candidate: String,
+        /// The directory.
+        path: String,
+        /// The branch, when it was deleted too (an evaluation scratch branch); otherwise it stays.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        branch_deleted: Option<String>,
+        /// The bytes the directory took.
+        bytes: u64,
+    },
     /// The playbook and policy versions a task runs with.
     PlaybookSelected {
         /// The playbook's name.
@@ -454,6 +466,7 @@ impl EventKind {
             EventKind::ToolCalled(_) => "tool_called",
             EventKind::BudgetExceeded { .. } => "budget_exceeded",
             EventKind::WorktreeCreated { .. } => "worktree_created",
+            EventKind::WorktreeRemoved { .. } => "worktree_removed",
             EventKind::WorktreeIssue { .. } => "worktree_issue",
             EventKind::PlaybookSelected { .. } => "playbook_selected",
             EventKind::PlanSubmitted { .. } => "plan_submitted",
@@ -535,6 +548,9 @@ impl EventKind {
                 format!("{scope} budget `{budget}` exceeded: {used} of {limit}")
             }
             EventKind::WorktreeCreated { candidate, branch, .. } => format!("worktree {candidate} on {branch}"),
+            EventKind::WorktreeRemoved { candidate, path, bytes, .. } => {
+                format!("worktree {candidate} removed: {path} ({})", human_bytes(*bytes))
+            }
             EventKind::WorktreeIssue { issue, path, detail } => format!("worktree {issue}: {path} {detail}"),
             EventKind::PlaybookSelected { playbook, playbook_version, .. } => {
                 format!("playbook {playbook} ({})", &playbook_version[..playbook_version.len().min(12)])
@@ -667,4 +683,38 @@ pub enum Update {
         /// How many updates it missed.
         missed: u64,
     },
+}
+
+/// A size for people: `812 bytes`, `1 MiB`, `1.5 GiB` (binary units; whole numbers shown whole).
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} bytes");
+    }
+    let mut scale = 1024u64;
+    let mut unit = 0;
+    while unit + 1 < UNITS.len() && bytes >= scale * 1024 {
+        scale *= 1024;
+        unit += 1;
+    }
+    if bytes.is_multiple_of(scale) {
+        format!("{} {}", bytes / scale, UNITS[unit])
+    } else {
+        format!("{:.1} {}", bytes as f64 / scale as f64, UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn sizes_read_naturally() {
+        assert_eq!(human_bytes(0), "0 bytes");
+        assert_eq!(human_bytes(1023), "1023 bytes");
+        assert_eq!(human_bytes(1024 * 1024), "1 MiB");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024 * 1024 / 2), "1.5 GiB");
+        assert_eq!(human_bytes(u64::MAX), "16777216.0 TiB");
+    }
 }

@@ -213,6 +213,35 @@ pub fn remove(worktree: &Worktree, discard_approved: bool) -> Result<(), Workspa
     Ok(())
 }
 
+/// Deletes an `ambidex/` branch of the repository holding `repo`; a branch that is already gone
+/// is fine. Refused for any other branch: the user's own branches are never touched.
+pub fn delete_branch(repo: &Path, branch: &str) -> Result<(), WorkspaceError> {
+    if !branch.starts_with(BRANCH_PREFIX) {
+        return Err(WorkspaceError::NotOurs(branch.to_owned()));
+    }
+    let repo = open_repo(repo)?;
+    match repo.find_branch(branch, BranchType::Local) {
+        Ok(mut found) => found.delete().map_err(|source| WorkspaceError::Git { action: "delete the branch", source }),
+        Err(err) if err.code() == git2::ErrorCode::NotFound => Ok(()),
+        Err(source) => Err(WorkspaceError::Git { action: "find the branch", source }),
+    }
+}
+
+/// The bytes the files under `path` take (symbolic links are not followed); what cannot be read
+/// counts as nothing.
+pub fn disk_usage(path: &Path) -> u64 {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return 0;
+    };
+    if !meta.is_dir() {
+        return meta.len();
+    }
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries.flatten().map(|entry| disk_usage(&entry.path())).sum()
+}
+
 /// Puts the worktree back to `commit` exactly: its branch moves there, tracked files are reset
 /// and untracked ones deleted. Ignored files (build output) stay, so rebuilds are incremental.
 /// Only for scratch worktrees the engine owns (the evaluation copies); never for an agent's.

@@ -154,9 +154,12 @@ pub struct Task {
     /// Tool calls made by its agents.
     #[serde(default)]
     pub tool_calls: u64,
-    /// Worktrees made for it.
+    /// Worktrees made for it, while they exist.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub worktrees: Vec<WorktreeRef>,
+    /// Worktrees removed by a clean whose branch was kept: their change is still there to show.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed_worktrees: Vec<WorktreeRef>,
     /// The last stage that finished, and whether it succeeded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_stage: Option<(String, bool)>,
@@ -240,6 +243,7 @@ impl Task {
             cost_micros: 0,
             tool_calls: 0,
             worktrees: Vec::new(),
+            removed_worktrees: Vec::new(),
             last_stage: None,
             completed_stages: Vec::new(),
             playbook: None,
@@ -388,7 +392,15 @@ impl Task {
                     base: base.clone(),
                 });
             }
-            EventKind::WorktreeRemoved { candidate, .. } => self.worktrees.retain(|w| w.candidate != *candidate),
+            EventKind::WorktreeRemoved { candidate, branch_deleted, .. } => {
+                let (removed, kept) =
+                    std::mem::take(&mut self.worktrees).into_iter().partition(|w| w.candidate == *candidate);
+                self.worktrees = kept;
+                if branch_deleted.is_none() {
+                    self.removed_worktrees.retain(|w| w.candidate != *candidate);
+                    self.removed_worktrees.extend(removed);
+                }
+            }
             EventKind::ExplorationStarted { .. }
             | EventKind::AcceptanceTestsWritten { .. }
             | EventKind::CandidateFinished { .. }

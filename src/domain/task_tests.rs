@@ -107,3 +107,28 @@ fn usage_adds_up_and_triage_overrides_declared_values() {
     assert_eq!(task.risk(), Some(Risk::High));
     assert_eq!(task.route(), Some(Route::RightAndLeft));
 }
+
+#[test]
+fn a_removed_worktree_is_remembered_only_while_its_branch_is_kept() {
+    let mut task = new_task();
+    for (seq, candidate) in [(2, "production"), (3, "eval-c1")] {
+        let created = EventKind::WorktreeCreated {
+            candidate: candidate.into(),
+            path: format!("/w/{candidate}"),
+            branch: format!("ambidex/x/{candidate}"),
+            base: "abc".into(),
+        };
+        task.apply(&event(seq, created)).unwrap();
+    }
+    let removed = |candidate: &str, deleted: bool| EventKind::WorktreeRemoved {
+        candidate: candidate.into(),
+        path: format!("/w/{candidate}"),
+        branch_deleted: deleted.then(|| format!("ambidex/x/{candidate}")),
+        bytes: 10,
+    };
+    task.apply(&event(4, removed("production", false))).unwrap();
+    task.apply(&event(5, removed("eval-c1", true))).unwrap();
+    assert!(task.worktrees.is_empty());
+    let remembered: Vec<&str> = task.removed_worktrees.iter().map(|w| w.candidate.as_str()).collect();
+    assert_eq!(remembered, ["production"], "its branch still holds the change to show");
+}

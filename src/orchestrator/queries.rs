@@ -19,8 +19,9 @@ impl Queries for Engine {
 
     fn diff(&self, task: TaskId, candidate: &str) -> Result<CandidateDiff, String> {
         let projection = self.task(task).map_err(|err| err.to_string())?;
-        let worktree = projection.worktrees.iter().rev().find(|w| w.candidate == candidate).ok_or_else(|| {
-            let known: Vec<&str> = projection.worktrees.iter().map(|w| w.candidate.as_str()).collect();
+        let known = projection.worktrees.iter().rev().chain(projection.removed_worktrees.iter().rev());
+        let worktree = known.clone().find(|w| w.candidate == candidate).ok_or_else(|| {
+            let known: Vec<&str> = known.map(|w| w.candidate.as_str()).collect();
             if known.is_empty() {
                 format!("task {} has no worktree yet", task.short())
             } else {

@@ -11,5 +11,5 @@ pub mod task_file;
 pub use crate::protocol::{Risk, Route, TaskKind, TaskSource, TaskSpec, TaskStatus, Track};
 pub use exploration::{AcceptanceTests, CandidateOutcome, Exploration};
 pub use state::{IllegalTransition, check_transition, is_active, is_final, successors};
-pub use task::{ApplyError, DecidedGate, IntakeNote, OpenGate, Task, Triage, WorktreeRef};
+pub use task::{ApplyError, DecidedGate, IntakeNote, OpenGate, SpecBrief, Task, TaskBrief, Triage, WorktreeRef};
 pub use task_file::{TaskFileError, parse_task_file, read_task_file};

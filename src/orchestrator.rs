@@ -226,7 +226,7 @@ impl Engine {
     fn admission(&self, id: TaskId, spec: TaskSpec, actor: Actor) -> Vec<NewEvent> {
         let mut events = vec![NewEvent::for_task(id, actor, EventKind::TaskCreated { spec: spec.clone() })];
         if let Ok(setup) = self.setup() {
-            let history = self.reader().tasks().unwrap_or_default();
+            let history = self.reader().task_briefs().unwrap_or_default();
             events.extend(pipeline::intake_events(setup, id, &spec, TaskStatus::Received, &history));
         }
         events
@@ -251,7 +251,7 @@ impl Engine {
                     ),
                 ];
                 if let Ok(setup) = self.setup() {
-                    let history = self.reader().tasks().unwrap_or_default();
+                    let history = self.reader().task_briefs().unwrap_or_default();
                     events.extend(pipeline::intake_events(setup, task, &spec, TaskStatus::Received, &history));
                 }
                 events

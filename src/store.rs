@@ -32,7 +32,7 @@ use read::ReadError;
 use tables::{EVENTS, META, META_SCHEMA, SCHEMA_VERSION, TASK_EVENTS, TASKS};
 use writer::{AppendRequest, Reply, Writer};
 
-use crate::domain::Task;
+use crate::domain::{Task, TaskBrief};
 use crate::protocol::{Event, NewEvent, TaskId};
 
 /// The file name of the store inside the state directory.
@@ -331,6 +331,11 @@ impl StoreReader {
     /// Every task, oldest first.
     pub fn tasks(&self) -> Result<Vec<Task>, StoreError> {
         read::tasks(&self.snapshot()?).map_err(|e| self.fail(e))
+    }
+
+    /// Every task's id, title, repository and status, oldest first: cheaper than [`tasks`](Self::tasks).
+    pub fn task_briefs(&self) -> Result<Vec<TaskBrief>, StoreError> {
+        read::task_briefs(&self.snapshot()?).map_err(|e| self.fail(e))
     }
 
     /// One task by id.

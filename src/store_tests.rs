@@ -90,7 +90,10 @@ fn concurrent_appenders_share_commits_and_lose_nothing() {
     let mut seqs = seqs.into_inner().unwrap();
     seqs.sort_unstable();
     assert_eq!(seqs, (1..=200).collect::<Vec<_>>());
-    assert_eq!(store.reader().tasks().unwrap().len(), 200);
+    let tasks = store.reader().tasks().unwrap();
+    assert_eq!(tasks.len(), 200);
+    let briefs = store.reader().task_briefs().unwrap();
+    assert_eq!(briefs, tasks.iter().map(crate::domain::TaskBrief::from).collect::<Vec<_>>(), "briefs read the same");
 }
 
 #[test]

@@ -113,6 +113,35 @@ pub enum ApplyError {
     },
 }
 
+/// What admission needs of an earlier task for the similar-task signals, read from its stored
+/// projection without the rest of it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TaskBrief {
+    /// The task.
+    pub id: TaskId,
+    /// Its title and repository.
+    pub spec: SpecBrief,
+    /// Where it is.
+    pub status: TaskStatus,
+}
+
+/// The part of a spec in a [`TaskBrief`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SpecBrief {
+    /// One line saying what to achieve.
+    pub title: String,
+    /// The repository.
+    #[serde(default)]
+    pub repo: Option<String>,
+}
+
+impl From<&Task> for TaskBrief {
+    fn from(task: &Task) -> TaskBrief {
+        let spec = SpecBrief { title: task.spec.title.clone(), repo: task.spec.repo.clone() };
+        TaskBrief { id: task.id, spec, status: task.status }
+    }
+}
+
 /// The current state of one task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Task {

@@ -16,7 +16,7 @@ use super::signals::{SignalOptions, Signals};
 use super::stages::Runner;
 use super::triage;
 use super::{Engine, EngineError, EngineSetup, lock};
-use crate::domain::Task;
+use crate::domain::{Task, TaskBrief};
 use crate::playbooks::playbook::Playbook;
 use crate::protocol::{
     Actor, Decision, EventKind, GateId, GateKind, IntakeVerdict, NewEvent, PullRequest, Risk, TaskId, TaskKind,
@@ -49,16 +49,16 @@ fn title_words(title: &str) -> BTreeSet<String> {
     title.split(|c: char| !c.is_alphanumeric() && c != '_').filter(|w| w.len() > 3).map(str::to_lowercase).collect()
 }
 
-/// How many earlier tasks resemble this one (half or more of the title's significant words, same
-/// repository), and how many of those failed.
-fn similar(spec: &TaskSpec, history: &[Task]) -> (u32, u32) {
+/// How many tasks other than `id` resemble this one (half or more of the title's significant
+/// words, same repository), and how many of those failed.
+fn similar(id: TaskId, spec: &TaskSpec, history: &[TaskBrief]) -> (u32, u32) {
     let words = title_words(&spec.title);
     if words.is_empty() {
         return (0, 0);
     }
-    let alike: Vec<&Task> = history
+    let alike: Vec<&TaskBrief> = history
         .iter()
-        .filter(|t| t.spec.repo == spec.repo)
+        .filter(|t| t.id != id && t.spec.repo == spec.repo)
         .filter(|t| 2 * title_words(&t.spec.title).intersection(&words).count() >= words.len())
         .collect();
     let failed = alike.iter().filter(|t| matches!(t.status, TaskStatus::Failed | TaskStatus::Cancelled)).count();
@@ -66,13 +66,13 @@ fn similar(spec: &TaskSpec, history: &[Task]) -> (u32, u32) {
 }
 
 /// The events that take a task through intake and, when it is accepted, triage (`history` is
-/// every earlier task, for the similar-task signals).
+/// every task, for the similar-task signals).
 pub(crate) fn intake_events(
     setup: &EngineSetup,
     id: TaskId,
     spec: &TaskSpec,
     from: TaskStatus,
-    history: &[Task],
+    history: &[TaskBrief],
 ) -> Vec<NewEvent> {
     let assessment = intake::assess(spec, &setup.policy);
     let event = |kind| NewEvent::for_task(id, Actor::Orchestrator, kind);
@@ -86,8 +86,7 @@ pub(crate) fn intake_events(
     if assessment.verdict == IntakeVerdict::Accepted {
         let repo = spec.repo.as_deref().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
         let mut signals = Signals::gather(&repo, spec, &SignalOptions::default());
-        (signals.similar_tasks, signals.similar_failures) =
-            similar(spec, &history.iter().filter(|t| t.id != id).cloned().collect::<Vec<_>>());
+        (signals.similar_tasks, signals.similar_failures) = similar(id, spec, history);
         signals.playbook_exists = true;
         let mut triaged = triage::triage(spec, &setup.policy, &signals);
         if setup.playbooks.for_kind(triaged.kind).is_none() {
@@ -139,7 +138,7 @@ pub async fn drive(engine: Arc<Engine>, id: TaskId) -> Result<Ending, EngineErro
     let setup = engine.setup()?.clone();
     let mut task = engine.task(id)?;
     if task.status == TaskStatus::Received {
-        let history = engine.reader().tasks()?;
+        let history = engine.reader().task_briefs()?;
         engine.append(intake_events(&setup, id, &task.spec, TaskStatus::Received, &history)).await?;
         task = engine.task(id)?;
     }
@@ -380,10 +379,10 @@ fn last_reason(engine: &Engine, id: TaskId) -> String {
 mod tests {
     use super::*;
 
-    fn task(title: &str, status: TaskStatus) -> Task {
+    fn task(title: &str, status: TaskStatus) -> TaskBrief {
         let mut task = crate::domain::task::fresh(TaskSpec::titled(title));
         task.status = status;
-        task
+        TaskBrief::from(&task)
     }
 
     #[test]
@@ -393,7 +392,9 @@ mod tests {
             task("Fix pagination rounding for the last page", TaskStatus::PrReady),
             task("Document the retry policy", TaskStatus::PrReady),
         ];
-        assert_eq!(similar(&TaskSpec::titled("Fix the pagination rounding bug"), &history), (2, 1));
-        assert_eq!(similar(&TaskSpec::titled("Speed up the build"), &history), (0, 0));
+        let new = TaskId::new();
+        assert_eq!(similar(new, &TaskSpec::titled("Fix the pagination rounding bug"), &history), (2, 1));
+        assert_eq!(similar(new, &TaskSpec::titled("Speed up the build"), &history), (0, 0));
+        assert_eq!(similar(history[0].id, &TaskSpec::titled("Fix the pagination rounding bug"), &history), (1, 0));
     }
 }

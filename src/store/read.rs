@@ -5,7 +5,7 @@ use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, TableError};
 use super::record::{self, RecordError};
 use super::tables::{EVENTS, META, META_HEAD, TASK_EVENTS, TASKS};
 use super::writer::Head;
-use crate::domain::Task;
+use crate::domain::{Task, TaskBrief};
 use crate::protocol::{Event, TaskId};
 
 /// An error while reading, before it is given a path and a story.
@@ -55,6 +55,20 @@ pub(crate) fn tasks(txn: &ReadTransaction) -> Result<Vec<Task>, ReadError> {
         let task = serde_json::from_slice(value.value())
             .map_err(|err| ReadError::Projection { id: key.value(), detail: err.to_string() })?;
         out.push(task);
+    }
+    Ok(out)
+}
+
+/// What admission needs of every task, oldest first: its stored projection read for the id, title,
+/// repository and status only.
+pub(crate) fn task_briefs(txn: &ReadTransaction) -> Result<Vec<TaskBrief>, ReadError> {
+    let table = open_or_empty!(txn, TASKS, Vec::new());
+    let mut out = Vec::with_capacity(table.len()? as usize);
+    for entry in table.iter()? {
+        let (key, value) = entry?;
+        let brief = serde_json::from_slice(value.value())
+            .map_err(|err| ReadError::Projection { id: key.value(), detail: err.to_string() })?;
+        out.push(brief);
     }
     Ok(out)
 }

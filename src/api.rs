@@ -8,9 +8,11 @@
 //!
 //! Routes (the same in `api/openapi.json`): `POST /v1/tasks` (a JSON `TaskSpec`, or a Markdown
 //! task file with `Content-Type: text/markdown`), `GET /v1/tasks`, `GET /v1/tasks/{id}`,
-//! `POST /v1/tasks/{id}/cancel`, `POST /v1/tasks/{id}/resume`, `GET /v1/events?since=SEQ`
-//! (server-sent events: the log after SEQ, then live), `GET /v1/gates`,
-//! `POST /v1/gates/{id}/decision`, `GET /v1/openapi.json`. Errors are JSON `{error, detail}`.
+//! `POST /v1/tasks/{id}/cancel`, `POST /v1/tasks/{id}/resume`, `POST /v1/tasks/{id}/revise` (the
+//! spec fields to replace; the task goes through intake again), `POST /v1/tasks/{id}/notes`
+//! (`{"text": ...}`), `GET /v1/events?since=SEQ` (server-sent events: the log after SEQ, then
+//! live), `GET /v1/gates`, `POST /v1/gates/{id}/decision`, `GET /v1/openapi.json`. Errors are JSON
+//! `{error, detail}`.
 //!
 //! - `auth`: the token file and the bearer check;
 //! - `discovery`: `api.json`;
@@ -44,8 +46,8 @@ use crate::orchestrator::Engine;
 pub use client::{ApiClient, EventStream};
 pub use discovery::Discovery;
 pub use types::{
-    CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, ErrorBody, GateInfo, RemovedWorktree,
-    TaskList,
+    CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, ErrorBody, GateInfo, NoteRequest,
+    RemovedWorktree, TaskList,
 };
 
 /// The token file in the state directory.

@@ -10,6 +10,7 @@ mod gate;
 mod import;
 mod models;
 mod pr;
+mod revise;
 mod run;
 mod sandbox_exec;
 mod search_cmd;
@@ -62,7 +63,7 @@ enum Cmd {
         #[arg(long, value_name = "NAME|PATH")]
         theme: Option<String>,
     },
-    /// Add, list and inspect tasks
+    /// Add, revise, list and inspect tasks
     #[command(subcommand)]
     Task(task::TaskCmd),
     /// Drive one task to a PR in the foreground (exit 0: PR ready, 2: stopped at a gate, 1: failed)

@@ -10,6 +10,7 @@ mod evidence;
 mod gate;
 mod ids;
 mod queries;
+mod revision;
 mod snapshot;
 mod task;
 mod work;
@@ -26,6 +27,7 @@ pub use evidence::{
 pub use gate::{Decision, GateKind};
 pub use ids::{GateId, ParseIdError, SHORT_ID_LEN, TaskId, ToolCallId};
 pub use queries::{CandidateDiff, NoQueries, Queries};
+pub use revision::SpecChanges;
 pub use snapshot::{Client, Snapshot, TaskSummary};
 pub use task::{Risk, Route, TaskKind, TaskSource, TaskSpec, TaskStatus};
 pub use work::{Finding, Plan, PullRequest, Review, ReviewVerdict, TriageBudgets, ValidationResult};

@@ -7,7 +7,7 @@ mod support {
     pub mod engine;
 }
 
-use std::process::Stdio;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use support::cli::Sandbox;
@@ -38,18 +38,36 @@ fn approve_next_gate(sandbox: &Sandbox, kind: &str) {
     assert!(approved.contains("through the running engine at http://127.0.0.1:"), "{approved}");
 }
 
+/// Starts `ambidex serve` with the scripted model on a free port and waits for its announcement.
+fn start_serve(sandbox: &Sandbox, script: &std::path::Path) -> Child {
+    let mut args = scripted(script);
+    // The production track alone: these tests are about the API, not the Left Hand.
+    args.extend(["-c".into(), "api.port=0".into(), "-c".into(), "engine.challengers=0".into(), "serve".into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let serve = sandbox.command(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let announcement = sandbox.path("data/ambidex/api.json");
+    wait_for("api.json", Duration::from_secs(30), || announcement.exists().then_some(()));
+    serve
+}
+
+/// Stops `ambidex serve` with SIGTERM; asserts a clean exit and returns what it printed.
+fn stop_serve(serve: &mut Child) -> String {
+    let stopped = std::process::Command::new("kill").args(["-TERM", &serve.id().to_string()]).status().unwrap();
+    assert!(stopped.success());
+    let output = wait_for("serve to stop", Duration::from_secs(30), || serve.try_wait().unwrap()).code();
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(serve.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+    assert_eq!(output, Some(0), "{stdout}");
+    stdout
+}
+
 #[test]
 fn task_add_and_gate_approve_reach_a_running_engine_through_its_api() {
     let sandbox = Sandbox::new();
     pagination_repo(&sandbox);
     let script = script(&sandbox, "happy", &happy_script());
-    let mut args = scripted(&script);
-    // The production track alone: this test is about the API, not the Left Hand.
-    args.extend(["-c".into(), "api.port=0".into(), "-c".into(), "engine.challengers=0".into(), "serve".into()]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut serve = sandbox.command(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut serve = start_serve(&sandbox, &script);
     let announcement = sandbox.path("data/ambidex/api.json");
-    wait_for("api.json", Duration::from_secs(30), || announcement.exists().then_some(()));
 
     let task = sandbox.write(
         "task.md",
@@ -71,12 +89,7 @@ fn task_add_and_gate_approve_reach_a_running_engine_through_its_api() {
     let history = sandbox.run(&["task", "show", id, "--json"]).ok();
     assert!(history.contains("\"note\": \"looks right\""), "the decisions came from the CLI: {history}");
 
-    let stopped = std::process::Command::new("kill").args(["-TERM", &serve.id().to_string()]).status().unwrap();
-    assert!(stopped.success());
-    let output = wait_for("serve to stop", Duration::from_secs(30), || serve.try_wait().unwrap()).code();
-    let mut stdout = String::new();
-    std::io::Read::read_to_string(serve.stdout.as_mut().unwrap(), &mut stdout).unwrap();
-    assert_eq!(output, Some(0), "{stdout}");
+    let stdout = stop_serve(&mut serve);
     assert!(stdout.contains("listening on http://127.0.0.1:") && stdout.contains("ambidex serve: stopped"), "{stdout}");
     assert!(stdout.contains(&format!("task {}: PR ready", id[id.len() - 8..].to_lowercase())), "{stdout}");
     assert!(!announcement.exists(), "a clean stop removes api.json");
@@ -86,6 +99,44 @@ fn task_add_and_gate_approve_reach_a_running_engine_through_its_api() {
         sandbox.run(&["task", "add", "--title", "Add a last_page helper", "--criteria", "last_page(11, 5) is 3"]);
     assert!(local.ok().starts_with("added task "));
     assert!(sandbox.run(&["audit", "verify"]).ok().starts_with("ok:"));
+}
+
+#[test]
+fn a_vague_task_is_answered_and_noted_through_a_running_engine() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    // Once accepted, the task runs; this model has nothing useful to say, which does not matter here.
+    let script = script(&sandbox, "idle", "[[turn]]\ntext = \"unused\"\n");
+    let mut serve = start_serve(&sandbox, &script);
+
+    let added = sandbox.run(&["task", "add", "--title", "fix it"]).ok();
+    assert!(added.contains("not accepted (needs_clarification)"), "{added}");
+    let tasks: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "list", "--json"]).ok()).unwrap();
+    let id = tasks[0]["id"].as_str().unwrap().to_owned();
+    let short = id[id.len() - 8..].to_lowercase();
+
+    let noted = sandbox.run(&["task", "note", &short, "page_count lives in src/lib.rs"]).ok();
+    assert!(noted.contains("through the running engine at http://127.0.0.1:"), "{noted}");
+    let answer = sandbox.write("answer.md", "+++\nacceptance_criteria = [\"page_count(11, 5) returns 3\"]\n+++\n");
+    let title = "Fix page_count rounding for a partial last page";
+    let revised =
+        sandbox.run(&["task", "revise", &short, "--file", &answer.display().to_string(), "--title", title]).ok();
+    assert!(revised.starts_with(&format!("revised task {short} ({id}): {title}")), "{revised}");
+    assert!(revised.contains("accepted by intake: "), "{revised}");
+
+    // Accepted now, so intake waits on it no more: the running engine refuses a second revision.
+    let refused = sandbox.run(&["task", "revise", &short, "--risk", "high"]).fails();
+    assert!(
+        refused.contains("the running engine refused") && refused.contains("only a task that needs clarification"),
+        "{refused}"
+    );
+    let shown = sandbox.run(&["task", "show", &short]).ok();
+    assert!(
+        shown.contains("note: page_count lives in src/lib.rs") && shown.contains(&format!("revised: {title}")),
+        "{shown}"
+    );
+    assert!(shown.contains("acceptance criteria:\n  - page_count(11, 5) returns 3"), "{shown}");
+    stop_serve(&mut serve);
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use ambidex::api::{Discovery, TaskList};
-use ambidex::protocol::{Decision, EventKind, GateKind, TaskId};
+use ambidex::protocol::{Decision, EventKind, GateKind, TaskId, TaskStatus};
 use support::api::{Server, json, spec};
 
 const MARKDOWN: &str = "+++\ntitle = \"Fix the rounding of page_count\"\nrisk = \"low\"\nkind = \"bug_fix\"\n\
@@ -224,6 +224,133 @@ async fn tasks_are_cancelled_and_resumed_only_when_that_makes_sense() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vague_task_is_revised_into_an_accepted_one_and_a_final_one_is_refused() {
+    let server = Server::start_with_intake().await;
+    let (status, vague) = json(server.post_json("/v1/tasks", &serde_json::json!({"title": "fix it"})).await).await;
+    assert_eq!((status, vague["status"].as_str()), (201, Some("needs_clarification")), "{vague}");
+    let id: TaskId = vague["id"].as_str().unwrap().parse().unwrap();
+    let ending = id.to_string()[18..].to_lowercase();
+
+    let answer = serde_json::json!({
+        "title": "Fix page_count rounding for a partial last page",
+        "acceptance_criteria": ["page_count(11, 5) returns 3"],
+    });
+    let (status, revised) = json(server.post_json(&format!("/v1/tasks/{ending}/revise"), &answer).await).await;
+    assert_eq!((status, revised["status"].as_str()), (200, Some("queued")), "{revised}");
+    assert_eq!(revised["intake"]["verdict"], "accepted", "{revised}");
+    assert_eq!(revised["spec"]["title"], "Fix page_count rounding for a partial last page");
+    assert_eq!(revised["spec"]["source"]["type"], "api", "fields not given stay");
+    assert_eq!(revised["spec"]["repo"], vague["spec"]["repo"]);
+    let kinds: Vec<String> = server
+        .engine
+        .reader()
+        .task_events(id)
+        .unwrap()
+        .iter()
+        .map(|event| serde_json::to_value(&event.kind).unwrap()["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(kinds.contains(&"task_revised".to_owned()) && kinds.contains(&"task_triaged".to_owned()), "{kinds:?}");
+
+    // Queued, then cancelled: neither is waiting on intake; the engine refuses and stores nothing.
+    let (status, body) = json(server.post_json(&format!("/v1/tasks/{id}/revise"), &answer).await).await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("conflict")), "{body}");
+    server.client.cancel(id, None).await.unwrap();
+    let before = server.client.tasks().await.unwrap().head_seq;
+    let refused = server.client.revise(id, &serde_json::from_value(answer).unwrap()).await.unwrap_err().to_string();
+    assert!(
+        refused.contains("is `cancelled`; only a task that needs clarification or was escalated can be revised")
+            && refused.contains("HTTP 409"),
+        "{refused}"
+    );
+    assert_eq!(server.client.tasks().await.unwrap().head_seq, before, "nothing was stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revision_replaces_only_the_fields_given_and_bad_ones_are_400() {
+    let server = Server::start().await;
+    let task = server.client.add_task(&serde_json::from_value(spec("Add a last_page helper")).unwrap()).await.unwrap();
+    let path = format!("/v1/tasks/{}/revise", task.id);
+    let (status, body) = json(server.post_json(&path, &serde_json::json!({"risk": "low"})).await).await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("conflict")), "intake is not waiting on it: {body}");
+    server.move_task(task.id, TaskStatus::Received, TaskStatus::NeedsClarification).await;
+
+    let bad = [
+        (serde_json::json!({"acceptance": ["x"]}), Some("acceptance"), "unknown field `acceptance`"),
+        (serde_json::json!({"risk": "severe"}), Some("risk"), "unknown variant `severe`"),
+        (serde_json::json!({"title": "  "}), Some("title"), "the title is empty"),
+        (serde_json::json!({"source": {"type": "api"}}), Some("source"), "unknown field `source`"),
+        (serde_json::json!({}), None, "the body changes nothing"),
+        (serde_json::json!(["risk"]), None, "not a JSON object"),
+    ];
+    for (body, field, words) in bad {
+        let (status, answer) = json(server.post_json(&path, &body).await).await;
+        assert_eq!((status, answer["field"].as_str()), (400, field), "{body}: {answer}");
+        assert!(answer["detail"].as_str().unwrap().contains(words), "{body}: {answer}");
+    }
+    let (status, body) = json(server.post(&path, "application/json", "{\"risk\": ").await).await;
+    assert_eq!(status, 400);
+    assert!(body["detail"].as_str().unwrap().contains("not valid JSON"), "{body}");
+    let (status, _) = json(server.post(&path, "text/markdown", MARKDOWN).await).await;
+    assert_eq!(status, 415);
+    let (status, _) = json(
+        server.post_json(&format!("/v1/tasks/{}/revise", TaskId::new()), &serde_json::json!({"risk": "low"})).await,
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(server.client.task(&task.id.to_string()).await.unwrap().status, TaskStatus::NeedsClarification);
+
+    let changes = serde_json::json!({"description": "The last page is lost.", "validation": ["cargo test"]});
+    let revised = server.client.revise(task.id, &serde_json::from_value(changes).unwrap()).await.unwrap();
+    assert_eq!(revised.spec.description, "The last page is lost.");
+    assert_eq!(revised.spec.validation, ["cargo test"]);
+    assert_eq!((revised.spec.title.as_str(), revised.spec.acceptance_criteria.len()), ("Add a last_page helper", 1));
+    assert_eq!(revised.status, TaskStatus::Received, "this engine runs no intake: the task waits for it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notes_are_stored_on_a_task_and_blank_or_misnamed_ones_are_400() {
+    let server = Server::start().await;
+    let task = server.client.add_task(&serde_json::from_value(spec("Add a last_page helper")).unwrap()).await.unwrap();
+    let path = format!("/v1/tasks/{}/notes", task.id);
+    let (status, event) =
+        json(server.post_json(&path, &serde_json::json!({"text": " the caller is in src/api.rs "})).await).await;
+    assert_eq!(status, 201, "{event}");
+    assert_eq!(
+        (event["kind"]["type"].as_str(), event["kind"]["text"].as_str()),
+        (Some("note"), Some("the caller is in src/api.rs"))
+    );
+    assert_eq!(event["task"].as_str(), Some(task.id.to_string().as_str()));
+
+    for (body, field) in [
+        (serde_json::json!({"text": "   "}), "text"),
+        (serde_json::json!({"txt": "hello"}), "txt"),
+        (serde_json::json!({}), "text"),
+    ] {
+        let (status, answer) = json(server.post_json(&path, &body).await).await;
+        assert_eq!((status, answer["field"].as_str()), (400, Some(field)), "{body}: {answer}");
+    }
+    let (status, _) = json(server.post(&path, "text/plain", "hello").await).await;
+    assert_eq!(status, 415);
+    let (status, _) =
+        json(server.post_json(&format!("/v1/tasks/{}/notes", TaskId::new()), &serde_json::json!({"text": "x"})).await)
+            .await;
+    assert_eq!(status, 404);
+
+    let typed = server.client.add_note(task.id, "second thoughts").await.unwrap();
+    assert_eq!(typed.kind, EventKind::Note { text: "second thoughts".into() });
+    let notes: Vec<EventKind> = server
+        .engine
+        .reader()
+        .task_events(task.id)
+        .unwrap()
+        .into_iter()
+        .map(|event| event.kind.clone())
+        .filter(|kind| matches!(kind, EventKind::Note { .. }))
+        .collect();
+    assert_eq!(notes.len(), 2, "only the good notes were stored: {notes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_a_finished_task_is_cleaned_and_a_misspelt_option_is_named() {
     let server = Server::start().await;
     let task = server.client.add_task(&serde_json::from_value(spec("Add a first_page helper")).unwrap()).await.unwrap();
@@ -317,6 +444,8 @@ async fn the_openapi_document_describes_every_route() {
         ("POST", "/v1/tasks/{id}/cancel"),
         ("POST", "/v1/tasks/{id}/resume"),
         ("POST", "/v1/tasks/{id}/clean"),
+        ("POST", "/v1/tasks/{id}/revise"),
+        ("POST", "/v1/tasks/{id}/notes"),
         ("GET", "/v1/events"),
         ("GET", "/v1/gates"),
         ("POST", "/v1/gates/{id}/decision"),

@@ -209,3 +209,65 @@ fn a_damaged_store_file_is_a_clear_error() {
     let stderr = sandbox.run(&["task", "list"]).fails();
     assert!(stderr.contains("damaged or is not an Ambidex store") && stderr.contains("move it aside"), "{stderr}");
 }
+
+#[test]
+fn a_vague_task_is_revised_into_an_accepted_one_and_notes_show_in_its_history() {
+    let sandbox = Sandbox::new();
+    let added = sandbox.run(&["task", "add", "--title", "fix it"]).ok();
+    assert!(added.contains("not accepted (needs_clarification)"), "{added}");
+    assert!(added.contains("What observable result shows the task is done?"), "intake's questions: {added}");
+    let tasks: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "list", "--json"]).ok()).unwrap();
+    let id = tasks[0]["id"].as_str().unwrap().to_owned();
+    let short = id[id.len() - 8..].to_lowercase();
+    assert!(added.contains(&format!("ambidex task revise {short}")), "the answer says how to revise: {added}");
+
+    let nothing = sandbox.run(&["task", "revise", &short]).fails();
+    assert!(nothing.contains("nothing to revise") && nothing.contains("--criteria"), "{nothing}");
+    let blank = sandbox.run(&["task", "revise", &short, "--title", "  "]).fails();
+    assert!(blank.contains("the title is empty"), "{blank}");
+
+    // A task file gives some fields (no title needed), a flag another; the rest stays.
+    let answer = sandbox.write(
+        "answer.md",
+        "+++\nacceptance_criteria = [\"page_count(11, 5) returns 3\"]\nvalidation = [\"cargo test\"]\n+++\n",
+    );
+    let answer = answer.display().to_string();
+    let title = "Fix page_count rounding for a partial last page";
+    let revised = sandbox.run(&["task", "revise", &short, "--file", &answer, "--title", title]).ok();
+    assert!(revised.starts_with(&format!("revised task {short} ({id}): {title}")), "{revised}");
+    assert!(revised.contains("accepted by intake: queued"), "{revised}");
+    let detail: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "show", &id, "--json"]).ok()).unwrap();
+    let spec = &detail["task"]["spec"];
+    assert_eq!((spec["title"].as_str(), spec["validation"][0].as_str()), (Some(title), Some("cargo test")));
+    assert_eq!(spec["acceptance_criteria"][0], "page_count(11, 5) returns 3");
+    assert_eq!(spec["source"]["type"], "manual", "where the task came from stays");
+    let repo = std::fs::canonicalize(sandbox.repo()).unwrap();
+    assert_eq!(spec["repo"], repo.display().to_string(), "fields not given stay");
+
+    // The engine refuses what the state machine does not allow; nothing is stored.
+    let events = detail["events"].as_array().unwrap().len();
+    let queued = sandbox.run(&["task", "revise", &short, "--risk", "high"]).fails();
+    assert!(queued.contains("is `queued`; only a task that needs clarification or was escalated"), "{queued}");
+    sandbox.run(&["task", "cancel", &short]).ok();
+    let cancelled = sandbox.run(&["task", "revise", &short, "--risk", "high"]).fails();
+    assert!(cancelled.contains("is `cancelled`; only a task that needs clarification"), "{cancelled}");
+    let after: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "show", &id, "--json"]).ok()).unwrap();
+    assert_eq!(after["events"].as_array().unwrap().len(), events + 1, "only the cancel was stored");
+    assert_eq!(after["task"]["spec"]["risk"], serde_json::Value::Null);
+
+    // Notes: on any task, even a final one; blank ones are refused.
+    let empty = sandbox.run(&["task", "note", &short, "  "]).fails();
+    assert!(empty.contains("the note is empty"), "{empty}");
+    let noted = sandbox.run(&["task", "note", &short, "the caller is in src/api.rs"]).ok();
+    assert!(noted.starts_with(&format!("noted on task {short} as event #")), "{noted}");
+    assert_eq!(noted.lines().count(), 1, "{noted}");
+    let shown = sandbox.run(&["task", "show", &short]).ok();
+    assert!(shown.contains("note: the caller is in src/api.rs"), "{shown}");
+    assert!(
+        shown.contains(&format!("revised: {title}")) && shown.contains("needs_clarification → received"),
+        "{shown}"
+    );
+    let unknown = sandbox.run(&["task", "note", "zzzzzzzz", "hello"]).fails();
+    assert!(unknown.contains("no task matches `zzzzzzzz`"), "{unknown}");
+    assert!(sandbox.run(&["audit", "verify"]).ok().starts_with("ok:"));
+}

@@ -9,12 +9,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::types::{
-    CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, ErrorBody, GateInfo, TaskList,
+    CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, ErrorBody, GateInfo, NoteRequest, TaskList,
 };
 use super::{ApiError, DISCOVERY_FILE, Discovery, auth};
 use crate::domain::Task;
 use crate::llm::{SseEvent, SseParser};
-use crate::protocol::{Decision, Event, GateId, TaskId, TaskSpec};
+use crate::protocol::{Decision, Event, GateId, SpecChanges, TaskId, TaskSpec};
 
 /// How long a request (not an event stream) may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -135,6 +135,17 @@ impl ApiClient {
     /// Queues an interrupted or failed task again.
     pub async fn resume(&self, task: TaskId) -> Result<Task, ApiError> {
         self.send(self.request(reqwest::Method::POST, &format!("/v1/tasks/{task}/resume"))).await
+    }
+
+    /// Replaces the spec fields `changes` gives and sends the task through intake again; returns
+    /// the task as stored afterwards.
+    pub async fn revise(&self, task: TaskId, changes: &SpecChanges) -> Result<Task, ApiError> {
+        self.post(&format!("/v1/tasks/{task}/revise"), changes).await
+    }
+
+    /// Attaches a note to a task; returns the stored event.
+    pub async fn add_note(&self, task: TaskId, text: &str) -> Result<Event, ApiError> {
+        self.post(&format!("/v1/tasks/{task}/notes"), &NoteRequest { text: text.to_owned() }).await
     }
 
     /// The gates waiting for a human.

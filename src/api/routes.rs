@@ -16,11 +16,12 @@ use serde::de::DeserializeOwned;
 
 use super::reply::Failure;
 use super::types::{
-    CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, GateInfo, RemovedWorktree, TaskList,
+    CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, GateInfo, NoteRequest, RemovedWorktree,
+    TaskList,
 };
 use super::{AppState, auth, events};
 use crate::domain::{Task, parse_task_file};
-use crate::protocol::{Actor, Command, GateId, TaskId, TaskSource, TaskSpec};
+use crate::protocol::{Actor, Command, Event, GateId, SpecChanges, TaskId, TaskSource, TaskSpec};
 use crate::store::StoreReader;
 
 /// The hand-written OpenAPI 3.1 document for these routes.
@@ -40,6 +41,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/tasks/{id}/cancel", post(cancel_task))
         .route("/v1/tasks/{id}/resume", post(resume_task))
         .route("/v1/tasks/{id}/clean", post(clean_task))
+        .route("/v1/tasks/{id}/revise", post(revise_task))
+        .route("/v1/tasks/{id}/notes", post(add_note))
         .route("/v1/events", get(events::stream))
         .route("/v1/gates", get(list_gates))
         .route("/v1/gates/{id}/decision", post(decide_gate))
@@ -113,6 +116,10 @@ fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8], what: &str) 
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| Failure::json(&err, what))?;
     deserializer.end().map_err(|err| Failure::bad_request(format!("trailing bytes after the JSON body: {err}")))?;
+    // serde would also fill a struct from an array, by position: every body here is an object.
+    if body.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Failure::bad_request(format!("the body is not a JSON object; send {what} as a JSON object")));
+    }
     Ok(value)
 }
 
@@ -153,14 +160,19 @@ impl AppState {
         if spec.source == TaskSource::Manual {
             spec.source = TaskSource::Api;
         }
-        if let Some(base) = &self.default_repo {
-            spec.repo = Some(match spec.repo.take().map(PathBuf::from) {
-                Some(repo) if repo.is_absolute() => repo.display().to_string(),
-                Some(repo) => base.join(repo).display().to_string(),
-                None => base.display().to_string(),
-            });
-        }
+        spec.repo = self.resolve_repo(spec.repo.take());
         spec
+    }
+
+    /// A repository path made absolute against the engine's repository; `None` is that
+    /// repository itself (or stays `None` when the engine has none).
+    fn resolve_repo(&self, repo: Option<String>) -> Option<String> {
+        let Some(base) = &self.default_repo else { return repo };
+        Some(match repo.map(PathBuf::from) {
+            Some(repo) if repo.is_absolute() => repo.display().to_string(),
+            Some(repo) => base.join(repo).display().to_string(),
+            None => base.display().to_string(),
+        })
     }
 }
 
@@ -228,6 +240,58 @@ async fn resume_task(
     let task: TaskId = find_task(&state, id).await?.id;
     state.engine.execute(Command::ResumeTask { task }, actor(&headers)).await?;
     Ok(Json(state.engine.task(task)?))
+}
+
+/// Replaces the spec fields the body gives (the rest stay) and sends the task through intake
+/// and triage again; the engine refuses (409) a task that intake is not waiting on.
+async fn revise_task(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer<Json<Task>> {
+    let body = body.map_err(|err| Failure::body(&err, state.max_body))?;
+    let mut changes: SpecChanges = json_body(&headers, &body, "the task spec fields to change")?;
+    if changes.is_empty() {
+        return Err(Failure::bad_request(
+            "the body changes nothing: give the task spec fields to replace, e.g. \
+             {\"acceptance_criteria\": [\"page_count(11, 5) returns 3\"]}",
+        ));
+    }
+    if changes.title.as_deref().is_some_and(|title| title.trim().is_empty()) {
+        return Err(Failure::bad_field("title", "the title is empty: say in one line what the task must achieve"));
+    }
+    changes.repo = changes.repo.take().and_then(|repo| state.resolve_repo(Some(repo)));
+    let current = find_task(&state, id).await?;
+    let (task, spec) = (current.id, changes.apply_to(&current.spec));
+    // Intake and triage read the store and the repository synchronously: off the async threads.
+    let (engine, actor) = (state.engine.clone(), actor(&headers));
+    tokio::task::spawn_blocking(move || engine.execute_blocking(Command::ReviseTask { task, spec }, actor))
+        .await
+        .map_err(|err| Failure::internal(format!("the revision stopped: {err}")))??;
+    Ok(Json(state.engine.task(task)?))
+}
+
+/// Attaches a note to a task; answers with the stored event.
+async fn add_note(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer<Response> {
+    let body = body.map_err(|err| Failure::body(&err, state.max_body))?;
+    let request: NoteRequest = json_body(&headers, &body, "a note")?;
+    let text = request.text.trim().to_owned();
+    if text.is_empty() {
+        return Err(Failure::bad_field(
+            "text",
+            "the note is empty: say what the agents and the audit trail should know",
+        ));
+    }
+    let task = find_task(&state, id).await?.id;
+    let events = state.engine.execute(Command::AddNote { task, text }, actor(&headers)).await?;
+    let event: Arc<Event> = events.into_iter().next().ok_or_else(|| Failure::internal("the engine stored no note"))?;
+    Ok((StatusCode::CREATED, Json(event)).into_response())
 }
 
 async fn clean_task(

@@ -127,6 +127,14 @@ impl RemovedWorktree {
     }
 }
 
+/// `POST /v1/tasks/{id}/notes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoteRequest {
+    /// The note, for the agents and the audit trail; it must not be blank.
+    pub text: String,
+}
+
 /// Every error answer: a short machine-readable code, a sentence saying what went wrong and what
 /// to do, and the offending field when there is one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,5 +1,5 @@
 //! `ambidex task`: add tasks from a file or flags (or import an issue), list them, show one with
-//! its history.
+//! its history. Revising a task and noting on one live in `revise`.
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +9,9 @@ use serde_json::json;
 use super::{Context, Outcome, Writer, block_on, table};
 use ambidex::config::repo_root;
 use ambidex::domain::{Task, read_task_file};
-use ambidex::protocol::{Actor, Command, Risk, TaskId, TaskKind, TaskSource, TaskSpec};
+use ambidex::protocol::{
+    Actor, Command, IntakeVerdict, Risk, SpecChanges, TaskId, TaskKind, TaskSource, TaskSpec, TaskStatus,
+};
 use ambidex::tui::render::age;
 
 #[derive(Debug, Subcommand)]
@@ -38,6 +40,20 @@ pub enum TaskCmd {
         /// Why
         #[arg(long, default_value = "cancelled by a human")]
         reason: String,
+    },
+    /// Answer intake: replace fields of a task that needs clarification, and send it through intake again
+    ///
+    /// Starts from the task's current spec: every flag or task-file key given replaces that field
+    /// (a repeatable flag such as --criteria replaces the whole list; the file's body, when not
+    /// empty, replaces the description); everything not given stays. Only a task in
+    /// `needs_clarification` or `escalated` can be revised.
+    Revise(super::revise::ReviseArgs),
+    /// Attach a note to a task (the agents and the audit trail see it)
+    Note {
+        /// The task (any unique ending of its id, as `task list` prints)
+        id: String,
+        /// The note
+        text: String,
     },
     /// Show a task with its full event history
     Show {
@@ -81,6 +97,25 @@ pub struct TaskFields {
     description: Option<String>,
 }
 
+impl TaskFields {
+    /// The fields given as changes to a spec; a repeatable flag not given changes nothing.
+    pub fn changes(self) -> SpecChanges {
+        let list = |items: Vec<String>| (!items.is_empty()).then_some(items);
+        SpecChanges {
+            title: self.title.map(|title| title.trim().to_owned()),
+            description: self.description,
+            target_branch: self.target_branch,
+            acceptance_criteria: list(self.criteria),
+            constraints: list(self.constraints),
+            out_of_scope: list(self.out_of_scope),
+            risk: self.risk,
+            kind: self.kind,
+            validation: list(self.validation),
+            ..SpecChanges::default()
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct AddArgs {
     /// A Markdown task file with TOML front matter between `+++` lines
@@ -100,6 +135,8 @@ pub fn run(command: TaskCmd, context: &Context) -> Result<Outcome, String> {
         TaskCmd::List { json } => list(json, context),
         TaskCmd::Show { id, json } => show(&id, json, context),
         TaskCmd::Clean(args) => super::clean::run(args, context),
+        TaskCmd::Revise(args) => super::revise::revise(args, context),
+        TaskCmd::Note { id, text } => super::revise::note(&id, &text, context),
         TaskCmd::Resume { id } => {
             let task = find(&id, context)?;
             decide(Command::ResumeTask { task }, context)?;
@@ -119,7 +156,8 @@ pub fn run(command: TaskCmd, context: &Context) -> Result<Outcome, String> {
     }
 }
 
-fn find(reference: &str, context: &Context) -> Result<TaskId, String> {
+/// The task a reference (a full id or any unique ending) names.
+pub fn find(reference: &str, context: &Context) -> Result<TaskId, String> {
     let reader = context.reader()?.ok_or("there are no tasks yet")?;
     Ok(reader.find_task(reference).map_err(|err| err.to_string())?.id)
 }
@@ -165,13 +203,34 @@ fn add(args: AddArgs, context: &Context) -> Result<Outcome, String> {
     let json = args.json;
     let spec = spec_from_fields(args.file.as_deref(), args.fields, &context.repo_dir)?;
     let task = submit(spec, context)?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&task).map_err(|err| err.to_string())?);
-    } else {
-        println!("added task {} ({}): {}", task.id.short(), task.id, task.spec.title);
-        println!("see it with `ambidex task show {}`", task.id.short());
-    }
+    report("added", &task, json)?;
     Ok(Outcome::Done)
+}
+
+/// Prints a task just added or revised: as JSON, or its id, title and what intake made of it
+/// (the questions to answer when it was not accepted).
+pub fn report(verb: &str, task: &Task, json: bool) -> Result<(), String> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(task).map_err(|err| err.to_string())?);
+        return Ok(());
+    }
+    let short = task.id.short();
+    println!("{verb} task {short} ({}): {}", task.id, task.spec.title);
+    match &task.intake {
+        Some(intake) if intake.verdict != IntakeVerdict::Accepted => {
+            println!("not accepted ({})", task.status);
+            for line in intake.reasons.iter().chain(&intake.questions).chain(&intake.suggested_split) {
+                println!("  - {line}");
+            }
+            if matches!(task.status, TaskStatus::NeedsClarification | TaskStatus::Escalated) {
+                println!("answer with `ambidex task revise {short}` and the fields to change (see --help)");
+            }
+        }
+        Some(_) => println!("accepted by intake: {}", task.status),
+        None => println!("status: {}", task.status),
+    }
+    println!("see it with `ambidex task show {short}`");
+    Ok(())
 }
 
 /// The repository a spec names (relative to `repo_dir`), else `repo_dir`, made absolute and
@@ -195,17 +254,7 @@ pub fn spec_from_fields(file: Option<&Path>, args: TaskFields, repo_dir: &Path) 
             spec.source = TaskSource::File { path: path.display().to_string() };
             spec
         }
-        None => TaskSpec {
-            description: args.description.unwrap_or_default(),
-            acceptance_criteria: args.criteria,
-            constraints: args.constraints,
-            out_of_scope: args.out_of_scope,
-            validation: args.validation,
-            risk: args.risk,
-            kind: args.kind,
-            target_branch: args.target_branch,
-            ..TaskSpec::titled(args.title.unwrap_or_default().trim())
-        },
+        None => args.changes().apply_to(&TaskSpec::titled("")),
     };
     if spec.title.is_empty() {
         return Err("the title is empty: say in one line what the task must achieve".into());

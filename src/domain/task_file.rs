@@ -17,7 +17,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::protocol::{Risk, TaskKind, TaskSource, TaskSpec};
+use crate::protocol::{Risk, SpecChanges, TaskKind, TaskSource, TaskSpec};
 
 const FENCE: &str = "+++";
 
@@ -50,43 +50,94 @@ struct FrontMatter {
     title: Option<String>,
     repo: Option<String>,
     target_branch: Option<String>,
-    #[serde(default)]
-    acceptance_criteria: Vec<String>,
-    #[serde(default)]
-    constraints: Vec<String>,
-    #[serde(default)]
-    out_of_scope: Vec<String>,
+    acceptance_criteria: Option<Vec<String>>,
+    constraints: Option<Vec<String>>,
+    out_of_scope: Option<Vec<String>>,
     risk: Option<Risk>,
     kind: Option<TaskKind>,
-    #[serde(default)]
-    required_approvals: Vec<String>,
-    #[serde(default)]
-    validation: Vec<String>,
-    #[serde(default)]
-    labels: Vec<String>,
+    required_approvals: Option<Vec<String>>,
+    validation: Option<Vec<String>>,
+    labels: Option<Vec<String>>,
+}
+
+impl FrontMatter {
+    /// The keys given, with the Markdown body (when not empty) as the description. A `title`
+    /// that is given must say something.
+    fn into_changes(self, body: &str, path: &str) -> Result<SpecChanges, TaskFileError> {
+        let title = match self.title.map(|t| t.trim().to_owned()) {
+            Some(title) if title.is_empty() => return Err(missing_title(path)),
+            title => title,
+        };
+        let clean = |items: Option<Vec<String>>| {
+            items.map(|items| items.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+        };
+        Ok(SpecChanges {
+            title,
+            description: (!body.is_empty()).then(|| body.to_owned()),
+            repo: self.repo,
+            target_branch: self.target_branch,
+            acceptance_criteria: clean(self.acceptance_criteria),
+            constraints: clean(self.constraints),
+            out_of_scope: clean(self.out_of_scope),
+            risk: self.risk,
+            kind: self.kind,
+            required_approvals: clean(self.required_approvals),
+            validation: clean(self.validation),
+            labels: clean(self.labels),
+        })
+    }
+}
+
+fn missing_title(path: &str) -> TaskFileError {
+    TaskFileError {
+        path: path.to_owned(),
+        line: None,
+        message: "missing `title` (or `objective`): say in one line what the task must achieve".to_owned(),
+    }
 }
 
 /// Reads and parses a task file.
 pub fn read_task_file(path: &Path) -> Result<TaskSpec, TaskFileError> {
+    let shown = path.display().to_string();
+    parse_task_file(&read_text(path)?, &shown)
+}
+
+/// Reads a task file as a revision: only the keys it gives (and its body, when not empty) change
+/// the task; `title` may be left out.
+pub fn read_task_file_changes(path: &Path) -> Result<SpecChanges, TaskFileError> {
+    let shown = path.display().to_string();
+    parse_task_file_changes(&read_text(path)?, &shown)
+}
+
+fn read_text(path: &Path) -> Result<String, TaskFileError> {
     let shown = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|err| TaskFileError {
         path: shown.clone(),
         line: None,
         message: format!("cannot read the task file: {err}"),
     })?;
-    let text = String::from_utf8(bytes).map_err(|err| TaskFileError {
-        path: shown.clone(),
+    String::from_utf8(bytes).map_err(|err| TaskFileError {
+        path: shown,
         line: None,
         message: format!(
             "the task file is not UTF-8 text (invalid byte at offset {}); save it as UTF-8",
             err.utf8_error().valid_up_to()
         ),
-    })?;
-    parse_task_file(&text, &shown)
+    })
 }
 
 /// Parses the text of a task file; `path` is only used in messages and as the task's source.
 pub fn parse_task_file(text: &str, path: &str) -> Result<TaskSpec, TaskFileError> {
+    let changes = parse_task_file_changes(text, path)?;
+    if changes.title.is_none() {
+        return Err(missing_title(path));
+    }
+    let blank = TaskSpec { source: TaskSource::File { path: path.to_owned() }, ..TaskSpec::titled("") };
+    Ok(changes.apply_to(&blank))
+}
+
+/// Parses the text of a task file as a revision (see [`read_task_file_changes`]).
+pub fn parse_task_file_changes(text: &str, path: &str) -> Result<SpecChanges, TaskFileError> {
     let error = |line: Option<usize>, message: String| TaskFileError { path: path.to_owned(), line, message };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text.split_inclusive('\n');
@@ -122,31 +173,7 @@ pub fn parse_task_file(text: &str, path: &str) -> Result<TaskSpec, TaskFileError
         let line = err.span().map(|span| 2 + front[..span.start].matches('\n').count());
         error(line, err.message().trim_end().to_owned())
     })?;
-    let title = matter.title.map(|t| t.trim().to_owned()).unwrap_or_default();
-    if title.is_empty() {
-        return Err(error(
-            None,
-            "missing `title` (or `objective`): say in one line what the task must achieve".to_owned(),
-        ));
-    }
-    let clean = |items: Vec<String>| -> Vec<String> {
-        items.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
-    };
-    Ok(TaskSpec {
-        title,
-        description: body.to_owned(),
-        repo: matter.repo,
-        target_branch: matter.target_branch,
-        acceptance_criteria: clean(matter.acceptance_criteria),
-        constraints: clean(matter.constraints),
-        out_of_scope: clean(matter.out_of_scope),
-        risk: matter.risk,
-        kind: matter.kind,
-        required_approvals: clean(matter.required_approvals),
-        validation: clean(matter.validation),
-        labels: clean(matter.labels),
-        source: TaskSource::File { path: path.to_owned() },
-    })
+    matter.into_changes(body, path)
 }
 
 #[cfg(test)]

@@ -76,3 +76,20 @@ fn unreadable_and_non_utf8_files_are_clear_errors() {
     std::fs::write(&path, b"+++\ntitle = \"caf\xe9\"\n+++\n").unwrap();
     assert!(read_task_file(&path).unwrap_err().message.contains("not UTF-8"));
 }
+
+#[test]
+fn as_a_revision_only_the_keys_given_change_and_the_title_may_be_left_out() {
+    let text = "+++\nacceptance_criteria = [\" page_count(11, 5) returns 3 \", \"\"]\nrisk = \"low\"\n+++\n";
+    let changes = parse_task_file_changes(text, "answer.md").unwrap();
+    assert_eq!(changes.acceptance_criteria, Some(vec!["page_count(11, 5) returns 3".to_owned()]));
+    assert_eq!(changes.risk, Some(Risk::Low));
+    assert_eq!((changes.title, changes.description, changes.validation), (None, None, None), "not given, not changed");
+
+    let with_body = parse_task_file_changes("+++\ntitle = \"Fix it properly\"\n+++\nMore words.\n", "a.md").unwrap();
+    assert_eq!(with_body.description.as_deref(), Some("More words."));
+    let blank_title = parse_task_file_changes("+++\ntitle = \"  \"\n+++\n", "a.md").unwrap_err();
+    assert!(blank_title.message.contains("missing `title`"), "{blank_title}");
+    assert!(
+        parse_task_file_changes("+++\nacceptance = [\"x\"]\n+++\n", "a.md").unwrap_err().message.contains("acceptance")
+    );
+}

@@ -6,9 +6,11 @@
 use std::sync::Arc;
 
 use ambidex::api::{self, ApiClient, ApiHandle};
-use ambidex::config::ApiConfig;
-use ambidex::orchestrator::Engine;
-use ambidex::protocol::{Actor, EventKind, GateId, GateKind, NewEvent, TaskId};
+use ambidex::config::{ApiConfig, Config};
+use ambidex::orchestrator::{Engine, EngineSetup};
+use ambidex::protocol::{Actor, EventKind, GateId, GateKind, NewEvent, TaskId, TaskStatus};
+use ambidex::redact::Redactor;
+use ambidex::tools::sandbox::SandboxLevel;
 
 /// A running API over a fresh store.
 pub struct Server {
@@ -30,9 +32,25 @@ impl Server {
     /// The same with a body limit.
     pub async fn start_with(max_body_bytes: u64) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let engine = Arc::new(Engine::open(&dir.path().join("state.redb")).unwrap());
+        let engine = Engine::open(&dir.path().join("state.redb")).unwrap();
+        Server::serve(dir, engine, max_body_bytes, false).await
+    }
+
+    /// An engine that puts every task through intake and triage (with the default policy, the
+    /// temporary directory as its repository) but runs none, with the API on a free port.
+    pub async fn start_with_intake() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let setup = EngineSetup::new(Config::default(), dir.path(), SandboxLevel::None, "ambidex".into()).unwrap();
+        let redactor = Arc::new(Redactor::from_env(std::iter::empty()));
+        let engine = Engine::open_with(&dir.path().join("state.redb"), redactor, Some(setup)).unwrap();
+        Server::serve(dir, engine, 1024 * 1024, true).await
+    }
+
+    async fn serve(dir: tempfile::TempDir, engine: Engine, max_body_bytes: u64, with_repo: bool) -> Server {
+        let engine = Arc::new(engine);
         let config = ApiConfig { enabled: true, port: 0, max_body_bytes };
-        let handle = api::serve(engine.clone(), &config, dir.path(), None).await.unwrap();
+        let repo = with_repo.then(|| dir.path().to_path_buf());
+        let handle = api::serve(engine.clone(), &config, dir.path(), repo.as_deref()).await.unwrap();
         let url = handle.base_url();
         let token = std::fs::read_to_string(handle.token_path()).unwrap().trim().to_owned();
         let client = ApiClient::discover(dir.path()).unwrap().expect("api.json announces the server");
@@ -63,6 +81,12 @@ impl Server {
     /// A POST of a JSON value with the token.
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
         self.post(path, "application/json", body.to_string()).await
+    }
+
+    /// Moves a task from one status to another the way the engine does.
+    pub async fn move_task(&self, task: TaskId, from: TaskStatus, to: TaskStatus) {
+        let moved = EventKind::StatusChanged { from, to, reason: "moved by the test".into() };
+        self.engine.append(vec![NewEvent::for_task(task, Actor::Orchestrator, moved)]).await.unwrap();
     }
 
     /// Opens a gate on `task` the way the engine does.

@@ -123,6 +123,26 @@ fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8], what: &str) 
     Ok(value)
 }
 
+/// Carries out a command whose work reads the store and the repository or removes directories
+/// synchronously (intake and triage, cleaning) on a blocking thread, off the async ones.
+async fn execute_off_thread(
+    state: &AppState,
+    command: Command,
+    headers: &HeaderMap,
+    what: &str,
+) -> Answer<Vec<Arc<Event>>> {
+    let (engine, actor) = (state.engine.clone(), actor(headers));
+    let done = tokio::task::spawn_blocking(move || engine.execute_blocking(command, actor))
+        .await
+        .map_err(|err| Failure::internal(format!("{what} stopped: {err}")))?;
+    Ok(done?)
+}
+
+/// Like [`json_body`], for a route whose body may be left out (or blank): then the defaults.
+fn optional_json_body<T: DeserializeOwned + Default>(headers: &HeaderMap, body: &[u8], what: &str) -> Answer<T> {
+    if body.iter().all(u8::is_ascii_whitespace) { Ok(T::default()) } else { json_body(headers, body, what) }
+}
+
 /// A task spec from a JSON body or a Markdown task file.
 fn spec_from_body(headers: &HeaderMap, body: &[u8]) -> Answer<TaskSpec> {
     let spec = match media_type(headers).as_str() {
@@ -183,11 +203,7 @@ async fn add_task(
 ) -> Answer<Response> {
     let body = body.map_err(|err| Failure::body(&err, state.max_body))?;
     let spec = state.complete(spec_from_body(&headers, &body)?);
-    // Intake and triage read the store and the repository synchronously: off the async threads.
-    let (engine, actor) = (state.engine.clone(), actor(&headers));
-    let events = tokio::task::spawn_blocking(move || engine.execute_blocking(Command::AddTask { spec }, actor))
-        .await
-        .map_err(|err| Failure::internal(format!("the submission stopped: {err}")))??;
+    let events = execute_off_thread(&state, Command::AddTask { spec }, &headers, "the submission").await?;
     let id =
         events.first().and_then(|event| event.task).ok_or_else(|| Failure::internal("the engine stored no task"))?;
     let task = state.engine.task(id)?;
@@ -221,11 +237,7 @@ async fn cancel_task(
     body: Result<Bytes, BytesRejection>,
 ) -> Answer<Json<Task>> {
     let body = body.map_err(|err| Failure::body(&err, state.max_body))?;
-    let request: CancelRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        CancelRequest::default()
-    } else {
-        json_body(&headers, &body, "a cancel request")?
-    };
+    let request: CancelRequest = optional_json_body(&headers, &body, "a cancel request")?;
     let task = find_task(&state, id).await?.id;
     let reason = request.reason.unwrap_or_else(|| "cancelled through the API".to_owned());
     state.engine.execute(Command::CancelTask { task, reason }, actor(&headers)).await?;
@@ -264,11 +276,7 @@ async fn revise_task(
     changes.repo = changes.repo.take().and_then(|repo| state.resolve_repo(Some(repo)));
     let current = find_task(&state, id).await?;
     let (task, spec) = (current.id, changes.apply_to(&current.spec));
-    // Intake and triage read the store and the repository synchronously: off the async threads.
-    let (engine, actor) = (state.engine.clone(), actor(&headers));
-    tokio::task::spawn_blocking(move || engine.execute_blocking(Command::ReviseTask { task, spec }, actor))
-        .await
-        .map_err(|err| Failure::internal(format!("the revision stopped: {err}")))??;
+    execute_off_thread(&state, Command::ReviseTask { task, spec }, &headers, "the revision").await?;
     Ok(Json(state.engine.task(task)?))
 }
 
@@ -301,18 +309,10 @@ async fn clean_task(
     body: Result<Bytes, BytesRejection>,
 ) -> Answer<Json<CleanReply>> {
     let body = body.map_err(|err| Failure::body(&err, state.max_body))?;
-    let request: CleanRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        CleanRequest::default()
-    } else {
-        json_body(&headers, &body, "a clean request")?
-    };
+    let request: CleanRequest = optional_json_body(&headers, &body, "a clean request")?;
     let task = find_task(&state, id).await?.id;
-    // Removing directories and branches is disk work: off the async threads.
-    let (engine, actor) = (state.engine.clone(), actor(&headers));
     let command = Command::CleanTask { task, force: request.force };
-    let events = tokio::task::spawn_blocking(move || engine.execute_blocking(command, actor))
-        .await
-        .map_err(|err| Failure::internal(format!("the clean stopped: {err}")))??;
+    let events = execute_off_thread(&state, command, &headers, "the clean").await?;
     Ok(Json(CleanReply { task: state.engine.task(task)?, removed: RemovedWorktree::from_events(&events) }))
 }
 

@@ -1,6 +1,7 @@
 //! Queries over one consistent snapshot of the store. Readers never block the writer.
 
 use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, TableError};
+use serde::de::DeserializeOwned;
 
 use super::record::{self, RecordError};
 use super::tables::{EVENTS, META, META_HEAD, TASK_EVENTS, TASKS};
@@ -48,27 +49,24 @@ pub(crate) fn head(txn: &ReadTransaction) -> Result<Head, ReadError> {
 
 /// Every task projection, oldest first.
 pub(crate) fn tasks(txn: &ReadTransaction) -> Result<Vec<Task>, ReadError> {
-    let table = open_or_empty!(txn, TASKS, Vec::new());
-    let mut out = Vec::with_capacity(table.len()? as usize);
-    for entry in table.iter()? {
-        let (key, value) = entry?;
-        let task = serde_json::from_slice(value.value())
-            .map_err(|err| ReadError::Projection { id: key.value(), detail: err.to_string() })?;
-        out.push(task);
-    }
-    Ok(out)
+    projections(txn)
 }
 
 /// What admission needs of every task, oldest first: its stored projection read for the id, title,
 /// repository and status only.
 pub(crate) fn task_briefs(txn: &ReadTransaction) -> Result<Vec<TaskBrief>, ReadError> {
+    projections(txn)
+}
+
+/// Every stored task projection, oldest first, read as `T` (the whole task or a part of it).
+fn projections<T: DeserializeOwned>(txn: &ReadTransaction) -> Result<Vec<T>, ReadError> {
     let table = open_or_empty!(txn, TASKS, Vec::new());
     let mut out = Vec::with_capacity(table.len()? as usize);
     for entry in table.iter()? {
         let (key, value) = entry?;
-        let brief = serde_json::from_slice(value.value())
+        let projection = serde_json::from_slice(value.value())
             .map_err(|err| ReadError::Projection { id: key.value(), detail: err.to_string() })?;
-        out.push(brief);
+        out.push(projection);
     }
     Ok(out)
 }

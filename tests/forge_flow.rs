@@ -1,8 +1,9 @@
 //! Forges end to end with the real binary: an issue on a fake GitHub (127.0.0.1) is imported as a
 //! task, the engine drives it with the scripted model, the task's branch is pushed to a real bare
 //! repository, a draft PR is opened and the issue commented. Also: a failed delivery resumed into
-//! an existing PR (422) through rate limits recorded as events, the `gh auth token` fallback, import
-//! errors, and the token never reaching the store, the audit log or a URL.
+//! an existing PR (422) through rate limits recorded as events, the `gh auth token` and
+//! `glab config get token` fallbacks, import errors, and the token never reaching the store, the
+//! audit log or a URL.
 
 mod support {
     pub mod cli;
@@ -265,16 +266,62 @@ fn without_a_token_variable_the_gh_cli_token_is_used_and_redacted() {
     let sandbox = sandbox_with_remote();
     let gh_token = "gho_fromthecli_4b8e2d6a1c9f";
     let server = github_with_issue(gh_token, gh_token);
-    let gh = sandbox.write(
-        "bin/gh",
+    let path = fake_cli(
+        &sandbox,
+        "gh",
         &format!("#!/bin/sh\nif [ \"$1 $2\" = \"auth token\" ]; then echo {gh_token}; exit 0; fi\nexit 1\n"),
     );
-    std::fs::set_permissions(&gh, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let path = format!("{}:{}", sandbox.path("bin").display(), std::env::var("PATH").unwrap_or_default());
     let id = import(&sandbox, &server, &[("PATH", &path)]);
     let description = task_json(&sandbox, &id)["task"]["spec"]["description"].as_str().unwrap().to_owned();
     assert!(description.contains("My token is [REDACTED:"), "{description}");
     assert_never_stored(&sandbox, &server, gh_token, true);
+}
+
+/// An executable script at `bin/NAME` in the sandbox, and a `PATH` that finds it first.
+fn fake_cli(sandbox: &Sandbox, name: &str, script: &str) -> String {
+    let cli = sandbox.write(&format!("bin/{name}"), script);
+    std::fs::set_permissions(&cli, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    format!("{}:{}", sandbox.path("bin").display(), std::env::var("PATH").unwrap_or_default())
+}
+
+#[test]
+fn without_a_token_variable_the_glab_cli_token_is_used_and_redacted() {
+    let sandbox = sandbox_with_remote();
+    let glab_token = "glpat-fromthecli-8c1d5e2f7a";
+    let server = FakeForge::start("private-token", glab_token);
+    let project = "/api/v4/projects/group%2Fapp";
+    let issue = json!({
+        "iid": 3,
+        "title": "Fix page_count rounding for a partial last page",
+        "description": ISSUE_BODY,
+        "labels": ["bug"],
+        "web_url": format!("{}/group/app/-/issues/3", server.base),
+    });
+    server.on("GET", &format!("{project}/issues/3"), vec![answer(200, issue)]);
+    let note = json!([{"body": format!("Same here ({glab_token})"), "system": false, "author": {"username": "bob"}}]);
+    server.on("GET", &format!("{project}/issues/3/notes"), vec![answer(200, note)]);
+    let host = server.base.trim_start_matches("http://");
+    let path = fake_cli(
+        &sandbox,
+        "glab",
+        &format!(
+            "#!/bin/sh
+[ \"$*\" = \"config get token --host {host}\" ] && echo {glab_token} && exit 0\nexit 1\n"
+        ),
+    );
+    let base_url = format!("forges.gitlab.base_url={}/api/v4", server.base);
+    let flags: Vec<String> =
+        ["-c", "forges.delivery=gitlab", "-c", &base_url, "-c", "forges.gitlab.token_env=AMBIDEX_TEST_UNSET_TOKEN"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    let out = ambidex(&sandbox, &flags, &["task", "import", "gitlab:group/app#3"], &[("PATH", &path)]).ok();
+    assert!(out.contains("imported gitlab:group/app#3 as task"), "{out}");
+    let tasks: Value = serde_json::from_str(&sandbox.run(&["task", "list", "--json"]).ok()).unwrap();
+    let id = tasks[0]["id"].as_str().unwrap();
+    let description = task_json(&sandbox, id)["task"]["spec"]["description"].as_str().unwrap().to_owned();
+    assert!(description.contains("Same here ([REDACTED:"), "{description}");
+    assert_never_stored(&sandbox, &server, glab_token, true);
 }
 
 #[test]

@@ -1,10 +1,11 @@
-//! Forge tokens: read from the environment variable named in `forges.<kind>.token_env`, or, for
-//! GitHub when that variable is unset and the `gh` CLI is installed, from `gh auth token`.
+//! Forge tokens: read from the environment variable named in `forges.<kind>.token_env`, or, when
+//! that variable is unset, from the forge's own CLI if it is installed and logged in:
+//! `gh auth token` for GitHub, `glab config get token` for GitLab.
 //!
-//! A [`Token`] never prints itself; tokens obtained from `gh` are remembered for the process so
+//! A [`Token`] never prints itself; tokens obtained from a CLI are remembered for the process so
 //! [`redactor_secrets`] can hand them to the redactor before anything is stored.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt;
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
@@ -43,20 +44,34 @@ impl Token {
     }
 }
 
-/// Tokens obtained from `gh`, by host, for this process.
-fn gh_cache() -> &'static Mutex<BTreeMap<String, Option<String>>> {
-    static CACHE: OnceLock<Mutex<BTreeMap<String, Option<String>>>> = OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(BTreeMap::new()))
+/// Tokens obtained from a forge CLI, by forge and host, for this process.
+fn cli_cache() -> &'static Mutex<HashMap<(ForgeKind, String), Option<String>>> {
+    static CACHE: OnceLock<Mutex<HashMap<(ForgeKind, String), Option<String>>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
-/// Runs `gh auth token --hostname HOST` once per host; `None` when gh is missing or logged out.
-fn gh_token(host: &str) -> Option<String> {
-    let mut cache = gh_cache().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(known) = cache.get(host) {
-        return known.clone();
+/// The forge's CLI command that prints its token for `host`, and how messages name it.
+fn cli_command(kind: ForgeKind, host: &str) -> Option<(Command, &'static str)> {
+    let (program, args, shown) = match kind {
+        ForgeKind::Github => ("gh", vec!["auth", "token", "--hostname", host], "`gh auth token`"),
+        ForgeKind::Gitlab => ("glab", vec!["config", "get", "token", "--host", host], "`glab config get token`"),
+        ForgeKind::Local => return None,
+    };
+    let mut command = Command::new(program);
+    command.args(args);
+    Some((command, shown))
+}
+
+/// Asks the forge's CLI for its token once per forge and host; `None` when the CLI is missing or
+/// logged out.
+fn cli_token(kind: ForgeKind, forges: &ForgesConfig) -> Option<(String, &'static str)> {
+    let host = web_host(kind, forges)?;
+    let (mut command, shown) = cli_command(kind, &host)?;
+    let mut cache = cli_cache().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(known) = cache.get(&(kind, host.clone())) {
+        return known.clone().map(|token| (token, shown));
     }
-    let output = Command::new("gh")
-        .args(["auth", "token", "--hostname", host])
+    let output = command
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .output()
@@ -65,13 +80,8 @@ fn gh_token(host: &str) -> Option<String> {
         .and_then(|out| String::from_utf8(out.stdout).ok())
         .map(|text| text.trim().to_owned())
         .filter(|text| !text.is_empty());
-    cache.insert(host.to_owned(), output.clone());
-    output
-}
-
-/// The host `gh` knows a forge by (`github.com`, or the Enterprise host).
-fn gh_host(forges: &ForgesConfig) -> String {
-    web_host(ForgeKind::Github, forges).unwrap_or_else(|| "github.com".into())
+    cache.insert((kind, host), output.clone());
+    output.map(|token| (token, shown))
 }
 
 /// The token for a forge: `$<token_env>` when set and not empty, else (GitHub) `gh auth token`.
@@ -86,37 +96,34 @@ pub fn resolve(kind: ForgeKind, forges: &ForgesConfig) -> Result<Token, ForgeErr
     {
         return Ok(Token::new(value, format!("${env}")));
     }
-    if kind == ForgeKind::Github {
-        let host = gh_host(forges);
-        if let Some(value) = gh_token(&host) {
-            return Ok(Token::new(value, "`gh auth token`"));
-        }
+    if let Some((value, shown)) = cli_token(kind, forges) {
+        return Ok(Token::new(value, shown));
     }
     let (scopes, extra) = match kind {
         ForgeKind::Github => (
             "the `repo` scope (or, fine-grained: Contents, Pull requests and Issues read/write)",
             ", or log in with `gh auth login`",
         ),
-        _ => ("the `api` scope", ""),
+        _ => ("the `api` scope", ", or log in with `glab auth login`"),
     };
     let variable = if env.is_empty() { format!("`forges.{kind}.token_env`") } else { format!("${env}") };
     Err(ForgeError::Config(format!("no {} token: set {variable} to a token with {scopes}{extra}", kind.display_name())))
 }
 
 /// Forge tokens the redactor must know besides the configured variables: every token this
-/// process got from `gh`, and, when delivery goes to GitHub and its variable is unset, the one
-/// `gh` would give now.
+/// process got from a forge CLI, and, when delivery goes to a forge whose variable is unset, the
+/// one its CLI would give now.
 pub fn redactor_secrets(forges: &ForgesConfig) -> Vec<(String, String)> {
     let delivery = forges.delivery.parse::<ForgeKind>().unwrap_or(ForgeKind::Local);
-    if delivery == ForgeKind::Github {
-        let env = forges.github.token_env.trim();
+    if let Some(config) = delivery.config(forges) {
+        let env = config.token_env.trim();
         let set = !env.is_empty() && std::env::var(env).is_ok_and(|v| !v.trim().is_empty());
         if !set {
-            let _ = gh_token(&gh_host(forges));
+            let _ = cli_token(delivery, forges);
         }
     }
-    let cache = gh_cache().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    cache.values().flatten().map(|value| ("gh auth token".to_owned(), value.clone())).collect()
+    let cache = cli_cache().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    cache.iter().filter_map(|((kind, _), value)| Some((format!("{kind} CLI token"), value.clone()?))).collect()
 }
 
 #[cfg(test)]

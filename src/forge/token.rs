@@ -44,9 +44,12 @@ impl Token {
     }
 }
 
-/// Tokens obtained from a forge CLI, by forge and host, for this process.
-fn cli_cache() -> &'static Mutex<HashMap<(ForgeKind, String), Option<String>>> {
-    static CACHE: OnceLock<Mutex<HashMap<(ForgeKind, String), Option<String>>>> = OnceLock::new();
+/// What a forge CLI answered, by forge and host (`None`: no token from it).
+type CliTokens = HashMap<(ForgeKind, String), Option<String>>;
+
+/// Tokens obtained from a forge CLI, for this process.
+fn cli_cache() -> &'static Mutex<CliTokens> {
+    static CACHE: OnceLock<Mutex<CliTokens>> = OnceLock::new();
     CACHE.get_or_init(|| Mutex::new(HashMap::new()))
 }
 

@@ -125,6 +125,8 @@ fn the_headless_demo_takes_both_tasks_to_real_prs() {
         branches.map(|b| b.unwrap().0.name().unwrap().unwrap().to_owned()).filter(|n| n.contains("/eval-")).count()
     };
     assert!(eval_branches(&repo) > 0, "the evaluation made scratch branches");
+    let doctor = sandbox.run(&["--state-dir", &state, "doctor"]).ok();
+    assert!(doctor.contains("2 finished tasks still hold") && doctor.contains("task clean --finished"), "{doctor}");
     let cleaned = sandbox.run(&["--state-dir", &state, "task", "clean", "--finished"]).ok();
     for task in [fix, fold] {
         assert!(cleaned.contains(&format!("task {}: removed", short(task))), "{cleaned}");
@@ -139,6 +141,7 @@ fn the_headless_demo_takes_both_tasks_to_real_prs() {
     }
     let again = sandbox.run(&["--state-dir", &state, "task", "clean", "--finished"]).ok();
     assert_eq!(again.trim(), "no finished task has worktrees left");
+    assert!(sandbox.run(&["--state-dir", &state, "doctor"]).ok().contains("none left by finished tasks"));
 
     let scratch = tempfile::tempdir().unwrap();
     for branch in [&fix_branch, &fold_branch] {

@@ -7,7 +7,10 @@ use serde_json::{Value, json};
 
 use super::{Context, Outcome};
 use ambidex::config::{ForgeConfig, ProviderConfig, user_config_path};
+use ambidex::domain::{Task, is_final};
+use ambidex::protocol::human_bytes;
 use ambidex::tools::sandbox;
+use ambidex::workspace::disk_usage;
 
 /// Whether an environment variable is set to something; its value is never read into output.
 fn env_state(name: &str) -> &'static str {
@@ -47,15 +50,24 @@ fn state_dir_status(dir: &Path) -> String {
     }
 }
 
-fn store_status(context: &Context) -> (bool, String) {
+/// Whether the store reads, what it says, and its tasks.
+fn store_status(context: &Context) -> (bool, String, Vec<Task>) {
     match context.reader() {
-        Ok(None) => (true, "not created yet (the first `ambidex task add` creates it)".into()),
+        Ok(None) => (true, "not created yet (the first `ambidex task add` creates it)".into(), Vec::new()),
         Ok(Some(reader)) => match (reader.tasks(), reader.head()) {
-            (Ok(tasks), Ok(head)) => (true, format!("ok: {} tasks, {} events", tasks.len(), head.seq)),
-            (Err(err), _) | (_, Err(err)) => (false, err.to_string()),
+            (Ok(tasks), Ok(head)) => (true, format!("ok: {} tasks, {} events", tasks.len(), head.seq), tasks),
+            (Err(err), _) | (_, Err(err)) => (false, err.to_string(), Vec::new()),
         },
-        Err(err) => (false, err),
+        Err(err) => (false, err, Vec::new()),
     }
+}
+
+/// The worktrees finished tasks still hold: tasks, worktrees, bytes on disk.
+fn leftover_worktrees(tasks: &[Task]) -> (usize, usize, u64) {
+    let finished: Vec<&Task> = tasks.iter().filter(|t| is_final(t.status) && !t.worktrees.is_empty()).collect();
+    let worktrees = finished.iter().flat_map(|t| &t.worktrees);
+    let bytes = worktrees.clone().map(|w| disk_usage(Path::new(&w.path))).sum();
+    (finished.len(), worktrees.count(), bytes)
 }
 
 fn provider_line(provider: &ProviderConfig) -> String {
@@ -76,11 +88,13 @@ fn forge_line(forge: &ForgeConfig) -> String {
 pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
     let config = &context.effective.config;
     let probe = sandbox::probe();
-    let (store_ok, store) = store_status(context);
+    let (store_ok, store, tasks) = store_status(context);
+    let (finished, leftover, leftover_bytes) = leftover_worktrees(&tasks);
     let providers: Vec<(String, String)> =
         config.providers.iter().map(|(name, p)| (name.clone(), provider_line(p))).collect();
     let user_file = user_config_path().map(|p| p.display().to_string()).unwrap_or_else(|| "(no home)".into());
-    let gh = Command::new("gh").arg("--version").output().is_ok_and(|out| out.status.success());
+    let installed = |cli: &str| Command::new(cli).arg("--version").output().is_ok_and(|out| out.status.success());
+    let (gh, glab) = (installed("gh"), installed("glab"));
 
     if json_out {
         let value: Value = json!({
@@ -88,6 +102,7 @@ pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
             "git": git_version(),
             "state_dir": { "path": context.state_dir, "status": state_dir_status(&context.state_dir) },
             "store": { "path": context.store_path(), "ok": store_ok, "status": store },
+            "finished_task_worktrees": { "tasks": finished, "worktrees": leftover, "bytes": leftover_bytes },
             "sandbox": { "best": probe.best(), "probe": probe },
             "providers": providers.iter().map(|(n, l)| json!({ "name": n, "summary": l })).collect::<Vec<_>>(),
             "default_provider": config.models.default_provider,
@@ -96,6 +111,7 @@ pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
                 "github": forge_line(&config.forges.github),
                 "gitlab": forge_line(&config.forges.gitlab),
                 "gh_cli": gh,
+                "glab_cli": glab,
             },
             "config_files": context.effective.files,
         });
@@ -109,6 +125,17 @@ pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
     row("git", &git_version());
     row("state dir", &format!("{} — {}", context.state_dir.display(), state_dir_status(&context.state_dir)));
     row("store", &format!("{} — {store}", context.store_path().display()));
+    if leftover == 0 {
+        row("worktrees", "none left by finished tasks");
+    } else {
+        let size = human_bytes(leftover_bytes);
+        row(
+            "worktrees",
+            &format!(
+                "{finished} finished tasks still hold {leftover} worktrees ({size}): `ambidex task clean --finished` removes them"
+            ),
+        );
+    }
     row("sandbox", &format!("best level here: {}", probe.best()));
     row("  bubblewrap", &facility(&probe.bubblewrap));
     row("  landlock", &facility(&probe.landlock));
@@ -124,6 +151,7 @@ pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
     row("  github", &forge_line(&config.forges.github));
     row("  gitlab", &forge_line(&config.forges.gitlab));
     row("  gh CLI", if gh { "installed" } else { "not installed" });
+    row("  glab CLI", if glab { "installed" } else { "not installed" });
     let files = &context.effective.files;
     if files.is_empty() {
         row("config files", &format!("none (user file would be {user_file})"));

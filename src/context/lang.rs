@@ -108,7 +108,7 @@ pub const SCOPE_KIND: &str = "scope";
 /// The tagging rules of every language, each compiled on first use (a warm run that finds every
 /// file in the cache needs none).
 pub struct Taggers {
-    configs: Vec<OnceLock<Result<RuleSet, String>>>,
+    rule_sets: Vec<OnceLock<Result<RuleSet, String>>>,
     /// Identifies the grammars, the rules and the tag format: cached tags are valid only for
     /// the fingerprint they were made with.
     pub fingerprint: u64,
@@ -117,13 +117,13 @@ pub struct Taggers {
 impl Taggers {
     /// The compiled rules for `lang`, if they compile.
     pub fn rules(&self, lang: Lang) -> Option<&RuleSet> {
-        self.configs.get(lang.index())?.get_or_init(|| compile(lang)).as_ref().ok()
+        self.rule_sets.get(lang.index())?.get_or_init(|| compile(lang)).as_ref().ok()
     }
 
     /// The languages whose rules failed to compile so far, with the reason (a bug: reported,
     /// never fatal).
     pub fn errors(&self) -> Vec<String> {
-        self.configs.iter().filter_map(|c| c.get().and_then(|r| r.as_ref().err().cloned())).collect()
+        self.rule_sets.iter().filter_map(|c| c.get().and_then(|r| r.as_ref().err().cloned())).collect()
     }
 }
 
@@ -131,7 +131,7 @@ impl Taggers {
 pub fn taggers() -> &'static Taggers {
     static TAGGERS: OnceLock<Taggers> = OnceLock::new();
     TAGGERS.get_or_init(|| Taggers {
-        configs: Lang::ALL.iter().map(|_| OnceLock::new()).collect(),
+        rule_sets: Lang::ALL.iter().map(|_| OnceLock::new()).collect(),
         fingerprint: fingerprint(),
     })
 }

@@ -36,6 +36,7 @@ impl Engine {
         if !force {
             refuse_uncommitted(&task)?;
         }
+        let root = self.worktrees_root();
         let mut cleaned = Cleaned { events: Vec::new(), error: None };
         for known in &task.worktrees {
             match remove_one(&task, &repo, known) {
@@ -46,7 +47,6 @@ impl Engine {
                 }
             }
             // The task's folder and the repository's, once nothing else is in them.
-            let root = self.worktrees_root();
             for folder in Path::new(&known.path).ancestors().skip(1).take(2).filter(|f| f.starts_with(&root)) {
                 let _ = std::fs::remove_dir(folder);
             }

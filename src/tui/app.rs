@@ -198,6 +198,8 @@ pub enum Confirm {
     },
     /// Cancel a task.
     Cancel(TaskId),
+    /// Remove a finished task's worktrees.
+    Clean(TaskId),
 }
 
 /// The approval overlay's own state.

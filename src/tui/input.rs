@@ -112,6 +112,17 @@ impl AppState {
                     }
                 }
             }
+            Action::CleanTask => {
+                if let Some(task) = self.selected_task() {
+                    if is_final(task.status) {
+                        self.overlay = Some(Overlay::Confirm(Confirm::Clean(task.id)));
+                    } else {
+                        let why =
+                            format!("task {} is {}: cancel it or let it finish first", task.id.short(), task.status);
+                        self.status = Some((why, true));
+                    }
+                }
+            }
             Action::ResumeTask => {
                 if let Some(task) = self.selected_task() {
                     if matches!(task.status, TaskStatus::Interrupted | TaskStatus::Failed) {
@@ -467,6 +478,11 @@ impl AppState {
                 Confirm::Quit { .. } => self.quit = true,
                 Confirm::Cancel(task) => {
                     return vec![Command::CancelTask { task, reason: "cancelled from the control room".into() }];
+                }
+                Confirm::Clean(task) => {
+                    let what = format!("cleaning task {}: its worktrees go, its branches stay", task.short());
+                    self.status = Some((what, false));
+                    return vec![Command::CleanTask { task, force: false }];
                 }
             },
             KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => self.reopen_pending_gates(),

@@ -81,6 +81,7 @@ actions! {
     EditTask = "edit_task", Normal, "e", "revise the selected task (answer intake's questions)";
     CancelTask = "cancel_task", Normal, "x", "cancel the selected task";
     ResumeTask = "resume_task", Normal, "r", "resume an interrupted or failed task";
+    CleanTask = "clean_task", Normal, "X", "remove a finished task's worktrees (its branches stay)";
     Gates = "gates", Normal, "o", "open the approval overlay";
     NextTab = "next_tab", Normal, "t", "next tab";
     PrevTab = "prev_tab", Normal, "T", "previous tab";

@@ -272,6 +272,10 @@ pub fn render_confirm(state: &AppState, confirm: &Confirm, area: Rect, buf: &mut
             if *running == 1 { " is" } else { "s are" }
         ),
         Confirm::Cancel(task) => format!("Cancel task {}? Its worktrees are kept.", task.short()),
+        Confirm::Clean(task) => format!(
+            "Remove the worktrees of task {}? Its branches stay; uncommitted changes are refused.",
+            task.short()
+        ),
     };
     let rect = centered(area, 60, 7);
     let inner = modal(state, Line::styled(" Confirm ", theme.style("ui.title")), rect, buf);

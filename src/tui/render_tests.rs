@@ -366,6 +366,8 @@ fn new_task_form_with_intake_questions() {
 #[test]
 fn quit_confirmation_and_evidence_cell() {
     snap("confirm_quit", &with(busy_state(), |s| s.overlay = Some(Overlay::Confirm(Confirm::Quit { running: 1 }))));
+    let clean = Confirm::Clean(TaskId::from_u128(TASK));
+    snap("confirm_clean", &with(busy_state(), |s| s.overlay = Some(Overlay::Confirm(clean))));
     let mut state = with(busy_state(), |s| {
         s.focus = Pane::Lower;
         s.tab = Tab::Evidence;

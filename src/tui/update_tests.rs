@@ -246,6 +246,24 @@ fn cancel_and_resume_send_their_commands() {
 }
 
 #[test]
+fn only_a_finished_task_is_cleaned_after_a_yes() {
+    let mut state = busy_state();
+    assert_eq!(state.update(key(KeyCode::Char('X'))), vec![]);
+    assert!(state.overlay.is_none(), "a running task is not offered for cleaning");
+    assert!(
+        state.status.as_ref().is_some_and(|(text, error)| *error && text.contains("cancel it")),
+        "{:?}",
+        state.status
+    );
+    state.tasks[1].status = TaskStatus::PrReady;
+    state.update(key(KeyCode::Char('X')));
+    let clean = vec![Command::CleanTask { task: TaskId::from_u128(TASK), force: false }];
+    assert_eq!(state.update(key(KeyCode::Char('y'))), clean);
+    state.update(key(KeyCode::Char('X')));
+    assert_eq!(state.update(key(KeyCode::Char('n'))), vec![], "no means no");
+}
+
+#[test]
 fn focus_tabs_scrolling_and_the_log_filter() {
     let mut state = busy_state();
     state.update(key(KeyCode::Tab));

@@ -27,5 +27,22 @@ mod cli;
 fn main() -> std::process::ExitCode {
     // SAFETY: first thing in the process: no tree-sitter object exists yet, and no other thread.
     unsafe { ambidex::context::install_parser_allocator() };
+    quiet_on_closed_stdout();
     cli::main()
+}
+
+/// Ends the process quietly, with the status a shell gives a command killed by SIGPIPE (141), when
+/// stdout is a pipe whose reader has gone (`ambidex task list | head`): printing to it would
+/// otherwise panic. SIGPIPE itself stays ignored, so the API's and the model clients' sockets
+/// still see a closed peer as an error rather than a signal that kills the process.
+fn quiet_on_closed_stdout() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload.downcast_ref::<String>().map(String::as_str).or(payload.downcast_ref::<&str>().copied());
+        if message.is_some_and(|m| m.starts_with("failed printing to stdout") && m.contains("(os error 32)")) {
+            std::process::exit(141);
+        }
+        report(info);
+    }));
 }

@@ -22,6 +22,24 @@ fn help_lists_every_subcommand() {
 }
 
 #[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    let sandbox = Sandbox::new();
+    // A pipe with no reader at all: the first line printed meets a closed pipe, as under `| head`.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_ambidex"))
+        .args(["--state-dir", &sandbox.path("state").display().to_string(), "config", "show"])
+        .current_dir(sandbox.path(""))
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
 fn tasks_added_from_a_file_and_from_flags_are_listed_and_shown_with_history() {
     let sandbox = Sandbox::new();
     let added = sandbox.run(&["task", "add", "--file", &fixture("good.md")]).ok();

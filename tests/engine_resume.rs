@@ -44,7 +44,8 @@ fn sigkill_during_implementation_then_restart_completes_with_exactly_one_pr() {
     let stdout = child.stdout.take().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut id = String::new();
-    for line in BufReader::new(stdout).lines() {
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
         let line = line.unwrap();
         if let Some(rest) = line.strip_prefix("task ") {
             id = rest.split_whitespace().next().unwrap().to_owned();
@@ -54,9 +55,12 @@ fn sigkill_during_implementation_then_restart_completes_with_exactly_one_pr() {
         }
         assert!(Instant::now() < deadline, "the run never reached the implementation");
     }
+    // Keep reading: the run must die of the kill, not of a closed stdout.
+    let drain = std::thread::spawn(move || lines.count());
     std::thread::sleep(Duration::from_millis(300));
     child.kill().unwrap();
     child.wait().unwrap();
+    drain.join().unwrap();
 
     let shown: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "show", &id, "--json"]).ok()).unwrap();
     assert_eq!(shown["task"]["stage"], "implement", "killed inside the implementation stage");

@@ -17,8 +17,8 @@ pub const BUILT_IN: &[(&str, &str)] = &[("right_hand.toml", include_str!("../../
 
 /// Tools a stage may list.
 const KNOWN_TOOLS: &[&str] = &["list_files", "read_file", "search", "write_file", "edit_file", "run", "git_diff"];
-/// Calls that end a stage.
-const KNOWN_SUBMITS: &[&str] = &[
+/// Calls that end a stage (each has a schema in `agents::submit`).
+pub const KNOWN_SUBMITS: &[&str] = &[
     "submit_plan",
     "submit_review",
     "submit_pr",

@@ -94,13 +94,9 @@ fn the_form_adds_a_task_and_a_clarification_is_answered_with_a_revision() {
     assert_eq!(state.selected_task().map(|t| t.id), Some(id));
 }
 
-#[test]
-fn a_gate_that_opens_rings_notifies_and_pops_the_overlay() {
-    let mut state = AppState::new(vec![summary(TASK, "Harden", TaskStatus::Running, 0)], 0, "test".into(), at(0));
-    let id = TaskId::from_u128(TASK);
-    state.update(Msg::History(id, Ok(Vec::new())));
-    state.take_effects();
-    state.update(Msg::Engine(event(
+/// The engine's news that task `id`'s plan gate opened.
+fn plan_gate_opened(id: TaskId) -> Msg {
+    Msg::Engine(event(
         1,
         id,
         Actor::Orchestrator,
@@ -112,7 +108,16 @@ fn a_gate_that_opens_rings_notifies_and_pops_the_overlay() {
             allowed: vec![Decision::Approve, Decision::Reject],
             options: Vec::new(),
         },
-    )));
+    ))
+}
+
+#[test]
+fn a_gate_that_opens_rings_notifies_and_pops_the_overlay() {
+    let mut state = AppState::new(vec![summary(TASK, "Harden", TaskStatus::Running, 0)], 0, "test".into(), at(0));
+    let id = TaskId::from_u128(TASK);
+    state.update(Msg::History(id, Ok(Vec::new())));
+    state.take_effects();
+    state.update(plan_gate_opened(id));
     let effects = state.take_effects();
     assert!(effects.contains(&Effect::Bell), "{effects:?}");
     assert!(effects.contains(&Effect::Notify("Ambidex: plan gate: Harden — approve the plan".into())), "{effects:?}");
@@ -340,19 +345,7 @@ fn a_key_pressed_as_a_gate_pops_up_decides_nothing() {
     state.gate_key_guard = std::time::Duration::from_secs(3600);
     let id = TaskId::from_u128(TASK);
     state.update(Msg::History(id, Ok(Vec::new())));
-    state.update(Msg::Engine(event(
-        1,
-        id,
-        Actor::Orchestrator,
-        EventKind::GateOpened {
-            gate: GateId::from_u128(PLAN_GATE),
-            kind: GateKind::Plan,
-            reason: "approve the plan".into(),
-            evidence_hash: None,
-            allowed: vec![Decision::Approve, Decision::Reject],
-            options: Vec::new(),
-        },
-    )));
+    state.update(plan_gate_opened(id));
     assert!(matches!(state.overlay, Some(Overlay::Approval)), "the gate popped up");
     assert_eq!(state.update(key(KeyCode::Char('y'))), vec![], "too soon after it popped up");
     assert!(state.status.as_ref().is_some_and(|(text, _)| text.contains("a gate just opened")));

@@ -122,7 +122,12 @@ fn busy() -> (AppState, TaskId) {
     ));
     for role in [Role::Planner, Role::Implementer, Role::Tester, Role::Reviewer] {
         seq += 1;
-        state.update(event(seq, task, Actor::Orchestrator, EventKind::StageStarted { stage: role.to_string(), role }));
+        state.update(event(
+            seq,
+            task,
+            Actor::Orchestrator,
+            EventKind::StageStarted { stage: role.to_string(), role, kind: None },
+        ));
     }
     let text = patch(40, 12);
     let doc = Arc::new(DiffDoc::parse(&text));

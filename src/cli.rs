@@ -9,6 +9,7 @@ mod doctor;
 mod gate;
 mod import;
 mod models;
+mod playbook_cmd;
 mod pr;
 mod revise;
 mod run;
@@ -85,6 +86,9 @@ enum Cmd {
     /// Check model providers: one tiny request shows whether a provider answers and calls tools
     #[command(subcommand)]
     Models(models::ModelsCmd),
+    /// Check playbook files: stage kinds, their order, roles and tools, with file and line
+    #[command(subcommand)]
+    Playbook(playbook_cmd::PlaybookCmd),
     /// Internal: apply a sandbox to this process, then run a command (used by the tool runner)
     #[command(name = "__sandbox", hide = true)]
     Sandbox(sandbox_exec::SandboxArgs),
@@ -279,6 +283,7 @@ fn run(command: Option<Cmd>, context: &Context) -> Result<Outcome, String> {
         Cmd::Context(args) => context_cmd::run(args, context),
         Cmd::Search(args) => search_cmd::run(args, context),
         Cmd::Models(command) => models::run(command, context),
+        Cmd::Playbook(command) => playbook_cmd::run(command, context),
         Cmd::Demo(args) => demo::run(args, context),
         Cmd::Doctor { json } => doctor::run(json, context),
         Cmd::Sandbox(args) => Ok(Outcome::Exit(u8::from(sandbox_exec::run(args) != ExitCode::SUCCESS))),

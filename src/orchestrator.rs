@@ -1,37 +1,39 @@
 //! The engine: the one place that turns client [`Command`]s into persisted events, drives tasks
-//! through intake, triage and the Right Hand track, holds gates, and broadcasts every committed
-//! event (and streamed deltas) to its clients as [`Update`]s.
+//! through admission and both hands, holds gates, and broadcasts every committed event (and
+//! streamed deltas) to its clients as [`Update`]s.
 //!
-//! - `setup`: configuration, policy, playbooks, sandbox and model clients for a run;
-//! - `intake`, `triage`: deterministic checks and classification from policy;
-//! - `gates`: opening, parking, auto-approving and deciding gates;
-//! - `host`: what agents and the tool broker call back into;
-//! - `pipeline`: the production track, stage by stage, resumable from the log;
-//! - `breakers`: the circuit breakers that pause a task;
+//! A task, top down:
+//! - `admission`: intake, the similar-task and repository signals, triage and the playbook;
+//! - `driver`: the loop that runs one task: it reads the projection, picks the next step, runs
+//!   it and acts on the [`Flow`] the step answers (go on, ask a gate, end);
+//! - `gate_plan`: which gates policy requires before a stage kind and before the PR;
+//! - `stages`: the Right Hand's stages (agent stages and validation), keyed by stage kind;
 //! - `explore`: the Left Hand: acceptance tests, challengers, the evidence matrix, promotion;
-//! - `pr`: the local pull request (branch, commit, document);
-//! - `deliver`: pushing the branch and opening the draft PR on a forge, commenting on the issue;
-//! - `queries`: the clients' read port: past events and candidates' diffs;
-//! - `reconcile`: worktrees versus git and the disk at start;
-//! - `clean`: removing a finished task's worktrees;
-//! - `scheduler`: many tasks under the concurrency limit.
+//! - `pr`, `deliver`: the local pull request, then the forge.
+//!
+//! What they share: `flow` (the vocabulary steps answer with), `task_run` (one run's engine,
+//! setup, playbook, worktree, budgets and context), `gates` (opening and deciding gates),
+//! `host` (what agents call back into), `breakers` (the circuit breakers), `setup`.
+//! Around them: `queries` (the clients' read port), `reconcile` (worktrees versus git at start),
+//! `clean` (removing a finished task's worktrees), `scheduler` (many tasks under a limit).
 
+pub mod admission;
 mod breakers;
 mod clean;
 mod deliver;
+pub mod driver;
 mod explore;
+pub mod flow;
+mod gate_plan;
 mod gates;
 mod host;
-pub mod intake;
-pub mod pipeline;
 mod pr;
 mod queries;
 mod reconcile;
 pub mod scheduler;
 pub mod setup;
-pub mod signals;
 mod stages;
-pub mod triage;
+mod task_run;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -47,7 +49,7 @@ use crate::protocol::{
 use crate::redact::Redactor;
 use crate::store::{CommitHook, LookupError, Store, StoreError, StoreOptions, StoreReader};
 
-pub use pipeline::Ending;
+pub use flow::{Ending, Flow};
 pub use setup::{AutoApprove, EngineSetup};
 
 /// How many updates a slow client may fall behind before it must reload a snapshot.
@@ -227,7 +229,7 @@ impl Engine {
         let mut events = vec![NewEvent::for_task(id, actor, EventKind::TaskCreated { spec: spec.clone() })];
         if let Ok(setup) = self.setup() {
             let history = self.reader().task_briefs().unwrap_or_default();
-            events.extend(pipeline::intake_events(setup, id, &spec, TaskStatus::Received, &history));
+            events.extend(admission::events(setup, id, &spec, TaskStatus::Received, &history));
         }
         events
     }
@@ -252,7 +254,7 @@ impl Engine {
                 ];
                 if let Ok(setup) = self.setup() {
                     let history = self.reader().task_briefs().unwrap_or_default();
-                    events.extend(pipeline::intake_events(setup, task, &spec, TaskStatus::Received, &history));
+                    events.extend(admission::events(setup, task, &spec, TaskStatus::Received, &history));
                 }
                 events
             }

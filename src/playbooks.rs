@@ -6,6 +6,7 @@
 
 pub mod left_hand;
 pub mod playbook;
+mod stage;
 
 mod policy_rules;
 

@@ -12,7 +12,9 @@ mod ids;
 mod queries;
 mod revision;
 mod snapshot;
+mod stage;
 mod task;
+mod triage;
 mod work;
 
 pub use actor::{Actor, AgentIdentity, Role, Track};
@@ -24,10 +26,12 @@ pub use evidence::{
     CandidatePlan, DiffStats, EvidenceMatrix, EvidenceRow, HunkSource, Recommendation, StaticFinding, Synthesis,
     SynthesisReason, TestCase, TestFramework, TestReport, TestStatus,
 };
-pub use gate::{Decision, GateKind};
+pub use gate::{Decision, GateKind, GatePlan};
 pub use ids::{GateId, ParseIdError, SHORT_ID_LEN, TaskId, ToolCallId};
 pub use queries::{CandidateDiff, NoQueries, Queries};
 pub use revision::SpecChanges;
 pub use snapshot::{Client, Snapshot, TaskSummary};
+pub use stage::StageKind;
 pub use task::{Risk, Route, TaskKind, TaskSource, TaskSpec, TaskStatus};
+pub use triage::Triage;
 pub use work::{Finding, Plan, PullRequest, Review, ReviewVerdict, TriageBudgets, ValidationResult};

@@ -63,7 +63,7 @@ fn sigkill_during_implementation_then_restart_completes_with_exactly_one_pr() {
     drain.join().unwrap();
 
     let shown: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "show", &id, "--json"]).ok()).unwrap();
-    assert_eq!(shown["task"]["stage"], "implement", "killed inside the implementation stage");
+    assert_eq!(shown["task"]["stage"]["kind"], "implement", "killed inside the implementation stage");
     assert_eq!(shown["task"]["status"], "running", "the log says it was running when it died");
 
     let resumed = run_scripted(&sandbox, &script, &["run", "--task", &id, "--approve", "all"]);

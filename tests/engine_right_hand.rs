@@ -99,3 +99,61 @@ fn a_high_risk_task_stops_at_the_plan_gate_and_continues_after_approval() {
     let history = sandbox.run(&["task", "show", &id]).ok();
     assert_eq!(history.matches("gate_opened").count() + history.matches("opened:").count(), 2, "{history}");
 }
+
+/// The shipped production playbook, as a repository would copy it into `.ambidex/playbooks/`.
+const SHIPPED_PLAYBOOK: &str = include_str!("../playbooks/right_hand.toml");
+
+#[test]
+fn a_playbook_that_renames_its_stages_keeps_every_gate() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    let renamed = SHIPPED_PLAYBOOK.replace("name = \"implement\"", "name = \"code\"");
+    sandbox.write("repo/.ambidex/playbooks/right_hand.toml", &renamed);
+    commit_all(&sandbox.repo(), "our playbook");
+    let checked = sandbox.run(&["playbook", "check"]).ok();
+    assert!(checked.contains("plan → code (implement) → test"), "{checked}");
+
+    let script = script(&sandbox, "happy", &happy_script());
+    let task = task_file(&sandbox, "high");
+    let first = run_scripted(&sandbox, &script, &["-c", "engine.challengers=0", "run", "--task-file", &task]);
+    assert_eq!(first.code, 2, "{}\n{}", first.stdout, first.stderr);
+    assert!(first.stdout.contains("stopped at the plan gate"), "the rename skipped the plan gate: {}", first.stdout);
+    let gates: serde_json::Value = serde_json::from_str(&sandbox.run(&["gate", "list", "--json"]).ok()).unwrap();
+    let gate = gates[0]["gate"].as_str().unwrap();
+    let id = gates[0]["task"].as_str().unwrap().to_owned();
+    sandbox.run(&["gate", "approve", &gate[gate.len() - 8..]]).ok();
+
+    let second = run_scripted(&sandbox, &script, &["-c", "engine.challengers=0", "run", "--task", &id]);
+    assert!(second.stdout.contains("stopped at the pull_request gate"), "{}\n{}", second.stdout, second.stderr);
+    let shown: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "show", &id, "--json"]).ok()).unwrap();
+    let code = shown["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"]["type"] == "stage_started" && e["kind"]["stage"] == "code")
+        .unwrap_or_else(|| panic!("the renamed stage ran: {shown}"));
+    assert_eq!(code["kind"]["kind"], "implement");
+}
+
+#[test]
+fn a_playbook_without_a_plan_stage_is_refused_with_its_file_and_line() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    let start = SHIPPED_PLAYBOOK.find("[[stage]]\nname = \"plan\"").unwrap();
+    let end = SHIPPED_PLAYBOOK.find("[[stage]]\nname = \"implement\"").unwrap();
+    let without_plan = format!("{}{}", &SHIPPED_PLAYBOOK[..start], &SHIPPED_PLAYBOOK[end..]);
+    let line = 1 + without_plan[..start].matches('\n').count();
+    sandbox.write("repo/.ambidex/playbooks/right_hand.toml", &without_plan);
+    commit_all(&sandbox.repo(), "a playbook without a plan");
+
+    let checked = sandbox.run(&["playbook", "check"]);
+    assert_eq!(checked.code, 1, "{}", checked.stdout);
+    let verdict = format!("right_hand.toml:{line}: the playbook has no stage of kind `plan`");
+    assert!(checked.stdout.contains(&verdict), "{}", checked.stdout);
+
+    let script = script(&sandbox, "happy", &happy_script());
+    let task = task_file(&sandbox, "high");
+    let run = run_scripted(&sandbox, &script, &["-c", "engine.challengers=0", "run", "--task-file", &task]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(run.stderr.contains(&verdict), "the engine refuses with the same verdict: {}", run.stderr);
+}

@@ -9,7 +9,7 @@ use tokio::sync::broadcast::error::TryRecvError;
 
 use super::task::{TaskFields, spec_from_fields};
 use super::{Context, Outcome};
-use ambidex::orchestrator::pipeline::drive;
+use ambidex::orchestrator::driver::drive;
 use ambidex::orchestrator::{AutoApprove, Ending};
 use ambidex::protocol::{Actor, Command, TaskId, Update};
 

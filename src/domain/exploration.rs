@@ -1,6 +1,6 @@
 //! The Left Hand's part of a task's projection: why exploration started, the acceptance tests,
 //! each candidate's outcome and analysis, the evidence matrix, the recommendation and what the
-//! production track adopted. The pipeline reads it to resume exploration where it stopped.
+//! production track adopted. The driver reads it to resume exploration where it stopped.
 
 use std::collections::BTreeMap;
 

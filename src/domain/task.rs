@@ -10,7 +10,7 @@ use super::exploration::Exploration;
 use super::state::{IllegalTransition, check_transition};
 use crate::protocol::{
     Decision, Digest, Event, EventKind, GateId, GateKind, IntakeVerdict, Plan, PullRequest, Review, ReviewVerdict,
-    Risk, Route, TaskId, TaskKind, TaskSpec, TaskStatus, TaskSummary, ValidationResult,
+    Risk, Route, StageKind, TaskId, TaskKind, TaskSpec, TaskStatus, TaskSummary, Triage, ValidationResult,
 };
 
 /// A gate that waits for a decision.
@@ -58,19 +58,30 @@ pub struct IntakeNote {
     pub suggested_split: Vec<String>,
 }
 
-/// Triage's classification of the task.
+/// A stage of the task's playbook, as its events name it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Triage {
-    /// The task type.
-    pub kind: TaskKind,
-    /// The risk level.
-    pub risk: Risk,
-    /// Novelty from 0 to 100.
-    pub novelty: u8,
-    /// Which hands work on it.
-    pub route: Route,
-    /// The reasons.
-    pub reasons: Vec<String>,
+pub struct StageRun {
+    /// The stage's name in the playbook.
+    pub name: String,
+    /// What it does; absent only for a stage of an old log whose name is not a kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<StageKind>,
+}
+
+/// The last stage that finished.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinishedStage {
+    /// The stage.
+    #[serde(flatten)]
+    pub stage: StageRun,
+    /// Whether it succeeded.
+    pub ok: bool,
+}
+
+impl StageRun {
+    fn new(name: &str, kind: Option<StageKind>) -> StageRun {
+        StageRun { name: name.to_owned(), kind: kind.or_else(|| StageKind::from_legacy_name(name)) }
+    }
 }
 
 /// An event that does not fit the task it is applied to.
@@ -170,7 +181,7 @@ pub struct Task {
     pub open_gates: Vec<OpenGate>,
     /// The stage running now, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stage: Option<String>,
+    pub stage: Option<StageRun>,
     /// Tokens read by models for this task.
     #[serde(default)]
     pub input_tokens: u64,
@@ -191,10 +202,10 @@ pub struct Task {
     pub removed_worktrees: Vec<WorktreeRef>,
     /// The last stage that finished, and whether it succeeded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_stage: Option<(String, bool)>,
+    pub last_stage: Option<FinishedStage>,
     /// Stages that finished successfully, in order (a stage that runs again appears again).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub completed_stages: Vec<String>,
+    pub completed_stages: Vec<StageRun>,
     /// The playbook it runs with: name, playbook hash, policy hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub playbook: Option<(String, String, String)>,
@@ -299,6 +310,16 @@ impl Task {
         self.triage.as_ref().map(|t| t.risk).or(self.spec.risk)
     }
 
+    /// How many times a stage of `kind` finished successfully.
+    pub fn completed(&self, kind: StageKind) -> usize {
+        self.completed_stages.iter().filter(|s| s.kind == Some(kind)).count()
+    }
+
+    /// Whether the last stage that finished is of `kind`, and whether it succeeded.
+    pub fn last_finished(&self, kind: StageKind) -> Option<bool> {
+        self.last_stage.as_ref().filter(|last| last.stage.kind == Some(kind)).map(|last| last.ok)
+    }
+
     /// The route, once triaged.
     pub fn route(&self) -> Option<Route> {
         self.triage.as_ref().map(|t| t.route)
@@ -337,15 +358,7 @@ impl Task {
                     suggested_split: suggested_split.clone(),
                 });
             }
-            EventKind::TaskTriaged { kind, risk, novelty, route, reasons, .. } => {
-                self.triage = Some(Triage {
-                    kind: *kind,
-                    risk: *risk,
-                    novelty: *novelty,
-                    route: *route,
-                    reasons: reasons.clone(),
-                });
-            }
+            EventKind::TaskTriaged(triage) => self.triage = Some(triage.clone()),
             EventKind::StatusChanged { from, to, .. } => {
                 if *from != self.status {
                     return Err(ApplyError::StaleStatus { task: self.id, actual: self.status, claimed: *from });
@@ -356,13 +369,14 @@ impl Task {
                     self.stage = None;
                 }
             }
-            EventKind::StageStarted { stage, .. } => self.stage = Some(stage.clone()),
-            EventKind::StageFinished { stage, ok, .. } => {
+            EventKind::StageStarted { stage, kind, .. } => self.stage = Some(StageRun::new(stage, *kind)),
+            EventKind::StageFinished { stage, ok, kind, .. } => {
                 self.stage = None;
-                self.last_stage = Some((stage.clone(), *ok));
+                let stage = StageRun::new(stage, *kind);
                 if *ok {
                     self.completed_stages.push(stage.clone());
                 }
+                self.last_stage = Some(FinishedStage { stage, ok: *ok });
             }
             EventKind::PlaybookSelected { playbook, playbook_version, policy_version } => {
                 self.playbook = Some((playbook.clone(), playbook_version.clone(), policy_version.clone()));

@@ -91,7 +91,7 @@ fn usage_adds_up_and_triage_overrides_declared_values() {
     assert_eq!((task.input_tokens, task.output_tokens, task.cost_micros), (20, 10, 14));
     task.apply(&event(
         4,
-        EventKind::TaskTriaged {
+        EventKind::TaskTriaged(crate::protocol::Triage {
             kind: TaskKind::BugFix,
             risk: Risk::High,
             novelty: 10,
@@ -101,7 +101,7 @@ fn usage_adds_up_and_triage_overrides_declared_values() {
             gates: Vec::new(),
             areas: Vec::new(),
             policy_version: String::new(),
-        },
+        }),
     ))
     .unwrap();
     assert_eq!(task.risk(), Some(Risk::High));

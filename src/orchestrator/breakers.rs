@@ -5,7 +5,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::domain::Task;
-use crate::playbooks::Policy;
 use crate::protocol::{Decision, GateKind, ValidationResult};
 use crate::workspace::WorkDiff;
 
@@ -116,7 +115,7 @@ pub fn repeated_edits(
 
 /// What must be settled before the PR is created: validation that never ran (a breaker), then
 /// the PR gate itself.
-pub fn before_pr(task: &Task, policy: &Policy) -> Option<Hold> {
+pub fn before_pr(task: &Task, pr_gate_due: bool) -> Option<Hold> {
     let decided = |kind: GateKind, about: &str| {
         task.decided_gates.iter().any(|g| g.kind == kind && g.decision != Decision::Reject && g.reason.contains(about))
     };
@@ -129,7 +128,7 @@ pub fn before_pr(task: &Task, policy: &Policy) -> Option<Hold> {
             breaker: Some("validation_skipped"),
         });
     }
-    if policy.gates.pr && !decided(GateKind::PullRequest, "") {
+    if pr_gate_due {
         let title = task.pr_draft.as_ref().map(|d| d.title.clone()).unwrap_or_else(|| task.spec.title.clone());
         let passed = task.validation.iter().filter(|(_, r)| r.ok).count();
         return Some(Hold {

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::explore::candidate_worktree;
+use super::task_run::candidate_worktree;
 use super::{Engine, EngineError};
 use crate::domain::{Task, WorktreeRef, is_final};
 use crate::protocol::{Actor, EventKind, NewEvent, TaskId};

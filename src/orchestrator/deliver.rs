@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::pipeline::Ending;
+use super::flow::Ending;
 use super::{Engine, EngineError, EngineSetup};
 use crate::domain::{Task, check_transition};
 use crate::forge::delivery::{self, source_issue};

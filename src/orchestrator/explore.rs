@@ -19,47 +19,45 @@ pub(crate) mod start;
 
 pub(crate) use promote::{acceptable, shortcomings};
 
-use std::path::{Path, PathBuf};
-
 use super::EngineError;
-use super::pipeline::Ending;
-use super::stages::Runner;
-use crate::domain::Task;
-use crate::workspace::Worktree;
+use super::flow::Flow;
+use super::task_run::TaskRun;
 
 /// Runs (or resumes) the task's exploration until the production track adopted its outcome, or
-/// a gate stops the run.
-pub(crate) async fn explore(runner: &mut Runner) -> Result<Option<Ending>, EngineError> {
-    let engine = runner.engine().clone();
-    let id = runner.task_id();
-    let exploration = engine
-        .task(id)?
+/// a step needs the driver (a gate, or the end of the run).
+pub(crate) async fn explore(run: &mut TaskRun) -> Result<Flow, EngineError> {
+    let exploration = run
+        .task()?
         .exploration
         .ok_or_else(|| EngineError::Refused("exploration has not started for this task".into()))?;
-    if exploration.acceptance.is_none()
-        && let Some(ending) = agents::design_tests(runner).await?
-    {
-        return Ok(Some(ending));
+    if exploration.acceptance.is_none() {
+        let flow = agents::design_tests(run).await?;
+        if flow != Flow::Next {
+            return Ok(flow);
+        }
     }
-    if let Some(ending) = agents::confirm_weak_tests(runner).await? {
-        return Ok(Some(ending));
+    let flow = agents::confirm_weak_tests(run).await?;
+    if flow != Flow::Next {
+        return Ok(flow);
     }
-    if let Some(ending) = agents::challenge(runner).await? {
-        return Ok(Some(ending));
+    let flow = agents::challenge(run).await?;
+    if flow != Flow::Next {
+        return Ok(flow);
     }
-    if let Some(ending) = agents::analyze(runner).await? {
-        return Ok(Some(ending));
+    let flow = agents::analyze(run).await?;
+    if flow != Flow::Next {
+        return Ok(flow);
     }
-    let exploration = engine.task(id)?.exploration.unwrap_or(exploration);
+    let exploration = run.task()?.exploration.unwrap_or(exploration);
     let matrix = match exploration.matrix {
         Some(matrix) => matrix,
-        None => evaluate::evaluate(runner).await?,
+        None => evaluate::evaluate(run).await?,
     };
     let synthesis = match exploration.synthesis.filter(|s| s.matrix_hash == matrix.1) {
         Some(synthesis) => synthesis,
-        None => promote::synthesize(runner, &matrix.0, matrix.1).await?,
+        None => promote::synthesize(run, &matrix.0, matrix.1).await?,
     };
-    promote::promote(runner, &matrix.0, matrix.1, &synthesis).await
+    promote::promote(run, &matrix.0, matrix.1, &synthesis).await
 }
 
 /// Runs blocking work (git, the disk) off the async threads.
@@ -67,15 +65,4 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|err| EngineError::Refused(format!("background work stopped: {err}")))
-}
-
-/// The worktree of candidate `label`, as the task's projection knows it.
-pub(super) fn candidate_worktree(task: &Task, repo: &Path, label: &str) -> Option<Worktree> {
-    task.worktrees.iter().find(|w| w.candidate == label).map(|known| Worktree {
-        repo: repo.to_owned(),
-        path: PathBuf::from(&known.path),
-        branch: known.branch.clone(),
-        name: format!("ambidex-{}-{label}", task.id.short()),
-        base: known.base.clone(),
-    })
 }

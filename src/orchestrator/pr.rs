@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::pipeline::Ending;
+use super::flow::Ending;
 use super::{Engine, EngineError, EngineSetup};
 use crate::domain::Task;
 use crate::forge::{ForgeKind, Local};

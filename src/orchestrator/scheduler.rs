@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use super::pipeline::{Ending, drive};
+use super::driver::drive;
+use super::flow::Ending;
 use super::{Engine, EngineError, lock};
 use tokio::sync::broadcast::error::RecvError;
 

@@ -4,9 +4,11 @@
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use toml::Spanned;
+
 use super::PolicyError;
-use super::playbook::Stage;
-use crate::protocol::{Role, TaskKind};
+use super::stage::{Stage, StageText, unknown_kind_hint};
+use crate::protocol::{StageKind, TaskKind};
 
 /// The exploration playbook shipped in the binary.
 pub const LEFT_HAND: &str = include_str!("../../playbooks/left_hand.toml");
@@ -22,16 +24,13 @@ pub struct Strategy {
 }
 
 /// The exploration playbook.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeftHand {
     /// Its name.
     pub name: String,
     /// What it is for.
-    #[serde(default)]
     pub description: String,
     /// Strategies, most generally useful first.
-    #[serde(rename = "strategy")]
     pub strategies: Vec<Strategy>,
     /// Writes the acceptance tests.
     pub eval_designer: Stage,
@@ -42,37 +41,60 @@ pub struct LeftHand {
     /// Recommends what the production track adopts.
     pub synthesis: Stage,
     /// The sha256 of its text.
-    #[serde(skip)]
     pub version: String,
 }
 
+/// The file as it is spelled.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LeftHandText {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(rename = "strategy")]
+    strategies: Vec<Strategy>,
+    eval_designer: Spanned<StageText>,
+    challenger: Spanned<StageText>,
+    failure_analyst: Spanned<StageText>,
+    synthesis: Spanned<StageText>,
+}
+
 impl LeftHand {
-    /// Parses and checks the file.
+    /// Parses and checks the file: each slot holds a stage of its own kind.
     pub fn parse(text: &str, origin: &str) -> Result<LeftHand, PolicyError> {
+        let line_of = |offset: usize| 1 + text[..offset.min(text.len())].matches('\n').count();
         let error = |line: Option<usize>, message: String| PolicyError { origin: origin.to_owned(), line, message };
-        let mut left: LeftHand = toml::from_str(text).map_err(|err| {
-            error(err.span().map(|s| 1 + text[..s.start].matches('\n').count()), err.message().trim_end().to_owned())
+        let parsed: LeftHandText = toml::from_str(text).map_err(|err| {
+            let mut message = err.message().trim_end().to_owned();
+            if let Some(hint) = unknown_kind_hint(&message) {
+                message = format!("{message}; {hint}");
+            }
+            error(err.span().map(|s| line_of(s.start)), message)
         })?;
-        if left.strategies.is_empty() {
+        if parsed.strategies.is_empty() {
             return Err(error(None, "the exploration playbook needs at least one [[strategy]]".into()));
         }
-        let expected = [
-            (&left.eval_designer, Role::EvalDesigner, "submit_tests"),
-            (&left.challenger, Role::Challenger, "finish"),
-            (&left.failure_analyst, Role::FailureAnalyst, "submit_findings"),
-            (&left.synthesis, Role::Synthesis, "submit_recommendation"),
-        ];
-        for (stage, role, submit) in expected {
-            stage.check().map_err(|message| error(None, message))?;
-            if stage.role != role || stage.submit != submit {
+        let slot = |spanned: Spanned<StageText>, slot: &str, kind: StageKind| {
+            let line = line_of(spanned.span().start);
+            let stage = spanned.into_inner().check().map_err(|message| error(Some(line), message))?;
+            if stage.kind != kind {
                 return Err(error(
-                    None,
-                    format!("stage `{}` must have role `{role}` and end with `{submit}`", stage.name),
+                    Some(line),
+                    format!("[{slot}] must be a stage of kind `{kind}`, not `{}`", stage.kind),
                 ));
             }
-        }
-        left.version = format!("{:x}", Sha256::digest(text.as_bytes()));
-        Ok(left)
+            Ok(stage)
+        };
+        Ok(LeftHand {
+            eval_designer: slot(parsed.eval_designer, "eval_designer", StageKind::DesignTests)?,
+            challenger: slot(parsed.challenger, "challenger", StageKind::Challenge)?,
+            failure_analyst: slot(parsed.failure_analyst, "failure_analyst", StageKind::Analyze)?,
+            synthesis: slot(parsed.synthesis, "synthesis", StageKind::Synthesize)?,
+            name: parsed.name,
+            description: parsed.description,
+            strategies: parsed.strategies,
+            version: format!("{:x}", Sha256::digest(text.as_bytes())),
+        })
     }
 
     /// The strategies for `count` challengers on a task: the playbook's order, with the strategy
@@ -116,8 +138,12 @@ mod tests {
 
     #[test]
     fn a_stage_with_the_wrong_role_or_call_is_refused() {
-        let broken = LEFT_HAND.replacen("submit = \"submit_tests\"", "submit = \"finish\"", 1);
+        let broken = LEFT_HAND.replacen("kind = \"design_tests\"", "kind = \"design_tests\"\nsubmit = \"finish\"", 1);
         let err = LeftHand::parse(&broken, "left_hand.toml").unwrap_err();
-        assert!(err.message.contains("must have role `eval_designer` and end with `submit_tests`"), "{err}");
+        assert!(err.message.contains("ends with `submit_tests`, not `finish`"), "{err}");
+        let swapped = LEFT_HAND.replacen("kind = \"design_tests\"", "kind = \"challenge\"", 1);
+        let err = LeftHand::parse(&swapped, "left_hand.toml").unwrap_err();
+        assert!(err.message.contains("[eval_designer] must be a stage of kind `design_tests`"), "{err}");
+        assert!(err.line.is_some(), "{err}");
     }
 }

@@ -9,8 +9,10 @@ use super::actor::{Actor, Role};
 use super::evidence::{CandidatePlan, EvidenceMatrix, HunkSource, Synthesis, TestReport};
 use super::gate::{Decision, GateKind};
 use super::ids::{GateId, TaskId, ToolCallId};
-use super::task::{Risk, Route, TaskKind, TaskSpec, TaskStatus};
-use super::work::{Finding, Plan, PullRequest, Review, TriageBudgets, ValidationResult};
+use super::stage::StageKind;
+use super::task::{TaskSpec, TaskStatus};
+use super::triage::Triage;
+use super::work::{Finding, Plan, PullRequest, Review, ValidationResult};
 
 /// A SHA-256 digest, printed and serialized as lowercase hex.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -112,30 +114,7 @@ pub enum EventKind {
         suggested_split: Vec<String>,
     },
     /// Triage classified and routed the task.
-    TaskTriaged {
-        /// The task type.
-        kind: TaskKind,
-        /// The risk level.
-        risk: Risk,
-        /// Novelty from 0 (routine) to 100 (never seen).
-        novelty: u8,
-        /// Which hands work on it.
-        route: Route,
-        /// Every reason behind kind, risk, novelty and route.
-        reasons: Vec<String>,
-        /// The budgets the task runs under (absent in events from before budgets were recorded).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        budgets: Option<TriageBudgets>,
-        /// The gates policy requires for it, e.g. `plan`, `sensitive(auth)`, `pull_request`.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        gates: Vec<String>,
-        /// The sensitive or risky areas it touches.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        areas: Vec<String>,
-        /// The policy's content hash.
-        #[serde(default, skip_serializing_if = "String::is_empty")]
-        policy_version: String,
-    },
+    TaskTriaged(Triage),
     /// The task moved from one status to another; the state machine checks the move.
     StatusChanged {
         /// The status it had.
@@ -151,6 +130,10 @@ pub enum EventKind {
         stage: String,
         /// The role that runs it.
         role: Role,
+        /// What the stage does (absent in events from before stages had kinds: see
+        /// [`StageKind::from_legacy_name`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<StageKind>,
     },
     /// A pipeline stage ended.
     StageFinished {
@@ -160,6 +143,9 @@ pub enum EventKind {
         ok: bool,
         /// A one-paragraph summary.
         summary: String,
+        /// What the stage does (absent in events from before stages had kinds).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<StageKind>,
     },
     /// An agent finished a message (streamed deltas are not persisted; this is the whole text).
     AgentMessage {
@@ -502,12 +488,12 @@ impl EventKind {
                     format!("intake: {verdict:?}: {}", detail.join("; "))
                 }
             }
-            EventKind::TaskTriaged { kind, risk, novelty, route, .. } => {
+            EventKind::TaskTriaged(Triage { kind, risk, novelty, route, .. }) => {
                 format!("triaged: {kind}, risk {risk}, novelty {novelty}, route {route}")
             }
             EventKind::StatusChanged { from, to, reason } => format!("{from} → {to}: {reason}"),
-            EventKind::StageStarted { stage, role } => format!("stage {stage} started ({role})"),
-            EventKind::StageFinished { stage, ok, summary } => {
+            EventKind::StageStarted { stage, role, .. } => format!("stage {stage} started ({role})"),
+            EventKind::StageFinished { stage, ok, summary, .. } => {
                 let outcome = if *ok { "ok" } else { "failed" };
                 format!("stage {stage} {outcome}: {summary}")
             }

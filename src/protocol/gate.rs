@@ -65,3 +65,86 @@ impl fmt::Display for Decision {
         })
     }
 }
+
+/// A gate policy requires for a task, planned at triage and opened when the task gets there.
+/// Recorded as its name: `plan`, `sensitive(auth)`, `promotion`, `pull_request`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GatePlan {
+    /// A human approves the plan before implementation.
+    Plan,
+    /// A human approves a change in a sensitive area before it is made.
+    Sensitive {
+        /// The area (`auth`, `migrations`, …).
+        area: String,
+    },
+    /// A human approves promoting an exploratory result into the production track.
+    Promotion,
+    /// A human approves creating the pull request.
+    PullRequest,
+}
+
+impl GatePlan {
+    /// The kind of gate it opens.
+    pub fn kind(&self) -> GateKind {
+        match self {
+            GatePlan::Plan => GateKind::Plan,
+            GatePlan::Sensitive { .. } => GateKind::Sensitive,
+            GatePlan::Promotion => GateKind::Promotion,
+            GatePlan::PullRequest => GateKind::PullRequest,
+        }
+    }
+
+    /// Reads a name written by [`fmt::Display`].
+    pub fn parse(name: &str) -> Option<GatePlan> {
+        Some(match name {
+            "plan" => GatePlan::Plan,
+            "promotion" => GatePlan::Promotion,
+            "pull_request" => GatePlan::PullRequest,
+            other => {
+                let area = other.strip_prefix("sensitive(")?.strip_suffix(')')?;
+                GatePlan::Sensitive { area: area.to_owned() }
+            }
+        })
+    }
+}
+
+impl fmt::Display for GatePlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GatePlan::Sensitive { area } => write!(f, "sensitive({area})"),
+            other => write!(f, "{}", other.kind()),
+        }
+    }
+}
+
+impl Serialize for GatePlan {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for GatePlan {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        GatePlan::parse(&name).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown gate `{name}` (expected plan, sensitive(AREA), promotion or pull_request)"
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn planned_gates_are_recorded_by_name_and_read_back() {
+        let plans =
+            [GatePlan::Plan, GatePlan::Sensitive { area: "auth".into() }, GatePlan::Promotion, GatePlan::PullRequest];
+        let json = serde_json::to_string(&plans).unwrap();
+        assert_eq!(json, r#"["plan","sensitive(auth)","promotion","pull_request"]"#);
+        assert_eq!(serde_json::from_str::<Vec<GatePlan>>(&json).unwrap(), plans);
+        assert!(serde_json::from_str::<GatePlan>("\"merge\"").is_err());
+    }
+}

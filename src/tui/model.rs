@@ -170,8 +170,8 @@ impl TaskDetail {
                     suggested_split: suggested_split.clone(),
                 });
             }
-            EventKind::TaskTriaged { reasons, .. } => self.triage_reasons = reasons.clone(),
-            EventKind::StageStarted { stage, role } => {
+            EventKind::TaskTriaged(triage) => self.triage_reasons = triage.reasons.clone(),
+            EventKind::StageStarted { stage, role, .. } => {
                 self.stage = Some(stage.clone());
                 if role.track() == Track::Right {
                     let section = self.right.start(role.as_str(), None);
@@ -179,7 +179,7 @@ impl TaskDetail {
                     section.status(format!("▶ stage {stage}"));
                 }
             }
-            EventKind::StageFinished { stage, ok, summary } => {
+            EventKind::StageFinished { stage, ok, summary, .. } => {
                 self.stage = None;
                 self.diff_version += 1;
                 let role = match &stream {
@@ -374,8 +374,11 @@ mod tests {
     #[test]
     fn history_and_live_events_meet_without_duplicates() {
         let mut detail = TaskDetail { loaded: Loaded::Loading, ..TaskDetail::default() };
-        let started =
-            event(2, Actor::Orchestrator, EventKind::StageStarted { stage: "plan".into(), role: Role::Planner });
+        let started = event(
+            2,
+            Actor::Orchestrator,
+            EventKind::StageStarted { stage: "plan".into(), role: Role::Planner, kind: None },
+        );
         let message = event(3, planner(), EventKind::AgentMessage { text: "Reading the code.".into() });
         detail.apply(&message);
         detail.delta(&planner(), "Now the pl");

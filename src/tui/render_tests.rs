@@ -125,7 +125,7 @@ pub(crate) fn busy_state() -> AppState {
     let matrix = super::evidence_view::tests::matrix();
     let events = vec![
         (Actor::Orchestrator, EventKind::TaskCreated { spec }),
-        (Actor::Orchestrator, EventKind::StageStarted { stage: "plan".into(), role: Role::Planner }),
+        (Actor::Orchestrator, EventKind::StageStarted { stage: "plan".into(), role: Role::Planner, kind: None }),
         (planner.clone(), EventKind::AgentMessage { text: "Reading the token checks first.".into() }),
         (
             planner.clone(),
@@ -140,7 +140,7 @@ pub(crate) fn busy_state() -> AppState {
         (planner.clone(), EventKind::PlanSubmitted { plan }),
         (
             Actor::Orchestrator,
-            EventKind::StageFinished { stage: "plan".into(), ok: true, summary: "plan submitted".into() },
+            EventKind::StageFinished { stage: "plan".into(), ok: true, summary: "plan submitted".into(), kind: None },
         ),
         (
             Actor::Orchestrator,
@@ -162,7 +162,10 @@ pub(crate) fn busy_state() -> AppState {
                 base: "0123456789abcdef".into(),
             },
         ),
-        (Actor::Orchestrator, EventKind::StageStarted { stage: "implement".into(), role: Role::Implementer }),
+        (
+            Actor::Orchestrator,
+            EventKind::StageStarted { stage: "implement".into(), role: Role::Implementer, kind: None },
+        ),
         (
             agent(Role::Implementer, None),
             tool(

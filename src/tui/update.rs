@@ -204,7 +204,8 @@ impl AppState {
         match &event.kind {
             EventKind::StatusChanged { to, .. } => task.status = *to,
             EventKind::TaskRevised { spec } => task.title = spec.title.clone(),
-            EventKind::TaskTriaged { kind, risk, route, .. } => {
+            EventKind::TaskTriaged(triage) => {
+                let crate::protocol::Triage { kind, risk, route, .. } = triage;
                 task.kind = Some(*kind);
                 task.risk = Some(*risk);
                 task.route = Some(*route);

@@ -9,15 +9,15 @@ use std::sync::{Arc, Mutex};
 
 use futures::future::join_all;
 
+use super::blocking;
 use super::evaluate::{run_commands, same_test};
-use super::{blocking, candidate_worktree};
 use crate::agents::prompt::task_section;
 use crate::agents::{AgentOutcome, Submission, run_agent};
 use crate::domain::{Exploration, Task};
 use crate::orchestrator::breakers::is_test_path;
+use crate::orchestrator::flow::{Ending, Flow};
 use crate::orchestrator::host::TaskHost;
-use crate::orchestrator::pipeline::{Ending, ask, ensure_worktree};
-use crate::orchestrator::stages::{Runner, budgets_of, scaled, stage_agent};
+use crate::orchestrator::task_run::{TaskRun, budgets_of, candidate_worktree, ensure_worktree, scaled, stage_agent};
 use crate::orchestrator::{Engine, EngineError, EngineSetup};
 use crate::playbooks::playbook::Stage;
 use crate::protocol::{
@@ -32,7 +32,7 @@ const WEAK_ACCEPTANCE: &str = "weak_acceptance_tests";
 /// The most diff text put into the failure analyst's prompt.
 const DIFF_CHARS: usize = 40_000;
 
-/// What a Left Hand agent needs, cloned out of the runner so that candidates run concurrently.
+/// What a Left Hand agent needs, cloned out of the run so that candidates run concurrently.
 #[derive(Clone)]
 pub(super) struct Crew {
     pub(super) engine: Arc<Engine>,
@@ -47,16 +47,16 @@ pub(super) struct Crew {
 }
 
 impl Crew {
-    pub(super) fn new(runner: &Runner, task: &Task) -> Crew {
-        let budgets = budgets_of(runner.setup(), task);
+    pub(super) fn new(run: &TaskRun, task: &Task) -> Crew {
+        let budgets = budgets_of(run.setup(), task);
         Crew {
-            engine: runner.engine().clone(),
-            setup: runner.shared_setup(),
-            host: runner.host().clone(),
-            broker: Arc::new(runner.broker()),
+            engine: run.engine().clone(),
+            setup: run.shared_setup(),
+            host: run.host().clone(),
+            broker: Arc::new(run.broker()),
             id: task.id,
-            candidate_limits: scaled(budgets.task_limits(), runner.budget_scale()),
-            agent_limits: scaled(budgets.agent_limits(), runner.budget_scale()),
+            candidate_limits: scaled(budgets.task_limits(), run.budget_scale()),
+            agent_limits: scaled(budgets.agent_limits(), run.budget_scale()),
         }
     }
 
@@ -110,13 +110,13 @@ fn describe(outcome: &AgentOutcome) -> (bool, String) {
     }
 }
 
-/// The ending of a run whose agent stopped: parked at the gate that stopped it, or cancelled.
-fn stopped(engine: &Engine, id: TaskId) -> Result<Ending, EngineError> {
+/// The end of a run whose agent stopped: parked at the gate that stopped it, or cancelled.
+fn stopped(engine: &Engine, id: TaskId) -> Result<Flow, EngineError> {
     let task = engine.task(id)?;
-    Ok(match task.open_gates.first() {
+    Ok(Flow::End(match task.open_gates.first() {
         Some(gate) if task.status != TaskStatus::Cancelled => Ending::Parked { gate: gate.id, kind: gate.kind },
         _ => Ending::Cancelled,
-    })
+    }))
 }
 
 /// Copies `files` (relative paths) from one worktree into another, creating directories.
@@ -155,11 +155,11 @@ fn exploration(task: &Task) -> Result<Exploration, EngineError> {
 
 /// The eval designer: the baseline on the base commit, then acceptance tests written in the
 /// `eval` worktree and run there, so each is known to fail (good) or pass (weak) on the base.
-pub(super) async fn design_tests(runner: &mut Runner) -> Result<Option<Ending>, EngineError> {
-    let task = runner.engine().task(runner.task_id())?;
-    let context = runner.context();
-    let commands = runner.validation_commands(&task);
-    let crew = Crew::new(runner, &task);
+pub(super) async fn design_tests(run: &mut TaskRun) -> Result<Flow, EngineError> {
+    let task = run.task()?;
+    let context = run.context();
+    let commands = run.validation_commands(&task);
+    let crew = Crew::new(run, &task);
     let (worktree, _) = ensure_worktree(&crew.engine, &task, "eval").await?;
     let baseline = run_commands(&crew, &worktree, &commands, "baseline").await?;
     let values =
@@ -168,7 +168,7 @@ pub(super) async fn design_tests(runner: &mut Runner) -> Result<Option<Ending>, 
     let outcome = crew.run(&stage, "eval", worktree.clone(), values).await?;
     let declared = match outcome {
         AgentOutcome::Submitted(Submission::Tests(tests)) => tests,
-        AgentOutcome::Stopped => return stopped(&crew.engine, crew.id).map(Some),
+        AgentOutcome::Stopped => return stopped(&crew.engine, crew.id),
         other => {
             let (_, why) = describe(&other);
             let note =
@@ -182,7 +182,7 @@ pub(super) async fn design_tests(runner: &mut Runner) -> Result<Option<Ending>, 
                 baseline,
             };
             crew.append(written, Actor::Orchestrator).await?;
-            return Ok(None);
+            return Ok(Flow::Next);
         }
     };
     let (path, base) = (worktree.path.clone(), worktree.base.clone());
@@ -221,18 +221,17 @@ pub(super) async fn design_tests(runner: &mut Runner) -> Result<Option<Ending>, 
         .map_err(|err| EngineError::Refused(format!("cannot commit the acceptance tests: {err}")))?;
     let written = EventKind::AcceptanceTestsWritten { files, tests, failing_on_base, passing_on_base, baseline };
     crew.append(written, left_actor(stage.role, "eval")).await?;
-    Ok(None)
+    Ok(Flow::Next)
 }
 
 /// Acceptance tests that pass on the base commit prove nothing: a gate asks whether to go on.
-pub(super) async fn confirm_weak_tests(runner: &mut Runner) -> Result<Option<Ending>, EngineError> {
-    let engine = runner.engine().clone();
-    let task = engine.task(runner.task_id())?;
-    let Some(acceptance) = exploration(&task)?.acceptance else { return Ok(None) };
+pub(super) async fn confirm_weak_tests(run: &mut TaskRun) -> Result<Flow, EngineError> {
+    let task = run.task()?;
+    let Some(acceptance) = exploration(&task)?.acceptance else { return Ok(Flow::Next) };
     if acceptance.passing_on_base.is_empty()
         || task.decided_gates.iter().any(|g| g.kind == GateKind::Breaker && g.reason.contains(WEAK_ACCEPTANCE))
     {
-        return Ok(None);
+        return Ok(Flow::Next);
     }
     let evidence = format!(
         "{} of {} acceptance tests already pass on the base commit: {}",
@@ -242,27 +241,27 @@ pub(super) async fn confirm_weak_tests(runner: &mut Runner) -> Result<Option<End
     );
     if !task.breakers.iter().any(|b| b == WEAK_ACCEPTANCE) {
         let tripped = EventKind::BreakerTripped { breaker: WEAK_ACCEPTANCE.into(), evidence: evidence.clone() };
-        engine.append(vec![NewEvent::for_task(task.id, Actor::Orchestrator, tripped)]).await?;
+        run.record(vec![run.event(Actor::Orchestrator, tripped)]).await?;
     }
     let reason = format!(
         "circuit breaker `{WEAK_ACCEPTANCE}`: {evidence}; approve to compare candidates with them flagged weak, \
          reject to stop the task"
     );
-    ask(&engine, runner, GateKind::Breaker, reason).await
+    Ok(Flow::ask(GateKind::Breaker, reason))
 }
 
 /// The challengers, concurrently, each in its own worktree holding the acceptance tests.
-pub(super) async fn challenge(runner: &mut Runner) -> Result<Option<Ending>, EngineError> {
-    let task = runner.engine().task(runner.task_id())?;
+pub(super) async fn challenge(run: &mut TaskRun) -> Result<Flow, EngineError> {
+    let task = run.task()?;
     let exploration = exploration(&task)?;
     let pending: Vec<_> =
         exploration.candidates.iter().filter(|c| !exploration.finished.contains_key(&c.label)).cloned().collect();
     if pending.is_empty() {
-        return Ok(None);
+        return Ok(Flow::Next);
     }
-    let context = runner.context();
-    let commands = runner.validation_commands(&task).join("\n");
-    let crew = Crew::new(runner, &task);
+    let context = run.context();
+    let commands = run.validation_commands(&task).join("\n");
+    let crew = Crew::new(run, &task);
     let acceptance = exploration.acceptance.clone().unwrap_or_default();
     let eval_path = task.worktrees.iter().find(|w| w.candidate == "eval").map(|w| w.path.clone());
     let listing = if acceptance.tests.is_empty() {
@@ -321,25 +320,25 @@ pub(super) async fn challenge(runner: &mut Runner) -> Result<Option<Ending>, Eng
     for result in results {
         all_done &= result?;
     }
-    if all_done { Ok(None) } else { stopped(&crew.engine, crew.id).map(Some) }
+    if all_done { Ok(Flow::Next) } else { stopped(&crew.engine, crew.id) }
 }
 
 /// The failure analyst reviews each candidate with a change, production included.
-pub(super) async fn analyze(runner: &mut Runner) -> Result<Option<Ending>, EngineError> {
-    let task = runner.engine().task(runner.task_id())?;
+pub(super) async fn analyze(run: &mut TaskRun) -> Result<Flow, EngineError> {
+    let task = run.task()?;
     let exploration = exploration(&task)?;
-    let crew = Crew::new(runner, &task);
+    let crew = Crew::new(run, &task);
     let mut subjects: Vec<(String, String, Worktree)> = Vec::new();
-    let production = runner.worktree().clone();
+    let production = run.worktree().clone();
     subjects.push(("production".into(), "the production track's change".into(), production));
     for plan in &exploration.candidates {
-        if let Some(worktree) = candidate_worktree(&task, &runner.worktree().repo, &plan.label) {
+        if let Some(worktree) = candidate_worktree(&task, &run.worktree().repo, &plan.label) {
             subjects.push((plan.label.clone(), plan.strategy.clone(), worktree));
         }
     }
     subjects.retain(|(label, _, _)| !exploration.analyses.contains_key(label));
     if subjects.is_empty() {
-        return Ok(None);
+        return Ok(Flow::Next);
     }
     let stage = crew.setup.playbooks.left_hand.failure_analyst.clone();
     let runs = subjects.into_iter().map(|(label, strategy, worktree)| {
@@ -379,5 +378,5 @@ pub(super) async fn analyze(runner: &mut Runner) -> Result<Option<Ending>, Engin
     for result in join_all(runs).await {
         all_done &= result?;
     }
-    if all_done { Ok(None) } else { stopped(&crew.engine, crew.id).map(Some) }
+    if all_done { Ok(Flow::Next) } else { stopped(&crew.engine, crew.id) }
 }

@@ -15,13 +15,12 @@ use futures::future::join_all;
 use tokio::sync::Semaphore;
 
 use super::agents::{Crew, copy_files, mirror_change};
-use super::{blocking, candidate_worktree};
+use super::blocking;
 use crate::domain::{AcceptanceTests, Task};
 use crate::eval::{self, RunTests};
 use crate::orchestrator::EngineError;
 use crate::orchestrator::breakers::is_test_path;
-use crate::orchestrator::pipeline::ensure_worktree;
-use crate::orchestrator::stages::Runner;
+use crate::orchestrator::task_run::{PRODUCTION, TaskRun, candidate_worktree, ensure_worktree};
 use crate::protocol::{
     Actor, Decision, Digest, EventKind, EvidenceMatrix, EvidenceRow, GateKind, NewEvent, TestCase, TestFramework,
     TestReport, TestStatus, Track,
@@ -248,19 +247,19 @@ fn spending(events: &[crate::protocol::Event], label: &str) -> (u64, u64, u64) {
 }
 
 /// Measures every candidate and records the evidence matrix with its hash.
-pub(super) async fn evaluate(runner: &mut Runner) -> Result<(EvidenceMatrix, Digest), EngineError> {
-    let engine = runner.engine().clone();
-    let task = engine.task(runner.task_id())?;
+pub(super) async fn evaluate(run: &mut TaskRun) -> Result<(EvidenceMatrix, Digest), EngineError> {
+    let engine = run.engine().clone();
+    let task = run.task()?;
     let exploration =
         task.exploration.clone().ok_or_else(|| EngineError::Refused("exploration has not started".into()))?;
     let acceptance = exploration.acceptance.clone().unwrap_or_default();
-    let commands = runner.validation_commands(&task);
-    let crew = Crew::new(runner, &task);
+    let commands = run.validation_commands(&task);
+    let crew = Crew::new(run, &task);
     let eval_path = task.worktrees.iter().find(|w| w.candidate == "eval").map(|w| PathBuf::from(&w.path));
 
-    let mut candidates = vec![("production".to_owned(), "production".to_owned(), runner.worktree().clone())];
+    let mut candidates = vec![(PRODUCTION.to_owned(), PRODUCTION.to_owned(), run.worktree().clone())];
     for plan in &exploration.candidates {
-        if let Some(worktree) = candidate_worktree(&task, &runner.worktree().repo, &plan.label) {
+        if let Some(worktree) = candidate_worktree(&task, &run.worktree().repo, &plan.label) {
             candidates.push((plan.label.clone(), plan.strategy.clone(), worktree));
         }
     }
@@ -340,7 +339,7 @@ pub(super) async fn evaluate(runner: &mut Runner) -> Result<(EvidenceMatrix, Dig
         row.analyst_findings = exploration.analyses.get(&row.candidate).cloned().unwrap_or_default();
     }
     let matrix = EvidenceMatrix {
-        base: runner.worktree().base.clone(),
+        base: run.worktree().base.clone(),
         baseline: acceptance.baseline.clone(),
         acceptance_tests: acceptance.tests.clone(),
         weak_acceptance: acceptance.passing_on_base.clone(),

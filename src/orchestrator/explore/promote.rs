@@ -13,9 +13,9 @@ use crate::agents::prompt::task_section;
 use crate::agents::{AgentOutcome, Submission};
 use crate::eval;
 use crate::orchestrator::EngineError;
+use crate::orchestrator::flow::{Ending, Flow};
 use crate::orchestrator::gates::GateOutcome;
-use crate::orchestrator::pipeline::{Ending, ask};
-use crate::orchestrator::stages::Runner;
+use crate::orchestrator::task_run::TaskRun;
 use crate::protocol::{
     Actor, AgentIdentity, Decision, Digest, EventKind, EvidenceMatrix, EvidenceRow, GateKind, HunkSource, NewEvent,
     Recommendation, Risk, Synthesis, SynthesisReason, Track,
@@ -146,15 +146,15 @@ fn valid(recommendation: &Recommendation, matrix: &EvidenceMatrix) -> bool {
 /// Runs the synthesis agent and records its recommendation (or, when it cannot give a valid
 /// one, the recommendation the evidence alone supports, saying so).
 pub(super) async fn synthesize(
-    runner: &mut Runner,
+    run: &mut TaskRun,
     matrix: &EvidenceMatrix,
     hash: Digest,
 ) -> Result<Synthesis, EngineError> {
-    let task = runner.engine().task(runner.task_id())?;
-    let crew = Crew::new(runner, &task);
+    let task = run.task()?;
+    let crew = Crew::new(run, &task);
     let stage = crew.setup.playbooks.left_hand.synthesis.clone();
     let values = BTreeMap::from([("matrix", render_matrix(matrix)), ("task", task_section(&task.spec))]);
-    let worktree = runner.worktree().clone();
+    let worktree = run.worktree().clone();
     let outcome = crew.run(&stage, "synthesis", worktree, values).await?;
     let agent =
         Actor::Agent(AgentIdentity { role: stage.role, track: Track::Left, candidate: Some("synthesis".into()) });
@@ -213,15 +213,15 @@ fn dominant(matrix: &EvidenceMatrix) -> Option<&EvidenceRow> {
 
 /// The promotion gate, then adoption of the choice by the production track.
 pub(super) async fn promote(
-    runner: &mut Runner,
+    run: &mut TaskRun,
     matrix: &EvidenceMatrix,
     hash: Digest,
     synthesis: &Synthesis,
-) -> Result<Option<Ending>, EngineError> {
-    let engine = runner.engine().clone();
-    let task = engine.task(runner.task_id())?;
+) -> Result<Flow, EngineError> {
+    let engine = run.engine().clone();
+    let task = run.task()?;
     if task.exploration.as_ref().is_some_and(|e| e.adopted.is_some()) {
-        return Ok(None);
+        return Ok(Flow::Next);
     }
     let options = options(matrix, synthesis);
     let decided = |task: &crate::domain::Task| {
@@ -239,7 +239,7 @@ pub(super) async fn promote(
              reject to keep the production change",
             synthesis.recommendation.label()
         );
-        let auto = if !runner.setup().policy.gates.promotion {
+        let auto = if !run.setup().policy.gates.promotion {
             Some(("policy does not gate promotions".to_owned(), options[0].clone()))
         } else if task.risk() == Some(Risk::Low)
             && let Some(row) = dominant(matrix)
@@ -263,7 +263,9 @@ pub(super) async fn promote(
             }
             None => {
                 match engine.choice_gate(task.id, GateKind::Promotion, reason, Some(hash), options.clone()).await? {
-                    GateOutcome::Parked(gate) => return Ok(Some(Ending::Parked { gate, kind: GateKind::Promotion })),
+                    GateOutcome::Parked(gate) => {
+                        return Ok(Flow::End(Ending::Parked { gate, kind: GateKind::Promotion }));
+                    }
                     GateOutcome::Decided(decision, _) => {
                         let picked = decided(&engine.task(task.id)?).and_then(|g| g.choice);
                         (decision, picked.or_else(|| options.first().cloned()))
@@ -283,19 +285,17 @@ pub(super) async fn promote(
             g.kind == GateKind::Escalation && g.reason.starts_with(ESCALATION) && g.decision != Decision::Reject
         });
         if escalated {
-            return adopt(runner, hash, synthesis, &Recommendation::KeepProduction.label()).await;
+            return adopt(run, hash, synthesis, &Recommendation::KeepProduction.label()).await;
         }
         let reason = format!(
             "{ESCALATION} ({}); approve to let the production track go on with its own change, reject to stop the \
              task",
             synthesis.reasons.iter().map(|r| r.text.as_str()).collect::<Vec<_>>().join("; ")
         );
-        if let Some(ending) = ask(&engine, runner, GateKind::Escalation, reason).await? {
-            return Ok(Some(ending));
-        }
-        return adopt(runner, hash, synthesis, &Recommendation::KeepProduction.label()).await;
+        // Once approved, the next pass finds the escalation decided and keeps production.
+        return Ok(Flow::ask(GateKind::Escalation, reason));
     }
-    adopt(runner, hash, synthesis, &picked).await
+    adopt(run, hash, synthesis, &picked).await
 }
 
 /// Keeps production's change in a patch file beside the evidence, then puts the production
@@ -331,15 +331,10 @@ fn provenance(candidate: &str, patch: &str) -> Vec<HunkSource> {
 
 /// Adopts `picked` onto the production worktree and sends production back through validation
 /// and review.
-async fn adopt(
-    runner: &mut Runner,
-    hash: Digest,
-    synthesis: &Synthesis,
-    picked: &str,
-) -> Result<Option<Ending>, EngineError> {
-    let engine = runner.engine().clone();
-    let task = engine.task(runner.task_id())?;
-    let production = runner.worktree().clone();
+async fn adopt(run: &TaskRun, hash: Digest, synthesis: &Synthesis, picked: &str) -> Result<Flow, EngineError> {
+    let engine = run.engine().clone();
+    let task = run.task()?;
+    let production = run.worktree().clone();
     let worktree_of =
         |label: &str| task.worktrees.iter().find(|w| w.candidate == label).map(|w| PathBuf::from(&w.path));
     let acceptance = task.exploration.as_ref().and_then(|e| e.acceptance.clone()).unwrap_or_default();
@@ -417,17 +412,24 @@ async fn adopt(
             }));
         }
     }
-    let id = task.id;
+    // The adopted change stands for production's implementation and tests: the stages that
+    // made them count as done, and validation and review run again on it.
     let summary = format!("adopted `{}` from the Left Hand ({} hunks)", recommendation.label(), hunks.len());
-    let event = |kind| NewEvent::for_task(id, Actor::Orchestrator, kind);
-    engine
-        .append(vec![
-            event(EventKind::ChangeAdopted { choice: recommendation.label(), hunks, matrix_hash: hash }),
-            event(EventKind::StageFinished { stage: "implement".into(), ok: true, summary: summary.clone() }),
-            event(EventKind::StageFinished { stage: "test".into(), ok: true, summary }),
-        ])
-        .await?;
-    Ok(None)
+    let mut events = vec![run.event(
+        Actor::Orchestrator,
+        EventKind::ChangeAdopted { choice: recommendation.label(), hunks, matrix_hash: hash },
+    )];
+    for stage in run.playbook().stages.iter().filter(|s| s.kind.changes_files()) {
+        let done = EventKind::StageFinished {
+            stage: stage.name.clone(),
+            ok: true,
+            summary: summary.clone(),
+            kind: Some(stage.kind),
+        };
+        events.push(run.event(Actor::Orchestrator, done));
+    }
+    run.record(events).await?;
+    Ok(Flow::Next)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use crate::domain::Task;
 use crate::playbooks::Policy;
 use crate::playbooks::left_hand::LeftHand;
-use crate::protocol::{CandidatePlan, EventKind, Route};
+use crate::protocol::{CandidatePlan, EventKind, Route, StageKind};
 
 /// A planner confidence below this starts exploration.
 pub(crate) const LOW_CONFIDENCE: u8 = 40;
@@ -19,8 +19,7 @@ pub(crate) fn due(task: &Task, challengers: u32) -> Option<(String, String)> {
     if challengers == 0 || task.exploration.is_some() || task.stage.is_some() {
         return None;
     }
-    let validated = task.completed_stages.iter().any(|s| s == "validate")
-        || matches!(&task.last_stage, Some((stage, _)) if stage == "validate");
+    let validated = task.completed(StageKind::Validate) > 0 || task.last_finished(StageKind::Validate).is_some();
     if let Some(triage) = task.triage.as_ref().filter(|t| t.route == Route::RightAndLeft)
         && validated
     {
@@ -31,15 +30,15 @@ pub(crate) fn due(task: &Task, challengers: u32) -> Option<(String, String)> {
     }
     if let Some(plan) = &task.plan
         && let Some(confidence) = plan.confidence.filter(|c| *c < LOW_CONFIDENCE)
-        && !task.completed_stages.iter().any(|s| s == "implement")
+        && task.completed(StageKind::Implement) == 0
     {
         return Some((
             "low_confidence".into(),
             format!("the planner's confidence is {confidence} (below {LOW_CONFIDENCE})"),
         ));
     }
-    let attempts = task.completed_stages.iter().filter(|s| *s == "implement").count();
-    if attempts >= FAILED_ATTEMPTS && matches!(&task.last_stage, Some((stage, false)) if stage == "validate") {
+    let attempts = task.completed(StageKind::Implement);
+    if attempts >= FAILED_ATTEMPTS && task.last_finished(StageKind::Validate) == Some(false) {
         let failing: Vec<String> =
             task.validation.iter().filter(|(_, r)| !r.ok).map(|(_, r)| format!("`{}`", r.command)).collect();
         return Some((
@@ -105,8 +104,12 @@ mod tests {
         assert_eq!(due(&low, 0), None, "no challengers, no exploration");
 
         let mut failing = task();
-        failing.completed_stages = vec!["plan".into(), "implement".into(), "implement".into()];
-        failing.last_stage = Some(("validate".into(), false));
+        // Stages are known by kind: a playbook that calls them something else triggers the same.
+        let stage = |name: &str, kind| crate::domain::StageRun { name: name.into(), kind: Some(kind) };
+        let code = stage("code", StageKind::Implement);
+        failing.completed_stages = vec![stage("think", StageKind::Plan), code.clone(), code];
+        failing.last_stage =
+            Some(crate::domain::FinishedStage { stage: stage("check", StageKind::Validate), ok: false });
         let result = ValidationResult {
             command: "cargo test".into(),
             ok: false,

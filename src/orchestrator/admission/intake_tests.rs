@@ -1,5 +1,6 @@
 use super::*;
-use crate::orchestrator::triage::{Signals, triage};
+use crate::orchestrator::admission::signals::Signals;
+use crate::orchestrator::admission::triage::triage;
 
 /// The shipped policy, parsed (and its rules compiled) once for all tests.
 fn policy() -> Policy {
@@ -193,7 +194,7 @@ fn process_directives_in_task_text_are_rejected_or_ignored_never_obeyed() {
     assert_eq!(a.gates, b.gates);
     assert_eq!(a.risk, b.risk);
     assert_eq!(a.budgets, b.budgets);
-    assert!(b.gates.contains(&crate::orchestrator::triage::GatePlan::PullRequest));
+    assert!(b.gates.contains(&crate::protocol::GatePlan::PullRequest));
 }
 
 #[test]

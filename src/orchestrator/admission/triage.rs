@@ -9,51 +9,12 @@
 
 use std::collections::BTreeSet;
 
-use serde::{Deserialize, Serialize};
-
 use crate::playbooks::{AreaRule, Budgets, Policy, Text};
-use crate::protocol::{EventKind, GateKind, Risk, Route, TaskKind, TaskSpec, TriageBudgets};
+use crate::protocol::{GatePlan, Risk, Route, TaskKind, TaskSpec, Triage, TriageBudgets};
 
 use super::intake::{Criteria, fields};
 pub use super::signals::{SignalOptions, Signals};
 use super::signals::{mentioned_identifiers, mentioned_paths};
-
-/// A gate policy requires for a task, planned at triage and opened when the task gets there.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(tag = "gate", rename_all = "snake_case")]
-pub enum GatePlan {
-    /// A human approves the plan before implementation.
-    Plan,
-    /// A human approves a change in a sensitive area before it is adopted.
-    Sensitive {
-        /// The area (`auth`, `migrations`, …).
-        area: String,
-    },
-    /// A human approves promoting an exploratory result into the production track.
-    Promotion,
-    /// A human approves creating the pull request.
-    PullRequest,
-}
-
-impl GatePlan {
-    /// The kind of gate it opens.
-    pub fn kind(&self) -> GateKind {
-        match self {
-            GatePlan::Plan => GateKind::Plan,
-            GatePlan::Sensitive { .. } => GateKind::Sensitive,
-            GatePlan::Promotion => GateKind::Promotion,
-            GatePlan::PullRequest => GateKind::PullRequest,
-        }
-    }
-
-    /// Its name in listings: `plan`, `sensitive(auth)`, `promotion`, `pull_request`.
-    pub fn name(&self) -> String {
-        match self {
-            GatePlan::Sensitive { area } => format!("sensitive({area})"),
-            other => other.kind().to_string(),
-        }
-    }
-}
 
 /// The estimated size of a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,73 +47,23 @@ pub fn estimate_size(spec: &TaskSpec, policy: &Policy, signals: &Signals) -> Siz
     SizeEstimate { files, diff_lines: files as u64 * size.lines_per_file + criteria * size.lines_per_criterion }
 }
 
-/// Triage's decision about a task.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Triage {
-    /// The task type.
-    pub kind: TaskKind,
-    /// The risk level: never lower than the declared one.
-    pub risk: Risk,
-    /// 0 (routine) to 100 (never seen).
-    pub novelty: u8,
-    /// Which hands work on it.
-    pub route: Route,
-    /// Every reason behind kind, risk, novelty, route, budgets and gates, naming its rule.
-    pub reasons: Vec<String>,
-    /// The budgets of its risk level.
-    pub budgets: Budgets,
-    /// The gates policy requires, in the order the task meets them.
-    pub gates: Vec<GatePlan>,
-    /// The risk areas it falls in.
-    pub areas: Vec<String>,
-    /// Its estimated size.
-    pub estimate: SizeEstimate,
-    /// The content hash of the policy that decided.
-    pub policy_version: String,
+/// The budgets of a risk level as triage records them.
+pub fn recorded_budgets(budgets: &Budgets) -> TriageBudgets {
+    TriageBudgets {
+        wall_time_secs: budgets.wall_time_secs,
+        max_tokens: budgets.max_tokens,
+        max_cost_micros: budgets.max_cost_micros(),
+        tool_calls: budgets.tool_calls,
+        agent_tool_calls: budgets.agent_tool_calls,
+        retries: budgets.retries,
+        files_changed: budgets.files_changed,
+        diff_lines: budgets.diff_lines,
+    }
 }
 
-impl Triage {
-    /// The event that records it. `TaskTriaged` has no budget or gate fields yet, so its reasons
-    /// carry them in words (see [`Triage::budget_summary`] and [`Triage::gate_summary`]).
-    pub fn to_event(&self) -> EventKind {
-        EventKind::TaskTriaged {
-            kind: self.kind,
-            risk: self.risk,
-            novelty: self.novelty,
-            route: self.route,
-            reasons: self.reasons.clone(),
-            budgets: Some(TriageBudgets {
-                wall_time_secs: self.budgets.wall_time_secs,
-                max_tokens: self.budgets.max_tokens,
-                max_cost_micros: self.budgets.max_cost_micros(),
-                tool_calls: self.budgets.tool_calls,
-                agent_tool_calls: self.budgets.agent_tool_calls,
-                retries: self.budgets.retries,
-                files_changed: self.budgets.files_changed,
-                diff_lines: self.budgets.diff_lines,
-            }),
-            gates: self.gates.iter().map(GatePlan::name).collect(),
-            areas: self.areas.clone(),
-            policy_version: self.policy_version.clone(),
-        }
-    }
-
-    /// The budgets in words, with the risk level they come from.
-    pub fn budget_summary(&self) -> String {
-        format!("budgets ({} risk, budgets.{}): {}", self.risk, self.risk, self.budgets.summary())
-    }
-
-    /// The gates in words.
-    pub fn gate_summary(&self) -> String {
-        let names: Vec<String> = self.gates.iter().map(GatePlan::name).collect();
-        let gates = if names.is_empty() { "none".to_owned() } else { names.join(", ") };
-        format!("gates: {gates}; never: merge, deploy")
-    }
-
-    /// Whether policy requires a gate of this kind.
-    pub fn requires(&self, kind: GateKind) -> bool {
-        self.gates.iter().any(|gate| gate.kind() == kind)
-    }
+/// The budgets of `risk` in words, with the policy section they come from.
+pub fn budget_summary(risk: Risk, budgets: &Budgets) -> String {
+    format!("budgets ({risk} risk, budgets.{risk}): {}", budgets.summary())
 }
 
 /// An area the task falls in, and what put it there.
@@ -192,19 +103,18 @@ pub fn triage(spec: &TaskSpec, policy: &Policy, signals: &Signals) -> Triage {
         ));
     }
     let gates = plan_gates(spec, policy, risk, route, &areas, &mut reasons);
+    reasons.push(budget_summary(risk, &budgets));
     let mut triage = Triage {
         kind,
         risk,
         novelty,
         route,
         reasons,
-        budgets,
+        budgets: Some(recorded_budgets(&budgets)),
         gates,
         areas: areas.iter().map(|a| a.rule.name.clone()).collect(),
-        estimate,
         policy_version: policy.version.clone(),
     };
-    triage.reasons.push(triage.budget_summary());
     triage.reasons.push(triage.gate_summary());
     triage.reasons.push(format!("policy version {}", policy.version));
     triage
@@ -548,7 +458,7 @@ fn plan_gates(
             }
         };
         if gates.insert(gate.clone()) {
-            reasons.push(format!("gate {}: requested by the task (required_approvals)", gate.name()));
+            reasons.push(format!("gate {gate}: requested by the task (required_approvals)"));
         }
     }
     gates.into_iter().collect()

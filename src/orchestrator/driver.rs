@@ -1,0 +1,241 @@
+//! The driver: one task, top down. It admits the task if it was only received, marks it
+//! running, then loops: read the projection, pick the next step, run it, act on the [`Flow`] it
+//! answers. Every step records what it did before it answers, so a run killed at any point
+//! resumes where its last durable event left it: a started stage runs again, a decided gate is
+//! not asked again, an existing PR is not made twice.
+//!
+//! The next step, in order: a gate left open; exploration that is due or under way (the Left
+//! Hand); the gate policy puts before the next stage; the next stage of the playbook (the Right
+//! Hand); and once every stage is done, the checks before the PR and the PR itself.
+
+use std::sync::Arc;
+
+use super::flow::{Ending, Flow, GateRequest};
+use super::gates::GateOutcome;
+use super::task_run::{PRODUCTION, TaskRun, ensure_worktree};
+use super::{Engine, EngineError, admission, breakers, explore, gate_plan, lock, stages};
+use crate::domain::Task;
+use crate::playbooks::playbook::{Playbook, Stage};
+use crate::protocol::{Actor, Decision, EventKind, GateKind, NewEvent, StageKind, TaskId, TaskKind, TaskStatus};
+
+/// Removes the task from the engine's running set when the run ends, however it ends.
+struct RunningGuard {
+    engine: Arc<Engine>,
+    task: TaskId,
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        lock(&self.engine.running).remove(&self.task);
+    }
+}
+
+fn status_change(id: TaskId, from: TaskStatus, to: TaskStatus, reason: &str) -> NewEvent {
+    NewEvent::for_task(id, Actor::Orchestrator, EventKind::StatusChanged { from, to, reason: reason.to_owned() })
+}
+
+/// Drives a task until it reaches a PR, fails, is cancelled, or parks at a gate.
+pub async fn drive(engine: Arc<Engine>, id: TaskId) -> Result<Ending, EngineError> {
+    if !lock(&engine.running).insert(id) {
+        return Err(EngineError::Refused(format!("task {} is already being run", id.short())));
+    }
+    let _guard = RunningGuard { engine: engine.clone(), task: id };
+    let setup = engine.setup()?.clone();
+    let mut task = engine.task(id)?;
+    if task.status == TaskStatus::Received {
+        let history = engine.reader().task_briefs()?;
+        engine.append(admission::events(&setup, id, &task.spec, TaskStatus::Received, &history)).await?;
+        task = engine.task(id)?;
+    }
+    if let Some(ending) = start(&engine, &task).await? {
+        return Ok(ending);
+    }
+    let task = engine.task(id)?;
+    let kind = task.kind().unwrap_or(TaskKind::Feature);
+    let playbook = task
+        .playbook
+        .as_ref()
+        .and_then(|(name, _, _)| setup.playbooks.get(name))
+        .or_else(|| setup.playbooks.for_kind(kind))
+        .cloned()
+        .ok_or_else(|| EngineError::Refused(format!("no playbook for task kind {kind}")))?;
+    let (worktree, _) = ensure_worktree(&engine, &task, PRODUCTION).await?;
+    let mut run = TaskRun::new(engine.clone(), setup, id, playbook, worktree);
+    run_loop(&mut run).await
+}
+
+/// Moves a task that can run to `running`, or says how its run ends before it starts.
+async fn start(engine: &Engine, task: &Task) -> Result<Option<Ending>, EngineError> {
+    let id = task.id;
+    let events = match task.status {
+        TaskStatus::NeedsClarification | TaskStatus::Rejected | TaskStatus::Escalated => {
+            return Ok(Some(Ending::NotAccepted(task.status)));
+        }
+        TaskStatus::PrReady => {
+            let pr = task.pr.clone();
+            return Ok(Some(pr.map_or_else(|| Ending::Failed("PR-ready without a PR".into()), Ending::PrReady)));
+        }
+        TaskStatus::Cancelled => return Ok(Some(Ending::Cancelled)),
+        TaskStatus::Failed => {
+            let reason = "the task failed earlier; `ambidex task resume ID` queues it again";
+            return Ok(Some(Ending::Failed(reason.into())));
+        }
+        TaskStatus::Queued => vec![status_change(id, TaskStatus::Queued, TaskStatus::Running, "started")],
+        TaskStatus::Interrupted => vec![status_change(id, TaskStatus::Interrupted, TaskStatus::Running, "resumed")],
+        TaskStatus::Running => vec![
+            status_change(id, TaskStatus::Running, TaskStatus::Interrupted, "the engine stopped while it ran"),
+            status_change(id, TaskStatus::Interrupted, TaskStatus::Running, "resumed from its last durable step"),
+        ],
+        TaskStatus::AwaitingGate | TaskStatus::Received => Vec::new(),
+    };
+    engine.append(events).await?;
+    Ok(None)
+}
+
+/// What the run does next, read from the projection.
+enum Step {
+    /// Decide a gate: one left open (by an earlier run), or one policy puts before the next stage.
+    Gate(GateRequest),
+    /// Start the Left Hand: a trigger fired.
+    StartExploration { trigger: String, evidence: String },
+    /// Run (or go on with) the Left Hand.
+    Explore,
+    /// Run a stage of the playbook.
+    Stage(Stage),
+    /// Every stage is done: the checks before the PR, then the PR.
+    Finalize,
+}
+
+/// The stage a running or finished stage of the log stands for in the playbook: by name, else
+/// (the playbook changed since) the first of its kind.
+fn in_playbook(playbook: &Playbook, name: &str, kind: Option<StageKind>) -> Option<Stage> {
+    playbook.stage(name).or_else(|| kind.and_then(|kind| playbook.first_of(kind))).cloned()
+}
+
+/// The next stage of the playbook: the first one; the one after the last that succeeded; or,
+/// after a failed validation or a review that asked for changes, the implementation again.
+fn next_stage(task: &Task, playbook: &Playbook) -> Option<Stage> {
+    if let Some(running) = &task.stage {
+        return in_playbook(playbook, &running.name, running.kind);
+    }
+    match &task.last_stage {
+        None => playbook.stages.first().cloned(),
+        Some(last) if !last.ok => playbook.first_of(StageKind::Implement).cloned(),
+        Some(last) => {
+            let finished = in_playbook(playbook, &last.stage.name, last.stage.kind)?;
+            playbook.next_stage(&finished.name).cloned()
+        }
+    }
+}
+
+fn next_step(run: &TaskRun, task: &Task) -> Step {
+    // The promotion gate is the Left Hand's own: it decides it when exploration goes on.
+    if let Some(open) = task.open_gates.iter().find(|g| g.kind != GateKind::Promotion) {
+        return Step::Gate(GateRequest::new(open.kind, open.reason.clone()));
+    }
+    let challengers = run.setup().config.engine.challengers;
+    if let Some((trigger, evidence)) = explore::start::due(task, challengers) {
+        return Step::StartExploration { trigger, evidence };
+    }
+    if task.stage.is_none() && task.exploration.as_ref().is_some_and(|e| e.adopted.is_none()) {
+        return Step::Explore;
+    }
+    let Some(stage) = next_stage(task, run.playbook()) else { return Step::Finalize };
+    if task.stage.is_none()
+        && let Some(gate) = gate_plan::before_stage(task, &run.setup().policy, stage.kind)
+    {
+        return Step::Gate(gate);
+    }
+    Step::Stage(stage)
+}
+
+async fn run_loop(run: &mut TaskRun) -> Result<Ending, EngineError> {
+    let id = run.task_id();
+    loop {
+        let task = run.task()?;
+        match task.status {
+            TaskStatus::Cancelled => return Ok(Ending::Cancelled),
+            TaskStatus::Failed => return Ok(Ending::Failed(last_reason(run.engine(), id))),
+            TaskStatus::PrReady => return Ok(task.pr.map_or(Ending::Cancelled, Ending::PrReady)),
+            TaskStatus::Queued => {
+                let continuing = status_change(id, TaskStatus::Queued, TaskStatus::Running, "continuing");
+                run.record(vec![continuing]).await?;
+                continue;
+            }
+            _ => {}
+        }
+        let flow = match next_step(run, &task) {
+            Step::Gate(gate) => Flow::Ask(gate),
+            Step::StartExploration { trigger, evidence } => {
+                let left = &run.setup().playbooks.left_hand;
+                let challengers = run.setup().config.engine.challengers;
+                let started = explore::start::started(&task, left, challengers, &trigger, evidence);
+                run.record(vec![run.event(Actor::Orchestrator, started)]).await?;
+                Flow::Next
+            }
+            Step::Explore => explore::explore(run).await?,
+            Step::Stage(stage) => stages::run_stage(run, &stage).await?,
+            Step::Finalize => finalize(run, &task).await?,
+        };
+        match flow {
+            Flow::Next => {}
+            Flow::Ask(request) => {
+                if let Some(ending) = ask(run, request).await? {
+                    return Ok(ending);
+                }
+            }
+            Flow::End(ending) => return Ok(ending),
+        }
+    }
+}
+
+/// The checks that stand before the PR (validation that never ran, the PR gate), then the PR.
+async fn finalize(run: &mut TaskRun, task: &Task) -> Result<Flow, EngineError> {
+    if let Some(hold) = breakers::before_pr(task, gate_plan::pr_gate_due(task, &run.setup().policy)) {
+        if let Some(breaker) = hold.breaker {
+            let tripped = EventKind::BreakerTripped { breaker: breaker.into(), evidence: hold.reason.clone() };
+            run.record(vec![run.event(Actor::Orchestrator, tripped)]).await?;
+        }
+        return Ok(Flow::ask(hold.kind, hold.reason));
+    }
+    let ending = super::pr::create_local(run.engine(), run.setup(), run.task_id(), run.worktree()).await?;
+    Ok(Flow::End(ending))
+}
+
+/// Opens a gate (or takes the one already open) and turns its outcome into an ending, or `None`
+/// to go on.
+async fn ask(run: &mut TaskRun, request: GateRequest) -> Result<Option<Ending>, EngineError> {
+    let id = run.task_id();
+    let evidence = run.evidence().await;
+    Ok(match run.engine().gate(id, request.kind, request.reason, evidence).await? {
+        GateOutcome::Parked(gate) => Some(Ending::Parked { gate, kind: request.kind }),
+        GateOutcome::Decided(Decision::Reject, note) => Some(fail(run, request.kind, note).await?),
+        GateOutcome::Decided(..) => {
+            run.after_approval(request.kind);
+            None
+        }
+    })
+}
+
+async fn fail(run: &TaskRun, kind: GateKind, note: Option<String>) -> Result<Ending, EngineError> {
+    let reason = format!("rejected at the {kind} gate{}", note.map(|n| format!(": {n}")).unwrap_or_default());
+    let status = run.task()?.status;
+    if crate::domain::check_transition(status, TaskStatus::Failed).is_ok() {
+        run.record(vec![status_change(run.task_id(), status, TaskStatus::Failed, &reason)]).await?;
+    }
+    Ok(Ending::Failed(reason))
+}
+
+fn last_reason(engine: &Engine, id: TaskId) -> String {
+    engine
+        .reader()
+        .task_events(id)
+        .ok()
+        .and_then(|events| {
+            events.into_iter().rev().find_map(|e| match e.kind {
+                EventKind::StatusChanged { to: TaskStatus::Failed, reason, .. } => Some(reason),
+                _ => None,
+            })
+        })
+        .unwrap_or_else(|| "the task failed".into())
+}

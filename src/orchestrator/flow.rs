@@ -1,0 +1,60 @@
+//! The vocabulary the driver and the stages share: what a step asks the driver to do next
+//! ([`Flow`]) and how a run ends ([`Ending`]). Stages return these; only the driver acts on them,
+//! so control flows one way: the driver calls a stage, the stage answers, the driver decides.
+
+use crate::protocol::{GateId, GateKind, PullRequest, TaskStatus};
+
+/// How a run of a task ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// The pull request is ready for human review.
+    PrReady(PullRequest),
+    /// A gate waits for a human; run again after deciding it.
+    Parked {
+        /// The gate.
+        gate: GateId,
+        /// Its kind.
+        kind: GateKind,
+    },
+    /// The task failed; the reason says why and what to do.
+    Failed(String),
+    /// A human cancelled it.
+    Cancelled,
+    /// Intake did not accept it (it needs clarification, was rejected or escalated).
+    NotAccepted(TaskStatus),
+}
+
+/// A gate a step needs decided before the task can go on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GateRequest {
+    /// Its kind.
+    pub kind: GateKind,
+    /// What the human should know, and what approving and rejecting do.
+    pub reason: String,
+}
+
+impl GateRequest {
+    /// A request for a gate of `kind`.
+    pub fn new(kind: GateKind, reason: impl Into<String>) -> GateRequest {
+        GateRequest { kind, reason: reason.into() }
+    }
+}
+
+/// What a step tells the driver. Every step records what it did as events first, so the driver
+/// reads what comes next from the task's projection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on with the next step.
+    Next,
+    /// Open a gate; approval goes on, rejection stops the task.
+    Ask(GateRequest),
+    /// The run ends here.
+    End(Ending),
+}
+
+impl Flow {
+    /// Ask for a gate of `kind`.
+    pub fn ask(kind: GateKind, reason: impl Into<String>) -> Flow {
+        Flow::Ask(GateRequest::new(kind, reason))
+    }
+}

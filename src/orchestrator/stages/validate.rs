@@ -1,0 +1,108 @@
+//! The validation stage: the engine runs the task's validation commands in the production
+//! worktree (no model), records each result, and when they fail decides between another
+//! implementation attempt, the repeated-edits breaker and an escalation.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::{finished, scope, trip};
+use crate::domain::Task;
+use crate::orchestrator::EngineError;
+use crate::orchestrator::breakers;
+use crate::orchestrator::flow::{Ending, Flow};
+use crate::orchestrator::gate_plan::approved_count;
+use crate::orchestrator::task_run::TaskRun;
+use crate::playbooks::playbook::Stage;
+use crate::protocol::{Actor, EventKind, GateKind, Role, StageKind, ValidationResult};
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Runs the validation commands; a failure sends the task back to implementation until the
+/// playbook's retries (plus one per approved escalation) are spent.
+pub(super) async fn run(run: &mut TaskRun, stage: &Stage, task: &Task) -> Result<Flow, EngineError> {
+    let commands = run.validation_commands(task);
+    let attempt = task.completed(StageKind::Implement).max(1) as u32;
+    if commands.is_empty() {
+        let summary = "no validation command was given or discovered".to_owned();
+        run.record(vec![finished(run, stage, true, summary)]).await?;
+        return Ok(Flow::Next);
+    }
+    let broker = run.broker();
+    let mut scope = scope(run, Role::Ci, task)?;
+    let ci = scope.actor.clone();
+    let host = run.host().clone();
+    let mut failed = Vec::new();
+    for command in &commands {
+        let started = Instant::now();
+        let result = broker.call(&mut scope, host.as_ref(), "run", &json!({ "command": command })).await;
+        if host.parked()
+            && let Some(gate) = run.task()?.open_gates.first()
+        {
+            return Ok(Flow::End(Ending::Parked { gate: gate.id, kind: gate.kind }));
+        }
+        let outcome = ValidationResult {
+            command: command.clone(),
+            ok: result.output.ok,
+            exit_code: result.exit_code,
+            duration_ms: started.elapsed().as_millis() as u64,
+            summary: tail(&result.output.text, 30),
+        };
+        if !outcome.ok {
+            failed.push(command.clone());
+        }
+        run.record(vec![run.event(ci.clone(), EventKind::ValidationRan { attempt, result: outcome })]).await?;
+    }
+    if failed.is_empty() {
+        let summary = format!("{} validation commands passed", commands.len());
+        run.record(vec![finished(run, stage, true, summary)]).await?;
+        return Ok(Flow::Next);
+    }
+    run.record(vec![finished(run, stage, false, format!("failed: {}", failed.join(", ")))]).await?;
+    let task = run.task()?;
+    if let Some(evidence) = repeated_edits(run, &task)? {
+        return trip(run, "repeated_edits", evidence).await;
+    }
+    let limit = run.playbook().retries.implementation + approved_count(&task, GateKind::Escalation) as u32;
+    if attempt >= limit {
+        let reason = format!(
+            "validation failed in {attempt} implementation attempts ({}); approve for one more attempt, reject to stop",
+            failed.join(", ")
+        );
+        return Ok(Flow::ask(GateKind::Escalation, reason));
+    }
+    Ok(Flow::Next)
+}
+
+/// The repeated-edits breaker, from the task's validation runs and the files each
+/// implementation attempt changed.
+fn repeated_edits(run: &TaskRun, task: &Task) -> Result<Option<String>, EngineError> {
+    let events = run.engine().reader().task_events(task.id)?;
+    let mut history = Vec::new();
+    let mut files: BTreeMap<u32, BTreeSet<String>> = BTreeMap::new();
+    let mut attempt = 0u32;
+    for event in &events {
+        match &event.kind {
+            EventKind::StageStarted { stage, kind, .. }
+                if kind.or_else(|| StageKind::from_legacy_name(stage)) == Some(StageKind::Implement) =>
+            {
+                attempt += 1
+            }
+            EventKind::ToolCalled(record) if matches!(&event.actor, Actor::Agent(a) if a.role == Role::Implementer) => {
+                if let Some(path) = record.arguments.get("path").and_then(|p| p.as_str())
+                    && matches!(record.tool.as_str(), "write_file" | "edit_file")
+                    && record.ok
+                {
+                    files.entry(attempt).or_default().insert(path.to_owned());
+                }
+            }
+            EventKind::ValidationRan { attempt, result } => history.push((*attempt, result.clone())),
+            _ => {}
+        }
+    }
+    Ok(breakers::repeated_edits(&history, &files))
+}

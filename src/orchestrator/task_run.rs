@@ -1,0 +1,306 @@
+//! One run of one task: what every step of either hand needs — the engine, the setup, the
+//! playbook, the production worktree, the host its agents call back into, the task's budgets
+//! and the repository context — held once for the run and lent to each step.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::host::TaskHost;
+use super::{Engine, EngineError, EngineSetup};
+use crate::agents::AgentSpec;
+use crate::agents::prompt::render;
+use crate::context::{ContextOptions, RepoContext};
+use crate::domain::Task;
+use crate::playbooks::playbook::{Playbook, Stage};
+use crate::protocol::{Actor, Decision, Digest, EventKind, GateKind, NewEvent, Risk, TaskId};
+use crate::tools::broker::{Broker, BrokerConfig};
+use crate::tools::budget::{BudgetLimits, BudgetUsage};
+use crate::workspace::{Worktree, WorktreeRequest, create, diff_against};
+
+/// Tokens of repository context put into prompts.
+const CONTEXT_TOKENS: usize = 2000;
+
+/// The label of the production track's worktree.
+pub(crate) const PRODUCTION: &str = "production";
+
+/// What one run of a task holds.
+pub struct TaskRun {
+    engine: Arc<Engine>,
+    setup: Arc<EngineSetup>,
+    id: TaskId,
+    playbook: Playbook,
+    worktree: Worktree,
+    host: Arc<TaskHost>,
+    task_budget: Arc<Mutex<BudgetUsage>>,
+    /// Budgets double with every budget gate a human approves.
+    budget_scale: u64,
+    context: Option<String>,
+}
+
+/// `limits` grown by `scale`.
+pub(crate) fn scaled(limits: BudgetLimits, scale: u64) -> BudgetLimits {
+    let grow = |v: Option<u64>| v.map(|v| v.saturating_mul(scale));
+    BudgetLimits {
+        tool_calls: grow(limits.tool_calls),
+        files_changed: grow(limits.files_changed),
+        diff_lines: grow(limits.diff_lines),
+        wall_time_secs: grow(limits.wall_time_secs),
+    }
+}
+
+/// The budgets of the task's risk level (medium when unknown).
+pub(crate) fn budgets_of<'a>(setup: &'a EngineSetup, task: &Task) -> &'a crate::playbooks::Budgets {
+    setup.policy.budgets.for_risk(task.risk().unwrap_or(Risk::Medium))
+}
+
+/// The agent that runs `stage`, its prompt rendered from `values`.
+pub(crate) fn stage_agent(
+    stage: &Stage,
+    model: String,
+    values: &BTreeMap<&str, String>,
+    opening: String,
+    candidate: Option<String>,
+) -> AgentSpec {
+    AgentSpec {
+        role: stage.role,
+        model,
+        system: render(&stage.prompt, values),
+        opening,
+        tools: stage.tools.clone(),
+        submit: stage.submit.clone(),
+        max_turns: stage.max_turns,
+        candidate,
+    }
+}
+
+impl TaskRun {
+    /// A run of `id` in its production `worktree`.
+    pub fn new(
+        engine: Arc<Engine>,
+        setup: Arc<EngineSetup>,
+        id: TaskId,
+        playbook: Playbook,
+        worktree: Worktree,
+    ) -> Self {
+        let task = engine.task(id).ok();
+        let limits = task.as_ref().map_or_else(BudgetLimits::default, |t| budgets_of(&setup, t).task_limits());
+        // Every budget gate a human approved doubled the budgets; a resumed run keeps that.
+        let approved = task
+            .as_ref()
+            .map(|t| {
+                t.decided_gates.iter().filter(|g| g.kind == GateKind::Budget && g.decision != Decision::Reject).count()
+            })
+            .unwrap_or(0);
+        let budget_scale = 1u64 << approved.min(16);
+        let task_budget = Arc::new(Mutex::new(BudgetUsage::new("task", scaled(limits, budget_scale))));
+        let host = Arc::new(TaskHost::new(engine.clone(), id));
+        Self { engine, setup, id, playbook, worktree, host, task_budget, budget_scale, context: None }
+    }
+
+    /// The task.
+    pub fn task_id(&self) -> TaskId {
+        self.id
+    }
+
+    /// The task's current projection.
+    pub fn task(&self) -> Result<Task, EngineError> {
+        self.engine.task(self.id)
+    }
+
+    /// The setup.
+    pub fn setup(&self) -> &EngineSetup {
+        &self.setup
+    }
+
+    /// The shared setup, for work that outlives a borrow of the run.
+    pub(crate) fn shared_setup(&self) -> Arc<EngineSetup> {
+        self.setup.clone()
+    }
+
+    /// The playbook.
+    pub fn playbook(&self) -> &Playbook {
+        &self.playbook
+    }
+
+    /// The engine.
+    pub(crate) fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// The production worktree.
+    pub(crate) fn worktree(&self) -> &Worktree {
+        &self.worktree
+    }
+
+    /// What the task's agents call back into.
+    pub(crate) fn host(&self) -> &Arc<TaskHost> {
+        &self.host
+    }
+
+    /// The whole task's budget, shared by its Right Hand agents.
+    pub(crate) fn task_budget(&self) -> &Arc<Mutex<BudgetUsage>> {
+        &self.task_budget
+    }
+
+    /// How many times the budgets doubled through approved budget gates.
+    pub(crate) fn budget_scale(&self) -> u64 {
+        self.budget_scale
+    }
+
+    /// What an approved gate changes for the rest of the run.
+    pub fn after_approval(&mut self, kind: GateKind) {
+        if kind == GateKind::Budget {
+            self.budget_scale = self.budget_scale.saturating_mul(2);
+            if let Ok(task) = self.task() {
+                let limits = scaled(budgets_of(&self.setup, &task).task_limits(), self.budget_scale);
+                *self.task_budget.lock().unwrap_or_else(|p| p.into_inner()) = BudgetUsage::new("task", limits);
+            }
+        }
+    }
+
+    /// An event of this task.
+    pub(crate) fn event(&self, actor: Actor, kind: EventKind) -> NewEvent {
+        NewEvent::for_task(self.id, actor, kind)
+    }
+
+    /// Appends events of this task.
+    pub(crate) async fn record(&self, events: Vec<NewEvent>) -> Result<(), EngineError> {
+        self.engine.append(events).await.map(|_| ())
+    }
+
+    /// The tool broker the task's agents use.
+    pub(crate) fn broker(&self) -> Broker {
+        let config = BrokerConfig {
+            policy: self.setup.policy.commands.clone(),
+            sandbox: self.setup.sandbox,
+            helper: self.setup.helper.clone(),
+            command_timeout: Duration::from_secs(600),
+            output_cap: 256 * 1024,
+            result_cap: 24 * 1024,
+        };
+        Broker::new(config, self.engine.redactor().clone())
+    }
+
+    /// The repository context for prompts, gathered once per run.
+    pub(crate) fn context(&mut self) -> String {
+        if self.context.is_none() {
+            let options = ContextOptions::default().with_state_dir(&self.engine.state_dir());
+            let rendered = RepoContext::gather(&self.worktree.path, &options)
+                .map(|context| context.render(CONTEXT_TOKENS))
+                .unwrap_or_else(|err| format!("(repository context unavailable: {err})"));
+            self.context = Some(format!("## Repository\n{rendered}"));
+        }
+        self.context.clone().unwrap_or_default()
+    }
+
+    /// The commands that validate this task: the playbook's, the task's and the plan's; when
+    /// there are none, the repository's discovered test command.
+    pub(crate) fn validation_commands(&self, task: &Task) -> Vec<String> {
+        let mut commands: Vec<String> = Vec::new();
+        let plan = task.plan.iter().flat_map(|p| p.validation.iter());
+        for command in self.playbook.validation.iter().chain(&task.spec.validation).chain(plan) {
+            let command = command.trim().to_owned();
+            if !command.is_empty() && !commands.contains(&command) {
+                commands.push(command);
+            }
+        }
+        if commands.is_empty()
+            && let Ok(context) = RepoContext::gather(&self.worktree.path, &ContextOptions::default())
+            && let Some(hint) = context.discovery.test_commands.first()
+        {
+            let command =
+                if hint.dir.is_empty() { hint.command.clone() } else { format!("cd {} && {}", hint.dir, hint.command) };
+            commands.push(command);
+        }
+        commands
+    }
+
+    /// Tokens or money over the task's budget (scaled by approved budget gates).
+    pub(crate) fn spending_over_budget(&self) -> Result<Option<String>, EngineError> {
+        let task = self.task()?;
+        let budgets = budgets_of(&self.setup, &task);
+        let tokens = task.input_tokens + task.output_tokens;
+        let max_tokens = budgets.max_tokens.saturating_mul(self.budget_scale);
+        let max_cost = budgets.max_cost_micros().saturating_mul(self.budget_scale);
+        Ok(if max_tokens > 0 && tokens > max_tokens {
+            Some(format!("task budget `max_tokens` exceeded: {tokens} of {max_tokens}; approve to double the budgets"))
+        } else if max_cost > 0 && task.cost_micros > max_cost {
+            Some(format!(
+                "task budget `max_cost` exceeded: ${:.2} of ${:.2}; approve to double the budgets",
+                task.cost_micros as f64 / 1e6,
+                max_cost as f64 / 1e6
+            ))
+        } else {
+            None
+        })
+    }
+
+    /// The hash of what a human sees at a gate: the plan, the validation results, the review, the
+    /// PR draft and the diff. Every decision records it.
+    pub async fn evidence(&self) -> Option<Digest> {
+        use sha2::{Digest as _, Sha256};
+        let task = self.task().ok()?;
+        let (path, base) = (self.worktree.path.clone(), self.worktree.base.clone());
+        let patch =
+            tokio::task::spawn_blocking(move || diff_against(&path, &base).map(|d| d.patch).unwrap_or_default())
+                .await
+                .unwrap_or_default();
+        let snapshot = json!({
+            "plan": task.plan,
+            "validation": task.validation,
+            "review": task.review,
+            "pr_draft": task.pr_draft,
+            "diff": patch,
+        });
+        Some(Digest(Sha256::digest(snapshot.to_string().as_bytes()).into()))
+    }
+}
+
+/// Creates the worktree of candidate `label` once; later runs reuse it. The second value says
+/// whether it was created now.
+pub(crate) async fn ensure_worktree(
+    engine: &Arc<Engine>,
+    task: &Task,
+    label: &str,
+) -> Result<(Worktree, bool), EngineError> {
+    let repo = PathBuf::from(task.spec.repo.as_deref().unwrap_or("."));
+    if let Some(known) = candidate_worktree(task, &repo, label).filter(|w| w.path.exists()) {
+        return Ok((known, false));
+    }
+    // Every candidate starts from the commit production started from.
+    let base = task
+        .worktrees
+        .iter()
+        .find(|w| w.candidate == PRODUCTION)
+        .map(|w| w.base.clone())
+        .or_else(|| task.spec.target_branch.clone());
+    let request =
+        WorktreeRequest { repo, task: task.id, candidate: label.to_owned(), base, root: engine.worktrees_root() };
+    let worktree = tokio::task::spawn_blocking(move || create(&request))
+        .await
+        .map_err(|err| EngineError::Refused(format!("worktree creation stopped: {err}")))?
+        .map_err(|err| EngineError::Refused(err.to_string()))?;
+    let created = EventKind::WorktreeCreated {
+        candidate: label.to_owned(),
+        path: worktree.path.display().to_string(),
+        branch: worktree.branch.clone(),
+        base: worktree.base.clone(),
+    };
+    engine.append(vec![NewEvent::for_task(task.id, Actor::Orchestrator, created)]).await?;
+    Ok((worktree, true))
+}
+
+/// The worktree of candidate `label`, as the task's projection knows it.
+pub(crate) fn candidate_worktree(task: &Task, repo: &Path, label: &str) -> Option<Worktree> {
+    task.worktrees.iter().find(|w| w.candidate == label).map(|known| Worktree {
+        repo: repo.to_owned(),
+        path: PathBuf::from(&known.path),
+        branch: known.branch.clone(),
+        name: format!("ambidex-{}-{label}", task.id.short()),
+        base: known.base.clone(),
+    })
+}

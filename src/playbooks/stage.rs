@@ -1,0 +1,95 @@
+//! One stage of a playbook, as written and as checked: its kind says what the engine does with
+//! it, and the kind fixes the role that runs it and the call that ends it, so a playbook can
+//! rename and re-prompt a stage but never change what it means.
+
+use serde::Deserialize;
+
+use crate::protocol::{Role, StageKind, Track};
+
+/// Tools a stage may list.
+pub const KNOWN_TOOLS: &[&str] = &["list_files", "read_file", "search", "write_file", "edit_file", "run", "git_diff"];
+
+/// One stage, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stage {
+    /// The stage's name, as the playbook calls it (shown to people; the engine never reads it).
+    pub name: String,
+    /// What it does.
+    pub kind: StageKind,
+    /// The role that runs it (the kind's).
+    pub role: Role,
+    /// The call that ends it (the kind's; empty when no agent runs it).
+    pub submit: String,
+    /// Model turns allowed before the stage escalates.
+    pub max_turns: u32,
+    /// The tools the agent may use.
+    pub tools: Vec<String>,
+    /// The system prompt, with `{{placeholders}}`.
+    pub prompt: String,
+}
+
+/// A stage as the file spells it. `role` and `submit` may be left out: the kind implies them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StageText {
+    name: String,
+    kind: StageKind,
+    #[serde(default)]
+    role: Option<Role>,
+    #[serde(default)]
+    submit: Option<String>,
+    #[serde(default)]
+    max_turns: u32,
+    #[serde(default)]
+    tools: Vec<String>,
+    #[serde(default)]
+    prompt: String,
+}
+
+impl StageText {
+    /// Checks the stage on its own: the role and call its kind implies, its tools, and for agent
+    /// stages, turns and a prompt.
+    pub(super) fn check(self) -> Result<Stage, String> {
+        let StageText { name, kind, role, submit, max_turns, tools, prompt } = self;
+        if let Some(role) = role.filter(|role| *role != kind.role()) {
+            return Err(format!("stage `{name}` of kind `{kind}` is run by `{}`, not `{role}`", kind.role()));
+        }
+        let expected = kind.submit().unwrap_or_default();
+        if let Some(submit) = submit.filter(|submit| submit != expected) {
+            let ends = if expected.is_empty() { "no call".to_owned() } else { format!("`{expected}`") };
+            return Err(format!("stage `{name}` of kind `{kind}` ends with {ends}, not `{submit}`"));
+        }
+        if let Some(tool) = tools.iter().find(|t| !KNOWN_TOOLS.contains(&t.as_str())) {
+            return Err(format!("stage `{name}` lists unknown tool `{tool}` (known: {})", KNOWN_TOOLS.join(", ")));
+        }
+        if kind.submit().is_some() && (max_turns == 0 || prompt.trim().is_empty()) {
+            return Err(format!("stage `{name}` of kind `{kind}` runs an agent: it needs max_turns > 0 and a prompt"));
+        }
+        if kind.track() == Track::Right && kind.submit().is_some() && kind.changes_files() != can_write(&tools) {
+            let wants = if kind.changes_files() {
+                "needs write_file or edit_file"
+            } else {
+                "must not list write_file or edit_file"
+            };
+            return Err(format!("stage `{name}` of kind `{kind}` {wants}"));
+        }
+        Ok(Stage { name, kind, role: kind.role(), submit: expected.to_owned(), max_turns, tools, prompt })
+    }
+}
+
+fn can_write(tools: &[String]) -> bool {
+    tools.iter().any(|t| t == "write_file" || t == "edit_file")
+}
+
+/// A hint for a kind the file names that is not one: the old `agent` kind said nothing about
+/// what the stage does.
+pub(super) fn unknown_kind_hint(message: &str) -> Option<String> {
+    (message.contains("unknown variant") && message.contains("`implement`")).then(|| {
+        let kinds: Vec<&str> = StageKind::ALL.iter().map(|k| k.as_str()).collect();
+        format!(
+            "a stage's kind says what it does, one of: {}; the Right Hand's are plan, implement, test, validate, \
+             review and pr",
+            kinds.join(", ")
+        )
+    })
+}

@@ -69,6 +69,31 @@ pub struct PolicyError {
     pub message: String,
 }
 
+impl PolicyError {
+    /// Reads a policy or playbook file: its text and its name for messages.
+    pub(crate) fn read(path: &Path) -> Result<(String, String), PolicyError> {
+        let origin = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok((text, origin)),
+            Err(err) => Err(PolicyError { origin, line: None, message: format!("cannot read: {err}") }),
+        }
+    }
+
+    /// A TOML error in `text`, at its line.
+    pub(crate) fn from_toml(text: &str, origin: &str, err: &toml::de::Error) -> PolicyError {
+        PolicyError {
+            origin: origin.to_owned(),
+            line: err.span().map(|span| line_at(text, span.start)),
+            message: err.message().trim_end().to_owned(),
+        }
+    }
+}
+
+/// The 1-based line of byte `offset` in `text`.
+pub(crate) fn line_at(text: &str, offset: usize) -> usize {
+    1 + text[..offset.min(text.len())].matches('\n').count()
+}
+
 impl Policy {
     /// The shipped default.
     pub fn built_in() -> Result<Policy, PolicyError> {
@@ -77,22 +102,13 @@ impl Policy {
 
     /// Loads a policy file.
     pub fn load(path: &Path) -> Result<Policy, PolicyError> {
-        let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|err| PolicyError {
-            origin: origin.clone(),
-            line: None,
-            message: format!("cannot read: {err}"),
-        })?;
+        let (text, origin) = PolicyError::read(path)?;
         Policy::parse(&text, &origin)
     }
 
     /// Parses and checks policy text.
     pub fn parse(text: &str, origin: &str) -> Result<Policy, PolicyError> {
-        let mut policy: Policy = toml::from_str(text).map_err(|err| PolicyError {
-            origin: origin.to_owned(),
-            line: err.span().map(|span| 1 + text[..span.start].matches('\n').count()),
-            message: err.message().trim_end().to_owned(),
-        })?;
+        let mut policy: Policy = toml::from_str(text).map_err(|err| PolicyError::from_toml(text, origin, &err))?;
         let failures = policy.commands.check_examples();
         if !failures.is_empty() {
             return Err(PolicyError { origin: origin.to_owned(), line: None, message: failures.join("; ") });

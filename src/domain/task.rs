@@ -80,7 +80,7 @@ pub struct FinishedStage {
 
 impl StageRun {
     fn new(name: &str, kind: Option<StageKind>) -> StageRun {
-        StageRun { name: name.to_owned(), kind: kind.or_else(|| StageKind::from_legacy_name(name)) }
+        StageRun { name: name.to_owned(), kind: StageKind::of_event(kind, name) }
     }
 }
 

@@ -6,8 +6,8 @@ use sha2::{Digest, Sha256};
 
 use toml::Spanned;
 
-use super::PolicyError;
-use super::stage::{Stage, StageText, unknown_kind_hint};
+use super::stage::{Stage, StageText, parse_text};
+use super::{PolicyError, line_at};
 use crate::protocol::{StageKind, TaskKind};
 
 /// The exploration playbook shipped in the binary.
@@ -62,20 +62,13 @@ struct LeftHandText {
 impl LeftHand {
     /// Parses and checks the file: each slot holds a stage of its own kind.
     pub fn parse(text: &str, origin: &str) -> Result<LeftHand, PolicyError> {
-        let line_of = |offset: usize| 1 + text[..offset.min(text.len())].matches('\n').count();
         let error = |line: Option<usize>, message: String| PolicyError { origin: origin.to_owned(), line, message };
-        let parsed: LeftHandText = toml::from_str(text).map_err(|err| {
-            let mut message = err.message().trim_end().to_owned();
-            if let Some(hint) = unknown_kind_hint(&message) {
-                message = format!("{message}; {hint}");
-            }
-            error(err.span().map(|s| line_of(s.start)), message)
-        })?;
+        let parsed: LeftHandText = parse_text(text, origin)?;
         if parsed.strategies.is_empty() {
             return Err(error(None, "the exploration playbook needs at least one [[strategy]]".into()));
         }
         let slot = |spanned: Spanned<StageText>, slot: &str, kind: StageKind| {
-            let line = line_of(spanned.span().start);
+            let line = line_at(text, spanned.span().start);
             let stage = spanned.into_inner().check().map_err(|message| error(Some(line), message))?;
             if stage.kind != kind {
                 return Err(error(

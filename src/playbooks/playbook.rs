@@ -11,10 +11,10 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
-use super::PolicyError;
 use super::left_hand::{LEFT_HAND, LeftHand};
 pub use super::stage::{KNOWN_TOOLS, Stage};
-use super::stage::{StageText, unknown_kind_hint};
+use super::stage::{StageText, parse_text};
+use super::{PolicyError, line_at};
 use crate::protocol::{StageKind, TaskKind, Track};
 
 /// The playbooks shipped in the binary: `(file name, text)`.
@@ -128,19 +128,12 @@ impl Playbook {
     /// Parses and checks one playbook file: every stage on its own, then the stages together
     /// against the shape the engine needs.
     pub fn parse(text: &str, origin: &str) -> Result<Playbook, PolicyError> {
-        let line_of = |offset: usize| 1 + text[..offset.min(text.len())].matches('\n').count();
         let error = |line: Option<usize>, message: String| PolicyError { origin: origin.to_owned(), line, message };
-        let parsed: PlaybookText = toml::from_str(text).map_err(|err| {
-            let mut message = err.message().trim_end().to_owned();
-            if let Some(hint) = unknown_kind_hint(&message) {
-                message = format!("{message}; {hint}");
-            }
-            error(err.span().map(|s| line_of(s.start)), message)
-        })?;
+        let parsed: PlaybookText = parse_text(text, origin)?;
         let mut stages = Vec::with_capacity(parsed.stages.len());
         let mut lines = Vec::with_capacity(parsed.stages.len());
         for spanned in parsed.stages {
-            let line = line_of(spanned.span().start);
+            let line = line_at(text, spanned.span().start);
             stages.push(spanned.into_inner().check().map_err(|message| error(Some(line), message))?);
             lines.push(line);
         }
@@ -254,12 +247,7 @@ impl PlaybookFile {
     /// Reads and checks one file, as the engine would load it: `left_hand.toml` is the
     /// exploration playbook, any other `*.toml` a production playbook.
     pub fn load(path: &Path) -> Result<PlaybookFile, PolicyError> {
-        let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|err| PolicyError {
-            origin: origin.clone(),
-            line: None,
-            message: format!("cannot read: {err}"),
-        })?;
+        let (text, origin) = PolicyError::read(path)?;
         if path.file_name().is_some_and(|name| name == "left_hand.toml") {
             return LeftHand::parse(&text, &origin).map(|left| PlaybookFile::Left(Box::new(left)));
         }

@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 
+use super::PolicyError;
 use crate::protocol::{Role, StageKind, Track};
 
 /// Tools a stage may list.
@@ -81,15 +82,20 @@ fn can_write(tools: &[String]) -> bool {
     tools.iter().any(|t| t == "write_file" || t == "edit_file")
 }
 
-/// A hint for a kind the file names that is not one: the old `agent` kind said nothing about
-/// what the stage does.
-pub(super) fn unknown_kind_hint(message: &str) -> Option<String> {
-    (message.contains("unknown variant") && message.contains("`implement`")).then(|| {
-        let kinds: Vec<&str> = StageKind::ALL.iter().map(|k| k.as_str()).collect();
-        format!(
-            "a stage's kind says what it does, one of: {}; the Right Hand's are plan, implement, test, validate, \
-             review and pr",
-            kinds.join(", ")
-        )
+/// Parses a playbook file's text, refusing it at the line of a TOML error; a kind that is not
+/// one (like the old `agent`) gets the list of kinds.
+pub(super) fn parse_text<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Result<T, PolicyError> {
+    toml::from_str(text).map_err(|err| {
+        let mut error = PolicyError::from_toml(text, origin, &err);
+        if error.message.contains("unknown variant") && error.message.contains("`implement`") {
+            let kinds: Vec<&str> = StageKind::ALL.iter().map(|k| k.as_str()).collect();
+            error.message = format!(
+                "{}; a stage's kind says what it does, one of: {}; the Right Hand's are plan, implement, test, \
+                 validate, review and pr",
+                error.message,
+                kinds.join(", ")
+            );
+        }
+        error
     })
 }

@@ -119,6 +119,11 @@ impl StageKind {
     pub fn from_legacy_name(name: &str) -> Option<StageKind> {
         StageKind::ALL.into_iter().find(|kind| kind.as_str() == name)
     }
+
+    /// The kind of a stage event: the one it records, else the one its (shipped) name meant.
+    pub fn of_event(recorded: Option<StageKind>, name: &str) -> Option<StageKind> {
+        recorded.or_else(|| StageKind::from_legacy_name(name))
+    }
 }
 
 impl fmt::Display for StageKind {

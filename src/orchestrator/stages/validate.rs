@@ -88,7 +88,7 @@ fn repeated_edits(run: &TaskRun, task: &Task) -> Result<Option<String>, EngineEr
     for event in &events {
         match &event.kind {
             EventKind::StageStarted { stage, kind, .. }
-                if kind.or_else(|| StageKind::from_legacy_name(stage)) == Some(StageKind::Implement) =>
+                if StageKind::of_event(*kind, stage) == Some(StageKind::Implement) =>
             {
                 attempt += 1
             }

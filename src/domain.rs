@@ -12,6 +12,7 @@ pub use crate::protocol::{Risk, Route, TaskKind, TaskSource, TaskSpec, TaskStatu
 pub use exploration::{AcceptanceTests, CandidateOutcome, Exploration};
 pub use state::{IllegalTransition, check_transition, is_active, is_final, successors};
 pub use task::{
-    ApplyError, DecidedGate, FinishedStage, IntakeNote, OpenGate, SpecBrief, StageRun, Task, TaskBrief, WorktreeRef,
+    ApplyError, DecidedGate, EngineerNote, FinishedStage, IntakeNote, OpenGate, SendBack, SpecBrief, StageRun, Task,
+    TaskBrief, WorktreeRef,
 };
 pub use task_file::{TaskFileError, parse_task_file, parse_task_file_changes, read_task_file, read_task_file_changes};

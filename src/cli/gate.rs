@@ -27,13 +27,22 @@ pub enum GateCmd {
         #[arg(long, value_name = "OPTION")]
         choose: Option<String>,
     },
-    /// Reject a gate
+    /// Say no to a gate: send the work back with a note, or stop the task
+    ///
+    /// With --note, the work goes back to the stage that produced what the gate shows, with the
+    /// note in its instructions: at a plan gate the planner plans again; at a PR, breaker or
+    /// escalation gate the implementer reworks it, then tests, validation and review run again.
+    /// With --stop, the task ends (failed, with the note as the reason) and runs again only after
+    /// `ambidex task resume`.
     Reject {
         /// The gate
         id: String,
-        /// Why (the agents and the audit log see it)
+        /// What to change (required to send back; the agents and the audit log see it)
         #[arg(long)]
         note: Option<String>,
+        /// Stop the task instead of sending the work back
+        #[arg(long)]
+        stop: bool,
     },
 }
 
@@ -76,7 +85,11 @@ pub fn run(command: GateCmd, context: &Context) -> Result<Outcome, String> {
         GateCmd::Approve { id, note, for_task, choose } => {
             (id, if for_task { Decision::ApproveForTask } else { Decision::Approve }, note, choose)
         }
-        GateCmd::Reject { id, note } => (id, Decision::Reject, note, None),
+        GateCmd::Reject { id, note, stop: true } => (id, Decision::Stop, note, None),
+        GateCmd::Reject { id, note: Some(note), stop: false } => (id, Decision::SendBack, Some(note), None),
+        GateCmd::Reject { note: None, stop: false, .. } => {
+            return Err("say what to change with --note TEXT to send the work back, or --stop to end the task".into());
+        }
     };
     let matches: Vec<GateId> = open
         .iter()

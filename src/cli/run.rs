@@ -93,7 +93,7 @@ pub fn run(args: RunArgs, context: &Context) -> Result<Outcome, String> {
             ),
             Ending::Parked { gate, kind } => (
                 format!(
-                    "stopped at the {kind} gate {}: decide it with `ambidex gate approve {}` (or `reject`), then continue with `ambidex run --task {short}`",
+                    "stopped at the {kind} gate {}: decide it with `ambidex gate approve {}` (or `gate reject ID --note TEXT` to send the work back, `--stop` to stop), then continue with `ambidex run --task {short}`",
                     gate.short(),
                     gate.short()
                 ),

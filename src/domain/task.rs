@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use super::exploration::Exploration;
 use super::state::{IllegalTransition, check_transition};
 use crate::protocol::{
-    Decision, Digest, Event, EventKind, GateId, GateKind, IntakeVerdict, Plan, PullRequest, Review, ReviewVerdict,
-    Risk, Route, StageKind, TaskId, TaskKind, TaskSpec, TaskStatus, TaskSummary, Triage, ValidationResult,
+    Actor, Decision, Digest, Event, EventKind, GateId, GateKind, IntakeVerdict, Plan, PullRequest, Review,
+    ReviewVerdict, Risk, Route, StageKind, TaskId, TaskKind, TaskSpec, TaskStatus, TaskSummary, Triage,
+    ValidationResult,
 };
 
 /// A gate that waits for a decision.
@@ -82,6 +83,35 @@ impl StageRun {
     fn new(name: &str, kind: Option<StageKind>) -> StageRun {
         StageRun { name: name.to_owned(), kind: StageKind::of_event(kind, name) }
     }
+}
+
+/// A note from the engineer: on the task, or with a gate decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineerNote {
+    /// What they said.
+    pub text: String,
+    /// The gate it was said at, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<GateKind>,
+    /// The sequence number of the event that carries it.
+    pub seq: u64,
+}
+
+/// Work the engineer sent back from a gate, and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendBack {
+    /// The kind of stage that does it again.
+    pub to: StageKind,
+    /// The gate it came back from.
+    pub gate: GateKind,
+    /// What to change.
+    pub note: String,
+    /// Whether that stage started again.
+    #[serde(default)]
+    pub resumed: bool,
+    /// What the stage said when it finished again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
 }
 
 /// An event that does not fit the task it is applied to.
@@ -236,6 +266,12 @@ pub struct Task {
     /// Gates decided so far, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub decided_gates: Vec<DecidedGate>,
+    /// The engineer's notes, oldest first: every later stage's instructions carry them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<EngineerNote>,
+    /// Work sent back from gates, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub send_backs: Vec<SendBack>,
     /// The comment linking the PR on the task's source issue, once posted (its web address).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issue_comment: Option<String>,
@@ -296,6 +332,8 @@ impl Task {
             pr_draft: None,
             exploration: None,
             decided_gates: Vec::new(),
+            notes: Vec::new(),
+            send_backs: Vec::new(),
             issue_comment: None,
         }
     }
@@ -318,6 +356,11 @@ impl Task {
     /// Whether the last stage that finished is of `kind`, and whether it succeeded.
     pub fn last_finished(&self, kind: StageKind) -> Option<bool> {
         self.last_stage.as_ref().filter(|last| last.stage.kind == Some(kind)).map(|last| last.ok)
+    }
+
+    /// Work sent back from a gate whose stage has not started again yet.
+    pub fn pending_send_back(&self) -> Option<&SendBack> {
+        self.send_backs.last().filter(|back| !back.resumed)
     }
 
     /// The route, once triaged.
@@ -369,10 +412,39 @@ impl Task {
                     self.stage = None;
                 }
             }
-            EventKind::StageStarted { stage, kind, .. } => self.stage = Some(StageRun::new(stage, *kind)),
-            EventKind::StageFinished { stage, ok, kind, .. } => {
+            EventKind::StageStarted { stage, kind, .. } => {
+                let stage = StageRun::new(stage, *kind);
+                if let Some(back) =
+                    self.send_backs.last_mut().filter(|back| !back.resumed && stage.kind == Some(back.to))
+                {
+                    back.resumed = true;
+                }
+                self.stage = Some(stage);
+            }
+            EventKind::SentBack { gate_kind, to, note, .. } => {
+                // The stage a gate interrupted is abandoned: the work goes back to `to`.
+                self.stage = None;
+                self.send_backs.push(SendBack {
+                    to: *to,
+                    gate: *gate_kind,
+                    note: note.clone(),
+                    resumed: false,
+                    outcome: None,
+                });
+            }
+            EventKind::Note { text } if matches!(event.actor, Actor::Human { .. }) => {
+                self.notes.push(EngineerNote { text: text.clone(), gate: None, seq: event.seq });
+            }
+            EventKind::StageFinished { stage, ok, kind, summary } => {
                 self.stage = None;
                 let stage = StageRun::new(stage, *kind);
+                if let Some(back) = self
+                    .send_backs
+                    .last_mut()
+                    .filter(|back| back.resumed && back.outcome.is_none() && stage.kind == Some(back.to) && *ok)
+                {
+                    back.outcome = Some(summary.clone());
+                }
                 if *ok {
                     self.completed_stages.push(stage.clone());
                 }
@@ -415,6 +487,9 @@ impl Task {
                     return Err(ApplyError::GateNotOpen { task: self.id, gate: *gate });
                 };
                 let open = self.open_gates.remove(index);
+                if let Some(text) = note.as_ref().filter(|_| matches!(event.actor, Actor::Human { .. })) {
+                    self.notes.push(EngineerNote { text: text.clone(), gate: Some(open.kind), seq: event.seq });
+                }
                 self.decided_gates.push(DecidedGate {
                     id: open.id,
                     kind: open.kind,

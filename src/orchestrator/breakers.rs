@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::domain::Task;
-use crate::protocol::{Decision, GateKind, ValidationResult};
+use crate::protocol::{GateKind, ValidationResult};
 use crate::workspace::WorkDiff;
 
 /// Something that holds the PR back until a human decides.
@@ -117,13 +117,14 @@ pub fn repeated_edits(
 /// the PR gate itself.
 pub fn before_pr(task: &Task, pr_gate_due: bool) -> Option<Hold> {
     let decided = |kind: GateKind, about: &str| {
-        task.decided_gates.iter().any(|g| g.kind == kind && g.decision != Decision::Reject && g.reason.contains(about))
+        task.decided_gates.iter().any(|g| g.kind == kind && g.decision.approves() && g.reason.contains(about))
     };
     if task.validation.is_empty() && !decided(GateKind::Breaker, "validation was skipped") {
         return Some(Hold {
             kind: GateKind::Breaker,
             reason: "validation was skipped: no validation command was given or discovered. Approve with a note \
-                     documenting why the change needs none, or reject."
+                     documenting why the change needs none, send it back with a note to have the implementer add \
+                     validation, or stop the task."
                 .into(),
             breaker: Some("validation_skipped"),
         });
@@ -134,7 +135,8 @@ pub fn before_pr(task: &Task, pr_gate_due: bool) -> Option<Hold> {
         return Some(Hold {
             kind: GateKind::PullRequest,
             reason: format!(
-                "create the draft PR \"{title}\" ({passed} of {} validation commands passed)",
+                "create the draft PR \"{title}\" ({passed} of {} validation commands passed); send back with a note to \
+                 have the implementer rework the change",
                 task.validation.len()
             ),
             breaker: None,

@@ -112,9 +112,13 @@ fn in_playbook(playbook: &Playbook, name: &str, kind: Option<StageKind>) -> Opti
     playbook.stage(name).or_else(|| kind.and_then(|kind| playbook.first_of(kind))).cloned()
 }
 
-/// The next stage of the playbook: the first one; the one after the last that succeeded; or,
-/// after a failed validation or a review that asked for changes, the implementation again.
+/// The next stage of the playbook: the one work was sent back to; the one running when the run
+/// stopped; the first one; the one after the last that succeeded; or, after a failed validation
+/// or a review that asked for changes, the implementation again.
 fn next_stage(task: &Task, playbook: &Playbook) -> Option<Stage> {
+    if let Some(back) = task.pending_send_back() {
+        return playbook.first_of(back.to).cloned();
+    }
     if let Some(running) = &task.stage {
         return in_playbook(playbook, &running.name, running.kind);
     }
@@ -210,8 +214,11 @@ async fn ask(run: &mut TaskRun, request: GateRequest) -> Result<Option<Ending>, 
     Ok(match run.engine().gate(id, request.kind, request.reason, evidence).await? {
         GateOutcome::Parked(gate) => Some(Ending::Parked { gate, kind: request.kind }),
         GateOutcome::Decided(Decision::Reject, note) => Some(fail(run, request.kind, note).await?),
+        // The decision's events failed the task already.
+        GateOutcome::Decided(Decision::Stop, _) => Some(Ending::Failed(last_reason(run.engine(), id))),
+        // Approved, or sent back: the projection says where the work goes next.
         GateOutcome::Decided(..) => {
-            run.after_approval(request.kind);
+            run.after_decision(request.kind);
             None
         }
     })

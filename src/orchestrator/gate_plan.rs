@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use super::flow::GateRequest;
 use crate::domain::Task;
 use crate::playbooks::Policy;
-use crate::protocol::{Decision, GateKind, GatePlan, Risk, StageKind};
+use crate::protocol::{GateKind, GatePlan, Risk, StageKind};
 
 /// The gates the task must pass: those triage planned, and those today's policy requires for
 /// its risk (a policy made stricter since triage applies; a laxer one removes nothing).
@@ -29,7 +29,7 @@ pub(crate) fn approved(task: &Task, kind: GateKind) -> bool {
 
 /// How many gates of `kind` were approved on this task.
 pub(crate) fn approved_count(task: &Task, kind: GateKind) -> usize {
-    task.decided_gates.iter().filter(|g| g.kind == kind && g.decision != Decision::Reject).count()
+    task.decided_gates.iter().filter(|g| g.kind == kind && g.decision.approves()).count()
 }
 
 /// The gate that must be decided before a stage of `kind` starts, if any. The plan gate (which
@@ -55,7 +55,10 @@ pub(crate) fn before_stage(task: &Task, policy: &Policy, kind: StageKind) -> Opt
     let touches = if areas.is_empty() { String::new() } else { format!("; it touches {}", areas.join(", ")) };
     Some(GateRequest::new(
         GateKind::Plan,
-        format!("risk is {risk}{touches}: approve the plan before any file changes. {plan}"),
+        format!(
+            "risk is {risk}{touches}: approve the plan before any file changes (send back with a note to have the \
+             planner plan again). {plan}"
+        ),
     ))
 }
 

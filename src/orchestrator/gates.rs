@@ -2,14 +2,23 @@
 //! the task waits (or, in a headless run, parks and the run returns), and the decision is
 //! persisted before anything moves on. Open gates survive a restart: a resumed task waits on the
 //! gate it already has instead of opening another.
+//!
+//! Every gate offers approve, approve for the rest of the task, send back with a note, and stop.
+//! What a decision does is written in the events that record it ([`Engine::decision_events`]),
+//! so it is the same whether it came from the control room, the CLI or the API, and whether a
+//! runner was waiting or the task was parked: a send-back returns the work to the stage kind that
+//! produced what the gate shows ([`send_back_to`]), a stop fails the task. Automatic approval has
+//! a ceiling from policy ([`auto_ceiling`]).
 
 use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
 use super::{Engine, EngineError, lock};
+use crate::domain::Task;
+use crate::playbooks::GateRules;
 use crate::protocol::{
-    Actor, Decision, Digest, Event, EventKind, GateId, GateKind, NewEvent, Risk, TaskId, TaskStatus,
+    Actor, Decision, Digest, Event, EventKind, GateId, GateKind, NewEvent, Risk, StageKind, TaskId, TaskStatus,
 };
 
 /// How a gate ended for the runner that asked.
@@ -21,10 +30,56 @@ pub enum GateOutcome {
     Parked(GateId),
 }
 
-/// The event that opens a gate a human may approve, approve for the task, or reject.
+/// The event that opens a gate a human may approve, approve for the task, send back or stop.
 fn opened(gate: GateId, kind: GateKind, reason: String, evidence: Option<Digest>, options: Vec<String>) -> EventKind {
-    let allowed = vec![Decision::Approve, Decision::ApproveForTask, Decision::Reject];
+    let allowed = Decision::OFFERED.to_vec();
     EventKind::GateOpened { gate, kind, reason, evidence_hash: evidence, allowed, options }
+}
+
+/// Where a send-back returns the work: the kind of stage that produced what each gate shows.
+/// Gates missing here have no stage to return to: a sent-back command is refused to the agent
+/// with the note, a sent-back promotion keeps production's change, and the note reaches every
+/// later stage either way.
+const SEND_BACK: &[(GateKind, StageKind)] = &[
+    (GateKind::Plan, StageKind::Plan),
+    (GateKind::Sensitive, StageKind::Plan),
+    (GateKind::PullRequest, StageKind::Implement),
+    (GateKind::Breaker, StageKind::Implement),
+    (GateKind::Escalation, StageKind::Implement),
+    (GateKind::Budget, StageKind::Implement),
+];
+
+/// The kind of stage a send-back from a gate of `kind` returns the work to.
+pub(crate) fn send_back_to(kind: GateKind) -> Option<StageKind> {
+    SEND_BACK.iter().find(|(gate, _)| *gate == kind).map(|(_, stage)| *stage)
+}
+
+/// Why automatic approval may not decide a gate of `kind` on this task, if it may not: the
+/// budgets would grow past `gates.auto_budget_multiple`, or the task already had
+/// `gates.auto_escalations` escalations approved.
+pub(crate) fn auto_ceiling(task: &Task, kind: GateKind, rules: &GateRules) -> Option<String> {
+    let answered = |kind: GateKind| task.decided_gates.iter().filter(|g| g.kind == kind && !g.decision.stops()).count();
+    match kind {
+        GateKind::Budget => {
+            let next = 1u64 << (answered(GateKind::Budget) + 1).min(16);
+            (next > rules.auto_budget_multiple).then(|| {
+                format!(
+                    "approving would grow the budgets to {next}× the risk level's, past gates.auto_budget_multiple = {}",
+                    rules.auto_budget_multiple
+                )
+            })
+        }
+        GateKind::Escalation => {
+            let approved = answered(GateKind::Escalation);
+            (approved >= rules.auto_escalations as usize).then(|| {
+                format!(
+                    "{approved} escalations were approved already, the most gates.auto_escalations = {} allows",
+                    rules.auto_escalations
+                )
+            })
+        }
+        _ => None,
+    }
 }
 
 impl Engine {
@@ -55,13 +110,28 @@ impl Engine {
         let setup = self.setup()?.clone();
         let current = self.task(task)?;
         if kind == GateKind::Command
-            && let Some(earlier) = current
-                .decided_gates
-                .iter()
-                .find(|g| g.kind == kind && g.reason == reason && g.decision != Decision::Reject)
+            && let Some(earlier) =
+                current.decided_gates.iter().find(|g| g.kind == kind && g.reason == reason && g.decision.approves())
         {
             return Ok(GateOutcome::Decided(earlier.decision, earlier.note.clone()));
         }
+        // Automatic approval: this run's `--approve` covers the task's risk, or a human approved
+        // this kind for the rest of the task; either way only up to policy's ceiling.
+        let risk = current.risk().unwrap_or(Risk::Medium);
+        let for_task = current.decided_gates.iter().any(|g| g.kind == kind && g.decision == Decision::ApproveForTask);
+        let wanted = if setup.auto_approve.covers(risk) {
+            Some(format!("approved automatically: this run was started with --approve {}", setup.auto_approve.as_str()))
+        } else if for_task && kind != GateKind::Promotion {
+            Some(format!("approved automatically: a human approved {kind} gates for the rest of this task"))
+        } else {
+            None
+        };
+        let ceiling = wanted.as_ref().and_then(|_| auto_ceiling(&current, kind, &setup.policy.gates));
+        let automatic = if ceiling.is_none() { wanted } else { None };
+        let reason = match ceiling {
+            Some(why) => format!("{reason} — not approved automatically: {why}; only a human can decide this gate"),
+            None => reason,
+        };
         let gate = match current.open_gates.iter().find(|g| g.kind == kind) {
             Some(open) => open.id,
             None => {
@@ -83,12 +153,8 @@ impl Engine {
                 gate
             }
         };
-        let risk = current.risk().unwrap_or(Risk::Medium);
-        if setup.auto_approve.covers(risk) {
-            let note = Some(format!(
-                "approved automatically: this run was started with --approve {}",
-                setup.auto_approve.as_str()
-            ));
+        if let Some(why) = automatic {
+            let note = Some(why);
             let events =
                 self.decision_events(gate, Decision::Approve, note.clone(), None, Actor::Orchestrator, true)?;
             self.append(events).await?;
@@ -157,8 +223,33 @@ impl Engine {
                 gate.short()
             )));
         }
-        let decided = EventKind::GateDecided { gate, decision, note, choice };
+        let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+        if decision == Decision::Reject {
+            return Err(EngineError::Refused(
+                "a gate is no longer rejected: send the work back with a note saying what to change (send_back), \
+                 or stop the task (stop)"
+                    .into(),
+            ));
+        }
+        let back_to = send_back_to(open.kind);
+        if decision == Decision::SendBack && note.is_none() {
+            let to = back_to.map(|to| format!(" (the {to} stage does it again with it)")).unwrap_or_default();
+            return Err(EngineError::Refused(format!("sending back needs a note saying what to change{to}")));
+        }
+        let orchestrator = |kind| NewEvent::for_task(task.id, Actor::Orchestrator, kind);
+        let decided = EventKind::GateDecided { gate, decision, note: note.clone(), choice };
         let mut events = vec![NewEvent::for_task(task.id, actor, decided)];
+        if decision == Decision::Stop {
+            let said = note.map(|n| format!(": {n}")).unwrap_or_default();
+            let reason = format!("stopped by the engineer at the {} gate{said}", open.kind);
+            events.push(orchestrator(EventKind::StatusChanged { from: task.status, to: TaskStatus::Failed, reason }));
+            return Ok(events);
+        }
+        if decision == Decision::SendBack
+            && let (Some(to), Some(note)) = (back_to, note)
+        {
+            events.push(orchestrator(EventKind::SentBack { gate, gate_kind: open.kind, to, note }));
+        }
         if task.status == TaskStatus::AwaitingGate && task.open_gates.len() == 1 {
             let waiting = continues_here || lock(&self.waiters).contains_key(&gate);
             let to = if waiting { TaskStatus::Running } else { TaskStatus::Queued };

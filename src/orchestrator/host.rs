@@ -58,6 +58,10 @@ impl AgentHost for TaskHost {
     }
 
     fn should_stop(&self) -> bool {
-        self.parked() || self.engine.task(self.task).is_ok_and(|task| task.status == TaskStatus::Cancelled)
+        self.parked()
+            || self
+                .engine
+                .task(self.task)
+                .is_ok_and(|task| matches!(task.status, TaskStatus::Cancelled | TaskStatus::Failed))
     }
 }

@@ -87,6 +87,31 @@ fn alternatives(task: &Task) -> String {
     out
 }
 
+/// What the engineer said along the way, and what each send-back changed.
+fn engineer_section(task: &Task) -> String {
+    if task.notes.is_empty() && task.send_backs.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n## The engineer's notes\n");
+    for note in &task.notes {
+        let at = note.gate.map(|gate| format!(" (at the {gate} gate)")).unwrap_or_default();
+        out.push_str(&format!("- {}{at}\n", note.text));
+    }
+    for back in &task.send_backs {
+        let changed = match &back.outcome {
+            Some(summary) => {
+                format!("the {} stage did it again: {}", back.to, summary.lines().next().unwrap_or_default())
+            }
+            None => format!("the {} stage has not finished again", back.to),
+        };
+        out.push_str(&format!(
+            "- Sent back from the {} gate to the {} stage: {}; {changed}\n",
+            back.gate, back.to, back.note
+        ));
+    }
+    out
+}
+
 /// The PR document.
 pub fn document(task: &Task, draft: &PullRequest, head_seq: u64, head_hash: &str) -> String {
     let mut out = format!("# {}\n\n{}\n", draft.title, draft.body.trim());
@@ -131,6 +156,7 @@ pub fn document(task: &Task, draft: &PullRequest, head_seq: u64, head_hash: &str
         out.push_str(&format!("\n## Rollback\n{}\n", plan.rollback.trim()));
     }
     out.push_str(&alternatives(task));
+    out.push_str(&engineer_section(task));
     let decided: Vec<String> = task.decided_gates.iter().map(|g| format!("{} gate: {}", g.kind, g.decision)).collect();
     if !decided.is_empty() {
         out.push_str(&format!("\n## Approvals\n{}\n", decided.join("; ")));

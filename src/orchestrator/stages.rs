@@ -83,9 +83,6 @@ fn feedback(task: &Task) -> String {
             out.push_str(&format!("- [{}] {}{file}: {}\n", finding.severity, finding.category, finding.message));
         }
     }
-    if let Some(note) = task.decided_gates.iter().rev().find_map(|g| g.note.clone()) {
-        out.push_str(&format!("## Latest note from the human\n{note}\n"));
-    }
     out
 }
 
@@ -115,7 +112,7 @@ async fn agent_stage(run: &mut TaskRun, stage: &Stage, task: &Task) -> Result<Fl
         values.insert("context", run.context());
     }
     let opening = format!("Begin the `{}` stage. Finish with `{}`.", stage.name, stage.submit);
-    let spec = stage_agent(stage, model, &values, opening, None);
+    let spec = stage_agent(stage, task, model, &values, opening, None);
     let broker = run.broker();
     let mut scope = scope(run, stage.role, task)?;
     let host = run.host().clone();
@@ -173,7 +170,10 @@ pub(crate) async fn trip(run: &TaskRun, breaker: &str, evidence: String) -> Resu
         return Ok(Flow::Next);
     }
     run.record(vec![tripped]).await?;
-    let reason = format!("circuit breaker `{breaker}`: {evidence}; approve to go on, reject to stop the task");
+    let reason = format!(
+        "circuit breaker `{breaker}`: {evidence}; approve to go on, send back with a note to have the implementer \
+         rework it, or stop the task"
+    );
     Ok(Flow::ask(GateKind::Breaker, reason))
 }
 
@@ -280,10 +280,8 @@ async fn after_work(run: &mut TaskRun, kind: StageKind) -> Result<Flow, EngineEr
         return trip(run, "weak_tests", evidence).await;
     }
     let max_lines = scaled(budgets_of(run.setup(), &task).task_limits(), run.budget_scale()).diff_lines;
-    let scope_approved = task
-        .decided_gates
-        .iter()
-        .any(|g| g.reason.contains("breaker `scope`") && g.decision != crate::protocol::Decision::Reject);
+    let scope_approved =
+        task.decided_gates.iter().any(|g| g.reason.contains("breaker `scope`") && g.decision.approves());
     if !scope_approved && let Some(evidence) = breakers::scope(&task, &diff, max_lines) {
         return trip(run, "scope", evidence).await;
     }

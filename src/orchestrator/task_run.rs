@@ -16,7 +16,7 @@ use crate::agents::prompt::render;
 use crate::context::{ContextOptions, RepoContext};
 use crate::domain::Task;
 use crate::playbooks::playbook::{Playbook, Stage};
-use crate::protocol::{Actor, Decision, Digest, EventKind, GateKind, NewEvent, Risk, TaskId};
+use crate::protocol::{Actor, Digest, EventKind, GateKind, NewEvent, Risk, StageKind, TaskId};
 use crate::tools::broker::{Broker, BrokerConfig};
 use crate::tools::budget::{BudgetLimits, BudgetUsage};
 use crate::workspace::{Worktree, WorktreeRequest, create, diff_against};
@@ -57,9 +57,11 @@ pub(crate) fn budgets_of<'a>(setup: &'a EngineSetup, task: &Task) -> &'a crate::
     setup.policy.budgets.for_risk(task.risk().unwrap_or(Risk::Medium))
 }
 
-/// The agent that runs `stage`, its prompt rendered from `values`.
+/// The agent that runs `stage` for `task`: its prompt rendered from `values`, then what the
+/// engineer said (a send-back's note, every note on the task), whatever the prompt's placeholders.
 pub(crate) fn stage_agent(
     stage: &Stage,
+    task: &Task,
     model: String,
     values: &BTreeMap<&str, String>,
     opening: String,
@@ -68,7 +70,7 @@ pub(crate) fn stage_agent(
     AgentSpec {
         role: stage.role,
         model,
-        system: render(&stage.prompt, values),
+        system: format!("{}{}", render(&stage.prompt, values), engineer_notes(task, stage.kind)),
         opening,
         tools: stage.tools.clone(),
         submit: stage.submit.clone(),
@@ -88,12 +90,10 @@ impl TaskRun {
     ) -> Self {
         let task = engine.task(id).ok();
         let limits = task.as_ref().map_or_else(BudgetLimits::default, |t| budgets_of(&setup, t).task_limits());
-        // Every budget gate a human approved doubled the budgets; a resumed run keeps that.
+        // Every budget gate approved or sent back doubled the budgets; a resumed run keeps that.
         let approved = task
             .as_ref()
-            .map(|t| {
-                t.decided_gates.iter().filter(|g| g.kind == GateKind::Budget && g.decision != Decision::Reject).count()
-            })
+            .map(|t| t.decided_gates.iter().filter(|g| g.kind == GateKind::Budget && !g.decision.stops()).count())
             .unwrap_or(0);
         let budget_scale = 1u64 << approved.min(16);
         let task_budget = Arc::new(Mutex::new(BudgetUsage::new("task", scaled(limits, budget_scale))));
@@ -151,8 +151,9 @@ impl TaskRun {
         self.budget_scale
     }
 
-    /// What an approved gate changes for the rest of the run.
-    pub fn after_approval(&mut self, kind: GateKind) {
+    /// What a gate that was approved or sent back changes for the rest of the run: a budget gate
+    /// doubles the budgets (the work goes on either way).
+    pub fn after_decision(&mut self, kind: GateKind) {
         if kind == GateKind::Budget {
             self.budget_scale = self.budget_scale.saturating_mul(2);
             if let Ok(task) = self.task() {
@@ -258,6 +259,27 @@ impl TaskRun {
         });
         Some(Digest(Sha256::digest(snapshot.to_string().as_bytes()).into()))
     }
+}
+
+/// What the engineer said, for the instructions of a stage of `kind`: why the work came back
+/// to it, when it did, and every note so far. Empty when they said nothing.
+fn engineer_notes(task: &Task, kind: StageKind) -> String {
+    let mut out = String::new();
+    if let Some(back) = task.pending_send_back().filter(|back| back.to == kind) {
+        out.push_str(&format!(
+            "\n\n## Sent back to you\nThe engineer sent the work back from the {} gate: {}\nDo what the note \
+             asks; it outranks your earlier work.",
+            back.gate, back.note
+        ));
+    }
+    if !task.notes.is_empty() {
+        out.push_str("\n\n## Notes from the engineer (oldest first)\n");
+        for note in &task.notes {
+            let at = note.gate.map(|gate| format!(" (at the {gate} gate)")).unwrap_or_default();
+            out.push_str(&format!("- {}{at}\n", note.text));
+        }
+    }
+    out
 }
 
 /// Creates the worktree of candidate `label` once; later runs reuse it. The second value says

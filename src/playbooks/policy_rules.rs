@@ -481,6 +481,22 @@ pub struct GateRules {
     pub sensitive_areas: bool,
     /// Promoting an exploratory result needs approval.
     pub promotion: bool,
+    /// Automatic approval (`--approve`, approve-for-task) never grows a task's budgets beyond this
+    /// multiple of its risk level's; a budget gate past it waits for a human.
+    #[serde(default = "default_auto_budget_multiple")]
+    pub auto_budget_multiple: u64,
+    /// Automatic approval approves at most this many escalations per task; the next one waits for
+    /// a human.
+    #[serde(default = "default_auto_escalations")]
+    pub auto_escalations: u32,
+}
+
+fn default_auto_budget_multiple() -> u64 {
+    4
+}
+
+fn default_auto_escalations() -> u32 {
+    2
 }
 
 // --- defaults: the shipped policy's sections ----------------------------------------------------------

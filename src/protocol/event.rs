@@ -205,6 +205,18 @@ pub enum EventKind {
         /// The note.
         text: String,
     },
+    /// A human sent the work back from a gate: the stage of kind `to` runs again, with the note
+    /// in its instructions.
+    SentBack {
+        /// The gate.
+        gate: GateId,
+        /// Its kind.
+        gate_kind: GateKind,
+        /// The kind of stage the work returns to.
+        to: StageKind,
+        /// What to change.
+        note: String,
+    },
     /// An agent called a tool (one event per call, written when it ends).
     ToolCalled(Box<ToolCallRecord>),
     /// A budget ran out; the orchestrator pauses the task at a gate.
@@ -449,6 +461,7 @@ impl EventKind {
             EventKind::GateOpened { .. } => "gate_opened",
             EventKind::GateDecided { .. } => "gate_decided",
             EventKind::Note { .. } => "note",
+            EventKind::SentBack { .. } => "sent_back",
             EventKind::ToolCalled(_) => "tool_called",
             EventKind::BudgetExceeded { .. } => "budget_exceeded",
             EventKind::WorktreeCreated { .. } => "worktree_created",
@@ -518,6 +531,9 @@ impl EventKind {
                 }
             }
             EventKind::Note { text } => format!("note: {text}"),
+            EventKind::SentBack { gate_kind, to, note, .. } => {
+                format!("sent back from the {gate_kind} gate to the {to} stage: {note}")
+            }
             EventKind::ToolCalled(record) => {
                 let outcome = match (record.ok, record.exit_code) {
                     (_, Some(code)) => format!("exit {code}"),

@@ -52,8 +52,30 @@ pub enum Decision {
     Approve,
     /// Go on, and approve further gates of this kind for this task without asking.
     ApproveForTask,
-    /// Stop; the task goes back or fails, as the gate says.
+    /// No, as earlier versions recorded it: the task stopped (at a promotion gate, production
+    /// kept its own change). Clients now answer with [`Decision::SendBack`] or [`Decision::Stop`].
     Reject,
+    /// No, do it this way: the work goes back to the stage that produced what the gate shows,
+    /// with the note (required) in that stage's instructions.
+    SendBack,
+    /// No, and stop: the task ends (failed) and runs again only when the engineer resumes it.
+    Stop,
+}
+
+impl Decision {
+    /// The answers every gate offers.
+    pub const OFFERED: [Decision; 4] =
+        [Decision::Approve, Decision::ApproveForTask, Decision::SendBack, Decision::Stop];
+
+    /// Whether the work goes on as the gate proposed.
+    pub fn approves(self) -> bool {
+        matches!(self, Decision::Approve | Decision::ApproveForTask)
+    }
+
+    /// Whether the task ends here.
+    pub fn stops(self) -> bool {
+        matches!(self, Decision::Reject | Decision::Stop)
+    }
 }
 
 impl fmt::Display for Decision {
@@ -62,6 +84,8 @@ impl fmt::Display for Decision {
             Decision::Approve => "approve",
             Decision::ApproveForTask => "approve_for_task",
             Decision::Reject => "reject",
+            Decision::SendBack => "send_back",
+            Decision::Stop => "stop",
         })
     }
 }

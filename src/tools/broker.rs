@@ -302,7 +302,7 @@ impl Broker {
             let (decision, note) = host.approve(request).await;
             record.decision = Some(decision);
             match decision {
-                Decision::Reject => {
+                Decision::Reject | Decision::SendBack | Decision::Stop => {
                     facts.policy = Some(record);
                     let note = note.map(|n| format!(": {n}")).unwrap_or_default();
                     return ToolOutput::error(format!("a human rejected this command{note}; try another way"));

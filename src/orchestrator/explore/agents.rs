@@ -73,7 +73,8 @@ impl Crew {
             Err(err) => return Ok(AgentOutcome::ModelFailed(format!("no model for {}: {err}", stage.role))),
         };
         let opening = format!("Begin `{}` for {candidate}. Finish with `{}`.", stage.name, stage.submit);
-        let spec = stage_agent(stage, model, &values, opening, Some(candidate.to_owned()));
+        let task = self.engine.task(self.id)?;
+        let spec = stage_agent(stage, &task, model, &values, opening, Some(candidate.to_owned()));
         let actor =
             Actor::Agent(AgentIdentity { role: stage.role, track: Track::Left, candidate: Some(candidate.to_owned()) });
         let budget = Arc::new(Mutex::new(BudgetUsage::new("task", self.candidate_limits)));
@@ -245,7 +246,7 @@ pub(super) async fn confirm_weak_tests(run: &mut TaskRun) -> Result<Flow, Engine
     }
     let reason = format!(
         "circuit breaker `{WEAK_ACCEPTANCE}`: {evidence}; approve to compare candidates with them flagged weak, \
-         reject to stop the task"
+         or stop the task"
     );
     Ok(Flow::ask(GateKind::Breaker, reason))
 }

@@ -22,8 +22,8 @@ use crate::orchestrator::EngineError;
 use crate::orchestrator::breakers::is_test_path;
 use crate::orchestrator::task_run::{PRODUCTION, TaskRun, candidate_worktree, ensure_worktree};
 use crate::protocol::{
-    Actor, Decision, Digest, EventKind, EvidenceMatrix, EvidenceRow, GateKind, NewEvent, TestCase, TestFramework,
-    TestReport, TestStatus, Track,
+    Actor, Digest, EventKind, EvidenceMatrix, EvidenceRow, GateKind, NewEvent, TestCase, TestFramework, TestReport,
+    TestStatus, Track,
 };
 use crate::tools::policy::Verdict;
 use crate::tools::runner::{self, RunSpec};
@@ -54,9 +54,10 @@ fn failed_report(command: &str, why: String) -> TestReport {
 /// Whether the engine may run `command` for evidence: the policy allows it (and a sandbox holds
 /// it), or a human approved it for this task at a command gate.
 fn may_run(crew: &Crew, task: &Task, command: &str) -> Result<(), String> {
-    let approved = task.decided_gates.iter().any(|g| {
-        g.kind == GateKind::Command && g.decision != Decision::Reject && g.reason.starts_with(&format!("`{command}`"))
-    });
+    let approved = task
+        .decided_gates
+        .iter()
+        .any(|g| g.kind == GateKind::Command && g.decision.approves() && g.reason.starts_with(&format!("`{command}`")));
     let judgement = crew.setup.policy.commands.judge(command);
     if approved
         || (judgement.verdict == Verdict::Allow && crew.setup.sandbox != crate::tools::sandbox::SandboxLevel::None)

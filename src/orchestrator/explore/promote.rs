@@ -236,7 +236,7 @@ pub(super) async fn promote(
         let summary = synthesis.reasons.iter().map(|r| r.text.as_str()).collect::<Vec<_>>().join("; ");
         let reason = format!(
             "promotion: the synthesis recommends `{}` ({summary}); approve to adopt it (or pick another option), \
-             reject to keep the production change",
+             send back to keep the production change (your note goes to its next stages), or stop the task",
             synthesis.recommendation.label()
         );
         let auto = if !run.setup().policy.gates.promotion {
@@ -275,24 +275,32 @@ pub(super) async fn promote(
         });
     }
     let (decision, picked) = choice.unwrap_or((Decision::Reject, None));
-    let picked = if decision == Decision::Reject {
+    if decision == Decision::Stop {
+        // The decision's events failed the task.
+        return Ok(Flow::Next);
+    }
+    // Sent back (or, in older logs, rejected): production keeps its own change; a note reaches
+    // every later stage.
+    let picked = if !decision.approves() {
         Recommendation::KeepProduction.label()
     } else {
         picked.unwrap_or_else(|| options[0].clone())
     };
     if picked == Recommendation::RejectAll.label() {
-        let escalated = engine.task(task.id)?.decided_gates.iter().any(|g| {
-            g.kind == GateKind::Escalation && g.reason.starts_with(ESCALATION) && g.decision != Decision::Reject
-        });
+        let escalated = engine
+            .task(task.id)?
+            .decided_gates
+            .iter()
+            .any(|g| g.kind == GateKind::Escalation && g.reason.starts_with(ESCALATION) && !g.decision.stops());
         if escalated {
             return adopt(run, hash, synthesis, &Recommendation::KeepProduction.label()).await;
         }
         let reason = format!(
-            "{ESCALATION} ({}); approve to let the production track go on with its own change, reject to stop the \
-             task",
+            "{ESCALATION} ({}); approve to let the production track go on with its own change, send back with a \
+             note to have it rework that change, or stop the task",
             synthesis.reasons.iter().map(|r| r.text.as_str()).collect::<Vec<_>>().join("; ")
         );
-        // Once approved, the next pass finds the escalation decided and keeps production.
+        // Once approved or sent back, the next pass finds the escalation decided and keeps production.
         return Ok(Flow::ask(GateKind::Escalation, reason));
     }
     adopt(run, hash, synthesis, &picked).await

@@ -12,7 +12,6 @@ use crate::domain::Task;
 use crate::orchestrator::EngineError;
 use crate::orchestrator::breakers;
 use crate::orchestrator::flow::{Ending, Flow};
-use crate::orchestrator::gate_plan::approved_count;
 use crate::orchestrator::task_run::TaskRun;
 use crate::playbooks::playbook::Stage;
 use crate::protocol::{Actor, EventKind, GateKind, Role, StageKind, ValidationResult};
@@ -67,10 +66,13 @@ pub(super) async fn run(run: &mut TaskRun, stage: &Stage, task: &Task) -> Result
     if let Some(evidence) = repeated_edits(run, &task)? {
         return trip(run, "repeated_edits", evidence).await;
     }
-    let limit = run.playbook().retries.implementation + approved_count(&task, GateKind::Escalation) as u32;
+    // Each escalation approved or sent back buys one more attempt.
+    let extra = task.decided_gates.iter().filter(|g| g.kind == GateKind::Escalation && !g.decision.stops()).count();
+    let limit = run.playbook().retries.implementation + extra as u32;
     if attempt >= limit {
         let reason = format!(
-            "validation failed in {attempt} implementation attempts ({}); approve for one more attempt, reject to stop",
+            "validation failed in {attempt} implementation attempts ({}); approve for one more attempt, send back \
+             with a note to guide it, or stop the task",
             failed.join(", ")
         );
         return Ok(Flow::ask(GateKind::Escalation, reason));

@@ -228,10 +228,11 @@ pub fn run(args: DemoArgs, base: &Context) -> Result<Outcome, String> {
 /// The first screen's message: the keys the demo asks for, as the keymap binds them.
 fn banner(keys: &Keymap) -> String {
     format!(
-        "Demo: both tasks are running. At a gate: {} approve · {} reject · {} other option │ {} next pane · {} \
-         evidence · {} compare · {} keys · {} quit",
+        "Demo: both tasks are running. At a gate: {} approve · {} send back · {} stop · {} other option │ {} next \
+         pane · {} evidence · {} compare · {} keys · {} quit",
         keys.key(Action::Approve),
-        keys.key(Action::Reject),
+        keys.key(Action::SendBack),
+        keys.key(Action::Stop),
         keys.key(Action::NextOption),
         keys.key(Action::FocusNext),
         keys.key(Action::TabEvidence),

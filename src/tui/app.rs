@@ -213,6 +213,9 @@ pub struct Approval {
     pub note: String,
     /// Whether keys go into the note.
     pub editing_note: bool,
+    /// Whether `enter` in the note sends the work back (the engineer pressed send back before
+    /// writing the note it needs).
+    pub send_back_on_enter: bool,
     /// Set after `esc`: do not pop the overlay up again until a new gate opens.
     pub dismissed: bool,
     /// Gates decided from here, awaiting the engine's event.

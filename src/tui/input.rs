@@ -387,9 +387,15 @@ impl AppState {
     fn approval_key(&mut self, key: KeyEvent) -> Vec<Command> {
         if self.approval.editing_note {
             match key.code {
-                KeyCode::Enter => self.approval.editing_note = false,
+                KeyCode::Enter => {
+                    self.approval.editing_note = false;
+                    if std::mem::take(&mut self.approval.send_back_on_enter) && !self.approval.note.trim().is_empty() {
+                        return self.decide(Decision::SendBack);
+                    }
+                }
                 KeyCode::Esc => {
                     self.approval.editing_note = false;
+                    self.approval.send_back_on_enter = false;
                     self.approval.note.clear();
                 }
                 KeyCode::Backspace => {
@@ -412,14 +418,22 @@ impl AppState {
             return Vec::new();
         }
         let action = self.keymap.action(Mode::Approval, &key);
-        let deciding = matches!(action, Some(Action::Approve | Action::Reject | Action::ApproveForTask));
+        let deciding = matches!(action, Some(Action::Approve | Action::SendBack | Action::Stop | Action::ApproveForTask));
         if deciding && self.approval.popped_at.is_some_and(|at| at.elapsed() < self.gate_key_guard) {
             self.status = Some(("a gate just opened: read it, then press the key again".into(), false));
             return Vec::new();
         }
         let decision = match action {
             Some(Action::Approve) => Decision::Approve,
-            Some(Action::Reject) => Decision::Reject,
+            // A send-back needs a note: write it first, `enter` sends.
+            Some(Action::SendBack) if self.approval.note.trim().is_empty() => {
+                self.approval.editing_note = true;
+                self.approval.send_back_on_enter = true;
+                self.status = Some(("say what to change, then enter sends the work back".into(), false));
+                return Vec::new();
+            }
+            Some(Action::SendBack) => Decision::SendBack,
+            Some(Action::Stop) => Decision::Stop,
             Some(Action::ApproveForTask) => Decision::ApproveForTask,
             Some(Action::Note) => {
                 self.approval.editing_note = true;
@@ -451,15 +465,21 @@ impl AppState {
             }
             _ => return Vec::new(),
         };
+        self.decide(decision)
+    }
+
+    /// Sends `decision` on the gate the overlay shows, with the note and the picked option.
+    fn decide(&mut self, decision: Decision) -> Vec<Command> {
+        let Some(gate) = self.current_gate().cloned() else {
+            self.overlay = None;
+            return Vec::new();
+        };
         if !gate.allowed.is_empty() && !gate.allowed.contains(&decision) {
             let allowed: Vec<String> = gate.allowed.iter().map(|d| d.to_string()).collect();
             self.status = Some((format!("this gate allows only: {}", allowed.join(", ")), true));
             return Vec::new();
         }
-        let choice = match decision {
-            Decision::Reject => None,
-            _ => gate.options.get(self.approval.option).cloned(),
-        };
+        let choice = if decision.approves() { gate.options.get(self.approval.option).cloned() } else { None };
         let note = Some(self.approval.note.trim().to_owned()).filter(|n| !n.is_empty());
         self.approval.queue.retain(|(_, g)| *g != gate.id);
         self.approval.sent.insert(gate.id);

@@ -101,7 +101,8 @@ actions! {
     Filter = "filter", Normal, "/", "log: filter";
     Refresh = "refresh", Normal, "R", "reload the selected task's events and diffs";
     Approve = "approve", Approval, "y", "approve";
-    Reject = "reject", Approval, "n", "reject";
+    SendBack = "send_back", Approval, "n", "send back with a note: the stage that made it does it again";
+    Stop = "stop", Approval, "s", "stop the task (it runs again only when resumed)";
     ApproveForTask = "approve_for_task", Approval, "a", "approve, and the rest of this task's gates of this kind";
     Note = "note", Approval, "e", "add a note to the decision";
     FullDiff = "full_diff", Approval, "d", "open the full diff";
@@ -319,7 +320,7 @@ mod tests {
         assert_eq!(keymap.action(Mode::Normal, &press(KeyCode::Char('G'), KeyModifiers::SHIFT)), Some(Action::Bottom));
         assert_eq!(keymap.action(Mode::Normal, &press(KeyCode::BackTab, KeyModifiers::SHIFT)), Some(Action::FocusPrev));
         assert_eq!(keymap.action(Mode::Normal, &press(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
-        assert_eq!(keymap.action(Mode::Approval, &press(KeyCode::Char('n'), KeyModifiers::NONE)), Some(Action::Reject));
+        assert_eq!(keymap.action(Mode::Approval, &press(KeyCode::Char('n'), KeyModifiers::NONE)), Some(Action::SendBack));
         assert_eq!(keymap.action(Mode::Normal, &press(KeyCode::Char('n'), KeyModifiers::NONE)), Some(Action::NewTask));
         assert_eq!(keymap.action(Mode::Form, &press(KeyCode::Char('s'), KeyModifiers::CONTROL)), Some(Action::Submit));
         for action in Action::ALL {

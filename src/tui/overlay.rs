@@ -204,7 +204,10 @@ pub fn render_approval(state: &AppState, area: Rect, buf: &mut Buffer) {
         Line::from(vec![
             Span::styled("note: ", theme.style("ui.form.focus")),
             Span::styled(format!("{}▏", state.approval.note), theme.style("ui.text")),
-            Span::styled("  (enter to keep, esc to drop)", theme.style("ui.dim")),
+            Span::styled(
+                if state.approval.send_back_on_enter { "  (enter sends it back, esc drops)" } else { "  (enter to keep, esc to drop)" },
+                theme.style("ui.dim"),
+            ),
         ])
     } else if state.approval.note.is_empty() {
         Line::default()
@@ -217,20 +220,27 @@ pub fn render_approval(state: &AppState, area: Rect, buf: &mut Buffer) {
     note.render(note_area, buf);
 
     let allowed = |decision: Decision| gate.allowed.is_empty() || gate.allowed.contains(&decision);
+    let hints: Vec<(String, &str, &str)> = [
+        (Action::Approve, Some(Decision::Approve), "approve", "approve"),
+        (Action::SendBack, Some(Decision::SendBack), "send back", "back"),
+        (Action::Stop, Some(Decision::Stop), "stop", "stop"),
+        (Action::ApproveForTask, Some(Decision::ApproveForTask), "approve for this task", "for task"),
+        (Action::Note, None, "note", "note"),
+        (Action::FullDiff, None, "full diff", "diff"),
+        (Action::Later, None, "later", "later"),
+    ]
+    .into_iter()
+    .filter(|(_, decision, _, _)| decision.is_none_or(allowed))
+    .map(|(action, _, long, short)| (state.keymap.key(action), long, short))
+    .collect();
+    // Every key stays visible on a narrow screen: the words get shorter first.
+    let chooser = if gate.options.len() > 1 { "←/→ 1-9 choose".chars().count() } else { 0 };
+    let long_width: usize = hints.iter().map(|(key, what, _)| key.chars().count() + what.chars().count() + 3).sum();
+    let long = long_width + chooser <= keys_area.width as usize;
     let mut keys = Vec::new();
-    for (action, decision, what) in [
-        (Action::Approve, Some(Decision::Approve), "approve"),
-        (Action::Reject, Some(Decision::Reject), "reject"),
-        (Action::ApproveForTask, Some(Decision::ApproveForTask), "approve for this task"),
-        (Action::Note, None, "note"),
-        (Action::FullDiff, None, "full diff"),
-        (Action::Later, None, "later"),
-    ] {
-        if decision.is_some_and(|d| !allowed(d)) {
-            continue;
-        }
-        keys.push(Span::styled(state.keymap.key(action), theme.style("ui.key")));
-        keys.push(Span::styled(format!(" {what}  "), theme.style("ui.dim")));
+    for (key, long_words, short_words) in &hints {
+        keys.push(Span::styled(key.clone(), theme.style("ui.key")));
+        keys.push(Span::styled(format!(" {}  ", if long { long_words } else { short_words }), theme.style("ui.dim")));
     }
     if gate.options.len() > 1 {
         keys.push(Span::styled("←/→ 1-9", theme.style("ui.key")));
@@ -335,7 +345,8 @@ pub fn render_gates_tab(state: &AppState, area: Rect, buf: &mut Buffer, focused:
             let gate = state.details.get(task)?.gates.iter().find(|g| g.id == *id)?;
             let (state_text, style) = match &gate.decided {
                 None => ("waiting".to_owned(), theme.style("gate.pending")),
-                Some((Decision::Reject, ..)) => ("rejected".to_owned(), theme.style("gate.rejected")),
+                Some((Decision::Reject | Decision::Stop, ..)) => ("stopped".to_owned(), theme.style("gate.rejected")),
+                Some((Decision::SendBack, ..)) => ("sent back".to_owned(), theme.style("gate.rejected")),
                 Some((decision, _, choice)) => {
                     let choice = choice.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
                     (format!("{decision}{choice}"), theme.style("gate.approved"))

@@ -290,6 +290,7 @@ impl AppState {
         self.approval.option = 0;
         self.approval.note.clear();
         self.approval.editing_note = false;
+        self.approval.send_back_on_enter = false;
         self.overlay = Some(Overlay::Approval);
     }
 

@@ -105,7 +105,7 @@ fn plan_gate_opened(id: TaskId) -> Msg {
             kind: GateKind::Plan,
             reason: "approve the plan".into(),
             evidence_hash: None,
-            allowed: vec![Decision::Approve, Decision::Reject],
+            allowed: vec![Decision::Approve, Decision::SendBack, Decision::Stop],
             options: Vec::new(),
         },
     ))
@@ -126,7 +126,7 @@ fn a_gate_that_opens_rings_notifies_and_pops_the_overlay() {
 
     // `a` is not allowed on this gate: nothing is sent and the footer says why.
     assert_eq!(state.update(key(KeyCode::Char('a'))), vec![]);
-    assert!(state.status.as_ref().is_some_and(|(text, error)| *error && text.contains("approve, reject")));
+    assert!(state.status.as_ref().is_some_and(|(text, error)| *error && text.contains("approve, send_back, stop")));
 
     // A note, then `y`.
     state.update(key(KeyCode::Char('e')));
@@ -179,20 +179,35 @@ fn the_queue_of_gates_is_worked_through_and_the_promotion_choice_is_sent() {
 }
 
 #[test]
-fn rejecting_sends_no_choice_and_esc_leaves_the_gate_waiting() {
+fn sending_back_asks_for_the_note_first_and_stopping_sends_no_choice() {
     let mut state = busy_state();
     state.update(key(KeyCode::Char('o')));
     assert_eq!(state.update(key(KeyCode::Esc)), vec![]);
     assert!(state.overlay.is_none());
     assert_eq!(state.approval.queue.len(), 2, "esc decides nothing");
     state.update(key(KeyCode::Char('o')));
-    state.update(key(KeyCode::Char('y')));
-    let commands = state.update(key(KeyCode::Char('n')));
+    // `n` without a note opens the note; `enter` on an empty note sends nothing.
+    assert_eq!(state.update(key(KeyCode::Char('n'))), vec![]);
+    assert!(state.approval.editing_note && state.approval.send_back_on_enter);
+    assert_eq!(state.update(key(KeyCode::Enter)), vec![]);
+    state.update(key(KeyCode::Char('n')));
+    typed(&mut state, "plan the migration first");
+    let commands = state.update(key(KeyCode::Enter));
+    assert_eq!(
+        commands,
+        vec![Command::DecideGate {
+            gate: GateId::from_u128(PLAN_GATE),
+            decision: Decision::SendBack,
+            note: Some("plan the migration first".into()),
+            choice: None
+        }]
+    );
+    let commands = state.update(key(KeyCode::Char('s')));
     assert_eq!(
         commands,
         vec![Command::DecideGate {
             gate: GateId::from_u128(PROMOTION_GATE),
-            decision: Decision::Reject,
+            decision: Decision::Stop,
             note: None,
             choice: None
         }]

@@ -126,7 +126,7 @@ fn busy() -> (AppState, TaskId) {
             seq,
             task,
             Actor::Orchestrator,
-            EventKind::StageStarted { stage: role.to_string(), role, kind: None },
+            EventKind::StageStarted { stage: role.to_string(), role, kind: None, checkpoint: None },
         ));
     }
     let text = patch(40, 12);

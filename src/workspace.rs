@@ -1,12 +1,14 @@
 //! Isolated workspaces: one git worktree per task and per candidate, their diffs against the
 //! base, commits on their own branches, removal, and reconciliation with git and the disk.
 
+mod checkpoint;
 mod diff;
 mod reconcile;
 mod worktree;
 
 use std::path::PathBuf;
 
+pub use checkpoint::{CHECKPOINT_REFS, checkpoint, restore};
 pub use diff::{FileStat, WorkDiff, diff_against};
 pub use reconcile::{WorktreeIssue, reconcile};
 pub use worktree::{

@@ -97,13 +97,17 @@ pub struct EngineerNote {
     pub seq: u64,
 }
 
-/// Work the engineer sent back from a gate, and what became of it.
+/// Work the engineer sent back from a gate, or rewound to a stage, and what became of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendBack {
     /// The kind of stage that does it again.
     pub to: StageKind,
-    /// The gate it came back from.
-    pub gate: GateKind,
+    /// The stage by name, when the engineer named one (a rewind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    /// The gate it came back from (none for a rewind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<GateKind>,
     /// What to change.
     pub note: String,
     /// Whether that stage started again.
@@ -297,6 +301,9 @@ pub struct DecidedGate {
     /// The evidence the decision was made from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence_hash: Option<Digest>,
+    /// Set when a rewind set aside the work this decision approved: it no longer counts.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub superseded: bool,
 }
 
 impl Task {
@@ -426,11 +433,32 @@ impl Task {
                 self.stage = None;
                 self.send_backs.push(SendBack {
                     to: *to,
-                    gate: *gate_kind,
+                    stage: None,
+                    gate: Some(*gate_kind),
                     note: note.clone(),
                     resumed: false,
                     outcome: None,
                 });
+            }
+            EventKind::Rewound { stage, kind, note, .. } => {
+                self.stage = None;
+                self.send_backs.push(SendBack {
+                    to: *kind,
+                    stage: Some(stage.clone()),
+                    gate: None,
+                    note: note.clone().unwrap_or_default(),
+                    resumed: false,
+                    outcome: None,
+                });
+                // What was approved of the work set aside must be approved again.
+                for gate in &mut self.decided_gates {
+                    if gate.kind == GateKind::PullRequest || (gate.kind == GateKind::Plan && *kind == StageKind::Plan) {
+                        gate.superseded = true;
+                    }
+                }
+                if let Some(text) = note.as_ref().filter(|_| matches!(event.actor, Actor::Human { .. })) {
+                    self.notes.push(EngineerNote { text: text.clone(), gate: None, seq: event.seq });
+                }
             }
             EventKind::Note { text } if matches!(event.actor, Actor::Human { .. }) => {
                 self.notes.push(EngineerNote { text: text.clone(), gate: None, seq: event.seq });
@@ -498,6 +526,7 @@ impl Task {
                     note: note.clone(),
                     choice: choice.clone().or_else(|| open.options.first().cloned()),
                     evidence_hash: open.evidence_hash,
+                    superseded: false,
                 });
             }
             EventKind::ToolCalled(_) => self.tool_calls += 1,

@@ -117,7 +117,7 @@ fn in_playbook(playbook: &Playbook, name: &str, kind: Option<StageKind>) -> Opti
 /// or a review that asked for changes, the implementation again.
 fn next_stage(task: &Task, playbook: &Playbook) -> Option<Stage> {
     if let Some(back) = task.pending_send_back() {
-        return playbook.first_of(back.to).cloned();
+        return in_playbook(playbook, back.stage.as_deref().unwrap_or_default(), Some(back.to));
     }
     if let Some(running) = &task.stage {
         return in_playbook(playbook, &running.name, running.kind);

@@ -29,7 +29,7 @@ pub(crate) fn approved(task: &Task, kind: GateKind) -> bool {
 
 /// How many gates of `kind` were approved on this task.
 pub(crate) fn approved_count(task: &Task, kind: GateKind) -> usize {
-    task.decided_gates.iter().filter(|g| g.kind == kind && g.decision.approves()).count()
+    task.decided_gates.iter().filter(|g| g.kind == kind && g.decision.approves() && !g.superseded).count()
 }
 
 /// The gate that must be decided before a stage of `kind` starts, if any. The plan gate (which

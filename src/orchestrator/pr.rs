@@ -104,10 +104,8 @@ fn engineer_section(task: &Task) -> String {
             }
             None => format!("the {} stage has not finished again", back.to),
         };
-        out.push_str(&format!(
-            "- Sent back from the {} gate to the {} stage: {}; {changed}\n",
-            back.gate, back.to, back.note
-        ));
+        let from = back.gate.map_or_else(|| "Rewound".to_owned(), |gate| format!("Sent back from the {gate} gate"));
+        out.push_str(&format!("- {from} to the {} stage: {}; {changed}\n", back.to, back.note));
     }
     out
 }

@@ -27,7 +27,9 @@ use crate::workspace::diff_against;
 pub(crate) async fn run_stage(run: &mut TaskRun, stage: &Stage) -> Result<Flow, EngineError> {
     let task = run.task()?;
     if task.stage.as_ref().map(|s| s.name.as_str()) != Some(stage.name.as_str()) {
-        let started = EventKind::StageStarted { stage: stage.name.clone(), role: stage.role, kind: Some(stage.kind) };
+        let checkpoint = run.checkpoint(&task, &stage.name).await?;
+        let started =
+            EventKind::StageStarted { stage: stage.name.clone(), role: stage.role, kind: Some(stage.kind), checkpoint };
         run.record(vec![run.event(Actor::Orchestrator, started)]).await?;
     }
     match stage.kind {

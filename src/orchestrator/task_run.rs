@@ -19,7 +19,7 @@ use crate::playbooks::playbook::{Playbook, Stage};
 use crate::protocol::{Actor, Digest, EventKind, GateKind, NewEvent, Risk, StageKind, TaskId};
 use crate::tools::broker::{Broker, BrokerConfig};
 use crate::tools::budget::{BudgetLimits, BudgetUsage};
-use crate::workspace::{Worktree, WorktreeRequest, create, diff_against};
+use crate::workspace::{CHECKPOINT_REFS, Worktree, WorktreeRequest, checkpoint, create, diff_against};
 
 /// Tokens of repository context put into prompts.
 const CONTEXT_TOKENS: usize = 2000;
@@ -240,6 +240,26 @@ impl TaskRun {
         })
     }
 
+    /// Records the production worktree as `stage` finds it, for a rewind to come back to. A
+    /// worktree git cannot read is noted, and the stage goes on without a checkpoint.
+    pub(crate) async fn checkpoint(&self, task: &Task, stage: &str) -> Result<Option<String>, EngineError> {
+        let reference =
+            format!("{CHECKPOINT_REFS}/{}/checkpoints/{}", task.id.short().to_lowercase(), task.event_count);
+        let path = self.worktree.path.clone();
+        let message = format!("checkpoint: task {} before the {stage} stage", task.id.short());
+        let taken = tokio::task::spawn_blocking(move || checkpoint(&path, &reference, &message))
+            .await
+            .map_err(|err| EngineError::Refused(format!("the checkpoint stopped: {err}")))?;
+        match taken {
+            Ok(commit) => Ok(Some(commit)),
+            Err(err) => {
+                let text = format!("no checkpoint before the {stage} stage (a rewind cannot return to it): {err}");
+                self.record(vec![self.event(Actor::Orchestrator, EventKind::Note { text })]).await?;
+                Ok(None)
+            }
+        }
+    }
+
     /// The hash of what a human sees at a gate: the plan, the validation results, the review, the
     /// PR draft and the diff. Every decision records it.
     pub async fn evidence(&self) -> Option<Digest> {
@@ -266,10 +286,13 @@ impl TaskRun {
 fn engineer_notes(task: &Task, kind: StageKind) -> String {
     let mut out = String::new();
     if let Some(back) = task.pending_send_back().filter(|back| back.to == kind) {
+        let from = back.gate.map_or_else(
+            || "rewound the task to this stage".to_owned(),
+            |gate| format!("sent the work back from the {gate} gate"),
+        );
         out.push_str(&format!(
-            "\n\n## Sent back to you\nThe engineer sent the work back from the {} gate: {}\nDo what the note \
-             asks; it outranks your earlier work.",
-            back.gate, back.note
+            "\n\n## Sent back to you\nThe engineer {from}: {}\nDo what the note asks; it outranks your earlier work.",
+            back.note
         ));
     }
     if !task.notes.is_empty() {

@@ -134,6 +134,10 @@ pub enum EventKind {
         /// [`StageKind::from_legacy_name`]).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         kind: Option<StageKind>,
+        /// The commit recording the worktree as the stage found it (on a private `refs/ambidex/`
+        /// ref): what a rewind to this stage restores.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        checkpoint: Option<String>,
     },
     /// A pipeline stage ended.
     StageFinished {
@@ -204,6 +208,21 @@ pub enum EventKind {
     Note {
         /// The note.
         text: String,
+    },
+    /// A human rewound the task to a stage: its worktree is back at the stage's checkpoint, and
+    /// the work that was there is kept on `abandoned`.
+    Rewound {
+        /// The stage's name in the playbook.
+        stage: String,
+        /// Its kind.
+        kind: StageKind,
+        /// The checkpoint restored.
+        checkpoint: String,
+        /// The ref holding the work the rewind set aside.
+        abandoned: String,
+        /// What to do differently this time.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
     },
     /// A human sent the work back from a gate: the stage of kind `to` runs again, with the note
     /// in its instructions.
@@ -462,6 +481,7 @@ impl EventKind {
             EventKind::GateDecided { .. } => "gate_decided",
             EventKind::Note { .. } => "note",
             EventKind::SentBack { .. } => "sent_back",
+            EventKind::Rewound { .. } => "rewound",
             EventKind::ToolCalled(_) => "tool_called",
             EventKind::BudgetExceeded { .. } => "budget_exceeded",
             EventKind::WorktreeCreated { .. } => "worktree_created",
@@ -531,6 +551,10 @@ impl EventKind {
                 }
             }
             EventKind::Note { text } => format!("note: {text}"),
+            EventKind::Rewound { stage, abandoned, note, .. } => {
+                let note = note.as_deref().map(|n| format!(": {n}")).unwrap_or_default();
+                format!("rewound to the {stage} stage (the work set aside is on {abandoned}){note}")
+            }
             EventKind::SentBack { gate_kind, to, note, .. } => {
                 format!("sent back from the {gate_kind} gate to the {to} stage: {note}")
             }

@@ -418,7 +418,8 @@ impl AppState {
             return Vec::new();
         }
         let action = self.keymap.action(Mode::Approval, &key);
-        let deciding = matches!(action, Some(Action::Approve | Action::SendBack | Action::Stop | Action::ApproveForTask));
+        let deciding =
+            matches!(action, Some(Action::Approve | Action::SendBack | Action::Stop | Action::ApproveForTask));
         if deciding && self.approval.popped_at.is_some_and(|at| at.elapsed() < self.gate_key_guard) {
             self.status = Some(("a gate just opened: read it, then press the key again".into(), false));
             return Vec::new();

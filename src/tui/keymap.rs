@@ -320,7 +320,10 @@ mod tests {
         assert_eq!(keymap.action(Mode::Normal, &press(KeyCode::Char('G'), KeyModifiers::SHIFT)), Some(Action::Bottom));
         assert_eq!(keymap.action(Mode::Normal, &press(KeyCode::BackTab, KeyModifiers::SHIFT)), Some(Action::FocusPrev));
         assert_eq!(keymap.action(Mode::Normal, &press(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
-        assert_eq!(keymap.action(Mode::Approval, &press(KeyCode::Char('n'), KeyModifiers::NONE)), Some(Action::SendBack));
+        assert_eq!(
+            keymap.action(Mode::Approval, &press(KeyCode::Char('n'), KeyModifiers::NONE)),
+            Some(Action::SendBack)
+        );
         assert_eq!(keymap.action(Mode::Normal, &press(KeyCode::Char('n'), KeyModifiers::NONE)), Some(Action::NewTask));
         assert_eq!(keymap.action(Mode::Form, &press(KeyCode::Char('s'), KeyModifiers::CONTROL)), Some(Action::Submit));
         for action in Action::ALL {

@@ -377,7 +377,7 @@ mod tests {
         let started = event(
             2,
             Actor::Orchestrator,
-            EventKind::StageStarted { stage: "plan".into(), role: Role::Planner, kind: None },
+            EventKind::StageStarted { stage: "plan".into(), role: Role::Planner, kind: None, checkpoint: None },
         );
         let message = event(3, planner(), EventKind::AgentMessage { text: "Reading the code.".into() });
         detail.apply(&message);

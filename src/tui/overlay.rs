@@ -205,7 +205,11 @@ pub fn render_approval(state: &AppState, area: Rect, buf: &mut Buffer) {
             Span::styled("note: ", theme.style("ui.form.focus")),
             Span::styled(format!("{}▏", state.approval.note), theme.style("ui.text")),
             Span::styled(
-                if state.approval.send_back_on_enter { "  (enter sends it back, esc drops)" } else { "  (enter to keep, esc to drop)" },
+                if state.approval.send_back_on_enter {
+                    "  (enter sends it back, esc drops)"
+                } else {
+                    "  (enter to keep, esc to drop)"
+                },
                 theme.style("ui.dim"),
             ),
         ])

@@ -125,7 +125,10 @@ pub(crate) fn busy_state() -> AppState {
     let matrix = super::evidence_view::tests::matrix();
     let events = vec![
         (Actor::Orchestrator, EventKind::TaskCreated { spec }),
-        (Actor::Orchestrator, EventKind::StageStarted { stage: "plan".into(), role: Role::Planner, kind: None }),
+        (
+            Actor::Orchestrator,
+            EventKind::StageStarted { stage: "plan".into(), role: Role::Planner, kind: None, checkpoint: None },
+        ),
         (planner.clone(), EventKind::AgentMessage { text: "Reading the token checks first.".into() }),
         (
             planner.clone(),
@@ -164,7 +167,12 @@ pub(crate) fn busy_state() -> AppState {
         ),
         (
             Actor::Orchestrator,
-            EventKind::StageStarted { stage: "implement".into(), role: Role::Implementer, kind: None },
+            EventKind::StageStarted {
+                stage: "implement".into(),
+                role: Role::Implementer,
+                kind: None,
+                checkpoint: None,
+            },
         ),
         (
             agent(Role::Implementer, None),

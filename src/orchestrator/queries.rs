@@ -4,8 +4,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use git2::{DiffFormat, DiffOptions, Oid};
-
 use super::Engine;
 use crate::domain::WorktreeRef;
 use crate::protocol::{CandidateDiff, Event, Queries, TaskId};
@@ -45,25 +43,6 @@ impl Queries for Engine {
 
 /// The committed change of a worktree's branch against its base, for a worktree already removed.
 fn branch_patch(repo_dir: &Path, worktree: &WorktreeRef) -> Result<String, String> {
-    let repo = workspace::open_repo(repo_dir).map_err(|err| err.to_string())?;
-    let git = |err: git2::Error| format!("cannot diff branch `{}`: {}", worktree.branch, err.message());
-    let base = Oid::from_str(&worktree.base).and_then(|oid| repo.find_commit(oid)).map_err(git)?;
-    let tip = repo
-        .find_branch(&worktree.branch, git2::BranchType::Local)
-        .and_then(|branch| branch.get().peel_to_commit())
-        .map_err(git)?;
-    let mut options = DiffOptions::new();
-    let diff = repo
-        .diff_tree_to_tree(Some(&base.tree().map_err(git)?), Some(&tip.tree().map_err(git)?), Some(&mut options))
-        .map_err(git)?;
-    let mut patch = String::new();
-    diff.print(DiffFormat::Patch, |_, _, line| {
-        if matches!(line.origin(), '+' | '-' | ' ') {
-            patch.push(line.origin());
-        }
-        patch.push_str(&String::from_utf8_lossy(line.content()));
-        true
-    })
-    .map_err(git)?;
-    Ok(patch)
+    workspace::branch_patch(repo_dir, &worktree.base, &worktree.branch)
+        .map_err(|err| format!("cannot diff branch `{}`: {err}", worktree.branch))
 }

@@ -4,21 +4,22 @@
 //! with its own `.ambidex/policy.toml`. Loading checks everything it can (unknown keys, bad values,
 //! rule examples) and names the file and line of the first problem.
 
+pub mod commands;
 pub mod left_hand;
 pub mod playbook;
 
 mod policy_rules;
+mod shell;
 
 use std::path::Path;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::tools::policy::CommandPolicy;
-
+pub use commands::{CommandPolicy, CommandRule, Judgement, Verdict};
 pub use policy_rules::{
-    AreaRule, BroadRules, BudgetRules, Budgets, ChurnRule, ClassifyRules, GateRules, Hit, IntakeRules, KindRule,
-    NoveltyRules, Phrases, RiskRules, RoutingRules, SizeRules, Text, UnsafeRule,
+    AreaRule, BroadRules, BudgetLimits, BudgetRules, Budgets, ChurnRule, ClassifyRules, GateRules, Hit, IntakeRules,
+    KindRule, NoveltyRules, Phrases, RiskRules, RoutingRules, SizeRules, Text, UnsafeRule,
 };
 
 /// The default policy, as shipped.

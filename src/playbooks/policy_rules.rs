@@ -14,10 +14,9 @@ mod matching;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::protocol::{Risk, TaskKind};
-use crate::tools::budget::BudgetLimits;
 
 use matching::{Compiled, Globs};
 pub use matching::{Hit, Phrases, Text};
@@ -370,6 +369,21 @@ pub struct RoutingRules {
 }
 
 // --- [budgets] --------------------------------------------------------------------------------------
+
+/// The limits a budget counts against (tool calls, files, diff lines, time); `None` means
+/// unlimited. [`BudgetRules`] makes them from the policy; `tools::budget` counts usage against them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BudgetLimits {
+    /// Tool calls.
+    pub tool_calls: Option<u64>,
+    /// Distinct files changed.
+    pub files_changed: Option<u64>,
+    /// Lines added plus removed against the base.
+    pub diff_lines: Option<u64>,
+    /// Seconds since the budget started.
+    pub wall_time_secs: Option<u64>,
+}
 
 /// `[budgets]`: one set of budgets per risk level.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -18,10 +18,10 @@ use super::budget::{Breach, BudgetLimits, BudgetUsage};
 use super::confine::Confined;
 use super::files;
 use super::output::{ToolOutput, bound};
-use super::policy::{CommandPolicy, Verdict};
 use super::runner::{self, RunSpec};
 use super::sandbox::SandboxLevel;
 use super::schema::{EditFileArgs, GitDiffArgs, ListFilesArgs, ReadFileArgs, RunArgs, SearchArgs, WriteFileArgs};
+use crate::playbooks::{CommandPolicy, Verdict};
 use crate::protocol::{
     Actor, Decision, EventKind, GateKind, NewEvent, PolicyRecord, TaskId, ToolCallId, ToolCallRecord,
 };

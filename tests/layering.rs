@@ -18,6 +18,9 @@
 //! the unit-test binary, never into the product, and a test may build fixtures with whatever it
 //! needs.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

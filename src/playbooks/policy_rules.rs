@@ -12,7 +12,6 @@
 mod matching;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
@@ -496,47 +495,6 @@ pub struct GateRules {
     /// Promoting an exploratory result needs approval.
     pub promotion: bool,
 }
-
-// --- defaults: the shipped policy's sections ----------------------------------------------------------
-
-#[derive(Deserialize)]
-struct Sections {
-    intake: IntakeRules,
-    classify: ClassifyRules,
-    risk: RiskRules,
-    novelty: NoveltyRules,
-    routing: RoutingRules,
-    budgets: BudgetRules,
-    gates: GateRules,
-}
-
-fn shipped() -> &'static Sections {
-    static SECTIONS: OnceLock<Sections> = OnceLock::new();
-    SECTIONS.get_or_init(|| {
-        toml::from_str(super::DEFAULT_POLICY).expect("the shipped policy has every section (checked by its tests)")
-    })
-}
-
-macro_rules! default_from_shipped {
-    ($($ty:ident => $field:ident),+ $(,)?) => {
-        $(impl Default for $ty {
-            /// The shipped policy's section.
-            fn default() -> Self {
-                shipped().$field.clone()
-            }
-        })+
-    };
-}
-
-default_from_shipped!(
-    IntakeRules => intake,
-    ClassifyRules => classify,
-    RiskRules => risk,
-    NoveltyRules => novelty,
-    RoutingRules => routing,
-    BudgetRules => budgets,
-    GateRules => gates,
-);
 
 // --- checks at load -----------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 //! It is the `[commands]` section of the policy file, so it lives with the policy: the tool broker
 //! enforces the verdicts, the policy decides them (and checks each rule's examples when loaded).
 //!
-//! Each simple command of a line (see [`super::shell`]) is judged on its own; the strictest
+//! Each simple command of a line (split by `playbooks/shell.rs`) is judged on its own; the strictest
 //! decision over all of them wins, and a command no rule matches gets the default. A line the
 //! splitter cannot see through is never allowed without a human. Rules carry `match` /
 //! `not_match` examples that are checked when the policy is loaded, so a rule that does not do

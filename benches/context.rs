@@ -6,6 +6,9 @@
 //! A one-shot report with the index statistics is printed first, then criterion measures.
 //! `CONTEXT_BENCH_TREE` points at another tree; `CONTEXT_BENCH_QUICK=1` prints only the report.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

@@ -2,6 +2,9 @@
 //! request, stream, persistence of usage and message), and 100 tasks through the whole production
 //! track under the concurrency limit, with throughput and peak memory.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -14,6 +14,9 @@
 //! `EVAL_BENCH_PARTS` picks parts (comma-separated: `in_process`, `overhead`, `concurrency`;
 //! default all); `EVAL_BENCH_QUICK=1` measures each once. Without `--bench` (`cargo test --benches`), only the criterion part runs, once.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

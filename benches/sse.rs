@@ -2,6 +2,9 @@
 //! the parser alone, and the whole decode (parser + chunk assembly + tool-call JSON parsing) for
 //! both wire formats, fed in network-sized chunks.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

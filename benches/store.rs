@@ -1,6 +1,9 @@
 //! Store benchmarks: batched event appends against raw redb inserts of the same bytes, the
 //! writer's batching under concurrent appenders, and reopening a large store.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

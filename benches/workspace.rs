@@ -2,6 +2,9 @@
 //! `git worktree add` on the same repository, and the cost of starting a command at each sandbox
 //! level against a bare spawn.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -5,5 +5,5 @@ pub mod agent_loop;
 pub mod prompt;
 pub mod submit;
 
-pub use agent_loop::{AgentHost, AgentOutcome, AgentSpec, REPEAT_LIMIT, run_agent};
+pub use agent_loop::{AUDIT_FAILED, AgentHost, AgentOutcome, AgentSpec, REPEAT_LIMIT, audit_failure, run_agent};
 pub use submit::{Finish, PrDraft, Submission};

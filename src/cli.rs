@@ -187,7 +187,7 @@ impl Context {
         // Forge tokens from `gh auth token` are secrets too, though no variable holds them.
         let gh = ambidex::forge::token::redactor_secrets(&self.effective.config.forges);
         let redactor = Arc::new(Redactor::from_env(secrets.chain(gh)));
-        let root = config::repo_root(&self.repo_dir).unwrap_or_else(|| self.repo_dir.clone());
+        let root = ambidex::workspace::repo_root(&self.repo_dir).unwrap_or_else(|| self.repo_dir.clone());
         let helper = std::env::current_exe().map_err(|err| format!("cannot find the ambidex executable: {err}"))?;
         let mut setup = EngineSetup::new(self.effective.config.clone(), &root, sandbox::probe().best(), helper)?;
         setup.auto_approve = auto_approve;

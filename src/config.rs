@@ -125,13 +125,6 @@ pub fn user_config_path() -> Option<PathBuf> {
         .map(|dir| dir.join("ambidex/config.toml"))
 }
 
-/// The root of the git repository containing `dir`, if any.
-pub fn repo_root(dir: &Path) -> Option<PathBuf> {
-    let repo = git2::Repository::discover(dir).ok()?;
-    // `workdir` ends with a separator; collecting the components drops it.
-    repo.workdir().map(|dir| dir.components().collect())
-}
-
 fn read_layer(path: &Path, source: Source) -> Result<Option<Layer>, ConfigError> {
     match std::fs::read_to_string(path) {
         Ok(text) => Layer::from_file(source, &text).map(Some),
@@ -145,7 +138,7 @@ pub fn load(options: &LoadOptions) -> Result<Effective, ConfigError> {
     let mut layers = vec![Layer::built_in()?];
     let mut files = Vec::new();
     let user = options.user_file.clone().or_else(user_config_path).map(|p| (p.clone(), Source::UserFile(p)));
-    let repo = options.repo_dir.as_deref().and_then(repo_root).map(|root| {
+    let repo = options.repo_dir.as_deref().and_then(crate::workspace::repo_root).map(|root| {
         let path = root.join(".ambidex/config.toml");
         (path.clone(), Source::RepoFile(path))
     });

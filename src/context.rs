@@ -11,7 +11,7 @@
 //! - [`RepoContext::gather`]: the whole summary: languages, manifests, build and test commands,
 //!   CI jobs, conventions, recent commits and churn, and the symbol map.
 //!
-//! Tags are cached in `<state_dir>/cache/tags.redb` (see [`crate::store::tag_cache`]) keyed by
+//! Tags are cached in `<state_dir>/cache/tags.redb` (see `context/tag_cache.rs`) keyed by
 //! path and content identity, so a second run reads the cache and an edit re-tags one file. No
 //! input makes these functions panic: unreadable, binary, huge or vanished files are skipped and
 //! counted, and a missing or locked cache only costs time.
@@ -28,6 +28,7 @@ mod rule_walk;
 mod rules;
 mod search;
 mod summary;
+mod tag_cache;
 mod tags;
 mod walk;
 
@@ -42,9 +43,10 @@ pub use lang::Lang;
 pub use repo_map::{Focus, RankedSymbol, RepoMap, SymbolHit};
 pub use search::{SearchLine, SearchMatch, SearchQuery, SearchResults, search};
 pub use summary::RepoContext;
+pub use tag_cache::TagCacheError;
 pub use tags::{Def, FileTags};
 
-use crate::store::tag_cache::TagCache;
+use tag_cache::TagCache;
 
 /// Routes tree-sitter's allocations to mimalloc. A cold symbol map is mostly parsing, and a parse
 /// allocates and frees a syntax tree of small nodes per file, on every thread at once: mimalloc

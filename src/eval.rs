@@ -27,7 +27,7 @@ pub mod run;
 pub mod score;
 
 pub use analysis::{AnalysisCommand, Analyzer, analysis_command, new_in_changed, parse_clippy, parse_ruff};
-pub use combine::{ApplyError, CombineError, Combined, apply, combine};
+pub use combine::{CombineError, Combined, apply, combine};
 pub use compare::{Comparison, compare, flaky_candidates, merge_rerun};
 pub use complexity::{complexity, complexity_delta};
 pub use hunks::{ChangedLines, FilePatch, Hunk, changed_lines, diff_stats, parse_patch};

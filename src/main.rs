@@ -5,9 +5,10 @@
 //! - `domain`: task projection, state machine, task-file format.
 //! - `config`: layered TOML configuration with per-key sources.
 //! - `redact`: the secret redactor every stored, shown or sent text passes.
-//! - `store`: redb event log with a sha256 hash chain, projections, single batching writer; tag cache.
+//! - `store`: redb event log with a sha256 hash chain, projections, single batching writer.
 //! - `llm`: OpenAI-compatible, Anthropic and scripted model clients behind one streaming trait.
-//! - `context`: repository search, ranked symbol map, build/test/CI discovery, conventions, history.
+//! - `context`: repository search, ranked symbol map, build/test/CI discovery, conventions, history,
+//!   and its tag cache.
 //! - `workspace`: git worktrees per task and candidate, diffs, commits, reconciliation.
 //! - `tools`: the tool broker: confinement, file tools, command policy, sandboxed runner, budgets.
 //! - `playbooks`: the policy file and the playbooks the tracks follow.

@@ -4,57 +4,108 @@
 //! with its own `.ambidex/policy.toml`. Loading checks everything it can (unknown keys, bad values,
 //! rule examples) and names the file and line of the first problem.
 
+pub mod commands;
 pub mod left_hand;
 pub mod playbook;
 mod stage;
 
 mod policy_rules;
+mod shell;
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::tools::policy::CommandPolicy;
-
+pub use commands::{CommandPolicy, CommandRule, Judgement, Verdict};
 pub use policy_rules::{
-    AreaRule, BroadRules, BudgetRules, Budgets, ChurnRule, ClassifyRules, GateRules, Hit, IntakeRules, KindRule,
-    NoveltyRules, Phrases, RiskRules, RoutingRules, SizeRules, Text, UnsafeRule,
+    AreaRule, BroadRules, BudgetLimits, BudgetRules, Budgets, ChurnRule, ClassifyRules, GateRules, Hit, IntakeRules,
+    KindRule, NoveltyRules, Phrases, RiskRules, RoutingRules, SizeRules, Text, UnsafeRule,
 };
 
 /// The default policy, as shipped.
 pub const DEFAULT_POLICY: &str = include_str!("../playbooks/policy.toml");
 
-/// The whole policy file.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The whole policy, every section present: those a repository's file leaves out are the
+/// shipped policy's.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     /// Command rules for the `run` tool.
     pub commands: CommandPolicy,
-    /// When a task is vague, unsafe or too broad. (Each section a file omits is the shipped one.)
-    #[serde(default)]
+    /// When a task is vague, unsafe or too broad.
     pub intake: IntakeRules,
     /// Keywords that name a task's kind.
-    #[serde(default)]
     pub classify: ClassifyRules,
     /// What raises a task's risk: areas, size, churn, kind.
-    #[serde(default)]
     pub risk: RiskRules,
     /// What makes a task novel.
-    #[serde(default)]
     pub novelty: NoveltyRules,
     /// When a task is also explored by the Left Hand.
-    #[serde(default)]
     pub routing: RoutingRules,
     /// Budgets per risk level.
-    #[serde(default)]
     pub budgets: BudgetRules,
     /// Which human approvals policy requires.
-    #[serde(default)]
     pub gates: GateRules,
     /// The sha256 of the file's text: the version recorded with every decision.
-    #[serde(skip)]
     pub version: String,
+}
+
+/// A policy file as written: `[commands]` is required, every other section may be left out.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    commands: CommandPolicy,
+    intake: Option<IntakeRules>,
+    classify: Option<ClassifyRules>,
+    risk: Option<RiskRules>,
+    novelty: Option<NoveltyRules>,
+    routing: Option<RoutingRules>,
+    budgets: Option<BudgetRules>,
+    gates: Option<GateRules>,
+}
+
+const BUILT_IN: &str = "built-in policy";
+
+impl PolicyFile {
+    fn parse(text: &str, origin: &str) -> Result<PolicyFile, PolicyError> {
+        toml::from_str(text).map_err(|err| PolicyError::from_toml(text, origin, &err))
+    }
+
+    /// The shipped policy's sections, parsed once.
+    fn shipped() -> Result<&'static PolicyFile, PolicyError> {
+        static SHIPPED: OnceLock<Result<PolicyFile, PolicyError>> = OnceLock::new();
+        SHIPPED.get_or_init(|| PolicyFile::parse(DEFAULT_POLICY, BUILT_IN)).as_ref().map_err(Clone::clone)
+    }
+
+    /// Fills every section the file leaves out with the shipped one.
+    fn complete(self) -> Result<Policy, PolicyError> {
+        fn section<T: Clone>(
+            own: Option<T>,
+            name: &str,
+            shipped: impl FnOnce(&PolicyFile) -> &Option<T>,
+        ) -> Result<T, PolicyError> {
+            if let Some(own) = own {
+                return Ok(own);
+            }
+            shipped(PolicyFile::shipped()?).clone().ok_or_else(|| PolicyError {
+                origin: BUILT_IN.to_owned(),
+                line: None,
+                message: format!("the shipped policy has no [{name}] section; this build is broken, reinstall Ambidex"),
+            })
+        }
+        Ok(Policy {
+            commands: self.commands,
+            intake: section(self.intake, "intake", |f| &f.intake)?,
+            classify: section(self.classify, "classify", |f| &f.classify)?,
+            risk: section(self.risk, "risk", |f| &f.risk)?,
+            novelty: section(self.novelty, "novelty", |f| &f.novelty)?,
+            routing: section(self.routing, "routing", |f| &f.routing)?,
+            budgets: section(self.budgets, "budgets", |f| &f.budgets)?,
+            gates: section(self.gates, "gates", |f| &f.gates)?,
+            version: String::new(),
+        })
+    }
 }
 
 /// A policy file that cannot be used.
@@ -108,7 +159,7 @@ impl Policy {
 
     /// Parses and checks policy text.
     pub fn parse(text: &str, origin: &str) -> Result<Policy, PolicyError> {
-        let mut policy: Policy = toml::from_str(text).map_err(|err| PolicyError::from_toml(text, origin, &err))?;
+        let mut policy = PolicyFile::parse(text, origin)?.complete()?;
         let failures = policy.commands.check_examples();
         if !failures.is_empty() {
             return Err(PolicyError { origin: origin.to_owned(), line: None, message: failures.join("; ") });
@@ -138,6 +189,25 @@ mod tests {
         let policy = Policy::built_in().unwrap();
         assert!(policy.commands.rules.len() > 20);
         assert_eq!(policy.version.len(), 64);
+    }
+
+    #[test]
+    fn sections_a_file_leaves_out_are_the_shipped_ones_and_its_own_are_kept() {
+        let shipped = Policy::built_in().unwrap();
+        let text = "[commands]\ndefault = \"forbid\"\n\n[gates]\nplan_at_or_above = \"high\"\npr = false\n\
+                    sensitive_areas = false\npromotion = false\n";
+        let own = Policy::parse(text, "p.toml").unwrap();
+        assert_eq!(own.commands.default, Verdict::Forbid);
+        assert!(own.commands.rules.is_empty());
+        assert_eq!(own.gates.plan_at_or_above, crate::protocol::Risk::High);
+        assert!(!own.gates.pr && !own.gates.promotion);
+        assert_ne!(own.gates, shipped.gates);
+        assert_eq!(own.intake, shipped.intake);
+        assert_eq!(own.budgets, shipped.budgets);
+        assert_eq!(own.routing, shipped.routing);
+        assert_ne!(own.version, shipped.version);
+        let err = Policy::parse("", "p.toml").unwrap_err();
+        assert!(err.message.contains("commands"), "{err}");
     }
 
     #[test]

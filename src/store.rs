@@ -10,7 +10,6 @@ mod error;
 mod read;
 mod record;
 mod tables;
-pub mod tag_cache;
 mod verify;
 mod writer;
 

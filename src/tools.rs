@@ -11,4 +11,3 @@ pub mod policy;
 pub mod runner;
 pub mod sandbox;
 pub mod schema;
-pub mod shell;

@@ -1,19 +1,29 @@
 //! Isolated workspaces: one git worktree per task and per candidate, their diffs against the
 //! base, commits on their own branches, removal, and reconciliation with git and the disk.
+//!
+//! This is where the crate talks to git: the other modules ask for paths, patches, logs and
+//! commits through the functions here and never hold a libgit2 handle (the one exception, the
+//! forge's push with its credential callbacks, is listed in `docs/architecture.md`).
 
 mod checkpoint;
 mod diff;
+mod history;
 mod reconcile;
+mod repo;
 mod worktree;
 
 use std::path::PathBuf;
 
 pub use checkpoint::{CHECKPOINT_REFS, checkpoint, restore};
-pub use diff::{FileStat, WorkDiff, diff_against};
+pub use diff::{FileStat, WorkDiff, branch_patch, diff_against};
+pub use history::{Log, LogError, LoggedCommit, log};
 pub use reconcile::{WorktreeIssue, reconcile};
+pub use repo::{
+    apply_patch, git_common_dir, head_commit, head_name, init_repo, libgit2_version, repo_root, tracked_files,
+};
 pub use worktree::{
-    Author, BRANCH_PREFIX, Worktree, WorktreeRequest, commit_all, create, delete_branch, disk_usage, file_at,
-    open_repo, remove, repo_key, reset_to, uncommitted,
+    Author, BRANCH_PREFIX, Worktree, WorktreeRequest, commit_all, create, delete_branch, disk_usage, file_at, remove,
+    repo_key, reset_to, uncommitted,
 };
 
 /// A workspace operation that failed, said so the user (or agent) knows what to do.

@@ -157,3 +157,76 @@ fn worktrees_for_many_tasks_can_be_created_at_once() {
     });
     assert_eq!(made.iter().map(|w| &w.branch).collect::<std::collections::BTreeSet<_>>().len(), 8);
 }
+
+fn write(dir: &Path, path: &str, text: &str) {
+    let full = dir.join(path);
+    std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+    std::fs::write(full, text).unwrap();
+}
+
+#[test]
+fn a_new_repository_gets_its_history_through_commit_all_and_log_reads_it_back() {
+    let dir = tempfile::tempdir().unwrap();
+    init_repo(dir.path(), "trunk").unwrap();
+    assert_eq!(log(dir.path(), 10, None), Err(LogError::NoCommits));
+
+    write(dir.path(), "src/a.rs", "a\n");
+    write(dir.path(), "README.md", "r\n");
+    let first = commit_all(dir.path(), &author(), "first\n\nbody").unwrap().expect("a first commit");
+    write(dir.path(), "src/a.rs", "a2\n");
+    let second = commit_all(dir.path(), &author(), "second").unwrap().expect("a second commit");
+    assert_eq!(commit_all(dir.path(), &author(), "nothing").unwrap(), None, "nothing changed");
+
+    assert_eq!(head_name(dir.path()).as_deref(), Some("trunk"));
+    assert_eq!(head_commit(dir.path()).unwrap(), second);
+    assert_eq!(repo_root(&dir.path().join("src")).unwrap(), dir.path().components().collect::<std::path::PathBuf>());
+
+    let whole = log(dir.path(), 10, None).unwrap();
+    assert_eq!(whole.branch.as_deref(), Some("trunk"));
+    let ids: Vec<&str> = whole.commits.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, vec![second.as_str(), first.as_str()]);
+    assert_eq!(whole.commits[1].summary, "first");
+    assert_eq!(whole.commits[1].author, "Ambidex");
+    assert_eq!(whole.commits[1].files, vec!["README.md".to_owned(), "src/a.rs".to_owned()]);
+    assert_eq!(whole.commits[0].files, vec!["src/a.rs".to_owned()]);
+
+    // Below the root, paths are relative to the directory asked about; others are left out.
+    let sub = log(&dir.path().join("src"), 10, None).unwrap();
+    assert_eq!(sub.commits[1].files, vec!["a.rs".to_owned()]);
+    // `only` limits the files listed, not the commits.
+    let only = log(dir.path(), 1, Some(&["README.md".to_owned()])).unwrap();
+    assert_eq!(only.commits.len(), 1);
+    assert!(only.commits[0].files.is_empty());
+    assert_eq!(tracked_files(dir.path(), 10), vec!["README.md".to_owned(), "src/a.rs".to_owned()]);
+    assert_eq!(tracked_files(&dir.path().join("src"), 10), vec!["a.rs".to_owned()]);
+    assert_eq!(tracked_files(dir.path(), 1).len(), 1);
+
+    let outside = tempfile::tempdir().unwrap();
+    assert_eq!(log(outside.path(), 10, None), Err(LogError::NotARepo));
+    assert!(tracked_files(outside.path(), 10).is_empty());
+    assert_eq!(repo_root(outside.path()), None);
+}
+
+#[test]
+fn a_removed_worktree_keeps_its_change_on_the_branch_and_patches_apply_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_dir = dir.path().join("repo");
+    user_repo(&repo_dir, &[("src/lib.rs", "pub fn a() {}\n")]);
+    let worktree = create(&request(&repo_dir, &dir.path().join("worktrees"), TaskId::new(), "c1")).unwrap();
+    assert_eq!(git_common_dir(&worktree.path).unwrap(), repo_dir.join(".git"));
+    std::fs::write(worktree.path.join("src/lib.rs"), "pub fn b() {}\n").unwrap();
+    commit_all(&worktree.path, &author(), "b").unwrap();
+    let live = diff_against(&worktree.path, &worktree.base).unwrap().patch;
+    remove(&worktree, false).unwrap();
+
+    let kept = branch_patch(&repo_dir, &worktree.base, &worktree.branch).unwrap();
+    assert_eq!(kept, live);
+    assert!(kept.contains("+pub fn b() {}"), "{kept}");
+    assert!(matches!(branch_patch(&repo_dir, &worktree.base, "ambidex/none"), Err(WorkspaceError::Git { .. })));
+
+    apply_patch(&repo_dir, &kept).unwrap();
+    assert_eq!(std::fs::read_to_string(repo_dir.join("src/lib.rs")).unwrap(), "pub fn b() {}\n");
+    // The same patch no longer applies: nothing is half-applied.
+    assert!(apply_patch(&repo_dir, &kept).is_err());
+    apply_patch(&repo_dir, "  \n").unwrap();
+}

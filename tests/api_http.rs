@@ -1,6 +1,9 @@
 //! The local HTTP API over real HTTP on 127.0.0.1: every route, every kind of bad input, the
 //! event stream's replay-then-live, and a clean stop.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support {
     pub mod api;
 }

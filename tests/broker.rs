@@ -1,6 +1,9 @@
 //! The tool broker end to end: real worktrees, the shipped policy, the best sandbox here, a host
 //! that records audit events and answers approvals as a human would.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,10 +24,15 @@ struct Host {
     events: Mutex<Vec<NewEvent>>,
     asked: Mutex<Vec<ApprovalRequest>>,
     answer: Mutex<Vec<Decision>>,
+    /// The store refuses every write.
+    refuse: bool,
 }
 
 impl ToolHost for Host {
     fn record(&self, events: Vec<NewEvent>) -> BoxFuture<'_, Result<(), String>> {
+        if self.refuse {
+            return Box::pin(async { Err("the store is read-only".to_owned()) });
+        }
         self.events.lock().unwrap().extend(events);
         Box::pin(async { Ok(()) })
     }
@@ -99,6 +107,18 @@ fn fixture(level: SandboxLevel, limits: BudgetLimits) -> Fixture {
 
 fn best_level() -> SandboxLevel {
     probe().best()
+}
+
+#[tokio::test]
+async fn a_call_whose_record_is_refused_says_so_and_tells_the_caller_to_stop() {
+    let mut f = fixture(best_level(), BudgetLimits::default());
+    let read = f.broker.call(&mut f.scope, &f.host, "read_file", &json!({"path": "src/lib.rs"})).await;
+    assert_eq!(read.audit_error, None);
+    f.host.refuse = true;
+    let read = f.broker.call(&mut f.scope, &f.host, "read_file", &json!({"path": "src/lib.rs"})).await;
+    assert_eq!(read.audit_error.as_deref(), Some("the store is read-only"));
+    assert!(!read.output.ok);
+    assert!(read.output.text.contains("the audit record could not be stored"), "{}", read.output.text);
 }
 
 #[tokio::test]

@@ -1,6 +1,9 @@
 //! `ambidex context` and `ambidex search` end to end: the real binary, an isolated HOME and XDG
 //! directories, no AMBIDEX_* variables, fixture repositories with real commits.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support {
     pub mod cli;
     pub mod repos;

@@ -1,5 +1,8 @@
 //! The foundation as a user meets it: the real binary, a real store file, real git repositories.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support {
     pub mod cli;
 }

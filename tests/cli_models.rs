@@ -1,6 +1,9 @@
 //! `ambidex models check` end to end: the real binary against a fake model server on 127.0.0.1,
 //! and against the scripted provider.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "support/fake_model.rs"]
 mod fake_model;
 

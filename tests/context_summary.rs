@@ -3,6 +3,9 @@
 //! binary, huge and non-UTF-8 files, symlink loops, empty repositories, repositories without
 //! commits, directories that are not repositories, paths that do not exist.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support {
     pub mod repos;
 }

@@ -1,6 +1,9 @@
 //! A run killed with SIGKILL in the middle of implementation resumes on the next start and ends
 //! with exactly one PR: no lost work, no repeated side effects.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support {
     pub mod cli;
     pub mod engine;

@@ -5,6 +5,9 @@
 //! The crates are built once per run of this binary (each fixture behind a `OnceLock`), with their
 //! own `CARGO_TARGET_DIR` under this test's temporary directory.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;

@@ -3,6 +3,9 @@
 //! (scopes), 404, 422/409 (an existing PR reused and updated), rate limits and 5xx retried with a
 //! notice, rate limits too long to wait for.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "support/fake_forge.rs"]
 mod fake_forge;
 

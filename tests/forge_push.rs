@@ -2,6 +2,9 @@
 //! a diverged remote branch is refused without force, branches outside `ambidex/` and the target
 //! branch are never pushed, and credentials in a remote URL never reach a message.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::Path;
 
 use ambidex::forge::ForgeError;

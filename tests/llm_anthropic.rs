@@ -1,6 +1,9 @@
 //! The Anthropic messages client against a real HTTP server on 127.0.0.1 replaying recorded
 //! streams.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "support/fake_model.rs"]
 mod fake_model;
 #[path = "support/fake_model_cases.rs"]

@@ -1,6 +1,9 @@
 //! Property test: every recorded stream, split into chunks at random (seeded, deterministic)
 //! positions, decodes to exactly the events it decodes to in one piece.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "support/fake_model.rs"]
 mod fake_model;
 

@@ -3,6 +3,9 @@
 //! listener the test opened fails, a timeout kills every child, and secrets stay out of the
 //! environment. `.ci/run` installs bubblewrap so its level is tested, not skipped.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

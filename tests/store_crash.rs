@@ -6,6 +6,9 @@
 //! The child is this test binary itself, re-run with `CHILD_STORE` set, so the child code is the
 //! real library under a real process boundary.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};

@@ -1,5 +1,8 @@
 //! The control room in a real terminal: tmux runs the binary, sends keys and reads the screen.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support {
     pub mod cli;
     pub mod engine;

@@ -3,7 +3,8 @@
 //! runs out, when it repeats itself, or when its turns are spent.
 //!
 //! Streamed deltas are only broadcast; the completed message, every tool call with its result,
-//! usage and retries are persisted through the host.
+//! usage and retries are persisted through the host. An agent never runs unaudited: the first
+//! write the host refuses stops it before anything else is asked of the model or the tools.
 
 use std::collections::BTreeSet;
 
@@ -54,6 +55,10 @@ pub struct AgentSpec {
 }
 
 /// How an agent's work ended.
+///
+/// When the store refuses to record the agent's work, the agent stops with
+/// [`AgentOutcome::ModelFailed`] carrying [`audit_failure`]'s message: every caller already
+/// stops a stage on that outcome, so nothing goes on unaudited.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AgentOutcome {
     /// It submitted.
@@ -73,6 +78,18 @@ pub enum AgentOutcome {
     ModelFailed(String),
     /// The host asked it to stop (cancelled, or paused at a gate).
     Stopped,
+}
+
+/// The start of the message an agent stopped by a refused audit write ends with.
+pub const AUDIT_FAILED: &str = "the event store refused to record the agent's work";
+
+/// The outcome of an agent whose audit record the store refused: it stops at once, and the
+/// message says what happened and what to do.
+pub fn audit_failure(detail: &str) -> AgentOutcome {
+    AgentOutcome::ModelFailed(format!(
+        "{AUDIT_FAILED} ({detail}), so the agent was stopped: nothing runs unaudited. Check the \
+         state directory's disk space and permissions (`ambidex doctor`), then resume the task"
+    ))
 }
 
 fn definitions(spec: &AgentSpec) -> Vec<ToolDefinition> {
@@ -125,13 +142,15 @@ pub async fn run_agent(
         };
         let mut turn = match stream_turn(client, request, scope, host, redactor).await {
             Ok(turn) => turn,
-            Err(message) => return AgentOutcome::ModelFailed(message),
+            Err(outcome) => return outcome,
         };
         let mut kinds = std::mem::take(&mut turn.usage);
         if !turn.text.trim().is_empty() {
             kinds.push(EventKind::AgentMessage { text: redactor.redact(turn.text.trim()).into_owned() });
         }
-        record(host, scope, kinds).await;
+        if let Err(err) = record(host, scope, kinds).await {
+            return audit_failure(&err);
+        }
         let mut all_calls = turn.calls.clone();
         all_calls.extend(turn.malformed.iter().map(|(call, _)| call.clone()));
         messages.push(Message::Assistant { content: turn.text.clone(), tool_calls: all_calls });
@@ -180,6 +199,9 @@ pub async fn run_agent(
                 continue;
             }
             let result = broker.call(scope, host, &call.name, &call.arguments).await;
+            if let Some(err) = result.audit_error {
+                return audit_failure(&err);
+            }
             messages.push(Message::Tool {
                 call_id: call.id.clone(),
                 content: result.output.text,
@@ -210,13 +232,14 @@ fn canonical(value: &Value) -> String {
     }
 }
 
-async fn record(host: &dyn AgentHost, scope: &AgentScope, kinds: Vec<EventKind>) {
+/// Persists `kinds` for the agent in `scope`; an error is the store's refusal, and the agent
+/// must stop.
+async fn record(host: &dyn AgentHost, scope: &AgentScope, kinds: Vec<EventKind>) -> Result<(), String> {
     if kinds.is_empty() {
-        return;
+        return Ok(());
     }
     let events = kinds.into_iter().map(|kind| NewEvent::for_task(scope.task, scope.actor.clone(), kind)).collect();
-    // A failed audit write surfaces on the engine's own channel; the agent goes on.
-    let _ = host.record(events).await;
+    host.record(events).await
 }
 
 async fn stream_turn(
@@ -225,7 +248,7 @@ async fn stream_turn(
     scope: &AgentScope,
     host: &dyn AgentHost,
     redactor: &Redactor,
-) -> Result<Turn, String> {
+) -> Result<Turn, AgentOutcome> {
     let mut turn = Turn::default();
     let mut live = redactor.stream();
     let mut events = client.stream(request);
@@ -244,10 +267,15 @@ async fn stream_turn(
                 turn.malformed.push((call, error));
             }
             // A retry is shown at once (the wait may be long); usage goes with the turn's message.
-            event @ ModelEvent::Retry { .. } => record(host, scope, event.to_event_kind().into_iter().collect()).await,
+            event @ ModelEvent::Retry { .. } => {
+                if let Err(err) = record(host, scope, event.to_event_kind().into_iter().collect()).await {
+                    // Dropping the stream cancels the call.
+                    return Err(audit_failure(&err));
+                }
+            }
             event @ ModelEvent::Usage(_) => turn.usage.extend(event.to_event_kind()),
             ModelEvent::Finished(_) => {}
-            ModelEvent::Error(error) => return Err(error.to_string()),
+            ModelEvent::Error(error) => return Err(AgentOutcome::ModelFailed(error.to_string())),
         }
     }
     let rest = live.finish();
@@ -256,3 +284,7 @@ async fn stream_turn(
     }
     Ok(turn)
 }
+
+#[cfg(test)]
+#[path = "agent_loop_tests.rs"]
+mod tests;

@@ -22,8 +22,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::AppState;
 use super::reply::{Failure, named_field};
-use crate::protocol::{Event, Update};
-use crate::store::StoreReader;
+use crate::protocol::{Event, Queries, Update};
 
 /// Events read from the store at a time.
 const PAGE: usize = 512;
@@ -60,7 +59,8 @@ pub(crate) async fn stream(
     // Subscribe first: whatever commits while the backlog is read arrives here as well.
     let updates = state.engine.listen();
     let (sender, mut messages) = mpsc::channel(BUFFER);
-    let pump = Pump { reader: state.engine.reader(), sender, last: since, stop: state.stop.clone() };
+    let queries: Arc<dyn Queries> = state.engine.clone();
+    let pump = Pump { queries, sender, last: since, stop: state.stop.clone() };
     tokio::spawn(pump.run(updates));
     let body = futures::stream::poll_fn(move |cx| messages.poll_recv(cx).map(|next| next.map(Ok::<_, Infallible>)));
     Ok(Sse::new(body).keep_alive(KeepAlive::default()))
@@ -68,7 +68,8 @@ pub(crate) async fn stream(
 
 /// Moves events from the store and the engine to one client.
 struct Pump {
-    reader: StoreReader,
+    /// The log, read through the clients' read port.
+    queries: Arc<dyn Queries>,
     sender: mpsc::Sender<SseEvent>,
     /// The last sequence number sent (or the client's `since`).
     last: u64,
@@ -104,11 +105,11 @@ impl Pump {
     /// Sends everything the store holds after `last`.
     async fn catch_up(&mut self) -> Result<(), Closed> {
         loop {
-            let (reader, after) = (self.reader.clone(), self.last);
-            let page = tokio::task::spawn_blocking(move || reader.events_after(after, PAGE)).await;
+            let (queries, after) = (self.queries.clone(), self.last);
+            let page = tokio::task::spawn_blocking(move || queries.events_after(after, PAGE)).await;
             let page = match page {
                 Ok(Ok(page)) => page,
-                Ok(Err(err)) => return self.fail(err.to_string()).await,
+                Ok(Err(err)) => return self.fail(err).await,
                 Err(err) => return self.fail(format!("a store read stopped: {err}")).await,
             };
             let full = page.len() == PAGE;

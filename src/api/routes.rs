@@ -21,8 +21,8 @@ use super::types::{
 };
 use super::{AppState, auth, events};
 use crate::domain::{Task, parse_task_file};
-use crate::protocol::{Actor, Command, Event, GateId, SpecChanges, TaskId, TaskSource, TaskSpec};
-use crate::store::StoreReader;
+use crate::orchestrator::Engine;
+use crate::protocol::{Actor, Command, Event, GateId, Queries, Snapshot, SpecChanges, TaskId, TaskSource, TaskSpec};
 
 /// The hand-written OpenAPI 3.1 document for these routes.
 pub(crate) const OPENAPI: &str = include_str!("openapi.json");
@@ -70,13 +70,13 @@ async fn wrong_method() -> Response {
     failure.into_response()
 }
 
-/// Runs a store read off the async threads.
+/// Runs a read of the engine's state (which may block on the store) off the async threads.
 async fn read<T: Send + 'static>(
     state: &AppState,
-    work: impl FnOnce(StoreReader) -> Answer<T> + Send + 'static,
+    work: impl FnOnce(&Engine) -> Answer<T> + Send + 'static,
 ) -> Answer<T> {
-    let reader = state.engine.reader();
-    tokio::task::spawn_blocking(move || work(reader))
+    let engine = state.engine.clone();
+    tokio::task::spawn_blocking(move || work(&engine))
         .await
         .map_err(|err| Failure::internal(format!("a store read stopped: {err}")))?
 }
@@ -212,9 +212,8 @@ async fn add_task(
 }
 
 async fn list_tasks(State(state): State<Arc<AppState>>) -> Answer<Json<TaskList>> {
-    let list = read(&state, |reader| {
-        let head_seq = reader.head()?.seq;
-        let tasks = reader.tasks()?.iter().map(Task::summary).collect();
+    let list = read(&state, |engine| {
+        let Snapshot { tasks, head_seq } = Queries::snapshot(engine).map_err(Failure::internal)?;
         Ok(TaskList { tasks, head_seq })
     })
     .await?;
@@ -223,7 +222,7 @@ async fn list_tasks(State(state): State<Arc<AppState>>) -> Answer<Json<TaskList>
 
 /// The task a path names: a full id or any unique ending of it.
 async fn find_task(state: &AppState, reference: String) -> Answer<Task> {
-    read(state, move |reader| Ok(reader.find_task(&reference)?)).await
+    read(state, move |engine| Ok(engine.find_task(&reference)?)).await
 }
 
 async fn show_task(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Answer<Json<Task>> {
@@ -317,8 +316,8 @@ async fn clean_task(
 }
 
 async fn list_gates(State(state): State<Arc<AppState>>) -> Answer<Json<Vec<GateInfo>>> {
-    let gates = read(&state, |reader| {
-        Ok(reader
+    let gates = read(&state, |engine| {
+        Ok(engine
             .tasks()?
             .iter()
             .flat_map(|task| {
@@ -371,7 +370,7 @@ async fn decide_gate(
 ) -> Answer<Json<DecisionReply>> {
     let body = body.map_err(|err| Failure::body(&err, state.max_body))?;
     let request: DecisionRequest = json_body(&headers, &body, "a decision")?;
-    let (gate, task) = read(&state, move |reader| resolve_gate(&reader.tasks()?, &id)).await?;
+    let (gate, task) = read(&state, move |engine| resolve_gate(&engine.tasks()?, &id)).await?;
     let command = Command::DecideGate { gate, decision: request.decision, note: request.note, choice: request.choice };
     let events = state.engine.execute(command, actor(&headers)).await?;
     let seq = events.first().map_or(0, |event| event.seq);

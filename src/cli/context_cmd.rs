@@ -8,8 +8,8 @@ use std::path::Path;
 use clap::Args;
 
 use super::{Context, Outcome};
-use ambidex::config::repo_root;
 use ambidex::context::{ContextOptions, RepoContext};
+use ambidex::workspace::repo_root;
 
 #[derive(Debug, Args)]
 pub struct ContextArgs {

@@ -26,6 +26,7 @@ use ambidex::protocol::{EventKind, EvidenceMatrix, TaskId, TaskSource, TaskStatu
 use ambidex::store::{STORE_FILE, Store, StoreError};
 use ambidex::tools::sandbox::{self, SandboxLevel};
 use ambidex::tui::keymap::{Action, Keymap};
+use ambidex::workspace::{self, Author};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -177,28 +178,19 @@ fn config_text(root: &Path) -> String {
 }
 
 /// Writes the sample crate into `dir` and commits it in a few steps on `main`.
-fn create_repo(dir: &Path) -> Result<(), git2::Error> {
-    let mut options = git2::RepositoryInitOptions::new();
-    options.initial_head("main");
-    let repo = git2::Repository::init_opts(dir, &options)?;
-    let me = git2::Signature::now("Textstats Maintainers", "maintainers@textstats.invalid")?;
-    let mut parent: Option<git2::Oid> = None;
+fn create_repo(dir: &Path) -> Result<(), String> {
+    workspace::init_repo(dir, "main").map_err(|err| err.to_string())?;
+    let me = Author { name: "Textstats Maintainers".into(), email: "maintainers@textstats.invalid".into() };
     for (message, files) in HISTORY {
         for file in *files {
             let text = CRATE.iter().find(|(path, _)| path == file).map(|(_, text)| *text).unwrap_or_default();
             let path = dir.join(file);
             if let Some(folder) = path.parent() {
-                std::fs::create_dir_all(folder).map_err(|err| git2::Error::from_str(&err.to_string()))?;
+                std::fs::create_dir_all(folder).map_err(|err| format!("{}: {err}", folder.display()))?;
             }
-            std::fs::write(&path, text).map_err(|err| git2::Error::from_str(&err.to_string()))?;
+            std::fs::write(&path, text).map_err(|err| format!("{}: {err}", path.display()))?;
         }
-        let mut index = repo.index()?;
-        index.add_all(["*"], git2::IndexAddOption::DEFAULT, None)?;
-        index.write()?;
-        let tree = repo.find_tree(index.write_tree()?)?;
-        let parents: Vec<git2::Commit> = parent.map(|oid| repo.find_commit(oid)).transpose()?.into_iter().collect();
-        let parents: Vec<&git2::Commit> = parents.iter().collect();
-        parent = Some(repo.commit(Some("HEAD"), &me, &me, message, &tree, &parents)?);
+        workspace::commit_all(dir, &me, message).map_err(|err| err.to_string())?;
     }
     Ok(())
 }

@@ -31,7 +31,7 @@ fn git_version() -> String {
         .filter(|out| out.status.success())
         .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
         .unwrap_or_else(|| "git CLI not found".into());
-    let (major, minor, patch) = git2::Version::get().libgit2_version();
+    let (major, minor, patch) = ambidex::workspace::libgit2_version();
     format!("{cli}; libgit2 {major}.{minor}.{patch} built in")
 }
 

@@ -11,9 +11,9 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use super::{Context, Outcome};
 use ambidex::api::{self, ApiHandle};
-use ambidex::config::repo_root;
 use ambidex::orchestrator::scheduler::Scheduler;
 use ambidex::orchestrator::{AutoApprove, Ending, Engine};
+use ambidex::workspace::repo_root;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {

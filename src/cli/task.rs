@@ -7,12 +7,12 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::{Context, Outcome, Writer, block_on, table};
-use ambidex::config::repo_root;
 use ambidex::domain::{Task, read_task_file};
 use ambidex::protocol::{
     Actor, Command, IntakeVerdict, Risk, SpecChanges, TaskId, TaskKind, TaskSource, TaskSpec, TaskStatus,
 };
 use ambidex::tui::render::age;
+use ambidex::workspace::repo_root;
 
 #[derive(Debug, Subcommand)]
 pub enum TaskCmd {

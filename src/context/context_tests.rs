@@ -1,7 +1,7 @@
 //! Tests of the tag cache file and of the index on files that vanish or are too large.
 
+use super::tag_cache::{Saved, TagCache};
 use super::*;
-use crate::store::tag_cache::{Saved, TagCache};
 
 #[test]
 fn the_tag_cache_keeps_fingerprints_apart_and_drops_old_ones() {
@@ -29,6 +29,16 @@ fn the_tag_cache_keeps_fingerprints_apart_and_drops_old_ones() {
     drop((old, new));
     let reopened = TagCache::open(&path, 2).unwrap();
     assert_eq!(reopened.load("/repo/").unwrap().len(), 1);
+}
+
+#[test]
+fn a_damaged_tag_cache_is_an_error_that_says_to_delete_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tags.redb");
+    std::fs::write(&path, vec![0xA5u8; 64 * 1024]).unwrap();
+    let err = TagCache::open(&path, 1).err().expect("a damaged file does not open");
+    assert!(matches!(err, super::TagCacheError::Corrupt { .. } | super::TagCacheError::Failed { .. }), "{err}");
+    assert!(err.to_string().contains(&path.display().to_string()), "{err}");
 }
 
 #[test]

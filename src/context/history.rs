@@ -2,9 +2,11 @@
 //! (commits touching each file among the last N, merges excluded, as `git log --no-merges`).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
+
+use crate::workspace::{self, LogError, LoggedCommit};
 
 /// One commit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -57,64 +59,26 @@ pub fn gather(root: &Path, max_commits: usize) -> History {
 }
 
 fn read(root: &Path, max_commits: usize) -> Result<History, String> {
-    let repo = git2::Repository::discover(root).map_err(|_| "not a git repository: no history".to_owned())?;
-    let workdir: PathBuf =
-        repo.workdir().ok_or_else(|| "a bare repository: no working tree".to_owned())?.components().collect();
-    let root: PathBuf = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
-    let workdir = std::fs::canonicalize(&workdir).unwrap_or(workdir);
-    // Paths in git are relative to the work tree; the summary's are relative to `root`.
-    let sub = root.strip_prefix(&workdir).map(|p| super::walk::relative(Path::new(""), p)).unwrap_or_default();
-    let mut history = History::default();
-    let head = match repo.head() {
-        Ok(head) => head,
-        Err(err) if err.code() == git2::ErrorCode::UnbornBranch => {
-            history.note = Some("the repository has no commits yet".into());
-            return Ok(history);
+    let log = match workspace::log(root, max_commits, None) {
+        Ok(log) => log,
+        Err(LogError::NoCommits) => {
+            return Ok(History { note: Some(LogError::NoCommits.to_string()), ..History::default() });
         }
-        Err(err) => return Err(format!("cannot read HEAD: {}", err.message())),
+        Err(err) => return Err(err.to_string()),
     };
-    history.branch = head.shorthand().ok().filter(|_| head.is_branch()).map(str::to_owned);
-    let mut walk = repo.revwalk().map_err(|e| e.message().to_owned())?;
-    walk.push_head().map_err(|e| e.message().to_owned())?;
-    let _ = walk.set_sorting(git2::Sort::TIME);
-
+    let mut history = History { branch: log.branch, commits_scanned: log.commits.len(), ..History::default() };
     let mut counts: HashMap<String, usize> = HashMap::new();
     let mut recent: Vec<String> = Vec::new();
-    for oid in walk.take(max_commits) {
-        let Ok(commit) = oid.and_then(|oid| repo.find_commit(oid)) else {
-            continue;
-        };
-        history.commits_scanned += 1;
-        if history.commits.len() < LISTED {
-            history.commits.push(info(&commit));
-        }
-        if commit.parent_count() > 1 {
-            continue;
-        }
-        let Ok(tree) = commit.tree() else {
-            continue;
-        };
-        let parent = commit.parent(0).ok().and_then(|p| p.tree().ok());
-        let Ok(diff) = repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), None) else {
-            continue;
-        };
-        for delta in diff.deltas() {
-            let Some(path) = delta.new_file().path().or_else(|| delta.old_file().path()) else {
-                continue;
-            };
-            let path = super::walk::relative(Path::new(""), path);
-            let path = if sub.is_empty() {
-                path
-            } else if let Some(rest) = path.strip_prefix(&format!("{sub}/")) {
-                rest.to_owned()
-            } else {
-                continue;
-            };
+    for commit in log.commits {
+        for path in &commit.files {
             let count = counts.entry(path.clone()).or_insert(0);
             if *count == 0 {
-                recent.push(path);
+                recent.push(path.clone());
             }
             *count += 1;
+        }
+        if history.commits.len() < LISTED {
+            history.commits.push(info(commit));
         }
     }
     let exists = |path: &str| root.join(path).is_file();
@@ -130,15 +94,8 @@ fn read(root: &Path, max_commits: usize) -> Result<History, String> {
     Ok(history)
 }
 
-fn info(commit: &git2::Commit<'_>) -> CommitInfo {
-    let id = commit.id().to_string();
-    let date = jiff::Timestamp::from_second(commit.time().seconds())
-        .map(|t| t.strftime("%Y-%m-%d").to_string())
-        .unwrap_or_default();
-    CommitInfo {
-        id: id.chars().take(10).collect(),
-        summary: String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default()).into_owned(),
-        author: String::from_utf8_lossy(commit.author().name_bytes()).into_owned(),
-        date,
-    }
+fn info(commit: LoggedCommit) -> CommitInfo {
+    let date =
+        jiff::Timestamp::from_second(commit.time).map(|t| t.strftime("%Y-%m-%d").to_string()).unwrap_or_default();
+    CommitInfo { id: commit.id.chars().take(10).collect(), summary: commit.summary, author: commit.author, date }
 }

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use super::lang::{Lang, taggers};
+use super::tag_cache::{Saved, TagCache};
 use super::tags::{self, FileTags, Identity, Tagged, Tagger};
 use super::walk::{Walk, WalkedFile};
-use crate::store::tag_cache::{Saved, TagCache};
 
 /// Files larger than this are not tagged by default (1 MiB): they are nearly always generated.
 pub const DEFAULT_MAX_TAG_SIZE: u64 = 1024 * 1024;

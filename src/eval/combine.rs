@@ -15,10 +15,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use git2::{ApplyLocation, Diff, Repository};
-
 use super::hunks::{FilePatch, Hunk, parse_patch};
 use crate::protocol::HunkSource;
+use crate::workspace::{self, WorkspaceError};
 
 /// One patch made of picked hunks, with each hunk's origin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,17 +90,6 @@ pub enum CombineError {
     /// Nothing was picked.
     #[error("no hunks were picked")]
     Empty,
-}
-
-/// Why a patch could not be applied.
-#[derive(Debug, thiserror::Error)]
-#[error("could not {action}: {source}")]
-pub struct ApplyError {
-    /// What failed.
-    pub action: &'static str,
-    /// git's reason.
-    #[source]
-    pub source: git2::Error,
 }
 
 /// One file's picked hunks from one candidate.
@@ -252,13 +240,8 @@ fn new_start(hunk: &Hunk, offset: i64) -> u32 {
 }
 
 /// Applies `patch` to the working files of the git worktree at `worktree` (all of it or nothing).
-pub fn apply(worktree: &Path, patch: &str) -> Result<(), ApplyError> {
-    if patch.trim().is_empty() {
-        return Ok(());
-    }
-    let repo = Repository::open(worktree).map_err(|source| ApplyError { action: "open the worktree", source })?;
-    let diff = Diff::from_buffer(patch.as_bytes()).map_err(|source| ApplyError { action: "read the patch", source })?;
-    repo.apply(&diff, ApplyLocation::WorkDir, None).map_err(|source| ApplyError { action: "apply the patch", source })
+pub fn apply(worktree: &Path, patch: &str) -> Result<(), WorkspaceError> {
+    workspace::apply_patch(worktree, patch)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use super::{Engine, EngineError, EngineSetup};
 use crate::domain::Task;
 use crate::forge::{ForgeKind, Local};
 use crate::protocol::{Actor, EventKind, NewEvent, PullRequest, TaskId, TaskStatus};
-use crate::workspace::{Author, Worktree, commit_all};
+use crate::workspace::{Author, Worktree, commit_all, head_commit, head_name};
 
 /// The branch the PR targets: the task's target branch, else the branch checked out in the
 /// user's repository.
@@ -18,10 +18,7 @@ fn base_branch(task: &Task, worktree: &Worktree) -> String {
     if let Some(branch) = &task.spec.target_branch {
         return branch.clone();
     }
-    git2::Repository::open(&worktree.repo)
-        .ok()
-        .and_then(|repo| repo.head().ok().and_then(|head| head.shorthand().ok().map(str::to_owned)))
-        .unwrap_or_else(|| "main".into())
+    head_name(&worktree.repo).unwrap_or_else(|| "main".into())
 }
 
 /// The alternatives the Left Hand tried, how each did and why it lost.
@@ -221,9 +218,7 @@ pub async fn create_local(
         .map_err(|err| EngineError::Refused(err.to_string()))?;
     let commit = match committed {
         Some(commit) => commit,
-        None => git2::Repository::open(&worktree.path)
-            .and_then(|repo| repo.head()?.peel_to_commit().map(|c| c.id().to_string()))
-            .map_err(|err| EngineError::Refused(format!("cannot read the branch head: {}", err.message())))?,
+        None => head_commit(&worktree.path).map_err(|err| EngineError::Refused(err.to_string()))?,
     };
     let head = engine.reader().head()?;
     let mut pr = draft;

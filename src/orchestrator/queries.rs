@@ -1,17 +1,29 @@
-//! The engine's side of the clients' read port ([`Queries`]): a task's past events from the store,
-//! and a candidate's diff from its worktree (or, once the worktree is gone, from its branch).
+//! The engine's side of the clients' read port ([`Queries`]): the snapshot and the log from the
+//! store, a task's past events, and a candidate's diff from its worktree (or, once the worktree is
+//! gone, from its branch). Also the task reads the HTTP API answers with full projections
+//! ([`Engine::tasks`], [`Engine::find_task`]), so the API never opens the store itself.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use git2::{DiffFormat, DiffOptions, Oid};
-
-use super::Engine;
-use crate::domain::WorktreeRef;
-use crate::protocol::{CandidateDiff, Event, Queries, TaskId};
+use super::{Engine, EngineError};
+use crate::domain::{Task, WorktreeRef};
+use crate::protocol::{CandidateDiff, Event, Queries, Snapshot, TaskId};
 use crate::workspace;
 
 impl Queries for Engine {
+    fn snapshot(&self) -> Result<Snapshot, String> {
+        let reader = self.reader();
+        let head_seq = reader.head().map_err(|err| err.to_string())?.seq;
+        let tasks = reader.tasks().map_err(|err| err.to_string())?.iter().map(Task::summary).collect();
+        Ok(Snapshot { tasks, head_seq })
+    }
+
+    fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Arc<Event>>, String> {
+        let events = self.reader().events_after(after, limit).map_err(|err| err.to_string())?;
+        Ok(events.into_iter().map(Arc::new).collect())
+    }
+
     fn task_events(&self, task: TaskId) -> Result<Vec<Arc<Event>>, String> {
         let events = self.reader().task_events(task).map_err(|err| err.to_string())?;
         Ok(events.into_iter().map(Arc::new).collect())
@@ -43,27 +55,56 @@ impl Queries for Engine {
     }
 }
 
+impl Engine {
+    /// The current projection of every task, oldest first. Reads the store: call it off the
+    /// async threads.
+    pub fn tasks(&self) -> Result<Vec<Task>, EngineError> {
+        Ok(self.reader().tasks()?)
+    }
+
+    /// The task whose id is, or ends with, `reference` (any case). Reads the store: call it off
+    /// the async threads.
+    pub fn find_task(&self, reference: &str) -> Result<Task, EngineError> {
+        Ok(self.reader().find_task(reference)?)
+    }
+}
+
 /// The committed change of a worktree's branch against its base, for a worktree already removed.
 fn branch_patch(repo_dir: &Path, worktree: &WorktreeRef) -> Result<String, String> {
-    let repo = workspace::open_repo(repo_dir).map_err(|err| err.to_string())?;
-    let git = |err: git2::Error| format!("cannot diff branch `{}`: {}", worktree.branch, err.message());
-    let base = Oid::from_str(&worktree.base).and_then(|oid| repo.find_commit(oid)).map_err(git)?;
-    let tip = repo
-        .find_branch(&worktree.branch, git2::BranchType::Local)
-        .and_then(|branch| branch.get().peel_to_commit())
-        .map_err(git)?;
-    let mut options = DiffOptions::new();
-    let diff = repo
-        .diff_tree_to_tree(Some(&base.tree().map_err(git)?), Some(&tip.tree().map_err(git)?), Some(&mut options))
-        .map_err(git)?;
-    let mut patch = String::new();
-    diff.print(DiffFormat::Patch, |_, _, line| {
-        if matches!(line.origin(), '+' | '-' | ' ') {
-            patch.push(line.origin());
-        }
-        patch.push_str(&String::from_utf8_lossy(line.content()));
-        true
-    })
-    .map_err(git)?;
-    Ok(patch)
+    workspace::branch_patch(repo_dir, &worktree.base, &worktree.branch)
+        .map_err(|err| format!("cannot diff branch `{}`: {err}", worktree.branch))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{Actor, Command, TaskSpec};
+
+    #[test]
+    fn the_read_port_serves_the_snapshot_the_log_and_tasks_by_reference() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(&dir.path().join("state.redb")).unwrap();
+        let add = |title: &str| {
+            let events = engine
+                .execute_blocking(Command::AddTask { spec: TaskSpec::titled(title) }, Actor::local_human())
+                .unwrap();
+            events[0].task.unwrap()
+        };
+        let (first, second) = (add("First task"), add("Second task"));
+
+        let snapshot = Queries::snapshot(&engine).unwrap();
+        let ids: Vec<TaskId> = snapshot.tasks.iter().map(|t| t.id).collect();
+        assert_eq!(ids, vec![first, second]);
+        let log = engine.events_after(0, 1000).unwrap();
+        assert_eq!(log.last().unwrap().seq, snapshot.head_seq);
+        let tail = engine.events_after(log[0].seq, 1).unwrap();
+        assert_eq!(tail.len(), 1);
+        assert_eq!(tail[0].seq, log[1].seq);
+        assert!(engine.events_after(snapshot.head_seq, 10).unwrap().is_empty());
+
+        assert_eq!(engine.tasks().unwrap().len(), 2);
+        let full = second.to_string();
+        assert_eq!(engine.find_task(&full[full.len() - 8..]).unwrap().id, second);
+        assert!(matches!(engine.find_task("zzzzzzzz"), Err(EngineError::Lookup(_))));
+    }
 }

@@ -12,12 +12,10 @@
 mod matching;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::OnceLock;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::protocol::{Risk, TaskKind};
-use crate::tools::budget::BudgetLimits;
 
 use matching::{Compiled, Globs};
 pub use matching::{Hit, Phrases, Text};
@@ -371,6 +369,21 @@ pub struct RoutingRules {
 
 // --- [budgets] --------------------------------------------------------------------------------------
 
+/// The limits a budget counts against (tool calls, files, diff lines, time); `None` means
+/// unlimited. [`BudgetRules`] makes them from the policy; `tools::budget` counts usage against them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BudgetLimits {
+    /// Tool calls.
+    pub tool_calls: Option<u64>,
+    /// Distinct files changed.
+    pub files_changed: Option<u64>,
+    /// Lines added plus removed against the base.
+    pub diff_lines: Option<u64>,
+    /// Seconds since the budget started.
+    pub wall_time_secs: Option<u64>,
+}
+
 /// `[budgets]`: one set of budgets per risk level.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -498,47 +511,6 @@ fn default_auto_budget_multiple() -> u64 {
 fn default_auto_escalations() -> u32 {
     2
 }
-
-// --- defaults: the shipped policy's sections ----------------------------------------------------------
-
-#[derive(Deserialize)]
-struct Sections {
-    intake: IntakeRules,
-    classify: ClassifyRules,
-    risk: RiskRules,
-    novelty: NoveltyRules,
-    routing: RoutingRules,
-    budgets: BudgetRules,
-    gates: GateRules,
-}
-
-fn shipped() -> &'static Sections {
-    static SECTIONS: OnceLock<Sections> = OnceLock::new();
-    SECTIONS.get_or_init(|| {
-        toml::from_str(super::DEFAULT_POLICY).expect("the shipped policy has every section (checked by its tests)")
-    })
-}
-
-macro_rules! default_from_shipped {
-    ($($ty:ident => $field:ident),+ $(,)?) => {
-        $(impl Default for $ty {
-            /// The shipped policy's section.
-            fn default() -> Self {
-                shipped().$field.clone()
-            }
-        })+
-    };
-}
-
-default_from_shipped!(
-    IntakeRules => intake,
-    ClassifyRules => classify,
-    RiskRules => risk,
-    NoveltyRules => novelty,
-    RoutingRules => routing,
-    BudgetRules => budgets,
-    GateRules => gates,
-);
 
 // --- checks at load -----------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
-//! The read port a client uses for what the update stream does not carry: a task's past events
-//! (after a restart) and a candidate's diff against its base. Clients call it off their render
-//! path; the engine implements it over its store and worktrees.
+//! The read port a client uses for what the update stream does not carry: where things stand
+//! now, the log after a point, a task's past events (after a restart) and a candidate's diff
+//! against its base. Clients (the control room, the HTTP API) call it off their render path and
+//! async threads; the engine implements it over its store and worktrees.
 
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::event::Event;
 use super::ids::TaskId;
+use super::snapshot::Snapshot;
 
 /// A candidate's change against the commit it started from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +27,12 @@ pub struct CandidateDiff {
 /// What a client may read besides the update stream. Calls may block (they read the store or
 /// git), so clients run them on a blocking thread.
 pub trait Queries: Send + Sync {
+    /// Every task's summary and the log position they reflect.
+    fn snapshot(&self) -> Result<Snapshot, String>;
+
+    /// Up to `limit` events after sequence number `after`, in log order.
+    fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Arc<Event>>, String>;
+
     /// Every event of a task, in log order.
     fn task_events(&self, task: TaskId) -> Result<Vec<Arc<Event>>, String>;
 
@@ -37,6 +45,14 @@ pub trait Queries: Send + Sync {
 pub struct NoQueries;
 
 impl Queries for NoQueries {
+    fn snapshot(&self) -> Result<Snapshot, String> {
+        Ok(Snapshot { tasks: Vec::new(), head_seq: 0 })
+    }
+
+    fn events_after(&self, _after: u64, _limit: usize) -> Result<Vec<Arc<Event>>, String> {
+        Ok(Vec::new())
+    }
+
     fn task_events(&self, _task: TaskId) -> Result<Vec<Arc<Event>>, String> {
         Ok(Vec::new())
     }

@@ -18,10 +18,10 @@ use super::budget::{Breach, BudgetLimits, BudgetUsage};
 use super::confine::Confined;
 use super::files;
 use super::output::{ToolOutput, bound};
-use super::policy::{CommandPolicy, Verdict};
 use super::runner::{self, RunSpec};
 use super::sandbox::SandboxLevel;
 use super::schema::{EditFileArgs, GitDiffArgs, ListFilesArgs, ReadFileArgs, RunArgs, SearchArgs, WriteFileArgs};
+use crate::playbooks::{CommandPolicy, Verdict};
 use crate::protocol::{
     Actor, Decision, EventKind, GateKind, NewEvent, PolicyRecord, TaskId, ToolCallId, ToolCallRecord,
 };
@@ -117,6 +117,9 @@ pub struct CallResult {
     pub breaches: Vec<Breach>,
     /// For `run`: the command's exit code.
     pub exit_code: Option<i32>,
+    /// Why the store refused the call's audit record, when it did. The call ran but is not on
+    /// record: the caller must not carry on (the agent loop stops the agent).
+    pub audit_error: Option<String>,
 }
 
 /// Details of a `run` call for the audit record.
@@ -206,11 +209,17 @@ impl Broker {
             ));
         }
         if let Err(err) = host.record(events).await {
-            // The call happened; the agent must still hear its result.
+            // The call happened but is not on record: say so in its result, and tell the caller
+            // to stop.
             let text = format!("{}\n[the audit record could not be stored: {err}]", output.text);
-            return CallResult { output: ToolOutput::error(text), breaches, exit_code: facts_exit };
+            return CallResult {
+                output: ToolOutput::error(text),
+                breaches,
+                exit_code: facts_exit,
+                audit_error: Some(err),
+            };
         }
-        CallResult { output, breaches, exit_code: facts_exit }
+        CallResult { output, breaches, exit_code: facts_exit, audit_error: None }
     }
 
     async fn dispatch(

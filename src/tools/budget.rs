@@ -6,19 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-/// The limits; `None` means unlimited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BudgetLimits {
-    /// Tool calls.
-    pub tool_calls: Option<u64>,
-    /// Distinct files changed.
-    pub files_changed: Option<u64>,
-    /// Lines added plus removed against the base.
-    pub diff_lines: Option<u64>,
-    /// Seconds since the budget started.
-    pub wall_time_secs: Option<u64>,
-}
+pub use crate::playbooks::BudgetLimits;
 
 /// A budget that just ran out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -145,8 +145,7 @@ fn bwrap_command(spec: &RunSpec) -> Command {
     command.args(super::sandbox::BWRAP_ROOT).arg("--bind").arg(workdir).arg(workdir);
     // The repository's git data stays visible (read-only) even when it lives under /tmp, which
     // the private tmpfs would otherwise hide.
-    if let Ok(repo) = git2::Repository::open(workdir) {
-        let common = repo.commondir().to_path_buf();
+    if let Some(common) = crate::workspace::git_common_dir(workdir) {
         command.arg("--ro-bind").arg(&common).arg(&common);
     }
     let git = workdir.join(".git");

@@ -103,3 +103,21 @@ pub fn diff_against(path: &Path, base: &str) -> Result<WorkDiff, WorkspaceError>
     diff.find_similar(None).map_err(git)?;
     collect(&diff).map_err(git)
 }
+
+/// The committed change of `branch` against commit `base` (hex) in the repository containing
+/// `repo`, as unified text: what a candidate did once its worktree is gone.
+pub fn branch_patch(repo: &Path, base: &str, branch: &str) -> Result<String, WorkspaceError> {
+    let git = |source: git2::Error| WorkspaceError::Git { action: "diff the branch", source };
+    let repo = super::worktree::open_repo(repo)?;
+    let base_commit = Oid::from_str(base)
+        .and_then(|oid| repo.find_commit(oid))
+        .map_err(|source| WorkspaceError::BadBase { rev: base.to_owned(), detail: source.message().to_owned() })?;
+    let tip = repo
+        .find_branch(branch, git2::BranchType::Local)
+        .and_then(|branch| branch.get().peel_to_commit())
+        .map_err(git)?;
+    let diff = repo
+        .diff_tree_to_tree(Some(&base_commit.tree().map_err(git)?), Some(&tip.tree().map_err(git)?), None)
+        .map_err(git)?;
+    Ok(collect(&diff).map_err(git)?.patch)
+}

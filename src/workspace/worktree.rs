@@ -60,7 +60,7 @@ fn valid_label(label: &str) -> bool {
 }
 
 /// Opens the user's repository, refusing bare repositories.
-pub fn open_repo(path: &Path) -> Result<Repository, WorkspaceError> {
+pub(super) fn open_repo(path: &Path) -> Result<Repository, WorkspaceError> {
     let repo = Repository::discover(path)
         .map_err(|source| WorkspaceError::NotARepo { path: path.to_owned(), detail: source.message().to_owned() })?;
     if repo.is_bare() {
@@ -170,7 +170,8 @@ pub fn uncommitted(path: &Path) -> Result<Vec<String>, WorkspaceError> {
 }
 
 /// Commits everything in the worktree (new, changed and deleted files) on its branch. Returns the
-/// new commit, or `None` when there was nothing to commit.
+/// new commit, or `None` when there was nothing to commit. In a repository without commits yet,
+/// this makes the first one.
 pub fn commit_all(path: &Path, author: &Author, message: &str) -> Result<Option<String>, WorkspaceError> {
     let git = |source: git2::Error| WorkspaceError::Git { action: "commit in the worktree", source };
     let repo = Repository::open(path).map_err(git)?;
@@ -179,13 +180,18 @@ pub fn commit_all(path: &Path, author: &Author, message: &str) -> Result<Option<
     index.update_all(["*"], None).map_err(git)?;
     index.write().map_err(git)?;
     let tree_id = index.write_tree().map_err(git)?;
-    let parent = repo.head().and_then(|h| h.peel_to_commit()).map_err(git)?;
-    if parent.tree_id() == tree_id {
+    // A repository without commits yet (`init_repo`) gets its first, parentless commit.
+    let parent = match repo.head() {
+        Err(err) if err.code() == git2::ErrorCode::UnbornBranch => None,
+        head => Some(head.and_then(|h| h.peel_to_commit()).map_err(git)?),
+    };
+    if parent.as_ref().is_some_and(|parent| parent.tree_id() == tree_id) {
         return Ok(None);
     }
     let tree = repo.find_tree(tree_id).map_err(git)?;
     let signature = Signature::now(&author.name, &author.email).map_err(git)?;
-    let id = repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &[&parent]).map_err(git)?;
+    let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+    let id = repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents).map_err(git)?;
     Ok(Some(id.to_string()))
 }
 

@@ -7,11 +7,12 @@
 //! What the repository cannot say (whether a playbook exists, how similar past tasks went) the
 //! caller fills in from the store and the playbooks.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
 
 use crate::context::{SearchQuery, search};
 use crate::protocol::TaskSpec;
+use crate::workspace;
 
 /// What triage knows about a task's surroundings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -338,40 +339,12 @@ fn confine(root: &Path, path: &str) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("/"))
 }
 
-/// The repository that contains `root`, and the path of `root` inside its work tree
-/// (`""` at the top, else `dir/sub/`).
-fn open_repo(root: &Path) -> Option<(git2::Repository, String)> {
-    let repo = git2::Repository::discover(root).ok()?;
-    let workdir = std::fs::canonicalize(repo.workdir()?).ok()?;
-    let root = std::fs::canonicalize(root).ok()?;
-    let sub = root.strip_prefix(&workdir).ok()?;
-    let mut prefix = String::new();
-    for part in sub.components() {
-        prefix.push_str(&part.as_os_str().to_string_lossy());
-        prefix.push('/');
-    }
-    Some((repo, prefix))
-}
-
 /// The files under `root`, relative and `/`-separated: the tracked files of its git repository,
 /// or, outside one (or before anything is tracked), a gitignore-aware walk. At most `max`.
 pub fn list_files(root: &Path, max: usize) -> Vec<String> {
-    if let Some((repo, prefix)) = open_repo(root)
-        && let Ok(index) = repo.index()
-    {
-        let mut files = Vec::new();
-        for entry in index.iter() {
-            if files.len() >= max {
-                break;
-            }
-            let path = String::from_utf8_lossy(&entry.path);
-            if let Some(rel) = path.strip_prefix(prefix.as_str()) {
-                files.push(rel.to_owned());
-            }
-        }
-        if !files.is_empty() {
-            return files;
-        }
+    let tracked = workspace::tracked_files(root, max);
+    if !tracked.is_empty() {
+        return tracked;
     }
     let mut files = Vec::new();
     let walk = ignore::WalkBuilder::new(root)
@@ -439,58 +412,15 @@ pub fn churn(root: &Path, paths: &[String], max_commits: usize) -> Vec<(String, 
     if paths.is_empty() {
         return Vec::new();
     }
-    let Some((repo, prefix)) = open_repo(root) else {
+    let Ok(log) = workspace::log(root, max_commits, Some(paths)) else {
         return Vec::new();
     };
-    let Some(counts) = count_commits(&repo, &prefix, paths, max_commits) else {
-        return Vec::new();
-    };
-    paths.iter().map(|path| (path.clone(), counts.get(path).copied().unwrap_or(0))).collect()
-}
-
-fn count_commits(
-    repo: &git2::Repository,
-    prefix: &str,
-    paths: &[String],
-    max_commits: usize,
-) -> Option<HashMap<String, u32>> {
-    let wanted: BTreeMap<String, &String> = paths.iter().map(|path| (format!("{prefix}{path}"), path)).collect();
-    let mut walk = repo.revwalk().ok()?;
-    walk.push_head().ok()?;
-    walk.set_sorting(git2::Sort::TIME).ok()?;
-    let mut options = git2::DiffOptions::new();
-    for path in wanted.keys() {
-        options.pathspec(path);
-    }
-    options.disable_pathspec_match(true);
-    let mut counts: HashMap<String, u32> = HashMap::new();
-    for oid in walk.take(max_commits) {
-        let Ok(commit) = oid.and_then(|oid| repo.find_commit(oid)) else {
-            continue;
-        };
-        if commit.parent_count() > 1 {
-            continue;
-        }
-        let Ok(tree) = commit.tree() else {
-            continue;
-        };
-        let parent = commit.parent(0).ok().and_then(|p| p.tree().ok());
-        let Ok(diff) = repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut options)) else {
-            continue;
-        };
-        let mut touched = BTreeSet::new();
-        for delta in diff.deltas() {
-            for file in [delta.new_file(), delta.old_file()] {
-                if let Some(path) = file.path().and_then(Path::to_str)
-                    && let Some(original) = wanted.get(path)
-                {
-                    touched.insert(*original);
-                }
-            }
-        }
+    let mut counts: HashMap<&str, u32> = HashMap::new();
+    for commit in log.commits.iter().filter(|commit| !commit.merge) {
+        let touched: BTreeSet<&str> = commit.files.iter().map(String::as_str).collect();
         for path in touched {
-            *counts.entry(path.clone()).or_insert(0) += 1;
+            *counts.entry(path).or_insert(0) += 1;
         }
     }
-    Some(counts)
+    paths.iter().map(|path| (path.clone(), counts.get(path.as_str()).copied().unwrap_or(0))).collect()
 }

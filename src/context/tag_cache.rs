@@ -2,7 +2,9 @@
 //! file, `<state_dir>/cache/tags.redb`.
 //!
 //! A cache is not an audit record, so it stays out of the event store and never contends with
-//! the engine's writer. Several processes may use it at once (redb's `MultiWriter` mode); a
+//! the engine's writer. It lives here rather than in `store` because everything about it (what
+//! is cached, the fingerprint that invalidates it, when a miss is fine) is the context service's
+//! business; `docs/architecture.md` lists `redb` for `context` for this file alone. Several processes may use it at once (redb's `MultiWriter` mode); a
 //! write that would wait for another process is retried briefly, then skipped: the cache is an
 //! optimisation, never a reason to fail. Within one process every opener of a file shares one
 //! handle.
@@ -13,6 +15,7 @@
 //! and the file identity they were computed from).
 
 use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
@@ -21,7 +24,62 @@ use redb::{
     Builder, ConcurrencyMode, Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TransactionError,
 };
 
-use super::{StoreError, guarded_open};
+/// Why the tag cache could not be opened, read or written. The cache is only an optimisation:
+/// the context service reports this as a note and works without it.
+#[derive(Debug, thiserror::Error)]
+pub enum TagCacheError {
+    /// The file could not be created, read or written.
+    #[error("cannot {action} the tag cache {}: {detail}", path.display())]
+    Failed {
+        /// The cache file.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// What the OS or redb said.
+        detail: String,
+    },
+    /// The file is damaged or not a tag cache.
+    #[error("the tag cache {} is damaged ({detail}); delete it and the next run rebuilds it", path.display())]
+    Corrupt {
+        /// The cache file.
+        path: PathBuf,
+        /// What redb said.
+        detail: String,
+    },
+}
+
+impl TagCacheError {
+    fn from_redb(path: &Path, action: &'static str, err: redb::Error) -> Self {
+        let path = path.to_owned();
+        match err {
+            redb::Error::Corrupted(detail) => TagCacheError::Corrupt { path, detail },
+            redb::Error::UpgradeRequired(version) => {
+                TagCacheError::Corrupt { path, detail: format!("redb file format {version} is too old") }
+            }
+            other => TagCacheError::Failed { path, action, detail: other.to_string() },
+        }
+    }
+}
+
+/// Opens the redb file, turning a panic inside redb (which a damaged file can cause) into an
+/// error.
+fn guarded_open(
+    path: &Path,
+    open: impl FnOnce() -> Result<Database, redb::DatabaseError>,
+) -> Result<Database, TagCacheError> {
+    match catch_unwind(AssertUnwindSafe(open)) {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(err)) => Err(TagCacheError::from_redb(path, "open", err.into())),
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "unreadable file".to_owned());
+            Err(TagCacheError::Corrupt { path: path.to_owned(), detail })
+        }
+    }
+}
 
 /// The cache file, relative to the state directory.
 pub const TAG_CACHE_FILE: &str = "cache/tags.redb";
@@ -67,13 +125,19 @@ impl TagCache {
     }
 
     /// Opens (creating if needed) the cache at `path`, for values made under `fingerprint`.
-    pub fn open(path: &Path, fingerprint: u64) -> Result<TagCache, StoreError> {
+    pub fn open(path: &Path, fingerprint: u64) -> Result<TagCache, TagCacheError> {
         let mut open = open_databases().lock().unwrap_or_else(PoisonError::into_inner);
         open.retain(|_, db| db.strong_count() > 0);
         if let Some(db) = open.get(path).and_then(Weak::upgrade) {
             return Ok(TagCache { path: path.to_owned(), db, fingerprint });
         }
-        super::create_parent_dir(path)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|err| TagCacheError::Failed {
+                path: path.to_owned(),
+                action: "create the directory of",
+                detail: err.to_string(),
+            })?;
+        }
         let db = guarded_open(path, || {
             Builder::new().set_concurrency_mode(ConcurrencyMode::MultiWriter).set_cache_size(CACHE_BYTES).create(path)
         })?;
@@ -87,12 +151,12 @@ impl TagCache {
         &self.path
     }
 
-    fn fail(&self, action: &'static str) -> impl Fn(redb::Error) -> StoreError + '_ {
-        move |err| StoreError::from_redb(&self.path, action, None, err)
+    fn fail(&self, action: &'static str) -> impl Fn(redb::Error) -> TagCacheError + '_ {
+        move |err| TagCacheError::from_redb(&self.path, action, err)
     }
 
     /// Every value under this fingerprint whose path starts with `prefix`.
-    pub fn load(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    pub fn load(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, TagCacheError> {
         let fail = self.fail("read");
         let txn = self.db.begin_read().map_err(|e| fail(e.into()))?;
         let table = match txn.open_table(TAGS) {
@@ -115,7 +179,7 @@ impl TagCache {
 
     /// Stores `put` and removes `remove` (absolute paths) in one commit. Entries of other
     /// fingerprints are dropped the first time a new fingerprint writes.
-    pub fn save(&self, put: &[(String, Vec<u8>)], remove: &[String]) -> Result<Saved, StoreError> {
+    pub fn save(&self, put: &[(String, Vec<u8>)], remove: &[String]) -> Result<Saved, TagCacheError> {
         if put.is_empty() && remove.is_empty() {
             return Ok(Saved::Written);
         }

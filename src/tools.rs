@@ -7,7 +7,6 @@ pub mod confine;
 pub mod files;
 pub mod landlock;
 pub mod output;
-pub mod policy;
 pub mod runner;
 pub mod sandbox;
 pub mod schema;

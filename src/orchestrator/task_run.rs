@@ -18,7 +18,8 @@ use crate::domain::Task;
 use crate::playbooks::playbook::{Playbook, Stage};
 use crate::protocol::{Actor, Digest, EventKind, GateKind, NewEvent, Risk, StageKind, TaskId};
 use crate::tools::broker::{Broker, BrokerConfig};
-use crate::tools::budget::{BudgetLimits, BudgetUsage};
+use crate::playbooks::BudgetLimits;
+use crate::tools::budget::BudgetUsage;
 use crate::workspace::{CHECKPOINT_REFS, Worktree, WorktreeRequest, checkpoint, create, diff_against};
 
 /// Tokens of repository context put into prompts.

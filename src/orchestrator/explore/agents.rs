@@ -24,7 +24,8 @@ use crate::protocol::{
     Actor, AgentIdentity, EventKind, Finding, GateKind, NewEvent, TaskId, TaskStatus, TestStatus, Track,
 };
 use crate::tools::broker::{AgentScope, Broker};
-use crate::tools::budget::{BudgetLimits, BudgetUsage};
+use crate::playbooks::BudgetLimits;
+use crate::tools::budget::BudgetUsage;
 use crate::workspace::{Author, FileStat, Worktree, commit_all, diff_against};
 
 /// The breaker recorded when acceptance tests already pass on the base commit.

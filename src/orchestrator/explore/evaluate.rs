@@ -25,7 +25,7 @@ use crate::protocol::{
     Actor, Digest, EventKind, EvidenceMatrix, EvidenceRow, GateKind, NewEvent, TestCase, TestFramework, TestReport,
     TestStatus, Track,
 };
-use crate::tools::policy::Verdict;
+use crate::playbooks::Verdict;
 use crate::tools::runner::{self, RunSpec};
 use crate::workspace::{FileStat, Worktree, diff_against, file_at, reset_to};
 

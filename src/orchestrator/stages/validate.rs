@@ -39,6 +39,10 @@ pub(super) async fn run(run: &mut TaskRun, stage: &Stage, task: &Task) -> Result
     for command in &commands {
         let started = Instant::now();
         let result = broker.call(&mut scope, host.as_ref(), "run", &json!({ "command": command })).await;
+        if let Some(refused) = result.audit_error {
+            // A validation run the audit trail does not hold never counts.
+            return Err(EngineError::Refused(refused));
+        }
         if host.parked()
             && let Some(gate) = run.task()?.open_gates.first()
         {

@@ -460,6 +460,7 @@ impl Task {
 #[cfg(test)]
 pub(crate) fn fresh(spec: TaskSpec) -> Task {
     let created = Event {
+        schema: crate::protocol::EVENT_SCHEMA,
         seq: 1,
         at: Timestamp::UNIX_EPOCH,
         task: None,

@@ -3,6 +3,7 @@ use crate::protocol::{Actor, Decision, Digest};
 
 fn event(seq: u64, kind: EventKind) -> Event {
     Event {
+        schema: crate::protocol::EVENT_SCHEMA,
         seq,
         at: Timestamp::from_second(1_700_000_000 + seq as i64).unwrap(),
         task: None,

@@ -52,7 +52,7 @@ pub(crate) async fn explore(runner: &mut Runner) -> Result<Option<Ending>, Engin
     }
     let exploration = engine.task(id)?.exploration.unwrap_or(exploration);
     let matrix = match exploration.matrix {
-        Some(matrix) => matrix,
+        Some(recorded) => (recorded.matrix, recorded.hash),
         None => evaluate::evaluate(runner).await?,
     };
     let synthesis = match exploration.synthesis.filter(|s| s.matrix_hash == matrix.1) {

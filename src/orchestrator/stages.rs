@@ -223,7 +223,7 @@ impl Runner {
 
     fn feedback(task: &Task) -> String {
         let mut out = String::new();
-        let failed: Vec<&ValidationResult> = task.validation.iter().map(|(_, r)| r).filter(|r| !r.ok).collect();
+        let failed: Vec<&ValidationResult> = task.validation.iter().map(|run| &run.result).filter(|r| !r.ok).collect();
         if !failed.is_empty() {
             out.push_str("## Validation failures to fix\n");
             for result in failed {
@@ -234,7 +234,7 @@ impl Runner {
             }
         } else if !task.validation.is_empty() {
             out.push_str("## Validation\n");
-            for (_, result) in &task.validation {
+            for result in task.validation.iter().map(|run| &run.result) {
                 out.push_str(&format!("- `{}`: {}\n", result.command, if result.ok { "passed" } else { "failed" }));
             }
         }

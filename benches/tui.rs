@@ -46,6 +46,7 @@ fn agents() -> Vec<Actor> {
 
 fn event(seq: u64, task: TaskId, actor: Actor, kind: EventKind) -> Msg {
     Msg::Engine(Update::Event(Arc::new(Event {
+        schema: ambidex::protocol::EVENT_SCHEMA,
         seq,
         at: Timestamp::UNIX_EPOCH,
         task: Some(task),

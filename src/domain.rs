@@ -9,10 +9,10 @@ pub mod task;
 pub mod task_file;
 
 pub use crate::protocol::{Risk, Route, TaskKind, TaskSource, TaskSpec, TaskStatus, Track};
-pub use exploration::{AcceptanceTests, CandidateOutcome, Exploration};
+pub use exploration::{AcceptanceTests, Adoption, CandidateOutcome, Exploration, RecordedMatrix};
 pub use state::{IllegalTransition, check_transition, is_active, is_final, successors};
 pub use task::{
-    ApplyError, DecidedGate, EngineerNote, FinishedStage, IntakeNote, OpenGate, SendBack, SpecBrief, StageRun, Task,
-    TaskBrief, WorktreeRef,
+    ApplyError, DecidedGate, EngineerNote, FinishedStage, IntakeNote, OpenGate, PlaybookRef, SendBack, SpecBrief,
+    StageRun, Task, TaskBrief, ValidationRun, WorktreeRef,
 };
 pub use task_file::{TaskFileError, parse_task_file, parse_task_file_changes, read_task_file, read_task_file_changes};

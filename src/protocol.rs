@@ -20,7 +20,8 @@ mod work;
 pub use actor::{Actor, AgentIdentity, Role, Track};
 pub use command::Command;
 pub use event::{
-    Delta, Digest, Event, EventKind, IntakeVerdict, NewEvent, PolicyRecord, ToolCallRecord, Update, human_bytes,
+    Delta, Digest, EVENT_SCHEMA, Event, EventKind, IntakeVerdict, LEGACY_EVENT_SCHEMA, NewEvent, PolicyRecord,
+    ToolCallRecord, Update, human_bytes,
 };
 pub use evidence::{
     CandidatePlan, DiffStats, EvidenceMatrix, EvidenceRow, HunkSource, Recommendation, StaticFinding, Synthesis,

@@ -7,6 +7,7 @@
 //! (`task list`, `task show`, `audit verify`) work while the control room runs.
 
 mod error;
+mod migrate;
 mod read;
 mod record;
 mod tables;
@@ -24,9 +25,11 @@ use redb::{
 };
 
 pub use error::StoreError;
+pub use migrate::StoreMigration;
 pub use verify::Verification;
 pub use writer::{AppendResult, CommitHook, Head};
 
+use migrate::MigrateError;
 use read::ReadError;
 use tables::{EVENTS, META, META_SCHEMA, SCHEMA_VERSION, TASK_EVENTS, TASKS};
 use writer::{AppendRequest, Reply, Writer};
@@ -78,6 +81,14 @@ fn schema_of(meta_value: Option<&[u8]>) -> Option<u64> {
     meta_value.and_then(|bytes| Some(u64::from_be_bytes(bytes.try_into().ok()?)))
 }
 
+/// The hash `event` has when its canonical bytes are rebuilt from its fields. For every stored
+/// event this equals `event.hash` as long as the JSON format of its schema has not changed, which
+/// is what the format tests check (`ambidex audit verify` hashes the stored bytes instead).
+pub fn recompute_hash(event: &Event) -> Result<crate::protocol::Digest, String> {
+    let body = record::canonical_body(event).map_err(|err| err.to_string())?;
+    Ok(record::chain_hash(&event.prev_hash, &body))
+}
+
 /// How a store is opened for writing.
 #[derive(Default)]
 pub struct StoreOptions {
@@ -95,6 +106,7 @@ pub struct Store {
     db: Arc<Database>,
     appender: Appender,
     thread: Option<JoinHandle<()>>,
+    migration: Option<StoreMigration>,
 }
 
 /// A cloneable handle that appends events through the writer thread.
@@ -134,7 +146,7 @@ impl Store {
         let StoreOptions { hook, redactor } = options;
         create_parent_dir(path)?;
         let db = guarded_open(path, || builder().create(path))?;
-        prepare_schema(path, &db)?;
+        let migration = prepare_schema(path, &db)?;
         let db = Arc::new(db);
         let loader = StoreReader { path: path.to_owned(), db: ReaderDb::Shared(db.clone()) };
         let (head, tasks) = writer::load_state(&loader.snapshot()?).map_err(|e| loader.fail(e))?;
@@ -150,12 +162,17 @@ impl Store {
                 durable_seq: None,
                 source,
             })?;
-        Ok(Store { path: path.to_owned(), db, appender: Appender { requests }, thread: Some(thread) })
+        Ok(Store { path: path.to_owned(), db, appender: Appender { requests }, thread: Some(thread), migration })
     }
 
     /// The store file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The upgrade this open did, when an older build wrote the store.
+    pub fn migration(&self) -> Option<&StoreMigration> {
+        self.migration.as_ref()
     }
 
     /// Appends `events` atomically and waits until they are durable. Do not call from async code.
@@ -194,36 +211,51 @@ impl Drop for Store {
     }
 }
 
-/// Creates the tables and records the schema version, or refuses a store this build cannot read.
-fn prepare_schema(path: &Path, db: &Database) -> Result<(), StoreError> {
+/// Creates the tables and records the schema version, upgrades a store an older build wrote, or
+/// refuses one a newer build wrote. Returns the upgrade when there was one.
+fn prepare_schema(path: &Path, db: &Database) -> Result<Option<StoreMigration>, StoreError> {
     let fail = |err: redb::Error| StoreError::from_redb(path, "open", None, err);
     let txn = db.begin_write().map_err(|e| fail(e.into()))?;
-    {
-        let mut meta = txn.open_table(META).map_err(|e| fail(e.into()))?;
-        let found =
-            schema_of(meta.get(META_SCHEMA).map_err(|e| fail(e.into()))?.map(|v| v.value().to_vec()).as_deref());
-        match found {
-            Some(found) if found > SCHEMA_VERSION => {
-                return Err(StoreError::NewerSchema { path: path.to_owned(), found, supported: SCHEMA_VERSION });
-            }
-            Some(_) => {}
-            None => {
-                let events = txn.open_table(EVENTS).map_err(|e| fail(e.into()))?;
-                if events.len().map_err(|e| fail(e.into()))? > 0 {
-                    return Err(StoreError::Corrupt {
-                        path: path.to_owned(),
-                        detail: "events without a schema version".into(),
-                    });
-                }
-                drop(events);
-                meta.insert(META_SCHEMA, SCHEMA_VERSION.to_be_bytes().as_slice()).map_err(|e| fail(e.into()))?;
-            }
+    let found = {
+        let meta = txn.open_table(META).map_err(|e| fail(e.into()))?;
+        schema_of(meta.get(META_SCHEMA).map_err(|e| fail(e.into()))?.map(|v| v.value().to_vec()).as_deref())
+    };
+    let mut migration = None;
+    match found {
+        Some(found) if found > SCHEMA_VERSION => {
+            return Err(StoreError::NewerSchema { path: path.to_owned(), found, supported: SCHEMA_VERSION });
         }
-        txn.open_table(TASKS).map_err(|e| fail(e.into()))?;
-        txn.open_table(TASK_EVENTS).map_err(|e| fail(e.into()))?;
-        txn.open_table(EVENTS).map_err(|e| fail(e.into()))?;
+        Some(found) if found < SCHEMA_VERSION => {
+            migration = Some(migrate::upgrade(&txn, found).map_err(|err| match err {
+                MigrateError::Db(err) => fail(err),
+                MigrateError::Event { seq, detail } => StoreError::Corrupt {
+                    path: path.to_owned(),
+                    detail: format!(
+                        "upgrading from schema {found} to {SCHEMA_VERSION} stopped at event #{seq}: {detail} \
+                         (nothing was changed)"
+                    ),
+                },
+            })?);
+        }
+        Some(_) => {}
+        None => {
+            let events = txn.open_table(EVENTS).map_err(|e| fail(e.into()))?;
+            if events.len().map_err(|e| fail(e.into()))? > 0 {
+                return Err(StoreError::Corrupt {
+                    path: path.to_owned(),
+                    detail: "events without a schema version".into(),
+                });
+            }
+            drop(events);
+            let mut meta = txn.open_table(META).map_err(|e| fail(e.into()))?;
+            meta.insert(META_SCHEMA, SCHEMA_VERSION.to_be_bytes().as_slice()).map_err(|e| fail(e.into()))?;
+        }
     }
-    txn.commit().map_err(|e| fail(e.into()))
+    txn.open_table(TASKS).map_err(|e| fail(e.into()))?;
+    txn.open_table(TASK_EVENTS).map_err(|e| fail(e.into()))?;
+    txn.open_table(EVENTS).map_err(|e| fail(e.into()))?;
+    txn.commit().map_err(|e| fail(e.into()))?;
+    Ok(migration)
 }
 
 #[derive(Clone)]
@@ -265,19 +297,35 @@ impl StoreReader {
         if !path.exists() {
             return Ok(None);
         }
-        let db = match guarded_open(path, || builder().open_read_only(path)) {
-            Ok(db) => ReaderDb::ReadOnly(Arc::new(db)),
+        let reader = match guarded_open(path, || builder().open_read_only(path)) {
+            Ok(db) => StoreReader { path: path.to_owned(), db: ReaderDb::ReadOnly(Arc::new(db)) },
             // A store left by a crash needs a repair, which only a writer may do.
-            Err(StoreError::NeedsRepair { .. }) => {
-                let db = guarded_open(path, || builder().open(path))?;
-                prepare_schema(path, &db)?;
-                ReaderDb::Shared(Arc::new(db))
-            }
+            Err(StoreError::NeedsRepair { .. }) => return StoreReader::open_writable(path, None).map(Some),
             Err(err) => return Err(err),
         };
-        let reader = StoreReader { path: path.to_owned(), db };
-        reader.check_schema()?;
-        Ok(Some(reader))
+        match reader.stored_schema()? {
+            Some(found) if found > SCHEMA_VERSION => {
+                Err(StoreError::NewerSchema { path: path.to_owned(), found, supported: SCHEMA_VERSION })
+            }
+            // An older build wrote it: it is upgraded first, which only a writer may do.
+            Some(found) if found < SCHEMA_VERSION => {
+                drop(reader);
+                StoreReader::open_writable(path, Some(found)).map(Some)
+            }
+            _ => Ok(Some(reader)),
+        }
+    }
+
+    /// Opens the store as a writer would, to repair or upgrade it, and reads through that handle.
+    fn open_writable(path: &Path, upgrading_from: Option<u64>) -> Result<StoreReader, StoreError> {
+        let db = match (guarded_open(path, || builder().open(path)), upgrading_from) {
+            (Err(StoreError::InUse { .. }), Some(found)) => {
+                return Err(StoreError::UpgradeBlocked { path: path.to_owned(), found, supported: SCHEMA_VERSION });
+            }
+            (db, _) => db?,
+        };
+        prepare_schema(path, &db)?;
+        Ok(StoreReader { path: path.to_owned(), db: ReaderDb::Shared(Arc::new(db)) })
     }
 
     /// The store file.
@@ -306,20 +354,21 @@ impl StoreReader {
         }
     }
 
-    fn check_schema(&self) -> Result<(), StoreError> {
+    /// The schema version recorded in the store (`None` for a store without tables yet).
+    fn stored_schema(&self) -> Result<Option<u64>, StoreError> {
         let txn = self.snapshot()?;
         let meta = match txn.open_table(META) {
             Ok(meta) => meta,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
             Err(err) => return Err(self.fail(ReadError::Db(err.into()))),
         };
         let value = meta.get(META_SCHEMA).map_err(|e| self.fail(ReadError::Db(e.into())))?;
-        match schema_of(value.as_ref().map(|v| v.value())) {
-            Some(found) if found > SCHEMA_VERSION => {
-                Err(StoreError::NewerSchema { path: self.path.clone(), found, supported: SCHEMA_VERSION })
-            }
-            _ => Ok(()),
-        }
+        Ok(schema_of(value.as_ref().map(|v| v.value())))
+    }
+
+    /// The upgrades this store went through, oldest first.
+    pub fn migrations(&self) -> Result<Vec<StoreMigration>, StoreError> {
+        migrate::history(&self.snapshot()?).map_err(|e| self.fail(ReadError::Db(e)))
     }
 
     /// The last event's sequence number and hash.

@@ -257,3 +257,102 @@ fn secrets_never_reach_the_file_or_the_subscribers() {
     assert_eq!(reader.task(id).unwrap().unwrap().spec.title, "deploy with [REDACTED:DEPLOY_TOKEN]");
     assert!(matches!(reader.verify().unwrap(), Verification::Ok { events: 1, .. }));
 }
+
+/// A store as an older build left it: schema 1, and a projection today's code cannot read.
+fn downgrade(path: &Path, id: TaskId) {
+    let db = builder().open(path).unwrap();
+    let txn = db.begin_write().unwrap();
+    {
+        txn.open_table(META).unwrap().insert(META_SCHEMA, 1u64.to_be_bytes().as_slice()).unwrap();
+        let mut tasks = txn.open_table(TASKS).unwrap();
+        tasks.insert(id.as_u128(), br#"{"id": ["an old shape"]}"#.as_slice()).unwrap();
+        tasks.insert(TaskId::new().as_u128(), b"{}".as_slice()).unwrap();
+    }
+    txn.commit().unwrap();
+}
+
+fn stored_schema(path: &Path) -> u64 {
+    StoreReader { path: path.to_owned(), db: ReaderDb::ReadOnly(Arc::new(builder().open_read_only(path).unwrap())) }
+        .stored_schema()
+        .unwrap()
+        .unwrap()
+}
+
+#[test]
+fn an_older_store_is_upgraded_on_open_by_rebuilding_its_projections_from_the_log() {
+    let (_dir, path) = temp_store();
+    let id = TaskId::new();
+    let head = {
+        let store = Store::open(&path).unwrap();
+        store.append(vec![created(id, "one"), moved(id, TaskStatus::Received, TaskStatus::Queued)]).unwrap();
+        store.reader().head().unwrap()
+    };
+    downgrade(&path, id);
+
+    let store = Store::open(&path).unwrap();
+    let migration = store.migration().cloned().expect("the open upgraded the store");
+    assert_eq!((migration.from, migration.to, migration.events, migration.tasks), (1, SCHEMA_VERSION, 2, 1));
+    let reader = store.reader();
+    let tasks = reader.tasks().unwrap();
+    assert_eq!(tasks.len(), 1, "projections without events are dropped");
+    assert_eq!((tasks[0].id, tasks[0].status, tasks[0].event_count), (id, TaskStatus::Queued, 2));
+    assert_eq!(reader.migrations().unwrap(), vec![migration]);
+    assert_eq!(reader.verify().unwrap(), Verification::Ok { events: 2, head: head.hash }, "the log is untouched");
+    store.append(vec![moved(id, TaskStatus::Queued, TaskStatus::Running)]).unwrap();
+    drop((reader, store));
+    assert_eq!(stored_schema(&path), SCHEMA_VERSION);
+
+    let again = Store::open(&path).unwrap();
+    assert!(again.migration().is_none(), "an upgraded store is not upgraded again");
+    assert_eq!(again.reader().migrations().unwrap().len(), 1);
+}
+
+#[test]
+fn a_reader_upgrades_an_older_store_unless_an_older_writer_holds_it() {
+    let (_dir, path) = temp_store();
+    let id = TaskId::new();
+    Store::open(&path).unwrap().append(vec![created(id, "one")]).unwrap();
+    downgrade(&path, id);
+
+    let older_writer = builder().open(&path).unwrap();
+    let err = StoreReader::open(&path).err().unwrap();
+    assert!(matches!(err, StoreError::UpgradeBlocked { found: 1, .. }), "{err}");
+    assert!(err.to_string().contains("stop that process"), "{err}");
+    drop(older_writer);
+    assert_eq!(stored_schema(&path), 1, "nothing was changed");
+
+    let reader = StoreReader::open(&path).unwrap().unwrap();
+    assert_eq!(reader.task(id).unwrap().unwrap().spec.title, "one");
+    assert_eq!(reader.migrations().unwrap().len(), 1);
+    drop(reader);
+    assert_eq!(stored_schema(&path), SCHEMA_VERSION);
+}
+
+#[test]
+fn an_upgrade_that_cannot_fold_the_log_changes_nothing() {
+    let (_dir, path) = temp_store();
+    let id = TaskId::new();
+    let head = {
+        let store = Store::open(&path).unwrap();
+        store.append(vec![created(id, "one")]).unwrap();
+        store.reader().head().unwrap()
+    };
+    downgrade(&path, id);
+    {
+        // An event today's rules refuse (a stale status change), chained properly.
+        let db = builder().open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        let mut bytes = Vec::new();
+        let stale = moved(id, TaskStatus::Running, TaskStatus::Queued);
+        let event = record::encode(2, jiff::Timestamp::now(), head.hash, stale, None, &mut bytes).unwrap();
+        txn.open_table(EVENTS).unwrap().insert(2, bytes.as_slice()).unwrap();
+        let head = writer::Head { seq: 2, hash: event.hash };
+        txn.open_table(META).unwrap().insert(tables::META_HEAD, head.to_bytes().as_slice()).unwrap();
+        txn.commit().unwrap();
+    }
+    let err = Store::open(&path).err().unwrap();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains("stopped at event #2"), "{err}");
+    assert!(err.to_string().contains("nothing was changed"), "{err}");
+    assert_eq!(stored_schema(&path), 1);
+}

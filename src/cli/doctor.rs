@@ -54,9 +54,21 @@ fn state_dir_status(dir: &Path) -> String {
 fn store_status(context: &Context) -> (bool, String, Vec<Task>) {
     match context.reader() {
         Ok(None) => (true, "not created yet (the first `ambidex task add` creates it)".into(), Vec::new()),
-        Ok(Some(reader)) => match (reader.tasks(), reader.head()) {
-            (Ok(tasks), Ok(head)) => (true, format!("ok: {} tasks, {} events", tasks.len(), head.seq), tasks),
-            (Err(err), _) | (_, Err(err)) => (false, err.to_string(), Vec::new()),
+        Ok(Some(reader)) => match (reader.tasks(), reader.head(), reader.migrations()) {
+            (Ok(tasks), Ok(head), Ok(migrations)) => {
+                let upgraded = migrations.last().map_or_else(String::new, |m| {
+                    format!(
+                        "; upgraded from schema {} to {} on {} ({} projections rebuilt from {} events)",
+                        m.from,
+                        m.to,
+                        m.at.strftime("%Y-%m-%d %H:%M UTC"),
+                        m.tasks,
+                        m.events
+                    )
+                });
+                (true, format!("ok: {} tasks, {} events{upgraded}", tasks.len(), head.seq), tasks)
+            }
+            (Err(err), _, _) | (_, Err(err), _) | (_, _, Err(err)) => (false, err.to_string(), Vec::new()),
         },
         Err(err) => (false, err, Vec::new()),
     }

@@ -38,7 +38,7 @@ pub fn run(command: PrCmd, context: &Context) -> Result<Outcome, String> {
     println!("  draft     {}", if pr.draft { "yes" } else { "no" });
     let on_forge = pr.location.starts_with("http://") || pr.location.starts_with("https://");
     println!("  {:<9} {}", if on_forge { "url" } else { "document" }, pr.location);
-    let passed = task.validation.iter().filter(|(_, r)| r.ok).count();
+    let passed = task.validation.iter().filter(|run| run.result.ok).count();
     println!("  tests     {passed} of {} validation commands passed", task.validation.len());
     Ok(Outcome::Done)
 }

@@ -32,6 +32,24 @@ pub struct CandidateOutcome {
     pub summary: String,
 }
 
+/// The evidence matrix as recorded, with the hash decisions made from it name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedMatrix {
+    /// The matrix.
+    pub matrix: EvidenceMatrix,
+    /// The SHA-256 of its canonical JSON.
+    pub hash: Digest,
+}
+
+/// What the production track adopted from the Left Hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adoption {
+    /// What was chosen at the promotion gate (`adopt c1`, `combine`, `keep production`, …).
+    pub choice: String,
+    /// Every hunk taken and the candidate it came from.
+    pub hunks: Vec<HunkSource>,
+}
+
 /// What the Left Hand has done for a task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Exploration {
@@ -52,13 +70,13 @@ pub struct Exploration {
     pub analyses: BTreeMap<String, Vec<Finding>>,
     /// The latest evidence matrix and its hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub matrix: Option<(EvidenceMatrix, Digest)>,
+    pub matrix: Option<RecordedMatrix>,
     /// The latest recommendation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub synthesis: Option<Synthesis>,
     /// What the production track adopted, once it did: the choice and the hunks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub adopted: Option<(String, Vec<HunkSource>)>,
+    pub adopted: Option<Adoption>,
 }
 
 impl Exploration {
@@ -91,10 +109,12 @@ impl Exploration {
             EventKind::CandidateAnalyzed { candidate, findings } => {
                 exploration.analyses.insert(candidate.clone(), findings.clone());
             }
-            EventKind::EvidenceRecorded { matrix, hash } => exploration.matrix = Some(((**matrix).clone(), *hash)),
+            EventKind::EvidenceRecorded { matrix, hash } => {
+                exploration.matrix = Some(RecordedMatrix { matrix: (**matrix).clone(), hash: *hash })
+            }
             EventKind::SynthesisSubmitted { synthesis } => exploration.synthesis = Some(synthesis.clone()),
             EventKind::ChangeAdopted { choice, hunks, .. } => {
-                exploration.adopted = Some((choice.clone(), hunks.clone()))
+                exploration.adopted = Some(Adoption { choice: choice.clone(), hunks: hunks.clone() })
             }
             _ => {}
         }

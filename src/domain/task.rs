@@ -59,6 +59,26 @@ pub struct IntakeNote {
     pub suggested_split: Vec<String>,
 }
 
+/// The playbook and policy a task runs with, as `playbook_selected` recorded them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaybookRef {
+    /// The playbook's name.
+    pub name: String,
+    /// The playbook's content hash.
+    pub version: String,
+    /// The policy's content hash.
+    pub policy_version: String,
+}
+
+/// The latest result of one validation command, with the implementation attempt it validated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidationRun {
+    /// The implementation attempt it validated (1-based).
+    pub attempt: u32,
+    /// The command's result.
+    pub result: ValidationResult,
+}
+
 /// A stage of the task's playbook, as its events name it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageRun {
@@ -240,9 +260,9 @@ pub struct Task {
     /// Stages that finished successfully, in order (a stage that runs again appears again).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub completed_stages: Vec<StageRun>,
-    /// The playbook it runs with: name, playbook hash, policy hash.
+    /// The playbook and policy it runs with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub playbook: Option<(String, String, String)>,
+    pub playbook: Option<PlaybookRef>,
     /// The accepted plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
@@ -254,7 +274,7 @@ pub struct Task {
     pub rejected_reviews: u32,
     /// The latest result of each validation command, with the attempt it belonged to.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub validation: Vec<(u32, ValidationResult)>,
+    pub validation: Vec<ValidationRun>,
     /// Breakers that tripped.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub breakers: Vec<String>,
@@ -479,7 +499,11 @@ impl Task {
                 self.last_stage = Some(FinishedStage { stage, ok: *ok });
             }
             EventKind::PlaybookSelected { playbook, playbook_version, policy_version } => {
-                self.playbook = Some((playbook.clone(), playbook_version.clone(), policy_version.clone()));
+                self.playbook = Some(PlaybookRef {
+                    name: playbook.clone(),
+                    version: playbook_version.clone(),
+                    policy_version: policy_version.clone(),
+                });
             }
             EventKind::PlanSubmitted { plan } => self.plan = Some(plan.clone()),
             EventKind::ReviewSubmitted { review } => {
@@ -489,8 +513,8 @@ impl Task {
                 self.review = Some(review.clone());
             }
             EventKind::ValidationRan { attempt, result } => {
-                self.validation.retain(|(_, r)| r.command != result.command);
-                self.validation.push((*attempt, result.clone()));
+                self.validation.retain(|run| run.result.command != result.command);
+                self.validation.push(ValidationRun { attempt: *attempt, result: result.clone() });
             }
             EventKind::BreakerTripped { breaker, .. } => self.breakers.push(breaker.clone()),
             EventKind::PrCreated { pr } => self.pr = Some(pr.clone()),
@@ -578,6 +602,7 @@ impl Task {
 #[cfg(test)]
 pub(crate) fn fresh(spec: TaskSpec) -> Task {
     let created = Event {
+        schema: crate::protocol::EVENT_SCHEMA,
         seq: 1,
         at: Timestamp::UNIX_EPOCH,
         task: None,

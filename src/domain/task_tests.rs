@@ -3,6 +3,7 @@ use crate::protocol::{Actor, Decision, Digest};
 
 fn event(seq: u64, kind: EventKind) -> Event {
     Event {
+        schema: crate::protocol::EVENT_SCHEMA,
         seq,
         at: Timestamp::from_second(1_700_000_000 + seq as i64).unwrap(),
         task: None,
@@ -131,4 +132,41 @@ fn a_removed_worktree_is_remembered_only_while_its_branch_is_kept() {
     assert!(task.worktrees.is_empty());
     let remembered: Vec<&str> = task.removed_worktrees.iter().map(|w| w.candidate.as_str()).collect();
     assert_eq!(remembered, ["production"], "its branch still holds the change to show");
+}
+
+#[test]
+fn the_projection_names_its_parts_in_json() {
+    let mut task = new_task();
+    let selected = EventKind::PlaybookSelected {
+        playbook: "right_hand".into(),
+        playbook_version: "acae".into(),
+        policy_version: "dc37".into(),
+    };
+    task.apply(&event(2, selected)).unwrap();
+    let result = |command: &str, ok: bool| crate::protocol::ValidationResult {
+        command: command.into(),
+        ok,
+        exit_code: Some(if ok { 0 } else { 101 }),
+        duration_ms: 5,
+        summary: String::new(),
+    };
+    task.apply(&event(3, EventKind::ValidationRan { attempt: 1, result: result("cargo test", false) })).unwrap();
+    task.apply(&event(4, EventKind::ValidationRan { attempt: 1, result: result("cargo fmt --check", true) })).unwrap();
+    task.apply(&event(5, EventKind::ValidationRan { attempt: 2, result: result("cargo test", true) })).unwrap();
+
+    let json = serde_json::to_value(&task).unwrap();
+    assert_eq!(
+        json["playbook"],
+        serde_json::json!({"name": "right_hand", "version": "acae", "policy_version": "dc37"})
+    );
+    let runs: Vec<(u64, &str, bool)> = json["validation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|run| {
+            (run["attempt"].as_u64().unwrap(), run["result"]["command"].as_str().unwrap(), run["result"]["ok"] == true)
+        })
+        .collect();
+    assert_eq!(runs, [(1, "cargo fmt --check", true), (2, "cargo test", true)], "the latest run of each command");
+    assert_eq!(serde_json::from_value::<Task>(json).unwrap(), task);
 }

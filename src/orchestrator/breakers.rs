@@ -131,7 +131,7 @@ pub fn before_pr(task: &Task, pr_gate_due: bool) -> Option<Hold> {
     }
     if pr_gate_due {
         let title = task.pr_draft.as_ref().map(|d| d.title.clone()).unwrap_or_else(|| task.spec.title.clone());
-        let passed = task.validation.iter().filter(|(_, r)| r.ok).count();
+        let passed = task.validation.iter().filter(|run| run.result.ok).count();
         return Some(Hold {
             kind: GateKind::PullRequest,
             reason: format!(

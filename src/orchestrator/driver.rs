@@ -55,7 +55,7 @@ pub async fn drive(engine: Arc<Engine>, id: TaskId) -> Result<Ending, EngineErro
     let playbook = task
         .playbook
         .as_ref()
-        .and_then(|(name, _, _)| setup.playbooks.get(name))
+        .and_then(|playbook| setup.playbooks.get(&playbook.name))
         .or_else(|| setup.playbooks.for_kind(kind))
         .cloned()
         .ok_or_else(|| EngineError::Refused(format!("no playbook for task kind {kind}")))?;

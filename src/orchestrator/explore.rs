@@ -50,7 +50,7 @@ pub(crate) async fn explore(run: &mut TaskRun) -> Result<Flow, EngineError> {
     }
     let exploration = run.task()?.exploration.unwrap_or(exploration);
     let matrix = match exploration.matrix {
-        Some(matrix) => matrix,
+        Some(recorded) => (recorded.matrix, recorded.hash),
         None => evaluate::evaluate(run).await?,
     };
     let synthesis = match exploration.synthesis.filter(|s| s.matrix_hash == matrix.1) {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::flow::Ending;
 use super::{Engine, EngineError, EngineSetup};
-use crate::domain::Task;
+use crate::domain::{Adoption, PlaybookRef, RecordedMatrix, Task, ValidationRun};
 use crate::forge::{ForgeKind, Local};
 use crate::protocol::{Actor, EventKind, NewEvent, PullRequest, TaskId, TaskStatus};
 use crate::workspace::{Author, Worktree, commit_all, head_commit, head_name};
@@ -31,8 +31,8 @@ fn alternatives(task: &Task) -> String {
         exploration.trigger,
         exploration.evidence.trim()
     );
-    let adopted = exploration.adopted.as_ref().map(|(choice, _)| choice.as_str()).unwrap_or("nothing");
-    if let Some((matrix, hash)) = &exploration.matrix {
+    let adopted = exploration.adopted.as_ref().map(|a| a.choice.as_str()).unwrap_or("nothing");
+    if let Some(RecordedMatrix { matrix, hash }) = &exploration.matrix {
         out.push_str(&format!(
             "Evidence matrix `{}`; adopted: `{adopted}`.\n\n| candidate | strategy | validation | acceptance | regressions | \
              analyst findings | diff | outcome |\n|---|---|---|---|---|---|---|---|\n",
@@ -71,7 +71,7 @@ fn alternatives(task: &Task) -> String {
     for (label, outcome) in exploration.finished.iter().filter(|(_, o)| !o.ok) {
         out.push_str(&format!("- {label} produced no usable change: {}\n", outcome.summary));
     }
-    if let Some((_, hunks)) = &exploration.adopted
+    if let Some(Adoption { hunks, .. }) = &exploration.adopted
         && !hunks.is_empty()
     {
         let mut by_source: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
@@ -128,7 +128,7 @@ pub fn document(task: &Task, draft: &PullRequest, head_seq: u64, head_hash: &str
         out.push_str("No validation ran (approved at a gate; see the audit log for the reason).\n");
     } else {
         out.push_str("| command | result | attempt | time |\n|---|---|---|---|\n");
-        for (attempt, result) in &task.validation {
+        for ValidationRun { attempt, result } in &task.validation {
             let outcome = if result.ok { "passed".to_owned() } else { format!("FAILED (exit {:?})", result.exit_code) };
             out.push_str(&format!(
                 "| `{}` | {outcome} | {attempt} | {:.1} s |\n",
@@ -162,7 +162,7 @@ pub fn document(task: &Task, draft: &PullRequest, head_seq: u64, head_hash: &str
         task.event_count,
         task.id.short()
     ));
-    if let Some((name, version, policy)) = &task.playbook {
+    if let Some(PlaybookRef { name, version, policy_version: policy }) = &task.playbook {
         out.push_str(&format!(
             "Playbook `{name}` {}, policy {}.\n",
             &version[..version.len().min(12)],

@@ -63,7 +63,7 @@ pub(crate) async fn fail_stage(run: &TaskRun, stage: &Stage, reason: String) -> 
 /// What the last round left to fix: failed validation, review findings, the human's last note.
 fn feedback(task: &Task) -> String {
     let mut out = String::new();
-    let failed: Vec<&ValidationResult> = task.validation.iter().map(|(_, r)| r).filter(|r| !r.ok).collect();
+    let failed: Vec<&ValidationResult> = task.validation.iter().map(|run| &run.result).filter(|r| !r.ok).collect();
     if !failed.is_empty() {
         out.push_str("## Validation failures to fix\n");
         for result in failed {
@@ -74,7 +74,7 @@ fn feedback(task: &Task) -> String {
         }
     } else if !task.validation.is_empty() {
         out.push_str("## Validation\n");
-        for (_, result) in &task.validation {
+        for result in task.validation.iter().map(|run| &run.result) {
             out.push_str(&format!("- `{}`: {}\n", result.command, if result.ok { "passed" } else { "failed" }));
         }
     }

@@ -15,10 +15,10 @@ use crate::agents::AgentSpec;
 use crate::agents::prompt::render;
 use crate::context::{ContextOptions, RepoContext};
 use crate::domain::Task;
+use crate::playbooks::BudgetLimits;
 use crate::playbooks::playbook::{Playbook, Stage};
 use crate::protocol::{Actor, Digest, EventKind, GateKind, NewEvent, Risk, StageKind, TaskId};
 use crate::tools::broker::{Broker, BrokerConfig};
-use crate::playbooks::BudgetLimits;
 use crate::tools::budget::BudgetUsage;
 use crate::workspace::{CHECKPOINT_REFS, Worktree, WorktreeRequest, checkpoint, create, diff_against};
 

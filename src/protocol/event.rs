@@ -658,9 +658,27 @@ impl NewEvent {
     }
 }
 
+/// The schema of the events this build writes, recorded in each as `schema`. An event's schema
+/// says how to read its JSON; it changes only when a change cannot be read by the old rules (a
+/// new field with a serde default needs no new schema). The goldens in `tests/fixtures/format/`
+/// pin what each schema looks like.
+pub const EVENT_SCHEMA: u16 = 2;
+
+/// The schema of the events written before events carried one: their stored bytes have no
+/// `schema` field, and re-encoding them leaves it out too, so their hashes still verify.
+pub const LEGACY_EVENT_SCHEMA: u16 = 1;
+
+fn legacy_event_schema() -> u16 {
+    LEGACY_EVENT_SCHEMA
+}
+
 /// A persisted event: its place in the log and its link in the hash chain.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
+    /// The event schema it was written with ([`EVENT_SCHEMA`] for new events; absent, and so
+    /// [`LEGACY_EVENT_SCHEMA`], in events written before the field existed).
+    #[serde(default = "legacy_event_schema")]
+    pub schema: u16,
     /// Gap-free sequence number, starting at 1.
     pub seq: u64,
     /// When the store appended it.

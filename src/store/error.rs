@@ -46,6 +46,21 @@ pub enum StoreError {
         /// The newest version this build reads.
         supported: u64,
     },
+    /// An older build wrote this store, and the upgrade needs the store to itself.
+    #[error(
+        "the store {} has schema version {found} and must be upgraded to {supported} before it \
+         can be read, but another Ambidex process (an older one) holds it; stop that process, \
+         then run any ambidex command (nothing was changed in the file)",
+        path.display()
+    )]
+    UpgradeBlocked {
+        /// The store file.
+        path: PathBuf,
+        /// The version in the file.
+        found: u64,
+        /// The version this build upgrades it to.
+        supported: u64,
+    },
     /// The operating system refused a read or a write (a full disk, permissions, …).
     #[error(
         "could not {action} the store {}: {source}{}{}",
@@ -144,6 +159,9 @@ impl StoreError {
             StoreError::Corrupt { path, detail } => StoreError::Corrupt { path: path.clone(), detail: detail.clone() },
             StoreError::NewerSchema { path, found, supported } => {
                 StoreError::NewerSchema { path: path.clone(), found: *found, supported: *supported }
+            }
+            StoreError::UpgradeBlocked { path, found, supported } => {
+                StoreError::UpgradeBlocked { path: path.clone(), found: *found, supported: *supported }
             }
             StoreError::Io { path, action, durable_seq, source } => StoreError::Io {
                 path: path.clone(),

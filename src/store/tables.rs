@@ -5,8 +5,13 @@
 
 use redb::TableDefinition;
 
-/// The schema this build writes. Bump it with a migration when a table's meaning changes.
-pub const SCHEMA_VERSION: u64 = 1;
+/// The schema this build writes. Bump it when a table's format changes; a store with an older
+/// schema is upgraded when it is opened ([`super::migrate`]).
+///
+/// 1. The first format.
+/// 2. Task projections name their parts (`playbook`, `validation`, `exploration.matrix`,
+///    `exploration.adopted` were JSON arrays); upgraded by rebuilding the projections from the log.
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// seq → event record (version byte, prev hash, hash, canonical JSON body).
 pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
@@ -22,6 +27,9 @@ pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 /// `META` key of the schema version (u64, big-endian).
 pub const META_SCHEMA: &str = "schema_version";
+
+/// `META` key of the upgrades the store went through (a JSON list of `StoreMigration`).
+pub const META_MIGRATIONS: &str = "migrations";
 
 /// `META` key of the head: the last seq (u64, big-endian) followed by its hash (32 bytes).
 pub const META_HEAD: &str = "head";

@@ -357,6 +357,7 @@ mod tests {
 
     fn event(seq: u64, actor: Actor, kind: EventKind) -> Arc<Event> {
         Arc::new(Event {
+            schema: crate::protocol::EVENT_SCHEMA,
             seq,
             at: jiff::Timestamp::UNIX_EPOCH,
             task: Some(TaskId::from_u128(1)),

@@ -45,6 +45,7 @@ pub(crate) fn agent(role: Role, candidate: Option<&str>) -> Actor {
 
 pub(crate) fn event(seq: u64, task: TaskId, actor: Actor, kind: EventKind) -> Update {
     Update::Event(Arc::new(Event {
+        schema: crate::protocol::EVENT_SCHEMA,
         seq,
         at: at(3000 + seq as i64),
         task: Some(task),

@@ -19,12 +19,12 @@ use crate::orchestrator::flow::{Ending, Flow};
 use crate::orchestrator::host::TaskHost;
 use crate::orchestrator::task_run::{TaskRun, budgets_of, candidate_worktree, ensure_worktree, scaled, stage_agent};
 use crate::orchestrator::{Engine, EngineError, EngineSetup};
+use crate::playbooks::BudgetLimits;
 use crate::playbooks::playbook::Stage;
 use crate::protocol::{
     Actor, AgentIdentity, EventKind, Finding, GateKind, NewEvent, TaskId, TaskStatus, TestStatus, Track,
 };
 use crate::tools::broker::{AgentScope, Broker};
-use crate::playbooks::BudgetLimits;
 use crate::tools::budget::BudgetUsage;
 use crate::workspace::{Author, FileStat, Worktree, commit_all, diff_against};
 

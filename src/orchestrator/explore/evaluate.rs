@@ -21,11 +21,11 @@ use crate::eval::{self, RunTests};
 use crate::orchestrator::EngineError;
 use crate::orchestrator::breakers::is_test_path;
 use crate::orchestrator::task_run::{PRODUCTION, TaskRun, candidate_worktree, ensure_worktree};
+use crate::playbooks::Verdict;
 use crate::protocol::{
     Actor, Digest, EventKind, EvidenceMatrix, EvidenceRow, GateKind, NewEvent, TestCase, TestFramework, TestReport,
     TestStatus, Track,
 };
-use crate::playbooks::Verdict;
 use crate::tools::runner::{self, RunSpec};
 use crate::workspace::{FileStat, Worktree, diff_against, file_at, reset_to};
 

@@ -40,7 +40,7 @@ pub(crate) fn due(task: &Task, challengers: u32) -> Option<(String, String)> {
     let attempts = task.completed(StageKind::Implement);
     if attempts >= FAILED_ATTEMPTS && task.last_finished(StageKind::Validate) == Some(false) {
         let failing: Vec<String> =
-            task.validation.iter().filter(|(_, r)| !r.ok).map(|(_, r)| format!("`{}`", r.command)).collect();
+            task.validation.iter().filter(|v| !v.result.ok).map(|v| format!("`{}`", v.result.command)).collect();
         return Some((
             "repeated_test_failures".into(),
             format!("validation failed after {attempts} implementation attempts: {}", failing.join(", ")),
@@ -117,7 +117,7 @@ mod tests {
             duration_ms: 5,
             summary: String::new(),
         };
-        failing.validation = vec![(2, result)];
+        failing.validation = vec![crate::domain::ValidationRun { attempt: 2, result }];
         let (trigger, evidence) = due(&failing, 2).unwrap();
         assert_eq!(trigger, "repeated_test_failures");
         assert!(evidence.contains("`cargo test`"), "{evidence}");

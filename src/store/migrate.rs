@@ -1,0 +1,126 @@
+//! Upgrades a store written by an older build, so that a new ambidex opens every old store
+//! instead of failing to read it.
+//!
+//! The event log never changes: its records keep the bytes they were hashed with. What a new
+//! store schema changes is derived data (the task projections), so the upgrade rebuilds it by
+//! folding the whole log again with today's rules, inside the same write transaction that records
+//! the new schema version: a crash leaves either the old store or the upgraded one. Each upgrade
+//! is recorded in `meta` (`migrations`) and shown by `ambidex doctor`.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use redb::{ReadableTable, WriteTransaction};
+use serde::{Deserialize, Serialize};
+
+use super::record;
+use super::tables::{EVENTS, META, META_MIGRATIONS, META_SCHEMA, SCHEMA_VERSION, TASKS};
+use crate::domain::Task;
+use crate::protocol::{EventKind, TaskId};
+
+/// One upgrade of a store to a newer schema, as recorded in its `meta` table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreMigration {
+    /// The schema the store had.
+    pub from: u64,
+    /// The schema it has since.
+    pub to: u64,
+    /// When the upgrade was committed.
+    pub at: Timestamp,
+    /// How many events were folded again.
+    pub events: u64,
+    /// How many task projections were rebuilt.
+    pub tasks: u64,
+}
+
+/// Why an upgrade could not be done (nothing was changed then).
+#[derive(Debug)]
+pub(crate) enum MigrateError {
+    Db(redb::Error),
+    /// An event that does not decode or does not apply to its task under today's rules.
+    Event {
+        seq: u64,
+        detail: String,
+    },
+}
+
+macro_rules! from_redb {
+    ($($error:ty),+) => {$(
+        impl From<$error> for MigrateError {
+            fn from(err: $error) -> Self {
+                MigrateError::Db(err.into())
+            }
+        }
+    )+};
+}
+
+from_redb!(redb::Error, redb::TableError, redb::StorageError);
+
+/// Rebuilds every task projection from the log and records schema [`SCHEMA_VERSION`], in `txn`
+/// (which the caller commits). `from` is the schema the store has.
+pub(crate) fn upgrade(txn: &WriteTransaction, from: u64) -> Result<StoreMigration, MigrateError> {
+    let (tasks, events) = fold_log(txn)?;
+    txn.delete_table(TASKS)?;
+    {
+        let mut table = txn.open_table(TASKS)?;
+        let mut buf = Vec::with_capacity(4096);
+        for (id, task) in &tasks {
+            buf.clear();
+            serde_json::to_writer(&mut buf, task).map_err(|err| MigrateError::Event {
+                seq: task.last_seq,
+                detail: format!("the rebuilt projection of task {id} does not serialize: {err}"),
+            })?;
+            table.insert(id.as_u128(), buf.as_slice())?;
+        }
+    }
+    let migration =
+        StoreMigration { from, to: SCHEMA_VERSION, at: Timestamp::now(), events, tasks: tasks.len() as u64 };
+    let mut meta = txn.open_table(META)?;
+    let mut history = match meta.get(META_MIGRATIONS)? {
+        Some(value) => serde_json::from_slice::<Vec<StoreMigration>>(value.value()).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    history.push(migration.clone());
+    let history = serde_json::to_vec(&history).map_err(|err| redb::Error::Corrupted(err.to_string()))?;
+    meta.insert(META_MIGRATIONS, history.as_slice())?;
+    meta.insert(META_SCHEMA, SCHEMA_VERSION.to_be_bytes().as_slice())?;
+    Ok(migration)
+}
+
+/// Every task's projection, folded from the whole log in order, and how many events there are.
+fn fold_log(txn: &WriteTransaction) -> Result<(BTreeMap<TaskId, Task>, u64), MigrateError> {
+    let events = txn.open_table(EVENTS)?;
+    let mut tasks: BTreeMap<TaskId, Task> = BTreeMap::new();
+    let mut count = 0;
+    for entry in events.iter()? {
+        let (key, value) = entry?;
+        let seq = key.value();
+        let event =
+            record::decode(value.value()).map_err(|err| MigrateError::Event { seq, detail: err.to_string() })?;
+        count += 1;
+        let Some(id) = event.task else { continue };
+        let applied = match (&event.kind, tasks.get_mut(&id)) {
+            (EventKind::TaskCreated { spec }, None) => {
+                tasks.insert(id, Task::created(id, spec.clone(), &event));
+                Ok(())
+            }
+            (_, Some(task)) => task.apply(&event).map_err(|err| err.to_string()),
+            (_, None) => Err(format!("no task {id} was created before it")),
+        };
+        applied.map_err(|detail| MigrateError::Event { seq, detail })?;
+    }
+    Ok((tasks, count))
+}
+
+/// The upgrades recorded in `meta`, oldest first.
+pub(crate) fn history(txn: &redb::ReadTransaction) -> Result<Vec<StoreMigration>, redb::Error> {
+    let meta = match txn.open_table(META) {
+        Ok(meta) => meta,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+        Err(err) => return Err(err.into()),
+    };
+    Ok(match meta.get(META_MIGRATIONS)? {
+        Some(value) => serde_json::from_slice(value.value()).map_err(|err| redb::Error::Corrupted(err.to_string()))?,
+        None => Vec::new(),
+    })
+}

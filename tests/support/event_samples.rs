@@ -1,0 +1,680 @@
+//! Representative, fully populated samples of everything the store persists: one or more of each
+//! `EventKind` variant, whole events around them, and a task projection with every part set.
+//! The format tests (`tests/event_format.rs`) compare them with committed goldens, and the API
+//! document test (`tests/api_schema.rs`) walks their JSON.
+//!
+//! [`samples!`] lists every variant with its samples and expands to a `match` over `EventKind`
+//! without a wildcard, so a new variant without a sample does not compile.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use ambidex::domain::{
+    AcceptanceTests, Adoption, CandidateOutcome, DecidedGate, EngineerNote, Exploration, FinishedStage, IntakeNote,
+    OpenGate, PlaybookRef, RecordedMatrix, SendBack, StageRun, Task, ValidationRun, WorktreeRef,
+};
+use ambidex::protocol::{
+    Actor, AgentIdentity, CandidatePlan, Decision, DiffStats, Digest, EVENT_SCHEMA, Event, EventKind, EvidenceMatrix,
+    EvidenceRow, Finding, GateId, GateKind, GatePlan, HunkSource, IntakeVerdict, Plan, PolicyRecord, PullRequest,
+    Recommendation, Review, ReviewVerdict, Risk, Role, Route, StageKind, StaticFinding, Synthesis, SynthesisReason,
+    TaskId, TaskKind, TaskSource, TaskSpec, TaskStatus, TestCase, TestFramework, TestReport, TestStatus, ToolCallId,
+    ToolCallRecord, Triage, TriageBudgets, ValidationResult,
+};
+use jiff::Timestamp;
+
+/// Lists each variant with its samples (the first is the main one; add later ones, never change
+/// earlier ones) and defines [`all`] and [`variant`] from the list.
+macro_rules! samples {
+    ($($variant:ident => [$($sample:expr),+ $(,)?]),+ $(,)?) => {
+        /// Every variant's name and its samples, in declaration order.
+        pub fn all() -> Vec<(&'static str, Vec<EventKind>)> {
+            vec![$((stringify!($variant), vec![$($sample),+])),+]
+        }
+
+        /// The variant of `kind`. No wildcard: a variant missing from [`samples!`] does not compile.
+        pub fn variant(kind: &EventKind) -> &'static str {
+            match kind {
+                $(EventKind::$variant { .. } => stringify!($variant),)+
+            }
+        }
+    };
+}
+
+pub fn task_id() -> TaskId {
+    "01KAMB1DEXTASK000000000001".parse().unwrap()
+}
+
+pub fn gate_id() -> GateId {
+    "01KAMB1DEXGATE000000000001".parse().unwrap()
+}
+
+fn call_id() -> ToolCallId {
+    "01KAMB1DEXCA11000000000001".parse().unwrap()
+}
+
+fn at(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+fn digest(byte: u8) -> Digest {
+    Digest([byte; 32])
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn agent(role: Role, candidate: Option<&str>) -> Actor {
+    Actor::Agent(AgentIdentity { role, track: role.track(), candidate: candidate.map(str::to_owned) })
+}
+
+pub fn spec() -> TaskSpec {
+    TaskSpec {
+        title: "Fix the rounding of page_count".into(),
+        description: "`page_count(11, 5)` returns 2; it should round up.".into(),
+        repo: Some("/home/ada/src/pagination".into()),
+        target_branch: Some("main".into()),
+        acceptance_criteria: strings(&["page_count(11, 5) returns 3"]),
+        constraints: strings(&["keep the public API"]),
+        out_of_scope: strings(&["the CLI"]),
+        risk: Some(Risk::Low),
+        kind: Some(TaskKind::BugFix),
+        required_approvals: strings(&["plan"]),
+        validation: strings(&["cargo test"]),
+        labels: strings(&["bug"]),
+        source: TaskSource::File { path: "tasks/page-count.md".into() },
+    }
+}
+
+fn finding() -> Finding {
+    Finding {
+        severity: "major".into(),
+        category: "correctness".into(),
+        file: Some("src/page.rs".into()),
+        message: "the last page is dropped when the total is a multiple of the size".into(),
+    }
+}
+
+fn validation_result() -> ValidationResult {
+    ValidationResult {
+        command: "cargo test".into(),
+        ok: false,
+        exit_code: Some(101),
+        duration_ms: 2345,
+        summary: "test page_count_rounds_up ... FAILED".into(),
+    }
+}
+
+fn pull_request() -> PullRequest {
+    PullRequest {
+        branch: "ambidex/00000001/production".into(),
+        base_branch: "main".into(),
+        commit: "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c".into(),
+        title: "Round page_count up".into(),
+        body: "## Summary\nRounds up.\n".into(),
+        draft: true,
+        location: "https://github.com/ada/pagination/pull/7".into(),
+    }
+}
+
+fn test_report() -> TestReport {
+    TestReport {
+        command: "cargo test".into(),
+        framework: TestFramework::Libtest,
+        exit_code: Some(101),
+        ok: false,
+        duration_ms: 1800,
+        tests: vec![
+            TestCase {
+                name: "page::tests::rounds_up".into(),
+                status: TestStatus::Failed,
+                duration_ms: Some(3),
+                output: "assertion failed: left == right".into(),
+            },
+            TestCase {
+                name: "page::tests::empty".into(),
+                status: TestStatus::Passed,
+                duration_ms: None,
+                output: String::new(),
+            },
+            TestCase {
+                name: "page::tests::slow".into(),
+                status: TestStatus::Skipped,
+                duration_ms: None,
+                output: String::new(),
+            },
+        ],
+    }
+}
+
+fn candidates() -> Vec<CandidatePlan> {
+    vec![
+        CandidatePlan { label: "c1".into(), strategy: "minimal_diff".into() },
+        CandidatePlan { label: "c2".into(), strategy: "test_first".into() },
+    ]
+}
+
+fn hunks() -> Vec<HunkSource> {
+    vec![
+        HunkSource { candidate: "c1".into(), file: "src/page.rs".into(), hunk: "@@ -12,4 +12,6 @@".into() },
+        HunkSource { candidate: "eval".into(), file: "tests/acceptance.rs".into(), hunk: "*".into() },
+    ]
+}
+
+pub fn matrix() -> EvidenceMatrix {
+    EvidenceMatrix {
+        base: "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d".into(),
+        baseline: vec![test_report()],
+        acceptance_tests: strings(&["acceptance::rounds_up", "acceptance::exact"]),
+        weak_acceptance: strings(&["acceptance::exact"]),
+        rows: vec![EvidenceRow {
+            candidate: "c1".into(),
+            strategy: "minimal_diff".into(),
+            branch: "ambidex/00000001/c1".into(),
+            validation_ok: true,
+            tests_passed: 12,
+            tests_failed: 0,
+            fixed: strings(&["page::tests::rounds_up"]),
+            broken: strings(&["page::tests::legacy"]),
+            flaky: strings(&["net::tests::timeout"]),
+            acceptance_passed: 1,
+            acceptance_total: 2,
+            acceptance_failed: strings(&["acceptance::exact"]),
+            differential_failed: strings(&["c2: page::tests::zero_size"]),
+            new_findings: vec![StaticFinding {
+                tool: "clippy".into(),
+                rule: "clippy::manual_div_ceil".into(),
+                file: "src/page.rs".into(),
+                line: 14,
+                message: "manually reimplementing `div_ceil`".into(),
+            }],
+            analyst_findings: vec![finding()],
+            diff: DiffStats { files: 2, added: 9, removed: 3 },
+            complexity_delta: -1,
+            tokens: 48_000,
+            cost_micros: 210_000,
+            wall_ms: 95_000,
+            reports: vec![test_report()],
+        }],
+    }
+}
+
+fn synthesis(recommendation: Recommendation) -> Synthesis {
+    Synthesis {
+        recommendation,
+        reasons: vec![SynthesisReason {
+            text: "c1 fixes the failing test and breaks nothing".into(),
+            rows: strings(&["c1"]),
+        }],
+        matrix_hash: digest(0xe1),
+    }
+}
+
+fn tool_call() -> ToolCallRecord {
+    ToolCallRecord {
+        call: call_id(),
+        tool: "run".into(),
+        arguments: serde_json::json!({"command": "cargo test -p pagination", "timeout_secs": 300}),
+        workdir: "/home/ada/.local/share/ambidex/worktrees/pagination-1a2b3c4d/00000001/production".into(),
+        workspace: Some("ambidex/00000001/production".into()),
+        ok: false,
+        exit_code: Some(101),
+        output: "exit code 101 (1.80 s, sandbox: bubblewrap)\ntest result: FAILED".into(),
+        started_at: at("2026-01-02T03:04:01.5Z"),
+        finished_at: at("2026-01-02T03:04:03.3Z"),
+        sandbox: Some("bubblewrap".into()),
+        policy: Some(PolicyRecord {
+            verdict: "prompt".into(),
+            reasons: strings(&["`cargo test -p pagination`: rule `cargo test` asks first"]),
+            decision: Some(Decision::ApproveForTask),
+        }),
+    }
+}
+
+samples! {
+    EngineStarted => [EventKind::EngineStarted { version: "0.1.0".into() }],
+    TaskCreated => [
+        EventKind::TaskCreated { spec: spec() },
+        EventKind::TaskCreated { spec: TaskSpec::titled("Add a last_page helper") },
+        EventKind::TaskCreated {
+            spec: TaskSpec {
+                source: TaskSource::Issue { url: "https://github.com/ada/pagination/issues/7".into() },
+                ..TaskSpec::titled("Page numbers start at 0")
+            },
+        },
+        EventKind::TaskCreated { spec: TaskSpec { source: TaskSource::Api, ..TaskSpec::titled("From the API") } },
+    ],
+    TaskRevised => [EventKind::TaskRevised { spec: spec() }],
+    IntakeAssessed => [
+        EventKind::IntakeAssessed {
+            verdict: IntakeVerdict::Escalated,
+            reasons: strings(&["broad: 4 areas"]),
+            questions: strings(&["Which module is involved?"]),
+            suggested_split: strings(&["Fix page_count", "Fix last_page"]),
+        },
+        EventKind::IntakeAssessed {
+            verdict: IntakeVerdict::Accepted,
+            reasons: Vec::new(),
+            questions: Vec::new(),
+            suggested_split: Vec::new(),
+        },
+    ],
+    TaskTriaged => [
+        EventKind::TaskTriaged(Triage {
+            kind: TaskKind::BugFix,
+            risk: Risk::Medium,
+            novelty: 35,
+            route: Route::RightAndLeft,
+            reasons: strings(&["kind: declared bug_fix", "risk: touches src/auth"]),
+            budgets: Some(TriageBudgets {
+                wall_time_secs: 1800,
+                max_tokens: 400_000,
+                max_cost_micros: 2_000_000,
+                tool_calls: 200,
+                agent_tool_calls: 60,
+                retries: 2,
+                files_changed: 10,
+                diff_lines: 400,
+            }),
+            gates: vec![GatePlan::Plan, GatePlan::Sensitive { area: "auth".into() }, GatePlan::PullRequest],
+            areas: strings(&["auth"]),
+            policy_version: "dc374b511298b9e512f457e52d380b134fd80c079df0ce50d341febf778d3369".into(),
+        }),
+        EventKind::TaskTriaged(Triage {
+            kind: TaskKind::Documentation,
+            risk: Risk::Low,
+            novelty: 0,
+            route: Route::RightOnly,
+            reasons: strings(&["kind: only Markdown files"]),
+            budgets: None,
+            gates: Vec::new(),
+            areas: Vec::new(),
+            policy_version: String::new(),
+        }),
+    ],
+    StatusChanged => [EventKind::StatusChanged {
+        from: TaskStatus::Queued,
+        to: TaskStatus::Running,
+        reason: "a slot is free".into(),
+    }],
+    StageStarted => [
+        EventKind::StageStarted { stage: "plan".into(), role: Role::Planner, kind: None, checkpoint: None },
+        EventKind::StageStarted {
+            stage: "code".into(),
+            role: Role::Implementer,
+            kind: Some(StageKind::Implement),
+            checkpoint: Some("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b".into()),
+        },
+    ],
+    StageFinished => [
+        EventKind::StageFinished { stage: "plan".into(), ok: true, summary: "3 steps, 2 files".into(), kind: None },
+        EventKind::StageFinished {
+            stage: "code".into(),
+            ok: false,
+            summary: "ran out of turns".into(),
+            kind: Some(StageKind::Implement),
+        },
+    ],
+    AgentMessage => [EventKind::AgentMessage { text: "I'll read src/page.rs first.\nThen fix it.".into() }],
+    ModelRetry => [EventKind::ModelRetry { attempt: 1, reason: "HTTP 529 overloaded".into(), delay_ms: 2000 }],
+    UsageRecorded => [EventKind::UsageRecorded { input_tokens: 1800, output_tokens: 60, cost_micros: 6300 }],
+    GateOpened => [
+        EventKind::GateOpened {
+            gate: gate_id(),
+            kind: GateKind::Promotion,
+            reason: "adopt c1 into production?".into(),
+            evidence_hash: Some(digest(0xe1)),
+            allowed: vec![Decision::Approve, Decision::ApproveForTask, Decision::Reject],
+            options: strings(&["adopt c1", "keep production"]),
+        },
+        EventKind::GateOpened {
+            gate: gate_id(),
+            kind: GateKind::Plan,
+            reason: "approve the plan".into(),
+            evidence_hash: None,
+            allowed: vec![Decision::Approve, Decision::Reject],
+            options: Vec::new(),
+        },
+        EventKind::GateOpened {
+            gate: gate_id(),
+            kind: GateKind::PullRequest,
+            reason: "create the draft PR".into(),
+            evidence_hash: Some(digest(0xe2)),
+            allowed: Decision::OFFERED.to_vec(),
+            options: Vec::new(),
+        },
+    ],
+    GateDecided => [
+        EventKind::GateDecided {
+            gate: gate_id(),
+            decision: Decision::Approve,
+            note: Some("c1 is the smaller change".into()),
+            choice: Some("adopt c1".into()),
+        },
+        EventKind::GateDecided { gate: gate_id(), decision: Decision::Reject, note: None, choice: None },
+        EventKind::GateDecided {
+            gate: gate_id(),
+            decision: Decision::SendBack,
+            note: Some("use div_ceil".into()),
+            choice: None,
+        },
+        EventKind::GateDecided { gate: gate_id(), decision: Decision::Stop, note: Some("not now".into()), choice: None },
+    ],
+    Note => [EventKind::Note { text: "The trailing newline case is the one users hit".into() }],
+    SentBack => [EventKind::SentBack {
+        gate: gate_id(),
+        gate_kind: GateKind::Plan,
+        to: StageKind::Plan,
+        note: "use div_ceil".into(),
+    }],
+    Rewound => [EventKind::Rewound {
+        stage: "code".into(),
+        kind: StageKind::Implement,
+        checkpoint: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b".into(),
+        abandoned: "refs/ambidex/00000001/abandoned/40".into(),
+        note: Some("keep the old signature".into()),
+    }],
+    ToolCalled => [
+        EventKind::ToolCalled(Box::new(tool_call())),
+        EventKind::ToolCalled(Box::new(ToolCallRecord {
+            tool: "read_file".into(),
+            arguments: serde_json::json!({"path": "src/page.rs"}),
+            workspace: None,
+            ok: true,
+            exit_code: None,
+            output: "fn page_count(total: u32, size: u32) -> u32 { total / size }".into(),
+            sandbox: None,
+            policy: None,
+            ..tool_call()
+        })),
+    ],
+    BudgetExceeded => [EventKind::BudgetExceeded {
+        scope: "agent".into(),
+        budget: "tool_calls".into(),
+        limit: 60,
+        used: 61,
+    }],
+    WorktreeCreated => [EventKind::WorktreeCreated {
+        candidate: "production".into(),
+        path: "/home/ada/.local/share/ambidex/worktrees/pagination-1a2b3c4d/00000001/production".into(),
+        branch: "ambidex/00000001/production".into(),
+        base: "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d".into(),
+    }],
+    WorktreeRemoved => [
+        EventKind::WorktreeRemoved {
+            candidate: "eval-c1".into(),
+            path: "/home/ada/.local/share/ambidex/worktrees/pagination-1a2b3c4d/00000001/eval-c1".into(),
+            branch_deleted: Some("ambidex/00000001/eval-c1".into()),
+            bytes: 243_531_776,
+        },
+        EventKind::WorktreeRemoved {
+            candidate: "production".into(),
+            path: "/home/ada/.local/share/ambidex/worktrees/pagination-1a2b3c4d/00000001/production".into(),
+            branch_deleted: None,
+            bytes: 1024,
+        },
+    ],
+    WorktreeIssue => [EventKind::WorktreeIssue {
+        issue: "dirty".into(),
+        path: "/home/ada/.local/share/ambidex/worktrees/pagination-1a2b3c4d/00000001/production".into(),
+        detail: "2 changed files: src/page.rs, src/lib.rs".into(),
+    }],
+    PlaybookSelected => [EventKind::PlaybookSelected {
+        playbook: "right_hand".into(),
+        playbook_version: "acaebb6848b7700e3241854d8205e9f4d0c02e1c5aa9ffe4368c8285ea76245c".into(),
+        policy_version: "dc374b511298b9e512f457e52d380b134fd80c079df0ce50d341febf778d3369".into(),
+    }],
+    PlanSubmitted => [
+        EventKind::PlanSubmitted {
+            plan: Plan {
+                summary: "Round page_count up with div_ceil".into(),
+                steps: strings(&["change page_count", "add a test"]),
+                expected_files: strings(&["src/page.rs", "tests/page.rs"]),
+                validation: strings(&["cargo test"]),
+                rollback: "revert the commit".into(),
+                confidence: Some(80),
+            },
+        },
+        EventKind::PlanSubmitted { plan: Plan::default() },
+    ],
+    ReviewSubmitted => [EventKind::ReviewSubmitted {
+        review: Review {
+            verdict: ReviewVerdict::RequestChanges,
+            findings: vec![finding()],
+            summary: "one correctness issue".into(),
+        },
+    }],
+    ValidationRan => [EventKind::ValidationRan { attempt: 2, result: validation_result() }],
+    BreakerTripped => [EventKind::BreakerTripped {
+        breaker: "repeated_edits".into(),
+        evidence: "src/page.rs edited 6 times in 8 calls".into(),
+    }],
+    PrDrafted => [EventKind::PrDrafted { pr: PullRequest { location: String::new(), ..pull_request() } }],
+    PrCreated => [EventKind::PrCreated { pr: pull_request() }],
+    ExplorationStarted => [EventKind::ExplorationStarted {
+        trigger: "repeated_test_failures".into(),
+        evidence: "validation failed after 2 implementation attempts: `cargo test`".into(),
+        candidates: candidates(),
+    }],
+    AcceptanceTestsWritten => [EventKind::AcceptanceTestsWritten {
+        files: strings(&["tests/acceptance.rs"]),
+        tests: strings(&["acceptance::rounds_up", "acceptance::exact"]),
+        failing_on_base: strings(&["acceptance::rounds_up"]),
+        passing_on_base: strings(&["acceptance::exact"]),
+        baseline: vec![test_report()],
+    }],
+    CandidateFinished => [EventKind::CandidateFinished {
+        candidate: "c1".into(),
+        strategy: "minimal_diff".into(),
+        ok: true,
+        summary: "div_ceil in page_count; one new test".into(),
+    }],
+    CandidateAnalyzed => [EventKind::CandidateAnalyzed { candidate: "c1".into(), findings: vec![finding()] }],
+    EvidenceRecorded => [EventKind::EvidenceRecorded { matrix: Box::new(matrix()), hash: digest(0xe1) }],
+    SynthesisSubmitted => [
+        EventKind::SynthesisSubmitted { synthesis: synthesis(Recommendation::Adopt { candidate: "c1".into() }) },
+        EventKind::SynthesisSubmitted { synthesis: synthesis(Recommendation::Combine { hunks: hunks() }) },
+        EventKind::SynthesisSubmitted { synthesis: synthesis(Recommendation::KeepProduction) },
+        EventKind::SynthesisSubmitted { synthesis: synthesis(Recommendation::RejectAll) },
+    ],
+    ChangeAdopted => [EventKind::ChangeAdopted { choice: "combine".into(), hunks: hunks(), matrix_hash: digest(0xe1) }],
+    BranchPushed => [EventKind::BranchPushed {
+        remote: "origin".into(),
+        branch: "ambidex/00000001/production".into(),
+        commit: "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c".into(),
+    }],
+    ForgeRetry => [EventKind::ForgeRetry {
+        forge: "github".into(),
+        attempt: 1,
+        reason: "HTTP 502".into(),
+        delay_ms: 1000,
+    }],
+    IssueCommented => [EventKind::IssueCommented {
+        issue: "https://github.com/ada/pagination/issues/7".into(),
+        url: "https://github.com/ada/pagination/issues/7#issuecomment-1".into(),
+    }],
+}
+
+/// Who would have caused an event of this kind.
+fn actor_of(kind: &EventKind) -> Actor {
+    match kind {
+        EventKind::TaskCreated { .. }
+        | EventKind::TaskRevised { .. }
+        | EventKind::Note { .. }
+        | EventKind::Rewound { .. } => Actor::Human { name: Some("ada".into()) },
+        EventKind::GateDecided { note: None, .. } => Actor::Human { name: None },
+        EventKind::GateDecided { .. } => Actor::Human { name: Some("ada".into()) },
+        EventKind::AgentMessage { .. } | EventKind::UsageRecorded { .. } | EventKind::ModelRetry { .. } => {
+            agent(Role::Implementer, None)
+        }
+        EventKind::ToolCalled(_) => agent(Role::Tester, None),
+        EventKind::PlanSubmitted { .. } => agent(Role::Planner, None),
+        EventKind::ReviewSubmitted { .. } => agent(Role::Reviewer, None),
+        EventKind::PrDrafted { .. } => agent(Role::Pr, None),
+        EventKind::CandidateFinished { .. } => agent(Role::Challenger, Some("c1")),
+        EventKind::CandidateAnalyzed { .. } => agent(Role::FailureAnalyst, Some("c1")),
+        EventKind::AcceptanceTestsWritten { .. } => agent(Role::EvalDesigner, Some("eval")),
+        EventKind::SynthesisSubmitted { .. } => agent(Role::Synthesis, None),
+        _ => Actor::Orchestrator,
+    }
+}
+
+/// `kind` as a whole stored event (seq 42, a fixed time and previous hash), with `hash` left for
+/// the caller to compute.
+pub fn event(kind: EventKind) -> Event {
+    let task = (!matches!(kind, EventKind::EngineStarted { .. })).then(task_id);
+    Event {
+        schema: EVENT_SCHEMA,
+        seq: 42,
+        at: at("2026-01-02T03:04:05.123456789Z"),
+        task,
+        actor: actor_of(&kind),
+        kind,
+        prev_hash: digest(0x5e),
+        hash: Digest::GENESIS,
+    }
+}
+
+/// A task projection with every part set (the struct literal has no `..`: a new field must be
+/// given a sample value here).
+pub fn task() -> Task {
+    let spec = spec();
+    Task {
+        id: task_id(),
+        spec,
+        status: TaskStatus::AwaitingGate,
+        created_at: at("2026-01-02T03:00:00Z"),
+        updated_at: at("2026-01-02T03:04:05.123456789Z"),
+        last_seq: 42,
+        event_count: 40,
+        intake: Some(IntakeNote {
+            verdict: IntakeVerdict::Accepted,
+            reasons: strings(&["accepted: objective of 9 words"]),
+            questions: strings(&["Which module?"]),
+            suggested_split: strings(&["Fix page_count"]),
+        }),
+        triage: Some(Triage {
+            kind: TaskKind::BugFix,
+            risk: Risk::Medium,
+            novelty: 35,
+            route: Route::RightAndLeft,
+            reasons: strings(&["risk: touches src/auth"]),
+            budgets: Some(TriageBudgets {
+                wall_time_secs: 1800,
+                max_tokens: 400_000,
+                max_cost_micros: 2_000_000,
+                tool_calls: 200,
+                agent_tool_calls: 60,
+                retries: 2,
+                files_changed: 10,
+                diff_lines: 400,
+            }),
+            gates: vec![GatePlan::Plan, GatePlan::PullRequest],
+            areas: strings(&["auth"]),
+            policy_version: "dc374b511298b9e512f457e52d380b134fd80c079df0ce50d341febf778d3369".into(),
+        }),
+        open_gates: vec![OpenGate {
+            id: gate_id(),
+            kind: GateKind::Promotion,
+            reason: "adopt c1 into production?".into(),
+            opened_seq: 41,
+            evidence_hash: Some(digest(0xe1)),
+            options: strings(&["adopt c1", "keep production"]),
+        }],
+        stage: Some(StageRun { name: "code".into(), kind: Some(StageKind::Implement) }),
+        input_tokens: 120_000,
+        output_tokens: 8_000,
+        cost_micros: 480_000,
+        tool_calls: 31,
+        worktrees: vec![WorktreeRef {
+            candidate: "production".into(),
+            path: "/home/ada/.local/share/ambidex/worktrees/pagination-1a2b3c4d/00000001/production".into(),
+            branch: "ambidex/00000001/production".into(),
+            base: "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d".into(),
+        }],
+        removed_worktrees: vec![WorktreeRef {
+            candidate: "c2".into(),
+            path: "/home/ada/.local/share/ambidex/worktrees/pagination-1a2b3c4d/00000001/c2".into(),
+            branch: "ambidex/00000001/c2".into(),
+            base: "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d".into(),
+        }],
+        last_stage: Some(FinishedStage {
+            stage: StageRun { name: "validate".into(), kind: Some(StageKind::Validate) },
+            ok: false,
+        }),
+        completed_stages: vec![
+            StageRun { name: "plan".into(), kind: Some(StageKind::Plan) },
+            StageRun { name: "code".into(), kind: Some(StageKind::Implement) },
+        ],
+        playbook: Some(PlaybookRef {
+            name: "right_hand".into(),
+            version: "acaebb6848b7700e3241854d8205e9f4d0c02e1c5aa9ffe4368c8285ea76245c".into(),
+            policy_version: "dc374b511298b9e512f457e52d380b134fd80c079df0ce50d341febf778d3369".into(),
+        }),
+        plan: Some(Plan {
+            summary: "Round page_count up".into(),
+            steps: strings(&["change page_count"]),
+            expected_files: strings(&["src/page.rs"]),
+            validation: strings(&["cargo test"]),
+            rollback: "revert the commit".into(),
+            confidence: Some(80),
+        }),
+        review: Some(Review { verdict: ReviewVerdict::Approve, findings: vec![finding()], summary: "fine".into() }),
+        rejected_reviews: 1,
+        validation: vec![ValidationRun { attempt: 2, result: validation_result() }],
+        breakers: strings(&["repeated_edits"]),
+        pr: Some(pull_request()),
+        pr_draft: Some(pull_request()),
+        exploration: Some(Exploration {
+            trigger: "repeated_test_failures".into(),
+            evidence: "validation failed after 2 implementation attempts".into(),
+            candidates: candidates(),
+            acceptance: Some(AcceptanceTests {
+                files: strings(&["tests/acceptance.rs"]),
+                tests: strings(&["acceptance::rounds_up"]),
+                failing_on_base: strings(&["acceptance::rounds_up"]),
+                passing_on_base: strings(&["acceptance::exact"]),
+                baseline: vec![test_report()],
+            }),
+            finished: BTreeMap::from([
+                ("c1".to_owned(), CandidateOutcome { ok: true, summary: "div_ceil".into() }),
+                ("c2".to_owned(), CandidateOutcome { ok: false, summary: "ran out of tool calls".into() }),
+            ]),
+            analyses: BTreeMap::from([("c1".to_owned(), vec![finding()])]),
+            matrix: Some(RecordedMatrix { matrix: matrix(), hash: digest(0xe1) }),
+            synthesis: Some(synthesis(Recommendation::Combine { hunks: hunks() })),
+            adopted: Some(Adoption { choice: "combine".into(), hunks: hunks() }),
+        }),
+        decided_gates: vec![DecidedGate {
+            id: gate_id(),
+            kind: GateKind::Plan,
+            reason: "approve the plan".into(),
+            decision: Decision::Approve,
+            note: Some("go".into()),
+            choice: Some("adopt c1".into()),
+            evidence_hash: Some(digest(0xe1)),
+            superseded: true,
+        }],
+        notes: vec![EngineerNote { text: "use div_ceil".into(), gate: Some(GateKind::Plan), seq: 30 }],
+        send_backs: vec![
+            SendBack {
+                to: StageKind::Plan,
+                stage: None,
+                gate: Some(GateKind::Plan),
+                note: "use div_ceil".into(),
+                resumed: true,
+                outcome: Some("Round page_count up with div_ceil".into()),
+            },
+            SendBack {
+                to: StageKind::Implement,
+                stage: Some("code".into()),
+                gate: None,
+                note: "keep the old signature".into(),
+                resumed: false,
+                outcome: None,
+            },
+        ],
+        issue_comment: Some("https://github.com/ada/pagination/issues/7#issuecomment-1".into()),
+    }
+}

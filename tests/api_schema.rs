@@ -5,6 +5,9 @@
 //! format samples, which set every optional field. A field the document does not describe, or
 //! describes with another type, fails; so does a described field that no sample ever holds.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support {
     pub mod api;
     pub mod event_samples;

@@ -14,6 +14,9 @@
 //! environment says, because stored events are hashed over these bytes and old stores hold events
 //! in this shape. See `tests/fixtures/format/README.md` for how to evolve the format instead.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support {
     pub mod event_samples;
 }

@@ -2,6 +2,9 @@
 //! `tests/fixtures/store/` (see its README) are real stores made by those builds, copied to a
 //! temporary directory before each test so the committed files never change.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support {
     pub mod cli;
 }

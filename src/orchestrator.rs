@@ -15,7 +15,8 @@
 //! setup, playbook, worktree, budgets and context), `gates` (opening and deciding gates),
 //! `host` (what agents call back into), `breakers` (the circuit breakers), `setup`.
 //! Around them: `queries` (the clients' read port), `reconcile` (worktrees versus git at start),
-//! `clean` (removing a finished task's worktrees), `scheduler` (many tasks under a limit).
+//! `rewind` (a stopped task back to a stage's checkpoint), `clean` (removing a finished task's
+//! worktrees), `scheduler` (many tasks under a limit).
 
 pub mod admission;
 mod breakers;
@@ -30,6 +31,7 @@ mod host;
 mod pr;
 mod queries;
 mod reconcile;
+mod rewind;
 pub mod scheduler;
 pub mod setup;
 mod stages;
@@ -189,6 +191,11 @@ impl Engine {
             let appended = self.append(cleaned.events).await?;
             return cleaned.error.map_or(Ok(appended), Err);
         }
+        if let Command::RewindTask { task, to, note } = command {
+            // Git work on this thread, as for cleaning.
+            let events = self.rewind_task(task, &to, note, actor)?;
+            return self.append(events).await;
+        }
         let events = self.plan(command, actor)?;
         self.append(events).await
     }
@@ -203,6 +210,10 @@ impl Engine {
             let cleaned = self.clean_worktrees(task, force, &actor)?;
             let appended = self.append_blocking(cleaned.events)?;
             return cleaned.error.map_or(Ok(appended), Err);
+        }
+        if let Command::RewindTask { task, to, note } = command {
+            let events = self.rewind_task(task, &to, note, actor)?;
+            return self.append_blocking(events);
         }
         let events = self.plan(command, actor)?;
         self.append_blocking(events)
@@ -290,8 +301,8 @@ impl Engine {
                 self.task(task)?;
                 vec![NewEvent::for_task(task, actor, EventKind::Note { text })]
             }
-            Command::CleanTask { .. } => {
-                return Err(EngineError::Refused("cleaning is carried out by `execute`, not planned".into()));
+            Command::CleanTask { .. } | Command::RewindTask { .. } => {
+                return Err(EngineError::Refused("worktree work is carried out by `execute`, not planned".into()));
             }
             Command::Shutdown => Vec::new(),
         })

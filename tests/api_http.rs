@@ -187,6 +187,15 @@ async fn gates_are_listed_and_decided_once_by_id_or_ending() {
     )
     .await;
     assert_eq!((status, body["field"].as_str()), (400, Some("comment")), "{body}");
+    // A "no" says what to do: send back with a note, or stop. The old bare reject is refused.
+    for (decision, says) in [("reject", "send the work back with a note"), ("send_back", "needs a note")] {
+        let (status, body) = json(
+            server.post_json(&format!("/v1/gates/{plan}/decision"), &serde_json::json!({"decision": decision})).await,
+        )
+        .await;
+        assert_eq!(status, 409, "{body}");
+        assert!(body["detail"].as_str().is_some_and(|d| d.contains(says)), "{decision}: {body}");
+    }
 
     let ending = plan.to_string()[18..].to_lowercase();
     let (status, body) = json(
@@ -449,6 +458,7 @@ async fn the_openapi_document_describes_every_route() {
         ("POST", "/v1/tasks/{id}/clean"),
         ("POST", "/v1/tasks/{id}/revise"),
         ("POST", "/v1/tasks/{id}/notes"),
+        ("POST", "/v1/tasks/{id}/rewind"),
         ("GET", "/v1/events"),
         ("GET", "/v1/gates"),
         ("POST", "/v1/gates/{id}/decision"),

@@ -18,7 +18,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use ambidex::api::{CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, ErrorBody, GateInfo};
-use ambidex::api::{NoteRequest, RemovedWorktree, TaskList};
+use ambidex::api::{NoteRequest, RemovedWorktree, RewindRequest, TaskList};
 use ambidex::protocol::{Decision, GateKind, Risk, Route, SpecChanges, TaskKind, TaskStatus, TaskSummary};
 use ambidex::store::{STORE_FILE, StoreReader, recompute_hash};
 use serde_json::{Value, json};
@@ -151,6 +151,12 @@ async fn every_answer_of_a_running_engine_is_described() {
     assert_eq!(status, 200, "{decided}");
     check_answer(&mut walker, "post", "/v1/gates/{id}/decision", status, &decided);
 
+    let rewind = serde_json::to_value(RewindRequest { to: "implement".into(), note: Some("smaller".into()) }).unwrap();
+    check_request(&mut walker, "/v1/tasks/{id}/rewind", &rewind);
+    let (status, refused) = json(server.post_json(&format!("/v1/tasks/{id}/rewind"), &rewind).await).await;
+    assert_eq!(status, 409, "nothing ran, so there is no checkpoint: {refused}");
+    check_answer(&mut walker, "post", "/v1/tasks/{id}/rewind", status, &refused);
+
     let cancel = serde_json::to_value(CancelRequest { reason: Some("not needed".into()) }).unwrap();
     check_request(&mut walker, "/v1/tasks/{id}/cancel", &cancel);
     let (status, cancelled) = json(server.post_json(&format!("/v1/tasks/{id}/cancel"), &cancel).await).await;
@@ -264,7 +270,7 @@ fn the_samples_are_described_and_every_described_field_occurs_in_them() {
     let mut walker = Walker::new(document());
     samples(&mut walker);
     // The request bodies' own fields are met by the requests of the running-engine test.
-    let requests = ["SpecChanges", "NoteRequest", "CancelRequest", "CleanRequest", "DecisionRequest"];
+    let requests = ["SpecChanges", "NoteRequest", "CancelRequest", "CleanRequest", "DecisionRequest", "RewindRequest"];
     let described: Vec<String> = walker
         .described_under(SCHEMAS)
         .into_iter()

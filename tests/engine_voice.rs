@@ -207,3 +207,57 @@ fn a_model_that_never_submits_under_approve_all_stops_at_the_ceiling() {
     let decided = log.iter().filter(|e| e["kind"]["type"] == "gate_decided").count();
     assert_eq!(decided, 2, "two escalations approved automatically, the third waits");
 }
+
+#[test]
+fn a_rewind_restores_a_stage_checkpoint_keeps_the_work_and_runs_again_from_there() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    let note = "fix it without touching the tests this time";
+    let again = after_note(note, &[FIX, TEST, REVIEW, PR].concat());
+    let script = script(&sandbox, "rewind", &[PLAN, FIX, TEST, REVIEW, PR, &again].concat());
+    let task = task_file(&sandbox, "low");
+    let first = run_scripted(&sandbox, &script, &["-c", "engine.challengers=0", "run", "--task-file", &task]);
+    assert_eq!(first.code, 2, "{}\n{}", first.stdout, first.stderr);
+    let (_, id, kind) = open_gate(&sandbox);
+    assert_eq!(kind, "pull_request");
+    let shown = json(&sandbox, &["task", "show", &id, "--json"]);
+    let worktree = std::path::PathBuf::from(shown["task"]["worktrees"][0]["path"].as_str().unwrap());
+    let lib = || std::fs::read_to_string(worktree.join("src/lib.rs")).unwrap();
+    assert!(lib().contains("div_ceil"));
+
+    // Nothing is set aside without a yes.
+    let unconfirmed = sandbox.run(&["task", "rewind", &id, "--to", "implement", "--note", note]).fails();
+    assert!(unconfirmed.contains("--yes"), "{unconfirmed}");
+    assert!(lib().contains("div_ceil"), "nothing changed");
+    let unknown = sandbox.run(&["task", "rewind", &id, "--to", "deploy", "--yes"]).fails();
+    assert!(unknown.contains("no checkpoint for a stage `deploy`"), "{unknown}");
+
+    sandbox.run(&["task", "rewind", &id, "--to", "implement", "--note", note, "--yes"]).ok();
+    assert!(
+        lib().contains("items / size") && !lib().contains("partial_last_page"),
+        "back at the checkpoint: {}",
+        lib()
+    );
+    let log = events(&sandbox, &id);
+    let rewound = log.iter().find(|e| e["kind"]["type"] == "rewound").expect("a rewound event");
+    assert_eq!(rewound["kind"]["kind"], "implement");
+    let kept = rewound["kind"]["abandoned"].as_str().unwrap();
+    let repo = git2::Repository::open(sandbox.repo()).unwrap();
+    let set_aside = repo.find_reference(kept).unwrap().peel_to_tree().unwrap();
+    let blob = set_aside.get_path(std::path::Path::new("src/lib.rs")).unwrap().to_object(&repo).unwrap();
+    assert!(String::from_utf8_lossy(blob.as_blob().unwrap().content()).contains("div_ceil"), "the work is kept");
+    assert!(json(&sandbox, &["gate", "list", "--json"]).as_array().unwrap().is_empty(), "the PR gate was closed");
+    assert_eq!(json(&sandbox, &["task", "show", &id, "--json"])["task"]["status"], "queued");
+
+    let second = run_scripted(&sandbox, &script, &["-c", "engine.challengers=0", "run", "--task", &id]);
+    assert_eq!(second.code, 2, "{}\n{}", second.stdout, second.stderr);
+    assert_eq!(open_gate(&sandbox).2, "pull_request", "the PR gate is asked again for the new work");
+    let log = events(&sandbox, &id);
+    let after: Vec<&serde_json::Value> = log
+        .iter()
+        .skip_while(|e| e["kind"]["type"] != "rewound")
+        .filter(|e| e["kind"]["type"] == "stage_started")
+        .collect();
+    assert_eq!(after[0]["kind"]["kind"], "implement", "it ran again from the implementation");
+    assert!(lib().contains("div_ceil"));
+}

@@ -9,7 +9,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::types::{
-    CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, ErrorBody, GateInfo, NoteRequest, TaskList,
+    CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, ErrorBody, GateInfo, NoteRequest,
+    RewindRequest, TaskList,
 };
 use super::{ApiError, DISCOVERY_FILE, Discovery, auth};
 use crate::domain::Task;
@@ -130,6 +131,11 @@ impl ApiClient {
     /// Removes a finished task's worktrees.
     pub async fn clean(&self, task: TaskId, force: bool) -> Result<CleanReply, ApiError> {
         self.post(&format!("/v1/tasks/{task}/clean"), &CleanRequest { force }).await
+    }
+
+    /// Rewinds a stopped task to a stage (its name or kind) with a note; returns the task.
+    pub async fn rewind(&self, task: TaskId, to: &str, note: Option<String>) -> Result<Task, ApiError> {
+        self.post(&format!("/v1/tasks/{task}/rewind"), &RewindRequest { to: to.to_owned(), note }).await
     }
 
     /// Queues an interrupted or failed task again.

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use super::reply::Failure;
 use super::types::{
     CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, GateInfo, NoteRequest, RemovedWorktree,
-    TaskList,
+    RewindRequest, TaskList,
 };
 use super::{AppState, auth, events};
 use crate::domain::{Task, parse_task_file};
@@ -41,6 +41,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/tasks/{id}/cancel", post(cancel_task))
         .route("/v1/tasks/{id}/resume", post(resume_task))
         .route("/v1/tasks/{id}/clean", post(clean_task))
+        .route("/v1/tasks/{id}/rewind", post(rewind_task))
         .route("/v1/tasks/{id}/revise", post(revise_task))
         .route("/v1/tasks/{id}/notes", post(add_note))
         .route("/v1/events", get(events::stream))
@@ -313,6 +314,22 @@ async fn clean_task(
     let command = Command::CleanTask { task, force: request.force };
     let events = execute_off_thread(&state, command, &headers, "the clean").await?;
     Ok(Json(CleanReply { task: state.engine.task(task)?, removed: RemovedWorktree::from_events(&events) }))
+}
+
+/// Rewinds a stopped task to a stage's checkpoint (git work, off the async threads); the engine
+/// refuses (409) a running or finished task and a stage without a checkpoint.
+async fn rewind_task(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer<Json<Task>> {
+    let body = body.map_err(|err| Failure::body(&err, state.max_body))?;
+    let request: RewindRequest = json_body(&headers, &body, "a rewind request")?;
+    let task = find_task(&state, id).await?.id;
+    let command = Command::RewindTask { task, to: request.to, note: request.note };
+    execute_off_thread(&state, command, &headers, "the rewind").await?;
+    Ok(Json(state.engine.task(task)?))
 }
 
 async fn list_gates(State(state): State<Arc<AppState>>) -> Answer<Json<Vec<GateInfo>>> {

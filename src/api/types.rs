@@ -77,6 +77,17 @@ pub struct CancelRequest {
     pub reason: Option<String>,
 }
 
+/// `POST /v1/tasks/{id}/rewind`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RewindRequest {
+    /// The stage: its name in the playbook, or its kind.
+    pub to: String,
+    /// What to do differently this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
 /// `POST /v1/tasks/{id}/clean` (the body is optional).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

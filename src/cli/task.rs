@@ -55,6 +55,25 @@ pub enum TaskCmd {
         /// The note
         text: String,
     },
+    /// Rewind a stopped task to a stage and run it again from there, with a note
+    ///
+    /// The production worktree goes back to the checkpoint the stage started from. The work it
+    /// held is not deleted: it is kept on a ref the `rewound` event names (`git log REF`).
+    /// Approvals of what is set aside (the PR gate; the plan gate when rewinding to the plan) no
+    /// longer count. Continue with `ambidex run --task ID` (the control room and `serve` pick it up).
+    Rewind {
+        /// The task (any unique ending of its id)
+        id: String,
+        /// The stage: its name in the playbook (`task show` lists them) or its kind
+        #[arg(long, value_name = "STAGE")]
+        to: String,
+        /// What to do differently this time (the agents see it)
+        #[arg(long)]
+        note: Option<String>,
+        /// Set the current work aside without asking
+        #[arg(long)]
+        yes: bool,
+    },
     /// Show a task with its full event history
     Show {
         /// The task id, or any unique ending of it (as `task list` prints)
@@ -137,6 +156,26 @@ pub fn run(command: TaskCmd, context: &Context) -> Result<Outcome, String> {
         TaskCmd::Clean(args) => super::clean::run(args, context),
         TaskCmd::Revise(args) => super::revise::revise(args, context),
         TaskCmd::Note { id, text } => super::revise::note(&id, &text, context),
+        TaskCmd::Rewind { id, to, note, yes } => {
+            let task = find(&id, context)?;
+            if !yes
+                && !confirm(&format!(
+                    "Rewind task {} to the `{to}` stage? The work since then is set aside on a ref (kept, not deleted).",
+                    task.short()
+                ))?
+            {
+                return Ok(Outcome::Exit(1));
+            }
+            decide(Command::RewindTask { task, to: to.clone(), note }, context)?;
+            println!(
+                "task {} rewound to the `{to}` stage and queued; continue it with `ambidex run --task {}` \
+                 (`ambidex task show {}` names the ref holding the work set aside)",
+                task.short(),
+                task.short(),
+                task.short()
+            );
+            Ok(Outcome::Done)
+        }
         TaskCmd::Resume { id } => {
             let task = find(&id, context)?;
             decide(Command::ResumeTask { task }, context)?;
@@ -163,6 +202,19 @@ pub fn find(reference: &str, context: &Context) -> Result<TaskId, String> {
 }
 
 /// Cancels or resumes a task, here or through the running engine's API.
+/// Asks yes or no on the terminal; without one, says to confirm with `--yes`.
+fn confirm(question: &str) -> Result<bool, String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Err(format!("{question}\nConfirm with --yes (no terminal to ask on)."));
+    }
+    print!("{question} [y/N] ");
+    std::io::stdout().flush().map_err(|err| err.to_string())?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).map_err(|err| err.to_string())?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
 fn decide(command: Command, context: &Context) -> Result<(), String> {
     match context.writer()? {
         Writer::Local(engine) => {
@@ -172,6 +224,7 @@ fn decide(command: Command, context: &Context) -> Result<(), String> {
             let answer = match command {
                 Command::CancelTask { task, reason } => block_on(client.cancel(task, Some(reason)))?,
                 Command::ResumeTask { task } => block_on(client.resume(task))?,
+                Command::RewindTask { task, to, note } => block_on(client.rewind(task, &to, note))?,
                 other => return Err(format!("{other:?} cannot go through the API yet; stop the running engine first")),
             };
             answer.map_err(|err| err.to_string())?;

@@ -55,6 +55,18 @@ pub enum Command {
         #[serde(default)]
         force: bool,
     },
+    /// Rewind a stopped task to a stage: its worktree goes back to the checkpoint the stage
+    /// started from (the work there is kept on a ref named in the event), and it runs again from
+    /// that stage with the note.
+    RewindTask {
+        /// The task.
+        task: TaskId,
+        /// The stage: its name in the playbook, or its kind.
+        to: String,
+        /// What to do differently this time.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
     /// Attach a note to a task.
     AddNote {
         /// The task.

@@ -126,6 +126,17 @@ impl StageKind {
     }
 }
 
+impl std::str::FromStr for StageKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        StageKind::ALL.into_iter().find(|kind| kind.as_str() == text).ok_or_else(|| {
+            let kinds: Vec<&str> = StageKind::ALL.iter().map(|k| k.as_str()).collect();
+            format!("unknown stage kind `{text}` (one of {})", kinds.join(", "))
+        })
+    }
+}
+
 impl fmt::Display for StageKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

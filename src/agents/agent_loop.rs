@@ -31,6 +31,17 @@ pub trait AgentHost: ToolHost {
     fn should_stop(&self) -> bool {
         false
     }
+
+    /// Where the engineer's messages stand now: the agent hears those after it.
+    fn message_cursor(&self) -> u64 {
+        0
+    }
+
+    /// The engineer's messages after `cursor`, each with its new cursor, oldest first. The agent
+    /// hears them as user messages at its next turn.
+    fn messages_after(&self, _cursor: u64) -> Vec<(u64, String)> {
+        Vec::new()
+    }
 }
 
 /// One agent's job.
@@ -129,7 +140,13 @@ pub async fn run_agent(
     let tools = definitions(spec);
     let mut messages = vec![Message::user(spec.opening.clone())];
     let mut last_call: Option<(String, u32)> = None;
+    // What the engineer said before the agent started is in its instructions already.
+    let mut heard = host.message_cursor();
     for _turn in 0..spec.max_turns {
+        for (cursor, text) in host.messages_after(heard) {
+            heard = cursor;
+            messages.push(Message::user(format!("Message from the engineer, who is watching: {text}")));
+        }
         let request = ModelRequest {
             model: spec.model.clone(),
             system: spec.system.clone(),

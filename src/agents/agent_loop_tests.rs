@@ -183,3 +183,83 @@ async fn a_refused_retry_notice_stops_the_agent_mid_stream() {
     assert_eq!(requests, 1);
     assert_eq!(host.attempts(), vec![vec!["model_retry".to_owned()]], "nothing after the refused retry notice");
 }
+
+/// A model that reads a file every turn and keeps every request it receives.
+#[derive(Debug, Default)]
+struct Listening {
+    requests: Mutex<Vec<ModelRequest>>,
+}
+
+impl ModelClient for Listening {
+    fn stream(&self, request: ModelRequest) -> BoxStream<'static, ModelEvent> {
+        let mut requests = self.requests.lock().unwrap();
+        requests.push(request);
+        let turn = requests.len();
+        let events = vec![
+            ModelEvent::ToolCall(ToolCall {
+                id: format!("call-{turn}"),
+                name: "read_file".into(),
+                arguments: json!({ "path": "notes.txt", "start_line": turn }),
+            }),
+            ModelEvent::Finished(FinishReason::ToolCalls),
+        ];
+        Box::pin(futures::stream::iter(events))
+    }
+
+    fn name(&self) -> &str {
+        "listening"
+    }
+
+    fn model(&self) -> &str {
+        "listening-1"
+    }
+}
+
+/// A host on which the engineer writes a message once the agent has made two writes.
+struct Messenger {
+    writes: AtomicUsize,
+}
+
+impl ToolHost for Messenger {
+    fn record(&self, _events: Vec<NewEvent>) -> BoxFuture<'_, Result<(), String>> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn approve(&self, _request: ApprovalRequest) -> BoxFuture<'_, (Decision, Option<String>)> {
+        Box::pin(async { (Decision::Reject, None) })
+    }
+}
+
+impl AgentHost for Messenger {
+    fn delta(&self, _actor: &Actor, _text: &str) {}
+
+    fn message_cursor(&self) -> u64 {
+        7
+    }
+
+    fn messages_after(&self, cursor: u64) -> Vec<(u64, String)> {
+        let said = self.writes.load(Ordering::SeqCst) >= 2;
+        if said && cursor < 9 { vec![(9, "use the second line".into())] } else { Vec::new() }
+    }
+}
+
+#[tokio::test]
+async fn a_message_from_the_engineer_reaches_the_running_agent_once_at_its_next_turn() {
+    let mut f = fixture();
+    let client = Listening::default();
+    let host = Messenger { writes: AtomicUsize::new(0) };
+    run_agent(&client, &f.broker, &mut f.scope, &host, &Redactor::new(Vec::new()), &f.spec).await;
+    let requests = client.requests.lock().unwrap();
+    let heard = |request: &ModelRequest| {
+        request
+            .messages
+            .iter()
+            .filter(|m| matches!(m, Message::User { content } if content.contains("use the second line")))
+            .count()
+    };
+    assert_eq!(heard(&requests[0]), 0, "nothing was said before the first turn");
+    let first = requests.iter().position(|r| heard(r) > 0).expect("the message reached the model");
+    assert!(first <= 2, "heard at the turn after it was written, not later (turn {first})");
+    assert!(requests[first..].iter().all(|r| heard(r) == 1), "heard once, and kept in the conversation");
+}

@@ -57,6 +57,15 @@ impl AgentHost for TaskHost {
         self.engine.broadcast_delta(self.task, actor, text);
     }
 
+    fn message_cursor(&self) -> u64 {
+        self.engine.task(self.task).map_or(0, |task| task.last_seq)
+    }
+
+    fn messages_after(&self, cursor: u64) -> Vec<(u64, String)> {
+        let Ok(task) = self.engine.task(self.task) else { return Vec::new() };
+        task.notes.into_iter().filter(|note| note.seq > cursor).map(|note| (note.seq, note.text)).collect()
+    }
+
     fn should_stop(&self) -> bool {
         self.parked()
             || self

@@ -194,6 +194,15 @@ impl TaskDetail {
                     section.status(format!("{mark} {stage}: {}", summary.lines().next().unwrap_or_default()));
                 }
             }
+            EventKind::Note { text } if matches!(event.actor, crate::protocol::Actor::Human { .. }) => {
+                // The running agents hear it at their next turn: show it where they work.
+                let line = format!("✉ from the engineer: {text}");
+                for hand in [Track::Right, Track::Left] {
+                    for section in self.hand(hand).agents.iter_mut().filter(|a| a.state == "running") {
+                        section.status(line.clone());
+                    }
+                }
+            }
             EventKind::AgentMessage { text } => {
                 if let Some((track, key)) = &stream {
                     self.hand(*track).get(key, None).message(text);

@@ -48,7 +48,8 @@ pub enum TaskCmd {
     /// empty, replaces the description); everything not given stays. Only a task in
     /// `needs_clarification` or `escalated` can be revised.
     Revise(super::revise::ReviseArgs),
-    /// Attach a note to a task (the agents and the audit trail see it)
+    /// Tell a task's agents something: a running agent hears it at its next turn, every later stage
+    /// has it in its instructions, and the audit trail keeps it
     Note {
         /// The task (any unique ending of its id, as `task list` prints)
         id: String,

@@ -12,15 +12,6 @@ mod support {
 use support::cli::Sandbox;
 use support::engine::*;
 
-fn task_file(sandbox: &Sandbox, risk: &str) -> String {
-    let text = format!(
-        "+++\ntitle = \"Fix page_count rounding for a partial last page\"\nrisk = \"{risk}\"\nkind = \"bug_fix\"\n\
-         acceptance_criteria = [\"page_count(11, 5) returns 3\", \"existing tests still pass\"]\n\
-         validation = [\"cargo test\"]\n+++\n\n`page_count` in src/lib.rs rounds down, so the last partial page is lost.\n"
-    );
-    sandbox.write("task.md", &text).display().to_string()
-}
-
 #[test]
 fn a_bug_fix_reaches_a_local_pr_with_the_fix_a_test_and_the_results() {
     let sandbox = Sandbox::new();

@@ -13,15 +13,6 @@ mod support {
 use support::cli::Sandbox;
 use support::engine::*;
 
-fn task_file(sandbox: &Sandbox, risk: &str) -> String {
-    let text = format!(
-        "+++\ntitle = \"Fix page_count rounding for a partial last page\"\nrisk = \"{risk}\"\nkind = \"bug_fix\"\n\
-         acceptance_criteria = [\"page_count(11, 5) returns 3\", \"existing tests still pass\"]\n\
-         validation = [\"cargo test\"]\n+++\n\n`page_count` in src/lib.rs rounds down, so the last partial page is lost.\n"
-    );
-    sandbox.write("task.md", &text).display().to_string()
-}
-
 fn json(sandbox: &Sandbox, args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&sandbox.run(args).ok()).unwrap()
 }

@@ -48,6 +48,16 @@ pub fn pagination_repo(sandbox: &Sandbox) {
     commit_all(&sandbox.repo(), "pagination");
 }
 
+/// A task file for the pagination fix at `risk`, written into the sandbox; returns its path.
+pub fn task_file(sandbox: &Sandbox, risk: &str) -> String {
+    let text = format!(
+        "+++\ntitle = \"Fix page_count rounding for a partial last page\"\nrisk = \"{risk}\"\nkind = \"bug_fix\"\n\
+         acceptance_criteria = [\"page_count(11, 5) returns 3\", \"existing tests still pass\"]\n\
+         validation = [\"cargo test\"]\n+++\n\n`page_count` in src/lib.rs rounds down, so the last partial page is lost.\n"
+    );
+    sandbox.write("task.md", &text).display().to_string()
+}
+
 /// The flags that select the scripted model playing `script`.
 pub fn scripted(script: &Path) -> Vec<String> {
     vec![

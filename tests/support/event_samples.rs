@@ -267,16 +267,7 @@ samples! {
             novelty: 35,
             route: Route::RightAndLeft,
             reasons: strings(&["kind: declared bug_fix", "risk: touches src/auth"]),
-            budgets: Some(TriageBudgets {
-                wall_time_secs: 1800,
-                max_tokens: 400_000,
-                max_cost_micros: 2_000_000,
-                tool_calls: 200,
-                agent_tool_calls: 60,
-                retries: 2,
-                files_changed: 10,
-                diff_lines: 400,
-            }),
+            budgets: Some(budgets()),
             gates: vec![GatePlan::Plan, GatePlan::Sensitive { area: "auth".into() }, GatePlan::PullRequest],
             areas: strings(&["auth"]),
             policy_version: "dc374b511298b9e512f457e52d380b134fd80c079df0ce50d341febf778d3369".into(),
@@ -496,6 +487,20 @@ samples! {
     }],
 }
 
+/// The budgets of a medium-risk task.
+fn budgets() -> TriageBudgets {
+    TriageBudgets {
+        wall_time_secs: 1800,
+        max_tokens: 400_000,
+        max_cost_micros: 2_000_000,
+        tool_calls: 200,
+        agent_tool_calls: 60,
+        retries: 2,
+        files_changed: 10,
+        diff_lines: 400,
+    }
+}
+
 /// Who would have caused an event of this kind.
 fn actor_of(kind: &EventKind) -> Actor {
     match kind {
@@ -560,16 +565,7 @@ pub fn task() -> Task {
             novelty: 35,
             route: Route::RightAndLeft,
             reasons: strings(&["risk: touches src/auth"]),
-            budgets: Some(TriageBudgets {
-                wall_time_secs: 1800,
-                max_tokens: 400_000,
-                max_cost_micros: 2_000_000,
-                tool_calls: 200,
-                agent_tool_calls: 60,
-                retries: 2,
-                files_changed: 10,
-                diff_lines: 400,
-            }),
+            budgets: Some(budgets()),
             gates: vec![GatePlan::Plan, GatePlan::PullRequest],
             areas: strings(&["auth"]),
             policy_version: "dc374b511298b9e512f457e52d380b134fd80c079df0ce50d341febf778d3369".into(),

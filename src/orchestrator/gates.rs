@@ -36,7 +36,8 @@ fn opened(gate: GateId, kind: GateKind, reason: String, evidence: Option<Digest>
     EventKind::GateOpened { gate, kind, reason, evidence_hash: evidence, allowed, options }
 }
 
-/// Where a send-back returns the work: the kind of stage that produced what each gate shows.
+/// Where a send-back returns the work: the kind of stage that produced what each gate shows (for
+/// budget, escalation and breaker gates opened inside a stage, that stage instead).
 /// Gates missing here have no stage to return to: a sent-back command is refused to the agent
 /// with the note, a sent-back promotion keeps production's change, and the note reaches every
 /// later stage either way.
@@ -231,7 +232,13 @@ impl Engine {
                     .into(),
             ));
         }
-        let back_to = send_back_to(open.kind);
+        // Budgets, turns and repeated calls run out inside whatever stage was running: that stage
+        // does its work again. Otherwise the table says which stage produced what the gate shows.
+        let running = task.stage.as_ref().and_then(|stage| stage.kind);
+        let back_to = match open.kind {
+            GateKind::Budget | GateKind::Escalation | GateKind::Breaker => running.or(send_back_to(open.kind)),
+            kind => send_back_to(kind),
+        };
         if decision == Decision::SendBack && note.is_none() {
             let to = back_to.map(|to| format!(" (the {to} stage does it again with it)")).unwrap_or_default();
             return Err(EngineError::Refused(format!("sending back needs a note saying what to change{to}")));
@@ -242,6 +249,11 @@ impl Engine {
         if decision == Decision::Stop {
             let said = note.map(|n| format!(": {n}")).unwrap_or_default();
             let reason = format!("stopped by the engineer at the {} gate{said}", open.kind);
+            // The task's other open gates close with it.
+            for other in task.open_gates.iter().filter(|other| other.id != gate) {
+                let closed = EventKind::GateDecided { gate: other.id, decision, note: None, choice: None };
+                events.push(orchestrator(closed));
+            }
             events.push(orchestrator(EventKind::StatusChanged { from: task.status, to: TaskStatus::Failed, reason }));
             return Ok(events);
         }

@@ -7,6 +7,7 @@ mod actor;
 mod command;
 mod event;
 mod evidence;
+mod expected;
 mod gate;
 mod ids;
 mod queries;
@@ -26,6 +27,7 @@ pub use evidence::{
     CandidatePlan, DiffStats, EvidenceMatrix, EvidenceRow, HunkSource, Recommendation, StaticFinding, Synthesis,
     SynthesisReason, TestCase, TestFramework, TestReport, TestStatus,
 };
+pub use expected::ProposedCriterion;
 pub use gate::{Decision, GateKind, GatePlan};
 pub use ids::{GateId, ParseIdError, SHORT_ID_LEN, TaskId, ToolCallId};
 pub use queries::{CandidateDiff, NoQueries, Queries};

@@ -296,3 +296,53 @@ fn out_of_scope_is_not_read_as_a_request() {
     spec.out_of_scope = vec!["disable authentication".into(), "rewrite everything".into()];
     assert!(assess(&spec, &policy()).is_accepted());
 }
+
+#[test]
+fn a_report_that_states_the_expected_value_gets_a_proposed_criterion_instead_of_questions() {
+    let cases = [
+        ("Fix pagination rounding", "`page_count(11, 5)` returns 2 instead of 3.", "page_count(11, 5) returns 3"),
+        ("parse_offset(\"-42\") is wrong", "It returns 214 instead of -42.", "parse_offset(\"-42\") returns -42"),
+        ("Wrong page count in page_count(11, 5)", "Expected 3, got 2 on the last page.", "page_count(11, 5) returns 3"),
+        ("Cart totals ignore the coupon", "`Cart::total` should be 30 but is 25.", "Cart::total is 30"),
+    ];
+    for (title, description, criterion) in cases {
+        let mut spec = with_text(title, description);
+        spec.acceptance_criteria.clear();
+        let assessment = assess(&spec, &policy());
+        assert_eq!(assessment.verdict, IntakeVerdict::Accepted, "{title}: {:?}", assessment.reasons);
+        assert!(assessment.questions.is_empty(), "{:?}", assessment.questions);
+        assert!(
+            !assessment.reasons.iter().any(|r| r.contains("no acceptance criteria (intake")),
+            "{:?}",
+            assessment.reasons
+        );
+        let proposed = format!("proposed acceptance criterion: {criterion} (from \"");
+        assert!(assessment.reasons.iter().any(|r| r.starts_with(&proposed)), "{title}: {:?}", assessment.reasons);
+        assert!(assessment.reasons[0].contains("no acceptance criteria but 1 proposed from the report"));
+        // The event carries it, so the projection and the control room show it.
+        let EventKind::IntakeAssessed { reasons, .. } = assessment.to_event() else { panic!("not an intake event") };
+        assert!(reasons.iter().any(|r| r.starts_with(&proposed)));
+    }
+}
+
+#[test]
+fn a_proposal_answers_only_the_missing_criteria() {
+    // Still too broad otherwise: the proposal is listed with the split.
+    let mut spec = TaskSpec::titled("Rewrite the backend in Go");
+    spec.description = "`health()` returns 500 instead of 200.".into();
+    let assessment = assess(&spec, &policy());
+    assert_eq!(assessment.verdict, IntakeVerdict::Escalated, "{:?}", assessment.reasons);
+    assert!(!assessment.reasons.iter().any(|r| r.contains("no acceptance criteria (intake")));
+    assert!(assessment.reasons.iter().any(|r| r.starts_with("proposed acceptance criterion: health() returns 200")));
+    // No expected value: the criteria are asked for as before.
+    let mut spec = with_text("Fix the crash in the config parser", "`parse_config` panics on an empty file.");
+    spec.acceptance_criteria.clear();
+    let assessment = assess(&spec, &policy());
+    assert_eq!(assessment.verdict, IntakeVerdict::NeedsClarification);
+    assert!(assessment.reasons.iter().any(|r| r.contains("no acceptance criteria (intake")));
+    // Given criteria are never replaced.
+    let spec = with_text("Fix pagination rounding", "`page_count(11, 5)` returns 2 instead of 3.");
+    let assessment = assess(&spec, &policy());
+    assert!(assessment.is_accepted());
+    assert!(!assessment.reasons.iter().any(|r| r.starts_with("proposed acceptance criterion")));
+}

@@ -18,8 +18,8 @@ use sha2::{Digest, Sha256};
 use crate::tools::policy::CommandPolicy;
 
 pub use policy_rules::{
-    AreaRule, BroadRules, BudgetRules, Budgets, ChurnRule, ClassifyRules, GateRules, Hit, IntakeRules, KindRule,
-    NoveltyRules, Phrases, RiskRules, RoutingRules, SizeRules, Text, UnsafeRule,
+    AreaRule, BroadRules, BudgetRules, Budgets, ChurnRule, ClassifyRules, DestructiveRule, GateRules, Hit, IntakeRules,
+    KindRule, NoveltyRules, Phrases, RiskRules, RoutingRules, SizeRules, Text, UnsafeRule,
 };
 
 /// The default policy, as shipped.

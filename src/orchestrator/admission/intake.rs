@@ -6,9 +6,11 @@
 //! matched in normalized form (see [`crate::playbooks::Text`]) over the title, description,
 //! acceptance criteria, constraints and labels, so case and punctuation do not matter.
 //!
-//! A bug report without acceptance criteria that states the expected value ("returns 2 instead of
-//! 3") is not sent back: the criterion is proposed in the reasons (`proposed acceptance criterion:
-//! …`) and the agents read it marked as proposed.
+//! A destructive request a human may really want ("remove the CI") is accepted with a note: triage
+//! raises its risk and requires the plan gate (`[[risk.destructive]]`). A bug report without
+//! acceptance criteria that states the expected value ("returns 2 instead of 3") is not sent back:
+//! the criterion is proposed in the reasons (`proposed acceptance criterion: …`) and the agents
+//! read it marked as proposed.
 //!
 //! Task text never changes the process. A phrase that tries to waive review, tests or gates is
 //! either an unsafe rule (rejected) or an ignored directive (reported, never obeyed): gates,
@@ -17,7 +19,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::playbooks::{Policy, Text};
+use crate::playbooks::{DestructiveRule, Policy, Text};
 use crate::protocol::{EventKind, IntakeVerdict, ProposedCriterion, TaskSpec};
 
 use super::signals::{Signals, mentioned_identifiers, mentioned_paths};
@@ -137,6 +139,44 @@ pub(crate) fn fields(spec: &TaskSpec) -> Vec<Field> {
     fields
 }
 
+/// A destructive rule that matched a task: where, and on which words.
+pub(crate) struct DestructiveMatch<'a> {
+    /// The rule.
+    pub rule: &'a DestructiveRule,
+    /// The field it matched in.
+    pub field: String,
+    /// The normalized words it matched.
+    pub matched: String,
+}
+
+impl DestructiveMatch<'_> {
+    /// `rule `remove_ci` (risk.destructive) matched "remove the ci" in the title`.
+    pub fn describe(&self) -> String {
+        format!("rule `{}` (risk.destructive) matched \"{}\" in the {}", self.rule.name, self.matched, self.field)
+    }
+}
+
+/// The `[[risk.destructive]]` rules the task's text matches, each at its first match that no
+/// negation cancels ("do not delete the tests" is no request to delete them).
+pub(crate) fn destructive<'a>(spec: &TaskSpec, policy: &'a Policy) -> Vec<DestructiveMatch<'a>> {
+    let fields = fields(spec);
+    let rules = &policy.intake;
+    policy
+        .risk
+        .destructive
+        .iter()
+        .filter_map(|rule| {
+            fields.iter().find_map(|field| {
+                rule.phrases()
+                    .find(&field.text)
+                    .into_iter()
+                    .find(|hit| !rules.negated(&field.text, hit))
+                    .map(|hit| DestructiveMatch { rule, field: field.name.clone(), matched: hit.matched })
+            })
+        })
+        .collect()
+}
+
 /// The reason that records a proposed acceptance criterion.
 fn proposal_reason(proposal: &ProposedCriterion) -> String {
     format!(
@@ -214,6 +254,15 @@ pub fn assess(spec: &TaskSpec, policy: &Policy) -> Assessment {
              matched (policy {short})"
         ));
         assessment.reasons.extend(proposed);
+        for found in destructive(spec, policy) {
+            assessment.reasons.push(format!(
+                "note: destructive intent: {}; triage raises the risk to at least {} and the plan \
+                 needs a human's approval ({})",
+                found.describe(),
+                found.rule.floor,
+                found.rule.justification
+            ));
+        }
         if let Criteria::Weak(weak) = Criteria::of(spec, policy) {
             for (index, text) in weak {
                 assessment.reasons.push(format!(

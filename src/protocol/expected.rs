@@ -31,6 +31,17 @@ const SUBJECT: &str = r"`[^`]+`|[A-Za-z_]\w*(?:(?:::|\.)[A-Za-z_]\w*)*\([^()]*\)
 /// A value: quoted, bracketed, or one word.
 const VALUE: &str = r#"`[^`]+`|"[^"]*"|'[^']*'|\[[^\]]*\]|\{[^}]*\}|[^\s,;]+"#;
 
+/// The ways a report states the expected value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// `X returns 2 instead of 3`.
+    Instead,
+    /// `X should be 3 but is 2`.
+    Should,
+    /// `expected 3, got 2`.
+    Expected,
+}
+
 struct Patterns {
     /// `X returns 2 instead of 3`.
     instead: Regex,
@@ -40,6 +51,9 @@ struct Patterns {
     should: Regex,
     /// A subject anywhere.
     subject: Regex,
+    /// Words before the verb that make "X instead of Y" a wish, not a report ("so that it
+    /// returns 3 instead of 2"): then the value before "instead of" is the expected one.
+    wish: Regex,
 }
 
 fn patterns() -> Option<&'static Patterns> {
@@ -63,6 +77,10 @@ fn patterns() -> Option<&'static Patterns> {
                 expected: Regex::new(&expected).ok()?,
                 should: Regex::new(&should).ok()?,
                 subject: Regex::new(&format!("(?:{SUBJECT})")).ok()?,
+                wish: Regex::new(
+                    r"(?i)\b(so that|so it|should|must|needs? to|ought to|wants?|make|makes|making|expected to|supposed to)\b",
+                )
+                .ok()?,
             })
         })
         .as_ref()
@@ -84,6 +102,26 @@ fn present(verb: &str) -> &'static str {
         "computes" | "computed" | "compute" => "computes",
         _ => "is",
     }
+}
+
+/// Whether a value is a literal a test can compare with (a number, a quoted or bracketed value,
+/// `true`, `None`, …), not a plain word ("counted instead of dropped" states no value).
+fn literal(value: &str) -> bool {
+    let value = value.trim();
+    let mut chars = value.chars();
+    let first = chars.next();
+    let second = chars.next();
+    first.is_some_and(|c| c.is_ascii_digit() || "`\"'[{(".contains(c))
+        || (first.is_some_and(|c| "-+.".contains(c)) && second.is_some_and(|c| c.is_ascii_digit()))
+        || matches!(
+            value.to_ascii_lowercase().trim_end_matches(['.', '!', '?', ':']),
+            "true" | "false" | "none" | "null" | "nil" | "nan" | "inf" | "infinity" | "undefined"
+        )
+}
+
+/// Whether a verb is in its base form ("make it return 3 instead of 2"): a wish, not a report.
+fn base_form(verb: &str) -> bool {
+    matches!(verb.to_ascii_lowercase().as_str(), "return" | "output")
 }
 
 /// A value or subject without its backticks and sentence punctuation.
@@ -134,20 +172,34 @@ impl TaskSpec {
         let mut out: Vec<ProposedCriterion> = Vec::new();
         for (field, text) in [("title", self.title.as_str()), ("description", self.description.as_str())] {
             for sentence in sentences(text) {
-                let found = [(&patterns.instead, true), (&patterns.should, true), (&patterns.expected, false)]
-                    .into_iter()
-                    .find_map(|(regex, has_verb)| regex.captures(sentence).map(|c| (c, has_verb)));
-                let Some((captures, has_verb)) = found else { continue };
-                let (Some(whole), Some(want), Some(got)) =
+                let found = [
+                    (&patterns.instead, Form::Instead),
+                    (&patterns.should, Form::Should),
+                    (&patterns.expected, Form::Expected),
+                ]
+                .into_iter()
+                .find_map(|(regex, form)| regex.captures(sentence).map(|c| (c, form)));
+                let Some((captures, form)) = found else { continue };
+                let (Some(whole), Some(mut want), Some(mut got)) =
                     (captures.get(0), captures.name("want"), captures.name("got"))
                 else {
                     continue;
                 };
+                // "so that it returns 3 instead of 2" wishes for the first value.
+                if form == Form::Instead
+                    && let Some(verb) = captures.name("verb")
+                    && (base_form(verb.as_str()) || patterns.wish.is_match(&sentence[..verb.start()]))
+                {
+                    std::mem::swap(&mut want, &mut got);
+                }
+                if !literal(want.as_str()) {
+                    continue;
+                }
                 let subject = match captures.name("subj") {
                     Some(subject) => Some(clean(subject.as_str())),
                     None => fallback_subject(patterns, &sentence[..whole.start()], &report),
                 };
-                let verb = match captures.name("verb").filter(|_| has_verb) {
+                let verb = match captures.name("verb").filter(|_| form != Form::Expected) {
                     Some(verb) => present(verb.as_str()),
                     None if subject.as_deref().is_some_and(|s| s.contains('(')) => "returns",
                     None => "gives",
@@ -206,6 +258,18 @@ mod tests {
     }
 
     #[test]
+    fn a_wish_names_the_wanted_value_first() {
+        assert_eq!(
+            proposed("Fix pagination", "Make `page_count(11, 5)` return 3 instead of 2."),
+            ["page_count(11, 5) returns 3"]
+        );
+        assert_eq!(
+            proposed("Fix pagination", "Change it so that `page_count(11, 5)` is 3 instead of 2."),
+            ["page_count(11, 5) is 3"]
+        );
+    }
+
+    #[test]
     fn the_quote_and_field_say_where_it_came_from() {
         let mut spec = TaskSpec::titled("`page_count(11, 5)` returns 2 instead of 3");
         spec.description = "Found in production. Also `fmt_size(0)` prints \"0B\" instead of \"0 B\".".into();
@@ -221,6 +285,7 @@ mod tests {
     fn nothing_is_proposed_without_an_expected_value_or_when_criteria_exist() {
         assert!(proposed("Fix the crash in the parser", "It panics on empty input").is_empty());
         assert!(proposed("Use a map", "Use a map instead of a list").is_empty());
+        assert!(proposed("Count the last page", "A partial page is counted instead of dropped").is_empty());
         let mut spec = TaskSpec::titled("Fix pagination");
         spec.description = "`page_count(11, 5)` returns 2 instead of 3".into();
         spec.acceptance_criteria = vec!["page_count(11, 5) == 3".into()];

@@ -15,7 +15,9 @@
 //! setup, playbook, worktree, budgets and context), `gates` (opening and deciding gates),
 //! `host` (what agents call back into), `breakers` (the circuit breakers), `setup`.
 //! Around them: `queries` (the clients' read port), `reconcile` (worktrees versus git at start),
-//! `clean` (removing a finished task's worktrees), `scheduler` (many tasks under a limit).
+//! `clean` (removing a finished task's worktrees), `scheduler` (many tasks under a limit),
+//! `readiness` (whether a model provider can be used: tasks wait queued, never fail, until one
+//! can).
 
 pub mod admission;
 mod breakers;
@@ -29,6 +31,7 @@ mod gates;
 mod host;
 mod pr;
 mod queries;
+pub mod readiness;
 mod reconcile;
 pub mod scheduler;
 pub mod setup;
@@ -146,7 +149,7 @@ impl Engine {
         let reader = self.store.reader();
         let head_seq = reader.head()?.seq;
         let tasks = reader.tasks()?.iter().map(Task::summary).collect();
-        Ok((Snapshot { tasks, head_seq }, receiver))
+        Ok((Snapshot { tasks, head_seq, unavailable: self.readiness().err() }, receiver))
     }
 
     /// Subscribes to updates without a snapshot (for clients that read the store themselves).

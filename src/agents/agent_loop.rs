@@ -11,7 +11,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use super::submit::{self, Submission};
-use crate::llm::{Message, ModelClient, ModelEvent, ModelRequest, ToolCall, ToolDefinition};
+use crate::llm::{Message, ModelClient, ModelError, ModelEvent, ModelRequest, ToolCall, ToolDefinition};
 use crate::protocol::{Actor, EventKind, NewEvent, Role};
 use crate::redact::Redactor;
 use crate::tools::broker::{AgentScope, Broker, ToolHost};
@@ -69,8 +69,9 @@ pub enum AgentOutcome {
     },
     /// It used all its turns without submitting.
     TurnsExhausted(u32),
-    /// The model failed in a way retries did not fix.
-    ModelFailed(String),
+    /// The model failed in a way retries did not fix (the kind says whether the provider could
+    /// not be used at all).
+    ModelFailed(ModelError),
     /// The host asked it to stop (cancelled, or paused at a gate).
     Stopped,
 }
@@ -125,7 +126,7 @@ pub async fn run_agent(
         };
         let mut turn = match stream_turn(client, request, scope, host, redactor).await {
             Ok(turn) => turn,
-            Err(message) => return AgentOutcome::ModelFailed(message),
+            Err(error) => return AgentOutcome::ModelFailed(error),
         };
         let mut kinds = std::mem::take(&mut turn.usage);
         if !turn.text.trim().is_empty() {
@@ -225,7 +226,7 @@ async fn stream_turn(
     scope: &AgentScope,
     host: &dyn AgentHost,
     redactor: &Redactor,
-) -> Result<Turn, String> {
+) -> Result<Turn, ModelError> {
     let mut turn = Turn::default();
     let mut live = redactor.stream();
     let mut events = client.stream(request);
@@ -247,7 +248,7 @@ async fn stream_turn(
             event @ ModelEvent::Retry { .. } => record(host, scope, event.to_event_kind().into_iter().collect()).await,
             event @ ModelEvent::Usage(_) => turn.usage.extend(event.to_event_kind()),
             ModelEvent::Finished(_) => {}
-            ModelEvent::Error(error) => return Err(error.to_string()),
+            ModelEvent::Error(error) => return Err(error),
         }
     }
     let rest = live.finish();

@@ -97,6 +97,7 @@ impl AppState {
             Update::Lagged { missed } => {
                 self.status = Some((format!("the view missed {missed} updates; press R to reload"), true));
             }
+            Update::Readiness { .. } => {}
         }
     }
 

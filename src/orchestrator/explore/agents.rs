@@ -70,7 +70,10 @@ impl Crew {
     ) -> Result<AgentOutcome, EngineError> {
         let (client, model) = match self.setup.client_for(stage.role) {
             Ok(found) => found,
-            Err(err) => return Ok(AgentOutcome::ModelFailed(format!("no model for {}: {err}", stage.role))),
+            Err(err) => {
+                let message = format!("no model for {}: {err}", stage.role);
+                return Ok(AgentOutcome::ModelFailed(crate::llm::ModelError { message, ..err }));
+            }
         };
         let opening = format!("Begin `{}` for {candidate}. Finish with `{}`.", stage.name, stage.submit);
         let spec = stage_agent(stage, model, &values, opening, Some(candidate.to_owned()));

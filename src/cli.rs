@@ -195,6 +195,19 @@ impl Context {
         Ok(Engine::open_with(&self.store_path(), redactor, Some(setup)))
     }
 
+    /// Whether tasks can run here now, as the engine would decide it (a model provider the agents
+    /// need is configured and has its API key). `Ok` when the setup itself cannot be read: the
+    /// commands that need it say why.
+    pub fn readiness(&self) -> Result<(), ambidex::protocol::ModelUnavailable> {
+        self.checks_setup().map_or(Ok(()), |setup| setup.readiness())
+    }
+
+    /// The engine's setup for this repository, for checks only (no sandbox probe).
+    pub fn checks_setup(&self) -> Result<EngineSetup, String> {
+        let root = ambidex::workspace::repo_root(&self.repo_dir).unwrap_or_else(|| self.repo_dir.clone());
+        EngineSetup::new(self.effective.config.clone(), &root, sandbox::SandboxLevel::None, PathBuf::new())
+    }
+
     /// Where this process's changes go: its own engine, or — when a running engine (the control
     /// room or `ambidex serve`) holds the store — that engine's API.
     pub fn writer(&self) -> Result<Writer, String> {

@@ -34,6 +34,7 @@ mod walk;
 
 use std::path::{Path, PathBuf};
 
+pub use ci::is_ci_path;
 pub use conventions::ConventionDoc;
 pub use discovery::{CiConfig, CiJob, CommandHint, Discovery, LanguageStat, Manifest, TaskTargets, TestFiles};
 pub use graph::{Csr, PageRank, PageRankOptions, pagerank, pagerank_edges};

@@ -16,7 +16,8 @@
 //! `host` (what agents call back into), `breakers` (the circuit breakers), `setup`.
 //! Around them: `queries` (the clients' read port), `reconcile` (worktrees versus git at start),
 //! `rewind` (a stopped task back to a stage's checkpoint), `clean` (removing a finished task's
-//! worktrees), `scheduler` (many tasks under a limit).
+//! worktrees), `scheduler` (many tasks under a limit), `readiness` (whether a model provider can
+//! be used: tasks wait queued, never fail, until one can).
 
 pub mod admission;
 mod breakers;
@@ -30,6 +31,7 @@ mod gates;
 mod host;
 mod pr;
 mod queries;
+pub mod readiness;
 mod reconcile;
 mod rewind;
 pub mod scheduler;
@@ -148,7 +150,8 @@ impl Engine {
         let reader = self.store.reader();
         let head_seq = reader.head()?.seq;
         let tasks = reader.tasks()?.iter().map(Task::summary).collect();
-        Ok((Snapshot { tasks, head_seq }, receiver))
+        // Subscribed before reading, so no update falls between the snapshot and the stream.
+        Ok((Snapshot { tasks, head_seq, unavailable: self.readiness().err() }, receiver))
     }
 
     /// Subscribes to updates without a snapshot (for clients that read the store themselves).

@@ -20,8 +20,8 @@ use sha2::{Digest, Sha256};
 
 pub use commands::{CommandPolicy, CommandRule, Judgement, Verdict};
 pub use policy_rules::{
-    AreaRule, BroadRules, BudgetLimits, BudgetRules, Budgets, ChurnRule, ClassifyRules, GateRules, Hit, IntakeRules,
-    KindRule, NoveltyRules, Phrases, RiskRules, RoutingRules, SizeRules, Text, UnsafeRule,
+    AreaRule, BroadRules, BudgetLimits, BudgetRules, Budgets, ChurnRule, ClassifyRules, DestructiveRule, GateRules,
+    Hit, IntakeRules, KindRule, NoveltyRules, Phrases, RiskRules, RoutingRules, SizeRules, Text, UnsafeRule,
 };
 
 /// The default policy, as shipped.

@@ -7,9 +7,11 @@ mod actor;
 mod command;
 mod event;
 mod evidence;
+mod expected;
 mod gate;
 mod ids;
 mod queries;
+mod readiness;
 mod revision;
 mod snapshot;
 mod stage;
@@ -27,9 +29,11 @@ pub use evidence::{
     CandidatePlan, DiffStats, EvidenceMatrix, EvidenceRow, HunkSource, Recommendation, StaticFinding, Synthesis,
     SynthesisReason, TestCase, TestFramework, TestReport, TestStatus,
 };
+pub use expected::ProposedCriterion;
 pub use gate::{Decision, GateKind, GatePlan};
 pub use ids::{GateId, ParseIdError, SHORT_ID_LEN, TaskId, ToolCallId};
 pub use queries::{CandidateDiff, NoQueries, Queries};
+pub use readiness::ModelUnavailable;
 pub use revision::SpecChanges;
 pub use snapshot::{Client, Snapshot, TaskSummary};
 pub use stage::StageKind;

@@ -109,6 +109,7 @@ pub async fn run(mut client: Client, options: Options) -> std::io::Result<()> {
     state.keymap = options.keymap;
     state.notifications = options.notifications;
     state.banner = options.banner;
+    state.unavailable = client.snapshot.unavailable.clone();
     state.gate_key_guard = options.gate_key_guard;
     install_panic_hook();
     let mut terminal = enter()?;

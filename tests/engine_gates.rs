@@ -269,3 +269,41 @@ fn spending_over_the_token_budget_pauses_at_a_budget_gate() {
     let plans = events_of(&sandbox, &id).iter().filter(|e| e["kind"]["type"] == "plan_submitted").count();
     assert_eq!(plans, 1, "the planner's work was kept");
 }
+
+#[test]
+fn a_low_risk_plan_that_deletes_a_test_file_stops_at_the_plan_gate() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    sandbox.write(
+        "repo/tests/legacy.rs",
+        "#[test]\nfn old_rounding() {\n    assert_eq!(pagination::page_count(11, 5), 2);\n}\n",
+    );
+    commit_all(&sandbox.repo(), "a test that pins the bug");
+    let plan = r#"
+[[turn]]
+role = "planner"
+[[turn.tool_call]]
+name = "submit_plan"
+arguments = { summary = "page_count rounds down, and tests/legacy.rs pins that.", steps = ["Delete tests/legacy.rs", "src/lib.rs: use div_ceil"], expected_files = ["src/lib.rs", "tests/legacy.rs"], validation = ["cargo test"], rollback = "revert the commit", confidence = 90 }
+"#;
+    // Only the planner has turns: anything past the gate would exhaust the script.
+    let script = script(&sandbox, "deletes", plan);
+    let run =
+        run_title(&sandbox, &script, "Fix page_count rounding for a partial last page", &["--validate", "cargo test"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("stopped at the plan gate"), "{}", run.stdout);
+    let id = only_task_id(&sandbox);
+    let events = events_of(&sandbox, &id);
+    let triaged = events.iter().find(|e| e["kind"]["type"] == "task_triaged").unwrap();
+    assert_eq!(triaged["kind"]["risk"], "low", "the task itself is low risk");
+    let opened: Vec<&serde_json::Value> = events.iter().filter(|e| e["kind"]["type"] == "gate_opened").collect();
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert_eq!(opened[0]["kind"]["kind"], "plan");
+    let reason = opened[0]["kind"]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("risk is low; the plan deletes tests or CI files or is destructive (`tests/legacy.rs`)"),
+        "{reason}"
+    );
+    assert!(!events.iter().any(|e| e["kind"]["type"] == "stage_started" && e["kind"]["stage"] != "plan"));
+    assert!(sandbox.repo().join("tests/legacy.rs").exists());
+}

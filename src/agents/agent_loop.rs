@@ -12,7 +12,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use super::submit::{self, Submission};
-use crate::llm::{Message, ModelClient, ModelEvent, ModelRequest, ToolCall, ToolDefinition};
+use crate::llm::{Message, ModelClient, ModelError, ModelEvent, ModelRequest, ToolCall, ToolDefinition};
 use crate::protocol::{Actor, EventKind, NewEvent, Role};
 use crate::redact::Redactor;
 use crate::tools::broker::{AgentScope, Broker, ToolHost};
@@ -66,10 +66,6 @@ pub struct AgentSpec {
 }
 
 /// How an agent's work ended.
-///
-/// When the store refuses to record the agent's work, the agent stops with
-/// [`AgentOutcome::ModelFailed`] carrying [`audit_failure`]'s message: every caller already
-/// stops a stage on that outcome, so nothing goes on unaudited.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AgentOutcome {
     /// It submitted.
@@ -85,8 +81,12 @@ pub enum AgentOutcome {
     },
     /// It used all its turns without submitting.
     TurnsExhausted(u32),
-    /// The model failed in a way retries did not fix.
-    ModelFailed(String),
+    /// The model failed in a way retries did not fix (the kind says whether the provider could
+    /// not be used at all).
+    ModelFailed(ModelError),
+    /// The store refused to record its work, so it stopped: nothing runs unaudited. The message
+    /// ([`audit_failure`]) says what happened and what to do.
+    AuditFailed(String),
     /// The host asked it to stop (cancelled, or paused at a gate).
     Stopped,
 }
@@ -97,7 +97,7 @@ pub const AUDIT_FAILED: &str = "the event store refused to record the agent's wo
 /// The outcome of an agent whose audit record the store refused: it stops at once, and the
 /// message says what happened and what to do.
 pub fn audit_failure(detail: &str) -> AgentOutcome {
-    AgentOutcome::ModelFailed(format!(
+    AgentOutcome::AuditFailed(format!(
         "{AUDIT_FAILED} ({detail}), so the agent was stopped: nothing runs unaudited. Check the \
          state directory's disk space and permissions (`ambidex doctor`), then resume the task"
     ))
@@ -292,7 +292,7 @@ async fn stream_turn(
             }
             event @ ModelEvent::Usage(_) => turn.usage.extend(event.to_event_kind()),
             ModelEvent::Finished(_) => {}
-            ModelEvent::Error(error) => return Err(AgentOutcome::ModelFailed(error.to_string())),
+            ModelEvent::Error(error) => return Err(AgentOutcome::ModelFailed(error)),
         }
     }
     let rest = live.finish();

@@ -139,7 +139,7 @@ async fn run(host: &Host, retry: bool) -> (AgentOutcome, usize) {
 
 fn assert_audit_failure(outcome: &AgentOutcome) {
     match outcome {
-        AgentOutcome::ModelFailed(message) => {
+        AgentOutcome::AuditFailed(message) => {
             assert!(message.starts_with(AUDIT_FAILED), "{message}");
             assert!(message.contains("disk full") && message.contains("resume the task"), "{message}");
         }

@@ -56,6 +56,14 @@ pub fn task_section(spec: &TaskSpec) -> String {
         }
     };
     list(&mut out, "Acceptance criteria", &spec.acceptance_criteria);
+    // A report without criteria that states the expected value: intake proposed the criterion.
+    let proposed: Vec<String> =
+        spec.proposed_criteria().into_iter().map(|p| format!("(proposed) {} — from \"{}\"", p.text, p.quote)).collect();
+    list(
+        &mut out,
+        "Acceptance criteria (proposed by intake from the report's expected value; not confirmed by a human)",
+        &proposed,
+    );
     list(&mut out, "Constraints", &spec.constraints);
     list(&mut out, "Out of scope", &spec.out_of_scope);
     out
@@ -94,5 +102,21 @@ mod tests {
         let text = task_section(&spec);
         assert!(text.contains("### Acceptance criteria\n- last page shows last item"));
         assert!(!text.contains("Constraints"));
+        assert!(!text.contains("proposed"), "given criteria leave nothing to propose");
+    }
+
+    #[test]
+    fn a_criterion_proposed_from_the_report_is_listed_as_proposed() {
+        let mut spec = TaskSpec::titled("Fix pagination");
+        spec.description = "`page_count(11, 5)` returns 2 instead of 3.".into();
+        let text = task_section(&spec);
+        assert!(
+            text.contains(
+                "### Acceptance criteria (proposed by intake from the report's expected value; not confirmed by \
+                 a human)\n- (proposed) page_count(11, 5) returns 3 — from \"`page_count(11, 5)` returns 2 \
+                 instead of 3\""
+            ),
+            "{text}"
+        );
     }
 }

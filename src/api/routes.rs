@@ -214,7 +214,7 @@ async fn add_task(
 
 async fn list_tasks(State(state): State<Arc<AppState>>) -> Answer<Json<TaskList>> {
     let list = read(&state, |engine| {
-        let Snapshot { tasks, head_seq } = Queries::snapshot(engine).map_err(Failure::internal)?;
+        let Snapshot { tasks, head_seq, .. } = Queries::snapshot(engine).map_err(Failure::internal)?;
         Ok(TaskList { tasks, head_seq })
     })
     .await?;

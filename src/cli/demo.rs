@@ -354,6 +354,7 @@ fn headless(demo: &Demo, started: Instant, verbose: bool) -> Result<Outcome, Str
             Ok(Ending::Failed(reason)) => format!("failed: {reason}"),
             Ok(Ending::Cancelled) => "cancelled".to_owned(),
             Ok(Ending::NotAccepted(status)) => format!("not accepted ({status})"),
+            Ok(Ending::Waiting(unavailable)) => unavailable.message(),
             Err(err) => format!("stopped: {err}"),
         };
         all_ready &= task.status == TaskStatus::PrReady;

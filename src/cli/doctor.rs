@@ -1,4 +1,6 @@
-//! `ambidex doctor`: what this machine offers and how Ambidex is set up, without secrets.
+//! `ambidex doctor`: what this machine offers and how Ambidex is set up, without secrets. The
+//! providers the agents use are marked ✓ or ✗ (as the engine's readiness decides), a ✗ with the
+//! next step.
 
 use std::path::Path;
 use std::process::Command;
@@ -8,7 +10,8 @@ use serde_json::{Value, json};
 use super::{Context, Outcome};
 use ambidex::config::{ForgeConfig, ProviderConfig, user_config_path};
 use ambidex::domain::{Task, is_final};
-use ambidex::protocol::human_bytes;
+use ambidex::orchestrator::readiness::ProviderReadiness;
+use ambidex::protocol::{ModelUnavailable, human_bytes};
 use ambidex::tools::sandbox;
 use ambidex::workspace::disk_usage;
 
@@ -97,8 +100,27 @@ fn forge_line(forge: &ForgeConfig) -> String {
     format!("{}, {} {}", forge.base_url, forge.token_env, env_state(&forge.token_env))
 }
 
+/// Whether each provider the agents use can be used (by name), or why the check could not run.
+fn readiness(context: &Context) -> Result<Vec<ProviderReadiness>, String> {
+    context.checks_setup().map(|setup| setup.provider_readiness())
+}
+
+/// `✓ ` or `✗ ` for a provider the agents use, nothing for the others.
+fn mark(ready: Option<&Result<(), ModelUnavailable>>) -> &'static str {
+    match ready {
+        Some(Ok(())) => "✓ ",
+        Some(Err(_)) => "✗ ",
+        None => "",
+    }
+}
+
 pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
     let config = &context.effective.config;
+    let readiness = readiness(context);
+    let in_use =
+        |name: &str| readiness.as_ref().ok().and_then(|all| all.iter().find(|(n, _)| n == name)).map(|(_, r)| r);
+    let blocked: Option<&ModelUnavailable> =
+        readiness.as_ref().ok().and_then(|all| all.iter().find_map(|(_, r)| r.as_ref().err()));
     let probe = sandbox::probe();
     let (store_ok, store, tasks) = store_status(context);
     let (finished, leftover, leftover_bytes) = leftover_worktrees(&tasks);
@@ -116,8 +138,27 @@ pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
             "store": { "path": context.store_path(), "ok": store_ok, "status": store },
             "finished_task_worktrees": { "tasks": finished, "worktrees": leftover, "bytes": leftover_bytes },
             "sandbox": { "best": probe.best(), "probe": probe },
-            "providers": providers.iter().map(|(n, l)| json!({ "name": n, "summary": l })).collect::<Vec<_>>(),
+            "providers": providers.iter().map(|(n, l)| {
+                let ready = in_use(n);
+                json!({
+                    "name": n,
+                    "summary": l,
+                    "in_use": ready.is_some(),
+                    "ready": ready.map(Result::is_ok),
+                    "problem": ready.and_then(|r| r.as_ref().err()).map(|u| u.problem.clone()),
+                })
+            }).collect::<Vec<_>>(),
             "default_provider": config.models.default_provider,
+            "models": match (&readiness, blocked) {
+                (Err(err), _) => json!({ "ready": null, "error": err }),
+                (Ok(_), None) => json!({ "ready": true }),
+                (Ok(_), Some(u)) => json!({
+                    "ready": false,
+                    "provider": u.provider,
+                    "problem": u.problem,
+                    "next_step": u.next_step(),
+                }),
+            },
             "forges": {
                 "delivery": config.forges.delivery,
                 "github": forge_line(&config.forges.github),
@@ -157,7 +198,25 @@ pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
     }
     row("providers", &format!("default: {}", config.models.default_provider));
     for (name, line) in &providers {
-        row(&format!("  {name}"), line);
+        row(&format!("  {}{name}", mark(in_use(name))), line);
+    }
+    match (&readiness, blocked) {
+        (Err(err), _) => row("models", &format!("cannot check: {err}")),
+        (Ok(_), None) => {
+            row("models", "✓ the providers the agents use can be used (`ambidex models check` sends a request)")
+        }
+        (Ok(_), Some(unavailable)) => {
+            row(
+                "models",
+                &format!("✗ tasks cannot run: {} (provider `{}`)", unavailable.problem, unavailable.provider),
+            );
+            let set = unavailable.env_var.as_ref().map(|var| {
+                format!(
+                    "export {var} with your API key (or choose another provider with `models.default_provider`), then "
+                )
+            });
+            row("", &format!("next: {}`{}`", set.unwrap_or_default(), unavailable.check_command()));
+        }
     }
     row("forges", &format!("delivery: {}", config.forges.delivery));
     row("  github", &forge_line(&config.forges.github));

@@ -77,5 +77,6 @@ pub fn run(args: ImportArgs, context: &Context) -> Result<Outcome, String> {
         );
     }
     println!("run it with `ambidex run --task {}`", task.id.short());
+    super::task::report_readiness(&task, context);
     Ok(Outcome::Done)
 }

@@ -32,6 +32,9 @@ pub fn revise(args: ReviseArgs, context: &Context) -> Result<Outcome, String> {
     let task = find(&args.id, context)?;
     let task = send_revision(task, &changes, context)?;
     report("revised", &task, args.json)?;
+    if !args.json {
+        super::task::report_readiness(&task, context);
+    }
     Ok(Outcome::Done)
 }
 

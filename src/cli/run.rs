@@ -1,5 +1,6 @@
 //! `ambidex run`: drive one task to its end in the foreground, printing progress (or JSON lines),
-//! and exit 0 on a PR, 2 at a gate this run may not approve, 1 on failure.
+//! and exit 0 on a PR, 2 at a gate this run may not approve, 1 on failure, 3 when no model
+//! provider can be used (the task stays queued: nothing failed).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -100,6 +101,10 @@ pub fn run(args: RunArgs, context: &Context) -> Result<Outcome, String> {
                 Outcome::Exit(2),
             ),
             Ending::Failed(reason) => (format!("failed: {reason}"), Outcome::Exit(1)),
+            Ending::Waiting(unavailable) => {
+                let resume = format!("then continue with `ambidex run --task {short}`");
+                (format!("task {short} {}; {resume}", unavailable.message()), Outcome::Exit(3))
+            }
             Ending::Cancelled => ("cancelled".to_owned(), Outcome::Exit(1)),
             Ending::NotAccepted(status) => {
                 let task = engine.task(id).map_err(|err| err.to_string())?;

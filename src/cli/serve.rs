@@ -46,6 +46,7 @@ fn describe(ending: &Ending) -> String {
         Ending::Failed(reason) => format!("failed: {reason}"),
         Ending::Cancelled => "cancelled".to_owned(),
         Ending::NotAccepted(status) => format!("not accepted ({status})"),
+        Ending::Waiting(unavailable) => unavailable.message(),
     }
 }
 

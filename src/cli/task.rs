@@ -258,7 +258,21 @@ fn add(args: AddArgs, context: &Context) -> Result<Outcome, String> {
     let spec = spec_from_fields(args.file.as_deref(), args.fields, &context.repo_dir)?;
     let task = submit(spec, context)?;
     report("added", &task, json)?;
+    if !json {
+        report_readiness(&task, context);
+    }
     Ok(Outcome::Done)
+}
+
+/// Says so when a task that was queued cannot run yet because no model provider can be used:
+/// what is wrong (the variable to set) and the commands that check it.
+pub fn report_readiness(task: &Task, context: &Context) {
+    if task.status != TaskStatus::Queued {
+        return;
+    }
+    if let Err(unavailable) = context.readiness() {
+        println!("{}", unavailable.message());
+    }
 }
 
 /// Prints a task just added or revised: as JSON, or its id, title and what intake made of it
@@ -280,7 +294,13 @@ pub fn report(verb: &str, task: &Task, json: bool) -> Result<(), String> {
                 println!("answer with `ambidex task revise {short}` and the fields to change (see --help)");
             }
         }
-        Some(_) => println!("accepted by intake: {}", task.status),
+        Some(intake) => {
+            println!("accepted by intake: {}", task.status);
+            let worth_seeing = ["proposed acceptance criterion: ", "note: "];
+            for line in intake.reasons.iter().filter(|r| worth_seeing.iter().any(|p| r.starts_with(p))) {
+                println!("  - {line}");
+            }
+        }
         None => println!("status: {}", task.status),
     }
     println!("see it with `ambidex task show {short}`");

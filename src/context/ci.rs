@@ -7,6 +7,30 @@ use std::path::Path;
 
 use super::discovery::{CiConfig, CiJob};
 
+/// CI systems configured by one file at a fixed path.
+const SINGLE_FILES: [(&str, &str); 5] = [
+    (".travis.yml", "travis"),
+    ("azure-pipelines.yml", "azure"),
+    ("bitbucket-pipelines.yml", "bitbucket"),
+    ("Jenkinsfile", "jenkins"),
+    (".ci/run", "script"),
+];
+
+/// Whether a repository-relative path is a CI file, or a directory of them, as [`ci_configs`]
+/// reads them: GitHub workflows (and `.github`, which holds them), `.gitlab-ci.yml`, CircleCI,
+/// Travis, Azure, Bitbucket, a Jenkinsfile, the `.ci/` script.
+pub fn is_ci_path(path: &str) -> bool {
+    let path = path.trim().trim_start_matches("./").trim_end_matches('/');
+    let within = |dir: &str| path == dir || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'));
+    path == ".github"
+        || within(".github/workflows")
+        || within(".circleci")
+        || within(".ci")
+        || path == ".gitlab-ci.yml"
+        || SINGLE_FILES.iter().any(|(file, _)| *file == path)
+        || path.rsplit('/').next() == Some("Jenkinsfile")
+}
+
 /// The CI configurations under `root`, with their jobs.
 pub fn ci_configs(root: &Path) -> Vec<CiConfig> {
     let mut found = Vec::new();
@@ -46,13 +70,7 @@ pub fn ci_configs(root: &Path) -> Vec<CiConfig> {
             jobs: jobs_under(&read(&circle), "jobs"),
         });
     }
-    for (file, system) in [
-        (".travis.yml", "travis"),
-        ("azure-pipelines.yml", "azure"),
-        ("bitbucket-pipelines.yml", "bitbucket"),
-        ("Jenkinsfile", "jenkins"),
-        (".ci/run", "script"),
-    ] {
+    for (file, system) in SINGLE_FILES {
         if root.join(file).is_file() {
             found.push(CiConfig { system: system.into(), file: file.into(), name: None, jobs: Vec::new() });
         }

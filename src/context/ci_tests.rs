@@ -61,3 +61,26 @@ fn ci_files_are_found_on_disk() {
     assert_eq!(ids(&found[1].jobs), vec!["build"]);
     assert!(ci_configs(&root.join("absent")).is_empty());
 }
+
+#[test]
+fn ci_paths_are_the_files_ci_configs_reads_and_their_directories() {
+    for path in [
+        ".github/workflows/ci.yml",
+        "./.github/workflows/",
+        ".github",
+        ".gitlab-ci.yml",
+        ".circleci/config.yml",
+        ".travis.yml",
+        "azure-pipelines.yml",
+        "bitbucket-pipelines.yml",
+        "Jenkinsfile",
+        "build/Jenkinsfile",
+        ".ci/run",
+        ".ci",
+    ] {
+        assert!(is_ci_path(path), "{path}");
+    }
+    for path in [".github/CODEOWNERS", "src/ci.rs", ".cinema/x", "docs/.travis.yml.md", "tests/ci_test.rs"] {
+        assert!(!is_ci_path(path), "{path}");
+    }
+}

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::flow::{Ending, Flow, GateRequest};
 use super::gates::GateOutcome;
 use super::task_run::{PRODUCTION, TaskRun, ensure_worktree};
-use super::{Engine, EngineError, admission, breakers, explore, gate_plan, lock, stages};
+use super::{Engine, EngineError, admission, breakers, explore, gate_plan, lock, readiness, stages};
 use crate::domain::Task;
 use crate::playbooks::playbook::{Playbook, Stage};
 use crate::protocol::{Actor, Decision, EventKind, GateKind, NewEvent, StageKind, TaskId, TaskKind, TaskStatus};
@@ -46,6 +46,9 @@ pub async fn drive(engine: Arc<Engine>, id: TaskId) -> Result<Ending, EngineErro
         let history = engine.reader().task_briefs()?;
         engine.append(admission::events(&setup, id, &task.spec, TaskStatus::Received, &history)).await?;
         task = engine.task(id)?;
+    }
+    if let Some(ending) = readiness::hold(&setup, &task) {
+        return Ok(ending);
     }
     if let Some(ending) = start(&engine, &task).await? {
         return Ok(ending);

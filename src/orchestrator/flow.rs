@@ -2,7 +2,7 @@
 //! ([`Flow`]) and how a run ends ([`Ending`]). Stages return these; only the driver acts on them,
 //! so control flows one way: the driver calls a stage, the stage answers, the driver decides.
 
-use crate::protocol::{GateId, GateKind, PullRequest, TaskStatus};
+use crate::protocol::{GateId, GateKind, ModelUnavailable, PullRequest, TaskStatus};
 
 /// How a run of a task ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +22,9 @@ pub enum Ending {
     Cancelled,
     /// Intake did not accept it (it needs clarification, was rejected or escalated).
     NotAccepted(TaskStatus),
+    /// No model provider can be used now: the task stays queued (it never started, or went back
+    /// to the queue when the provider stopped answering) and runs once the provider can be used.
+    Waiting(ModelUnavailable),
 }
 
 /// A gate a step needs decided before the task can go on.

@@ -16,7 +16,7 @@ impl Queries for Engine {
         let reader = self.reader();
         let head_seq = reader.head().map_err(|err| err.to_string())?.seq;
         let tasks = reader.tasks().map_err(|err| err.to_string())?.iter().map(Task::summary).collect();
-        Ok(Snapshot { tasks, head_seq })
+        Ok(Snapshot { tasks, head_seq, unavailable: self.readiness().err() })
     }
 
     fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Arc<Event>>, String> {

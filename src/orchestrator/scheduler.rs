@@ -1,4 +1,6 @@
-//! Running many tasks under the concurrency limit from the configuration.
+//! Running many tasks under the concurrency limit from the configuration. While no model
+//! provider can be used ([`Engine::readiness`]) the scheduler starts nothing: tasks stay queued,
+//! and clients are told why.
 
 use std::sync::Arc;
 
@@ -49,6 +51,8 @@ impl Engine {
 
 /// A scheduler that runs tasks as they become runnable — added, resumed, or queued again after a
 /// gate decision — for engines that live as long as a client (the control room, `ambidex serve`).
+/// While no model provider can be used it starts none (they stay queued, never failed, and no
+/// worktree is made) and announces why, and again when that changes.
 ///
 /// Give the engine a setup that parks at gates (`wait_at_gates = false`): a task waiting for a
 /// human then holds no slot, and the decision queues it again, which wakes the scheduler.
@@ -75,8 +79,15 @@ impl Scheduler {
             let slots = Arc::new(Semaphore::new(limit.max(1)));
             let launched = Arc::new(std::sync::Mutex::new(std::collections::HashSet::<TaskId>::new()));
             let mut ticks = tokio::time::interval(SCHEDULER_TICK);
+            let mut announced = None;
             loop {
-                if let Ok(ready) = engine.runnable() {
+                let unavailable = engine.readiness().err();
+                if unavailable != announced {
+                    engine.announce_readiness(unavailable.clone());
+                    announced = unavailable.clone();
+                }
+                let runnable = if unavailable.is_none() { engine.runnable() } else { Ok(Vec::new()) };
+                if let Ok(ready) = runnable {
                     for id in ready {
                         if !lock(&launched).insert(id) {
                             continue;

@@ -1,17 +1,19 @@
 //! What the engine needs to run tasks: configuration, policy, playbooks, the sandbox level, the
 //! approval policy of this run, and one model client per provider (shared for the engine's
-//! lifetime, so a scripted model keeps its place).
+//! lifetime, so a scripted model keeps its place). [`EngineSetup::readiness`] says whether those
+//! providers can be used now (see `readiness`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use crate::config::Config;
 use crate::llm::{ModelClient, ModelError, ModelErrorKind, client_for};
 use crate::playbooks::Policy;
 use crate::playbooks::playbook::Playbooks;
-use crate::protocol::{Risk, Role};
+use crate::protocol::{ModelUnavailable, Risk, Role};
 use crate::tools::sandbox::SandboxLevel;
 
 /// Which gates this run may decide on its own (the `--approve` flag of headless runs).
@@ -77,6 +79,8 @@ pub struct EngineSetup {
     /// returns (headless runs).
     pub wait_at_gates: bool,
     clients: Mutex<HashMap<String, Arc<dyn ModelClient>>>,
+    /// A provider that stopped answering, and since when (see [`super::readiness::UNREACHABLE_PAUSE`]).
+    pub(super) unreachable: Mutex<Option<(Instant, ModelUnavailable)>>,
 }
 
 impl std::fmt::Debug for EngineSetup {
@@ -104,7 +108,42 @@ impl EngineSetup {
             auto_approve: AutoApprove::None,
             wait_at_gates: true,
             clients: Mutex::new(HashMap::new()),
+            unreachable: Mutex::new(None),
         })
+    }
+
+    /// The roles whose stages call a model: every agent stage of the Right Hand's playbooks.
+    pub fn model_roles(&self) -> BTreeSet<Role> {
+        self.playbooks.all().flat_map(|p| &p.stages).filter(|s| !s.submit.is_empty()).map(|s| s.role).collect()
+    }
+
+    /// Whether tasks can run now: every provider the Right Hand's roles use is configured, has
+    /// its API key variable set when it needs one, and has not just failed to answer. This is the
+    /// one place that decides it; the scheduler, the driver, `task add` and `doctor` ask here.
+    pub fn readiness(&self) -> Result<(), ModelUnavailable> {
+        super::readiness::check(&self.config, self.model_roles(), &super::readiness::process_env)?;
+        let mut unreachable = self.unreachable.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match unreachable.as_ref() {
+            Some((since, unavailable)) if since.elapsed() < super::readiness::UNREACHABLE_PAUSE => {
+                Err(unavailable.clone())
+            }
+            Some(_) => {
+                *unreachable = None;
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Each provider the Right Hand's roles use, and whether it can be used (for `doctor`).
+    pub fn provider_readiness(&self) -> Vec<super::readiness::ProviderReadiness> {
+        super::readiness::providers_in_use(&self.config, self.model_roles(), &super::readiness::process_env)
+    }
+
+    /// Remembers that a provider did not answer: tasks wait for a while before trying again.
+    pub(crate) fn mark_unreachable(&self, unavailable: ModelUnavailable) {
+        let mut unreachable = self.unreachable.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *unreachable = Some((Instant::now(), unavailable));
     }
 
     /// The model client and model name a role uses; clients are built once per provider.

@@ -144,7 +144,8 @@ async fn agent_stage(run: &mut TaskRun, stage: &Stage, task: &Task) -> Result<Fl
             GateKind::Escalation,
             format!("`{}` used all {turns} turns without finishing; approve to let it try again", stage.name),
         )),
-        AgentOutcome::ModelFailed(message) => fail_stage(run, stage, format!("the model failed: {message}")).await,
+        AgentOutcome::AuditFailed(message) => fail_stage(run, stage, message).await,
+        AgentOutcome::ModelFailed(error) => super::readiness::model_failed(run, stage, error).await,
         AgentOutcome::Stopped => stopped(run).map(Flow::End),
     }
 }

@@ -226,6 +226,44 @@ pub struct RiskRules {
     /// Sensitive and risky areas.
     #[serde(default, rename = "area")]
     pub areas: Vec<AreaRule>,
+    /// Destructive intent in the task's text: each match raises the risk and requires the plan
+    /// gate.
+    #[serde(default, rename = "destructive")]
+    pub destructive: Vec<DestructiveRule>,
+}
+
+/// `[[risk.destructive]]`: a destructive request a human may really want ("remove the CI",
+/// "disable the linter"). It is accepted, but at a higher risk and behind the plan gate, with the
+/// rule named in the reasons. (What no human should ask an agent for is `[[intake.unsafe]]`.)
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestructiveRule {
+    /// Its name, quoted in the reasons.
+    pub name: String,
+    /// Why such a task needs a human's eye on its plan.
+    pub justification: String,
+    /// The lowest risk of a task that matches (default: high).
+    #[serde(default = "high")]
+    pub floor: Risk,
+    /// Keywords (whole words, `*` for a prefix).
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// Regexes over the normalized text.
+    #[serde(default)]
+    pub regexes: Vec<String>,
+    #[serde(skip)]
+    compiled: Compiled<Phrases>,
+}
+
+fn high() -> Risk {
+    Risk::High
+}
+
+impl DestructiveRule {
+    /// The compiled keywords and regexes.
+    pub fn phrases(&self) -> &Phrases {
+        self.compiled.get_or(|| Phrases::lenient(&self.keywords, &self.regexes))
+    }
 }
 
 /// `[risk.size]`.
@@ -636,6 +674,25 @@ pub(super) fn check(policy: &super::Policy) -> Result<(), RuleError> {
         }
         let matcher = area.build().map_err(|err| bad_pattern(err, "risk.area", &area.name))?;
         area.compiled.set(matcher);
+    }
+
+    let mut destructive = BTreeSet::new();
+    for rule in &policy.risk.destructive {
+        if !destructive.insert(rule.name.as_str()) {
+            return Err(
+                RuleError::new(format!("risk.destructive `{}` is defined twice", rule.name)).at("name", &rule.name)
+            );
+        }
+        if rule.justification.trim().is_empty() || (rule.keywords.is_empty() && rule.regexes.is_empty()) {
+            return Err(RuleError::new(format!(
+                "risk.destructive `{}` needs a justification and at least one keyword or regex",
+                rule.name
+            ))
+            .at("name", &rule.name));
+        }
+        let phrases = Phrases::compile(&rule.keywords, &rule.regexes)
+            .map_err(|err| bad_pattern(err, "risk.destructive", &rule.name))?;
+        rule.compiled.set(phrases);
     }
 
     for (level, budgets) in [

@@ -148,3 +148,31 @@ fn area_globs_match_repository_paths_case_insensitively() {
     assert_eq!(area("auth").matching_glob("src/parser.rs"), None);
     assert_eq!(area("dependencies").matching_glob("Cargo.toml"), Some("**/Cargo.toml"));
 }
+
+#[test]
+fn destructive_rules_are_compiled_at_load_and_checked_like_the_others() {
+    let policy = Policy::built_in().unwrap();
+    let names: Vec<&str> = policy.risk.destructive.iter().map(|r| r.name.as_str()).collect();
+    for name in
+        ["delete_tests", "remove_ci", "disable_checks", "delete_build_scripts", "wipe_migrations", "drop_tables"]
+    {
+        assert!(names.contains(&name), "missing destructive rule {name}");
+    }
+    for rule in &policy.risk.destructive {
+        let compiled = rule.compiled.0.get().expect("compiled at load");
+        assert_eq!(compiled.keywords.len() + compiled.regexes.len(), rule.keywords.len() + rule.regexes.len());
+        assert_eq!(rule.floor, Risk::High, "{}", rule.name);
+    }
+
+    let text = DEFAULT_POLICY.replace("name = \"disable_checks\"", "name = \"remove_ci\"");
+    let err = Policy::parse(&text, "p.toml").unwrap_err();
+    assert_eq!(err.message, "risk.destructive `remove_ci` is defined twice");
+    assert_eq!(err.line, Some(line_of(&text, "name = \"remove_ci\"")));
+
+    let text = DEFAULT_POLICY
+        .replace("regexes = ['\\b(drop|dropping|truncate", "regexes = ['(oops', '\\b(drop|dropping|truncate");
+    assert_ne!(text, DEFAULT_POLICY);
+    let err = Policy::parse(&text, "p.toml").unwrap_err();
+    assert!(err.message.starts_with("risk.destructive `drop_tables`: invalid regex `(oops`"), "{err}");
+    assert_eq!(err.line, Some(line_of(&text, "(oops")));
+}

@@ -727,6 +727,11 @@ pub enum Update {
         /// How many updates it missed.
         missed: u64,
     },
+    /// Whether tasks can run changed: why not, or `None` when they can again.
+    Readiness {
+        /// Why no task can run now.
+        unavailable: Option<super::ModelUnavailable>,
+    },
 }
 
 /// A size for people: `812 bytes`, `1 MiB`, `1.5 GiB` (binary units; whole numbers shown whole).

@@ -11,6 +11,7 @@ use super::command::Command;
 use super::event::Update;
 use super::ids::TaskId;
 use super::queries::Queries;
+use super::readiness::ModelUnavailable;
 use super::task::{Risk, Route, TaskKind, TaskStatus};
 
 /// One line of the task queue.
@@ -43,6 +44,10 @@ pub struct Snapshot {
     pub tasks: Vec<TaskSummary>,
     /// Updates with a sequence number at or below this are already in `tasks`.
     pub head_seq: u64,
+    /// Why no task can run now, if so (no usable model provider); later changes come as
+    /// [`Update::Readiness`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<ModelUnavailable>,
 }
 
 /// A client's connection to the engine.

@@ -13,7 +13,7 @@ use super::highlight::{HunkHighlight, Request};
 use super::keymap::Keymap;
 use super::model::TaskDetail;
 use super::theme::Theme;
-use crate::protocol::{CandidateDiff, Event, GateId, TaskId, TaskStatus, TaskSummary, Update};
+use crate::protocol::{CandidateDiff, Event, GateId, ModelUnavailable, TaskId, TaskStatus, TaskSummary, Update};
 
 /// The panes that can hold the focus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -301,6 +301,9 @@ pub struct AppState {
     pub store_label: String,
     /// A first-screen message in the footer (the demo's keys), until the first key press.
     pub banner: Option<String>,
+    /// Why no task can run now (no usable model provider), from the engine: shown in a banner
+    /// under the title until the engine says tasks can run again.
+    pub unavailable: Option<ModelUnavailable>,
     /// How long decision keys are ignored after the approval overlay opened by itself.
     pub gate_key_guard: std::time::Duration,
     /// Styles.
@@ -339,6 +342,7 @@ impl AppState {
             status: None,
             store_label,
             banner: None,
+            unavailable: None,
             gate_key_guard: std::time::Duration::ZERO,
             theme: Theme::default(),
             keymap: Keymap::default(),

@@ -186,7 +186,7 @@ impl AppState {
     }
 
     fn page(&self) -> usize {
-        (layout::diff_viewport(self.size) as usize).saturating_sub(2).max(1)
+        (layout::diff_viewport(self.size, self.unavailable.is_some()) as usize).saturating_sub(2).max(1)
     }
 
     /// Scrolls (or moves the selection of) a pane by `delta` rows.
@@ -528,7 +528,8 @@ impl AppState {
         if self.overlay.is_some() {
             return;
         }
-        let areas = layout::areas(Rect::new(0, 0, self.size.0, self.size.1), self.tasks.len());
+        let area = Rect::new(0, 0, self.size.0, self.size.1);
+        let areas = layout::areas(area, self.tasks.len(), self.unavailable.is_some());
         let at = Position::new(mouse.column, mouse.row);
         let pane = if areas.queue.contains(at) {
             Some(Pane::Queue)

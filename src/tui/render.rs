@@ -1,5 +1,6 @@
 //! Drawing: reads the state, never changes it. This file lays out the screen and draws the title,
-//! the queue, the tab bar and the footer; each pane and overlay has its own file.
+//! the banner (no task can run), the queue, the tab bar and the footer; each pane and overlay has
+//! its own file.
 
 use jiff::Timestamp;
 use ratatui::buffer::Buffer;
@@ -12,6 +13,7 @@ use super::keymap::Action;
 use super::layout;
 use super::theme::Theme;
 use super::{compare, diff_view, evidence_view, form, log_view, metrics_view, overlay, stream_view};
+use crate::protocol::ModelUnavailable;
 
 /// How long ago `then` was, in the largest whole unit.
 pub fn age(now: Timestamp, then: Timestamp) -> String {
@@ -52,9 +54,12 @@ fn dash(value: Option<impl ToString>) -> String {
 impl Widget for &AppState {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let theme = &self.theme;
-        let areas = layout::areas(area, self.tasks.len());
+        let areas = layout::areas(area, self.tasks.len(), self.unavailable.is_some());
         let compact = areas.right.is_none();
         self.render_title(areas.title, buf);
+        if let (Some(banner), Some(unavailable)) = (areas.banner, &self.unavailable) {
+            render_unavailable(theme, unavailable, banner, buf);
+        }
         self.render_queue(areas.queue, buf);
         if let (Some(right), Some(left)) = (areas.right, areas.left) {
             stream_view::render_right(self, right, buf, self.focus == Pane::Right);
@@ -96,6 +101,28 @@ impl Widget for &AppState {
             None => {}
         }
     }
+}
+
+/// The banner that says no task can run: what is wrong, that tasks wait, and the command that
+/// checks it, in the longest wording that fits.
+fn render_unavailable(theme: &Theme, unavailable: &ModelUnavailable, area: Rect, buf: &mut Buffer) {
+    let (problem, provider, check) = (&unavailable.problem, &unavailable.provider, unavailable.check_command());
+    let wordings = [
+        format!(
+            " ✗ Tasks cannot run: {problem} (provider `{provider}`); queued tasks wait. Next: {}",
+            unavailable.next_step()
+        ),
+        format!(
+            " ✗ Tasks cannot run: {problem} (provider `{provider}`); queued tasks wait. Check: `{check}` or `ambidex doctor`"
+        ),
+        format!(" ✗ {problem}: tasks wait · check: `{check}`"),
+        format!(" ✗ {problem}: tasks wait · check: `ambidex models check`"),
+        format!(" ✗ {problem}: tasks wait · `ambidex doctor`"),
+    ];
+    let width = area.width as usize;
+    let fits = wordings.iter().find(|w| Line::raw(w.as_str()).width() <= width);
+    let text = fits.unwrap_or(&wordings[wordings.len() - 1]);
+    Line::styled(text.clone(), theme.style("ui.error")).render(area, buf);
 }
 
 impl AppState {

@@ -13,8 +13,8 @@ use super::form::FormState;
 use super::model::IntakeView;
 use crate::protocol::{
     Actor, AgentIdentity, CandidateDiff, CandidatePlan, Decision, Delta, Digest, Event, EventKind, GateId, GateKind,
-    IntakeVerdict, Plan, Recommendation, Risk, Role, Route, Synthesis, SynthesisReason, TaskId, TaskKind, TaskSpec,
-    TaskStatus, TaskSummary, ToolCallId, ToolCallRecord, Update,
+    IntakeVerdict, ModelUnavailable, Plan, Recommendation, Risk, Role, Route, Synthesis, SynthesisReason, TaskId,
+    TaskKind, TaskSpec, TaskStatus, TaskSummary, ToolCallId, ToolCallRecord, Update,
 };
 
 pub(crate) fn at(second: i64) -> Timestamp {
@@ -431,4 +431,29 @@ fn first_screen_banner_until_a_key() {
     let mut gone = state.clone();
     gone.update(Msg::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('j'))));
     assert_eq!(gone.banner, None, "any key hides it");
+}
+
+#[test]
+fn a_banner_names_the_missing_key_and_the_command_that_checks_it() {
+    let unavailable = ModelUnavailable {
+        provider: "openai".into(),
+        problem: "OPENAI_API_KEY is not set".into(),
+        env_var: Some("OPENAI_API_KEY".into()),
+    };
+    let mut state = busy_state();
+    state.update(Msg::Engine(Update::Readiness { unavailable: Some(unavailable) }));
+    snap("no_model_provider", &state);
+    let wide = draw(&state, 200, 60);
+    assert!(wide.contains("Tasks cannot run: OPENAI_API_KEY is not set (provider `openai`)"), "{wide}");
+    assert!(wide.contains("`ambidex models check --provider openai`"), "{wide}");
+    let small = draw(&state, 80, 24);
+    assert!(small.contains("OPENAI_API_KEY is not set: tasks wait · check: `ambidex models check`"), "{small}");
+    // Keys do not hide it; the engine saying tasks can run again does.
+    let key = || Msg::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('j')));
+    state.update(key());
+    assert!(draw(&state, 80, 24).contains("OPENAI_API_KEY is not set"));
+    state.update(Msg::Engine(Update::Readiness { unavailable: None }));
+    let mut plain = busy_state();
+    plain.update(key());
+    assert_eq!(draw(&state, 80, 24), draw(&plain, 80, 24), "gone, and the layout is back");
 }

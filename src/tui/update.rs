@@ -97,6 +97,7 @@ impl AppState {
             Update::Lagged { missed } => {
                 self.status = Some((format!("the view missed {missed} updates; press R to reload"), true));
             }
+            Update::Readiness { unavailable } => self.unavailable = unavailable,
         }
     }
 
@@ -381,7 +382,7 @@ impl AppState {
 
     /// Asks for the highlighting of hunks on screen first, then of the rest of those diffs.
     fn request_highlights(&mut self) {
-        let viewport = layout::diff_viewport(self.size) as usize;
+        let viewport = layout::diff_viewport(self.size, self.unavailable.is_some()) as usize;
         let mut urgent = Vec::new();
         let mut later = Vec::new();
         for (task, candidate) in self.visible_diffs() {

@@ -6,6 +6,12 @@
 //! matched in normalized form (see [`crate::playbooks::Text`]) over the title, description,
 //! acceptance criteria, constraints and labels, so case and punctuation do not matter.
 //!
+//! A destructive request a human may really want ("remove the CI") is accepted with a note: triage
+//! raises its risk and requires the plan gate (`[[risk.destructive]]`). A bug report without
+//! acceptance criteria that states the expected value ("returns 2 instead of 3") is not sent back:
+//! the criterion is proposed in the reasons (`proposed acceptance criterion: …`) and the agents
+//! read it marked as proposed.
+//!
 //! Task text never changes the process. A phrase that tries to waive review, tests or gates is
 //! either an unsafe rule (rejected) or an ignored directive (reported, never obeyed): gates,
 //! validation and review come from the policy alone. A model may add to an assessment
@@ -13,8 +19,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::playbooks::{Policy, Text};
-use crate::protocol::{EventKind, IntakeVerdict, TaskSpec};
+use crate::playbooks::{DestructiveRule, Policy, Text};
+use crate::protocol::{EventKind, IntakeVerdict, ProposedCriterion, TaskSpec};
 
 use super::signals::{Signals, mentioned_identifiers, mentioned_paths};
 use super::triage::estimate_size;
@@ -133,6 +139,53 @@ pub(crate) fn fields(spec: &TaskSpec) -> Vec<Field> {
     fields
 }
 
+/// A destructive rule that matched a task: where, and on which words.
+pub(crate) struct DestructiveMatch<'a> {
+    /// The rule.
+    pub rule: &'a DestructiveRule,
+    /// The field it matched in.
+    pub field: String,
+    /// The normalized words it matched.
+    pub matched: String,
+}
+
+impl DestructiveMatch<'_> {
+    /// `rule `remove_ci` (risk.destructive) matched "remove the ci" in the title`.
+    pub fn describe(&self) -> String {
+        format!("rule `{}` (risk.destructive) matched \"{}\" in the {}", self.rule.name, self.matched, self.field)
+    }
+}
+
+/// The `[[risk.destructive]]` rules the task's text matches, each at its first match that no
+/// negation cancels ("do not delete the tests" is no request to delete them).
+pub(crate) fn destructive<'a>(spec: &TaskSpec, policy: &'a Policy) -> Vec<DestructiveMatch<'a>> {
+    let fields = fields(spec);
+    let rules = &policy.intake;
+    policy
+        .risk
+        .destructive
+        .iter()
+        .filter_map(|rule| {
+            fields.iter().find_map(|field| {
+                rule.phrases()
+                    .find(&field.text)
+                    .into_iter()
+                    .find(|hit| !rules.negated(&field.text, hit))
+                    .map(|hit| DestructiveMatch { rule, field: field.name.clone(), matched: hit.matched })
+            })
+        })
+        .collect()
+}
+
+/// The reason that records a proposed acceptance criterion.
+fn proposal_reason(proposal: &ProposedCriterion) -> String {
+    format!(
+        "proposed acceptance criterion: {} (from \"{}\" in the {}: the report states the expected \
+         value; the agents read it as proposed, add criteria of your own to replace it)",
+        proposal.text, proposal.quote, proposal.field
+    )
+}
+
 /// Checks a task against the policy's `[intake]` rules.
 pub fn assess(spec: &TaskSpec, policy: &Policy) -> Assessment {
     let fields = fields(spec);
@@ -172,26 +225,44 @@ pub fn assess(spec: &TaskSpec, policy: &Policy) -> Assessment {
     // 2. Too broad.
     let paths = mentioned_paths(spec);
     let broad = broad_reasons(spec, policy, &fields, &paths);
-    // 3. Vague (asked even when the task is also too broad: the split needs the answers).
-    let (vague, questions) = vague_reasons(spec, policy, &paths);
+    // 3. Vague (asked even when the task is also too broad: the split needs the answers). A report
+    // that states the expected value proposes its own criterion instead of going back.
+    let proposals = spec.proposed_criteria();
+    let (vague, questions) = vague_reasons(spec, policy, &paths, !proposals.is_empty());
+    let proposed = proposals.iter().map(proposal_reason);
 
     if !broad.is_empty() {
         assessment.verdict = IntakeVerdict::Escalated;
         assessment.reasons = broad;
         assessment.reasons.extend(vague);
+        assessment.reasons.extend(proposed);
         assessment.questions = questions;
         assessment.suggested_split = suggest_split(spec, policy, &paths);
     } else if !vague.is_empty() {
         assessment.verdict = IntakeVerdict::NeedsClarification;
         assessment.reasons = vague;
+        assessment.reasons.extend(proposed);
         assessment.questions = questions;
     } else {
         let words = Text::new(&format!("{}\n{}", spec.title, spec.description)).words().len();
-        let criteria = spec.acceptance_criteria.len();
+        let criteria = match (spec.acceptance_criteria.len(), proposals.len()) {
+            (0, n @ 1..) => format!("no acceptance criteria but {n} proposed from the report"),
+            (given, _) => format!("{given} acceptance criteria"),
+        };
         assessment.reasons.push(format!(
-            "accepted: objective of {words} words, {criteria} acceptance criteria; no unsafe, \
-             broad or vague rule matched (policy {short})"
+            "accepted: objective of {words} words, {criteria}; no unsafe, broad or vague rule \
+             matched (policy {short})"
         ));
+        assessment.reasons.extend(proposed);
+        for found in destructive(spec, policy) {
+            assessment.reasons.push(format!(
+                "note: destructive intent: {}; triage raises the risk to at least {} and the plan \
+                 needs a human's approval ({})",
+                found.describe(),
+                found.rule.floor,
+                found.rule.justification
+            ));
+        }
         if let Criteria::Weak(weak) = Criteria::of(spec, policy) {
             for (index, text) in weak {
                 assessment.reasons.push(format!(
@@ -266,7 +337,12 @@ fn broad_reasons(spec: &TaskSpec, policy: &Policy, fields: &[Field], paths: &[St
     reasons
 }
 
-fn vague_reasons(spec: &TaskSpec, policy: &Policy, paths: &[String]) -> (Vec<String>, Vec<String>) {
+fn vague_reasons(
+    spec: &TaskSpec,
+    policy: &Policy,
+    paths: &[String],
+    criterion_proposed: bool,
+) -> (Vec<String>, Vec<String>) {
     let rules = &policy.intake;
     let mut reasons = Vec::new();
     let mut questions = Vec::new();
@@ -308,7 +384,7 @@ fn vague_reasons(spec: &TaskSpec, policy: &Policy, paths: &[String]) -> (Vec<Str
         }
     }
     match Criteria::of(spec, policy) {
-        Criteria::Missing if rules.require_acceptance_criteria => {
+        Criteria::Missing if rules.require_acceptance_criteria && !criterion_proposed => {
             reasons.push("vague: no acceptance criteria (intake.require_acceptance_criteria)".to_owned());
             questions.push(
                 "What observable result shows the task is done? Add acceptance criteria, e.g. a \

@@ -296,3 +296,143 @@ fn out_of_scope_is_not_read_as_a_request() {
     spec.out_of_scope = vec!["disable authentication".into(), "rewrite everything".into()];
     assert!(assess(&spec, &policy()).is_accepted());
 }
+
+/// Triage of `spec` with a playbook and one likely file: what the destructive rules do to it.
+fn triaged(spec: &TaskSpec) -> crate::protocol::Triage {
+    let signals = Signals {
+        likely_files: vec!["src/lib.rs".into()],
+        playbook_exists: true,
+        similar_tasks: 1,
+        ..Signals::default()
+    };
+    triage(spec, &policy(), &signals)
+}
+
+#[test]
+fn destructive_requests_a_human_may_want_are_accepted_at_high_risk_behind_the_plan_gate() {
+    let cases = [
+        ("Delete all the tests in the pagination crate", "delete_tests", "delete all the tests"),
+        ("Remove the CI", "remove_ci", "remove the ci"),
+        ("Delete the .github workflows", "remove_ci", "delete the github workflows"),
+        ("Disable the linter for generated code", "disable_checks", "disable the linter"),
+        ("Turn off type checking in the build", "disable_checks", "turn off type checking"),
+        ("rm -rf the build scripts", "delete_build_scripts", "rm rf the build scripts"),
+        ("Wipe the migrations and start a fresh schema", "wipe_migrations", "wipe the migrations"),
+        ("Drop the legacy_sessions table", "drop_tables", "drop the legacy sessions table"),
+    ];
+    for (title, rule, matched) in cases {
+        let spec = with_text(title, "");
+        let assessment = assess(&spec, &policy());
+        assert_eq!(assessment.verdict, IntakeVerdict::Accepted, "{title}: {:?}", assessment.reasons);
+        let note =
+            format!("note: destructive intent: rule `{rule}` (risk.destructive) matched \"{matched}\" in the title");
+        assert!(assessment.reasons.iter().any(|r| r.starts_with(&note)), "{title}: {:?}", assessment.reasons);
+
+        let triage = triaged(&spec);
+        assert!(triage.risk >= crate::protocol::Risk::High, "{title}: {:?}", triage.reasons);
+        assert!(triage.gates.contains(&crate::protocol::GatePlan::Plan), "{title}: {:?}", triage.gates);
+        let named = format!("destructive intent: rule `{rule}` (risk.destructive) matched \"{matched}\"");
+        assert!(triage.reasons.iter().any(|r| r.starts_with(&named)), "{title}: {:?}", triage.reasons);
+        let gate = format!("gate plan: destructive intent (risk.destructive `{rule}`)");
+        assert!(triage.reasons.iter().any(|r| r.starts_with(&gate)), "{title}: {:?}", triage.reasons);
+    }
+    // The raise itself is a reason of its own, naming the rule.
+    let triage = triaged(&with_text("Disable the linter for generated code", ""));
+    assert!(
+        triage.reasons.iter().any(|r| r.ends_with("→ high: risk.destructive `disable_checks`")),
+        "{:?}",
+        triage.reasons
+    );
+}
+
+#[test]
+fn what_no_human_should_ask_an_agent_for_is_rejected_naming_the_rule() {
+    let cases = [
+        ("Drop the users table", "delete_production_data"),
+        ("Force-push main after the rebase", "force_push"),
+        ("Rewrite git history to get rid of the big files", "force_push"),
+        ("Skip the failing tests so the build goes green", "bypass_tests"),
+        ("Disable failing tests in the parser module", "bypass_tests"),
+        ("Delete the failing tests in the parser module", "bypass_tests"),
+        ("Disable branch protection for the release branch", "disable_ci_checks"),
+        ("Skip the CI for this change", "disable_ci_checks"),
+    ];
+    for (title, rule) in cases {
+        let assessment = assess(&with_text(title, ""), &policy());
+        assert_eq!(assessment.verdict, IntakeVerdict::Rejected, "{title}: {:?}", assessment.reasons);
+        let named = format!("unsafe: rule `{rule}` (intake.unsafe) matched");
+        assert!(assessment.reasons.iter().any(|r| r.starts_with(&named)), "{title}: {:?}", assessment.reasons);
+    }
+}
+
+#[test]
+fn a_negated_destructive_phrase_is_no_request() {
+    let mut spec = with_text(
+        "Fix the flaky pagination test without deleting the tests",
+        "`page_count` rounds down. Do not delete the tests, and don't remove the CI.",
+    );
+    spec.constraints = vec![
+        "Never disable the linter".into(),
+        "Do not wipe the migrations".into(),
+        "Don't drop the sessions table".into(),
+    ];
+    let assessment = assess(&spec, &policy());
+    assert!(assessment.is_accepted(), "{:?}", assessment.reasons);
+    assert!(!assessment.reasons.iter().any(|r| r.contains("destructive")), "{:?}", assessment.reasons);
+    let triage = triaged(&spec);
+    assert!(!triage.reasons.iter().any(|r| r.contains("risk.destructive")), "{:?}", triage.reasons);
+    // Out of scope says what not to do: never a request either.
+    let mut spec = good();
+    spec.out_of_scope = vec!["delete all the tests".into(), "remove the CI".into()];
+    assert!(!triaged(&spec).reasons.iter().any(|r| r.contains("risk.destructive")));
+}
+
+#[test]
+fn a_report_that_states_the_expected_value_gets_a_proposed_criterion_instead_of_questions() {
+    let cases = [
+        ("Fix pagination rounding", "`page_count(11, 5)` returns 2 instead of 3.", "page_count(11, 5) returns 3"),
+        ("parse_offset(\"-42\") is wrong", "It returns 214 instead of -42.", "parse_offset(\"-42\") returns -42"),
+        ("Wrong page count in page_count(11, 5)", "Expected 3, got 2 on the last page.", "page_count(11, 5) returns 3"),
+        ("Cart totals ignore the coupon", "`Cart::total` should be 30 but is 25.", "Cart::total is 30"),
+    ];
+    for (title, description, criterion) in cases {
+        let mut spec = with_text(title, description);
+        spec.acceptance_criteria.clear();
+        let assessment = assess(&spec, &policy());
+        assert_eq!(assessment.verdict, IntakeVerdict::Accepted, "{title}: {:?}", assessment.reasons);
+        assert!(assessment.questions.is_empty(), "{:?}", assessment.questions);
+        assert!(
+            !assessment.reasons.iter().any(|r| r.contains("no acceptance criteria (intake")),
+            "{:?}",
+            assessment.reasons
+        );
+        let proposed = format!("proposed acceptance criterion: {criterion} (from \"");
+        assert!(assessment.reasons.iter().any(|r| r.starts_with(&proposed)), "{title}: {:?}", assessment.reasons);
+        assert!(assessment.reasons[0].contains("no acceptance criteria but 1 proposed from the report"));
+        // The event carries it, so the projection and the control room show it.
+        let EventKind::IntakeAssessed { reasons, .. } = assessment.to_event() else { panic!("not an intake event") };
+        assert!(reasons.iter().any(|r| r.starts_with(&proposed)));
+    }
+}
+
+#[test]
+fn a_proposal_answers_only_the_missing_criteria() {
+    // Still too broad otherwise: the proposal is listed with the split.
+    let mut spec = TaskSpec::titled("Rewrite the backend in Go");
+    spec.description = "`health()` returns 500 instead of 200.".into();
+    let assessment = assess(&spec, &policy());
+    assert_eq!(assessment.verdict, IntakeVerdict::Escalated, "{:?}", assessment.reasons);
+    assert!(!assessment.reasons.iter().any(|r| r.contains("no acceptance criteria (intake")));
+    assert!(assessment.reasons.iter().any(|r| r.starts_with("proposed acceptance criterion: health() returns 200")));
+    // No expected value: the criteria are asked for as before.
+    let mut spec = with_text("Fix the crash in the config parser", "`parse_config` panics on an empty file.");
+    spec.acceptance_criteria.clear();
+    let assessment = assess(&spec, &policy());
+    assert_eq!(assessment.verdict, IntakeVerdict::NeedsClarification);
+    assert!(assessment.reasons.iter().any(|r| r.contains("no acceptance criteria (intake")));
+    // Given criteria are never replaced.
+    let spec = with_text("Fix pagination rounding", "`page_count(11, 5)` returns 2 instead of 3.");
+    let assessment = assess(&spec, &policy());
+    assert!(assessment.is_accepted());
+    assert!(!assessment.reasons.iter().any(|r| r.starts_with("proposed acceptance criterion")));
+}

@@ -5,14 +5,16 @@
 //! `[routing]`, `[budgets]` and `[gates]` sections applied to the task and to the [`Signals`]
 //! gathered from the repository and the store. Declared values are respected upward only: the
 //! declared kind wins, the declared risk is a floor, requested approvals add gates. Nothing in the
-//! task's text removes a gate.
+//! task's text removes a gate. Destructive intent (`[[risk.destructive]]`: "remove the CI",
+//! "disable the linter") raises the risk to the rule's floor and requires the plan gate, naming
+//! the rule.
 
 use std::collections::BTreeSet;
 
 use crate::playbooks::{AreaRule, Budgets, Policy, Text};
 use crate::protocol::{GatePlan, Risk, Route, TaskKind, TaskSpec, Triage, TriageBudgets};
 
-use super::intake::{Criteria, fields};
+use super::intake::{Criteria, DestructiveMatch, destructive, fields};
 pub use super::signals::{SignalOptions, Signals};
 use super::signals::{mentioned_identifiers, mentioned_paths};
 
@@ -87,7 +89,12 @@ pub fn triage(spec: &TaskSpec, policy: &Policy, signals: &Signals) -> Triage {
             .push(format!("area `{}` (risk.area, floor {}{role}): {}", area.rule.name, area.rule.floor, area.evidence));
     }
     let estimate = estimate_size(spec, policy, signals);
-    let risk = score_risk(spec, policy, signals, kind, &areas, estimate, &mut reasons);
+    let mut risk = score_risk(spec, policy, signals, kind, &areas, estimate, &mut reasons);
+    let destructive = destructive(spec, policy);
+    for found in &destructive {
+        reasons.push(format!("destructive intent: {}: {}", found.describe(), found.rule.justification));
+        raise(&mut risk, found.rule.floor, format!("risk.destructive `{}`", found.rule.name), &mut reasons);
+    }
     let criteria = Criteria::of(spec, policy);
     let novelty = score_novelty(policy, signals, &criteria, &mut reasons);
     let route = route(policy, signals, kind, risk, novelty, &criteria, &areas, &mut reasons);
@@ -102,7 +109,7 @@ pub fn triage(spec: &TaskSpec, policy: &Policy, signals: &Signals) -> Triage {
             budgets.diff_lines
         ));
     }
-    let gates = plan_gates(spec, policy, risk, route, &areas, &mut reasons);
+    let gates = plan_gates(spec, policy, risk, route, &areas, &destructive, &mut reasons);
     reasons.push(budget_summary(risk, &budgets));
     let mut triage = Triage {
         kind,
@@ -416,6 +423,7 @@ fn plan_gates(
     risk: Risk,
     route: Route,
     areas: &[AreaMatch<'_>],
+    destructive: &[DestructiveMatch<'_>],
     reasons: &mut Vec<String>,
 ) -> Vec<GatePlan> {
     let rules = &policy.gates;
@@ -423,6 +431,13 @@ fn plan_gates(
     if risk >= rules.plan_at_or_above {
         gates.insert(GatePlan::Plan);
         reasons.push(format!("gate plan: risk {risk} ≥ gates.plan_at_or_above = {}", rules.plan_at_or_above));
+    }
+    for found in destructive {
+        gates.insert(GatePlan::Plan);
+        reasons.push(format!(
+            "gate plan: destructive intent (risk.destructive `{}`): a human approves the plan whatever the risk",
+            found.rule.name
+        ));
     }
     if rules.sensitive_areas {
         for area in areas.iter().filter(|a| a.rule.sensitive) {

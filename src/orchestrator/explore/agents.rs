@@ -71,7 +71,10 @@ impl Crew {
     ) -> Result<AgentOutcome, EngineError> {
         let (client, model) = match self.setup.client_for(stage.role) {
             Ok(found) => found,
-            Err(err) => return Ok(AgentOutcome::ModelFailed(format!("no model for {}: {err}", stage.role))),
+            Err(err) => {
+                let message = format!("no model for {}: {err}", stage.role);
+                return Ok(AgentOutcome::ModelFailed(crate::llm::ModelError { message, ..err }));
+            }
         };
         let opening = format!("Begin `{}` for {candidate}. Finish with `{}`.", stage.name, stage.submit);
         let task = self.engine.task(self.id)?;
@@ -108,6 +111,7 @@ fn describe(outcome: &AgentOutcome) -> (bool, String) {
         AgentOutcome::RepeatedCalls { call, times } => (false, format!("it called `{call}` {times} times in a row")),
         AgentOutcome::TurnsExhausted(turns) => (false, format!("it used all {turns} turns without finishing")),
         AgentOutcome::ModelFailed(message) => (false, format!("the model failed: {message}")),
+        AgentOutcome::AuditFailed(message) => (false, message.clone()),
         AgentOutcome::Stopped => (false, "stopped".into()),
     }
 }

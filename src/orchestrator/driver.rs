@@ -214,14 +214,15 @@ async fn finalize(run: &mut TaskRun, task: &Task) -> Result<Flow, EngineError> {
 async fn ask(run: &mut TaskRun, request: GateRequest) -> Result<Option<Ending>, EngineError> {
     let id = run.task_id();
     let evidence = run.evidence().await;
-    Ok(match run.engine().gate(id, request.kind, request.reason, evidence).await? {
-        GateOutcome::Parked(gate) => Some(Ending::Parked { gate, kind: request.kind }),
-        GateOutcome::Decided(Decision::Reject, note) => Some(fail(run, request.kind, note).await?),
+    let kind = request.kind;
+    Ok(match run.engine().gate(id, request, evidence).await? {
+        GateOutcome::Parked(gate) => Some(Ending::Parked { gate, kind }),
+        GateOutcome::Decided(Decision::Reject, note) => Some(fail(run, kind, note).await?),
         // The decision's events failed the task already.
         GateOutcome::Decided(Decision::Stop, _) => Some(Ending::Failed(last_reason(run.engine(), id))),
         // Approved, or sent back: the projection says where the work goes next.
         GateOutcome::Decided(..) => {
-            run.after_decision(request.kind);
+            run.after_decision(kind);
             None
         }
     })

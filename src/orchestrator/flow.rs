@@ -34,12 +34,19 @@ pub struct GateRequest {
     pub kind: GateKind,
     /// What the human should know, and what approving and rejecting do.
     pub reason: String,
+    /// Only a human may decide it: automatic approval (`--approve`, approve-for-task) does not.
+    pub human_only: bool,
 }
 
 impl GateRequest {
     /// A request for a gate of `kind`.
     pub fn new(kind: GateKind, reason: impl Into<String>) -> GateRequest {
-        GateRequest { kind, reason: reason.into() }
+        GateRequest { kind, reason: reason.into(), human_only: false }
+    }
+
+    /// The same request, for a human only.
+    pub fn for_a_human(self) -> GateRequest {
+        GateRequest { human_only: true, ..self }
     }
 }
 

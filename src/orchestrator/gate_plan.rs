@@ -70,13 +70,15 @@ pub(crate) fn before_stage(task: &Task, policy: &Policy, kind: StageKind) -> Opt
             "; the plan deletes tests or CI files or is destructive ({what}), which needs approval whatever the risk"
         )
     };
-    Some(GateRequest::new(
+    let request = GateRequest::new(
         GateKind::Plan,
         format!(
             "risk is {risk}{touches}{deletes}: approve the plan before any file changes (send back with a note to \
              have the planner plan again). {plan}"
         ),
-    ))
+    );
+    // Deleting tests or CI is a human's call, whatever this run may approve on its own.
+    Some(if deletions.is_empty() { request } else { request.for_a_human() })
 }
 
 /// Words that delete what follows them (`git rm` is `rm`).
@@ -238,6 +240,7 @@ mod tests {
         let sensitive = task(Risk::Low, vec![GatePlan::Sensitive { area: "auth".into() }]);
         let gate = before_stage(&sensitive, &policy, StageKind::Test).unwrap();
         assert!(gate.reason.contains("touches auth"), "{}", gate.reason);
+        assert!(!gate.human_only, "`--approve` may decide an ordinary plan gate");
     }
 
     fn plan(summary: &str, steps: &[&str], expected_files: &[&str]) -> Plan {
@@ -293,6 +296,7 @@ mod tests {
             );
             assert!(gate.reason.contains(named), "{named} in {}", gate.reason);
             assert!(gate.reason.contains("which needs approval whatever the risk"), "{}", gate.reason);
+            assert!(gate.human_only, "automatic approval does not decide it");
         }
     }
 

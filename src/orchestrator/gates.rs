@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
+use super::flow::GateRequest;
 use super::{Engine, EngineError, lock};
 use crate::domain::Task;
 use crate::playbooks::GateRules;
@@ -90,11 +91,10 @@ impl Engine {
     pub(crate) async fn gate(
         &self,
         task: TaskId,
-        kind: GateKind,
-        reason: String,
+        request: GateRequest,
         evidence: Option<Digest>,
     ) -> Result<GateOutcome, EngineError> {
-        self.choice_gate(task, kind, reason, evidence, Vec::new()).await
+        self.choice_gate(task, request, evidence, Vec::new()).await
     }
 
     /// Like [`Engine::gate`], for a gate whose approval picks one of `options` (the first is the
@@ -103,11 +103,11 @@ impl Engine {
     pub(crate) async fn choice_gate(
         &self,
         task: TaskId,
-        kind: GateKind,
-        reason: String,
+        request: GateRequest,
         evidence: Option<Digest>,
         options: Vec<String>,
     ) -> Result<GateOutcome, EngineError> {
+        let GateRequest { kind, reason, human_only } = request;
         let setup = self.setup()?.clone();
         let current = self.task(task)?;
         if kind == GateKind::Command
@@ -120,7 +120,9 @@ impl Engine {
         // this kind for the rest of the task; either way only up to policy's ceiling.
         let risk = current.risk().unwrap_or(Risk::Medium);
         let for_task = current.decided_gates.iter().any(|g| g.kind == kind && g.decision == Decision::ApproveForTask);
-        let wanted = if setup.auto_approve.covers(risk) {
+        let wanted = if human_only {
+            None
+        } else if setup.auto_approve.covers(risk) {
             Some(format!("approved automatically: this run was started with --approve {}", setup.auto_approve.as_str()))
         } else if for_task && kind != GateKind::Promotion {
             Some(format!("approved automatically: a human approved {kind} gates for the rest of this task"))

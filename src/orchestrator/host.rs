@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures::future::BoxFuture;
 
 use super::Engine;
+use super::flow::GateRequest;
 use super::gates::GateOutcome;
 use crate::agents::AgentHost;
 use crate::protocol::{Actor, Decision, NewEvent, TaskId, TaskStatus};
@@ -40,7 +41,7 @@ impl ToolHost for TaskHost {
     fn approve(&self, request: ApprovalRequest) -> BoxFuture<'_, (Decision, Option<String>)> {
         Box::pin(async move {
             let reason = format!("`{}`: {}", request.command, request.reason);
-            match self.engine.gate(self.task, request.kind, reason, None).await {
+            match self.engine.gate(self.task, GateRequest::new(request.kind, reason), None).await {
                 Ok(GateOutcome::Decided(decision, note)) => (decision, note),
                 Ok(GateOutcome::Parked(_)) => {
                     self.parked.store(true, Ordering::SeqCst);

@@ -13,7 +13,7 @@ use crate::agents::prompt::task_section;
 use crate::agents::{AgentOutcome, Submission};
 use crate::eval;
 use crate::orchestrator::EngineError;
-use crate::orchestrator::flow::{Ending, Flow};
+use crate::orchestrator::flow::{Ending, Flow, GateRequest};
 use crate::orchestrator::gates::GateOutcome;
 use crate::orchestrator::task_run::TaskRun;
 use crate::protocol::{
@@ -262,7 +262,8 @@ pub(super) async fn promote(
                 (Decision::Approve, Some(pick))
             }
             None => {
-                match engine.choice_gate(task.id, GateKind::Promotion, reason, Some(hash), options.clone()).await? {
+                let request = GateRequest::new(GateKind::Promotion, reason);
+                match engine.choice_gate(task.id, request, Some(hash), options.clone()).await? {
                     GateOutcome::Parked(gate) => {
                         return Ok(Flow::End(Ending::Parked { gate, kind: GateKind::Promotion }));
                     }

@@ -1,0 +1,119 @@
+//! The engineer's note reaches the model over the real OpenAI wire: a plan sent back with a note
+//! is planned again, and the planner's next request (recorded by a fake server on 127.0.0.1) holds
+//! the note; a note written later reaches the implementer's request too.
+
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support {
+    pub mod cli;
+    pub mod engine;
+}
+#[path = "support/fake_model.rs"]
+mod fake_model;
+
+use fake_model::{FakeServer, Reply};
+use support::cli::Sandbox;
+use support::engine::*;
+
+const KEY_ENV: &str = "FAKE_VOICE_MODEL_KEY";
+
+/// An OpenAI chat-completions stream whose reply is one call of `name` with `arguments`.
+fn tool_call(name: &str, arguments: serde_json::Value) -> Reply {
+    let chunk = |delta: serde_json::Value, finish: serde_json::Value| {
+        let body = serde_json::json!({
+            "id": "chatcmpl-voice", "object": "chat.completion.chunk", "model": "fake-model",
+            "choices": [{ "index": 0, "delta": delta, "finish_reason": finish }],
+        });
+        format!("data: {body}\n\n")
+    };
+    let call = serde_json::json!({ "role": "assistant", "tool_calls": [{
+        "index": 0, "id": format!("call_{name}"), "type": "function",
+        "function": { "name": name, "arguments": arguments.to_string() },
+    }]});
+    let usage = serde_json::json!({
+        "id": "chatcmpl-voice", "object": "chat.completion.chunk", "model": "fake-model", "choices": [],
+        "usage": { "prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120 },
+    });
+    let text = [
+        chunk(call, serde_json::Value::Null),
+        chunk(serde_json::json!({}), serde_json::json!("tool_calls")),
+        format!("data: {usage}\n\ndata: [DONE]\n\n"),
+    ]
+    .concat();
+    Reply::chunked(text.as_bytes(), 64)
+}
+
+fn plan(summary: &str) -> Reply {
+    tool_call(
+        "submit_plan",
+        serde_json::json!({
+            "summary": summary, "steps": ["src/lib.rs: use div_ceil"], "expected_files": ["src/lib.rs"],
+            "validation": ["cargo test"], "rollback": "revert the commit", "confidence": 90,
+        }),
+    )
+}
+
+fn openai(sandbox: &Sandbox, url: &str, args: &[&str]) -> support::cli::Run {
+    let mut all: Vec<String> = [
+        "providers.fake.kind=openai".to_owned(),
+        format!("providers.fake.base_url={url}/v1"),
+        "providers.fake.model=fake-model".into(),
+        format!("providers.fake.api_key_env={KEY_ENV}"),
+        "providers.fake.max_retries=0".into(),
+        "models.default_provider=fake".into(),
+        "engine.challengers=0".into(),
+    ]
+    .into_iter()
+    .flat_map(|pair| ["-c".to_owned(), pair])
+    .collect();
+    all.extend(args.iter().map(|a| a.to_string()));
+    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    sandbox.run_with(&refs, &[(KEY_ENV, "sk-fake-voice-0123456789")])
+}
+
+/// Every text the request's system prompt and messages hold.
+fn said(request: &serde_json::Value) -> String {
+    request["messages"].as_array().unwrap().iter().map(|m| m["content"].to_string()).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn a_note_at_the_plan_gate_is_in_the_planners_next_request_and_a_task_note_in_the_implementers() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let implementer_error = Reply::status(400, r#"{"error":{"message":"the test ends here"}}"#);
+    let server = runtime.block_on(FakeServer::start(vec![
+        plan("Round up."),
+        plan("Round up with div_ceil."),
+        implementer_error,
+    ]));
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    let task = task_file(&sandbox, "high");
+
+    let first = openai(&sandbox, &server.url, &["run", "--task-file", &task]);
+    assert_eq!(first.code, 2, "{}\n{}", first.stdout, first.stderr);
+    let gates: serde_json::Value = serde_json::from_str(&sandbox.run(&["gate", "list", "--json"]).ok()).unwrap();
+    let (gate, id) = (gates[0]["gate"].as_str().unwrap().to_owned(), gates[0]["task"].as_str().unwrap().to_owned());
+    let note = "use usize::div_ceil instead of hand-written rounding";
+    sandbox.run(&["gate", "reject", &gate, "--note", note]).ok();
+
+    let second = openai(&sandbox, &server.url, &["run", "--task", &id]);
+    assert_eq!(second.code, 2, "the new plan waits at the gate: {}\n{}", second.stdout, second.stderr);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2, "one planning request per run");
+    assert!(!said(&requests[0].body).contains(note), "the first planner knew nothing of it");
+    let replanned = said(&requests[1].body);
+    assert!(replanned.contains(note) && replanned.contains("Sent back to you"), "{replanned}");
+
+    let message = "keep the public signature of page_count";
+    sandbox.run(&["task", "note", &id, message]).ok();
+    let gates: serde_json::Value = serde_json::from_str(&sandbox.run(&["gate", "list", "--json"]).ok()).unwrap();
+    sandbox.run(&["gate", "approve", gates[0]["gate"].as_str().unwrap()]).ok();
+    let third = openai(&sandbox, &server.url, &["run", "--task", &id]);
+    assert_ne!(third.code, 0, "the fake server ends the test at the implementer");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3, "{}\n{}", third.stdout, third.stderr);
+    let implementing = said(&requests[2].body);
+    assert!(implementing.contains(message) && implementing.contains(note), "{implementing}");
+    assert!(requests.iter().all(|r| r.headers["authorization"] == "Bearer sk-fake-voice-0123456789"));
+}

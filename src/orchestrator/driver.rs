@@ -138,7 +138,8 @@ fn next_stage(task: &Task, playbook: &Playbook) -> Option<Stage> {
 fn next_step(run: &TaskRun, task: &Task) -> Step {
     // The promotion gate is the Left Hand's own: it decides it when exploration goes on.
     if let Some(open) = task.open_gates.iter().find(|g| g.kind != GateKind::Promotion) {
-        return Step::Gate(GateRequest::new(open.kind, open.reason.clone()));
+        let human_only = gate_plan::human_only(task, &run.setup().policy, open.kind);
+        return Step::Gate(GateRequest::new(open.kind, open.reason.clone()).human_only(human_only));
     }
     let challengers = run.setup().config.engine.challengers;
     if let Some((trigger, evidence)) = explore::start::due(task, challengers) {

@@ -44,9 +44,9 @@ impl GateRequest {
         GateRequest { kind, reason: reason.into(), human_only: false }
     }
 
-    /// The same request, for a human only.
-    pub fn for_a_human(self) -> GateRequest {
-        GateRequest { human_only: true, ..self }
+    /// The same request, for a human only when `human_only`.
+    pub fn human_only(self, human_only: bool) -> GateRequest {
+        GateRequest { human_only, ..self }
     }
 }
 

@@ -77,8 +77,7 @@ pub(crate) fn before_stage(task: &Task, policy: &Policy, kind: StageKind) -> Opt
              have the planner plan again). {plan}"
         ),
     );
-    // Deleting tests or CI is a human's call, whatever this run may approve on its own.
-    Some(if deletions.is_empty() { request } else { request.for_a_human() })
+    Some(request.human_only(human_only(task, policy, GateKind::Plan)))
 }
 
 /// Words that delete what follows them (`git rm` is `rm`).
@@ -198,6 +197,13 @@ pub(crate) fn deletions(plan: &Plan, policy: &Policy) -> Vec<String> {
         }
     }
     found
+}
+
+/// Whether only a human may decide a gate of `kind` on this task: deleting tests or CI files is a
+/// human's call, whatever a run may approve on its own. Read from the plan each time, so a gate
+/// left open by an earlier run keeps the rule.
+pub(crate) fn human_only(task: &Task, policy: &Policy, kind: GateKind) -> bool {
+    kind == GateKind::Plan && task.plan.as_ref().is_some_and(|plan| !deletions(plan, policy).is_empty())
 }
 
 /// Whether the PR gate still stands before the PR is created.

@@ -68,6 +68,9 @@ fn sigkill_during_implementation_then_restart_completes_with_exactly_one_pr() {
     let shown: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "show", &id, "--json"]).ok()).unwrap();
     assert_eq!(shown["task"]["stage"]["kind"], "implement", "killed inside the implementation stage");
     assert_eq!(shown["task"]["status"], "running", "the log says it was running when it died");
+    // What a dying process may leave that the log never recorded: it must not reach the PR.
+    let worktree = std::path::PathBuf::from(shown["task"]["worktrees"][0]["path"].as_str().unwrap());
+    std::fs::write(worktree.join("src/stray.rs"), "pub fn half_written(\n").unwrap();
 
     let resumed = run_scripted(&sandbox, &script, &["run", "--task", &id, "--approve", "all"]);
     assert_eq!(resumed.code, 0, "{}\n{}", resumed.stdout, resumed.stderr);
@@ -77,10 +80,22 @@ fn sigkill_during_implementation_then_restart_completes_with_exactly_one_pr() {
     let kinds: Vec<&str> =
         shown["events"].as_array().unwrap().iter().map(|e| e["kind"]["type"].as_str().unwrap()).collect();
     assert_eq!(kinds.iter().filter(|k| **k == "pr_created").count(), 1);
-    assert_eq!(kinds.iter().filter(|k| **k == "worktree_created").count(), 1, "the worktree was reused");
+    assert_eq!(kinds.iter().filter(|k| **k == "worktree_created").count(), 1, "the worktree was reused: {kinds:?}");
     assert_eq!(kinds.iter().filter(|k| **k == "plan_submitted").count(), 1, "the plan was not redone");
     assert_eq!(shown["task"]["status"], "pr_ready");
     assert!(sandbox.run(&["audit", "verify"]).ok().starts_with("ok:"));
+    // The interrupted stage started again from its checkpoint; what it left is kept on a ref.
+    let restored = shown["events"].as_array().unwrap().iter().find(|e| e["kind"]["type"] == "checkpoint_restored");
+    let restored = restored.unwrap_or_else(|| panic!("no checkpoint_restored event: {kinds:?}"));
+    let repo = git2::Repository::open(sandbox.repo()).unwrap();
+    let kept = repo.find_reference(restored["kind"]["abandoned"].as_str().unwrap()).unwrap().peel_to_tree().unwrap();
+    assert!(kept.get_path(std::path::Path::new("src/stray.rs")).is_ok(), "the stray file is kept on the ref");
+    let branch = shown["task"]["pr"]["branch"].as_str().unwrap();
+    let pr = repo.find_branch(branch, git2::BranchType::Local).unwrap().get().peel_to_tree().unwrap();
+    assert!(pr.get_path(std::path::Path::new("src/stray.rs")).is_err(), "nothing the log missed reaches the PR");
+    let lib = pr.get_path(std::path::Path::new("src/lib.rs")).unwrap().to_object(&repo).unwrap();
+    let lib = String::from_utf8_lossy(lib.as_blob().unwrap().content()).into_owned();
+    assert_eq!(lib.matches("div_ceil").count(), 1, "the fix is applied once: {lib}");
 
     // Running it again changes nothing.
     let again = run_scripted(&sandbox, &script, &["run", "--task", &id]);

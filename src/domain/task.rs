@@ -589,6 +589,7 @@ impl Task {
             | EventKind::ModelRetry { .. }
             | EventKind::BudgetExceeded { .. }
             | EventKind::WorktreeIssue { .. }
+            | EventKind::CheckpointRestored { .. }
             | EventKind::Note { .. } => {}
         }
         self.updated_at = event.at;

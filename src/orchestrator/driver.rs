@@ -50,6 +50,7 @@ pub async fn drive(engine: Arc<Engine>, id: TaskId) -> Result<Ending, EngineErro
     if let Some(ending) = readiness::hold(&setup, &task) {
         return Ok(ending);
     }
+    let interrupted = matches!(task.status, TaskStatus::Running | TaskStatus::Interrupted);
     if let Some(ending) = start(&engine, &task).await? {
         return Ok(ending);
     }
@@ -64,6 +65,7 @@ pub async fn drive(engine: Arc<Engine>, id: TaskId) -> Result<Ending, EngineErro
         .ok_or_else(|| EngineError::Refused(format!("no playbook for task kind {kind}")))?;
     let (worktree, _) = ensure_worktree(&engine, &task, PRODUCTION).await?;
     let mut run = TaskRun::new(engine.clone(), setup, id, playbook, worktree);
+    run.set_interrupted(interrupted);
     run_loop(&mut run).await
 }
 
@@ -185,6 +187,8 @@ async fn run_loop(run: &mut TaskRun) -> Result<Ending, EngineError> {
             Step::Stage(stage) => stages::run_stage(run, &stage).await?,
             Step::Finalize => finalize(run, &task).await?,
         };
+        // Only the step a crash interrupted starts again from its checkpoint.
+        run.set_interrupted(false);
         match flow {
             Flow::Next => {}
             Flow::Ask(request) => {

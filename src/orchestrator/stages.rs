@@ -27,7 +27,19 @@ use crate::workspace::diff_against;
 pub(crate) async fn run_stage(run: &mut TaskRun, stage: &Stage) -> Result<Flow, EngineError> {
     let task = run.task()?;
     if task.stage.as_ref().map(|s| s.name.as_str()) != Some(stage.name.as_str()) {
-        let checkpoint = run.checkpoint(&task, &stage.name).await?;
+        // A stage a crash interrupted starts again from the checkpoint it started from.
+        let interrupted = if run.interrupted() && stage.kind.changes_files() {
+            interrupted_checkpoint(run, &stage.name)?
+        } else {
+            None
+        };
+        let checkpoint = match interrupted {
+            Some(commit) => {
+                run.restart_from(&task, &stage.name, commit.clone()).await?;
+                Some(commit)
+            }
+            None => run.checkpoint(&task, &stage.name).await?,
+        };
         let started =
             EventKind::StageStarted { stage: stage.name.clone(), role: stage.role, kind: Some(stage.kind), checkpoint };
         run.record(vec![run.event(Actor::Orchestrator, started)]).await?;
@@ -36,6 +48,20 @@ pub(crate) async fn run_stage(run: &mut TaskRun, stage: &Stage) -> Result<Flow, 
         StageKind::Validate => validate::run(run, stage, &task).await,
         _ => agent_stage(run, stage, &task).await,
     }
+}
+
+/// The checkpoint of the stage `name` when its latest start never finished: the stage a crash
+/// interrupted.
+fn interrupted_checkpoint(run: &TaskRun, name: &str) -> Result<Option<String>, EngineError> {
+    let events = run.engine().reader().task_events(run.task_id())?;
+    for event in events.into_iter().rev() {
+        match event.kind {
+            EventKind::StageFinished { stage, .. } if stage == name => return Ok(None),
+            EventKind::StageStarted { stage, checkpoint, .. } if stage == name => return Ok(checkpoint),
+            _ => {}
+        }
+    }
+    Ok(None)
 }
 
 /// The event that ends `stage`.

@@ -20,7 +20,7 @@ use crate::playbooks::playbook::{Playbook, Stage};
 use crate::protocol::{Actor, Digest, EventKind, GateKind, NewEvent, Risk, StageKind, TaskId};
 use crate::tools::broker::{Broker, BrokerConfig};
 use crate::tools::budget::BudgetUsage;
-use crate::workspace::{CHECKPOINT_REFS, Worktree, WorktreeRequest, checkpoint, create, diff_against};
+use crate::workspace::{CHECKPOINT_REFS, Worktree, WorktreeRequest, checkpoint, create, diff_against, restore};
 
 /// Tokens of repository context put into prompts.
 const CONTEXT_TOKENS: usize = 2000;
@@ -40,6 +40,9 @@ pub struct TaskRun {
     /// Budgets double with every budget gate a human approves.
     budget_scale: u64,
     context: Option<String>,
+    /// Set when the engine stopped while the task ran: the stage it was in restarts from its
+    /// checkpoint.
+    interrupted: bool,
 }
 
 /// `limits` grown by `scale`.
@@ -99,7 +102,24 @@ impl TaskRun {
         let budget_scale = 1u64 << approved.min(16);
         let task_budget = Arc::new(Mutex::new(BudgetUsage::new("task", scaled(limits, budget_scale))));
         let host = Arc::new(TaskHost::new(engine.clone(), id));
-        Self { engine, setup, id, playbook, worktree, host, task_budget, budget_scale, context: None }
+        Self {
+            engine,
+            setup,
+            id,
+            playbook,
+            worktree,
+            host,
+            task_budget,
+            budget_scale,
+            context: None,
+            interrupted: false,
+        }
+    }
+
+    /// Says whether the engine stopped while the task ran (a crash, a kill, a quit mid-stage):
+    /// true for the run's first step only.
+    pub(crate) fn set_interrupted(&mut self, interrupted: bool) {
+        self.interrupted = interrupted;
     }
 
     /// The task.
@@ -259,6 +279,32 @@ impl TaskRun {
                 Ok(None)
             }
         }
+    }
+
+    /// Whether this is the run's first step after the engine stopped mid-run.
+    pub(crate) fn interrupted(&self) -> bool {
+        self.interrupted
+    }
+
+    /// Restarts an interrupted stage from `commit`, its checkpoint: what the worktree holds is kept
+    /// on a ref first, then the files go back to the checkpoint, so no edit is applied twice and
+    /// none the log missed survives.
+    pub(crate) async fn restart_from(&self, task: &Task, stage: &str, commit: String) -> Result<(), EngineError> {
+        let abandoned =
+            format!("{CHECKPOINT_REFS}/{}/interrupted/{}", task.id.short().to_lowercase(), task.event_count);
+        let (path, kept, target) = (self.worktree.path.clone(), abandoned.clone(), commit.clone());
+        let message = format!("what the {stage} stage left when task {} was interrupted", task.id.short());
+        tokio::task::spawn_blocking(move || {
+            checkpoint(&path, &kept, &message)?;
+            restore(&path, &target)
+        })
+        .await
+        .map_err(|err| EngineError::Refused(format!("restoring the checkpoint stopped: {err}")))?
+        .map_err(|err| {
+            EngineError::Refused(format!("could not restart the {stage} stage from its checkpoint: {err}"))
+        })?;
+        let restored = EventKind::CheckpointRestored { stage: stage.to_owned(), checkpoint: commit, abandoned };
+        self.record(vec![self.event(Actor::Orchestrator, restored)]).await
     }
 
     /// The hash of what a human sees at a gate: the plan, the validation results, the review, the

@@ -224,6 +224,16 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
     },
+    /// A stage interrupted by a crash starts again from its checkpoint: what the worktree held
+    /// (edits the log may never have recorded) is kept on `abandoned`, so nothing is applied twice.
+    CheckpointRestored {
+        /// The stage's name in the playbook.
+        stage: String,
+        /// The checkpoint restored.
+        checkpoint: String,
+        /// The ref holding what the worktree held.
+        abandoned: String,
+    },
     /// A human sent the work back from a gate: the stage of kind `to` runs again, with the note
     /// in its instructions.
     SentBack {
@@ -482,6 +492,7 @@ impl EventKind {
             EventKind::Note { .. } => "note",
             EventKind::SentBack { .. } => "sent_back",
             EventKind::Rewound { .. } => "rewound",
+            EventKind::CheckpointRestored { .. } => "checkpoint_restored",
             EventKind::ToolCalled(_) => "tool_called",
             EventKind::BudgetExceeded { .. } => "budget_exceeded",
             EventKind::WorktreeCreated { .. } => "worktree_created",
@@ -554,6 +565,9 @@ impl EventKind {
             EventKind::Rewound { stage, abandoned, note, .. } => {
                 let note = note.as_deref().map(|n| format!(": {n}")).unwrap_or_default();
                 format!("rewound to the {stage} stage (the work set aside is on {abandoned}){note}")
+            }
+            EventKind::CheckpointRestored { stage, abandoned, .. } => {
+                format!("the {stage} stage starts again from its checkpoint (what the worktree held is on {abandoned})")
             }
             EventKind::SentBack { gate_kind, to, note, .. } => {
                 format!("sent back from the {gate_kind} gate to the {to} stage: {note}")

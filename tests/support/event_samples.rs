@@ -359,6 +359,11 @@ samples! {
         to: StageKind::Plan,
         note: "use div_ceil".into(),
     }],
+    CheckpointRestored => [EventKind::CheckpointRestored {
+        stage: "code".into(),
+        checkpoint: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b".into(),
+        abandoned: "refs/ambidex/00000001/interrupted/41".into(),
+    }],
     Rewound => [EventKind::Rewound {
         stage: "code".into(),
         kind: StageKind::Implement,

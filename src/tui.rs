@@ -5,6 +5,7 @@
 //! - `app`: the state; `update` and `input`: the one function that changes it;
 //! - `render` and the pane files (`stream_view`, `diff_view`, `compare`, `evidence_view`,
 //!   `log_view`, `metrics_view`, `overlay`, `form`): drawing, which only reads the state;
+//! - `voice`: the message to a task's agents and the rewind picker (their state, keys, drawing);
 //! - `model`, `streams`, `diff_doc`: what a task's events fold into;
 //! - `highlight`: syntect on a worker thread; `keymap`, `theme`, `layout`.
 //!
@@ -35,6 +36,9 @@ pub mod theme;
 mod update;
 #[cfg(test)]
 mod update_tests;
+pub mod voice;
+#[cfg(test)]
+mod voice_tests;
 
 use std::io::Write;
 use std::sync::Arc;

@@ -175,6 +175,155 @@ fn a_task_added_in_the_form_passes_its_gates_with_y_and_reaches_a_pr() {
     assert_eq!(tmux.tmux(&["display", "-p", "#{mouse_any_flag}"]).trim(), "0", "mouse reporting was turned off");
 }
 
+/// What the engineer says when sending the first plan back: only a planner whose instructions
+/// carry it plays [`REPLAN`].
+const SEND_BACK_NOTE: &str = "use usize::div_ceil, no hand-written rounding";
+
+/// What the engineer says with the rewind (longer than [`SEND_BACK_NOTE`], so a planner whose
+/// instructions carry both plays [`RETRY_PLAN`]: the longest phrase a script has wins).
+const REWIND_NOTE: &str = "start over: keep the whole change to one line of src/lib.rs";
+
+/// The plan made after the send-back.
+const REPLAN: &str = r#"
+[[turn]]
+task = "use usize::div_ceil, no hand-written rounding"
+role = "planner"
+[[turn.tool_call]]
+name = "submit_plan"
+arguments = { summary = "Use usize::div_ceil as the engineer asked.", steps = ["src/lib.rs: items.div_ceil(size)"], expected_files = ["src/lib.rs"], validation = ["cargo test"], rollback = "revert the commit", confidence = 95 }
+"#;
+
+/// The plan made after the rewind.
+const RETRY_PLAN: &str = r#"
+[[turn]]
+task = "start over: keep the whole change to one line of src/lib.rs"
+role = "planner"
+[[turn.tool_call]]
+name = "submit_plan"
+arguments = { summary = "One line: items.div_ceil(size), nothing else.", steps = ["src/lib.rs: one line"], expected_files = ["src/lib.rs"], validation = ["cargo test"], rollback = "revert the commit", confidence = 95 }
+"#;
+
+/// A task's events, as `ambidex task show --json` prints them.
+fn task_events(sandbox: &Sandbox, id: &str) -> Vec<serde_json::Value> {
+    let shown: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "show", id, "--json"]).ok()).unwrap();
+    shown["events"].as_array().unwrap().clone()
+}
+
+#[test]
+fn the_engineer_sends_a_plan_back_stops_the_next_messages_the_agents_and_rewinds_with_keys() {
+    let sandbox = Sandbox::new();
+    support::engine::pagination_repo(&sandbox);
+    let turns = [support::engine::PLAN, REPLAN, RETRY_PLAN].concat();
+    let script = support::engine::script(&sandbox, "voice", &turns);
+    sandbox.write(
+        "config/ambidex/config.toml",
+        &format!(
+            "[providers.script]\nkind = \"scripted\"\nscript = \"{}\"\n\n[models]\ndefault_provider = \"script\"\n\n\
+             [engine]\nchallengers = 0\n\n[tui]\nbell = false\nosc9 = false\n",
+            script.display()
+        ),
+    );
+    // Decision keys are ignored for 400 ms after a gate pops the overlay up.
+    let read_the_gate = || std::thread::sleep(Duration::from_millis(700));
+
+    let tmux = Tmux::start(&sandbox, 140, 40);
+    tmux.wait_for("No tasks yet");
+    tmux.keys(&["n"]);
+    tmux.wait_for("New task");
+    tmux.type_text("Fix page_count in src/lib.rs so that a partial last page is counted instead of dropped");
+    tmux.keys(&["Enter"]);
+    tmux.type_text("page_count(11, 5) returns 3");
+    tmux.keys(&["Tab", "Tab"]);
+    tmux.type_text("h");
+    tmux.keys(&["C-s"]);
+
+    // High risk: the plan waits. `n` asks for the note, `enter` sends the plan back with it.
+    let screen = tmux.wait_for_any(&["page_count rounds down"], 60).1;
+    assert!(screen.contains("Approval: plan gate"), "{screen}");
+    read_the_gate();
+    tmux.keys(&["n"]);
+    tmux.wait_for("enter sends it back");
+    tmux.type_text(SEND_BACK_NOTE);
+    tmux.keys(&["Enter"]);
+
+    // The planner plans again with the note in its instructions; the new plan waits; `s` stops.
+    let screen = tmux.wait_for_any(&["Use usize::div_ceil as the engineer asked"], 120).1;
+    assert!(screen.contains("Approval: plan gate"), "{screen}");
+    read_the_gate();
+    tmux.keys(&["s"]);
+    let listed =
+        || -> serde_json::Value { serde_json::from_str(&sandbox.run(&["task", "list", "--json"]).ok()).unwrap() };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while listed()[0]["status"] != "failed" {
+        assert!(Instant::now() < deadline, "the task did not stop: {}\n{}", listed(), tmux.screen());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let id = listed()[0]["id"].as_str().unwrap().to_owned();
+    let screen = tmux.wait_for("failed");
+    assert!(!screen.contains("Approval: "), "no gate waits after a stop:\n{screen}");
+
+    // `m`: a message to the task's agents.
+    tmux.keys(&["m"]);
+    tmux.wait_for("Message to the agents of task");
+    tmux.type_text("the rounding question is settled");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("message sent to task");
+
+    // `w`: the stages with checkpoints, a note, a confirmation that says where the work goes.
+    tmux.keys(&["w"]);
+    let screen = tmux.wait_for("Rewind task");
+    assert!(screen.contains("planner"), "the plan stage is offered:\n{screen}");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("what the rerun should do differently");
+    tmux.type_text(REWIND_NOTE);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("kept, not deleted");
+    tmux.keys(&["y"]);
+    let (found, screen) = tmux.wait_for_any(&["rewound to the plan stage", "RewindTask:"], 60);
+    assert_eq!(found, 0, "the engine takes the rewind:\n{screen}");
+    // The task runs again from the plan stage with the rewind's note, and its new plan waits.
+    let screen = tmux.wait_for_any(&["One line: items.div_ceil(size)"], 120).1;
+    assert!(screen.contains("Approval: plan gate"), "{screen}");
+
+    let events = task_events(&sandbox, &id);
+    let of = |kind: &str| -> Vec<&serde_json::Value> { events.iter().filter(|e| e["kind"]["type"] == kind).collect() };
+    let sent = of("sent_back");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(
+        (sent[0]["kind"]["to"].as_str(), sent[0]["kind"]["note"].as_str()),
+        (Some("plan"), Some(SEND_BACK_NOTE))
+    );
+    let stopped = of("status_changed")
+        .into_iter()
+        .filter(|e| e["kind"]["to"] == "failed")
+        .map(|e| e["kind"]["reason"].as_str().unwrap_or_default())
+        .collect::<Vec<_>>();
+    assert_eq!(stopped, vec!["stopped by the engineer at the plan gate"], "{events:?}");
+    let notes: Vec<&str> = of("note").iter().filter_map(|e| e["kind"]["text"].as_str()).collect();
+    assert!(notes.contains(&"the rounding question is settled"), "{notes:?}");
+    let rewound = of("rewound");
+    assert_eq!(rewound.len(), 1, "{rewound:?}");
+    assert_eq!(rewound[0]["kind"]["stage"], "plan");
+    assert_eq!(rewound[0]["kind"]["note"], REWIND_NOTE);
+    assert!(rewound[0]["kind"]["abandoned"].as_str().is_some_and(|r| r.contains("abandoned")), "{rewound:?}");
+    assert_eq!(of("plan_submitted").len(), 3, "planned, planned again after the send-back, and after the rewind");
+
+    // `esc` leaves the gate for later (sent apart from `q`: together they read as alt-q).
+    tmux.keys(&["Escape"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tmux.screen().contains("Approval: ") {
+        assert!(Instant::now() < deadline, "esc did not close the overlay:\n{}", tmux.screen());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    tmux.keys(&["q"]);
+    let (found, _) = tmux.wait_for_any(&["EXITED:0", "Quit"], 30);
+    if found == 1 {
+        tmux.keys(&["y"]);
+    }
+    tmux.wait_for("EXITED:0");
+    assert_eq!(tmux.tmux(&["display", "-p", "#{alternate_on}"]).trim(), "0", "the alternate screen was left");
+}
+
 #[test]
 fn a_bad_theme_or_keymap_is_named_before_the_terminal_is_touched() {
     let sandbox = Sandbox::new();

@@ -13,6 +13,7 @@ use super::highlight::{HunkHighlight, Request};
 use super::keymap::Keymap;
 use super::model::TaskDetail;
 use super::theme::Theme;
+use super::voice::{MessageDraft, RewindPick};
 use crate::protocol::{CandidateDiff, Event, GateId, ModelUnavailable, TaskId, TaskStatus, TaskSummary, Update};
 
 /// The panes that can hold the focus.
@@ -177,6 +178,10 @@ pub enum Overlay {
     Form(Box<FormState>),
     /// A yes/no question.
     Confirm(Confirm),
+    /// The one-line message to a task's agents.
+    Message(MessageDraft),
+    /// The stages a task can be rewound to, then the note for the rerun.
+    Rewind(Box<RewindPick>),
     /// What is behind an evidence cell.
     Cell {
         /// The heading.
@@ -200,6 +205,15 @@ pub enum Confirm {
     Cancel(TaskId),
     /// Remove a finished task's worktrees.
     Clean(TaskId),
+    /// Rewind a stopped task to a stage's checkpoint (only `y` confirms).
+    Rewind {
+        /// The task.
+        task: TaskId,
+        /// The stage's name in the playbook.
+        stage: String,
+        /// What to do differently this time.
+        note: Option<String>,
+    },
 }
 
 /// The approval overlay's own state.

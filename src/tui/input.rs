@@ -26,7 +26,12 @@ impl AppState {
                 self.overlay = Some(Overlay::Approval);
                 self.approval_key(key)
             }
+            Some(Overlay::Confirm(Confirm::Rewind { task, stage, note })) => {
+                self.confirm_rewind(task, stage, note, key)
+            }
             Some(Overlay::Confirm(confirm)) => self.confirm_key(confirm, key),
+            Some(Overlay::Message(draft)) => self.message_key(draft, key),
+            Some(Overlay::Rewind(pick)) => self.rewind_key(pick, key),
             Some(Overlay::Help { scroll }) => {
                 self.overlay = match (key.code, self.keymap.action(Mode::Normal, &key)) {
                     (_, Some(Action::Down)) => Some(Overlay::Help { scroll: scroll + 1 }),
@@ -132,6 +137,8 @@ impl AppState {
                         Some((format!("task {} is {}: nothing to resume", task.id.short(), task.status), true));
                 }
             }
+            Action::Message => self.open_message(),
+            Action::RewindTask => self.open_rewind(),
             Action::Gates => {
                 if self.approval.queue.is_empty() {
                     self.status = Some(("no gate is waiting".into(), false));
@@ -505,6 +512,8 @@ impl AppState {
                     self.status = Some((what, false));
                     return vec![Command::CleanTask { task, force: false }];
                 }
+                // Only `y` confirms a rewind (see `confirm_rewind`); it never gets here.
+                Confirm::Rewind { .. } => {}
             },
             KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => self.reopen_pending_gates(),
             _ => self.overlay = Some(Overlay::Confirm(confirm)),
@@ -513,6 +522,9 @@ impl AppState {
     }
 
     pub(crate) fn on_paste(&mut self, text: &str) {
+        if self.paste_voice(text) {
+            return;
+        }
         match &mut self.overlay {
             Some(Overlay::Form(form)) => form.paste(text),
             Some(Overlay::Approval) if self.approval.editing_note => self.approval.note.push_str(text),
@@ -594,6 +606,7 @@ impl AppState {
     }
 }
 
-fn is_final(status: TaskStatus) -> bool {
+/// Whether a task is finished for good (PR ready, rejected or cancelled).
+pub(crate) fn is_final(status: TaskStatus) -> bool {
     matches!(status, TaskStatus::PrReady | TaskStatus::Rejected | TaskStatus::Cancelled)
 }

@@ -82,6 +82,8 @@ actions! {
     CancelTask = "cancel_task", Normal, "x", "cancel the selected task";
     ResumeTask = "resume_task", Normal, "r", "resume an interrupted or failed task";
     CleanTask = "clean_task", Normal, "X", "remove a finished task's worktrees (its branches stay)";
+    Message = "message", Normal, "m", "message the selected task's agents";
+    RewindTask = "rewind_task", Normal, "w", "rewind the selected task to a stage (the work since is kept)";
     Gates = "gates", Normal, "o", "open the approval overlay";
     NextTab = "next_tab", Normal, "t", "next tab";
     PrevTab = "prev_tab", Normal, "T", "previous tab";
@@ -326,6 +328,11 @@ mod tests {
         );
         assert_eq!(keymap.action(Mode::Normal, &press(KeyCode::Char('n'), KeyModifiers::NONE)), Some(Action::NewTask));
         assert_eq!(keymap.action(Mode::Form, &press(KeyCode::Char('s'), KeyModifiers::CONTROL)), Some(Action::Submit));
+        assert_eq!(keymap.action(Mode::Normal, &press(KeyCode::Char('m'), KeyModifiers::NONE)), Some(Action::Message));
+        assert_eq!(
+            keymap.action(Mode::Normal, &press(KeyCode::Char('w'), KeyModifiers::NONE)),
+            Some(Action::RewindTask)
+        );
         for action in Action::ALL {
             assert!(!keymap.keys(*action).contains("unbound"), "{action:?} has a default key");
         }
@@ -345,6 +352,19 @@ mod tests {
         assert!(err.contains("unknown action `aprove`"), "{err}");
         let err = Keymap::with_overrides(&BTreeMap::from([("approve".to_owned(), "hyper-q".to_owned())])).unwrap_err();
         assert!(err.contains("tui.keymap.approve"), "{err}");
+    }
+
+    #[test]
+    fn no_default_key_does_two_things_in_one_mode() {
+        let keymap = Keymap::default();
+        let mut seen = std::collections::HashMap::new();
+        for action in Action::ALL {
+            for key in &keymap.bindings[action] {
+                if let Some(other) = seen.insert((action.mode(), *key), *action) {
+                    panic!("{key} is bound to both {other:?} and {action:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::protocol::{
     Decision, Digest, Event, EventKind, EvidenceMatrix, Finding, GateId, GateKind, IntakeVerdict, Plan, PullRequest,
-    Review, Synthesis, TaskId, TaskSpec, Track, ValidationResult,
+    Review, Role, StageKind, Synthesis, TaskId, TaskSpec, Track, ValidationResult,
 };
 
 use super::streams::{Streams, stream_key};
@@ -33,6 +33,23 @@ pub struct GateView {
     pub opened_at: jiff::Timestamp,
     /// The decision, once taken: decision, note, choice.
     pub decided: Option<(Decision, Option<String>, Option<String>)>,
+}
+
+/// A stage that started from a checkpoint: what a rewind to it restores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageCheckpoint {
+    /// The stage's name in the playbook (what a rewind names).
+    pub stage: String,
+    /// The role that ran it.
+    pub role: Role,
+    /// What the stage does, when the event says.
+    pub kind: Option<StageKind>,
+    /// The commit recording the worktree as the stage found it.
+    pub commit: String,
+    /// The event of its newest start.
+    pub seq: u64,
+    /// When it last started.
+    pub at: jiff::Timestamp,
 }
 
 /// Intake's verdict, as the form shows it.
@@ -106,6 +123,9 @@ pub struct TaskDetail {
     pub acceptance: Option<(Vec<String>, Vec<String>, Vec<String>)>,
     /// Every gate, in opening order.
     pub gates: Vec<GateView>,
+    /// The stages that started from a checkpoint: one per stage name, in the order the stages
+    /// first started, each as of its newest start (the one a rewind returns to).
+    pub checkpoints: Vec<StageCheckpoint>,
     /// The latest evidence matrix and its hash.
     pub matrix: Option<(EvidenceMatrix, Digest)>,
     /// The synthesis recommendation.
@@ -171,8 +191,22 @@ impl TaskDetail {
                 });
             }
             EventKind::TaskTriaged(triage) => self.triage_reasons = triage.reasons.clone(),
-            EventKind::StageStarted { stage, role, .. } => {
+            EventKind::StageStarted { stage, role, kind, checkpoint } => {
                 self.stage = Some(stage.clone());
+                if let Some(commit) = checkpoint {
+                    let newest = StageCheckpoint {
+                        stage: stage.clone(),
+                        role: *role,
+                        kind: *kind,
+                        commit: commit.clone(),
+                        seq: event.seq,
+                        at: event.at,
+                    };
+                    match self.checkpoints.iter_mut().find(|c| c.stage == *stage) {
+                        Some(known) => *known = newest,
+                        None => self.checkpoints.push(newest),
+                    }
+                }
                 if role.track() == Track::Right {
                     let section = self.right.start(role.as_str(), None);
                     section.state = "running".into();
@@ -400,5 +434,28 @@ mod tests {
         assert_eq!(section.partial, "Now the pl", "live streamed text survives the load");
         detail.apply(&message);
         assert_eq!(detail.right.agents[0].entries.len(), 2, "an applied event is not applied again");
+    }
+
+    #[test]
+    fn each_stage_keeps_the_checkpoint_of_its_newest_start_in_first_start_order() {
+        let started = |seq, stage: &str, role, checkpoint: Option<&str>| {
+            let kind = StageKind::from_legacy_name(stage);
+            let checkpoint = checkpoint.map(str::to_owned);
+            event(seq, Actor::Orchestrator, EventKind::StageStarted { stage: stage.into(), role, kind, checkpoint })
+        };
+        let mut detail = TaskDetail::default();
+        detail.load(&[
+            started(1, "plan", Role::Planner, Some("aaa")),
+            started(2, "implement", Role::Implementer, Some("bbb")),
+            started(3, "test", Role::Tester, None),
+            started(4, "plan", Role::Planner, Some("ccc")),
+        ]);
+        let kept: Vec<(&str, &str, u64)> =
+            detail.checkpoints.iter().map(|c| (c.stage.as_str(), c.commit.as_str(), c.seq)).collect();
+        assert_eq!(
+            kept,
+            vec![("plan", "ccc", 4), ("implement", "bbb", 2)],
+            "a start without a checkpoint is not offered"
+        );
     }
 }

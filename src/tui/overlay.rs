@@ -13,9 +13,10 @@ use super::keymap::Action;
 use super::layout::centered;
 use super::model::{GateView, TaskDetail};
 use super::render::{age, pane};
-use crate::protocol::{Decision, GateKind};
+use crate::protocol::{Decision, GateKind, TaskId};
 
-fn modal<'a>(state: &AppState, title: Line<'a>, area: Rect, buf: &mut Buffer) -> Rect {
+/// Clears `area` and draws an overlay's frame with `title`; returns the inside.
+pub(crate) fn modal<'a>(state: &AppState, title: Line<'a>, area: Rect, buf: &mut Buffer) -> Rect {
     Clear.render(area, buf);
     let block = Block::default()
         .borders(Borders::ALL)
@@ -290,6 +291,7 @@ pub fn render_confirm(state: &AppState, confirm: &Confirm, area: Rect, buf: &mut
             "Remove the worktrees of task {}? Its branches stay; uncommitted changes are refused.",
             task.short()
         ),
+        Confirm::Rewind { task, stage, note } => return render_confirm_rewind(state, *task, stage, note, area, buf),
     };
     let rect = centered(area, 60, 7);
     let inner = modal(state, Line::styled(" Confirm ", theme.style("ui.title")), rect, buf);
@@ -301,6 +303,58 @@ pub fn render_confirm(state: &AppState, confirm: &Confirm, area: Rect, buf: &mut
             Span::styled(" yes   ", theme.style("ui.dim")),
             Span::styled("n", theme.style("ui.key")),
             Span::styled(" no", theme.style("ui.dim")),
+        ]),
+    ])
+    .wrap(Wrap { trim: true })
+    .render(inner, buf);
+}
+
+/// Draws a rewind's confirmation: what goes back, where the work since goes, and the note.
+fn render_confirm_rewind(
+    state: &AppState,
+    task: TaskId,
+    stage: &str,
+    note: &Option<String>,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let theme = &state.theme;
+    let what = format!(
+        "Its worktree goes back to the checkpoint the {stage} stage started from. The work done since is set \
+         aside on a ref: kept, not deleted (the rewind's event names the ref). The task then runs again from \
+         the {stage} stage."
+    );
+    let width = area.width.saturating_sub(4).min(76);
+    // The wrapped lines (words leave a little room at each line's end), the blank lines, the keys,
+    // the frame.
+    let wrapped = |chars: usize| (chars / width.saturating_sub(6).max(1) as usize) as u16 + 1;
+    let note_lines = note.as_deref().map_or(1, |n| wrapped("note: ".len() + n.chars().count()));
+    let height = 1 + 1 + wrapped(what.chars().count()) + 1 + note_lines + 1 + 1 + 2;
+    let rect = centered(area, width, height);
+    let title = Line::from(vec![
+        Span::styled(" Confirm the rewind ", theme.style("ui.title")),
+        Span::styled(format!("· task {} ", task.short()), theme.style("ui.dim")),
+    ]);
+    let inner = modal(state, title, rect, buf);
+    let note = match note {
+        Some(note) => Line::from(vec![
+            Span::styled("note: ", theme.style("ui.form.label")),
+            Span::styled(note.clone(), theme.style("ui.text")),
+        ]),
+        None => Line::styled("no note for the rerun", theme.style("ui.dim")),
+    };
+    Paragraph::new(vec![
+        Line::styled(format!("Rewind task {} to the {stage} stage?", task.short()), theme.style("ui.header")),
+        Line::default(),
+        Line::styled(what, theme.style("ui.text")),
+        Line::default(),
+        note,
+        Line::default(),
+        Line::from(vec![
+            Span::styled("y", theme.style("ui.key")),
+            Span::styled(" rewind   ", theme.style("ui.dim")),
+            Span::styled("any other key", theme.style("ui.key")),
+            Span::styled(" cancels", theme.style("ui.dim")),
         ]),
     ])
     .wrap(Wrap { trim: true })

@@ -12,7 +12,7 @@ use super::app::{AppState, Overlay, Pane, Tab};
 use super::keymap::Action;
 use super::layout;
 use super::theme::Theme;
-use super::{compare, diff_view, evidence_view, form, log_view, metrics_view, overlay, stream_view};
+use super::{compare, diff_view, evidence_view, form, log_view, metrics_view, overlay, stream_view, voice};
 use crate::protocol::ModelUnavailable;
 
 /// How long ago `then` was, in the largest whole unit.
@@ -85,6 +85,8 @@ impl Widget for &AppState {
             Some(Overlay::Approval) => overlay::render_approval(self, area, buf),
             Some(Overlay::Help { scroll }) => overlay::render_help(self, *scroll, area, buf),
             Some(Overlay::Confirm(confirm)) => overlay::render_confirm(self, confirm, area, buf),
+            Some(Overlay::Message(draft)) => voice::render_message(self, draft, area, buf),
+            Some(Overlay::Rewind(pick)) => voice::render_rewind(self, pick, area, buf),
             Some(Overlay::Cell { title, lines, scroll }) => {
                 overlay::render_cell(self, title, lines, *scroll, area, buf)
             }
@@ -233,16 +235,18 @@ impl AppState {
         Line::from(spans).render(area, buf);
     }
 
-    /// The key hints of the focused pane.
+    /// The key hints of the focused pane, most useful first; help and quit end the list.
     pub fn hints(&self) -> Vec<(String, &'static str)> {
         let k = |action| self.keymap.key(action);
         let mut hints: Vec<(String, &'static str)> = match (self.focus, self.tab) {
             (Pane::Queue, _) => vec![
                 (format!("{}/{}", k(Action::Down), k(Action::Up)), "move"),
                 (k(Action::NewTask), "new"),
-                (k(Action::EditTask), "revise"),
+                (k(Action::Message), "message"),
+                (k(Action::RewindTask), "rewind"),
                 (k(Action::CancelTask), "cancel"),
                 (k(Action::ResumeTask), "resume"),
+                (k(Action::EditTask), "revise"),
             ],
             (Pane::Right | Pane::Left, _) => vec![
                 (format!("{}/{}", k(Action::Down), k(Action::Up)), "scroll"),
@@ -291,8 +295,21 @@ impl AppState {
             .render(area, buf);
             return;
         }
+        // What does not fit goes, from the end, but help and quit stay: help lists every key.
+        let mut hints = self.hints();
+        let width = |hints: &[(String, &str)]| -> usize {
+            // A space before the first; each is `key what` and two spaces, the last one's cut.
+            hints
+                .iter()
+                .map(|(key, what)| key.chars().count() + what.chars().count() + 3)
+                .sum::<usize>()
+                .saturating_sub(1)
+        };
+        while hints.len() > 2 && width(&hints) > area.width as usize {
+            hints.remove(hints.len() - 3);
+        }
         let mut spans = vec![Span::raw(" ")];
-        for (key, what) in self.hints() {
+        for (key, what) in hints {
             spans.push(Span::styled(key, theme.style("ui.key")));
             spans.push(Span::styled(format!(" {what}  "), theme.style("ui.dim")));
         }

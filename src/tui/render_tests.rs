@@ -13,8 +13,8 @@ use super::form::FormState;
 use super::model::IntakeView;
 use crate::protocol::{
     Actor, AgentIdentity, CandidateDiff, CandidatePlan, Decision, Delta, Digest, Event, EventKind, GateId, GateKind,
-    IntakeVerdict, ModelUnavailable, Plan, Recommendation, Risk, Role, Route, Synthesis, SynthesisReason, TaskId,
-    TaskKind, TaskSpec, TaskStatus, TaskSummary, ToolCallId, ToolCallRecord, Update,
+    IntakeVerdict, ModelUnavailable, Plan, Recommendation, Risk, Role, Route, StageKind, Synthesis, SynthesisReason,
+    TaskId, TaskKind, TaskSpec, TaskStatus, TaskSummary, ToolCallId, ToolCallRecord, Update,
 };
 
 pub(crate) fn at(second: i64) -> Timestamp {
@@ -128,7 +128,12 @@ pub(crate) fn busy_state() -> AppState {
         (Actor::Orchestrator, EventKind::TaskCreated { spec }),
         (
             Actor::Orchestrator,
-            EventKind::StageStarted { stage: "plan".into(), role: Role::Planner, kind: None, checkpoint: None },
+            EventKind::StageStarted {
+                stage: "plan".into(),
+                role: Role::Planner,
+                kind: Some(StageKind::Plan),
+                checkpoint: Some("5d41402abc4b2a76b9719d911017c592ae0f3b1c".into()),
+            },
         ),
         (planner.clone(), EventKind::AgentMessage { text: "Reading the token checks first.".into() }),
         (
@@ -171,8 +176,8 @@ pub(crate) fn busy_state() -> AppState {
             EventKind::StageStarted {
                 stage: "implement".into(),
                 role: Role::Implementer,
-                kind: None,
-                checkpoint: None,
+                kind: Some(StageKind::Implement),
+                checkpoint: Some("7215ee9c7d9dc229d2921a40e899ec5f22c1a0e4".into()),
             },
         ),
         (
@@ -388,6 +393,36 @@ fn quit_confirmation_and_evidence_cell() {
     state.update(Msg::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter)));
     assert!(matches!(state.overlay, Some(Overlay::Cell { .. })));
     snap("evidence_cell", &state);
+}
+
+#[test]
+fn message_editor_rewind_picker_note_and_confirmation() {
+    let press = |state: &mut AppState, code| {
+        state.update(Msg::Key(crossterm::event::KeyEvent::from(code)));
+    };
+    let typed = |state: &mut AppState, text: &str| {
+        for c in text.chars() {
+            state.update(Msg::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char(c))));
+        }
+    };
+    use crossterm::event::KeyCode::{Char, Enter, Up};
+    let mut state = busy_state();
+    press(&mut state, Char('m'));
+    typed(&mut state, "check the refresh path too");
+    assert!(matches!(state.overlay, Some(Overlay::Message(_))));
+    snap("message", &state);
+
+    let mut state = with(busy_state(), |s| s.tasks[1].status = TaskStatus::Failed);
+    press(&mut state, Char('w'));
+    assert!(matches!(state.overlay, Some(Overlay::Rewind(_))));
+    snap("rewind_pick", &state);
+    press(&mut state, Up);
+    press(&mut state, Enter);
+    typed(&mut state, "plan the migration first");
+    snap("rewind_note", &state);
+    press(&mut state, Enter);
+    assert!(matches!(state.overlay, Some(Overlay::Confirm(Confirm::Rewind { .. }))));
+    snap("confirm_rewind", &state);
 }
 
 #[test]

@@ -145,6 +145,11 @@ impl AppState {
                     self.overlay = None;
                 }
             }
+            EventKind::Rewound { stage, abandoned, .. } if live => {
+                let what =
+                    format!("task {} rewound to the {stage} stage; the work set aside is on {abandoned}", task.short());
+                self.status = Some((what, false));
+            }
             EventKind::TaskCreated { spec } | EventKind::TaskRevised { spec } => {
                 if let Some(Overlay::Form(form)) = &mut self.overlay
                     && form.awaiting.as_ref() == Some(spec)

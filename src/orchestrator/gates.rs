@@ -298,3 +298,51 @@ impl Engine {
         Ok(appended)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::DecidedGate;
+
+    fn answered(kind: GateKind, decision: Decision) -> DecidedGate {
+        DecidedGate {
+            id: GateId::new(),
+            kind,
+            reason: String::new(),
+            decision,
+            note: None,
+            choice: None,
+            evidence_hash: None,
+            superseded: false,
+        }
+    }
+
+    #[test]
+    fn automatic_approval_stops_at_the_budget_multiple_and_the_escalation_count() {
+        let rules = crate::playbooks::Policy::built_in().unwrap().gates;
+        assert_eq!((rules.auto_budget_multiple, rules.auto_escalations), (4, 2));
+        let mut task = crate::domain::task::fresh(crate::protocol::TaskSpec::titled("Never submits"));
+        // 1× → 2× → 4× may be approved automatically; 8× may not.
+        for approved in 0..2 {
+            assert_eq!(auto_ceiling(&task, GateKind::Budget, &rules), None, "after {approved} doublings");
+            task.decided_gates.push(answered(GateKind::Budget, Decision::Approve));
+        }
+        let why = auto_ceiling(&task, GateKind::Budget, &rules).unwrap();
+        assert!(why.contains("8×") && why.contains("gates.auto_budget_multiple = 4"), "{why}");
+        // A send-back counts like an approval; a stop does not.
+        task.decided_gates.push(answered(GateKind::Escalation, Decision::SendBack));
+        task.decided_gates.push(answered(GateKind::Escalation, Decision::Stop));
+        assert_eq!(auto_ceiling(&task, GateKind::Escalation, &rules), None);
+        task.decided_gates.push(answered(GateKind::Escalation, Decision::Approve));
+        assert!(auto_ceiling(&task, GateKind::Escalation, &rules).is_some());
+        assert_eq!(auto_ceiling(&task, GateKind::Plan, &rules), None, "other gates have no ceiling");
+    }
+
+    #[test]
+    fn work_goes_back_to_the_stage_that_produced_what_the_gate_shows() {
+        assert_eq!(send_back_to(GateKind::Plan), Some(StageKind::Plan));
+        assert_eq!(send_back_to(GateKind::PullRequest), Some(StageKind::Implement));
+        assert_eq!(send_back_to(GateKind::Command), None, "a command is refused to the agent instead");
+        assert_eq!(send_back_to(GateKind::Promotion), None, "production keeps its change instead");
+    }
+}

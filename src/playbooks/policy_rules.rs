@@ -611,6 +611,37 @@ fn bad_pattern(message: String, section: &str, name: &str) -> RuleError {
     if needle.is_empty() { error } else { error.near(&needle) }
 }
 
+/// A named rule of phrases with a justification (`[[intake.unsafe]]`, `[[risk.destructive]]`), as
+/// its checks see it.
+struct NamedPhrases<'a> {
+    section: &'static str,
+    name: &'a str,
+    justification: &'a str,
+}
+
+impl<'a> NamedPhrases<'a> {
+    /// Checks the rule (its name unique in `names`, a justification, something to match) and
+    /// compiles its keywords and regexes.
+    fn compile(
+        &self,
+        names: &mut BTreeSet<&'a str>,
+        keywords: &[String],
+        regexes: &[String],
+    ) -> Result<Phrases, RuleError> {
+        let (section, name) = (self.section, self.name);
+        if !names.insert(name) {
+            return Err(RuleError::new(format!("{section} `{name}` is defined twice")).at("name", name));
+        }
+        if self.justification.trim().is_empty() || (keywords.is_empty() && regexes.is_empty()) {
+            return Err(RuleError::new(format!(
+                "{section} `{name}` needs a justification and at least one keyword or regex"
+            ))
+            .at("name", name));
+        }
+        Phrases::compile(keywords, regexes).map_err(|err| bad_pattern(err, section, name))
+    }
+}
+
 /// Compiles every matcher (so matching never compiles again) and checks the values; the first
 /// problem names its rule.
 pub(super) fn check(policy: &super::Policy) -> Result<(), RuleError> {
@@ -624,21 +655,8 @@ pub(super) fn check(policy: &super::Policy) -> Result<(), RuleError> {
     }
     let mut names = BTreeSet::new();
     for rule in &intake.unsafe_rules {
-        if !names.insert(rule.name.as_str()) {
-            return Err(
-                RuleError::new(format!("intake.unsafe `{}` is defined twice", rule.name)).at("name", &rule.name)
-            );
-        }
-        if rule.justification.trim().is_empty() || (rule.keywords.is_empty() && rule.regexes.is_empty()) {
-            return Err(RuleError::new(format!(
-                "intake.unsafe `{}` needs a justification and at least one keyword or regex",
-                rule.name
-            ))
-            .at("name", &rule.name));
-        }
-        let phrases = Phrases::compile(&rule.keywords, &rule.regexes)
-            .map_err(|err| bad_pattern(err, "intake.unsafe", &rule.name))?;
-        rule.compiled.set(phrases);
+        let named = NamedPhrases { section: "intake.unsafe", name: &rule.name, justification: &rule.justification };
+        rule.compiled.set(named.compile(&mut names, &rule.keywords, &rule.regexes)?);
     }
     let broad = &intake.broad;
     let phrases = Phrases::compile(&broad.keywords, &broad.regexes).map_err(|err| {
@@ -678,21 +696,8 @@ pub(super) fn check(policy: &super::Policy) -> Result<(), RuleError> {
 
     let mut destructive = BTreeSet::new();
     for rule in &policy.risk.destructive {
-        if !destructive.insert(rule.name.as_str()) {
-            return Err(
-                RuleError::new(format!("risk.destructive `{}` is defined twice", rule.name)).at("name", &rule.name)
-            );
-        }
-        if rule.justification.trim().is_empty() || (rule.keywords.is_empty() && rule.regexes.is_empty()) {
-            return Err(RuleError::new(format!(
-                "risk.destructive `{}` needs a justification and at least one keyword or regex",
-                rule.name
-            ))
-            .at("name", &rule.name));
-        }
-        let phrases = Phrases::compile(&rule.keywords, &rule.regexes)
-            .map_err(|err| bad_pattern(err, "risk.destructive", &rule.name))?;
-        rule.compiled.set(phrases);
+        let named = NamedPhrases { section: "risk.destructive", name: &rule.name, justification: &rule.justification };
+        rule.compiled.set(named.compile(&mut destructive, &rule.keywords, &rule.regexes)?);
     }
 
     for (level, budgets) in [

@@ -50,7 +50,12 @@ pub async fn drive(engine: Arc<Engine>, id: TaskId) -> Result<Ending, EngineErro
     if let Some(ending) = readiness::hold(&setup, &task) {
         return Ok(ending);
     }
-    let interrupted = matches!(task.status, TaskStatus::Running | TaskStatus::Interrupted);
+    let interrupted = match task.status {
+        TaskStatus::Running | TaskStatus::Interrupted => true,
+        // Queued again after an interruption (`task resume`, or a model that could not be reached).
+        TaskStatus::Queued => last_move_from(&engine, id)? == Some(TaskStatus::Interrupted),
+        _ => false,
+    };
     if let Some(ending) = start(&engine, &task).await? {
         return Ok(ending);
     }
@@ -240,6 +245,15 @@ async fn fail(run: &TaskRun, kind: GateKind, note: Option<String>) -> Result<End
         run.record(vec![status_change(run.task_id(), status, TaskStatus::Failed, &reason)]).await?;
     }
     Ok(Ending::Failed(reason))
+}
+
+/// The status the task's latest status change moved it from.
+fn last_move_from(engine: &Engine, id: TaskId) -> Result<Option<TaskStatus>, EngineError> {
+    let events = engine.reader().task_events(id)?;
+    Ok(events.into_iter().rev().find_map(|event| match event.kind {
+        EventKind::StatusChanged { from, .. } => Some(from),
+        _ => None,
+    }))
 }
 
 fn last_reason(engine: &Engine, id: TaskId) -> String {

@@ -1,6 +1,8 @@
 //! Workspace and sandbox benchmarks: creating a worktree of a 10,000-file repository against
-//! `git worktree add` on the same repository, and the cost of starting a command at each sandbox
-//! level against a bare spawn.
+//! `git worktree add` on the same repository; a stage checkpoint of that worktree with 50 changed
+//! and 10 new files against `git stash create` (which records the same state as a commit without
+//! touching the worktree) in the same run; and the cost of starting a command at each sandbox level
+//! against a bare spawn.
 
 // Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -14,7 +16,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ambidex::protocol::TaskId;
 use ambidex::tools::runner::{RunSpec, run};
 use ambidex::tools::sandbox::{SandboxLevel, probe};
-use ambidex::workspace::{WorktreeRequest, create, remove};
+use ambidex::workspace::{WorktreeRequest, checkpoint, create, remove};
 
 fn generated_repo(dir: &Path, files: usize) {
     let repo = git2::Repository::init(dir).unwrap();
@@ -121,5 +123,37 @@ fn sandbox_start(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, worktrees, sandbox_start);
+fn checkpoints(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    generated_repo(&repo, 10_000);
+    for i in 0..50 {
+        let path = repo.join(format!("src/module_{:03}/file_{i:05}.rs", i));
+        std::fs::write(&path, format!("pub fn changed_{i}() {{}}\n")).unwrap();
+    }
+    for i in 0..10 {
+        std::fs::write(repo.join(format!("src/new_{i}.rs")), format!("pub fn new_{i}() {{}}\n")).unwrap();
+    }
+    let mut group = c.benchmark_group("checkpoint_10k_files_60_changed");
+    group.sample_size(20).measurement_time(Duration::from_secs(20));
+    let mut n = 0u64;
+    group.bench_function("ambidex_checkpoint", |b| {
+        b.iter(|| {
+            n += 1;
+            checkpoint(&repo, &format!("refs/ambidex/bench/checkpoints/{n}"), "bench").unwrap()
+        })
+    });
+    // The anchor: git's own "record the worktree as a commit" (it leaves untracked files out, so
+    // they are added to the index first, as a checkpoint keeps them).
+    Command::new("git").args(["add", "-N", "src"]).current_dir(&repo).status().unwrap();
+    group.bench_function("git_stash_create", |b| {
+        b.iter(|| {
+            let out = Command::new("git").args(["stash", "create"]).current_dir(&repo).output().unwrap();
+            assert!(out.status.success() && !out.stdout.is_empty());
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, worktrees, checkpoints, sandbox_start);
 criterion_main!(benches);

@@ -1,7 +1,7 @@
 //! Workspace and sandbox benchmarks: creating a worktree of a 10,000-file repository against
 //! `git worktree add` on the same repository; a stage checkpoint of that worktree with 50 changed
-//! and 10 new files against `git stash create` (which records the same state as a commit without
-//! touching the worktree) in the same run; and the cost of starting a command at each sandbox level
+//! and 10 new files against git's plumbing recording the same state as a commit (a scratch copy of
+//! the index, `add -A`, `write-tree`, `commit-tree`) in the same run; and the cost of starting a command at each sandbox level
 //! against a bare spawn.
 
 // Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
@@ -143,13 +143,24 @@ fn checkpoints(c: &mut Criterion) {
             checkpoint(&repo, &format!("refs/ambidex/bench/checkpoints/{n}"), "bench").unwrap()
         })
     });
-    // The anchor: git's own "record the worktree as a commit" (it leaves untracked files out, so
-    // they are added to the index first, as a checkpoint keeps them).
-    Command::new("git").args(["add", "-N", "src"]).current_dir(&repo).status().unwrap();
-    group.bench_function("git_stash_create", |b| {
+    // The anchor: the same record made with git's plumbing: a scratch copy of the index (with its
+    // file stats, so unchanged files are not hashed again), every change and new file added to it,
+    // its tree written and committed on top of HEAD.
+    let index = dir.path().join("scratch-index");
+    let script = "cp .git/index \"$GIT_INDEX_FILE\" && git add -A && git commit-tree -p HEAD -m bench \"$(git write-tree)\"";
+    group.bench_function("git_plumbing", |b| {
         b.iter(|| {
-            let out = Command::new("git").args(["stash", "create"]).current_dir(&repo).output().unwrap();
-            assert!(out.status.success() && !out.stdout.is_empty());
+            let out = Command::new("sh")
+                .args(["-c", script])
+                .current_dir(&repo)
+                .env("GIT_INDEX_FILE", &index)
+                .env("GIT_AUTHOR_NAME", "bench")
+                .env("GIT_AUTHOR_EMAIL", "bench@example.com")
+                .env("GIT_COMMITTER_NAME", "bench")
+                .env("GIT_COMMITTER_EMAIL", "bench@example.com")
+                .output()
+                .unwrap();
+            assert!(out.status.success() && !out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
         })
     });
     group.finish();

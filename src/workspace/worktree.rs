@@ -96,7 +96,7 @@ pub fn create(request: &WorktreeRequest) -> Result<Worktree, WorkspaceError> {
     let branch = format!("{BRANCH_PREFIX}{short}/{}", request.candidate);
     let name = format!("ambidex-{short}-{}", request.candidate);
     let path = request.root.join(repo_key(&root)).join(&short).join(&request.candidate);
-    let git = |source: git2::Error| WorkspaceError::Git { action: "create the worktree", source };
+    let git = |source: git2::Error| WorkspaceError::git("create the worktree", source);
 
     let base_rev = request.base.as_deref().unwrap_or("HEAD");
     let base = repo
@@ -173,7 +173,7 @@ pub fn uncommitted(path: &Path) -> Result<Vec<String>, WorkspaceError> {
 /// new commit, or `None` when there was nothing to commit. In a repository without commits yet,
 /// this makes the first one.
 pub fn commit_all(path: &Path, author: &Author, message: &str) -> Result<Option<String>, WorkspaceError> {
-    let git = |source: git2::Error| WorkspaceError::Git { action: "commit in the worktree", source };
+    let git = |source: git2::Error| WorkspaceError::git("commit in the worktree", source);
     let repo = Repository::open(path).map_err(git)?;
     let mut index = repo.index().map_err(git)?;
     index.add_all(["*"], IndexAddOption::DEFAULT, None).map_err(git)?;

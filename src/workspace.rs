@@ -24,8 +24,8 @@ pub use repo::{
     apply_patch, git_common_dir, head_commit, head_name, init_repo, libgit2_version, repo_root, tracked_files,
 };
 pub use worktree::{
-    Author, BRANCH_PREFIX, Worktree, WorktreeRequest, commit_all, create, delete_branch, disk_usage, file_at, remove,
-    repo_key, reset_to, uncommitted,
+    Author, BRANCH_PREFIX, Prepared, Worktree, WorktreeRequest, commit_all, create, delete_branch, disk_usage, file_at,
+    prepare, remove, repo_key, reset_to, uncommitted,
 };
 
 /// A workspace operation that failed, said so the user (or agent) knows what to do.

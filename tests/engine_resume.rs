@@ -25,12 +25,9 @@ name = "run"
 arguments = { command = "sleep 4" }
 "#;
 
-#[test]
-fn sigkill_during_implementation_then_restart_completes_with_exactly_one_pr() {
-    let sandbox = Sandbox::new();
-    pagination_repo(&sandbox);
-    let script = script(&sandbox, "slow", &[PLAN, SLOW, FIX, TEST, REVIEW, PR].concat());
-    let mut args = scripted(&script);
+/// Starts a run whose implementer runs something slow and SIGKILLs it there; returns the task id.
+fn killed_during_implementation(sandbox: &Sandbox, script: &std::path::Path) -> String {
+    let mut args = scripted(script);
     args.extend(
         [
             "run",
@@ -64,6 +61,16 @@ fn sigkill_during_implementation_then_restart_completes_with_exactly_one_pr() {
     child.kill().unwrap();
     child.wait().unwrap();
     drain.join().unwrap();
+
+    id
+}
+
+#[test]
+fn sigkill_during_implementation_then_restart_completes_with_exactly_one_pr() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    let script = script(&sandbox, "slow", &[PLAN, SLOW, FIX, TEST, REVIEW, PR].concat());
+    let id = killed_during_implementation(&sandbox, &script);
 
     let shown: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "show", &id, "--json"]).ok()).unwrap();
     assert_eq!(shown["task"]["stage"]["kind"], "implement", "killed inside the implementation stage");
@@ -108,4 +115,35 @@ fn sigkill_during_implementation_then_restart_completes_with_exactly_one_pr() {
     let shown: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "show", &id, "--json"]).ok()).unwrap();
     let prs = shown["events"].as_array().unwrap().iter().filter(|e| e["kind"]["type"] == "pr_created").count();
     assert_eq!(prs, 1);
+}
+
+#[test]
+fn a_worktree_broken_by_the_kill_is_made_again_not_reused() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    let script = script(&sandbox, "slow", &[PLAN, SLOW, FIX, TEST, REVIEW, PR].concat());
+    let id = killed_during_implementation(&sandbox, &script);
+    let shown: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "show", &id, "--json"]).ok()).unwrap();
+    let worktree = std::path::PathBuf::from(shown["task"]["worktrees"][0]["path"].as_str().unwrap());
+    // Only `.git` is left, as after a kill in the middle of the checkout.
+    for entry in std::fs::read_dir(&worktree).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap() != ".git" {
+            if path.is_dir() { std::fs::remove_dir_all(&path).unwrap() } else { std::fs::remove_file(&path).unwrap() }
+        }
+    }
+
+    let resumed = run_scripted(&sandbox, &script, &["run", "--task", &id, "--approve", "all"]);
+    assert_eq!(resumed.code, 0, "{}\n{}", resumed.stdout, resumed.stderr);
+    let shown: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "show", &id, "--json"]).ok()).unwrap();
+    let events = shown["events"].as_array().unwrap();
+    let recreated = events.iter().find(|e| e["kind"]["type"] == "worktree_issue" && e["kind"]["issue"] == "recreated");
+    assert!(recreated.is_some(), "no recreated event: {events:?}");
+    assert_eq!(events.iter().filter(|e| e["kind"]["type"] == "worktree_created").count(), 2);
+    assert_eq!(shown["task"]["status"], "pr_ready");
+    let repo = git2::Repository::open(sandbox.repo()).unwrap();
+    let branch = shown["task"]["pr"]["branch"].as_str().unwrap();
+    let pr = repo.find_branch(branch, git2::BranchType::Local).unwrap().get().peel_to_tree().unwrap();
+    assert!(pr.get_path(std::path::Path::new("src/lib.rs")).is_ok(), "the sources survive in the PR");
+    assert!(pr.get_path(std::path::Path::new("Cargo.toml")).is_ok(), "the sources survive in the PR");
 }

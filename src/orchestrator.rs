@@ -103,7 +103,8 @@ impl Engine {
     }
 
     /// Opens the engine with a redactor that knows every configured secret and, to run tasks, a
-    /// setup.
+    /// setup. Tasks the log says are running were stopped with their engine (this one holds the
+    /// store now): they become `interrupted`, and their stale git locks are removed.
     pub fn open_with(path: &Path, redactor: Arc<Redactor>, setup: Option<EngineSetup>) -> Result<Engine, StoreError> {
         let (updates, _) = broadcast::channel(UPDATE_BUFFER);
         let sender = updates.clone();
@@ -115,14 +116,16 @@ impl Engine {
         });
         let options = StoreOptions { hook: Some(hook), redactor: Some(redactor.clone()) };
         let store = Store::open_with(path, options)?;
-        Ok(Engine {
+        let engine = Engine {
             store,
             updates,
             redactor,
             setup: setup.map(Arc::new),
             waiters: Mutex::new(HashMap::new()),
             running: Mutex::new(HashSet::new()),
-        })
+        };
+        engine.recover_at_start()?;
+        Ok(engine)
     }
 
     /// A reader over the engine's store.

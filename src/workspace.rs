@@ -8,6 +8,7 @@
 mod checkpoint;
 mod diff;
 mod history;
+mod locks;
 mod reconcile;
 mod repo;
 mod worktree;
@@ -17,13 +18,14 @@ use std::path::PathBuf;
 pub use checkpoint::{CHECKPOINT_REFS, checkpoint, restore};
 pub use diff::{FileStat, WorkDiff, branch_patch, diff_against};
 pub use history::{Log, LogError, LoggedCommit, log};
+pub use locks::{GitLock, clear_stale_locks, git_locks};
 pub use reconcile::{WorktreeIssue, reconcile};
 pub use repo::{
     apply_patch, git_common_dir, head_commit, head_name, init_repo, libgit2_version, repo_root, tracked_files,
 };
 pub use worktree::{
-    Author, BRANCH_PREFIX, Worktree, WorktreeRequest, commit_all, create, delete_branch, disk_usage, file_at, remove,
-    repo_key, reset_to, uncommitted,
+    Author, BRANCH_PREFIX, Prepared, Worktree, WorktreeRequest, commit_all, create, delete_branch, disk_usage, file_at,
+    prepare, remove, repo_key, reset_to, uncommitted,
 };
 
 /// A workspace operation that failed, said so the user (or agent) knows what to do.
@@ -76,6 +78,19 @@ pub enum WorkspaceError {
         #[source]
         source: git2::Error,
     },
+    /// A git lock file is in the way: a git command is running, or one that stopped left it.
+    #[error(
+        "could not {action}: git's lock file {} is in the way; if no git command is running in that \
+         repository, a process that stopped left it: delete it and try again (Ambidex removes the stale \
+         locks of its own branches and worktrees when an engine starts)",
+        lock.display()
+    )]
+    Locked {
+        /// What was being done.
+        action: &'static str,
+        /// The lock file.
+        lock: PathBuf,
+    },
     /// A filesystem operation failed.
     #[error("{}: {source}", path.display())]
     Io {
@@ -85,6 +100,16 @@ pub enum WorkspaceError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl WorkspaceError {
+    /// A libgit2 failure, naming the lock file when a stale lock is what stopped it.
+    pub(crate) fn git(action: &'static str, source: git2::Error) -> WorkspaceError {
+        match locks::lock_in_error(&source) {
+            Some(lock) => WorkspaceError::Locked { action, lock },
+            None => WorkspaceError::Git { action, source },
+        }
+    }
 }
 
 #[cfg(test)]

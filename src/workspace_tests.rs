@@ -230,3 +230,40 @@ fn a_removed_worktree_keeps_its_change_on_the_branch_and_patches_apply_whole() {
     assert!(apply_patch(&repo_dir, &kept).is_err());
     apply_patch(&repo_dir, "  \n").unwrap();
 }
+
+#[test]
+fn a_broken_worktree_is_made_again_and_a_sound_one_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_dir = dir.path().join("repo");
+    user_repo(&repo_dir, &[("src/lib.rs", "pub fn a() {}\n"), ("README.md", "hi\n")]);
+    let task = TaskId::new();
+    let request = request(&repo_dir, &dir.path().join("worktrees"), task, "production");
+    let Prepared::Created(worktree) = prepare(&request).unwrap() else { panic!("not created") };
+    std::fs::write(worktree.path.join("src/new.rs"), "pub fn b() {}\n").unwrap();
+    commit_all(&worktree.path, &author(), "work").unwrap();
+    assert!(matches!(prepare(&request).unwrap(), Prepared::Reused(_)));
+
+    let gitdir = repo_dir.join(".git/worktrees").join(&worktree.name);
+    let breakages: [(&str, &dyn Fn()); 3] = [
+        ("files gone, .git kept", &|| {
+            std::fs::remove_dir_all(worktree.path.join("src")).unwrap();
+            std::fs::remove_file(worktree.path.join("README.md")).unwrap();
+        }),
+        (".git gone", &|| std::fs::remove_file(worktree.path.join(".git")).unwrap()),
+        ("checkout never finished", &|| std::fs::remove_file(gitdir.join("index")).unwrap()),
+    ];
+    for (what, breakage) in breakages {
+        breakage();
+        let Prepared::Recreated { worktree: again, reason } = prepare(&request).unwrap() else {
+            panic!("{what}: the broken worktree was reused")
+        };
+        assert!(!reason.is_empty());
+        assert_eq!(again.path, worktree.path);
+        // Made again on its branch: the committed work is back, nothing is deleted.
+        for file in ["src/lib.rs", "src/new.rs", "README.md"] {
+            assert!(again.path.join(file).is_file(), "{what}: {file} missing");
+        }
+        assert!(uncommitted(&again.path).unwrap().is_empty(), "{what}");
+        assert!(matches!(prepare(&request).unwrap(), Prepared::Reused(_)), "{what}");
+    }
+}

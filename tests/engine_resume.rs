@@ -25,12 +25,9 @@ name = "run"
 arguments = { command = "sleep 4" }
 "#;
 
-#[test]
-fn sigkill_during_implementation_then_restart_completes_with_exactly_one_pr() {
-    let sandbox = Sandbox::new();
-    pagination_repo(&sandbox);
-    let script = script(&sandbox, "slow", &[PLAN, SLOW, FIX, TEST, REVIEW, PR].concat());
-    let mut args = scripted(&script);
+/// Starts a run whose implementer runs something slow and SIGKILLs it there; returns the task id.
+fn killed_during_implementation(sandbox: &Sandbox, script: &std::path::Path) -> String {
+    let mut args = scripted(script);
     args.extend(
         [
             "run",
@@ -65,6 +62,16 @@ fn sigkill_during_implementation_then_restart_completes_with_exactly_one_pr() {
     child.wait().unwrap();
     drain.join().unwrap();
 
+    id
+}
+
+#[test]
+fn sigkill_during_implementation_then_restart_completes_with_exactly_one_pr() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    let script = script(&sandbox, "slow", &[PLAN, SLOW, FIX, TEST, REVIEW, PR].concat());
+    let id = killed_during_implementation(&sandbox, &script);
+
     let shown: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "show", &id, "--json"]).ok()).unwrap();
     assert_eq!(shown["task"]["stage"]["kind"], "implement", "killed inside the implementation stage");
     assert_eq!(shown["task"]["status"], "running", "the log says it was running when it died");
@@ -74,12 +81,17 @@ fn sigkill_during_implementation_then_restart_completes_with_exactly_one_pr() {
 
     let resumed = run_scripted(&sandbox, &script, &["run", "--task", &id, "--approve", "all"]);
     assert_eq!(resumed.code, 0, "{}\n{}", resumed.stdout, resumed.stderr);
-    assert!(resumed.stdout.contains("running → interrupted") && resumed.stdout.contains("interrupted → running"));
+    // The engine marked the killed run interrupted when it took the store; this run resumed it.
+    assert!(resumed.stdout.contains("interrupted → running"), "{}", resumed.stdout);
 
     let shown: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "show", &id, "--json"]).ok()).unwrap();
     let kinds: Vec<&str> =
         shown["events"].as_array().unwrap().iter().map(|e| e["kind"]["type"].as_str().unwrap()).collect();
     assert_eq!(kinds.iter().filter(|k| **k == "pr_created").count(), 1);
+    let interrupted = shown["events"].as_array().unwrap().iter().any(|e| {
+        e["kind"]["type"] == "status_changed" && e["kind"]["from"] == "running" && e["kind"]["to"] == "interrupted"
+    });
+    assert!(interrupted, "the killed run was marked interrupted: {kinds:?}");
     assert_eq!(kinds.iter().filter(|k| **k == "worktree_created").count(), 1, "the worktree was reused: {kinds:?}");
     assert_eq!(kinds.iter().filter(|k| **k == "plan_submitted").count(), 1, "the plan was not redone");
     assert_eq!(shown["task"]["status"], "pr_ready");
@@ -103,4 +115,35 @@ fn sigkill_during_implementation_then_restart_completes_with_exactly_one_pr() {
     let shown: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "show", &id, "--json"]).ok()).unwrap();
     let prs = shown["events"].as_array().unwrap().iter().filter(|e| e["kind"]["type"] == "pr_created").count();
     assert_eq!(prs, 1);
+}
+
+#[test]
+fn a_worktree_broken_by_the_kill_is_made_again_not_reused() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    let script = script(&sandbox, "slow", &[PLAN, SLOW, FIX, TEST, REVIEW, PR].concat());
+    let id = killed_during_implementation(&sandbox, &script);
+    let shown: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "show", &id, "--json"]).ok()).unwrap();
+    let worktree = std::path::PathBuf::from(shown["task"]["worktrees"][0]["path"].as_str().unwrap());
+    // Only `.git` is left, as after a kill in the middle of the checkout.
+    for entry in std::fs::read_dir(&worktree).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap() != ".git" {
+            if path.is_dir() { std::fs::remove_dir_all(&path).unwrap() } else { std::fs::remove_file(&path).unwrap() }
+        }
+    }
+
+    let resumed = run_scripted(&sandbox, &script, &["run", "--task", &id, "--approve", "all"]);
+    assert_eq!(resumed.code, 0, "{}\n{}", resumed.stdout, resumed.stderr);
+    let shown: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "show", &id, "--json"]).ok()).unwrap();
+    let events = shown["events"].as_array().unwrap();
+    let recreated = events.iter().find(|e| e["kind"]["type"] == "worktree_issue" && e["kind"]["issue"] == "recreated");
+    assert!(recreated.is_some(), "no recreated event: {events:?}");
+    assert_eq!(events.iter().filter(|e| e["kind"]["type"] == "worktree_created").count(), 2);
+    assert_eq!(shown["task"]["status"], "pr_ready");
+    let repo = git2::Repository::open(sandbox.repo()).unwrap();
+    let branch = shown["task"]["pr"]["branch"].as_str().unwrap();
+    let pr = repo.find_branch(branch, git2::BranchType::Local).unwrap().get().peel_to_tree().unwrap();
+    assert!(pr.get_path(std::path::Path::new("src/lib.rs")).is_ok(), "the sources survive in the PR");
+    assert!(pr.get_path(std::path::Path::new("Cargo.toml")).is_ok(), "the sources survive in the PR");
 }

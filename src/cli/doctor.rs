@@ -13,7 +13,7 @@ use ambidex::domain::{Task, is_final};
 use ambidex::orchestrator::readiness::ProviderReadiness;
 use ambidex::protocol::{ModelUnavailable, human_bytes};
 use ambidex::tools::sandbox;
-use ambidex::workspace::disk_usage;
+use ambidex::workspace::{disk_usage, git_locks};
 
 /// Whether an environment variable is set to something; its value is never read into output.
 fn env_state(name: &str) -> &'static str {
@@ -85,6 +85,14 @@ fn leftover_worktrees(tasks: &[Task]) -> (usize, usize, u64) {
     (finished.len(), worktrees.count(), bytes)
 }
 
+/// git lock files in the repository, each with what to do: a lock of this store's tasks goes at
+/// the next engine start; any other blocks git until whoever left it (or the user) removes it.
+fn git_lock_advice(context: &Context, tasks: &[Task]) -> Vec<String> {
+    let shorts: Vec<String> = tasks.iter().map(|t| t.id.short()).collect();
+    let locks = git_locks(&context.repo_dir, &shorts).unwrap_or_default();
+    locks.iter().map(|lock| lock.advice()).collect()
+}
+
 fn provider_line(provider: &ProviderConfig) -> String {
     let model = if provider.model.is_empty() { "(no model set)" } else { provider.model.as_str() };
     let key = if provider.api_key_env.is_empty() {
@@ -124,6 +132,7 @@ pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
     let probe = sandbox::probe();
     let (store_ok, store, tasks) = store_status(context);
     let (finished, leftover, leftover_bytes) = leftover_worktrees(&tasks);
+    let locks = git_lock_advice(context, &tasks);
     let providers: Vec<(String, String)> =
         config.providers.iter().map(|(name, p)| (name.clone(), provider_line(p))).collect();
     let user_file = user_config_path().map(|p| p.display().to_string()).unwrap_or_else(|| "(no home)".into());
@@ -137,6 +146,7 @@ pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
             "state_dir": { "path": context.state_dir, "status": state_dir_status(&context.state_dir) },
             "store": { "path": context.store_path(), "ok": store_ok, "status": store },
             "finished_task_worktrees": { "tasks": finished, "worktrees": leftover, "bytes": leftover_bytes },
+            "git_locks": locks,
             "sandbox": { "best": probe.best(), "probe": probe },
             "providers": providers.iter().map(|(n, l)| {
                 let ready = in_use(n);
@@ -188,6 +198,9 @@ pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
                 "{finished} finished tasks still hold {leftover} worktrees ({size}): `ambidex task clean --finished` removes them"
             ),
         );
+    }
+    for (i, advice) in locks.iter().enumerate() {
+        row(if i == 0 { "git locks" } else { "" }, advice);
     }
     row("sandbox", &format!("best level here: {}", probe.best()));
     row("  bubblewrap", &facility(&probe.bubblewrap));

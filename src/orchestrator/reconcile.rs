@@ -1,14 +1,55 @@
-//! Reconciliation at engine start: the worktrees the store knows versus git and the disk.
+//! Reconciliation at engine start: tasks the log says are running (their engine is gone: this one
+//! holds the store), the stale git locks their runs left, and the worktrees the store knows
+//! versus git and the disk.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{Engine, EngineError};
-use crate::protocol::{Actor, Event, EventKind, NewEvent, TaskId};
-use crate::workspace::{Worktree, WorktreeIssue, reconcile};
+use crate::protocol::{Actor, Event, EventKind, NewEvent, TaskId, TaskStatus};
+use crate::store::StoreError;
+use crate::workspace::{Worktree, WorktreeIssue, clear_stale_locks, reconcile};
 
 impl Engine {
+    /// What an engine does when it takes the store. Holding the store proves no other engine runs
+    /// this state directory, so every task the log says is `running` was stopped with its engine:
+    /// it becomes `interrupted` (resumable), and the git locks its refs and worktrees hold (a kill
+    /// while a branch, an index or a worktree's `HEAD` was written) are removed, each reported as
+    /// a `stale_lock` worktree issue. Locks that are not this store's tasks' are left alone.
+    pub(super) fn recover_at_start(&self) -> Result<Vec<Arc<Event>>, StoreError> {
+        let tasks = self.store.reader().tasks()?;
+        let mut events = Vec::new();
+        for task in tasks.iter().filter(|t| t.status == TaskStatus::Running) {
+            let reason = "the engine stopped while it ran".to_owned();
+            let kind = EventKind::StatusChanged { from: TaskStatus::Running, to: TaskStatus::Interrupted, reason };
+            events.push(NewEvent::for_task(task.id, Actor::Orchestrator, kind));
+        }
+        let shorts: Vec<(TaskId, String)> = tasks.iter().map(|t| (t.id, t.id.short())).collect();
+        let names: Vec<String> = shorts.iter().map(|(_, short)| short.clone()).collect();
+        let repos: BTreeSet<&str> = tasks.iter().filter_map(|t| t.spec.repo.as_deref()).collect();
+        for repo in repos {
+            // A repository that is gone or unreadable is reconciliation's to report.
+            let Ok((removed, _)) = clear_stale_locks(Path::new(repo), &names) else {
+                continue;
+            };
+            for lock in removed {
+                let path = lock.path.display().to_string();
+                let owner = shorts
+                    .iter()
+                    .find(|(_, short)| path.contains(&format!("/{short}/")) || path.contains(&format!("-{short}-")))
+                    .map(|(id, _)| *id);
+                let detail = "a git lock left by a run that stopped; removed".to_owned();
+                let kind = EventKind::WorktreeIssue { issue: "stale_lock".to_owned(), path, detail };
+                events.push(NewEvent { task: owner, actor: Actor::Orchestrator, kind });
+            }
+        }
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.store.append(events)
+    }
+
     /// Compares the worktrees the store knows with git and the disk, and records every
     /// disagreement as a `worktree_issue` event. Nothing is deleted.
     pub fn reconcile_worktrees(&self) -> Result<Vec<Arc<Event>>, EngineError> {

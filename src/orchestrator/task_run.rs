@@ -20,7 +20,9 @@ use crate::playbooks::playbook::{Playbook, Stage};
 use crate::protocol::{Actor, Digest, EventKind, GateKind, NewEvent, Risk, StageKind, TaskId};
 use crate::tools::broker::{Broker, BrokerConfig};
 use crate::tools::budget::BudgetUsage;
-use crate::workspace::{CHECKPOINT_REFS, Worktree, WorktreeRequest, checkpoint, create, diff_against, restore};
+use crate::workspace::{
+    CHECKPOINT_REFS, Prepared, Worktree, WorktreeRequest, checkpoint, diff_against, prepare, restore,
+};
 
 /// Tokens of repository context put into prompts.
 const CONTEXT_TOKENS: usize = 2000;
@@ -360,9 +362,6 @@ pub(crate) async fn ensure_worktree(
     label: &str,
 ) -> Result<(Worktree, bool), EngineError> {
     let repo = PathBuf::from(task.spec.repo.as_deref().unwrap_or("."));
-    if let Some(known) = candidate_worktree(task, &repo, label).filter(|w| w.path.exists()) {
-        return Ok((known, false));
-    }
     // Every candidate starts from the commit production started from.
     let base = task
         .worktrees
@@ -370,19 +369,33 @@ pub(crate) async fn ensure_worktree(
         .find(|w| w.candidate == PRODUCTION)
         .map(|w| w.base.clone())
         .or_else(|| task.spec.target_branch.clone());
+    let known = candidate_worktree(task, &repo, label);
     let request =
         WorktreeRequest { repo, task: task.id, candidate: label.to_owned(), base, root: engine.worktrees_root() };
-    let worktree = tokio::task::spawn_blocking(move || create(&request))
+    // A worktree is reused only if it verifies; a broken one is made again.
+    let prepared = tokio::task::spawn_blocking(move || prepare(&request))
         .await
         .map_err(|err| EngineError::Refused(format!("worktree creation stopped: {err}")))?
         .map_err(|err| EngineError::Refused(err.to_string()))?;
-    let created = EventKind::WorktreeCreated {
+    let mut events = Vec::new();
+    let worktree = match prepared {
+        Prepared::Reused(worktree) => return Ok((known.unwrap_or(worktree), false)),
+        Prepared::Created(worktree) => worktree,
+        Prepared::Recreated { worktree, reason } => {
+            let detail = format!("{reason}; removed and made again on `{}`", worktree.branch);
+            let path = worktree.path.display().to_string();
+            events.push(EventKind::WorktreeIssue { issue: "recreated".into(), path, detail });
+            worktree
+        }
+    };
+    events.push(EventKind::WorktreeCreated {
         candidate: label.to_owned(),
         path: worktree.path.display().to_string(),
         branch: worktree.branch.clone(),
         base: worktree.base.clone(),
-    };
-    engine.append(vec![NewEvent::for_task(task.id, Actor::Orchestrator, created)]).await?;
+    });
+    let events = events.into_iter().map(|kind| NewEvent::for_task(task.id, Actor::Orchestrator, kind)).collect();
+    engine.append(events).await?;
     Ok((worktree, true))
 }
 

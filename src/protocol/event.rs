@@ -327,7 +327,8 @@ pub enum EventKind {
     },
     /// Reconciliation found a worktree that disagrees with the store, git or the disk.
     WorktreeIssue {
-        /// `missing`, `orphaned` or `dirty`.
+        /// `missing`, `orphaned`, `dirty`, `stale_lock` (a git lock a stopped run left, removed) or
+        /// `recreated` (a broken worktree was removed and made again).
         issue: String,
         /// The directory.
         path: String,

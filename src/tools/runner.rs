@@ -205,9 +205,21 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .process_group(0);
-    // SAFETY: the closure only calls `setrlimit`, which is async-signal-safe, between fork and exec.
+    // The command dies with this process, even when it is SIGKILLed and cannot kill the group:
+    // the kernel signals the child when the thread that forked it ends (runtime threads live as
+    // long as the engine). Checked against the parent that forked, in case it died already.
+    // SAFETY: `getpid` is async-signal-safe.
+    let parent = unsafe { libc::getpid() };
+    // SAFETY: the closure only calls `prctl`, `getppid` and `setrlimit`, which are
+    // async-signal-safe, between fork and exec.
     unsafe {
-        command.pre_exec(|| {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
             let limit = |resource, value: libc::rlim_t| {
                 let rlimit = libc::rlimit { rlim_cur: value, rlim_max: value };
                 libc::setrlimit(resource, &rlimit);

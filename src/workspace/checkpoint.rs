@@ -14,7 +14,7 @@ use super::worktree::uncommitted;
 pub const CHECKPOINT_REFS: &str = "refs/ambidex";
 
 fn git(action: &'static str) -> impl Fn(git2::Error) -> WorkspaceError {
-    move |source| WorkspaceError::Git { action, source }
+    move |source| WorkspaceError::git(action, source)
 }
 
 /// Records the worktree at `path` as a commit whose parent is its branch's tip, on `reference`

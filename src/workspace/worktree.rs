@@ -83,9 +83,45 @@ fn repo_root(repo: &Repository) -> PathBuf {
 /// others' state while they are half-written), so this process creates one at a time.
 static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// What [`prepare`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prepared {
+    /// The worktree was there and verified: it is reused as it is.
+    Reused(Worktree),
+    /// There was none: it was made.
+    Created(Worktree),
+    /// One was there but could not be trusted (a run killed while it was made, files or `.git`
+    /// gone, another branch checked out): it was removed and made again.
+    Recreated {
+        /// The new worktree.
+        worktree: Worktree,
+        /// What was wrong with the old one.
+        reason: String,
+    },
+}
+
+impl Prepared {
+    /// The worktree, however it came to be.
+    pub fn into_worktree(self) -> Worktree {
+        match self {
+            Prepared::Reused(worktree) | Prepared::Created(worktree) | Prepared::Recreated { worktree, .. } => worktree,
+        }
+    }
+}
+
 /// Creates the worktree, or returns the existing one when it was already made for this task and
-/// candidate (so a resumed task finds its work where it left it).
+/// candidate and verifies (so a resumed task finds its work where it left it); a broken one is
+/// made again (see [`prepare`]).
 pub fn create(request: &WorktreeRequest) -> Result<Worktree, WorkspaceError> {
+    prepare(request).map(Prepared::into_worktree)
+}
+
+/// Like [`create`], saying what it did. An existing worktree is trusted only if it verifies: its
+/// directory exists, its `.git` points at this repository's record of it, its checkout finished
+/// (it has an index and not every tracked file is gone), its branch exists and its `HEAD` is on
+/// it. Otherwise it is removed (directory and git's record; the branch and its commits stay) and
+/// made again on the branch, or from the base when the branch is gone.
+pub fn prepare(request: &WorktreeRequest) -> Result<Prepared, WorkspaceError> {
     if !valid_label(&request.candidate) {
         return Err(WorkspaceError::BadLabel(request.candidate.clone()));
     }
@@ -96,7 +132,7 @@ pub fn create(request: &WorktreeRequest) -> Result<Worktree, WorkspaceError> {
     let branch = format!("{BRANCH_PREFIX}{short}/{}", request.candidate);
     let name = format!("ambidex-{short}-{}", request.candidate);
     let path = request.root.join(repo_key(&root)).join(&short).join(&request.candidate);
-    let git = |source: git2::Error| WorkspaceError::Git { action: "create the worktree", source };
+    let git = |source: git2::Error| WorkspaceError::git("create the worktree", source);
 
     let base_rev = request.base.as_deref().unwrap_or("HEAD");
     let base = repo
@@ -104,18 +140,24 @@ pub fn create(request: &WorktreeRequest) -> Result<Worktree, WorkspaceError> {
         .and_then(|object| object.peel_to_commit())
         .map_err(|source| WorkspaceError::BadBase { rev: base_rev.to_owned(), detail: source.message().to_owned() })?;
 
-    if let Ok(existing) = repo.find_worktree(&name) {
-        if existing.validate().is_ok() {
-            let head = Repository::open(existing.path()).and_then(|wt| wt.head()?.shorthand().map(str::to_owned));
-            if matches!(head, Ok(ref current) if *current == branch) {
+    let gitdir = repo.commondir().join("worktrees").join(&name);
+    let existing = repo.find_worktree(&name).ok().map(|w| w.path().to_owned());
+    if existing.as_ref().is_some_and(|found| !same_place(found, &path)) {
+        // Made for this name under another state directory: not ours to judge or remove.
+        return Err(WorkspaceError::Conflict { name, path: existing.unwrap_or(path) });
+    }
+    let mut reason = None;
+    if existing.is_some() || path.exists() || gitdir.exists() {
+        match broken(&repo, &gitdir, &path, &branch) {
+            None => {
                 let base = merge_base_or(&repo, &branch, base.id());
-                return Ok(Worktree { repo: root, path: existing.path().to_owned(), branch, name, base });
+                return Ok(Prepared::Reused(Worktree { repo: root, path, branch, name, base }));
+            }
+            Some(why) => {
+                discard(&repo, &name, &gitdir, &path)?;
+                reason = Some(why);
             }
         }
-        return Err(WorkspaceError::Conflict { name, path: existing.path().to_owned() });
-    }
-    if path.exists() {
-        return Err(WorkspaceError::Conflict { name, path });
     }
     let reference = match repo.find_branch(&branch, BranchType::Local) {
         Ok(existing) => existing.into_reference(),
@@ -127,7 +169,64 @@ pub fn create(request: &WorktreeRequest) -> Result<Worktree, WorkspaceError> {
     let mut options = WorktreeAddOptions::new();
     options.reference(Some(&reference));
     repo.worktree(&name, &path, Some(&options)).map_err(git)?;
-    Ok(Worktree { repo: root, path, branch, name, base: base.id().to_string() })
+    let worktree = Worktree { repo: root, path, branch, name, base: base.id().to_string() };
+    Ok(match reason {
+        Some(reason) => Prepared::Recreated { worktree, reason },
+        None => Prepared::Created(worktree),
+    })
+}
+
+/// Why the worktree at `path` (git directory `gitdir`) cannot be trusted, or `None`.
+fn broken(repo: &Repository, gitdir: &Path, path: &Path, branch: &str) -> Option<String> {
+    if !path.is_dir() {
+        return Some("its directory is gone".into());
+    }
+    let dot_git = std::fs::read_to_string(path.join(".git")).unwrap_or_default();
+    let pointed = dot_git.trim().strip_prefix("gitdir:").map(|p| PathBuf::from(p.trim()));
+    if !pointed.is_some_and(|pointed| same_place(&pointed, gitdir)) {
+        return Some("its `.git` does not point at the repository's record of it".into());
+    }
+    if !gitdir.join("index").is_file() {
+        return Some("its checkout never finished (it has no index)".into());
+    }
+    if repo.find_branch(branch, BranchType::Local).is_err() {
+        return Some(format!("its branch `{branch}` is gone"));
+    }
+    let Ok(worktree) = Repository::open(path) else {
+        return Some("git cannot open it".into());
+    };
+    let head = worktree.head().ok().and_then(|h| h.shorthand().ok().map(str::to_owned));
+    if head.as_deref() != Some(branch) {
+        return Some(format!("its HEAD is not on `{branch}`"));
+    }
+    let index = worktree.index().ok()?;
+    let tracked = index.iter().map(|entry| String::from_utf8_lossy(&entry.path).into_owned()).collect::<Vec<_>>();
+    if !tracked.is_empty() && !tracked.iter().any(|file| path.join(file).symlink_metadata().is_ok()) {
+        return Some(format!("every one of its {} tracked files is gone", tracked.len()));
+    }
+    None
+}
+
+/// Whether two paths name the same place (as written, or once links are resolved).
+fn same_place(a: &Path, b: &Path) -> bool {
+    a.components().eq(b.components()) || a.canonicalize().ok().is_some_and(|a| b.canonicalize().ok() == Some(a))
+}
+
+/// Removes a broken worktree: its directory and git's record of it (the branch stays).
+fn discard(repo: &Repository, name: &str, gitdir: &Path, path: &Path) -> Result<(), WorkspaceError> {
+    if path.exists() {
+        std::fs::remove_dir_all(path).map_err(|source| WorkspaceError::Io { path: path.to_owned(), source })?;
+    }
+    if let Ok(record) = repo.find_worktree(name) {
+        let mut prune = git2::WorktreePruneOptions::new();
+        prune.valid(true).locked(true).working_tree(true);
+        // A record too broken to prune is removed below with its directory.
+        let _ = record.prune(Some(&mut prune));
+    }
+    if gitdir.exists() {
+        std::fs::remove_dir_all(gitdir).map_err(|source| WorkspaceError::Io { path: gitdir.to_owned(), source })?;
+    }
+    Ok(())
 }
 
 /// The base of an existing branch: where it forked from `fallback`'s history.
@@ -173,7 +272,7 @@ pub fn uncommitted(path: &Path) -> Result<Vec<String>, WorkspaceError> {
 /// new commit, or `None` when there was nothing to commit. In a repository without commits yet,
 /// this makes the first one.
 pub fn commit_all(path: &Path, author: &Author, message: &str) -> Result<Option<String>, WorkspaceError> {
-    let git = |source: git2::Error| WorkspaceError::Git { action: "commit in the worktree", source };
+    let git = |source: git2::Error| WorkspaceError::git("commit in the worktree", source);
     let repo = Repository::open(path).map_err(git)?;
     let mut index = repo.index().map_err(git)?;
     index.add_all(["*"], IndexAddOption::DEFAULT, None).map_err(git)?;

@@ -16,6 +16,7 @@ mod run;
 mod sandbox_exec;
 mod search_cmd;
 mod serve;
+mod store_cmd;
 mod table;
 mod task;
 
@@ -80,6 +81,9 @@ enum Cmd {
     /// Check and read the audit trail
     #[command(subcommand)]
     Audit(audit::AuditCmd),
+    /// Save the event log of a damaged store, and make a new store from it
+    #[command(subcommand)]
+    Store(store_cmd::StoreCmd),
     /// Show the effective configuration
     #[command(subcommand)]
     Config(config_cmd::ConfigCmd),
@@ -288,6 +292,7 @@ fn run(command: Option<Cmd>, context: &Context) -> Result<Outcome, String> {
         Cmd::Tui { .. } => run_tui(context, None),
         Cmd::Task(command) => task::run(command, context),
         Cmd::Audit(command) => audit::run(command, context),
+        Cmd::Store(command) => store_cmd::run(command, context),
         Cmd::Run(args) => run::run(args, context),
         Cmd::Serve(args) => serve::run(args, context),
         Cmd::Gate(command) => gate::run(command, context),

@@ -7,14 +7,15 @@
 //! (`task list`, `task show`, `audit verify`) work while the control room runs.
 
 mod error;
+mod guard;
 mod migrate;
 mod read;
 mod record;
+mod salvage;
 mod tables;
 mod verify;
 mod writer;
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Sender, sync_channel};
@@ -26,6 +27,7 @@ use redb::{
 
 pub use error::StoreError;
 pub use migrate::StoreMigration;
+pub use salvage::{Damage, Rebuilt, Salvage, SalvageError, rebuild, salvage};
 pub use verify::Verification;
 pub use writer::{AppendResult, CommitHook, Head};
 
@@ -50,18 +52,44 @@ fn builder() -> Builder {
 
 /// Runs a redb open, turning a panic on a damaged file into an error.
 fn guarded_open<T>(path: &Path, open: impl FnOnce() -> Result<T, redb::DatabaseError>) -> Result<T, StoreError> {
-    match catch_unwind(AssertUnwindSafe(open)) {
-        Ok(Ok(db)) => Ok(db),
-        Ok(Err(err)) => Err(StoreError::from_redb(path, "open", None, err)),
-        Err(panic) => {
-            let detail = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                .unwrap_or_else(|| "unreadable file".to_owned());
-            Err(StoreError::Corrupt { path: path.to_owned(), detail })
+    guard::guarded(path, || open().map_err(|err| StoreError::from_redb(path, "open", None, err)))
+}
+
+/// What redb's integrity check said about a store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Integrity {
+    /// Every page checked out.
+    Clean,
+    /// redb found leaked or inconsistent allocator state and repaired it (the data was intact).
+    Repaired,
+    /// The check could not run; the reason says why (e.g. another process holds the store).
+    Skipped {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Runs redb's integrity check on the store at `path`, which needs the file to itself: when
+/// another process holds it the check is [`Integrity::Skipped`]. Damage is
+/// [`StoreError::Damaged`]. Call it before opening readers of the same file in this process.
+pub fn check_integrity(path: &Path) -> Result<Integrity, StoreError> {
+    let mut db = match guarded_open(path, || builder().open(path)) {
+        Ok(db) => db,
+        Err(StoreError::InUse { .. }) => {
+            return Ok(Integrity::Skipped {
+                reason: "another Ambidex process (the control room or `ambidex serve`) holds the store".into(),
+            });
         }
-    }
+        Err(err) => return Err(err),
+    };
+    guard::guarded(path, || match db.check_integrity() {
+        Ok(true) => Ok(Integrity::Clean),
+        Ok(false) => Ok(Integrity::Repaired),
+        Err(err) => Err(match StoreError::from_redb(path, "check", None, err) {
+            StoreError::Corrupt { path, detail } => StoreError::Damaged { path, detail },
+            other => other,
+        }),
+    })
 }
 
 /// Creates the directory a database file goes in.
@@ -146,10 +174,10 @@ impl Store {
         let StoreOptions { hook, redactor } = options;
         create_parent_dir(path)?;
         let db = guarded_open(path, || builder().create(path))?;
-        let migration = prepare_schema(path, &db)?;
+        let migration = guard::guarded(path, || prepare_schema(path, &db))?;
         let db = Arc::new(db);
         let loader = StoreReader { path: path.to_owned(), db: ReaderDb::Shared(db.clone()) };
-        let (head, tasks) = writer::load_state(&loader.snapshot()?).map_err(|e| loader.fail(e))?;
+        let (head, tasks) = loader.read(writer::load_state)?;
         let last_at = jiff::Timestamp::now();
         let (requests, receiver) = std::sync::mpsc::channel();
         let writer = Writer { db: db.clone(), path: path.to_owned(), head, last_at, tasks, hook, redactor };
@@ -324,7 +352,7 @@ impl StoreReader {
             }
             (db, _) => db?,
         };
-        prepare_schema(path, &db)?;
+        guard::guarded(path, || prepare_schema(path, &db))?;
         Ok(StoreReader { path: path.to_owned(), db: ReaderDb::Shared(Arc::new(db)) })
     }
 
@@ -345,17 +373,26 @@ impl StoreReader {
         match err {
             ReadError::Db(err) => StoreError::from_redb(&self.path, "read", None, err),
             ReadError::Record { seq, error } => {
-                StoreError::Corrupt { path: self.path.clone(), detail: format!("event #{seq}: {error}") }
+                StoreError::Damaged { path: self.path.clone(), detail: format!("event #{seq}: {error}") }
             }
-            ReadError::Projection { id, detail } => StoreError::Corrupt {
+            ReadError::Projection { id, detail } => StoreError::Damaged {
                 path: self.path.clone(),
                 detail: format!("projection of task {}: {detail}", TaskId::from_u128(id)),
             },
         }
     }
 
+    /// Runs `query` on a fresh snapshot, guarded: damage redb panics on becomes an error.
+    fn read<T>(&self, query: impl FnOnce(&redb::ReadTransaction) -> Result<T, ReadError>) -> Result<T, StoreError> {
+        guard::guarded(&self.path, || query(&self.snapshot()?).map_err(|e| self.fail(e)))
+    }
+
     /// The schema version recorded in the store (`None` for a store without tables yet).
     fn stored_schema(&self) -> Result<Option<u64>, StoreError> {
+        guard::guarded(&self.path, || self.stored_schema_unguarded())
+    }
+
+    fn stored_schema_unguarded(&self) -> Result<Option<u64>, StoreError> {
         let txn = self.snapshot()?;
         let meta = match txn.open_table(META) {
             Ok(meta) => meta,
@@ -368,32 +405,41 @@ impl StoreReader {
 
     /// The upgrades this store went through, oldest first.
     pub fn migrations(&self) -> Result<Vec<StoreMigration>, StoreError> {
-        migrate::history(&self.snapshot()?).map_err(|e| self.fail(ReadError::Db(e)))
+        self.read(|txn| migrate::history(txn).map_err(ReadError::Db))
     }
 
     /// The last event's sequence number and hash.
     pub fn head(&self) -> Result<Head, StoreError> {
-        read::head(&self.snapshot()?).map_err(|e| self.fail(e))
+        self.read(read::head)
     }
 
     /// Every task, oldest first.
     pub fn tasks(&self) -> Result<Vec<Task>, StoreError> {
-        read::tasks(&self.snapshot()?).map_err(|e| self.fail(e))
+        self.read(read::tasks)
     }
 
     /// Every task's id, title, repository and status, oldest first: cheaper than [`tasks`](Self::tasks).
     pub fn task_briefs(&self) -> Result<Vec<TaskBrief>, StoreError> {
-        read::task_briefs(&self.snapshot()?).map_err(|e| self.fail(e))
+        self.read(read::task_briefs)
     }
 
     /// One task by id.
     pub fn task(&self, id: TaskId) -> Result<Option<Task>, StoreError> {
-        read::task(&self.snapshot()?, id).map_err(|e| self.fail(e))
+        self.read(|txn| read::task(txn, id))
     }
 
     /// The task whose id is, or ends with, `reference` (any case).
     pub fn find_task(&self, reference: &str) -> Result<Task, LookupError> {
         let reference = reference.trim();
+        let mut found = None;
+        guard::guarded(&self.path, || {
+            found = Some(self.find_task_unguarded(reference));
+            Ok(())
+        })?;
+        found.unwrap_or_else(|| Err(LookupError::NotFound(reference.to_owned())))
+    }
+
+    fn find_task_unguarded(&self, reference: &str) -> Result<Task, LookupError> {
         let txn = self.snapshot()?;
         let ids = match reference.parse::<TaskId>() {
             Ok(id) => vec![id],
@@ -413,17 +459,17 @@ impl StoreReader {
 
     /// The events of one task, in log order.
     pub fn task_events(&self, id: TaskId) -> Result<Vec<Event>, StoreError> {
-        read::task_events(&self.snapshot()?, id).map_err(|e| self.fail(e))
+        self.read(|txn| read::task_events(txn, id))
     }
 
     /// Up to `limit` events after sequence number `after`.
     pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
-        read::events_after(&self.snapshot()?, after, limit).map_err(|e| self.fail(e))
+        self.read(|txn| read::events_after(txn, after, limit))
     }
 
     /// Walks the whole hash chain.
     pub fn verify(&self) -> Result<Verification, StoreError> {
-        verify::verify(&self.snapshot()?).map_err(|e| self.fail(e))
+        self.read(verify::verify)
     }
 }
 

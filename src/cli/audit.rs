@@ -92,6 +92,7 @@ pub fn run(command: AuditCmd, context: &Context) -> Result<Outcome, String> {
     match command {
         AuditCmd::Log { task, tools, limit, json } => log(context, task.as_deref(), tools, limit, json),
         AuditCmd::Verify { json } => {
+            let reader_path = context.store_path();
             let verification = match context.reader()? {
                 Some(reader) => reader.verify().map_err(|err| err.to_string())?,
                 None => Verification::Ok { events: 0, head: Default::default() },
@@ -106,7 +107,9 @@ pub fn run(command: AuditCmd, context: &Context) -> Result<Outcome, String> {
                     }
                     Verification::Broken { seq, reason, verified } => println!(
                         "broken at event #{seq}: {reason}\n{verified} events before it verify; \
-                         everything from #{seq} on cannot be trusted"
+                         everything from #{seq} on cannot be trusted\nthe store {} is damaged; \
+                         `ambidex store salvage OUT.jsonl` exports every event up to the damage",
+                        reader_path.display()
                     ),
                 }
             }

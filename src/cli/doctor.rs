@@ -53,12 +53,27 @@ fn state_dir_status(dir: &Path) -> String {
     }
 }
 
-/// Whether the store reads, what it says, and its tasks.
+/// Whether the store reads, what it says, and its tasks: redb's integrity check (when no other
+/// process holds the store), the hash chain, the projections and upgrades.
 fn store_status(context: &Context) -> (bool, String, Vec<Task>) {
+    use ambidex::store::{Integrity, StoreError, Verification, check_integrity};
+    let path = context.store_path();
+    // The integrity check needs the file to itself, so it runs before this process opens a reader.
+    let checked = match path.exists().then(|| check_integrity(&path)) {
+        None => String::new(),
+        Some(Ok(Integrity::Clean)) => "; integrity check passed".into(),
+        Some(Ok(Integrity::Repaired)) => "; the integrity check repaired redb's allocation state (no data lost)".into(),
+        Some(Ok(Integrity::Skipped { reason })) => format!("; integrity check skipped: {reason}"),
+        Some(Err(err)) => return (false, err.to_string(), Vec::new()),
+    };
     match context.reader() {
         Ok(None) => (true, "not created yet (the first `ambidex task add` creates it)".into(), Vec::new()),
-        Ok(Some(reader)) => match (reader.tasks(), reader.head(), reader.migrations()) {
-            (Ok(tasks), Ok(head), Ok(migrations)) => {
+        Ok(Some(reader)) => match (reader.tasks(), reader.head(), reader.migrations(), reader.verify()) {
+            (_, _, _, Ok(Verification::Broken { seq, reason, .. })) => {
+                let detail = format!("the hash chain breaks at event #{seq}: {reason}");
+                (false, StoreError::Damaged { path, detail }.to_string(), Vec::new())
+            }
+            (Ok(tasks), Ok(head), Ok(migrations), Ok(_)) => {
                 let upgraded = migrations.last().map_or_else(String::new, |m| {
                     format!(
                         "; upgraded from schema {} to {} on {} ({} projections rebuilt from {} events)",
@@ -69,9 +84,15 @@ fn store_status(context: &Context) -> (bool, String, Vec<Task>) {
                         m.events
                     )
                 });
-                (true, format!("ok: {} tasks, {} events{upgraded}", tasks.len(), head.seq), tasks)
+                (
+                    true,
+                    format!("ok: {} tasks, {} events, chain verified{checked}{upgraded}", tasks.len(), head.seq),
+                    tasks,
+                )
             }
-            (Err(err), _, _) | (_, Err(err), _) | (_, _, Err(err)) => (false, err.to_string(), Vec::new()),
+            (Err(err), _, _, _) | (_, Err(err), _, _) | (_, _, Err(err), _) | (_, _, _, Err(err)) => {
+                (false, err.to_string(), Vec::new())
+            }
         },
         Err(err) => (false, err, Vec::new()),
     }

@@ -21,7 +21,8 @@ pub enum StoreError {
     /// The file is not a store, or is damaged.
     #[error(
         "the store {} is damaged or is not an Ambidex store ({detail}); move it aside \
-         (`mv {} {}.damaged`) to start afresh, or restore it from a backup",
+         (`mv {} {}.damaged`) to start afresh, or restore it from a backup; if it is a damaged \
+         store, `ambidex store salvage OUT.jsonl` exports every event up to the damage",
         path.display(),
         path.display(),
         path.display()
@@ -30,6 +31,19 @@ pub enum StoreError {
         /// The store file.
         path: PathBuf,
         /// What redb or the decoder said.
+        detail: String,
+    },
+    /// The file is an Ambidex store whose pages or records are damaged (redb said so, a read hit
+    /// a damaged page, or an event does not decode).
+    #[error(
+        "the store {} is damaged ({detail}); `ambidex store salvage OUT.jsonl` exports every event up \
+         to the damage, and `ambidex --state-dir NEW_DIR store rebuild OUT.jsonl` makes a new store from it",
+        path.display()
+    )]
+    Damaged {
+        /// The store file.
+        path: PathBuf,
+        /// What redb, the decoder or the chain check said.
         detail: String,
     },
     /// A newer Ambidex wrote this store.
@@ -134,7 +148,7 @@ impl StoreError {
         let path = path.to_owned();
         match err.into() {
             redb::Error::DatabaseAlreadyOpen => StoreError::InUse { path },
-            redb::Error::Corrupted(detail) => StoreError::Corrupt { path, detail },
+            redb::Error::Corrupted(detail) => StoreError::Damaged { path, detail },
             redb::Error::UpgradeRequired(version) => {
                 StoreError::Corrupt { path, detail: format!("redb file format {version} is too old") }
             }
@@ -157,6 +171,7 @@ impl StoreError {
         match self {
             StoreError::InUse { path } => StoreError::InUse { path: path.clone() },
             StoreError::Corrupt { path, detail } => StoreError::Corrupt { path: path.clone(), detail: detail.clone() },
+            StoreError::Damaged { path, detail } => StoreError::Damaged { path: path.clone(), detail: detail.clone() },
             StoreError::NewerSchema { path, found, supported } => {
                 StoreError::NewerSchema { path: path.clone(), found: *found, supported: *supported }
             }

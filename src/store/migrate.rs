@@ -59,22 +59,8 @@ from_redb!(redb::Error, redb::TableError, redb::StorageError);
 /// Rebuilds every task projection from the log and records schema [`SCHEMA_VERSION`], in `txn`
 /// (which the caller commits). `from` is the schema the store has.
 pub(crate) fn upgrade(txn: &WriteTransaction, from: u64) -> Result<StoreMigration, MigrateError> {
-    let (tasks, events) = fold_log(txn)?;
-    txn.delete_table(TASKS)?;
-    {
-        let mut table = txn.open_table(TASKS)?;
-        let mut buf = Vec::with_capacity(4096);
-        for (id, task) in &tasks {
-            buf.clear();
-            serde_json::to_writer(&mut buf, task).map_err(|err| MigrateError::Event {
-                seq: task.last_seq,
-                detail: format!("the rebuilt projection of task {id} does not serialize: {err}"),
-            })?;
-            table.insert(id.as_u128(), buf.as_slice())?;
-        }
-    }
-    let migration =
-        StoreMigration { from, to: SCHEMA_VERSION, at: Timestamp::now(), events, tasks: tasks.len() as u64 };
+    let (tasks, events) = rebuild_projections(txn)?;
+    let migration = StoreMigration { from, to: SCHEMA_VERSION, at: Timestamp::now(), events, tasks };
     let mut meta = txn.open_table(META)?;
     let mut history = match meta.get(META_MIGRATIONS)? {
         Some(value) => serde_json::from_slice::<Vec<StoreMigration>>(value.value()).unwrap_or_default(),
@@ -85,6 +71,24 @@ pub(crate) fn upgrade(txn: &WriteTransaction, from: u64) -> Result<StoreMigratio
     meta.insert(META_MIGRATIONS, history.as_slice())?;
     meta.insert(META_SCHEMA, SCHEMA_VERSION.to_be_bytes().as_slice())?;
     Ok(migration)
+}
+
+/// Replaces every task projection with one folded from the whole log, in `txn`. Returns how many
+/// tasks and events there are.
+pub(crate) fn rebuild_projections(txn: &WriteTransaction) -> Result<(u64, u64), MigrateError> {
+    let (tasks, events) = fold_log(txn)?;
+    txn.delete_table(TASKS)?;
+    let mut table = txn.open_table(TASKS)?;
+    let mut buf = Vec::with_capacity(4096);
+    for (id, task) in &tasks {
+        buf.clear();
+        serde_json::to_writer(&mut buf, task).map_err(|err| MigrateError::Event {
+            seq: task.last_seq,
+            detail: format!("the rebuilt projection of task {id} does not serialize: {err}"),
+        })?;
+        table.insert(id.as_u128(), buf.as_slice())?;
+    }
+    Ok((tasks.len() as u64, events))
 }
 
 /// Every task's projection, folded from the whole log in order, and how many events there are.

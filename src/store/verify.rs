@@ -31,6 +31,24 @@ pub enum Verification {
     },
 }
 
+/// Checks one stored record at `seq` against the hash of the event before it: its layout, the
+/// link, the hash of its stored bytes and the seq its body names. Returns the parsed record, or
+/// what is wrong with it.
+pub(crate) fn check<'a>(seq: u64, prev: &Digest, bytes: &'a [u8]) -> Result<record::RawRecord<'a>, String> {
+    let raw = record::split(bytes).map_err(|err| err.to_string())?;
+    if raw.prev_hash != *prev {
+        return Err("does not link to the hash of the event before it".into());
+    }
+    if chain_hash(&raw.prev_hash, raw.body) != raw.hash {
+        return Err("its content does not match its hash (altered)".into());
+    }
+    match record::body_seq(raw.body) {
+        Ok(body_seq) if body_seq == seq => Ok(raw),
+        Ok(body_seq) => Err(format!("stored under #{seq} but says it is #{body_seq}")),
+        Err(err) => Err(err.to_string()),
+    }
+}
+
 /// Checks every record: gap-free numbering, the body's own seq, the link to the previous hash,
 /// the hash of the stored bytes, and finally the head recorded in `meta`.
 pub(crate) fn verify(txn: &ReadTransaction) -> Result<Verification, ReadError> {
@@ -49,23 +67,10 @@ pub(crate) fn verify(txn: &ReadTransaction) -> Result<Verification, ReadError> {
             if seq != expected {
                 return Ok(broken(expected, format!("missing: the next stored event is #{seq}")));
             }
-            let raw = match record::split(value.value()) {
+            let raw = match check(seq, &prev, value.value()) {
                 Ok(raw) => raw,
-                Err(err) => return Ok(broken(seq, err.to_string())),
+                Err(reason) => return Ok(broken(seq, reason)),
             };
-            if raw.prev_hash != prev {
-                return Ok(broken(seq, "does not link to the hash of the event before it".into()));
-            }
-            if chain_hash(&raw.prev_hash, raw.body) != raw.hash {
-                return Ok(broken(seq, "its content does not match its hash (altered)".into()));
-            }
-            match record::body_seq(raw.body) {
-                Ok(body_seq) if body_seq == seq => {}
-                Ok(body_seq) => {
-                    return Ok(broken(seq, format!("stored under #{seq} but says it is #{body_seq}")));
-                }
-                Err(err) => return Ok(broken(seq, err.to_string())),
-            }
             prev = raw.hash;
             expected += 1;
         }

@@ -147,7 +147,8 @@ fn checkpoints(c: &mut Criterion) {
     // file stats, so unchanged files are not hashed again), every change and new file added to it,
     // its tree written and committed on top of HEAD.
     let index = dir.path().join("scratch-index");
-    let script = "cp .git/index \"$GIT_INDEX_FILE\" && git add -A && git commit-tree -p HEAD -m bench \"$(git write-tree)\"";
+    let script =
+        "cp .git/index \"$GIT_INDEX_FILE\" && git add -A && git commit-tree -p HEAD -m bench \"$(git write-tree)\"";
     group.bench_function("git_plumbing", |b| {
         b.iter(|| {
             let out = Command::new("sh")

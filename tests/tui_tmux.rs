@@ -84,6 +84,19 @@ impl Tmux {
         }
     }
 
+    /// Waits until every one of `needles` is on the screen at once.
+    fn wait_for_all(&self, needles: &[&str], secs: u64) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let screen = self.screen();
+            if needles.iter().all(|n| screen.contains(n)) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "not all of {needles:?} appeared; screen:\n{screen}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Types text literally (no key names).
     fn type_text(&self, text: &str) {
         self.tmux(&["send-keys", "-l", text]);
@@ -238,8 +251,8 @@ fn the_engineer_sends_a_plan_back_stops_the_next_messages_the_agents_and_rewinds
     tmux.keys(&["C-s"]);
 
     // High risk: the plan waits. `n` asks for the note, `enter` sends the plan back with it.
-    let screen = tmux.wait_for_any(&["page_count rounds down"], 60).1;
-    assert!(screen.contains("Approval: plan gate"), "{screen}");
+    // The plan shows in the stream before its gate opens: wait for both.
+    tmux.wait_for_all(&["page_count rounds down", "Approval: plan gate"], 60);
     read_the_gate();
     tmux.keys(&["n"]);
     tmux.wait_for("enter sends it back");
@@ -247,8 +260,7 @@ fn the_engineer_sends_a_plan_back_stops_the_next_messages_the_agents_and_rewinds
     tmux.keys(&["Enter"]);
 
     // The planner plans again with the note in its instructions; the new plan waits; `s` stops.
-    let screen = tmux.wait_for_any(&["Use usize::div_ceil as the engineer asked"], 120).1;
-    assert!(screen.contains("Approval: plan gate"), "{screen}");
+    tmux.wait_for_all(&["Use usize::div_ceil as the engineer asked", "Approval: plan gate"], 120);
     read_the_gate();
     tmux.keys(&["s"]);
     let listed =
@@ -282,8 +294,7 @@ fn the_engineer_sends_a_plan_back_stops_the_next_messages_the_agents_and_rewinds
     let (found, screen) = tmux.wait_for_any(&["rewound to the plan stage", "RewindTask:"], 60);
     assert_eq!(found, 0, "the engine takes the rewind:\n{screen}");
     // The task runs again from the plan stage with the rewind's note, and its new plan waits.
-    let screen = tmux.wait_for_any(&["One line: items.div_ceil(size)"], 120).1;
-    assert!(screen.contains("Approval: plan gate"), "{screen}");
+    tmux.wait_for_all(&["One line: items.div_ceil(size)", "Approval: plan gate"], 120);
 
     let events = task_events(&sandbox, &id);
     let of = |kind: &str| -> Vec<&serde_json::Value> { events.iter().filter(|e| e["kind"]["type"] == kind).collect() };

@@ -357,8 +357,8 @@ mod tests {
         assert!(parse("submit_recommendation", &no_candidate).unwrap_err().contains("needs the `candidate`"));
         let no_reason = json!({"action": "reject_all", "reasons": []});
         assert!(parse("submit_recommendation", &no_reason).unwrap_err().contains("at least one reason"));
-        // Every submit a playbook may name has a schema.
-        for &tool in crate::playbooks::playbook::KNOWN_SUBMITS {
+        // The call that ends each kind of stage has a schema.
+        for tool in crate::protocol::StageKind::ALL.iter().filter_map(|kind| kind.submit()) {
             assert_eq!(spec(tool).unwrap().name, tool);
         }
     }

@@ -20,17 +20,6 @@ use crate::protocol::{StageKind, TaskKind, Track};
 /// The playbooks shipped in the binary: `(file name, text)`.
 pub const BUILT_IN: &[(&str, &str)] = &[("right_hand.toml", include_str!("../../playbooks/right_hand.toml"))];
 
-/// Calls that end a stage (each has a schema in `agents::submit`).
-pub const KNOWN_SUBMITS: &[&str] = &[
-    "submit_plan",
-    "submit_review",
-    "submit_pr",
-    "finish",
-    "submit_tests",
-    "submit_findings",
-    "submit_recommendation",
-];
-
 /// Where each of the Right Hand's stage kinds may stand: how many stages of it a playbook has,
 /// and the kinds whose every stage must come before it. Test-first playbooks put `test` before
 /// `implement`; nothing else moves.

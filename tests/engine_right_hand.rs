@@ -44,6 +44,9 @@ fn a_bug_fix_reaches_a_local_pr_with_the_fix_a_test_and_the_results() {
     let summary = sandbox.run(&["pr", "show", short]).ok();
     assert!(summary.contains(&branch) && summary.contains("1 of 1 validation commands passed"), "{summary}");
     assert!(sandbox.run(&["audit", "verify"]).ok().starts_with("ok:"));
+    // A task whose PR is made is not rewound: its work is delivered.
+    let refused = sandbox.run(&["task", "rewind", short, "--to", "implement", "--yes"]).fails();
+    assert!(refused.contains("is pr_ready") && refused.contains("only a task that stopped"), "{refused}");
 
     // Cleaning refuses to throw away uncommitted work unless told to; the branch stays either way.
     let shown: serde_json::Value = serde_json::from_str(&sandbox.run(&["task", "show", short, "--json"]).ok()).unwrap();

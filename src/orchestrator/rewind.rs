@@ -5,10 +5,11 @@
 
 use std::path::Path;
 
+use super::task_run::private_ref;
 use super::{Engine, EngineError, lock};
 use crate::domain::Task;
 use crate::protocol::{Actor, Decision, Event, EventKind, NewEvent, StageKind, TaskId, TaskStatus};
-use crate::workspace::{CHECKPOINT_REFS, checkpoint, restore};
+use crate::workspace::{checkpoint, restore};
 
 /// The checkpoint a rewind to `to` (a stage's name, or a kind) returns to: the latest start of
 /// that stage that recorded one.
@@ -61,7 +62,7 @@ impl Engine {
             ))
         })?;
         let production = production_path(&task)?;
-        let abandoned = format!("{CHECKPOINT_REFS}/{}/abandoned/{}", id.short().to_lowercase(), task.event_count);
+        let abandoned = private_ref(&task, "abandoned");
         let message = format!("set aside by a rewind of task {} to the {stage} stage", id.short());
         checkpoint(&production, &abandoned, &message).map_err(|err| {
             EngineError::Refused(format!("could not keep the current work before rewinding (nothing changed): {err}"))

@@ -266,8 +266,7 @@ impl TaskRun {
     /// Records the production worktree as `stage` finds it, for a rewind to come back to. A
     /// worktree git cannot read is noted, and the stage goes on without a checkpoint.
     pub(crate) async fn checkpoint(&self, task: &Task, stage: &str) -> Result<Option<String>, EngineError> {
-        let reference =
-            format!("{CHECKPOINT_REFS}/{}/checkpoints/{}", task.id.short().to_lowercase(), task.event_count);
+        let reference = private_ref(task, "checkpoints");
         let path = self.worktree.path.clone();
         let message = format!("checkpoint: task {} before the {stage} stage", task.id.short());
         let taken = tokio::task::spawn_blocking(move || checkpoint(&path, &reference, &message))
@@ -292,8 +291,7 @@ impl TaskRun {
     /// on a ref first, then the files go back to the checkpoint, so no edit is applied twice and
     /// none the log missed survives.
     pub(crate) async fn restart_from(&self, task: &Task, stage: &str, commit: String) -> Result<(), EngineError> {
-        let abandoned =
-            format!("{CHECKPOINT_REFS}/{}/interrupted/{}", task.id.short().to_lowercase(), task.event_count);
+        let abandoned = private_ref(task, "interrupted");
         let (path, kept, target) = (self.worktree.path.clone(), abandoned.clone(), commit.clone());
         let message = format!("what the {stage} stage left when task {} was interrupted", task.id.short());
         tokio::task::spawn_blocking(move || {
@@ -328,6 +326,12 @@ impl TaskRun {
         });
         Some(Digest(Sha256::digest(snapshot.to_string().as_bytes()).into()))
     }
+}
+
+/// A new private ref of `task` under `refs/ambidex/<task>/<what>/`, numbered by the task's event
+/// count (so each one recorded is unique).
+pub(crate) fn private_ref(task: &Task, what: &str) -> String {
+    format!("{CHECKPOINT_REFS}/{}/{what}/{}", task.id.short().to_lowercase(), task.event_count)
 }
 
 /// What the engineer said, for the instructions of a stage of `kind`: why the work came back

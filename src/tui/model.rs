@@ -458,4 +458,21 @@ mod tests {
             "a start without a checkpoint is not offered"
         );
     }
+
+    #[test]
+    fn the_engineers_message_shows_where_agents_are_running_and_an_engine_note_does_not() {
+        let mut detail = TaskDetail { loaded: Loaded::Yes, ..TaskDetail::default() };
+        let started =
+            EventKind::StageStarted { stage: "plan".into(), role: Role::Planner, kind: None, checkpoint: None };
+        detail.apply(&event(2, Actor::Orchestrator, started));
+        let said = |detail: &TaskDetail| {
+            detail.right.agents[0].entries.iter().filter(|e| format!("{e:?}").contains("from the engineer")).count()
+        };
+        let engine = EventKind::Note { text: "no checkpoint before the plan stage".into() };
+        detail.apply(&event(3, Actor::Orchestrator, engine));
+        assert_eq!(said(&detail), 0, "the engine's own notes are not the engineer's");
+        let human = EventKind::Note { text: "check the refresh path too".into() };
+        detail.apply(&event(4, Actor::Human { name: None }, human));
+        assert_eq!(said(&detail), 1);
+    }
 }

@@ -7,6 +7,7 @@
 //!   speaks. It depends on nothing else in the crate.
 //! - [`domain`]: the task model, its state machine and the task-file format.
 //! - [`redact`]: the secret redactor every text passes before it is stored, shown or sent.
+//! - [`crash`]: crash points where the kill test makes the process die (debug builds only).
 //! - [`workspace`]: git worktrees per task and candidate, their diffs, commits and reconciliation;
 //!   the only module that talks to git, but for the forge's push.
 //! - [`config`]: layered configuration with the source of every key.
@@ -31,6 +32,7 @@ pub mod agents;
 pub mod api;
 pub mod config;
 pub mod context;
+pub mod crash;
 pub mod domain;
 pub mod eval;
 pub mod forge;

@@ -109,6 +109,7 @@ impl Engine {
         let (updates, _) = broadcast::channel(UPDATE_BUFFER);
         let sender = updates.clone();
         let hook: CommitHook = Box::new(move |events: &[Arc<Event>]| {
+            crate::crash::events_committed(events.len());
             for event in events {
                 // No subscriber is not an error: the events are durable either way.
                 let _ = sender.send(Update::Event(event.clone()));

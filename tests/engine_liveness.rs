@@ -87,6 +87,8 @@ fn a_task_left_running_is_interrupted_at_engine_start_and_its_stale_locks_are_re
     assert_eq!(show(&sandbox, task)["task"]["status"], "running", "a reader alone changes nothing");
     let doctor = sandbox.run(&["doctor"]);
     assert!(doctor.stdout.contains(&user_lock.display().to_string()), "{}", doctor.stdout);
+    let resume_hint = format!("{short} was running when its engine stopped: `ambidex run --task {short}` resumes it");
+    assert!(doctor.stdout.contains(&resume_hint), "doctor names the stopped task:\n{}", doctor.stdout);
 
     // Any engine start (here the one `task resume` opens) proves the old run is gone.
     let resumed = sandbox.run(&["task", "resume", &short]);
@@ -104,6 +106,7 @@ fn a_task_left_running_is_interrupted_at_engine_start_and_its_stale_locks_are_re
     assert!(user_lock.exists(), "the user's own index lock is never removed");
     let doctor = sandbox.run(&["doctor"]);
     assert!(doctor.stdout.contains(&user_lock.display().to_string()), "{}", doctor.stdout);
+    assert!(!doctor.stdout.contains("stopped tasks"), "the resumed task is queued now:\n{}", doctor.stdout);
 }
 
 #[test]

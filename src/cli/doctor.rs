@@ -11,6 +11,7 @@ use super::{Context, Outcome};
 use ambidex::config::{ForgeConfig, ProviderConfig, user_config_path};
 use ambidex::domain::{Task, is_final};
 use ambidex::orchestrator::readiness::ProviderReadiness;
+use ambidex::protocol::TaskStatus;
 use ambidex::protocol::{ModelUnavailable, human_bytes};
 use ambidex::tools::sandbox;
 use ambidex::workspace::{disk_usage, git_locks};
@@ -53,13 +54,34 @@ fn state_dir_status(dir: &Path) -> String {
     }
 }
 
-/// Whether the store reads, what it says, and its tasks: redb's integrity check (when no other
-/// process holds the store), the hash chain, the projections and upgrades.
-fn store_status(context: &Context) -> (bool, String, Vec<Task>) {
-    use ambidex::store::{Integrity, StoreError, Verification, check_integrity};
+/// What the store says, read by [`store_status`].
+struct StoreStatus {
+    ok: bool,
+    summary: String,
+    tasks: Vec<Task>,
+    /// Another Ambidex process (the control room, `serve`, `run`) holds the store.
+    held: bool,
+}
+
+/// Whether the store reads, what it says, its tasks and whether an engine holds it: redb's
+/// integrity check (when no other process holds the store), the hash chain, the projections and
+/// upgrades.
+fn store_status(context: &Context) -> StoreStatus {
     let path = context.store_path();
-    // The integrity check needs the file to itself, so it runs before this process opens a reader.
-    let checked = match path.exists().then(|| check_integrity(&path)) {
+    let integrity = path.exists().then(|| ambidex::store::check_integrity(&path));
+    let held = matches!(integrity, Some(Ok(ambidex::store::Integrity::Skipped { .. })));
+    let (ok, summary, tasks) = read_store(context, integrity);
+    StoreStatus { ok, summary, tasks, held }
+}
+
+fn read_store(
+    context: &Context,
+    integrity: Option<Result<ambidex::store::Integrity, ambidex::store::StoreError>>,
+) -> (bool, String, Vec<Task>) {
+    use ambidex::store::{Integrity, StoreError, Verification};
+    let path = context.store_path();
+    // The integrity check needs the file to itself, so it ran before this process opens a reader.
+    let checked = match integrity {
         None => String::new(),
         Some(Ok(Integrity::Clean)) => "; integrity check passed".into(),
         Some(Ok(Integrity::Repaired)) => "; the integrity check repaired redb's allocation state (no data lost)".into(),
@@ -104,6 +126,26 @@ fn leftover_worktrees(tasks: &[Task]) -> (usize, usize, u64) {
     let worktrees = finished.iter().flat_map(|t| &t.worktrees);
     let bytes = worktrees.clone().map(|w| disk_usage(Path::new(&w.path))).sum();
     (finished.len(), worktrees.count(), bytes)
+}
+
+/// Tasks whose engine stopped in the middle of them, each with how to go on: `interrupted` ones,
+/// and `running` ones while no engine holds the store (the next engine start marks them
+/// interrupted).
+fn stopped_tasks(tasks: &[Task], engine_running: bool) -> Vec<String> {
+    tasks
+        .iter()
+        .filter(|t| t.status == TaskStatus::Interrupted || (t.status == TaskStatus::Running && !engine_running))
+        .map(|t| {
+            let stage = t.stage.as_ref().map_or_else(String::new, |s| format!(" in its {} stage", s.name));
+            let how = if t.status == TaskStatus::Running { "was running" } else { "was interrupted" };
+            format!(
+                "{} {how}{stage} when its engine stopped: `ambidex run --task {}` resumes it ({})",
+                t.id.short(),
+                t.id.short(),
+                t.spec.title
+            )
+        })
+        .collect()
 }
 
 /// git lock files in the repository, each with what to do: a lock of this store's tasks goes at
@@ -151,7 +193,8 @@ pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
     let blocked: Option<&ModelUnavailable> =
         readiness.as_ref().ok().and_then(|all| all.iter().find_map(|(_, r)| r.as_ref().err()));
     let probe = sandbox::probe();
-    let (store_ok, store, tasks) = store_status(context);
+    let StoreStatus { ok: store_ok, summary: store, tasks, held } = store_status(context);
+    let stopped = stopped_tasks(&tasks, held);
     let (finished, leftover, leftover_bytes) = leftover_worktrees(&tasks);
     let locks = git_lock_advice(context, &tasks);
     let providers: Vec<(String, String)> =
@@ -168,6 +211,7 @@ pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
             "store": { "path": context.store_path(), "ok": store_ok, "status": store },
             "finished_task_worktrees": { "tasks": finished, "worktrees": leftover, "bytes": leftover_bytes },
             "git_locks": locks,
+            "stopped_tasks": stopped,
             "sandbox": { "best": probe.best(), "probe": probe },
             "providers": providers.iter().map(|(n, l)| {
                 let ready = in_use(n);
@@ -222,6 +266,9 @@ pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
     }
     for (i, advice) in locks.iter().enumerate() {
         row(if i == 0 { "git locks" } else { "" }, advice);
+    }
+    for (i, advice) in stopped.iter().enumerate() {
+        row(if i == 0 { "stopped tasks" } else { "" }, advice);
     }
     row("sandbox", &format!("best level here: {}", probe.best()));
     row("  bubblewrap", &facility(&probe.bubblewrap));

@@ -21,7 +21,8 @@ use crate::protocol::{Actor, Digest, EventKind, GateKind, NewEvent, Risk, StageK
 use crate::tools::broker::{Broker, BrokerConfig};
 use crate::tools::budget::BudgetUsage;
 use crate::workspace::{
-    CHECKPOINT_REFS, Prepared, Worktree, WorktreeRequest, checkpoint, diff_against, prepare, restore,
+    CHECKPOINT_REFS, Prepared, Worktree, WorktreeRequest, checkpoint, diff_against, head_commit, prepare, reset_to,
+    restore, uncommitted,
 };
 
 /// Tokens of repository context put into prompts.
@@ -383,7 +384,12 @@ pub(crate) async fn ensure_worktree(
         .map_err(|err| EngineError::Refused(err.to_string()))?;
     let mut events = Vec::new();
     let worktree = match prepared {
-        Prepared::Reused(worktree) => return Ok((known.unwrap_or(worktree), false)),
+        Prepared::Reused(worktree) => match known {
+            Some(known) => return Ok((known, false)),
+            // Made by a run killed before it could record it: nothing has worked in it yet, so
+            // it is recorded now as if just made.
+            None => worktree,
+        },
         Prepared::Created(worktree) => worktree,
         Prepared::Recreated { worktree, reason } => {
             let detail = format!("{reason}; removed and made again on `{}`", worktree.branch);
@@ -401,6 +407,41 @@ pub(crate) async fn ensure_worktree(
     let events = events.into_iter().map(|kind| NewEvent::for_task(task.id, Actor::Orchestrator, kind)).collect();
     engine.append(events).await?;
     Ok((worktree, true))
+}
+
+/// Puts a Left Hand agent's reused worktree back to its base before the agent starts again: a
+/// killed run may have left edits there, even a commit the log never saw, and the agent redoes
+/// its work from the start. What was there is kept on a ref named in the event.
+pub(crate) async fn start_afresh(
+    engine: &Arc<Engine>,
+    task: &Task,
+    label: &str,
+    worktree: &Worktree,
+) -> Result<(), EngineError> {
+    let (path, base) = (worktree.path.clone(), worktree.base.clone());
+    let kept = private_ref(task, "interrupted");
+    let message = format!("what {label} left when task {} was interrupted", task.id.short());
+    let reference = kept.clone();
+    let discarded = tokio::task::spawn_blocking(move || {
+        let moved = head_commit(&path)? != base;
+        if !moved && uncommitted(&path)?.is_empty() {
+            return Ok(false);
+        }
+        checkpoint(&path, &reference, &message)?;
+        reset_to(&path, &base).map(|()| true)
+    })
+    .await
+    .map_err(|err| EngineError::Refused(format!("starting {label} afresh stopped: {err}")))?
+    .map_err(|err| EngineError::Refused(format!("could not start {label} afresh after the interruption: {err}")))?;
+    if discarded {
+        let restored = EventKind::CheckpointRestored {
+            stage: label.to_owned(),
+            checkpoint: worktree.base.clone(),
+            abandoned: kept,
+        };
+        engine.append(vec![NewEvent::for_task(task.id, Actor::Orchestrator, restored)]).await?;
+    }
+    Ok(())
 }
 
 /// The worktree of candidate `label`, as the task's projection knows it.

@@ -59,6 +59,7 @@ pub fn checkpoint(path: &Path, reference: &str, message: &str) -> Result<String,
     let commit =
         repo.commit(None, &signature, &signature, message, &tree, &[&head]).map_err(git("commit the checkpoint"))?;
     repo.reference(reference, commit, true, message).map_err(git("record the checkpoint's ref"))?;
+    crate::crash::point("checkpoint.written");
     Ok(commit.to_string())
 }
 

@@ -163,12 +163,14 @@ pub fn prepare(request: &WorktreeRequest) -> Result<Prepared, WorkspaceError> {
         Ok(existing) => existing.into_reference(),
         Err(_) => repo.branch(&branch, &base, false).map_err(git)?.into_reference(),
     };
+    crate::crash::point("worktree.branch");
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|source| WorkspaceError::Io { path: parent.to_owned(), source })?;
     }
     let mut options = WorktreeAddOptions::new();
     options.reference(Some(&reference));
     repo.worktree(&name, &path, Some(&options)).map_err(git)?;
+    crate::crash::point("worktree.checkout");
     let worktree = Worktree { repo: root, path, branch, name, base: base.id().to_string() };
     Ok(match reason {
         Some(reason) => Prepared::Recreated { worktree, reason },
@@ -278,6 +280,7 @@ pub fn commit_all(path: &Path, author: &Author, message: &str) -> Result<Option<
     index.add_all(["*"], IndexAddOption::DEFAULT, None).map_err(git)?;
     index.update_all(["*"], None).map_err(git)?;
     index.write().map_err(git)?;
+    crate::crash::point("commit.index");
     let tree_id = index.write_tree().map_err(git)?;
     // A repository without commits yet (`init_repo`) gets its first, parentless commit.
     let parent = match repo.head() {
@@ -291,6 +294,7 @@ pub fn commit_all(path: &Path, author: &Author, message: &str) -> Result<Option<
     let signature = Signature::now(&author.name, &author.email).map_err(git)?;
     let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
     let id = repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents).map_err(git)?;
+    crate::crash::point("commit.written");
     Ok(Some(id.to_string()))
 }
 

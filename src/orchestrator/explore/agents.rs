@@ -17,7 +17,9 @@ use crate::domain::{Exploration, Task};
 use crate::orchestrator::breakers::is_test_path;
 use crate::orchestrator::flow::{Ending, Flow};
 use crate::orchestrator::host::TaskHost;
-use crate::orchestrator::task_run::{TaskRun, budgets_of, candidate_worktree, ensure_worktree, scaled, stage_agent};
+use crate::orchestrator::task_run::{
+    TaskRun, budgets_of, candidate_worktree, ensure_worktree, scaled, stage_agent, start_afresh,
+};
 use crate::orchestrator::{Engine, EngineError, EngineSetup};
 use crate::playbooks::BudgetLimits;
 use crate::playbooks::playbook::Stage;
@@ -166,7 +168,10 @@ pub(super) async fn design_tests(run: &mut TaskRun) -> Result<Flow, EngineError>
     let context = run.context();
     let commands = run.validation_commands(&task);
     let crew = Crew::new(run, &task);
-    let (worktree, _) = ensure_worktree(&crew.engine, &task, "eval").await?;
+    let (worktree, created) = ensure_worktree(&crew.engine, &task, "eval").await?;
+    if !created {
+        start_afresh(&crew.engine, &task, "eval", &worktree).await?;
+    }
     let baseline = run_commands(&crew, &worktree, &commands, "baseline").await?;
     let values =
         BTreeMap::from([("task", task_section(&task.spec)), ("context", context), ("validation", commands.join("\n"))]);
@@ -282,7 +287,10 @@ pub(super) async fn challenge(run: &mut TaskRun) -> Result<Flow, EngineError> {
         let (acceptance, eval_path) = (acceptance.files.clone(), eval_path.clone());
         async move {
             let (worktree, created) = ensure_worktree(&crew.engine, &task, &plan.label).await?;
-            if created && let Some(eval) = eval_path {
+            if !created {
+                start_afresh(&crew.engine, &task, &plan.label, &worktree).await?;
+            }
+            if let Some(eval) = eval_path {
                 let to = worktree.path.clone();
                 blocking(move || copy_files(Path::new(&eval), &to, &acceptance)).await?.map_err(|err| {
                     EngineError::Refused(format!("cannot copy the acceptance tests into {}: {err}", plan.label))

@@ -318,7 +318,9 @@ fn reset_production(path: &Path, base: &str, saved: &Path, patch: &str) -> Resul
         std::fs::write(saved, patch)
             .map_err(|err| format!("cannot keep production's change in {}: {err}", saved.display()))?;
     }
-    reset_to(path, base).map_err(|err| err.to_string())
+    reset_to(path, base).map_err(|err| err.to_string())?;
+    crate::crash::point("adopt.reset");
+    Ok(())
 }
 
 /// Every hunk of a patch, attributed to `candidate`.
@@ -421,6 +423,7 @@ async fn adopt(run: &TaskRun, hash: Digest, synthesis: &Synthesis, picked: &str)
             }));
         }
     }
+    crate::crash::point("adopt.applied");
     // The adopted change stands for production's implementation and tests: the stages that
     // made them count as done, and validation and review run again on it.
     let summary = format!("adopted `{}` from the Left Hand ({} hunks)", recommendation.label(), hunks.len());

@@ -7,6 +7,7 @@ mod context_cmd;
 mod demo;
 mod doctor;
 mod gate;
+mod gate_show;
 mod import;
 mod models;
 mod playbook_cmd;

@@ -10,6 +10,8 @@
 //!   builds one patch from hunks of several candidates, with provenance, and applies it.
 //! - [`analysis`]: clippy and ruff findings, kept only on changed lines.
 //! - [`complexity`]: decision points from a tree-sitter parse, and their change.
+//! - [`evidence_check`]: a synthesis recommendation checked against the matrix; which rows are
+//!   acceptable.
 //! - [`score`]: dominance, ranking and best values of the evidence matrix, and its hash.
 //! - [`run`]: instrument, run in the sandbox, parse.
 
@@ -17,6 +19,7 @@ pub mod analysis;
 pub mod combine;
 pub mod compare;
 pub mod complexity;
+pub mod evidence_check;
 pub mod gotest;
 pub mod hunks;
 pub mod instrument;
@@ -30,6 +33,7 @@ pub use analysis::{AnalysisCommand, Analyzer, analysis_command, new_in_changed, 
 pub use combine::{CombineError, Combined, apply, combine};
 pub use compare::{Comparison, compare, flaky_candidates, merge_rerun};
 pub use complexity::{complexity, complexity_delta};
+pub use evidence_check::{acceptable, contradictions, shortcomings};
 pub use hunks::{ChangedLines, FilePatch, Hunk, changed_lines, diff_stats, parse_patch};
 pub use instrument::{Instrumented, instrument};
 pub use parse::{BUILD_TEST, EXIT_TEST, exit_code_report, parse};

@@ -10,6 +10,7 @@ mod evidence;
 mod expected;
 mod gate;
 mod ids;
+mod matrix_cells;
 mod queries;
 mod readiness;
 mod revision;
@@ -32,6 +33,7 @@ pub use evidence::{
 pub use expected::ProposedCriterion;
 pub use gate::{Decision, GateKind, GatePlan};
 pub use ids::{GateId, ParseIdError, SHORT_ID_LEN, TaskId, ToolCallId};
+pub use matrix_cells::{MATRIX_HEADERS, matrix_cells, matrix_summary};
 pub use queries::{CandidateDiff, NoQueries, Queries};
 pub use readiness::ModelUnavailable;
 pub use revision::SpecChanges;

@@ -401,3 +401,106 @@ arguments = { action = "combine", hunks = [{ candidate = "c1", file = "src/lib.r
     let doc = sandbox.run(&["pr", "show", &short, "--markdown"]).ok();
     assert!(doc.contains("Provenance of the adopted hunks") && doc.contains("from c2"), "{doc}");
 }
+
+/// The synthesis keeps production with a claim the matrix contradicts: production fails an
+/// acceptance test that c1 passes.
+const FALSE_SYNTHESIS: &str = r#"
+[[turn]]
+role = "synthesis"
+[[turn.tool_call]]
+name = "submit_recommendation"
+arguments = { action = "keep_production", reasons = [{ text = "keep production: production passes the acceptance tests and is the smallest change", rows = ["production"] }] }
+"#;
+
+#[test]
+fn a_synthesis_that_contradicts_the_matrix_is_flagged_everywhere_and_never_chosen_automatically() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    // Policy would choose on its own: promotions are not gated.
+    let policy = ambidex::playbooks::DEFAULT_POLICY.replace("promotion = true", "promotion = false");
+    assert_ne!(policy, ambidex::playbooks::DEFAULT_POLICY);
+    sandbox.write("repo/.ambidex/policy.toml", &policy);
+    let script = [
+        PLAN.to_owned(),
+        FIX.to_owned(),
+        TEST.to_owned(),
+        eval_designer(ACCEPTANCE, &["accept_partial_last_page", "accept_zero_page_size"]),
+        challenger("c1", GUARDED),
+        challenger("c2", OFF_BY_ONE),
+        analyst("production"),
+        analyst("c1"),
+        analyst("c2"),
+        FALSE_SYNTHESIS.to_owned(),
+    ]
+    .concat();
+    let script = support::engine::script(&sandbox, "false", &script);
+    let task = task_file(&sandbox);
+    // Even `--approve all` leaves a flagged recommendation to a human.
+    let run = run_scripted(&sandbox, &script, &["run", "--task-file", &task, "--approve", "all"]);
+    assert_eq!(run.code, 2, "parked at the promotion gate\n{}\n{}", run.stdout, run.stderr);
+    let (id, short) = only_task(&sandbox);
+
+    let events = events(&sandbox, &id);
+    let synthesis = &event(&events, "synthesis_submitted")[0]["kind"]["synthesis"];
+    let flags: Vec<&str> = synthesis["flags"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    assert!(
+        flags.iter().any(|f| f.contains("recommends `keep production`, but c1 has better evidence than production")),
+        "{flags:#?}"
+    );
+    assert!(
+        flags.iter().any(|f| f.contains("the synthesis says \"production passes the acceptance tests")),
+        "{flags:#?}"
+    );
+    assert!(event(&events, "change_adopted").is_empty(), "nothing was adopted without a human");
+
+    let gates: Value = serde_json::from_str(&sandbox.run(&["gate", "list", "--json"]).ok()).unwrap();
+    let gate = &gates[0];
+    assert_eq!(gate["kind"], "promotion", "{gates:#}");
+    assert!(gate["reason"].as_str().unwrap().contains("⚠ contradicts the evidence"), "{gate:#}");
+    assert!(gate["matrix"].as_str().unwrap().contains("c1: valid yes, accept 2/2, broken 0"), "{gate:#}");
+    let gate_id = gate["gate"].as_str().unwrap().to_owned();
+
+    let shown = sandbox.run(&["gate", "show", &gate_id[gate_id.len() - 6..]]).ok();
+    for expected in [
+        "Which change goes to production?",
+        "1. keep production  (recommended)",
+        "adopt c1",
+        "CANDIDATE",
+        "OTHERS' TESTS",
+        "production acceptance failed: accept_zero_page_size",
+        "⚠ contradicts the evidence",
+    ] {
+        assert!(shown.contains(expected), "`{expected}` missing from gate show:\n{shown}");
+    }
+    let json: Value = serde_json::from_str(&sandbox.run(&["gate", "show", &gate_id, "--json"]).ok()).unwrap();
+    assert_eq!(json["matrix"]["columns"][0], "CANDIDATE");
+    assert_eq!(json["matrix"]["rows"].as_array().unwrap().len(), 3, "{json:#}");
+    assert!(!json["flags"].as_array().unwrap().is_empty(), "{json:#}");
+
+    // Over the API, as a remote client sees it.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let engine = std::sync::Arc::new(ambidex::orchestrator::Engine::open(&sandbox.store()).unwrap());
+        let config = ambidex::config::ApiConfig { enabled: true, port: 0, max_body_bytes: 1 << 20 };
+        let state = sandbox.store().parent().unwrap().to_owned();
+        let handle = ambidex::api::serve(engine, &config, &state, None).await.unwrap();
+        let token = std::fs::read_to_string(handle.token_path()).unwrap();
+        let task: Value = reqwest::Client::new()
+            .get(format!("{}/v1/tasks/{id}", handle.base_url()))
+            .bearer_auth(token.trim())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let flags = &task["exploration"]["synthesis"]["flags"];
+        assert!(flags[0].as_str().unwrap().starts_with("contradicts the evidence"), "{task:#}");
+    });
+
+    // A human may still choose it, knowingly.
+    sandbox.run(&["gate", "approve", &gate_id, "--choose", "adopt c1"]).ok();
+    let run = run_scripted(&sandbox, &script, &["run", "--task", &short, "--approve", "all"]);
+    let events = self::events(&sandbox, &id);
+    assert_eq!(event(&events, "change_adopted")[0]["kind"]["choice"], "adopt c1", "{}\n{}", run.stdout, run.stderr);
+}

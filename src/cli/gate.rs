@@ -1,15 +1,24 @@
-//! `ambidex gate`: list open gates and decide them.
+//! `ambidex gate`: list open gates, show one with its evidence, and decide them.
 
 use clap::Subcommand;
 
-use super::{Context, Outcome, Writer, block_on, table};
-use ambidex::protocol::{Actor, Command, Decision, GateId};
+use super::{Context, Outcome, Writer, block_on, gate_show, table};
+use ambidex::protocol::{Actor, Command, Decision, GateId, matrix_summary};
 
 #[derive(Debug, Subcommand)]
 pub enum GateCmd {
     /// List the gates waiting for a decision
     List {
         /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a gate: its question, reason and options, and for a promotion gate the evidence
+    /// matrix, the synthesis and any evidence flags
+    Show {
+        /// The gate (an id or any unique ending of it; decided gates too)
+        id: String,
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
@@ -58,8 +67,10 @@ pub fn run(command: GateCmd, context: &Context) -> Result<Outcome, String> {
                 let rows: Vec<_> = open
                     .iter()
                     .map(|(t, g)| {
+                        let matrix = gate_show::matrix_of(t, g.evidence_hash).map(matrix_summary);
                         serde_json::json!({
                             "gate": g.id, "task": t.id, "kind": g.kind, "reason": g.reason, "options": g.options,
+                            "matrix": matrix,
                         })
                     })
                     .collect();
@@ -70,15 +81,32 @@ pub fn run(command: GateCmd, context: &Context) -> Result<Outcome, String> {
                 let rows: Vec<Vec<String>> = open
                     .iter()
                     .map(|(t, g)| {
-                        let reason = if g.options.is_empty() {
+                        let mut reason = if g.options.is_empty() {
                             g.reason.clone()
                         } else {
                             format!("{} [options: {}]", g.reason, g.options.join(", "))
                         };
+                        if let Some(matrix) = gate_show::matrix_of(t, g.evidence_hash) {
+                            reason.push_str(&format!(
+                                " [evidence: {}; `gate show {}`]",
+                                matrix_summary(matrix),
+                                g.id.short()
+                            ));
+                        }
                         vec![g.id.short(), t.id.short(), g.kind.to_string(), reason]
                     })
                     .collect();
                 print!("{}", table::render(&["GATE", "TASK", "KIND", "REASON"], &rows));
+            }
+            return Ok(Outcome::Done);
+        }
+        GateCmd::Show { id, json } => {
+            let gate = gate_show::find(&tasks, &id)?;
+            if json {
+                let value = gate_show::to_json(&gate);
+                println!("{}", serde_json::to_string_pretty(&value).map_err(|err| err.to_string())?);
+            } else {
+                print!("{}", gate_show::to_text(&gate));
             }
             return Ok(Outcome::Done);
         }

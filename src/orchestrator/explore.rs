@@ -16,8 +16,7 @@ mod agents;
 mod evaluate;
 mod promote;
 pub(crate) mod start;
-
-pub(crate) use promote::{acceptable, shortcomings};
+mod synthesis_brief;
 
 use super::EngineError;
 use super::flow::Flow;

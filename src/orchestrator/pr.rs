@@ -9,7 +9,7 @@ use super::flow::Ending;
 use super::{Engine, EngineError, EngineSetup};
 use crate::domain::{Adoption, PlaybookRef, RecordedMatrix, Task, ValidationRun};
 use crate::forge::{ForgeKind, Local};
-use crate::protocol::{Actor, EventKind, NewEvent, PullRequest, TaskId, TaskStatus};
+use crate::protocol::{Actor, EventKind, MATRIX_HEADERS, NewEvent, PullRequest, TaskId, TaskStatus, matrix_cells};
 use crate::workspace::{Author, Worktree, commit_all, head_commit, head_name};
 
 /// The branch the PR targets: the task's target branch, else the branch checked out in the
@@ -33,39 +33,30 @@ fn alternatives(task: &Task) -> String {
     );
     let adopted = exploration.adopted.as_ref().map(|a| a.choice.as_str()).unwrap_or("nothing");
     if let Some(RecordedMatrix { matrix, hash }) = &exploration.matrix {
-        out.push_str(&format!(
-            "Evidence matrix `{}`; adopted: `{adopted}`.\n\n| candidate | strategy | validation | acceptance | regressions | \
-             analyst findings | diff | outcome |\n|---|---|---|---|---|---|---|---|\n",
-            &hash.to_string()[..12]
-        ));
+        out.push_str(&format!("Evidence matrix `{}`; adopted: `{adopted}`.\n\n", &hash.to_string()[..12]));
+        let headers: Vec<&str> = MATRIX_HEADERS.iter().copied().chain(["OUTCOME"]).collect();
+        out.push_str(&format!("| {} |\n|{}\n", headers.join(" | "), "---|".repeat(headers.len())));
         for row in &matrix.rows {
             let chosen = adopted == format!("adopt {}", row.candidate)
                 || (row.candidate == "production" && adopted == "keep production");
             let outcome = if chosen {
                 "adopted".to_owned()
-            } else if super::explore::acceptable(row) {
+            } else if crate::eval::acceptable(row) {
                 "acceptable, not chosen".to_owned()
             } else {
-                format!("lost: {}", super::explore::shortcomings(row))
+                format!("lost: {}", crate::eval::shortcomings(row))
             };
-            out.push_str(&format!(
-                "| {} | {} | {} | {}/{} | {} | {} | +{} -{} | {outcome} |\n",
-                row.candidate,
-                row.strategy,
-                if row.validation_ok { "pass" } else { "fail" },
-                row.acceptance_passed,
-                row.acceptance_total,
-                if row.broken.is_empty() { "none".to_owned() } else { row.broken.join(", ") },
-                row.analyst_findings.len(),
-                row.diff.added,
-                row.diff.removed,
-            ));
+            let cells = matrix_cells(row).map(|cell| cell.replace('|', "\\|"));
+            out.push_str(&format!("| {} | {outcome} |\n", cells.join(" | ")));
         }
     }
     if let Some(synthesis) = &exploration.synthesis {
         out.push_str(&format!("\nSynthesis recommended `{}`:\n", synthesis.recommendation.label()));
         for reason in &synthesis.reasons {
             out.push_str(&format!("- {} [{}]\n", reason.text, reason.rows.join(", ")));
+        }
+        for flag in &synthesis.flags {
+            out.push_str(&format!("- ⚠ {flag}\n"));
         }
     }
     for (label, outcome) in exploration.finished.iter().filter(|(_, o)| !o.ok) {

@@ -251,4 +251,8 @@ pub struct Synthesis {
     pub reasons: Vec<SynthesisReason>,
     /// The hash of the evidence matrix it read.
     pub matrix_hash: Digest,
+    /// Where the recommendation or its reasons contradict the matrix, found by code (each starts
+    /// "contradicts the evidence:"). Policy never chooses a flagged recommendation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
 }

@@ -228,6 +228,7 @@ pub(crate) fn busy_state() -> AppState {
                         rows: vec!["c1".into()],
                     }],
                     matrix_hash: Digest([7; 32]),
+                    flags: Vec::new(),
                 },
             },
         ),

@@ -208,6 +208,7 @@ fn synthesis(recommendation: Recommendation) -> Synthesis {
             rows: strings(&["c1"]),
         }],
         matrix_hash: digest(0xe1),
+        flags: Vec::new(),
     }
 }
 
@@ -473,6 +474,16 @@ samples! {
         EventKind::SynthesisSubmitted { synthesis: synthesis(Recommendation::Combine { hunks: hunks() }) },
         EventKind::SynthesisSubmitted { synthesis: synthesis(Recommendation::KeepProduction) },
         EventKind::SynthesisSubmitted { synthesis: synthesis(Recommendation::RejectAll) },
+        EventKind::SynthesisSubmitted {
+            synthesis: Synthesis {
+                flags: strings(&[
+                    "contradicts the evidence: recommends `keep production`, but c1 has better evidence than \
+                     production (c1: validation passes, acceptance 2/2, 0 regressions vs production: validation \
+                     FAILS, acceptance 0/2, 0 regressions)",
+                ]),
+                ..synthesis(Recommendation::KeepProduction)
+            },
+        },
     ],
     ChangeAdopted => [EventKind::ChangeAdopted { choice: "combine".into(), hunks: hunks(), matrix_hash: digest(0xe1) }],
     BranchPushed => [EventKind::BranchPushed {

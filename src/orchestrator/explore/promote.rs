@@ -11,7 +11,7 @@ use super::agents::{Crew, copy_files, mirror_change};
 use super::blocking;
 use crate::agents::prompt::task_section;
 use crate::agents::{AgentOutcome, Submission};
-use crate::eval;
+use crate::eval::{self, acceptable, shortcomings};
 use crate::orchestrator::EngineError;
 use crate::orchestrator::flow::{Ending, Flow, GateRequest};
 use crate::orchestrator::gates::GateOutcome;
@@ -24,37 +24,6 @@ use crate::workspace::{diff_against, reset_to};
 
 /// How the escalation after "reject all" begins.
 const ESCALATION: &str = "every candidate falls short";
-
-/// Whether a row is good enough to adopt: validation passes, nothing regresses, every acceptance
-/// test passes, and the failure analyst found nothing serious.
-pub(crate) fn acceptable(row: &EvidenceRow) -> bool {
-    row.validation_ok
-        && row.broken.is_empty()
-        && row.differential_failed.is_empty()
-        && row.acceptance_failed.is_empty()
-        && row.serious_findings() == 0
-}
-
-/// Why a row is not acceptable, in words.
-pub(crate) fn shortcomings(row: &EvidenceRow) -> String {
-    let mut out = Vec::new();
-    if !row.validation_ok {
-        out.push(format!("validation fails ({} tests failed)", row.tests_failed));
-    }
-    if !row.broken.is_empty() {
-        out.push(format!("breaks {}", row.broken.join(", ")));
-    }
-    if !row.acceptance_failed.is_empty() {
-        out.push(format!("fails {} of {} acceptance tests", row.acceptance_failed.len(), row.acceptance_total));
-    }
-    if !row.differential_failed.is_empty() {
-        out.push(format!("fails other candidates' tests: {}", row.differential_failed.join(", ")));
-    }
-    if row.serious_findings() > 0 {
-        out.push(format!("{} serious analyst findings", row.serious_findings()));
-    }
-    out.join("; ")
-}
 
 /// The recommendation the evidence alone supports: the best-ranked acceptable candidate, else
 /// reject all. Used when the synthesis agent cannot answer, and to check policy auto-choice.
@@ -153,8 +122,13 @@ pub(super) async fn synthesize(
     let task = run.task()?;
     let crew = Crew::new(run, &task);
     let stage = crew.setup.playbooks.left_hand.synthesis.clone();
-    let values = BTreeMap::from([("matrix", render_matrix(matrix)), ("task", task_section(&task.spec))]);
     let worktree = run.worktree().clone();
+    let candidates = super::synthesis_brief::candidates(&task, &worktree, matrix).await?;
+    let values = BTreeMap::from([
+        ("matrix", render_matrix(matrix)),
+        ("candidates", candidates),
+        ("task", task_section(&task.spec)),
+    ]);
     let outcome = crew.run(&stage, "synthesis", worktree, values).await?;
     let agent =
         Actor::Agent(AgentIdentity { role: stage.role, track: Track::Left, candidate: Some("synthesis".into()) });
@@ -164,7 +138,8 @@ pub(super) async fn synthesize(
                 Recommendation::Adopt { candidate } if candidate == "production" => Recommendation::KeepProduction,
                 other => other,
             };
-            (Synthesis { recommendation, reasons: submitted.reasons, matrix_hash: hash }, agent, None)
+            let flags = eval::contradictions(&recommendation, &submitted.reasons, matrix);
+            (Synthesis { recommendation, reasons: submitted.reasons, matrix_hash: hash, flags }, agent, None)
         }
         other => {
             let why = match other {
@@ -174,7 +149,8 @@ pub(super) async fn synthesize(
             };
             let (recommendation, reasons) = recommend(matrix);
             let note = format!("the synthesis agent gave no usable recommendation ({why}); the evidence decides");
-            (Synthesis { recommendation, reasons, matrix_hash: hash }, Actor::Orchestrator, Some(note))
+            let flags = eval::contradictions(&recommendation, &reasons, matrix);
+            (Synthesis { recommendation, reasons, matrix_hash: hash, flags }, Actor::Orchestrator, Some(note))
         }
     };
     let mut events = Vec::new();
@@ -234,12 +210,23 @@ pub(super) async fn promote(
     let mut choice = decided(&task).map(|g| (g.decision, g.choice));
     if choice.is_none() {
         let summary = synthesis.reasons.iter().map(|r| r.text.as_str()).collect::<Vec<_>>().join("; ");
+        let flagged = if synthesis.flags.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ⚠ {}. Only a human decides a recommendation the evidence contradicts.",
+                synthesis.flags.join("; ")
+            )
+        };
         let reason = format!(
-            "promotion: the synthesis recommends `{}` ({summary}); approve to adopt it (or pick another option), \
-             send back to keep the production change (your note goes to its next stages), or stop the task",
+            "promotion: the synthesis recommends `{}` ({summary}).{flagged} Approve to adopt it (or pick another \
+             option), send back to keep the production change (your note goes to its next stages), or stop the task",
             synthesis.recommendation.label()
         );
-        let auto = if !run.setup().policy.gates.promotion {
+        // A recommendation the evidence contradicts is for a human to weigh, whatever policy says.
+        let auto = if !synthesis.flags.is_empty() {
+            None
+        } else if !run.setup().policy.gates.promotion {
             Some(("policy does not gate promotions".to_owned(), options[0].clone()))
         } else if task.risk() == Some(Risk::Low)
             && let Some(row) = dominant(matrix)
@@ -262,7 +249,7 @@ pub(super) async fn promote(
                 (Decision::Approve, Some(pick))
             }
             None => {
-                let request = GateRequest::new(GateKind::Promotion, reason);
+                let request = GateRequest::new(GateKind::Promotion, reason).human_only(!synthesis.flags.is_empty());
                 match engine.choice_gate(task.id, request, Some(hash), options.clone()).await? {
                     GateOutcome::Parked(gate) => {
                         return Ok(Flow::End(Ending::Parked { gate, kind: GateKind::Promotion }));

@@ -62,6 +62,7 @@ fn gate_options_start_with_the_recommendation_and_offer_every_acceptable_candida
         recommendation: Recommendation::Adopt { candidate: "c1".into() },
         reasons: Vec::new(),
         matrix_hash: Digest::GENESIS,
+        flags: Vec::new(),
     };
     assert_eq!(options(&m, &synthesis), ["adopt c1", "keep production", "reject all"]);
 }

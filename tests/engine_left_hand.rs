@@ -412,6 +412,21 @@ name = "submit_recommendation"
 arguments = { action = "keep_production", reasons = [{ text = "keep production: production passes the acceptance tests and is the smallest change", rows = ["production"] }] }
 "#;
 
+/// The tester pins the fix with a regression test file of production's own.
+const TEST_FILE: &str = r##"
+[[turn]]
+role = "tester"
+[[turn.tool_call]]
+name = "write_file"
+arguments = { path = "tests/regression.rs", content = "#[test]\nfn partial_last_page_counts() {\n    assert_eq!(pagination::page_count(11, 5), 3);\n}\n" }
+
+[[turn]]
+role = "tester"
+[[turn.tool_call]]
+name = "finish"
+arguments = { summary = "added tests/regression.rs" }
+"##;
+
 #[test]
 fn a_synthesis_that_contradicts_the_matrix_is_flagged_everywhere_and_never_chosen_automatically() {
     let sandbox = Sandbox::new();
@@ -423,7 +438,7 @@ fn a_synthesis_that_contradicts_the_matrix_is_flagged_everywhere_and_never_chose
     let script = [
         PLAN.to_owned(),
         FIX.to_owned(),
-        TEST.to_owned(),
+        TEST_FILE.to_owned(),
         eval_designer(ACCEPTANCE, &["accept_partial_last_page", "accept_zero_page_size"]),
         challenger("c1", GUARDED),
         challenger("c2", OFF_BY_ONE),
@@ -431,6 +446,8 @@ fn a_synthesis_that_contradicts_the_matrix_is_flagged_everywhere_and_never_chose
         analyst("c1"),
         analyst("c2"),
         FALSE_SYNTHESIS.to_owned(),
+        REVIEW.to_owned(),
+        PR.to_owned(),
     ]
     .concat();
     let script = support::engine::script(&sandbox, "false", &script);
@@ -498,9 +515,20 @@ fn a_synthesis_that_contradicts_the_matrix_is_flagged_everywhere_and_never_chose
         assert!(flags[0].as_str().unwrap().starts_with("contradicts the evidence"), "{task:#}");
     });
 
-    // A human may still choose it, knowingly.
+    // The human chooses c1; production's own regression test stays, and the PR says what the
+    // adoption did with each file of the production change.
     sandbox.run(&["gate", "approve", &gate_id, "--choose", "adopt c1"]).ok();
     let run = run_scripted(&sandbox, &script, &["run", "--task", &short, "--approve", "all"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let events = self::events(&sandbox, &id);
-    assert_eq!(event(&events, "change_adopted")[0]["kind"]["choice"], "adopt c1", "{}\n{}", run.stdout, run.stderr);
+    let adopted = &event(&events, "change_adopted")[0]["kind"];
+    assert_eq!(adopted["choice"], "adopt c1");
+    let production = format!("ambidex/{short}/production");
+    assert!(on_branch(&sandbox, &production, "src/lib.rs").unwrap().contains("if size == 0"), "c1's fix");
+    let regression = on_branch(&sandbox, &production, "tests/regression.rs");
+    assert!(regression.is_some_and(|t| t.contains("partial_last_page_counts")), "production's test was dropped");
+    let doc = sandbox.run(&["pr", "show", &short, "--markdown"]).ok();
+    assert!(doc.contains("- `tests/regression.rs`: kept (production's test; adopt c1 does not change it)"), "{doc}");
+    assert!(doc.contains("- `src/lib.rs`: replaced (adopt c1 has its own version)"), "{doc}");
+    assert!(doc.contains("- ⚠ contradicts the evidence"), "the PR keeps the flags: {doc}");
 }

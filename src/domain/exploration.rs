@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{CandidatePlan, Digest, EventKind, EvidenceMatrix, Finding, HunkSource, Synthesis, TestReport};
+use crate::protocol::{
+    CandidatePlan, Digest, EventKind, EvidenceMatrix, Finding, HunkSource, ProductionFile, Synthesis, TestReport,
+};
 
 /// The acceptance tests the eval designer wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -48,6 +50,9 @@ pub struct Adoption {
     pub choice: String,
     /// Every hunk taken and the candidate it came from.
     pub hunks: Vec<HunkSource>,
+    /// What became of each file the production change had touched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub production_files: Vec<ProductionFile>,
 }
 
 /// What the Left Hand has done for a task.
@@ -113,8 +118,12 @@ impl Exploration {
                 exploration.matrix = Some(RecordedMatrix { matrix: (**matrix).clone(), hash: *hash })
             }
             EventKind::SynthesisSubmitted { synthesis } => exploration.synthesis = Some(synthesis.clone()),
-            EventKind::ChangeAdopted { choice, hunks, .. } => {
-                exploration.adopted = Some(Adoption { choice: choice.clone(), hunks: hunks.clone() })
+            EventKind::ChangeAdopted { choice, hunks, production_files, .. } => {
+                exploration.adopted = Some(Adoption {
+                    choice: choice.clone(),
+                    hunks: hunks.clone(),
+                    production_files: production_files.clone(),
+                })
             }
             _ => {}
         }

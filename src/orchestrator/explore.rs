@@ -14,6 +14,7 @@
 
 mod agents;
 mod evaluate;
+mod production_files;
 mod promote;
 pub(crate) mod start;
 mod synthesis_brief;

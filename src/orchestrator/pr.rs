@@ -9,7 +9,9 @@ use super::flow::Ending;
 use super::{Engine, EngineError, EngineSetup};
 use crate::domain::{Adoption, PlaybookRef, RecordedMatrix, Task, ValidationRun};
 use crate::forge::{ForgeKind, Local};
-use crate::protocol::{Actor, EventKind, MATRIX_HEADERS, NewEvent, PullRequest, TaskId, TaskStatus, matrix_cells};
+use crate::protocol::{
+    Actor, EventKind, FileFate, MATRIX_HEADERS, NewEvent, PullRequest, TaskId, TaskStatus, matrix_cells,
+};
 use crate::workspace::{Author, Worktree, commit_all, head_commit, head_name};
 
 /// The branch the PR targets: the task's target branch, else the branch checked out in the
@@ -71,6 +73,19 @@ fn alternatives(task: &Task) -> String {
         }
         let sources: Vec<String> = by_source.iter().map(|(c, n)| format!("{n} from {c}")).collect();
         out.push_str(&format!("\nProvenance of the adopted hunks: {}.\n", sources.join(", ")));
+    }
+    if let Some(Adoption { production_files, .. }) = &exploration.adopted
+        && !production_files.is_empty()
+    {
+        out.push_str("\nWhat the adoption did with the production change:\n");
+        for file in production_files {
+            let fate = match file.fate {
+                FileFate::Kept => "kept",
+                FileFate::Replaced => "replaced",
+                FileFate::Dropped => "removed from the PR",
+            };
+            out.push_str(&format!("- `{}`: {fate} ({})\n", file.path, file.why));
+        }
     }
     out
 }

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::actor::{Actor, Role};
-use super::evidence::{CandidatePlan, EvidenceMatrix, HunkSource, Synthesis, TestReport};
+use super::evidence::{CandidatePlan, EvidenceMatrix, HunkSource, ProductionFile, Synthesis, TestReport};
 use super::gate::{Decision, GateKind};
 use super::ids::{GateId, TaskId, ToolCallId};
 use super::stage::StageKind;
@@ -398,6 +398,10 @@ pub enum EventKind {
         hunks: Vec<HunkSource>,
         /// The evidence matrix the decision was made from.
         matrix_hash: Digest,
+        /// Every file the production change had touched, and whether the adoption kept,
+        /// replaced or dropped production's version.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        production_files: Vec<ProductionFile>,
     },
     /// The task's branch was pushed to the forge's git remote (never forced).
     BranchPushed {

@@ -200,6 +200,29 @@ pub struct HunkSource {
     pub hunk: String,
 }
 
+/// What an adoption did with a file the production change had touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileFate {
+    /// Production's version stays (its own tests, which the adopted change does not touch).
+    Kept,
+    /// The adopted change has its own version of the file.
+    Replaced,
+    /// The adopted change leaves the file as on the base: production's change to it is gone.
+    Dropped,
+}
+
+/// A file of the production change and what the adoption did with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductionFile {
+    /// The file.
+    pub path: String,
+    /// What happened to production's change to it.
+    pub fate: FileFate,
+    /// Why, in words.
+    pub why: String,
+}
+
 /// What the synthesis agent recommends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]

@@ -24,7 +24,7 @@ pub struct FileStat {
 }
 
 /// A worktree's change against its base.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct WorkDiff {
     /// Unified diff text (`git diff` style).
     pub patch: String,

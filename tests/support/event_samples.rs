@@ -16,10 +16,10 @@ use ambidex::domain::{
 };
 use ambidex::protocol::{
     Actor, AgentIdentity, CandidatePlan, Decision, DiffStats, Digest, EVENT_SCHEMA, Event, EventKind, EvidenceMatrix,
-    EvidenceRow, Finding, GateId, GateKind, GatePlan, HunkSource, IntakeVerdict, Plan, PolicyRecord, PullRequest,
-    Recommendation, Review, ReviewVerdict, Risk, Role, Route, StageKind, StaticFinding, Synthesis, SynthesisReason,
-    TaskId, TaskKind, TaskSource, TaskSpec, TaskStatus, TestCase, TestFramework, TestReport, TestStatus, ToolCallId,
-    ToolCallRecord, Triage, TriageBudgets, ValidationResult,
+    EvidenceRow, FileFate, Finding, GateId, GateKind, GatePlan, HunkSource, IntakeVerdict, Plan, PolicyRecord,
+    ProductionFile, PullRequest, Recommendation, Review, ReviewVerdict, Risk, Role, Route, StageKind, StaticFinding,
+    Synthesis, SynthesisReason, TaskId, TaskKind, TaskSource, TaskSpec, TaskStatus, TestCase, TestFramework,
+    TestReport, TestStatus, ToolCallId, ToolCallRecord, Triage, TriageBudgets, ValidationResult,
 };
 use jiff::Timestamp;
 
@@ -485,7 +485,36 @@ samples! {
             },
         },
     ],
-    ChangeAdopted => [EventKind::ChangeAdopted { choice: "combine".into(), hunks: hunks(), matrix_hash: digest(0xe1) }],
+    ChangeAdopted => [
+        EventKind::ChangeAdopted {
+            choice: "combine".into(),
+            hunks: hunks(),
+            matrix_hash: digest(0xe1),
+            production_files: Vec::new(),
+        },
+        EventKind::ChangeAdopted {
+            choice: "adopt c1".into(),
+            hunks: hunks(),
+            matrix_hash: digest(0xe1),
+            production_files: vec![
+                ProductionFile {
+                    path: "tests/regression.rs".into(),
+                    fate: FileFate::Kept,
+                    why: "production's test; adopt c1 does not change it".into(),
+                },
+                ProductionFile {
+                    path: "src/lib.rs".into(),
+                    fate: FileFate::Replaced,
+                    why: "adopt c1 has its own version".into(),
+                },
+                ProductionFile {
+                    path: "src/old.rs".into(),
+                    fate: FileFate::Dropped,
+                    why: "adopt c1 leaves it as on the base commit".into(),
+                },
+            ],
+        },
+    ],
     BranchPushed => [EventKind::BranchPushed {
         remote: "origin".into(),
         branch: "ambidex/00000001/production".into(),
@@ -656,7 +685,15 @@ pub fn task() -> Task {
             analyses: BTreeMap::from([("c1".to_owned(), vec![finding()])]),
             matrix: Some(RecordedMatrix { matrix: matrix(), hash: digest(0xe1) }),
             synthesis: Some(synthesis(Recommendation::Combine { hunks: hunks() })),
-            adopted: Some(Adoption { choice: "combine".into(), hunks: hunks() }),
+            adopted: Some(Adoption {
+                choice: "combine".into(),
+                hunks: hunks(),
+                production_files: vec![ProductionFile {
+                    path: "tests/regression.rs".into(),
+                    fate: FileFate::Kept,
+                    why: "production's test; combine 2 hunks does not change it".into(),
+                }],
+            }),
         }),
         decided_gates: vec![DecidedGate {
             id: gate_id(),

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::agents::{Crew, copy_files, mirror_change};
 use super::blocking;
+use super::production_files::ProductionChange;
 use crate::agents::prompt::task_section;
 use crate::agents::{AgentOutcome, Submission};
 use crate::eval::{self, acceptable, shortcomings};
@@ -338,7 +339,15 @@ async fn adopt(run: &TaskRun, hash: Digest, synthesis: &Synthesis, picked: &str)
     let acceptance = task.exploration.as_ref().and_then(|e| e.acceptance.clone()).unwrap_or_default();
     let eval_path = worktree_of("eval");
     let (prod_path, base) = (production.path.clone(), production.base.clone());
-    let prod_patch = blocking(move || diff_against(&prod_path, &base).map(|d| d.patch).unwrap_or_default()).await?;
+    let (prod_patch, prod_change) = blocking(move || {
+        let diff = diff_against(&prod_path, &base).unwrap_or_default();
+        let change = ProductionChange::read(&prod_path, diff.files);
+        (diff.patch, change)
+    })
+    .await?;
+    let prod_change =
+        prod_change.map_err(|err| EngineError::Refused(format!("cannot read production's change: {err}")))?;
+    let mut adopted_files: Vec<String> = Vec::new();
     let saved = engine.state_dir().join("eval").join(task.id.short()).join("production-before-adoption.patch");
 
     let mut hunks = Vec::new();
@@ -358,6 +367,7 @@ async fn adopt(run: &TaskRun, hash: Digest, synthesis: &Synthesis, picked: &str)
                 .await?
                 .map_err(|err| EngineError::Refused(format!("cannot read {candidate}'s change: {err}")))?;
             hunks = provenance(candidate, &diff.patch);
+            adopted_files = diff.files.iter().map(|f| f.path.clone()).collect();
             for hunk in hunks.iter_mut().filter(|h| acceptance.files.contains(&h.file)) {
                 hunk.candidate = "eval".into();
             }
@@ -384,6 +394,7 @@ async fn adopt(run: &TaskRun, hash: Digest, synthesis: &Synthesis, picked: &str)
             let combined = eval::combine(&sources, picks)
                 .map_err(|err| EngineError::Refused(format!("the recommended combination does not apply: {err}")))?;
             hunks = combined.hunks.clone();
+            adopted_files = combined.hunks.iter().map(|h| h.file.clone()).collect();
             let (to, base, saved, kept) =
                 (production.path.clone(), production.base.clone(), saved.clone(), prod_patch.clone());
             blocking(move || {
@@ -394,6 +405,15 @@ async fn adopt(run: &TaskRun, hash: Digest, synthesis: &Synthesis, picked: &str)
             .map_err(|err| EngineError::Refused(format!("cannot apply the combination: {err}")))?;
         }
         Recommendation::KeepProduction | Recommendation::RejectAll => {}
+    }
+    let mut production_files = Vec::new();
+    if matches!(recommendation, Recommendation::Adopt { .. } | Recommendation::Combine { .. }) {
+        let (to, label, shared) = (production.path.clone(), recommendation.label(), acceptance.files.clone());
+        let (fates, kept) = blocking(move || prod_change.settle(&to, &label, &adopted_files, &shared))
+            .await?
+            .map_err(|err| EngineError::Refused(format!("cannot keep production's tests: {err}")))?;
+        production_files = fates;
+        hunks.extend(kept);
     }
     if let Some(eval) = eval_path
         && !acceptance.files.is_empty()
@@ -416,7 +436,7 @@ async fn adopt(run: &TaskRun, hash: Digest, synthesis: &Synthesis, picked: &str)
     let summary = format!("adopted `{}` from the Left Hand ({} hunks)", recommendation.label(), hunks.len());
     let mut events = vec![run.event(
         Actor::Orchestrator,
-        EventKind::ChangeAdopted { choice: recommendation.label(), hunks, matrix_hash: hash },
+        EventKind::ChangeAdopted { choice: recommendation.label(), hunks, matrix_hash: hash, production_files },
     )];
     for stage in run.playbook().stages.iter().filter(|s| s.kind.changes_files()) {
         let done = EventKind::StageFinished {

@@ -21,7 +21,12 @@ impl ProductionChange {
     pub(super) fn read(path: &Path, files: Vec<FileStat>) -> std::io::Result<ProductionChange> {
         let mut tests = Vec::new();
         for file in files.iter().filter(|f| f.status != "deleted" && is_test_path(&f.path)) {
-            tests.push((file.path.clone(), std::fs::read(path.join(&file.path))?));
+            match std::fs::read(path.join(&file.path)) {
+                Ok(text) => tests.push((file.path.clone(), text)),
+                // Listed by the diff but gone since: nothing to keep.
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => return Err(err),
+            }
         }
         Ok(ProductionChange { files, tests })
     }

@@ -151,6 +151,16 @@ pub fn parse(tool: &str, arguments: &Value) -> Result<Submission, String> {
             if args.verdict == ReviewVerdict::RequestChanges && args.findings.is_empty() {
                 return Err("a review that requests changes must list findings saying what to change".into());
             }
+            let blocking: Vec<&Finding> =
+                args.findings.iter().filter(|f| matches!(f.severity.as_str(), "blocker" | "major")).collect();
+            if args.verdict == ReviewVerdict::Approve && !blocking.is_empty() {
+                let named: Vec<String> = blocking.iter().map(|f| format!("{}: {}", f.severity, f.message)).collect();
+                return Err(format!(
+                    "a review cannot approve with a blocker or major finding ({}): request changes, or lower the \
+                     severity of a finding that does not block the change",
+                    named.join("; ")
+                ));
+            }
             Ok(Submission::Review(Review { verdict: args.verdict, findings: args.findings, summary: args.summary }))
         }
         "submit_pr" => {
@@ -231,7 +241,7 @@ pub fn spec(tool: &str) -> Option<ToolSpec> {
         },
         "submit_review" => ToolSpec {
             name: "submit_review",
-            description: "Submit your review of the change.",
+            description: "Submit your review of the change. Approve only when no finding is a blocker or major.",
             parameters: json!({
                 "type": "object",
                 "properties": {
@@ -343,6 +353,12 @@ mod tests {
         let err = parse("submit_review", &json!({"verdict": "request_changes", "summary": "no"})).unwrap_err();
         assert!(err.contains("must list findings"));
         assert!(parse("submit_review", &json!({"verdict": "maybe"})).is_err());
+        let blocker = json!({"severity": "blocker", "category": "correctness", "message": "divides by zero"});
+        let err = parse("submit_review", &json!({"verdict": "approve", "summary": "ok", "findings": [blocker]}));
+        assert!(err.unwrap_err().contains("cannot approve with a blocker or major finding (blocker: divides by zero)"));
+        let nit = json!({"severity": "nit", "category": "style", "message": "name"});
+        let fine = parse("submit_review", &json!({"verdict": "approve", "summary": "ok", "findings": [nit]})).unwrap();
+        assert!(matches!(fine, Submission::Review(ref r) if r.verdict == ReviewVerdict::Approve));
         assert!(matches!(parse("finish", &json!({"summary": "done"})).unwrap(), Submission::Finish(_)));
         let tests = parse("submit_tests", &json!({"files": ["tests/a.rs"], "tests": ["a"], "summary": "s"})).unwrap();
         assert!(matches!(tests, Submission::Tests(ref t) if t.files == ["tests/a.rs"]));

@@ -104,12 +104,27 @@ fn render_matrix(matrix: &EvidenceMatrix) -> String {
     out
 }
 
-/// Whether a recommendation names only candidates in the matrix.
-fn valid(recommendation: &Recommendation, matrix: &EvidenceMatrix) -> bool {
+/// Why a recommendation cannot be followed: a candidate not in the matrix, or a hunk its
+/// candidate's diff does not have (`patches` by label). `None` when it can.
+fn invalid(
+    recommendation: &Recommendation,
+    matrix: &EvidenceMatrix,
+    patches: &BTreeMap<String, String>,
+) -> Option<String> {
+    let unknown = |candidate: &str| format!("it named {candidate}, which is not in the matrix");
     match recommendation {
-        Recommendation::Adopt { candidate } => matrix.row(candidate).is_some(),
-        Recommendation::Combine { hunks } => hunks.iter().all(|h| matrix.row(&h.candidate).is_some()),
-        Recommendation::KeepProduction | Recommendation::RejectAll => true,
+        Recommendation::Adopt { candidate } if matrix.row(candidate).is_none() => Some(unknown(candidate)),
+        Recommendation::Combine { hunks } => hunks.iter().find_map(|h| {
+            let Some(patch) = patches.get(&h.candidate).filter(|_| matrix.row(&h.candidate).is_some()) else {
+                return Some(unknown(&h.candidate));
+            };
+            let file = eval::parse_patch(patch).into_iter().find(|f| f.path() == h.file);
+            let exists = file.is_some_and(|f| h.hunk == "*" || f.hunks.iter().any(|hunk| hunk.header() == h.hunk));
+            (!exists).then(|| {
+                format!("it named hunk `{}` of {} in {}, which its diff does not have", h.hunk, h.file, h.candidate)
+            })
+        }),
+        _ => None,
     }
 }
 
@@ -124,7 +139,7 @@ pub(super) async fn synthesize(
     let crew = Crew::new(run, &task);
     let stage = crew.setup.playbooks.left_hand.synthesis.clone();
     let worktree = run.worktree().clone();
-    let candidates = super::synthesis_brief::candidates(&task, &worktree, matrix).await?;
+    let (candidates, patches) = super::synthesis_brief::candidates(&task, &worktree, matrix).await?;
     let values = BTreeMap::from([
         ("matrix", render_matrix(matrix)),
         ("candidates", candidates),
@@ -133,8 +148,14 @@ pub(super) async fn synthesize(
     let outcome = crew.run(&stage, "synthesis", worktree, values).await?;
     let agent =
         Actor::Agent(AgentIdentity { role: stage.role, track: Track::Left, candidate: Some("synthesis".into()) });
+    let refused = match &outcome {
+        AgentOutcome::Submitted(Submission::Recommendation(submitted)) => {
+            invalid(&submitted.recommendation, matrix, &patches)
+        }
+        _ => None,
+    };
     let (synthesis, actor, note) = match outcome {
-        AgentOutcome::Submitted(Submission::Recommendation(submitted)) if valid(&submitted.recommendation, matrix) => {
+        AgentOutcome::Submitted(Submission::Recommendation(submitted)) if refused.is_none() => {
             let recommendation = match submitted.recommendation {
                 Recommendation::Adopt { candidate } if candidate == "production" => Recommendation::KeepProduction,
                 other => other,
@@ -144,7 +165,7 @@ pub(super) async fn synthesize(
         }
         other => {
             let why = match other {
-                AgentOutcome::Submitted(_) => "it named a candidate that is not in the matrix".to_owned(),
+                AgentOutcome::Submitted(_) => refused.unwrap_or_else(|| "it ended with the wrong call".to_owned()),
                 AgentOutcome::ModelFailed(message) => format!("the model failed: {message}"),
                 _ => "it did not submit a recommendation".to_owned(),
             };

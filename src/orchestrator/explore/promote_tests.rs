@@ -86,3 +86,23 @@ fn provenance_names_every_hunk_of_a_patch() {
     assert!(hunks.iter().all(|h| h.candidate == "c1" && h.file == "src/lib.rs"));
     assert_eq!(hunks[0].hunk, "@@ -1,3 +1,3 @@");
 }
+
+#[test]
+fn a_combination_must_name_hunks_that_exist_in_its_candidates_diffs() {
+    let patch =
+        "diff --git a/src/lib.rs b/src/lib.rs\n--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1,1 +1,1 @@\n-old\n+new\n";
+    let header = eval::parse_patch(patch)[0].hunks[0].header();
+    let patches = BTreeMap::from([("c1".to_owned(), patch.to_owned())]);
+    let m = matrix(vec![row("production", 1, &[], 2), row("c1", 2, &[], 4)]);
+    let pick = |candidate: &str, file: &str, hunk: &str| Recommendation::Combine {
+        hunks: vec![HunkSource { candidate: candidate.into(), file: file.into(), hunk: hunk.into() }],
+    };
+    assert_eq!(invalid(&pick("c1", "src/lib.rs", &header), &m, &patches), None);
+    assert_eq!(invalid(&pick("c1", "src/lib.rs", "*"), &m, &patches), None);
+    let made_up = invalid(&pick("c1", "src/lib.rs", "@@ -40,2 +40,3 @@"), &m, &patches).unwrap();
+    assert!(made_up.contains("which its diff does not have"), "{made_up}");
+    assert!(invalid(&pick("c1", "src/other.rs", "*"), &m, &patches).is_some(), "a file c1 never changed");
+    let unknown = invalid(&pick("c9", "src/lib.rs", "*"), &m, &patches).unwrap();
+    assert!(unknown.contains("c9, which is not in the matrix"), "{unknown}");
+    assert!(invalid(&Recommendation::Adopt { candidate: "c9".into() }, &m, &patches).is_some());
+}

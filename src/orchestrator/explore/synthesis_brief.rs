@@ -3,6 +3,7 @@
 //! saying when it was cut). A recommendation, hunk-level "combine" above all, cannot be made
 //! from the matrix's numbers alone.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::blocking;
@@ -17,14 +18,16 @@ const DIFF_CHARS: usize = 40_000;
 /// The least shown for one candidate, however many there are.
 const MIN_DIFF_CHARS: usize = 4_000;
 
-/// The `{{candidates}}` section of the synthesis prompt: one block per matrix row.
+/// The `{{candidates}}` section of the synthesis prompt (one block per matrix row), and each
+/// candidate's whole patch by label, for checking the hunks a recommendation names.
 pub(super) async fn candidates(
     task: &Task,
     production: &Worktree,
     matrix: &EvidenceMatrix,
-) -> Result<String, EngineError> {
+) -> Result<(String, BTreeMap<String, String>), EngineError> {
     let per_candidate = (DIFF_CHARS / matrix.rows.len().max(1)).max(MIN_DIFF_CHARS);
     let mut out = String::from("## Candidates\n");
+    let mut patches = BTreeMap::new();
     for row in &matrix.rows {
         let worktree = if row.candidate == "production" {
             Some(production.clone())
@@ -44,8 +47,9 @@ pub(super) async fn candidates(
             .and_then(|e| e.finished.get(&row.candidate))
             .map_or("the production track's change", |outcome| outcome.summary.as_str());
         out.push_str(&block(row, said, &patch, per_candidate));
+        patches.insert(row.candidate.clone(), patch);
     }
-    Ok(out)
+    Ok((out, patches))
 }
 
 /// One candidate's block.

@@ -34,7 +34,7 @@ pub use combine::{CombineError, Combined, apply, combine};
 pub use compare::{Comparison, compare, flaky_candidates, merge_rerun};
 pub use complexity::{complexity, complexity_delta};
 pub use evidence_check::{acceptable, contradictions, shortcomings};
-pub use hunks::{ChangedLines, FilePatch, Hunk, changed_lines, diff_stats, parse_patch};
+pub use hunks::{ChangedLines, FilePatch, Hunk, changed_lines, diff_stats, diff_stats_excluding, parse_patch};
 pub use instrument::{Instrumented, instrument};
 pub use parse::{BUILD_TEST, EXIT_TEST, exit_code_report, parse};
 pub use run::{RunTests, RunTestsError, run_tests};

@@ -308,7 +308,14 @@ pub fn changed_lines(patch: &str) -> ChangedLines {
 
 /// Files, added and removed lines of a diff.
 pub fn diff_stats(patch: &str) -> DiffStats {
-    let files = parse_patch(patch);
+    diff_stats_excluding(patch, &[])
+}
+
+/// Like [`diff_stats`], leaving out the files in `excluded`: the shared acceptance tests every
+/// challenger's worktree holds, so that every candidate's size is measured the same way.
+pub fn diff_stats_excluding(patch: &str, excluded: &[String]) -> DiffStats {
+    let files: Vec<FilePatch> =
+        parse_patch(patch).into_iter().filter(|f| !excluded.iter().any(|e| e == f.path())).collect();
     DiffStats {
         files: files.len() as u32,
         added: files.iter().flat_map(|f| &f.hunks).map(Hunk::added).sum(),

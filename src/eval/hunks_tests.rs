@@ -95,6 +95,9 @@ fn changed_lines_are_the_new_side_additions() {
 fn stats_count_files_and_lines() {
     assert_eq!(diff_stats(PATCH), DiffStats { files: 5, added: 4, removed: 3 });
     assert_eq!(diff_stats(""), DiffStats::default());
+    // The shared acceptance tests are left out, so every candidate is measured the same way.
+    let shared = ["new.txt".to_owned()];
+    assert_eq!(diff_stats_excluding(PATCH, &shared), DiffStats { files: 4, added: 2, removed: 3 });
 }
 
 #[test]

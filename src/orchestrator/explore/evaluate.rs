@@ -311,7 +311,7 @@ pub(super) async fn evaluate(run: &mut TaskRun) -> Result<(EvidenceMatrix, Diges
                 acceptance_total: acceptance.tests.len() as u32,
                 acceptance_failed,
                 new_findings,
-                diff: eval::diff_stats(&subject.patch),
+                diff: eval::diff_stats_excluding(&subject.patch, &acceptance.files),
                 complexity_delta,
                 wall_ms: started.elapsed().as_millis() as u64,
                 reports,

@@ -489,6 +489,9 @@ fn a_synthesis_that_contradicts_the_matrix_is_flagged_everywhere_and_never_chose
     ] {
         assert!(shown.contains(expected), "`{expected}` missing from gate show:\n{shown}");
     }
+    let task_shown = sandbox.run(&["task", "show", &short]).ok();
+    assert!(task_shown.contains("evidence matrix") && task_shown.contains("OTHERS' TESTS"), "{task_shown}");
+    assert!(task_shown.contains("⚠ contradicts the evidence"), "{task_shown}");
     let json: Value = serde_json::from_str(&sandbox.run(&["gate", "show", &gate_id, "--json"]).ok()).unwrap();
     assert_eq!(json["matrix"]["columns"][0], "CANDIDATE");
     assert_eq!(json["matrix"]["rows"].as_array().unwrap().len(), 3, "{json:#}");

@@ -139,17 +139,7 @@ pub fn to_text(gate: &ShownGate<'_>) -> String {
     if let Some(matrix) = matrix_of(gate.task, gate.evidence_hash) {
         let hash = gate.evidence_hash.map(|h| h.to_string()).unwrap_or_default();
         out.push_str(&format!("\nevidence matrix {} (base {}):\n", &hash[..hash.len().min(12)], short(&matrix.base)));
-        let rows: Vec<Vec<String>> = matrix.rows.iter().map(|row| matrix_cells(row).to_vec()).collect();
-        out.push_str(&table::render(&MATRIX_HEADERS, &rows));
-        if !matrix.weak_acceptance.is_empty() {
-            out.push_str(&format!("weak acceptance tests (pass on the base): {}\n", matrix.weak_acceptance.join(", ")));
-        }
-        for row in &matrix.rows {
-            let lists = [("fixed", &row.fixed), ("broken", &row.broken), ("acceptance failed", &row.acceptance_failed)];
-            for (what, names) in lists.iter().filter(|(_, names)| !names.is_empty()) {
-                out.push_str(&format!("  {} {what}: {}\n", row.candidate, names.join(", ")));
-            }
-        }
+        out.push_str(&matrix_table(matrix));
     }
     if let Some(synthesis) = gate.task.exploration.as_ref().and_then(|e| e.synthesis.as_ref())
         && gate.kind == GateKind::Promotion
@@ -160,6 +150,22 @@ pub fn to_text(gate: &ShownGate<'_>) -> String {
         }
         for flag in &synthesis.flags {
             out.push_str(&format!("  ⚠ {flag}\n"));
+        }
+    }
+    out
+}
+
+/// The matrix as a table (the control room's columns), then the test names behind its cells.
+pub fn matrix_table(matrix: &EvidenceMatrix) -> String {
+    let rows: Vec<Vec<String>> = matrix.rows.iter().map(|row| matrix_cells(row).to_vec()).collect();
+    let mut out = table::render(&MATRIX_HEADERS, &rows);
+    if !matrix.weak_acceptance.is_empty() {
+        out.push_str(&format!("weak acceptance tests (pass on the base): {}\n", matrix.weak_acceptance.join(", ")));
+    }
+    for row in &matrix.rows {
+        let lists = [("fixed", &row.fixed), ("broken", &row.broken), ("acceptance failed", &row.acceptance_failed)];
+        for (what, names) in lists.iter().filter(|(_, names)| !names.is_empty()) {
+            out.push_str(&format!("  {} {what}: {}\n", row.candidate, names.join(", ")));
         }
     }
     out

@@ -450,6 +450,19 @@ fn print_task(task: &Task) {
     }
     for gate in &task.open_gates {
         println!("open gate {} ({}): {}", gate.id.short(), gate.kind, gate.reason);
+        println!("  (`ambidex gate show {}` shows its options and evidence)", gate.id.short());
+    }
+    if let Some(exploration) = &task.exploration
+        && let Some(recorded) = &exploration.matrix
+    {
+        println!("\nevidence matrix {}:", &recorded.hash.to_string()[..12]);
+        print!("{}", super::gate_show::matrix_table(&recorded.matrix));
+        if let Some(synthesis) = &exploration.synthesis {
+            println!("synthesis recommends `{}`", synthesis.recommendation.label());
+            for flag in &synthesis.flags {
+                println!("  ⚠ {flag}");
+            }
+        }
     }
     if !spec.description.is_empty() {
         println!("\n{}", spec.description);

@@ -7,6 +7,7 @@ mod actor;
 mod command;
 mod event;
 mod evidence;
+mod evidence_cells;
 mod expected;
 mod gate;
 mod ids;
@@ -30,6 +31,7 @@ pub use evidence::{
     CandidatePlan, DiffStats, EvidenceMatrix, EvidenceRow, FileFate, HunkSource, ProductionFile, Recommendation,
     StaticFinding, Synthesis, SynthesisReason, TestCase, TestFramework, TestReport, TestStatus,
 };
+pub use evidence_cells::{Better, EvidenceCell, EvidenceColumn, PRODUCTION, money};
 pub use expected::ProposedCriterion;
 pub use gate::{Decision, GateKind, GatePlan};
 pub use ids::{GateId, ParseIdError, SHORT_ID_LEN, TaskId, ToolCallId};

@@ -250,7 +250,7 @@ impl AppState {
         match (self.focus, self.tab) {
             (Pane::Left, _) => self.views.left_column = self.views.left_column.saturating_add_signed(delta),
             (Pane::Lower, Tab::Evidence) => {
-                let last = evidence_view::COLUMNS.len() - 1;
+                let last = crate::protocol::EvidenceColumn::ALL.len() - 1;
                 self.views.evidence.1 = self.views.evidence.1.saturating_add_signed(delta).min(last);
             }
             (Pane::Lower, Tab::Diff) => self.jump_file(delta > 0),
@@ -464,6 +464,18 @@ impl AppState {
             }
             Some(Action::PrevOption) if !gate.options.is_empty() => {
                 self.approval.option = (self.approval.option + gate.options.len() - 1) % gate.options.len();
+                return Vec::new();
+            }
+            Some(action @ (Action::GateDown | Action::GateUp | Action::GatePageDown | Action::GatePageUp)) => {
+                let step = match action {
+                    Action::GateDown | Action::GateUp => 1,
+                    _ => super::gate_view::page(self),
+                };
+                let scroll = self.approval.scroll.min(super::gate_view::max_scroll(self));
+                self.approval.scroll = match action {
+                    Action::GateDown | Action::GatePageDown => (scroll + step).min(super::gate_view::max_scroll(self)),
+                    _ => scroll.saturating_sub(step),
+                };
                 return Vec::new();
             }
             Some(Action::Later) => {

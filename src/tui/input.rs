@@ -448,12 +448,15 @@ impl AppState {
                 return Vec::new();
             }
             Some(Action::FullDiff) => {
+                // The Diff tab opens on the candidate the overlay showed (the picked option's).
+                let shown = self.gate_candidate(&gate);
                 self.overlay = None;
                 self.approval.dismissed = true;
                 if let Some(at) = self.tasks.iter().position(|t| t.id == gate.task) {
                     self.selected = at;
                 }
-                self.views.diff_candidate = 0;
+                self.views.diff_candidate =
+                    shown.and_then(|c| self.candidates().iter().position(|known| *known == c)).unwrap_or(0);
                 self.views.diff_scroll = 0;
                 self.show(Tab::Diff);
                 return Vec::new();

@@ -92,6 +92,13 @@ pub(crate) fn gate_layout(state: &AppState, gate: &GateView, area: Rect) -> Gate
     // The title, the note and the keys take a row each.
     let fixed = 3 + essential.len() + options.len();
     let text_height = text.len().min(inner_height.saturating_sub(fixed));
+    // With no diff to show (a command gate), the box is only as tall as what it says.
+    let rect = if gate.kind == GateKind::Command {
+        let needed = u16::try_from(fixed + text_height + 2).unwrap_or(u16::MAX);
+        centered(area, rect.width, rect.height.min(needed))
+    } else {
+        rect
+    };
     GateLayout { rect, text, text_height, essential, options }
 }
 
@@ -433,11 +440,11 @@ fn diff_rows(state: &AppState, gate: &GateView, width: usize, height: usize) -> 
     let Some(candidate) = state.gate_candidate(gate).filter(|_| gate.kind != GateKind::Command && height > 0) else {
         return Vec::new();
     };
-    let against = if candidate == PRODUCTION { String::new() } else { " (what adopting it brings)".to_owned() };
+    let against = if candidate == PRODUCTION { "" } else { ", what adopting it brings" };
     match state.diff(gate.task, &candidate) {
         Some(DiffEntry { doc: Ok((_, doc)), .. }) if !doc.files.is_empty() => {
             let heading = format!(
-                "── diff of {candidate}{against}: {} files +{} -{} ({} for the full diff) ",
+                "── diff of {candidate}{against}: {} files +{} -{} · {} full diff ",
                 doc.files.len(),
                 doc.added(),
                 doc.removed(),

@@ -168,7 +168,8 @@ pub fn render(state: &AppState, area: Rect, buf: &mut Buffer, focused: bool) {
     Table::new(rows, widths).header(header).column_spacing(1).render(table_area, buf);
     let mut lines = vec![Line::styled(
         format!(
-            "* best in its column · acceptance tests: {} ({} weak) · baseline: {} commands",
+            "* best in its column · acceptance tests: {} ({} weak) · baseline: {} commands · OTHERS': other \
+             candidates' new tests failing here · FINDINGS: the failure analyst's (blocker or major are serious)",
             matrix.acceptance_tests.len(),
             matrix.weak_acceptance.len(),
             matrix.baseline.len()

@@ -164,6 +164,14 @@ fn a_long_reason_wraps_and_scrolls_and_never_pushes_the_options_out() {
     let end = state.approval.scroll;
     press(&mut state, KeyCode::Up);
     assert_eq!(state.approval.scroll, end - 1, "scrolling stops at the end, and back up at once");
+    let wheel = |kind| crossterm::event::MouseEvent {
+        kind,
+        column: 40,
+        row: 12,
+        modifiers: crossterm::event::KeyModifiers::NONE,
+    };
+    state.update(Msg::Mouse(wheel(crossterm::event::MouseEventKind::ScrollUp)));
+    assert_eq!(state.approval.scroll, end - 4, "the wheel scrolls the gate's text");
 }
 
 #[test]

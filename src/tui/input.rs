@@ -474,11 +474,8 @@ impl AppState {
                     Action::GateDown | Action::GateUp => 1,
                     _ => super::gate_view::page(self),
                 };
-                let scroll = self.approval.scroll.min(super::gate_view::max_scroll(self));
-                self.approval.scroll = match action {
-                    Action::GateDown | Action::GatePageDown => (scroll + step).min(super::gate_view::max_scroll(self)),
-                    _ => scroll.saturating_sub(step),
-                };
+                let down = matches!(action, Action::GateDown | Action::GatePageDown);
+                self.scroll_gate(if down { step as isize } else { -(step as isize) });
                 return Vec::new();
             }
             Some(Action::Later) => {
@@ -551,9 +548,19 @@ impl AppState {
         }
     }
 
+    /// Scrolls the approval overlay's reason and evidence by `delta` rows, within its text.
+    fn scroll_gate(&mut self, delta: isize) {
+        let max = super::gate_view::max_scroll(self);
+        let scroll = self.approval.scroll.min(max);
+        self.approval.scroll = scroll.saturating_add_signed(delta).min(max);
+    }
+
     pub(crate) fn on_mouse(&mut self, mouse: MouseEvent) {
-        if self.overlay.is_some() {
-            return;
+        match (&self.overlay, mouse.kind) {
+            (Some(Overlay::Approval), MouseEventKind::ScrollDown) => return self.scroll_gate(WHEEL as isize),
+            (Some(Overlay::Approval), MouseEventKind::ScrollUp) => return self.scroll_gate(-(WHEEL as isize)),
+            (Some(_), _) => return,
+            (None, _) => {}
         }
         let area = Rect::new(0, 0, self.size.0, self.size.1);
         let areas = layout::areas(area, self.tasks.len(), self.unavailable.is_some());

@@ -323,3 +323,21 @@ fn hints_shorten_before_they_are_cut() {
     let wide = draw(&state, 200, 60);
     assert!(wide.contains("n send back") && wide.contains("esc later") && wide.contains("←/→ 1-4 choose"), "{wide}");
 }
+
+#[test]
+fn tiny_terminals_draw_every_gate_without_panicking() {
+    let mut states = vec![promotion_state()];
+    for kind in [GateKind::Plan, GateKind::Command, GateKind::PullRequest, GateKind::Budget] {
+        states.push(with_events(vec![gate(kind, PROMOTION_REASON, &[])]));
+    }
+    for mut state in states {
+        for (width, height) in [(1, 1), (20, 6), (40, 10), (60, 15)] {
+            draw(&state, width, height);
+            state.size = (width, height);
+            press(&mut state, KeyCode::PageDown);
+            press(&mut state, KeyCode::Down);
+            press(&mut state, KeyCode::Up);
+            draw(&state, width, height);
+        }
+    }
+}

@@ -66,8 +66,9 @@ impl GateLayout {
 
 /// The overlay's box in `area`: it grows with the terminal.
 fn box_rect(area: Rect) -> Rect {
-    let width = area.width.saturating_sub(4).min(110.max(area.width * 2 / 3));
-    let height = area.height.saturating_sub(2).min(34.max(area.height * 4 / 5));
+    let share = |size: u16, part: u32, whole: u32| u16::try_from(u32::from(size) * part / whole).unwrap_or(size);
+    let width = area.width.saturating_sub(4).min(110.max(share(area.width, 2, 3)));
+    let height = area.height.saturating_sub(2).min(34.max(share(area.height, 4, 5)));
     centered(area, width, height)
 }
 

@@ -7,7 +7,6 @@ mod actor;
 mod command;
 mod event;
 mod evidence;
-mod evidence_cells;
 mod expected;
 mod gate;
 mod ids;
@@ -31,11 +30,12 @@ pub use evidence::{
     CandidatePlan, DiffStats, EvidenceMatrix, EvidenceRow, FileFate, HunkSource, ProductionFile, Recommendation,
     StaticFinding, Synthesis, SynthesisReason, TestCase, TestFramework, TestReport, TestStatus,
 };
-pub use evidence_cells::{Better, EvidenceCell, EvidenceColumn, PRODUCTION, money};
 pub use expected::ProposedCriterion;
 pub use gate::{Decision, GateKind, GatePlan};
 pub use ids::{GateId, ParseIdError, SHORT_ID_LEN, TaskId, ToolCallId};
-pub use matrix_cells::{MATRIX_HEADERS, matrix_cells, matrix_summary};
+pub use matrix_cells::{
+    Better, EvidenceCell, EvidenceColumn, MATRIX_HEADERS, PRODUCTION, matrix_cells, matrix_summary, money,
+};
 pub use queries::{CandidateDiff, NoQueries, Queries};
 pub use readiness::ModelUnavailable;
 pub use revision::SpecChanges;

@@ -13,7 +13,6 @@ use crate::protocol::{EvidenceColumn, EvidenceMatrix, TestStatus};
 /// The columns of the matrix, in the order they are dropped when the screen is too narrow (the
 /// essential ones are never dropped).
 const DROP_ORDER: &[EvidenceColumn] = &[
-    EvidenceColumn::Time,
     EvidenceColumn::Complexity,
     EvidenceColumn::Flaky,
     EvidenceColumn::Static,

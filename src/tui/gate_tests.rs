@@ -204,6 +204,7 @@ fn promotion_without_a_matrix() {
             recommendation: Recommendation::Adopt { candidate: "c1".into() },
             reasons: vec![SynthesisReason { text: "the only candidate that finished".into(), rows: Vec::new() }],
             matrix_hash: Digest([0; 32]),
+            flags: Vec::new(),
         });
     }
     let (actor, kind) = gate(GateKind::Promotion, PROMOTION_REASON, &["adopt c1", "keep production", "reject all"]);
@@ -340,4 +341,20 @@ fn tiny_terminals_draw_every_gate_without_panicking() {
             draw(&state, width, height);
         }
     }
+}
+
+#[test]
+fn the_engines_evidence_flags_show_with_the_recommendation() {
+    let mut state = promotion_state();
+    let flagged = "contradicts the evidence: c2 is recommended but c1 is better on validation (c2 VALID no, c1 VALID \
+                   yes) and acceptance (c2 ACCEPT 0/1, c1 ACCEPT 1/1)";
+    if let Some(synthesis) = state.details.get_mut(&TaskId::from_u128(TASK)).and_then(|d| d.synthesis.as_mut()) {
+        synthesis.recommendation = Recommendation::Adopt { candidate: "c2".into() };
+        synthesis.flags = vec![flagged.into()];
+    }
+    let screen = draw(&state, 80, 24);
+    assert!(screen.contains("contradicts the evidence: c2 is recommended"), "{screen}");
+    assert!(screen.contains("the recommended c2: validation fails"), "{screen}");
+    assert_complete(&state, &["production", "c1", "c2"]);
+    snap("promotion_flagged", &state);
 }

@@ -24,7 +24,6 @@ const LABEL: usize = 11;
 
 /// The columns the overlay's matrix may leave out, least important first.
 const OPTIONAL: &[EvidenceColumn] = &[
-    EvidenceColumn::Time,
     EvidenceColumn::Complexity,
     EvidenceColumn::Flaky,
     EvidenceColumn::Static,
@@ -214,6 +213,10 @@ fn promotion(
                 line.push(Span::styled(format!("  (option 1: {first})"), theme.style("ui.dim")));
             }
             essential.push(Line::from(line));
+            // The engine's own check of the recommendation against the matrix comes first.
+            for found in &synthesis.flags {
+                essential.push(flag(found.clone()));
+            }
             for reason in &synthesis.reasons {
                 let rows =
                     if reason.rows.is_empty() { String::new() } else { format!(" [{}]", reason.rows.join(", ")) };

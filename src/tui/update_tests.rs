@@ -395,6 +395,7 @@ fn only_real_candidates_are_diffed_and_compare_opens_on_the_recommended_one() {
         recommendation: Recommendation::Adopt { candidate: "c2".into() },
         reasons: Vec::new(),
         matrix_hash: Digest([7; 32]),
+        flags: Vec::new(),
     };
     state.update(Msg::Engine(event(120, id, Actor::Orchestrator, EventKind::SynthesisSubmitted { synthesis })));
     assert_eq!(state.compare_candidates(), Some(("production".into(), "c2".into())), "the recommended one");

@@ -33,7 +33,9 @@ pub use evidence::{
 pub use expected::ProposedCriterion;
 pub use gate::{Decision, GateKind, GatePlan};
 pub use ids::{GateId, ParseIdError, SHORT_ID_LEN, TaskId, ToolCallId};
-pub use matrix_cells::{MATRIX_HEADERS, matrix_cells, matrix_summary};
+pub use matrix_cells::{
+    Better, EvidenceCell, EvidenceColumn, MATRIX_HEADERS, PRODUCTION, matrix_cells, matrix_summary, money,
+};
 pub use queries::{CandidateDiff, NoQueries, Queries};
 pub use readiness::ModelUnavailable;
 pub use revision::SpecChanges;

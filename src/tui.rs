@@ -7,6 +7,7 @@
 //!   `log_view`, `metrics_view`, `overlay`, `form`): drawing, which only reads the state;
 //! - `voice`: the message to a task's agents and the rewind picker (their state, keys, drawing);
 //! - `model`, `streams`, `diff_doc`: what a task's events fold into;
+//! - `gate_view`: the approval overlay, every kind of gate; `wrap`: word wrapping for overlays;
 //! - `highlight`: syntect on a worker thread; `keymap`, `theme`, `layout`.
 //!
 //! The loop waits for input, an engine update, a read result or a tick, drains whatever else is
@@ -19,6 +20,9 @@ pub mod diff_doc;
 pub mod diff_view;
 pub mod evidence_view;
 pub mod form;
+#[cfg(test)]
+mod gate_tests;
+pub mod gate_view;
 pub mod highlight;
 mod input;
 pub mod keymap;
@@ -39,6 +43,7 @@ mod update_tests;
 pub mod voice;
 #[cfg(test)]
 mod voice_tests;
+pub mod wrap;
 
 use std::io::Write;
 use std::sync::Arc;

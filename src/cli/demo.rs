@@ -22,7 +22,7 @@ use ambidex::config::{self, LoadOptions};
 use ambidex::domain::{Task, parse_task_file};
 use ambidex::orchestrator::scheduler::drive_all;
 use ambidex::orchestrator::{AutoApprove, Ending};
-use ambidex::protocol::{EventKind, EvidenceMatrix, TaskId, TaskSource, TaskStatus, Update};
+use ambidex::protocol::{EventKind, EvidenceColumn, EvidenceMatrix, TaskId, TaskSource, TaskStatus, Update};
 use ambidex::store::{STORE_FILE, Store, StoreError};
 use ambidex::tools::sandbox::{self, SandboxLevel};
 use ambidex::tui::keymap::{Action, Keymap};
@@ -267,25 +267,14 @@ fn progress(kind: &EventKind, verbose: bool) -> Option<String> {
     shown.then(|| kind.summary())
 }
 
-/// The evidence matrix as a few indented lines.
+/// The evidence matrix as a few indented lines, in the cells every surface shows.
 fn matrix_lines(matrix: &EvidenceMatrix) -> String {
-    let rows: Vec<Vec<String>> = matrix
-        .rows
-        .iter()
-        .map(|row| {
-            vec![
-                row.candidate.clone(),
-                row.strategy.clone(),
-                if row.validation_ok { "pass".into() } else { "FAIL".into() },
-                format!("{}/{}", row.acceptance_passed, row.acceptance_total),
-                if row.broken.is_empty() { "-".into() } else { row.broken.join(", ") },
-                if row.differential_failed.is_empty() { "-".into() } else { row.differential_failed.join(", ") },
-                format!("{} ({} serious)", row.analyst_findings.len(), row.serious_findings()),
-                format!("+{} -{}", row.diff.added, row.diff.removed),
-            ]
-        })
+    let mut columns = EvidenceColumn::ESSENTIAL.to_vec();
+    columns.insert(1, EvidenceColumn::Strategy);
+    let rows: Vec<Vec<String>> = (0..matrix.rows.len())
+        .map(|index| matrix.cells(index, &columns).into_iter().map(|cell| cell.text).collect())
         .collect();
-    let header = ["CANDIDATE", "STRATEGY", "TESTS", "ACCEPTANCE", "BROKEN", "FAILS OTHERS' TESTS", "FINDINGS", "DIFF"];
+    let header: Vec<&str> = columns.iter().map(|c| c.header()).collect();
     table::render(&header, &rows).lines().map(|line| format!("{:>22}{line}\n", "")).collect()
 }
 

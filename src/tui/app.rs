@@ -14,7 +14,9 @@ use super::keymap::Keymap;
 use super::model::TaskDetail;
 use super::theme::Theme;
 use super::voice::{MessageDraft, RewindPick};
-use crate::protocol::{CandidateDiff, Event, GateId, ModelUnavailable, TaskId, TaskStatus, TaskSummary, Update};
+use crate::protocol::{
+    CandidateDiff, Event, GateId, ModelUnavailable, PRODUCTION, TaskId, TaskStatus, TaskSummary, Update,
+};
 
 /// The panes that can hold the focus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -223,6 +225,8 @@ pub struct Approval {
     pub queue: Vec<(TaskId, GateId)>,
     /// The option picked (promotion gates).
     pub option: usize,
+    /// Rows the gate's reason and evidence are scrolled down.
+    pub scroll: usize,
     /// The note to send with the decision.
     pub note: String,
     /// Whether keys go into the note.
@@ -423,19 +427,35 @@ impl AppState {
         Some(candidates[self.views.diff_candidate % candidates.len()].clone())
     }
 
-    /// The two candidates the Compare tab shows (left, right).
+    /// The two candidates the Compare tab shows (left, right): production against the
+    /// recommended candidate at first, then as `b` and `c` move each side on.
     pub fn compare_candidates(&self) -> Option<(String, String)> {
         let candidates = self.candidates();
-        if candidates.len() < 2 {
+        let count = candidates.len();
+        if count < 2 {
             return None;
         }
+        let position = |label: &str| candidates.iter().position(|c| c == label);
+        let first_left = position(PRODUCTION).unwrap_or(0);
+        let recommended = self.selected_detail().and_then(TaskDetail::recommended).and_then(position);
+        let first_right = recommended.filter(|r| *r != first_left).unwrap_or((first_left + 1) % count);
         let (left, right) = self.views.compare;
-        let left = left % candidates.len();
-        let mut right = right % candidates.len();
+        let left = (first_left + left) % count;
+        let mut right = (first_right + right) % count;
         if right == left {
-            right = (left + 1) % candidates.len();
+            right = (left + 1) % count;
         }
         Some((candidates[left].clone(), candidates[right].clone()))
+    }
+
+    /// The candidate whose diff the approval overlay shows with `gate`: for a choice, the one the
+    /// picked option adopts (else the recommended one); otherwise production's.
+    pub fn gate_candidate(&self, gate: &super::model::GateView) -> Option<String> {
+        let detail = self.details.get(&gate.task)?;
+        let candidates = detail.diffable();
+        let picked = gate.options.get(self.approval.option).and_then(|o| detail.option_candidate(o));
+        let recommended = detail.recommended().map(str::to_owned).filter(|_| !gate.options.is_empty());
+        picked.or(recommended).filter(|c| candidates.contains(c)).or_else(|| candidates.first().cloned())
     }
 
     /// A loaded diff.

@@ -8,144 +8,48 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget, Wrap};
 
 use super::app::AppState;
 use super::render::{money, pane};
-use crate::protocol::{EvidenceMatrix, EvidenceRow, TestStatus};
+use crate::protocol::{EvidenceColumn, EvidenceMatrix, TestStatus};
 
-/// Which way is better in a column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Better {
-    /// More is better.
-    Higher,
-    /// Less is better.
-    Lower,
-    /// Not ranked.
-    None,
-}
-
-/// A column: header, width, the value used for ranking, its text, and which way is better.
-pub struct Column {
-    /// The header.
-    pub header: &'static str,
-    /// Its width.
-    pub width: u16,
-    /// The value ranked.
-    pub value: fn(&EvidenceRow) -> i64,
-    /// The text shown.
-    pub text: fn(&EvidenceRow) -> String,
-    /// Which way is better.
-    pub better: Better,
-}
-
-/// The matrix's columns.
-pub const COLUMNS: &[Column] = &[
-    Column { header: "CANDIDATE", width: 11, value: |_| 0, text: |r| r.candidate.clone(), better: Better::None },
-    Column { header: "STRATEGY", width: 18, value: |_| 0, text: |r| r.strategy.clone(), better: Better::None },
-    Column {
-        header: "VALID",
-        width: 6,
-        value: |r| i64::from(r.validation_ok),
-        text: |r| if r.validation_ok { "yes".into() } else { "no".into() },
-        better: Better::Higher,
-    },
-    Column {
-        header: "PASS",
-        width: 5,
-        value: |r| i64::from(r.tests_passed),
-        text: |r| r.tests_passed.to_string(),
-        better: Better::Higher,
-    },
-    Column {
-        header: "FAIL",
-        width: 5,
-        value: |r| i64::from(r.tests_failed),
-        text: |r| r.tests_failed.to_string(),
-        better: Better::Lower,
-    },
-    Column {
-        header: "FIXED",
-        width: 6,
-        value: |r| r.fixed.len() as i64,
-        text: |r| r.fixed.len().to_string(),
-        better: Better::Higher,
-    },
-    Column {
-        header: "BROKEN",
-        width: 7,
-        value: |r| r.broken.len() as i64,
-        text: |r| r.broken.len().to_string(),
-        better: Better::Lower,
-    },
-    Column {
-        header: "FLAKY",
-        width: 6,
-        value: |r| r.flaky.len() as i64,
-        text: |r| r.flaky.len().to_string(),
-        better: Better::Lower,
-    },
-    Column {
-        header: "ACCEPT",
-        width: 7,
-        value: |r| i64::from(r.acceptance_passed),
-        text: |r| format!("{}/{}", r.acceptance_passed, r.acceptance_total),
-        better: Better::Higher,
-    },
-    Column {
-        header: "FINDINGS",
-        width: 9,
-        value: |r| (r.new_findings.len() + r.serious_findings()) as i64,
-        text: |r| format!("{}+{}", r.new_findings.len(), r.serious_findings()),
-        better: Better::Lower,
-    },
-    Column {
-        header: "DIFF",
-        width: 10,
-        value: |r| i64::from(r.diff.added + r.diff.removed),
-        text: |r| format!("+{} -{}", r.diff.added, r.diff.removed),
-        better: Better::Lower,
-    },
-    Column {
-        header: "CPLX",
-        width: 5,
-        value: |r| r.complexity_delta,
-        text: |r| format!("{:+}", r.complexity_delta),
-        better: Better::Lower,
-    },
-    Column {
-        header: "COST",
-        width: 7,
-        value: |r| r.cost_micros as i64,
-        text: |r| money(r.cost_micros),
-        better: Better::Lower,
-    },
-    Column {
-        header: "TIME",
-        width: 6,
-        value: |r| r.wall_ms as i64,
-        text: |r| format!("{}s", r.wall_ms / 1000),
-        better: Better::Lower,
-    },
+/// The columns of the matrix, in the order they are dropped when the screen is too narrow (the
+/// essential ones are never dropped).
+const DROP_ORDER: &[EvidenceColumn] = &[
+    EvidenceColumn::Complexity,
+    EvidenceColumn::Flaky,
+    EvidenceColumn::Static,
+    EvidenceColumn::Strategy,
+    EvidenceColumn::Passed,
+    EvidenceColumn::Failed,
 ];
 
-/// The rows holding the best value of a column (none when every row ties or it is not ranked).
-pub fn best(matrix: &EvidenceMatrix, column: &Column) -> Vec<usize> {
-    let values: Vec<i64> = matrix.rows.iter().map(column.value).collect();
-    let target = match column.better {
-        Better::Higher => values.iter().max(),
-        Better::Lower => values.iter().min(),
-        Better::None => None,
+/// A column's width: its header or its widest cell (with the best mark), whichever is wider.
+pub fn column_width(matrix: &EvidenceMatrix, column: EvidenceColumn) -> usize {
+    let widest = matrix.rows.iter().map(|row| column.text(row).chars().count() + 1).max().unwrap_or(0);
+    widest.max(column.short_header().chars().count())
+}
+
+/// The columns that fit in `width` (one space between columns), leaving out the least important
+/// first; `keep` stays in any case.
+pub fn fit_columns(matrix: &EvidenceMatrix, width: usize, keep: Option<EvidenceColumn>) -> Vec<EvidenceColumn> {
+    let mut columns = EvidenceColumn::ALL.to_vec();
+    let total = |columns: &[EvidenceColumn]| -> usize {
+        columns.iter().map(|c| column_width(matrix, *c) + 1).sum::<usize>().saturating_sub(1)
     };
-    match target {
-        Some(target) if values.iter().any(|v| v != target) => {
-            values.iter().enumerate().filter(|(_, v)| *v == target).map(|(i, _)| i).collect()
+    for drop in DROP_ORDER {
+        if total(&columns) <= width {
+            break;
         }
-        _ => Vec::new(),
+        if Some(*drop) != keep {
+            columns.retain(|c| c != drop);
+        }
     }
+    columns
 }
 
 /// What is behind a cell: a title and the lines to show.
 pub fn cell_details(matrix: &EvidenceMatrix, row: usize, col: usize) -> Option<(String, Vec<String>)> {
     let r = matrix.rows.get(row)?;
-    let column = COLUMNS.get(col)?;
-    let title = format!("{} · {}", r.candidate, column.header.to_lowercase());
+    let column = *EvidenceColumn::ALL.get(col)?;
+    let title = format!("{} · {}", r.candidate, column.meaning());
     let mut lines = Vec::new();
     let tests = |status: Option<TestStatus>, lines: &mut Vec<String>| {
         for report in &r.reports {
@@ -171,33 +75,36 @@ pub fn cell_details(matrix: &EvidenceMatrix, row: usize, col: usize) -> Option<(
             lines.push("  none".into());
         }
     };
-    match column.header {
-        "VALID" | "PASS" => tests(None, &mut lines),
-        "FAIL" => tests(Some(TestStatus::Failed), &mut lines),
-        "FIXED" => names("fail on the base commit, pass here", &r.fixed, &mut lines),
-        "BROKEN" => {
+    match column {
+        EvidenceColumn::Valid | EvidenceColumn::Passed => tests(None, &mut lines),
+        EvidenceColumn::Failed => tests(Some(TestStatus::Failed), &mut lines),
+        EvidenceColumn::Fixed => names("fail on the base commit, pass here", &r.fixed, &mut lines),
+        EvidenceColumn::Broken => {
             names("pass on the base commit, fail here", &r.broken, &mut lines);
             tests(Some(TestStatus::Failed), &mut lines);
         }
-        "FLAKY" => names("failed, then passed when re-run", &r.flaky, &mut lines),
-        "ACCEPT" => {
+        EvidenceColumn::Flaky => names("failed, then passed when re-run", &r.flaky, &mut lines),
+        EvidenceColumn::Acceptance => {
             lines.push(format!("{} of {} acceptance tests pass", r.acceptance_passed, r.acceptance_total));
             names("failing here", &r.acceptance_failed, &mut lines);
             names("weak (already passed on the base)", &matrix.weak_acceptance, &mut lines);
             names("other candidates' tests failing here", &r.differential_failed, &mut lines);
         }
-        "FINDINGS" => {
+        EvidenceColumn::FailsOthers => {
+            names("other candidates' new tests failing here", &r.differential_failed, &mut lines);
+        }
+        EvidenceColumn::Findings | EvidenceColumn::Static => {
             lines.push(format!("static analysis, in changed lines ({}):", r.new_findings.len()));
             for f in &r.new_findings {
                 lines.push(format!("  {}:{} {} {}: {}", f.file, f.line, f.tool, f.rule, f.message));
             }
-            lines.push(format!("failure analyst ({}):", r.analyst_findings.len()));
+            lines.push(format!("failure analyst ({}, {} serious):", r.analyst_findings.len(), r.serious_findings()));
             for f in &r.analyst_findings {
                 let file = f.file.as_deref().map(|f| format!(" {f}")).unwrap_or_default();
                 lines.push(format!("  [{}] {}{file}: {}", f.severity, f.category, f.message));
             }
         }
-        "DIFF" => lines.push(format!(
+        EvidenceColumn::Diff => lines.push(format!(
             "{} files, +{} -{} on {} (open the Diff tab for the change)",
             r.diff.files, r.diff.added, r.diff.removed, r.branch
         )),
@@ -233,33 +140,35 @@ pub fn render(state: &AppState, area: Rect, buf: &mut Buffer, focused: bool) {
         return;
     };
     let (row_sel, col_sel) = state.views.evidence;
-    let bests: Vec<Vec<usize>> = COLUMNS.iter().map(|c| best(matrix, c)).collect();
-    let header = Row::new(COLUMNS.iter().map(|c| Cell::from(c.header))).style(theme.style("eval.header"));
+    let selected_column = EvidenceColumn::ALL.get(col_sel).copied();
+    let columns = fit_columns(matrix, inner.width as usize, selected_column);
+    let header = Row::new(columns.iter().map(|c| Cell::from(c.short_header()))).style(theme.style("eval.header"));
     let rows = matrix.rows.iter().enumerate().map(|(r, row)| {
-        Row::new(COLUMNS.iter().enumerate().map(|(c, column)| {
-            let mut text = (column.text)(row);
-            let mut style = match (column.header, row.validation_ok) {
-                ("VALID", true) => theme.style("eval.pass"),
-                ("VALID", false) => theme.style("eval.fail"),
+        Row::new(matrix.cells(r, &columns).into_iter().map(|cell| {
+            let mut text = cell.text;
+            let mut style = match (cell.column, row.validation_ok) {
+                (EvidenceColumn::Valid, true) => theme.style("eval.pass"),
+                (EvidenceColumn::Valid, false) => theme.style("eval.fail"),
                 _ => theme.style("ui.text"),
             };
-            if bests[c].contains(&r) {
+            if cell.best {
                 text.push('*');
                 style = theme.style("eval.best");
             }
-            if r == row_sel && c == col_sel && focused {
+            if r == row_sel && Some(cell.column) == selected_column && focused {
                 style = style.patch(theme.style("ui.selected"));
             }
             Cell::from(Span::styled(text, style))
         }))
     });
-    let widths: Vec<Constraint> = COLUMNS.iter().map(|c| Constraint::Length(c.width)).collect();
+    let widths: Vec<Constraint> = columns.iter().map(|c| Constraint::Length(column_width(matrix, *c) as u16)).collect();
     let table_height = (matrix.rows.len() as u16 + 2).min(inner.height);
     let [table_area, notes] = Layout::vertical([Constraint::Length(table_height), Constraint::Fill(1)]).areas(inner);
     Table::new(rows, widths).header(header).column_spacing(1).render(table_area, buf);
     let mut lines = vec![Line::styled(
         format!(
-            "* best in its column · acceptance tests: {} ({} weak) · baseline: {} commands",
+            "* best in its column · acceptance tests: {} ({} weak) · baseline: {} commands · OTHERS': other \
+             candidates' new tests failing here · FINDINGS: the failure analyst's (blocker or major are serious)",
             matrix.acceptance_tests.len(),
             matrix.weak_acceptance.len(),
             matrix.baseline.len()
@@ -286,7 +195,7 @@ pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn matrix() -> EvidenceMatrix {
-        use crate::protocol::{DiffStats, Finding, TestCase, TestFramework, TestReport};
+        use crate::protocol::{DiffStats, EvidenceRow, Finding, TestCase, TestFramework, TestReport};
         let report = |fail: bool| TestReport {
             command: "cargo test".into(),
             framework: TestFramework::Libtest,
@@ -356,13 +265,12 @@ pub(crate) mod tests {
     #[test]
     fn the_best_of_each_column_is_found_and_ties_mark_nothing() {
         let matrix = matrix();
-        let column = |name: &str| COLUMNS.iter().find(|c| c.header == name).unwrap();
-        assert_eq!(best(&matrix, column("DIFF")), vec![1]);
-        assert_eq!(best(&matrix, column("PASS")), vec![0, 1]);
-        assert_eq!(best(&matrix, column("CANDIDATE")), Vec::<usize>::new());
-        let fail = COLUMNS.iter().position(|c| c.header == "FAIL").unwrap();
+        assert_eq!(matrix.best(EvidenceColumn::Diff), vec![1]);
+        assert_eq!(matrix.best(EvidenceColumn::Passed), vec![0, 1]);
+        assert_eq!(matrix.best(EvidenceColumn::Candidate), Vec::<usize>::new());
+        let fail = EvidenceColumn::ALL.iter().position(|c| *c == EvidenceColumn::Failed).unwrap();
         let (title, lines) = cell_details(&matrix, 2, fail).unwrap();
-        assert_eq!(title, "c2 · fail");
+        assert_eq!(title, "c2 · tests failed");
         assert!(lines.iter().any(|l| l.contains("tests::partial_last_page")), "{lines:?}");
         assert!(lines.iter().any(|l| l.contains("left: 2")), "{lines:?}");
     }

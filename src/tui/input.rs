@@ -250,7 +250,7 @@ impl AppState {
         match (self.focus, self.tab) {
             (Pane::Left, _) => self.views.left_column = self.views.left_column.saturating_add_signed(delta),
             (Pane::Lower, Tab::Evidence) => {
-                let last = evidence_view::COLUMNS.len() - 1;
+                let last = crate::protocol::EvidenceColumn::ALL.len() - 1;
                 self.views.evidence.1 = self.views.evidence.1.saturating_add_signed(delta).min(last);
             }
             (Pane::Lower, Tab::Diff) => self.jump_file(delta > 0),
@@ -448,12 +448,15 @@ impl AppState {
                 return Vec::new();
             }
             Some(Action::FullDiff) => {
+                // The Diff tab opens on the candidate the overlay showed (the picked option's).
+                let shown = self.gate_candidate(&gate);
                 self.overlay = None;
                 self.approval.dismissed = true;
                 if let Some(at) = self.tasks.iter().position(|t| t.id == gate.task) {
                     self.selected = at;
                 }
-                self.views.diff_candidate = 0;
+                self.views.diff_candidate =
+                    shown.and_then(|c| self.candidates().iter().position(|known| *known == c)).unwrap_or(0);
                 self.views.diff_scroll = 0;
                 self.show(Tab::Diff);
                 return Vec::new();
@@ -464,6 +467,15 @@ impl AppState {
             }
             Some(Action::PrevOption) if !gate.options.is_empty() => {
                 self.approval.option = (self.approval.option + gate.options.len() - 1) % gate.options.len();
+                return Vec::new();
+            }
+            Some(action @ (Action::GateDown | Action::GateUp | Action::GatePageDown | Action::GatePageUp)) => {
+                let step = match action {
+                    Action::GateDown | Action::GateUp => 1,
+                    _ => super::gate_view::page(self),
+                };
+                let down = matches!(action, Action::GateDown | Action::GatePageDown);
+                self.scroll_gate(if down { step as isize } else { -(step as isize) });
                 return Vec::new();
             }
             Some(Action::Later) => {
@@ -536,9 +548,19 @@ impl AppState {
         }
     }
 
+    /// Scrolls the approval overlay's reason and evidence by `delta` rows, within its text.
+    fn scroll_gate(&mut self, delta: isize) {
+        let max = super::gate_view::max_scroll(self);
+        let scroll = self.approval.scroll.min(max);
+        self.approval.scroll = scroll.saturating_add_signed(delta).min(max);
+    }
+
     pub(crate) fn on_mouse(&mut self, mouse: MouseEvent) {
-        if self.overlay.is_some() {
-            return;
+        match (&self.overlay, mouse.kind) {
+            (Some(Overlay::Approval), MouseEventKind::ScrollDown) => return self.scroll_gate(WHEEL as isize),
+            (Some(Overlay::Approval), MouseEventKind::ScrollUp) => return self.scroll_gate(-(WHEEL as isize)),
+            (Some(_), _) => return,
+            (None, _) => {}
         }
         let area = Rect::new(0, 0, self.size.0, self.size.1);
         let areas = layout::areas(area, self.tasks.len(), self.unavailable.is_some());

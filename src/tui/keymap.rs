@@ -108,8 +108,12 @@ actions! {
     ApproveForTask = "approve_for_task", Approval, "a", "approve, and the rest of this task's gates of this kind";
     Note = "note", Approval, "e", "add a note to the decision";
     FullDiff = "full_diff", Approval, "d", "open the full diff";
-    NextOption = "next_option", Approval, "right l", "next option (promotion)";
-    PrevOption = "prev_option", Approval, "left h", "previous option (promotion)";
+    NextOption = "next_option", Approval, "right l", "next option (promotion; 1-9 pick one)";
+    PrevOption = "prev_option", Approval, "left h", "previous option (promotion; 1-9 pick one)";
+    GateDown = "gate_down", Approval, "down j", "scroll the gate's reason and evidence down";
+    GateUp = "gate_up", Approval, "up k", "scroll the gate's reason and evidence up";
+    GatePageDown = "gate_page_down", Approval, "pagedown ctrl-d", "page the gate's reason and evidence down";
+    GatePageUp = "gate_page_up", Approval, "pageup ctrl-u", "page the gate's reason and evidence up";
     Later = "later", Approval, "esc", "decide later (the gate stays open)";
     Submit = "submit", Form, "ctrl-s", "submit the task";
     NextField = "next_field", Form, "tab", "next field";

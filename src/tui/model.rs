@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crate::protocol::{
-    Decision, Digest, Event, EventKind, EvidenceMatrix, Finding, GateId, GateKind, IntakeVerdict, Plan, PullRequest,
-    Review, Role, StageKind, Synthesis, TaskId, TaskSpec, Track, ValidationResult,
+    Decision, Digest, Event, EventKind, EvidenceMatrix, Finding, GateId, GateKind, IntakeVerdict, PRODUCTION, Plan,
+    PullRequest, Recommendation, Review, Role, StageKind, Synthesis, TaskId, TaskSpec, Track, ValidationResult,
 };
 
 use super::streams::{Streams, stream_key};
@@ -377,15 +377,42 @@ impl TaskDetail {
         self.gates.iter().filter(|g| g.decided.is_none())
     }
 
-    /// Candidates that can be diffed: worktrees first, then challengers named by events.
+    /// The candidates whose diffs can be shown: production, then the challengers, in the order
+    /// events named them. Only candidates count: production (the Right Hand's worktree) and the
+    /// challengers that exploration started, that finished or that the matrix has a row for; the
+    /// evaluation's own worktrees (its acceptance tests, its scratch copies) are not candidates.
     pub fn diffable(&self) -> Vec<String> {
-        let mut labels = self.worktrees.clone();
-        for candidate in &self.candidates {
-            if !labels.contains(&candidate.label) {
-                labels.push(candidate.label.clone());
+        let matrix_rows = self.matrix.iter().flat_map(|(matrix, _)| matrix.rows.iter().map(|r| &r.candidate));
+        let named: Vec<&String> = self.candidates.iter().map(|c| &c.label).chain(matrix_rows).collect();
+        let mut labels: Vec<String> = Vec::new();
+        let production = PRODUCTION.to_owned();
+        if self.worktrees.contains(&production) || named.contains(&&production) {
+            labels.push(production);
+        }
+        for label in self.worktrees.iter().filter(|w| named.contains(w)).chain(named.iter().copied()) {
+            if !labels.contains(label) {
+                labels.push(label.clone());
             }
         }
         labels
+    }
+
+    /// The candidate the synthesis recommends adopting whole, if it recommends one.
+    pub fn recommended(&self) -> Option<&str> {
+        match &self.synthesis.as_ref()?.recommendation {
+            Recommendation::Adopt { candidate } => Some(candidate),
+            Recommendation::KeepProduction => Some(PRODUCTION),
+            _ => None,
+        }
+    }
+
+    /// The candidate a gate's option adopts whole (`adopt c1` → `c1`, `keep production` →
+    /// `production`), read with the same labels the engine made the options with.
+    pub fn option_candidate(&self, option: &str) -> Option<String> {
+        if option == Recommendation::KeepProduction.label() {
+            return Some(PRODUCTION.to_owned());
+        }
+        self.diffable().into_iter().find(|c| Recommendation::Adopt { candidate: c.clone() }.label() == option)
     }
 }
 

@@ -12,7 +12,7 @@ use super::app::{AppState, Overlay, Pane, Tab};
 use super::keymap::Action;
 use super::layout;
 use super::theme::Theme;
-use super::{compare, diff_view, evidence_view, form, log_view, metrics_view, overlay, stream_view, voice};
+use super::{compare, diff_view, evidence_view, form, gate_view, log_view, metrics_view, overlay, stream_view, voice};
 use crate::protocol::ModelUnavailable;
 
 /// How long ago `then` was, in the largest whole unit.
@@ -28,7 +28,7 @@ pub fn age(now: Timestamp, then: Timestamp) -> String {
 
 /// Money in micro-dollars, as `$0.12`.
 pub fn money(micros: u64) -> String {
-    format!("${:.2}", micros as f64 / 1e6)
+    crate::protocol::money(micros)
 }
 
 /// A bordered pane, its border highlighted when focused.
@@ -82,7 +82,7 @@ impl Widget for &AppState {
         }
         self.render_footer(areas.footer, buf);
         match &self.overlay {
-            Some(Overlay::Approval) => overlay::render_approval(self, area, buf),
+            Some(Overlay::Approval) => gate_view::render_approval(self, area, buf),
             Some(Overlay::Help { scroll }) => overlay::render_help(self, *scroll, area, buf),
             Some(Overlay::Confirm(confirm)) => overlay::render_confirm(self, confirm, area, buf),
             Some(Overlay::Message(draft)) => voice::render_message(self, draft, area, buf),

@@ -435,14 +435,20 @@ fn every_theme_draws_the_busy_screen() {
     }
 }
 
-/// The README shows the control room as this test draws it, so the picture stays true. Run with
+/// The README shows the control room as this test draws it (a promotion gate over the Evidence
+/// tab), so the picture stays true. Run with
 /// `AMBIDEX_UPDATE_README=1` to redraw it after a visible change.
 #[test]
 fn the_readme_shows_the_real_control_room() {
-    let state = with(busy_state(), |s| {
+    let mut state = with(busy_state(), |s| {
         s.focus = Pane::Lower;
         s.tab = Tab::Evidence;
+        s.open_approval();
     });
+    // The plan gate is approved; the promotion gate comes next.
+    state.update(Msg::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('y'))));
+    state.status = None;
+    assert_eq!(state.current_gate().map(|g| g.kind), Some(GateKind::Promotion));
     let screen: Vec<String> =
         draw(&state, 150, 34).lines().map(|line| line.trim_matches('"').trim_end().to_owned()).collect();
     let screen = screen.join("\n");

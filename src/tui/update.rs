@@ -294,6 +294,7 @@ impl AppState {
     pub(crate) fn open_approval(&mut self) {
         self.approval.popped_at = None;
         self.approval.option = 0;
+        self.approval.scroll = 0;
         self.approval.note.clear();
         self.approval.editing_note = false;
         self.approval.send_back_on_enter = false;
@@ -337,11 +338,10 @@ impl AppState {
     pub(crate) fn visible_diffs(&self) -> Vec<(TaskId, String)> {
         let mut wanted = Vec::new();
         if let Some(Overlay::Approval) = &self.overlay {
-            if let Some(gate) = self.current_gate() {
-                let candidates = self.details.get(&gate.task).map(|d| d.diffable()).unwrap_or_default();
-                if let Some(first) = candidates.first() {
-                    wanted.push((gate.task, first.clone()));
-                }
+            if let Some(gate) = self.current_gate()
+                && let Some(candidate) = self.gate_candidate(gate)
+            {
+                wanted.push((gate.task, candidate));
             }
             return wanted;
         }

@@ -371,3 +371,45 @@ fn a_key_pressed_as_a_gate_pops_up_decides_nothing() {
     let commands = state.update(key(KeyCode::Char('y')));
     assert!(matches!(commands.as_slice(), [Command::DecideGate { decision: Decision::Approve, .. }]), "{commands:?}");
 }
+
+#[test]
+fn only_real_candidates_are_diffed_and_compare_opens_on_the_recommended_one() {
+    use crate::protocol::{Digest, Recommendation, Synthesis};
+    let mut state = busy_state();
+    state.focus = Pane::Lower;
+    state.tab = Tab::Diff;
+    let id = TaskId::from_u128(TASK);
+    // The evaluation's worktrees: the acceptance tests' and one scratch copy per candidate.
+    for (seq, label) in ["eval", "eval-production", "eval-c1", "eval-c2", "c1", "c2"].into_iter().enumerate() {
+        let created = EventKind::WorktreeCreated {
+            candidate: label.into(),
+            path: format!("/w/{label}"),
+            branch: format!("ambidex/00000002/{label}"),
+            base: "0123".into(),
+        };
+        state.update(Msg::Engine(event(100 + seq as u64, id, Actor::Orchestrator, created)));
+    }
+    assert_eq!(state.candidates(), ["production", "c1", "c2"]);
+    assert_eq!(state.compare_candidates(), Some(("production".into(), "c1".into())));
+    let synthesis = Synthesis {
+        recommendation: Recommendation::Adopt { candidate: "c2".into() },
+        reasons: Vec::new(),
+        matrix_hash: Digest([7; 32]),
+        flags: Vec::new(),
+    };
+    state.update(Msg::Engine(event(120, id, Actor::Orchestrator, EventKind::SynthesisSubmitted { synthesis })));
+    assert_eq!(state.compare_candidates(), Some(("production".into(), "c2".into())), "the recommended one");
+    state.tab = Tab::Compare;
+    state.update(key(KeyCode::Char('c')));
+    assert_eq!(state.compare_candidates(), Some(("production".into(), "c1".into())), "c moves the right side on");
+    state.update(key(KeyCode::Char('b')));
+    assert_eq!(state.compare_candidates(), Some(("c1".into(), "production".into())), "b moves the left side on");
+
+    // The full diff from a promotion gate opens on the picked option's candidate.
+    state.open_approval();
+    state.update(key(KeyCode::Char('y')));
+    assert_eq!(state.current_gate().map(|g| g.kind), Some(GateKind::Promotion));
+    state.update(key(KeyCode::Char('3')));
+    state.update(key(KeyCode::Char('d')));
+    assert_eq!((state.tab, state.diff_candidate()), (Tab::Diff, Some("c2".into())));
+}

@@ -7,6 +7,7 @@
 //!   (libtest JSON, nextest and pytest JUnit XML, `go test -json`, or the exit code alone).
 //! - [`compare`]: fail→pass and pass→fail against the baseline, flaky re-runs.
 //! - [`identity`]: which reported tests an expected test name denotes, per ecosystem.
+//! - [`human`]: a test command's plain output read for a run of no test (the validation stage).
 //! - [`hunks`]: unified diffs parsed into files and hunks, changed lines, diff stats; [`combine`]
 //!   builds one patch from hunks of several candidates, with provenance, and applies it.
 //! - [`analysis`]: clippy and ruff findings, kept only on changed lines.
@@ -22,6 +23,7 @@ pub mod combine;
 pub mod compare;
 pub mod complexity;
 pub mod gotest;
+pub mod human;
 pub mod hunks;
 pub mod identity;
 pub mod instrument;
@@ -37,10 +39,13 @@ pub use bench::{Bench, Measured, freshen, measure, run_all};
 pub use combine::{CombineError, Combined, apply, combine};
 pub use compare::{Comparison, compare, compare_with, flaky_candidates, merge_rerun};
 pub use complexity::{complexity, complexity_delta};
+pub use human::no_tests_ran;
 pub use hunks::{ChangedLines, FilePatch, Hunk, changed_lines, diff_stats, parse_patch};
 pub use identity::{Outcome, is_test_path};
 pub use instrument::{Instrumented, instrument};
-pub use judge::{NOT_RUN, Verdict, acceptance_tests, baseline, baseline_failure, judge, not_run_report};
+pub use judge::{
+    NOT_RUN, Verdict, acceptable, acceptance_tests, baseline, baseline_failure, judge, not_run_report, shortcomings,
+};
 pub use parse::{BUILD_TEST, EXIT_TEST, NO_TESTS, exit_code_report, parse};
 pub use run::{RunTests, RunTestsError, run_tests};
 pub use score::{COLUMNS, best_per_column, dominates, matrix_hash, rank};

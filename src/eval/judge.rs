@@ -220,6 +220,45 @@ pub fn judge(baseline: &[TestReport], acceptance: &[String], reports: &[TestRepo
     verdict
 }
 
+/// Whether a row is good enough to adopt: validation passes, nothing regresses, no test that
+/// passed on the baseline went missing (deleted or skipped: only a human may accept that), every
+/// acceptance test passes, and the failure analyst found nothing serious.
+pub fn acceptable(row: &EvidenceRow) -> bool {
+    row.validation_ok
+        && row.broken.is_empty()
+        && row.missing.is_empty()
+        && row.differential_failed.is_empty()
+        && row.acceptance_failed.is_empty()
+        && row.serious_findings() == 0
+}
+
+/// Why a row is not acceptable, in words.
+pub fn shortcomings(row: &EvidenceRow) -> String {
+    let mut out = Vec::new();
+    if !row.validation_ok {
+        out.push(format!("validation fails ({} tests failed)", row.tests_failed));
+    }
+    if !row.broken.is_empty() {
+        out.push(format!("breaks {}", row.broken.join(", ")));
+    }
+    if !row.missing.is_empty() {
+        out.push(format!("deletes or skips tests that passed: {}", row.missing.join(", ")));
+    }
+    if !row.acceptance_failed.is_empty() {
+        out.push(format!("fails {} of {} acceptance tests", row.acceptance_failed.len(), row.acceptance_total));
+    }
+    if !row.acceptance_not_run.is_empty() {
+        out.push(format!("acceptance tests did not run: {}", row.acceptance_not_run.join(", ")));
+    }
+    if !row.differential_failed.is_empty() {
+        out.push(format!("fails other candidates' tests: {}", row.differential_failed.join(", ")));
+    }
+    if row.serious_findings() > 0 {
+        out.push(format!("{} serious analyst findings", row.serious_findings()));
+    }
+    out.join("; ")
+}
+
 #[cfg(test)]
 #[path = "judge_tests.rs"]
 mod tests;

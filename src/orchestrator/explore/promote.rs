@@ -25,36 +25,7 @@ use crate::workspace::{diff_against, reset_to};
 /// How the escalation after "reject all" begins.
 const ESCALATION: &str = "every candidate falls short";
 
-/// Whether a row is good enough to adopt: validation passes, nothing regresses, every acceptance
-/// test passes, and the failure analyst found nothing serious.
-pub(crate) fn acceptable(row: &EvidenceRow) -> bool {
-    row.validation_ok
-        && row.broken.is_empty()
-        && row.differential_failed.is_empty()
-        && row.acceptance_failed.is_empty()
-        && row.serious_findings() == 0
-}
-
-/// Why a row is not acceptable, in words.
-pub(crate) fn shortcomings(row: &EvidenceRow) -> String {
-    let mut out = Vec::new();
-    if !row.validation_ok {
-        out.push(format!("validation fails ({} tests failed)", row.tests_failed));
-    }
-    if !row.broken.is_empty() {
-        out.push(format!("breaks {}", row.broken.join(", ")));
-    }
-    if !row.acceptance_failed.is_empty() {
-        out.push(format!("fails {} of {} acceptance tests", row.acceptance_failed.len(), row.acceptance_total));
-    }
-    if !row.differential_failed.is_empty() {
-        out.push(format!("fails other candidates' tests: {}", row.differential_failed.join(", ")));
-    }
-    if row.serious_findings() > 0 {
-        out.push(format!("{} serious analyst findings", row.serious_findings()));
-    }
-    out.join("; ")
-}
+pub(crate) use crate::eval::{acceptable, shortcomings};
 
 /// The recommendation the evidence alone supports: the best-ranked acceptable candidate, else
 /// reject all. Used when the synthesis agent cannot answer, and to check policy auto-choice.
@@ -111,7 +82,12 @@ fn render_matrix(matrix: &EvidenceMatrix) -> String {
             if row.validation_ok { "pass" } else { "FAIL" },
             row.tests_passed,
             row.tests_failed,
-            if row.broken.is_empty() { "none".to_owned() } else { row.broken.join(", ") },
+            match (row.broken.is_empty(), row.missing.is_empty()) {
+                (true, true) => "none".to_owned(),
+                (false, true) => row.broken.join(", "),
+                (true, false) => format!("missing: {}", row.missing.join(", ")),
+                (false, false) => format!("{}; missing: {}", row.broken.join(", "), row.missing.join(", ")),
+            },
             row.acceptance_passed,
             row.acceptance_total,
             row.differential_failed.len(),

@@ -15,6 +15,8 @@
 //! - [`score`]: dominance, ranking and best values of the evidence matrix, and its hash.
 //! - [`run`]: instrument, run in the sandbox, parse.
 //! - [`bench`]: a worktree measured: fresh builds, every command run, flaky re-runs.
+//! - [`session`]: patches or branches evaluated against a base with acceptance tests in a
+//!   scratch worktree (`ambidex eval`).
 //! - [`judge`]: the baseline (base + acceptance tests), the acceptance tests, the verdict.
 
 pub mod analysis;
@@ -33,6 +35,7 @@ pub mod libtest;
 pub mod parse;
 pub mod run;
 pub mod score;
+pub mod session;
 
 pub use analysis::{AnalysisCommand, Analyzer, analysis_command, new_in_changed, parse_clippy, parse_ruff};
 pub use bench::{Bench, Measured, freshen, measure, run_all};

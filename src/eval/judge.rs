@@ -38,8 +38,10 @@ pub fn not_run_report(command: &str, why: String) -> TestReport {
 
 /// Why the base commit's run `plain` cannot serve as a baseline, if it cannot: a command was not
 /// run, did not build, was killed or ran no test. An environment failure (a missing program, no
-/// network for dependencies) says so.
-pub fn baseline_failure(plain: &[TestReport]) -> Option<String> {
+/// network for dependencies) says so. Check the base alone with `before_tests` (a command may
+/// name only tests the acceptance tests bring, so running none there is fine) and the baseline
+/// (the base with the acceptance tests) without.
+pub fn baseline_failure(plain: &[TestReport], before_tests: bool) -> Option<String> {
     if plain.is_empty() {
         return Some("there is no validation command to measure candidates with".into());
     }
@@ -49,7 +51,8 @@ pub fn baseline_failure(plain: &[TestReport]) -> Option<String> {
         let pseudo = report.tests.iter().find(|t| t.status == TestStatus::Failed && is_pseudo(&t.name));
         let why = match pseudo {
             Some(test) if test.name == NOT_RUN => Some("was not run".to_owned()),
-            Some(test) if test.name == NO_TESTS => Some("ran no test".to_owned()),
+            Some(test) if test.name == NO_TESTS && !before_tests => Some("ran no test".to_owned()),
+            Some(test) if test.name == NO_TESTS => None,
             Some(test) if !real && (test.name == BUILD_TEST || test.name.ends_with(BUILD_TEST)) => {
                 Some("does not build".to_owned())
             }
@@ -67,7 +70,8 @@ pub fn baseline_failure(plain: &[TestReport]) -> Option<String> {
                 ""
             };
             let last = output.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
-            reasons.push(format!("{kind}`{}` {why} on the base commit ({last})", report.command));
+            let on = if before_tests { "on the base commit" } else { "on the base commit with the acceptance tests" };
+            reasons.push(format!("{kind}`{}` {why} {on} ({last})", report.command));
         }
     }
     (!reasons.is_empty()).then(|| reasons.join("; "))

@@ -92,24 +92,27 @@ fn acceptance_tests_that_do_not_build_on_the_base_leave_the_base_run_as_the_base
 
 #[test]
 fn a_base_that_does_not_build_or_run_is_no_baseline() {
-    assert_eq!(baseline_failure(&[report("cargo test", &[("a", P), ("b", F)])]), None, "a failing test is a bug");
+    assert_eq!(baseline_failure(&[report("cargo test", &[("a", P), ("b", F)])], true), None, "a failing test is a bug");
     let mut offline = report("cargo test", &[(BUILD_TEST, F)]);
     offline.tests[0].output =
         "error: failed to get `serde` as a dependency\nCould not resolve host: index.crates.io\n".into();
-    let why = baseline_failure(&[offline]).unwrap();
+    let why = baseline_failure(&[offline], true).unwrap();
     assert!(why.starts_with("environment failure: `cargo test` does not build"), "{why}");
     let compile = report("cargo test", &[(BUILD_TEST, F)]);
-    let why = baseline_failure(&[compile]).unwrap();
+    let why = baseline_failure(&[compile], true).unwrap();
     assert!(why.starts_with("`cargo test` does not build on the base commit"), "{why}");
     let nothing = report("cargo test --exact x", &[(NO_TESTS, F)]);
-    assert!(baseline_failure(&[nothing]).unwrap().contains("ran no test"));
+    assert_eq!(baseline_failure(std::slice::from_ref(&nothing), true), None, "it may name only the new tests");
+    assert!(
+        baseline_failure(&[nothing], false).unwrap().contains("ran no test on the base commit with the acceptance")
+    );
     let refused = not_run_report("make check", "the command policy says Deny".into());
-    assert!(baseline_failure(&[refused]).unwrap().contains("was not run"));
+    assert!(baseline_failure(&[refused], true).unwrap().contains("was not run"));
     let mut missing = report("pytest", &[("pytest", F)]);
     missing.framework = TestFramework::ExitCode;
     missing.exit_code = Some(127);
-    assert!(baseline_failure(&[missing]).unwrap().starts_with("environment failure:"));
-    assert!(baseline_failure(&[]).is_some());
+    assert!(baseline_failure(&[missing], true).unwrap().starts_with("environment failure:"));
+    assert!(baseline_failure(&[], true).is_some());
 }
 
 #[test]

@@ -167,7 +167,7 @@ pub(super) async fn design_tests(run: &mut TaskRun) -> Result<Flow, EngineError>
     let crew = Crew::new(run, &task);
     let (worktree, _) = ensure_worktree(&crew.engine, &task, "eval").await?;
     let (plain, _) = run_commands(&crew, &worktree, &commands, "baseline").await?;
-    if let Some(why) = eval::baseline_failure(&plain) {
+    if let Some(why) = eval::baseline_failure(&plain, true) {
         return stop_exploration(run, why).await;
     }
     let values =
@@ -210,6 +210,9 @@ pub(super) async fn design_tests(run: &mut TaskRun) -> Result<Flow, EngineError>
     let (passing_on_base, failing_on_base): (Vec<String>, Vec<String>) =
         tests.iter().cloned().partition(|name| eval::identity::outcome(name, &measured) == eval::Outcome::Passed);
     let baseline = eval::baseline(&plain, &measured, &tests);
+    if let Some(why) = eval::baseline_failure(&baseline, false) {
+        return stop_exploration(run, why).await;
+    }
     let (path, setup) = (worktree.path.clone(), crew.setup.clone());
     let message = format!("Acceptance tests for task {}\n\n{}", crew.id, declared.summary.trim());
     blocking(move || commit_all(&path, &author(&setup), &message))

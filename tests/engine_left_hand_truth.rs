@@ -1,0 +1,178 @@
+//! The Left Hand judged on a real fix (issue 18): the Rust fixture whose test binary collects
+//! `tests/cases/*.rs` at compile time, production with a wrong fix, a correct challenger and one
+//! that breaks `sub()` and deletes its test. The matrix must name what each fixed and what went
+//! missing, and the wrong fix must not reach "PR ready" when production is re-validated with the
+//! acceptance tests (the original report: a stale test binary ran without the new test).
+
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support {
+    pub mod cli;
+    pub mod engine;
+    pub mod truth;
+}
+
+use serde_json::Value;
+use support::cli::Sandbox;
+use support::engine::{run_scripted, script};
+
+const PLAN: &str = r#"
+[[turn]]
+role = "planner"
+[[turn.tool_call]]
+name = "submit_plan"
+arguments = { summary = "get_int must accept padded numbers.", steps = ["src/lib.rs: trim"], expected_files = ["src/lib.rs"], validation = ["cargo test"], rollback = "revert", confidence = 90 }
+"#;
+
+/// Production's wrong fix: only leading blanks are trimmed.
+const WRONG_FIX: &str = r#"
+[[turn]]
+role = "implementer"
+[[turn.tool_call]]
+name = "edit_file"
+arguments = { path = "src/lib.rs", old = "    text.parse().ok()\n", new = "    text.trim_start().parse().ok()\n" }
+
+[[turn]]
+role = "implementer"
+[[turn.tool_call]]
+name = "finish"
+arguments = { summary = "get_int trims." }
+"#;
+
+const NO_TEST: &str = r#"
+[[turn]]
+role = "tester"
+[[turn.tool_call]]
+name = "finish"
+arguments = { summary = "the existing tests cover it" }
+"#;
+
+/// A new case file (collected at compile time) and a changed test.
+const DESIGNER: &str = r##"
+[[turn]]
+role = "eval_designer"
+[[turn.tool_call]]
+name = "write_file"
+arguments = { path = "tests/cases/get_int.rs", content = "#[test]\nfn get_int_trims() {\n    assert_eq!(calc::get_int(\" 42 \"), Some(42));\n}\n" }
+
+[[turn]]
+role = "eval_designer"
+[[turn.tool_call]]
+name = "edit_file"
+arguments = { path = "tests/cases/parse.rs", old = "get_int(\" 1 \"), None)", new = "get_int(\" 1\"), Some(1))" }
+
+[[turn]]
+role = "eval_designer"
+[[turn.tool_call]]
+name = "submit_tests"
+arguments = { files = ["tests/cases/get_int.rs", "tests/cases/parse.rs"], tests = ["get_int::get_int_trims"], summary = "padded numbers parse" }
+"##;
+
+fn challenger(label: &str, edits: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (old, new) in edits {
+        out.push_str(&format!(
+            "\n[[turn]]\nrole = \"challenger\"\ncandidate = \"{label}\"\n[[turn.tool_call]]\nname = \"edit_file\"\n\
+             arguments = {{ path = \"src/lib.rs\", old = \"{old}\", new = \"{new}\" }}\n"
+        ));
+    }
+    out.push_str(&format!(
+        "\n[[turn]]\nrole = \"challenger\"\ncandidate = \"{label}\"\n[[turn.tool_call]]\nname = \"finish\"\n\
+         arguments = {{ summary = \"{label} done\" }}\n"
+    ));
+    out
+}
+
+fn analyst(label: &str) -> String {
+    format!(
+        "\n[[turn]]\nrole = \"failure_analyst\"\ncandidate = \"{label}\"\n[[turn.tool_call]]\nname = \"submit_findings\"\n\
+         arguments = {{ findings = [], summary = \"nothing found\" }}\n"
+    )
+}
+
+/// The synthesis agent wrongly keeps production: the re-validation must catch it.
+const KEEP_PRODUCTION: &str = r#"
+[[turn]]
+role = "synthesis"
+[[turn.tool_call]]
+name = "submit_recommendation"
+arguments = { action = "keep_production", reasons = [{ text = "production is smallest", rows = ["production"] }] }
+"#;
+
+fn names(value: &Value) -> Vec<&str> {
+    value.as_array().unwrap_or_else(|| panic!("not a list: {value}")).iter().map(|v| v.as_str().unwrap()).collect()
+}
+
+#[test]
+fn the_left_hand_judges_a_real_fix_and_a_wrong_fix_never_reaches_pr_ready() {
+    let sandbox = Sandbox::new();
+    support::truth::rust_repo(&sandbox.repo());
+    let trim = (r"    text.parse().ok()\n", r"    text.trim().parse().ok()\n");
+    let break_sub = (r"    a - b\n", r"    a - b + 1\n");
+    let delete_test = (r"    #[test]\n    fn subtracts() {\n        assert_eq!(sub(5, 3), 2);\n    }\n\n", "");
+    let text = [
+        PLAN.to_owned(),
+        WRONG_FIX.to_owned(),
+        NO_TEST.to_owned(),
+        DESIGNER.to_owned(),
+        challenger("c1", &[trim]),
+        challenger("c2", &[trim, break_sub, delete_test]),
+        analyst("production"),
+        analyst("c1"),
+        analyst("c2"),
+        KEEP_PRODUCTION.to_owned(),
+    ]
+    .concat();
+    let script = script(&sandbox, "truth", &text);
+    let task = sandbox.write(
+        "task.md",
+        "+++\ntitle = \"Make get_int accept padded numbers\"\nrisk = \"high\"\nkind = \"bug_fix\"\n\
+         acceptance_criteria = [\"get_int(\\\" 42 \\\") is Some(42)\"]\nvalidation = [\"cargo test\"]\n+++\n\n\
+         `get_int` in src/lib.rs rejects numbers with blanks around them.\n",
+    );
+    let run = run_scripted(&sandbox, &script, &["run", "--task-file", &task.display().to_string(), "--approve", "all"]);
+    assert_ne!(run.code, 0, "the wrong fix must not reach PR ready\nstdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+
+    let tasks: Value = serde_json::from_str(&sandbox.run(&["task", "list", "--json"]).ok()).unwrap();
+    let id = tasks[0]["id"].as_str().unwrap().to_owned();
+    let shown: Value = serde_json::from_str(&sandbox.run(&["task", "show", &id, "--json"]).ok()).unwrap();
+    let events = shown["events"].as_array().unwrap();
+    let of = |kind: &'static str| events.iter().filter(move |e| e["kind"]["type"] == kind);
+
+    let written = of("acceptance_tests_written").next().unwrap_or_else(|| panic!("{events:#?}"));
+    assert_eq!(names(&written["kind"]["tests"]), ["get_int::get_int_trims", "parse::parse_padded"], "{written:#}");
+    assert_eq!(names(&written["kind"]["failing_on_base"]), ["get_int::get_int_trims", "parse::parse_padded"]);
+
+    let recorded = of("evidence_recorded").next().unwrap();
+    let rows = recorded["kind"]["matrix"]["rows"].as_array().unwrap();
+    let row = |label: &str| rows.iter().find(|r| r["candidate"] == label).unwrap_or_else(|| panic!("{rows:#?}"));
+    let both = ["get_int::get_int_trims", "parse::parse_padded"];
+    let production = row("production");
+    assert_eq!(names(&production["fixed"]), ["parse::parse_padded"], "{production:#}");
+    assert_eq!(names(&production["acceptance_failed"]), ["get_int::get_int_trims"]);
+    assert_eq!(production["validation_ok"], false);
+    let c1 = row("c1");
+    assert_eq!(names(&c1["fixed"]), both, "{c1:#}");
+    assert_eq!((c1["acceptance_passed"].as_u64(), c1["validation_ok"].as_bool()), (Some(2), Some(true)));
+    let c2 = row("c2");
+    assert_eq!(names(&c2["fixed"]), both, "{c2:#}");
+    assert_eq!(names(&c2["missing"]), ["tests::subtracts"], "deleting a test is shown: {c2:#}");
+    for r in rows {
+        assert!(r["broken"].as_array().unwrap().is_empty(), "nothing broke what passed on the baseline: {r:#}");
+        assert!(r["build"].as_str().unwrap().contains("marked changed"), "{r:#}");
+    }
+    let matrix: ambidex::protocol::EvidenceMatrix = serde_json::from_value(recorded["kind"]["matrix"].clone()).unwrap();
+    let acceptable: Vec<&str> =
+        matrix.rows.iter().filter(|r| ambidex::eval::acceptable(r)).map(|r| r.candidate.as_str()).collect();
+    assert_eq!(acceptable, ["c1"], "the test-deleting fix is not acceptable without a human");
+
+    // Production kept its wrong fix and took the acceptance tests: re-validated on a fresh build,
+    // the new case runs and fails.
+    let adopted = of("change_adopted").next().unwrap()["seq"].as_u64().unwrap();
+    let after: Vec<&Value> = of("validation_ran").filter(|e| e["seq"].as_u64().unwrap() > adopted).collect();
+    assert!(!after.is_empty(), "production was validated again");
+    assert!(after.iter().all(|e| e["kind"]["result"]["ok"] == false), "{after:#?}");
+    assert!(after[0]["kind"]["result"]["summary"].as_str().unwrap().contains("get_int_trims"), "{:#}", after[0]);
+    assert_eq!(of("pr_drafted").count(), 0, "no PR for a wrong fix");
+}

@@ -120,7 +120,9 @@ impl Run<'_> {
 /// Applies the rules every report follows (see the module documentation).
 fn finish(framework: TestFramework, run: &Run<'_>, mut tests: Vec<TestCase>) -> TestReport {
     let any_failed = tests.iter().any(|t| t.status == TestStatus::Failed);
-    if run.succeeded() && tests.is_empty() {
+    // pytest says "no tests collected or all deselected" with exit code 5.
+    let pytest_ran_none = framework == TestFramework::Pytest && run.exit_code == Some(5);
+    if (run.succeeded() || pytest_ran_none) && tests.is_empty() {
         let mut output = run.output_tail();
         output.push_str(
             "[the command succeeded without running any test: its filter matched nothing, or its target is missing]\n",

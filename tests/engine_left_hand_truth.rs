@@ -176,3 +176,91 @@ fn the_left_hand_judges_a_real_fix_and_a_wrong_fix_never_reaches_pr_ready() {
     assert!(after[0]["kind"]["result"]["summary"].as_str().unwrap().contains("get_int_trims"), "{:#}", after[0]);
     assert_eq!(of("pr_drafted").count(), 0, "no PR for a wrong fix");
 }
+
+fn task_events(sandbox: &Sandbox) -> Vec<Value> {
+    let tasks: Value = serde_json::from_str(&sandbox.run(&["task", "list", "--json"]).ok()).unwrap();
+    let id = tasks[0]["id"].as_str().unwrap().to_owned();
+    let shown: Value = serde_json::from_str(&sandbox.run(&["task", "show", &id, "--json"]).ok()).unwrap();
+    shown["events"].as_array().unwrap().clone()
+}
+
+fn count(events: &[Value], kind: &str) -> usize {
+    events.iter().filter(|e| e["kind"]["type"] == kind).count()
+}
+
+#[test]
+fn a_validation_filter_that_matches_nothing_fails_and_exploration_does_not_start_from_it() {
+    let sandbox = Sandbox::new();
+    support::truth::rust_repo(&sandbox.repo());
+    let filter = "cargo test --test cases -- --exact test_get_int";
+    let plan = PLAN.replace(r#"validation = ["cargo test"]"#, &format!("validation = [\"{filter}\"]"));
+    let fix = WRONG_FIX.replace("trim_start()", "trim()");
+    let script = script(&sandbox, "filter", &[plan, fix, NO_TEST.to_owned()].concat());
+    let task = sandbox.write(
+        "task.md",
+        &format!(
+            "+++\ntitle = \"Make get_int accept padded numbers\"\nrisk = \"high\"\nkind = \"bug_fix\"\n\
+             acceptance_criteria = [\"get_int(\\\" 42 \\\") is Some(42)\"]\nvalidation = [\"{filter}\"]\n+++\n\n\
+             `get_int` in src/lib.rs rejects numbers with blanks around them.\n"
+        ),
+    );
+    let run = run_scripted(&sandbox, &script, &["run", "--task-file", &task.display().to_string(), "--approve", "all"]);
+    assert_ne!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let events = task_events(&sandbox);
+    let ran: Vec<&Value> = events.iter().filter(|e| e["kind"]["type"] == "validation_ran").collect();
+    assert!(!ran.is_empty(), "{events:#?}");
+    for event in &ran {
+        let result = &event["kind"]["result"];
+        assert_eq!(result["exit_code"], 0, "cargo itself exited 0: {result:#}");
+        assert_eq!(result["ok"], false, "0 tests ran: {result:#}");
+        assert!(result["summary"].as_str().unwrap().starts_with("FAILED: ran no test"), "{result:#}");
+    }
+    assert_eq!(count(&events, "exploration_started"), 0, "no exploration from a validation that ran nothing");
+    assert_eq!(count(&events, "pr_drafted"), 0);
+}
+
+#[test]
+fn a_base_that_does_not_build_stops_exploration_with_the_reason() {
+    let sandbox = Sandbox::new();
+    support::truth::rust_repo(&sandbox.repo());
+    // A dependency that cannot be fetched: the base cannot build here, whatever the candidates do.
+    let manifest = support::truth::RUST_BASE[0]
+        .1
+        .replace("[dependencies]\n", "[dependencies]\nno-such-crate-ambidex-xyz = \"1\"\n");
+    support::truth::commit(&sandbox.repo(), &[("Cargo.toml", Some(&manifest))], "a dependency");
+    let lazy =
+        "[[turn]]\nrole = \"implementer\"\n[[turn.tool_call]]\nname = \"finish\"\narguments = { summary = \"done\" }\n";
+    let test =
+        "[[turn]]\nrole = \"tester\"\n[[turn.tool_call]]\nname = \"finish\"\narguments = { summary = \"none\" }\n";
+    let text = [PLAN, &lazy.repeat(2), &test.repeat(2)].concat();
+    let script = script(&sandbox, "offline", &text);
+    let args = [
+        "run",
+        "--title",
+        "Make get_int accept padded numbers",
+        "--criteria",
+        "get_int(\" 42 \") is Some(42)",
+        "--risk",
+        "low",
+        "--kind",
+        "bug_fix",
+        "--validate",
+        "cargo test",
+    ];
+    let run = run_scripted(&sandbox, &script, &args);
+    assert_ne!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let events = task_events(&sandbox);
+    assert_eq!(count(&events, "exploration_started"), 1, "{events:#?}");
+    let note = events
+        .iter()
+        .filter(|e| e["kind"]["type"] == "note")
+        .filter_map(|e| e["kind"]["text"].as_str())
+        .find(|t| t.starts_with("exploration stopped"))
+        .unwrap_or_else(|| panic!("no note: {events:#?}"));
+    assert!(note.contains("environment failure: `cargo test` does not build on the base commit"), "{note}");
+    for kind in ["acceptance_tests_written", "candidate_finished", "evidence_recorded", "gate_opened"] {
+        assert_eq!(count(&events, kind), 0, "{kind}: nothing is scored against nothing");
+    }
+    let failed = events.iter().rev().find(|e| e["kind"]["type"] == "status_changed").unwrap();
+    assert_eq!(failed["kind"]["to"], "failed", "{failed:#}");
+}

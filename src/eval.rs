@@ -47,7 +47,8 @@ pub use hunks::{ChangedLines, FilePatch, Hunk, changed_lines, diff_stats, parse_
 pub use identity::{Outcome, is_test_path};
 pub use instrument::{Instrumented, instrument};
 pub use judge::{
-    NOT_RUN, Verdict, acceptable, acceptance_tests, baseline, baseline_failure, judge, not_run_report, shortcomings,
+    NOT_RUN, Verdict, acceptable, acceptance_tests, baseline, baseline_failure, judge, not_run_report, regressions,
+    shortcomings,
 };
 pub use parse::{BUILD_TEST, EXIT_TEST, NO_TESTS, exit_code_report, parse};
 pub use run::{RunTests, RunTestsError, run_tests};

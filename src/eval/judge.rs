@@ -224,6 +224,16 @@ pub fn judge(baseline: &[TestReport], acceptance: &[String], reports: &[TestRepo
     verdict
 }
 
+/// A row's regressions in words: the broken tests, then the missing ones; `none`.
+pub fn regressions(row: &EvidenceRow) -> String {
+    match (row.broken.is_empty(), row.missing.is_empty()) {
+        (true, true) => "none".to_owned(),
+        (false, true) => row.broken.join(", "),
+        (true, false) => format!("missing: {}", row.missing.join(", ")),
+        (false, false) => format!("{}; missing: {}", row.broken.join(", "), row.missing.join(", ")),
+    }
+}
+
 /// Whether a row is good enough to adopt: validation passes, nothing regresses, no test that
 /// passed on the baseline went missing (deleted or skipped: only a human may accept that), every
 /// acceptance test passes, and the failure analyst found nothing serious.

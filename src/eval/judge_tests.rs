@@ -137,3 +137,19 @@ fn a_verdict_fills_a_row() {
     assert!(row.validation_ok);
     assert_eq!((row.missing.as_slice(), row.acceptance_not_run.as_slice()), (&names(&["sub"])[..], &names(&["x"])[..]));
 }
+
+#[test]
+fn missing_tests_make_a_row_unacceptable_and_show_among_its_regressions() {
+    let mut row =
+        EvidenceRow { validation_ok: true, acceptance_total: 1, acceptance_passed: 1, ..EvidenceRow::default() };
+    assert!(acceptable(&row));
+    assert_eq!(regressions(&row), "none");
+    row.missing = names(&["tests::subtracts"]);
+    assert!(!acceptable(&row), "deleting a test that passed needs a human's choice");
+    assert_eq!(regressions(&row), "missing: tests::subtracts");
+    assert!(shortcomings(&row).contains("deletes or skips tests that passed: tests::subtracts"));
+    row.broken = names(&["a"]);
+    assert_eq!(regressions(&row), "a; missing: tests::subtracts");
+    row.acceptance_not_run = names(&["x"]);
+    assert!(shortcomings(&row).contains("acceptance tests did not run: x"));
+}

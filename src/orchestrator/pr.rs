@@ -55,7 +55,7 @@ fn alternatives(task: &Task) -> String {
                 if row.validation_ok { "pass" } else { "fail" },
                 row.acceptance_passed,
                 row.acceptance_total,
-                if row.broken.is_empty() { "none".to_owned() } else { row.broken.join(", ") },
+                crate::eval::regressions(row),
                 row.analyst_findings.len(),
                 row.diff.added,
                 row.diff.removed,

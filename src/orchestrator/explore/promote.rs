@@ -82,12 +82,7 @@ fn render_matrix(matrix: &EvidenceMatrix) -> String {
             if row.validation_ok { "pass" } else { "FAIL" },
             row.tests_passed,
             row.tests_failed,
-            match (row.broken.is_empty(), row.missing.is_empty()) {
-                (true, true) => "none".to_owned(),
-                (false, true) => row.broken.join(", "),
-                (true, false) => format!("missing: {}", row.missing.join(", ")),
-                (false, false) => format!("{}; missing: {}", row.broken.join(", "), row.missing.join(", ")),
-            },
+            eval::regressions(row),
             row.acceptance_passed,
             row.acceptance_total,
             row.differential_failed.len(),

@@ -182,7 +182,7 @@ impl EvidenceRow {
 pub struct EvidenceMatrix {
     /// The base commit everything was measured against.
     pub base: String,
-    /// The baseline reports: the validation commands on the base commit.
+    /// The baseline reports: the validation commands on the base commit with the acceptance tests.
     pub baseline: Vec<TestReport>,
     /// The acceptance tests' names.
     pub acceptance_tests: Vec<String>,

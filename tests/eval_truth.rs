@@ -95,6 +95,8 @@ fn rust_fixes_are_judged_against_the_base_with_the_acceptance_tests() {
     let base = rust_repo(&sandbox.repo());
     let patch = ambidex::workspace::rev_patch(&sandbox.repo(), &base.to_string(), "wrong").unwrap();
     let wrong = sandbox.write("wrong.patch", &patch).display().to_string();
+    let stale = patch.replace("text.parse().ok()", "text.parse::<i64>().ok()");
+    let stale = sandbox.write("stale.patch", &stale).display().to_string();
     let rows = eval_json(
         &sandbox,
         &[
@@ -108,6 +110,8 @@ fn rust_fixes_are_judged_against_the_base_with_the_acceptance_tests() {
             "deleter=deleter",
             "--candidate",
             "tests-only=upstream-tests",
+            "--candidate",
+            &format!("stale={stale}"),
             "--validate",
             "cargo test",
         ],
@@ -121,6 +125,10 @@ fn rust_fixes_are_judged_against_the_base_with_the_acceptance_tests() {
     assert_row(&rows, "deleter", true, &acceptance, &[], &["tests::subtracts"], &[], (2, 2), false);
     // The test changes alone break nothing (the changed test is judged by its new expectation).
     assert_row(&rows, "tests-only", false, &[], &[], &[], &[], (0, 2), false);
+    // A patch that does not apply to the base is judged as not run, saying why.
+    assert_row(&rows, "stale", false, &[], &[], &[], &RUST_ACCEPTANCE, (0, 2), false);
+    let why = row(&rows, "stale")["reports"][0]["tests"][0]["output"].as_str().unwrap();
+    assert!(why.contains("does not apply to the base"), "{why}");
     let build = row(&rows, "upstream")["build"].as_str().unwrap();
     assert!(build.contains("marked changed"), "the evidence says how the build was made: {build}");
 
@@ -130,6 +138,17 @@ fn rust_fixes_are_judged_against_the_base_with_the_acceptance_tests() {
         .ok();
     assert!(text.contains("missing: tests::subtracts"), "{text}");
     assert!(text.contains("not acceptable: deletes or skips tests that passed: tests::subtracts"), "{text}");
+
+    // The scratch worktrees and their branches are gone.
+    let repo = git2::Repository::open(sandbox.repo()).unwrap();
+    assert!(repo.worktrees().unwrap().is_empty());
+    let branches: Vec<String> = repo
+        .branches(None)
+        .unwrap()
+        .map(|b| b.unwrap().0.name().unwrap().unwrap().to_owned())
+        .filter(|name| name.starts_with("ambidex/"))
+        .collect();
+    assert!(branches.is_empty(), "{branches:?}");
 }
 
 #[test]

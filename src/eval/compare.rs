@@ -13,6 +13,10 @@
 //! (see [`judge`](super::judge)): one is never a regression nor missing here, even when it passed
 //! on the base.
 //!
+//! A command that was not run at all ([`NOT_RUN`]: refused, or the change did not apply) is
+//! compared with nothing: the candidate is not valid and its acceptance tests did not run, but it
+//! is not said to break or lose tests it never ran.
+//!
 //! Flakiness: [`flaky_candidates`] names the failed tests worth running once more; the engine
 //! re-runs them and [`merge_rerun`] keeps a test that passed the second time as passed and lists
 //! it as flaky.
@@ -20,7 +24,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::identity::{self, is_pseudo};
-use super::parse::{BUILD_TEST, EXIT_TEST};
+use super::parse::{BUILD_TEST, EXIT_TEST, NOT_RUN};
 use crate::protocol::{TestReport, TestStatus};
 
 /// More failures than this in one report is not flakiness: nothing is re-run.
@@ -60,6 +64,10 @@ pub fn compare_with(baseline: &[TestReport], candidate: &[TestReport], acceptanc
         let Some(before) = baseline.iter().find(|b| b.command == after.command) else {
             continue;
         };
+        // A command that was not run measured nothing: nothing is fixed, broken or missing by it.
+        if after.tests.iter().any(|t| t.name == NOT_RUN) {
+            continue;
+        }
         let statuses: HashMap<&str, TestStatus> = after.tests.iter().map(|t| (t.name.as_str(), t.status)).collect();
         // Build failures: of the whole run (`<build>`) or of one Go package (`pkg/<build>`).
         let unbuilt: Vec<&str> = after
@@ -197,6 +205,15 @@ mod tests {
         assert_eq!(compare(&base, &cand).broken, ["acc::weak"]);
         let no_tests = [report("cargo test", &[(crate::eval::NO_TESTS, F)])];
         assert_eq!(compare(&base, &no_tests).missing, ["a", "acc::weak", "b"], "nothing ran: all missing");
+    }
+
+    #[test]
+    fn a_command_that_was_not_run_compares_with_nothing() {
+        let base = [report("cargo test", &[("a", P), ("b", F)])];
+        let cand = [report("cargo test", &[(NOT_RUN, F)])];
+        let cmp = compare(&base, &cand);
+        assert!(cmp.fixed.is_empty() && cmp.broken.is_empty() && cmp.missing.is_empty(), "{cmp:?}");
+        assert_eq!(cmp.failed, 1);
     }
 
     #[test]

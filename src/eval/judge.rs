@@ -21,8 +21,7 @@ use super::identity::{self, Outcome, is_pseudo};
 use super::parse::{BUILD_TEST, NO_TESTS};
 use crate::protocol::{EvidenceRow, TestCase, TestFramework, TestReport, TestStatus};
 
-/// The pseudo-test of a command that was not run at all (refused, or could not start).
-pub const NOT_RUN: &str = "<not run>";
+pub use super::parse::NOT_RUN;
 
 /// The report of a command that was not run, saying why.
 pub fn not_run_report(command: &str, why: String) -> TestReport {

@@ -25,6 +25,9 @@ use crate::protocol::{TestCase, TestFramework, TestReport, TestStatus};
 pub const BUILD_TEST: &str = "<build>";
 /// The pseudo-test of a command that failed although none of its tests did.
 pub const EXIT_TEST: &str = "<exit>";
+/// The pseudo-test of a command that was not run at all (refused, could not start, or its
+/// candidate's change did not apply).
+pub const NOT_RUN: &str = "<not run>";
 /// The pseudo-test of a test command that succeeded without running any test.
 pub const NO_TESTS: &str = "<no tests>";
 /// Lines of output kept for a failure.

@@ -264,3 +264,137 @@ fn a_base_that_does_not_build_stops_exploration_with_the_reason() {
     let failed = events.iter().rev().find(|e| e["kind"]["type"] == "status_changed").unwrap();
     assert_eq!(failed["kind"]["to"], "failed", "{failed:#}");
 }
+
+/// The Python fixture through the Left Hand: a parametrised acceptance test named by its function,
+/// a changed test, production's change that fixes nothing, a fix and a test-deleting fix.
+#[test]
+fn the_left_hand_judges_python_candidates_by_their_pytest_node_ids() {
+    let Some(python) = support::truth::python_with_pytest() else { return };
+    let sandbox = Sandbox::new();
+    support::truth::python_repo(&sandbox.repo());
+    // `python3 -m pytest` is what the command policy allows: the Python with pytest goes first on PATH.
+    let bin = std::path::Path::new(&python).parent().filter(|p| !p.as_os_str().is_empty());
+    let path = match bin {
+        Some(bin) => format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()),
+        None => std::env::var("PATH").unwrap_or_default(),
+    };
+    let pytest = "python3 -m pytest -q -p no:cacheprovider";
+    let plan = PLAN.replace(r#"validation = ["cargo test"]"#, &format!("validation = [\"{pytest}\"]"));
+    let noop = r#"
+[[turn]]
+role = "implementer"
+[[turn.tool_call]]
+name = "edit_file"
+arguments = { path = "textproc.py", old = "def parse_stream(text):\n", new = "def parse_stream(text):\n    # Lines of a stream.\n" }
+
+[[turn]]
+role = "implementer"
+[[turn.tool_call]]
+name = "finish"
+arguments = { summary = "documented" }
+"#;
+    let designer = r##"
+[[turn]]
+role = "eval_designer"
+[[turn.tool_call]]
+name = "write_file"
+arguments = { path = "tests/test_parser.py", content = "import pytest\n\nfrom textproc import parse_stream\n\n\n@pytest.mark.parametrize(\"text\", [\"a\\nb\", \"a\\r\\nb\"], ids=[\"lf\", \"crlf\"])\ndef test_parse_stream(text):\n    assert parse_stream(text) == [\"a\", \"b\"]\n" }
+
+[[turn]]
+role = "eval_designer"
+[[turn.tool_call]]
+name = "edit_file"
+arguments = { path = "tests/test_textproc.py", old = "[\"a\\r\", \"b\"]", new = "[\"a\", \"b\"]" }
+
+[[turn]]
+role = "eval_designer"
+[[turn.tool_call]]
+name = "submit_tests"
+arguments = { files = ["tests/test_parser.py", "tests/test_textproc.py"], tests = ["tests/test_parser.py::test_parse_stream"], summary = "CRLF and LF streams" }
+"##;
+    let split = r#"    return text.split(\"\\n\")\n"#;
+    let fixed = r"    return text.splitlines()\n";
+    let py_challenger = |label: &str, edits: &[(&str, &str, &str)]| {
+        let mut out = String::new();
+        for (file, old, new) in edits {
+            out.push_str(&format!(
+                "\n[[turn]]\nrole = \"challenger\"\ncandidate = \"{label}\"\n[[turn.tool_call]]\nname = \"edit_file\"\n\
+                 arguments = {{ path = \"{file}\", old = \"{old}\", new = \"{new}\" }}\n"
+            ));
+        }
+        out.push_str(&format!(
+            "\n[[turn]]\nrole = \"challenger\"\ncandidate = \"{label}\"\n[[turn.tool_call]]\nname = \"finish\"\n\
+             arguments = {{ summary = \"{label} done\" }}\n"
+        ));
+        out
+    };
+    let text = [
+        plan,
+        noop.to_owned(),
+        NO_TEST.to_owned(),
+        designer.to_owned(),
+        py_challenger("c1", &[("textproc.py", split, fixed)]),
+        py_challenger(
+            "c2",
+            &[
+                ("textproc.py", split, fixed),
+                ("textproc.py", r"    return a - b\n", r"    return a - b + 1\n"),
+                ("tests/test_math.py", r"def test_sub():\n    assert sub(5, 3) == 2\n", ""),
+            ],
+        ),
+        analyst("production"),
+        analyst("c1"),
+        analyst("c2"),
+        KEEP_PRODUCTION.to_owned(),
+    ]
+    .concat();
+    let script = script(&sandbox, "python", &text);
+    let task = sandbox.write(
+        "task.md",
+        &format!(
+            "+++\ntitle = \"Split CRLF streams into lines\"\nrisk = \"high\"\nkind = \"bug_fix\"\n\
+             acceptance_criteria = [\"parse_stream drops the CR of CRLF line ends\"]\nvalidation = [\"{pytest}\"]\n+++\n\n\
+             `parse_stream` in textproc.py keeps the CR of CRLF line ends.\n"
+        ),
+    );
+    let mut args: Vec<String> = support::engine::scripted(&script);
+    args.extend(["run", "--task-file", &task.display().to_string(), "--approve", "none"].map(str::to_owned));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // Parked at the first gate this run may not approve; the matrix is recorded before the promotion gate.
+    let mut run = sandbox.run_with(&args, &[("PATH", &path)]);
+    for _ in 0..4 {
+        let gates: Value = serde_json::from_str(&sandbox.run(&["gate", "list", "--json"]).ok()).unwrap();
+        let Some(gate) = gates.as_array().unwrap().first() else { break };
+        if gate["kind"] == "promotion" {
+            break;
+        }
+        sandbox.run(&["gate", "approve", gate["gate"].as_str().unwrap()]).ok();
+        let tasks: Value = serde_json::from_str(&sandbox.run(&["task", "list", "--json"]).ok()).unwrap();
+        let id = tasks[0]["id"].as_str().unwrap().to_owned();
+        let mut again: Vec<String> = support::engine::scripted(&script);
+        again.extend(["run", "--task", &id, "--approve", "none"].map(str::to_owned));
+        let again: Vec<&str> = again.iter().map(String::as_str).collect();
+        run = sandbox.run_with(&again, &[("PATH", &path)]);
+    }
+    let events = task_events(&sandbox);
+    let recorded = events
+        .iter()
+        .find(|e| e["kind"]["type"] == "evidence_recorded")
+        .unwrap_or_else(|| panic!("no matrix\nstdout:\n{}\nstderr:\n{}\n{events:#?}", run.stdout, run.stderr));
+    let matrix = &recorded["kind"]["matrix"];
+    let acceptance = ["tests/test_parser.py::test_parse_stream", "tests/test_textproc.py::test_parse_stream_keeps_cr"];
+    assert_eq!(names(&matrix["acceptance_tests"]), acceptance, "{matrix:#}");
+    let rows = matrix["rows"].as_array().unwrap();
+    let row = |label: &str| rows.iter().find(|r| r["candidate"] == label).unwrap_or_else(|| panic!("{rows:#?}"));
+    let fixed = ["tests/test_parser.py::test_parse_stream[crlf]", "tests/test_textproc.py::test_parse_stream_keeps_cr"];
+    let production = row("production");
+    assert!(names(&production["fixed"]).is_empty() && names(&production["broken"]).is_empty(), "{production:#}");
+    assert_eq!(production["acceptance_passed"], 0, "{production:#}");
+    let c1 = row("c1");
+    assert_eq!(names(&c1["fixed"]), fixed, "{c1:#}");
+    assert_eq!((c1["acceptance_passed"].as_u64(), c1["validation_ok"].as_bool()), (Some(2), Some(true)), "{c1:#}");
+    let c2 = row("c2");
+    assert_eq!(names(&c2["fixed"]), fixed, "{c2:#}");
+    assert_eq!(names(&c2["missing"]), ["tests/test_math.py::test_sub"], "{c2:#}");
+    assert!(names(&c2["broken"]).is_empty(), "{c2:#}");
+}

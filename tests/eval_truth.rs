@@ -174,6 +174,14 @@ fn a_filter_for_the_new_test_runs_it_and_a_filter_that_matches_nothing_never_pas
     assert_row(&rows, "upstream", true, &["get_int::get_int_trims"], &[], &[], &[], (1, 1), true);
     assert_row(&rows, "wrong", false, &[], &[], &[], &[], (0, 1), false);
 
+    // One of two named tests does not exist: the run that found the other is still not a pass.
+    let partly = "cargo test --test cases -- --exact get_int::get_int_trims test_get_int";
+    let rows =
+        eval_json(&sandbox, &["--tests", "upstream-fix", "--candidate", "upstream=upstream-fix", "--validate", partly]);
+    assert_row(&rows, "upstream", false, &["get_int::get_int_trims"], &[], &[], &[], (1, 1), false);
+    let tests = &row(&rows, "upstream")["reports"][0]["tests"];
+    assert!(tests.as_array().unwrap().iter().any(|t| t["name"] == "<did not run: test_get_int>"), "{tests:#}");
+
     // A filter that matches nothing anywhere: no baseline, nothing scored.
     let stderr = sandbox
         .run(&[

@@ -9,7 +9,8 @@
 //! - A command of a test framework that succeeded without running a single test (its filter
 //!   matched nothing, its target is missing, a stale test binary lacks the test) is not a pass:
 //!   the pseudo-test [`NO_TESTS`] fails in its place. Every requested test runs, or the report
-//!   says it did not.
+//!   says it did not. Likewise each test a `cargo test` command names (`cargo test NAME`,
+//!   `-- --exact A B`) that matched none of the tests that ran is a failing `<did not run: NAME>`.
 //! - Names are unique within a report (a repeated name gets ` #2`, ` #3`, … appended).
 //! - A failure keeps the end of its output: at most [`OUTPUT_LINES`] lines and
 //!   [`OUTPUT_BYTES`] bytes.
@@ -54,11 +55,47 @@ pub fn parse(
         TestFramework::ExitCode => None,
     };
     match parsed {
+        Some(mut tests) if framework == TestFramework::Libtest => {
+            requested(command, &mut tests);
+            finish(framework, &run, tests)
+        }
         Some(tests) => finish(framework, &run, tests),
         None if matches!(framework, TestFramework::Libtest | TestFramework::Nextest) => {
             finish(framework, &run, Vec::new())
         }
         None => exit_code_report(command, stdout, stderr, exit_code, duration_ms),
+    }
+}
+
+/// The pseudo-test of a test filter of the command that matched no test: `<did not run: NAME>`.
+pub fn did_not_run_test(filter: &str) -> String {
+    format!("<did not run: {filter}>")
+}
+
+/// A `cargo test` filter (`cargo test NAME`, `-- NAME…`, exact with `--exact`) that matched none of
+/// the tests that ran is a failing pseudo-test: every requested test runs, or the report says it did
+/// not. (When no test ran at all, [`NO_TESTS`] says so instead.)
+fn requested(command: &str, tests: &mut Vec<TestCase>) {
+    if tests.is_empty() {
+        return;
+    }
+    let (filters, exact) = super::instrument::libtest_filters(command);
+    for filter in filters {
+        let found = tests.iter().any(|t| {
+            if exact {
+                t.name == filter || t.name.ends_with(&format!("::{filter}"))
+            } else {
+                t.name.contains(filter.as_str())
+            }
+        });
+        if !found {
+            tests.push(TestCase {
+                name: did_not_run_test(&filter),
+                status: TestStatus::Failed,
+                duration_ms: None,
+                output: format!("the command asked for `{filter}`, and no test of that name ran\n"),
+            });
+        }
     }
 }
 
@@ -270,6 +307,27 @@ mod tests {
         assert_eq!((report.ok, report.tests[0].name.as_str()), (false, NO_TESTS), "{report:#?}");
         let report = parse(TestFramework::ExitCode, "make check", "", "", Some(0), 9, None);
         assert!(report.ok, "a plain command is judged by its exit code");
+    }
+
+    #[test]
+    fn a_requested_test_that_did_not_run_fails_by_name() {
+        let stdout = "{ \"type\": \"suite\", \"event\": \"started\", \"test_count\": 1 }\n\
+            { \"type\": \"test\", \"event\": \"started\", \"name\": \"cases::get_int\" }\n\
+            { \"type\": \"test\", \"name\": \"cases::get_int\", \"event\": \"ok\" }\n\
+            { \"type\": \"suite\", \"event\": \"ok\", \"passed\": 1, \"failed\": 0, \"filtered_out\": 3 }\n";
+        let command = "cargo test --test cases -- --exact cases::get_int test_get_int";
+        let report = parse(TestFramework::Libtest, command, stdout, "", Some(0), 9, None);
+        let names: Vec<(&str, TestStatus)> = report.tests.iter().map(|t| (t.name.as_str(), t.status)).collect();
+        assert_eq!(
+            names,
+            [("cases::get_int", TestStatus::Passed), ("<did not run: test_get_int>", TestStatus::Failed)]
+        );
+        assert!(!report.ok);
+        let report = parse(TestFramework::Libtest, "cargo test get_int", stdout, "", Some(0), 9, None);
+        assert!(report.ok, "a substring filter that matched: {report:#?}");
+        let report =
+            parse(TestFramework::Libtest, "cargo test --test cases -- --exact get_int", stdout, "", Some(0), 9, None);
+        assert!(report.ok, "the suite's qualification: {report:#?}");
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub use bench::{Bench, Measured, freshen, measure, run_all};
 pub use combine::{CombineError, Combined, apply, combine};
 pub use compare::{Comparison, compare, compare_with, flaky_candidates, merge_rerun};
 pub use complexity::{complexity, complexity_delta};
-pub use human::no_tests_ran;
+pub use human::{no_tests_ran, requested_not_run};
 pub use hunks::{ChangedLines, FilePatch, Hunk, changed_lines, diff_stats, parse_patch};
 pub use identity::{Outcome, is_test_path};
 pub use instrument::{Instrumented, instrument};

@@ -6,11 +6,38 @@
 //! Recognised: libtest (`running N tests` lines, all zero), pytest (`no tests ran`, `collected 0
 //! items`) and `go test` (every package `[no tests to run]` or `[no test files]`). A cut output
 //! (the run tool keeps its head and tail) is judged only when what is left is unambiguous: one
-//! line that ran tests anywhere means tests ran.
+//! line that ran tests anywhere means tests ran. [`requested_not_run`] also names a test a
+//! `cargo test` command asks for that is not among the tests that ran.
 
 use std::sync::OnceLock;
 
 use regex::Regex;
+
+/// Why `command`'s output says a test it asked for did not run, if it says so: no test ran at
+/// all ([`no_tests_ran`]), or a test `cargo test` names (`-- --exact A B`) is not among the
+/// `test NAME ... ok|FAILED|ignored` lines (judged only on an output the run tool did not cut).
+pub fn requested_not_run(command: &str, output: &str) -> Option<String> {
+    if let Some(why) = no_tests_ran(output) {
+        return Some(why);
+    }
+    if output.contains(" bytes cut from the middle of ") {
+        return None;
+    }
+    static RESULT: OnceLock<Option<Regex>> = OnceLock::new();
+    let result = RESULT.get_or_init(|| Regex::new(r"(?m)^test (.+?) \.\.\. (ok|FAILED|ignored)").ok()).as_ref()?;
+    let ran: Vec<&str> = result.captures_iter(output).filter_map(|c| Some(c.get(1)?.as_str())).collect();
+    if ran.is_empty() {
+        return None;
+    }
+    let (filters, exact) = super::instrument::libtest_filters(command);
+    let missing: Vec<String> = filters
+        .into_iter()
+        .filter(|f| {
+            !ran.iter().any(|t| if exact { *t == f || t.ends_with(&format!("::{f}")) } else { t.contains(f.as_str()) })
+        })
+        .collect();
+    (!missing.is_empty()).then(|| format!("ran no test named {}: the command asked for it", missing.join(", ")))
+}
 
 /// Why the output says no test ran, if it says so.
 pub fn no_tests_ran(output: &str) -> Option<String> {
@@ -51,6 +78,20 @@ mod tests {
         assert!(why.contains("running 0 tests") && why.contains("4 filtered out"), "{why}");
         let ran = "running 1 test\ntest cases::acceptance::get_int ... ok\n\nrunning 0 tests\n";
         assert_eq!(no_tests_ran(ran), None, "one binary ran a test");
+    }
+
+    #[test]
+    fn a_named_test_missing_from_the_run_is_named() {
+        let out = "running 1 test\ntest get_int::get_int_trims ... ok\n\ntest result: ok. 1 passed; 0 failed; 3 filtered out\n";
+        let command = "cargo test --test cases -- --exact get_int::get_int_trims test_get_int";
+        assert_eq!(
+            requested_not_run(command, out).as_deref(),
+            Some("ran no test named test_get_int: the command asked for it")
+        );
+        assert_eq!(requested_not_run("cargo test --test cases -- --exact get_int_trims", out), None);
+        assert_eq!(requested_not_run("cargo test", out), None);
+        let cut = format!("{out}\n[… 10 bytes cut from the middle of 99 bytes of output; narrow …]\n");
+        assert_eq!(requested_not_run(command, &cut), None, "a cut output is not judged");
     }
 
     #[test]

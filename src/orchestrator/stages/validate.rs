@@ -56,7 +56,7 @@ pub(super) async fn run(run: &mut TaskRun, stage: &Stage, task: &Task) -> Result
             return Ok(Flow::End(Ending::Parked { gate: gate.id, kind: gate.kind }));
         }
         // A command whose tests ran zero times validated nothing: it fails, saying so.
-        let no_tests = if result.output.ok { eval::no_tests_ran(&result.output.text) } else { None };
+        let no_tests = if result.output.ok { eval::requested_not_run(command, &result.output.text) } else { None };
         let summary = match &no_tests {
             Some(why) => format!("FAILED: {why}\n{}", tail(&result.output.text, 28)),
             None => tail(&result.output.text, 30),

@@ -6,6 +6,7 @@ mod config_cmd;
 mod context_cmd;
 mod demo;
 mod doctor;
+mod eval_cmd;
 mod gate;
 mod gate_show;
 mod import;
@@ -115,6 +116,14 @@ enum Cmd {
     /// worktrees) is deleted first. The demo uses its own configuration and state directory
     /// (`<state dir>/demo/state`), never your tasks or your model providers.
     Demo(demo::DemoArgs),
+    /// Evaluate patches or branches against a base with acceptance tests, and print the evidence
+    ///
+    /// In a scratch worktree: the base is measured alone (it must build and run tests), then with
+    /// the acceptance tests (the baseline: the tests they add or change are the acceptance tests),
+    /// then each candidate's change with the acceptance files over it. Every candidate gets the
+    /// tests it fixed and broke, the tests that went missing (deleted or skipped), the acceptance
+    /// tests it passes and those that did not run. The Left Hand measures the same way.
+    Eval(eval_cmd::EvalArgs),
     /// Check this machine: git, the store, sandbox levels, providers and forges
     Doctor {
         /// Print JSON instead of text
@@ -304,6 +313,7 @@ fn run(command: Option<Cmd>, context: &Context) -> Result<Outcome, String> {
         Cmd::Models(command) => models::run(command, context),
         Cmd::Playbook(command) => playbook_cmd::run(command, context),
         Cmd::Demo(args) => demo::run(args, context),
+        Cmd::Eval(args) => eval_cmd::run(args, context),
         Cmd::Doctor { json } => doctor::run(json, context),
         Cmd::Sandbox(args) => Ok(Outcome::Exit(u8::from(sandbox_exec::run(args) != ExitCode::SUCCESS))),
     }

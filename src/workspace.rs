@@ -16,7 +16,7 @@ mod worktree;
 use std::path::PathBuf;
 
 pub use checkpoint::{CHECKPOINT_REFS, checkpoint, restore};
-pub use diff::{FileStat, WorkDiff, branch_patch, diff_against};
+pub use diff::{FileStat, WorkDiff, branch_patch, diff_against, resolve_commit, rev_patch};
 pub use history::{Log, LogError, LoggedCommit, log};
 pub use locks::{GitLock, clear_stale_locks, git_locks};
 pub use reconcile::{WorktreeIssue, reconcile};

@@ -334,6 +334,35 @@ fn recorded_pytest_junit() {
 }
 
 #[test]
+fn recorded_parametrised_pytest_junit_matches_function_level_ids() {
+    // Real pytest 9 output for the Python fixture of tests/eval_truth.rs (base + acceptance tests).
+    let xml = fixture("pytest-parametrized-junit.xml");
+    let report = eval::parse(TestFramework::Pytest, "python -m pytest -q", "", "", Some(1), 37, Some(&xml));
+    let names: Vec<(&str, TestStatus)> = report.tests.iter().map(|t| (t.name.as_str(), t.status)).collect();
+    assert_eq!(
+        names,
+        [
+            ("tests/test_math.py::test_sub", TestStatus::Passed),
+            ("tests/test_parser.py::test_parse_stream[lf]", TestStatus::Passed),
+            ("tests/test_parser.py::test_parse_stream[crlf]", TestStatus::Failed),
+        ]
+    );
+    let reports = [report];
+    let function = "tests/test_parser.py::test_parse_stream";
+    assert_eq!(eval::identity::covered(function, &reports).len(), 2, "a function's id covers its cases");
+    assert_eq!(eval::identity::outcome(function, &reports), eval::Outcome::Failed);
+    assert_eq!(eval::identity::outcome("tests/test_parser.py::test_parse_stream[lf]", &reports), eval::Outcome::Passed);
+    assert_eq!(eval::identity::outcome("tests.test_math.test_sub", &reports), eval::Outcome::Passed, "JUnit form");
+    assert_eq!(eval::identity::outcome("tests/test_parser.py::test_get_int", &reports), eval::Outcome::NotRun);
+
+    // `-k` that deselects everything: pytest exits 5 with an empty suite. That ran no test.
+    let xml = fixture("pytest-deselected-junit.xml");
+    let report = eval::parse(TestFramework::Pytest, "python -m pytest -k x", "", "", Some(5), 24, Some(&xml));
+    assert_eq!((report.ok, report.tests.len()), (false, 1));
+    assert_eq!(report.tests[0].name, eval::NO_TESTS);
+}
+
+#[test]
 fn recorded_go_test_json() {
     let stdout = fixture("go-test.jsonl");
     let report = eval::parse(TestFramework::GoTest, "go test ./...", &stdout, "", Some(1), 300, None);

@@ -163,7 +163,12 @@ pub fn matrix_table(matrix: &EvidenceMatrix) -> String {
         out.push_str(&format!("weak acceptance tests (pass on the base): {}\n", matrix.weak_acceptance.join(", ")));
     }
     for row in &matrix.rows {
-        let lists = [("fixed", &row.fixed), ("broken", &row.broken), ("acceptance failed", &row.acceptance_failed)];
+        let lists = [
+            ("fixed", &row.fixed),
+            ("broken", &row.broken),
+            ("missing (deleted or skipped)", &row.missing),
+            ("acceptance failed", &row.acceptance_failed),
+        ];
         for (what, names) in lists.iter().filter(|(_, names)| !names.is_empty()) {
             out.push_str(&format!("  {} {what}: {}\n", row.candidate, names.join(", ")));
         }

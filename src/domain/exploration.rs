@@ -21,7 +21,8 @@ pub struct AcceptanceTests {
     pub failing_on_base: Vec<String>,
     /// Tests that already pass on the base commit (weak).
     pub passing_on_base: Vec<String>,
-    /// The validation commands' results on the base commit.
+    /// The baseline: the validation commands' results on the base commit with the acceptance
+    /// tests (see `EventKind::AcceptanceTestsWritten`).
     pub baseline: Vec<TestReport>,
 }
 

@@ -8,13 +8,23 @@
 //! then every such test that passed on the base is broken, since a change that stops the tests
 //! from compiling breaks them all.
 //!
+//! A test that passed on the base and was skipped here is missing too: a candidate that deletes
+//! or skips tests that passed hides what it breaks. The acceptance tests are judged on their own
+//! (see [`judge`](super::judge)): one is never a regression nor missing here, even when it passed
+//! on the base.
+//!
+//! A command that was not run at all ([`NOT_RUN`]: refused, or the change did not apply) is
+//! compared with nothing: the candidate is not valid and its acceptance tests did not run, but it
+//! is not said to break or lose tests it never ran.
+//!
 //! Flakiness: [`flaky_candidates`] names the failed tests worth running once more; the engine
 //! re-runs them and [`merge_rerun`] keeps a test that passed the second time as passed and lists
 //! it as flaky.
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::parse::{BUILD_TEST, EXIT_TEST};
+use super::identity::{self, is_pseudo};
+use super::parse::{BUILD_TEST, EXIT_TEST, NOT_RUN};
 use crate::protocol::{TestReport, TestStatus};
 
 /// More failures than this in one report is not flakiness: nothing is re-run.
@@ -40,6 +50,13 @@ pub struct Comparison {
 /// Compares the candidate's reports with the baseline's (matched by command; a candidate report
 /// without a baseline, such as the acceptance tests, only counts towards the totals).
 pub fn compare(baseline: &[TestReport], candidate: &[TestReport]) -> Comparison {
+    compare_with(baseline, candidate, &[])
+}
+
+/// [`compare`], leaving out of `broken` and `missing` every test one of the `acceptance` names
+/// denotes (they are judged against their own expectation, not against the base).
+pub fn compare_with(baseline: &[TestReport], candidate: &[TestReport], acceptance: &[String]) -> Comparison {
+    let accepted = |name: &str| acceptance.iter().any(|a| identity::matches(a, name));
     let mut fixed = BTreeSet::new();
     let mut broken = BTreeSet::new();
     let mut missing = BTreeSet::new();
@@ -47,6 +64,10 @@ pub fn compare(baseline: &[TestReport], candidate: &[TestReport]) -> Comparison 
         let Some(before) = baseline.iter().find(|b| b.command == after.command) else {
             continue;
         };
+        // A command that was not run measured nothing: nothing is fixed, broken or missing by it.
+        if after.tests.iter().any(|t| t.name == NOT_RUN) {
+            continue;
+        }
         let statuses: HashMap<&str, TestStatus> = after.tests.iter().map(|t| (t.name.as_str(), t.status)).collect();
         // Build failures: of the whole run (`<build>`) or of one Go package (`pkg/<build>`).
         let unbuilt: Vec<&str> = after
@@ -58,6 +79,9 @@ pub fn compare(baseline: &[TestReport], candidate: &[TestReport]) -> Comparison 
         let did_not_run = |name: &str| unbuilt.iter().any(|prefix| name.starts_with(prefix));
         for test in &before.tests {
             let now = statuses.get(test.name.as_str()).copied();
+            if test.status == TestStatus::Passed && accepted(&test.name) {
+                continue;
+            }
             match (test.status, now) {
                 (TestStatus::Passed, Some(TestStatus::Failed)) => {
                     broken.insert(test.name.clone());
@@ -65,7 +89,7 @@ pub fn compare(baseline: &[TestReport], candidate: &[TestReport]) -> Comparison 
                 (TestStatus::Passed, None) if did_not_run(&test.name) => {
                     broken.insert(test.name.clone());
                 }
-                (TestStatus::Passed, None) => {
+                (TestStatus::Passed, None | Some(TestStatus::Skipped)) => {
                     missing.insert(test.name.clone());
                 }
                 (TestStatus::Failed, Some(TestStatus::Passed)) => {
@@ -88,10 +112,6 @@ pub fn compare(baseline: &[TestReport], candidate: &[TestReport]) -> Comparison 
         failed: count(TestStatus::Failed),
         skipped: count(TestStatus::Skipped),
     }
-}
-
-fn is_pseudo(name: &str) -> bool {
-    name == BUILD_TEST || name == EXIT_TEST || name.ends_with("/<build>") || name.ends_with("/<exit>")
 }
 
 /// The failed tests of `report` worth re-running once: real tests (not a build failure or a bad
@@ -173,6 +193,27 @@ mod tests {
         assert_eq!(cmp.broken, ["a"]);
         assert_eq!(cmp.missing, ["d"]);
         assert_eq!((cmp.passed, cmp.failed, cmp.skipped), (4, 2, 1));
+    }
+
+    #[test]
+    fn skipped_tests_that_passed_are_missing_and_acceptance_tests_never_regress() {
+        let base = [report("cargo test", &[("a", P), ("b", P), ("acc::weak", P), ("acc::new", F)])];
+        let cand = [report("cargo test", &[("a", S), ("b", P), ("acc::weak", F)])];
+        let cmp = compare_with(&base, &cand, &["weak".to_owned(), "acc::new".to_owned()]);
+        assert_eq!(cmp.missing, ["a"], "skipping a passing test hides it");
+        assert!(cmp.broken.is_empty(), "an acceptance test is judged on its own: {cmp:?}");
+        assert_eq!(compare(&base, &cand).broken, ["acc::weak"]);
+        let no_tests = [report("cargo test", &[(crate::eval::NO_TESTS, F)])];
+        assert_eq!(compare(&base, &no_tests).missing, ["a", "acc::weak", "b"], "nothing ran: all missing");
+    }
+
+    #[test]
+    fn a_command_that_was_not_run_compares_with_nothing() {
+        let base = [report("cargo test", &[("a", P), ("b", F)])];
+        let cand = [report("cargo test", &[(NOT_RUN, F)])];
+        let cmp = compare(&base, &cand);
+        assert!(cmp.fixed.is_empty() && cmp.broken.is_empty() && cmp.missing.is_empty(), "{cmp:?}");
+        assert_eq!(cmp.failed, 1);
     }
 
     #[test]

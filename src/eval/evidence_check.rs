@@ -7,41 +7,10 @@
 //! Two checks: the recommended row must not have worse validation, acceptance or regression
 //! cells than another row (and "reject all" must not pass over an acceptable row), and every
 //! positive claim a reason makes about a candidate ("passes validation", "passes the acceptance
-//! tests", "no regressions") must hold in that candidate's row.
+//! tests", "no regressions") must hold in that candidate's row. Which rows are acceptable is
+//! `EvidenceRow::acceptable`.
 
 use crate::protocol::{EvidenceMatrix, EvidenceRow, Recommendation, SynthesisReason};
-
-/// Whether a row is good enough to adopt: validation passes, nothing regresses, every acceptance
-/// test passes, no other candidate's test fails on it, and the failure analyst found nothing
-/// serious.
-pub fn acceptable(row: &EvidenceRow) -> bool {
-    row.validation_ok
-        && row.broken.is_empty()
-        && row.differential_failed.is_empty()
-        && row.acceptance_failed.is_empty()
-        && row.serious_findings() == 0
-}
-
-/// Why a row is not acceptable, in words (empty when it is).
-pub fn shortcomings(row: &EvidenceRow) -> String {
-    let mut out = Vec::new();
-    if !row.validation_ok {
-        out.push(format!("validation fails ({} tests failed)", row.tests_failed));
-    }
-    if !row.broken.is_empty() {
-        out.push(format!("breaks {}", row.broken.join(", ")));
-    }
-    if !row.acceptance_failed.is_empty() {
-        out.push(format!("fails {} of {} acceptance tests", row.acceptance_failed.len(), row.acceptance_total));
-    }
-    if !row.differential_failed.is_empty() {
-        out.push(format!("fails other candidates' tests: {}", row.differential_failed.join(", ")));
-    }
-    if row.serious_findings() > 0 {
-        out.push(format!("{} serious analyst findings", row.serious_findings()));
-    }
-    out.join("; ")
-}
 
 /// Every way `recommendation` and its `reasons` contradict `matrix`, each as one line that
 /// starts with "contradicts the evidence:" and names the cells.
@@ -56,7 +25,7 @@ pub fn contradictions(
         Recommendation::Adopt { candidate } => flags.extend(outranked(&label, candidate, matrix)),
         Recommendation::KeepProduction => flags.extend(outranked(&label, "production", matrix)),
         Recommendation::RejectAll => {
-            for row in matrix.rows.iter().filter(|row| acceptable(row)) {
+            for row in matrix.rows.iter().filter(|row| row.acceptable()) {
                 flags.push(format!(
                     "contradicts the evidence: recommends `{label}`, but {} is acceptable ({})",
                     row.candidate,

@@ -99,6 +99,64 @@ pub fn instrument(command: &str, report_dir: &Path) -> Instrumented {
     plain
 }
 
+/// Flags of `cargo test` (before `--`) that take a value.
+const CARGO_VALUE_FLAGS: &[&str] = &[
+    "--test",
+    "--bench",
+    "--example",
+    "--bin",
+    "-p",
+    "--package",
+    "--exclude",
+    "--features",
+    "-F",
+    "--manifest-path",
+    "--target",
+    "--target-dir",
+    "-j",
+    "--jobs",
+    "--profile",
+    "--color",
+    "--config",
+    "-Z",
+    "--message-format",
+    "--lockfile-path",
+];
+/// Flags of libtest (after `--`) that take a value.
+const LIBTEST_VALUE_FLAGS: &[&str] =
+    &["--skip", "--test-threads", "--format", "-Z", "--color", "--logfile", "--shuffle-seed", "--report-time"];
+
+/// The test-name filters of the first `cargo test` in `command` (its positional argument and
+/// libtest's after `--`), and whether they are exact (`--exact`).
+pub(crate) fn libtest_filters(command: &str) -> (Vec<String>, bool) {
+    let mut filters = Vec::new();
+    let mut exact = false;
+    for range in segments(command) {
+        let words = words(&command[range.clone()], range.start);
+        let Some((TestFramework::Libtest, at)) = recognize(&words) else { continue };
+        let mut after_dashes = false;
+        let mut skip_value = false;
+        for word in &words[at + 1..] {
+            let w = word.text.as_str();
+            if skip_value {
+                skip_value = false;
+            } else if w == "--" && !after_dashes {
+                after_dashes = true;
+            } else if w == "--exact" && after_dashes {
+                exact = true;
+            } else if w.starts_with('-') {
+                let flags = if after_dashes { LIBTEST_VALUE_FLAGS } else { CARGO_VALUE_FLAGS };
+                // `--report-time` takes no value in libtest's stable form.
+                skip_value = !w.contains('=') && flags.contains(&w) && w != "--report-time";
+            } else {
+                filters.push(w.to_owned());
+            }
+        }
+        break;
+    }
+    (filters, exact)
+}
+
 /// One change to the command line: replace `range` with `text`.
 #[derive(Debug)]
 struct Edit {

@@ -113,3 +113,14 @@ fn quoting() {
     assert_eq!(shell_quote("it's"), "'it'\\''s'");
     assert_eq!(shell_quote(""), "''");
 }
+
+#[test]
+fn libtest_filters_are_the_positional_arguments_of_cargo_and_libtest() {
+    assert_eq!(libtest_filters("cargo test"), (Vec::<String>::new(), false));
+    assert_eq!(libtest_filters("cargo test --test cases -- --exact a::b c"), (vec!["a::b".into(), "c".into()], true));
+    assert_eq!(
+        libtest_filters("cd x && cargo test -p core --features f parse -- --test-threads 1 --skip slow"),
+        (vec!["parse".into()], false)
+    );
+    assert_eq!(libtest_filters("pytest -k x"), (Vec::<String>::new(), false));
+}

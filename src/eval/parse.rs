@@ -6,6 +6,11 @@
 //!   [`BUILD_TEST`] when no test ran at all (cargo's "could not compile"), [`EXIT_TEST`] when
 //!   tests ran and passed but the command still failed (a crashed binary, a timeout, a failing
 //!   step after the tests). "Acceptance tests that do not compile" thus count as failing.
+//! - A command of a test framework that succeeded without running a single test (its filter
+//!   matched nothing, its target is missing, a stale test binary lacks the test) is not a pass:
+//!   the pseudo-test [`NO_TESTS`] fails in its place. Every requested test runs, or the report
+//!   says it did not. Likewise each test a `cargo test` command names (`cargo test NAME`,
+//!   `-- --exact A B`) that matched none of the tests that ran is a failing `<did not run: NAME>`.
 //! - Names are unique within a report (a repeated name gets ` #2`, ` #3`, … appended).
 //! - A failure keeps the end of its output: at most [`OUTPUT_LINES`] lines and
 //!   [`OUTPUT_BYTES`] bytes.
@@ -21,6 +26,11 @@ use crate::protocol::{TestCase, TestFramework, TestReport, TestStatus};
 pub const BUILD_TEST: &str = "<build>";
 /// The pseudo-test of a command that failed although none of its tests did.
 pub const EXIT_TEST: &str = "<exit>";
+/// The pseudo-test of a command that was not run at all (refused, could not start, or its
+/// candidate's change did not apply).
+pub const NOT_RUN: &str = "<not run>";
+/// The pseudo-test of a test command that succeeded without running any test.
+pub const NO_TESTS: &str = "<no tests>";
 /// Lines of output kept for a failure.
 pub const OUTPUT_LINES: usize = 40;
 /// Bytes of output kept for a failure.
@@ -45,11 +55,47 @@ pub fn parse(
         TestFramework::ExitCode => None,
     };
     match parsed {
+        Some(mut tests) if framework == TestFramework::Libtest => {
+            requested(command, &mut tests);
+            finish(framework, &run, tests)
+        }
         Some(tests) => finish(framework, &run, tests),
-        None if matches!(framework, TestFramework::Libtest | TestFramework::Nextest) && !run.succeeded() => {
+        None if matches!(framework, TestFramework::Libtest | TestFramework::Nextest) => {
             finish(framework, &run, Vec::new())
         }
         None => exit_code_report(command, stdout, stderr, exit_code, duration_ms),
+    }
+}
+
+/// The pseudo-test of a test filter of the command that matched no test: `<did not run: NAME>`.
+pub fn did_not_run_test(filter: &str) -> String {
+    format!("<did not run: {filter}>")
+}
+
+/// A `cargo test` filter (`cargo test NAME`, `-- NAME…`, exact with `--exact`) that matched none of
+/// the tests that ran is a failing pseudo-test: every requested test runs, or the report says it did
+/// not. (When no test ran at all, [`NO_TESTS`] says so instead.)
+fn requested(command: &str, tests: &mut Vec<TestCase>) {
+    if tests.is_empty() {
+        return;
+    }
+    let (filters, exact) = super::instrument::libtest_filters(command);
+    for filter in filters {
+        let found = tests.iter().any(|t| {
+            if exact {
+                t.name == filter || t.name.ends_with(&format!("::{filter}"))
+            } else {
+                t.name.contains(filter.as_str())
+            }
+        });
+        if !found {
+            tests.push(TestCase {
+                name: did_not_run_test(&filter),
+                status: TestStatus::Failed,
+                duration_ms: None,
+                output: format!("the command asked for `{filter}`, and no test of that name ran\n"),
+            });
+        }
     }
 }
 
@@ -114,7 +160,15 @@ impl Run<'_> {
 /// Applies the rules every report follows (see the module documentation).
 fn finish(framework: TestFramework, run: &Run<'_>, mut tests: Vec<TestCase>) -> TestReport {
     let any_failed = tests.iter().any(|t| t.status == TestStatus::Failed);
-    if !run.succeeded() && !any_failed {
+    // pytest says "no tests collected or all deselected" with exit code 5.
+    let pytest_ran_none = framework == TestFramework::Pytest && run.exit_code == Some(5);
+    if (run.succeeded() || pytest_ran_none) && tests.is_empty() {
+        let mut output = run.output_tail();
+        output.push_str(
+            "[the command succeeded without running any test: its filter matched nothing, or its target is missing]\n",
+        );
+        tests.push(TestCase { name: NO_TESTS.to_owned(), status: TestStatus::Failed, duration_ms: None, output });
+    } else if !run.succeeded() && !any_failed {
         let name = if tests.is_empty() { BUILD_TEST } else { EXIT_TEST };
         tests.push(TestCase {
             name: name.to_owned(),
@@ -231,10 +285,49 @@ mod tests {
         assert_eq!(report.framework, TestFramework::ExitCode);
         assert_eq!(report.tests[0].name, "pytest");
         assert_eq!(report.tests[0].status, TestStatus::Failed);
+    }
 
+    #[test]
+    fn a_test_command_that_ran_no_test_fails_with_the_reason() {
+        // `cargo test --exact test_get_int` against a binary without it: every suite ran 0 tests.
+        let stdout = "{ \"type\": \"suite\", \"event\": \"started\", \"test_count\": 0 }\n\
+            { \"type\": \"suite\", \"event\": \"ok\", \"passed\": 0, \"failed\": 0, \"ignored\": 0, \"measured\": 0, \"filtered_out\": 4, \"exec_time\": 0.0001 }\n";
+        let report = parse(TestFramework::Libtest, "cargo test --exact test_get_int", stdout, "", Some(0), 9, None);
+        assert!(!report.ok, "{report:#?}");
+        assert_eq!(report.tests.len(), 1);
+        assert_eq!(report.tests[0].name, NO_TESTS);
+        assert!(report.tests[0].output.contains("without running any test"), "{}", report.tests[0].output);
         let report = parse(TestFramework::Libtest, "cargo test", "", "", Some(0), 9, None);
-        assert_eq!(report.framework, TestFramework::ExitCode);
-        assert!(report.ok);
+        assert_eq!(report.tests[0].name, NO_TESTS, "no libtest output at all");
+        let empty = "<testsuites><testsuite name=\"pytest\" tests=\"0\"></testsuite></testsuites>";
+        let report = parse(TestFramework::Pytest, "pytest -k nothing", "", "", Some(0), 9, Some(empty));
+        assert_eq!((report.ok, report.tests[0].name.as_str()), (false, NO_TESTS));
+        let go = "{\"Action\":\"start\",\"Package\":\"p\"}\n{\"Action\":\"output\",\"Package\":\"p\",\"Output\":\"ok  \\tp\\t0.1s [no tests to run]\\n\"}\n{\"Action\":\"pass\",\"Package\":\"p\",\"Elapsed\":0.1}\n";
+        let report = parse(TestFramework::GoTest, "go test -run Nope ./...", go, "", Some(0), 9, None);
+        assert_eq!((report.ok, report.tests[0].name.as_str()), (false, NO_TESTS), "{report:#?}");
+        let report = parse(TestFramework::ExitCode, "make check", "", "", Some(0), 9, None);
+        assert!(report.ok, "a plain command is judged by its exit code");
+    }
+
+    #[test]
+    fn a_requested_test_that_did_not_run_fails_by_name() {
+        let stdout = "{ \"type\": \"suite\", \"event\": \"started\", \"test_count\": 1 }\n\
+            { \"type\": \"test\", \"event\": \"started\", \"name\": \"cases::get_int\" }\n\
+            { \"type\": \"test\", \"name\": \"cases::get_int\", \"event\": \"ok\" }\n\
+            { \"type\": \"suite\", \"event\": \"ok\", \"passed\": 1, \"failed\": 0, \"filtered_out\": 3 }\n";
+        let command = "cargo test --test cases -- --exact cases::get_int test_get_int";
+        let report = parse(TestFramework::Libtest, command, stdout, "", Some(0), 9, None);
+        let names: Vec<(&str, TestStatus)> = report.tests.iter().map(|t| (t.name.as_str(), t.status)).collect();
+        assert_eq!(
+            names,
+            [("cases::get_int", TestStatus::Passed), ("<did not run: test_get_int>", TestStatus::Failed)]
+        );
+        assert!(!report.ok);
+        let report = parse(TestFramework::Libtest, "cargo test get_int", stdout, "", Some(0), 9, None);
+        assert!(report.ok, "a substring filter that matched: {report:#?}");
+        let report =
+            parse(TestFramework::Libtest, "cargo test --test cases -- --exact get_int", stdout, "", Some(0), 9, None);
+        assert!(report.ok, "the suite's qualification: {report:#?}");
     }
 
     #[test]

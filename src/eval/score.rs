@@ -6,7 +6,7 @@
 //! | column | better |
 //! |---|---|
 //! | `validation` | every validation command passed |
-//! | `regressions` | fewer `broken` plus `differential_failed` |
+//! | `regressions` | fewer `broken` plus `missing` plus `differential_failed` |
 //! | `acceptance` | more acceptance tests passed |
 //! | `findings` | fewer serious analyst findings (blocker or major) |
 //! | `static` | fewer new static-analysis findings |
@@ -35,7 +35,7 @@ fn keys(row: &EvidenceRow) -> [i128; 9] {
     let len = |n: usize| n as i128;
     [
         i128::from(!row.validation_ok),
-        len(row.broken.len() + row.differential_failed.len()),
+        len(row.broken.len() + row.missing.len() + row.differential_failed.len()),
         -i128::from(row.acceptance_passed),
         len(row.serious_findings()),
         len(row.new_findings.len()),

@@ -19,19 +19,8 @@ pub struct Hold {
     pub breaker: Option<&'static str>,
 }
 
-/// Whether a path is a test file by common conventions.
-pub fn is_test_path(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    path.starts_with("tests/")
-        || path.contains("/tests/")
-        || path.contains("/test/")
-        || path.starts_with("test/")
-        || name.starts_with("test_")
-        || name.contains("_test.")
-        || name.contains("_tests.")
-        || name.contains(".test.")
-        || name.contains(".spec.")
-}
+/// Whether a path is a test file by common conventions (the evaluation layer's rule).
+pub use crate::eval::is_test_path;
 
 /// Lock files that tools rewrite on their own when they build or test.
 fn is_lockfile(path: &str) -> bool {

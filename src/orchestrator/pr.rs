@@ -43,10 +43,10 @@ fn alternatives(task: &Task) -> String {
                 || (row.candidate == "production" && adopted == "keep production");
             let outcome = if chosen {
                 "adopted".to_owned()
-            } else if crate::eval::acceptable(row) {
+            } else if row.acceptable() {
                 "acceptable, not chosen".to_owned()
             } else {
-                format!("lost: {}", crate::eval::shortcomings(row))
+                format!("lost: {}", row.shortcomings().join("; "))
             };
             let cells = matrix_cells(row).map(|cell| cell.replace('|', "\\|"));
             out.push_str(&format!("| {} | {outcome} |\n", cells.join(" | ")));

@@ -356,7 +356,10 @@ pub enum EventKind {
         failing_on_base: Vec<String>,
         /// Tests that pass on the base commit already (weak).
         passing_on_base: Vec<String>,
-        /// The validation commands' results on the base commit, before the tests were added.
+        /// The baseline candidates are compared with: the validation commands on the base commit
+        /// *with* the acceptance tests (the base alone's results where the tests kept a command
+        /// from running, and when there are none). Events recorded before this rule hold the base
+        /// alone.
         #[serde(default)]
         baseline: Vec<TestReport>,
     },

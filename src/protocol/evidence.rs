@@ -132,12 +132,22 @@ pub struct EvidenceRow {
     pub broken: Vec<String>,
     /// Tests that failed, then passed when re-run once.
     pub flaky: Vec<String>,
+    /// Tests that passed on the baseline and did not run here, or were skipped (deleted, renamed,
+    /// skipped): a candidate with any is never acceptable without a human's choice.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
     /// The eval designer's acceptance tests that pass here.
     pub acceptance_passed: u32,
     /// How many acceptance tests there are.
     pub acceptance_total: u32,
-    /// Acceptance tests that fail here.
+    /// Acceptance tests that fail here (or did not run).
     pub acceptance_failed: Vec<String>,
+    /// Acceptance tests that matched no test this candidate's run reported: they did not run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub acceptance_not_run: Vec<String>,
+    /// How the build the tests ran on was made (what makes it as good as a cold build).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub build: String,
     /// Other candidates' new tests that fail on this candidate (differential testing), as
     /// `candidate: test`.
     pub differential_failed: Vec<String>,
@@ -172,7 +182,7 @@ impl EvidenceRow {
 pub struct EvidenceMatrix {
     /// The base commit everything was measured against.
     pub base: String,
-    /// The baseline reports: the validation commands on the base commit.
+    /// The baseline reports: the validation commands on the base commit with the acceptance tests.
     pub baseline: Vec<TestReport>,
     /// The acceptance tests' names.
     pub acceptance_tests: Vec<String>,

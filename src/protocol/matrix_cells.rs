@@ -6,7 +6,7 @@
 use super::evidence::{EvidenceMatrix, EvidenceRow};
 
 /// The matrix's columns, in the order every view shows them.
-pub const MATRIX_HEADERS: [&str; 15] = [
+pub const MATRIX_HEADERS: [&str; 16] = [
     "CANDIDATE",
     "STRATEGY",
     "VALID",
@@ -14,6 +14,7 @@ pub const MATRIX_HEADERS: [&str; 15] = [
     "FAIL",
     "FIXED",
     "BROKEN",
+    "MISSING",
     "FLAKY",
     "ACCEPT",
     "OTHERS' TESTS",
@@ -25,7 +26,7 @@ pub const MATRIX_HEADERS: [&str; 15] = [
 ];
 
 /// A row's cells, one per [`MATRIX_HEADERS`] entry.
-pub fn matrix_cells(row: &EvidenceRow) -> [String; 15] {
+pub fn matrix_cells(row: &EvidenceRow) -> [String; 16] {
     COLUMNS.map(|column| column.text(row))
 }
 
@@ -80,6 +81,8 @@ pub enum EvidenceColumn {
     Fixed,
     /// Tests broken (passed on the base commit, fail here).
     Broken,
+    /// Tests that passed on the baseline and did not run here (deleted or skipped).
+    Missing,
     /// Tests that failed, then passed when re-run.
     Flaky,
     /// Acceptance tests passing, of all.
@@ -104,7 +107,7 @@ impl EvidenceColumn {
 }
 
 /// The columns as an array, one per [`MATRIX_HEADERS`] entry.
-const COLUMNS: [EvidenceColumn; 15] = [
+const COLUMNS: [EvidenceColumn; 16] = [
     EvidenceColumn::Candidate,
     EvidenceColumn::Strategy,
     EvidenceColumn::Valid,
@@ -112,6 +115,7 @@ const COLUMNS: [EvidenceColumn; 15] = [
     EvidenceColumn::Failed,
     EvidenceColumn::Fixed,
     EvidenceColumn::Broken,
+    EvidenceColumn::Missing,
     EvidenceColumn::Flaky,
     EvidenceColumn::Acceptance,
     EvidenceColumn::FailsOthers,
@@ -155,6 +159,7 @@ impl EvidenceColumn {
             EvidenceColumn::Failed => "FAIL",
             EvidenceColumn::Fixed => "FIXED",
             EvidenceColumn::Broken => "BROKEN",
+            EvidenceColumn::Missing => "MISSING",
             EvidenceColumn::Flaky => "FLAKY",
             EvidenceColumn::Acceptance => "ACCEPT",
             EvidenceColumn::FailsOthers => "OTHERS'",
@@ -176,6 +181,7 @@ impl EvidenceColumn {
             EvidenceColumn::Failed => "tests failed",
             EvidenceColumn::Fixed => "tests failing on the base commit that pass here",
             EvidenceColumn::Broken => "tests passing on the base commit that fail here",
+            EvidenceColumn::Missing => "tests passing on the base commit that did not run here (deleted or skipped)",
             EvidenceColumn::Flaky => "tests that failed, then passed when re-run",
             EvidenceColumn::Acceptance => "acceptance tests passing, of all",
             EvidenceColumn::FailsOthers => "other candidates' new tests failing here",
@@ -208,6 +214,7 @@ impl EvidenceColumn {
             EvidenceColumn::Failed => i64::from(row.tests_failed),
             EvidenceColumn::Fixed => len(row.fixed.len()),
             EvidenceColumn::Broken => len(row.broken.len()),
+            EvidenceColumn::Missing => len(row.missing.len()),
             EvidenceColumn::Flaky => len(row.flaky.len()),
             EvidenceColumn::Acceptance => i64::from(row.acceptance_passed),
             EvidenceColumn::FailsOthers => len(row.differential_failed.len()),
@@ -232,6 +239,7 @@ impl EvidenceColumn {
             EvidenceColumn::Failed => row.tests_failed.to_string(),
             EvidenceColumn::Fixed => row.fixed.len().to_string(),
             EvidenceColumn::Broken => row.broken.len().to_string(),
+            EvidenceColumn::Missing => row.missing.len().to_string(),
             EvidenceColumn::Flaky => row.flaky.len().to_string(),
             EvidenceColumn::Acceptance => format!("{}/{}", row.acceptance_passed, row.acceptance_total),
             EvidenceColumn::FailsOthers => row.differential_failed.len().to_string(),
@@ -294,8 +302,10 @@ impl EvidenceMatrix {
 }
 
 impl EvidenceRow {
-    /// Whether the row is good enough to adopt: validation passes, nothing regresses, every
-    /// acceptance test passes, and the failure analyst found nothing serious.
+    /// Whether the row is good enough to adopt: validation passes, nothing regresses, no test
+    /// that passed on the baseline went missing (deleted or skipped: only a human may accept
+    /// that), every acceptance test ran and passes, no other candidate's test fails on it, and the
+    /// failure analyst found nothing serious.
     pub fn acceptable(&self) -> bool {
         self.shortcomings().is_empty()
     }
@@ -309,8 +319,14 @@ impl EvidenceRow {
         if !self.broken.is_empty() {
             out.push(format!("breaks {}", self.broken.join(", ")));
         }
+        if !self.missing.is_empty() {
+            out.push(format!("deletes or skips tests that passed: {}", self.missing.join(", ")));
+        }
         if !self.acceptance_failed.is_empty() {
             out.push(format!("fails {} of {} acceptance tests", self.acceptance_failed.len(), self.acceptance_total));
+        }
+        if !self.acceptance_not_run.is_empty() {
+            out.push(format!("acceptance tests did not run: {}", self.acceptance_not_run.join(", ")));
         }
         if !self.differential_failed.is_empty() {
             out.push(format!("fails other candidates' tests: {}", self.differential_failed.join(", ")));

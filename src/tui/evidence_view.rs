@@ -21,6 +21,13 @@ const DROP_ORDER: &[EvidenceColumn] = &[
     EvidenceColumn::Failed,
 ];
 
+/// The columns `matrix` may lose on a narrow screen, least important first: MISSING goes first
+/// when no candidate misses a test (an empty column says nothing), then [`DROP_ORDER`].
+pub fn droppable(matrix: &EvidenceMatrix) -> Vec<EvidenceColumn> {
+    let nothing_missing = matrix.rows.iter().all(|row| row.missing.is_empty());
+    nothing_missing.then_some(EvidenceColumn::Missing).into_iter().chain(DROP_ORDER.iter().copied()).collect()
+}
+
 /// A column's width: its header or its widest cell (with the best mark), whichever is wider.
 pub fn column_width(matrix: &EvidenceMatrix, column: EvidenceColumn) -> usize {
     let widest = matrix.rows.iter().map(|row| column.text(row).chars().count() + 1).max().unwrap_or(0);
@@ -34,12 +41,12 @@ pub fn fit_columns(matrix: &EvidenceMatrix, width: usize, keep: Option<EvidenceC
     let total = |columns: &[EvidenceColumn]| -> usize {
         columns.iter().map(|c| column_width(matrix, *c) + 1).sum::<usize>().saturating_sub(1)
     };
-    for drop in DROP_ORDER {
+    for drop in droppable(matrix) {
         if total(&columns) <= width {
             break;
         }
-        if Some(*drop) != keep {
-            columns.retain(|c| c != drop);
+        if Some(drop) != keep {
+            columns.retain(|c| *c != drop);
         }
     }
     columns

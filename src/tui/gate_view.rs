@@ -10,7 +10,7 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::app::{AppState, DiffEntry};
 use super::diff_view::row_line;
-use super::evidence_view::column_width;
+use super::evidence_view::{column_width, droppable};
 use super::keymap::Action;
 use super::layout::centered;
 use super::model::{GateView, TaskDetail};
@@ -21,16 +21,6 @@ use crate::protocol::{Decision, EvidenceColumn, EvidenceMatrix, GateKind, PRODUC
 
 /// The width of the labels in front of the overlay's lines.
 const LABEL: usize = 11;
-
-/// The columns the overlay's matrix may leave out, least important first.
-const OPTIONAL: &[EvidenceColumn] = &[
-    EvidenceColumn::Complexity,
-    EvidenceColumn::Flaky,
-    EvidenceColumn::Static,
-    EvidenceColumn::Strategy,
-    EvidenceColumn::Passed,
-    EvidenceColumn::Failed,
-];
 
 /// The overlay's parts, wrapped to its width.
 pub(crate) struct GateLayout {
@@ -269,11 +259,11 @@ fn matrix_rows(theme: &Theme, matrix: &EvidenceMatrix, picked: Option<&str>, wid
     let mut columns = EvidenceColumn::ALL.to_vec();
     let column_of = |c: EvidenceColumn| column_width(matrix, c).saturating_sub(1).max(c.short_header().len());
     let total = |columns: &[EvidenceColumn]| 2 + columns.iter().map(|c| column_of(*c) + 1).sum::<usize>();
-    for drop in OPTIONAL {
+    for drop in droppable(matrix) {
         if total(&columns) <= width {
             break;
         }
-        columns.retain(|c| c != drop);
+        columns.retain(|c| *c != drop);
     }
     let mut header = vec![Span::styled("  ", theme.style("eval.header"))];
     for column in &columns {

@@ -104,6 +104,34 @@ pub fn diff_against(path: &Path, base: &str) -> Result<WorkDiff, WorkspaceError>
     collect(&diff).map_err(git)
 }
 
+/// The commit (hex) `rev` names in the repository containing `repo` (a branch, tag, `HEAD~2`, …).
+pub fn resolve_commit(repo: &Path, rev: &str) -> Result<String, WorkspaceError> {
+    let repo = super::worktree::open_repo(repo)?;
+    let commit = repo
+        .revparse_single(rev)
+        .and_then(|object| object.peel_to_commit())
+        .map_err(|source| WorkspaceError::BadBase { rev: rev.to_owned(), detail: source.message().to_owned() })?;
+    Ok(commit.id().to_string())
+}
+
+/// What the commits of `rev` change since it left `base` (the diff from their merge base to
+/// `rev`, as with `git diff base...rev`), as unified text: a branch's or a commit's change, ready
+/// to apply onto `base`.
+pub fn rev_patch(repo: &Path, base: &str, rev: &str) -> Result<String, WorkspaceError> {
+    let git = |source: git2::Error| WorkspaceError::Git { action: "diff the revision", source };
+    let bad = |rev: &str| {
+        let rev = rev.to_owned();
+        move |source: git2::Error| WorkspaceError::BadBase { rev, detail: source.message().to_owned() }
+    };
+    let repo = super::worktree::open_repo(repo)?;
+    let base = repo.revparse_single(base).and_then(|o| o.peel_to_commit()).map_err(bad(base))?;
+    let tip = repo.revparse_single(rev).and_then(|o| o.peel_to_commit()).map_err(bad(rev))?;
+    let from = repo.merge_base(base.id(), tip.id()).and_then(|oid| repo.find_commit(oid)).map_err(git)?;
+    let diff =
+        repo.diff_tree_to_tree(Some(&from.tree().map_err(git)?), Some(&tip.tree().map_err(git)?), None).map_err(git)?;
+    Ok(collect(&diff).map_err(git)?.patch)
+}
+
 /// The committed change of `branch` against commit `base` (hex) in the repository containing
 /// `repo`, as unified text: what a candidate did once its worktree is gone.
 pub fn branch_patch(repo: &Path, base: &str, branch: &str) -> Result<String, WorkspaceError> {

@@ -178,9 +178,12 @@ pub fn matrix() -> EvidenceMatrix {
             fixed: strings(&["page::tests::rounds_up"]),
             broken: strings(&["page::tests::legacy"]),
             flaky: strings(&["net::tests::timeout"]),
+            missing: Vec::new(),
             acceptance_passed: 1,
             acceptance_total: 2,
             acceptance_failed: strings(&["acceptance::exact"]),
+            acceptance_not_run: Vec::new(),
+            build: String::new(),
             differential_failed: strings(&["c2: page::tests::zero_size"]),
             new_findings: vec![StaticFinding {
                 tool: "clippy".into(),
@@ -198,6 +201,17 @@ pub fn matrix() -> EvidenceMatrix {
             reports: vec![test_report()],
         }],
     }
+}
+
+/// A matrix whose row has tests missing, an acceptance test that did not run, and its build.
+pub fn matrix_with_missing() -> EvidenceMatrix {
+    let mut matrix = matrix();
+    let row = &mut matrix.rows[0];
+    row.missing = strings(&["page::tests::sub"]);
+    row.acceptance_failed = strings(&["acceptance::exact"]);
+    row.acceptance_not_run = strings(&["acceptance::exact"]);
+    row.build = "every source file (7) marked changed after the change was applied".into();
+    matrix
 }
 
 fn synthesis(recommendation: Recommendation) -> Synthesis {
@@ -468,7 +482,10 @@ samples! {
         summary: "div_ceil in page_count; one new test".into(),
     }],
     CandidateAnalyzed => [EventKind::CandidateAnalyzed { candidate: "c1".into(), findings: vec![finding()] }],
-    EvidenceRecorded => [EventKind::EvidenceRecorded { matrix: Box::new(matrix()), hash: digest(0xe1) }],
+    EvidenceRecorded => [
+        EventKind::EvidenceRecorded { matrix: Box::new(matrix()), hash: digest(0xe1) },
+        EventKind::EvidenceRecorded { matrix: Box::new(matrix_with_missing()), hash: digest(0xe2) },
+    ],
     SynthesisSubmitted => [
         EventKind::SynthesisSubmitted { synthesis: synthesis(Recommendation::Adopt { candidate: "c1".into() }) },
         EventKind::SynthesisSubmitted { synthesis: synthesis(Recommendation::Combine { hunks: hunks() }) },

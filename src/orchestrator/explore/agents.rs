@@ -3,17 +3,18 @@
 //! candidates concurrently under budgets of their own, and the failure analyst reviews every
 //! candidate, production included, for what tests miss.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use futures::future::join_all;
 
 use super::blocking;
-use super::evaluate::{run_commands, same_test};
+use super::evaluate::run_commands;
 use crate::agents::prompt::task_section;
 use crate::agents::{AgentOutcome, Submission, run_agent};
 use crate::domain::{Exploration, Task};
+use crate::eval;
 use crate::orchestrator::breakers::is_test_path;
 use crate::orchestrator::flow::{Ending, Flow};
 use crate::orchestrator::host::TaskHost;
@@ -23,9 +24,7 @@ use crate::orchestrator::task_run::{
 use crate::orchestrator::{Engine, EngineError, EngineSetup};
 use crate::playbooks::BudgetLimits;
 use crate::playbooks::playbook::Stage;
-use crate::protocol::{
-    Actor, AgentIdentity, EventKind, Finding, GateKind, NewEvent, TaskId, TaskStatus, TestStatus, Track,
-};
+use crate::protocol::{Actor, AgentIdentity, EventKind, Finding, GateKind, NewEvent, TaskId, TaskStatus, Track};
 use crate::tools::broker::{AgentScope, Broker};
 use crate::tools::budget::BudgetUsage;
 use crate::workspace::{Author, FileStat, Worktree, commit_all, diff_against};
@@ -172,7 +171,10 @@ pub(super) async fn design_tests(run: &mut TaskRun) -> Result<Flow, EngineError>
     if !created {
         start_afresh(&crew.engine, &task, "eval", &worktree).await?;
     }
-    let baseline = run_commands(&crew, &worktree, &commands, "baseline").await?;
+    let (plain, _) = run_commands(&crew, &worktree, &commands, "baseline").await?;
+    if let Some(why) = eval::baseline_failure(&plain, true) {
+        return stop_exploration(run, why).await;
+    }
     let values =
         BTreeMap::from([("task", task_section(&task.spec)), ("context", context), ("validation", commands.join("\n"))]);
     let stage = crew.setup.playbooks.left_hand.eval_designer.clone();
@@ -190,7 +192,7 @@ pub(super) async fn design_tests(run: &mut TaskRun) -> Result<Flow, EngineError>
                 tests: Vec::new(),
                 failing_on_base: Vec::new(),
                 passing_on_base: Vec::new(),
-                baseline,
+                baseline: plain,
             };
             crew.append(written, Actor::Orchestrator).await?;
             return Ok(Flow::Next);
@@ -207,24 +209,15 @@ pub(super) async fn design_tests(run: &mut TaskRun) -> Result<Flow, EngineError>
         .map(|f| f.path.clone())
         .filter(|p| declared.files.contains(p) || is_test_path(p))
         .collect();
-    let measured = run_commands(&crew, &worktree, &commands, "acceptance").await?;
-    let before: BTreeSet<&str> = baseline.iter().flat_map(|r| r.tests.iter().map(|t| t.name.as_str())).collect();
-    let mut tests: Vec<String> = measured
-        .iter()
-        .flat_map(|r| r.tests.iter())
-        .filter(|t| !before.contains(t.name.as_str()) && !t.name.starts_with('<'))
-        .map(|t| t.name.clone())
-        .collect();
-    for name in &declared.tests {
-        if !tests.iter().any(|t| same_test(t, name)) {
-            tests.push(name.clone());
-        }
-    }
-    let passed = |name: &str| {
-        measured.iter().flat_map(|r| r.tests.iter()).any(|t| t.status == TestStatus::Passed && same_test(&t.name, name))
-    };
+    // The baseline candidates are compared with is the base *with* the acceptance tests.
+    let (measured, _) = run_commands(&crew, &worktree, &commands, "acceptance").await?;
+    let tests = eval::acceptance_tests(&plain, &measured, &declared.tests);
     let (passing_on_base, failing_on_base): (Vec<String>, Vec<String>) =
-        tests.iter().cloned().partition(|name| passed(name));
+        tests.iter().cloned().partition(|name| eval::identity::outcome(name, &measured) == eval::Outcome::Passed);
+    let baseline = eval::baseline(&plain, &measured, &tests);
+    if let Some(why) = eval::baseline_failure(&baseline, false) {
+        return stop_exploration(run, why).await;
+    }
     let (path, setup) = (worktree.path.clone(), crew.setup.clone());
     let message = format!("Acceptance tests for task {}\n\n{}", crew.id, declared.summary.trim());
     blocking(move || commit_all(&path, &author(&setup), &message))
@@ -233,6 +226,23 @@ pub(super) async fn design_tests(run: &mut TaskRun) -> Result<Flow, EngineError>
     let written = EventKind::AcceptanceTestsWritten { files, tests, failing_on_base, passing_on_base, baseline };
     crew.append(written, left_actor(stage.role, "eval")).await?;
     Ok(Flow::Next)
+}
+
+/// The base cannot be measured (it does not build, run, or run any test): exploration stops
+/// with the reason instead of scoring candidates against nothing, and the task fails with it.
+async fn stop_exploration(run: &mut TaskRun, why: String) -> Result<Flow, EngineError> {
+    let reason = format!(
+        "exploration stopped: the baseline cannot be measured: {why}. Fix the environment or the validation \
+         commands, then run the task again"
+    );
+    let status = run.task()?.status;
+    let mut events = vec![run.event(Actor::Orchestrator, EventKind::Note { text: reason.clone() })];
+    if crate::domain::check_transition(status, TaskStatus::Failed).is_ok() {
+        let failed = EventKind::StatusChanged { from: status, to: TaskStatus::Failed, reason: reason.clone() };
+        events.push(run.event(Actor::Orchestrator, failed));
+    }
+    run.record(events).await?;
+    Ok(Flow::End(Ending::Failed(reason)))
 }
 
 /// Acceptance tests that pass on the base commit prove nothing: a gate asks whether to go on.

@@ -17,14 +17,12 @@ use tokio::sync::Semaphore;
 use super::agents::{Crew, copy_files, mirror_change};
 use super::blocking;
 use crate::domain::{AcceptanceTests, Task};
-use crate::eval::{self, RunTests};
+use crate::eval;
 use crate::orchestrator::EngineError;
-use crate::orchestrator::breakers::is_test_path;
 use crate::orchestrator::task_run::{PRODUCTION, TaskRun, candidate_worktree, ensure_worktree};
 use crate::playbooks::Verdict;
 use crate::protocol::{
-    Actor, Digest, EventKind, EvidenceMatrix, EvidenceRow, GateKind, NewEvent, TestCase, TestFramework, TestReport,
-    TestStatus, Track,
+    Actor, Digest, EventKind, EvidenceMatrix, EvidenceRow, GateKind, NewEvent, TestReport, TestStatus, Track,
 };
 use crate::tools::runner::{self, RunSpec};
 use crate::workspace::{FileStat, Worktree, diff_against, file_at, reset_to};
@@ -33,23 +31,6 @@ use crate::workspace::{FileStat, Worktree, diff_against, file_at, reset_to};
 const CONCURRENT_MEASUREMENTS: usize = 2;
 /// A test command is killed after this long.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
-
-/// Whether two test names denote the same test: equal, or one is the other qualified by a module
-/// or suite path (`acceptance::last_page` and `last_page`).
-pub(super) fn same_test(a: &str, b: &str) -> bool {
-    a == b || a.ends_with(&format!("::{b}")) || b.ends_with(&format!("::{a}"))
-}
-
-fn failed_report(command: &str, why: String) -> TestReport {
-    TestReport {
-        command: command.to_owned(),
-        framework: TestFramework::ExitCode,
-        exit_code: None,
-        ok: false,
-        duration_ms: 0,
-        tests: vec![TestCase { name: "<not run>".into(), status: TestStatus::Failed, duration_ms: None, output: why }],
-    }
-}
 
 /// Whether the engine may run `command` for evidence: the policy allows it (and a sandbox holds
 /// it), or a human approved it for this task at a command gate.
@@ -71,38 +52,37 @@ fn may_run(crew: &Crew, task: &Task, command: &str) -> Result<(), String> {
     ))
 }
 
-/// Runs `commands` in `worktree` for evidence. A command that may not or cannot run yields a
-/// failed report saying why.
+/// Runs `commands` in `worktree` for evidence, after making sure its build sees every file
+/// ([`eval::freshen`]). A command that may not or cannot run yields a failed report saying why.
+/// Returns the reports and how the build was made.
 pub(super) async fn run_commands(
     crew: &Crew,
     worktree: &Worktree,
     commands: &[String],
     purpose: &str,
-) -> Result<Vec<TestReport>, EngineError> {
+) -> Result<(Vec<TestReport>, String), EngineError> {
     let task = crew.engine.task(crew.id)?;
-    let report_dir = crew.engine.state_dir().join("eval").join(crew.id.short()).join(purpose);
-    let mut reports = Vec::with_capacity(commands.len());
-    for command in commands {
-        if let Err(why) = may_run(crew, &task, command) {
-            reports.push(failed_report(command, why));
-            continue;
-        }
-        let spec = RunTests {
-            worktree: &worktree.path,
-            command,
-            level: crew.setup.sandbox,
-            helper: &crew.setup.helper,
-            timeout: COMMAND_TIMEOUT,
-            report_dir: &report_dir,
-            env: &[],
-            redactor: Some(crew.engine.redactor()),
-        };
-        reports.push(match eval::run_tests(spec).await {
-            Ok(report) => report,
-            Err(err) => failed_report(command, format!("could not run: {err}")),
-        });
+    let report_dir = crew.engine.state_dir().join("eval").join(crew.id.short());
+    let refuse = |command: &str| may_run(crew, &task, command).err();
+    let bench = bench(crew, &report_dir, &refuse);
+    let measured = eval::run_all(&bench, &worktree.path, commands, purpose).await;
+    Ok((measured.reports, measured.build))
+}
+
+/// How the Left Hand runs commands for evidence: the engine's sandbox, its redactor, the policy.
+fn bench<'a>(
+    crew: &'a Crew,
+    report_dir: &'a Path,
+    refuse: &'a (dyn Fn(&str) -> Option<String> + Send + Sync),
+) -> eval::Bench<'a> {
+    eval::Bench {
+        level: crew.setup.sandbox,
+        helper: &crew.setup.helper,
+        timeout: COMMAND_TIMEOUT,
+        report_dir,
+        redactor: Some(crew.engine.redactor()),
+        refuse,
     }
-    Ok(reports)
 }
 
 /// A candidate to measure: its label, strategy, worktree and change.
@@ -120,7 +100,7 @@ impl Subject {
     fn new_test_files(&self, acceptance: &[String]) -> Vec<String> {
         self.files
             .iter()
-            .filter(|f| f.status == "added" && is_test_path(&f.path) && !acceptance.contains(&f.path))
+            .filter(|f| f.status == "added" && eval::is_test_path(&f.path) && !acceptance.contains(&f.path))
             .map(|f| f.path.clone())
             .collect()
     }
@@ -151,32 +131,19 @@ async fn prepare(
     .map_err(|err| EngineError::Refused(format!("cannot prepare the evaluation of {}: {err}", subject.label)))
 }
 
-/// Runs the commands, re-running once when tests failed; returns the reports and flaky tests.
+/// Runs the commands, re-running once when tests failed: the same measurement `ambidex eval`
+/// makes ([`eval::measure`]).
 async fn measure_runs(
     crew: &Crew,
     scratch: &Worktree,
     commands: &[String],
     purpose: &str,
-) -> Result<(Vec<TestReport>, Vec<String>), EngineError> {
-    let first = run_commands(crew, scratch, commands, purpose).await?;
-    let mut reports = Vec::with_capacity(first.len());
-    let mut flaky = Vec::new();
-    for report in first {
-        if eval::flaky_candidates(&report).is_empty() || !report.tests.iter().any(|t| t.status == TestStatus::Passed) {
-            reports.push(report);
-            continue;
-        }
-        let again = run_commands(crew, scratch, std::slice::from_ref(&report.command), purpose).await?;
-        match again.first() {
-            Some(rerun) => {
-                let (merged, found) = eval::merge_rerun(&report, rerun);
-                flaky.extend(found);
-                reports.push(merged);
-            }
-            None => reports.push(report),
-        }
-    }
-    Ok((reports, flaky))
+) -> Result<eval::Measured, EngineError> {
+    let task = crew.engine.task(crew.id)?;
+    let report_dir = crew.engine.state_dir().join("eval").join(crew.id.short());
+    let refuse = |command: &str| may_run(crew, &task, command).err();
+    let bench = bench(crew, &report_dir, &refuse);
+    Ok(eval::measure(&bench, &scratch.path, commands, purpose).await)
 }
 
 /// Static-analysis findings on the subject's changed lines, when an analyzer fits the repository.
@@ -282,41 +249,27 @@ pub(super) async fn evaluate(run: &mut TaskRun) -> Result<(EvidenceMatrix, Diges
             let started = Instant::now();
             let (scratch, _) = ensure_worktree(&crew.engine, &task, &format!("eval-{}", subject.label)).await?;
             prepare(&scratch, subject, &acceptance, eval_path, Vec::new()).await?;
-            let (reports, flaky) = measure_runs(&crew, &scratch, &commands, &subject.label).await?;
-            let comparison = eval::compare(&baseline, &reports);
-            let passed = |name: &str| {
-                reports
-                    .iter()
-                    .flat_map(|r| &r.tests)
-                    .any(|t| t.status == TestStatus::Passed && same_test(&t.name, name))
-            };
-            let acceptance_failed: Vec<String> = acceptance.tests.iter().filter(|t| !passed(t)).cloned().collect();
+            let measured = measure_runs(&crew, &scratch, &commands, &subject.label).await?;
             let new_findings = static_findings(&crew, &scratch, &subject.patch).await;
             let complexity_delta = blocking({
                 let subject = subject.clone();
                 move || complexity(&subject)
             })
             .await?;
-            let row = EvidenceRow {
+            let mut row = EvidenceRow {
                 candidate: subject.label.clone(),
                 strategy: subject.strategy.clone(),
                 branch: subject.worktree.branch.clone(),
-                validation_ok: reports.iter().all(|r| r.ok),
-                tests_passed: comparison.passed,
-                tests_failed: comparison.failed,
-                fixed: comparison.fixed,
-                broken: comparison.broken,
-                flaky,
-                acceptance_passed: (acceptance.tests.len() - acceptance_failed.len()) as u32,
-                acceptance_total: acceptance.tests.len() as u32,
-                acceptance_failed,
+                flaky: measured.flaky,
+                build: measured.build,
                 new_findings,
                 diff: eval::diff_stats_excluding(&subject.patch, &acceptance.files),
                 complexity_delta,
                 wall_ms: started.elapsed().as_millis() as u64,
-                reports,
                 ..EvidenceRow::default()
             };
+            eval::judge(&baseline, &acceptance.tests, &measured.reports).fill(&mut row);
+            row.reports = measured.reports;
             Ok::<(EvidenceRow, Worktree), EngineError>((row, scratch))
         }
     }))
@@ -374,7 +327,9 @@ async fn differential(
                 .iter()
                 .flat_map(|r| &r.tests)
                 .map(|t| t.name.clone())
-                .filter(|n| !baseline.contains(n.as_str()) && !acceptance.tests.iter().any(|a| same_test(a, n)))
+                .filter(|n| {
+                    !baseline.contains(n.as_str()) && !acceptance.tests.iter().any(|a| eval::identity::matches(a, n))
+                })
                 .collect();
             (row.candidate.clone(), names)
         })
@@ -399,7 +354,7 @@ async fn differential(
         }
         let scratch = &scratches[index];
         prepare(scratch, subject, acceptance, eval_path.map(Path::to_owned), extra).await?;
-        let reports = run_commands(crew, scratch, commands, &format!("{}-differential", subject.label)).await?;
+        let (reports, _) = run_commands(crew, scratch, commands, &format!("{}-differential", subject.label)).await?;
         let failed: BTreeSet<&str> = reports
             .iter()
             .flat_map(|r| &r.tests)
@@ -420,7 +375,7 @@ async fn differential(
             found.extend(
                 names
                     .iter()
-                    .filter(|n| failed.iter().any(|f| same_test(f, n)))
+                    .filter(|n| failed.iter().any(|f| eval::identity::matches(f, n)))
                     .map(|n| format!("{}: {n}", other.label)),
             );
         }

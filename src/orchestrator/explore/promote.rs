@@ -12,7 +12,7 @@ use super::blocking;
 use super::production_files::ProductionChange;
 use crate::agents::prompt::task_section;
 use crate::agents::{AgentOutcome, Submission};
-use crate::eval::{self, acceptable, shortcomings};
+use crate::eval;
 use crate::orchestrator::EngineError;
 use crate::orchestrator::flow::{Ending, Flow, GateRequest};
 use crate::orchestrator::gates::GateOutcome;
@@ -31,10 +31,10 @@ const ESCALATION: &str = "every candidate falls short";
 pub(super) fn recommend(matrix: &EvidenceMatrix) -> (Recommendation, Vec<SynthesisReason>) {
     let ranked = eval::rank(matrix);
     let mut reasons = Vec::new();
-    let best = ranked.iter().filter_map(|label| matrix.row(label)).find(|row| acceptable(row));
-    for row in matrix.rows.iter().filter(|row| !acceptable(row)) {
+    let best = ranked.iter().filter_map(|label| matrix.row(label)).find(|row| row.acceptable());
+    for row in matrix.rows.iter().filter(|row| !row.acceptable()) {
         reasons.push(SynthesisReason {
-            text: format!("{} is not acceptable: {}", row.candidate, shortcomings(row)),
+            text: format!("{} is not acceptable: {}", row.candidate, row.shortcomings().join("; ")),
             rows: vec![row.candidate.clone()],
         });
     }
@@ -81,7 +81,7 @@ fn render_matrix(matrix: &EvidenceMatrix) -> String {
             if row.validation_ok { "pass" } else { "FAIL" },
             row.tests_passed,
             row.tests_failed,
-            if row.broken.is_empty() { "none".to_owned() } else { row.broken.join(", ") },
+            eval::regressions(row),
             row.acceptance_passed,
             row.acceptance_total,
             row.differential_failed.len(),
@@ -187,7 +187,7 @@ pub(super) async fn synthesize(
 /// The promotion gate's options: the recommendation first, then every other acceptable choice.
 fn options(matrix: &EvidenceMatrix, synthesis: &Synthesis) -> Vec<String> {
     let mut options = vec![synthesis.recommendation.label()];
-    for row in matrix.rows.iter().filter(|r| r.candidate != "production" && acceptable(r)) {
+    for row in matrix.rows.iter().filter(|r| r.candidate != "production" && r.acceptable()) {
         options.push(Recommendation::Adopt { candidate: row.candidate.clone() }.label());
     }
     options.push(Recommendation::KeepProduction.label());
@@ -204,7 +204,7 @@ fn options(matrix: &EvidenceMatrix, synthesis: &Synthesis) -> Vec<String> {
 /// The candidate that strictly dominates every other row, when one does and is acceptable.
 fn dominant(matrix: &EvidenceMatrix) -> Option<&EvidenceRow> {
     matrix.rows.iter().find(|row| {
-        acceptable(row)
+        row.acceptable()
             && matrix.rows.iter().all(|other| other.candidate == row.candidate || eval::dominates(row, other))
     })
 }

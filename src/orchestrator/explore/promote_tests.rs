@@ -44,15 +44,15 @@ fn production_is_kept_when_it_is_best_and_nothing_acceptable_means_reject_all() 
 #[test]
 fn a_serious_finding_makes_a_candidate_unacceptable() {
     let mut risky = row("c1", 2, &[], 4);
-    assert!(acceptable(&risky));
+    assert!(risky.acceptable());
     risky.analyst_findings.push(Finding {
         severity: "blocker".into(),
         category: "security".into(),
         file: None,
         message: "unchecked input".into(),
     });
-    assert!(!acceptable(&risky));
-    assert!(shortcomings(&risky).contains("1 serious analyst findings"));
+    assert!(!risky.acceptable());
+    assert!(risky.shortcomings().join("; ").contains("1 serious analyst findings"));
 }
 
 #[test]

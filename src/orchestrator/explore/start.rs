@@ -9,6 +9,9 @@ use crate::playbooks::Policy;
 use crate::playbooks::left_hand::LeftHand;
 use crate::protocol::{CandidatePlan, EventKind, Route, StageKind};
 
+/// How the validation stage's summary of a command that ran no test begins.
+pub(crate) const NO_TESTS_SUMMARY: &str = "FAILED: ran no test";
+
 /// A planner confidence below this starts exploration.
 pub(crate) const LOW_CONFIDENCE: u8 = 40;
 /// This many failed implementation attempts start exploration.
@@ -19,7 +22,13 @@ pub(crate) fn due(task: &Task, challengers: u32) -> Option<(String, String)> {
     if challengers == 0 || task.exploration.is_some() || task.stage.is_some() {
         return None;
     }
-    let validated = task.completed(StageKind::Validate) > 0 || task.last_finished(StageKind::Validate).is_some();
+    // Production's own validation must have run: a run of no test (a filter that matched nothing,
+    // a stale test binary) validated nothing, and exploration does not start from it.
+    let latest = task.validation.iter().map(|v| v.attempt).max();
+    let ran_nothing =
+        task.validation.iter().any(|v| Some(v.attempt) == latest && v.result.summary.starts_with(NO_TESTS_SUMMARY));
+    let validated =
+        (task.completed(StageKind::Validate) > 0 || task.last_finished(StageKind::Validate).is_some()) && !ran_nothing;
     if let Some(triage) = task.triage.as_ref().filter(|t| t.route == Route::RightAndLeft)
         && validated
     {
@@ -122,6 +131,34 @@ mod tests {
         assert_eq!(trigger, "repeated_test_failures");
         assert!(evidence.contains("`cargo test`"), "{evidence}");
         failing.exploration = Some(crate::domain::Exploration::default());
+        assert_eq!(due(&failing, 2), None, "exploration runs once");
+
+        // Routed to both hands, but production's validation ran no test: no exploration from it.
+        let mut routed = task();
+        routed.triage = Some(crate::protocol::Triage {
+            kind: crate::protocol::TaskKind::BugFix,
+            risk: crate::protocol::Risk::High,
+            novelty: 0,
+            route: Route::RightAndLeft,
+            reasons: vec!["route: both hands".into()],
+            budgets: None,
+            gates: Vec::new(),
+            areas: Vec::new(),
+            policy_version: String::new(),
+        });
+        routed.last_stage = Some(crate::domain::FinishedStage { stage: stage("check", StageKind::Validate), ok: true });
+        let ran = |summary: &str| ValidationResult {
+            command: "cargo test --exact t".into(),
+            ok: true,
+            exit_code: Some(0),
+            duration_ms: 5,
+            summary: summary.into(),
+        };
+        routed.validation = vec![crate::domain::ValidationRun { attempt: 1, result: ran("FAILED: ran no test: …") }];
+        assert_eq!(due(&routed, 2), None);
+        routed.validation.push(crate::domain::ValidationRun { attempt: 2, result: ran("test result: ok. 1 passed") });
+        assert_eq!(due(&routed, 2).map(|d| d.0).as_deref(), Some("route"));
+        routed.exploration = Some(crate::domain::Exploration::default());
         assert_eq!(due(&failing, 2), None, "exploration runs once");
     }
 

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::{finished, scope, trip};
 use crate::domain::Task;
+use crate::eval;
 use crate::orchestrator::EngineError;
 use crate::orchestrator::breakers;
 use crate::orchestrator::flow::{Ending, Flow};
@@ -35,6 +36,12 @@ pub(super) async fn run(run: &mut TaskRun, stage: &Stage, task: &Task) -> Result
     let mut scope = scope(run, Role::Ci, task)?;
     let ci = scope.actor.clone();
     let host = run.host().clone();
+    // The build must see every file the change and any copied-in tests added (a test file a crate
+    // collects at compile time is no input cargo knows of): sources are marked changed first.
+    let root = run.worktree().path.clone();
+    tokio::task::spawn_blocking(move || eval::freshen(&root))
+        .await
+        .map_err(|err| EngineError::Refused(format!("background work stopped: {err}")))?;
     let mut failed = Vec::new();
     for command in &commands {
         let started = Instant::now();
@@ -48,12 +55,18 @@ pub(super) async fn run(run: &mut TaskRun, stage: &Stage, task: &Task) -> Result
         {
             return Ok(Flow::End(Ending::Parked { gate: gate.id, kind: gate.kind }));
         }
+        // A command whose tests ran zero times validated nothing: it fails, saying so.
+        let no_tests = if result.output.ok { eval::requested_not_run(command, &result.output.text) } else { None };
+        let summary = match &no_tests {
+            Some(why) => format!("FAILED: {why}\n{}", tail(&result.output.text, 28)),
+            None => tail(&result.output.text, 30),
+        };
         let outcome = ValidationResult {
             command: command.clone(),
-            ok: result.output.ok,
+            ok: result.output.ok && no_tests.is_none(),
             exit_code: result.exit_code,
             duration_ms: started.elapsed().as_millis() as u64,
-            summary: tail(&result.output.text, 30),
+            summary,
         };
         if !outcome.ok {
             failed.push(command.clone());

@@ -27,8 +27,8 @@ pub use event::{
     ToolCallRecord, Update, human_bytes,
 };
 pub use evidence::{
-    CandidatePlan, DiffStats, EvidenceMatrix, EvidenceRow, FileFate, HunkSource, ProductionFile, Recommendation,
-    StaticFinding, Synthesis, SynthesisReason, TestCase, TestFramework, TestReport, TestStatus,
+    CandidatePlan, CriterionCoverage, DiffStats, EvidenceMatrix, EvidenceRow, FileFate, HunkSource, ProductionFile,
+    Recommendation, StaticFinding, Synthesis, SynthesisReason, TestCase, TestFramework, TestReport, TestStatus,
 };
 pub use expected::ProposedCriterion;
 pub use gate::{Decision, GateKind, GatePlan};

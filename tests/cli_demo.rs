@@ -60,6 +60,10 @@ fn the_headless_demo_takes_both_tasks_to_real_prs() {
     assert!(out.contains("# Round reading time up to the started minute"), "{out}");
     assert!(out.contains("# Count words case-insensitively in top_words"), "{out}");
     assert!(out.contains("The Left Hand explored this task") && out.contains("| c1 | test_first |"), "{out}");
+    // The criteria the acceptance tests demonstrate are ticked; the Right Hand's stay for a human.
+    assert!(out.contains("(shown by `accept_non_ascii_capitals_fold_too`, which passes)"), "{out}");
+    assert!(out.contains("- [x] words() still returns words as written"), "{out}");
+    assert!(out.contains("- [ ] reading_minutes(401, 200) returns 3"), "{out}");
     assert!(out.contains("Only the production track worked on this task."), "{out}");
     assert!(out.contains("log --all --oneline"), "{out}");
     assert!(out.lines().last().is_some_and(|l| l.starts_with("done in ") && l.ends_with(" s")), "{out}");

@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::protocol::{Finding, HunkSource, Plan, Recommendation, Review, ReviewVerdict, SynthesisReason};
+use crate::protocol::{
+    CriterionCoverage, Finding, HunkSource, Plan, Recommendation, Review, ReviewVerdict, SynthesisReason,
+};
 use crate::tools::schema::ToolSpec;
 
 /// What the PR agent submits; the engine adds test results, the plan and the audit reference.
@@ -47,6 +49,9 @@ pub struct TestsSubmission {
     /// What they check.
     #[serde(default)]
     pub summary: String,
+    /// Which acceptance criterion (1-based) each test demonstrates.
+    #[serde(default)]
+    pub covers: Vec<CriterionCoverage>,
 }
 
 /// What the failure analyst submits.
@@ -283,13 +288,26 @@ pub fn spec(tool: &str) -> Option<ToolSpec> {
         },
         "submit_tests" => ToolSpec {
             name: "submit_tests",
-            description: "Submit the acceptance tests you wrote: their files and names.",
+            description: "Submit the acceptance tests you wrote: their files and names, and which acceptance \
+                          criterion (numbered from 1) each test demonstrates.",
             parameters: json!({
                 "type": "object",
                 "properties": {
                     "files": strings.clone(),
                     "tests": strings.clone(),
-                    "summary": {"type": "string"}
+                    "summary": {"type": "string"},
+                    "covers": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "criterion": {"type": "integer", "minimum": 1},
+                                "test": {"type": "string"}
+                            },
+                            "required": ["criterion", "test"],
+                            "additionalProperties": false
+                        }
+                    }
                 },
                 "required": ["files", "tests", "summary"],
                 "additionalProperties": false

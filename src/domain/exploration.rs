@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::{
-    CandidatePlan, Digest, EventKind, EvidenceMatrix, Finding, HunkSource, ProductionFile, Synthesis, TestReport,
+    CandidatePlan, CriterionCoverage, Digest, EventKind, EvidenceMatrix, Finding, HunkSource, ProductionFile,
+    Synthesis, TestReport,
 };
 
 /// The acceptance tests the eval designer wrote.
@@ -24,6 +25,9 @@ pub struct AcceptanceTests {
     /// The baseline: the validation commands' results on the base commit with the acceptance
     /// tests (see `EventKind::AcceptanceTestsWritten`).
     pub baseline: Vec<TestReport>,
+    /// Which acceptance criterion each test demonstrates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub covers: Vec<CriterionCoverage>,
 }
 
 /// A challenger's outcome.
@@ -100,13 +104,14 @@ impl Exploration {
         }
         let Some(exploration) = slot.as_mut() else { return };
         match kind {
-            EventKind::AcceptanceTestsWritten { files, tests, failing_on_base, passing_on_base, baseline } => {
+            EventKind::AcceptanceTestsWritten { files, tests, failing_on_base, passing_on_base, baseline, covers } => {
                 exploration.acceptance = Some(AcceptanceTests {
                     files: files.clone(),
                     tests: tests.clone(),
                     failing_on_base: failing_on_base.clone(),
                     passing_on_base: passing_on_base.clone(),
                     baseline: baseline.clone(),
+                    covers: covers.clone(),
                 });
             }
             EventKind::CandidateFinished { candidate, ok, summary, .. } => {

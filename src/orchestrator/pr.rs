@@ -8,9 +8,10 @@ use std::sync::Arc;
 use super::flow::Ending;
 use super::{Engine, EngineError, EngineSetup};
 use crate::domain::{Adoption, PlaybookRef, RecordedMatrix, Task, ValidationRun};
+use crate::eval::identity::{Outcome, outcome};
 use crate::forge::{ForgeKind, Local};
 use crate::protocol::{
-    Actor, EventKind, FileFate, MATRIX_HEADERS, NewEvent, PullRequest, TaskId, TaskStatus, matrix_cells,
+    Actor, EventKind, FileFate, MATRIX_HEADERS, NewEvent, PRODUCTION, PullRequest, TaskId, TaskStatus, matrix_cells,
 };
 use crate::workspace::{Author, Worktree, commit_all, head_commit, head_name};
 
@@ -90,6 +91,33 @@ fn alternatives(task: &Task) -> String {
     out
 }
 
+/// The acceptance criteria as a checklist: a criterion is ticked when an acceptance test the
+/// eval designer said demonstrates it passes in the evidence row of the change this PR holds
+/// (the adopted candidate, or production when it was kept); the others stay for a human to check.
+fn criteria_checklist(task: &Task) -> String {
+    let exploration = task.exploration.as_ref();
+    let covers = exploration.and_then(|e| e.acceptance.as_ref()).map(|a| a.covers.as_slice()).unwrap_or_default();
+    let held = exploration.and_then(|e| {
+        let choice = e.adopted.as_ref()?.choice.as_str();
+        let label = if choice == "keep production" { PRODUCTION } else { choice.strip_prefix("adopt ")? };
+        e.matrix.as_ref()?.matrix.row(label)
+    });
+    let mut out = String::new();
+    for (index, criterion) in task.spec.acceptance_criteria.iter().enumerate() {
+        let passing: Vec<&str> = covers
+            .iter()
+            .filter(|c| c.criterion as usize == index + 1)
+            .filter(|c| held.is_some_and(|row| outcome(&c.test, &row.reports) == Outcome::Passed))
+            .map(|c| c.test.as_str())
+            .collect();
+        match passing.as_slice() {
+            [] => out.push_str(&format!("- [ ] {criterion}\n")),
+            tests => out.push_str(&format!("- [x] {criterion} (shown by `{}`, which passes)\n", tests.join("`, `"))),
+        }
+    }
+    out
+}
+
 /// What the engineer said along the way, and what each send-back changed.
 fn engineer_section(task: &Task) -> String {
     if task.notes.is_empty() && task.send_backs.is_empty() {
@@ -120,9 +148,7 @@ pub fn document(task: &Task, draft: &PullRequest, head_seq: u64, head_hash: &str
     if let Some(triage) = &task.triage {
         out.push_str(&format!("Triage: {}, risk {}, route {}.\n", triage.kind, triage.risk, triage.route));
     }
-    for criterion in &task.spec.acceptance_criteria {
-        out.push_str(&format!("- [ ] {criterion}\n"));
-    }
+    out.push_str(&criteria_checklist(task));
     if let Some(plan) = &task.plan {
         out.push_str(&format!("\n## Plan\n{}\n", plan.summary.trim()));
         for step in &plan.steps {

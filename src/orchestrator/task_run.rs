@@ -28,8 +28,8 @@ use crate::workspace::{
 /// Tokens of repository context put into prompts.
 const CONTEXT_TOKENS: usize = 2000;
 
-/// The label of the production track's worktree.
-pub(crate) const PRODUCTION: &str = "production";
+/// The label of the production track's worktree (and its matrix row).
+pub(crate) use crate::protocol::PRODUCTION;
 
 /// What one run of a task holds.
 pub struct TaskRun {

@@ -6,7 +6,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::actor::{Actor, Role};
-use super::evidence::{CandidatePlan, EvidenceMatrix, HunkSource, ProductionFile, Synthesis, TestReport};
+use super::evidence::{
+    CandidatePlan, CriterionCoverage, EvidenceMatrix, HunkSource, ProductionFile, Synthesis, TestReport,
+};
 use super::gate::{Decision, GateKind};
 use super::ids::{GateId, TaskId, ToolCallId};
 use super::stage::StageKind;
@@ -362,6 +364,9 @@ pub enum EventKind {
         /// alone.
         #[serde(default)]
         baseline: Vec<TestReport>,
+        /// Which acceptance criterion each test demonstrates, as the eval designer said.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        covers: Vec<CriterionCoverage>,
     },
     /// A challenger finished its candidate.
     CandidateFinished {

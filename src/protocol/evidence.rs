@@ -210,6 +210,16 @@ pub struct HunkSource {
     pub hunk: String,
 }
 
+/// An acceptance test and the acceptance criterion it demonstrates (1-based, in the task's
+/// order), as the eval designer declared it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CriterionCoverage {
+    /// The criterion's number.
+    pub criterion: u32,
+    /// The test's name, as the runner prints it.
+    pub test: String,
+}
+
 /// What an adoption did with a file the production change had touched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -15,11 +15,11 @@ use ambidex::domain::{
     OpenGate, PlaybookRef, RecordedMatrix, SendBack, StageRun, Task, ValidationRun, WorktreeRef,
 };
 use ambidex::protocol::{
-    Actor, AgentIdentity, CandidatePlan, Decision, DiffStats, Digest, EVENT_SCHEMA, Event, EventKind, EvidenceMatrix,
-    EvidenceRow, FileFate, Finding, GateId, GateKind, GatePlan, HunkSource, IntakeVerdict, Plan, PolicyRecord,
-    ProductionFile, PullRequest, Recommendation, Review, ReviewVerdict, Risk, Role, Route, StageKind, StaticFinding,
-    Synthesis, SynthesisReason, TaskId, TaskKind, TaskSource, TaskSpec, TaskStatus, TestCase, TestFramework,
-    TestReport, TestStatus, ToolCallId, ToolCallRecord, Triage, TriageBudgets, ValidationResult,
+    Actor, AgentIdentity, CandidatePlan, CriterionCoverage, Decision, DiffStats, Digest, EVENT_SCHEMA, Event,
+    EventKind, EvidenceMatrix, EvidenceRow, FileFate, Finding, GateId, GateKind, GatePlan, HunkSource, IntakeVerdict,
+    Plan, PolicyRecord, ProductionFile, PullRequest, Recommendation, Review, ReviewVerdict, Risk, Role, Route,
+    StageKind, StaticFinding, Synthesis, SynthesisReason, TaskId, TaskKind, TaskSource, TaskSpec, TaskStatus, TestCase,
+    TestFramework, TestReport, TestStatus, ToolCallId, ToolCallRecord, Triage, TriageBudgets, ValidationResult,
 };
 use jiff::Timestamp;
 
@@ -468,13 +468,24 @@ samples! {
         evidence: "validation failed after 2 implementation attempts: `cargo test`".into(),
         candidates: candidates(),
     }],
-    AcceptanceTestsWritten => [EventKind::AcceptanceTestsWritten {
-        files: strings(&["tests/acceptance.rs"]),
-        tests: strings(&["acceptance::rounds_up", "acceptance::exact"]),
-        failing_on_base: strings(&["acceptance::rounds_up"]),
-        passing_on_base: strings(&["acceptance::exact"]),
-        baseline: vec![test_report()],
-    }],
+    AcceptanceTestsWritten => [
+        EventKind::AcceptanceTestsWritten {
+            files: strings(&["tests/acceptance.rs"]),
+            tests: strings(&["acceptance::rounds_up", "acceptance::exact"]),
+            failing_on_base: strings(&["acceptance::rounds_up"]),
+            passing_on_base: strings(&["acceptance::exact"]),
+            baseline: vec![test_report()],
+            covers: Vec::new(),
+        },
+        EventKind::AcceptanceTestsWritten {
+            files: strings(&["tests/acceptance.rs"]),
+            tests: strings(&["acceptance::rounds_up"]),
+            failing_on_base: strings(&["acceptance::rounds_up"]),
+            passing_on_base: Vec::new(),
+            baseline: vec![test_report()],
+            covers: vec![CriterionCoverage { criterion: 1, test: "acceptance::rounds_up".into() }],
+        },
+    ],
     CandidateFinished => [EventKind::CandidateFinished {
         candidate: "c1".into(),
         strategy: "minimal_diff".into(),
@@ -694,6 +705,7 @@ pub fn task() -> Task {
                 failing_on_base: strings(&["acceptance::rounds_up"]),
                 passing_on_base: strings(&["acceptance::exact"]),
                 baseline: vec![test_report()],
+                covers: vec![CriterionCoverage { criterion: 1, test: "acceptance::rounds_up".into() }],
             }),
             finished: BTreeMap::from([
                 ("c1".to_owned(), CandidateOutcome { ok: true, summary: "div_ceil".into() }),

@@ -193,6 +193,7 @@ pub(super) async fn design_tests(run: &mut TaskRun) -> Result<Flow, EngineError>
                 failing_on_base: Vec::new(),
                 passing_on_base: Vec::new(),
                 baseline: plain,
+                covers: Vec::new(),
             };
             crew.append(written, Actor::Orchestrator).await?;
             return Ok(Flow::Next);
@@ -223,7 +224,17 @@ pub(super) async fn design_tests(run: &mut TaskRun) -> Result<Flow, EngineError>
     blocking(move || commit_all(&path, &author(&setup), &message))
         .await?
         .map_err(|err| EngineError::Refused(format!("cannot commit the acceptance tests: {err}")))?;
-    let written = EventKind::AcceptanceTestsWritten { files, tests, failing_on_base, passing_on_base, baseline };
+    // Only what can be checked: a criterion the task has, a test that ran with the acceptance
+    // tests (a new one, or an existing test that already holds the criterion).
+    let criteria = task.spec.acceptance_criteria.len();
+    let covers: Vec<_> = declared
+        .covers
+        .into_iter()
+        .filter(|c| (1..=criteria).contains(&(c.criterion as usize)))
+        .filter(|c| eval::identity::outcome(&c.test, &measured) != eval::Outcome::NotRun)
+        .collect();
+    let written =
+        EventKind::AcceptanceTestsWritten { files, tests, failing_on_base, passing_on_base, baseline, covers };
     crew.append(written, left_actor(stage.role, "eval")).await?;
     Ok(Flow::Next)
 }

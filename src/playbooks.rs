@@ -11,6 +11,7 @@ mod stage;
 
 mod policy_rules;
 mod shell;
+mod wrappers;
 
 use std::path::Path;
 use std::sync::OnceLock;

@@ -126,7 +126,7 @@ pub fn user_config_path() -> Option<PathBuf> {
 }
 
 fn read_layer(path: &Path, source: Source) -> Result<Option<Layer>, ConfigError> {
-    match std::fs::read_to_string(path) {
+    match crate::protocol::bounded::read_regular_text(path, crate::protocol::bounded::MAX_INPUT_FILE_BYTES) {
         Ok(text) => Layer::from_file(source, &text).map(Some),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(error) => Err(ConfigError::Unreadable { path: path.to_owned(), error }),

@@ -4,12 +4,14 @@
 //! that events carry, gates, and the events themselves.
 
 mod actor;
+pub mod bounded;
 mod command;
 mod event;
 mod evidence;
 mod expected;
 mod gate;
 mod ids;
+pub mod private;
 mod queries;
 mod readiness;
 mod revision;

@@ -67,6 +67,7 @@ fn spec(fixture: &Fixture, level: SandboxLevel, command: &str) -> RunSpec {
         output_cap: 64 * 1024,
         helper: PathBuf::from(env!("CARGO_BIN_EXE_ambidex")),
         env: Vec::new(),
+        paths: Default::default(),
     }
 }
 

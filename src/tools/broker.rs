@@ -348,6 +348,7 @@ impl Broker {
             output_cap: self.config.output_cap,
             helper: self.config.helper.clone(),
             env: Vec::new(),
+            paths: Default::default(),
         };
         match runner::run(&spec).await {
             Ok(outcome) => {

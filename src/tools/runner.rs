@@ -55,7 +55,23 @@ pub struct RunSpec {
     pub helper: PathBuf,
     /// Extra variables for the command (already checked by the caller).
     pub env: Vec<(String, String)>,
+    /// What the Landlock level may read besides the system and toolchains, and what it never may.
+    pub paths: SandboxPaths,
 }
+
+/// Paths that shape the Landlock level's read list (see `tools/read_paths.rs`).
+#[derive(Debug, Clone, Default)]
+pub struct SandboxPaths {
+    /// Extra paths commands may read (`sandbox.read_paths`); those reaching a secret are dropped.
+    pub extra_read: Vec<PathBuf>,
+    /// The engine's state directory, never readable (the worktree inside it is).
+    pub state_dir: Option<PathBuf>,
+}
+
+/// Most processes a command may add (a fork bomb stops there).
+pub const MAX_PROCESSES: u64 = 1024;
+/// Most address space one process of a command may map, in bytes.
+pub const MAX_MEMORY: u64 = 16 << 30;
 
 /// How a command ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,12 +178,21 @@ fn bwrap_command(spec: &RunSpec) -> Command {
 
 fn landlock_command(spec: &RunSpec, tmp: &Path) -> Command {
     let mut command = Command::new(&spec.helper);
-    command.args(["__sandbox", "landlock", "--rw"]).arg(&spec.workdir).arg("--rw").arg(tmp).args([
-        "--",
-        "/bin/sh",
-        "-c",
-        &spec.command,
-    ]);
+    command.args(["__sandbox", "landlock", "--rw"]).arg(&spec.workdir).arg("--rw").arg(tmp);
+    // The git data stays readable (not writable), wherever the repository lives.
+    if let Some(common) = crate::workspace::git_common_dir(&spec.workdir) {
+        command.arg("--ro").arg(common);
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    for path in super::read_paths::discover(home.as_deref(), spec.paths.state_dir.as_deref(), &spec.paths.extra_read) {
+        command.arg("--ro").arg(path);
+    }
+    command
+        .arg("--max-processes")
+        .arg(MAX_PROCESSES.to_string())
+        .arg("--max-memory")
+        .arg(MAX_MEMORY.to_string())
+        .args(["--", "/bin/sh", "-c", &spec.command]);
     command
 }
 
@@ -199,22 +224,26 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
         .env("TMPDIR", &tmp_for_command)
         .env("TERM", "dumb")
         .env("NO_COLOR", "1")
-        .env("CARGO_TERM_COLOR", "never")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .process_group(0);
+        .env("CARGO_TERM_COLOR", "never");
+    if spec.level == SandboxLevel::Landlock {
+        // The home directory is not readable at this level; git treats an unreadable
+        // ~/.gitconfig as fatal, so it is told there is none.
+        command.env("GIT_CONFIG_GLOBAL", "/dev/null");
+    }
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true).process_group(0);
     // The command dies with this process, even when it is SIGKILLed and cannot kill the group:
     // the kernel signals the child when the thread that forked it ends (runtime threads live as
     // long as the engine). Checked against the parent that forked, in case it died already.
     // SAFETY: `getpid` is async-signal-safe.
     let parent = unsafe { libc::getpid() };
+    // The Landlock supervisor is told to stop (it then kills what the command left); anything
+    // else is killed outright.
+    let death_signal = if spec.level == SandboxLevel::Landlock { libc::SIGTERM } else { libc::SIGKILL };
     // SAFETY: the closure only calls `prctl`, `getppid` and `setrlimit`, which are
     // async-signal-safe, between fork and exec.
     unsafe {
         command.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, death_signal as libc::c_ulong, 0, 0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             if libc::getppid() != parent {
@@ -239,6 +268,14 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
     let (status, timed_out) = match tokio::time::timeout(spec.timeout, child.wait()).await {
         Ok(status) => (status.ok(), false),
         Err(_) => {
+            if spec.level == SandboxLevel::Landlock {
+                // The supervisor kills every descendant, setsid ones too, before it exits.
+                stop_supervisor(pgid);
+                if let Ok(Ok(status)) = tokio::time::timeout(Duration::from_secs(5), child.wait()).await {
+                    kill_group(pgid);
+                    return Ok(finish(spec, started, Some(status), true, stdout, stderr).await);
+                }
+            }
             kill_group(pgid);
             let status = tokio::time::timeout(Duration::from_secs(5), child.wait()).await.ok().and_then(Result::ok);
             (status, true)
@@ -246,10 +283,21 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
     };
     // Whatever the command left running in the background goes too; that also closes the pipes.
     kill_group(pgid);
+    Ok(finish(spec, started, status, timed_out, stdout, stderr).await)
+}
+
+async fn finish(
+    spec: &RunSpec,
+    started: Instant,
+    status: Option<std::process::ExitStatus>,
+    timed_out: bool,
+    stdout: tokio::task::JoinHandle<Capped>,
+    stderr: tokio::task::JoinHandle<Capped>,
+) -> RunOutcome {
     let out = finish_reader(stdout).await;
     let err = finish_reader(stderr).await;
     use std::os::unix::process::ExitStatusExt;
-    Ok(RunOutcome {
+    RunOutcome {
         exit_code: if timed_out { None } else { status.and_then(|s| s.code()) },
         signal: status.and_then(|s| s.signal()),
         timed_out,
@@ -258,7 +306,17 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
         stderr: err.text(),
         duration_ms: started.elapsed().as_millis() as u64,
         level: spec.level,
-    })
+    }
+}
+
+/// Asks the Landlock supervisor (the group's leader) to stop.
+fn stop_supervisor(pid: Option<u32>) {
+    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 1) {
+        // SAFETY: signals the process this runner started; a stale pid just fails.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+    }
 }
 
 /// Kills every process left in the command's group (bubblewrap's own namespace dies with it).

@@ -199,6 +199,7 @@ async fn static_findings(crew: &Crew, scratch: &Worktree, patch: &str) -> Vec<cr
         output_cap: eval::run::OUTPUT_CAP,
         helper: crew.setup.helper.clone(),
         env: Vec::new(),
+        paths: Default::default(),
     };
     match runner::run(&spec).await {
         Ok(outcome) => {

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 pub use layers::Source;
 pub use model::{
     ApiConfig, Config, EngineConfig, ForgeConfig, ForgesConfig, GitConfig, ModelsConfig, ProviderConfig, ProviderKind,
-    RoleConfig, TuiConfig,
+    RoleConfig, SandboxChoice, SandboxConfig, TuiConfig,
 };
 
 use layers::Layer;

@@ -66,6 +66,8 @@ pub struct BrokerConfig {
     pub output_cap: usize,
     /// Bytes of tool output returned to the model.
     pub result_cap: usize,
+    /// What the Landlock level may also read, and never.
+    pub paths: runner::SandboxPaths,
 }
 
 /// One agent's place: its task, identity, worktree and budgets.
@@ -348,7 +350,7 @@ impl Broker {
             output_cap: self.config.output_cap,
             helper: self.config.helper.clone(),
             env: Vec::new(),
-            paths: Default::default(),
+            paths: self.config.paths.clone(),
         };
         match runner::run(&spec).await {
             Ok(outcome) => {

@@ -12,7 +12,7 @@ const SYSTEM: &[&str] =
     &["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/nix", "/proc", "/sys"];
 
 /// Entries of `/etc` that hold secrets (paths relative to `/etc`).
-const ETC_SECRETS: &[&str] = &[
+pub const ETC_SECRETS: &[&str] = &[
     "shadow",
     "shadow-",
     "gshadow",

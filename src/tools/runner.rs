@@ -158,7 +158,9 @@ pub fn scrubbed_env() -> Vec<(String, String)> {
 fn bwrap_command(spec: &RunSpec) -> Command {
     let workdir = &spec.workdir;
     let mut command = Command::new("bwrap");
-    command.args(super::sandbox::BWRAP_ROOT).arg("--bind").arg(workdir).arg(workdir);
+    command.args(super::sandbox::BWRAP_ROOT);
+    let emptied = hide_secrets(&mut command, spec);
+    command.arg("--bind").arg(workdir).arg(workdir);
     // The repository's git data stays visible (read-only) even when it lives under /tmp, which
     // the private tmpfs would otherwise hide.
     if let Some(common) = crate::workspace::git_common_dir(workdir) {
@@ -168,12 +170,58 @@ fn bwrap_command(spec: &RunSpec) -> Command {
     if git.exists() {
         command.arg("--ro-bind").arg(&git).arg(&git);
     }
+    // The emptied directories are read-only once what is bound into them is in place.
+    for dir in emptied {
+        command.arg("--remount-ro").arg(dir);
+    }
     command
         .args(["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"])
         .args(["--die-with-parent", "--new-session", "--chdir"])
         .arg(workdir)
         .args(["--", "/bin/sh", "-c", &spec.command]);
     command
+}
+
+/// Over the read-only root: the home is an empty tmpfs with only its toolchains bound back (so
+/// `~/.ssh`, `~/.aws`, `~/.config`, … are not there), the state directory and `/run` (where
+/// daemons' Unix sockets live) are empty too, and `/etc`'s secret files are replaced by empty
+/// ones. Returns the emptied directories, to be made read-only after the worktree is bound.
+fn hide_secrets(command: &mut Command, spec: &RunSpec) -> Vec<PathBuf> {
+    let mut emptied = Vec::new();
+    let home = std::env::var_os("HOME").map(PathBuf::from).filter(|h| h.is_dir() && h.parent().is_some());
+    let readable =
+        super::read_paths::discover(home.as_deref(), spec.paths.state_dir.as_deref(), &spec.paths.extra_read);
+    if let Some(home) = &home {
+        command.arg("--tmpfs").arg(home);
+        emptied.push(home.clone());
+        for path in readable.iter().filter(|p| p.starts_with(home)) {
+            command.arg("--ro-bind").arg(path).arg(path);
+        }
+    }
+    if let Some(state) = spec.paths.state_dir.as_ref().filter(|s| s.is_dir())
+        && home.as_ref().is_none_or(|h| !state.starts_with(h))
+    {
+        command.arg("--tmpfs").arg(state);
+        emptied.push(state.clone());
+    }
+    if Path::new("/run").is_dir() {
+        command.args(["--tmpfs", "/run"]);
+        emptied.push(PathBuf::from("/run"));
+    }
+    for secret in super::read_paths::ETC_SECRETS {
+        let path = Path::new("/etc").join(secret);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => {
+                command.arg("--tmpfs").arg(&path);
+                emptied.push(path);
+            }
+            Ok(meta) if meta.is_file() => {
+                command.arg("--ro-bind").arg("/dev/null").arg(&path);
+            }
+            _ => {}
+        }
+    }
+    emptied
 }
 
 fn landlock_command(spec: &RunSpec, tmp: &Path) -> Command {

@@ -176,6 +176,9 @@ fn bwrap_command(spec: &RunSpec) -> Command {
     }
     command
         .args(["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"])
+        // Run as root, bubblewrap would keep every capability: device nodes (a disk's), raw
+        // sockets. The command gets none.
+        .args(["--cap-drop", "ALL"])
         .args(["--die-with-parent", "--new-session", "--chdir"])
         .arg(workdir)
         .args(["--", "/bin/sh", "-c", &spec.command]);

@@ -3,6 +3,7 @@
 
 pub mod broker;
 pub mod budget;
+pub mod cgroup;
 pub mod confine;
 pub mod files;
 pub mod landlock;

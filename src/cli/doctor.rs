@@ -184,7 +184,7 @@ pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
             "store": { "path": context.store_path(), "ok": store_ok, "status": store },
             "finished_task_worktrees": { "tasks": finished, "worktrees": leftover, "bytes": leftover_bytes },
             "git_locks": locks,
-            "sandbox": { "best": probe.best(), "chosen": chosen, "probe": probe, "levels": probe.table() },
+            "sandbox": { "best": probe.best(), "chosen": chosen.as_ref().ok(), "chosen_error": chosen.as_ref().err(), "probe": probe, "levels": probe.table() },
             "providers": providers.iter().map(|(n, l)| {
                 let ready = in_use(n);
                 json!({

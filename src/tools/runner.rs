@@ -70,6 +70,8 @@ pub struct SandboxPaths {
 
 /// Most processes a command may add (a fork bomb stops there).
 pub const MAX_PROCESSES: u64 = 1024;
+/// Most tasks (processes and threads) a command's pids cgroup may hold, where one can be made.
+pub const MAX_TASKS: u64 = 4096;
 /// Most address space one process of a command may map, in bytes.
 pub const MAX_MEMORY: u64 = 16 << 30;
 
@@ -285,12 +287,16 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
     // The command dies with this process, even when it is SIGKILLed and cannot kill the group:
     // the kernel signals the child when the thread that forked it ends (runtime threads live as
     // long as the engine). Checked against the parent that forked, in case it died already.
+    // A pids cgroup of its own, where this machine allows one: a process limit that binds root,
+    // and every descendant found at the end. Dropped (killing what is left) when `run` returns.
+    let cgroup = super::cgroup::PidsCgroup::create(MAX_TASKS).ok();
+    let procs_fd = cgroup.as_ref().map(super::cgroup::PidsCgroup::procs_fd);
     // SAFETY: `getpid` is async-signal-safe.
     let parent = unsafe { libc::getpid() };
     // The Landlock supervisor is told to stop (it then kills what the command left); anything
     // else is killed outright.
     let death_signal = if spec.level == SandboxLevel::Landlock { libc::SIGTERM } else { libc::SIGKILL };
-    // SAFETY: the closure only calls `prctl`, `getppid` and `setrlimit`, which are
+    // SAFETY: the closure only calls `prctl`, `getppid`, `write` and `setrlimit`, which are
     // async-signal-safe, between fork and exec.
     unsafe {
         command.pre_exec(move || {
@@ -299,6 +305,11 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
             }
             if libc::getppid() != parent {
                 return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            if let Some(fd) = procs_fd
+                && libc::write(fd, b"0".as_ptr().cast(), 1) != 1
+            {
+                return Err(std::io::Error::last_os_error());
             }
             let limit = |resource, value: libc::rlim_t| {
                 let rlimit = libc::rlimit { rlim_cur: value, rlim_max: value };

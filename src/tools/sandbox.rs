@@ -116,6 +116,8 @@ impl SandboxProbe {
     pub fn table(&self) -> Vec<LevelRow> {
         // SAFETY: getuid has no preconditions.
         let root = unsafe { libc::getuid() } == 0;
+        // A pids cgroup per command limits processes at every level, root included.
+        let cgroup = super::cgroup::probe();
         let mut bubblewrap = LevelRow {
             level: SandboxLevel::Bubblewrap,
             available: self.bubblewrap.usable,
@@ -123,13 +125,15 @@ impl SandboxProbe {
             writes: true,
             network: true,
             signals: true,
-            processes: false,
-            notes: vec![
-                "processes: every descendant dies with the command (its own PID namespace), but their number is \
-                         bounded only by the timeout"
-                    .into(),
-            ],
+            processes: cgroup.is_ok(),
+            notes: Vec::new(),
         };
+        if let Err(reason) = &cgroup {
+            bubblewrap.notes.push(format!(
+                "processes: every descendant dies with the command (its own PID namespace), but their number is \
+                 bounded only by the timeout ({reason})"
+            ));
+        }
         if !self.bubblewrap.usable {
             bubblewrap.notes.push(format!("unavailable: {}", self.bubblewrap.detail));
         }
@@ -141,18 +145,17 @@ impl SandboxProbe {
             writes: true,
             network: super::seccomp::check().is_ok(),
             signals: scoped,
-            processes: !root,
+            processes: cgroup.is_ok() || !root,
             notes: Vec::new(),
         };
         if !scoped {
             landlock.notes.push("signals: this kernel's Landlock ABI is below 6, so signals are not scoped".into());
         }
-        if root {
-            landlock.notes.push(
+        if root && let Err(reason) = &cgroup {
+            landlock.notes.push(format!(
                 "processes: every descendant dies with the command (a supervising subreaper), but as root \
-                 RLIMIT_NPROC does not bind, so their number is bounded only by the timeout"
-                    .into(),
-            );
+                     RLIMIT_NPROC does not bind, so their number is bounded only by the timeout ({reason})"
+            ));
         }
         if let Err(reason) = super::seccomp::check() {
             landlock.notes.push(format!("network: {reason}"));

@@ -48,6 +48,7 @@ impl PidsCgroup {
     /// A new group allowing `max_tasks` tasks (processes and threads), or why not.
     pub fn create(max_tasks: u64) -> Result<PidsCgroup, String> {
         let parent = own_pids_dir().ok_or("no writable pids cgroup controller here")?;
+        sweep(&parent);
         let name = format!("ambidex-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
         let dir = parent.join(name);
         std::fs::create_dir(&dir).map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
@@ -108,6 +109,23 @@ impl Drop for PidsCgroup {
                 return;
             }
             std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+}
+
+/// Removes the groups of engines that died without cleaning up (SIGKILLed): their members are
+/// killed and the directories removed.
+fn sweep(parent: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix("ambidex-").and_then(|rest| rest.split('-').next()) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            drop(PidsCgroup { dir: entry.path(), procs: None });
         }
     }
 }

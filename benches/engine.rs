@@ -94,6 +94,7 @@ fn agent_turn(c: &mut Criterion) {
             command_timeout: Duration::from_secs(10),
             output_cap: 4096,
             result_cap: 4096,
+            paths: Default::default(),
         },
         Arc::new(Redactor::new([])),
     );

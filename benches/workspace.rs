@@ -115,6 +115,7 @@ fn sandbox_start(c: &mut Criterion) {
             output_cap: 4096,
             helper: helper.clone(),
             env: Vec::new(),
+            paths: Default::default(),
         };
         group.bench_function(format!("runner_{level}"), |b| {
             b.to_async(&runtime).iter(|| async { assert!(run(&spec).await.unwrap().success()) })

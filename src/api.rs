@@ -188,7 +188,8 @@ pub async fn serve(
     state_dir: &Path,
     default_repo: Option<&Path>,
 ) -> Result<ApiHandle, ApiError> {
-    std::fs::create_dir_all(state_dir).map_err(|source| ApiError::file("create", state_dir, source))?;
+    crate::protocol::private::create_private_dir(state_dir)
+        .map_err(|source| ApiError::file("create", state_dir, source))?;
     let token_path = state_dir.join(TOKEN_FILE);
     let token = auth::ensure_token(&token_path)?;
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))

@@ -203,7 +203,14 @@ impl Context {
         let redactor = Arc::new(Redactor::from_env(secrets.chain(gh)));
         let root = ambidex::workspace::repo_root(&self.repo_dir).unwrap_or_else(|| self.repo_dir.clone());
         let helper = std::env::current_exe().map_err(|err| format!("cannot find the ambidex executable: {err}"))?;
-        let mut setup = EngineSetup::new(self.effective.config.clone(), &root, sandbox::probe().best(), helper)?;
+        let requested = match self.effective.config.sandbox.level {
+            ambidex::config::SandboxChoice::Auto => None,
+            ambidex::config::SandboxChoice::Bubblewrap => Some(sandbox::SandboxLevel::Bubblewrap),
+            ambidex::config::SandboxChoice::Landlock => Some(sandbox::SandboxLevel::Landlock),
+            ambidex::config::SandboxChoice::None => Some(sandbox::SandboxLevel::None),
+        };
+        let level = sandbox::choose(requested, &sandbox::probe())?;
+        let mut setup = EngineSetup::new(self.effective.config.clone(), &root, level, helper)?;
         setup.auto_approve = auto_approve;
         setup.wait_at_gates = wait_at_gates;
         Ok(Engine::open_with(&self.store_path(), redactor, Some(setup)))

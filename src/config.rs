@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 pub use layers::Source;
 pub use model::{
     ApiConfig, Config, EngineConfig, ForgeConfig, ForgesConfig, GitConfig, ModelsConfig, ProviderConfig, ProviderKind,
-    RoleConfig, TuiConfig,
+    RoleConfig, SandboxChoice, SandboxConfig, TuiConfig,
 };
 
 use layers::Layer;
@@ -126,7 +126,7 @@ pub fn user_config_path() -> Option<PathBuf> {
 }
 
 fn read_layer(path: &Path, source: Source) -> Result<Option<Layer>, ConfigError> {
-    match std::fs::read_to_string(path) {
+    match crate::protocol::bounded::read_regular_text(path, crate::protocol::bounded::MAX_INPUT_FILE_BYTES) {
         Ok(text) => Layer::from_file(source, &text).map(Some),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(error) => Err(ConfigError::Unreadable { path: path.to_owned(), error }),

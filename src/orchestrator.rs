@@ -255,7 +255,18 @@ impl Engine {
     /// Turns a command into the events that carry it out.
     fn plan(&self, command: Command, actor: Actor) -> Result<Vec<NewEvent>, EngineError> {
         Ok(match command {
-            Command::AddTask { spec } => self.admission(TaskId::new(), spec, actor),
+            Command::AddTask { spec } => {
+                let texts: Vec<&str> = std::iter::once(spec.description.as_str())
+                    .chain(spec.acceptance_criteria.iter().map(String::as_str))
+                    .chain(spec.constraints.iter().map(String::as_str))
+                    .chain(spec.out_of_scope.iter().map(String::as_str))
+                    .chain(spec.validation.iter().map(String::as_str))
+                    .collect();
+                if let Some(problem) = crate::protocol::bounded::spec_too_large(&spec.title, &texts) {
+                    return Err(EngineError::Refused(problem));
+                }
+                self.admission(TaskId::new(), spec, actor)
+            }
             Command::ReviseTask { task, spec } => {
                 let status = self.task(task)?.status;
                 let mut events = vec![

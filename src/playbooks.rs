@@ -11,6 +11,7 @@ mod stage;
 
 mod policy_rules;
 mod shell;
+mod wrappers;
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -124,7 +125,7 @@ impl PolicyError {
     /// Reads a policy or playbook file: its text and its name for messages.
     pub(crate) fn read(path: &Path) -> Result<(String, String), PolicyError> {
         let origin = path.display().to_string();
-        match std::fs::read_to_string(path) {
+        match crate::protocol::bounded::read_regular_text(path, crate::protocol::bounded::MAX_INPUT_FILE_BYTES) {
             Ok(text) => Ok((text, origin)),
             Err(err) => Err(PolicyError { origin, line: None, message: format!("cannot read: {err}") }),
         }

@@ -4,6 +4,7 @@
 //! that events carry, gates, and the events themselves.
 
 mod actor;
+pub mod bounded;
 mod command;
 mod event;
 mod evidence;
@@ -11,6 +12,7 @@ mod expected;
 mod gate;
 mod ids;
 mod matrix_cells;
+pub mod private;
 mod queries;
 mod readiness;
 mod revision;

@@ -7,6 +7,12 @@
 //! and `key = value` assignments whose value looks random). Matches become `[REDACTED:<rule>]`.
 //! [`RedactingStream`] does the same for text that arrives in chunks, holding back only what
 //! could still be the start of a secret.
+//!
+//! A known secret is also found encoded (`redact/encoded.rs`): base64 at each of its three
+//! alignments, base64url, hex and URL-encoding, and inside base64 or hex wrapped over several
+//! lines (what `base64` and `xxd -p` print); those become `[REDACTED:<name>/<encoding>]`.
+
+mod encoded;
 
 use std::borrow::Cow;
 
@@ -43,7 +49,7 @@ pub struct Redactor {
 impl std::fmt::Debug for Redactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the secrets themselves.
-        write!(f, "Redactor({} known secrets, {} patterns)", self.exact_rules.len(), self.patterns.len())
+        write!(f, "Redactor({} known secret forms, {} patterns)", self.exact_rules.len(), self.patterns.len())
     }
 }
 
@@ -147,6 +153,13 @@ impl Redactor {
     pub fn new(secrets: impl IntoIterator<Item = (String, String)>) -> Redactor {
         let mut pairs: Vec<(String, String)> =
             secrets.into_iter().filter(|(_, value)| value.trim().len() >= MIN_SECRET_LEN).collect();
+        let encodings: Vec<(String, String)> = pairs
+            .iter()
+            .flat_map(|(name, value)| {
+                encoded::variants(value).into_iter().map(move |(encoding, form)| (format!("{name}/{encoding}"), form))
+            })
+            .collect();
+        pairs.extend(encodings);
         pairs.sort_by_key(|(_, value)| (std::cmp::Reverse(value.len()), value.clone()));
         pairs.dedup_by(|a, b| a.1 == b.1);
         let exact = (!pairs.is_empty())
@@ -173,6 +186,23 @@ impl Redactor {
     /// The text with every secret replaced.
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut current: Cow<'a, str> = Cow::Borrowed(text);
+        if let Some(exact) = &self.exact {
+            // Encoded secrets wrapped over lines: a block whose joined lines hold one goes whole.
+            let blocks = encoded::wrapped_blocks(current.as_ref());
+            let mut out = String::new();
+            let mut last = 0;
+            for (start, end, joined) in blocks {
+                if let Some(found) = exact.find(&joined) {
+                    out.push_str(&current[last..start]);
+                    out.push_str(&format!("[REDACTED:{}]", self.exact_rules[found.pattern().as_usize()]));
+                    last = end;
+                }
+            }
+            if last > 0 {
+                out.push_str(&current[last..]);
+                current = Cow::Owned(out);
+            }
+        }
         if let Some(exact) = &self.exact
             && exact.is_match(current.as_ref())
         {
@@ -268,6 +298,12 @@ impl RedactingStream<'_> {
                 at
             }
             _ => 0,
+        };
+        // Wrapped encoded lines just before the release point may continue in the next chunk:
+        // keep the run back until it ends, so its joined lines are checked whole.
+        let release = match encoded::trailing_run_start(&text[..release]) {
+            Some(start) if text.len() - start <= MAX_PEM => start,
+            _ => release,
         };
         // A PEM block that starts before the release point must be released whole.
         if let Some(begin) = text[..release].rfind("-----BEGIN ") {

@@ -92,3 +92,93 @@ fn streams_never_leak_a_secret_split_across_chunks() {
 fn debug_output_never_shows_secrets() {
     assert!(!format!("{:?}", redactor()).contains("plainvalue"));
 }
+
+const SECRET: &str = "plainvalue-that-is-secret-42/?&=+ tail!";
+
+fn encoded_redactor() -> Redactor {
+    Redactor::new([("FORGE_TOKEN".to_owned(), SECRET.to_owned())])
+}
+
+/// Runs a coreutils encoder, an implementation independent of the redactor's.
+fn encode_with(program: &str, args: &[&str], input: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+}
+
+/// The longest run of characters of `alphabet` in `text`: what is left of an encoding.
+fn longest_run(text: &str, alphabet: impl Fn(char) -> bool) -> usize {
+    text.split(|c: char| !alphabet(c)).map(str::len).max().unwrap_or(0)
+}
+
+#[test]
+fn base64_at_every_alignment_and_wrapped_is_redacted() {
+    let b64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '-' | '_' | '=');
+    for prefix in ["", "a", "ab", "abc", "abcd"] {
+        for suffix in ["", "\n", "xy"] {
+            let input = format!("{prefix}{SECRET}{suffix}");
+            for (program, args, encoding) in [
+                ("base64", &["-w0"][..], "base64"),
+                ("basenc", &["--base64url", "-w0"][..], "base64url"),
+                ("base64", &["-w", "16"][..], "base64"),
+                ("base64", &[][..], "base64"),
+            ] {
+                let encoded = encode_with(program, args, input.as_bytes());
+                let out = encoded_redactor().redact(&encoded).into_owned();
+                assert!(out.contains("[REDACTED:FORGE_TOKEN"), "{program} {args:?} of {input:?}: {out}");
+                // What is left is at most the encoding of the prefix or suffix and a boundary.
+                let left = longest_run(&out.replace("[REDACTED:FORGE_TOKEN/", "").replace(encoding, ""), b64);
+                assert!(left <= 12, "{program} {args:?} of {input:?} left {left} characters: {out}");
+            }
+        }
+    }
+}
+
+#[test]
+fn hex_and_url_encodings_are_redacted() {
+    let hex = encode_with("xxd", &["-p"], SECRET.as_bytes());
+    let out = encoded_redactor().redact(&hex).into_owned();
+    assert!(out.contains("[REDACTED:FORGE_TOKEN/hex]"), "{out}");
+    assert!(longest_run(&out.replace("hex", ""), |c| c.is_ascii_hexdigit()) <= 4, "{out}");
+    let upper: String = SECRET.bytes().map(|b| format!("{b:02X}")).collect();
+    assert!(encoded_redactor().redact(&format!("x={upper};")).contains("FORGE_TOKEN/hex"));
+    let url = encode_with(
+        "python3",
+        &["-c", "import sys,urllib.parse;print(urllib.parse.quote(sys.stdin.read(), safe=''))"],
+        SECRET.as_bytes(),
+    );
+    let out = encoded_redactor().redact(&format!("GET /?t={}", url.trim())).into_owned();
+    assert!(out.contains("[REDACTED:FORGE_TOKEN/url]"), "{out}");
+    let every: String = SECRET.bytes().map(|b| format!("%{b:02x}")).collect();
+    assert!(encoded_redactor().redact(&every).contains("FORGE_TOKEN/url"));
+}
+
+#[test]
+fn streams_hold_wrapped_encodings_until_the_run_ends() {
+    let r = encoded_redactor();
+    let encoded = encode_with("base64", &["-w", "20"], format!("ab{SECRET}").as_bytes());
+    let text = format!("before\n{encoded}after\n");
+    let whole = r.redact(&text).into_owned();
+    assert!(whole.contains("REDACTED"), "{whole}");
+    for size in [1, 7, 21, 64] {
+        let mut stream = r.stream();
+        let mut out = String::new();
+        for chunk in text.as_bytes().chunks(size) {
+            out.push_str(&stream.push(std::str::from_utf8(chunk).unwrap()));
+        }
+        out.push_str(&stream.finish());
+        assert_eq!(out, whole, "chunk size {size}");
+    }
+}
+
+#[test]
+fn plain_base64_text_without_secrets_is_untouched() {
+    let text = encode_with("base64", &[], &[7u8; 300]);
+    assert_eq!(encoded_redactor().redact(&text), text);
+}

@@ -95,7 +95,8 @@ pub fn check_integrity(path: &Path) -> Result<Integrity, StoreError> {
 /// Creates the directory a database file goes in.
 fn create_parent_dir(path: &Path) -> Result<(), StoreError> {
     match path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        Some(dir) => std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+        // The state directory holds the audit log and the API token: its owner's only.
+        Some(dir) => crate::protocol::private::create_private_dir(dir).map_err(|source| StoreError::Io {
             path: path.to_owned(),
             action: "create the directory of",
             durable_seq: None,
@@ -174,6 +175,12 @@ impl Store {
         let StoreOptions { hook, redactor } = options;
         create_parent_dir(path)?;
         let db = guarded_open(path, || builder().create(path))?;
+        crate::protocol::private::restrict_file(path).map_err(|source| StoreError::Io {
+            path: path.to_owned(),
+            action: "make private (0600)",
+            durable_seq: None,
+            source,
+        })?;
         let migration = guard::guarded(path, || prepare_schema(path, &db))?;
         let db = Arc::new(db);
         let loader = StoreReader { path: path.to_owned(), db: ReaderDb::Shared(db.clone()) };

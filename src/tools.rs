@@ -3,10 +3,14 @@
 
 pub mod broker;
 pub mod budget;
+pub mod cgroup;
 pub mod confine;
 pub mod files;
 pub mod landlock;
 pub mod output;
+pub mod read_paths;
 pub mod runner;
 pub mod sandbox;
 pub mod schema;
+pub mod seccomp;
+pub mod supervisor;

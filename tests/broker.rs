@@ -100,6 +100,7 @@ fn fixture(level: SandboxLevel, limits: BudgetLimits) -> Fixture {
         command_timeout: Duration::from_secs(60),
         output_cap: 64 * 1024,
         result_cap: 16 * 1024,
+        paths: Default::default(),
     };
     let redactor = Redactor::new([("DEPLOY_TOKEN".to_owned(), "tok-very-secret-123".to_owned())]);
     Fixture { _dir: dir, scope, broker: Broker::new(config, Arc::new(redactor)), host: Host::default() }

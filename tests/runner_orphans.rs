@@ -31,6 +31,7 @@ fn be_the_engine(pidfile: &Path) {
         output_cap: 4096,
         helper: PathBuf::new(),
         env: Vec::new(),
+        paths: Default::default(),
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(runner::run(&spec)).unwrap();

@@ -67,6 +67,7 @@ fn spec(fixture: &Fixture, level: SandboxLevel, command: &str) -> RunSpec {
         output_cap: 64 * 1024,
         helper: PathBuf::from(env!("CARGO_BIN_EXE_ambidex")),
         env: Vec::new(),
+        paths: Default::default(),
     }
 }
 
@@ -197,4 +198,49 @@ fn secrets_never_reach_the_command() {
     for secret in ["tok-0123456789-secret", "sk-never-shown", "hunter2hunter2", "DEPLOY_TOKEN", "OPENAI_API_KEY"] {
         assert!(!stdout.contains(secret), "{secret} leaked:\n{stdout}");
     }
+}
+
+/// Where this machine lets the engine make a pids cgroup (root here and in CI), a command's
+/// processes are capped and every one of them, whatever its session, is killed with the group.
+#[test]
+fn a_pids_cgroup_caps_a_process_flood_and_kills_it_whole() {
+    use std::os::unix::process::CommandExt;
+    let group = match ambidex::tools::cgroup::PidsCgroup::create(40) {
+        Ok(group) => group,
+        Err(reason) => {
+            assert!(std::env::var_os("CI").is_none(), "CI runs as root and needs the pids cgroup: {reason}");
+            eprintln!("skipped: {reason}");
+            return;
+        }
+    };
+    let fd = group.procs_fd();
+    let mut command = std::process::Command::new("/bin/sh");
+    command.args(["-c", "for i in $(seq 80); do setsid sleep 1307.5 > /dev/null 2>&1 & done; echo spawned"]);
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    // SAFETY: only `write` runs between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("fork"), "80 processes fit under a cap of 40: {stderr}");
+    let alive = |marker: &str| {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+                let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+                String::from_utf8_lossy(&cmdline).contains(marker) && !stat.contains(") Z")
+            })
+            .count()
+    };
+    assert!(alive("1307.5") > 0, "the setsid sleepers outlive their shell until the group goes");
+    drop(group);
+    assert_eq!(alive("1307.5"), 0, "every process of the group is killed with it");
 }

@@ -115,6 +115,7 @@ fn fixture() -> Fixture {
         command_timeout: Duration::from_secs(5),
         output_cap: 4096,
         result_cap: 4096,
+        paths: Default::default(),
     };
     let spec = AgentSpec {
         role: Role::Implementer,

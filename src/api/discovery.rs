@@ -48,7 +48,20 @@ impl Discovery {
     pub(crate) fn write(&self, path: &Path) -> Result<(), ApiError> {
         let text = serde_json::to_string_pretty(self).map_err(|err| ApiError::file("encode", path, err.into()))?;
         let temporary = path.with_extension(format!("json.{}.tmp", std::process::id()));
-        std::fs::write(&temporary, text + "\n").and_then(|()| std::fs::rename(&temporary, path)).map_err(|source| {
+        let write = |text: String| {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            // Owner-only from the start: it names the token file and the engine's port.
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(crate::protocol::private::PRIVATE_FILE_MODE)
+                .open(&temporary)?;
+            file.write_all(text.as_bytes())?;
+            std::fs::rename(&temporary, path)
+        };
+        let _ = std::fs::remove_file(&temporary);
+        write(text + "\n").map_err(|source| {
             let _ = std::fs::remove_file(&temporary);
             ApiError::file("write", path, source)
         })

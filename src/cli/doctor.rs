@@ -185,6 +185,15 @@ fn mark(ready: Option<&Result<(), ModelUnavailable>>) -> &'static str {
     }
 }
 
+fn config_level(config: &ambidex::config::Config) -> &'static str {
+    match config.sandbox.level {
+        ambidex::config::SandboxChoice::Auto => "auto",
+        ambidex::config::SandboxChoice::Bubblewrap => "bubblewrap",
+        ambidex::config::SandboxChoice::Landlock => "landlock",
+        ambidex::config::SandboxChoice::None => "none",
+    }
+}
+
 pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
     let config = &context.effective.config;
     let readiness = readiness(context);
@@ -193,6 +202,13 @@ pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
     let blocked: Option<&ModelUnavailable> =
         readiness.as_ref().ok().and_then(|all| all.iter().find_map(|(_, r)| r.as_ref().err()));
     let probe = sandbox::probe();
+    let requested = match config.sandbox.level {
+        ambidex::config::SandboxChoice::Auto => None,
+        ambidex::config::SandboxChoice::Bubblewrap => Some(sandbox::SandboxLevel::Bubblewrap),
+        ambidex::config::SandboxChoice::Landlock => Some(sandbox::SandboxLevel::Landlock),
+        ambidex::config::SandboxChoice::None => Some(sandbox::SandboxLevel::None),
+    };
+    let chosen = sandbox::choose(requested, &probe);
     let StoreStatus { ok: store_ok, summary: store, tasks, held } = store_status(context);
     let stopped = stopped_tasks(&tasks, held);
     let (finished, leftover, leftover_bytes) = leftover_worktrees(&tasks);
@@ -212,7 +228,7 @@ pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
             "finished_task_worktrees": { "tasks": finished, "worktrees": leftover, "bytes": leftover_bytes },
             "git_locks": locks,
             "stopped_tasks": stopped,
-            "sandbox": { "best": probe.best(), "probe": probe },
+            "sandbox": { "best": probe.best(), "chosen": chosen.as_ref().ok(), "chosen_error": chosen.as_ref().err(), "probe": probe, "levels": probe.table() },
             "providers": providers.iter().map(|(n, l)| {
                 let ready = in_use(n);
                 json!({
@@ -274,6 +290,35 @@ pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
     row("  bubblewrap", &facility(&probe.bubblewrap));
     row("  landlock", &facility(&probe.landlock));
     row("  user namespaces", &facility(&probe.user_namespaces));
+    let tick = |held: bool| if held { "✓" } else { "✗" };
+    row("  confinement", "level        reads  writes  network  signals  processes");
+    for level in probe.table() {
+        let name = if level.available { level.level.to_string() } else { format!("({})", level.level) };
+        row(
+            "",
+            &format!(
+                "{name:<12} {:<6} {:<7} {:<8} {:<8} {}",
+                tick(level.reads),
+                tick(level.writes),
+                tick(level.network),
+                tick(level.signals),
+                tick(level.processes)
+            ),
+        );
+        for note in &level.notes {
+            row("", &format!("  {}: {note}", level.level));
+        }
+    }
+    match &chosen {
+        Ok(level) => {
+            let why = match config_level(config) {
+                "auto" => "sandbox.level = auto: the best available, bubblewrap, else landlock, else none".to_owned(),
+                other => format!("sandbox.level = {other}: when it cannot hold here, the engine refuses to start"),
+            };
+            row("  in use", &format!("{level} ({why})"));
+        }
+        Err(reason) => row("  in use", &format!("✗ {reason}")),
+    }
     if probe.best() == sandbox::SandboxLevel::None {
         row("", "without a sandbox, every command an agent runs needs your approval");
     }

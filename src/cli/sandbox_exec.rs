@@ -1,14 +1,16 @@
-//! `ambidex __sandbox landlock --rw DIR … -- COMMAND …`: the helper the tool runner starts to put a
-//! command under Landlock. It never returns on success: it becomes the command.
+//! `ambidex __sandbox landlock --rw DIR … --ro PATH … -- COMMAND …`: the helper the tool runner
+//! starts to put a command under Landlock, seccomp and a supervisor that outlives it only to kill
+//! what it left behind. It never returns on success: it exits with the command's status.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use ambidex::tools::landlock::Confinement;
 use clap::{Args, ValueEnum};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Level {
-    /// Landlock filesystem and TCP rules with no_new_privs.
+    /// Landlock file, network and scope rules, a seccomp filter, no_new_privs, no capabilities.
     Landlock,
 }
 
@@ -19,6 +21,15 @@ pub struct SandboxArgs {
     /// A directory the command may write beneath (repeatable).
     #[arg(long = "rw", value_name = "DIR")]
     writable: Vec<PathBuf>,
+    /// A path the command may read beneath (repeatable).
+    #[arg(long = "ro", value_name = "PATH")]
+    readable: Vec<PathBuf>,
+    /// Most processes the command may add (for a user other than root).
+    #[arg(long, default_value_t = 0)]
+    max_processes: u64,
+    /// Most address space per process, in bytes (0: no limit).
+    #[arg(long, default_value_t = 0)]
+    max_memory: u64,
     /// The command and its arguments.
     #[arg(last = true, required = true)]
     command: Vec<String>,
@@ -26,7 +37,17 @@ pub struct SandboxArgs {
 
 pub fn run(args: SandboxArgs) -> ExitCode {
     let reason = match args.level {
-        Level::Landlock => ambidex::tools::landlock::exec_restricted(&args.writable, &args.command),
+        Level::Landlock => {
+            let mut readable = args.readable;
+            readable.extend(args.writable.iter().cloned());
+            let confinement = Confinement {
+                readable,
+                writable: args.writable,
+                max_processes: args.max_processes,
+                max_memory: args.max_memory,
+            };
+            ambidex::tools::supervisor::run(&confinement, &args.command)
+        }
     };
     eprintln!("ambidex sandbox: {reason}");
     // 126 is what shells use for "found but could not run".

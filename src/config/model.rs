@@ -32,6 +32,34 @@ pub struct Config {
     pub api: ApiConfig,
     /// The control room.
     pub tui: TuiConfig,
+    /// How agents' commands are isolated.
+    pub sandbox: SandboxConfig,
+}
+
+/// Which isolation `run` commands get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SandboxChoice {
+    /// The best level this machine offers: bubblewrap, else Landlock, else none.
+    #[default]
+    Auto,
+    /// bubblewrap namespaces; refused to start when bubblewrap cannot run here.
+    Bubblewrap,
+    /// Landlock, seccomp and a supervisor; refused to start when Landlock is missing.
+    Landlock,
+    /// No isolation: every command waits for a human's approval.
+    None,
+}
+
+/// How agents' commands are isolated (`[sandbox]`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxConfig {
+    /// `auto`, `bubblewrap`, `landlock` or `none`.
+    pub level: SandboxChoice,
+    /// More absolute paths commands may read at the Landlock level (a toolchain in an unusual
+    /// place); a path that is or contains a home secret or the state directory is ignored.
+    pub read_paths: Vec<String>,
 }
 
 /// The engine's scheduling limits.
@@ -288,6 +316,7 @@ impl Default for Config {
             forges: ForgesConfig::default(),
             api: ApiConfig::default(),
             tui: TuiConfig::default(),
+            sandbox: SandboxConfig::default(),
         }
     }
 }

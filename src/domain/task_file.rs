@@ -111,19 +111,8 @@ pub fn read_task_file_changes(path: &Path) -> Result<SpecChanges, TaskFileError>
 
 fn read_text(path: &Path) -> Result<String, TaskFileError> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|err| TaskFileError {
-        path: shown.clone(),
-        line: None,
-        message: format!("cannot read the task file: {err}"),
-    })?;
-    String::from_utf8(bytes).map_err(|err| TaskFileError {
-        path: shown,
-        line: None,
-        message: format!(
-            "the task file is not UTF-8 text (invalid byte at offset {}); save it as UTF-8",
-            err.utf8_error().valid_up_to()
-        ),
-    })
+    crate::protocol::bounded::read_regular_text(path, crate::protocol::bounded::MAX_INPUT_FILE_BYTES)
+        .map_err(|err| TaskFileError { path: shown, line: None, message: format!("cannot read the task file: {err}") })
 }
 
 /// Parses the text of a task file; `path` is only used in messages and as the task's source.

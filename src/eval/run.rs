@@ -99,6 +99,7 @@ pub async fn run_tests(spec: RunTests<'_>) -> Result<TestReport, RunTestsError> 
         output_cap: OUTPUT_CAP,
         helper: spec.helper.to_owned(),
         env,
+        paths: Default::default(),
     };
     let outcome = runner::run(&run_spec).await?;
     let report_text = instrumented.report_file.as_ref().and_then(|path| std::fs::read_to_string(path).ok());

@@ -71,6 +71,8 @@ pub struct EngineSetup {
     pub playbooks: Playbooks,
     /// The sandbox level for commands.
     pub sandbox: SandboxLevel,
+    /// What the Landlock level may also read (`sandbox.read_paths`) and never (the state dir).
+    pub sandbox_paths: crate::tools::runner::SandboxPaths,
     /// The `ambidex` executable (it applies Landlock for the runner).
     pub helper: PathBuf,
     /// Gates this run decides on its own.
@@ -99,11 +101,16 @@ impl EngineSetup {
     pub fn new(config: Config, repo_root: &Path, sandbox: SandboxLevel, helper: PathBuf) -> Result<Self, String> {
         let policy = Policy::for_repo(repo_root).map_err(|err| err.to_string())?;
         let playbooks = Playbooks::with_dir(&repo_root.join(".ambidex/playbooks")).map_err(|err| err.to_string())?;
+        let sandbox_paths = crate::tools::runner::SandboxPaths {
+            extra_read: config.sandbox.read_paths.iter().map(PathBuf::from).collect(),
+            state_dir: Some(config.state_dir()),
+        };
         Ok(EngineSetup {
             config,
             policy,
             playbooks,
             sandbox,
+            sandbox_paths,
             helper,
             auto_approve: AutoApprove::None,
             wait_at_gates: true,

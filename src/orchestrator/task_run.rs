@@ -206,6 +206,7 @@ impl TaskRun {
             command_timeout: Duration::from_secs(600),
             output_cap: 256 * 1024,
             result_cap: 24 * 1024,
+            paths: self.setup.sandbox_paths.clone(),
         };
         Broker::new(config, self.engine.redactor().clone())
     }

@@ -3,9 +3,15 @@
 //! It is the `[commands]` section of the policy file, so it lives with the policy: the tool broker
 //! enforces the verdicts, the policy decides them (and checks each rule's examples when loaded).
 //!
-//! Each simple command of a line (split by `playbooks/shell.rs`) is judged on its own; the strictest
-//! decision over all of them wins, and a command no rule matches gets the default. A line the
-//! splitter cannot see through is never allowed without a human. Rules carry `match` /
+//! Every command a line will run (found by `playbooks/shell.rs` with the bash grammar, wrappers,
+//! `find -exec`, `sh -c` bodies and `eval` opened by `playbooks/wrappers.rs`) is judged on its
+//! own; the strictest decision over all of them wins, and a command no rule matches gets the
+//! default. What cannot be judged from the text (inline interpreter code, a program name computed
+//! at run time, a line that does not parse) is never allowed without a human.
+//!
+//! Build tools that run the repository's own code (`make`, `npm run`, `cargo test`) are allowed by
+//! the shipped rules: the policy cannot see what a Makefile will do, so the sandbox, not the
+//! policy, is what contains them (see the README's security section). Rules carry `match` /
 //! `not_match` examples that are checked when the policy is loaded, so a rule that does not do
 //! what its author meant fails loudly.
 
@@ -79,7 +85,7 @@ fn matches_prefix(prefix: &[String], words: &Words) -> bool {
 
 impl CommandRule {
     fn matches_line(&self, line: &str) -> bool {
-        split(line).commands.iter().any(|words| matches_prefix(&self.prefix, words))
+        split(line).commands.iter().any(|command| matches_prefix(&self.prefix, &command.words))
     }
 }
 
@@ -108,15 +114,12 @@ impl CommandPolicy {
         let parts = split(line);
         let mut verdict = Verdict::Allow;
         let mut reasons = Vec::new();
-        if parts.commands.is_empty() {
-            return Judgement { verdict: Verdict::Forbid, reasons: vec!["the command is empty".into()] };
-        }
-        for words in &parts.commands {
-            let shown = words.join(" ");
+        for command in &parts.commands {
+            let shown = command.shown();
             let strictest = self
                 .rules
                 .iter()
-                .filter(|rule| matches_prefix(&rule.prefix, words))
+                .filter(|rule| matches_prefix(&rule.prefix, &command.words))
                 .max_by_key(|rule| (rule.decision, rule.prefix.len()));
             match strictest {
                 Some(rule) => {
@@ -134,9 +137,15 @@ impl CommandPolicy {
                 }
             }
         }
-        if let Some(opaque) = parts.opaque {
-            verdict = verdict.max(Verdict::Prompt);
-            reasons.push(format!("the line uses {opaque}, which cannot be checked part by part"));
+        for finding in &parts.findings {
+            verdict = verdict.max(finding.verdict);
+            reasons.push(format!("{} ({})", finding.reason, verdict_word(finding.verdict)));
+        }
+        if reasons.is_empty() {
+            return Judgement {
+                verdict: Verdict::Forbid,
+                reasons: vec![format!("`{}` runs no command: give the command line to run", line.trim())],
+            };
         }
         Judgement { verdict, reasons }
     }

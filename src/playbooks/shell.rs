@@ -1,265 +1,288 @@
-//! Splitting a shell command line into the simple commands it runs, so each can be judged alone.
+//! Finding every simple command a shell command line will run, so each can be judged alone.
 //!
-//! `A=1 bash -lc 'cargo test && git push'` becomes `[cargo, test]` and `[git, push]`: leading
-//! assignments are dropped, `bash -c` / `sh -c` wrappers are opened, and chains (`&&`, `||`, `;`,
-//! `|`, `&`, newlines) are split. Constructs this splitter cannot see through (command
-//! substitution, subshells, process substitution) are reported so the policy can ask a human.
+//! The line is parsed with the real bash grammar (tree-sitter-bash), not split on `&&`: every
+//! part of a pipeline or list, subshells, groups, `if`/`for`/`while`/`case` bodies, function
+//! bodies, command and process substitutions (also inside strings, redirections and heredocs)
+//! are all found. Then what a command runs on behalf of its arguments is opened up: wrappers
+//! (`env`, `timeout`, `nice`, `nohup`, `command`, `exec`, `xargs`, `sudo`, …), `find -exec`,
+//! `sh -c`/`bash -c` bodies, `eval` arguments, and `git`'s global options before its
+//! subcommand (`wrappers.rs`).
+//!
+//! What cannot be decided from the text (a program name computed at run time, inline code for an
+//! interpreter, an alias, a line that does not parse) is reported as a [`Finding`] so the policy
+//! can ask a human.
+
+use tree_sitter::{Node, Parser};
+
+use super::commands::Verdict;
 
 /// One simple command: its words after quote removal.
 pub type Words = Vec<String>;
 
-/// The simple commands of a command line.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Split {
-    /// Every simple command, in order.
-    pub commands: Vec<Words>,
-    /// Why the line could not be fully analysed, when it could not.
-    pub opaque: Option<String>,
+/// A command that will run, and what runs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Simple {
+    /// The words, after quote and escape removal (dynamic parts keep their source text).
+    pub words: Words,
+    /// The wrappers it was found inside, outermost first (`xargs`, `find -exec`, `bash -c`, …).
+    pub via: Vec<String>,
 }
 
-/// Wrappers that run their arguments as a command.
-const PASS_THROUGH: &[&str] = &["env", "command", "nohup", "time", "exec", "builtin"];
-const SHELLS: &[&str] = &["sh", "bash", "zsh", "dash", "ksh"];
-const MAX_DEPTH: usize = 4;
+impl Simple {
+    /// The command as shown in a reason: its words, and what ran it.
+    pub fn shown(&self) -> String {
+        let words = self.words.join(" ");
+        if self.via.is_empty() { words } else { format!("{words}` (run by `{}`)", self.via.join("` → `")) }
+    }
+}
 
-/// Splits `line` into simple commands.
+/// Something about the line that is at least as strict as `verdict`, with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The least strict verdict the line can get.
+    pub verdict: Verdict,
+    /// Why, naming the part of the line.
+    pub reason: String,
+}
+
+/// Every command a line runs, and what could not be seen through.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Split {
+    /// Every simple command, in source order (inner ones after the command that runs them).
+    pub commands: Vec<Simple>,
+    /// What could not be analysed, or is decided without a rule.
+    pub findings: Vec<Finding>,
+}
+
+impl Split {
+    pub(super) fn opaque(&mut self, reason: String) {
+        self.findings.push(Finding { verdict: Verdict::Prompt, reason });
+    }
+
+    pub(super) fn forbid(&mut self, reason: String) {
+        self.findings.push(Finding { verdict: Verdict::Forbid, reason });
+    }
+}
+
+/// How deeply `bash -c`, `eval` and wrappers may nest before the line is called opaque.
+pub(super) const MAX_DEPTH: usize = 8;
+
+/// One word of a command: its value, and whether that value is fixed before the line runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Word {
+    /// The value after quote removal, or the source text when it is not literal.
+    pub text: String,
+    /// False when the word contains an expansion, a substitution, a glob or a brace expansion.
+    pub literal: bool,
+}
+
+/// Finds every simple command `line` runs.
 pub fn split(line: &str) -> Split {
     let mut out = Split::default();
-    split_into(line, 0, &mut out);
+    split_into(line, &[], 0, &mut out);
     out
 }
 
-fn split_into(line: &str, depth: usize, out: &mut Split) {
+/// Parses `line` (found inside `via`) and adds what it runs to `out`.
+pub(super) fn split_into(line: &str, via: &[String], depth: usize, out: &mut Split) {
     if depth > MAX_DEPTH {
-        out.opaque.get_or_insert_with(|| "shell wrappers nested too deeply".to_owned());
+        out.opaque(format!("shell wrappers nested more than {MAX_DEPTH} deep"));
         return;
     }
-    let (segments, opaque) = tokenize(line);
-    if let Some(reason) = opaque {
-        out.opaque.get_or_insert(reason);
+    let mut parser = Parser::new();
+    if parser.set_language(&tree_sitter_bash::LANGUAGE.into()).is_err() {
+        out.opaque("the shell grammar could not be loaded, so the line cannot be checked".into());
+        return;
     }
-    for words in segments {
-        let words = strip_prefixes(words);
-        if words.is_empty() {
+    let Some(tree) = parser.parse(line, None) else {
+        out.opaque("the line could not be parsed as shell".into());
+        return;
+    };
+    let root = tree.root_node();
+    if root.has_error() {
+        out.opaque("the line is not valid shell (it does not parse), so not every part can be checked".into());
+    }
+    walk(root, line.as_bytes(), via, depth, out);
+}
+
+/// Visits `node`, adding every command under it.
+fn walk(node: Node<'_>, src: &[u8], via: &[String], depth: usize, out: &mut Split) {
+    match node.kind() {
+        "command" => command(node, src, via, depth, out),
+        "file_redirect" | "herestring_redirect" => {
+            let text = node.utf8_text(src).unwrap_or_default();
+            if text.contains("/dev/tcp/") || text.contains("/dev/udp/") {
+                out.forbid(format!("`{text}` opens a network connection; agents have no network access"));
+            }
+            walk_children(node, src, via, depth, out);
+        }
+        _ => walk_children(node, src, via, depth, out),
+    }
+}
+
+fn walk_children(node: Node<'_>, src: &[u8], via: &[String], depth: usize, out: &mut Split) {
+    let mut cursor = node.walk();
+    for child in node.named_children(&mut cursor) {
+        walk(child, src, via, depth, out);
+    }
+}
+
+/// A `command` node: its words become a command; substitutions inside it are walked too.
+fn command(node: Node<'_>, src: &[u8], via: &[String], depth: usize, out: &mut Split) {
+    let mut words = Vec::new();
+    let mut cursor = node.walk();
+    for child in node.named_children(&mut cursor) {
+        match child.kind() {
+            "variable_assignment" | "file_redirect" | "herestring_redirect" | "heredoc_redirect" => {}
+            "command_name" => {
+                if let Some(inner) = child.named_child(0) {
+                    words.push(word(inner, src));
+                }
+            }
+            _ => words.push(word(child, src)),
+        }
+    }
+    // The words' own substitutions (and the assignments' and redirections') run too.
+    walk_children(node, src, via, depth, out);
+    super::wrappers::expand(words, via, depth, out);
+}
+
+/// The value of one word node.
+pub(super) fn word(node: Node<'_>, src: &[u8]) -> Word {
+    let raw = node.utf8_text(src).unwrap_or_default().to_owned();
+    match value(node, src) {
+        Some(text) => Word { text, literal: true },
+        None => Word { text: raw, literal: false },
+    }
+}
+
+/// The literal value of a word node, or `None` when it is only known at run time.
+fn value(node: Node<'_>, src: &[u8]) -> Option<String> {
+    let text = node.utf8_text(src).ok()?;
+    match node.kind() {
+        "word" | "number" => {
+            // Globs, brace expansion and tildes make the shell compute the word.
+            if text.contains(['*', '?', '[', '{', '~']) && !text.starts_with('-') {
+                return None;
+            }
+            Some(unescape_bare(text))
+        }
+        "raw_string" => text.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')).map(str::to_owned),
+        "ansi_c_string" => text.strip_prefix("$'").and_then(|t| t.strip_suffix('\'')).and_then(unescape_ansi_c),
+        "string" | "translated_string" => {
+            let mut cursor = node.walk();
+            let only_content =
+                node.named_children(&mut cursor).all(|c| c.kind() == "string_content" || c.kind() == "string");
+            if !only_content {
+                return None;
+            }
+            let inner = text.trim_start_matches('$');
+            let inner = inner.strip_prefix('"').and_then(|t| t.strip_suffix('"'))?;
+            Some(unescape_double(inner))
+        }
+        "concatenation" => {
+            let mut cursor = node.walk();
+            let mut joined = String::new();
+            for child in node.named_children(&mut cursor) {
+                joined.push_str(&value(child, src)?);
+            }
+            Some(joined)
+        }
+        _ => None,
+    }
+}
+
+/// Backslash removal in an unquoted word: `g\it` is `git`.
+fn unescape_bare(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('\n') | None => {}
+                Some(next) => out.push(next),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Backslash removal inside double quotes: only `\" \\ \$ \`` and a newline are escapes.
+fn unescape_double(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\'
+            && let Some(&next) = chars.peek()
+            && matches!(next, '"' | '\\' | '$' | '`' | '\n')
+        {
+            chars.next();
+            if next != '\n' {
+                out.push(next);
+            }
             continue;
         }
-        if let Some(script) = shell_script(&words) {
-            split_into(&script, depth + 1, out);
-        } else {
-            out.commands.push(words);
-        }
+        out.push(c);
     }
+    out
 }
 
-/// Drops `VAR=value` assignments and pass-through wrappers (`env`, `nohup`, `timeout 10`, …).
-fn strip_prefixes(mut words: Words) -> Words {
-    loop {
-        let Some(first) = words.first() else {
-            return words;
-        };
-        let is_assignment = first
-            .split_once('=')
-            .is_some_and(|(name, _)| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
-        if is_assignment {
-            words.remove(0);
-        } else if PASS_THROUGH.contains(&first.as_str()) {
-            words.remove(0);
-            while words.first().is_some_and(|w| w.starts_with('-')) {
-                words.remove(0);
-            }
-        } else if first == "timeout" {
-            words.remove(0);
-            while words.first().is_some_and(|w| w.starts_with('-')) {
-                words.remove(0);
-            }
-            if !words.is_empty() {
-                words.remove(0);
-            }
-        } else {
-            return words;
+/// The value of a `$'…'` string; `None` for an escape this does not know.
+fn unescape_ansi_c(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let digits = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>, radix: u32, max: usize| {
+        let mut value = 0u32;
+        let mut count = 0;
+        while count < max
+            && let Some(d) = chars.peek().and_then(|c| c.to_digit(radix))
+        {
+            value = value * radix + d;
+            chars.next();
+            count += 1;
         }
-    }
-}
-
-/// The script of `bash -c SCRIPT` (any flag cluster containing `c`), if this is one.
-fn shell_script(words: &[String]) -> Option<String> {
-    let name = words.first()?.rsplit('/').next()?;
-    if !SHELLS.contains(&name) {
-        return None;
-    }
-    let mut rest = words[1..].iter();
-    while let Some(word) = rest.next() {
-        if word.starts_with('-') && !word.starts_with("--") && word.contains('c') {
-            return rest.next().cloned();
-        }
-        if !word.starts_with('-') {
-            return None;
-        }
-    }
-    None
-}
-
-/// Splits into word lists at control operators, removing quotes. Returns the segments and, when
-/// something could not be analysed, why.
-fn tokenize(line: &str) -> (Vec<Words>, Option<String>) {
-    let mut segments = Vec::new();
-    let mut words: Words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut opaque = None;
-    let mut chars = line.chars().peekable();
-    let finish_word = |word: &mut String, in_word: &mut bool, words: &mut Words| {
-        if *in_word {
-            words.push(std::mem::take(word));
-            *in_word = false;
-        }
+        (count > 0).then_some(value)
     };
     while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                for q in chars.by_ref() {
-                    if q == '\'' {
-                        break;
-                    }
-                    word.push(q);
-                }
-            }
-            '"' => {
-                in_word = true;
-                while let Some(q) = chars.next() {
-                    match q {
-                        '"' => break,
-                        '\\' => {
-                            if let Some(&next) = chars.peek()
-                                && matches!(next, '"' | '\\' | '$' | '`')
-                            {
-                                word.push(next);
-                                chars.next();
-                                continue;
-                            }
-                            word.push('\\');
-                        }
-                        '$' if chars.peek() == Some(&'(') => {
-                            opaque.get_or_insert_with(|| "command substitution `$(…)`".to_owned());
-                            word.push(q);
-                        }
-                        '`' => {
-                            opaque.get_or_insert_with(|| "command substitution with backticks".to_owned());
-                            word.push(q);
-                        }
-                        _ => word.push(q),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                if let Some(next) = chars.next()
-                    && next != '\n'
-                {
-                    word.push(next);
-                }
-            }
-            '$' if chars.peek() == Some(&'(') => {
-                opaque.get_or_insert_with(|| "command substitution `$(…)`".to_owned());
-                in_word = true;
-                word.push(c);
-            }
-            '`' => {
-                opaque.get_or_insert_with(|| "command substitution with backticks".to_owned());
-                in_word = true;
-                word.push(c);
-            }
-            '(' | ')' | '{' | '}' if !in_word => {
-                opaque.get_or_insert_with(|| "a subshell or command group".to_owned());
-                finish_word(&mut word, &mut in_word, &mut words);
-                segments.push(std::mem::take(&mut words));
-            }
-            '<' | '>' if chars.peek() == Some(&'(') => {
-                opaque.get_or_insert_with(|| "process substitution".to_owned());
-                in_word = true;
-                word.push(c);
-            }
-            '&' | '|' | ';' | '\n' => {
-                // `2>&1` and `>&` are redirections, not control operators.
-                if c == '&' && (word.ends_with('>') || word.ends_with('<')) {
-                    word.push(c);
-                    continue;
-                }
-                finish_word(&mut word, &mut in_word, &mut words);
-                if matches!(chars.peek(), Some(&next) if next == c && c != '\n') {
-                    chars.next();
-                }
-                segments.push(std::mem::take(&mut words));
-            }
-            '#' if !in_word => {
-                for skipped in chars.by_ref() {
-                    if skipped == '\n' {
-                        break;
-                    }
-                }
-                finish_word(&mut word, &mut in_word, &mut words);
-                segments.push(std::mem::take(&mut words));
-            }
-            c if c.is_whitespace() => finish_word(&mut word, &mut in_word, &mut words),
-            c => {
-                in_word = true;
-                word.push(c);
-            }
+        if c != '\\' {
+            out.push(c);
+            continue;
         }
+        let escaped = match chars.next()? {
+            'n' => '\n',
+            't' => '\t',
+            'r' => '\r',
+            'a' => '\u{7}',
+            'b' => '\u{8}',
+            'e' | 'E' => '\u{1b}',
+            'f' => '\u{c}',
+            'v' => '\u{b}',
+            c @ ('\\' | '\'' | '"' | '?') => c,
+            'x' => char::from_u32(digits(&mut chars, 16, 2)?)?,
+            'u' => char::from_u32(digits(&mut chars, 16, 4)?)?,
+            'U' => char::from_u32(digits(&mut chars, 16, 8)?)?,
+            d @ '0'..='7' => {
+                let mut value = d.to_digit(8)?;
+                for _ in 0..2 {
+                    match chars.peek().and_then(|c| c.to_digit(8)) {
+                        Some(next) => {
+                            value = value * 8 + next;
+                            chars.next();
+                        }
+                        None => break,
+                    }
+                }
+                char::from_u32(value)?
+            }
+            _ => return None,
+        };
+        out.push(escaped);
     }
-    finish_word(&mut word, &mut in_word, &mut words);
-    segments.push(words);
-    segments.retain(|s| !s.is_empty());
-    (segments, opaque)
+    Some(out)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn commands(line: &str) -> Vec<String> {
-        split(line).commands.iter().map(|w| w.join(" ")).collect()
-    }
-
-    #[test]
-    fn chains_are_split_and_quotes_removed() {
-        assert_eq!(
-            commands("cargo test && git push || echo 'no luck' ; ls | wc -l"),
-            ["cargo test", "git push", "echo no luck", "ls", "wc -l"]
-        );
-        assert_eq!(commands("echo \"a \\\"b\\\" c\" x\\ y"), ["echo a \"b\" c x y"]);
-        assert_eq!(commands("sleep 1 & rm -rf /"), ["sleep 1", "rm -rf /"]);
-    }
-
-    #[test]
-    fn assignments_and_wrappers_are_peeled() {
-        assert_eq!(commands("RUST_LOG=debug A=1 cargo test"), ["cargo test"]);
-        assert_eq!(commands("env -i FOO=bar git push origin"), ["git push origin"]);
-        assert_eq!(commands("timeout 10 nohup curl http://x"), ["curl http://x"]);
-        assert_eq!(commands("bash -lc 'cargo build && git push'"), ["cargo build", "git push"]);
-        assert_eq!(commands("/bin/sh -c \"sh -c 'sudo ls'\""), ["sudo ls"]);
-    }
-
-    #[test]
-    fn redirections_stay_with_their_command() {
-        assert_eq!(commands("cargo test 2>&1 | tail -5"), ["cargo test 2>&1", "tail -5"]);
-        assert!(split("cargo test 2>&1").opaque.is_none());
-    }
-
-    #[test]
-    fn what_cannot_be_seen_through_is_reported() {
-        assert!(split("echo $(curl evil)").opaque.is_some());
-        assert!(split("echo `id`").opaque.is_some());
-        assert!(split("(cd /; rm -rf x)").opaque.is_some());
-        assert!(split("diff <(ls a) <(ls b)").opaque.is_some());
-        assert!(split("echo '$(not substituted)'").opaque.is_none());
-    }
-
-    #[test]
-    fn comments_and_blank_segments_vanish() {
-        assert_eq!(commands("ls # && git push"), ["ls"]);
-        assert_eq!(commands(";; ls ;"), ["ls"]);
-        assert!(commands("   ").is_empty());
-    }
-}
+#[path = "shell_tests.rs"]
+mod tests;

@@ -66,6 +66,8 @@ pub struct BrokerConfig {
     pub output_cap: usize,
     /// Bytes of tool output returned to the model.
     pub result_cap: usize,
+    /// What the Landlock level may also read, and never.
+    pub paths: runner::SandboxPaths,
 }
 
 /// One agent's place: its task, identity, worktree and budgets.
@@ -107,6 +109,9 @@ impl AgentScope {
         })
     }
 }
+
+/// How long a file tool call (read, write, edit, list, search, git_diff) may take.
+pub const FILE_TOOL_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The outcome of one call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,31 +235,32 @@ impl Broker {
         arguments: &Value,
         facts: &mut RunFacts,
     ) -> Result<ToolOutput, ToolOutput> {
-        let confined = &scope.confined;
-        Ok(match name {
+        let confined = scope.confined.clone();
+        let worktree = scope.worktree.clone();
+        let work: Box<dyn FnOnce() -> ToolOutput + Send> = match name {
             "list_files" => {
                 let args: ListFilesArgs = parse(name, arguments)?;
-                files::list_files(confined, args.path.as_deref(), args.max_depth)
+                Box::new(move || files::list_files(&confined, args.path.as_deref(), args.max_depth))
             }
             "read_file" => {
                 let args: ReadFileArgs = parse(name, arguments)?;
-                files::read_file(confined, &args.path, args.start_line, args.max_lines)
+                Box::new(move || files::read_file(&confined, &args.path, args.start_line, args.max_lines))
             }
             "search" => {
                 let args: SearchArgs = parse(name, arguments)?;
-                files::search(confined, &args)
+                Box::new(move || files::search(&confined, &args))
             }
             "write_file" => {
                 let args: WriteFileArgs = parse(name, arguments)?;
-                files::write_file(confined, &args.path, &args.content)
+                Box::new(move || files::write_file(&confined, &args.path, &args.content))
             }
             "edit_file" => {
                 let args: EditFileArgs = parse(name, arguments)?;
-                files::edit_file(confined, &args.path, &args.old, &args.new)
+                Box::new(move || files::edit_file(&confined, &args.path, &args.old, &args.new))
             }
             "git_diff" => {
                 let _: GitDiffArgs = parse(name, arguments)?;
-                match diff_against(&scope.worktree.path, &scope.worktree.base) {
+                Box::new(move || match diff_against(&worktree.path, &worktree.base) {
                     Ok(diff) if diff.files.is_empty() => ToolOutput::ok("no changes against the base commit yet"),
                     Ok(diff) => {
                         let stats: Vec<String> = diff
@@ -265,14 +271,28 @@ impl Broker {
                         ToolOutput::ok(format!("{}\n\n{}", stats.join("\n"), diff.patch))
                     }
                     Err(err) => ToolOutput::error(err.to_string()),
-                }
+                })
             }
             "run" => {
                 let args: RunArgs = parse(name, arguments)?;
-                self.run(scope, host, &args, facts).await
+                return Ok(self.run(scope, host, &args, facts).await);
             }
-            other => ToolOutput::error(format!(
-                "there is no tool `{other}`; the tools are list_files, read_file, search, write_file, edit_file, run, git_diff"
+            other => {
+                return Ok(ToolOutput::error(format!(
+                    "there is no tool `{other}`; the tools are list_files, read_file, search, write_file, edit_file, run, git_diff"
+                )));
+            }
+        };
+        // File tools run off the async threads, bounded in time: whatever they meet (a slow
+        // disk, a file that cannot be read without blocking), the call ends and is recorded.
+        let task = tokio::task::spawn_blocking(work);
+        Ok(match tokio::time::timeout(FILE_TOOL_TIMEOUT, task).await {
+            Ok(Ok(output)) => output,
+            Ok(Err(err)) => ToolOutput::error(format!("the {name} call failed inside the engine: {err}")),
+            Err(_) => ToolOutput::error(format!(
+                "the {name} call did not finish within {} s and was abandoned; ask for less (a narrower path or \
+                 pattern)",
+                FILE_TOOL_TIMEOUT.as_secs()
             )),
         })
     }
@@ -330,6 +350,7 @@ impl Broker {
             output_cap: self.config.output_cap,
             helper: self.config.helper.clone(),
             env: Vec::new(),
+            paths: self.config.paths.clone(),
         };
         match runner::run(&spec).await {
             Ok(outcome) => {

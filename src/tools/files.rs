@@ -33,13 +33,21 @@ fn read_text(path: &Path, shown: &str) -> Result<String, ToolOutput> {
     if metadata.is_dir() {
         return Err(ToolOutput::error(format!("`{shown}` is a directory; use list_files")));
     }
+    if !metadata.is_file() {
+        return Err(ToolOutput::error(format!(
+            "`{shown}` is {}, not a regular file; the file tools only read regular files",
+            crate::protocol::bounded::kind_of(metadata.file_type())
+        )));
+    }
     if metadata.len() > MAX_FILE_BYTES {
         return Err(ToolOutput::error(format!(
             "`{shown}` is {} bytes, too large to read here; use search to find the part you need",
             metadata.len()
         )));
     }
-    let bytes = std::fs::read(path).map_err(|err| ToolOutput::error(format!("cannot read `{shown}`: {err}")))?;
+    // FIFOs, sockets and devices are refused without blocking (checked on the open descriptor).
+    let bytes = crate::protocol::bounded::read_regular(path, MAX_FILE_BYTES)
+        .map_err(|err| ToolOutput::error(format!("cannot read `{shown}`: {err}")))?;
     if looks_binary(&bytes) {
         return Err(ToolOutput::error(format!("`{shown}` is a binary file ({} bytes); it is not shown", bytes.len())));
     }
@@ -154,6 +162,28 @@ pub fn search(confined: &Confined, args: &SearchArgs) -> ToolOutput {
     }
 }
 
+/// Replaces the contents of the regular file at `path` (creating it), never opening a FIFO,
+/// socket or device: the open does not block, and the descriptor is checked before truncating.
+fn write_regular(path: &Path, shown: &str, content: &str) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|err| format!("cannot write `{shown}`: {err}"))?;
+    let metadata = file.metadata().map_err(|err| format!("cannot write `{shown}`: {err}"))?;
+    if !metadata.is_file() {
+        return Err(format!(
+            "`{shown}` is {}, not a regular file; the file tools only write regular files",
+            crate::protocol::bounded::kind_of(metadata.file_type())
+        ));
+    }
+    file.set_len(0).map_err(|err| format!("cannot write `{shown}`: {err}"))?;
+    file.write_all(content.as_bytes()).map_err(|err| format!("cannot write `{shown}`: {err}"))
+}
+
 /// `write_file`: creates or replaces a whole file (parent directories included).
 pub fn write_file(confined: &Confined, path: &str, content: &str) -> ToolOutput {
     let full = match confined.write_path(path) {
@@ -169,7 +199,7 @@ pub fn write_file(confined: &Confined, path: &str, content: &str) -> ToolOutput 
     {
         return ToolOutput::error(format!("cannot create the directory for `{path}`: {err}"));
     }
-    match std::fs::write(&full, content) {
+    match write_regular(&full, path, content) {
         Ok(()) => ToolOutput::ok(format!(
             "{} `{path}` ({} bytes, {} lines)",
             if existed { "replaced" } else { "created" },
@@ -177,7 +207,7 @@ pub fn write_file(confined: &Confined, path: &str, content: &str) -> ToolOutput 
             content.lines().count()
         ))
         .changed(path),
-        Err(err) => ToolOutput::error(format!("cannot write `{path}`: {err}")),
+        Err(message) => ToolOutput::error(message),
     }
 }
 
@@ -207,8 +237,8 @@ pub fn edit_file(confined: &Confined, path: &str, old: &str, new: &str) -> ToolO
             updated.push_str(&text[..*at]);
             updated.push_str(new);
             updated.push_str(&text[at + old.len()..]);
-            if let Err(err) = std::fs::write(&full, &updated) {
-                return ToolOutput::error(format!("cannot write `{path}`: {err}"));
+            if let Err(message) = write_regular(&full, path, &updated) {
+                return ToolOutput::error(message);
             }
             let line = line_of(*at);
             ToolOutput::ok(format!(

@@ -62,3 +62,32 @@ fn edit_file_replaces_exactly_one_match_and_explains_the_rest() {
         "fn a() {}\nfn b() { todo!() }\nfn a() {}\n"
     );
 }
+
+fn mkfifo(path: &std::path::Path) {
+    let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+}
+
+/// A FIFO with no writer would block `open` for reading (and with no reader, for writing)
+/// forever: every file tool must refuse it at once. A hang fails the test by never finishing.
+#[test]
+fn fifos_and_links_to_devices_are_refused_without_blocking() {
+    let (dir, c) = workspace();
+    mkfifo(&dir.path().join("pipe"));
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero")).unwrap();
+    for path in ["pipe", "zero"] {
+        let read = read_file(&c, path, None, None);
+        assert!(!read.ok, "{path}: {}", read.text);
+        let edit = edit_file(&c, path, "a", "b");
+        assert!(!edit.ok, "{path}: {}", edit.text);
+    }
+    let read = read_file(&c, "pipe", None, None);
+    assert!(read.text.contains("FIFO"), "{}", read.text);
+    let write = write_file(&c, "pipe", "data");
+    assert!(
+        !write.ok && write.text.contains("not a regular file") || write.text.contains("cannot write"),
+        "{}",
+        write.text
+    );
+}

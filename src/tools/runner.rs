@@ -55,7 +55,25 @@ pub struct RunSpec {
     pub helper: PathBuf,
     /// Extra variables for the command (already checked by the caller).
     pub env: Vec<(String, String)>,
+    /// What the Landlock level may read besides the system and toolchains, and what it never may.
+    pub paths: SandboxPaths,
 }
+
+/// Paths that shape the Landlock level's read list (see `tools/read_paths.rs`).
+#[derive(Debug, Clone, Default)]
+pub struct SandboxPaths {
+    /// Extra paths commands may read (`sandbox.read_paths`); those reaching a secret are dropped.
+    pub extra_read: Vec<PathBuf>,
+    /// The engine's state directory, never readable (the worktree inside it is).
+    pub state_dir: Option<PathBuf>,
+}
+
+/// Most processes a command may add (a fork bomb stops there).
+pub const MAX_PROCESSES: u64 = 1024;
+/// Most tasks (processes and threads) a command's pids cgroup may hold, where one can be made.
+pub const MAX_TASKS: u64 = 4096;
+/// Most address space one process of a command may map, in bytes.
+pub const MAX_MEMORY: u64 = 16 << 30;
 
 /// How a command ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,7 +160,9 @@ pub fn scrubbed_env() -> Vec<(String, String)> {
 fn bwrap_command(spec: &RunSpec) -> Command {
     let workdir = &spec.workdir;
     let mut command = Command::new("bwrap");
-    command.args(super::sandbox::BWRAP_ROOT).arg("--bind").arg(workdir).arg(workdir);
+    command.args(super::sandbox::BWRAP_ROOT);
+    let emptied = hide_secrets(&mut command, spec);
+    command.arg("--bind").arg(workdir).arg(workdir);
     // The repository's git data stays visible (read-only) even when it lives under /tmp, which
     // the private tmpfs would otherwise hide.
     if let Some(common) = crate::workspace::git_common_dir(workdir) {
@@ -152,22 +172,80 @@ fn bwrap_command(spec: &RunSpec) -> Command {
     if git.exists() {
         command.arg("--ro-bind").arg(&git).arg(&git);
     }
+    // The emptied directories are read-only once what is bound into them is in place.
+    for dir in emptied {
+        command.arg("--remount-ro").arg(dir);
+    }
     command
         .args(["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"])
+        // Run as root, bubblewrap would keep every capability: device nodes (a disk's), raw
+        // sockets. The command gets none.
+        .args(["--cap-drop", "ALL"])
         .args(["--die-with-parent", "--new-session", "--chdir"])
         .arg(workdir)
         .args(["--", "/bin/sh", "-c", &spec.command]);
     command
 }
 
+/// Over the read-only root: the home is an empty tmpfs with only its toolchains bound back (so
+/// `~/.ssh`, `~/.aws`, `~/.config`, … are not there), the state directory and `/run` (where
+/// daemons' Unix sockets live) are empty too, and `/etc`'s secret files are replaced by empty
+/// ones. Returns the emptied directories, to be made read-only after the worktree is bound.
+fn hide_secrets(command: &mut Command, spec: &RunSpec) -> Vec<PathBuf> {
+    let mut emptied = Vec::new();
+    let home = std::env::var_os("HOME").map(PathBuf::from).filter(|h| h.is_dir() && h.parent().is_some());
+    let readable =
+        super::read_paths::discover(home.as_deref(), spec.paths.state_dir.as_deref(), &spec.paths.extra_read);
+    if let Some(home) = &home {
+        command.arg("--tmpfs").arg(home);
+        emptied.push(home.clone());
+        for path in readable.iter().filter(|p| p.starts_with(home)) {
+            command.arg("--ro-bind").arg(path).arg(path);
+        }
+    }
+    if let Some(state) = spec.paths.state_dir.as_ref().filter(|s| s.is_dir())
+        && home.as_ref().is_none_or(|h| !state.starts_with(h))
+    {
+        command.arg("--tmpfs").arg(state);
+        emptied.push(state.clone());
+    }
+    if Path::new("/run").is_dir() {
+        command.args(["--tmpfs", "/run"]);
+        emptied.push(PathBuf::from("/run"));
+    }
+    for secret in super::read_paths::ETC_SECRETS {
+        let path = Path::new("/etc").join(secret);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => {
+                command.arg("--tmpfs").arg(&path);
+                emptied.push(path);
+            }
+            Ok(meta) if meta.is_file() => {
+                command.arg("--ro-bind").arg("/dev/null").arg(&path);
+            }
+            _ => {}
+        }
+    }
+    emptied
+}
+
 fn landlock_command(spec: &RunSpec, tmp: &Path) -> Command {
     let mut command = Command::new(&spec.helper);
-    command.args(["__sandbox", "landlock", "--rw"]).arg(&spec.workdir).arg("--rw").arg(tmp).args([
-        "--",
-        "/bin/sh",
-        "-c",
-        &spec.command,
-    ]);
+    command.args(["__sandbox", "landlock", "--rw"]).arg(&spec.workdir).arg("--rw").arg(tmp);
+    // The git data stays readable (not writable), wherever the repository lives.
+    if let Some(common) = crate::workspace::git_common_dir(&spec.workdir) {
+        command.arg("--ro").arg(common);
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    for path in super::read_paths::discover(home.as_deref(), spec.paths.state_dir.as_deref(), &spec.paths.extra_read) {
+        command.arg("--ro").arg(path);
+    }
+    command
+        .arg("--max-processes")
+        .arg(MAX_PROCESSES.to_string())
+        .arg("--max-memory")
+        .arg(MAX_MEMORY.to_string())
+        .args(["--", "/bin/sh", "-c", &spec.command]);
     command
 }
 
@@ -199,26 +277,39 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
         .env("TMPDIR", &tmp_for_command)
         .env("TERM", "dumb")
         .env("NO_COLOR", "1")
-        .env("CARGO_TERM_COLOR", "never")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .process_group(0);
+        .env("CARGO_TERM_COLOR", "never");
+    if spec.level == SandboxLevel::Landlock {
+        // The home directory is not readable at this level; git treats an unreadable
+        // ~/.gitconfig as fatal, so it is told there is none.
+        command.env("GIT_CONFIG_GLOBAL", "/dev/null");
+    }
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true).process_group(0);
     // The command dies with this process, even when it is SIGKILLed and cannot kill the group:
     // the kernel signals the child when the thread that forked it ends (runtime threads live as
     // long as the engine). Checked against the parent that forked, in case it died already.
+    // A pids cgroup of its own, where this machine allows one: a process limit that binds root,
+    // and every descendant found at the end. Dropped (killing what is left) when `run` returns.
+    let cgroup = super::cgroup::PidsCgroup::create(MAX_TASKS).ok();
+    let procs_fd = cgroup.as_ref().map(super::cgroup::PidsCgroup::procs_fd);
     // SAFETY: `getpid` is async-signal-safe.
     let parent = unsafe { libc::getpid() };
-    // SAFETY: the closure only calls `prctl`, `getppid` and `setrlimit`, which are
+    // The Landlock supervisor is told to stop (it then kills what the command left); anything
+    // else is killed outright.
+    let death_signal = if spec.level == SandboxLevel::Landlock { libc::SIGTERM } else { libc::SIGKILL };
+    // SAFETY: the closure only calls `prctl`, `getppid`, `write` and `setrlimit`, which are
     // async-signal-safe, between fork and exec.
     unsafe {
         command.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, death_signal as libc::c_ulong, 0, 0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             if libc::getppid() != parent {
                 return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            if let Some(fd) = procs_fd
+                && libc::write(fd, b"0".as_ptr().cast(), 1) != 1
+            {
+                return Err(std::io::Error::last_os_error());
             }
             let limit = |resource, value: libc::rlim_t| {
                 let rlimit = libc::rlimit { rlim_cur: value, rlim_max: value };
@@ -239,6 +330,14 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
     let (status, timed_out) = match tokio::time::timeout(spec.timeout, child.wait()).await {
         Ok(status) => (status.ok(), false),
         Err(_) => {
+            if spec.level == SandboxLevel::Landlock {
+                // The supervisor kills every descendant, setsid ones too, before it exits.
+                stop_supervisor(pgid);
+                if let Ok(Ok(status)) = tokio::time::timeout(Duration::from_secs(5), child.wait()).await {
+                    kill_group(pgid);
+                    return Ok(finish(spec, started, Some(status), true, stdout, stderr).await);
+                }
+            }
             kill_group(pgid);
             let status = tokio::time::timeout(Duration::from_secs(5), child.wait()).await.ok().and_then(Result::ok);
             (status, true)
@@ -246,10 +345,21 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
     };
     // Whatever the command left running in the background goes too; that also closes the pipes.
     kill_group(pgid);
+    Ok(finish(spec, started, status, timed_out, stdout, stderr).await)
+}
+
+async fn finish(
+    spec: &RunSpec,
+    started: Instant,
+    status: Option<std::process::ExitStatus>,
+    timed_out: bool,
+    stdout: tokio::task::JoinHandle<Capped>,
+    stderr: tokio::task::JoinHandle<Capped>,
+) -> RunOutcome {
     let out = finish_reader(stdout).await;
     let err = finish_reader(stderr).await;
     use std::os::unix::process::ExitStatusExt;
-    Ok(RunOutcome {
+    RunOutcome {
         exit_code: if timed_out { None } else { status.and_then(|s| s.code()) },
         signal: status.and_then(|s| s.signal()),
         timed_out,
@@ -258,7 +368,17 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
         stderr: err.text(),
         duration_ms: started.elapsed().as_millis() as u64,
         level: spec.level,
-    })
+    }
+}
+
+/// Asks the Landlock supervisor (the group's leader) to stop.
+fn stop_supervisor(pid: Option<u32>) {
+    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 1) {
+        // SAFETY: signals the process this runner started; a stale pid just fails.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+    }
 }
 
 /// Kills every process left in the command's group (bubblewrap's own namespace dies with it).

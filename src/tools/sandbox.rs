@@ -65,6 +65,118 @@ impl SandboxProbe {
     }
 }
 
+/// The level to use: `requested` (`None` for auto, the best available) when this machine can
+/// hold it, else an error saying why and what to do.
+pub fn choose(requested: Option<SandboxLevel>, probe: &SandboxProbe) -> Result<SandboxLevel, String> {
+    match requested {
+        None => Ok(probe.best()),
+        Some(SandboxLevel::None) => Ok(SandboxLevel::None),
+        Some(SandboxLevel::Bubblewrap) if probe.bubblewrap.usable => Ok(SandboxLevel::Bubblewrap),
+        Some(SandboxLevel::Landlock) if probe.landlock.usable => Ok(SandboxLevel::Landlock),
+        Some(level) => {
+            let detail =
+                if level == SandboxLevel::Bubblewrap { &probe.bubblewrap.detail } else { &probe.landlock.detail };
+            Err(format!(
+                "sandbox.level is `{level}` but this machine cannot hold it ({detail}); set sandbox.level = \"auto\" to \
+                 use the best level available, or fix the cause (`ambidex doctor` shows every level)"
+            ))
+        }
+    }
+}
+
+/// What one level confines on this machine: one row of `doctor`'s table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LevelRow {
+    /// The level.
+    pub level: SandboxLevel,
+    /// Whether this machine can use it.
+    pub available: bool,
+    /// Reads only the worktree, git data, toolchains and system paths (home secrets, the state
+    /// directory and /etc's secret files are not readable).
+    pub reads: bool,
+    /// Writes only the worktree and a private temp dir.
+    pub writes: bool,
+    /// No network of any family.
+    pub network: bool,
+    /// No signals or ptrace to processes outside the sandbox, and no access to their /proc entries.
+    pub signals: bool,
+    /// Every descendant dies with the command and the number of processes is limited.
+    pub processes: bool,
+    /// What a ✗ means here, and what happens instead.
+    pub notes: Vec<String>,
+}
+
+impl SandboxProbe {
+    /// The Landlock ABI version, when Landlock is available.
+    pub fn landlock_abi(&self) -> Option<u32> {
+        self.landlock.detail.strip_prefix("ABI ").and_then(|n| n.trim().parse().ok()).filter(|_| self.landlock.usable)
+    }
+
+    /// What every level confines here.
+    pub fn table(&self) -> Vec<LevelRow> {
+        // SAFETY: getuid has no preconditions.
+        let root = unsafe { libc::getuid() } == 0;
+        // A pids cgroup per command limits processes at every level, root included.
+        let cgroup = super::cgroup::probe();
+        let mut bubblewrap = LevelRow {
+            level: SandboxLevel::Bubblewrap,
+            available: self.bubblewrap.usable,
+            reads: true,
+            writes: true,
+            network: true,
+            signals: true,
+            processes: cgroup.is_ok(),
+            notes: Vec::new(),
+        };
+        if let Err(reason) = &cgroup {
+            bubblewrap.notes.push(format!(
+                "processes: every descendant dies with the command (its own PID namespace), but their number is \
+                 bounded only by the timeout ({reason})"
+            ));
+        }
+        if !self.bubblewrap.usable {
+            bubblewrap.notes.push(format!("unavailable: {}", self.bubblewrap.detail));
+        }
+        let scoped = self.landlock_abi().is_some_and(|abi| abi >= 6);
+        let mut landlock = LevelRow {
+            level: SandboxLevel::Landlock,
+            available: self.landlock.usable,
+            reads: true,
+            writes: true,
+            network: super::seccomp::check().is_ok(),
+            signals: scoped,
+            processes: cgroup.is_ok() || !root,
+            notes: Vec::new(),
+        };
+        if !scoped {
+            landlock.notes.push("signals: this kernel's Landlock ABI is below 6, so signals are not scoped".into());
+        }
+        if root && let Err(reason) = &cgroup {
+            landlock.notes.push(format!(
+                "processes: every descendant dies with the command (a supervising subreaper), but as root \
+                     RLIMIT_NPROC does not bind, so their number is bounded only by the timeout ({reason})"
+            ));
+        }
+        if let Err(reason) = super::seccomp::check() {
+            landlock.notes.push(format!("network: {reason}"));
+        }
+        if !self.landlock.usable {
+            landlock.notes.push(format!("unavailable: {}", self.landlock.detail));
+        }
+        let none = LevelRow {
+            level: SandboxLevel::None,
+            available: true,
+            reads: false,
+            writes: false,
+            network: false,
+            signals: false,
+            processes: false,
+            notes: vec!["nothing is confined: every command waits for a human's approval".into()],
+        };
+        vec![bubblewrap, landlock, none]
+    }
+}
+
 /// Probes every level.
 pub fn probe() -> SandboxProbe {
     SandboxProbe { bubblewrap: probe_bubblewrap(), landlock: probe_landlock(), user_namespaces: probe_userns() }

@@ -222,12 +222,15 @@ fn load_file(name_or_path: &str, dir: Option<&Path>, depth: usize) -> Result<The
         Some(dir) if Path::new(name_or_path).is_relative() => dir.join(name_or_path),
         _ => Path::new(name_or_path).to_path_buf(),
     };
-    let text = std::fs::read_to_string(&path).map_err(|err| {
+    let text = crate::protocol::bounded::read_regular_text(&path, MAX_THEME_BYTES).map_err(|err| {
         let names: Vec<&str> = BUILT_IN.iter().map(|(name, _)| *name).collect();
         error(name_or_path, format!("not a built-in theme ({}) and not a readable file: {err}", names.join(", ")))
     })?;
     parse(name_or_path, &text, path.parent(), depth)
 }
+
+/// The largest theme file read.
+const MAX_THEME_BYTES: u64 = 256 * 1024;
 
 fn parse(label: &str, text: &str, dir: Option<&Path>, depth: usize) -> Result<ThemeFile, ThemeError> {
     let mut file: ThemeFile = toml::from_str(text).map_err(|err| error(label, err.to_string()))?;

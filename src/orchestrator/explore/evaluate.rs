@@ -166,6 +166,7 @@ async fn static_findings(crew: &Crew, scratch: &Worktree, patch: &str) -> Vec<cr
         output_cap: eval::run::OUTPUT_CAP,
         helper: crew.setup.helper.clone(),
         env: Vec::new(),
+        paths: crew.setup.sandbox_paths.clone(),
     };
     match runner::run(&spec).await {
         Ok(outcome) => {

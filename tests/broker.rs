@@ -4,20 +4,23 @@
 // Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+mod support {
+    pub mod levels;
+}
+
+use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use futures::future::BoxFuture;
 use serde_json::json;
 
-use ambidex::playbooks::Policy;
 use ambidex::protocol::{Actor, AgentIdentity, Decision, EventKind, NewEvent, Role, TaskId, ToolCallRecord, Track};
 use ambidex::redact::Redactor;
-use ambidex::tools::broker::{AgentScope, ApprovalRequest, Broker, BrokerConfig, ToolHost};
+use ambidex::tools::broker::{AgentScope, ApprovalRequest, Broker, ToolHost};
 use ambidex::tools::budget::{BudgetLimits, BudgetUsage};
 use ambidex::tools::sandbox::{SandboxLevel, probe};
 use ambidex::workspace::{WorktreeRequest, create};
+use support::levels::broker_config;
 
 #[derive(Default)]
 struct Host {
@@ -93,15 +96,7 @@ fn fixture(level: SandboxLevel, limits: BudgetLimits) -> Fixture {
     let actor = Actor::Agent(AgentIdentity { role: Role::Implementer, track: Track::Right, candidate: None });
     let task_budget = Arc::new(Mutex::new(BudgetUsage::new("task", BudgetLimits::default())));
     let scope = AgentScope::new(task, actor, worktree, limits, task_budget).unwrap();
-    let config = BrokerConfig {
-        policy: Policy::built_in().unwrap().commands,
-        sandbox: level,
-        helper: PathBuf::from(env!("CARGO_BIN_EXE_ambidex")),
-        command_timeout: Duration::from_secs(60),
-        output_cap: 64 * 1024,
-        result_cap: 16 * 1024,
-        paths: Default::default(),
-    };
+    let config = broker_config(level);
     let redactor = Redactor::new([("DEPLOY_TOKEN".to_owned(), "tok-very-secret-123".to_owned())]);
     Fixture { _dir: dir, scope, broker: Broker::new(config, Arc::new(redactor)), host: Host::default() }
 }

@@ -11,6 +11,9 @@
 // Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/levels.rs"]
+mod levels;
+
 #[path = "escape_corpus/cases.rs"]
 mod cases;
 
@@ -19,17 +22,16 @@ use std::net::{TcpListener, UdpSocket};
 use std::os::unix::net::{UnixDatagram, UnixListener};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-use ambidex::playbooks::Policy;
 use ambidex::protocol::{Actor, AgentIdentity, Decision, EventKind, NewEvent, Role, TaskId, Track};
 use ambidex::redact::Redactor;
-use ambidex::tools::broker::{AgentScope, ApprovalRequest, Broker, BrokerConfig, ToolHost};
+use ambidex::tools::broker::{AgentScope, ApprovalRequest, Broker, ToolHost};
 use ambidex::tools::budget::{BudgetLimits, BudgetUsage};
-use ambidex::tools::sandbox::{SandboxLevel, probe};
+use ambidex::tools::sandbox::SandboxLevel;
 use ambidex::workspace::{WorktreeRequest, create};
+use levels::{broker_config, levels};
 
 /// A secret in the engine's own environment (its `/proc/<pid>/environ`).
 pub const ENGINE_SECRET: &str = "engine-secret-Zq8vW3nR5tY1uI7oP2aS";
@@ -241,21 +243,6 @@ fn world(level: SandboxLevel, dir: &Path, home: &Path) -> (World, AgentScope) {
     (world, scope)
 }
 
-fn levels() -> Vec<SandboxLevel> {
-    let probe = probe();
-    let mut levels = Vec::new();
-    if probe.bubblewrap.usable {
-        levels.push(SandboxLevel::Bubblewrap);
-    } else if std::env::var_os("CI").is_some() {
-        panic!("bubblewrap must be usable in CI: {}", probe.bubblewrap.detail);
-    }
-    if probe.landlock.usable {
-        levels.push(SandboxLevel::Landlock);
-    }
-    assert!(!levels.is_empty(), "no sandbox level is available on this machine");
-    levels
-}
-
 /// The forms a secret could leak in: as is, base64 (any alignment: the middle of each) and hex.
 fn leak_forms(secret: &str) -> Vec<String> {
     let mut forms = vec![secret.to_owned(), secret.bytes().map(|b| format!("{b:02x}")).collect()];
@@ -294,15 +281,7 @@ fn every_escape_attempt_fails_at_every_level() {
     for level in levels() {
         let dir = tempfile::tempdir().unwrap();
         let (mut world, mut scope) = world(level, dir.path(), home.path());
-        let config = BrokerConfig {
-            policy: Policy::built_in().unwrap().commands,
-            sandbox: level,
-            helper: PathBuf::from(env!("CARGO_BIN_EXE_ambidex")),
-            command_timeout: Duration::from_secs(60),
-            output_cap: 64 * 1024,
-            result_cap: 16 * 1024,
-            paths: Default::default(),
-        };
+        let config = broker_config(level);
         let redactor = Redactor::new([
             ("CORPUS_DEPLOY_TOKEN".to_owned(), ENGINE_SECRET.to_owned()),
             ("DEPLOY_TOKEN".to_owned(), DOTENV_SECRET.to_owned()),

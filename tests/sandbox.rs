@@ -6,14 +6,19 @@
 // Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support {
+    pub mod levels;
+}
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ambidex::protocol::TaskId;
 use ambidex::tools::runner::{RunOutcome, RunSpec, run};
-use ambidex::tools::sandbox::{SandboxLevel, probe};
+use ambidex::tools::sandbox::SandboxLevel;
 use ambidex::workspace::{WorktreeRequest, create};
+use support::levels::levels;
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -41,21 +46,6 @@ fn fixture() -> Fixture {
     .path;
     std::fs::create_dir_all(dir.path().join("outside")).unwrap();
     Fixture { dir, worktree }
-}
-
-fn levels() -> Vec<SandboxLevel> {
-    let probe = probe();
-    let mut levels = Vec::new();
-    if probe.bubblewrap.usable {
-        levels.push(SandboxLevel::Bubblewrap);
-    } else if std::env::var_os("CI").is_some() {
-        panic!("bubblewrap must be usable in CI: {}", probe.bubblewrap.detail);
-    }
-    if probe.landlock.usable {
-        levels.push(SandboxLevel::Landlock);
-    }
-    assert!(!levels.is_empty(), "no sandbox level is available on this machine");
-    levels
 }
 
 fn spec(fixture: &Fixture, level: SandboxLevel, command: &str) -> RunSpec {

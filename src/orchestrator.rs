@@ -94,6 +94,20 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Refuses a task whose title or text is too long to accept (a task added or revised alike).
+fn refuse_oversized(spec: &crate::protocol::TaskSpec) -> Result<(), EngineError> {
+    let texts: Vec<&str> = std::iter::once(spec.description.as_str())
+        .chain(spec.acceptance_criteria.iter().map(String::as_str))
+        .chain(spec.constraints.iter().map(String::as_str))
+        .chain(spec.out_of_scope.iter().map(String::as_str))
+        .chain(spec.validation.iter().map(String::as_str))
+        .collect();
+    match crate::protocol::bounded::spec_too_large(&spec.title, &texts) {
+        Some(problem) => Err(EngineError::Refused(problem)),
+        None => Ok(()),
+    }
+}
+
 impl Engine {
     /// Opens the store at `path` for writing and starts broadcasting its commits; secrets from
     /// this process's environment are redacted from every event. Such an engine records and
@@ -256,18 +270,11 @@ impl Engine {
     fn plan(&self, command: Command, actor: Actor) -> Result<Vec<NewEvent>, EngineError> {
         Ok(match command {
             Command::AddTask { spec } => {
-                let texts: Vec<&str> = std::iter::once(spec.description.as_str())
-                    .chain(spec.acceptance_criteria.iter().map(String::as_str))
-                    .chain(spec.constraints.iter().map(String::as_str))
-                    .chain(spec.out_of_scope.iter().map(String::as_str))
-                    .chain(spec.validation.iter().map(String::as_str))
-                    .collect();
-                if let Some(problem) = crate::protocol::bounded::spec_too_large(&spec.title, &texts) {
-                    return Err(EngineError::Refused(problem));
-                }
+                refuse_oversized(&spec)?;
                 self.admission(TaskId::new(), spec, actor)
             }
             Command::ReviseTask { task, spec } => {
+                refuse_oversized(&spec)?;
                 let status = self.task(task)?.status;
                 let mut events = vec![
                     NewEvent::for_task(task, actor.clone(), EventKind::TaskRevised { spec: spec.clone() }),

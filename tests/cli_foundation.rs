@@ -246,6 +246,10 @@ fn a_vague_task_is_revised_into_an_accepted_one_and_notes_show_in_its_history() 
     assert!(nothing.contains("nothing to revise") && nothing.contains("--criteria"), "{nothing}");
     let blank = sandbox.run(&["task", "revise", &short, "--title", "  "]).fails();
     assert!(blank.contains("the title is empty"), "{blank}");
+    // A revision is held to the same size limits as a new task.
+    let long = "x".repeat(600);
+    let huge = sandbox.run(&["task", "revise", &short, "--title", &long]).fails();
+    assert!(huge.contains("over the 500-character limit"), "{huge}");
 
     // A task file gives some fields (no title needed), a flag another; the rest stays.
     let answer = sandbox.write(

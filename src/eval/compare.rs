@@ -154,11 +154,12 @@ pub fn merge_rerun(first: &TestReport, rerun: &TestReport) -> (TestReport, Vec<S
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::protocol::{TestCase, TestFramework};
 
-    fn report(command: &str, tests: &[(&str, TestStatus)]) -> TestReport {
+    /// A libtest report of `command` with these tests (failed ones print "boom").
+    pub(crate) fn report(command: &str, tests: &[(&str, TestStatus)]) -> TestReport {
         let tests: Vec<TestCase> = tests
             .iter()
             .map(|(name, status)| TestCase {

@@ -1,28 +1,7 @@
 use super::*;
-use crate::protocol::TestFramework;
+use crate::eval::compare::tests::report;
 
 use TestStatus::{Failed as F, Passed as P, Skipped as S};
-
-fn report(command: &str, tests: &[(&str, TestStatus)]) -> TestReport {
-    let tests: Vec<TestCase> = tests
-        .iter()
-        .map(|(name, status)| TestCase {
-            name: (*name).into(),
-            status: *status,
-            duration_ms: None,
-            output: if *status == F { "boom\n".into() } else { String::new() },
-        })
-        .collect();
-    let ok = !tests.iter().any(|t| t.status == F);
-    TestReport {
-        command: command.into(),
-        framework: TestFramework::Libtest,
-        exit_code: Some(if ok { 0 } else { 101 }),
-        ok,
-        duration_ms: 1,
-        tests,
-    }
-}
 
 fn names(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()

@@ -3,11 +3,9 @@
 //! the pick and scroll the reason.
 
 use crossterm::event::{KeyCode, KeyEvent};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 use super::app::{AppState, Msg, Overlay};
-use super::render_tests::{PLAN_GATE, PROMOTION_GATE, TASK, busy_state, event};
+use super::render_tests::{PLAN_GATE, PROMOTION_GATE, TASK, busy_state, draw, event};
 use crate::protocol::{
     Actor, Decision, Digest, EventKind, Finding, GateId, GateKind, PullRequest, Recommendation, Review, ReviewVerdict,
     Synthesis, SynthesisReason, TaskId, ValidationResult,
@@ -22,14 +20,6 @@ const OTHER_GATE: u128 = 0x0193_0000_0000_0000_0000_0000_0000_0103;
 const PROMOTION_REASON: &str = "promotion: the synthesis recommends `adopt c1` (smallest diff with every test \
     passing; c2 fails validation and its acceptance test); approve to adopt it (or pick another option), send \
     back to keep the production change (your note goes to its next stages), or stop the task";
-
-fn draw(state: &AppState, width: u16, height: u16) -> String {
-    let mut state = state.clone();
-    state.size = (width, height);
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap_or_else(|err| panic!("{err}"));
-    terminal.draw(|frame| frame.render_widget(&state, frame.area())).unwrap_or_else(|err| panic!("{err}"));
-    terminal.backend().to_string()
-}
 
 fn snap(name: &str, state: &AppState) {
     for (width, height) in SIZES {

@@ -269,7 +269,8 @@ pub(crate) fn busy_state() -> AppState {
     state
 }
 
-fn draw(state: &AppState, width: u16, height: u16) -> String {
+/// `state` drawn on a `width`×`height` test terminal.
+pub(super) fn draw(state: &AppState, width: u16, height: u16) -> String {
     let mut state = state.clone();
     state.size = (width, height);
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap_or_else(|err| panic!("{err}"));

@@ -16,7 +16,7 @@ export KILL_TEST_EVERY_EVENT=1
 export KILL_TEST_JOBS=${KILL_TEST_JOBS:-$(nproc)}
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 start=$(date +%s)
-if ! cargo test --release --features kill-hook --test kill_points -- --test-threads=1; then
+if ! cargo test --release --features kill-hook --test kill_points -- --test-threads=1 --nocapture; then
     echo "FAILED after $(($(date +%s) - start)) s: a resumed run differs from the uninterrupted one (see above)"
     exit 1
 fi

@@ -150,6 +150,8 @@ fn killed_and_resumed(env: &[(&str, String)]) -> bool {
 fn kill_at_events(boundaries: Vec<u64>) {
     let jobs = std::env::var("KILL_TEST_JOBS").ok().and_then(|n| n.parse().ok()).unwrap_or(2);
     assert!(boundaries.iter().all(|b| *b >= reference().setup), "{boundaries:?} start before the demo's tasks exist");
+    let count = boundaries.len();
+    let (first, last) = (boundaries.iter().min().copied(), boundaries.iter().max().copied());
     let queue = std::sync::Mutex::new(boundaries);
     std::thread::scope(|scope| {
         for _ in 0..jobs {
@@ -162,6 +164,12 @@ fn kill_at_events(boundaries: Vec<u64>) {
             });
         }
     });
+    // What bench/kill-every-event.sh reports.
+    println!(
+        "kill test: {count} event boundaries (#{}–#{}) killed and resumed to the uninterrupted PRs",
+        first.unwrap_or(0),
+        last.unwrap_or(0)
+    );
 }
 
 #[test]
@@ -190,6 +198,7 @@ fn kill_inside(point: &str, nth: u32) {
     assert!(ambidex::crash::POINTS.contains(&point), "{point} is not a crash point");
     let killed = killed_and_resumed(&[("KILL_AMBIDEX_AT", format!("{point}:{nth}"))]);
     assert!(killed, "the demo never passed {point} {nth} times");
+    println!("kill test: killed at {point}:{nth} and resumed to the uninterrupted PRs");
 }
 
 #[test]

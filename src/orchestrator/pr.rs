@@ -289,3 +289,59 @@ pub async fn create_local(
         .await?;
     Ok(Ending::PrReady(pr))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AcceptanceTests, Exploration};
+    use crate::eval::compare::tests::report;
+    use crate::protocol::{CriterionCoverage, Digest, EvidenceMatrix, EvidenceRow, TaskSpec, TestStatus};
+
+    /// A task whose eval designer tied `accept_a` to criterion 1 and `accept_b` to criterion 2,
+    /// where c1 passes `accept_a`, fails `accept_b`, and `choice` was adopted.
+    fn task(choice: &str) -> Task {
+        let mut spec = TaskSpec::titled("Round pages up");
+        spec.acceptance_criteria = vec!["rounds up".into(), "zero size is 0".into(), "docs say so".into()];
+        let mut task = crate::domain::task::fresh(spec);
+        let cover = |criterion, test: &str| CriterionCoverage { criterion, test: test.into() };
+        let row = |label: &str, tests: &[(&str, TestStatus)]| EvidenceRow {
+            candidate: label.into(),
+            reports: vec![report("cargo test", tests)],
+            ..EvidenceRow::default()
+        };
+        let matrix = EvidenceMatrix {
+            rows: vec![
+                row("production", &[("accept_a", TestStatus::Failed), ("accept_b", TestStatus::Passed)]),
+                row("c1", &[("accept_a", TestStatus::Passed), ("accept_b", TestStatus::Failed)]),
+            ],
+            ..EvidenceMatrix::default()
+        };
+        task.exploration = Some(Exploration {
+            acceptance: Some(AcceptanceTests {
+                covers: vec![cover(1, "accept_a"), cover(2, "accept_b"), cover(3, "accept_gone")],
+                ..AcceptanceTests::default()
+            }),
+            matrix: Some(RecordedMatrix { matrix, hash: Digest::GENESIS }),
+            adopted: Some(Adoption { choice: choice.into(), hunks: Vec::new(), production_files: Vec::new() }),
+            ..Exploration::default()
+        });
+        task
+    }
+
+    #[test]
+    fn only_criteria_whose_declared_test_passes_in_the_adopted_row_are_ticked() {
+        let adopted = criteria_checklist(&task("adopt c1"));
+        assert_eq!(
+            adopted, "- [x] rounds up (shown by `accept_a`, which passes)\n- [ ] zero size is 0\n- [ ] docs say so\n",
+            "a failing test and a test that never ran tick nothing"
+        );
+        // The same tests judged in production's row when production was kept.
+        let kept = criteria_checklist(&task("keep production"));
+        assert!(kept.starts_with("- [ ] rounds up\n- [x] zero size is 0"), "{kept}");
+        // A combination has no row of its own: nothing is claimed for it.
+        assert!(!criteria_checklist(&task("combine 3 hunks")).contains("[x]"));
+        let mut untouched = task("adopt c1");
+        untouched.exploration = None;
+        assert_eq!(criteria_checklist(&untouched).matches("- [ ]").count(), 3);
+    }
+}

@@ -320,12 +320,8 @@ fn repeated_test_failures_start_exploration_and_agents_without_answers_fail_safe
     assert_eq!(gates[0]["options"][0], "reject all");
 }
 
-#[test]
-fn a_combined_adoption_keeps_the_provenance_of_every_hunk_and_tests_cross_candidates() {
-    let sandbox = Sandbox::new();
-    pagination_repo(&sandbox);
-    // c2 documents the crate and brings a test of its own that production's change fails.
-    let c2 = r##"
+/// c2 documents the crate and brings a test of its own that production's change fails.
+const C2_DOCUMENTS: &str = r##"
 [[turn]]
 role = "challenger"
 candidate = "c2"
@@ -347,6 +343,11 @@ candidate = "c2"
 name = "finish"
 arguments = { summary = "documented, with a test" }
 "##;
+
+#[test]
+fn a_combined_adoption_keeps_the_provenance_of_every_hunk_and_tests_cross_candidates() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
     let combine = r#"
 [[turn]]
 role = "synthesis"
@@ -360,7 +361,7 @@ arguments = { action = "combine", hunks = [{ candidate = "c1", file = "src/lib.r
         TEST.to_owned(),
         eval_designer(ACCEPTANCE, &["accept_partial_last_page", "accept_zero_page_size"]),
         challenger("c1", GUARDED),
-        c2.to_owned(),
+        C2_DOCUMENTS.to_owned(),
         analyst("production"),
         analyst("c1"),
         analyst("c2"),
@@ -376,8 +377,16 @@ arguments = { action = "combine", hunks = [{ candidate = "c1", file = "src/lib.r
     let (id, short) = only_task(&sandbox);
     let events = events(&sandbox, &id);
 
-    let rows = event(&events, "evidence_recorded")[0]["kind"]["matrix"]["rows"].as_array().unwrap().clone();
+    let recorded = event(&events, "evidence_recorded");
+    assert_eq!(recorded.len(), 2, "the combination is measured before the gate opens");
+    let rows = recorded[1]["kind"]["matrix"]["rows"].as_array().unwrap().clone();
     let row = |label: &str| rows.iter().find(|r| r["candidate"] == label).unwrap().clone();
+    let combined = row("combined");
+    assert_eq!(combined["strategy"], "combination of c1 + c2", "{combined:#}");
+    assert_eq!((combined["validation_ok"].clone(), combined["acceptance_passed"].clone()), (true.into(), 2.into()));
+    let synthesis = event(&events, "synthesis_submitted").last().unwrap()["kind"]["synthesis"].clone();
+    assert_eq!(synthesis["matrix_hash"], recorded[1]["kind"]["hash"], "checked against the combination's row");
+    assert!(synthesis["flags"].as_array().is_none_or(Vec::is_empty), "{synthesis:#}");
     let production_failed = row("production")["differential_failed"].clone();
     assert_eq!(production_failed, serde_json::json!(["c2: no_items_no_size"]), "{rows:#?}");
     assert_eq!(row("c1")["differential_failed"], serde_json::json!([]), "c1 handles an empty page size");
@@ -400,6 +409,52 @@ arguments = { action = "combine", hunks = [{ candidate = "c1", file = "src/lib.r
     assert_eq!(read("tests/empty_pages.rs"), None, "not picked");
     let doc = sandbox.run(&["pr", "show", &short, "--markdown"]).ok();
     assert!(doc.contains("Provenance of the adopted hunks") && doc.contains("from c2"), "{doc}");
+}
+
+#[test]
+fn a_combination_that_loses_what_its_parts_passed_is_measured_flagged_and_left_to_a_human() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    // Only c2's documentation is picked: the fix c1 and production bring is left out.
+    let combine = r#"
+[[turn]]
+role = "synthesis"
+[[turn.tool_call]]
+name = "submit_recommendation"
+arguments = { action = "combine", hunks = [{ candidate = "c2", file = "Cargo.toml", hunk = "*" }], reasons = [{ text = "c2's documentation is all the crate needs", rows = ["c2"] }] }
+"#;
+    let script = [
+        PLAN.to_owned(),
+        FIX.to_owned(),
+        TEST.to_owned(),
+        eval_designer(ACCEPTANCE, &["accept_partial_last_page", "accept_zero_page_size"]),
+        challenger("c1", GUARDED),
+        C2_DOCUMENTS.to_owned(),
+        analyst("production"),
+        analyst("c1"),
+        analyst("c2"),
+        combine.to_owned(),
+    ]
+    .concat();
+    let script = support::engine::script(&sandbox, "combine-loses", &script);
+    let task = task_file(&sandbox);
+    let run = run_scripted(&sandbox, &script, &["run", "--task-file", &task, "--approve", "all"]);
+    assert_eq!(run.code, 2, "a flagged combination waits for a human:\n{}\n{}", run.stdout, run.stderr);
+    let (id, _) = only_task(&sandbox);
+    let events = events(&sandbox, &id);
+    let recorded = event(&events, "evidence_recorded");
+    let rows = recorded.last().unwrap()["kind"]["matrix"]["rows"].as_array().unwrap().clone();
+    let combined = rows.iter().find(|r| r["candidate"] == "combined").expect("the combination has its own row");
+    assert_eq!(combined["acceptance_passed"], 0, "{combined:#}");
+    let synthesis = event(&events, "synthesis_submitted").last().unwrap()["kind"]["synthesis"].clone();
+    let flags = synthesis["flags"].to_string();
+    assert!(flags.contains("contradicts the evidence") && flags.contains("c1"), "{synthesis:#}");
+    let gates: Value = serde_json::from_str(&sandbox.run(&["gate", "list", "--json"]).ok()).unwrap();
+    assert_eq!(gates[0]["kind"], "promotion", "{gates:#}");
+    assert_eq!(gates[0]["options"][0], "combine 1 hunks");
+    assert!(!gates[0]["options"].to_string().contains("adopt combined"), "{gates:#}");
+    let shown = sandbox.run(&["gate", "show", gates[0]["gate"].as_str().unwrap()]).ok();
+    assert!(shown.contains("combined") && shown.contains("combination of c2"), "{shown}");
 }
 
 /// The synthesis keeps production with a claim the matrix contradicts: production fails an

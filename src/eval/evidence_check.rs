@@ -21,10 +21,10 @@ pub fn contradictions(
 ) -> Vec<String> {
     let mut flags = Vec::new();
     let label = recommendation.label();
-    match recommendation {
-        Recommendation::Adopt { candidate } => flags.extend(outranked(&label, candidate, matrix)),
-        Recommendation::KeepProduction => flags.extend(outranked(&label, "production", matrix)),
-        Recommendation::RejectAll => {
+    match recommendation.row() {
+        // A combination is checked once its own row is measured (before the gate opens).
+        Some(row) => flags.extend(outranked(&label, row, matrix)),
+        None => {
             for row in matrix.rows.iter().filter(|row| row.acceptable()) {
                 flags.push(format!(
                     "contradicts the evidence: recommends `{label}`, but {} is acceptable ({})",
@@ -33,7 +33,6 @@ pub fn contradictions(
                 ));
             }
         }
-        Recommendation::Combine { .. } => {}
     }
     for reason in reasons {
         flags.extend(false_claims(&reason.text, matrix));

@@ -10,9 +10,11 @@
 //!   challengers (concurrently, each in its own worktree and under its own budget) and the
 //!   failure analyst;
 //! - `evaluate`: every candidate measured against the baseline into the evidence matrix;
-//! - `promote`: the synthesis recommendation, the promotion gate and the adoption.
+//! - `promote`: the synthesis recommendation (a recommended combination measured as its own
+//!   candidate by `combination`), the promotion gate and the adoption.
 
 mod agents;
+mod combination;
 mod evaluate;
 mod production_files;
 mod promote;
@@ -57,6 +59,7 @@ pub(crate) async fn explore(run: &mut TaskRun) -> Result<Flow, EngineError> {
         Some(synthesis) => synthesis,
         None => promote::synthesize(run, &matrix.0, matrix.1).await?,
     };
+    let (matrix, synthesis) = combination::with_combination(run, matrix, synthesis).await?;
     promote::promote(run, &matrix.0, matrix.1, &synthesis).await
 }
 

@@ -264,6 +264,20 @@ pub enum Recommendation {
 }
 
 impl Recommendation {
+    /// The evidence matrix row of a recommended combination: the combined change is measured
+    /// like any candidate before the promotion gate opens.
+    pub const COMBINED: &'static str = "combined";
+
+    /// The matrix row this recommendation stands on, when it names one.
+    pub fn row(&self) -> Option<&str> {
+        match self {
+            Recommendation::Adopt { candidate } => Some(candidate),
+            Recommendation::Combine { .. } => Some(Recommendation::COMBINED),
+            Recommendation::KeepProduction => Some("production"),
+            Recommendation::RejectAll => None,
+        }
+    }
+
     /// A short label for lists and gates: `adopt c2`, `combine 3 hunks`, `keep production`, `reject all`.
     pub fn label(&self) -> String {
         match self {

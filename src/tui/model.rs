@@ -397,13 +397,10 @@ impl TaskDetail {
         labels
     }
 
-    /// The candidate the synthesis recommends adopting whole, if it recommends one.
+    /// The row the synthesis recommendation stands on: the candidate it adopts, production, or
+    /// the combination's own row (`combined`); none for "reject all".
     pub fn recommended(&self) -> Option<&str> {
-        match &self.synthesis.as_ref()?.recommendation {
-            Recommendation::Adopt { candidate } => Some(candidate),
-            Recommendation::KeepProduction => Some(PRODUCTION),
-            _ => None,
-        }
+        self.synthesis.as_ref()?.recommendation.row()
     }
 
     /// The candidate a gate's option adopts whole (`adopt c1` → `c1`, `keep production` →
@@ -411,6 +408,12 @@ impl TaskDetail {
     pub fn option_candidate(&self, option: &str) -> Option<String> {
         if option == Recommendation::KeepProduction.label() {
             return Some(PRODUCTION.to_owned());
+        }
+        let synthesis = self.synthesis.as_ref().map(|s| &s.recommendation);
+        if let Some(combination @ Recommendation::Combine { .. }) = synthesis
+            && option == combination.label()
+        {
+            return Some(Recommendation::COMBINED.to_owned());
         }
         self.diffable().into_iter().find(|c| Recommendation::Adopt { candidate: c.clone() }.label() == option)
     }

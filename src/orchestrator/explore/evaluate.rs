@@ -87,12 +87,12 @@ fn bench<'a>(
 
 /// A candidate to measure: its label, strategy, worktree and change.
 #[derive(Clone)]
-struct Subject {
-    label: String,
-    strategy: String,
-    worktree: Worktree,
-    patch: String,
-    files: Vec<FileStat>,
+pub(super) struct Subject {
+    pub(super) label: String,
+    pub(super) strategy: String,
+    pub(super) worktree: Worktree,
+    pub(super) patch: String,
+    pub(super) files: Vec<FileStat>,
 }
 
 impl Subject {
@@ -215,6 +215,43 @@ fn spending(events: &[crate::protocol::Event], label: &str) -> (u64, u64, u64) {
     (tokens, cost, wall)
 }
 
+/// Measures one subject in its scratch worktree (`eval-<label>`): its row without the columns
+/// that need the other candidates (differential tests) or the task's events (cost, findings).
+pub(super) async fn measure_subject(
+    crew: &Crew,
+    task: &Task,
+    subject: &Subject,
+    acceptance: &AcceptanceTests,
+    eval_path: Option<PathBuf>,
+    commands: &[String],
+) -> Result<(EvidenceRow, Worktree), EngineError> {
+    let started = Instant::now();
+    let (scratch, _) = ensure_worktree(&crew.engine, task, &format!("eval-{}", subject.label)).await?;
+    prepare(&scratch, subject, acceptance, eval_path, Vec::new()).await?;
+    let measured = measure_runs(crew, &scratch, commands, &subject.label).await?;
+    let new_findings = static_findings(crew, &scratch, &subject.patch).await;
+    let complexity_delta = blocking({
+        let subject = subject.clone();
+        move || complexity(&subject)
+    })
+    .await?;
+    let mut row = EvidenceRow {
+        candidate: subject.label.clone(),
+        strategy: subject.strategy.clone(),
+        branch: subject.worktree.branch.clone(),
+        flaky: measured.flaky,
+        build: measured.build,
+        new_findings,
+        diff: eval::diff_stats_excluding(&subject.patch, &acceptance.files),
+        complexity_delta,
+        wall_ms: started.elapsed().as_millis() as u64,
+        ..EvidenceRow::default()
+    };
+    eval::judge(&acceptance.baseline, &acceptance.tests, &measured.reports).fill(&mut row);
+    row.reports = measured.reports;
+    Ok((row, scratch))
+}
+
 /// Measures every candidate and records the evidence matrix with its hash.
 pub(super) async fn evaluate(run: &mut TaskRun) -> Result<(EvidenceMatrix, Digest), EngineError> {
     let engine = run.engine().clone();
@@ -244,34 +281,10 @@ pub(super) async fn evaluate(run: &mut TaskRun) -> Result<(EvidenceMatrix, Diges
     let slots = Arc::new(Semaphore::new(CONCURRENT_MEASUREMENTS));
     let measured = join_all(subjects.iter().map(|subject| {
         let (crew, task, slots, commands) = (crew.clone(), task.clone(), slots.clone(), commands.clone());
-        let (acceptance, eval_path, baseline) = (acceptance.clone(), eval_path.clone(), acceptance.baseline.clone());
+        let (acceptance, eval_path) = (acceptance.clone(), eval_path.clone());
         async move {
             let _slot = slots.acquire_owned().await.map_err(|_| EngineError::Refused("evaluation stopped".into()))?;
-            let started = Instant::now();
-            let (scratch, _) = ensure_worktree(&crew.engine, &task, &format!("eval-{}", subject.label)).await?;
-            prepare(&scratch, subject, &acceptance, eval_path, Vec::new()).await?;
-            let measured = measure_runs(&crew, &scratch, &commands, &subject.label).await?;
-            let new_findings = static_findings(&crew, &scratch, &subject.patch).await;
-            let complexity_delta = blocking({
-                let subject = subject.clone();
-                move || complexity(&subject)
-            })
-            .await?;
-            let mut row = EvidenceRow {
-                candidate: subject.label.clone(),
-                strategy: subject.strategy.clone(),
-                branch: subject.worktree.branch.clone(),
-                flaky: measured.flaky,
-                build: measured.build,
-                new_findings,
-                diff: eval::diff_stats_excluding(&subject.patch, &acceptance.files),
-                complexity_delta,
-                wall_ms: started.elapsed().as_millis() as u64,
-                ..EvidenceRow::default()
-            };
-            eval::judge(&baseline, &acceptance.tests, &measured.reports).fill(&mut row);
-            row.reports = measured.reports;
-            Ok::<(EvidenceRow, Worktree), EngineError>((row, scratch))
+            measure_subject(&crew, &task, subject, &acceptance, eval_path, &commands).await
         }
     }))
     .await;

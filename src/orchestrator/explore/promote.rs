@@ -187,7 +187,9 @@ pub(super) async fn synthesize(
 /// The promotion gate's options: the recommendation first, then every other acceptable choice.
 fn options(matrix: &EvidenceMatrix, synthesis: &Synthesis) -> Vec<String> {
     let mut options = vec![synthesis.recommendation.label()];
-    for row in matrix.rows.iter().filter(|r| r.candidate != "production" && r.acceptable()) {
+    // The combination's row is offered as the combination itself, never as a candidate to adopt.
+    let adoptable = |r: &&EvidenceRow| !["production", Recommendation::COMBINED].contains(&r.candidate.as_str());
+    for row in matrix.rows.iter().filter(adoptable).filter(|r| r.acceptable()) {
         options.push(Recommendation::Adopt { candidate: row.candidate.clone() }.label());
     }
     options.push(Recommendation::KeepProduction.label());

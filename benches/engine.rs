@@ -95,6 +95,7 @@ fn agent_turn(c: &mut Criterion) {
             output_cap: 4096,
             result_cap: 4096,
             paths: Default::default(),
+            gaps: Vec::new(),
         },
         Arc::new(Redactor::new([])),
     );

@@ -209,8 +209,11 @@ impl Context {
             ambidex::config::SandboxChoice::Landlock => Some(sandbox::SandboxLevel::Landlock),
             ambidex::config::SandboxChoice::None => Some(sandbox::SandboxLevel::None),
         };
-        let level = sandbox::choose(requested, &sandbox::probe())?;
+        let probe = sandbox::probe();
+        let level = sandbox::choose(requested, &probe)?;
         let mut setup = EngineSetup::new(self.effective.config.clone(), &root, level, helper)?;
+        setup.sandbox_gaps =
+            ambidex::orchestrator::sandbox_gaps(&probe.table(), level, &self.effective.config.sandbox.accept_gaps);
         setup.auto_approve = auto_approve;
         setup.wait_at_gates = wait_at_gates;
         Ok(Engine::open_with(&self.store_path(), redactor, Some(setup)))

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 pub use layers::Source;
 pub use model::{
-    ApiConfig, Config, EngineConfig, ForgeConfig, ForgesConfig, GitConfig, ModelsConfig, ProviderConfig, ProviderKind,
-    RoleConfig, SandboxChoice, SandboxConfig, TuiConfig,
+    ApiConfig, Config, ConfinementRow, EngineConfig, ForgeConfig, ForgesConfig, GitConfig, ModelsConfig,
+    ProviderConfig, ProviderKind, RoleConfig, SandboxChoice, SandboxConfig, TuiConfig,
 };
 
 use layers::Layer;

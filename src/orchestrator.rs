@@ -54,7 +54,7 @@ use crate::redact::Redactor;
 use crate::store::{CommitHook, LookupError, Store, StoreError, StoreOptions, StoreReader};
 
 pub use flow::{Ending, Flow};
-pub use setup::{AutoApprove, EngineSetup};
+pub use setup::{AutoApprove, EngineSetup, sandbox_gaps};
 
 /// How many updates a slow client may fall behind before it must reload a snapshot.
 const UPDATE_BUFFER: usize = 8192;

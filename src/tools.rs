@@ -5,6 +5,7 @@ pub mod broker;
 pub mod budget;
 pub mod cgroup;
 pub mod confine;
+pub mod disk_watch;
 pub mod files;
 pub mod landlock;
 pub mod output;

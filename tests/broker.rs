@@ -234,6 +234,34 @@ async fn without_a_sandbox_every_command_needs_approval() {
 }
 
 #[tokio::test]
+async fn a_sandbox_that_cannot_hold_a_row_here_makes_every_command_wait_for_approval() {
+    let mut f = fixture(best_level(), BudgetLimits::default());
+    let row = ambidex::tools::sandbox::LevelRow {
+        level: best_level(),
+        available: true,
+        reads: true,
+        writes: true,
+        network: true,
+        signals: true,
+        processes: false,
+        notes: vec!["processes: their number is bounded only by the timeout (no pids cgroup)".into()],
+    };
+    let gaps = ambidex::orchestrator::sandbox_gaps(std::slice::from_ref(&row), best_level(), &[]);
+    assert_eq!(gaps, ["processes (their number is bounded only by the timeout (no pids cgroup))"]);
+    let mut config = broker_config(best_level());
+    config.gaps = gaps;
+    f.broker = Broker::new(config, Arc::new(Redactor::new(Vec::new())));
+    let result = f.broker.call(&mut f.scope, &f.host, "run", &json!({"command": "ls"})).await;
+    assert!(!result.output.ok, "an allowed command waits too: {}", result.output.text);
+    let asked = f.host.asked.lock().unwrap();
+    assert!(asked[0].reason.contains("cannot hold processes"), "{}", asked[0].reason);
+    assert!(asked[0].reason.contains("sandbox.accept_gaps"), "{}", asked[0].reason);
+    let accepted =
+        ambidex::orchestrator::sandbox_gaps(&[row], best_level(), &[ambidex::config::ConfinementRow::Processes]);
+    assert!(accepted.is_empty(), "an accepted gap no longer gates");
+}
+
+#[tokio::test]
 async fn budgets_report_once_and_do_not_stop_the_call() {
     let limits = BudgetLimits { tool_calls: Some(2), files_changed: Some(1), ..Default::default() };
     let mut f = fixture(best_level(), limits);

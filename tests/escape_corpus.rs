@@ -281,7 +281,8 @@ fn every_escape_attempt_fails_at_every_level() {
     for level in levels() {
         let dir = tempfile::tempdir().unwrap();
         let (mut world, mut scope) = world(level, dir.path(), home.path());
-        let config = broker_config(level);
+        let mut config = broker_config(level);
+        config.paths.max_disk_bytes = Some(cases::DISK_ALLOWANCE);
         let redactor = Redactor::new([
             ("CORPUS_DEPLOY_TOKEN".to_owned(), ENGINE_SECRET.to_owned()),
             ("DEPLOY_TOKEN".to_owned(), DOTENV_SECRET.to_owned()),

@@ -116,6 +116,7 @@ fn fixture() -> Fixture {
         output_cap: 4096,
         result_cap: 4096,
         paths: Default::default(),
+        gaps: Vec::new(),
     };
     let spec = AgentSpec {
         role: Role::Implementer,

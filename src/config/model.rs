@@ -60,6 +60,43 @@ pub struct SandboxConfig {
     /// More absolute paths commands may read at the Landlock level (a toolchain in an unusual
     /// place); a path that is or contains a home secret or the state directory is ignored.
     pub read_paths: Vec<String>,
+    /// Megabytes a command may take from the disk before it is killed (a disk bomb); unset:
+    /// 16384. A command is also killed when it takes a file system into its last 5 %.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_disk_mb: Option<u64>,
+    /// Rows of `ambidex doctor`'s confinement table accepted as missing on this machine. A level
+    /// that cannot hold a row makes every command wait for a human's approval, unless the row is
+    /// accepted here.
+    pub accept_gaps: Vec<ConfinementRow>,
+}
+
+/// One row of what a sandbox level confines (a column of `ambidex doctor`'s table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfinementRow {
+    /// Reads stay in the worktree, toolchains and system paths.
+    Reads,
+    /// Writes stay in the worktree and a private temp dir.
+    Writes,
+    /// No network of any family.
+    Network,
+    /// No signals, ptrace or /proc access to processes outside.
+    Signals,
+    /// Every descendant dies with the command; their number is limited.
+    Processes,
+}
+
+impl ConfinementRow {
+    /// Its name in `doctor`'s table and in `sandbox.accept_gaps`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConfinementRow::Reads => "reads",
+            ConfinementRow::Writes => "writes",
+            ConfinementRow::Network => "network",
+            ConfinementRow::Signals => "signals",
+            ConfinementRow::Processes => "processes",
+        }
+    }
 }
 
 /// The engine's scheduling limits.

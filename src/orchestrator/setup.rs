@@ -61,6 +61,24 @@ impl FromStr for AutoApprove {
     }
 }
 
+/// What `level` cannot hold on this machine (the ✗ of its row in `table`, as `doctor` prints
+/// it), less the rows `accepted` (`sandbox.accept_gaps`), each with why. The `none` level has
+/// none: it makes every command wait for approval anyway.
+pub fn sandbox_gaps(
+    table: &[crate::tools::sandbox::LevelRow],
+    level: SandboxLevel,
+    accepted: &[crate::config::ConfinementRow],
+) -> Vec<String> {
+    let Some(row) = table.iter().find(|row| row.level == level && level != SandboxLevel::None) else {
+        return Vec::new();
+    };
+    row.missing()
+        .into_iter()
+        .filter(|(name, _)| !accepted.iter().any(|a| a.name() == *name))
+        .map(|(name, notes)| if notes.is_empty() { name.to_owned() } else { format!("{name} ({})", notes.join("; ")) })
+        .collect()
+}
+
 /// The engine's run-time setup.
 pub struct EngineSetup {
     /// The effective configuration.
@@ -71,8 +89,12 @@ pub struct EngineSetup {
     pub playbooks: Playbooks,
     /// The sandbox level for commands.
     pub sandbox: SandboxLevel,
-    /// What the Landlock level may also read (`sandbox.read_paths`) and never (the state dir).
+    /// What the Landlock level may also read (`sandbox.read_paths`) and never (the state dir),
+    /// and how much disk a command may take (`sandbox.max_disk_mb`).
     pub sandbox_paths: crate::tools::runner::SandboxPaths,
+    /// What the sandbox level cannot hold on this machine and the configuration does not accept
+    /// (see [`sandbox_gaps`]): while any is left, every command waits for a human's approval.
+    pub sandbox_gaps: Vec<String>,
     /// The `ambidex` executable (it applies Landlock for the runner).
     pub helper: PathBuf,
     /// Gates this run decides on its own.
@@ -104,6 +126,7 @@ impl EngineSetup {
         let sandbox_paths = crate::tools::runner::SandboxPaths {
             extra_read: config.sandbox.read_paths.iter().map(PathBuf::from).collect(),
             state_dir: Some(config.state_dir()),
+            max_disk_bytes: config.sandbox.max_disk_mb.map(|mb| mb.saturating_mul(1 << 20)),
         };
         Ok(EngineSetup {
             config,
@@ -111,6 +134,7 @@ impl EngineSetup {
             playbooks,
             sandbox,
             sandbox_paths,
+            sandbox_gaps: Vec::new(),
             helper,
             auto_approve: AutoApprove::None,
             wait_at_gates: true,

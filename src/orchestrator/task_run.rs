@@ -207,6 +207,7 @@ impl TaskRun {
             output_cap: 256 * 1024,
             result_cap: 24 * 1024,
             paths: self.setup.sandbox_paths.clone(),
+            gaps: self.setup.sandbox_gaps.clone(),
         };
         Broker::new(config, self.engine.redactor().clone())
     }

@@ -68,6 +68,9 @@ pub struct BrokerConfig {
     pub result_cap: usize,
     /// What the Landlock level may also read, and never.
     pub paths: runner::SandboxPaths,
+    /// What the sandbox cannot hold on this machine (rows of `doctor`'s table, with why): while
+    /// any is left, every command waits for a human's approval.
+    pub gaps: Vec<String>,
 }
 
 /// One agent's place: its task, identity, worktree and budgets.
@@ -315,11 +318,19 @@ impl Broker {
             facts.policy = Some(record);
             return ToolOutput::error(format!("refused by policy: {}", judgement.reasons.join("; ")));
         }
-        let needs_human = judgement.verdict == Verdict::Prompt || unsandboxed;
+        let gapped = !unsandboxed && !self.config.gaps.is_empty();
+        let needs_human = judgement.verdict == Verdict::Prompt || unsandboxed || gapped;
         if needs_human && !scope.commands_approved_for_task {
             let mut reason = judgement.reasons.join("; ");
             if unsandboxed {
                 reason.push_str("; no sandbox is available on this machine, so every command needs approval");
+            } else if gapped {
+                reason.push_str(&format!(
+                    "; the {} sandbox cannot hold {} on this machine (`ambidex doctor` shows why), so every command \
+                     needs approval (accept a row with `sandbox.accept_gaps`)",
+                    self.config.sandbox,
+                    self.config.gaps.join(", ")
+                ));
             }
             let request = ApprovalRequest {
                 task: scope.task,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
+use super::disk_watch::DiskWatch;
 use super::sandbox::SandboxLevel;
 
 /// Environment variables passed to commands (never one whose name says it holds a secret).
@@ -59,13 +60,17 @@ pub struct RunSpec {
     pub paths: SandboxPaths,
 }
 
-/// Paths that shape the Landlock level's read list (see `tools/read_paths.rs`).
+/// What the configuration adds to every level: paths that shape the read list (see
+/// `tools/read_paths.rs`) and how much disk a command may take (see `tools/disk_watch.rs`).
 #[derive(Debug, Clone, Default)]
 pub struct SandboxPaths {
     /// Extra paths commands may read (`sandbox.read_paths`); those reaching a secret are dropped.
     pub extra_read: Vec<PathBuf>,
     /// The engine's state directory, never readable (the worktree inside it is).
     pub state_dir: Option<PathBuf>,
+    /// Bytes a command may write before it is killed (`sandbox.max_disk_mb`); `None` is
+    /// [`super::disk_watch::MAX_DISK_WRITE`].
+    pub max_disk_bytes: Option<u64>,
 }
 
 /// Most processes a command may add (a fork bomb stops there).
@@ -94,6 +99,9 @@ pub struct RunOutcome {
     pub duration_ms: u64,
     /// The isolation it ran under.
     pub level: SandboxLevel,
+    /// Why it was killed for its disk use, when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_filled: Option<String>,
 }
 
 impl RunOutcome {
@@ -105,6 +113,10 @@ impl RunOutcome {
     /// The outcome as the model will read it.
     pub fn render(&self) -> String {
         let status = match (self.timed_out, self.exit_code, self.signal) {
+            _ if self.disk_filled.is_some() => format!(
+                "killed for filling the disk: {}; write less (or into a narrower place), and remove what it left",
+                self.disk_filled.as_deref().unwrap_or_default()
+            ),
             (true, _, _) => format!("killed after the {:.1} s timeout", self.duration_ms as f64 / 1000.0),
             (false, Some(code), _) => format!("exit code {code}"),
             (false, None, Some(signal)) => format!("killed by signal {signal}"),
@@ -295,6 +307,7 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
     let parent = unsafe { libc::getpid() };
     // The Landlock supervisor is told to stop (it then kills what the command left); anything
     // else is killed outright.
+    let max_file = spec.paths.max_disk_bytes.unwrap_or(super::disk_watch::MAX_DISK_WRITE).min(8 << 30);
     let death_signal = if spec.level == SandboxLevel::Landlock { libc::SIGTERM } else { libc::SIGKILL };
     // SAFETY: the closure only calls `prctl`, `getppid`, `write` and `setrlimit`, which are
     // async-signal-safe, between fork and exec.
@@ -316,7 +329,7 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
                 libc::setrlimit(resource, &rlimit);
             };
             limit(libc::RLIMIT_CORE, 0);
-            limit(libc::RLIMIT_FSIZE, 8 << 30);
+            limit(libc::RLIMIT_FSIZE, max_file);
             limit(libc::RLIMIT_NOFILE, 8192);
             Ok(())
         });
@@ -327,40 +340,59 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
     let cap = spec.output_cap;
     let stdout = tokio::spawn(read_capped(child.stdout.take(), cap));
     let stderr = tokio::spawn(read_capped(child.stderr.take(), cap));
-    let (status, timed_out) = match tokio::time::timeout(spec.timeout, child.wait()).await {
-        Ok(status) => (status.ok(), false),
-        Err(_) => {
+    let watch = DiskWatch::start(
+        &[spec.workdir.as_path(), tmp.path()],
+        spec.paths.max_disk_bytes.unwrap_or(super::disk_watch::MAX_DISK_WRITE),
+    );
+    let ended = tokio::select! {
+        status = child.wait() => Ended::Exited(status.ok()),
+        () = tokio::time::sleep(spec.timeout) => Ended::Stopped(None),
+        filled = watch.crossed() => Ended::Stopped(Some(filled.reason)),
+    };
+    let (status, stopped) = match ended {
+        Ended::Exited(status) => (status, None),
+        Ended::Stopped(filled) => {
             if spec.level == SandboxLevel::Landlock {
                 // The supervisor kills every descendant, setsid ones too, before it exits.
                 stop_supervisor(pgid);
                 if let Ok(Ok(status)) = tokio::time::timeout(Duration::from_secs(5), child.wait()).await {
                     kill_group(pgid);
-                    return Ok(finish(spec, started, Some(status), true, stdout, stderr).await);
+                    return Ok(finish(spec, started, Some(status), Some(filled), stdout, stderr).await);
                 }
             }
             kill_group(pgid);
             let status = tokio::time::timeout(Duration::from_secs(5), child.wait()).await.ok().and_then(Result::ok);
-            (status, true)
+            (status, Some(filled))
         }
     };
     // Whatever the command left running in the background goes too; that also closes the pipes.
     kill_group(pgid);
-    Ok(finish(spec, started, status, timed_out, stdout, stderr).await)
+    Ok(finish(spec, started, status, stopped, stdout, stderr).await)
+}
+
+/// How the wait for a command ended.
+enum Ended {
+    /// It exited (its status, when it could be read).
+    Exited(Option<std::process::ExitStatus>),
+    /// It was stopped: by its timeout (`None`), or for filling the disk (why).
+    Stopped(Option<String>),
 }
 
 async fn finish(
     spec: &RunSpec,
     started: Instant,
     status: Option<std::process::ExitStatus>,
-    timed_out: bool,
+    stopped: Option<Option<String>>,
     stdout: tokio::task::JoinHandle<Capped>,
     stderr: tokio::task::JoinHandle<Capped>,
 ) -> RunOutcome {
     let out = finish_reader(stdout).await;
     let err = finish_reader(stderr).await;
     use std::os::unix::process::ExitStatusExt;
+    let timed_out = stopped.as_ref().is_some_and(Option::is_none);
+    let disk_filled = stopped.flatten();
     RunOutcome {
-        exit_code: if timed_out { None } else { status.and_then(|s| s.code()) },
+        exit_code: if timed_out || disk_filled.is_some() { None } else { status.and_then(|s| s.code()) },
         signal: status.and_then(|s| s.signal()),
         timed_out,
         dropped_bytes: out.dropped + err.dropped,
@@ -368,6 +400,7 @@ async fn finish(
         stderr: err.text(),
         duration_ms: started.elapsed().as_millis() as u64,
         level: spec.level,
+        disk_filled,
     }
 }
 

@@ -106,6 +106,27 @@ pub struct LevelRow {
     pub notes: Vec<String>,
 }
 
+impl LevelRow {
+    /// The rows this level cannot hold here, by their names in `doctor`'s table, each with what
+    /// `notes` say about it.
+    pub fn missing(&self) -> Vec<(&'static str, Vec<&str>)> {
+        [
+            ("reads", self.reads),
+            ("writes", self.writes),
+            ("network", self.network),
+            ("signals", self.signals),
+            ("processes", self.processes),
+        ]
+        .into_iter()
+        .filter(|(_, holds)| !holds)
+        .map(|(name, _)| {
+            let notes = self.notes.iter().filter_map(|n| n.strip_prefix(name)?.strip_prefix(": ")).collect();
+            (name, notes)
+        })
+        .collect()
+    }
+}
+
 impl SandboxProbe {
     /// The Landlock ABI version, when Landlock is available.
     pub fn landlock_abi(&self) -> Option<u32> {

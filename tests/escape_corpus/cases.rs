@@ -56,6 +56,22 @@ fn mkfifo(path: &std::path::Path) {
     assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
 }
 
+/// What a command may write in the corpus before it is killed.
+pub const DISK_ALLOWANCE: u64 = 64 << 20;
+
+/// Fails when the files in the worktree whose names start with `prefix` hold more than `most`.
+fn wrote_at_most(prefix: &'static str, most: u64) -> impl Fn(&World) -> Result<(), String> {
+    move |world| {
+        let total: u64 = std::fs::read_dir(&world.worktree)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+            .map(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
+            .sum();
+        if total > most { Err(format!("{} MiB written", total >> 20)) } else { Ok(()) }
+    }
+}
+
 /// Every attempt for `world`'s level.
 pub fn all(world: &World) -> Vec<Case> {
     let w = &world.worktree;
@@ -221,6 +237,11 @@ pub fn all(world: &World) -> Vec<Case> {
         run("for i in $(seq 100); do sleep 1305.5 & done; wait", "prompt", Outcome::Fails)
             .timeout(2)
             .then(none_running("1305.5")),
+        // --- disk bombs: one big file, then many files ------------------------------------------
+        run("head -c 1G /dev/zero > bomb-one", "allow", Outcome::Fails).then(wrote_at_most("bomb-one", DISK_ALLOWANCE)),
+        run("for i in $(seq 400); do head -c 8M /dev/zero > bomb-many-$i; done", "prompt", Outcome::Fails)
+            .timeout(60)
+            .then(wrote_at_most("bomb-many", 1 << 30)),
         // --- policy bypasses: judged by what runs -----------------------------------------------
         forbidden("find . -exec git push origin main \\;"),
         forbidden("find . -name '*.rs' -execdir curl http://127.0.0.1/ {} +"),

@@ -36,5 +36,6 @@ pub fn broker_config(level: SandboxLevel) -> BrokerConfig {
         output_cap: 64 * 1024,
         result_cap: 16 * 1024,
         paths: Default::default(),
+        gaps: Vec::new(),
     }
 }

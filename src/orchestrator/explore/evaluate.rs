@@ -41,7 +41,9 @@ fn may_run(crew: &Crew, task: &Task, command: &str) -> Result<(), String> {
         .any(|g| g.kind == GateKind::Command && g.decision.approves() && g.reason.starts_with(&format!("`{command}`")));
     let judgement = crew.setup.policy.commands.judge(command);
     if approved
-        || (judgement.verdict == Verdict::Allow && crew.setup.sandbox != crate::tools::sandbox::SandboxLevel::None)
+        || (judgement.verdict == Verdict::Allow
+            && crew.setup.sandbox != crate::tools::sandbox::SandboxLevel::None
+            && crew.setup.sandbox_gaps.is_empty())
     {
         return Ok(());
     }

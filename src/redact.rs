@@ -12,7 +12,10 @@
 //! alignments, base64url, hex and URL-encoding, and inside base64 or hex wrapped over several
 //! lines (what `base64` and `xxd -p` print); those become `[REDACTED:<name>/<encoding>]`.
 
+mod dotenv;
 mod encoded;
+
+pub use dotenv::dotenv_secrets;
 
 use std::borrow::Cow;
 

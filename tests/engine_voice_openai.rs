@@ -11,48 +11,15 @@ mod support {
 }
 #[path = "support/fake_model.rs"]
 mod fake_model;
+#[path = "support/openai_turns.rs"]
+mod openai_turns;
 
 use fake_model::{FakeServer, Reply};
+use openai_turns::plan;
 use support::cli::Sandbox;
 use support::engine::*;
 
 const KEY_ENV: &str = "FAKE_VOICE_MODEL_KEY";
-
-/// An OpenAI chat-completions stream whose reply is one call of `name` with `arguments`.
-fn tool_call(name: &str, arguments: serde_json::Value) -> Reply {
-    let chunk = |delta: serde_json::Value, finish: serde_json::Value| {
-        let body = serde_json::json!({
-            "id": "chatcmpl-voice", "object": "chat.completion.chunk", "model": "fake-model",
-            "choices": [{ "index": 0, "delta": delta, "finish_reason": finish }],
-        });
-        format!("data: {body}\n\n")
-    };
-    let call = serde_json::json!({ "role": "assistant", "tool_calls": [{
-        "index": 0, "id": format!("call_{name}"), "type": "function",
-        "function": { "name": name, "arguments": arguments.to_string() },
-    }]});
-    let usage = serde_json::json!({
-        "id": "chatcmpl-voice", "object": "chat.completion.chunk", "model": "fake-model", "choices": [],
-        "usage": { "prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120 },
-    });
-    let text = [
-        chunk(call, serde_json::Value::Null),
-        chunk(serde_json::json!({}), serde_json::json!("tool_calls")),
-        format!("data: {usage}\n\ndata: [DONE]\n\n"),
-    ]
-    .concat();
-    Reply::chunked(text.as_bytes(), 64)
-}
-
-fn plan(summary: &str) -> Reply {
-    tool_call(
-        "submit_plan",
-        serde_json::json!({
-            "summary": summary, "steps": ["src/lib.rs: use div_ceil"], "expected_files": ["src/lib.rs"],
-            "validation": ["cargo test"], "rollback": "revert the commit", "confidence": 90,
-        }),
-    )
-}
 
 fn openai(sandbox: &Sandbox, url: &str, args: &[&str]) -> support::cli::Run {
     let mut all: Vec<String> = [

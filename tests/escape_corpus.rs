@@ -11,6 +11,8 @@
 // Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/leaks.rs"]
+mod leaks;
 #[path = "support/levels.rs"]
 mod levels;
 
@@ -31,22 +33,8 @@ use ambidex::tools::broker::{AgentScope, ApprovalRequest, Broker, ToolHost};
 use ambidex::tools::budget::{BudgetLimits, BudgetUsage};
 use ambidex::tools::sandbox::SandboxLevel;
 use ambidex::workspace::{WorktreeRequest, create};
+use leaks::{DOTENV_SECRET, ENGINE_SECRET, SECRETS, leak_forms, plant_home};
 use levels::{broker_config, levels};
-
-/// A secret in the engine's own environment (its `/proc/<pid>/environ`).
-pub const ENGINE_SECRET: &str = "engine-secret-Zq8vW3nR5tY1uI7oP2aS";
-/// A secret in a committed `.env`, also known to the redactor.
-pub const DOTENV_SECRET: &str = "dotenv-secret-Lk4jH6gF9dS2aQ0wE8rT";
-/// A private key in `~/.ssh/id_rsa`.
-pub const SSH_SECRET: &str = "sshkey-secret-Mn3bV5cX7zL9kJ1hG4fD";
-/// AWS credentials in `~/.aws/credentials`.
-pub const AWS_SECRET: &str = "awscred-secret-Pw2oE4iU6yT8rQ0aS3dF";
-/// A forge token in `~/.config/gh/hosts.yml`.
-pub const GH_SECRET: &str = "ghhosts-secret-Xc5vB7nM9qW1eR3tY6uI";
-/// A password in `~/.netrc`.
-pub const NETRC_SECRET: &str = "netrc-secret-Hj8kL0zX2cV4bN6mQ9wE";
-
-pub const SECRETS: &[&str] = &[ENGINE_SECRET, DOTENV_SECRET, SSH_SECRET, AWS_SECRET, GH_SECRET, NETRC_SECRET];
 
 /// What a case expects of the call.
 pub enum Outcome {
@@ -155,22 +143,6 @@ impl ToolHost for Host {
     }
 }
 
-fn plant_home(home: &Path) {
-    for (path, text) in [
-        (
-            ".ssh/id_rsa",
-            format!("-----BEGIN OPENSSH PRIVATE KEY-----\n{SSH_SECRET}\n-----END OPENSSH PRIVATE KEY-----\n"),
-        ),
-        (".aws/credentials", format!("[default]\naws_access_key_id = x\naws_secret = {AWS_SECRET}\n")),
-        (".config/gh/hosts.yml", format!("github.com:\n  oauth_token: {GH_SECRET}\n")),
-        (".netrc", format!("machine example.com login me password {NETRC_SECRET}\n")),
-    ] {
-        let path = home.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-}
-
 fn user_repo(dir: &Path) {
     let repo = git2::Repository::init(dir).unwrap();
     std::fs::create_dir_all(dir.join("src")).unwrap();
@@ -241,27 +213,6 @@ fn world(level: SandboxLevel, dir: &Path, home: &Path) -> (World, AgentScope) {
         engine_pid: std::process::id(),
     };
     (world, scope)
-}
-
-/// The forms a secret could leak in: as is, base64 (any alignment: the middle of each) and hex.
-fn leak_forms(secret: &str) -> Vec<String> {
-    let mut forms = vec![secret.to_owned(), secret.bytes().map(|b| format!("{b:02x}")).collect()];
-    for prefix in ["", "a", "ab"] {
-        let out = std::process::Command::new("base64")
-            .arg("-w0")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut out = out;
-        {
-            use std::io::Write;
-            out.stdin.take().unwrap().write_all(format!("{prefix}{secret}").as_bytes()).unwrap();
-        }
-        let encoded = String::from_utf8(out.wait_with_output().unwrap().stdout).unwrap();
-        forms.push(encoded[4..encoded.len() - 4].to_owned());
-    }
-    forms
 }
 
 #[test]

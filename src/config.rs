@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 pub use layers::Source;
 pub use model::{
-    ApiConfig, Config, ConfinementRow, EngineConfig, ForgeConfig, ForgesConfig, GitConfig, ModelsConfig,
-    ProviderConfig, ProviderKind, RoleConfig, SandboxChoice, SandboxConfig, TuiConfig,
+    ApiConfig, Config, ConfinementRow, EngineConfig, ForgeConfig, ForgesConfig, GitConfig, HookConfig, HookEvent,
+    ModelsConfig, ProviderConfig, ProviderKind, RoleConfig, SandboxChoice, SandboxConfig, TuiConfig,
 };
 
 use layers::Layer;
@@ -144,6 +144,16 @@ pub fn load(options: &LoadOptions) -> Result<Effective, ConfigError> {
     });
     for (path, source) in user.into_iter().chain(repo) {
         if let Some(layer) = read_layer(&path, source)? {
+            if matches!(layer.source, Source::RepoFile(_)) && layer.table.contains_key("hooks") {
+                return Err(ConfigError::Layer {
+                    origin: layer.source,
+                    line: None,
+                    key: Some("hooks".into()),
+                    message: "hooks run commands on your machine outside the sandbox, so a repository cannot \
+                              set them: move them to your user config file (`~/.config/ambidex/config.toml`)"
+                        .into(),
+                });
+            }
             layers.push(layer);
             files.push(path);
         }

@@ -23,6 +23,7 @@
 //! - [`eval`]: the evaluation layer: test commands instrumented and parsed, baselines compared,
 //!   diffs split into hunks and combined, static analysis, complexity, candidate scoring.
 //! - [`forge`]: PR delivery (local document, GitHub, GitLab), issue import, branch push.
+//! - [`hooks`]: the engineer's commands at lifecycle events and around tool calls.
 //! - [`orchestrator`]: the engine clients talk to: commands in, updates out.
 //! - [`api`]: the loopback HTTP API (tasks, gates, the event stream) and the client the CLI uses;
 //!   it reaches the engine through `protocol::Queries` and a narrow `Engine` handle.
@@ -36,6 +37,7 @@ pub mod crash;
 pub mod domain;
 pub mod eval;
 pub mod forge;
+pub mod hooks;
 pub mod llm;
 pub mod orchestrator;
 pub mod playbooks;

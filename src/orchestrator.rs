@@ -80,6 +80,8 @@ type GateAnswer = (Decision, Option<String>);
 
 /// The running engine.
 pub struct Engine {
+    /// Declared before the store: closing, they run what is queued while the store still records.
+    _hooks: Option<Box<crate::hooks::LifecycleHooks>>,
     store: Store,
     updates: broadcast::Sender<Update>,
     redactor: Arc<Redactor>,
@@ -122,16 +124,39 @@ impl Engine {
     pub fn open_with(path: &Path, redactor: Arc<Redactor>, setup: Option<EngineSetup>) -> Result<Engine, StoreError> {
         let (updates, _) = broadcast::channel(UPDATE_BUFFER);
         let sender = updates.clone();
+        let lifecycle = setup.as_ref().and_then(|s| crate::hooks::LifecycleHooks::new(&s.config.hooks));
+        let feed = lifecycle.as_ref().map(|(_, feed)| feed.clone());
         let hook: CommitHook = Box::new(move |events: &[Arc<Event>]| {
             crate::crash::events_committed(events.len());
             for event in events {
                 // No subscriber is not an error: the events are durable either way.
                 let _ = sender.send(Update::Event(event.clone()));
+                if let Some(feed) = &feed {
+                    feed.offer(event);
+                }
             }
         });
         let options = StoreOptions { hook: Some(hook), redactor: Some(redactor.clone()) };
         let store = Store::open_with(path, options)?;
+        let hooks = match (lifecycle, setup.as_ref()) {
+            (Some((mut hooks, _)), Some(setup)) => {
+                let appender = store.appender();
+                let recorded = move |events| {
+                    // A hook's record that cannot be stored is lost with it; the hook itself ran.
+                    let _ = appender.append(events);
+                };
+                hooks.start(setup.repo_root.clone(), redactor.clone(), recorded).map_err(|source| StoreError::Io {
+                    path: path.to_owned(),
+                    action: "start the hooks of",
+                    durable_seq: None,
+                    source,
+                })?;
+                Some(Box::new(hooks))
+            }
+            _ => None,
+        };
         let engine = Engine {
+            _hooks: hooks,
             store,
             updates,
             redactor,

@@ -34,6 +34,53 @@ pub struct Config {
     pub tui: TuiConfig,
     /// How agents' commands are isolated.
     pub sandbox: SandboxConfig,
+    /// Commands run at lifecycle events (`[[hooks]]`); read from the user's config and flags
+    /// only, never from a repository's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<HookConfig>,
+}
+
+/// When a hook runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HookEvent {
+    /// A task was added.
+    TaskCreated,
+    /// A stage started.
+    StageStarted,
+    /// A stage finished (successfully or not).
+    StageFinished,
+    /// A gate opened and waits for a decision.
+    GateOpened,
+    /// A gate was decided.
+    GateDecided,
+    /// A pull or merge request (or the local PR document) was created.
+    PrCreated,
+    /// Before an agent's tool call: a non-zero exit blocks the call with the hook's output.
+    PreToolCall,
+    /// After an agent's tool call.
+    PostToolCall,
+}
+
+/// One `[[hooks]]` table: a command run with a JSON description of the event on its stdin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookConfig {
+    /// The event.
+    pub event: HookEvent,
+    /// The shell command (run by `/bin/sh -c` in the repository's root, or the worktree for
+    /// tool calls).
+    pub command: String,
+    /// For tool-call hooks: the tools it applies to (`run`, `write_file`, …); empty means all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<String>,
+    /// Seconds it may take before it is killed (a killed `pre_tool_call` hook blocks the call).
+    #[serde(default = "default_hook_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_hook_timeout() -> u64 {
+    10
 }
 
 /// Which isolation `run` commands get.
@@ -354,6 +401,7 @@ impl Default for Config {
             api: ApiConfig::default(),
             tui: TuiConfig::default(),
             sandbox: SandboxConfig::default(),
+            hooks: Vec::new(),
         }
     }
 }

@@ -583,6 +583,7 @@ impl Task {
             }
             EventKind::IssueCommented { url, .. } => self.issue_comment = Some(url.clone()),
             EventKind::EngineStarted { .. }
+            | EventKind::HookRan { .. }
             | EventKind::BranchPushed { .. }
             | EventKind::ForgeRetry { .. }
             | EventKind::AgentMessage { .. }

@@ -87,6 +87,8 @@ pub struct EngineSetup {
     pub policy: Policy,
     /// The playbooks.
     pub playbooks: Playbooks,
+    /// The repository's root (where hooks run).
+    pub repo_root: PathBuf,
     /// The sandbox level for commands.
     pub sandbox: SandboxLevel,
     /// What the Landlock level may also read (`sandbox.read_paths`) and never (the state dir),
@@ -133,6 +135,7 @@ impl EngineSetup {
             policy,
             playbooks,
             sandbox,
+            repo_root: repo_root.to_owned(),
             sandbox_paths,
             sandbox_gaps: Vec::new(),
             helper,

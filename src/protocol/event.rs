@@ -438,6 +438,27 @@ pub enum EventKind {
         /// The comment's web address (the issue's when the forge gives none).
         url: String,
     },
+    /// A hook (`[[hooks]]` in the user's config) ran.
+    HookRan {
+        /// The event it ran at: `task_created`, `gate_opened`, `pre_tool_call`, ….
+        hook: String,
+        /// Its command.
+        command: String,
+        /// Its exit code, when it exited.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+        /// Whether its timeout killed it.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        timed_out: bool,
+        /// Whether it blocked the tool call it ran before.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        blocked: bool,
+        /// What it printed (stdout, then stderr), capped and redacted.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        output: String,
+        /// How long it ran, in milliseconds.
+        duration_ms: u64,
+    },
 }
 
 /// The audit record of one tool call.
@@ -528,6 +549,7 @@ impl EventKind {
             EventKind::BranchPushed { .. } => "branch_pushed",
             EventKind::ForgeRetry { .. } => "forge_retry",
             EventKind::IssueCommented { .. } => "issue_commented",
+            EventKind::HookRan { .. } => "hook_ran",
         }
     }
 
@@ -658,6 +680,15 @@ impl EventKind {
                 format!("{forge} retry after attempt {attempt} in {delay_ms} ms: {reason}")
             }
             EventKind::IssueCommented { issue, url } => format!("commented on {issue}: {url}"),
+            EventKind::HookRan { hook, command, exit_code, timed_out, blocked, .. } => {
+                let ended = match (timed_out, exit_code) {
+                    (true, _) => "timed out".to_owned(),
+                    (false, Some(code)) => format!("exit {code}"),
+                    (false, None) => "killed".to_owned(),
+                };
+                let blocked = if *blocked { ", blocked the call" } else { "" };
+                format!("{hook} hook `{command}`: {ended}{blocked}")
+            }
         }
     }
 }

@@ -34,6 +34,15 @@ pub trait ToolHost: Send + Sync {
     fn record(&self, events: Vec<NewEvent>) -> BoxFuture<'_, Result<(), String>>;
     /// Asks a human and waits for the answer.
     fn approve(&self, request: ApprovalRequest) -> BoxFuture<'_, (Decision, Option<String>)>;
+    /// Runs what must pass before a call (the engineer's `pre_tool_call` hooks), given the call
+    /// as JSON; `Err` says why the call is blocked.
+    fn before_call(&self, _call: Value) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+    /// Runs what follows a call (`post_tool_call` hooks), given the call and its result as JSON.
+    fn after_call(&self, _call: Value) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// A question for a human, raised as a gate.
@@ -171,11 +180,24 @@ impl Broker {
     pub async fn call(&self, scope: &mut AgentScope, host: &dyn ToolHost, name: &str, arguments: &Value) -> CallResult {
         let started_at = Timestamp::now();
         let mut facts = RunFacts::default();
-        let output = match self.dispatch(scope, host, name, arguments, &mut facts).await {
-            Ok(output) | Err(output) => output,
+        let mut call = serde_json::json!({
+            "task": scope.task,
+            "actor": scope.actor,
+            "tool": name,
+            "arguments": redact_json(&self.redactor, arguments),
+            "worktree": scope.worktree.path,
+        });
+        let output = match host.before_call(call.clone()).await {
+            Err(why) => ToolOutput::error(format!("blocked by a pre_tool_call hook: {why}")),
+            Ok(()) => match self.dispatch(scope, host, name, arguments, &mut facts).await {
+                Ok(output) | Err(output) => output,
+            },
         };
         let text = bound(&self.redactor.redact(&output.text), self.config.result_cap, "ask for less output");
         let output = ToolOutput { text, ..output };
+        call["ok"] = output.ok.into();
+        call["output"] = output.text.clone().into();
+        host.after_call(call).await;
 
         let facts_exit = facts.exit_code;
         let record = ToolCallRecord {

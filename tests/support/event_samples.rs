@@ -558,6 +558,26 @@ samples! {
         issue: "https://github.com/ada/pagination/issues/7".into(),
         url: "https://github.com/ada/pagination/issues/7#issuecomment-1".into(),
     }],
+    HookRan => [
+        EventKind::HookRan {
+            hook: "gate_opened".into(),
+            command: "notify-send ambidex \"$(jq -r .event.reason)\"".into(),
+            exit_code: Some(0),
+            timed_out: false,
+            blocked: false,
+            output: String::new(),
+            duration_ms: 12,
+        },
+        EventKind::HookRan {
+            hook: "pre_tool_call".into(),
+            command: "./scripts/no-push.sh".into(),
+            exit_code: None,
+            timed_out: true,
+            blocked: true,
+            output: "checking the command…\n".into(),
+            duration_ms: 10_004,
+        },
+    ],
 }
 
 /// The budgets of a medium-risk task.

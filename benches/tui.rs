@@ -103,8 +103,9 @@ fn busy() -> (AppState, TaskId) {
     state.selected = 1;
     state.focus = Pane::Lower;
     state.tab = Tab::Diff;
-    let candidates =
-        (1..=16).map(|c| CandidatePlan { label: format!("c{c}"), strategy: "minimal_diff".into() }).collect();
+    let candidates = (1..=16)
+        .map(|c| CandidatePlan { label: format!("c{c}"), strategy: "minimal_diff".into(), ..Default::default() })
+        .collect();
     let mut seq = 1;
     state.update(event(
         seq,

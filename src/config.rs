@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 
 pub use layers::Source;
 pub use model::{
-    ApiConfig, Config, ConfinementRow, EngineConfig, ForgeConfig, ForgesConfig, GitConfig, HookConfig, HookEvent,
-    ModelsConfig, ProviderConfig, ProviderKind, RoleConfig, SandboxChoice, SandboxConfig, TuiConfig,
+    ApiConfig, ChallengerConfig, Challengers, Config, ConfinementRow, EngineConfig, ForgeConfig, ForgesConfig,
+    GitConfig, HookConfig, HookEvent, ModelsConfig, ProviderConfig, ProviderKind, RoleConfig, SandboxChoice,
+    SandboxConfig, TuiConfig,
 };
 
 use layers::Layer;
@@ -194,6 +195,12 @@ fn check_references(effective: &Effective) -> Result<(), ConfigError> {
         if !choice.provider.is_empty() && !config.providers.contains_key(&choice.provider) {
             return Err(missing(&format!("roles.{role}.provider"), &choice.provider));
         }
+    }
+    if let Challengers::Each(each) = &config.engine.challengers
+        && let Some(provider) =
+            each.iter().filter_map(|c| c.provider.as_ref()).find(|p| !config.providers.contains_key(*p))
+    {
+        return Err(missing("engine.challengers", provider));
     }
     if !["local", "github", "gitlab"].contains(&config.forges.delivery.as_str()) {
         return Err(ConfigError::Invalid {

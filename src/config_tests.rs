@@ -65,7 +65,7 @@ fn each_layer_overrides_the_one_below_and_is_named_as_the_source() {
     let config = &effective.config;
     assert_eq!(config.tui.theme, "high-contrast");
     assert!(!config.tui.bell);
-    assert_eq!(config.engine.challengers, 4);
+    assert_eq!(config.engine.challengers, super::Challengers::Count(4));
     assert_eq!(config.state_dir, "/tmp/from-flag");
     assert_eq!(config.providers["openai"].model, "gpt-x");
     // Keys the repo file did not touch keep the preset's values.

@@ -200,6 +200,58 @@ fn a_challenger_that_passes_the_acceptance_tests_is_promoted_over_production() {
 }
 
 #[test]
+fn a_challenger_on_a_model_of_its_own_is_played_by_it_and_named_in_the_matrix() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    // The first model plays every agent but the challenger: were c1 asked of it, its script
+    // would run out and c1 would have no change.
+    let first = [
+        PLAN.to_owned(),
+        FIX.to_owned(),
+        TEST.to_owned(),
+        eval_designer(ACCEPTANCE, &["accept_partial_last_page", "accept_zero_page_size"]),
+        analyst("production"),
+        analyst("c1"),
+        synthesis("adopt", "c1"),
+        REVIEW.to_owned(),
+        PR.to_owned(),
+    ]
+    .concat();
+    let first = support::engine::script(&sandbox, "first", &first);
+    let second = support::engine::script(&sandbox, "second", &challenger("c1", GUARDED));
+    let task = task_file(&sandbox);
+    let second_provider = format!("providers.second.script={}", second.display());
+    let run = run_scripted(
+        &sandbox,
+        &first,
+        &[
+            "-c",
+            "providers.second.kind=scripted",
+            "-c",
+            &second_provider,
+            "-c",
+            r#"engine.challengers=[{ strategy = "test_first", provider = "second" }]"#,
+            "run",
+            "--task-file",
+            &task,
+            "--approve",
+            "all",
+        ],
+    );
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let (id, short) = only_task(&sandbox);
+    let events = events(&sandbox, &id);
+    let started = event(&events, "exploration_started")[0];
+    assert_eq!(started["kind"]["candidates"][0]["provider"], "second", "{started:#}");
+    let rows = event(&events, "evidence_recorded")[0]["kind"]["matrix"]["rows"].as_array().unwrap().clone();
+    let model = |label: &str| rows.iter().find(|r| r["candidate"] == label).unwrap()["model"].clone();
+    assert_eq!(model("c1"), "second", "{rows:#?}");
+    assert_eq!(model("production"), "script");
+    let shown = sandbox.run(&["task", "show", &short]).ok();
+    assert!(shown.contains("test_first · second"), "{shown}");
+}
+
+#[test]
 fn when_every_candidate_fails_the_task_escalates_to_a_human() {
     let sandbox = Sandbox::new();
     pagination_repo(&sandbox);

@@ -37,6 +37,10 @@ pub struct DemoArgs {
     /// With --headless: print every event (agent messages and tool calls too)
     #[arg(long, short = 'v', requires = "headless")]
     verbose: bool,
+    /// Play the first challenger with a second (scripted) model, `rival`, named in the evidence
+    /// matrix: what `engine.challengers = [{ provider = "…" }]` does with real models
+    #[arg(long)]
+    two_models: bool,
 }
 
 /// The sample crate, file by file.
@@ -108,7 +112,7 @@ pub fn context(base: &Context) -> Result<Context, String> {
 }
 
 /// Creates the demo afresh (deleting the previous one) and adds its two tasks.
-pub fn prepare(base: &Context) -> Result<Demo, String> {
+pub fn prepare(base: &Context, two_models: bool) -> Result<Demo, String> {
     let root = root(base);
     clear(&root)?;
     let io = |what: &str, err: std::io::Error| format!("cannot write the demo's {what} in {}: {err}", root.display());
@@ -118,7 +122,7 @@ pub fn prepare(base: &Context) -> Result<Demo, String> {
     let repo = root.join(CRATE_DIR);
     create_repo(&repo).map_err(|err| format!("cannot create the demo repository {}: {err}", repo.display()))?;
     std::fs::write(root.join("script.toml"), SCRIPT).map_err(|err| io("script", err))?;
-    std::fs::write(root.join("config.toml"), config_text(&root)).map_err(|err| io("configuration", err))?;
+    std::fs::write(root.join("config.toml"), config_text(&root, two_models)).map_err(|err| io("configuration", err))?;
     let context = context(base)?;
     let mut tasks = Vec::with_capacity(TASKS.len());
     for (name, text) in TASKS {
@@ -162,18 +166,28 @@ fn clear(root: &Path) -> Result<(), String> {
     std::fs::remove_dir_all(root).map_err(|err| format!("cannot delete the previous demo {}: {err}", root.display()))
 }
 
-/// The demo's configuration file.
-fn config_text(root: &Path) -> String {
+/// The demo's configuration file; with `two_models`, a second scripted provider plays the first
+/// challenger (the same script: its turns are the challenger's whichever model plays them).
+fn config_text(root: &Path, two_models: bool) -> String {
     let quoted = |path: PathBuf| toml::Value::String(path.display().to_string()).to_string();
+    let script = quoted(root.join("script.toml"));
+    let (rival, challengers) = if two_models {
+        (
+            format!("[providers.rival]\nkind = \"scripted\"\nscript = {script}\nmodel = \"rival-script\"\n\n"),
+            "[{ provider = \"rival\" }, {}]",
+        )
+    } else {
+        (String::new(), "2")
+    };
     format!(
         "# Written by `ambidex demo`: the demo's own configuration (yours is not read).\n\
          state_dir = {}\n\n\
          [models]\ndefault_provider = \"demo\"\n\n\
-         [providers.demo]\nkind = \"scripted\"\nscript = {}\nmodel = \"demo-script\"\n\n\
-         [engine]\nmax_concurrent_tasks = 2\nchallengers = 2\n\n\
+         [providers.demo]\nkind = \"scripted\"\nscript = {script}\nmodel = \"demo-script\"\n\n\
+         {rival}\
+         [engine]\nmax_concurrent_tasks = 2\nchallengers = {challengers}\n\n\
          [forges]\ndelivery = \"local\"\n",
         quoted(root.join("state")),
-        quoted(root.join("script.toml")),
     )
 }
 
@@ -210,7 +224,7 @@ pub fn run(args: DemoArgs, base: &Context) -> Result<Outcome, String> {
              (`ambidex doctor` tells more)"
         );
     }
-    let demo = prepare(base)?;
+    let demo = prepare(base, args.two_models)?;
     if args.headless {
         return headless(&demo, started, args.verbose);
     }

@@ -152,8 +152,53 @@ impl ConfinementRow {
 pub struct EngineConfig {
     /// Tasks worked on at once.
     pub max_concurrent_tasks: u32,
-    /// Left Hand challengers per explored task.
-    pub challengers: u32,
+    /// Left Hand challengers per explored task: how many (`challengers = 2`), or each one
+    /// with its own strategy, provider and model (`challengers = [{ strategy = "test_first",
+    /// provider = "anthropic" }, { model = "gpt-5-mini" }]`).
+    pub challengers: Challengers,
+}
+
+/// The Left Hand's challengers (`engine.challengers`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Challengers {
+    /// This many, on the challenger role's model, with the playbook's strategies.
+    Count(u32),
+    /// One entry per challenger.
+    Each(Vec<ChallengerConfig>),
+}
+
+impl Challengers {
+    /// How many challengers an explored task gets.
+    pub fn count(&self) -> u32 {
+        match self {
+            Challengers::Count(count) => *count,
+            Challengers::Each(each) => u32::try_from(each.len()).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// What is configured for the challenger at `index` (0-based), if anything is.
+    pub fn get(&self, index: usize) -> Option<&ChallengerConfig> {
+        match self {
+            Challengers::Count(_) => None,
+            Challengers::Each(each) => each.get(index),
+        }
+    }
+}
+
+/// One challenger: what it does differently from the others.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChallengerConfig {
+    /// Its strategy (a name from the exploration playbook); unset: the playbook picks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+    /// Its provider (a name from `[providers]`); unset: the challenger role's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Its model; unset: its provider's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 /// Identity for commits made in worktrees.
@@ -290,7 +335,7 @@ pub struct TuiConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { max_concurrent_tasks: 2, challengers: 2 }
+        Self { max_concurrent_tasks: 2, challengers: Challengers::Count(2) }
     }
 }
 
@@ -436,7 +481,22 @@ impl Config {
 
     /// The provider a role uses, with the model it asks for.
     pub fn provider_for(&self, role: Role) -> Option<(&str, &ProviderConfig, String)> {
-        let choice = self.roles.get(&role).cloned().unwrap_or_default();
+        self.provider_as(role, None)
+    }
+
+    /// The provider and model for `role`, with a challenger's own choice (`engine.challengers`)
+    /// taking precedence over the role's.
+    pub fn provider_as(&self, role: Role, own: Option<&ChallengerConfig>) -> Option<(&str, &ProviderConfig, String)> {
+        let mut choice = self.roles.get(&role).cloned().unwrap_or_default();
+        if let Some(own) = own {
+            if let Some(provider) = &own.provider {
+                // Another provider: the role's model is not one of its models.
+                (choice.provider, choice.model) = (provider.clone(), String::new());
+            }
+            if let Some(model) = &own.model {
+                choice.model = model.clone();
+            }
+        }
         let name =
             if choice.provider.is_empty() { self.models.default_provider.as_str() } else { choice.provider.as_str() };
         let (name, provider) = self.providers.get_key_value(name)?;

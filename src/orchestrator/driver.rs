@@ -148,7 +148,7 @@ fn next_step(run: &TaskRun, task: &Task) -> Step {
         let human_only = gate_plan::human_only(task, &run.setup().policy, open.kind);
         return Step::Gate(GateRequest::new(open.kind, open.reason.clone()).human_only(human_only));
     }
-    let challengers = run.setup().config.engine.challengers;
+    let challengers = run.setup().config.engine.challengers.count();
     if let Some((trigger, evidence)) = explore::start::due(task, challengers) {
         return Step::StartExploration { trigger, evidence };
     }
@@ -183,7 +183,7 @@ async fn run_loop(run: &mut TaskRun) -> Result<Ending, EngineError> {
             Step::Gate(gate) => Flow::Ask(gate),
             Step::StartExploration { trigger, evidence } => {
                 let left = &run.setup().playbooks.left_hand;
-                let challengers = run.setup().config.engine.challengers;
+                let challengers = &run.setup().config.engine.challengers;
                 let started = explore::start::started(&task, left, challengers, &trigger, evidence);
                 run.record(vec![run.event(Actor::Orchestrator, started)]).await?;
                 Flow::Next

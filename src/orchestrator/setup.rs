@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::config::Config;
+use crate::config::{ChallengerConfig, Config};
 use crate::llm::{ModelClient, ModelError, ModelErrorKind, client_for};
 use crate::playbooks::Policy;
 use crate::playbooks::playbook::Playbooks;
@@ -182,7 +182,17 @@ impl EngineSetup {
 
     /// The model client and model name a role uses; clients are built once per provider.
     pub fn client_for(&self, role: Role) -> Result<(Arc<dyn ModelClient>, String), ModelError> {
-        let Some((name, provider, model)) = self.config.provider_for(role) else {
+        self.client_as(role, None)
+    }
+
+    /// The client and model for `role`, with a challenger's own provider and model
+    /// (`engine.challengers`) taking precedence.
+    pub fn client_as(
+        &self,
+        role: Role,
+        own: Option<&ChallengerConfig>,
+    ) -> Result<(Arc<dyn ModelClient>, String), ModelError> {
+        let Some((name, provider, model)) = self.config.provider_as(role, own) else {
             return Err(ModelError::new(
                 ModelErrorKind::Config,
                 format!("no provider for role `{role}`: set `models.default_provider` or `roles.{role}.provider`"),

@@ -210,8 +210,8 @@ pub(crate) async fn trip(run: &TaskRun, breaker: &str, evidence: String) -> Resu
 /// challengers are configured.
 fn exploration_for(run: &TaskRun, trigger: &str, evidence: &str) -> Result<Option<EventKind>, EngineError> {
     let task = run.task()?;
-    let challengers = run.setup().config.engine.challengers;
-    if challengers == 0 || task.exploration.is_some() {
+    let challengers = &run.setup().config.engine.challengers;
+    if challengers.count() == 0 || task.exploration.is_some() {
         return Ok(None);
     }
     let left = &run.setup().playbooks.left_hand;

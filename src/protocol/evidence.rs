@@ -102,12 +102,18 @@ pub struct DiffStats {
 }
 
 /// A candidate that worked on a task: the production diff or one of the Left Hand's challengers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CandidatePlan {
     /// Its label (`production`, `c1`, `c2`, …), also its worktree's branch suffix.
     pub label: String,
     /// The strategy it follows (`minimal_diff`, `test_first`, `alternative_design`, …).
     pub strategy: String,
+    /// The provider it runs on, when it has its own (`engine.challengers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The model it runs on, when it has its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 /// One candidate's row of the evidence matrix.
@@ -118,6 +124,10 @@ pub struct EvidenceRow {
     pub candidate: String,
     /// Its strategy.
     pub strategy: String,
+    /// The provider and model (`openai/gpt-5`) its agents ran on, when the candidates ran on
+    /// different ones (`engine.challengers`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub model: String,
     /// The branch its change lives on.
     pub branch: String,
     /// Whether every validation command passed.

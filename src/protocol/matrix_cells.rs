@@ -233,7 +233,8 @@ impl EvidenceColumn {
     pub fn text(self, row: &EvidenceRow) -> String {
         match self {
             EvidenceColumn::Candidate => row.candidate.clone(),
-            EvidenceColumn::Strategy => row.strategy.clone(),
+            EvidenceColumn::Strategy if row.model.is_empty() => row.strategy.clone(),
+            EvidenceColumn::Strategy => format!("{} · {}", row.strategy, row.model),
             EvidenceColumn::Valid => if row.validation_ok { "yes" } else { "no" }.to_owned(),
             EvidenceColumn::Passed => row.tests_passed.to_string(),
             EvidenceColumn::Failed => row.tests_failed.to_string(),

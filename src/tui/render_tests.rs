@@ -200,8 +200,8 @@ pub(crate) fn busy_state() -> AppState {
                 trigger: "repeated_test_failures".into(),
                 evidence: "cargo test failed twice".into(),
                 candidates: vec![
-                    CandidatePlan { label: "c1".into(), strategy: "minimal_diff".into() },
-                    CandidatePlan { label: "c2".into(), strategy: "alternative_design".into() },
+                    CandidatePlan { label: "c1".into(), strategy: "minimal_diff".into(), ..Default::default() },
+                    CandidatePlan { label: "c2".into(), strategy: "alternative_design".into(), ..Default::default() },
                 ],
             },
         ),

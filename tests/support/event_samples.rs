@@ -150,8 +150,8 @@ fn test_report() -> TestReport {
 
 fn candidates() -> Vec<CandidatePlan> {
     vec![
-        CandidatePlan { label: "c1".into(), strategy: "minimal_diff".into() },
-        CandidatePlan { label: "c2".into(), strategy: "test_first".into() },
+        CandidatePlan { label: "c1".into(), strategy: "minimal_diff".into(), ..Default::default() },
+        CandidatePlan { label: "c2".into(), strategy: "test_first".into(), ..Default::default() },
     ]
 }
 
@@ -171,6 +171,7 @@ pub fn matrix() -> EvidenceMatrix {
         rows: vec![EvidenceRow {
             candidate: "c1".into(),
             strategy: "minimal_diff".into(),
+            model: String::new(),
             branch: "ambidex/00000001/c1".into(),
             validation_ok: true,
             tests_passed: 12,
@@ -201,6 +202,18 @@ pub fn matrix() -> EvidenceMatrix {
             reports: vec![test_report()],
         }],
     }
+}
+
+/// A matrix whose challenger ran on a model of its own.
+pub fn matrix_of_two_models() -> EvidenceMatrix {
+    let mut matrix = matrix();
+    matrix.rows[0].model = "anthropic/claude-sonnet-4-5".into();
+    let mut production = matrix.rows[0].clone();
+    production.candidate = "production".into();
+    production.strategy = "plan".into();
+    production.model = "openai/gpt-5".into();
+    matrix.rows.insert(0, production);
+    matrix
 }
 
 /// A matrix whose row has tests missing, an acceptance test that did not run, and its build.
@@ -463,11 +476,23 @@ samples! {
     }],
     PrDrafted => [EventKind::PrDrafted { pr: PullRequest { location: String::new(), ..pull_request() } }],
     PrCreated => [EventKind::PrCreated { pr: pull_request() }],
-    ExplorationStarted => [EventKind::ExplorationStarted {
-        trigger: "repeated_test_failures".into(),
-        evidence: "validation failed after 2 implementation attempts: `cargo test`".into(),
-        candidates: candidates(),
-    }],
+    ExplorationStarted => [
+        EventKind::ExplorationStarted {
+            trigger: "repeated_test_failures".into(),
+            evidence: "validation failed after 2 implementation attempts: `cargo test`".into(),
+            candidates: candidates(),
+        },
+        EventKind::ExplorationStarted {
+            trigger: "route".into(),
+            evidence: "triage routed the task to both hands".into(),
+            candidates: vec![CandidatePlan {
+                label: "c1".into(),
+                strategy: "test_first".into(),
+                provider: Some("anthropic".into()),
+                model: Some("claude-sonnet-4-5".into()),
+            }],
+        },
+    ],
     AcceptanceTestsWritten => [
         EventKind::AcceptanceTestsWritten {
             files: strings(&["tests/acceptance.rs"]),
@@ -496,6 +521,7 @@ samples! {
     EvidenceRecorded => [
         EventKind::EvidenceRecorded { matrix: Box::new(matrix()), hash: digest(0xe1) },
         EventKind::EvidenceRecorded { matrix: Box::new(matrix_with_missing()), hash: digest(0xe2) },
+        EventKind::EvidenceRecorded { matrix: Box::new(matrix_of_two_models()), hash: digest(0xe3) },
     ],
     SynthesisSubmitted => [
         EventKind::SynthesisSubmitted { synthesis: synthesis(Recommendation::Adopt { candidate: "c1".into() }) },

@@ -13,6 +13,7 @@ use super::blocking;
 use super::evaluate::run_commands;
 use crate::agents::prompt::task_section;
 use crate::agents::{AgentOutcome, Submission, run_agent};
+use crate::config::ChallengerConfig;
 use crate::domain::{Exploration, Task};
 use crate::eval;
 use crate::orchestrator::breakers::is_test_path;
@@ -24,7 +25,9 @@ use crate::orchestrator::task_run::{
 use crate::orchestrator::{Engine, EngineError, EngineSetup};
 use crate::playbooks::BudgetLimits;
 use crate::playbooks::playbook::Stage;
-use crate::protocol::{Actor, AgentIdentity, EventKind, Finding, GateKind, NewEvent, TaskId, TaskStatus, Track};
+use crate::protocol::{
+    Actor, AgentIdentity, CandidatePlan, EventKind, Finding, GateKind, NewEvent, TaskId, TaskStatus, Track,
+};
 use crate::tools::broker::{AgentScope, Broker};
 use crate::tools::budget::BudgetUsage;
 use crate::workspace::{Author, FileStat, Worktree, commit_all, diff_against};
@@ -70,7 +73,20 @@ impl Crew {
         worktree: Worktree,
         values: BTreeMap<&str, String>,
     ) -> Result<AgentOutcome, EngineError> {
-        let (client, model) = match self.setup.client_for(stage.role) {
+        self.run_as(stage, candidate, worktree, values, None).await
+    }
+
+    /// Runs one agent of `stage` for `candidate` in `worktree`, on the challenger's own provider
+    /// and model when `own` names them.
+    pub(super) async fn run_as(
+        &self,
+        stage: &Stage,
+        candidate: &str,
+        worktree: Worktree,
+        values: BTreeMap<&str, String>,
+        own: Option<&ChallengerConfig>,
+    ) -> Result<AgentOutcome, EngineError> {
+        let (client, model) = match self.setup.client_as(stage.role, own) {
             Ok(found) => found,
             Err(err) => {
                 let message = format!("no model for {}: {err}", stage.role);
@@ -93,6 +109,15 @@ impl Crew {
     async fn append(&self, kind: EventKind, actor: Actor) -> Result<(), EngineError> {
         self.engine.append(vec![NewEvent::for_task(self.id, actor, kind)]).await.map(|_| ())
     }
+}
+
+/// The provider and model a challenger has of its own, if any.
+pub(super) fn own_model(plan: &CandidatePlan) -> Option<ChallengerConfig> {
+    (plan.provider.is_some() || plan.model.is_some()).then(|| ChallengerConfig {
+        strategy: None,
+        provider: plan.provider.clone(),
+        model: plan.model.clone(),
+    })
 }
 
 fn left_actor(role: crate::protocol::Role, candidate: &str) -> Actor {
@@ -333,7 +358,8 @@ pub(super) async fn challenge(run: &mut TaskRun) -> Result<Flow, EngineError> {
                 ("strategy", format!("{}: {brief}", plan.strategy)),
                 ("acceptance", listing),
             ]);
-            let outcome = crew.run(&stage, &plan.label, worktree.clone(), values).await?;
+            let own = own_model(&plan);
+            let outcome = crew.run_as(&stage, &plan.label, worktree.clone(), values, own.as_ref()).await?;
             if outcome == AgentOutcome::Stopped {
                 return Ok::<bool, EngineError>(false);
             }

@@ -193,6 +193,22 @@ fn complexity(subject: &Subject) -> i64 {
     eval::complexity_delta(&before, &after)
 }
 
+/// The provider and model a candidate's agents ran on (`openai/gpt-5`): production's
+/// implementer's, or the challenger's own (`engine.challengers`), else the challenger role's.
+fn model_of(crew: &Crew, exploration: &crate::domain::Exploration, label: &str) -> String {
+    let config = &crew.setup.config;
+    let found = if label == PRODUCTION {
+        config.provider_for(crate::protocol::Role::Implementer)
+    } else {
+        let plan = exploration.candidates.iter().find(|c| c.label == label);
+        let own = plan.and_then(super::agents::own_model);
+        config.provider_as(crate::protocol::Role::Challenger, own.as_ref())
+    };
+    found
+        .map(|(name, _, model)| if model.is_empty() { name.to_owned() } else { format!("{name}/{model}") })
+        .unwrap_or_default()
+}
+
 /// Tokens, money and agent time of one candidate, from the task's events.
 fn spending(events: &[crate::protocol::Event], label: &str) -> (u64, u64, u64) {
     let mine = |actor: &Actor| match actor {
@@ -301,6 +317,13 @@ pub(super) async fn evaluate(run: &mut TaskRun) -> Result<(EvidenceMatrix, Diges
     differential(&crew, &subjects, &scratches, &mut rows, &acceptance, eval_path.as_deref(), &commands).await?;
 
     let events = engine.reader().task_events(task.id)?;
+    // Which model made a row is shown when the candidates ran on different ones.
+    let models: Vec<String> = rows.iter().map(|row| model_of(&crew, &exploration, &row.candidate)).collect();
+    if models.iter().any(|m| Some(m) != models.first()) {
+        for (row, model) in rows.iter_mut().zip(models) {
+            row.model = model;
+        }
+    }
     for row in &mut rows {
         let (tokens, cost, agent_ms) = spending(&events, &row.candidate);
         row.tokens = tokens;

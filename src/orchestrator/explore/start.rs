@@ -4,6 +4,7 @@
 //! diff far beyond its plan, or a change that touches a sensitive area. The trigger and its
 //! evidence go into the `exploration_started` event with each challenger's strategy.
 
+use crate::config::Challengers;
 use crate::domain::Task;
 use crate::playbooks::Policy;
 use crate::playbooks::left_hand::LeftHand;
@@ -84,14 +85,32 @@ pub(crate) fn sensitive_files(policy: &Policy, files: &[String]) -> Option<Strin
     (!hits.is_empty()).then(|| hits.join("; "))
 }
 
-/// The event that starts exploration with `count` challengers.
-pub(crate) fn started(task: &Task, left: &LeftHand, count: u32, trigger: &str, evidence: String) -> EventKind {
+/// The event that starts exploration with the configured challengers: each with the strategy
+/// configured for it (when the playbook has it) or the next one the playbook picks for the task,
+/// and its own provider and model when it has them.
+pub(crate) fn started(
+    task: &Task,
+    left: &LeftHand,
+    challengers: &Challengers,
+    trigger: &str,
+    evidence: String,
+) -> EventKind {
     let text = format!("{}\n{}", task.spec.title, task.spec.description);
-    let candidates = left
-        .pick(count as usize, task.kind(), trigger, &text)
-        .into_iter()
-        .enumerate()
-        .map(|(n, strategy)| CandidatePlan { label: format!("c{}", n + 1), strategy: strategy.name.clone() })
+    let count = challengers.count() as usize;
+    let picked = left.pick(count, task.kind(), trigger, &text);
+    let known = |name: &String| left.strategies.iter().any(|s| &s.name == name);
+    let candidates = (0..count)
+        .filter_map(|n| {
+            let own = challengers.get(n);
+            let strategy =
+                own.and_then(|o| o.strategy.clone()).filter(known).or_else(|| picked.get(n).map(|s| s.name.clone()))?;
+            Some(CandidatePlan {
+                label: format!("c{}", n + 1),
+                strategy,
+                provider: own.and_then(|o| o.provider.clone()),
+                model: own.and_then(|o| o.model.clone()),
+            })
+        })
         .collect();
     EventKind::ExplorationStarted { trigger: trigger.to_owned(), evidence, candidates }
 }

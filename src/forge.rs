@@ -229,6 +229,31 @@ pub struct OpenedPr {
     pub reused: bool,
 }
 
+/// An open issue that carries a watched label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedIssue {
+    /// The issue.
+    pub reference: IssueRef,
+    /// Its web address (what an imported task's source records).
+    pub url: String,
+    /// Its title.
+    pub title: String,
+}
+
+/// The open issues with a label, or word that nothing changed since the caller's version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssueListing {
+    /// The forge answered `304 Not Modified` to the caller's `etag`.
+    Unchanged,
+    /// The issues (oldest first), with the version to send next time.
+    Changed {
+        /// The issues.
+        issues: Vec<ListedIssue>,
+        /// The forge's `ETag` for this answer, when it gave one.
+        etag: Option<String>,
+    },
+}
+
 /// A code host: issues in, draft pull requests out. Implementations never merge anything.
 pub trait Forge: Send + Sync {
     /// Which forge this is.
@@ -242,6 +267,15 @@ pub trait Forge: Send + Sync {
 
     /// Comments on an issue; returns the comment's web address.
     fn comment_on_issue<'a>(&'a self, issue: &'a IssueRef, body: &'a str) -> BoxFuture<'a, Result<String, ForgeError>>;
+
+    /// The open issues of `project` labelled `label` (at most 100, oldest first), asked for
+    /// conditionally: with the `etag` of the last answer, an unchanged list costs nothing.
+    fn labelled_issues<'a>(
+        &'a self,
+        project: &'a str,
+        label: &'a str,
+        etag: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<IssueListing, ForgeError>>;
 }
 
 /// Builds the client for a remote forge. `token` authenticates every request (it is sent only
@@ -317,6 +351,19 @@ impl Forge for Local {
         Box::pin(async {
             Err(ForgeError::Unsupported(
                 "local delivery cannot comment on issues: set `forges.delivery` to github or gitlab".into(),
+            ))
+        })
+    }
+
+    fn labelled_issues<'a>(
+        &'a self,
+        _project: &'a str,
+        _label: &'a str,
+        _etag: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<IssueListing, ForgeError>> {
+        Box::pin(async {
+            Err(ForgeError::Unsupported(
+                "local delivery has no issues to watch: watch `github:OWNER/REPO` or `gitlab:GROUP/PROJECT`".into(),
             ))
         })
     }

@@ -13,7 +13,8 @@
 //!
 //! What they share: `flow` (the vocabulary steps answer with), `task_run` (one run's engine,
 //! setup, playbook, worktree, budgets and context), `gates` (opening and deciding gates),
-//! `host` (what agents call back into), `breakers` (the circuit breakers), `setup`.
+//! `host` (what agents call back into), `breakers` (the circuit breakers), `setup`, `watch`
+//! (issues on a forge imported as tasks).
 //! Around them: `queries` (the clients' read port), `reconcile` (worktrees versus git at start),
 //! `rewind` (a stopped task back to a stage's checkpoint), `clean` (removing a finished task's
 //! worktrees), `scheduler` (many tasks under a limit), `readiness` (whether a model provider can
@@ -38,6 +39,7 @@ pub mod scheduler;
 pub mod setup;
 mod stages;
 mod task_run;
+pub mod watch;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};

@@ -11,7 +11,9 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use super::{Context, Outcome};
 use ambidex::api::{self, ApiHandle};
+use ambidex::forge::{self, RetryObserver, token};
 use ambidex::orchestrator::scheduler::Scheduler;
+use ambidex::orchestrator::watch::{self, Watch};
 use ambidex::orchestrator::{AutoApprove, Ending, Engine};
 use ambidex::workspace::repo_root;
 
@@ -20,6 +22,49 @@ pub struct ServeArgs {
     /// Gates this engine approves by itself: none, low (gates of low-risk tasks) or all
     #[arg(long, default_value = "none", value_name = "LEVEL")]
     approve: AutoApprove,
+    /// Import every open issue of this project that carries `--label` as a task, once:
+    /// `github:OWNER/REPO` or `gitlab:GROUP/PROJECT` (repeatable)
+    #[arg(long = "watch", value_name = "PROJECT")]
+    watch: Vec<String>,
+    /// The label that marks issues for Ambidex
+    #[arg(long, default_value = "ambidex", value_name = "NAME")]
+    label: String,
+    /// Seconds between two looks at each watched project
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    watch_every: u64,
+}
+
+/// Starts a watcher per `--watch` project; each reports on stdout.
+fn start_watches(
+    args: &ServeArgs,
+    engine: &Arc<Engine>,
+    context: &Context,
+    repo: &std::path::Path,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
+    let forges = &context.effective.config.forges;
+    let mut handles = Vec::new();
+    for text in &args.watch {
+        let watch = Watch::parse(text, &args.label).map_err(|err| err.to_string())?;
+        let token = token::resolve(watch.kind, forges).map_err(|err| err.to_string())?;
+        let observer: RetryObserver = Arc::new(|notice| {
+            println!(
+                "{}: {}; retrying in {:.1} s",
+                notice.forge.display_name(),
+                notice.reason,
+                notice.delay.as_secs_f64()
+            );
+        });
+        let client = forge::client(watch.kind, forges, token, Some(observer)).map_err(|err| err.to_string())?;
+        println!("watching {watch} every {} s", args.watch_every);
+        let report = |line: String| {
+            println!("{line}");
+            let _ = std::io::stdout().flush();
+        };
+        let every = std::time::Duration::from_secs(args.watch_every.max(1));
+        let repo = repo.display().to_string();
+        handles.push(tokio::spawn(watch::run(engine.clone(), Arc::from(client), watch, repo, every, report)));
+    }
+    Ok(handles)
 }
 
 /// Starts the API for an engine this process opened, when `api.enabled`; a failure is printed
@@ -83,9 +128,13 @@ pub fn run(args: ServeArgs, context: &Context) -> Result<Outcome, String> {
             println!("task {}: {line}", id.short());
             let _ = std::io::stdout().flush();
         });
+        let watches = start_watches(&args, &engine, context, &repo)?;
         tokio::select! {
             _ = interrupt.recv() => {}
             _ = terminate.recv() => {}
+        }
+        for watching in watches {
+            watching.abort();
         }
         scheduler.stop().await;
         api.shutdown().await;

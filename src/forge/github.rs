@@ -8,7 +8,7 @@ use reqwest::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Value, json};
 
 use super::http::{Api, Settings, encode_segment};
-use super::{Comment, Forge, ForgeError, ForgeKind, Issue, IssueRef, OpenedPr, PrRequest};
+use super::{Comment, Forge, ForgeError, ForgeKind, Issue, IssueListing, IssueRef, ListedIssue, OpenedPr, PrRequest};
 
 /// The most comment pages read (100 comments each).
 const MAX_COMMENT_PAGES: u32 = 10;
@@ -160,6 +160,42 @@ impl GitHub {
     }
 }
 
+impl GitHub {
+    async fn labelled(&self, project: &str, label: &str, etag: Option<&str>) -> Result<IssueListing, ForgeError> {
+        let repo = repo_path(project)?;
+        let action = format!("listing the open issues of {project} labelled `{label}`");
+        let query = [
+            ("labels", label.to_owned()),
+            ("state", "open".to_owned()),
+            ("sort", "created".to_owned()),
+            ("direction", "asc".to_owned()),
+            ("per_page", "100".to_owned()),
+        ];
+        let reply = self.api.get_if_changed(&format!("{repo}/issues"), &query, etag, &action).await?;
+        if reply.status == 304 {
+            return Ok(IssueListing::Unchanged);
+        }
+        if !reply.ok() {
+            return Err(self.api.error(&reply, &action, &format!("the repository `{project}`")));
+        }
+        let items = reply.body.as_array().cloned().unwrap_or_default();
+        let issues = items
+            .iter()
+            // GitHub lists pull requests among issues.
+            .filter(|item| item.get("pull_request").is_none())
+            .filter_map(|item| {
+                let number = item.get("number")?.as_u64()?;
+                Some(ListedIssue {
+                    reference: IssueRef { kind: ForgeKind::Github, project: project.to_owned(), number },
+                    url: text(item, "html_url"),
+                    title: text(item, "title"),
+                })
+            })
+            .collect();
+        Ok(IssueListing::Changed { issues, etag: reply.header("etag").map(str::to_owned) })
+    }
+}
+
 impl Forge for GitHub {
     fn kind(&self) -> ForgeKind {
         self.api.kind()
@@ -175,5 +211,14 @@ impl Forge for GitHub {
 
     fn comment_on_issue<'a>(&'a self, issue: &'a IssueRef, body: &'a str) -> BoxFuture<'a, Result<String, ForgeError>> {
         Box::pin(self.comment(issue, body))
+    }
+
+    fn labelled_issues<'a>(
+        &'a self,
+        project: &'a str,
+        label: &'a str,
+        etag: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<IssueListing, ForgeError>> {
+        Box::pin(self.labelled(project, label, etag))
     }
 }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::http::{Api, Settings, encode_segment};
 use super::issue_ref::web_base;
-use super::{Comment, Forge, ForgeError, ForgeKind, Issue, IssueRef, OpenedPr, PrRequest};
+use super::{Comment, Forge, ForgeError, ForgeKind, Issue, IssueListing, IssueRef, ListedIssue, OpenedPr, PrRequest};
 
 /// The most note pages read (100 notes each).
 const MAX_NOTE_PAGES: u32 = 10;
@@ -169,6 +169,43 @@ impl GitLab {
     }
 }
 
+impl GitLab {
+    async fn labelled(&self, project: &str, label: &str, etag: Option<&str>) -> Result<IssueListing, ForgeError> {
+        let path = format!("{}/issues", project_path(project));
+        let action = format!("listing the open issues of {project} labelled `{label}`");
+        let query = [
+            ("labels", label.to_owned()),
+            ("state", "opened".to_owned()),
+            ("order_by", "created_at".to_owned()),
+            ("sort", "asc".to_owned()),
+            ("per_page", "100".to_owned()),
+        ];
+        let reply = self.api.get_if_changed(&path, &query, etag, &action).await?;
+        if reply.status == 304 {
+            return Ok(IssueListing::Unchanged);
+        }
+        if !reply.ok() {
+            return Err(self.api.error(&reply, &action, &format!("the project `{project}`")));
+        }
+        let items = reply.body.as_array().cloned().unwrap_or_default();
+        let issues = items
+            .iter()
+            .filter_map(|item| {
+                let number = item.get("iid")?.as_u64()?;
+                let url = Some(text(item, "web_url"))
+                    .filter(|u| !u.is_empty())
+                    .unwrap_or_else(|| format!("{}/{project}/-/issues/{number}", self.web));
+                Some(ListedIssue {
+                    reference: IssueRef { kind: ForgeKind::Gitlab, project: project.to_owned(), number },
+                    url,
+                    title: text(item, "title"),
+                })
+            })
+            .collect();
+        Ok(IssueListing::Changed { issues, etag: reply.header("etag").map(str::to_owned) })
+    }
+}
+
 impl Forge for GitLab {
     fn kind(&self) -> ForgeKind {
         self.api.kind()
@@ -184,6 +221,15 @@ impl Forge for GitLab {
 
     fn comment_on_issue<'a>(&'a self, issue: &'a IssueRef, body: &'a str) -> BoxFuture<'a, Result<String, ForgeError>> {
         Box::pin(self.comment(issue, body))
+    }
+
+    fn labelled_issues<'a>(
+        &'a self,
+        project: &'a str,
+        label: &'a str,
+        etag: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<IssueListing, ForgeError>> {
+        Box::pin(self.labelled(project, label, etag))
     }
 }
 

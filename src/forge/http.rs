@@ -82,7 +82,8 @@ impl Reply {
         shorten(&text)
     }
 
-    fn header(&self, name: &str) -> Option<&str> {
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
     }
 }
@@ -195,6 +196,32 @@ impl Api {
         body: Option<&Value>,
         action: &str,
     ) -> Result<Reply, ForgeError> {
+        self.send_with(method, path, query, body, None, action).await
+    }
+
+    /// A GET that names the version the caller has (`If-None-Match: etag`): a `304` comes back as
+    /// a reply like any other, and costs GitHub's rate limit nothing.
+    pub(crate) async fn get_if_changed(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        etag: Option<&str>,
+        action: &str,
+    ) -> Result<Reply, ForgeError> {
+        let condition =
+            etag.and_then(|tag| HeaderValue::from_str(tag).ok()).map(|tag| (reqwest::header::IF_NONE_MATCH, tag));
+        self.send_with(Method::GET, path, query, None, condition, action).await
+    }
+
+    async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        extra: Option<(HeaderName, HeaderValue)>,
+        action: &str,
+    ) -> Result<Reply, ForgeError> {
         let mut url = format!("{}{path}", self.settings.base);
         for (i, (key, value)) in query.iter().enumerate() {
             url.push(if i == 0 { '?' } else { '&' });
@@ -204,6 +231,9 @@ impl Api {
         loop {
             attempt += 1;
             let mut request = self.http.request(method.clone(), &url).headers(self.headers.clone());
+            if let Some((name, value)) = &extra {
+                request = request.header(name.clone(), value.clone());
+            }
             if let Some(body) = body {
                 request = request.json(body);
             }

@@ -1,0 +1,154 @@
+//! Work that starts on the forge: `ambidex serve --watch github:OWNER/REPO --label ambidex`
+//! imports every open issue carrying the label as a task, once. Each poll asks the forge
+//! conditionally (`If-None-Match` with the last answer's `ETag`: an unchanged list costs GitHub's
+//! rate limit nothing), waits out rate limits within `forges.max_wait_secs` (the forge client
+//! does), and reports what failed without stopping the watch. An issue is never imported twice:
+//! a task whose source is the issue's address, from this run or any earlier one, counts.
+
+use std::collections::BTreeSet;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Engine, EngineError};
+use crate::forge::{Forge, ForgeError, ForgeKind, IssueListing, spec_from_issue};
+use crate::protocol::{Actor, Command, TaskId, TaskSource};
+
+/// What to watch: a project on a forge and the label that marks issues for Ambidex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watch {
+    /// GitHub or GitLab.
+    pub kind: ForgeKind,
+    /// `owner/repo` or `group/…/project`.
+    pub project: String,
+    /// The label.
+    pub label: String,
+}
+
+impl Watch {
+    /// `github:OWNER/REPO` or `gitlab:GROUP/PROJECT`, watched for `label`.
+    pub fn parse(text: &str, label: &str) -> Result<Watch, ForgeError> {
+        let bad = || {
+            ForgeError::Config(format!(
+                "`{text}` is not a project to watch: write `github:OWNER/REPO` or `gitlab:GROUP/PROJECT`"
+            ))
+        };
+        let (kind, project) = text.split_once(':').ok_or_else(bad)?;
+        let kind = ForgeKind::from_str(kind)?;
+        let project = project.trim().trim_matches('/');
+        if kind == ForgeKind::Local || !project.contains('/') || project.contains(char::is_whitespace) {
+            return Err(bad());
+        }
+        if label.trim().is_empty() {
+            return Err(ForgeError::Config("the label to watch for is empty: pass `--label NAME`".into()));
+        }
+        Ok(Watch { kind, project: project.to_owned(), label: label.trim().to_owned() })
+    }
+}
+
+impl std::fmt::Display for Watch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{} (label `{}`)", self.kind, self.project, self.label)
+    }
+}
+
+/// One poll's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Polled {
+    /// The tasks imported, with the issue each came from.
+    pub imported: Vec<(TaskId, String)>,
+    /// Whether the forge said nothing changed.
+    pub unchanged: bool,
+}
+
+/// The addresses of the issues tasks were imported from.
+fn imported_issues(engine: &Engine) -> Result<BTreeSet<String>, EngineError> {
+    Ok(engine
+        .tasks()?
+        .into_iter()
+        .filter_map(|task| match task.spec.source {
+            TaskSource::Issue { url } => Some(url),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Lists the watched issues (conditionally on `etag`, which is updated) and imports each one no
+/// task came from yet, as a task on the repository `repo`.
+pub async fn poll(
+    engine: &Engine,
+    forge: &dyn Forge,
+    watch: &Watch,
+    repo: &str,
+    etag: &mut Option<String>,
+) -> Result<Polled, String> {
+    let listing =
+        forge.labelled_issues(&watch.project, &watch.label, etag.as_deref()).await.map_err(|e| e.to_string())?;
+    let IssueListing::Changed { issues, etag: latest } = listing else {
+        return Ok(Polled { unchanged: true, ..Polled::default() });
+    };
+    let mut known = imported_issues(engine).map_err(|err| err.to_string())?;
+    let mut polled = Polled::default();
+    for listed in issues {
+        if known.contains(&listed.url) {
+            continue;
+        }
+        let issue = forge.fetch_issue(&listed.reference).await.map_err(|err| err.to_string())?;
+        if !known.insert(issue.url.clone()) {
+            continue;
+        }
+        let mut spec = spec_from_issue(&issue);
+        spec.repo = Some(repo.to_owned());
+        let events =
+            engine.execute(Command::AddTask { spec }, Actor::Orchestrator).await.map_err(|err| err.to_string())?;
+        if let Some(task) = events.first().and_then(|event| event.task) {
+            polled.imported.push((task, issue.url.clone()));
+        }
+    }
+    // Only once every issue of this answer is imported: a failure above asks again next time.
+    *etag = latest;
+    Ok(polled)
+}
+
+/// Polls `watch` every `every` until the task is aborted, reporting each import and failure.
+pub async fn run(
+    engine: Arc<Engine>,
+    forge: Arc<dyn Forge>,
+    watch: Watch,
+    repo: String,
+    every: Duration,
+    report: impl Fn(String) + Send + 'static,
+) {
+    let mut etag = None;
+    loop {
+        match poll(&engine, forge.as_ref(), &watch, &repo, &mut etag).await {
+            Ok(polled) => {
+                for (task, url) in polled.imported {
+                    report(format!("imported {url} as task {}", task.short()));
+                }
+            }
+            Err(err) => report(format!("watching {watch}: {err}; trying again in {} s", every.as_secs())),
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn projects_to_watch_are_parsed_and_bad_ones_say_how_to_write_them() {
+        let watch = Watch::parse("github:acme/widgets", "ambidex").unwrap();
+        assert_eq!(
+            (watch.kind, watch.project.as_str(), watch.label.as_str()),
+            (ForgeKind::Github, "acme/widgets", "ambidex")
+        );
+        assert_eq!(Watch::parse("gitlab:group/sub/app", "ai").unwrap().project, "group/sub/app");
+        for bad in ["acme/widgets", "github:widgets", "local:a/b", "bitbucket:a/b"] {
+            let err = Watch::parse(bad, "ambidex").unwrap_err().to_string();
+            assert!(err.contains("github:") || err.contains("unknown forge"), "{bad}: {err}");
+        }
+        assert!(Watch::parse("github:a/b", " ").unwrap_err().to_string().contains("--label"));
+    }
+}

@@ -200,8 +200,10 @@ impl Context {
         let secrets = named.filter_map(|name| std::env::var(&name).ok().map(|value| (name, value)));
         // Forge tokens from `gh auth token` are secrets too, though no variable holds them.
         let gh = ambidex::forge::token::redactor_secrets(&self.effective.config.forges);
-        let redactor = Arc::new(Redactor::from_env(secrets.chain(gh)));
         let root = ambidex::workspace::repo_root(&self.repo_dir).unwrap_or_else(|| self.repo_dir.clone());
+        // The repository's `.env` values are secrets too: an agent may read them in its worktree.
+        let dotenv = ambidex::redact::dotenv_secrets(&root);
+        let redactor = Arc::new(Redactor::from_env(secrets.chain(gh).chain(dotenv)));
         let helper = std::env::current_exe().map_err(|err| format!("cannot find the ambidex executable: {err}"))?;
         let requested = match self.effective.config.sandbox.level {
             ambidex::config::SandboxChoice::Auto => None,

@@ -109,6 +109,7 @@ fn agent_turn(c: &mut Criterion) {
         submit: "finish".into(),
         max_turns: TURNS as u32 + 1,
         candidate: None,
+        tuning: Default::default(),
     };
     let mut group = c.benchmark_group("agent_turn");
     group.sample_size(20);

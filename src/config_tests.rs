@@ -151,3 +151,25 @@ fn roles_pick_their_provider_and_model() {
     let (name, _, model) = config.provider_for(crate::protocol::Role::Implementer).unwrap();
     assert_eq!((name, model.as_str()), ("ollama", "qwen2.5-coder"));
 }
+
+#[test]
+fn a_roles_tuning_overrides_its_providers_and_unset_options_stay_unset() {
+    let mut config = Config::default();
+    let openai = config.providers.get_mut("openai").unwrap();
+    openai.max_output_tokens = Some(32_000);
+    openai.reasoning_effort = Some("medium".into());
+    config.models.default_provider = "openai".into();
+    config.roles.insert(
+        crate::protocol::Role::Reviewer,
+        RoleConfig { reasoning_effort: Some("low".into()), ..RoleConfig::default() },
+    );
+    let reviewer = config.tuning_for(crate::protocol::Role::Reviewer, None);
+    assert_eq!(reviewer.reasoning_effort.as_deref(), Some("low"));
+    assert_eq!(reviewer.max_output_tokens, Some(32_000));
+    assert_eq!(reviewer.temperature, None);
+    let planner = config.tuning_for(crate::protocol::Role::Planner, None);
+    assert_eq!(planner.reasoning_effort.as_deref(), Some("medium"));
+    // A challenger on another provider takes that provider's options, not the role's provider's.
+    let own = ChallengerConfig { provider: Some("anthropic".into()), ..ChallengerConfig::default() };
+    assert_eq!(config.tuning_for(crate::protocol::Role::Challenger, Some(&own)).max_output_tokens, None);
+}

@@ -19,6 +19,7 @@
 //! appear in `Debug` output, errors or events. HTTP streams must be polled inside a tokio runtime.
 
 mod anthropic;
+mod catalog;
 mod check;
 mod classify;
 mod cost;
@@ -39,6 +40,9 @@ use futures::stream::BoxStream;
 
 use crate::config::{ProviderConfig, ProviderKind};
 
+/// How a role's requests are tuned (reply limit, reasoning effort, temperature), from config.
+pub use crate::config::Tuning;
+pub use catalog::{OfferedModel, list_models};
 pub use check::{CHECK_TOOL, CheckReport, ToolCheck, check, check_request, check_with_progress};
 pub use cost::Prices;
 pub use decode::{StreamDecoder, WireFormat};
@@ -95,6 +99,9 @@ impl fmt::Debug for ApiKey {
         f.write_str("ApiKey([REDACTED])")
     }
 }
+
+/// The reasoning efforts a provider may be configured with.
+pub const REASONING_EFFORTS: &[&str] = &["minimal", "low", "medium", "high"];
 
 /// How to build a client beyond what the provider's configuration says.
 #[derive(Debug, Clone, Default)]
@@ -155,6 +162,29 @@ pub fn client_with(
             )
         })?),
     };
+    let config_error = |text: String| ModelError::new(ModelErrorKind::Config, format!("provider `{name}`: {text}"));
+    let max_completion_tokens = match provider.max_tokens_field.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some("max_tokens") => Some(false),
+        Some("max_completion_tokens") => Some(true),
+        Some(other) => {
+            return Err(config_error(format!(
+                "`providers.{name}.max_tokens_field` = \"{other}\": use \"max_tokens\" or \"max_completion_tokens\""
+            )));
+        }
+    };
+    if let Some(effort) = provider.reasoning_effort.as_deref()
+        && !REASONING_EFFORTS.contains(&effort)
+    {
+        return Err(config_error(format!(
+            "`providers.{name}.reasoning_effort` = \"{effort}\": use one of {}",
+            REASONING_EFFORTS.join(", ")
+        )));
+    }
+    let extra_body = serde_json::to_value(&provider.extra_body)
+        .ok()
+        .and_then(|value| value.as_object().cloned())
+        .unwrap_or_default();
     let client = http::HttpClient::new(http::HttpSettings {
         name,
         format,
@@ -165,6 +195,9 @@ pub fn client_with(
         extra_headers: &provider.headers,
         policy: options.retry.unwrap_or_else(|| RetryPolicy::from_provider(provider)),
         prices,
+        max_completion_tokens,
+        extra_body,
+        prompt_caching: provider.prompt_caching,
     })?;
     Ok(Arc::new(client))
 }

@@ -216,3 +216,29 @@ async fn exhausted_script_and_unknown_provider_are_errors() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr.contains("no provider named `nope`") && stderr.contains("openai"), "{stderr}");
 }
+
+#[tokio::test]
+async fn models_list_shows_what_the_server_offers_with_the_configured_one_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let offered = r#"{"object":"list","data":[{"id":"zeta-coder","object":"model","owned_by":"acme"},{"id":"test-model","object":"model","owned_by":"acme"}]}"#;
+    let server =
+        FakeServer::start(vec![Reply::status(200, offered), Reply::status(401, r#"{"error":{"message":"bad key"}}"#)])
+            .await;
+    let mut args = fake_args("openai", &format!("{}/v1", server.url), &[]);
+    let at = args.iter().position(|a| a == "check").unwrap();
+    args.splice(at..at + 1, ["list".to_owned()]);
+    let out = ambidex(dir.path(), Some(CLI_KEY), &args).await;
+    let shown = text(&out.stdout);
+    assert!(out.status.success(), "{shown}{}", text(&out.stderr));
+    let lines: Vec<&str> = shown.lines().collect();
+    assert!(lines[0].starts_with("2 model(s) at"), "{shown}");
+    assert_eq!(lines[1..], ["* test-model  acme", "  zeta-coder  acme"]);
+    let request = &server.requests()[0];
+    assert_eq!((request.method.as_str(), request.path.as_str()), ("GET", "/v1/models"));
+    assert_eq!(request.headers["authorization"], format!("Bearer {CLI_KEY}"));
+
+    let refused = ambidex(dir.path(), Some(CLI_KEY), &args).await;
+    assert!(!refused.status.success());
+    let said = text(&refused.stderr);
+    assert!(said.contains("rejected the API key") && said.contains(CLI_KEY_ENV), "{said}");
+}

@@ -39,7 +39,7 @@ fn serve(sandbox: &Sandbox, server: &FakeForge) -> Child {
     sandbox.command(&args).env("GITHUB_TOKEN", TOKEN).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
 }
 
-fn stop(mut serve: Child) -> String {
+fn stop(serve: Child) -> String {
     let stopped = std::process::Command::new("kill").args(["-TERM", &serve.id().to_string()]).status().unwrap();
     assert!(stopped.success());
     let output = serve.wait_with_output().unwrap();

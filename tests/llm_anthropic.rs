@@ -27,6 +27,7 @@ const API: Api = Api {
     tools_text: "I'll read both.",
     tool_ids: ["toolu_01T1x1fJ34qAmk2tNTrN7Up6", "toolu_01VYZ9o8n6wC2b2hS1pHqk5G"],
     tools_usage: (572, 89),
+    tools_cached: 100,
     malformed_ids: ["toolu_bad1", "toolu_ok2"],
     malformed_usage: (80, 30),
     error_words: "overloaded_error: Overloaded",
@@ -167,8 +168,8 @@ async fn exact_request_with_system_tools_and_tool_results() {
         sent.body,
         json!({
             "model": "test-model",
-            "max_tokens": 4096,
-            "system": "You are the reviewer.",
+            "max_tokens": ModelRequest::ANTHROPIC_DEFAULT_MAX_TOKENS,
+            "system": [{"type": "text", "text": "You are the reviewer.", "cache_control": {"type": "ephemeral"}}],
             "messages": [
                 {"role": "user", "content": [{"type": "text", "text": "Review the diff."}]},
                 {"role": "assistant", "content": [
@@ -186,6 +187,7 @@ async fn exact_request_with_system_tools_and_tool_results() {
                 "name": "git_diff",
                 "description": "Show the diff.",
                 "input_schema": {"type": "object", "properties": {}},
+                "cache_control": {"type": "ephemeral"},
             }],
             "stream": true,
         })

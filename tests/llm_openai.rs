@@ -27,6 +27,7 @@ const API: Api = Api {
     tools_text: "",
     tool_ids: ["call_FthC9qRpsL5kBpwwyw6c7j4k", "call_uI3Ts8Jw1ZfgY2Rmmg1jDWyt"],
     tools_usage: (120, 48),
+    tools_cached: 0,
     malformed_ids: ["call_bad1", "call_ok2"],
     malformed_usage: (80, 30),
     error_words: "The server had an error",
@@ -133,6 +134,7 @@ async fn exact_request_with_tools_and_tool_results() {
         }],
         max_tokens: 1000,
         temperature: Some(0.25),
+        reasoning_effort: None,
         role: None,
         candidate: None,
     };

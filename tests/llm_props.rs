@@ -25,7 +25,8 @@ const FIXTURES: &[(&str, WireFormat)] = &[
     ("anthropic_ping.sse", WireFormat::Anthropic),
 ];
 
-const PRICES: Prices = Prices { input_per_mtok: 3.0, output_per_mtok: 15.0 };
+const PRICES: Prices =
+    Prices { input_per_mtok: 3.0, output_per_mtok: 15.0, cached_input_per_mtok: None, cache_write_factor: 1.0 };
 
 /// xorshift64: small, seeded, deterministic.
 struct Rng(u64);

@@ -63,6 +63,8 @@ pub struct AgentSpec {
     pub max_turns: u32,
     /// The Left Hand candidate it works on, if any.
     pub candidate: Option<String>,
+    /// Its reply limit, reasoning effort and temperature.
+    pub tuning: crate::llm::Tuning,
 }
 
 /// How an agent's work ended.
@@ -152,8 +154,9 @@ pub async fn run_agent(
             system: spec.system.clone(),
             messages: messages.clone(),
             tools: tools.clone(),
-            max_tokens: 0,
-            temperature: None,
+            max_tokens: spec.tuning.max_output_tokens.unwrap_or(0),
+            temperature: spec.tuning.temperature,
+            reasoning_effort: spec.tuning.reasoning_effort.clone(),
             role: Some(spec.role),
             candidate: spec.candidate.clone(),
         };

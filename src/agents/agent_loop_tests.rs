@@ -127,6 +127,7 @@ fn fixture() -> Fixture {
         submit: "submit_finish".into(),
         max_turns: 5,
         candidate: None,
+        tuning: Default::default(),
     };
     Fixture { _dir: dir, broker: Broker::new(config, Arc::new(Redactor::new(Vec::new()))), scope, spec }
 }

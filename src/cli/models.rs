@@ -1,5 +1,6 @@
 //! `ambidex models check`: one tiny streaming request to a provider, to see that it answers,
-//! how fast, at what cost, and whether the model calls tools.
+//! how fast, at what cost, and whether the model calls tools. `ambidex models list`: the models a
+//! provider's server offers.
 
 use clap::Subcommand;
 use serde_json::json;
@@ -23,10 +24,22 @@ pub enum ModelsCmd {
         #[arg(long)]
         json: bool,
     },
+    /// List the models the provider's server offers (`GET /models`)
+    List {
+        /// The provider to ask [default: models.default_provider]
+        #[arg(long, value_name = "NAME")]
+        provider: Option<String>,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(command: ModelsCmd, context: &Context) -> Result<Outcome, String> {
-    let ModelsCmd::Check { provider, model, json } = command;
+    let (provider, model, json) = match command {
+        ModelsCmd::Check { provider, model, json } => (provider, model, json),
+        ModelsCmd::List { provider, json } => return list(provider, json, context),
+    };
     let config = &context.effective.config;
     let name = provider.unwrap_or_else(|| config.models.default_provider.clone());
     let Some(provider) = config.providers.get(&name) else {
@@ -50,6 +63,35 @@ pub fn run(command: ModelsCmd, context: &Context) -> Result<Outcome, String> {
     }
     let report = result.map_err(|err| err.message)?;
     print_text(&name, provider, &report);
+    Ok(Outcome::Done)
+}
+
+fn list(provider: Option<String>, json: bool, context: &Context) -> Result<Outcome, String> {
+    let config = &context.effective.config;
+    let name = provider.unwrap_or_else(|| config.models.default_provider.clone());
+    let Some(provider) = config.providers.get(&name) else {
+        let known: Vec<&str> = config.providers.keys().map(String::as_str).collect();
+        return Err(format!("no provider named `{name}`; configured providers: {}", known.join(", ")));
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| format!("cannot start the async runtime: {err}"))?;
+    let models = runtime.block_on(llm::list_models(&name, provider)).map_err(|err| err.message)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&models).map_err(|err| err.to_string())?);
+        return Ok(Outcome::Done);
+    }
+    println!(
+        "{} model(s) at {} (provider `{name}`; the configured one is marked *):",
+        models.len(),
+        location(provider)
+    );
+    for offered in &models {
+        let mark = if offered.id == provider.model { "*" } else { " " };
+        let detail = if offered.detail.is_empty() { String::new() } else { format!("  {}", offered.detail) };
+        println!("{mark} {}{detail}", offered.id);
+    }
     Ok(Outcome::Done)
 }
 

@@ -254,20 +254,64 @@ pub struct ProviderConfig {
     pub max_retries: u32,
     /// US dollars per million input tokens.
     pub input_price_per_mtok: f64,
+    /// US dollars per million input tokens read from the provider's prompt cache; unset: a tenth
+    /// of the input price for Anthropic, the input price for others.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cached_input_price_per_mtok: Option<f64>,
     /// US dollars per million output tokens.
     pub output_price_per_mtok: f64,
+    /// The longest reply to ask for, in tokens; unset: not sent (Anthropic, which requires it,
+    /// gets 8192). OpenAI's own API gets it as `max_completion_tokens`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_output_tokens: Option<u32>,
+    /// Which field carries `max_output_tokens` to an OpenAI-compatible server: `max_tokens` or
+    /// `max_completion_tokens`; unset: `max_completion_tokens` for api.openai.com, else `max_tokens`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_tokens_field: Option<String>,
+    /// How hard a reasoning model thinks: `minimal`, `low`, `medium` or `high` (OpenAI's
+    /// `reasoning_effort`; Anthropic: extended thinking with a budget of 2k, 8k or 24k tokens).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasoning_effort: Option<String>,
+    /// Sampling temperature; unset: not sent (the server's default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+    /// More fields for every request body, merged last (a server's own options).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra_body: BTreeMap<String, toml::Value>,
+    /// Anthropic: mark the system prompt and tool definitions for prompt caching.
+    pub prompt_caching: bool,
     /// For `scripted`: the script file.
     pub script: String,
 }
 
 /// One role's model choice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct RoleConfig {
     /// The provider; empty means `models.default_provider`.
     pub provider: String,
     /// The model; empty means the provider's.
     pub model: String,
+    /// The longest reply for this role; unset: the provider's `max_output_tokens`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_output_tokens: Option<u32>,
+    /// How hard this role's model thinks; unset: the provider's `reasoning_effort`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasoning_effort: Option<String>,
+    /// This role's temperature; unset: the provider's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+}
+
+/// How a role's requests are tuned: the provider's settings with the role's on top.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Tuning {
+    /// The longest reply to ask for; `None` sends none.
+    pub max_output_tokens: Option<u32>,
+    /// How hard a reasoning model thinks.
+    pub reasoning_effort: Option<String>,
+    /// Sampling temperature.
+    pub temperature: Option<f32>,
 }
 
 /// Code hosts.
@@ -363,7 +407,14 @@ impl Default for ProviderConfig {
             idle_timeout_secs: 90,
             max_retries: 4,
             input_price_per_mtok: 0.0,
+            cached_input_price_per_mtok: None,
             output_price_per_mtok: 0.0,
+            max_output_tokens: None,
+            max_tokens_field: None,
+            reasoning_effort: None,
+            temperature: None,
+            extra_body: BTreeMap::new(),
+            prompt_caching: true,
             script: String::new(),
         }
     }
@@ -416,15 +467,33 @@ fn preset(kind: ProviderKind, base_url: &str, api_key_env: &str, model: &str, pr
     }
 }
 
+fn cached(provider: ProviderConfig, price: f64) -> ProviderConfig {
+    ProviderConfig { cached_input_price_per_mtok: Some(price), ..provider }
+}
+
 impl Default for Config {
     fn default() -> Self {
         use ProviderKind::{Anthropic, Openai};
         let free = (0.0, 0.0);
         let providers = [
-            ("openai", preset(Openai, "https://api.openai.com/v1", "OPENAI_API_KEY", "gpt-4.1", (2.0, 8.0))),
+            // Current models as of late 2026 (see the README's "Choosing a model"); prices per
+            // million tokens: input, output; cached input is a tenth of input for both.
+            (
+                "openai",
+                cached(preset(Openai, "https://api.openai.com/v1", "OPENAI_API_KEY", "gpt-5.5", (5.0, 30.0)), 0.5),
+            ),
             (
                 "anthropic",
-                preset(Anthropic, "https://api.anthropic.com", "ANTHROPIC_API_KEY", "claude-sonnet-4-5", (3.0, 15.0)),
+                cached(
+                    preset(
+                        Anthropic,
+                        "https://api.anthropic.com",
+                        "ANTHROPIC_API_KEY",
+                        "claude-sonnet-4-6",
+                        (3.0, 15.0),
+                    ),
+                    0.3,
+                ),
             ),
             ("ollama", preset(Openai, "http://localhost:11434/v1", "", "qwen2.5-coder", free)),
             ("vllm", preset(Openai, "http://localhost:8000/v1", "", "", free)),
@@ -482,6 +551,17 @@ impl Config {
     /// The provider a role uses, with the model it asks for.
     pub fn provider_for(&self, role: Role) -> Option<(&str, &ProviderConfig, String)> {
         self.provider_as(role, None)
+    }
+
+    /// How `role`'s requests are tuned (on a challenger's own provider when `own` names one).
+    pub fn tuning_for(&self, role: Role, own: Option<&ChallengerConfig>) -> Tuning {
+        let choice = self.roles.get(&role).cloned().unwrap_or_default();
+        let provider = self.provider_as(role, own).map(|(_, provider, _)| provider);
+        Tuning {
+            max_output_tokens: choice.max_output_tokens.or(provider.and_then(|p| p.max_output_tokens)),
+            reasoning_effort: choice.reasoning_effort.or(provider.and_then(|p| p.reasoning_effort.clone())),
+            temperature: choice.temperature.or(provider.and_then(|p| p.temperature)),
+        }
     }
 
     /// The provider and model for `role`, with a challenger's own choice (`engine.challengers`)

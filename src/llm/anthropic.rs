@@ -23,7 +23,11 @@ pub(crate) const API_VERSION: &str = "2023-06-01";
 ///
 /// Tool results become `tool_result` blocks of a user message; consecutive messages of the same
 /// role are merged, as the API wants all results of one turn in one user message.
-pub(crate) fn body(request: &ModelRequest, model: &str) -> Value {
+///
+/// With `caching`, the stable prefix (the system prompt and the tool definitions, the same on
+/// every turn of an agent) is marked `cache_control: ephemeral`, so later turns read it from the
+/// prompt cache at a tenth of the input price.
+pub(crate) fn body(request: &ModelRequest, model: &str, caching: bool) -> Value {
     let mut messages: Vec<(&'static str, Vec<Value>)> = Vec::new();
     for message in &request.messages {
         let (role, blocks) = match message {
@@ -61,9 +65,16 @@ pub(crate) fn body(request: &ModelRequest, model: &str) -> Value {
         messages.into_iter().map(|(role, content)| json!({ "role": role, "content": content })).collect();
     let mut body = Map::new();
     body.insert("model".into(), model.into());
-    body.insert("max_tokens".into(), request.max_tokens_or_default().into());
+    let max_tokens =
+        if request.max_tokens > 0 { request.max_tokens } else { ModelRequest::ANTHROPIC_DEFAULT_MAX_TOKENS };
+    body.insert("max_tokens".into(), max_tokens.into());
     if !request.system.is_empty() {
-        body.insert("system".into(), request.system.clone().into());
+        let system = if caching {
+            json!([{ "type": "text", "text": request.system, "cache_control": { "type": "ephemeral" } }])
+        } else {
+            request.system.clone().into()
+        };
+        body.insert("system".into(), system);
     }
     body.insert("messages".into(), Value::Array(messages));
     if !request.tools.is_empty() {
@@ -78,6 +89,11 @@ pub(crate) fn body(request: &ModelRequest, model: &str) -> Value {
                 })
             })
             .collect();
+        let mut tools = tools;
+        // A breakpoint on the last tool caches every tool definition before it.
+        if caching && let Some(Value::Object(last)) = tools.last_mut() {
+            last.insert("cache_control".into(), json!({ "type": "ephemeral" }));
+        }
         body.insert("tools".into(), Value::Array(tools));
     }
     if let Some(t) = request.temperature {
@@ -215,6 +231,9 @@ pub(crate) struct Decoder {
     tools: BTreeMap<u64, ToolBlock>,
     calls_emitted: usize,
     input_tokens: Option<u64>,
+    /// Of `input_tokens`: read from the prompt cache, and written to it.
+    cache_read: u64,
+    cache_written: u64,
     output_tokens: Option<u64>,
     stop_reason: Option<String>,
     done: bool,
@@ -227,6 +246,8 @@ impl Decoder {
             tools: BTreeMap::new(),
             calls_emitted: 0,
             input_tokens: None,
+            cache_read: 0,
+            cache_written: 0,
             output_tokens: None,
             stop_reason: None,
             done: false,
@@ -308,6 +329,8 @@ impl Decoder {
     fn usage(&mut self, usage: &WireUsage) {
         if let Some(input) = usage.input() {
             self.input_tokens = Some(input);
+            self.cache_read = usage.cache_read_input_tokens.unwrap_or(0);
+            self.cache_written = usage.cache_creation_input_tokens.unwrap_or(0);
         }
         if let Some(output) = usage.output_tokens {
             self.output_tokens = Some(output);
@@ -337,7 +360,9 @@ impl Decoder {
             self.emit_tool(tool, out);
         }
         if self.input_tokens.is_some() || self.output_tokens.is_some() {
-            let usage = self.prices.usage(self.input_tokens.unwrap_or(0), self.output_tokens.unwrap_or(0));
+            let input = self.input_tokens.unwrap_or(0);
+            let usage =
+                self.prices.usage_cached(input, self.cache_read, self.cache_written, self.output_tokens.unwrap_or(0));
             out.push(ModelEvent::Usage(usage));
         }
         let reason = match self.stop_reason.as_deref() {

@@ -29,7 +29,7 @@ fn body_merges_tool_results_into_one_user_message() {
         ..ModelRequest::default()
     };
     assert_eq!(
-        body(&request, "claude"),
+        body(&request, "claude", false),
         json!({
             "model": "claude",
             "max_tokens": 50,

@@ -9,6 +9,38 @@ use super::decode::Fault;
 use super::error::{ModelError, ModelErrorKind};
 use super::openai::excerpt;
 
+/// The setting to change when a 400 names a parameter the model does not take (`lower` is the
+/// lower-cased error body), in words.
+fn unsupported_setting(lower: &str, provider: &str) -> Option<String> {
+    let unsupported = ["unsupported", "not supported", "does not support", "unknown", "unrecognized", "not allowed"]
+        .iter()
+        .any(|w| lower.contains(w));
+    if !unsupported {
+        return None;
+    }
+    if lower.contains("max_completion_tokens") || lower.contains("'max_tokens'") || lower.contains("`max_tokens`") {
+        let field = if lower.contains("use 'max_completion_tokens'") || lower.contains("use `max_completion_tokens`") {
+            "max_completion_tokens"
+        } else {
+            "max_tokens"
+        };
+        return Some(format!(
+            "set `providers.{provider}.max_tokens_field = \"{field}\"` (or unset `max_output_tokens` to send no limit)"
+        ));
+    }
+    if lower.contains("reasoning_effort") || lower.contains("reasoning.effort") {
+        return Some(format!(
+            "unset `providers.{provider}.reasoning_effort` (and the roles' `reasoning_effort`): this model does not reason"
+        ));
+    }
+    if lower.contains("temperature") {
+        return Some(format!(
+            "unset `providers.{provider}.temperature` (and the roles' `temperature`): this model takes only its default"
+        ));
+    }
+    None
+}
+
 /// Where a client sends its requests, for messages.
 #[derive(Debug, Clone)]
 pub(crate) struct Endpoint {
@@ -90,6 +122,13 @@ impl Endpoint {
             (
                 ModelErrorKind::Server { status: Some(status) },
                 format!("server error from {} (HTTP {status}); try again later.{said}", self.url),
+            )
+        } else if matches!(status, 400 | 422)
+            && let Some(fix) = unsupported_setting(&lower, &self.provider)
+        {
+            (
+                ModelErrorKind::BadRequest { status },
+                format!("model `{model}` at {} refused a parameter (HTTP {status}): {fix}.{said}", self.url),
             )
         } else if (400..500).contains(&status) {
             (

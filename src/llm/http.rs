@@ -36,6 +36,8 @@ struct Inner {
     policy: RetryPolicy,
     prices: Prices,
     max_completion_tokens: bool,
+    extra_body: serde_json::Map<String, serde_json::Value>,
+    prompt_caching: bool,
 }
 
 /// A client for an OpenAI-compatible or Anthropic server.
@@ -66,6 +68,12 @@ pub(crate) struct HttpSettings<'a> {
     pub extra_headers: &'a std::collections::BTreeMap<String, String>,
     pub policy: RetryPolicy,
     pub prices: Prices,
+    /// `Some(true)`: send the reply limit as `max_completion_tokens`; `None`: decide by URL.
+    pub max_completion_tokens: Option<bool>,
+    /// Fields merged into every body, last.
+    pub extra_body: serde_json::Map<String, serde_json::Value>,
+    /// Anthropic: mark the stable prefix for prompt caching.
+    pub prompt_caching: bool,
 }
 
 impl HttpClient {
@@ -130,8 +138,10 @@ impl HttpClient {
             builder = builder.connect_timeout(timeout);
         }
         let http = builder.build().map_err(|err| config_error(format!("cannot set up HTTP: {err}")))?;
-        let max_completion_tokens = settings.format == WireFormat::OpenAi
-            && (base.starts_with("https://api.openai.com/") || base == "https://api.openai.com");
+        let max_completion_tokens = settings.max_completion_tokens.unwrap_or_else(|| {
+            settings.format == WireFormat::OpenAi
+                && (base.starts_with("https://api.openai.com/") || base == "https://api.openai.com")
+        });
         Ok(Self {
             inner: Arc::new(Inner {
                 endpoint: Endpoint {
@@ -148,6 +158,8 @@ impl HttpClient {
                 policy: settings.policy,
                 prices: settings.prices,
                 max_completion_tokens,
+                extra_body: settings.extra_body,
+                prompt_caching: settings.prompt_caching,
             }),
         })
     }
@@ -157,10 +169,13 @@ impl ModelClient for HttpClient {
     fn stream(&self, request: ModelRequest) -> BoxStream<'static, ModelEvent> {
         let inner = Arc::clone(&self.inner);
         let model = if request.model.is_empty() { inner.model.clone() } else { request.model.clone() };
-        let body = match inner.format {
+        let mut body = match inner.format {
             WireFormat::OpenAi => openai::body(&request, &model, inner.max_completion_tokens),
-            WireFormat::Anthropic => anthropic::body(&request, &model),
+            WireFormat::Anthropic => anthropic::body(&request, &model, inner.prompt_caching),
         };
+        if let serde_json::Value::Object(fields) = &mut body {
+            fields.extend(inner.extra_body.clone());
+        }
         let body = Bytes::from(body.to_string());
         let run = Run { inner, model, body, attempt: 0, emitted: false, state: State::Start, jitter: Jitter::new() };
         stream::unfold(run, |mut run| async move {

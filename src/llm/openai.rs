@@ -15,8 +15,9 @@ use super::types::{FinishReason, Message, ModelEvent, ModelRequest};
 
 /// The request body for `POST {base_url}/chat/completions`.
 ///
-/// `max_completion_tokens` selects the field OpenAI's own API wants; other servers get the
-/// widely supported `max_tokens`.
+/// A reply limit is sent only when one is set: `max_completion_tokens` is the field OpenAI's own
+/// API wants (its reasoning models refuse `max_tokens`); other servers get the widely supported
+/// `max_tokens`. Reasoning effort and temperature are sent only when set.
 pub(crate) fn body(request: &ModelRequest, model: &str, max_completion_tokens: bool) -> Value {
     let mut messages = Vec::with_capacity(request.messages.len() + 1);
     if !request.system.is_empty() {
@@ -79,8 +80,13 @@ pub(crate) fn body(request: &ModelRequest, model: &str, max_completion_tokens: b
             .collect();
         body.insert("tools".into(), Value::Array(tools));
     }
-    let max_field = if max_completion_tokens { "max_completion_tokens" } else { "max_tokens" };
-    body.insert(max_field.into(), request.max_tokens_or_default().into());
+    if request.max_tokens > 0 {
+        let max_field = if max_completion_tokens { "max_completion_tokens" } else { "max_tokens" };
+        body.insert(max_field.into(), request.max_tokens.into());
+    }
+    if let Some(effort) = &request.reasoning_effort {
+        body.insert("reasoning_effort".into(), effort.clone().into());
+    }
     if let Some(t) = request.temperature {
         body.insert("temperature".into(), json!(t));
     }
@@ -147,6 +153,15 @@ struct WireUsage {
     prompt_tokens: Option<u64>,
     #[serde(default)]
     completion_tokens: Option<u64>,
+    /// How many of the prompt tokens the server read from its prompt cache.
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+}
+
+#[derive(Deserialize)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -164,7 +179,8 @@ pub(crate) struct Decoder {
     calls: Vec<PartialCall>,
     calls_emitted: usize,
     finish: Option<String>,
-    usage: Option<(u64, u64)>,
+    /// Prompt, of which cached, and completion tokens.
+    usage: Option<(u64, u64, u64)>,
     done: bool,
 }
 
@@ -198,8 +214,10 @@ impl Decoder {
             });
         }
         if let Some(usage) = chunk.usage {
-            let (input, output) = self.usage.unwrap_or((0, 0));
-            self.usage = Some((usage.prompt_tokens.unwrap_or(input), usage.completion_tokens.unwrap_or(output)));
+            let (input, cached, output) = self.usage.unwrap_or((0, 0, 0));
+            let cached_now = usage.prompt_tokens_details.and_then(|d| d.cached_tokens).unwrap_or(cached);
+            self.usage =
+                Some((usage.prompt_tokens.unwrap_or(input), cached_now, usage.completion_tokens.unwrap_or(output)));
         }
         for choice in chunk.choices {
             if choice.index.unwrap_or(0) != 0 {
@@ -296,8 +314,8 @@ impl Decoder {
             return;
         }
         self.flush_calls(out);
-        if let Some((input, output)) = self.usage {
-            out.push(ModelEvent::Usage(self.prices.usage(input, output)));
+        if let Some((input, cached, output)) = self.usage {
+            out.push(ModelEvent::Usage(self.prices.usage_cached(input, cached, 0, output)));
         }
         let reason = match self.finish.as_deref() {
             Some(raw) => finish_reason(raw),

@@ -4,7 +4,7 @@ use super::*;
 use crate::llm::types::{ToolCall, ToolDefinition, Usage};
 
 fn decode(events: &[&str]) -> (Vec<ModelEvent>, Result<(), Fault>) {
-    let mut decoder = Decoder::new(Prices { input_per_mtok: 1.0, output_per_mtok: 2.0 });
+    let mut decoder = Decoder::new(Prices { input_per_mtok: 1.0, output_per_mtok: 2.0, ..Prices::default() });
     let mut out = Vec::new();
     for data in events {
         let event = SseEvent { event: String::new(), data: (*data).to_owned() };
@@ -69,9 +69,11 @@ fn body_has_system_messages_tools_and_stream_options() {
             "stream_options": {"include_usage": true},
         })
     );
-    let official = body(&ModelRequest::default(), "m", true);
+    let official = body(&ModelRequest { max_tokens: 4096, ..ModelRequest::default() }, "m", true);
     assert_eq!(official["max_completion_tokens"], json!(4096));
     assert!(official.get("tools").is_none() && official.get("temperature").is_none());
+    let unlimited = body(&ModelRequest::default(), "m", true);
+    assert!(unlimited.get("max_completion_tokens").is_none() && unlimited.get("max_tokens").is_none());
 }
 
 #[test]

@@ -35,7 +35,7 @@ fn run(client: &ScriptedClient, role: Option<Role>) -> Vec<ModelEvent> {
 }
 
 fn client() -> ScriptedClient {
-    let prices = Prices { input_per_mtok: 2.0, output_per_mtok: 10.0 };
+    let prices = Prices { input_per_mtok: 2.0, output_per_mtok: 10.0, ..Prices::default() };
     match ScriptedClient::from_toml("demo", "", SCRIPT, prices) {
         Ok(client) => client,
         Err(err) => panic!("{err}"),

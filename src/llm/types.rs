@@ -20,10 +20,13 @@ pub struct ModelRequest {
     pub messages: Vec<Message>,
     /// The tools the model may call.
     pub tools: Vec<ToolDefinition>,
-    /// The most tokens the reply may have; 0 means the client's default (4096).
+    /// The most tokens the reply may have; 0 sends no limit (Anthropic, which requires one,
+    /// gets [`ModelRequest::ANTHROPIC_DEFAULT_MAX_TOKENS`]).
     pub max_tokens: u32,
     /// Sampling temperature; `None` leaves the server's default.
     pub temperature: Option<f32>,
+    /// How hard a reasoning model thinks (`minimal`, `low`, `medium`, `high`); `None` sends none.
+    pub reasoning_effort: Option<String>,
     /// The agent role making the call. The scripted provider plays that role's turns; the HTTP
     /// providers ignore it.
     pub role: Option<Role>,
@@ -33,13 +36,8 @@ pub struct ModelRequest {
 }
 
 impl ModelRequest {
-    /// The reply length used when [`ModelRequest::max_tokens`] is 0.
-    pub const DEFAULT_MAX_TOKENS: u32 = 4096;
-
-    /// The reply length to ask for.
-    pub fn max_tokens_or_default(&self) -> u32 {
-        if self.max_tokens == 0 { Self::DEFAULT_MAX_TOKENS } else { self.max_tokens }
-    }
+    /// The reply length Anthropic gets when [`ModelRequest::max_tokens`] is 0 (its API requires one).
+    pub const ANTHROPIC_DEFAULT_MAX_TOKENS: u32 = 8192;
 }
 
 /// One message of a conversation.

@@ -140,7 +140,8 @@ async fn agent_stage(run: &mut TaskRun, stage: &Stage, task: &Task) -> Result<Fl
         values.insert("context", run.context());
     }
     let opening = format!("Begin the `{}` stage. Finish with `{}`.", stage.name, stage.submit);
-    let spec = stage_agent(stage, task, model, &values, opening, None);
+    let tuning = run.setup().config.tuning_for(stage.role, None);
+    let spec = stage_agent(stage, task, model, &values, opening, None, tuning);
     let broker = run.broker();
     let mut scope = scope(run, stage.role, task)?;
     let host = run.host().clone();

@@ -73,6 +73,7 @@ pub(crate) fn stage_agent(
     values: &BTreeMap<&str, String>,
     opening: String,
     candidate: Option<String>,
+    tuning: crate::llm::Tuning,
 ) -> AgentSpec {
     AgentSpec {
         role: stage.role,
@@ -83,6 +84,7 @@ pub(crate) fn stage_agent(
         submit: stage.submit.clone(),
         max_turns: stage.max_turns,
         candidate,
+        tuning,
     }
 }
 

@@ -28,6 +28,9 @@ pub struct Api {
     pub tool_ids: [&'static str; 2],
     /// Reported (input, output) tokens of the tools fixture.
     pub tools_usage: (u64, u64),
+    /// Of the tools fixture's input tokens, those read from the prompt cache (costed at a tenth
+    /// of the input price where the provider's default says so: Anthropic's).
+    pub tools_cached: u64,
     /// The two tool-call ids of the malformed fixture.
     pub malformed_ids: [&'static str; 2],
     /// Reported (input, output) tokens of the malformed fixture.
@@ -108,7 +111,10 @@ pub async fn parallel_tool_calls_split_awkwardly(api: &Api) {
         name: "search".into(),
         arguments: json!({"pattern": "日本語 ☕", "max": 5}),
     }));
-    expected.push(usage(api.tools_usage));
+    let (input, output) = api.tools_usage;
+    let cached_price = if api.kind == ProviderKind::Anthropic { 0.2 } else { 2.0 };
+    let cost = ((input - api.tools_cached) as f64 * 2.0 + api.tools_cached as f64 * cached_price) as u64 + output * 8;
+    expected.push(ModelEvent::Usage(Usage { input_tokens: input, output_tokens: output, cost_micros: cost }));
     expected.push(ModelEvent::Finished(FinishReason::ToolCalls));
     assert_eq!(events, expected);
 }

@@ -95,7 +95,8 @@ impl Crew {
         };
         let opening = format!("Begin `{}` for {candidate}. Finish with `{}`.", stage.name, stage.submit);
         let task = self.engine.task(self.id)?;
-        let spec = stage_agent(stage, &task, model, &values, opening, Some(candidate.to_owned()));
+        let tuning = self.setup.config.tuning_for(stage.role, own);
+        let spec = stage_agent(stage, &task, model, &values, opening, Some(candidate.to_owned()), tuning);
         let actor =
             Actor::Agent(AgentIdentity { role: stage.role, track: Track::Left, candidate: Some(candidate.to_owned()) });
         let budget = Arc::new(Mutex::new(BudgetUsage::new("task", self.candidate_limits)));

@@ -2,6 +2,7 @@
 //! rendering. The roles' prompts and tool sets come from playbooks.
 
 pub mod agent_loop;
+pub mod context_window;
 pub mod prompt;
 pub mod submit;
 

@@ -11,8 +11,11 @@ use std::collections::BTreeSet;
 use futures::StreamExt;
 use serde_json::Value;
 
+use super::context_window;
 use super::submit::{self, Submission};
-use crate::llm::{Message, ModelClient, ModelError, ModelEvent, ModelRequest, ToolCall, ToolDefinition};
+use crate::llm::{
+    Message, ModelClient, ModelError, ModelErrorKind, ModelEvent, ModelRequest, ToolCall, ToolDefinition,
+};
 use crate::protocol::{Actor, EventKind, NewEvent, Role};
 use crate::redact::Redactor;
 use crate::tools::broker::{AgentScope, Broker, ToolHost};
@@ -141,6 +144,9 @@ pub async fn run_agent(
 ) -> AgentOutcome {
     let tools = definitions(spec);
     let mut messages = vec![Message::user(spec.opening.clone())];
+    let fixed = context_window::estimate(&spec.system, &[])
+        + tools.iter().map(|t| t.name.len() + t.description.len() + t.parameters.to_string().len()).sum::<usize>() / 3;
+    let budget = context_window::budget(spec.tuning.context_window, spec.tuning.max_output_tokens);
     let mut last_call: Option<(String, u32)> = None;
     // What the engineer said before the agent started is in its instructions already.
     let mut heard = host.message_cursor();
@@ -149,20 +155,33 @@ pub async fn run_agent(
             heard = cursor;
             messages.push(Message::user(format!("Message from the engineer, who is watching: {text}")));
         }
-        let request = ModelRequest {
-            model: spec.model.clone(),
-            system: spec.system.clone(),
-            messages: messages.clone(),
-            tools: tools.clone(),
-            max_tokens: spec.tuning.max_output_tokens.unwrap_or(0),
-            temperature: spec.tuning.temperature,
-            reasoning_effort: spec.tuning.reasoning_effort.clone(),
-            role: Some(spec.role),
-            candidate: spec.candidate.clone(),
-        };
-        let mut turn = match stream_turn(client, request, scope, host, redactor).await {
-            Ok(turn) => turn,
-            Err(outcome) => return outcome,
+        context_window::elide(&mut messages, fixed, budget);
+        let mut squeezed = false;
+        let mut turn = loop {
+            let request = ModelRequest {
+                model: spec.model.clone(),
+                system: spec.system.clone(),
+                messages: messages.clone(),
+                tools: tools.clone(),
+                max_tokens: spec.tuning.max_output_tokens.unwrap_or(0),
+                temperature: spec.tuning.temperature,
+                reasoning_effort: spec.tuning.reasoning_effort.clone(),
+                role: Some(spec.role),
+                candidate: spec.candidate.clone(),
+            };
+            match stream_turn(client, request, scope, host, redactor).await {
+                Ok(turn) => break turn,
+                // The server counts tokens better than the estimate: everything elidable goes,
+                // and the turn is tried once more.
+                Err(AgentOutcome::ModelFailed(error))
+                    if error.kind == ModelErrorKind::ContextLength
+                        && !squeezed
+                        && context_window::elide(&mut messages, fixed, 0) > 0 =>
+                {
+                    squeezed = true;
+                }
+                Err(outcome) => return outcome,
+            }
         };
         let mut kinds = std::mem::take(&mut turn.usage);
         if !turn.text.trim().is_empty() {

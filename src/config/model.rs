@@ -275,6 +275,10 @@ pub struct ProviderConfig {
     /// Sampling temperature; unset: not sent (the server's default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f32>,
+    /// The model's context window in tokens; unset: 128000. Older tool results are elided from
+    /// an agent's conversation as it nears this (and when the server says it is too long).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context_window: Option<u32>,
     /// More fields for every request body, merged last (a server's own options).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub extra_body: BTreeMap<String, toml::Value>,
@@ -312,6 +316,8 @@ pub struct Tuning {
     pub reasoning_effort: Option<String>,
     /// Sampling temperature.
     pub temperature: Option<f32>,
+    /// The model's context window in tokens, when configured.
+    pub context_window: Option<u32>,
 }
 
 /// Code hosts.
@@ -413,6 +419,7 @@ impl Default for ProviderConfig {
             max_tokens_field: None,
             reasoning_effort: None,
             temperature: None,
+            context_window: None,
             extra_body: BTreeMap::new(),
             prompt_caching: true,
             script: String::new(),
@@ -561,6 +568,7 @@ impl Config {
             max_output_tokens: choice.max_output_tokens.or(provider.and_then(|p| p.max_output_tokens)),
             reasoning_effort: choice.reasoning_effort.or(provider.and_then(|p| p.reasoning_effort.clone())),
             temperature: choice.temperature.or(provider.and_then(|p| p.temperature)),
+            context_window: provider.and_then(|p| p.context_window),
         }
     }
 

@@ -27,6 +27,7 @@ mod decode;
 mod error;
 mod http;
 mod openai;
+mod responses;
 mod retry;
 mod scripted;
 mod sse;
@@ -100,8 +101,9 @@ impl fmt::Debug for ApiKey {
     }
 }
 
-/// The reasoning efforts a provider may be configured with.
-pub const REASONING_EFFORTS: &[&str] = &["minimal", "low", "medium", "high"];
+/// The reasoning efforts a provider may be configured with (an Anthropic provider also takes a
+/// number: its thinking budget in tokens).
+pub const REASONING_EFFORTS: &[&str] = &["none", "minimal", "low", "medium", "high", "xhigh"];
 
 /// How to build a client beyond what the provider's configuration says.
 #[derive(Debug, Clone, Default)]
@@ -146,6 +148,7 @@ pub fn client_with(
         }
         ProviderKind::Openai => WireFormat::OpenAi,
         ProviderKind::Anthropic => WireFormat::Anthropic,
+        ProviderKind::OpenaiResponses => WireFormat::OpenAiResponses,
     };
     let key_env = provider.api_key_env.trim();
     let key = match options.api_key {
@@ -175,9 +178,11 @@ pub fn client_with(
     };
     if let Some(effort) = provider.reasoning_effort.as_deref()
         && !REASONING_EFFORTS.contains(&effort)
+        && !(provider.kind == ProviderKind::Anthropic && effort.parse::<u32>().is_ok())
     {
+        let budget = if provider.kind == ProviderKind::Anthropic { " or a thinking budget in tokens" } else { "" };
         return Err(config_error(format!(
-            "`providers.{name}.reasoning_effort` = \"{effort}\": use one of {}",
+            "`providers.{name}.reasoning_effort` = \"{effort}\": use one of {}{budget}",
             REASONING_EFFORTS.join(", ")
         )));
     }

@@ -139,6 +139,7 @@ async fn exact_request_with_system_tools_and_tool_results() {
                         arguments: json!({"path": "src/café.rs"}),
                     },
                 ],
+                reasoning: Vec::new(),
             },
             Message::tool_result("toolu_1", "+ added line"),
             Message::Tool { call_id: "toolu_2".into(), content: "no such file".into(), is_error: true },
@@ -214,4 +215,64 @@ async fn authentication_error_event_is_not_retried() {
         panic!("expected one error: {events:?}");
     };
     assert_eq!(err.kind, ModelErrorKind::Auth { env_var: KEY_ENV.into() });
+}
+
+fn thinking_blocks() -> Vec<serde_json::Value> {
+    vec![
+        json!({"type": "thinking", "thinking": "The bug is in page_count; read lib.rs first.",
+               "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxsIgnature=="}),
+        json!({"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP"}),
+    ]
+}
+
+#[tokio::test]
+async fn thinking_blocks_arrive_whole_with_their_signature() {
+    let server = FakeServer::start(vec![Reply::chunked(&API.fixture("thinking"), 37)]).await;
+    let client = API.client(&server, fast_policy(0, 2000));
+    let events = collect(client.as_ref(), hello_request()).await;
+    let [first, second] = thinking_blocks().try_into().unwrap();
+    assert_eq!(
+        events[..3],
+        [
+            ModelEvent::Reasoning(first),
+            ModelEvent::Reasoning(second),
+            ModelEvent::ToolCall(ToolCall {
+                id: "toolu_R1".into(),
+                name: "read_file".into(),
+                arguments: json!({"path": "src/lib.rs"}),
+            }),
+        ]
+    );
+    assert_eq!(events.last(), Some(&ModelEvent::Finished(FinishReason::ToolCalls)));
+}
+
+#[tokio::test]
+async fn a_reasoning_effort_asks_for_thinking_and_sends_earlier_thinking_back_first() {
+    let server = FakeServer::start(vec![Reply::chunked(&API.fixture("text"), 512)]).await;
+    let client = API.client(&server, fast_policy(0, 2000));
+    let request = ModelRequest {
+        messages: vec![
+            Message::user("Fix it."),
+            Message::Assistant {
+                content: "Reading.".into(),
+                tool_calls: vec![ToolCall { id: "toolu_R1".into(), name: "read_file".into(), arguments: json!({}) }],
+                // An item of another API is not this API's to send.
+                reasoning: [thinking_blocks(), vec![json!({"type": "reasoning", "encrypted_content": "x"})]].concat(),
+            },
+            Message::tool_result("toolu_R1", "fn page_count() {}"),
+        ],
+        max_tokens: 4000,
+        temperature: Some(0.2),
+        reasoning_effort: Some("medium".into()),
+        ..ModelRequest::default()
+    };
+    collect(client.as_ref(), request).await;
+    let body = &server.requests()[0].body;
+    assert_eq!(body["thinking"], json!({"type": "enabled", "budget_tokens": 8192}));
+    assert_eq!(body["max_tokens"], json!(8192 + ModelRequest::ANTHROPIC_DEFAULT_MAX_TOKENS), "above the budget");
+    assert!(body.get("temperature").is_none(), "thinking takes only the default temperature");
+    let assistant = body["messages"][1]["content"].as_array().unwrap();
+    assert_eq!(assistant[..2], thinking_blocks()[..], "thinking goes back first, unchanged");
+    assert_eq!(assistant[2], json!({"type": "text", "text": "Reading."}));
+    assert_eq!(assistant.len(), 4);
 }

@@ -119,6 +119,7 @@ async fn exact_request_with_tools_and_tool_results() {
                     name: "read_file".into(),
                     arguments: json!({"path": "src/lib.rs"}),
                 }],
+                reasoning: Vec::new(),
             },
             Message::tool_result("call_1", "fn main() {}"),
             Message::Tool { call_id: "call_2".into(), content: "denied".into(), is_error: true },

@@ -137,3 +137,25 @@ async fn openai_cached_prompt_tokens_cost_the_cached_price() {
     // 57 prompt tokens (50 cached) and 9 completion tokens: 7 × 2 + 50 × 0.2 + 9 × 8.
     assert_eq!(usage, Some(Usage { input_tokens: 57, output_tokens: 9, cost_micros: 14 + 10 + 72 }));
 }
+
+#[tokio::test]
+async fn a_responses_model_without_encrypted_reasoning_names_the_setting_that_stops_asking() {
+    let refusal = r#"{"error":{"message":"Encrypted content is not supported with this model.","type":"invalid_request_error","param":"include","code":null}}"#;
+    let server = FakeServer::start(vec![Reply::status(400, refusal)]).await;
+    let base = format!("{}/v1", server.url);
+    let client = client("openai-responses", &provider(ProviderKind::OpenaiResponses, &base, "m"), fast_policy(0, 2000));
+    let events = collect(client.as_ref(), hello_request()).await;
+    let Some(ModelEvent::Error(err)) = events.last() else { panic!("{events:?}") };
+    assert!(err.to_string().contains("providers.openai-responses.extra_body = { include = [] }"), "{err}");
+}
+
+#[tokio::test]
+async fn an_anthropic_provider_takes_a_thinking_budget_and_others_only_named_efforts() {
+    let mut config = provider(ProviderKind::Anthropic, "http://127.0.0.1:9", "m");
+    config.api_key_env = String::new();
+    config.reasoning_effort = Some("16000".into());
+    assert!(ambidex::llm::client_for("a", &config, String::new()).is_ok());
+    config.kind = ProviderKind::OpenaiResponses;
+    let err = ambidex::llm::client_for("r", &config, String::new()).err().unwrap();
+    assert!(err.to_string().contains("use one of none, minimal"), "{err}");
+}

@@ -131,6 +131,8 @@ struct Turn {
     malformed: Vec<(ToolCall, String)>,
     /// Usage events, recorded with the turn's message.
     usage: Vec<EventKind>,
+    /// The model's reasoning items, sent back with the turn.
+    reasoning: Vec<Value>,
 }
 
 /// Runs the agent until it ends.
@@ -192,7 +194,11 @@ pub async fn run_agent(
         }
         let mut all_calls = turn.calls.clone();
         all_calls.extend(turn.malformed.iter().map(|(call, _)| call.clone()));
-        messages.push(Message::Assistant { content: turn.text.clone(), tool_calls: all_calls });
+        messages.push(Message::Assistant {
+            content: turn.text.clone(),
+            tool_calls: all_calls,
+            reasoning: std::mem::take(&mut turn.reasoning),
+        });
         if turn.calls.is_empty() && turn.malformed.is_empty() {
             messages.push(Message::user(format!(
                 "Use the tools to do the work, then call `{}` to finish. Do not answer in prose only.",
@@ -301,6 +307,7 @@ async fn stream_turn(
                 }
             }
             ModelEvent::ToolCall(call) => turn.calls.push(call),
+            ModelEvent::Reasoning(item) => turn.reasoning.push(item),
             ModelEvent::ToolCallError { id, name, raw_arguments: _, error } => {
                 let call = ToolCall { id, name, arguments: Value::Object(Default::default()) };
                 turn.malformed.push((call, error));

@@ -24,7 +24,7 @@ pub fn estimate(system: &str, messages: &[Message]) -> usize {
             .iter()
             .map(|message| match message {
                 Message::User { content } => content.len(),
-                Message::Assistant { content, tool_calls } => {
+                Message::Assistant { content, tool_calls, .. } => {
                     content.len()
                         + tool_calls.iter().map(|c| c.name.len() + c.arguments.to_string().len()).sum::<usize>()
                 }
@@ -88,7 +88,7 @@ mod tests {
     fn conversation(results: usize, each: usize) -> Vec<Message> {
         let mut messages = vec![Message::user("The task: fix page_count.")];
         for n in 0..results {
-            messages.push(Message::Assistant { content: String::new(), tool_calls: Vec::new() });
+            messages.push(Message::assistant(""));
             messages.push(Message::Tool { call_id: format!("c{n}"), content: "x".repeat(each), is_error: false });
         }
         messages

@@ -99,6 +99,7 @@ fn kind_name(kind: ProviderKind) -> &'static str {
     match kind {
         ProviderKind::Openai => "openai",
         ProviderKind::Anthropic => "anthropic",
+        ProviderKind::OpenaiResponses => "openai_responses",
         ProviderKind::Scripted => "scripted",
     }
 }

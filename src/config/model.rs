@@ -228,6 +228,8 @@ pub enum ProviderKind {
     Openai,
     /// Anthropic messages.
     Anthropic,
+    /// OpenAI responses (`/responses`: OpenAI's current models, Codex, and servers that copy it).
+    OpenaiResponses,
     /// A deterministic script file, for tests and the demo.
     Scripted,
 }
@@ -268,8 +270,9 @@ pub struct ProviderConfig {
     /// `max_completion_tokens`; unset: `max_completion_tokens` for api.openai.com, else `max_tokens`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tokens_field: Option<String>,
-    /// How hard a reasoning model thinks: `minimal`, `low`, `medium` or `high` (OpenAI's
-    /// `reasoning_effort`; Anthropic: extended thinking with a budget of 2k, 8k or 24k tokens).
+    /// How hard a reasoning model thinks: `none`, `minimal`, `low`, `medium`, `high` or `xhigh` (OpenAI's
+    /// `reasoning_effort`, the Responses API's `reasoning.effort`; Anthropic: extended thinking
+    /// with a budget of 1k, 2k, 8k, 24k or 32k tokens, or that many tokens when it is a number).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<String>,
     /// Sampling temperature; unset: not sent (the server's default).
@@ -480,7 +483,7 @@ fn cached(provider: ProviderConfig, price: f64) -> ProviderConfig {
 
 impl Default for Config {
     fn default() -> Self {
-        use ProviderKind::{Anthropic, Openai};
+        use ProviderKind::{Anthropic, Openai, OpenaiResponses};
         let free = (0.0, 0.0);
         let providers = [
             // Current models as of late 2026 (see the README's "Choosing a model"); prices per
@@ -500,6 +503,13 @@ impl Default for Config {
                         (3.0, 15.0),
                     ),
                     0.3,
+                ),
+            ),
+            (
+                "openai-responses",
+                cached(
+                    preset(OpenaiResponses, "https://api.openai.com/v1", "OPENAI_API_KEY", "gpt-5.5", (5.0, 30.0)),
+                    0.5,
                 ),
             ),
             ("ollama", preset(Openai, "http://localhost:11434/v1", "", "qwen2.5-coder", free)),

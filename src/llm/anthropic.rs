@@ -24,6 +24,11 @@ pub(crate) const API_VERSION: &str = "2023-06-01";
 /// Tool results become `tool_result` blocks of a user message; consecutive messages of the same
 /// role are merged, as the API wants all results of one turn in one user message.
 ///
+/// A reasoning effort turns on extended thinking with a budget (see [`thinking_budget`]); the
+/// reply limit is then raised above the budget where needed, temperature is left out (thinking
+/// takes only the default), and earlier thinking blocks go back first in their reply, unchanged,
+/// as the API requires across tool calls.
+///
 /// With `caching`, the stable prefix (the system prompt and the tool definitions, the same on
 /// every turn of an agent) is marked `cache_control: ephemeral`, so later turns read it from the
 /// prompt cache at a tenth of the input price.
@@ -32,8 +37,9 @@ pub(crate) fn body(request: &ModelRequest, model: &str, caching: bool) -> Value 
     for message in &request.messages {
         let (role, blocks) = match message {
             Message::User { content } => ("user", text_block(content).into_iter().collect()),
-            Message::Assistant { content, tool_calls } => {
-                let mut blocks: Vec<Value> = text_block(content).into_iter().collect();
+            Message::Assistant { content, tool_calls, reasoning } => {
+                let thinking = reasoning.iter().filter(|block| is_thinking(block)).cloned();
+                let mut blocks: Vec<Value> = thinking.chain(text_block(content)).collect();
                 blocks.extend(tool_calls.iter().map(|call| {
                     json!({
                         "type": "tool_use",
@@ -65,8 +71,15 @@ pub(crate) fn body(request: &ModelRequest, model: &str, caching: bool) -> Value 
         messages.into_iter().map(|(role, content)| json!({ "role": role, "content": content })).collect();
     let mut body = Map::new();
     body.insert("model".into(), model.into());
-    let max_tokens =
+    let mut max_tokens =
         if request.max_tokens > 0 { request.max_tokens } else { ModelRequest::ANTHROPIC_DEFAULT_MAX_TOKENS };
+    let budget = request.reasoning_effort.as_deref().and_then(thinking_budget);
+    if let Some(budget) = budget {
+        if max_tokens <= budget {
+            max_tokens = budget.saturating_add(ModelRequest::ANTHROPIC_DEFAULT_MAX_TOKENS);
+        }
+        body.insert("thinking".into(), json!({ "type": "enabled", "budget_tokens": budget }));
+    }
     body.insert("max_tokens".into(), max_tokens.into());
     if !request.system.is_empty() {
         let system = if caching {
@@ -96,11 +109,30 @@ pub(crate) fn body(request: &ModelRequest, model: &str, caching: bool) -> Value 
         }
         body.insert("tools".into(), Value::Array(tools));
     }
-    if let Some(t) = request.temperature {
+    if let Some(t) = request.temperature.filter(|_| budget.is_none()) {
         body.insert("temperature".into(), json!(t));
     }
     body.insert("stream".into(), true.into());
     Value::Object(body)
+}
+
+/// The extended-thinking budget for a reasoning effort: `minimal` 1024 tokens (the least the API
+/// takes), `low` 2048, `medium` 8192, `high` 24576, `xhigh` 32768, or a number of tokens; `None`
+/// (no thinking) for `none` and anything else.
+pub(crate) fn thinking_budget(effort: &str) -> Option<u32> {
+    match effort.trim() {
+        "minimal" => Some(1024),
+        "low" => Some(2048),
+        "medium" => Some(8192),
+        "high" => Some(24_576),
+        "xhigh" => Some(32_768),
+        other => other.parse::<u32>().ok().map(|tokens| tokens.max(1024)),
+    }
+}
+
+/// Whether a reasoning item is one of this API's thinking blocks.
+fn is_thinking(block: &Value) -> bool {
+    matches!(block["type"].as_str(), Some("thinking" | "redacted_thinking"))
 }
 
 /// The API rejects empty text blocks, so empty text is left out.
@@ -163,6 +195,16 @@ enum BlockStart {
         #[serde(default)]
         input: Value,
     },
+    Thinking {
+        #[serde(default)]
+        thinking: String,
+        #[serde(default)]
+        signature: String,
+    },
+    RedactedThinking {
+        #[serde(default)]
+        data: String,
+    },
     #[serde(other)]
     Other,
 }
@@ -177,6 +219,14 @@ enum BlockDelta {
     InputJsonDelta {
         #[serde(default)]
         partial_json: String,
+    },
+    ThinkingDelta {
+        #[serde(default)]
+        thinking: String,
+    },
+    SignatureDelta {
+        #[serde(default)]
+        signature: String,
     },
     #[serde(other)]
     Other,
@@ -216,6 +266,24 @@ struct WireError {
     message: String,
 }
 
+/// A thinking block being streamed: sent back whole, signature and all, with its reply.
+#[derive(Debug)]
+enum ThinkingBlock {
+    Thinking { thinking: String, signature: String },
+    Redacted { data: String },
+}
+
+impl ThinkingBlock {
+    fn into_value(self) -> Value {
+        match self {
+            ThinkingBlock::Thinking { thinking, signature } => {
+                json!({ "type": "thinking", "thinking": thinking, "signature": signature })
+            }
+            ThinkingBlock::Redacted { data } => json!({ "type": "redacted_thinking", "data": data }),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct ToolBlock {
     id: String,
@@ -229,6 +297,8 @@ struct ToolBlock {
 pub(crate) struct Decoder {
     prices: Prices,
     tools: BTreeMap<u64, ToolBlock>,
+    /// Thinking blocks under way, by index.
+    thinking: BTreeMap<u64, ThinkingBlock>,
     calls_emitted: usize,
     input_tokens: Option<u64>,
     /// Of `input_tokens`: read from the prompt cache, and written to it.
@@ -244,6 +314,7 @@ impl Decoder {
         Self {
             prices,
             tools: BTreeMap::new(),
+            thinking: BTreeMap::new(),
             calls_emitted: 0,
             input_tokens: None,
             cache_read: 0,
@@ -276,6 +347,12 @@ impl Decoder {
                 BlockStart::ToolUse { id, name, input } => {
                     self.tools.insert(index, ToolBlock { id, name, input, json: String::new() });
                 }
+                BlockStart::Thinking { thinking, signature } => {
+                    self.thinking.insert(index, ThinkingBlock::Thinking { thinking, signature });
+                }
+                BlockStart::RedactedThinking { data } => {
+                    self.thinking.insert(index, ThinkingBlock::Redacted { data });
+                }
                 BlockStart::Other => {}
             },
             Wire::ContentBlockDelta { index, delta } => match delta {
@@ -289,11 +366,24 @@ impl Decoder {
                         tool.json.push_str(&partial_json);
                     }
                 }
+                BlockDelta::ThinkingDelta { thinking: more } => {
+                    if let Some(ThinkingBlock::Thinking { thinking, .. }) = self.thinking.get_mut(&index) {
+                        thinking.push_str(&more);
+                    }
+                }
+                BlockDelta::SignatureDelta { signature: more } => {
+                    if let Some(ThinkingBlock::Thinking { signature, .. }) = self.thinking.get_mut(&index) {
+                        signature.push_str(&more);
+                    }
+                }
                 BlockDelta::Other => {}
             },
             Wire::ContentBlockStop { index } => {
                 if let Some(tool) = self.tools.remove(&index) {
                     self.emit_tool(tool, out);
+                }
+                if let Some(block) = self.thinking.remove(&index) {
+                    out.push(ModelEvent::Reasoning(block.into_value()));
                 }
             }
             Wire::MessageDelta { delta, usage } => {

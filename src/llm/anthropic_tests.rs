@@ -15,6 +15,7 @@ fn body_merges_tool_results_into_one_user_message() {
                     ToolCall { id: "t1".into(), name: "a".into(), arguments: json!({"p": 1}) },
                     ToolCall { id: "t2".into(), name: "b".into(), arguments: json!({}) },
                 ],
+                reasoning: Vec::new(),
             },
             Message::tool_result("t1", "one"),
             Message::Tool { call_id: "t2".into(), content: "failed".into(), is_error: true },
@@ -59,8 +60,8 @@ fn unknown_events_and_blocks_are_ignored_and_usage_adds_cache_tokens() {
     let mut out = Vec::new();
     for data in [
         r#"{"type":"message_start","message":{"usage":{"input_tokens":5,"cache_read_input_tokens":10,"output_tokens":1}}}"#,
-        r#"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}"#,
-        r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hm"}}"#,
+        r#"{"type":"content_block_start","index":0,"content_block":{"type":"brand_new_block","x":""}}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"brand_new_delta","x":"hm"}}"#,
         r#"{"type":"content_block_stop","index":0}"#,
         r#"{"type":"brand_new_event"}"#,
         r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"t","name":"n","input":{}}}"#,
@@ -80,4 +81,16 @@ fn unknown_events_and_blocks_are_ignored_and_usage_adds_cache_tokens() {
             ModelEvent::Finished(FinishReason::ToolCalls),
         ]
     );
+}
+
+#[test]
+fn efforts_map_to_thinking_budgets_and_numbers_are_budgets() {
+    assert_eq!(thinking_budget("minimal"), Some(1024));
+    assert_eq!(thinking_budget("high"), Some(24_576));
+    assert_eq!(thinking_budget("16000"), Some(16_000));
+    assert_eq!(thinking_budget("10"), Some(1024), "the API's least");
+    assert_eq!(thinking_budget("extreme"), None);
+    let plain = body(&ModelRequest { temperature: Some(0.5), ..ModelRequest::default() }, "claude", false);
+    assert!(plain.get("thinking").is_none());
+    assert_eq!(plain["temperature"], json!(0.5));
 }

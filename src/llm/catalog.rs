@@ -27,7 +27,7 @@ pub async fn list_models(name: &str, provider: &ProviderConfig) -> Result<Vec<Of
     let base = provider.base_url.trim().trim_end_matches('/');
     let url = match provider.kind {
         ProviderKind::Scripted => return Err(config_error("a scripted provider offers only its script".into())),
-        ProviderKind::Openai => format!("{base}/models"),
+        ProviderKind::Openai | ProviderKind::OpenaiResponses => format!("{base}/models"),
         ProviderKind::Anthropic if base.ends_with("/v1") => format!("{base}/models"),
         ProviderKind::Anthropic => format!("{base}/v1/models"),
     };

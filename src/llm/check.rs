@@ -123,6 +123,7 @@ pub async fn check_with_progress(
                 }
             }
             ModelEvent::Usage(usage) => report.usage = Some(usage),
+            ModelEvent::Reasoning(_) => {}
             ModelEvent::Retry { reason, .. } => report.retries.push(reason),
             ModelEvent::Finished(reason) => {
                 report.finish = Some(reason);

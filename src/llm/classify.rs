@@ -28,6 +28,11 @@ fn unsupported_setting(lower: &str, provider: &str) -> Option<String> {
             "set `providers.{provider}.max_tokens_field = \"{field}\"` (or unset `max_output_tokens` to send no limit)"
         ));
     }
+    if lower.contains("encrypted content") || lower.contains("reasoning.encrypted_content") {
+        return Some(format!(
+            "set `providers.{provider}.extra_body = {{ include = [] }}`: this model returns no encrypted reasoning"
+        ));
+    }
     if lower.contains("reasoning_effort") || lower.contains("reasoning.effort") {
         return Some(format!(
             "unset `providers.{provider}.reasoning_effort` (and the roles' `reasoning_effort`): this model does not reason"

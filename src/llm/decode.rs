@@ -9,6 +9,7 @@ use super::anthropic;
 use super::cost::Prices;
 use super::error::{ModelError, ModelErrorKind};
 use super::openai;
+use super::responses;
 use super::sse::{SseEvent, SseParser};
 use super::types::{FinishReason, ModelEvent, ToolCall};
 
@@ -19,6 +20,8 @@ pub enum WireFormat {
     OpenAi,
     /// Anthropic messages (typed `message_start` … `message_stop` events).
     Anthropic,
+    /// OpenAI Responses (typed `response.*` events ending in `response.completed`).
+    OpenAiResponses,
 }
 
 /// Why a stream could not be decoded.
@@ -51,6 +54,7 @@ impl Fault {
 enum Assembler {
     OpenAi(openai::Decoder),
     Anthropic(anthropic::Decoder),
+    Responses(responses::Decoder),
 }
 
 /// Decodes one response body, pushed in chunks of any size.
@@ -66,6 +70,7 @@ impl StreamDecoder {
         let assembler = match format {
             WireFormat::OpenAi => Assembler::OpenAi(openai::Decoder::new(prices)),
             WireFormat::Anthropic => Assembler::Anthropic(anthropic::Decoder::new(prices)),
+            WireFormat::OpenAiResponses => Assembler::Responses(responses::Decoder::new(prices)),
         };
         Self { parser: SseParser::new(), assembler, pending: Vec::new() }
     }
@@ -85,6 +90,7 @@ impl StreamDecoder {
         match &self.assembler {
             Assembler::OpenAi(d) => d.is_done(),
             Assembler::Anthropic(d) => d.is_done(),
+            Assembler::Responses(d) => d.is_done(),
         }
     }
 
@@ -104,6 +110,7 @@ impl StreamDecoder {
         match &mut self.assembler {
             Assembler::OpenAi(d) => d.eof(out),
             Assembler::Anthropic(d) => d.eof(out),
+            Assembler::Responses(d) => d.eof(out),
         }
     }
 
@@ -116,6 +123,7 @@ impl StreamDecoder {
             let done = match &self.assembler {
                 Assembler::OpenAi(d) => d.is_done(),
                 Assembler::Anthropic(d) => d.is_done(),
+                Assembler::Responses(d) => d.is_done(),
             };
             if done {
                 break;
@@ -123,6 +131,7 @@ impl StreamDecoder {
             result = match &mut self.assembler {
                 Assembler::OpenAi(d) => d.event(&event, out),
                 Assembler::Anthropic(d) => d.event(&event, out),
+                Assembler::Responses(d) => d.event(&event, out),
             };
         }
         self.pending.clear();

@@ -19,6 +19,7 @@ use super::cost::Prices;
 use super::decode::{StreamDecoder, WireFormat};
 use super::error::{ModelError, ModelErrorKind};
 use super::openai;
+use super::responses;
 use super::retry::{Jitter, RetryPolicy, parse_retry_after, parse_retry_after_ms};
 use super::types::{ModelEvent, ModelRequest};
 use super::{ApiKey, ModelClient};
@@ -95,6 +96,7 @@ impl HttpClient {
         }
         let (url, api) = match settings.format {
             WireFormat::OpenAi => (format!("{base}/chat/completions"), "OpenAI chat completions"),
+            WireFormat::OpenAiResponses => (format!("{base}/responses"), "OpenAI responses"),
             WireFormat::Anthropic if base.ends_with("/v1") => (format!("{base}/messages"), "Anthropic messages"),
             WireFormat::Anthropic => (format!("{base}/v1/messages"), "Anthropic messages"),
         };
@@ -106,7 +108,7 @@ impl HttpClient {
             config_error(format!("the key in `{}` contains characters not allowed in an HTTP header", settings.key_env))
         };
         match settings.format {
-            WireFormat::OpenAi => {
+            WireFormat::OpenAi | WireFormat::OpenAiResponses => {
                 if let Some(key) = &settings.key {
                     let mut value =
                         HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(|_| bad_key())?;
@@ -172,6 +174,7 @@ impl ModelClient for HttpClient {
         let mut body = match inner.format {
             WireFormat::OpenAi => openai::body(&request, &model, inner.max_completion_tokens),
             WireFormat::Anthropic => anthropic::body(&request, &model, inner.prompt_caching),
+            WireFormat::OpenAiResponses => responses::body(&request, &model),
         };
         if let serde_json::Value::Object(fields) = &mut body {
             fields.extend(inner.extra_body.clone());

@@ -26,7 +26,7 @@ pub(crate) fn body(request: &ModelRequest, model: &str, max_completion_tokens: b
     for message in &request.messages {
         messages.push(match message {
             Message::User { content } => json!({ "role": "user", "content": content }),
-            Message::Assistant { content, tool_calls } => {
+            Message::Assistant { content, tool_calls, .. } => {
                 let mut m = Map::new();
                 m.insert("role".into(), "assistant".into());
                 let text = if content.is_empty() && !tool_calls.is_empty() {

@@ -36,6 +36,7 @@ fn body_has_system_messages_tools_and_stream_options() {
                     name: "read_file".into(),
                     arguments: json!({"path": "a.rs"}),
                 }],
+                reasoning: Vec::new(),
             },
             Message::Tool { call_id: "c1".into(), content: "no such file".into(), is_error: true },
         ],

@@ -325,7 +325,7 @@ fn request_chars(request: &ModelRequest) -> usize {
         .iter()
         .map(|m| match m {
             Message::User { content } => content.chars().count(),
-            Message::Assistant { content, tool_calls } => {
+            Message::Assistant { content, tool_calls, .. } => {
                 content.chars().count()
                     + tool_calls.iter().map(|c| c.name.len() + c.arguments.to_string().len()).sum::<usize>()
             }

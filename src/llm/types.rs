@@ -57,6 +57,10 @@ pub enum Message {
         /// The tool calls, in the order the model made them.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         tool_calls: Vec<ToolCall>,
+        /// The model's reasoning items of this reply, opaque, sent back as they came (see
+        /// [`ModelEvent::Reasoning`]).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reasoning: Vec<Value>,
     },
     /// The result of one tool call, answering an earlier assistant message.
     Tool {
@@ -78,7 +82,7 @@ impl Message {
 
     /// An assistant message with text only.
     pub fn assistant(content: impl Into<String>) -> Self {
-        Message::Assistant { content: content.into(), tool_calls: Vec::new() }
+        Message::Assistant { content: content.into(), tool_calls: Vec::new(), reasoning: Vec::new() }
     }
 
     /// A successful tool result.
@@ -171,6 +175,11 @@ pub enum ModelEvent {
         /// What is wrong with them.
         error: String,
     },
+    /// One item of the model's reasoning (an Anthropic `thinking` block with its signature, an
+    /// OpenAI Responses `reasoning` item with its encrypted content). It is never shown: it goes
+    /// back to the server, unchanged, with the reply it came with, as both APIs require for a
+    /// reasoning model to keep its train of thought across tool calls.
+    Reasoning(Value),
     /// Token usage and cost of this call.
     Usage(Usage),
     /// An attempt failed before any content and the client will try again after `delay`.

@@ -1,5 +1,6 @@
-//! Model turns as an OpenAI chat-completions server streams them: what the engine tests that
-//! drive agents over the real wire (with `fake_model::FakeServer`) script their model with.
+//! Model turns as an OpenAI chat-completions (or Responses) server streams them: what the engine
+//! tests that drive agents over the real wire (with `fake_model::FakeServer`) script their model
+//! with.
 
 #![allow(dead_code)]
 
@@ -40,4 +41,25 @@ pub fn plan(summary: &str) -> Reply {
             "validation": ["cargo test"], "rollback": "revert the commit", "confidence": 90,
         }),
     )
+}
+
+/// A Responses stream whose reply is a reasoning item (with encrypted content `thought`) and one
+/// call of `name` with `arguments`.
+pub fn responses_tool_call(name: &str, arguments: serde_json::Value, thought: &str) -> Reply {
+    let event = |body: serde_json::Value| format!("event: {}\ndata: {body}\n\n", body["type"].as_str().unwrap_or(""));
+    let reasoning = serde_json::json!({ "id": format!("rs_{name}"), "type": "reasoning", "encrypted_content": thought, "summary": [] });
+    let call = serde_json::json!({
+        "id": format!("fc_{name}"), "type": "function_call", "status": "completed",
+        "call_id": format!("call_{name}"), "name": name, "arguments": arguments.to_string(),
+    });
+    let text = [
+        event(serde_json::json!({ "type": "response.created", "response": { "status": "in_progress" } })),
+        event(serde_json::json!({ "type": "response.output_item.done", "output_index": 0, "item": reasoning })),
+        event(serde_json::json!({ "type": "response.output_item.done", "output_index": 1, "item": call })),
+        event(serde_json::json!({ "type": "response.completed", "response": {
+            "status": "completed", "usage": { "input_tokens": 100, "output_tokens": 20 },
+        }})),
+    ]
+    .concat();
+    Reply::chunked(text.as_bytes(), 64)
 }

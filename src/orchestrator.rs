@@ -27,6 +27,7 @@ mod deliver;
 pub mod driver;
 mod explore;
 pub mod flow;
+mod focus;
 mod gate_plan;
 mod gates;
 mod host;

@@ -7,7 +7,8 @@
 //! split between them. Personalized PageRank over that graph ranks the files (teleporting to the
 //! focus files when there are any), then each file's rank flows along its edges to the
 //! definitions it points at. The map shows the best definitions that fit a token budget, each
-//! under the lines of the scopes that enclose it (`impl Foo`, `class Bar`).
+//! under the lines of the scopes that enclose it (`impl Foo`, `class Bar`); the definitions of a
+//! name in focus come first, so the function a task names is always in its map.
 
 use std::collections::{HashMap, HashSet};
 
@@ -21,6 +22,9 @@ use super::tags::Def;
 const FOCUS_WEIGHT: f64 = 50.0;
 /// At most this many definitions are kept in ranked order.
 const MAX_RANKED: usize = 20_000;
+/// A name in focus defined in at most this many files has its definitions shown first, whatever
+/// their rank: the work is about them. (A name defined everywhere says little about any one.)
+const PINNED_DEFINERS: usize = 5;
 
 /// What the ranking should favour: each item is a file or directory (relative to the root) or,
 /// when it names none, a symbol.
@@ -178,11 +182,16 @@ impl RepoMap {
                 firsts.push((f as u32, i as u32, rank));
             }
         }
-        let key = |&(f, i, rank): &(u32, u32, f64)| (rank, file_ranks[f as usize], f, i);
+        let pinned = |f: u32, i: u32| {
+            let name = files[f as usize].tags.defs[i as usize].name.as_str();
+            mentioned.contains(name)
+                && name_ids.get(name).is_some_and(|&id| definers[id as usize].len() <= PINNED_DEFINERS)
+        };
+        let key = |&(f, i, rank): &(u32, u32, f64)| (pinned(f, i), rank, file_ranks[f as usize], f, i);
         firsts.sort_unstable_by(|a, b| {
-            let (ra, fa, pa, ia) = key(a);
-            let (rb, fb, pb, ib) = key(b);
-            rb.total_cmp(&ra).then(fb.total_cmp(&fa)).then(pa.cmp(&pb)).then(ia.cmp(&ib))
+            let (xa, ra, fa, pa, ia) = key(a);
+            let (xb, rb, fb, pb, ib) = key(b);
+            xb.cmp(&xa).then(rb.total_cmp(&ra)).then(fb.total_cmp(&fa)).then(pa.cmp(&pb)).then(ia.cmp(&ib))
         });
         firsts.truncate(MAX_RANKED);
 

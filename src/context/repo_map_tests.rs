@@ -70,9 +70,9 @@ fn focus_changes_the_ranking() {
     let position = |map: &RepoMap| names(map, 100).iter().position(|n| n == "run_tool_call").unwrap();
     assert!(position(&plain) > 0);
     assert_eq!(position(&focused), 0, "{:?}", focused.ranked(5));
-    // A symbol works as focus too: the files defining it become the focus.
+    // A symbol works as focus too: it comes first, and the files defining it become the focus.
     let by_symbol = RepoMap::new(two_clusters(), &focus(&["main"]));
-    assert_eq!(position(&by_symbol), 0);
+    assert_eq!(names(&by_symbol, 2), ["main", "run_tool_call"]);
     // So does a directory, and unknown items are reported.
     let odd = RepoMap::new(two_clusters(), &focus(&["src/", "no_such_thing"]));
     assert_eq!(odd.unmatched_focus, vec!["no_such_thing".to_owned()]);
@@ -168,4 +168,16 @@ fn an_empty_index_makes_an_empty_map() {
     assert_eq!(map.render(100), (String::new(), 0));
     assert!(map.ranked(10).is_empty());
     assert!(map.lookup("x", 10).is_empty());
+}
+
+#[test]
+fn a_name_in_focus_is_shown_first_however_little_it_is_used() {
+    let mut files = two_clusters().files;
+    files.push(file("src/buf.rs", vec![def("get_int", "function", 3, 3, 9)], &[]));
+    let map = RepoMap::new(index(files.clone()), &Focus::default());
+    assert_ne!(names(&map, 1), ["get_int"], "unreferenced, it ranks low on its own");
+    let map = RepoMap::new(index(files), &focus(&["get_int"]));
+    assert_eq!(names(&map, 1), ["get_int"]);
+    let (text, shown) = map.render(12);
+    assert!(shown >= 1 && text.contains("get_int"), "{text}");
 }

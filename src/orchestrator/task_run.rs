@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use super::focus::focus_of;
 use super::host::TaskHost;
 use super::{Engine, EngineError, EngineSetup};
 use crate::agents::AgentSpec;
@@ -42,7 +43,8 @@ pub struct TaskRun {
     task_budget: Arc<Mutex<BudgetUsage>>,
     /// Budgets double with every budget gate a human approves.
     budget_scale: u64,
-    context: Option<String>,
+    /// The rendered context and the focus it was rendered for.
+    context: Option<(Vec<String>, String)>,
     /// Set when the engine stopped while the task ran: the stage it was in restarts from its
     /// checkpoint.
     interrupted: bool,
@@ -214,16 +216,24 @@ impl TaskRun {
         Broker::new(config, self.engine.redactor().clone())
     }
 
-    /// The repository context for prompts, gathered once per run.
-    pub(crate) fn context(&mut self) -> String {
-        if self.context.is_none() {
-            let options = ContextOptions::default().with_state_dir(&self.engine.state_dir());
-            let rendered = RepoContext::gather(&self.worktree.path, &options)
-                .map(|context| context.render(CONTEXT_TOKENS))
-                .unwrap_or_else(|err| format!("(repository context unavailable: {err})"));
-            self.context = Some(format!("## Repository\n{rendered}"));
+    /// The repository context for `task`'s prompts: the summary, conventions and a symbol map
+    /// focused on what the task and its plan name (see `focus`), gathered again only when that
+    /// focus changes (once the plan is in).
+    pub(crate) fn context(&mut self, task: &Task) -> String {
+        let focus = focus_of(&task.spec, task.plan.as_ref());
+        match &self.context {
+            Some((known, rendered)) if *known == focus => rendered.clone(),
+            _ => {
+                let options = ContextOptions { focus: focus.clone(), ..ContextOptions::default() }
+                    .with_state_dir(&self.engine.state_dir());
+                let rendered = RepoContext::gather(&self.worktree.path, &options)
+                    .map(|context| context.render(CONTEXT_TOKENS))
+                    .unwrap_or_else(|err| format!("(repository context unavailable: {err})"));
+                let rendered = format!("## Repository\n{rendered}");
+                self.context = Some((focus, rendered.clone()));
+                rendered
+            }
         }
-        self.context.clone().unwrap_or_default()
     }
 
     /// The commands that validate this task: the playbook's, the task's and the plan's; when

@@ -47,7 +47,7 @@ pub use client::{ApiClient, EventStream};
 pub use discovery::Discovery;
 pub use types::{
     CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, ErrorBody, GateInfo, NoteRequest,
-    RemovedWorktree, RewindRequest, TaskList,
+    RemovedWorktree, RewindRequest, TaskList, TaskListQuery,
 };
 
 /// The token file in the state directory.

@@ -9,6 +9,7 @@
 mod error;
 mod guard;
 mod migrate;
+mod page;
 mod read;
 mod record;
 mod salvage;
@@ -27,6 +28,7 @@ use redb::{
 
 pub use error::StoreError;
 pub use migrate::StoreMigration;
+pub use page::{MAX_PAGE, TaskPage, TaskQuery};
 pub use salvage::{Damage, Rebuilt, Salvage, SalvageError, rebuild, salvage};
 pub use verify::Verification;
 pub use writer::{AppendResult, CommitHook, Head};
@@ -423,6 +425,11 @@ impl StoreReader {
     /// Every task, oldest first.
     pub fn tasks(&self) -> Result<Vec<Task>, StoreError> {
         self.read(read::tasks)
+    }
+
+    /// One page of tasks, newest first (see [`TaskQuery`]).
+    pub fn task_page(&self, query: &TaskQuery) -> Result<TaskPage, StoreError> {
+        self.read(|txn| page::task_page(txn, query))
     }
 
     /// Every task's id, title, repository and status, oldest first: cheaper than [`tasks`](Self::tasks).

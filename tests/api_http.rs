@@ -40,8 +40,9 @@ async fn tasks_go_in_as_json_or_markdown_and_come_back_listed_and_one_by_one() {
 
     let list: TaskList = server.get("/v1/tasks").await.json().await.unwrap();
     let ids: Vec<String> = list.tasks.iter().map(|t| t.id.to_string()).collect();
-    assert_eq!(ids, vec![first_id.clone(), second["id"].as_str().unwrap().to_owned()]);
+    assert_eq!(ids, vec![second["id"].as_str().unwrap().to_owned(), first_id.clone()], "newest first");
     assert_eq!(list.head_seq, 2);
+    assert_eq!((list.total, list.next_cursor), (2, None));
 
     let (status, shown) = json(server.get(&format!("/v1/tasks/{first_id}")).await).await;
     assert_eq!((status, shown["id"].as_str()), (200, Some(first_id.as_str())));
@@ -51,6 +52,52 @@ async fn tasks_go_in_as_json_or_markdown_and_come_back_listed_and_one_by_one() {
 
     let typed = server.client.task(short).await.unwrap();
     assert_eq!(typed.id.to_string(), first_id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_comes_in_pages_followed_by_cursor_and_filtered_by_state() {
+    let server = Server::start().await;
+    let mut created = Vec::new();
+    for n in 1..=5 {
+        let (status, task) = json(
+            server.post_json("/v1/tasks", &spec(&format!("Add helper number {n} to the pagination module"))).await,
+        )
+        .await;
+        assert_eq!(status, 201, "{task}");
+        created.push(task["id"].as_str().unwrap().to_owned());
+    }
+    let vague = server.post_json("/v1/tasks", &serde_json::json!({"title": "fix it"})).await;
+    let (_, vague) = json(vague).await;
+    let mut seen = Vec::new();
+    let mut path = "/v1/tasks?limit=2".to_owned();
+    loop {
+        let page: TaskList = server.get(&path).await.json().await.unwrap();
+        assert!(page.tasks.len() <= 2);
+        assert_eq!(page.total, 6);
+        seen.extend(page.tasks.iter().map(|t| t.id.to_string()));
+        match page.next_cursor {
+            Some(cursor) => path = format!("/v1/tasks?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let mut expected: Vec<String> = created.iter().rev().cloned().collect();
+    expected.insert(0, vague["id"].as_str().unwrap().to_owned());
+    assert_eq!(seen, expected, "every task once, newest first, in three pages");
+
+    let (status, _) =
+        json(server.post_json(&format!("/v1/tasks/{}/cancel", created[1]), &serde_json::json!({})).await).await;
+    assert_eq!(status, 200);
+    let only: TaskList = server.get("/v1/tasks?status=cancelled,failed").await.json().await.unwrap();
+    assert_eq!(only.tasks.iter().map(|t| t.id.to_string()).collect::<Vec<_>>(), [created[1].clone()]);
+    let all = server.client.tasks().await.unwrap();
+    assert_eq!(all.tasks.len(), 6, "the client follows the pages");
+
+    for (query, field) in
+        [("limit=0", "limit"), ("limit=5000", "limit"), ("status=sleeping", "status"), ("page=2", "page")]
+    {
+        let (status, body) = json(server.get(&format!("/v1/tasks?{query}")).await).await;
+        assert_eq!((status, body["field"].as_str()), (400, Some(field)), "{query}: {body}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -228,7 +228,7 @@ fn samples(walker: &mut Walker) {
         cost_micros: 12,
     };
     let bare = TaskSummary { kind: None, risk: None, route: None, ..summary.clone() };
-    let list = TaskList { tasks: vec![summary, bare], head_seq: 42 };
+    let list = TaskList { tasks: vec![summary, bare], head_seq: 42, total: 7, next_cursor: Some(task.id) };
     let gate = GateInfo {
         gate: event_samples::gate_id(),
         task: task.id,

@@ -65,6 +65,18 @@ fn tasks_added_from_a_file_and_from_flags_are_listed_and_shown_with_history() {
     let repo = std::fs::canonicalize(sandbox.repo()).unwrap();
     assert_eq!(tasks[1]["spec"]["repo"], repo.display().to_string(), "flags default to the current repository");
 
+    let newest = sandbox.run(&["task", "list", "--limit", "1"]).ok();
+    assert!(newest.contains("Speed up the build") && !newest.contains("Fix the off-by-one"), "{newest}");
+    let note = newest.lines().last().unwrap();
+    assert!(note.starts_with("showing the newest 1 of 2 tasks; --all for every one, or --before "), "{note}");
+    let cursor = note.rsplit("--before ").next().unwrap().split_whitespace().next().unwrap();
+    let older = sandbox.run(&["task", "list", "--limit", "1", "--before", cursor]).ok();
+    assert!(older.contains("Fix the off-by-one") && !older.contains("showing"), "{older}");
+    let medium = sandbox.run(&["task", "list", "--status", "queued,parked", "--json"]).ok();
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&medium).unwrap().as_array().unwrap().len(), 2);
+    let none = sandbox.run(&["task", "list", "--status", "failed"]).ok();
+    assert_eq!(none.trim(), "no tasks match");
+
     let id = tasks[0]["id"].as_str().unwrap();
     let short = &id[id.len() - 8..];
     let shown = sandbox.run(&["task", "show", short]).ok();

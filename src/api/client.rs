@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::types::{
     CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, ErrorBody, GateInfo, NoteRequest,
-    RewindRequest, TaskList,
+    RewindRequest, TaskList, TaskListQuery,
 };
 use super::{ApiError, DISCOVERY_FILE, Discovery, auth};
 use crate::domain::Task;
@@ -113,9 +113,23 @@ impl ApiClient {
         self.send(request).await
     }
 
-    /// Every task and the log position the list reflects.
+    /// One page of tasks, newest first, and the log position it reflects.
+    pub async fn task_page(&self, query: &TaskListQuery) -> Result<TaskList, ApiError> {
+        let request = self.request(reqwest::Method::GET, "/v1/tasks").query(query);
+        self.send(request).await
+    }
+
+    /// Every task (page by page, newest first) and the log position of the first page.
     pub async fn tasks(&self) -> Result<TaskList, ApiError> {
-        self.get("/v1/tasks").await
+        let mut query = TaskListQuery { limit: Some(crate::store::MAX_PAGE), ..TaskListQuery::default() };
+        let mut all = self.task_page(&query).await?;
+        while let Some(cursor) = all.next_cursor {
+            query.cursor = Some(cursor);
+            let page = self.task_page(&query).await?;
+            all.tasks.extend(page.tasks);
+            all.next_cursor = page.next_cursor;
+        }
+        Ok(all)
     }
 
     /// One task by id or unique ending.

@@ -7,22 +7,24 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 
-use super::reply::Failure;
+use super::reply::{Failure, named_field};
 use super::types::{
     CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, GateInfo, NoteRequest, RemovedWorktree,
-    RewindRequest, TaskList,
+    RewindRequest, TaskList, TaskListQuery,
 };
 use super::{AppState, auth, events};
 use crate::domain::{Task, parse_task_file};
 use crate::orchestrator::Engine;
-use crate::protocol::{Actor, Command, Event, GateId, Queries, Snapshot, SpecChanges, TaskId, TaskSource, TaskSpec};
+use crate::protocol::{Actor, Command, Event, GateId, SpecChanges, TaskId, TaskSource, TaskSpec, TaskStatus};
+use crate::store::{MAX_PAGE, TaskQuery};
 
 /// The hand-written OpenAPI 3.1 document for these routes.
 pub(crate) const OPENAPI: &str = include_str!("openapi.json");
@@ -212,13 +214,53 @@ async fn add_task(
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(task)).into_response())
 }
 
-async fn list_tasks(State(state): State<Arc<AppState>>) -> Answer<Json<TaskList>> {
-    let list = read(&state, |engine| {
-        let Snapshot { tasks, head_seq, .. } = Queries::snapshot(engine).map_err(Failure::internal)?;
-        Ok(TaskList { tasks, head_seq })
+/// Tasks a page holds unless the query says otherwise.
+const DEFAULT_PAGE: usize = 100;
+
+async fn list_tasks(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<TaskListQuery>, QueryRejection>,
+) -> Answer<Json<TaskList>> {
+    let Query(query) = query.map_err(|err| {
+        let text = err.body_text();
+        let field = named_field(&text).unwrap_or_else(|| "cursor".to_owned());
+        Failure::bad_field(&field, format!("{text}; see GET /v1/openapi.json for the parameters of GET /v1/tasks"))
+    })?;
+    let query = task_query(query)?;
+    let list = read(&state, move |engine| {
+        let reader = engine.reader();
+        let head_seq = reader.head()?.seq;
+        let page = reader.task_page(&query)?;
+        Ok(TaskList {
+            tasks: page.tasks.iter().map(Task::summary).collect(),
+            head_seq,
+            total: page.total,
+            next_cursor: page.next,
+        })
     })
     .await?;
     Ok(Json(list))
+}
+
+/// The store's query for the API's, its values checked.
+fn task_query(query: TaskListQuery) -> Answer<TaskQuery> {
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(Failure::bad_field("limit", format!("`limit` must be 1 to {MAX_PAGE}, not {limit}")));
+    }
+    let statuses = query
+        .status
+        .iter()
+        .flat_map(|list| list.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<TaskStatus>().map_err(|err| {
+                Failure::bad_field("status", format!("`status`: {err}; list states separated by commas"))
+            })
+        })
+        .collect::<Answer<Vec<TaskStatus>>>()?;
+    Ok(TaskQuery { before: query.cursor, limit, statuses, repo: query.repo.filter(|r| !r.trim().is_empty()) })
 }
 
 /// The task a path names: a full id or any unique ending of it.

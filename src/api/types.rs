@@ -9,14 +9,39 @@ use serde::{Deserialize, Serialize};
 use crate::domain::Task;
 use crate::protocol::{Decision, Event, EventKind, GateId, GateKind, TaskId, TaskStatus, TaskSummary};
 
-/// `GET /v1/tasks`: every task, oldest first, and the log position the list reflects (stream
-/// `GET /v1/events?since=head_seq` to follow what happens next).
+/// `GET /v1/tasks`: one page of tasks, newest first, and the log position the list reflects
+/// (stream `GET /v1/events?since=head_seq` to follow what happens next).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskList {
     /// One line per task.
     pub tasks: Vec<TaskSummary>,
     /// The sequence number of the last event when the list was read.
     pub head_seq: u64,
+    /// Every task in the store, whatever the filters.
+    #[serde(default)]
+    pub total: u64,
+    /// Pass as `cursor` for the next, older page; `None` when this page is the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<TaskId>,
+}
+
+/// The query of `GET /v1/tasks`: `limit` (1–1000, default 100), `cursor` (a previous page's
+/// `next_cursor`), `status` (comma-separated states) and `repo`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskListQuery {
+    /// At most this many tasks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// Only tasks older than this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<TaskId>,
+    /// Only tasks in these states, comma-separated (`running,parked`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Only tasks of this repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
 }
 
 /// One gate waiting for a human, as `GET /v1/gates` lists it.

@@ -26,6 +26,9 @@ pub enum AuditCmd {
         /// Show the last N events of the whole log (ignored with --task)
         #[arg(long, default_value_t = 200)]
         limit: u64,
+        /// Show the whole log
+        #[arg(long, conflicts_with = "limit")]
+        all: bool,
         /// Print one JSON event per line
         #[arg(long)]
         json: bool,
@@ -37,6 +40,7 @@ fn log(context: &Context, task: Option<&str>, tools_only: bool, limit: u64, json
         println!("the audit log is empty: no store yet");
         return Ok(Outcome::Done);
     };
+    let mut note = None;
     let events = match task {
         Some(reference) => {
             let task = reader.find_task(reference).map_err(|err| err.to_string())?;
@@ -44,7 +48,11 @@ fn log(context: &Context, task: Option<&str>, tools_only: bool, limit: u64, json
         }
         None => {
             let head = reader.head().map_err(|err| err.to_string())?.seq;
-            reader.events_after(head.saturating_sub(limit), limit as usize).map_err(|err| err.to_string())?
+            if head > limit {
+                note = Some(format!("showing the last {limit} of {head} events; --limit N or --all for more"));
+            }
+            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+            reader.events_after(head.saturating_sub(limit as u64), limit).map_err(|err| err.to_string())?
         }
     };
     let shown = events.iter().filter(|e| !tools_only || matches!(e.kind, EventKind::ToolCalled(_)));
@@ -54,6 +62,10 @@ fn log(context: &Context, task: Option<&str>, tools_only: bool, limit: u64, json
         } else {
             print_event(event);
         }
+    }
+    if let Some(note) = note {
+        // With --json, stdout stays one event per line.
+        if json { eprintln!("{note}") } else { println!("{note}") }
     }
     Ok(Outcome::Done)
 }
@@ -90,7 +102,9 @@ fn print_event(event: &Event) {
 
 pub fn run(command: AuditCmd, context: &Context) -> Result<Outcome, String> {
     match command {
-        AuditCmd::Log { task, tools, limit, json } => log(context, task.as_deref(), tools, limit, json),
+        AuditCmd::Log { task, tools, limit, all, json } => {
+            log(context, task.as_deref(), tools, if all { u64::MAX } else { limit }, json)
+        }
         AuditCmd::Verify { json } => {
             let reader_path = context.store_path();
             let verification = match context.reader()? {

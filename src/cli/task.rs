@@ -11,6 +11,7 @@ use ambidex::domain::{Task, read_task_file};
 use ambidex::protocol::{
     Actor, Command, IntakeVerdict, Risk, SpecChanges, TaskId, TaskKind, TaskSource, TaskSpec, TaskStatus,
 };
+use ambidex::store::{MAX_PAGE, TaskQuery};
 use ambidex::tui::render::age;
 use ambidex::workspace::repo_root;
 
@@ -20,12 +21,8 @@ pub enum TaskCmd {
     Add(AddArgs),
     /// Import an issue as a task: `github:OWNER/REPO#N`, `gitlab:GROUP/PROJECT#N` or the issue's URL
     Import(super::import::ImportArgs),
-    /// List tasks
-    List {
-        /// Print JSON instead of a table
-        #[arg(long)]
-        json: bool,
-    },
+    /// List tasks: the newest 50, oldest of them first (--limit, --all, --before for more)
+    List(ListArgs),
     /// Queue an interrupted or failed task again (`ambidex run --task ID` then continues it)
     Resume {
         /// The task
@@ -152,7 +149,7 @@ pub fn run(command: TaskCmd, context: &Context) -> Result<Outcome, String> {
     match command {
         TaskCmd::Add(args) => add(args, context),
         TaskCmd::Import(args) => super::import::run(args, context),
-        TaskCmd::List { json } => list(json, context),
+        TaskCmd::List(args) => list(&args, context),
         TaskCmd::Show { id, json } => show(&id, json, context),
         TaskCmd::Clean(args) => super::clean::run(args, context),
         TaskCmd::Revise(args) => super::revise::revise(args, context),
@@ -337,17 +334,73 @@ pub fn spec_from_fields(file: Option<&Path>, args: TaskFields, repo_dir: &Path) 
     Ok(spec)
 }
 
-fn list(json: bool, context: &Context) -> Result<Outcome, String> {
-    let tasks = match context.reader()? {
-        Some(reader) => reader.tasks().map_err(|err| err.to_string())?,
-        None => Vec::new(),
+/// What `task list` shows.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON (an array of tasks, oldest first) instead of a table
+    #[arg(long)]
+    json: bool,
+    /// Show the newest N tasks (at most 1000 at a time; --all for every one)
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    /// Every task, page by page
+    #[arg(long, conflicts_with = "limit")]
+    all: bool,
+    /// Only tasks older than this one (the id the previous listing named)
+    #[arg(long, value_name = "ID")]
+    before: Option<String>,
+    /// Only tasks in these states, separated by commas (running,parked,failed,…)
+    #[arg(long, value_delimiter = ',')]
+    status: Vec<TaskStatus>,
+    /// Only tasks of this repository (its path)
+    #[arg(long)]
+    repo: Option<String>,
+}
+
+/// The tasks `args` asks for, oldest first, and what to say about those left out.
+fn list_page(args: &ListArgs, context: &Context) -> Result<(Vec<Task>, Option<String>), String> {
+    let Some(reader) = context.reader()? else { return Ok((Vec::new(), None)) };
+    let before = match &args.before {
+        Some(reference) => Some(reader.find_task(reference).map_err(|err| err.to_string())?.id),
+        None => None,
     };
-    if json {
+    let limit = if args.all { MAX_PAGE } else { args.limit.clamp(1, MAX_PAGE) };
+    let mut query = TaskQuery { before, limit, statuses: args.status.clone(), repo: args.repo.clone() };
+    let mut page = reader.task_page(&query).map_err(|err| err.to_string())?;
+    while args.all && page.next.is_some() {
+        query.before = page.next;
+        let older = reader.task_page(&query).map_err(|err| err.to_string())?;
+        page.tasks.extend(older.tasks);
+        page.next = older.next;
+    }
+    let note = page.next.map(|oldest| {
+        let filtered = if args.status.is_empty() && args.repo.is_none() { "" } else { " matching" };
+        format!(
+            "showing the newest {}{filtered} of {} tasks; --all for every one, or --before {} for older ones",
+            page.tasks.len(),
+            page.total,
+            oldest.short()
+        )
+    });
+    page.tasks.reverse();
+    Ok((page.tasks, note))
+}
+
+fn list(args: &ListArgs, context: &Context) -> Result<Outcome, String> {
+    let (tasks, note) = list_page(args, context)?;
+    if args.json {
         println!("{}", serde_json::to_string_pretty(&tasks).map_err(|err| err.to_string())?);
+        if let Some(note) = note {
+            eprintln!("{note}");
+        }
         return Ok(Outcome::Done);
     }
     if tasks.is_empty() {
-        println!("no tasks yet; add one with `ambidex task add --file task.md` or `--title \"...\"`");
+        if args.status.is_empty() && args.repo.is_none() && args.before.is_none() {
+            println!("no tasks yet; add one with `ambidex task add --file task.md` or `--title \"...\"`");
+        } else {
+            println!("no tasks match");
+        }
         return Ok(Outcome::Done);
     }
     let now = jiff::Timestamp::now();
@@ -370,6 +423,9 @@ fn list(json: bool, context: &Context) -> Result<Outcome, String> {
         .collect();
     let header = ["ID", "STATUS", "KIND", "RISK", "ROUTE", "AGE", "COST", "GATES", "TITLE"];
     print!("{}", table::render(&header, &rows));
+    if let Some(note) = note {
+        println!("{note}");
+    }
     Ok(Outcome::Done)
 }
 

@@ -3,7 +3,9 @@
 //! connection pool. `api/…` uses a bookkeeping engine (no intake), so it measures the API and the
 //! store: HTTP, JSON, one fsync'd commit per batch of concurrent submissions. `api_intake/…` is
 //! what `ambidex serve` does: intake and triage (policy rules, repository signals, similar-task
-//! history) on every submission, each burst into a fresh store.
+//! history) on every submission, each burst into a fresh store. `api_history/…` is one such
+//! submission into an empty store and into one holding 10,000 tasks with like titles (the
+//! anchor and the figure of the same run: their ratio is what a growing history costs).
 
 // Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -45,8 +47,41 @@ fn repo(dir: &Path) -> PathBuf {
 
 /// The API over a fresh store; with `intake`, the engine admits tasks as `ambidex serve` does.
 async fn start_with(intake: bool) -> Running {
+    start_after(intake, 0).await
+}
+
+/// Fills the store at `path` with `tasks` tasks titled like the bench's submissions, received
+/// and queued, in batches (the writer's own path, without HTTP or intake).
+fn fill(path: &Path, tasks: usize) {
+    use ambidex::protocol::{Actor, EventKind, NewEvent, TaskId, TaskStatus};
+    let store = ambidex::store::Store::open(path).unwrap();
+    for batch in 0..tasks.div_ceil(500) {
+        let events = (batch * 500..tasks.min((batch + 1) * 500))
+            .flat_map(|n| {
+                let id = TaskId::new();
+                [
+                    NewEvent::for_task(id, Actor::local_human(), EventKind::TaskCreated { spec: spec(n) }),
+                    NewEvent::for_task(
+                        id,
+                        Actor::Orchestrator,
+                        EventKind::StatusChanged {
+                            from: TaskStatus::Received,
+                            to: TaskStatus::Queued,
+                            reason: "filled".into(),
+                        },
+                    ),
+                ]
+            })
+            .collect();
+        store.append(events).unwrap();
+    }
+}
+
+/// [`start_with`] over a store already holding `history` tasks.
+async fn start_after(intake: bool, history: usize) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("state.redb");
+    fill(&store, history);
     // With intake, submissions without a repository get the bench's, as `ambidex serve` gives its own.
     let (engine, default_repo) = if intake {
         let repo = repo(dir.path());
@@ -120,6 +155,22 @@ fn submissions(c: &mut Criterion) {
             total
         });
     });
+    group.finish();
+
+    let mut group = c.benchmark_group("api_history");
+    group.throughput(Throughput::Elements(1));
+    for (name, history) in [("submit_one_empty", 0), ("submit_one_at_10k_tasks", 10_000)] {
+        let running = runtime.block_on(start_after(true, history));
+        let client = ApiClient::new(&running.url, &running.token).unwrap();
+        group.bench_function(name, |b| {
+            let mut n = 0;
+            b.to_async(&runtime).iter(|| {
+                n += 1;
+                let (client, spec) = (client.clone(), spec(100_000 + n));
+                async move { client.add_task(&spec).await.unwrap() }
+            });
+        });
+    }
     group.finish();
 }
 

@@ -288,7 +288,7 @@ impl Engine {
     fn admission(&self, id: TaskId, spec: TaskSpec, actor: Actor) -> Vec<NewEvent> {
         let mut events = vec![NewEvent::for_task(id, actor, EventKind::TaskCreated { spec: spec.clone() })];
         if let Ok(setup) = self.setup() {
-            let history = self.reader().task_briefs().unwrap_or_default();
+            let history = self.reader().similar_tasks(&spec.title).unwrap_or_default();
             events.extend(admission::events(setup, id, &spec, TaskStatus::Received, &history));
         }
         events
@@ -317,7 +317,7 @@ impl Engine {
                     ),
                 ];
                 if let Ok(setup) = self.setup() {
-                    let history = self.reader().task_briefs().unwrap_or_default();
+                    let history = self.reader().similar_tasks(&spec.title).unwrap_or_default();
                     events.extend(admission::events(setup, task, &spec, TaskStatus::Received, &history));
                 }
                 events

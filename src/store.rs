@@ -432,9 +432,10 @@ impl StoreReader {
         self.read(|txn| page::task_page(txn, query))
     }
 
-    /// Every task's id, title, repository and status, oldest first: cheaper than [`tasks`](Self::tasks).
-    pub fn task_briefs(&self) -> Result<Vec<TaskBrief>, StoreError> {
-        self.read(read::task_briefs)
+    /// The tasks whose titles resemble `title` (sharing half its significant words or more),
+    /// newest first, read through the title-word index: the similar-task signals of admission.
+    pub fn similar_tasks(&self, title: &str) -> Result<Vec<TaskBrief>, StoreError> {
+        self.read(|txn| read::similar_tasks(txn, title))
     }
 
     /// One task by id.

@@ -92,8 +92,34 @@ fn concurrent_appenders_share_commits_and_lose_nothing() {
     assert_eq!(seqs, (1..=200).collect::<Vec<_>>());
     let tasks = store.reader().tasks().unwrap();
     assert_eq!(tasks.len(), 200);
-    let briefs = store.reader().task_briefs().unwrap();
-    assert_eq!(briefs, tasks.iter().map(crate::domain::TaskBrief::from).collect::<Vec<_>>(), "briefs read the same");
+}
+
+fn similar_titles(reader: &StoreReader, title: &str) -> Vec<String> {
+    reader.similar_tasks(title).unwrap().into_iter().map(|brief| brief.spec.title).collect()
+}
+
+#[test]
+fn similar_tasks_come_from_the_title_index_which_follows_revisions_and_reopening() {
+    let (_dir, path) = temp_store();
+    let (a, b, c) = (TaskId::new(), TaskId::new(), TaskId::new());
+    let store = Store::open(&path).unwrap();
+    store.append(vec![created(a, "Fix the pagination rounding bug")]).unwrap();
+    store.append(vec![created(b, "Fix pagination rounding for the last page")]).unwrap();
+    store.append(vec![created(c, "Speed up the build")]).unwrap();
+    let query = "Fix the pagination rounding error";
+    assert_eq!(
+        similar_titles(&store.reader(), query),
+        ["Fix pagination rounding for the last page", "Fix the pagination rounding bug"],
+        "half the words or more, newest first"
+    );
+    assert!(similar_titles(&store.reader(), "it").is_empty(), "a title without significant words has none");
+    let revised = TaskSpec::titled("Speed up the linker");
+    store.append(vec![moved(b, TaskStatus::Received, TaskStatus::NeedsClarification)]).unwrap();
+    store.append(vec![NewEvent::for_task(b, Actor::local_human(), EventKind::TaskRevised { spec: revised })]).unwrap();
+    assert_eq!(similar_titles(&store.reader(), query), ["Fix the pagination rounding bug"], "the old words are gone");
+    drop(store);
+    let reader = StoreReader::open(&path).unwrap().unwrap();
+    assert_eq!(similar_titles(&reader, "Speed the linker up"), ["Speed up the build", "Speed up the linker"]);
 }
 
 #[test]
@@ -296,6 +322,7 @@ fn an_older_store_is_upgraded_on_open_by_rebuilding_its_projections_from_the_log
     let tasks = reader.tasks().unwrap();
     assert_eq!(tasks.len(), 1, "projections without events are dropped");
     assert_eq!((tasks[0].id, tasks[0].status, tasks[0].event_count), (id, TaskStatus::Queued, 2));
+    assert_eq!(similar_titles(&reader, "one"), Vec::<String>::new(), "three letters are not a significant word");
     assert_eq!(reader.migrations().unwrap(), vec![migration]);
     assert_eq!(reader.verify().unwrap(), Verification::Ok { events: 2, head: head.hash }, "the log is untouched");
     store.append(vec![moved(id, TaskStatus::Queued, TaskStatus::Running)]).unwrap();

@@ -178,6 +178,12 @@ pub enum ApplyError {
     },
 }
 
+/// The significant words of a title (longer than three characters, lower-cased), by which
+/// similar tasks are found; the store indexes every task's.
+pub fn title_words(title: &str) -> std::collections::BTreeSet<String> {
+    title.split(|c: char| !c.is_alphanumeric() && c != '_').filter(|w| w.len() > 3).map(str::to_lowercase).collect()
+}
+
 /// What admission needs of an earlier task for the similar-task signals, read from its stored
 /// projection without the rest of it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -10,16 +10,16 @@ pub mod intake;
 pub mod signals;
 pub mod triage;
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use super::EngineSetup;
-use crate::domain::TaskBrief;
+use crate::domain::{TaskBrief, title_words};
 use crate::protocol::{Actor, EventKind, IntakeVerdict, NewEvent, TaskId, TaskSpec, TaskStatus};
 use signals::{SignalOptions, Signals};
 
 /// The events that take a task through intake and, when it is accepted, triage and the choice of
-/// its playbook (`history` is every earlier task, for the similar-task signals).
+/// its playbook (`history` holds the earlier tasks whose titles resemble this one's, as the
+/// store's title-word index finds them, for the similar-task signals).
 pub(crate) fn events(
     setup: &EngineSetup,
     id: TaskId,
@@ -63,11 +63,6 @@ pub(crate) fn events(
     };
     events.push(event(EventKind::StatusChanged { from, to, reason }));
     events
-}
-
-/// Significant words of a title, for finding similar tasks.
-fn title_words(title: &str) -> BTreeSet<String> {
-    title.split(|c: char| !c.is_alphanumeric() && c != '_').filter(|w| w.len() > 3).map(str::to_lowercase).collect()
 }
 
 /// How many tasks other than `id` resemble this one (half or more of the title's significant

@@ -43,7 +43,7 @@ pub async fn drive(engine: Arc<Engine>, id: TaskId) -> Result<Ending, EngineErro
     let setup = engine.setup()?.clone();
     let mut task = engine.task(id)?;
     if task.status == TaskStatus::Received {
-        let history = engine.reader().task_briefs()?;
+        let history = engine.reader().similar_tasks(&task.spec.title)?;
         engine.append(admission::events(&setup, id, &task.spec, TaskStatus::Received, &history)).await?;
         task = engine.task(id)?;
     }

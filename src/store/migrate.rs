@@ -14,7 +14,8 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::record;
-use super::tables::{EVENTS, META, META_MIGRATIONS, META_SCHEMA, SCHEMA_VERSION, TASKS};
+use super::tables::{EVENTS, META, META_MIGRATIONS, META_SCHEMA, SCHEMA_VERSION, TASKS, TITLE_WORDS};
+use super::writer::index_title;
 use crate::domain::Task;
 use crate::protocol::{EventKind, TaskId};
 
@@ -73,10 +74,15 @@ pub(crate) fn upgrade(txn: &WriteTransaction, from: u64) -> Result<StoreMigratio
     Ok(migration)
 }
 
-/// Replaces every task projection with one folded from the whole log, in `txn`. Returns how many
-/// tasks and events there are.
+/// Replaces every task projection with one folded from the whole log, and the title-word index
+/// with one of those projections, in `txn`. Returns how many tasks and events there are.
 pub(crate) fn rebuild_projections(txn: &WriteTransaction) -> Result<(u64, u64), MigrateError> {
     let (tasks, events) = fold_log(txn)?;
+    txn.delete_table(TITLE_WORDS)?;
+    let mut words = txn.open_table(TITLE_WORDS)?;
+    for (id, task) in &tasks {
+        index_title(&mut words, *id, None, &task.spec.title)?;
+    }
     txn.delete_table(TASKS)?;
     let mut table = txn.open_table(TASKS)?;
     let mut buf = Vec::with_capacity(4096);

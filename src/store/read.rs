@@ -1,12 +1,14 @@
 //! Queries over one consistent snapshot of the store. Readers never block the writer.
 
+use std::collections::BTreeMap;
+
 use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, TableError};
 use serde::de::DeserializeOwned;
 
 use super::record::{self, RecordError};
-use super::tables::{EVENTS, META, META_HEAD, TASK_EVENTS, TASKS};
+use super::tables::{EVENTS, META, META_HEAD, TASK_EVENTS, TASKS, TITLE_WORDS};
 use super::writer::Head;
-use crate::domain::{Task, TaskBrief};
+use crate::domain::{Task, TaskBrief, title_words};
 use crate::protocol::{Event, TaskId};
 
 /// An error while reading, before it is given a path and a story.
@@ -52,11 +54,39 @@ pub(crate) fn tasks(txn: &ReadTransaction) -> Result<Vec<Task>, ReadError> {
     projections(txn)
 }
 
-/// What admission needs of every task, oldest first: its stored projection read for the id, title,
-/// repository and status only.
-pub(crate) fn task_briefs(txn: &ReadTransaction) -> Result<Vec<TaskBrief>, ReadError> {
-    projections(txn)
+/// Of the tasks sharing a significant word with `title`, the most recent
+/// [`SIMILAR_PER_WORD`] of each word, those sharing at least half of its words (at most
+/// [`SIMILAR_MAX`], newest first): what admission's similar-task signals weigh. The work follows
+/// the title's words, not the number of tasks.
+pub(crate) fn similar_tasks(txn: &ReadTransaction, title: &str) -> Result<Vec<TaskBrief>, ReadError> {
+    let words = title_words(title);
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    let index = open_or_empty!(txn, TITLE_WORDS, Vec::new());
+    let mut shared: BTreeMap<u128, usize> = BTreeMap::new();
+    for word in &words {
+        let postings = index.range((word.as_str(), 0)..=(word.as_str(), u128::MAX))?;
+        for entry in postings.rev().take(SIMILAR_PER_WORD) {
+            *shared.entry(entry?.0.value().1).or_default() += 1;
+        }
+    }
+    let table = open_or_empty!(txn, TASKS, Vec::new());
+    let mut out = Vec::new();
+    for (&id, _) in shared.iter().rev().filter(|(_, count)| 2 * **count >= words.len()).take(SIMILAR_MAX) {
+        if let Some(value) = table.get(id)? {
+            let brief = serde_json::from_slice(value.value())
+                .map_err(|err| ReadError::Projection { id, detail: err.to_string() })?;
+            out.push(brief);
+        }
+    }
+    Ok(out)
 }
+
+/// Tasks read per title word for [`similar_tasks`].
+pub(crate) const SIMILAR_PER_WORD: usize = 500;
+/// Similar tasks read at most.
+pub(crate) const SIMILAR_MAX: usize = 100;
 
 /// Every stored task projection, oldest first, read as `T` (the whole task or a part of it).
 fn projections<T: DeserializeOwned>(txn: &ReadTransaction) -> Result<Vec<T>, ReadError> {

@@ -11,7 +11,8 @@ use redb::TableDefinition;
 /// 1. The first format.
 /// 2. Task projections name their parts (`playbook`, `validation`, `exploration.matrix`,
 ///    `exploration.adopted` were JSON arrays); upgraded by rebuilding the projections from the log.
-pub const SCHEMA_VERSION: u64 = 2;
+/// 3. The title-word index ([`TITLE_WORDS`]); built with the projections.
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// seq → event record (version byte, prev hash, hash, canonical JSON body).
 pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
@@ -21,6 +22,11 @@ pub const TASKS: TableDefinition<u128, &[u8]> = TableDefinition::new("tasks");
 
 /// (task id, seq) → (): the events of each task, in order, without scanning the log.
 pub const TASK_EVENTS: TableDefinition<(u128, u64), ()> = TableDefinition::new("task_events");
+
+/// (title word, task id) → (): the tasks whose title has each significant word
+/// ([`crate::domain::title_words`]), so that a new task's similar ones are found without reading
+/// every task.
+pub const TITLE_WORDS: TableDefinition<(&str, u128), ()> = TableDefinition::new("title_words");
 
 /// Small named values: the schema version and the head of the chain.
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");

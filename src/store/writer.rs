@@ -17,8 +17,8 @@ use redb::Database;
 
 use super::error::StoreError;
 use super::record;
-use super::tables::{EVENTS, META, META_HEAD, TASK_EVENTS, TASKS};
-use crate::domain::{ApplyError, Task};
+use super::tables::{EVENTS, META, META_HEAD, TASK_EVENTS, TASKS, TITLE_WORDS};
+use crate::domain::{ApplyError, Task, title_words};
 use crate::protocol::{Digest, Event, EventKind, NewEvent, TaskId};
 use crate::redact::Redactor;
 
@@ -151,10 +151,15 @@ impl Writer {
                     }
                 }
                 let mut tasks = txn.open_table(TASKS)?;
+                let mut words = txn.open_table(TITLE_WORDS)?;
                 for (id, task) in &staged {
                     buf.clear();
                     serde_json::to_writer(&mut buf, task).map_err(|err| redb::Error::Corrupted(err.to_string()))?;
                     tasks.insert(id.as_u128(), buf.as_slice())?;
+                    let before = self.tasks.get(id).map(|old| old.spec.title.as_str());
+                    if before != Some(task.spec.title.as_str()) {
+                        index_title(&mut words, *id, before, &task.spec.title)?;
+                    }
                 }
                 let mut meta = txn.open_table(META)?;
                 meta.insert(META_HEAD, head.to_bytes().as_slice())?;
@@ -246,4 +251,22 @@ pub(crate) fn load_state(txn: &redb::ReadTransaction) -> Result<(Head, HashMap<T
     let head = super::read::head(txn)?;
     let tasks = super::read::tasks(txn)?.into_iter().map(|task| (task.id, task)).collect();
     Ok((head, tasks))
+}
+
+/// Moves task `id` in the title-word index from the words of its `before` title to those of
+/// `after`.
+pub(crate) fn index_title(
+    words: &mut redb::Table<(&'static str, u128), ()>,
+    id: TaskId,
+    before: Option<&str>,
+    after: &str,
+) -> Result<(), redb::Error> {
+    let key = id.as_u128();
+    for word in before.map(title_words).unwrap_or_default() {
+        words.remove((word.as_str(), key))?;
+    }
+    for word in title_words(after) {
+        words.insert((word.as_str(), key), ())?;
+    }
+    Ok(())
 }

@@ -6,6 +6,7 @@
 //! `SingleWriter` mode, in other processes while one writes. That is how read-only commands
 //! (`task list`, `task show`, `audit verify`) work while the control room runs.
 
+mod compact;
 mod error;
 mod guard;
 mod migrate;
@@ -26,6 +27,7 @@ use redb::{
     Builder, ConcurrencyMode, Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable, ReadableTableMetadata,
 };
 
+pub use compact::{Compacted, compact};
 pub use error::StoreError;
 pub use migrate::StoreMigration;
 pub use page::{MAX_PAGE, TaskPage, TaskQuery};

@@ -383,3 +383,26 @@ fn an_upgrade_that_cannot_fold_the_log_changes_nothing() {
     assert!(err.to_string().contains("nothing was changed"), "{err}");
     assert_eq!(stored_schema(&path), 1);
 }
+
+#[test]
+fn compaction_gives_back_free_space_keeps_every_event_and_needs_the_store_to_itself() {
+    let (_dir, path) = temp_store();
+    let id = TaskId::new();
+    {
+        let store = Store::open(&path).unwrap();
+        store.append(vec![created(id, &"a long title to make the projection big ".repeat(40))]).unwrap();
+        let mut from = TaskStatus::Received;
+        for _ in 0..300 {
+            let to = if from == TaskStatus::Received { TaskStatus::NeedsClarification } else { TaskStatus::Received };
+            store.append(vec![moved(id, from, to)]).unwrap();
+            from = to;
+        }
+        assert!(matches!(compact(&path), Err(StoreError::InUse { .. })), "an open store is not compacted");
+    }
+    let done = compact(&path).unwrap();
+    assert!(done.after < done.before, "{done:?}");
+    assert_eq!(done.events, 301);
+    assert!(matches!(done.verification, Verification::Ok { events: 301, .. }));
+    let reader = StoreReader::open(&path).unwrap().unwrap();
+    assert_eq!(reader.task(id).unwrap().unwrap().event_count, 301);
+}

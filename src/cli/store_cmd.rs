@@ -1,8 +1,9 @@
-//! `ambidex store`: save the event log of a damaged store and make a new store from it.
+//! `ambidex store`: save the event log of a damaged store and make a new store from it, or give
+//! back the space a store no longer uses.
 //!
 //! Exists because a damaged store file should cost at most the events after the damage: `salvage`
 //! exports the verified prefix of the log, `rebuild` writes a fresh store from that export (into
-//! a new state directory, never over an existing store).
+//! a new state directory, never over an existing store). `compact` shrinks the file.
 
 use std::io::BufReader;
 use std::path::PathBuf;
@@ -10,7 +11,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 
 use super::{Context, Outcome};
-use ambidex::store::{Verification, rebuild, salvage};
+use ambidex::store::{StoreError, Verification, compact, rebuild, salvage};
 
 #[derive(Debug, Subcommand)]
 pub enum StoreCmd {
@@ -25,6 +26,13 @@ pub enum StoreCmd {
     Rebuild {
         /// The export to read
         input: PathBuf,
+    },
+    /// Give back the space the store's file no longer uses (stop the control room and `serve`
+    /// first), verify the log, and say how big the store is per event
+    Compact {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -53,6 +61,45 @@ pub fn run(command: StoreCmd, context: &Context) -> Result<Outcome, String> {
                     println!("the damage begins at event #{}: {}", damage.seq, damage.reason);
                     println!("everything from #{} on could not be saved", damage.seq);
                     Ok(Outcome::Exit(1))
+                }
+            }
+        }
+        StoreCmd::Compact { json } => {
+            if !store.exists() {
+                return Err(format!("there is no store at {} yet: nothing to compact", store.display()));
+            }
+            let done = compact(&store).map_err(|err| match err {
+                StoreError::InUse { .. } => format!(
+                    "the store {} is in use by another Ambidex process (the control room or `ambidex serve`); \
+                     stop it, then compact",
+                    store.display()
+                ),
+                other => other.to_string(),
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&done).map_err(|err| err.to_string())?);
+            } else {
+                let mb = |bytes: u64| bytes as f64 / 1e6;
+                println!("compacted {}: {:.1} MB → {:.1} MB", store.display(), mb(done.before), mb(done.after));
+                if let (Some(per_event), Some(json_per_event)) =
+                    (done.after.checked_div(done.events), done.events_json.checked_div(done.events))
+                {
+                    println!(
+                        "{} events: {per_event} bytes each in the store, {json_per_event} as JSON ({:.2}×)",
+                        done.events,
+                        per_event as f64 / json_per_event.max(1) as f64
+                    );
+                }
+            }
+            match done.verification {
+                Verification::Ok { events, head } => {
+                    if !json {
+                        println!("audit verify: ok: {events} events (head {head})");
+                    }
+                    Ok(Outcome::Done)
+                }
+                Verification::Broken { seq, reason, .. } => {
+                    Err(format!("after compacting, the log does not verify at event #{seq}: {reason}"))
                 }
             }
         }

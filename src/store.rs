@@ -48,6 +48,20 @@ pub const STORE_FILE: &str = "state.redb";
 
 const CACHE_BYTES: usize = 256 * 1024 * 1024;
 
+/// A read of the store at `path` that failed, told as a store error.
+fn read_failure(path: &Path, err: ReadError) -> StoreError {
+    match err {
+        ReadError::Db(err) => StoreError::from_redb(path, "read", None, err),
+        ReadError::Record { seq, error } => {
+            StoreError::Damaged { path: path.to_owned(), detail: format!("event #{seq}: {error}") }
+        }
+        ReadError::Projection { id, detail } => StoreError::Damaged {
+            path: path.to_owned(),
+            detail: format!("projection of task {}: {detail}", TaskId::from_u128(id)),
+        },
+    }
+}
+
 fn builder() -> Builder {
     let mut builder = Builder::new();
     builder.set_concurrency_mode(ConcurrencyMode::SingleWriter).set_cache_size(CACHE_BYTES);
@@ -381,16 +395,7 @@ impl StoreReader {
     }
 
     fn fail(&self, err: ReadError) -> StoreError {
-        match err {
-            ReadError::Db(err) => StoreError::from_redb(&self.path, "read", None, err),
-            ReadError::Record { seq, error } => {
-                StoreError::Damaged { path: self.path.clone(), detail: format!("event #{seq}: {error}") }
-            }
-            ReadError::Projection { id, detail } => StoreError::Damaged {
-                path: self.path.clone(),
-                detail: format!("projection of task {}: {detail}", TaskId::from_u128(id)),
-            },
-        }
+        read_failure(&self.path, err)
     }
 
     /// Runs `query` on a fresh snapshot, guarded: damage redb panics on becomes an error.

@@ -406,3 +406,27 @@ fn compaction_gives_back_free_space_keeps_every_event_and_needs_the_store_to_its
     let reader = StoreReader::open(&path).unwrap().unwrap();
     assert_eq!(reader.task(id).unwrap().unwrap().event_count, 301);
 }
+
+#[test]
+fn a_finished_task_leaves_the_writers_memory_and_is_read_back_for_a_later_event() {
+    let (_dir, path) = temp_store();
+    let id = TaskId::new();
+    let store = Store::open(&path).unwrap();
+    store.append(vec![created(id, "Fix the rounding")]).unwrap();
+    for (from, to) in [
+        (TaskStatus::Received, TaskStatus::Queued),
+        (TaskStatus::Queued, TaskStatus::Running),
+        (TaskStatus::Running, TaskStatus::Failed),
+    ] {
+        store.append(vec![moved(id, from, to)]).unwrap();
+    }
+    let resumed = store.append(vec![moved(id, TaskStatus::Failed, TaskStatus::Queued)]).unwrap();
+    assert_eq!(resumed[0].seq, 5, "a failed task can be queued again though the writer let it go");
+    let refused = store.append(vec![created(id, "Fix the rounding")]);
+    assert!(matches!(refused, Err(StoreError::Rejected(_))), "{refused:?}");
+    let wrong = store.append(vec![moved(id, TaskStatus::Failed, TaskStatus::Queued)]);
+    assert!(matches!(wrong, Err(StoreError::Rejected(_))), "the projection read back is today's: {wrong:?}");
+    drop(store);
+    let task = StoreReader::open(&path).unwrap().unwrap().task(id).unwrap().unwrap();
+    assert_eq!((task.status, task.event_count), (TaskStatus::Queued, 5));
+}

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use super::record::{self, RecordError};
 use super::tables::{EVENTS, META, META_HEAD, TASK_EVENTS, TASKS, TITLE_WORDS};
 use super::writer::Head;
-use crate::domain::{Task, TaskBrief, title_words};
+use crate::domain::{Task, TaskBrief, is_final, title_words};
 use crate::protocol::{Event, TaskId};
 
 /// An error while reading, before it is given a path and a story.
@@ -52,6 +52,22 @@ pub(crate) fn head(txn: &ReadTransaction) -> Result<Head, ReadError> {
 /// Every task projection, oldest first.
 pub(crate) fn tasks(txn: &ReadTransaction) -> Result<Vec<Task>, ReadError> {
     projections(txn)
+}
+
+/// The projections of the tasks not in a final state, oldest first; the others are read only
+/// for their status.
+pub(crate) fn unfinished_tasks(txn: &ReadTransaction) -> Result<Vec<Task>, ReadError> {
+    let table = open_or_empty!(txn, TASKS, Vec::new());
+    let mut out = Vec::new();
+    for entry in table.iter()? {
+        let (key, value) = entry?;
+        let decode_error = |err: serde_json::Error| ReadError::Projection { id: key.value(), detail: err.to_string() };
+        let brief: TaskBrief = serde_json::from_slice(value.value()).map_err(decode_error)?;
+        if !is_final(brief.status) {
+            out.push(serde_json::from_slice(value.value()).map_err(decode_error)?);
+        }
+    }
+    Ok(out)
 }
 
 /// Of the tasks sharing a significant word with `title`, the most recent

@@ -13,12 +13,12 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError};
 
 use jiff::Timestamp;
-use redb::Database;
+use redb::{Database, ReadableDatabase};
 
 use super::error::StoreError;
 use super::record;
 use super::tables::{EVENTS, META, META_HEAD, TASK_EVENTS, TASKS, TITLE_WORDS};
-use crate::domain::{ApplyError, Task, title_words};
+use crate::domain::{ApplyError, Task, TaskBrief, is_final, title_words};
 use crate::protocol::{Digest, Event, EventKind, NewEvent, TaskId};
 use crate::redact::Redactor;
 
@@ -87,6 +87,9 @@ pub(crate) struct Writer {
     pub path: PathBuf,
     pub head: Head,
     pub last_at: Timestamp,
+    /// The projections of the tasks still under way (a finished task is read from the store on
+    /// the rare event that follows it), so the writer's memory follows the active work, not the
+    /// history.
     pub tasks: HashMap<TaskId, Task>,
     pub hook: Option<CommitHook>,
     pub redactor: Option<Arc<Redactor>>,
@@ -155,10 +158,12 @@ impl Writer {
                 for (id, task) in &staged {
                     buf.clear();
                     serde_json::to_writer(&mut buf, task).map_err(|err| redb::Error::Corrupted(err.to_string()))?;
-                    tasks.insert(id.as_u128(), buf.as_slice())?;
-                    let before = self.tasks.get(id).map(|old| old.spec.title.as_str());
-                    if before != Some(task.spec.title.as_str()) {
-                        index_title(&mut words, *id, before, &task.spec.title)?;
+                    let before = tasks
+                        .insert(id.as_u128(), buf.as_slice())?
+                        .and_then(|old| serde_json::from_slice::<TaskBrief>(old.value()).ok())
+                        .map(|old| old.spec.title);
+                    if before.as_deref() != Some(task.spec.title.as_str()) {
+                        index_title(&mut words, *id, before.as_deref(), &task.spec.title)?;
                     }
                 }
                 let mut meta = txn.open_table(META)?;
@@ -172,7 +177,13 @@ impl Writer {
             Ok(()) => {
                 self.head = head;
                 self.last_at = at;
-                self.tasks.extend(staged);
+                for (id, task) in staged {
+                    if is_final(task.status) {
+                        self.tasks.remove(&id);
+                    } else {
+                        self.tasks.insert(id, task);
+                    }
+                }
                 let all: Vec<Arc<Event>> = accepted.iter().flat_map(|a| a.events.iter().cloned()).collect();
                 for done in accepted {
                     done.reply.send(Ok(done.events));
@@ -212,6 +223,10 @@ impl Writer {
             let event = record::encode(prev.seq + 1, at, prev.hash, new, self.redactor.as_deref(), &mut bytes)
                 .map_err(|err| StoreError::Internal { path: self.path.clone(), detail: err.to_string() })?;
             if let Some(id) = event.task {
+                let known = scratch.contains_key(&id) || staged.contains_key(&id) || self.tasks.contains_key(&id);
+                if !known && let Some(stored) = self.stored(id)? {
+                    scratch.insert(id, stored);
+                }
                 self.apply(id, &event, staged, &mut scratch)?;
             }
             prev = Head { seq: event.seq, hash: event.hash };
@@ -219,6 +234,15 @@ impl Writer {
             records.push(bytes);
         }
         Ok((out, scratch, records))
+    }
+
+    /// The stored projection of a task the writer does not hold (a finished one).
+    fn stored(&self, id: TaskId) -> Result<Option<Task>, StoreError> {
+        let txn = self
+            .db
+            .begin_read()
+            .map_err(|err| StoreError::from_redb(&self.path, "read", None, redb::Error::from(err)))?;
+        super::read::task(&txn, id).map_err(|err| super::read_failure(&self.path, err))
     }
 
     fn apply(
@@ -246,10 +270,10 @@ impl Writer {
     }
 }
 
-/// Reads the head and every task projection: what a writer needs to start.
+/// Reads the head and the projections of the tasks under way: what a writer needs to start.
 pub(crate) fn load_state(txn: &redb::ReadTransaction) -> Result<(Head, HashMap<TaskId, Task>), super::read::ReadError> {
     let head = super::read::head(txn)?;
-    let tasks = super::read::tasks(txn)?.into_iter().map(|task| (task.id, task)).collect();
+    let tasks = super::read::unfinished_tasks(txn)?.into_iter().map(|task| (task.id, task)).collect();
     Ok((head, tasks))
 }
 

@@ -434,6 +434,11 @@ impl StoreReader {
         self.read(read::tasks)
     }
 
+    /// The tasks under way and the newest `finished` finished ones, oldest first.
+    pub fn current_tasks(&self, finished: usize) -> Result<Vec<Task>, StoreError> {
+        self.read(|txn| read::current_tasks(txn, finished))
+    }
+
     /// One page of tasks, newest first (see [`TaskQuery`]).
     pub fn task_page(&self, query: &TaskQuery) -> Result<TaskPage, StoreError> {
         self.read(|txn| page::task_page(txn, query))

@@ -430,3 +430,29 @@ fn a_finished_task_leaves_the_writers_memory_and_is_read_back_for_a_later_event(
     let task = StoreReader::open(&path).unwrap().unwrap().task(id).unwrap().unwrap();
     assert_eq!((task.status, task.event_count), (TaskStatus::Queued, 5));
 }
+
+#[test]
+fn a_clients_tasks_are_those_under_way_and_the_newest_finished_ones() {
+    let (_dir, path) = temp_store();
+    let ids: Vec<TaskId> = (0..6).map(|_| TaskId::new()).collect();
+    let store = Store::open(&path).unwrap();
+    for (n, id) in ids.iter().enumerate() {
+        store.append(vec![created(*id, &format!("task {n}"))]).unwrap();
+    }
+    for id in [ids[0], ids[2], ids[3], ids[5]] {
+        store.append(vec![moved(id, TaskStatus::Received, TaskStatus::Cancelled)]).unwrap();
+    }
+    let current = |reader: &StoreReader| -> Vec<TaskId> {
+        reader.current_tasks(2).unwrap().into_iter().map(|task| task.id).collect()
+    };
+    assert_eq!(
+        current(&store.reader()),
+        [ids[1], ids[3], ids[4], ids[5]],
+        "under way: 1 and 4; newest finished: 3 and 5"
+    );
+    drop(store);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(current(&store.reader()), [ids[1], ids[3], ids[4], ids[5]], "the same after reopening");
+    store.append(vec![moved(ids[1], TaskStatus::Received, TaskStatus::Cancelled)]).unwrap();
+    assert_eq!(current(&store.reader()), [ids[3], ids[4], ids[5]], "1 finished, and is older than 3 and 5");
+}

@@ -11,11 +11,16 @@ use crate::domain::{Task, WorktreeRef};
 use crate::protocol::{CandidateDiff, Event, Queries, Snapshot, TaskId};
 use crate::workspace;
 
+/// Finished tasks a client's snapshot holds besides those under way (the newest): older ones are
+/// a `task list --all` away, and a control room opening on a long history stays fast.
+pub const SNAPSHOT_FINISHED: usize = 200;
+
 impl Queries for Engine {
     fn snapshot(&self) -> Result<Snapshot, String> {
         let reader = self.reader();
         let head_seq = reader.head().map_err(|err| err.to_string())?.seq;
-        let tasks = reader.tasks().map_err(|err| err.to_string())?.iter().map(Task::summary).collect();
+        let current = reader.current_tasks(SNAPSHOT_FINISHED).map_err(|err| err.to_string())?;
+        let tasks = current.iter().map(Task::summary).collect();
         Ok(Snapshot { tasks, head_seq, unavailable: self.readiness().err() })
     }
 

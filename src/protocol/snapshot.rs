@@ -40,7 +40,7 @@ pub struct TaskSummary {
 /// The state a client starts from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
-    /// Every task, oldest first.
+    /// Every task under way and the newest finished ones (the engine keeps 200), oldest first.
     pub tasks: Vec<TaskSummary>,
     /// Updates with a sequence number at or below this are already in `tasks`.
     pub head_seq: u64,

@@ -14,9 +14,9 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::record;
-use super::tables::{EVENTS, META, META_MIGRATIONS, META_SCHEMA, SCHEMA_VERSION, TASKS, TITLE_WORDS};
+use super::tables::{ACTIVE, EVENTS, META, META_MIGRATIONS, META_SCHEMA, SCHEMA_VERSION, TASKS, TITLE_WORDS};
 use super::writer::index_title;
-use crate::domain::Task;
+use crate::domain::{Task, is_final};
 use crate::protocol::{EventKind, TaskId};
 
 /// One upgrade of a store to a newer schema, as recorded in its `meta` table.
@@ -79,9 +79,14 @@ pub(crate) fn upgrade(txn: &WriteTransaction, from: u64) -> Result<StoreMigratio
 pub(crate) fn rebuild_projections(txn: &WriteTransaction) -> Result<(u64, u64), MigrateError> {
     let (tasks, events) = fold_log(txn)?;
     txn.delete_table(TITLE_WORDS)?;
+    txn.delete_table(ACTIVE)?;
     let mut words = txn.open_table(TITLE_WORDS)?;
+    let mut active = txn.open_table(ACTIVE)?;
     for (id, task) in &tasks {
         index_title(&mut words, *id, None, &task.spec.title)?;
+        if !is_final(task.status) {
+            active.insert(id.as_u128(), ())?;
+        }
     }
     txn.delete_table(TASKS)?;
     let mut table = txn.open_table(TASKS)?;

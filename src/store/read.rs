@@ -6,7 +6,7 @@ use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, TableError};
 use serde::de::DeserializeOwned;
 
 use super::record::{self, RecordError};
-use super::tables::{EVENTS, META, META_HEAD, TASK_EVENTS, TASKS, TITLE_WORDS};
+use super::tables::{ACTIVE, EVENTS, META, META_HEAD, TASK_EVENTS, TASKS, TITLE_WORDS};
 use super::writer::Head;
 use crate::domain::{Task, TaskBrief, is_final, title_words};
 use crate::protocol::{Event, TaskId};
@@ -54,20 +54,41 @@ pub(crate) fn tasks(txn: &ReadTransaction) -> Result<Vec<Task>, ReadError> {
     projections(txn)
 }
 
-/// The projections of the tasks not in a final state, oldest first; the others are read only
-/// for their status.
+/// The projections of the tasks not in a final state, oldest first, found through [`ACTIVE`]
+/// without reading the others.
 pub(crate) fn unfinished_tasks(txn: &ReadTransaction) -> Result<Vec<Task>, ReadError> {
-    let table = open_or_empty!(txn, TASKS, Vec::new());
+    let active = open_or_empty!(txn, ACTIVE, Vec::new());
     let mut out = Vec::new();
-    for entry in table.iter()? {
+    for entry in active.iter()? {
+        let id = TaskId::from_u128(entry?.0.value());
+        out.extend(task(txn, id)?);
+    }
+    Ok(out)
+}
+
+/// The tasks under way and the newest `finished` others, oldest first: what a client shows
+/// when it connects, at a cost that follows the work in hand, not the history.
+pub(crate) fn current_tasks(txn: &ReadTransaction, finished: usize) -> Result<Vec<Task>, ReadError> {
+    let mut tasks = unfinished_tasks(txn)?;
+    let table = open_or_empty!(txn, TASKS, tasks);
+    let mut recent = Vec::new();
+    // The newest entries hold the tasks under way too; looking further than this finds nothing
+    // a client would scroll to.
+    let examined = 2 * finished + tasks.len();
+    for entry in table.iter()?.rev().take(examined) {
+        if recent.len() == finished {
+            break;
+        }
         let (key, value) = entry?;
         let decode_error = |err: serde_json::Error| ReadError::Projection { id: key.value(), detail: err.to_string() };
         let brief: TaskBrief = serde_json::from_slice(value.value()).map_err(decode_error)?;
-        if !is_final(brief.status) {
-            out.push(serde_json::from_slice(value.value()).map_err(decode_error)?);
+        if is_final(brief.status) {
+            recent.push(serde_json::from_slice::<Task>(value.value()).map_err(decode_error)?);
         }
     }
-    Ok(out)
+    tasks.extend(recent);
+    tasks.sort_by_key(|task| task.id);
+    Ok(tasks)
 }
 
 /// Of the tasks sharing a significant word with `title`, the most recent

@@ -11,7 +11,8 @@ use redb::TableDefinition;
 /// 1. The first format.
 /// 2. Task projections name their parts (`playbook`, `validation`, `exploration.matrix`,
 ///    `exploration.adopted` were JSON arrays); upgraded by rebuilding the projections from the log.
-/// 3. The title-word index ([`TITLE_WORDS`]); built with the projections.
+/// 3. The title-word index ([`TITLE_WORDS`]) and the tasks under way ([`ACTIVE`]); built with
+///    the projections.
 pub const SCHEMA_VERSION: u64 = 3;
 
 /// seq → event record (version byte, prev hash, hash, canonical JSON body).
@@ -27,6 +28,10 @@ pub const TASK_EVENTS: TableDefinition<(u128, u64), ()> = TableDefinition::new("
 /// ([`crate::domain::title_words`]), so that a new task's similar ones are found without reading
 /// every task.
 pub const TITLE_WORDS: TableDefinition<(&str, u128), ()> = TableDefinition::new("title_words");
+
+/// task id → (): the tasks not in a final state, so that what is under way is found without
+/// reading the history.
+pub const ACTIVE: TableDefinition<u128, ()> = TableDefinition::new("active");
 
 /// Small named values: the schema version and the head of the chain.
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");

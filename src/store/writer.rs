@@ -17,7 +17,7 @@ use redb::{Database, ReadableDatabase};
 
 use super::error::StoreError;
 use super::record;
-use super::tables::{EVENTS, META, META_HEAD, TASK_EVENTS, TASKS, TITLE_WORDS};
+use super::tables::{ACTIVE, EVENTS, META, META_HEAD, TASK_EVENTS, TASKS, TITLE_WORDS};
 use crate::domain::{ApplyError, Task, TaskBrief, is_final, title_words};
 use crate::protocol::{Digest, Event, EventKind, NewEvent, TaskId};
 use crate::redact::Redactor;
@@ -155,6 +155,7 @@ impl Writer {
                 }
                 let mut tasks = txn.open_table(TASKS)?;
                 let mut words = txn.open_table(TITLE_WORDS)?;
+                let mut active = txn.open_table(ACTIVE)?;
                 for (id, task) in &staged {
                     buf.clear();
                     serde_json::to_writer(&mut buf, task).map_err(|err| redb::Error::Corrupted(err.to_string()))?;
@@ -164,6 +165,11 @@ impl Writer {
                         .map(|old| old.spec.title);
                     if before.as_deref() != Some(task.spec.title.as_str()) {
                         index_title(&mut words, *id, before.as_deref(), &task.spec.title)?;
+                    }
+                    if is_final(task.status) {
+                        active.remove(id.as_u128())?;
+                    } else {
+                        active.insert(id.as_u128(), ())?;
                     }
                 }
                 let mut meta = txn.open_table(META)?;

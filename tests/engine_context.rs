@@ -55,21 +55,7 @@ fn the_planner_sees_the_validation_and_the_implementer_a_map_focused_on_the_task
     let sandbox = Sandbox::new();
     busy_repo(&sandbox);
     let task = task_file(&sandbox, "low");
-    let config: Vec<String> = [
-        "providers.fake.kind=openai".to_owned(),
-        format!("providers.fake.base_url={}/v1", server.url),
-        "providers.fake.model=fake-model".into(),
-        format!("providers.fake.api_key_env={KEY_ENV}"),
-        "providers.fake.max_retries=0".into(),
-        "models.default_provider=fake".into(),
-        "engine.challengers=0".into(),
-    ]
-    .into_iter()
-    .flat_map(|pair| ["-c".to_owned(), pair])
-    .chain(["run", "--task-file", &task, "--approve", "all"].map(String::from))
-    .collect();
-    let args: Vec<&str> = config.iter().map(String::as_str).collect();
-    sandbox.run_with(&args, &[(KEY_ENV, "sk-fake-roles-0123456789")]);
+    FakeModel { kind: "openai", url: &server.url, key_env: KEY_ENV }.run_task(&sandbox, &task, &[]);
     let requests = server.requests();
     assert!(requests.len() >= 2, "the planner and the implementer were asked");
     let planner = system_prompt(&requests[0].body);

@@ -22,21 +22,12 @@ use support::engine::*;
 const KEY_ENV: &str = "FAKE_VOICE_MODEL_KEY";
 
 fn openai(sandbox: &Sandbox, url: &str, args: &[&str]) -> support::cli::Run {
-    let mut all: Vec<String> = [
-        "providers.fake.kind=openai".to_owned(),
-        format!("providers.fake.base_url={url}/v1"),
-        "providers.fake.model=fake-model".into(),
-        format!("providers.fake.api_key_env={KEY_ENV}"),
-        "providers.fake.max_retries=0".into(),
-        "models.default_provider=fake".into(),
-        "engine.challengers=0".into(),
-    ]
-    .into_iter()
-    .flat_map(|pair| ["-c".to_owned(), pair])
-    .collect();
-    all.extend(args.iter().map(|a| a.to_string()));
-    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
-    sandbox.run_with(&refs, &[(KEY_ENV, "sk-fake-voice-0123456789")])
+    FakeModel { kind: "openai", url, key_env: KEY_ENV }.run(
+        sandbox,
+        &[],
+        args,
+        &[(KEY_ENV, "sk-fake-voice-0123456789")],
+    )
 }
 
 /// Every text the request's system prompt and messages hold.

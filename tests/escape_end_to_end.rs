@@ -82,22 +82,13 @@ fn no_planted_secret_reaches_the_store_the_state_dir_or_the_model_in_any_form() 
         let sandbox = Sandbox::new();
         plant(&sandbox);
         let task = task_file(&sandbox, "low");
-        let config: Vec<String> = [
-            "providers.fake.kind=openai".to_owned(),
-            format!("providers.fake.base_url={}/v1", server.url),
-            "providers.fake.model=fake-model".into(),
-            format!("providers.fake.api_key_env={KEY_ENV}"),
-            "providers.fake.max_retries=0".into(),
-            "models.default_provider=fake".into(),
-            "engine.challengers=0".into(),
-            format!("sandbox.level={level}"),
-        ]
-        .into_iter()
-        .flat_map(|pair| ["-c".to_owned(), pair])
-        .chain(["run", "--task-file", &task, "--approve", "all"].map(String::from))
-        .collect();
-        let args: Vec<&str> = config.iter().map(String::as_str).collect();
-        let run = sandbox.run_with(&args, &[(KEY_ENV, MODEL_KEY), ("CORPUS_DEPLOY_TOKEN", ENGINE_SECRET)]);
+        let model = FakeModel { kind: "openai", url: &server.url, key_env: KEY_ENV };
+        let run = model.run(
+            &sandbox,
+            &[format!("sandbox.level={level}")],
+            &["run", "--task-file", &task, "--approve", "all"],
+            &[(KEY_ENV, MODEL_KEY), ("CORPUS_DEPLOY_TOKEN", ENGINE_SECRET)],
+        );
         let requests = server.requests();
         let bodies: Vec<String> = requests.iter().map(|r| r.body.to_string()).collect();
         assert_eq!(

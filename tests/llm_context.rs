@@ -40,22 +40,8 @@ fn reads() -> Vec<Reply> {
 
 fn run(sandbox: &Sandbox, url: &str, window: u32) {
     let task = task_file(sandbox, "low");
-    let config: Vec<String> = [
-        "providers.fake.kind=openai".to_owned(),
-        format!("providers.fake.base_url={url}/v1"),
-        "providers.fake.model=fake-model".into(),
-        format!("providers.fake.api_key_env={KEY_ENV}"),
-        "providers.fake.max_retries=0".into(),
-        format!("providers.fake.context_window={window}"),
-        "models.default_provider=fake".into(),
-        "engine.challengers=0".into(),
-    ]
-    .into_iter()
-    .flat_map(|pair| ["-c".to_owned(), pair])
-    .chain(["run", "--task-file", &task, "--approve", "all"].map(String::from))
-    .collect();
-    let args: Vec<&str> = config.iter().map(String::as_str).collect();
-    sandbox.run_with(&args, &[(KEY_ENV, "sk-fake-context-0123456789")]);
+    let model = FakeModel { kind: "openai", url, key_env: KEY_ENV };
+    model.run_task(sandbox, &task, &[format!("providers.fake.context_window={window}")]);
 }
 
 /// The text of every tool message of a recorded request, in order.

@@ -33,75 +33,7 @@ const API: Api = Api {
     error_words: "The server had an error",
 };
 
-#[tokio::test]
-async fn plain_text_with_usage() {
-    cases::plain_text(&API).await;
-}
-
-#[tokio::test]
-async fn parallel_tool_calls_split_at_awkward_boundaries() {
-    cases::parallel_tool_calls_split_awkwardly(&API).await;
-}
-
-#[tokio::test]
-async fn malformed_tool_arguments_become_tool_call_errors() {
-    cases::malformed_tool_arguments(&API).await;
-}
-
-#[tokio::test]
-async fn error_event_mid_stream_ends_the_stream() {
-    cases::error_event_mid_stream(&API).await;
-}
-
-#[tokio::test]
-async fn rate_limited_with_retry_after_then_success() {
-    cases::rate_limited_then_success(&API).await;
-}
-
-#[tokio::test]
-async fn server_errors_are_retried_until_the_limit() {
-    cases::server_errors_until_the_limit(&API).await;
-}
-
-#[tokio::test]
-async fn dropped_connection_before_content_is_retried() {
-    cases::dropped_before_content_is_retried(&API).await;
-}
-
-#[tokio::test]
-async fn dropped_connection_after_content_is_an_error() {
-    cases::dropped_after_content_is_an_error(&API).await;
-}
-
-#[tokio::test]
-async fn stall_before_content_is_retried() {
-    cases::stall_before_content_is_retried(&API).await;
-}
-
-#[tokio::test]
-async fn stall_after_content_is_an_error() {
-    cases::stall_after_content_is_an_error(&API).await;
-}
-
-#[tokio::test]
-async fn bad_key_names_the_variable() {
-    cases::bad_key_names_the_variable_and_is_redacted(&API).await;
-}
-
-#[tokio::test]
-async fn missing_model_names_the_model() {
-    cases::missing_model_names_the_model(&API).await;
-}
-
-#[tokio::test]
-async fn context_length_is_not_retried() {
-    cases::context_length_is_not_retried(&API).await;
-}
-
-#[tokio::test]
-async fn unreachable_server_names_the_url() {
-    cases::unreachable_names_the_url(&API).await;
-}
+cases::conformance_tests!(API);
 
 #[tokio::test]
 async fn exact_request_with_tools_and_tool_results() {

@@ -41,75 +41,7 @@ const API: Api = Api {
     error_words: "server_error: The server had an error",
 };
 
-#[tokio::test]
-async fn plain_text_with_usage() {
-    cases::plain_text(&API).await;
-}
-
-#[tokio::test]
-async fn parallel_tool_calls_split_at_awkward_boundaries() {
-    cases::parallel_tool_calls_split_awkwardly(&API).await;
-}
-
-#[tokio::test]
-async fn malformed_tool_arguments_become_tool_call_errors() {
-    cases::malformed_tool_arguments(&API).await;
-}
-
-#[tokio::test]
-async fn a_failed_response_mid_stream_ends_the_stream() {
-    cases::error_event_mid_stream(&API).await;
-}
-
-#[tokio::test]
-async fn rate_limited_with_retry_after_then_success() {
-    cases::rate_limited_then_success(&API).await;
-}
-
-#[tokio::test]
-async fn server_errors_are_retried_until_the_limit() {
-    cases::server_errors_until_the_limit(&API).await;
-}
-
-#[tokio::test]
-async fn dropped_connection_before_content_is_retried() {
-    cases::dropped_before_content_is_retried(&API).await;
-}
-
-#[tokio::test]
-async fn dropped_connection_after_content_is_an_error() {
-    cases::dropped_after_content_is_an_error(&API).await;
-}
-
-#[tokio::test]
-async fn stall_before_content_is_retried() {
-    cases::stall_before_content_is_retried(&API).await;
-}
-
-#[tokio::test]
-async fn stall_after_content_is_an_error() {
-    cases::stall_after_content_is_an_error(&API).await;
-}
-
-#[tokio::test]
-async fn bad_key_names_the_variable() {
-    cases::bad_key_names_the_variable_and_is_redacted(&API).await;
-}
-
-#[tokio::test]
-async fn missing_model_names_the_model() {
-    cases::missing_model_names_the_model(&API).await;
-}
-
-#[tokio::test]
-async fn context_length_is_not_retried() {
-    cases::context_length_is_not_retried(&API).await;
-}
-
-#[tokio::test]
-async fn unreachable_server_names_the_url() {
-    cases::unreachable_names_the_url(&API).await;
-}
+cases::conformance_tests!(API);
 
 fn reasoning_item() -> serde_json::Value {
     json!({"id": "rs_68af5101", "type": "reasoning", "encrypted_content": "gAAAAABor1EBencryptedThoughts==", "summary": []})
@@ -222,23 +154,9 @@ fn a_task_runs_against_a_server_that_speaks_only_the_responses_api() {
     let sandbox = Sandbox::new();
     support::engine::pagination_repo(&sandbox);
     let task = support::engine::task_file(&sandbox, "low");
-    let key_env = "FAKE_RESPONSES_MODEL_KEY";
-    let config: Vec<String> = [
-        "providers.fake.kind=openai_responses".to_owned(),
-        format!("providers.fake.base_url={}/v1", server.url),
-        "providers.fake.model=fake-model".into(),
-        format!("providers.fake.api_key_env={key_env}"),
-        "providers.fake.max_retries=0".into(),
-        "providers.fake.reasoning_effort=high".into(),
-        "models.default_provider=fake".into(),
-        "engine.challengers=0".into(),
-    ]
-    .into_iter()
-    .flat_map(|pair| ["-c".to_owned(), pair])
-    .chain(["run", "--task-file", &task, "--approve", "all"].map(String::from))
-    .collect();
-    let args: Vec<&str> = config.iter().map(String::as_str).collect();
-    sandbox.run_with(&args, &[(key_env, "sk-fake-responses-0123456789")]);
+    let model =
+        support::engine::FakeModel { kind: "openai_responses", url: &server.url, key_env: "FAKE_RESPONSES_KEY" };
+    model.run_task(&sandbox, &task, &["providers.fake.reasoning_effort=high".into()]);
     let requests = server.requests();
     assert_eq!(requests.len(), 3, "plan, a read, then the server's refusal");
     assert!(requests.iter().all(|r| r.path == "/v1/responses"));

@@ -156,3 +156,43 @@ arguments = { title = "Round page counts up", summary = "page_count dropped the 
 pub fn happy_script() -> String {
     [PLAN, FIX, TEST, REVIEW, PR].concat()
 }
+
+/// A model server on 127.0.0.1 the binary is pointed at: provider `fake` of `kind` (`openai` or
+/// `openai_responses`) at `url`, its key in `key_env`, no retries, no challengers.
+pub struct FakeModel<'a> {
+    pub kind: &'a str,
+    pub url: &'a str,
+    pub key_env: &'a str,
+}
+
+impl FakeModel<'_> {
+    /// Runs `ambidex` with this model, more `-c` `settings`, then `args`; `env` adds variables
+    /// (the key is set to a fake one unless `env` sets it).
+    pub fn run(&self, sandbox: &Sandbox, settings: &[String], args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut all: Vec<String> = [
+            format!("providers.fake.kind={}", self.kind),
+            format!("providers.fake.base_url={}/v1", self.url),
+            "providers.fake.model=fake-model".into(),
+            format!("providers.fake.api_key_env={}", self.key_env),
+            "providers.fake.max_retries=0".into(),
+            "models.default_provider=fake".into(),
+            "engine.challengers=0".into(),
+        ]
+        .into_iter()
+        .chain(settings.iter().cloned())
+        .flat_map(|pair| ["-c".to_owned(), pair])
+        .collect();
+        all.extend(args.iter().map(|a| a.to_string()));
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        let mut env: Vec<(&str, &str)> = env.to_vec();
+        if !env.iter().any(|(name, _)| *name == self.key_env) {
+            env.push((self.key_env, "sk-fake-model-0123456789abcdef"));
+        }
+        sandbox.run_with(&refs, &env)
+    }
+
+    /// [`FakeModel::run`] of `ambidex run --task-file TASK --approve all`.
+    pub fn run_task(&self, sandbox: &Sandbox, task: &str, settings: &[String]) -> Run {
+        self.run(sandbox, settings, &["run", "--task-file", task, "--approve", "all"], &[])
+    }
+}

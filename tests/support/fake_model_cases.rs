@@ -1,5 +1,5 @@
-//! Behaviour every HTTP provider must show, run against the fake server by `llm_openai` and
-//! `llm_anthropic` with that API's recorded fixtures and expectations.
+//! Behaviour every HTTP provider must show, run against the fake server by `llm_openai`,
+//! `llm_anthropic` and `llm_responses` with that API's recorded fixtures and expectations.
 #![allow(dead_code)]
 
 use std::time::Duration;
@@ -10,6 +10,70 @@ use ambidex::config::ProviderKind;
 use ambidex::llm::{FinishReason, ModelErrorKind, ModelEvent, ToolCall, Usage};
 
 use crate::fake_model::*;
+
+/// The suite as `#[tokio::test]` functions against `$api` (an [`Api`]): what each provider's test
+/// file runs, so that no provider can skip a case.
+macro_rules! conformance_tests {
+    ($api:expr) => {
+        #[tokio::test]
+        async fn plain_text_with_usage() {
+            crate::fake_model_cases::plain_text(&$api).await;
+        }
+        #[tokio::test]
+        async fn parallel_tool_calls_split_at_awkward_boundaries() {
+            crate::fake_model_cases::parallel_tool_calls_split_awkwardly(&$api).await;
+        }
+        #[tokio::test]
+        async fn malformed_tool_arguments_become_tool_call_errors() {
+            crate::fake_model_cases::malformed_tool_arguments(&$api).await;
+        }
+        #[tokio::test]
+        async fn error_event_mid_stream_ends_the_stream() {
+            crate::fake_model_cases::error_event_mid_stream(&$api).await;
+        }
+        #[tokio::test]
+        async fn rate_limited_with_retry_after_then_success() {
+            crate::fake_model_cases::rate_limited_then_success(&$api).await;
+        }
+        #[tokio::test]
+        async fn server_errors_are_retried_until_the_limit() {
+            crate::fake_model_cases::server_errors_until_the_limit(&$api).await;
+        }
+        #[tokio::test]
+        async fn dropped_connection_before_content_is_retried() {
+            crate::fake_model_cases::dropped_before_content_is_retried(&$api).await;
+        }
+        #[tokio::test]
+        async fn dropped_connection_after_content_is_an_error() {
+            crate::fake_model_cases::dropped_after_content_is_an_error(&$api).await;
+        }
+        #[tokio::test]
+        async fn stall_before_content_is_retried() {
+            crate::fake_model_cases::stall_before_content_is_retried(&$api).await;
+        }
+        #[tokio::test]
+        async fn stall_after_content_is_an_error() {
+            crate::fake_model_cases::stall_after_content_is_an_error(&$api).await;
+        }
+        #[tokio::test]
+        async fn bad_key_names_the_variable() {
+            crate::fake_model_cases::bad_key_names_the_variable_and_is_redacted(&$api).await;
+        }
+        #[tokio::test]
+        async fn missing_model_names_the_model() {
+            crate::fake_model_cases::missing_model_names_the_model(&$api).await;
+        }
+        #[tokio::test]
+        async fn context_length_is_not_retried() {
+            crate::fake_model_cases::context_length_is_not_retried(&$api).await;
+        }
+        #[tokio::test]
+        async fn unreachable_server_names_the_url() {
+            crate::fake_model_cases::unreachable_names_the_url(&$api).await;
+        }
+    };
+}
+pub(crate) use conformance_tests;
 
 /// One API's fixtures and expectations.
 pub struct Api {

@@ -26,11 +26,6 @@ pub struct TaskQuery {
 }
 
 impl TaskQuery {
-    /// The newest `limit` tasks, unfiltered.
-    pub fn newest(limit: usize) -> Self {
-        TaskQuery { limit, ..TaskQuery::default() }
-    }
-
     fn passes(&self, brief: &TaskBrief) -> bool {
         (self.statuses.is_empty() || self.statuses.contains(&brief.status))
             && self.repo.as_ref().is_none_or(|repo| brief.spec.repo.as_ref() == Some(repo))

@@ -159,10 +159,15 @@ impl Writer {
                 for (id, task) in &staged {
                     buf.clear();
                     serde_json::to_writer(&mut buf, task).map_err(|err| redb::Error::Corrupted(err.to_string()))?;
-                    let before = tasks
-                        .insert(id.as_u128(), buf.as_slice())?
-                        .and_then(|old| serde_json::from_slice::<TaskBrief>(old.value()).ok())
-                        .map(|old| old.spec.title);
+                    let replaced = tasks.insert(id.as_u128(), buf.as_slice())?;
+                    // The title before this batch: from memory, or from the row replaced (a
+                    // finished task read back).
+                    let before = match self.tasks.get(id) {
+                        Some(held) => Some(held.spec.title.clone()),
+                        None => replaced
+                            .and_then(|old| serde_json::from_slice::<TaskBrief>(old.value()).ok())
+                            .map(|old| old.spec.title),
+                    };
                     if before.as_deref() != Some(task.spec.title.as_str()) {
                         index_title(&mut words, *id, before.as_deref(), &task.spec.title)?;
                     }

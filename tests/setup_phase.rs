@@ -63,10 +63,8 @@ fn stopped_at_environment_gate(sandbox: &Sandbox, run: support::cli::Run) -> (St
     assert!(run.stdout.contains("stopped at the environment gate"), "{}", run.stdout);
     let id = only_task_id(sandbox);
     let events = events_of(sandbox, &id);
-    let implementations = events
-        .iter()
-        .filter(|e| e["kind"]["type"] == "stage_started" && e["kind"]["kind"] == "implement")
-        .count();
+    let implementations =
+        events.iter().filter(|e| e["kind"]["type"] == "stage_started" && e["kind"]["kind"] == "implement").count();
     assert_eq!(implementations, 1, "no implementation attempt is spent on the environment");
     let implementer_requests =
         events.iter().filter(|e| e["kind"]["type"] == "model_called" && e["actor"].to_string().contains("implementer"));
@@ -88,7 +86,7 @@ fn a_validation_command_not_installed_stops_at_the_environment_gate() {
     let (id, reason) = stopped_at_environment_gate(&sandbox, run);
     assert!(reason.contains("`no-such-linter-ambidex --check` (missing_command)"), "{reason}");
     assert!(reason.contains("Fix: install the tool"), "{reason}");
-    assert!(reason.contains("command not found"), "the output's end is shown: {reason}");
+    assert!(reason.contains("no-such-linter-ambidex: not found"), "the output's end is shown: {reason}");
 
     // Stopping at the gate fails the task with the cause.
     let gates = sandbox.run(&["gate", "list"]).ok();

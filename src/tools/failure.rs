@@ -104,8 +104,14 @@ const NETWORK: &[&str] = &[
 ];
 
 /// Output that says a command or toolchain is missing.
-const MISSING: &[&str] =
-    &["command not found", "error: no such command:", "is not installed", "execvp", "no such file or directory (os error 2)"];
+const MISSING: &[&str] = &[
+    "command not found",
+    ": not found\n",
+    "error: no such command:",
+    "is not installed",
+    "execvp",
+    "no such file or directory (os error 2)",
+];
 
 /// Output that says the sandbox or the policy refused.
 const DENIED: &[&str] = &["refused by policy:", "bwrap: ", "operation not permitted (os error 1)"];
@@ -115,7 +121,15 @@ const DISK: &[&str] = &["no space left on device", "enospc", "killed for filling
 
 /// Output that says the code itself failed to compile or its tests failed: it wins over any
 /// environment marker a test happens to print.
-const CODE: &[&str] = &["test result: failed", "error[e", "panicked at", "assertionerror", "--- fail:", "failures:", "short test summary info"];
+const CODE: &[&str] = &[
+    "test result: failed",
+    "error[e",
+    "panicked at",
+    "assertionerror",
+    "--- fail:",
+    "failures:",
+    "short test summary info",
+];
 
 /// Classifies a failed command from its exit code and output (the runner's rendering, which
 /// says when the timeout or the disk watch killed it).

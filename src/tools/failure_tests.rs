@@ -60,7 +60,8 @@ const CARGO_NO_SUBCOMMAND: &str = "error: no such command: `nextest`
 
 \tView all installed commands with `cargo --list`";
 
-const ENOSPC: &str = "error: failed to write /work/target/debug/deps/libdemo.rlib: No space left on device (os error 28)";
+const ENOSPC: &str =
+    "error: failed to write /work/target/debug/deps/libdemo.rlib: No space left on device (os error 28)";
 
 const TIMEOUT: &str = "killed after the 600.0 s timeout (600.00 s, sandbox: bubblewrap)
 --- stdout ---
@@ -124,6 +125,7 @@ fn network_failures_of_every_ecosystem_are_the_environment() {
 #[test]
 fn missing_commands_disk_timeouts_and_denials_are_the_environment() {
     assert_eq!(classify(Some(127), NOT_FOUND), FailureClass::MissingCommand);
+    assert_eq!(classify(Some(2), "/bin/sh: 1: pytest: not found\n"), FailureClass::MissingCommand, "dash says it so");
     assert_eq!(classify(Some(127), ""), FailureClass::MissingCommand, "exit 127 alone says it");
     assert_eq!(classify(Some(101), CARGO_NO_SUBCOMMAND), FailureClass::MissingCommand);
     assert_eq!(classify(Some(101), ENOSPC), FailureClass::DiskFull);

@@ -14,7 +14,7 @@ use crate::domain::Task;
 use crate::eval;
 use crate::orchestrator::EngineError;
 use crate::orchestrator::breakers;
-use crate::orchestrator::flow::{Ending, Flow};
+use crate::orchestrator::flow::{Ending, Flow, GateRequest};
 use crate::orchestrator::task_run::TaskRun;
 use crate::playbooks::playbook::Stage;
 use crate::protocol::{Actor, EventKind, GateKind, Role, StageKind, ValidationResult};
@@ -74,7 +74,8 @@ pub(super) async fn run(run: &mut TaskRun, stage: &Stage, task: &Task) -> Result
         };
         if !outcome.ok {
             failed.push(command.clone());
-            let class = if no_tests.is_some() { FailureClass::Code } else { classify(result.exit_code, &result.output.text) };
+            let class =
+                if no_tests.is_some() { FailureClass::Code } else { classify(result.exit_code, &result.output.text) };
             if class.is_environment() {
                 environment.push((command.clone(), class, tail(&result.output.text, 6)));
             }
@@ -89,7 +90,10 @@ pub(super) async fn run(run: &mut TaskRun, stage: &Stage, task: &Task) -> Result
     if !environment.is_empty() {
         // The stage stays open: no attempt is spent, no breaker counts it, exploration does not
         // start from it, and approving the gate runs this stage again.
-        return Ok(Flow::ask(GateKind::Environment, environment_reason(&environment)));
+        // Only a human who changed the environment can say running it again is worth it:
+        // automatic approval would run the same commands into the same failure forever.
+        let request = GateRequest::new(GateKind::Environment, environment_reason(&environment)).human_only(true);
+        return Ok(Flow::Ask(request));
     }
     run.record(vec![finished(run, stage, false, format!("failed: {}", failed.join(", ")))]).await?;
     let task = run.task()?;

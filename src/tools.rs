@@ -6,6 +6,7 @@ pub mod budget;
 pub mod cgroup;
 pub mod confine;
 pub mod disk_watch;
+pub mod failure;
 pub mod files;
 pub mod landlock;
 pub mod output;

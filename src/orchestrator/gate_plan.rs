@@ -203,7 +203,10 @@ pub(crate) fn deletions(plan: &Plan, policy: &Policy) -> Vec<String> {
 /// human's call, whatever a run may approve on its own. Read from the plan each time, so a gate
 /// left open by an earlier run keeps the rule.
 pub(crate) fn human_only(task: &Task, policy: &Policy, kind: GateKind) -> bool {
-    kind == GateKind::Plan && task.plan.as_ref().is_some_and(|plan| !deletions(plan, policy).is_empty())
+    // Approving an environment gate runs the same commands in the same environment again: only a
+    // human who changed something can say that is worth it (automatic approval would loop).
+    kind == GateKind::Environment
+        || kind == GateKind::Plan && task.plan.as_ref().is_some_and(|plan| !deletions(plan, policy).is_empty())
 }
 
 /// Whether the PR gate still stands before the PR is created.

@@ -49,6 +49,7 @@ const SEND_BACK: &[(GateKind, StageKind)] = &[
     (GateKind::Breaker, StageKind::Implement),
     (GateKind::Escalation, StageKind::Implement),
     (GateKind::Budget, StageKind::Implement),
+    (GateKind::Environment, StageKind::Implement),
 ];
 
 /// The kind of stage a send-back from a gate of `kind` returns the work to.
@@ -250,7 +251,13 @@ impl Engine {
         let mut events = vec![NewEvent::for_task(task.id, actor, decided)];
         if decision == Decision::Stop {
             let said = note.map(|n| format!(": {n}")).unwrap_or_default();
-            let reason = format!("stopped by the engineer at the {} gate{said}", open.kind);
+            // An environment gate's cause (its second line: the command, the kind of failure and
+            // what it means) goes into the reason, so the failed task says what to fix.
+            let cause = match open.kind {
+                GateKind::Environment => open.reason.lines().nth(1).map(|c| format!(" ({c})")).unwrap_or_default(),
+                _ => String::new(),
+            };
+            let reason = format!("stopped by the engineer at the {} gate{cause}{said}", open.kind);
             // The task's other open gates close with it.
             for other in task.open_gates.iter().filter(|other| other.id != gate) {
                 let closed = EventKind::GateDecided { gate: other.id, decision, note: None, choice: None };

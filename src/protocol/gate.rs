@@ -26,6 +26,10 @@ pub enum GateKind {
     Sensitive,
     /// Removing a worktree that still holds work.
     DiscardWork,
+    /// A command failed for a cause in the environment, not the code (a registry out of reach,
+    /// a missing toolchain, a sandbox denial, a full disk, a timeout): approving runs it again,
+    /// stopping fails the task with the cause.
+    Environment,
 }
 
 impl fmt::Display for GateKind {
@@ -40,6 +44,7 @@ impl fmt::Display for GateKind {
             GateKind::Escalation => "escalation",
             GateKind::Sensitive => "sensitive",
             GateKind::DiscardWork => "discard_work",
+            GateKind::Environment => "environment",
         })
     }
 }

@@ -293,6 +293,11 @@ fn budget_breaker_and_escalation_gates() {
              one more attempt, send back with a note to guide it, or stop the task",
         ),
         (GateKind::Sensitive, "the change touches a sensitive area (auth: src/auth/token.rs); approve to go on"),
+        (
+            GateKind::Environment,
+            "validation failed for a cause in the environment, not the code: `cargo test` (network): dependencies \
+             not fetched; approve to run validation again",
+        ),
     ];
     for (kind, reason) in cases {
         let state = with_events(vec![gate(kind, reason, &[])]);

@@ -1,6 +1,8 @@
 //! The validation stage: the engine runs the task's validation commands in the production
 //! worktree (no model), records each result, and when they fail decides between another
-//! implementation attempt, the repeated-edits breaker and an escalation.
+//! implementation attempt, the repeated-edits breaker and an escalation. A command that failed
+//! for a cause in the environment (see `tools::failure`) spends no attempt: the stage stays open
+//! at an environment gate that names the cause and the fix, and approving runs it again.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
@@ -12,10 +14,11 @@ use crate::domain::Task;
 use crate::eval;
 use crate::orchestrator::EngineError;
 use crate::orchestrator::breakers;
-use crate::orchestrator::flow::{Ending, Flow};
+use crate::orchestrator::flow::{Ending, Flow, GateRequest};
 use crate::orchestrator::task_run::TaskRun;
 use crate::playbooks::playbook::Stage;
 use crate::protocol::{Actor, EventKind, GateKind, Role, StageKind, ValidationResult};
+use crate::tools::failure::{FailureClass, classify};
 
 fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
@@ -43,6 +46,7 @@ pub(super) async fn run(run: &mut TaskRun, stage: &Stage, task: &Task) -> Result
         .await
         .map_err(|err| EngineError::Refused(format!("background work stopped: {err}")))?;
     let mut failed = Vec::new();
+    let mut environment: Vec<(String, FailureClass, String)> = Vec::new();
     for command in &commands {
         let started = Instant::now();
         let result = broker.call(&mut scope, host.as_ref(), "run", &json!({ "command": command })).await;
@@ -70,6 +74,11 @@ pub(super) async fn run(run: &mut TaskRun, stage: &Stage, task: &Task) -> Result
         };
         if !outcome.ok {
             failed.push(command.clone());
+            let class =
+                if no_tests.is_some() { FailureClass::Code } else { classify(result.exit_code, &result.output.text) };
+            if class.is_environment() {
+                environment.push((command.clone(), class, tail(&result.output.text, 6)));
+            }
         }
         run.record(vec![run.event(ci.clone(), EventKind::ValidationRan { attempt, result: outcome })]).await?;
     }
@@ -77,6 +86,14 @@ pub(super) async fn run(run: &mut TaskRun, stage: &Stage, task: &Task) -> Result
         let summary = format!("{} validation commands passed", commands.len());
         run.record(vec![finished(run, stage, true, summary)]).await?;
         return Ok(Flow::Next);
+    }
+    if !environment.is_empty() {
+        // The stage stays open: no attempt is spent, no breaker counts it, exploration does not
+        // start from it, and approving the gate runs this stage again.
+        // Only a human who changed the environment can say running it again is worth it:
+        // automatic approval would run the same commands into the same failure forever.
+        let request = GateRequest::new(GateKind::Environment, environment_reason(&environment)).human_only(true);
+        return Ok(Flow::Ask(request));
     }
     run.record(vec![finished(run, stage, false, format!("failed: {}", failed.join(", ")))]).await?;
     let task = run.task()?;
@@ -95,6 +112,23 @@ pub(super) async fn run(run: &mut TaskRun, stage: &Stage, task: &Task) -> Result
         return Ok(Flow::ask(GateKind::Escalation, reason));
     }
     Ok(Flow::Next)
+}
+
+/// What the environment gate says: each command, what failed, the fix, and the output's end.
+fn environment_reason(failures: &[(String, FailureClass, String)]) -> String {
+    let mut reason = String::from("validation failed for a cause in the environment, not the code");
+    for (command, class, output) in failures {
+        reason.push_str(&format!(
+            "\n`{command}` ({class}): {}.\nFix: {}.\nIts output ended with:\n{output}",
+            class.what(),
+            class.fix()
+        ));
+    }
+    reason.push_str(
+        "\nApprove to run validation again once it is fixed, send back with a note if the change is at \
+         fault after all, or stop the task.",
+    );
+    reason
 }
 
 /// The repeated-edits breaker, from the task's validation runs and the files each

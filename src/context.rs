@@ -12,7 +12,8 @@
 //!   CI jobs, conventions, recent commits and churn, and the symbol map.
 //!
 //! Tags are cached in `<state_dir>/cache/tags.redb` (see `context/tag_cache.rs`) keyed by
-//! path and content identity, so a second run reads the cache and an edit re-tags one file. No
+//! content (git blob id and language), so a second run, or a second worktree of the same commit,
+//! reads the cache, and an edit re-tags one file. No
 //! input makes these functions panic: unreadable, binary, huge or vanished files are skipped and
 //! counted, and a missing or locked cache only costs time.
 

@@ -62,15 +62,19 @@ fn deleted_files_leave_the_map_and_the_cache() {
     let state = tempfile::tempdir().unwrap();
     let options = ContextOptions::default().with_state_dir(state.path());
     let cold = stats(fixture.path(), &options);
+    let original = std::fs::read_to_string(fixture.file("src/report.rs")).unwrap();
     std::fs::remove_file(fixture.file("src/report.rs")).unwrap();
     let after = stats(fixture.path(), &options);
     assert_eq!(after.source_files, cold.source_files - 1);
     assert_eq!((after.cache_hits, after.cache_misses), (cold.source_files - 1, 0));
     assert!(symbols(fixture.path(), "render_report", &options).unwrap().is_empty());
-    // Restoring it is a miss again: its entry was removed, not left to go stale.
+    // Restoring it with other content is a miss; with its old content, a hit.
     fixture.write("src/report.rs", "pub fn render_report() {}\n");
     let restored = stats(fixture.path(), &options);
     assert_eq!(restored.cache_misses, 1);
+    fixture.write("src/report.rs", &original);
+    let back = stats(fixture.path(), &options);
+    assert_eq!((back.cache_hits, back.cache_misses), (cold.source_files, 0));
 }
 
 #[test]
@@ -93,14 +97,14 @@ fn a_same_size_edit_within_the_timestamp_granularity_is_still_seen() {
     assert_eq!(seen.cache_misses, 1, "{seen:?}");
     assert_eq!(symbols(fixture.path(), "parse_cli_argz", &options).unwrap().len(), 1);
 
-    // Once old enough, entries are trusted on size and time alone and still hit.
+    // Entries are keyed by content: new times on the same content tag nothing again.
     for file in
         ["app/cli.py", "app/store.py", "app/engine.py", "app/report.py", "app/__init__.py", "tests/test_store.py"]
     {
         age(&fixture.file(file), 60);
     }
-    let retagged = stats(fixture.path(), &options);
-    assert_eq!(retagged.cache_misses, 6, "new times: every file is tagged again");
+    let retouched = stats(fixture.path(), &options);
+    assert_eq!((retouched.cache_hits, retouched.cache_misses), (6, 0), "new times, same content");
     let warm = stats(fixture.path(), &options);
     assert_eq!((warm.cache_hits, warm.cache_misses), (6, 0));
 }

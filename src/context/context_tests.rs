@@ -3,32 +3,46 @@
 use super::tag_cache::{Saved, TagCache};
 use super::*;
 
+fn key(name: &str) -> Vec<u8> {
+    name.as_bytes().to_vec()
+}
+
 #[test]
 fn the_tag_cache_keeps_fingerprints_apart_and_drops_old_ones() {
     let dir = tempfile::tempdir().unwrap();
     let path = tag_cache_path(dir.path());
     let old = TagCache::open(&path, 1).unwrap();
-    let entries = vec![
-        ("/repo/a.rs".to_owned(), b"A".to_vec()),
-        ("/repo/b.rs".to_owned(), b"B".to_vec()),
-        ("/other/c.rs".to_owned(), b"C".to_vec()),
-    ];
-    assert_eq!(old.save(&entries, &[]).unwrap(), Saved::Written);
-    assert_eq!(old.load("/repo/").unwrap().len(), 2);
-    assert_eq!(old.load("/other/").unwrap(), vec![("/other/c.rs".to_owned(), b"C".to_vec())]);
-    old.save(&[], &["/repo/a.rs".to_owned()]).unwrap();
-    assert_eq!(old.load("/repo/").unwrap().len(), 1);
+    let entries = vec![(key("a"), b"A".to_vec()), (key("b"), b"B".to_vec()), (key("c"), b"C".to_vec())];
+    assert_eq!(old.save(&entries, None).unwrap(), Saved::Written);
+    let (found, total) = old.load(&[key("a"), key("x"), key("c")]).unwrap();
+    assert_eq!(found, vec![Some(b"A".to_vec()), None, Some(b"C".to_vec())]);
+    assert_eq!(total, 3);
+
+    // Pruning keeps exactly the keys a walk used.
+    let keep: std::collections::HashSet<Vec<u8>> = [key("a"), key("b")].into_iter().collect();
+    old.save(&[], Some(&keep)).unwrap();
+    assert_eq!(old.load(&[key("c")]).unwrap(), (vec![None], 2));
 
     // A second opener in the same process shares the handle; a new fingerprint sees nothing
     // and its first write drops the old entries.
     let new = TagCache::open(&path, 2).unwrap();
-    assert!(new.load("/repo/").unwrap().is_empty());
-    new.save(&[("/repo/d.rs".to_owned(), b"D".to_vec())], &[]).unwrap();
-    assert!(old.load("/").unwrap().is_empty());
-    assert_eq!(new.load("/").unwrap().len(), 1);
+    assert_eq!(new.load(&[key("a")]).unwrap(), (vec![None], 2));
+    new.save(&[(key("d"), b"D".to_vec())], None).unwrap();
+    assert_eq!(old.load(&[key("a")]).unwrap(), (vec![None], 1));
+    assert_eq!(new.load(&[key("d")]).unwrap().0, vec![Some(b"D".to_vec())]);
     drop((old, new));
     let reopened = TagCache::open(&path, 2).unwrap();
-    assert_eq!(reopened.load("/repo/").unwrap().len(), 1);
+    assert_eq!(reopened.load(&[key("d")]).unwrap(), (vec![Some(b"D".to_vec())], 1));
+}
+
+#[test]
+fn the_cache_is_pruned_only_when_it_holds_many_more_entries_than_the_walk() {
+    use super::tag_cache::{PRUNE_FACTOR, PRUNE_FLOOR, should_prune};
+    assert!(!should_prune(PRUNE_FLOOR, 10), "a small walk never evicts below the floor");
+    assert!(should_prune(PRUNE_FLOOR + 1, 10));
+    let walked = 100_000;
+    assert!(!should_prune(PRUNE_FACTOR * walked as u64, walked));
+    assert!(should_prune(PRUNE_FACTOR * walked as u64 + 1, walked));
 }
 
 #[test]

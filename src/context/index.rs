@@ -1,17 +1,19 @@
 //! The symbol index: the tags of every source file under a root, read from the tag cache when
-//! the file is unchanged (same size and modification time), computed in parallel otherwise.
+//! its content (git blob id) has been tagged before, by any worktree or checkout, computed in
+//! parallel otherwise.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use super::lang::{Lang, taggers};
-use super::tag_cache::{Saved, TagCache};
-use super::tags::{self, FileTags, Identity, Tagged, Tagger};
+use super::tag_cache::{Saved, TagCache, should_prune};
+use super::tags::{self, FileTags, Tagged, Tagger};
 use super::walk::{Walk, WalkedFile};
+use crate::workspace;
 
 /// Files larger than this are not tagged by default (1 MiB): they are nearly always generated.
 pub const DEFAULT_MAX_TAG_SIZE: u64 = 1024 * 1024;
@@ -123,7 +125,7 @@ pub fn build(root: &Path, walk: &Walk, options: &IndexOptions) -> SymbolIndex {
     let started = Instant::now();
     let mut stats = IndexStats::default();
     let taggers = taggers();
-    let prefix = cache_prefix(root);
+    let threads = super::walk::threads(options.threads);
     let cache = options.cache.as_ref().and_then(|path| match TagCache::open(path, taggers.fingerprint) {
         Ok(cache) => Some(cache),
         Err(err) => {
@@ -131,21 +133,8 @@ pub fn build(root: &Path, walk: &Walk, options: &IndexOptions) -> SymbolIndex {
             None
         }
     });
-    let mut cached: HashMap<String, Vec<u8>> = match &cache {
-        Some(cache) => match cache.load(&prefix) {
-            Ok(entries) => entries.into_iter().collect(),
-            Err(err) => {
-                stats.cache_note = Some(format!("tag cache not read: {err}"));
-                HashMap::new()
-            }
-        },
-        None => HashMap::new(),
-    };
 
-    let now_ns = now_ns();
-    let mut settled = Vec::new();
     let mut slots: Vec<(usize, Lang, Option<Tagged>)> = Vec::new();
-    let mut misses: Vec<usize> = Vec::new();
     for (i, file) in walk.files.iter().enumerate() {
         let Some(lang) = Lang::of_path(Path::new(&file.rel)) else {
             continue;
@@ -156,29 +145,42 @@ pub fn build(root: &Path, walk: &Walk, options: &IndexOptions) -> SymbolIndex {
             stats.skipped.add_example(&file.rel, "too large");
             continue;
         }
-        let key = format!("{prefix}{}", file.rel);
-        let hit = cached.remove(&key).and_then(|bytes| check_hit(&bytes, file, now_ns, &mut settled, &key));
-        if hit.is_some() {
-            stats.cache_hits += 1;
-        } else {
-            misses.push(slots.len());
-        }
-        slots.push((i, lang, hit));
+        slots.push((i, lang, None));
     }
-    // What remains in `cached` belongs to files that are gone (or no longer walked).
-    let stale: Vec<String> = cached.into_keys().collect();
+    let keys: Vec<Option<Vec<u8>>> = match &cache {
+        Some(_) => content_keys(root, walk, &slots, threads),
+        None => vec![None; slots.len()],
+    };
+    let mut entries = 0;
+    if let Some(cache) = &cache {
+        let known: Vec<Vec<u8>> = keys.iter().flatten().cloned().collect();
+        match cache.load(&known) {
+            Ok((values, total)) => {
+                entries = total;
+                let mut values = values.into_iter();
+                for (slot, key) in slots.iter_mut().zip(&keys) {
+                    if key.is_some() {
+                        slot.2 = values.next().flatten().and_then(|bytes| tags::decode(&bytes));
+                    }
+                }
+            }
+            Err(err) => stats.cache_note = Some(format!("tag cache not read: {err}")),
+        }
+    }
+    let misses: Vec<usize> = (0..slots.len()).filter(|&slot| slots[slot].2.is_none()).collect();
+    stats.cache_hits = slots.len() - misses.len();
 
     let jobs: Vec<(usize, &WalkedFile, Lang)> =
         misses.iter().map(|&slot| (slot, &walk.files[slots[slot].0], slots[slot].1)).collect();
-    let computed = tag_in_parallel(&jobs, super::walk::threads(options.threads), now_ns, cache.is_some());
+    let computed = tag_in_parallel(&jobs, threads, cache.is_some());
     stats.cache_misses = jobs.len();
-    let mut put = settled;
+    let mut put = Vec::new();
     for (slot, outcome) in computed {
         let file = &walk.files[slots[slot].0];
         match outcome {
             Some((tagged, encoded)) => {
-                if let Some(encoded) = encoded {
-                    put.push((format!("{prefix}{}", file.rel), encoded));
+                if let (Some(encoded), Some(key)) = (encoded, &keys[slot]) {
+                    put.push((key.clone(), encoded));
                 }
                 slots[slot].2 = Some(tagged);
             }
@@ -189,7 +191,9 @@ pub fn build(root: &Path, walk: &Walk, options: &IndexOptions) -> SymbolIndex {
         }
     }
     if let Some(cache) = &cache {
-        match cache.save(&put, &stale) {
+        let used: HashSet<Vec<u8>> = keys.iter().flatten().cloned().collect();
+        let keep = should_prune(entries.saturating_add(put.len() as u64), used.len()).then_some(&used);
+        match cache.save(&put, keep) {
             Ok(Saved::Written) => {}
             Ok(Saved::Busy) => {
                 stats.cache_note = Some(format!(
@@ -221,55 +225,62 @@ pub fn build(root: &Path, walk: &Walk, options: &IndexOptions) -> SymbolIndex {
     SymbolIndex { files, stats }
 }
 
-/// A file modified less than this long before the index is built may change again without a
-/// visible change of size or time (timestamps are coarse): its cached entry carries a content
-/// hash that is checked before the entry is trusted.
-const RACY_WINDOW_NS: i64 = 2_000_000_000;
-
-fn now_ns() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).ok().and_then(|d| i64::try_from(d.as_nanos()).ok()).unwrap_or(i64::MAX)
+/// The cache key of each slot's content: its git blob id (from the git index of the work tree
+/// holding `root` when git's stat check vouches for it, else hashed from the file) followed by
+/// its language's name, since the same bytes tag differently as another language. `None` for a
+/// file that could not be read: it is tagged (or counted unreadable) without the cache.
+fn content_keys(
+    root: &Path,
+    walk: &Walk,
+    slots: &[(usize, Lang, Option<Tagged>)],
+    threads: usize,
+) -> Vec<Option<Vec<u8>>> {
+    let index = workspace::IndexBlobs::read(root);
+    let key = |slot: &(usize, Lang, Option<Tagged>)| {
+        let (i, lang, _) = slot;
+        let file = &walk.files[*i];
+        let id = match index.trusted(&file.rel, file.size, file.mtime_ns) {
+            Some(id) => id,
+            None => workspace::blob_id(&std::fs::read(&file.path).ok()?)?,
+        };
+        let mut key = id;
+        key.extend_from_slice(lang.name().as_bytes());
+        Some(key)
+    };
+    in_parallel(slots, threads, key)
 }
 
-fn is_racy(mtime_ns: i64, now_ns: i64) -> bool {
-    mtime_ns > now_ns.saturating_sub(RACY_WINDOW_NS)
-}
-
-/// The cached tags of `file` if `bytes` were made from its current content. A racy entry that
-/// is no longer racy is queued in `settled` to be stored without its hash.
-fn check_hit(
-    bytes: &[u8],
-    file: &WalkedFile,
-    now_ns: i64,
-    settled: &mut Vec<(String, Vec<u8>)>,
-    key: &str,
-) -> Option<Tagged> {
-    let (identity, _) = tags::identity(bytes)?;
-    if identity.size != file.size || identity.mtime_ns != file.mtime_ns {
-        return None;
-    }
-    let tagged = tags::decode(bytes)?;
-    if let Some(hash) = identity.racy_hash {
-        let source = std::fs::read(&file.path).ok()?;
-        if tags::content_hash(&source) != hash {
-            return None;
+/// `f` of every item, in order, computed on up to `threads` threads.
+fn in_parallel<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let threads = threads.clamp(1, items.len().max(1));
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let claimed = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(claimed) else {
+                break;
+            };
+            done.push((claimed, f(item)));
         }
-        let racy_hash = is_racy(file.mtime_ns, now_ns).then_some(hash);
-        if racy_hash.is_none() {
-            let identity = Identity { racy_hash, ..identity };
-            settled.push((key.to_owned(), tags::encode(identity, &tagged)));
-        }
-    }
-    Some(tagged)
-}
-
-/// The cache key prefix of files under `root`: its canonical path and a separator.
-fn cache_prefix(root: &Path) -> String {
-    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
-    let mut prefix = root.to_string_lossy().into_owned();
-    if !prefix.ends_with('/') {
-        prefix.push('/');
-    }
-    prefix
+        done
+    };
+    let mut all = if threads == 1 {
+        work()
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads - 1).map(|_| scope.spawn(work)).collect();
+            let mut all = work();
+            for handle in handles {
+                if let Ok(done) = handle.join() {
+                    all.extend(done);
+                }
+            }
+            all
+        })
+    };
+    all.sort_unstable_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, r)| r).collect()
 }
 
 /// The outcome of tagging one file: its tags and, when they are to be cached, their encoding;
@@ -278,12 +289,7 @@ type Outcome = Option<(Tagged, Option<Vec<u8>>)>;
 
 /// Tags `jobs` on `threads` threads, biggest files first, encoding the tags for the cache when
 /// `encode` is set.
-fn tag_in_parallel(
-    jobs: &[(usize, &WalkedFile, Lang)],
-    threads: usize,
-    now_ns: i64,
-    encode: bool,
-) -> Vec<(usize, Outcome)> {
+fn tag_in_parallel(jobs: &[(usize, &WalkedFile, Lang)], threads: usize, encode: bool) -> Vec<(usize, Outcome)> {
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_key(|&j| std::cmp::Reverse(jobs[j].1.size));
     let next = AtomicUsize::new(0);
@@ -299,11 +305,7 @@ fn tag_in_parallel(
             let (slot, file, lang) = jobs[j];
             let outcome = std::fs::read(&file.path).ok().map(|source| {
                 let tagged = tags::tag(&mut tagger, lang, &source);
-                let encoded = encode.then(|| {
-                    let racy_hash = is_racy(file.mtime_ns, now_ns).then(|| tags::content_hash(&source));
-                    let identity = Identity { size: file.size, mtime_ns: file.mtime_ns, racy_hash };
-                    tags::encode(identity, &tagged)
-                });
+                let encoded = encode.then(|| tags::encode(&tagged));
                 (tagged, encoded)
             });
             done.push((slot, outcome));

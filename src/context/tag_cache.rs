@@ -9,19 +9,28 @@
 //! optimisation, never a reason to fail. Within one process every opener of a file shares one
 //! handle.
 //!
-//! Keys are `(fingerprint, absolute path)`; the fingerprint identifies the grammars, queries and
-//! value format that made the value, so upgrading any of them misses old entries, which the next
-//! write removes. Values are opaque here (the context service encodes them, with a format byte
-//! and the file identity they were computed from).
+//! Keys are `(fingerprint, content key)`: the content key names the file's content (the context
+//! service uses its git blob id and language), not its path, so every worktree of a repository,
+//! the user's checkout and any other copy share one entry per content, and a second worktree of
+//! the same commit tags nothing. The fingerprint identifies the grammars, queries and value
+//! format that made the value, so upgrading any of them misses old entries, which the next write
+//! removes (with the table of path-keyed entries older versions wrote). Values are opaque here.
+//!
+//! The size is bounded by what is walked: entries are never touched on a hit, so instead a save
+//! whose walk saw `n` files prunes every entry that walk did not use when the table holds more
+//! than `max(PRUNE_FACTOR × n, PRUNE_FLOOR)` entries (see [`should_prune`]). The floor keeps a
+//! small repository from evicting a big one that shares the file; the factor leaves room for a
+//! few commits' worth of changed files across worktrees.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use redb::{
-    Builder, ConcurrencyMode, Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TransactionError,
+    Builder, ConcurrencyMode, Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    TableDefinition, TransactionError,
 };
 
 /// Why the tag cache could not be opened, read or written. The cache is only an optimisation:
@@ -84,8 +93,23 @@ fn guarded_open(
 /// The cache file, relative to the state directory.
 pub const TAG_CACHE_FILE: &str = "cache/tags.redb";
 
-/// (fingerprint, absolute path) → encoded tags.
-const TAGS: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new("tags");
+/// (fingerprint, content key) → encoded tags.
+const TAGS: TableDefinition<(u64, &[u8]), &[u8]> = TableDefinition::new("tags_by_content");
+
+/// The path-keyed table of earlier versions, deleted by the first write.
+const OLD_TAGS: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new("tags");
+
+/// A save prunes when the table holds more than this many times the walk's files…
+pub const PRUNE_FACTOR: u64 = 4;
+
+/// …and more than this many entries (about 3.5 KiB each on average).
+pub const PRUNE_FLOOR: u64 = 50_000;
+
+/// Whether a save after a walk that used `walked` content keys should drop every other entry,
+/// the table holding `entries`.
+pub fn should_prune(entries: u64, walked: usize) -> bool {
+    entries > (walked as u64).saturating_mul(PRUNE_FACTOR).max(PRUNE_FLOOR)
+}
 
 /// Small named values: the fingerprint of the last writer.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
@@ -103,6 +127,10 @@ pub struct TagCache {
     db: Arc<Database>,
     fingerprint: u64,
 }
+
+/// What [`TagCache::load`] found: the value of each key asked for (in order), and the number of
+/// entries the table holds in all.
+pub type Loaded = (Vec<Option<Vec<u8>>>, u64);
 
 /// Whether a save reached the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,32 +183,30 @@ impl TagCache {
         move |err| TagCacheError::from_redb(&self.path, action, err)
     }
 
-    /// Every value under this fingerprint whose path starts with `prefix`.
-    pub fn load(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, TagCacheError> {
+    /// The values stored for `keys` under this fingerprint (in the same order), and how many
+    /// entries the table holds in all.
+    pub fn load(&self, keys: &[Vec<u8>]) -> Result<Loaded, TagCacheError> {
         let fail = self.fail("read");
         let txn = self.db.begin_read().map_err(|e| fail(e.into()))?;
         let table = match txn.open_table(TAGS) {
             Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok((vec![None; keys.len()], 0)),
             Err(err) => return Err(fail(err.into())),
         };
-        let mut found = Vec::new();
-        let range = table.range((self.fingerprint, prefix)..).map_err(|e| fail(e.into()))?;
-        for entry in range {
-            let (key, value) = entry.map_err(|e| fail(e.into()))?;
-            let (fingerprint, path) = key.value();
-            if fingerprint != self.fingerprint || !path.starts_with(prefix) {
-                break;
-            }
-            found.push((path.to_owned(), value.value().to_vec()));
+        let mut found = Vec::with_capacity(keys.len());
+        for key in keys {
+            let value = table.get((self.fingerprint, key.as_slice())).map_err(|e| fail(e.into()))?;
+            found.push(value.map(|v| v.value().to_vec()));
         }
-        Ok(found)
+        let entries = table.len().map_err(|e| fail(e.into()))?;
+        Ok((found, entries))
     }
 
-    /// Stores `put` and removes `remove` (absolute paths) in one commit. Entries of other
-    /// fingerprints are dropped the first time a new fingerprint writes.
-    pub fn save(&self, put: &[(String, Vec<u8>)], remove: &[String]) -> Result<Saved, TagCacheError> {
-        if put.is_empty() && remove.is_empty() {
+    /// Stores `put` in one commit and, when `keep` is given, removes every entry whose key is
+    /// not in it (see [`should_prune`]). Entries of other fingerprints, and the path-keyed table
+    /// of earlier versions, are dropped the first time a new fingerprint writes.
+    pub fn save(&self, put: &[(Vec<u8>, Vec<u8>)], keep: Option<&HashSet<Vec<u8>>>) -> Result<Saved, TagCacheError> {
+        if put.is_empty() && keep.is_none() {
             return Ok(Saved::Written);
         }
         let fail = self.fail("write to");
@@ -201,18 +227,20 @@ impl TagCache {
             let current = self.fingerprint.to_be_bytes();
             let previous = meta.get(META_FINGERPRINT).map_err(|e| fail(e.into()))?.map(|v| v.value().to_vec());
             let mut tags = txn.open_table(TAGS).map_err(|e| fail(e.into()))?;
+            let fingerprint = self.fingerprint;
             if previous.as_deref() != Some(current.as_slice()) {
-                let fingerprint = self.fingerprint;
                 tags.retain(|(fp, _), _| fp == fingerprint).map_err(|e| fail(e.into()))?;
                 meta.insert(META_FINGERPRINT, current.as_slice()).map_err(|e| fail(e.into()))?;
             }
-            for path in remove {
-                tags.remove((self.fingerprint, path.as_str())).map_err(|e| fail(e.into()))?;
+            if let Some(keep) = keep {
+                tags.retain(|(fp, key), _| fp == fingerprint && keep.contains(key)).map_err(|e| fail(e.into()))?;
             }
-            for (path, value) in put {
-                tags.insert((self.fingerprint, path.as_str()), value.as_slice()).map_err(|e| fail(e.into()))?;
+            for (key, value) in put {
+                tags.insert((self.fingerprint, key.as_slice()), value.as_slice()).map_err(|e| fail(e.into()))?;
             }
         }
+        // Gone already (or never there) is fine; any other failure surfaces at commit.
+        let _ = txn.delete_table(OLD_TAGS);
         txn.commit().map_err(|e| fail(e.into()))?;
         Ok(Saved::Written)
     }

@@ -10,7 +10,7 @@ use super::rules::Role;
 
 /// Bumped whenever the encoding or the meaning of tags changes; part of the cache fingerprint,
 /// and the first byte of every cached value.
-pub const FORMAT_VERSION: u8 = 1;
+pub const FORMAT_VERSION: u8 = 2;
 
 /// The longest source line kept for display, in bytes.
 const MAX_TEXT: usize = 200;
@@ -161,40 +161,10 @@ fn line_text(source: &[u8], starts: &[usize], line: usize) -> String {
     format!("{}…", &text[..cut])
 }
 
-/// The identity of a file's content as far as the cache can tell without reading it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Identity {
-    /// The size in bytes.
-    pub size: u64,
-    /// The modification time in nanoseconds.
-    pub mtime_ns: i64,
-    /// For a file modified so recently that a further change could keep its size and time
-    /// ("racy", as git calls it): a hash of the content, checked before the entry is trusted.
-    pub racy_hash: Option<u64>,
-}
-
-/// A 64-bit content hash for racy entries.
-pub fn content_hash(source: &[u8]) -> u64 {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(source);
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
-    u64::from_le_bytes(first)
-}
-
-/// Encodes `tagged` after the identity of the content it was computed from.
-pub fn encode(identity: Identity, tagged: &Tagged) -> Vec<u8> {
+/// Encodes `tagged` for the tag cache (which keys it by the content it was computed from).
+pub fn encode(tagged: &Tagged) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
     out.push(FORMAT_VERSION);
-    out.extend_from_slice(&identity.size.to_le_bytes());
-    out.extend_from_slice(&identity.mtime_ns.to_le_bytes());
-    match identity.racy_hash {
-        None => out.push(0),
-        Some(hash) => {
-            out.push(1);
-            out.extend_from_slice(&hash.to_le_bytes());
-        }
-    }
     match tagged {
         Tagged::Binary => out.push(1),
         Tagged::Failed => out.push(2),
@@ -220,26 +190,12 @@ pub fn encode(identity: Identity, tagged: &Tagged) -> Vec<u8> {
     out
 }
 
-/// The identity a cached value was made from, and where its tags start, if it is in this format.
-pub fn identity(bytes: &[u8]) -> Option<(Identity, usize)> {
+/// Decodes a cached value; `None` when it is damaged or in another format.
+pub fn decode(bytes: &[u8]) -> Option<Tagged> {
     if bytes.first() != Some(&FORMAT_VERSION) {
         return None;
     }
-    let size = u64::from_le_bytes(bytes.get(1..9)?.try_into().ok()?);
-    let mtime_ns = i64::from_le_bytes(bytes.get(9..17)?.try_into().ok()?);
-    let (racy_hash, at) = match bytes.get(17)? {
-        0 => (None, 18),
-        1 => (Some(u64::from_le_bytes(bytes.get(18..26)?.try_into().ok()?)), 26),
-        _ => return None,
-    };
-    let identity = Identity { size, mtime_ns, racy_hash };
-    Some((identity, at))
-}
-
-/// Decodes a cached value; `None` when it is damaged or in another format.
-pub fn decode(bytes: &[u8]) -> Option<Tagged> {
-    let (_, at) = identity(bytes)?;
-    let mut r = Reader { bytes, at };
+    let mut r = Reader { bytes, at: 1 };
     match r.byte()? {
         1 => return Some(Tagged::Binary),
         2 => return Some(Tagged::Failed),

@@ -72,7 +72,7 @@ fn tasks_added_from_a_file_and_from_flags_are_listed_and_shown_with_history() {
     let cursor = note.rsplit("--before ").next().unwrap().split_whitespace().next().unwrap();
     let older = sandbox.run(&["task", "list", "--limit", "1", "--before", cursor]).ok();
     assert!(older.contains("Fix the off-by-one") && !older.contains("showing"), "{older}");
-    let medium = sandbox.run(&["task", "list", "--status", "queued,parked", "--json"]).ok();
+    let medium = sandbox.run(&["task", "list", "--status", "queued,awaiting_gate", "--json"]).ok();
     assert_eq!(serde_json::from_str::<serde_json::Value>(&medium).unwrap().as_array().unwrap().len(), 2);
     let none = sandbox.run(&["task", "list", "--status", "failed"]).ok();
     assert_eq!(none.trim(), "no tasks match");

@@ -123,6 +123,6 @@ fn a_registry_out_of_reach_stops_at_the_environment_gate_with_the_fetch_as_fix()
     let (_, reason) = stopped_at_environment_gate(&sandbox, run);
     assert!(reason.contains("`sh ci/offline.sh` (network)"), "{reason}");
     assert!(reason.contains("dependencies not fetched"), "{reason}");
-    assert!(reason.contains("cargo fetch") && reason.contains("[setup] commands"), "{reason}");
+    assert!(reason.contains("cargo fetch") && reason.contains("commit the lockfile"), "{reason}");
     assert!(reason.contains("Could not connect to index.crates.io"), "{reason}");
 }

@@ -36,7 +36,7 @@ pub struct TaskListQuery {
     /// Only tasks older than this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<TaskId>,
-    /// Only tasks in these states, comma-separated (`running,parked`).
+    /// Only tasks in these states, comma-separated (`running,awaiting_gate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// Only tasks of this repository.

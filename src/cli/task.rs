@@ -349,7 +349,7 @@ pub struct ListArgs {
     /// Only tasks older than this one (the id the previous listing named)
     #[arg(long, value_name = "ID")]
     before: Option<String>,
-    /// Only tasks in these states, separated by commas (running,parked,failed,…)
+    /// Only tasks in these states, separated by commas (running,awaiting_gate,failed,…)
     #[arg(long, value_delimiter = ',')]
     status: Vec<TaskStatus>,
     /// Only tasks of this repository (its path)

@@ -47,13 +47,13 @@ impl FailureClass {
         match self {
             FailureClass::Code => "let the implementer fix the code",
             FailureClass::Network => {
-                "run the repository's setup with network (approve its network gate), or add the fetch (e.g. \
-                 `cargo fetch`) to `[setup] commands` in .ambidex/config.toml, or commit the lockfile and vendor \
-                 the dependencies"
+                "fetch the dependencies on this machine with network (e.g. `cargo fetch` in your checkout: the \
+                 sandbox reads the cache it fills) and commit the lockfile, or vendor the dependencies; then \
+                 approve to validate again"
             }
             FailureClass::MissingCommand => {
-                "install the tool on this machine (the sandbox sees the host's PATH), or change the validation command \
-                 (`-c validation.commands=...` or .ambidex/config.toml)"
+                "install the tool on this machine (the sandbox sees the host's PATH), or change the validation \
+                 commands (the task's or the playbook's `validation`)"
             }
             FailureClass::SandboxDenied => {
                 "allow the command in the policy file, or change the validation command so it needs no more than the \

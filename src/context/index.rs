@@ -247,21 +247,28 @@ fn content_keys(
         key.extend_from_slice(lang.name().as_bytes());
         Some(key)
     };
-    in_parallel(slots, threads, key)
+    in_parallel(slots, threads, || (), |_, slot| key(slot))
 }
 
-/// `f` of every item, in order, computed on up to `threads` threads.
-fn in_parallel<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+/// `f` of every item, in order, computed on up to `threads` threads, each with its own state
+/// made by `init` (a parser, say). A thread that panics loses only the items it had taken.
+fn in_parallel<T: Sync, S, R: Send>(
+    items: &[T],
+    threads: usize,
+    init: impl Fn() -> S + Sync,
+    f: impl Fn(&mut S, &T) -> R + Sync,
+) -> Vec<R> {
     let next = AtomicUsize::new(0);
     let threads = threads.clamp(1, items.len().max(1));
     let work = || {
+        let mut state = init();
         let mut done = Vec::new();
         loop {
             let claimed = next.fetch_add(1, Ordering::Relaxed);
             let Some(item) = items.get(claimed) else {
                 break;
             };
-            done.push((claimed, f(item)));
+            done.push((claimed, f(&mut state, item)));
         }
         done
     };
@@ -292,38 +299,14 @@ type Outcome = Option<(Tagged, Option<Vec<u8>>)>;
 fn tag_in_parallel(jobs: &[(usize, &WalkedFile, Lang)], threads: usize, encode: bool) -> Vec<(usize, Outcome)> {
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_key(|&j| std::cmp::Reverse(jobs[j].1.size));
-    let next = AtomicUsize::new(0);
-    let threads = threads.clamp(1, jobs.len().max(1));
-    let work = || {
-        let mut tagger = Tagger::default();
-        let mut done = Vec::new();
-        loop {
-            let claimed = next.fetch_add(1, Ordering::Relaxed);
-            let Some(&j) = order.get(claimed) else {
-                break;
-            };
-            let (slot, file, lang) = jobs[j];
-            let outcome = std::fs::read(&file.path).ok().map(|source| {
-                let tagged = tags::tag(&mut tagger, lang, &source);
-                let encoded = encode.then(|| tags::encode(&tagged));
-                (tagged, encoded)
-            });
-            done.push((slot, outcome));
-        }
-        done
-    };
-    if threads == 1 {
-        return work();
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads - 1).map(|_| scope.spawn(work)).collect();
-        let mut all = work();
-        for handle in handles {
-            // A panicking tagger loses only its own files; they are tagged again next time.
-            if let Ok(done) = handle.join() {
-                all.extend(done);
-            }
-        }
-        all
+    // A panicking tagger loses only its own files; they are tagged again next time.
+    in_parallel(&order, threads, Tagger::default, |tagger, &j| {
+        let (slot, file, lang) = jobs[j];
+        let outcome = std::fs::read(&file.path).ok().map(|source| {
+            let tagged = tags::tag(tagger, lang, &source);
+            let encoded = encode.then(|| tags::encode(&tagged));
+            (tagged, encoded)
+        });
+        (slot, outcome)
     })
 }

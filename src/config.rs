@@ -18,7 +18,7 @@ pub use layers::Source;
 pub use model::{
     ApiConfig, ChallengerConfig, Challengers, Config, ConfinementRow, EngineConfig, ForgeConfig, ForgesConfig,
     GitConfig, HookConfig, HookEvent, ModelsConfig, ProviderConfig, ProviderKind, RoleConfig, SandboxChoice,
-    SandboxConfig, TuiConfig, Tuning,
+    SandboxConfig, SetupConfig, SetupNetwork, TuiConfig, Tuning,
 };
 
 use layers::Layer;

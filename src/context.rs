@@ -28,6 +28,7 @@ mod repo_map;
 mod rule_walk;
 mod rules;
 mod search;
+mod setup_commands;
 mod summary;
 mod tag_cache;
 mod tags;
@@ -44,6 +45,7 @@ pub use index::{DEFAULT_MAX_TAG_SIZE, IndexStats, IndexedFile, Skipped, SymbolIn
 pub use lang::Lang;
 pub use repo_map::{Focus, RankedSymbol, RepoMap, SymbolHit};
 pub use search::{SearchLine, SearchMatch, SearchQuery, SearchResults, search};
+pub use setup_commands::discover_setup;
 pub use summary::RepoContext;
 pub use tag_cache::TagCacheError;
 pub use tags::{Def, FileTags};

@@ -38,6 +38,7 @@ mod reconcile;
 mod rewind;
 pub mod scheduler;
 pub mod setup;
+mod setup_step;
 mod stages;
 mod task_run;
 pub mod watch;

@@ -450,6 +450,12 @@ impl StoreReader {
         self.read(|txn| read::similar_tasks(txn, title))
     }
 
+    /// The setup commands of the repository `repo` a human allowed the network to (at a
+    /// `network` gate of any of its tasks), if any.
+    pub fn setup_network(&self, repo: &str) -> Result<Option<Vec<String>>, StoreError> {
+        self.read(|txn| read::setup_network(txn, repo))
+    }
+
     /// One task by id.
     pub fn task(&self, id: TaskId) -> Result<Option<Task>, StoreError> {
         self.read(|txn| read::task(txn, id))

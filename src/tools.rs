@@ -5,6 +5,7 @@ pub mod broker;
 pub mod budget;
 pub mod cgroup;
 pub mod confine;
+pub mod dep_caches;
 pub mod disk_watch;
 pub mod failure;
 pub mod files;

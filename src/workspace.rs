@@ -5,6 +5,7 @@
 //! commits through the functions here and never hold a libgit2 handle (the one exception, the
 //! forge's push with its credential callbacks, is listed in `docs/architecture.md`).
 
+mod baseline;
 mod blobs;
 mod checkpoint;
 mod diff;
@@ -16,6 +17,7 @@ mod worktree;
 
 use std::path::PathBuf;
 
+pub use baseline::{baseline, record as record_baseline, release as release_baseline, untracked_entries};
 pub use blobs::{IndexBlobs, blob_id};
 pub use checkpoint::{CHECKPOINT_REFS, checkpoint, restore};
 pub use diff::{FileStat, WorkDiff, branch_patch, diff_against, resolve_commit, rev_patch};

@@ -267,3 +267,45 @@ fn a_broken_worktree_is_made_again_and_a_sound_one_reused() {
         assert!(matches!(prepare(&request).unwrap(), Prepared::Reused(_)), "{what}");
     }
 }
+
+#[test]
+fn what_setup_generated_stays_out_of_the_change_until_the_plan_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_dir = dir.path().join("repo");
+    user_repo(&repo_dir, &[("Cargo.toml", "[package]\nname = \"p\"\n"), ("src/lib.rs", "pub fn a() {}\n")]);
+    let worktree = create(&request(&repo_dir, &dir.path().join("wt"), TaskId::new(), "production")).unwrap();
+    let path = &worktree.path;
+    // What a setup step leaves: a lockfile and a virtualenv of many files.
+    write(path, "Cargo.lock", "# generated\n");
+    write(path, ".venv/bin/python", "#!/bin/sh\n");
+    write(path, ".venv/lib/site.py", "\n");
+    let generated = untracked_entries(path).unwrap();
+    assert_eq!(generated.iter().map(String::as_str).collect::<Vec<_>>(), [".venv/", "Cargo.lock"]);
+    record_baseline(path, &generated).unwrap();
+    assert_eq!(baseline(path), [".venv/", "Cargo.lock"]);
+    // The user's checkout knows nothing of it.
+    assert!(uncommitted(&repo_dir).unwrap().is_empty());
+
+    write(path, "src/lib.rs", "pub fn a() { 1; }\n");
+    write(path, "src/new.rs", "pub fn b() {}\n");
+    let diff = diff_against(path, &worktree.base).unwrap();
+    let files: Vec<&str> = diff.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(files, ["src/lib.rs", "src/new.rs"], "the change is the edit only");
+    assert_eq!(uncommitted(path).unwrap(), ["src/lib.rs", "src/new.rs"]);
+    let checkpoint_commit = checkpoint(path, "refs/ambidex/t/checkpoints/1", "after the edit").unwrap();
+    let repo = Repository::open(path).unwrap();
+    let tree = repo.find_commit(git2::Oid::from_str(&checkpoint_commit).unwrap()).unwrap().tree().unwrap();
+    assert!(tree.get_name("Cargo.lock").is_none() && tree.get_name(".venv").is_none(), "not in the checkpoint");
+    // Restoring a checkpoint keeps the baseline on disk.
+    restore(path, &checkpoint_commit).unwrap();
+    assert!(path.join("Cargo.lock").is_file() && path.join(".venv/bin/python").is_file());
+    commit_all(path, &author(), "the change").unwrap();
+    let head = repo.head().unwrap().peel_to_tree().unwrap();
+    assert!(head.get_name("Cargo.lock").is_none(), "the commit leaves the lockfile out");
+    assert!(head.get_path(Path::new("src/new.rs")).is_ok());
+
+    // A task about the lockfile takes it back into the change.
+    assert_eq!(release_baseline(path, &["./Cargo.lock".to_owned()]).unwrap(), ["Cargo.lock"]);
+    assert_eq!(baseline(path), [".venv/"]);
+    assert_eq!(uncommitted(path).unwrap(), ["Cargo.lock"]);
+}

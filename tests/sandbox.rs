@@ -116,6 +116,43 @@ async fn tcp_connections_are_refused() {
     }
 }
 
+/// A setup step's command (network allowed, a dependency cache writable) connects and fills the
+/// cache, and only that cache: the rest of the outside stays read-only, and the command after it,
+/// without the allowance, is refused the network again.
+#[tokio::test]
+async fn only_a_setup_step_reaches_the_network_and_writes_its_caches() {
+    let fixture = fixture();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let cache = fixture.dir.path().join("outside/registry");
+    std::fs::create_dir_all(&cache).unwrap();
+    let other = fixture.dir.path().join("outside/other.txt");
+    let fetch = format!(
+        "python3 -c \"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=3); print('connected')\" \
+         && echo crate > {cache}/tinyadd.crate && (echo no > {other} || true)",
+        cache = cache.display(),
+        other = other.display()
+    );
+    for level in levels() {
+        let mut setup = spec(&fixture, level, &fetch);
+        setup.paths.network = true;
+        setup.paths.writable_caches = vec![cache.clone()];
+        let outcome = run(&setup).await.unwrap();
+        assert!(outcome.success() && outcome.stdout.contains("connected"), "{level}: {}", outcome.render());
+        listener.accept().expect("the listener saw the setup's connection");
+        assert_eq!(std::fs::read_to_string(cache.join("tinyadd.crate")).unwrap(), "crate\n", "{level}");
+        assert!(!other.exists(), "{level}: only the cache is writable");
+        std::fs::remove_file(cache.join("tinyadd.crate")).unwrap();
+
+        let offline = sh(&fixture, level, &fetch).await;
+        assert!(!offline.stdout.contains("connected"), "{level}: {}", offline.render());
+        listener.set_nonblocking(true).unwrap();
+        assert!(listener.accept().is_err(), "{level}: the command after setup reached the network");
+        listener.set_nonblocking(false).unwrap();
+        assert!(!cache.join("tinyadd.crate").exists(), "{level}: the cache is read-only after setup");
+    }
+}
+
 fn processes_with(marker: &str) -> Vec<String> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {

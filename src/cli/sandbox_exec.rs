@@ -30,6 +30,9 @@ pub struct SandboxArgs {
     /// Most address space per process, in bytes (0: no limit).
     #[arg(long, default_value_t = 0)]
     max_memory: u64,
+    /// Leave IPv4/IPv6 connections open (a setup step's dependency fetch).
+    #[arg(long)]
+    network: bool,
     /// The command and its arguments.
     #[arg(last = true, required = true)]
     command: Vec<String>,
@@ -45,6 +48,7 @@ pub fn run(args: SandboxArgs) -> ExitCode {
                 writable: args.writable,
                 max_processes: args.max_processes,
                 max_memory: args.max_memory,
+                network: args.network,
             };
             ambidex::tools::supervisor::run(&confinement, &args.command)
         }

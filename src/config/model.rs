@@ -34,6 +34,8 @@ pub struct Config {
     pub tui: TuiConfig,
     /// How agents' commands are isolated.
     pub sandbox: SandboxConfig,
+    /// The dependency fetch each worktree gets before any agent or validation runs.
+    pub setup: SetupConfig,
     /// Commands run at lifecycle events (`[[hooks]]`); read from the user's config and flags
     /// only, never from a repository's.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -115,6 +117,40 @@ pub struct SandboxConfig {
     /// that cannot hold a row makes every command wait for a human's approval, unless the row is
     /// accepted here.
     pub accept_gaps: Vec<ConfinementRow>,
+}
+
+/// The setup step (`[setup]`): the commands that fetch a worktree's dependencies before any
+/// agent or validation runs, under the sandbox, with network only once a human allowed it for
+/// the repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SetupConfig {
+    /// The commands, in order; unset: discovered from the repository's files (`cargo fetch`,
+    /// `go mod download`, `uv sync --frozen`, `npm ci`, …); empty: no setup step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commands: Option<Vec<String>>,
+    /// `ask` (the first setup that needs the network waits at a gate; the approval holds for the
+    /// repository while its setup commands stay the same) or `never` (setup always runs offline).
+    pub network: SetupNetwork,
+    /// Seconds each command may run.
+    pub timeout_secs: u64,
+}
+
+impl Default for SetupConfig {
+    fn default() -> Self {
+        SetupConfig { commands: None, network: SetupNetwork::Ask, timeout_secs: 900 }
+    }
+}
+
+/// Whether a setup step may ask for the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SetupNetwork {
+    /// A setup that fails for want of the network asks a human once per repository.
+    #[default]
+    Ask,
+    /// Setup never gets the network: fetch on the host, or vendor the dependencies.
+    Never,
 }
 
 /// One row of what a sandbox level confines (a column of `ambidex doctor`'s table).
@@ -532,6 +568,7 @@ impl Default for Config {
             api: ApiConfig::default(),
             tui: TuiConfig::default(),
             sandbox: SandboxConfig::default(),
+            setup: SetupConfig::default(),
             hooks: Vec::new(),
         }
     }

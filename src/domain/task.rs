@@ -44,6 +44,9 @@ pub struct WorktreeRef {
     pub branch: String,
     /// The base commit.
     pub base: String,
+    /// Whether its setup step (the dependency fetch) succeeded.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub set_up: bool,
 }
 
 /// Intake's last word on the task, kept so the user can see what to change.
@@ -567,7 +570,13 @@ impl Task {
                     path: path.clone(),
                     branch: branch.clone(),
                     base: base.clone(),
+                    set_up: false,
                 });
+            }
+            EventKind::SetupRan { candidate, results, .. } => {
+                if let Some(worktree) = self.worktrees.iter_mut().find(|w| w.candidate == *candidate) {
+                    worktree.set_up = results.iter().all(|r| r.ok);
+                }
             }
             EventKind::WorktreeRemoved { candidate, branch_deleted, .. } => {
                 let (removed, kept) =
@@ -597,6 +606,7 @@ impl Task {
             | EventKind::BudgetExceeded { .. }
             | EventKind::WorktreeIssue { .. }
             | EventKind::CheckpointRestored { .. }
+            | EventKind::SetupNetworkAllowed { .. }
             | EventKind::Note { .. } => {}
         }
         self.updated_at = event.at;

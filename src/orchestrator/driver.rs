@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::flow::{Ending, Flow, GateRequest};
 use super::gates::GateOutcome;
 use super::task_run::{PRODUCTION, TaskRun, ensure_worktree};
-use super::{Engine, EngineError, admission, breakers, explore, gate_plan, lock, readiness, stages};
+use super::{Engine, EngineError, admission, breakers, explore, gate_plan, lock, readiness, setup_step, stages};
 use crate::domain::Task;
 use crate::playbooks::playbook::{Playbook, Stage};
 use crate::protocol::{Actor, Decision, EventKind, GateKind, NewEvent, StageKind, TaskId, TaskKind, TaskStatus};
@@ -110,6 +110,8 @@ enum Step {
     StartExploration { trigger: String, evidence: String },
     /// Run (or go on with) the Left Hand.
     Explore,
+    /// Fetch the production worktree's dependencies (see `setup_step`).
+    Setup,
     /// Run a stage of the playbook.
     Stage(Stage),
     /// Every stage is done: the checks before the PR, then the PR.
@@ -147,6 +149,9 @@ fn next_step(run: &TaskRun, task: &Task) -> Step {
     if let Some(open) = task.open_gates.iter().find(|g| g.kind != GateKind::Promotion) {
         let human_only = gate_plan::human_only(task, &run.setup().policy, open.kind);
         return Step::Gate(GateRequest::new(open.kind, open.reason.clone()).human_only(human_only));
+    }
+    if setup_step::due(task) {
+        return Step::Setup;
     }
     let challengers = run.setup().config.engine.challengers.count();
     if let Some((trigger, evidence)) = explore::start::due(task, challengers) {
@@ -189,6 +194,7 @@ async fn run_loop(run: &mut TaskRun) -> Result<Ending, EngineError> {
                 Flow::Next
             }
             Step::Explore => explore::explore(run).await?,
+            Step::Setup => setup_step::run(run, &task).await?,
             Step::Stage(stage) => stages::run_stage(run, &stage).await?,
             Step::Finalize => finalize(run, &task).await?,
         };

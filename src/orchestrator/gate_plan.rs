@@ -205,7 +205,9 @@ pub(crate) fn deletions(plan: &Plan, policy: &Policy) -> Vec<String> {
 pub(crate) fn human_only(task: &Task, policy: &Policy, kind: GateKind) -> bool {
     // Approving an environment gate runs the same commands in the same environment again: only a
     // human who changed something can say that is worth it (automatic approval would loop).
-    kind == GateKind::Environment
+    // Opening the network to a repository's setup is what the sandbox exists to refuse: a run's
+    // `--approve` never covers it.
+    matches!(kind, GateKind::Environment | GateKind::Network)
         || kind == GateKind::Plan && task.plan.as_ref().is_some_and(|plan| !deletions(plan, policy).is_empty())
 }
 

@@ -129,6 +129,7 @@ impl EngineSetup {
             extra_read: config.sandbox.read_paths.iter().map(PathBuf::from).collect(),
             state_dir: Some(config.state_dir()),
             max_disk_bytes: config.sandbox.max_disk_mb.map(|mb| mb.saturating_mul(1 << 20)),
+            ..Default::default()
         };
         Ok(EngineSetup {
             config,

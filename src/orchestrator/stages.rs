@@ -224,8 +224,18 @@ async fn submitted(run: &mut TaskRun, stage: &Stage, submission: Submission) -> 
     match submission {
         Submission::Plan(plan) => {
             let summary = plan.summary.clone();
-            let event = run.event(agent, EventKind::PlanSubmitted { plan });
-            run.record(vec![event, finished(run, stage, true, summary)]).await?;
+            // A file setup generated that the plan names (the task is about the lockfile) is
+            // part of the change after all.
+            let released = crate::workspace::release_baseline(&run.worktree().path, &plan.expected_files)
+                .map_err(|err| EngineError::Refused(err.to_string()))?;
+            let mut events = vec![run.event(agent, EventKind::PlanSubmitted { plan })];
+            if !released.is_empty() {
+                let text =
+                    format!("the plan names {}: part of the change, not of the setup's baseline", released.join(", "));
+                events.push(run.event(Actor::Orchestrator, EventKind::Note { text }));
+            }
+            events.push(finished(run, stage, true, summary));
+            run.record(events).await?;
             Ok(Flow::Next)
         }
         Submission::Finish(finish) => {

@@ -420,6 +420,13 @@ pub(crate) async fn ensure_worktree(
     });
     let events = events.into_iter().map(|kind| NewEvent::for_task(task.id, Actor::Orchestrator, kind)).collect();
     engine.append(events).await?;
+    // Production's setup step is the driver's (it may ask at a gate); every other worktree gets
+    // its own here, with the network the repository was allowed.
+    if label != PRODUCTION {
+        let setup = engine.setup()?.clone();
+        let ran = super::setup_step::prepare_candidate(&setup, &engine.reader(), task, &worktree, label).await?;
+        engine.append(vec![ran]).await?;
+    }
     Ok((worktree, true))
 }
 

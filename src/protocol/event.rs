@@ -272,6 +272,27 @@ pub enum EventKind {
         /// The base commit.
         base: String,
     },
+    /// A worktree's setup step ran: the dependency fetch before any agent or validation.
+    SetupRan {
+        /// The worktree's candidate label.
+        candidate: String,
+        /// Whether it could reach the network (a human allowed it for the repository).
+        network: bool,
+        /// Each command's outcome, in order (the first failure ends the step).
+        results: Vec<ValidationResult>,
+        /// What it generated that no commit holds (a lockfile, a virtualenv): the worktree's
+        /// baseline, never part of the change unless the plan names it.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        baseline: Vec<String>,
+    },
+    /// A human allowed the network to a repository's setup commands (at a `network` gate); it
+    /// holds for every task of the repository while the commands stay the same.
+    SetupNetworkAllowed {
+        /// The repository (its path as tasks name it).
+        repo: String,
+        /// The setup commands allowed.
+        commands: Vec<String>,
+    },
     /// A finished task's worktree was removed (`ambidex task clean`).
     WorktreeRemoved {
         /// The candidate label.
@@ -530,6 +551,8 @@ impl EventKind {
             EventKind::ToolCalled(_) => "tool_called",
             EventKind::BudgetExceeded { .. } => "budget_exceeded",
             EventKind::WorktreeCreated { .. } => "worktree_created",
+            EventKind::SetupRan { .. } => "setup_ran",
+            EventKind::SetupNetworkAllowed { .. } => "setup_network_allowed",
             EventKind::WorktreeRemoved { .. } => "worktree_removed",
             EventKind::WorktreeIssue { .. } => "worktree_issue",
             EventKind::PlaybookSelected { .. } => "playbook_selected",
@@ -623,6 +646,20 @@ impl EventKind {
                 format!("{scope} budget `{budget}` exceeded: {used} of {limit}")
             }
             EventKind::WorktreeCreated { candidate, branch, .. } => format!("worktree {candidate} on {branch}"),
+            EventKind::SetupRan { candidate, network, results, baseline } => {
+                let outcome = match results.iter().find(|r| !r.ok) {
+                    Some(failed) => format!("`{}` failed", failed.command),
+                    None if results.is_empty() => "nothing to fetch".to_owned(),
+                    None => format!("{} commands passed", results.len()),
+                };
+                let network = if *network { " with network" } else { "" };
+                let kept =
+                    if baseline.is_empty() { String::new() } else { format!("; baseline: {}", baseline.join(", ")) };
+                format!("setup of {candidate}{network}: {outcome}{kept}")
+            }
+            EventKind::SetupNetworkAllowed { repo, commands } => {
+                format!("network allowed to the setup of {repo}: {}", commands.join("; "))
+            }
             EventKind::WorktreeRemoved { candidate, path, bytes, .. } => {
                 format!("worktree {candidate} removed: {path} ({})", human_bytes(*bytes))
             }

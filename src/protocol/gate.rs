@@ -30,6 +30,10 @@ pub enum GateKind {
     /// a missing toolchain, a sandbox denial, a full disk, a timeout): approving runs it again,
     /// stopping fails the task with the cause.
     Environment,
+    /// A worktree's setup step (the dependency fetch) failed for want of the network: approving
+    /// runs it with network, for every task of the repository while its setup commands stay the
+    /// same; rejecting fails the task.
+    Network,
 }
 
 impl fmt::Display for GateKind {
@@ -45,6 +49,7 @@ impl fmt::Display for GateKind {
             GateKind::Sensitive => "sensitive",
             GateKind::DiscardWork => "discard_work",
             GateKind::Environment => "environment",
+            GateKind::Network => "network",
         })
     }
 }

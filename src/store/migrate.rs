@@ -14,7 +14,9 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::record;
-use super::tables::{ACTIVE, EVENTS, META, META_MIGRATIONS, META_SCHEMA, SCHEMA_VERSION, TASKS, TITLE_WORDS};
+use super::tables::{
+    ACTIVE, EVENTS, META, META_MIGRATIONS, META_SCHEMA, SCHEMA_VERSION, SETUP_NETWORK, TASKS, TITLE_WORDS,
+};
 use super::writer::index_title;
 use crate::domain::{Task, is_final};
 use crate::protocol::{EventKind, TaskId};
@@ -74,10 +76,16 @@ pub(crate) fn upgrade(txn: &WriteTransaction, from: u64) -> Result<StoreMigratio
     Ok(migration)
 }
 
-/// Replaces every task projection with one folded from the whole log, and the title-word index
-/// with one of those projections, in `txn`. Returns how many tasks and events there are.
+/// Replaces every task projection with one folded from the whole log, the title-word index with
+/// one of those projections, and the setups allowed the network, in `txn`. Returns how many
+/// tasks and events there are.
 pub(crate) fn rebuild_projections(txn: &WriteTransaction) -> Result<(u64, u64), MigrateError> {
-    let (tasks, events) = fold_log(txn)?;
+    let (tasks, events, allowed) = fold_log(txn)?;
+    txn.delete_table(SETUP_NETWORK)?;
+    let mut network = txn.open_table(SETUP_NETWORK)?;
+    for (repo, commands) in &allowed {
+        allow_network(&mut network, repo, commands)?;
+    }
     txn.delete_table(TITLE_WORDS)?;
     txn.delete_table(ACTIVE)?;
     let mut words = txn.open_table(TITLE_WORDS)?;
@@ -102,10 +110,16 @@ pub(crate) fn rebuild_projections(txn: &WriteTransaction) -> Result<(u64, u64), 
     Ok((tasks.len() as u64, events))
 }
 
-/// Every task's projection, folded from the whole log in order, and how many events there are.
-fn fold_log(txn: &WriteTransaction) -> Result<(BTreeMap<TaskId, Task>, u64), MigrateError> {
+/// What the log folds into: every task's projection, how many events there are, and each
+/// repository's setup commands allowed the network.
+type Folded = (BTreeMap<TaskId, Task>, u64, BTreeMap<String, Vec<String>>);
+
+/// Every task's projection, folded from the whole log in order, how many events there are, and
+/// the latest network allowance of each repository's setup.
+fn fold_log(txn: &WriteTransaction) -> Result<Folded, MigrateError> {
     let events = txn.open_table(EVENTS)?;
     let mut tasks: BTreeMap<TaskId, Task> = BTreeMap::new();
+    let mut allowed = BTreeMap::new();
     let mut count = 0;
     for entry in events.iter()? {
         let (key, value) = entry?;
@@ -113,6 +127,9 @@ fn fold_log(txn: &WriteTransaction) -> Result<(BTreeMap<TaskId, Task>, u64), Mig
         let event =
             record::decode(value.value()).map_err(|err| MigrateError::Event { seq, detail: err.to_string() })?;
         count += 1;
+        if let EventKind::SetupNetworkAllowed { repo, commands } = &event.kind {
+            allowed.insert(repo.clone(), commands.clone());
+        }
         let Some(id) = event.task else { continue };
         let applied = match (&event.kind, tasks.get_mut(&id)) {
             (EventKind::TaskCreated { spec }, None) => {
@@ -124,7 +141,18 @@ fn fold_log(txn: &WriteTransaction) -> Result<(BTreeMap<TaskId, Task>, u64), Mig
         };
         applied.map_err(|detail| MigrateError::Event { seq, detail })?;
     }
-    Ok((tasks, count))
+    Ok((tasks, count, allowed))
+}
+
+/// Records that `repo`'s setup `commands` may use the network (replacing an earlier allowance).
+pub(crate) fn allow_network(
+    table: &mut redb::Table<'_, &str, &[u8]>,
+    repo: &str,
+    commands: &[String],
+) -> Result<(), redb::Error> {
+    let value = serde_json::to_vec(commands).map_err(|err| redb::Error::Corrupted(err.to_string()))?;
+    table.insert(repo, value.as_slice())?;
+    Ok(())
 }
 
 /// The upgrades recorded in `meta`, oldest first.

@@ -6,7 +6,7 @@ use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, TableError};
 use serde::de::DeserializeOwned;
 
 use super::record::{self, RecordError};
-use super::tables::{ACTIVE, EVENTS, META, META_HEAD, TASK_EVENTS, TASKS, TITLE_WORDS};
+use super::tables::{ACTIVE, EVENTS, META, META_HEAD, SETUP_NETWORK, TASK_EVENTS, TASKS, TITLE_WORDS};
 use super::writer::Head;
 use crate::domain::{Task, TaskBrief, is_final, title_words};
 use crate::protocol::{Event, TaskId};
@@ -118,6 +118,14 @@ pub(crate) fn similar_tasks(txn: &ReadTransaction, title: &str) -> Result<Vec<Ta
         }
     }
     Ok(out)
+}
+
+/// The setup commands of `repo` a human allowed the network to, if any.
+pub(crate) fn setup_network(txn: &ReadTransaction, repo: &str) -> Result<Option<Vec<String>>, ReadError> {
+    let table = open_or_empty!(txn, SETUP_NETWORK, None);
+    let Some(value) = table.get(repo)? else { return Ok(None) };
+    // An allowance that does not read is no allowance: the gate asks again.
+    Ok(serde_json::from_slice(value.value()).ok())
 }
 
 /// Tasks read per title word for [`similar_tasks`].

@@ -13,7 +13,9 @@ use redb::TableDefinition;
 ///    `exploration.adopted` were JSON arrays); upgraded by rebuilding the projections from the log.
 /// 3. The title-word index ([`TITLE_WORDS`]) and the tasks under way ([`ACTIVE`]); built with
 ///    the projections.
-pub const SCHEMA_VERSION: u64 = 3;
+/// 4. Worktrees say whether their setup step succeeded (`set_up`), and the setups allowed the
+///    network ([`SETUP_NETWORK`]) are indexed; rebuilt from the log.
+pub const SCHEMA_VERSION: u64 = 4;
 
 /// seq → event record (version byte, prev hash, hash, canonical JSON body).
 pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
@@ -32,6 +34,11 @@ pub const TITLE_WORDS: TableDefinition<(&str, u128), ()> = TableDefinition::new(
 /// task id → (): the tasks not in a final state, so that what is under way is found without
 /// reading the history.
 pub const ACTIVE: TableDefinition<u128, ()> = TableDefinition::new("active");
+
+/// repository → the setup commands (JSON list) a human allowed the network to
+/// ([`crate::protocol::EventKind::SetupNetworkAllowed`]), the latest allowance; rebuilt from the
+/// log with the projections.
+pub const SETUP_NETWORK: TableDefinition<&str, &[u8]> = TableDefinition::new("setup_network");
 
 /// Small named values: the schema version and the head of the chain.
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");

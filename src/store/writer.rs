@@ -17,7 +17,7 @@ use redb::{Database, ReadableDatabase};
 
 use super::error::StoreError;
 use super::record;
-use super::tables::{ACTIVE, EVENTS, META, META_HEAD, TASK_EVENTS, TASKS, TITLE_WORDS};
+use super::tables::{ACTIVE, EVENTS, META, META_HEAD, SETUP_NETWORK, TASK_EVENTS, TASKS, TITLE_WORDS};
 use crate::domain::{ApplyError, Task, TaskBrief, is_final, title_words};
 use crate::protocol::{Digest, Event, EventKind, NewEvent, TaskId};
 use crate::redact::Redactor;
@@ -134,6 +134,7 @@ impl Writer {
             {
                 let mut events = txn.open_table(EVENTS)?;
                 let mut index = txn.open_table(TASK_EVENTS)?;
+                let mut network = txn.open_table(SETUP_NETWORK)?;
                 let mut buf = Vec::with_capacity(512);
                 for request in batch.drain(..) {
                     match self.stage(request.events, head, at, &staged) {
@@ -143,6 +144,9 @@ impl Writer {
                                 events.insert(event.seq, bytes.as_slice())?;
                                 if let Some(task) = event.task {
                                     index.insert((task.as_u128(), event.seq), ())?;
+                                }
+                                if let EventKind::SetupNetworkAllowed { repo, commands } = &event.kind {
+                                    super::migrate::allow_network(&mut network, repo, commands)?;
                                 }
                             }
                             if let Some(last) = request_events.last() {

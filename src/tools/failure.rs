@@ -47,9 +47,10 @@ impl FailureClass {
         match self {
             FailureClass::Code => "let the implementer fix the code",
             FailureClass::Network => {
-                "fetch the dependencies on this machine with network (e.g. `cargo fetch` in your checkout: the \
-                 sandbox reads the cache it fills) and commit the lockfile, or vendor the dependencies; then \
-                 approve to validate again"
+                "let the setup step fetch them with network (add the fetch, e.g. `cargo fetch`, to `[setup] \
+                 commands` in .ambidex/config.toml if it was not discovered; the first fetch asks at the network \
+                 gate), or fetch on this machine and commit the lockfile, or vendor the dependencies; then approve \
+                 to validate again"
             }
             FailureClass::MissingCommand => {
                 "install the tool on this machine (the sandbox sees the host's PATH), or change the validation \
@@ -100,6 +101,9 @@ const NETWORK: &[&str] = &[
     "npm error code eai_again",
     "dial tcp: lookup ",
     "failed to lookup address information",
+    "couldn't connect to server",
+    "failed to connect to",
+    "connection refused",
     "no matching distribution found for",
 ];
 

@@ -43,6 +43,9 @@ pub struct Confinement {
     pub max_processes: u64,
     /// Most address space per process, in bytes.
     pub max_memory: u64,
+    /// Whether it may reach the network (a setup step's dependency fetch); never for agents'
+    /// commands or validation.
+    pub network: bool,
 }
 
 /// How much of the restriction the kernel enforced.
@@ -70,12 +73,14 @@ pub fn restrict(confinement: &Confinement) -> Result<Enforced, String> {
     let existing = |paths: &[PathBuf]| paths.iter().filter(|p| ruleable(p)).cloned().collect::<Vec<_>>();
     let devices = |names: &[&str]| names.iter().map(PathBuf::from).filter(|p| ruleable(p)).collect::<Vec<_>>();
     let write_access = AccessFs::from_all(abi) & !(AccessFs::MakeChar | AccessFs::MakeBlock);
-    let status = Ruleset::default()
+    let mut ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::BestEffort)
         .handle_access(AccessFs::from_all(abi))
-        .map_err(failed)?
-        .handle_access(AccessNet::from_all(abi))
-        .map_err(failed)?
+        .map_err(failed)?;
+    if !confinement.network {
+        ruleset = ruleset.handle_access(AccessNet::from_all(abi)).map_err(failed)?;
+    }
+    let status = ruleset
         .scope(Scope::from_all(abi))
         .map_err(failed)?
         .create()
@@ -103,7 +108,7 @@ pub fn restrict(confinement: &Confinement) -> Result<Enforced, String> {
     if !status.no_new_privs {
         return Err("no_new_privs could not be set".into());
     }
-    super::seccomp::install()?;
+    super::seccomp::install(confinement.network)?;
     clear_capabilities()?;
     Ok(enforced)
 }

@@ -39,6 +39,11 @@ const PASSED_ENV: &[&str] = &[
     "CXX",
 ];
 
+/// Variables passed besides [`PASSED_ENV`] when the command may reach the network (a setup
+/// step's dependency fetch behind the user's proxy).
+const NETWORK_ENV: &[&str] =
+    &["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "no_proxy", "all_proxy"];
+
 /// What to run and how.
 #[derive(Debug, Clone)]
 pub struct RunSpec {
@@ -60,8 +65,9 @@ pub struct RunSpec {
     pub paths: SandboxPaths,
 }
 
-/// What the configuration adds to every level: paths that shape the read list (see
-/// `tools/read_paths.rs`) and how much disk a command may take (see `tools/disk_watch.rs`).
+/// What a command may reach beyond its worktree: paths that shape the read list (see
+/// `tools/read_paths.rs`), how much disk it may take (see `tools/disk_watch.rs`), and, for a
+/// setup step only, the network and the dependency caches it fills.
 #[derive(Debug, Clone, Default)]
 pub struct SandboxPaths {
     /// Extra paths commands may read (`sandbox.read_paths`); those reaching a secret are dropped.
@@ -71,6 +77,12 @@ pub struct SandboxPaths {
     /// Bytes a command may write before it is killed (`sandbox.max_disk_mb`); `None` is
     /// [`super::disk_watch::MAX_DISK_WRITE`].
     pub max_disk_bytes: Option<u64>,
+    /// Directories it may write besides the worktree: the dependency caches a setup step fills
+    /// (see `tools/dep_caches.rs`); empty for agents' commands and validation.
+    pub writable_caches: Vec<PathBuf>,
+    /// Whether it may reach the network: only a setup step's dependency fetch, once a human
+    /// allowed it for the repository.
+    pub network: bool,
 }
 
 /// Most processes a command may add (a fork bomb stops there).
@@ -169,12 +181,19 @@ pub fn scrubbed_env() -> Vec<(String, String)> {
         .collect()
 }
 
+fn network_env() -> Vec<(String, String)> {
+    NETWORK_ENV.iter().filter_map(|name| std::env::var(name).ok().map(|value| ((*name).to_owned(), value))).collect()
+}
+
 fn bwrap_command(spec: &RunSpec) -> Command {
     let workdir = &spec.workdir;
     let mut command = Command::new("bwrap");
     command.args(super::sandbox::BWRAP_ROOT);
     let emptied = hide_secrets(&mut command, spec);
     command.arg("--bind").arg(workdir).arg(workdir);
+    for cache in spec.paths.writable_caches.iter().filter(|c| c.is_dir()) {
+        command.arg("--bind").arg(cache).arg(cache);
+    }
     // The repository's git data stays visible (read-only) even when it lives under /tmp, which
     // the private tmpfs would otherwise hide.
     if let Some(common) = crate::workspace::git_common_dir(workdir) {
@@ -188,8 +207,19 @@ fn bwrap_command(spec: &RunSpec) -> Command {
     for dir in emptied {
         command.arg("--remount-ro").arg(dir);
     }
+    if spec.paths.network {
+        // The resolver's configuration often points into `/run` (systemd-resolved), emptied above.
+        if let Ok(resolv) = std::fs::canonicalize("/etc/resolv.conf")
+            && resolv.starts_with("/run")
+            && let Some(dir) = resolv.parent()
+        {
+            command.arg("--ro-bind").arg(dir).arg(dir);
+        }
+    } else {
+        command.arg("--unshare-net");
+    }
     command
-        .args(["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"])
+        .args(["--unshare-pid", "--unshare-ipc", "--unshare-uts"])
         // Run as root, bubblewrap would keep every capability: device nodes (a disk's), raw
         // sockets. The command gets none.
         .args(["--cap-drop", "ALL"])
@@ -214,6 +244,10 @@ fn hide_secrets(command: &mut Command, spec: &RunSpec) -> Vec<PathBuf> {
         for path in readable.iter().filter(|p| p.starts_with(home)) {
             command.arg("--ro-bind").arg(path).arg(path);
         }
+    }
+    // A toolchain under /tmp (a `CARGO_HOME` there) is behind the private /tmp: bound back.
+    for path in readable.iter().filter(|p| p.starts_with("/tmp") && home.as_ref().is_none_or(|h| !p.starts_with(h))) {
+        command.arg("--ro-bind").arg(path).arg(path);
     }
     if let Some(state) = spec.paths.state_dir.as_ref().filter(|s| s.is_dir())
         && home.as_ref().is_none_or(|h| !state.starts_with(h))
@@ -244,6 +278,12 @@ fn hide_secrets(command: &mut Command, spec: &RunSpec) -> Vec<PathBuf> {
 fn landlock_command(spec: &RunSpec, tmp: &Path) -> Command {
     let mut command = Command::new(&spec.helper);
     command.args(["__sandbox", "landlock", "--rw"]).arg(&spec.workdir).arg("--rw").arg(tmp);
+    for cache in spec.paths.writable_caches.iter().filter(|c| c.is_dir()) {
+        command.arg("--rw").arg(cache);
+    }
+    if spec.paths.network {
+        command.arg("--network");
+    }
     // The git data stays readable (not writable), wherever the repository lives.
     if let Some(common) = crate::workspace::git_common_dir(&spec.workdir) {
         command.arg("--ro").arg(common);
@@ -285,6 +325,7 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
         .current_dir(&spec.workdir)
         .env_clear()
         .envs(scrubbed_env())
+        .envs(if spec.paths.network { network_env() } else { Vec::new() })
         .envs(spec.env.iter().cloned())
         .env("TMPDIR", &tmp_for_command)
         .env("TERM", "dumb")

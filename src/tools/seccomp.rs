@@ -30,9 +30,20 @@ const REFUSED_SOCKET_TYPES: &[u64] = &[
     10, // SOCK_PACKET
 ];
 
-/// System calls refused outright.
+/// Socket types refused even when the network is allowed (a setup step's dependency fetch):
+/// raw packets and the rarer kinds no package manager uses.
+const REFUSED_NETWORK_SOCKET_TYPES: &[u64] = &[
+    libc::SOCK_RAW as u64,
+    libc::SOCK_RDM as u64,
+    6,  // SOCK_DCCP
+    10, // SOCK_PACKET
+];
+
+/// Socket families a command may make when the network is allowed.
+const NETWORK_FAMILIES: &[u64] = &[libc::AF_UNIX as u64, libc::AF_INET as u64, libc::AF_INET6 as u64];
+
+/// System calls refused outright (`connect` only while the network is closed).
 const REFUSED: &[libc::c_long] = &[
-    libc::SYS_connect,
     libc::SYS_bind,
     libc::SYS_listen,
     libc::SYS_accept,
@@ -68,14 +79,19 @@ fn condition(arg: u8, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, 
     SeccompCondition::new(arg, SeccompCmpArgLen::Dword, op, value).map_err(|err| format!("seccomp condition: {err}"))
 }
 
-/// The rules that refuse a socket call unless it makes `AF_UNIX` streams: one rule per way to
-/// be refused (rules are alternatives; the conditions of one rule all hold).
-fn socket_rules() -> Result<Vec<SeccompRule>, String> {
-    let mut rules = vec![
-        SeccompRule::new(vec![condition(0, SeccompCmpOp::Ne, libc::AF_UNIX as u64)?])
-            .map_err(|err| format!("seccomp rule: {err}"))?,
-    ];
-    for kind in REFUSED_SOCKET_TYPES {
+/// The rules that refuse a socket call unless it makes `AF_UNIX` streams (or, with `network`,
+/// IPv4/IPv6 streams and datagrams too): one rule per way to be refused (rules are
+/// alternatives; the conditions of one rule all hold).
+fn socket_rules(network: bool) -> Result<Vec<SeccompRule>, String> {
+    let (families, types) = if network {
+        (NETWORK_FAMILIES, REFUSED_NETWORK_SOCKET_TYPES)
+    } else {
+        (&[libc::AF_UNIX as u64][..], REFUSED_SOCKET_TYPES)
+    };
+    let other_family =
+        families.iter().map(|family| condition(0, SeccompCmpOp::Ne, *family)).collect::<Result<Vec<_>, _>>()?;
+    let mut rules = vec![SeccompRule::new(other_family).map_err(|err| format!("seccomp rule: {err}"))?];
+    for kind in types {
         rules.push(
             SeccompRule::new(vec![condition(1, SeccompCmpOp::MaskedEq(0xf), *kind)?])
                 .map_err(|err| format!("seccomp rule: {err}"))?,
@@ -84,13 +100,16 @@ fn socket_rules() -> Result<Vec<SeccompRule>, String> {
     Ok(rules)
 }
 
-/// Compiles the filter for this machine's architecture.
-fn program(errno: u32) -> Result<BpfProgram, String> {
+/// Compiles the filter for this machine's architecture; `network` lets IPv4/IPv6 sockets connect.
+fn program(errno: u32, network: bool) -> Result<BpfProgram, String> {
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
-    rules.insert(libc::SYS_socket, socket_rules()?);
-    rules.insert(libc::SYS_socketpair, socket_rules()?);
+    rules.insert(libc::SYS_socket, socket_rules(network)?);
+    rules.insert(libc::SYS_socketpair, socket_rules(false)?);
     for call in REFUSED {
         rules.insert(*call, Vec::new());
+    }
+    if !network {
+        rules.insert(libc::SYS_connect, Vec::new());
     }
     let arch =
         std::env::consts::ARCH.try_into().map_err(|err| format!("seccomp does not support this machine: {err}"))?;
@@ -108,10 +127,11 @@ fn unimplemented_program() -> Result<BpfProgram, String> {
     filter.try_into().map_err(|err: seccompiler::BackendError| format!("seccomp filter: {err}"))
 }
 
-/// Installs the filter on this thread (and what it executes). Needs `no_new_privs` set first
+/// Installs the filter on this thread (and what it executes); `network` leaves IPv4/IPv6
+/// connections open (a setup step's dependency fetch). Needs `no_new_privs` set first
 /// (Landlock's `restrict_self` sets it).
-pub fn install() -> Result<(), String> {
-    let refused = program(libc::EPERM as u32)?;
+pub fn install(network: bool) -> Result<(), String> {
+    let refused = program(libc::EPERM as u32, network)?;
     let unimplemented = unimplemented_program()?;
     seccompiler::apply_filter(&refused).map_err(|err| format!("seccomp could not be applied: {err}"))?;
     seccompiler::apply_filter(&unimplemented).map_err(|err| format!("seccomp could not be applied: {err}"))
@@ -119,5 +139,5 @@ pub fn install() -> Result<(), String> {
 
 /// Whether the filter compiles here (for `doctor`): the reason when it does not.
 pub fn check() -> Result<(), String> {
-    program(libc::EPERM as u32).and_then(|_| unimplemented_program()).map(|_| ())
+    program(libc::EPERM as u32, false).and_then(|_| unimplemented_program()).map(|_| ())
 }

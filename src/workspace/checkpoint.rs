@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use git2::{Oid, Repository, ResetType, Signature};
+use git2::{Oid, ResetType, Signature};
 
 use super::WorkspaceError;
 use super::worktree::uncommitted;
@@ -24,7 +24,7 @@ pub fn checkpoint(path: &Path, reference: &str, message: &str) -> Result<String,
     if !reference.starts_with(CHECKPOINT_REFS) {
         return Err(WorkspaceError::NotOurs(reference.to_owned()));
     }
-    let repo = Repository::open(path).map_err(git("open the worktree"))?;
+    let repo = super::baseline::open(path).map_err(git("open the worktree"))?;
     let head = repo.head().and_then(|h| h.peel_to_commit()).map_err(git("read the worktree's branch"))?;
     // A scratch index: the worktree's own index stays as it is.
     let mut index = git2::Index::new().map_err(git("make a scratch index"))?;
@@ -95,7 +95,7 @@ fn is_executable(_: &std::fs::Metadata) -> bool {
 /// checkpoint was taken on, and the files are exactly the checkpoint's (changes stay uncommitted,
 /// as they were); files the checkpoint did not have are deleted, ignored ones (build output) stay.
 pub fn restore(path: &Path, commit: &str) -> Result<(), WorkspaceError> {
-    let repo = Repository::open(path).map_err(git("open the worktree"))?;
+    let repo = super::baseline::open(path).map_err(git("open the worktree"))?;
     let saved =
         repo.revparse_single(commit).and_then(|object| object.peel_to_commit()).map_err(git("find the checkpoint"))?;
     let tip = saved.parent(0).map_err(git("find the checkpoint's branch tip"))?;

@@ -1,3 +1,4 @@
+use git2::Repository;
 use std::path::Path;
 
 use super::*;

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use git2::{Diff, DiffFormat, DiffOptions, Oid, Patch, Repository};
+use git2::{Diff, DiffFormat, DiffOptions, Oid, Patch};
 use serde::{Deserialize, Serialize};
 
 use super::WorkspaceError;
@@ -92,7 +92,7 @@ fn collect(diff: &Diff<'_>) -> Result<WorkDiff, git2::Error> {
 /// The worktree at `path` against commit `base` (hex), untracked files included.
 pub fn diff_against(path: &Path, base: &str) -> Result<WorkDiff, WorkspaceError> {
     let git = |source: git2::Error| WorkspaceError::Git { action: "diff the worktree", source };
-    let repo = Repository::open(path).map_err(git)?;
+    let repo = super::baseline::open(path).map_err(git)?;
     let base = Oid::from_str(base)
         .and_then(|oid| repo.find_commit(oid))
         .map_err(|source| WorkspaceError::BadBase { rev: base.to_owned(), detail: source.message().to_owned() })?;

@@ -261,7 +261,8 @@ pub fn repo_key(root: &Path) -> String {
 
 /// Paths with uncommitted changes (untracked files included), relative to the worktree.
 pub fn uncommitted(path: &Path) -> Result<Vec<String>, WorkspaceError> {
-    let repo = Repository::open(path).map_err(|source| WorkspaceError::Git { action: "open the worktree", source })?;
+    let repo =
+        super::baseline::open(path).map_err(|source| WorkspaceError::Git { action: "open the worktree", source })?;
     let mut options = StatusOptions::new();
     options.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false);
     let statuses = repo
@@ -275,7 +276,7 @@ pub fn uncommitted(path: &Path) -> Result<Vec<String>, WorkspaceError> {
 /// this makes the first one.
 pub fn commit_all(path: &Path, author: &Author, message: &str) -> Result<Option<String>, WorkspaceError> {
     let git = |source: git2::Error| WorkspaceError::git("commit in the worktree", source);
-    let repo = Repository::open(path).map_err(git)?;
+    let repo = super::baseline::open(path).map_err(git)?;
     let mut index = repo.index().map_err(git)?;
     index.add_all(["*"], IndexAddOption::DEFAULT, None).map_err(git)?;
     index.update_all(["*"], None).map_err(git)?;

@@ -425,6 +425,22 @@ samples! {
         branch: "ambidex/00000001/production".into(),
         base: "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d".into(),
     }],
+    SetupRan => [EventKind::SetupRan {
+        candidate: "production".into(),
+        network: true,
+        results: vec![ValidationResult {
+            command: "cargo fetch".into(),
+            ok: true,
+            exit_code: Some(0),
+            duration_ms: 1830,
+            summary: "    Updating crates.io index\n  Downloaded serde v1.0.228".into(),
+        }],
+        baseline: vec!["Cargo.lock".into()],
+    }],
+    SetupNetworkAllowed => [EventKind::SetupNetworkAllowed {
+        repo: "/home/ada/src/pagination".into(),
+        commands: vec!["cargo fetch".into()],
+    }],
     WorktreeRemoved => [
         EventKind::WorktreeRemoved {
             candidate: "eval-c1".into(),
@@ -707,12 +723,14 @@ pub fn task() -> Task {
             path: "/home/ada/.local/share/ambidex/worktrees/pagination-1a2b3c4d/00000001/production".into(),
             branch: "ambidex/00000001/production".into(),
             base: "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d".into(),
+            set_up: true,
         }],
         removed_worktrees: vec![WorktreeRef {
             candidate: "c2".into(),
             path: "/home/ada/.local/share/ambidex/worktrees/pagination-1a2b3c4d/00000001/c2".into(),
             branch: "ambidex/00000001/c2".into(),
             base: "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d".into(),
+            set_up: false,
         }],
         last_stage: Some(FinishedStage {
             stage: StageRun { name: "validate".into(), kind: Some(StageKind::Validate) },

@@ -233,10 +233,11 @@ fn a_validation_filter_that_matches_nothing_fails_and_exploration_does_not_start
 }
 
 /// A dependency that cannot be fetched offline is the environment's failure, not the code's: the
-/// task stops at the environment gate with the cause, before any implementation retry or
-/// exploration.
+/// setup step stops at the network gate before any agent runs; with the network allowed and the
+/// fetch still failing (no such crate, or no route to the registry here), at the environment gate
+/// with the cause. No implementation attempt, no exploration.
 #[test]
-fn a_base_whose_dependencies_cannot_be_fetched_stops_at_the_environment_gate() {
+fn a_base_whose_dependencies_cannot_be_fetched_stops_before_any_agent() {
     let sandbox = Sandbox::new();
     support::truth::rust_repo(&sandbox.repo());
     // A dependency that cannot be fetched: the base cannot build here, whatever the candidates do.
@@ -267,13 +268,23 @@ fn a_base_whose_dependencies_cannot_be_fetched_stops_at_the_environment_gate() {
     assert_ne!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
     let events = task_events(&sandbox);
     let gate = events.iter().find(|e| e["kind"]["type"] == "gate_opened").unwrap_or_else(|| panic!("{events:#?}"));
+    assert_eq!(gate["kind"]["kind"], "network", "{gate:#}");
+    let reason = gate["kind"]["reason"].as_str().unwrap();
+    assert!(reason.contains("`cargo fetch`") && reason.contains("index.crates.io"), "{reason}");
+    assert_eq!(count(&events, "stage_started"), 0, "no agent runs before setup");
+
+    let gates: serde_json::Value = serde_json::from_str(&sandbox.run(&["gate", "list", "--json"]).ok()).unwrap();
+    sandbox.run(&["gate", "approve", gates[0]["gate"].as_str().unwrap()]).ok();
+    let id = events[0]["task"].as_str().unwrap().to_owned();
+    let run = run_scripted(&sandbox, &script, &["run", "--task", &id[id.len() - 8..]]);
+    assert_ne!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let events = task_events(&sandbox);
+    let gate = events.iter().rev().find(|e| e["kind"]["type"] == "gate_opened").unwrap();
     assert_eq!(gate["kind"]["kind"], "environment", "{gate:#}");
     let reason = gate["kind"]["reason"].as_str().unwrap();
-    assert!(reason.contains("`cargo test` (network)") && reason.contains("cargo fetch"), "{reason}");
+    assert!(reason.contains("the setup step failed") && reason.contains("`cargo fetch`"), "{reason}");
+    assert_eq!(count(&events, "stage_started"), 0, "no implementation attempt is spent on the environment");
     assert_eq!(count(&events, "exploration_started"), 0, "no exploration against a base that cannot build here");
-    let implement =
-        events.iter().filter(|e| e["kind"]["type"] == "stage_started" && e["kind"]["kind"] == "implement").count();
-    assert_eq!(implement, 1, "no implementation attempt is spent on the environment");
     let last = events.iter().rev().find(|e| e["kind"]["type"] == "status_changed").unwrap();
     assert_eq!(last["kind"]["to"], "awaiting_gate", "{last:#}");
 }

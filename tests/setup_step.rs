@@ -132,3 +132,25 @@ fn a_crate_without_a_lockfile_fetches_once_with_network_then_validates_offline_t
     assert!(of_type(&events, "gate_opened").iter().all(|g| g["kind"]["kind"] != "network"));
     assert!(registry.seen().len() > before, "it asked the registry again");
 }
+
+#[test]
+fn with_the_network_never_allowed_a_fetch_that_needs_it_stops_at_the_environment_gate() {
+    let sandbox = Sandbox::new();
+    let registry =
+        FakeRegistry::serve("tinyadd", "pub fn add(a: u32, b: u32) -> u32 { a + b }\n", &sandbox.path("reg"));
+    crate_needing_the_network(&sandbox, &registry);
+    sandbox.write("repo/.ambidex/config.toml", "[setup]\nnetwork = \"never\"\ncommands = [\"cargo fetch\"]\n");
+    commit_all(&sandbox.repo(), "setup offline only");
+
+    let run = new_task(&sandbox, "Fix page_count rounding for a partial last page");
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("stopped at the environment gate"), "{}", run.stdout);
+    let (id, _) = other_task(&sandbox, "");
+    let events = events_of(&sandbox, &id);
+    let gate = of_type(&events, "gate_opened")[0]["kind"].clone();
+    let reason = gate["reason"].as_str().unwrap();
+    assert!(reason.contains("the setup step failed") && reason.contains("`cargo fetch` (network)"), "{reason}");
+    assert!(reason.contains("fetch on this machine and commit the lockfile"), "{reason}");
+    assert!(of_type(&events, "stage_started").is_empty(), "no agent ran");
+    assert!(registry.seen().is_empty(), "{:?}", registry.seen());
+}

@@ -392,12 +392,41 @@ impl Broker {
                 let mut output = if outcome.success() {
                     ToolOutput::ok(outcome.render())
                 } else {
-                    ToolOutput::error(outcome.render())
+                    ToolOutput::error(with_cause(outcome.exit_code, outcome.render()))
                 };
                 output.changed_files = changed;
                 output
             }
             Err(err) => ToolOutput::error(err.to_string()),
         }
+    }
+}
+
+/// A failed command's output, with a last line saying so when the environment, not the code, is
+/// at fault: the model should not rewrite code to fix a registry out of reach.
+fn with_cause(exit_code: Option<i32>, rendered: String) -> String {
+    let class = super::failure::classify(exit_code, &rendered);
+    if !class.is_environment() {
+        return rendered;
+    }
+    format!(
+        "{rendered}\n[ambidex: this failure looks like the environment, not the code ({class}): {}. Do not change \
+         the code for it; say so in your summary if it blocks you.]",
+        class.what()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_cause;
+
+    #[test]
+    fn an_environment_failure_is_named_for_the_model_and_a_code_failure_is_left_alone() {
+        let offline = "exit code 101\nerror: failed to download from `https://index.crates.io/config.json`".to_owned();
+        let told = with_cause(Some(101), offline.clone());
+        assert!(told.starts_with(&offline) && told.contains("the environment, not the code (network)"), "{told}");
+        let failing = "exit code 101\ntest result: FAILED. 1 passed; 1 failed".to_owned();
+        assert_eq!(with_cause(Some(101), failing.clone()), failing);
+        assert!(with_cause(Some(127), "sh: 1: pytest: not found\n".into()).contains("(missing_command)"));
     }
 }

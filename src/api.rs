@@ -46,8 +46,8 @@ use crate::orchestrator::Engine;
 pub use client::{ApiClient, EventStream};
 pub use discovery::Discovery;
 pub use types::{
-    CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, ErrorBody, GateInfo, NoteRequest,
-    RemovedWorktree, RewindRequest, TaskList, TaskListQuery,
+    CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, ErrorBody, GateInfo, MemoryList,
+    NoteRequest, RemovedWorktree, RewindRequest, TaskList, TaskListQuery,
 };
 
 /// The token file in the state directory.

@@ -10,6 +10,7 @@ mod eval_cmd;
 mod gate;
 mod gate_show;
 mod import;
+mod memory_cmd;
 mod models;
 mod playbook_cmd;
 mod pr;
@@ -77,6 +78,9 @@ enum Cmd {
     /// List and decide gates
     #[command(subcommand)]
     Gate(gate::GateCmd),
+    /// The repository's memory: what the agents know beyond the files, reviewed by you
+    #[command(subcommand)]
+    Memory(memory_cmd::MemoryCmd),
     /// Show a task's pull request
     #[command(subcommand)]
     Pr(pr::PrCmd),
@@ -318,6 +322,7 @@ fn run(command: Option<Cmd>, context: &Context) -> Result<Outcome, String> {
         Cmd::Run(args) => run::run(args, context),
         Cmd::Serve(args) => serve::run(args, context),
         Cmd::Gate(command) => gate::run(command, context),
+        Cmd::Memory(command) => memory_cmd::run(command, context),
         Cmd::Pr(command) => pr::run(command, context),
         Cmd::Config(command) => config_cmd::run(command, context),
         Cmd::Context(args) => context_cmd::run(args, context),

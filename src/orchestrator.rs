@@ -31,6 +31,7 @@ mod focus;
 mod gate_plan;
 mod gates;
 mod host;
+mod memory;
 mod pr;
 mod queries;
 pub mod readiness;
@@ -355,6 +356,7 @@ impl Engine {
                 self.task(task)?;
                 vec![NewEvent::for_task(task, actor, EventKind::Note { text })]
             }
+            Command::EditMemory { edit } => memory::edit_events(&self.reader().memory()?, edit, actor)?,
             Command::CleanTask { .. } | Command::RewindTask { .. } => {
                 return Err(EngineError::Refused("worktree work is carried out by `execute`, not planned".into()));
             }

@@ -12,6 +12,7 @@ mod expected;
 mod gate;
 mod ids;
 mod matrix_cells;
+mod memory;
 pub mod private;
 mod queries;
 mod readiness;
@@ -34,10 +35,11 @@ pub use evidence::{
 };
 pub use expected::ProposedCriterion;
 pub use gate::{Decision, GateKind, GatePlan};
-pub use ids::{GateId, ParseIdError, SHORT_ID_LEN, TaskId, ToolCallId};
+pub use ids::{GateId, MemoryId, ParseIdError, SHORT_ID_LEN, TaskId, ToolCallId};
 pub use matrix_cells::{
     Better, EvidenceCell, EvidenceColumn, MATRIX_HEADERS, PRODUCTION, matrix_cells, matrix_summary, money,
 };
+pub use memory::{MemoryChange, MemoryEdit, MemoryEntry, MemoryKind, MemorySource, MemoryStatus};
 pub use queries::{CandidateDiff, NoQueries, Queries};
 pub use readiness::ModelUnavailable;
 pub use revision::SpecChanges;

@@ -41,7 +41,7 @@ use tables::{EVENTS, META, META_SCHEMA, SCHEMA_VERSION, TASK_EVENTS, TASKS};
 use writer::{AppendRequest, Reply, Writer};
 
 use crate::domain::{Task, TaskBrief};
-use crate::protocol::{Event, NewEvent, TaskId};
+use crate::protocol::{Event, MemoryEntry, NewEvent, TaskId};
 
 /// The file name of the store inside the state directory.
 pub const STORE_FILE: &str = "state.redb";
@@ -454,6 +454,16 @@ impl StoreReader {
     /// `network` gate of any of its tasks), if any.
     pub fn setup_network(&self, repo: &str) -> Result<Option<Vec<String>>, StoreError> {
         self.read(|txn| read::setup_network(txn, repo))
+    }
+
+    /// Every entry of the repository memory (every repository, every status), oldest first.
+    pub fn memory(&self) -> Result<Vec<MemoryEntry>, StoreError> {
+        self.read(read::memory)
+    }
+
+    /// The memory's version: the seq of its last change (0: never changed).
+    pub fn memory_version(&self) -> Result<u64, StoreError> {
+        self.read(read::memory_version)
     }
 
     /// One task by id.

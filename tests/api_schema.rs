@@ -19,7 +19,9 @@ use std::time::Duration;
 
 use ambidex::api::{CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, ErrorBody, GateInfo};
 use ambidex::api::{NoteRequest, RemovedWorktree, RewindRequest, TaskList};
-use ambidex::protocol::{Decision, GateKind, Risk, Route, SpecChanges, TaskKind, TaskStatus, TaskSummary};
+use ambidex::protocol::{
+    Decision, GateKind, MemoryStatus, Risk, Route, SpecChanges, TaskKind, TaskStatus, TaskSummary,
+};
 use ambidex::store::{STORE_FILE, StoreReader, recompute_hash};
 use serde_json::{Value, json};
 use support::api::{Server, json};
@@ -139,6 +141,49 @@ async fn every_answer_of_a_running_engine_is_described() {
     let (status, event) = json(server.post_json(&format!("/v1/tasks/{id}/notes"), &note).await).await;
     assert_eq!(status, 201, "{event}");
     check_answer(&mut walker, "post", "/v1/tasks/{id}/notes", status, &event);
+
+    // The memory: every kind of edit, each answered with its durable event, then the list.
+    let add = json!({"action": "add", "repo": "/srv/pagination", "kind": "flaky_test",
+        "text": "net::timeout_retry is flaky under load", "scope": ["src/net/**"]});
+    check_request(&mut walker, "/v1/memory", &add);
+    let (status, added) = json(server.post_json("/v1/memory", &add).await).await;
+    assert_eq!(status, 201, "{added}");
+    check_answer(&mut walker, "post", "/v1/memory", status, &added);
+    let entry = added["kind"]["entry"]["id"].as_str().unwrap().to_owned();
+    let edit = json!({"action": "edit", "id": entry, "text": "net::timeout_retry fails one run in twenty",
+        "kind": "flaky_test", "scope": ["src/net/retry.rs"]});
+    check_request(&mut walker, "/v1/memory", &edit);
+    let (status, edited) = json(server.post_json("/v1/memory", &edit).await).await;
+    assert_eq!((status, edited["kind"]["change"].as_str()), (201, Some("edited")), "{edited}");
+    for refused in [json!({"action": "accept", "id": entry, "text": "kept"}), json!({"action": "reject", "id": entry})]
+    {
+        check_request(&mut walker, "/v1/memory", &refused);
+        let (status, answer) = json(server.post_json("/v1/memory", &refused).await).await;
+        assert_eq!(status, 409, "an active entry is no proposal: {answer}");
+        assert!(answer["detail"].as_str().unwrap().contains("not pending"), "{answer}");
+        check_answer(&mut walker, "post", "/v1/memory", status, &answer);
+    }
+    let (status, memory) = json(server.get("/v1/memory").await).await;
+    assert_eq!(memory["entries"][0]["text"], "net::timeout_retry fails one run in twenty", "{memory}");
+    assert_eq!(memory["version"], edited["seq"], "{memory}");
+    check_answer(&mut walker, "get", "/v1/memory", status, &memory);
+    let remove = json!({"action": "remove", "id": entry});
+    check_request(&mut walker, "/v1/memory", &remove);
+    let (status, removed) = json(server.post_json("/v1/memory", &remove).await).await;
+    assert_eq!(removed["kind"]["entry"]["status"], "removed", "{removed}");
+    check_answer(&mut walker, "post", "/v1/memory", status, &removed);
+    let (status, empty) = json(
+        server
+            .post_json(
+                "/v1/memory",
+                &json!({"action": "add", "repo": "/r",
+        "kind": "setup", "text": "  "}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 409, "{empty}");
+    check_answer(&mut walker, "post", "/v1/memory", status, &empty);
 
     let gate = server.open_gate(task["id"].as_str().unwrap().parse().unwrap(), GateKind::Plan).await;
     let (status, gates) = json(server.get("/v1/gates").await).await;
@@ -260,6 +305,7 @@ fn samples(walker: &mut Walker) {
         ("CleanReply", serde_json::to_value(cleaned).unwrap()),
         ("Error", serde_json::to_value(error).unwrap()),
         ("TaskSpec", serde_json::to_value(event_samples::spec()).unwrap()),
+        ("MemoryList", json!({"version": 4321, "entries": [event_samples::memory_entry(MemoryStatus::Active)]})),
     ] {
         walker.check(&format!("{SCHEMAS}/{name}"), &value, &format!("sample {name}"));
     }
@@ -270,7 +316,15 @@ fn the_samples_are_described_and_every_described_field_occurs_in_them() {
     let mut walker = Walker::new(document());
     samples(&mut walker);
     // The request bodies' own fields are met by the requests of the running-engine test.
-    let requests = ["SpecChanges", "NoteRequest", "CancelRequest", "CleanRequest", "DecisionRequest", "RewindRequest"];
+    let requests = [
+        "SpecChanges",
+        "NoteRequest",
+        "CancelRequest",
+        "CleanRequest",
+        "DecisionRequest",
+        "RewindRequest",
+        "MemoryEdit",
+    ];
     let described: Vec<String> = walker
         .described_under(SCHEMAS)
         .into_iter()

@@ -120,6 +120,15 @@ fn a_crate_without_a_lockfile_fetches_once_with_network_then_validates_offline_t
     let lib = repo.find_blob(tree.get_path(std::path::Path::new("src/lib.rs")).unwrap().id()).unwrap();
     assert!(String::from_utf8_lossy(lib.content()).contains("div_ceil"), "the fix is");
 
+    // Learned, then reviewed: the fetch that needed the network is proposed for the memory.
+    let pending: Value = serde_json::from_str(&sandbox.run(&["memory", "pending", "--json"]).ok()).unwrap();
+    let proposal = &pending.as_array().unwrap()[0];
+    assert_eq!((proposal["kind"].as_str(), proposal["status"].as_str()), (Some("setup"), Some("pending")));
+    assert!(proposal["text"].as_str().unwrap().contains("`cargo fetch`"), "{proposal:#}");
+    let proposal_id = proposal["id"].as_str().unwrap().to_owned();
+    let accepted = sandbox.run(&["memory", "accept", &proposal_id[proposal_id.len() - 8..]]).ok();
+    assert!(accepted.contains("is active"), "{accepted}");
+
     // The next task of the repository fetches with network at once: the allowance holds.
     let before = registry.seen().len();
     let next = new_task(&sandbox, "Round the page count of the export up as well");
@@ -131,6 +140,10 @@ fn a_crate_without_a_lockfile_fetches_once_with_network_then_validates_offline_t
     assert_eq!(setup["results"][0]["ok"], true, "{setup:#}");
     assert!(of_type(&events, "gate_opened").iter().all(|g| g["kind"]["kind"] != "network"));
     assert!(registry.seen().len() > before, "it asked the registry again");
+    let used = of_type(&events, "memory_used");
+    assert_eq!(used[0]["kind"]["entries"][0], proposal_id.as_str(), "its agents read the accepted entry");
+    let still: Value = serde_json::from_str(&sandbox.run(&["memory", "list", "--all", "--json"]).ok()).unwrap();
+    assert_eq!(still.as_array().unwrap().len(), 1, "the same fetch is not proposed twice: {still:#}");
 }
 
 #[test]

@@ -9,13 +9,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::types::{
-    CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, ErrorBody, GateInfo, NoteRequest,
-    RewindRequest, TaskList, TaskListQuery,
+    CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, ErrorBody, GateInfo, MemoryList,
+    NoteRequest, RewindRequest, TaskList, TaskListQuery,
 };
 use super::{ApiError, DISCOVERY_FILE, Discovery, auth};
 use crate::domain::Task;
 use crate::llm::{SseEvent, SseParser};
-use crate::protocol::{Decision, Event, GateId, SpecChanges, TaskId, TaskSpec};
+use crate::protocol::{Decision, Event, GateId, MemoryEdit, SpecChanges, TaskId, TaskSpec};
 
 /// How long a request (not an event stream) may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -166,6 +166,16 @@ impl ApiClient {
     /// Attaches a note to a task; returns the stored event.
     pub async fn add_note(&self, task: TaskId, text: &str) -> Result<Event, ApiError> {
         self.post(&format!("/v1/tasks/{task}/notes"), &NoteRequest { text: text.to_owned() }).await
+    }
+
+    /// The repository memory and its version.
+    pub async fn memory(&self) -> Result<MemoryList, ApiError> {
+        self.get("/v1/memory").await
+    }
+
+    /// Changes the repository memory; answers with the durable `memory_changed` event.
+    pub async fn edit_memory(&self, edit: &MemoryEdit) -> Result<Event, ApiError> {
+        self.post("/v1/memory", edit).await
     }
 
     /// The gates waiting for a human.

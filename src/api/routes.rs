@@ -17,13 +17,15 @@ use serde::de::DeserializeOwned;
 
 use super::reply::{Failure, named_field};
 use super::types::{
-    CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, GateInfo, NoteRequest, RemovedWorktree,
-    RewindRequest, TaskList, TaskListQuery,
+    CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, GateInfo, MemoryList, NoteRequest,
+    RemovedWorktree, RewindRequest, TaskList, TaskListQuery,
 };
 use super::{AppState, auth, events};
 use crate::domain::{Task, parse_task_file};
 use crate::orchestrator::Engine;
-use crate::protocol::{Actor, Command, Event, GateId, SpecChanges, TaskId, TaskSource, TaskSpec, TaskStatus};
+use crate::protocol::{
+    Actor, Command, Event, GateId, MemoryEdit, SpecChanges, TaskId, TaskSource, TaskSpec, TaskStatus,
+};
 use crate::store::{MAX_PAGE, TaskQuery};
 
 /// The hand-written OpenAPI 3.1 document for these routes.
@@ -47,6 +49,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/tasks/{id}/revise", post(revise_task))
         .route("/v1/tasks/{id}/notes", post(add_note))
         .route("/v1/events", get(events::stream))
+        .route("/v1/memory", get(list_memory).post(edit_memory))
         .route("/v1/gates", get(list_gates))
         .route("/v1/gates/{id}/decision", post(decide_gate))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
@@ -372,6 +375,28 @@ async fn rewind_task(
     let command = Command::RewindTask { task, to: request.to, note: request.note };
     execute_off_thread(&state, command, &headers, "the rewind").await?;
     Ok(Json(state.engine.task(task)?))
+}
+
+async fn list_memory(State(state): State<Arc<AppState>>) -> Answer<Json<MemoryList>> {
+    let list = read(&state, |engine| {
+        let reader = engine.reader();
+        Ok(MemoryList { version: reader.memory_version()?, entries: reader.memory()? })
+    })
+    .await?;
+    Ok(Json(list))
+}
+
+async fn edit_memory(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer<Response> {
+    let body = body.map_err(|err| Failure::body(&err, state.max_body))?;
+    let edit: MemoryEdit = json_body(&headers, &body, "a memory edit")?;
+    let events = state.engine.execute(Command::EditMemory { edit }, actor(&headers)).await?;
+    let event: Arc<Event> =
+        events.into_iter().next().ok_or_else(|| Failure::internal("the engine stored no memory change"))?;
+    Ok((StatusCode::CREATED, Json(event)).into_response())
 }
 
 async fn list_gates(State(state): State<Arc<AppState>>) -> Answer<Json<Vec<GateInfo>>> {

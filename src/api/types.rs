@@ -171,6 +171,16 @@ pub struct NoteRequest {
     pub text: String,
 }
 
+/// `GET /v1/memory`: the repository memory and its version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryList {
+    /// The seq of the memory's last change (0: never changed); tasks record the version their
+    /// agents saw.
+    pub version: u64,
+    /// Every entry (every repository and status), oldest first.
+    pub entries: Vec<crate::protocol::MemoryEntry>,
+}
+
 /// Every error answer: a short machine-readable code, a sentence saying what went wrong and what
 /// to do, and the offending field when there is one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

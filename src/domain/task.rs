@@ -257,6 +257,9 @@ pub struct Task {
     /// Tool calls made by its agents.
     #[serde(default)]
     pub tool_calls: u64,
+    /// The version of the repository memory its agents were last given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_version: Option<u64>,
     /// Worktrees made for it, while they exist.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub worktrees: Vec<WorktreeRef>,
@@ -354,6 +357,7 @@ impl Task {
             output_tokens: 0,
             cost_micros: 0,
             tool_calls: 0,
+            memory_version: None,
             worktrees: Vec::new(),
             removed_worktrees: Vec::new(),
             last_stage: None,
@@ -607,7 +611,9 @@ impl Task {
             | EventKind::WorktreeIssue { .. }
             | EventKind::CheckpointRestored { .. }
             | EventKind::SetupNetworkAllowed { .. }
+            | EventKind::MemoryChanged { .. }
             | EventKind::Note { .. } => {}
+            EventKind::MemoryUsed { version, .. } => self.memory_version = Some(*version),
         }
         self.updated_at = event.at;
         self.last_seq = event.seq;

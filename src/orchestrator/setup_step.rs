@@ -16,7 +16,7 @@ use super::setup::EngineSetup;
 use super::task_run::TaskRun;
 use crate::config::SetupNetwork;
 use crate::domain::Task;
-use crate::protocol::{Actor, Decision, EventKind, GateKind, NewEvent, ValidationResult};
+use crate::protocol::{Actor, Decision, EventKind, GateKind, MemoryKind, NewEvent, ValidationResult};
 use crate::tools::failure::{FailureClass, classify};
 use crate::tools::runner::{RunSpec, run as run_command};
 use crate::tools::sandbox::SandboxLevel;
@@ -85,7 +85,19 @@ pub(super) async fn run(run: &mut TaskRun, task: &Task) -> Result<Flow, EngineEr
     }
     let ran = execute(run.setup(), &worktree, &commands, network).await;
     let failure = ran.failure();
-    run.record(vec![run.event(Actor::Orchestrator, ran.event(super::task_run::PRODUCTION))]).await?;
+    let mut events = vec![run.event(Actor::Orchestrator, ran.event(super::task_run::PRODUCTION))];
+    if failure.is_none() && network {
+        // Learned: this repository's dependencies come from the network, by these commands.
+        let text = format!(
+            "Dependencies are fetched with {} and need the network; the setup step runs it before any agent, so \
+             builds and tests work offline afterwards.",
+            commands.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", then ")
+        );
+        let entries = run.engine().reader().memory()?;
+        let what = "the setup step's fetch needed the network and succeeded";
+        events.extend(super::memory::propose(&entries, task.id, &repo_of(task), MemoryKind::Setup, text, what));
+    }
+    run.record(events).await?;
     let Some((failed, class)) = failure else { return Ok(Flow::Next) };
     let may_ask = run.setup().config.setup.network == SetupNetwork::Ask;
     if class == FailureClass::Network && !network && may_ask {

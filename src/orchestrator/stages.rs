@@ -137,7 +137,7 @@ async fn agent_stage(run: &mut TaskRun, stage: &Stage, task: &Task) -> Result<Fl
         ("validation", run.validation_commands(task).join("\n")),
     ]);
     if stage.prompt.contains("{{context}}") {
-        values.insert("context", run.context(task));
+        values.insert("context", run.agent_context(task).await?);
     }
     let opening = format!("Begin the `{}` stage. Finish with `{}`.", stage.name, stage.submit);
     let tuning = run.setup().config.tuning_for(stage.role, None);

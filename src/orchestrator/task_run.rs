@@ -18,7 +18,7 @@ use crate::context::{ContextOptions, RepoContext};
 use crate::domain::Task;
 use crate::playbooks::BudgetLimits;
 use crate::playbooks::playbook::{Playbook, Stage};
-use crate::protocol::{Actor, Digest, EventKind, GateKind, NewEvent, Risk, StageKind, TaskId};
+use crate::protocol::{Actor, Digest, EventKind, GateKind, MemoryId, NewEvent, Risk, StageKind, TaskId};
 use crate::tools::broker::{Broker, BrokerConfig};
 use crate::tools::budget::BudgetUsage;
 use crate::workspace::{
@@ -45,6 +45,8 @@ pub struct TaskRun {
     budget_scale: u64,
     /// The rendered context and the focus it was rendered for.
     context: Option<(Vec<String>, String)>,
+    /// The memory version, the entries given and their prompt section, once read.
+    memory: Option<(u64, Vec<MemoryId>, String)>,
     /// Set when the engine stopped while the task ran: the stage it was in restarts from its
     /// checkpoint.
     interrupted: bool,
@@ -119,6 +121,7 @@ impl TaskRun {
             task_budget,
             budget_scale,
             context: None,
+            memory: None,
             interrupted: false,
         }
     }
@@ -221,7 +224,7 @@ impl TaskRun {
     /// focus changes (once the plan is in).
     pub(crate) fn context(&mut self, task: &Task) -> String {
         let focus = focus_of(&task.spec, task.plan.as_ref());
-        match &self.context {
+        let repo = match &self.context {
             Some((known, rendered)) if *known == focus => rendered.clone(),
             _ => {
                 let options = ContextOptions { focus: focus.clone(), ..ContextOptions::default() }
@@ -233,7 +236,45 @@ impl TaskRun {
                 self.context = Some((focus, rendered.clone()));
                 rendered
             }
+        };
+        let memory = self.memory.as_ref().map(|(_, _, section)| section.as_str()).unwrap_or_default();
+        if memory.is_empty() { repo } else { format!("{memory}\n{repo}") }
+    }
+
+    /// The context for an agent's prompt with the repository memory read again first (recording
+    /// the version the agents see when it changed).
+    pub(crate) async fn agent_context(&mut self, task: &Task) -> Result<String, EngineError> {
+        if let Some(used) = self.refresh_memory(task)? {
+            self.record(vec![used]).await?;
         }
+        Ok(self.context(task))
+    }
+
+    /// Reads the repository memory the task's agents get now (its active entries that concern
+    /// the files the task and its plan name) and returns the `memory_used` event to record when
+    /// the task has not seen this version with these entries yet.
+    fn refresh_memory(&mut self, task: &Task) -> Result<Option<NewEvent>, EngineError> {
+        let reader = self.engine.reader();
+        let version = reader.memory_version()?;
+        // The focus's paths (its other items are symbol names).
+        let paths: Vec<String> = focus_of(&task.spec, task.plan.as_ref())
+            .into_iter()
+            .filter(|i| i.contains('/') || i.contains('.'))
+            .collect();
+        let entries = reader.memory()?;
+        let repo = task.spec.repo.clone().unwrap_or_else(|| ".".to_owned());
+        let (given, section) = super::memory::for_task(&entries, &repo, &paths);
+        let ids: Vec<MemoryId> = given.iter().map(|e| e.id).collect();
+        let previous = self.memory.replace((version, ids.clone(), section));
+        let unchanged = match previous {
+            Some((known_version, known, _)) => known_version == version && known == ids,
+            // A resumed run: the task recorded this version already.
+            None => task.memory_version == Some(version) || ids.is_empty() && task.memory_version.is_none(),
+        };
+        if unchanged {
+            return Ok(None);
+        }
+        Ok(Some(self.event(Actor::Orchestrator, EventKind::MemoryUsed { version, entries: ids })))
     }
 
     /// The commands that validate this task: the playbook's, the task's and the plan's; when

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::gate::Decision;
 use super::ids::{GateId, TaskId};
+use super::memory::MemoryEdit;
 use super::task::TaskSpec;
 
 /// A request from a client to the engine. The engine answers through events.
@@ -73,6 +74,11 @@ pub enum Command {
         task: TaskId,
         /// The note.
         text: String,
+    },
+    /// Change the repository memory (add, edit, accept, reject, remove an entry).
+    EditMemory {
+        /// What to change.
+        edit: MemoryEdit,
     },
     /// Stop the engine cleanly; running tasks resume on the next start.
     Shutdown,

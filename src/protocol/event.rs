@@ -10,7 +10,8 @@ use super::evidence::{
     CandidatePlan, CriterionCoverage, EvidenceMatrix, HunkSource, ProductionFile, Synthesis, TestReport,
 };
 use super::gate::{Decision, GateKind};
-use super::ids::{GateId, TaskId, ToolCallId};
+use super::ids::{GateId, MemoryId, TaskId, ToolCallId};
+use super::memory::{MemoryChange, MemoryEntry};
 use super::stage::StageKind;
 use super::task::{TaskSpec, TaskStatus};
 use super::triage::Triage;
@@ -293,6 +294,20 @@ pub enum EventKind {
         /// The setup commands allowed.
         commands: Vec<String>,
     },
+    /// An entry of a repository's memory was proposed, written or reviewed: its whole new state.
+    MemoryChanged {
+        /// What happened to it.
+        change: MemoryChange,
+        /// The entry as it is now.
+        entry: MemoryEntry,
+    },
+    /// The repository memory a task's agents were given.
+    MemoryUsed {
+        /// The memory's version (the sequence number of its last change).
+        version: u64,
+        /// The entries given, most relevant first.
+        entries: Vec<MemoryId>,
+    },
     /// A finished task's worktree was removed (`ambidex task clean`).
     WorktreeRemoved {
         /// The candidate label.
@@ -552,6 +567,8 @@ impl EventKind {
             EventKind::BudgetExceeded { .. } => "budget_exceeded",
             EventKind::WorktreeCreated { .. } => "worktree_created",
             EventKind::SetupRan { .. } => "setup_ran",
+            EventKind::MemoryChanged { .. } => "memory_changed",
+            EventKind::MemoryUsed { .. } => "memory_used",
             EventKind::SetupNetworkAllowed { .. } => "setup_network_allowed",
             EventKind::WorktreeRemoved { .. } => "worktree_removed",
             EventKind::WorktreeIssue { .. } => "worktree_issue",
@@ -656,6 +673,16 @@ impl EventKind {
                 let kept =
                     if baseline.is_empty() { String::new() } else { format!("; baseline: {}", baseline.join(", ")) };
                 format!("setup of {candidate}{network}: {outcome}{kept}")
+            }
+            EventKind::MemoryChanged { change, entry } => format!(
+                "memory {} {}: {} ({})",
+                entry.id.short(),
+                serde_json::to_value(change).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                entry.text.lines().next().unwrap_or_default(),
+                entry.kind
+            ),
+            EventKind::MemoryUsed { version, entries } => {
+                format!("memory version {version}: {} entries given to the agents", entries.len())
             }
             EventKind::SetupNetworkAllowed { repo, commands } => {
                 format!("network allowed to the setup of {repo}: {}", commands.join("; "))

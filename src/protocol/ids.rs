@@ -111,6 +111,12 @@ define_id!(
     "gate"
 );
 define_id!(
+    /// Identifies an entry of a repository's memory.
+    MemoryId,
+    "memory entry"
+);
+
+define_id!(
     /// Identifies one tool call made by an agent.
     ToolCallId,
     "tool call"

@@ -15,11 +15,12 @@ use serde::{Deserialize, Serialize};
 
 use super::record;
 use super::tables::{
-    ACTIVE, EVENTS, META, META_MIGRATIONS, META_SCHEMA, SCHEMA_VERSION, SETUP_NETWORK, TASKS, TITLE_WORDS,
+    ACTIVE, EVENTS, MEMORY, META, META_MEMORY_VERSION, META_MIGRATIONS, META_SCHEMA, SCHEMA_VERSION, SETUP_NETWORK,
+    TASKS, TITLE_WORDS,
 };
 use super::writer::index_title;
 use crate::domain::{Task, is_final};
-use crate::protocol::{EventKind, TaskId};
+use crate::protocol::{EventKind, MemoryEntry, TaskId};
 
 /// One upgrade of a store to a newer schema, as recorded in its `meta` table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,12 +81,22 @@ pub(crate) fn upgrade(txn: &WriteTransaction, from: u64) -> Result<StoreMigratio
 /// one of those projections, and the setups allowed the network, in `txn`. Returns how many
 /// tasks and events there are.
 pub(crate) fn rebuild_projections(txn: &WriteTransaction) -> Result<(u64, u64), MigrateError> {
-    let (tasks, events, allowed) = fold_log(txn)?;
+    let Folded { tasks, events, allowed, memory, memory_version } = fold_log(txn)?;
     txn.delete_table(SETUP_NETWORK)?;
     let mut network = txn.open_table(SETUP_NETWORK)?;
     for (repo, commands) in &allowed {
         allow_network(&mut network, repo, commands)?;
     }
+    txn.delete_table(MEMORY)?;
+    let mut entries = txn.open_table(MEMORY)?;
+    for entry in memory.values() {
+        put_memory(&mut entries, entry)?;
+    }
+    let mut meta = txn.open_table(META)?;
+    match memory_version {
+        Some(version) => meta.insert(META_MEMORY_VERSION, version.to_be_bytes().as_slice())?,
+        None => meta.remove(META_MEMORY_VERSION)?,
+    };
     txn.delete_table(TITLE_WORDS)?;
     txn.delete_table(ACTIVE)?;
     let mut words = txn.open_table(TITLE_WORDS)?;
@@ -110,16 +121,27 @@ pub(crate) fn rebuild_projections(txn: &WriteTransaction) -> Result<(u64, u64), 
     Ok((tasks.len() as u64, events))
 }
 
-/// What the log folds into: every task's projection, how many events there are, and each
-/// repository's setup commands allowed the network.
-type Folded = (BTreeMap<TaskId, Task>, u64, BTreeMap<String, Vec<String>>);
+/// What the whole log folds into.
+struct Folded {
+    /// Every task's projection.
+    tasks: BTreeMap<TaskId, Task>,
+    /// How many events there are.
+    events: u64,
+    /// Each repository's setup commands allowed the network (the latest allowance).
+    allowed: BTreeMap<String, Vec<String>>,
+    /// Each memory entry's latest state.
+    memory: BTreeMap<u128, MemoryEntry>,
+    /// The seq of the memory's last change.
+    memory_version: Option<u64>,
+}
 
-/// Every task's projection, folded from the whole log in order, how many events there are, and
-/// the latest network allowance of each repository's setup.
+/// Folds the whole log, in order (see [`Folded`]).
 fn fold_log(txn: &WriteTransaction) -> Result<Folded, MigrateError> {
     let events = txn.open_table(EVENTS)?;
     let mut tasks: BTreeMap<TaskId, Task> = BTreeMap::new();
     let mut allowed = BTreeMap::new();
+    let mut memory = BTreeMap::new();
+    let mut memory_version = None;
     let mut count = 0;
     for entry in events.iter()? {
         let (key, value) = entry?;
@@ -127,8 +149,15 @@ fn fold_log(txn: &WriteTransaction) -> Result<Folded, MigrateError> {
         let event =
             record::decode(value.value()).map_err(|err| MigrateError::Event { seq, detail: err.to_string() })?;
         count += 1;
-        if let EventKind::SetupNetworkAllowed { repo, commands } = &event.kind {
-            allowed.insert(repo.clone(), commands.clone());
+        match &event.kind {
+            EventKind::SetupNetworkAllowed { repo, commands } => {
+                allowed.insert(repo.clone(), commands.clone());
+            }
+            EventKind::MemoryChanged { entry, .. } => {
+                memory.insert(entry.id.as_u128(), entry.clone());
+                memory_version = Some(seq);
+            }
+            _ => {}
         }
         let Some(id) = event.task else { continue };
         let applied = match (&event.kind, tasks.get_mut(&id)) {
@@ -141,7 +170,14 @@ fn fold_log(txn: &WriteTransaction) -> Result<Folded, MigrateError> {
         };
         applied.map_err(|detail| MigrateError::Event { seq, detail })?;
     }
-    Ok((tasks, count, allowed))
+    Ok(Folded { tasks, events: count, allowed, memory, memory_version })
+}
+
+/// Records `entry`'s latest state.
+pub(crate) fn put_memory(table: &mut redb::Table<'_, u128, &[u8]>, entry: &MemoryEntry) -> Result<(), redb::Error> {
+    let value = serde_json::to_vec(entry).map_err(|err| redb::Error::Corrupted(err.to_string()))?;
+    table.insert(entry.id.as_u128(), value.as_slice())?;
+    Ok(())
 }
 
 /// Records that `repo`'s setup `commands` may use the network (replacing an earlier allowance).

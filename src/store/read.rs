@@ -6,10 +6,12 @@ use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, TableError};
 use serde::de::DeserializeOwned;
 
 use super::record::{self, RecordError};
-use super::tables::{ACTIVE, EVENTS, META, META_HEAD, SETUP_NETWORK, TASK_EVENTS, TASKS, TITLE_WORDS};
+use super::tables::{
+    ACTIVE, EVENTS, MEMORY, META, META_HEAD, META_MEMORY_VERSION, SETUP_NETWORK, TASK_EVENTS, TASKS, TITLE_WORDS,
+};
 use super::writer::Head;
 use crate::domain::{Task, TaskBrief, is_final, title_words};
-use crate::protocol::{Event, TaskId};
+use crate::protocol::{Event, MemoryEntry, TaskId};
 
 /// An error while reading, before it is given a path and a story.
 #[derive(Debug)]
@@ -126,6 +128,28 @@ pub(crate) fn setup_network(txn: &ReadTransaction, repo: &str) -> Result<Option<
     let Some(value) = table.get(repo)? else { return Ok(None) };
     // An allowance that does not read is no allowance: the gate asks again.
     Ok(serde_json::from_slice(value.value()).ok())
+}
+
+/// Every memory entry, in the order they were made.
+pub(crate) fn memory(txn: &ReadTransaction) -> Result<Vec<MemoryEntry>, ReadError> {
+    let table = open_or_empty!(txn, MEMORY, Vec::new());
+    let mut entries = Vec::new();
+    for row in table.iter()? {
+        let (id, value) = row?;
+        let entry = serde_json::from_slice(value.value())
+            .map_err(|err| ReadError::Projection { id: id.value(), detail: err.to_string() })?;
+        entries.push(entry);
+    }
+    Ok(entries)
+}
+
+/// The memory's version: the seq of its last change (0: never changed).
+pub(crate) fn memory_version(txn: &ReadTransaction) -> Result<u64, ReadError> {
+    let meta = open_or_empty!(txn, META, 0);
+    Ok(meta
+        .get(META_MEMORY_VERSION)?
+        .and_then(|value| value.value().try_into().ok().map(u64::from_be_bytes))
+        .unwrap_or(0))
 }
 
 /// Tasks read per title word for [`similar_tasks`].

@@ -13,8 +13,9 @@ use redb::TableDefinition;
 ///    `exploration.adopted` were JSON arrays); upgraded by rebuilding the projections from the log.
 /// 3. The title-word index ([`TITLE_WORDS`]) and the tasks under way ([`ACTIVE`]); built with
 ///    the projections.
-/// 4. Worktrees say whether their setup step succeeded (`set_up`), and the setups allowed the
-///    network ([`SETUP_NETWORK`]) are indexed; rebuilt from the log.
+/// 4. Worktrees say whether their setup step succeeded (`set_up`), tasks which memory version
+///    their agents saw; the setups allowed the network ([`SETUP_NETWORK`]) and the repository
+///    memory ([`MEMORY`]) are tables of their own; rebuilt from the log.
 pub const SCHEMA_VERSION: u64 = 4;
 
 /// seq → event record (version byte, prev hash, hash, canonical JSON body).
@@ -39,6 +40,13 @@ pub const ACTIVE: TableDefinition<u128, ()> = TableDefinition::new("active");
 /// ([`crate::protocol::EventKind::SetupNetworkAllowed`]), the latest allowance; rebuilt from the
 /// log with the projections.
 pub const SETUP_NETWORK: TableDefinition<&str, &[u8]> = TableDefinition::new("setup_network");
+
+/// memory entry id → the entry's latest state (JSON), from
+/// [`crate::protocol::EventKind::MemoryChanged`]; rebuilt from the log with the projections.
+pub const MEMORY: TableDefinition<u128, &[u8]> = TableDefinition::new("memory");
+
+/// `META` key of the memory's version: the seq (u64, big-endian) of its last change.
+pub const META_MEMORY_VERSION: &str = "memory_version";
 
 /// Small named values: the schema version and the head of the chain.
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");

@@ -17,7 +17,9 @@ use redb::{Database, ReadableDatabase};
 
 use super::error::StoreError;
 use super::record;
-use super::tables::{ACTIVE, EVENTS, META, META_HEAD, SETUP_NETWORK, TASK_EVENTS, TASKS, TITLE_WORDS};
+use super::tables::{
+    ACTIVE, EVENTS, MEMORY, META, META_HEAD, META_MEMORY_VERSION, SETUP_NETWORK, TASK_EVENTS, TASKS, TITLE_WORDS,
+};
 use crate::domain::{ApplyError, Task, TaskBrief, is_final, title_words};
 use crate::protocol::{Digest, Event, EventKind, NewEvent, TaskId};
 use crate::redact::Redactor;
@@ -135,6 +137,8 @@ impl Writer {
                 let mut events = txn.open_table(EVENTS)?;
                 let mut index = txn.open_table(TASK_EVENTS)?;
                 let mut network = txn.open_table(SETUP_NETWORK)?;
+                let mut memory = txn.open_table(MEMORY)?;
+                let mut memory_version = None;
                 let mut buf = Vec::with_capacity(512);
                 for request in batch.drain(..) {
                     match self.stage(request.events, head, at, &staged) {
@@ -145,8 +149,15 @@ impl Writer {
                                 if let Some(task) = event.task {
                                     index.insert((task.as_u128(), event.seq), ())?;
                                 }
-                                if let EventKind::SetupNetworkAllowed { repo, commands } = &event.kind {
-                                    super::migrate::allow_network(&mut network, repo, commands)?;
+                                match &event.kind {
+                                    EventKind::SetupNetworkAllowed { repo, commands } => {
+                                        super::migrate::allow_network(&mut network, repo, commands)?;
+                                    }
+                                    EventKind::MemoryChanged { entry, .. } => {
+                                        super::migrate::put_memory(&mut memory, entry)?;
+                                        memory_version = Some(event.seq);
+                                    }
+                                    _ => {}
                                 }
                             }
                             if let Some(last) = request_events.last() {
@@ -183,6 +194,9 @@ impl Writer {
                 }
                 let mut meta = txn.open_table(META)?;
                 meta.insert(META_HEAD, head.to_bytes().as_slice())?;
+                if let Some(version) = memory_version {
+                    meta.insert(META_MEMORY_VERSION, version.to_be_bytes().as_slice())?;
+                }
             }
             txn.commit()?;
             Ok(())

@@ -17,9 +17,10 @@ use ambidex::domain::{
 use ambidex::protocol::{
     Actor, AgentIdentity, CandidatePlan, CriterionCoverage, Decision, DiffStats, Digest, EVENT_SCHEMA, Event,
     EventKind, EvidenceMatrix, EvidenceRow, FileFate, Finding, GateId, GateKind, GatePlan, HunkSource, IntakeVerdict,
-    Plan, PolicyRecord, ProductionFile, PullRequest, Recommendation, Review, ReviewVerdict, Risk, Role, Route,
-    StageKind, StaticFinding, Synthesis, SynthesisReason, TaskId, TaskKind, TaskSource, TaskSpec, TaskStatus, TestCase,
-    TestFramework, TestReport, TestStatus, ToolCallId, ToolCallRecord, Triage, TriageBudgets, ValidationResult,
+    MemoryChange, MemoryEntry, MemoryKind, MemorySource, MemoryStatus, Plan, PolicyRecord, ProductionFile, PullRequest,
+    Recommendation, Review, ReviewVerdict, Risk, Role, Route, StageKind, StaticFinding, Synthesis, SynthesisReason,
+    TaskId, TaskKind, TaskSource, TaskSpec, TaskStatus, TestCase, TestFramework, TestReport, TestStatus, ToolCallId,
+    ToolCallRecord, Triage, TriageBudgets, ValidationResult,
 };
 use jiff::Timestamp;
 
@@ -93,6 +94,20 @@ fn finding() -> Finding {
         category: "correctness".into(),
         file: Some("src/page.rs".into()),
         message: "the last page is dropped when the total is a multiple of the size".into(),
+    }
+}
+
+pub fn memory_entry(status: MemoryStatus) -> MemoryEntry {
+    MemoryEntry {
+        id: "01KAMB1DEXMEM0000000000001".parse().unwrap(),
+        repo: "/home/ada/src/pagination".into(),
+        kind: MemoryKind::FlakyTest,
+        text: "net::timeout_retry fails about one run in twenty under load; re-run before blaming the change.".into(),
+        scope: vec!["src/net/**".into()],
+        source: MemorySource::Observed { task: task_id(), what: "passed on re-run after failing".into() },
+        status,
+        created: at("2026-11-30T09:12:44Z"),
+        confirmed: at("2026-12-01T16:03:10Z"),
     }
 }
 
@@ -437,6 +452,18 @@ samples! {
         }],
         baseline: vec!["Cargo.lock".into()],
     }],
+    MemoryChanged => [
+        EventKind::MemoryChanged { change: MemoryChange::Proposed, entry: memory_entry(MemoryStatus::Pending) },
+        EventKind::MemoryChanged {
+            change: MemoryChange::Added,
+            entry: MemoryEntry {
+                source: MemorySource::Human,
+                scope: Vec::new(),
+                ..memory_entry(MemoryStatus::Active)
+            },
+        },
+    ],
+    MemoryUsed => [EventKind::MemoryUsed { version: 4321, entries: vec![memory_entry(MemoryStatus::Active).id] }],
     SetupNetworkAllowed => [EventKind::SetupNetworkAllowed {
         repo: "/home/ada/src/pagination".into(),
         commands: vec!["cargo fetch".into()],
@@ -718,6 +745,7 @@ pub fn task() -> Task {
         output_tokens: 8_000,
         cost_micros: 480_000,
         tool_calls: 31,
+        memory_version: Some(4321),
         worktrees: vec![WorktreeRef {
             candidate: "production".into(),
             path: "/home/ada/.local/share/ambidex/worktrees/pagination-1a2b3c4d/00000001/production".into(),

@@ -190,7 +190,7 @@ fn exploration(task: &Task) -> Result<Exploration, EngineError> {
 /// `eval` worktree and run there, so each is known to fail (good) or pass (weak) on the base.
 pub(super) async fn design_tests(run: &mut TaskRun) -> Result<Flow, EngineError> {
     let task = run.task()?;
-    let context = run.context(&task);
+    let context = run.agent_context(&task).await?;
     let commands = run.validation_commands(&task);
     let crew = Crew::new(run, &task);
     let (worktree, created) = ensure_worktree(&crew.engine, &task, "eval").await?;
@@ -317,7 +317,7 @@ pub(super) async fn challenge(run: &mut TaskRun) -> Result<Flow, EngineError> {
     if pending.is_empty() {
         return Ok(Flow::Next);
     }
-    let context = run.context(&task);
+    let context = run.agent_context(&task).await?;
     let commands = run.validation_commands(&task).join("\n");
     let crew = Crew::new(run, &task);
     let acceptance = exploration.acceptance.clone().unwrap_or_default();

@@ -1,0 +1,197 @@
+//! The repository memory in the engine: a human's edits become `memory_changed` events (each
+//! carries the entry's whole new state); what Ambidex observes becomes a proposal that waits for
+//! a human; and a task's agents get the active entries that concern its files, within a budget,
+//! with the version they saw recorded on the task.
+
+use globset::Glob;
+use jiff::Timestamp;
+
+use super::EngineError;
+use crate::protocol::{
+    Actor, EventKind, MemoryChange, MemoryEdit, MemoryEntry, MemoryId, MemoryKind, MemorySource, MemoryStatus,
+    NewEvent, TaskId,
+};
+
+/// Longest entry text accepted, in characters.
+pub const MAX_TEXT: usize = 2_000;
+/// Characters of memory a task's prompts carry at most (about 600 tokens).
+pub const PROMPT_BUDGET: usize = 2_400;
+
+/// The events that carry out `edit` on the memory `entries` hold now.
+pub(crate) fn edit_events(
+    entries: &[MemoryEntry],
+    edit: MemoryEdit,
+    actor: Actor,
+) -> Result<Vec<NewEvent>, EngineError> {
+    let now = Timestamp::now();
+    let refused = |why: String| Err(EngineError::Refused(why));
+    let find = |id: MemoryId| {
+        entries.iter().find(|e| e.id == id).cloned().ok_or_else(|| {
+            EngineError::Refused(format!("no memory entry {}; `ambidex memory list --all` shows them", id.short()))
+        })
+    };
+    let (change, entry) = match edit {
+        MemoryEdit::Add { repo, kind, text, scope } => {
+            let text = checked_text(&text)?;
+            let scope = checked_scope(scope)?;
+            if let Some(same) = entries
+                .iter()
+                .find(|e| e.repo == repo && e.kind == kind && e.text == text && e.status != MemoryStatus::Removed)
+            {
+                return refused(format!("memory entry {} already says that ({})", same.id.short(), same.status));
+            }
+            let entry = MemoryEntry {
+                id: MemoryId::new(),
+                repo,
+                kind,
+                text,
+                scope,
+                source: MemorySource::Human,
+                status: MemoryStatus::Active,
+                created: now,
+                confirmed: now,
+            };
+            (MemoryChange::Added, entry)
+        }
+        MemoryEdit::Edit { id, text, kind, scope } => {
+            let mut entry = find(id)?;
+            if !matches!(entry.status, MemoryStatus::Active | MemoryStatus::Pending) {
+                return refused(format!("memory entry {} is {}: add a new one instead", id.short(), entry.status));
+            }
+            if text.is_none() && kind.is_none() && scope.is_none() {
+                return refused("nothing to change: give a new text, kind or scope".into());
+            }
+            if let Some(text) = text {
+                entry.text = checked_text(&text)?;
+            }
+            if let Some(kind) = kind {
+                entry.kind = kind;
+            }
+            if let Some(scope) = scope {
+                entry.scope = checked_scope(scope)?;
+            }
+            entry.confirmed = now;
+            (MemoryChange::Edited, entry)
+        }
+        MemoryEdit::Accept { id, text } => {
+            let mut entry = find(id)?;
+            if entry.status != MemoryStatus::Pending {
+                return refused(format!("memory entry {} is {}, not pending", id.short(), entry.status));
+            }
+            if let Some(text) = text {
+                entry.text = checked_text(&text)?;
+            }
+            entry.status = MemoryStatus::Active;
+            entry.confirmed = now;
+            (MemoryChange::Accepted, entry)
+        }
+        MemoryEdit::Reject { id } => {
+            let mut entry = find(id)?;
+            if entry.status != MemoryStatus::Pending {
+                return refused(format!("memory entry {} is {}, not pending", id.short(), entry.status));
+            }
+            entry.status = MemoryStatus::Rejected;
+            (MemoryChange::Rejected, entry)
+        }
+        MemoryEdit::Remove { id } => {
+            let mut entry = find(id)?;
+            if !matches!(entry.status, MemoryStatus::Active | MemoryStatus::Pending) {
+                return refused(format!("memory entry {} is {} already", id.short(), entry.status));
+            }
+            entry.status = MemoryStatus::Removed;
+            (MemoryChange::Removed, entry)
+        }
+    };
+    Ok(vec![NewEvent::global(actor, EventKind::MemoryChanged { change, entry })])
+}
+
+fn checked_text(text: &str) -> Result<String, EngineError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(EngineError::Refused("a memory entry needs a text: what should the agents know?".into()));
+    }
+    if text.chars().count() > MAX_TEXT {
+        return Err(EngineError::Refused(format!(
+            "a memory entry holds at most {MAX_TEXT} characters; split it, or point to a file in the repository"
+        )));
+    }
+    Ok(text.to_owned())
+}
+
+fn checked_scope(scope: Vec<String>) -> Result<Vec<String>, EngineError> {
+    let scope: Vec<String> = scope.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+    for glob in &scope {
+        Glob::new(glob).map_err(|err| EngineError::Refused(format!("scope `{glob}` is not a glob: {err}")))?;
+    }
+    Ok(scope)
+}
+
+/// Whether `entry` concerns a task touching `paths` (an unscoped entry concerns every task; a
+/// scoped one, a task that names none of its paths yet, too: the plan may still reach them).
+fn concerns(entry: &MemoryEntry, paths: &[String]) -> bool {
+    if entry.scope.is_empty() || paths.is_empty() {
+        return true;
+    }
+    entry.scope.iter().filter_map(|glob| Glob::new(glob).ok()).any(|glob| {
+        let matcher = glob.compile_matcher();
+        paths.iter().any(|path| matcher.is_match(path) || path.starts_with(glob.glob().trim_end_matches("**")))
+    })
+}
+
+/// The active entries of `repo` a task touching `paths` should know, scoped ones that match
+/// first, then by kind, within [`PROMPT_BUDGET`]; and the prompt section that lists them (empty
+/// when there are none).
+pub(crate) fn for_task<'a>(entries: &'a [MemoryEntry], repo: &str, paths: &[String]) -> (Vec<&'a MemoryEntry>, String) {
+    let mut relevant: Vec<&MemoryEntry> =
+        entries.iter().filter(|e| e.status == MemoryStatus::Active && e.repo == repo && concerns(e, paths)).collect();
+    relevant.sort_by_key(|e| (e.scope.is_empty(), e.kind, std::cmp::Reverse(e.confirmed)));
+    let mut given = Vec::new();
+    let mut section = String::new();
+    for entry in relevant {
+        let scope = if entry.scope.is_empty() { String::new() } else { format!(" [{}]", entry.scope.join(", ")) };
+        let line = format!("- ({}){scope} {}\n", entry.kind, entry.text.replace('\n', " "));
+        if section.len() + line.len() > PROMPT_BUDGET {
+            break;
+        }
+        section.push_str(&line);
+        given.push(entry);
+    }
+    if given.is_empty() {
+        return (given, String::new());
+    }
+    let header = "## Repository memory (reviewed by the team; follow it unless the task says otherwise)\n";
+    (given, format!("{header}{section}"))
+}
+
+/// A proposal from what `task` showed: a new pending entry, or `None` when an entry of `repo`
+/// already says the same (whatever its status: a rejected proposal is not made again).
+pub(crate) fn propose(
+    entries: &[MemoryEntry],
+    task: TaskId,
+    repo: &str,
+    kind: MemoryKind,
+    text: String,
+    what: &str,
+) -> Option<NewEvent> {
+    if entries.iter().any(|e| e.repo == repo && e.kind == kind && e.text == text) {
+        return None;
+    }
+    let now = Timestamp::now();
+    let entry = MemoryEntry {
+        id: MemoryId::new(),
+        repo: repo.to_owned(),
+        kind,
+        text,
+        scope: Vec::new(),
+        source: MemorySource::Observed { task, what: what.to_owned() },
+        status: MemoryStatus::Pending,
+        created: now,
+        confirmed: now,
+    };
+    let change = EventKind::MemoryChanged { change: MemoryChange::Proposed, entry };
+    Some(NewEvent::for_task(task, Actor::Orchestrator, change))
+}
+
+#[cfg(test)]
+#[path = "memory_tests.rs"]
+mod tests;

@@ -1,0 +1,82 @@
+use super::*;
+
+fn applied(entries: &mut Vec<MemoryEntry>, edit: MemoryEdit) -> Result<MemoryChange, EngineError> {
+    let events = edit_events(entries, edit, Actor::local_human())?;
+    let EventKind::MemoryChanged { change, entry } = events[0].kind.clone() else { panic!("{events:?}") };
+    entries.retain(|e| e.id != entry.id);
+    entries.push(entry);
+    Ok(change)
+}
+
+fn add(repo: &str, kind: MemoryKind, text: &str, scope: &[&str]) -> MemoryEdit {
+    MemoryEdit::Add { repo: repo.into(), kind, text: text.into(), scope: scope.iter().map(|s| s.to_string()).collect() }
+}
+
+#[test]
+fn a_proposal_waits_for_a_human_and_is_never_made_twice() {
+    let task = TaskId::new();
+    let mut entries = Vec::new();
+    let proposed = propose(&entries, task, "/r", MemoryKind::Setup, "Run `cargo fetch` first.".into(), "setup");
+    let EventKind::MemoryChanged { entry, .. } = proposed.unwrap().kind else { panic!() };
+    assert_eq!(entry.status, MemoryStatus::Pending);
+    entries.push(entry.clone());
+    assert!(for_task(&entries, "/r", &[]).0.is_empty(), "a pending entry reaches no agent");
+    assert!(propose(&entries, task, "/r", MemoryKind::Setup, "Run `cargo fetch` first.".into(), "again").is_none());
+
+    let edited = MemoryEdit::Accept { id: entry.id, text: Some("Dependencies: `cargo fetch` (needs network).".into()) };
+    assert_eq!(applied(&mut entries, edited).unwrap(), MemoryChange::Accepted);
+    let (given, section) = for_task(&entries, "/r", &["src/lib.rs".into()]);
+    assert_eq!(given.len(), 1);
+    assert!(section.contains("(setup) Dependencies: `cargo fetch` (needs network)."), "{section}");
+    assert!(for_task(&entries, "/other", &[]).0.is_empty(), "another repository's memory stays there");
+
+    let again = applied(&mut entries, MemoryEdit::Accept { id: entry.id, text: None });
+    assert!(again.unwrap_err().to_string().contains("is active, not pending"));
+    assert_eq!(applied(&mut entries, MemoryEdit::Remove { id: entry.id }).unwrap(), MemoryChange::Removed);
+    assert!(for_task(&entries, "/r", &[]).0.is_empty());
+    let rejected =
+        propose(&entries, task, "/r", MemoryKind::Setup, "Dependencies: `cargo fetch` (needs network).".into(), "x");
+    assert!(rejected.is_none(), "what a human removed is not proposed again");
+}
+
+#[test]
+fn scoped_entries_reach_the_tasks_whose_files_they_name_first() {
+    let mut entries = Vec::new();
+    applied(&mut entries, add("/r", MemoryKind::Convention, "Errors use thiserror.", &[])).unwrap();
+    applied(&mut entries, add("/r", MemoryKind::FlakyTest, "net::timeout_retry is flaky.", &["src/net/**"])).unwrap();
+    let (given, _) = for_task(&entries, "/r", &["src/net/retry.rs".into()]);
+    let texts: Vec<&str> = given.iter().map(|e| e.text.as_str()).collect();
+    assert_eq!(texts, ["net::timeout_retry is flaky.", "Errors use thiserror."]);
+    let (given, _) = for_task(&entries, "/r", &["docs/guide.md".into()]);
+    assert_eq!(given.len(), 1, "the flaky test of src/net does not concern the docs");
+}
+
+#[test]
+fn bad_edits_are_refused_with_what_to_do() {
+    let mut entries = Vec::new();
+    let empty = applied(&mut entries, add("/r", MemoryKind::Convention, "  ", &[])).unwrap_err().to_string();
+    assert!(empty.contains("needs a text"), "{empty}");
+    let long = "x".repeat(MAX_TEXT + 1);
+    assert!(applied(&mut entries, add("/r", MemoryKind::Convention, &long, &[])).is_err());
+    let glob = applied(&mut entries, add("/r", MemoryKind::Convention, "a", &["src/[x"])).unwrap_err().to_string();
+    assert!(glob.contains("not a glob"), "{glob}");
+    applied(&mut entries, add("/r", MemoryKind::Convention, "a", &[])).unwrap();
+    let twice = applied(&mut entries, add("/r", MemoryKind::Convention, "a", &[])).unwrap_err().to_string();
+    assert!(twice.contains("already says that"), "{twice}");
+    let unknown = applied(&mut entries, MemoryEdit::Remove { id: MemoryId::new() }).unwrap_err().to_string();
+    assert!(unknown.contains("memory list --all"), "{unknown}");
+    let id = entries[0].id;
+    let nothing = applied(&mut entries, MemoryEdit::Edit { id, text: None, kind: None, scope: None });
+    assert!(nothing.unwrap_err().to_string().contains("nothing to change"));
+}
+
+#[test]
+fn the_prompt_section_stays_within_its_budget() {
+    let mut entries = Vec::new();
+    for i in 0..100 {
+        applied(&mut entries, add("/r", MemoryKind::Convention, &format!("Convention {i}: {}", "y".repeat(80)), &[]))
+            .unwrap();
+    }
+    let (given, section) = for_task(&entries, "/r", &[]);
+    assert!(section.len() <= PROMPT_BUDGET + 200 && given.len() < 100, "{}", section.len());
+}

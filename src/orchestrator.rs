@@ -198,8 +198,9 @@ impl Engine {
         let reader = self.store.reader();
         let head_seq = reader.head()?.seq;
         let tasks = reader.tasks()?.iter().map(Task::summary).collect();
+        let memory = Snapshot::memory_shown(reader.memory()?);
         // Subscribed before reading, so no update falls between the snapshot and the stream.
-        Ok((Snapshot { tasks, head_seq, unavailable: self.readiness().err() }, receiver))
+        Ok((Snapshot { tasks, head_seq, unavailable: self.readiness().err(), memory }, receiver))
     }
 
     /// Subscribes to updates without a snapshot (for clients that read the store themselves).

@@ -4,7 +4,7 @@
 //!
 //! - `app`: the state; `update` and `input`: the one function that changes it;
 //! - `render` and the pane files (`stream_view`, `diff_view`, `compare`, `evidence_view`,
-//!   `log_view`, `metrics_view`, `overlay`, `form`): drawing, which only reads the state;
+//!   `log_view`, `memory_view`, `metrics_view`, `overlay`, `form`): drawing, which only reads the state;
 //! - `voice`: the message to a task's agents and the rewind picker (their state, keys, drawing);
 //! - `model`, `streams`, `diff_doc`: what a task's events fold into;
 //! - `gate_view`: the approval overlay, every kind of gate; `wrap`: word wrapping for overlays;
@@ -28,6 +28,9 @@ mod input;
 pub mod keymap;
 pub mod layout;
 pub mod log_view;
+#[cfg(test)]
+mod memory_tests;
+pub mod memory_view;
 pub mod metrics_view;
 pub mod model;
 pub mod overlay;
@@ -119,6 +122,7 @@ pub async fn run(mut client: Client, options: Options) -> std::io::Result<()> {
     state.notifications = options.notifications;
     state.banner = options.banner;
     state.unavailable = client.snapshot.unavailable.clone();
+    state.memory = client.snapshot.memory.clone();
     state.gate_key_guard = options.gate_key_guard;
     install_panic_hook();
     let mut terminal = enter()?;

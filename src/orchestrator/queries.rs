@@ -21,7 +21,8 @@ impl Queries for Engine {
         let head_seq = reader.head().map_err(|err| err.to_string())?.seq;
         let current = reader.current_tasks(SNAPSHOT_FINISHED).map_err(|err| err.to_string())?;
         let tasks = current.iter().map(Task::summary).collect();
-        Ok(Snapshot { tasks, head_seq, unavailable: self.readiness().err() })
+        let memory = Snapshot::memory_shown(reader.memory().map_err(|err| err.to_string())?);
+        Ok(Snapshot { tasks, head_seq, unavailable: self.readiness().err(), memory })
     }
 
     fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Arc<Event>>, String> {

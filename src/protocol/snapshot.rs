@@ -10,6 +10,7 @@ use tokio::sync::{broadcast, mpsc};
 use super::command::Command;
 use super::event::Update;
 use super::ids::TaskId;
+use super::memory::{MemoryEntry, MemoryStatus};
 use super::queries::Queries;
 use super::readiness::ModelUnavailable;
 use super::task::{Risk, Route, TaskKind, TaskStatus};
@@ -48,6 +49,17 @@ pub struct Snapshot {
     /// [`Update::Readiness`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unavailable: Option<ModelUnavailable>,
+    /// The repository memory's active entries and the proposals waiting for review; later
+    /// changes come as `memory_changed` events.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub memory: Vec<MemoryEntry>,
+}
+
+impl Snapshot {
+    /// The entries of `all` a client shows: the active ones and the proposals waiting.
+    pub fn memory_shown(all: Vec<MemoryEntry>) -> Vec<MemoryEntry> {
+        all.into_iter().filter(|e| matches!(e.status, MemoryStatus::Active | MemoryStatus::Pending)).collect()
+    }
 }
 
 /// A client's connection to the engine.

@@ -15,7 +15,7 @@ use super::model::TaskDetail;
 use super::theme::Theme;
 use super::voice::{MessageDraft, RewindPick};
 use crate::protocol::{
-    CandidateDiff, Event, GateId, ModelUnavailable, PRODUCTION, TaskId, TaskStatus, TaskSummary, Update,
+    CandidateDiff, Event, GateId, MemoryEntry, ModelUnavailable, PRODUCTION, TaskId, TaskStatus, TaskSummary, Update,
 };
 
 /// The panes that can hold the focus.
@@ -274,6 +274,8 @@ pub struct Views {
     pub log_filter: String,
     /// Log: whether keys go into the filter.
     pub log_editing: bool,
+    /// Memory: the selected entry.
+    pub memory: usize,
 }
 
 /// Everything the control room shows.
@@ -322,6 +324,9 @@ pub struct AppState {
     /// Why no task can run now (no usable model provider), from the engine: shown in a banner
     /// under the title until the engine says tasks can run again.
     pub unavailable: Option<ModelUnavailable>,
+    /// The repository memory's active entries and the proposals waiting for review, oldest
+    /// first.
+    pub memory: Vec<MemoryEntry>,
     /// How long decision keys are ignored after the approval overlay opened by itself.
     pub gate_key_guard: std::time::Duration,
     /// Styles.
@@ -361,6 +366,7 @@ impl AppState {
             store_label,
             banner: None,
             unavailable: None,
+            memory: Vec::new(),
             gate_key_guard: std::time::Duration::ZERO,
             theme: Theme::default(),
             keymap: Keymap::default(),

@@ -9,7 +9,7 @@ use super::form::FormState;
 use super::keymap::{Action, Mode};
 use super::layout;
 use super::model::Loaded;
-use crate::protocol::{Command, Decision, TaskStatus};
+use crate::protocol::{Command, Decision, MemoryEdit, MemoryStatus, TaskStatus};
 
 /// Lines a mouse wheel notch scrolls.
 const WHEEL: usize = 3;
@@ -175,6 +175,7 @@ impl AppState {
                 self.show(Tab::Log);
                 self.views.log_editing = true;
             }
+            Action::MemoryAccept | Action::MemoryReject => return self.review_memory(action == Action::MemoryAccept),
             Action::Refresh => {
                 if let Some(id) = self.selected_task().map(|t| t.id) {
                     self.details.entry(id).or_default().loaded = Loaded::No;
@@ -185,6 +186,30 @@ impl AppState {
             _ => {}
         }
         Vec::new()
+    }
+
+    /// Accepts or rejects the Memory tab's selected proposal.
+    fn review_memory(&mut self, accept: bool) -> Vec<Command> {
+        if self.tab != Tab::Memory {
+            self.status = Some(("press 6 for the Memory tab, then pick a proposal".into(), true));
+            return Vec::new();
+        }
+        let Some(entry) = self.memory.get(self.views.memory) else {
+            self.status = Some(("no memory entry is selected".into(), true));
+            return Vec::new();
+        };
+        if entry.status != MemoryStatus::Pending {
+            self.status = Some((
+                format!("memory {} is {}: only a proposal is accepted or rejected", entry.id.short(), entry.status),
+                true,
+            ));
+            return Vec::new();
+        }
+        let id = entry.id;
+        let edit = if accept { MemoryEdit::Accept { id, text: None } } else { MemoryEdit::Reject { id } };
+        let said = if accept { "accepted" } else { "rejected" };
+        self.status = Some((format!("memory {} {said}", id.short()), false));
+        vec![Command::EditMemory { edit }]
     }
 
     fn show(&mut self, tab: Tab) {
@@ -224,7 +249,10 @@ impl AppState {
                 Tab::Log => {
                     self.views.log_scroll = add(self.views.log_scroll, -delta).min(self.log_matches.len());
                 }
-                Tab::Memory | Tab::Metrics => {}
+                Tab::Memory => {
+                    self.views.memory = add(self.views.memory, delta).min(self.memory.len().saturating_sub(1))
+                }
+                Tab::Metrics => {}
             },
         }
     }

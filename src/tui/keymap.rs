@@ -102,6 +102,8 @@ actions! {
     BaseCandidate = "base_candidate", Normal, "b", "compare: next candidate on the left";
     Filter = "filter", Normal, "/", "log: filter";
     Refresh = "refresh", Normal, "R", "reload the selected task's events and diffs";
+    MemoryAccept = "memory_accept", Normal, "+", "memory: accept the selected proposal";
+    MemoryReject = "memory_reject", Normal, "-", "memory: reject the selected proposal";
     Approve = "approve", Approval, "y", "approve";
     SendBack = "send_back", Approval, "n", "send back with a note: the stage that made it does it again";
     Stop = "stop", Approval, "s", "stop the task (it runs again only when resumed)";

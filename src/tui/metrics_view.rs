@@ -1,9 +1,9 @@
-//! The Metrics tab (tasks by state, pass rates, cost) and the Memory tab.
+//! The Metrics tab: tasks by state, pass rates, cost.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Widget, Wrap};
+use ratatui::widgets::{Paragraph, Widget};
 
 use super::app::AppState;
 use super::render::{money, pane};
@@ -86,25 +86,4 @@ fn metric<'a>(state: &AppState, name: &str, value: String) -> Line<'a> {
         Span::styled(format!("{name:<26}"), state.theme.style("ui.dim")),
         Span::styled(value, state.theme.style("ui.text")),
     ])
-}
-
-/// Draws the Memory tab. There is no memory store yet, so it says so.
-pub fn render_memory(state: &AppState, area: Rect, buf: &mut Buffer, focused: bool) {
-    let theme = &state.theme;
-    let block = pane(theme, Span::styled(" Memory ", theme.style("ui.header")), focused);
-    let inner = block.inner(area);
-    block.render(area, buf);
-    let lines = vec![
-        Line::styled("No repo memory yet.", theme.style("ui.header")),
-        Line::styled(
-            "Ambidex has no memory store yet: setup commands, conventions, flaky tests and failure patterns \
-             learned from past tasks will be listed, reviewed and pruned here once it does.",
-            theme.style("ui.dim"),
-        ),
-        Line::styled(
-            "Agents already read the repository's own conventions (AGENTS.md, CONTRIBUTING.md) as context.",
-            theme.style("ui.dim"),
-        ),
-    ];
-    Paragraph::new(lines).wrap(Wrap { trim: false }).render(inner, buf);
 }

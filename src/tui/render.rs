@@ -12,7 +12,10 @@ use super::app::{AppState, Overlay, Pane, Tab};
 use super::keymap::Action;
 use super::layout;
 use super::theme::Theme;
-use super::{compare, diff_view, evidence_view, form, gate_view, log_view, metrics_view, overlay, stream_view, voice};
+use super::{
+    compare, diff_view, evidence_view, form, gate_view, log_view, memory_view, metrics_view, overlay, stream_view,
+    voice,
+};
 use crate::protocol::ModelUnavailable;
 
 /// How long ago `then` was, in the largest whole unit.
@@ -76,7 +79,7 @@ impl Widget for &AppState {
                 Tab::Evidence => evidence_view::render(self, areas.body, buf, lower_focus),
                 Tab::Gates => overlay::render_gates_tab(self, areas.body, buf, lower_focus),
                 Tab::Log => log_view::render(self, areas.body, buf, lower_focus),
-                Tab::Memory => metrics_view::render_memory(self, areas.body, buf, lower_focus),
+                Tab::Memory => memory_view::render_memory(self, areas.body, buf, lower_focus),
                 Tab::Metrics => metrics_view::render(self, areas.body, buf, lower_focus),
             },
         }

@@ -9,7 +9,9 @@ use super::diff_doc::Row;
 use super::highlight::Request;
 use super::layout;
 use super::model::{IntakeView, Loaded};
-use crate::protocol::{Actor, Command, Event, EventKind, TaskId, TaskStatus, TaskSummary, Update};
+use crate::protocol::{
+    Actor, Command, Event, EventKind, MemoryEntry, MemoryStatus, TaskId, TaskStatus, TaskSummary, Update,
+};
 
 /// The most log lines kept.
 const LOG_CAP: usize = 20_000;
@@ -101,9 +103,27 @@ impl AppState {
         }
     }
 
+    /// Keeps the Memory tab's entries: an active or pending entry replaces its old state or is
+    /// added; a rejected or removed one goes.
+    fn memory_changed(&mut self, entry: &MemoryEntry) {
+        let shown = matches!(entry.status, MemoryStatus::Active | MemoryStatus::Pending);
+        match self.memory.iter().position(|e| e.id == entry.id) {
+            Some(at) if shown => self.memory[at] = entry.clone(),
+            Some(at) => {
+                self.memory.remove(at);
+            }
+            None if shown => self.memory.push(entry.clone()),
+            None => {}
+        }
+        self.views.memory = self.views.memory.min(self.memory.len().saturating_sub(1));
+    }
+
     /// Applies an event: to the queue (live ones), the task's detail, the log and the overlays.
     fn on_event(&mut self, event: &Arc<Event>, live: bool) {
         self.log_event(event);
+        if let EventKind::MemoryChanged { entry, .. } = &event.kind {
+            self.memory_changed(entry);
+        }
         if live && event.seq > self.seen_seq {
             self.seen_seq = event.seq;
             self.summarize(event);

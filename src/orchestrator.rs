@@ -31,7 +31,7 @@ mod focus;
 mod gate_plan;
 mod gates;
 mod host;
-mod memory;
+pub mod memory;
 mod pr;
 mod queries;
 pub mod readiness;

@@ -86,6 +86,19 @@ fn written_memory_reaches_the_agents_and_travels_as_a_reviewable_file() {
     assert!(used[0]["kind"]["entries"][0].as_str().unwrap().to_lowercase().ends_with(&convention));
     assert_eq!(shown["task"]["memory_version"], used[0]["kind"]["version"]);
 
+    // Pruning: an entry whose files are gone is listed, then removed on --apply.
+    let said = sandbox.run(&["memory", "add", "--kind", "ownership", "--scope", "src/net/**", "Net is Bo's."]).ok();
+    let gone = id_in(&said);
+    let listed_stale = sandbox.run(&["memory", "prune"]).ok();
+    assert!(
+        listed_stale.contains(&format!("{gone} is stale (no file matches its scope (src/net/**)")),
+        "{listed_stale}"
+    );
+    assert!(!listed_stale.contains(&convention), "{listed_stale}");
+    let applied = sandbox.run(&["memory", "prune", "--apply"]).ok();
+    assert!(applied.contains(&format!("removed {gone}")), "{applied}");
+    assert!(sandbox.run(&["memory", "prune"]).ok().contains("nothing stale"));
+
     // Export, then import into another clone of the repository's history.
     let exported = sandbox.run(&["memory", "export"]).ok();
     assert!(exported.contains("exported 1 active entries"), "{exported}");

@@ -85,6 +85,13 @@ pub enum MemoryCmd {
         /// The entry
         id: String,
     },
+    /// List the entries gone stale (their files no longer exist, or no one confirmed them for
+    /// half a year); with --apply, remove them
+    Prune {
+        /// Remove the stale entries
+        #[arg(long)]
+        apply: bool,
+    },
     /// Write the active entries to a TOML file to review and commit
     Export {
         /// The file (default: .ambidex/memory.toml in the repository)
@@ -150,6 +157,30 @@ pub fn run(command: MemoryCmd, context: &Context) -> Result<Outcome, String> {
         MemoryCmd::Accept { id, text } => edit(context, MemoryEdit::Accept { id: find(&entries, &id)?.id, text })?,
         MemoryCmd::Reject { id } => edit(context, MemoryEdit::Reject { id: find(&entries, &id)?.id })?,
         MemoryCmd::Rm { id } => edit(context, MemoryEdit::Remove { id: find(&entries, &id)?.id })?,
+        MemoryCmd::Prune { apply } => {
+            let tracked = ambidex::workspace::tracked_files(Path::new(&repo), 1_000_000);
+            let now = jiff::Timestamp::now();
+            let stale: Vec<(&MemoryEntry, String)> = entries
+                .iter()
+                .filter(mine)
+                .filter_map(|e| ambidex::orchestrator::memory::staleness(e, &tracked, now).map(|why| (e, why)))
+                .collect();
+            if stale.is_empty() {
+                println!("nothing stale: every entry's files exist and each was confirmed within half a year");
+            }
+            for (entry, why) in &stale {
+                let first = entry.text.lines().next().unwrap_or_default();
+                if apply {
+                    edit_quietly(context, MemoryEdit::Remove { id: entry.id })?;
+                    println!("removed {} ({why}): {first}", entry.id.short());
+                } else {
+                    println!("{} is stale ({why}): {first}", entry.id.short());
+                }
+            }
+            if !apply && !stale.is_empty() {
+                println!("remove them with `ambidex memory prune --apply`, or one with `ambidex memory rm ID`");
+            }
+        }
         MemoryCmd::Export { file } => {
             let path = file.unwrap_or_else(|| Path::new(&repo).join(DEFAULT_FILE));
             let active: Vec<FileEntry> = entries

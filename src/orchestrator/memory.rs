@@ -7,10 +7,14 @@ use globset::Glob;
 use jiff::Timestamp;
 
 use super::EngineError;
+use crate::domain::Task;
 use crate::protocol::{
-    Actor, EventKind, MemoryChange, MemoryEdit, MemoryEntry, MemoryId, MemoryKind, MemorySource, MemoryStatus,
-    NewEvent, TaskId,
+    Actor, EventKind, EvidenceMatrix, MemoryChange, MemoryEdit, MemoryEntry, MemoryId, MemoryKind, MemorySource,
+    MemoryStatus, NewEvent, TaskId,
 };
+
+/// Days after which an entry nobody confirmed is proposed for removal.
+pub const STALE_AFTER_DAYS: i64 = 180;
 
 /// Longest entry text accepted, in characters.
 pub const MAX_TEXT: usize = 2_000;
@@ -163,8 +167,9 @@ pub(crate) fn for_task<'a>(entries: &'a [MemoryEntry], repo: &str, paths: &[Stri
     (given, format!("{header}{section}"))
 }
 
-/// A proposal from what `task` showed: a new pending entry, or `None` when an entry of `repo`
-/// already says the same (whatever its status: a rejected proposal is not made again).
+/// A proposal from what `task` showed: a new pending entry; or, when an active entry of `repo`
+/// says the same, its confirmation (at most daily); or `None` when any other entry says it (a
+/// rejected or removed proposal is not made again).
 pub(crate) fn propose(
     entries: &[MemoryEntry],
     task: TaskId,
@@ -173,10 +178,16 @@ pub(crate) fn propose(
     text: String,
     what: &str,
 ) -> Option<NewEvent> {
-    if entries.iter().any(|e| e.repo == repo && e.kind == kind && e.text == text) {
-        return None;
-    }
     let now = Timestamp::now();
+    if let Some(same) = entries.iter().find(|e| e.repo == repo && e.kind == kind && e.text == text) {
+        let stale = now.duration_since(same.confirmed).as_secs() >= 86_400;
+        if same.status != MemoryStatus::Active || !stale {
+            return None;
+        }
+        let entry = MemoryEntry { confirmed: now, ..same.clone() };
+        let change = EventKind::MemoryChanged { change: MemoryChange::Confirmed, entry };
+        return Some(NewEvent::for_task(task, Actor::Orchestrator, change));
+    }
     let entry = MemoryEntry {
         id: MemoryId::new(),
         repo: repo.to_owned(),
@@ -190,6 +201,46 @@ pub(crate) fn propose(
     };
     let change = EventKind::MemoryChanged { change: MemoryChange::Proposed, entry };
     Some(NewEvent::for_task(task, Actor::Orchestrator, change))
+}
+
+/// Why an active or pending entry should go, if it should: its scope matches none of the
+/// repository's `tracked` files any more (they were moved or deleted), or no one confirmed it for
+/// [`STALE_AFTER_DAYS`] days.
+pub fn staleness(entry: &MemoryEntry, tracked: &[String], now: Timestamp) -> Option<String> {
+    if !matches!(entry.status, MemoryStatus::Active | MemoryStatus::Pending) {
+        return None;
+    }
+    if !entry.scope.is_empty() && !tracked.is_empty() {
+        let globs: Vec<_> = entry.scope.iter().filter_map(|g| Glob::new(g).ok()).map(|g| g.compile_matcher()).collect();
+        if !tracked.iter().any(|file| globs.iter().any(|glob| glob.is_match(file))) {
+            return Some(format!("no file matches its scope ({}) any more", entry.scope.join(", ")));
+        }
+    }
+    let days = now.duration_since(entry.confirmed).as_secs() / 86_400;
+    (days >= STALE_AFTER_DAYS).then(|| format!("no one confirmed it for {days} days"))
+}
+
+/// Proposals from an evidence matrix: each test that failed and then passed when re-run, on any
+/// candidate, is proposed as flaky (once per test name).
+pub(crate) fn flaky_proposals(entries: &[MemoryEntry], task: &Task, matrix: &EvidenceMatrix) -> Vec<NewEvent> {
+    let repo = task.spec.repo.clone().unwrap_or_else(|| ".".to_owned());
+    let mut names: Vec<(&str, &str)> =
+        matrix.rows.iter().flat_map(|row| row.flaky.iter().map(|t| (t.as_str(), row.candidate.as_str()))).collect();
+    names.sort_unstable();
+    names.dedup_by_key(|(name, _)| *name);
+    let mut proposals = Vec::new();
+    let mut known = entries.to_vec();
+    for (name, candidate) in names {
+        let text = format!("`{name}` is flaky: it failed, then passed when re-run. Re-run it before blaming a change.");
+        let what = format!("it failed, then passed when re-run, on candidate {candidate}");
+        if let Some(event) = propose(&known, task.id, &repo, MemoryKind::FlakyTest, text, &what) {
+            if let EventKind::MemoryChanged { entry, .. } = &event.kind {
+                known.push(entry.clone());
+            }
+            proposals.push(event);
+        }
+    }
+    proposals
 }
 
 #[cfg(test)]

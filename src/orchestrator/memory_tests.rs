@@ -80,3 +80,59 @@ fn the_prompt_section_stays_within_its_budget() {
     let (given, section) = for_task(&entries, "/r", &[]);
     assert!(section.len() <= PROMPT_BUDGET + 200 && given.len() < 100, "{}", section.len());
 }
+
+#[test]
+fn a_test_that_failed_then_passed_on_a_rerun_is_proposed_as_flaky_once() {
+    use crate::protocol::{EvidenceMatrix, EvidenceRow, TaskSpec};
+    let mut task = crate::domain::task::fresh(TaskSpec::titled("t"));
+    task.spec.repo = Some("/r".into());
+    let row = |candidate: &str, flaky: &[&str]| EvidenceRow {
+        candidate: candidate.into(),
+        flaky: flaky.iter().map(|t| t.to_string()).collect(),
+        ..EvidenceRow::default()
+    };
+    let matrix = EvidenceMatrix {
+        rows: vec![row("c1", &["net::retry", "db::pool"]), row("c2", &["net::retry"])],
+        ..EvidenceMatrix::default()
+    };
+    let proposals = flaky_proposals(&[], &task, &matrix);
+    let texts: Vec<String> = proposals
+        .iter()
+        .map(|event| match &event.kind {
+            EventKind::MemoryChanged { entry, change: MemoryChange::Proposed } => entry.text.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts[0].starts_with("`db::pool` is flaky") && texts[1].starts_with("`net::retry` is flaky"), "{texts:?}");
+    let entries: Vec<MemoryEntry> = proposals
+        .into_iter()
+        .filter_map(|event| match event.kind {
+            EventKind::MemoryChanged { entry, .. } => Some(entry),
+            _ => None,
+        })
+        .collect();
+    assert!(flaky_proposals(&entries, &task, &matrix).is_empty(), "known ones are not proposed again");
+}
+
+#[test]
+fn stale_entries_are_those_whose_files_are_gone_or_unconfirmed_for_half_a_year() {
+    let mut entries = Vec::new();
+    applied(&mut entries, add("/r", MemoryKind::Convention, "Errors use thiserror.", &[])).unwrap();
+    applied(&mut entries, add("/r", MemoryKind::FlakyTest, "net::retry is flaky.", &["src/net/**"])).unwrap();
+    let tracked = vec!["src/lib.rs".to_owned(), "src/page.rs".to_owned()];
+    let now = Timestamp::now();
+    assert_eq!(staleness(&entries[0], &tracked, now), None);
+    let gone = staleness(&entries[1], &tracked, now).unwrap();
+    assert!(gone.contains("no file matches its scope (src/net/**)"), "{gone}");
+    let later = now.checked_add(jiff::SignedDuration::from_hours(24 * (STALE_AFTER_DAYS + 1))).unwrap();
+    assert!(staleness(&entries[0], &tracked, later).unwrap().contains("no one confirmed it for"));
+
+    // Seen again a day later, an active entry is confirmed, not proposed twice.
+    let old =
+        MemoryEntry { confirmed: now.checked_sub(jiff::SignedDuration::from_hours(48)).unwrap(), ..entries[0].clone() };
+    let again = propose(&[old], TaskId::new(), "/r", MemoryKind::Convention, "Errors use thiserror.".into(), "seen");
+    let EventKind::MemoryChanged { change, entry } = again.unwrap().kind else { panic!() };
+    assert_eq!(change, MemoryChange::Confirmed);
+    assert!(entry.confirmed > now.checked_sub(jiff::SignedDuration::from_hours(1)).unwrap());
+}

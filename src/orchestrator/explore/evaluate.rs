@@ -340,7 +340,9 @@ pub(super) async fn evaluate(run: &mut TaskRun) -> Result<(EvidenceMatrix, Diges
     };
     let hash = eval::matrix_hash(&matrix);
     let recorded = EventKind::EvidenceRecorded { matrix: Box::new(matrix.clone()), hash };
-    engine.append(vec![NewEvent::for_task(task.id, Actor::Orchestrator, recorded)]).await?;
+    let mut events = vec![NewEvent::for_task(task.id, Actor::Orchestrator, recorded)];
+    events.extend(crate::orchestrator::memory::flaky_proposals(&engine.reader().memory()?, &task, &matrix));
+    engine.append(events).await?;
     Ok((matrix, hash))
 }
 

@@ -18,6 +18,7 @@
 //! counted, and a missing or locked cache only costs time.
 
 mod ci;
+mod codeowners;
 mod conventions;
 mod discovery;
 mod graph;
@@ -37,6 +38,7 @@ mod walk;
 use std::path::{Path, PathBuf};
 
 pub use ci::is_ci_path;
+pub use codeowners::{OwnerRule, codeowners};
 pub use conventions::ConventionDoc;
 pub use discovery::{CiConfig, CiJob, CommandHint, Discovery, LanguageStat, Manifest, TaskTargets, TestFiles};
 pub use graph::{Csr, PageRank, PageRankOptions, pagerank, pagerank_edges};

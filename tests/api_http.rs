@@ -509,6 +509,8 @@ async fn the_openapi_document_describes_every_route() {
         ("GET", "/v1/events"),
         ("GET", "/v1/gates"),
         ("POST", "/v1/gates/{id}/decision"),
+        ("GET", "/v1/memory"),
+        ("POST", "/v1/memory"),
         ("GET", "/v1/openapi.json"),
     ]
     .into_iter()

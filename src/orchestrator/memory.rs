@@ -7,6 +7,7 @@ use globset::Glob;
 use jiff::Timestamp;
 
 use super::EngineError;
+use crate::context::OwnerRule;
 use crate::domain::Task;
 use crate::protocol::{
     Actor, EventKind, EvidenceMatrix, MemoryChange, MemoryEdit, MemoryEntry, MemoryId, MemoryKind, MemorySource,
@@ -241,6 +242,24 @@ pub(crate) fn flaky_proposals(entries: &[MemoryEntry], task: &Task, matrix: &Evi
         }
     }
     proposals
+}
+
+/// Proposals from the repository's CODEOWNERS rules: one `ownership` entry per rule, scoped to
+/// its paths.
+pub(crate) fn ownership_proposals(entries: &[MemoryEntry], task: &Task, rules: &[OwnerRule]) -> Vec<NewEvent> {
+    let repo = task.spec.repo.clone().unwrap_or_else(|| ".".to_owned());
+    rules
+        .iter()
+        .filter_map(|rule| {
+            let text = format!("`{}` is owned by {}: they review changes there.", rule.pattern, rule.owners.join(" "));
+            let mut event =
+                propose(entries, task.id, &repo, MemoryKind::Ownership, text, "the repository's CODEOWNERS")?;
+            if let EventKind::MemoryChanged { change: MemoryChange::Proposed, entry } = &mut event.kind {
+                entry.scope = vec![rule.glob.clone()];
+            }
+            Some(event)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -136,3 +136,23 @@ fn stale_entries_are_those_whose_files_are_gone_or_unconfirmed_for_half_a_year()
     assert_eq!(change, MemoryChange::Confirmed);
     assert!(entry.confirmed > now.checked_sub(jiff::SignedDuration::from_hours(1)).unwrap());
 }
+
+#[test]
+fn codeowners_rules_are_proposed_as_scoped_ownership() {
+    use crate::context::OwnerRule;
+    let mut task = crate::domain::task::fresh(crate::protocol::TaskSpec::titled("t"));
+    task.spec.repo = Some("/r".into());
+    let rules = vec![OwnerRule {
+        pattern: "src/auth/".into(),
+        glob: "src/auth/**".into(),
+        owners: vec!["@org/security".into(), "@ada".into()],
+    }];
+    let proposals = ownership_proposals(&[], &task, &rules);
+    let EventKind::MemoryChanged { entry, .. } = &proposals[0].kind else { panic!() };
+    assert_eq!(entry.text, "`src/auth/` is owned by @org/security @ada: they review changes there.");
+    assert_eq!(
+        (entry.kind, entry.status, entry.scope.clone()),
+        (MemoryKind::Ownership, MemoryStatus::Pending, vec!["src/auth/**".to_owned()])
+    );
+    assert!(ownership_proposals(std::slice::from_ref(entry), &task, &rules).is_empty());
+}

@@ -86,6 +86,11 @@ pub(super) async fn run(run: &mut TaskRun, task: &Task) -> Result<Flow, EngineEr
     let ran = execute(run.setup(), &worktree, &commands, network).await;
     let failure = ran.failure();
     let mut events = vec![run.event(Actor::Orchestrator, ran.event(super::task_run::PRODUCTION))];
+    if failure.is_none() {
+        // Learned from the repository's own files: who owns what.
+        let entries = run.engine().reader().memory()?;
+        events.extend(super::memory::ownership_proposals(&entries, task, &crate::context::codeowners(&worktree.path)));
+    }
     if failure.is_none() && network {
         // Learned: this repository's dependencies come from the network, by these commands.
         let text = format!(

@@ -267,6 +267,13 @@ impl Engine {
             return Ok(events);
         }
         if decision == Decision::SendBack
+            && let Some(note) = &note
+        {
+            // Said before on another task of the repository: proposed as one of its conventions.
+            let memory = self.reader().memory()?;
+            events.extend(super::memory::repeated_note_proposal(&memory, &tasks, task, note));
+        }
+        if decision == Decision::SendBack
             && let (Some(to), Some(note)) = (back_to, note)
         {
             events.push(orchestrator(EventKind::SentBack { gate, gate_kind: open.kind, to, note }));

@@ -262,6 +262,30 @@ pub(crate) fn ownership_proposals(entries: &[MemoryEntry], task: &Task, rules: &
         .collect()
 }
 
+/// A proposal from a note the engineer sent work back with, when it repeats one said at a gate of
+/// another task of the same repository (sharing at least three significant words and half of
+/// either's): a convention the team keeps having to say.
+pub(crate) fn repeated_note_proposal(
+    entries: &[MemoryEntry],
+    tasks: &[Task],
+    task: &Task,
+    note: &str,
+) -> Option<NewEvent> {
+    let words = crate::domain::title_words(note);
+    let similar = |other: &str| {
+        let theirs = crate::domain::title_words(other);
+        let shared = words.intersection(&theirs).count();
+        shared >= 3 && 2 * shared >= words.len().max(theirs.len())
+    };
+    let earlier = tasks
+        .iter()
+        .filter(|t| t.id != task.id && t.spec.repo == task.spec.repo)
+        .find(|t| t.notes.iter().any(|n| n.gate.is_some() && similar(&n.text)))?;
+    let repo = task.spec.repo.clone().unwrap_or_else(|| ".".to_owned());
+    let what = format!("sent back with the same note on tasks {} and {}", earlier.id.short(), task.id.short());
+    propose(entries, task.id, &repo, MemoryKind::Convention, note.trim().to_owned(), &what)
+}
+
 #[cfg(test)]
 #[path = "memory_tests.rs"]
 mod tests;

@@ -156,3 +156,33 @@ fn codeowners_rules_are_proposed_as_scoped_ownership() {
     );
     assert!(ownership_proposals(std::slice::from_ref(entry), &task, &rules).is_empty());
 }
+
+#[test]
+fn a_send_back_note_said_before_on_the_repository_is_proposed_as_a_convention() {
+    use crate::domain::EngineerNote;
+    use crate::protocol::{GateKind, TaskSpec};
+    let task_in = |repo: &str| {
+        let mut task = crate::domain::task::fresh(TaskSpec::titled("t"));
+        task.spec.repo = Some(repo.into());
+        task
+    };
+    let mut earlier = task_in("/r");
+    earlier.notes.push(EngineerNote {
+        text: "Please keep the public signatures unchanged and add a regression test".into(),
+        gate: Some(GateKind::PullRequest),
+        seq: 7,
+    });
+    let elsewhere = {
+        let mut other = task_in("/other");
+        other.notes = earlier.notes.clone();
+        other
+    };
+    let now = task_in("/r");
+    let note = "Keep public signatures unchanged, and add a regression test first";
+    let proposal = repeated_note_proposal(&[], &[earlier.clone(), now.clone()], &now, note).unwrap();
+    let EventKind::MemoryChanged { entry, .. } = proposal.kind else { panic!() };
+    assert_eq!((entry.kind, entry.text.as_str()), (MemoryKind::Convention, note));
+    assert!(repeated_note_proposal(&[], &[elsewhere, now.clone()], &now, note).is_none(), "another repository's");
+    let unrelated = "Rename the variable to something clearer";
+    assert!(repeated_note_proposal(&[], &[earlier, now.clone()], &now, unrelated).is_none());
+}

@@ -7,6 +7,7 @@ mod actor;
 pub mod bounded;
 mod command;
 mod event;
+mod event_summary;
 mod evidence;
 mod expected;
 mod gate;

@@ -86,9 +86,9 @@ pub(super) async fn run(run: &mut TaskRun, task: &Task) -> Result<Flow, EngineEr
     let ran = execute(run.setup(), &worktree, &commands, network).await;
     let failure = ran.failure();
     let mut events = vec![run.event(Actor::Orchestrator, ran.event(super::task_run::PRODUCTION))];
+    let entries = if failure.is_none() { run.engine().reader().memory()? } else { Vec::new() };
     if failure.is_none() {
         // Learned from the repository's own files: who owns what.
-        let entries = run.engine().reader().memory()?;
         events.extend(super::memory::ownership_proposals(&entries, task, &crate::context::codeowners(&worktree.path)));
     }
     if failure.is_none() && network {
@@ -98,7 +98,6 @@ pub(super) async fn run(run: &mut TaskRun, task: &Task) -> Result<Flow, EngineEr
              builds and tests work offline afterwards.",
             commands.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", then ")
         );
-        let entries = run.engine().reader().memory()?;
         let what = "the setup step's fetch needed the network and succeeded";
         events.extend(super::memory::propose(&entries, task.id, &repo_of(task), MemoryKind::Setup, text, what));
     }
@@ -124,7 +123,11 @@ pub(super) async fn run(run: &mut TaskRun, task: &Task) -> Result<Flow, EngineEr
          once it is fixed, or stop the task.",
         failed.command,
         if class == FailureClass::Code { "the command failed" } else { class.what() },
-        class.fix(),
+        if class == FailureClass::Code {
+            "run it in your checkout to see why, and fix the repository's setup"
+        } else {
+            class.fix()
+        },
         tail(&failed.summary, 6)
     );
     Ok(Flow::Ask(GateRequest::new(GateKind::Environment, reason).human_only(true)))

@@ -139,6 +139,9 @@ async fn agent_stage(run: &mut TaskRun, stage: &Stage, task: &Task) -> Result<Fl
     if stage.prompt.contains("{{context}}") {
         values.insert("context", run.agent_context(task).await?);
     }
+    if stage.prompt.contains("{{memory}}") {
+        values.insert("memory", run.agent_memory(task).await?);
+    }
     let opening = format!("Begin the `{}` stage. Finish with `{}`.", stage.name, stage.submit);
     let tuning = run.setup().config.tuning_for(stage.role, None);
     let spec = stage_agent(stage, task, model, &values, opening, None, tuning);

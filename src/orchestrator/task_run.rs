@@ -250,6 +250,15 @@ impl TaskRun {
         Ok(self.context(task))
     }
 
+    /// The repository memory section alone (for prompts without the rest of the context), read
+    /// again first as for [`Self::agent_context`].
+    pub(crate) async fn agent_memory(&mut self, task: &Task) -> Result<String, EngineError> {
+        if let Some(used) = self.refresh_memory(task)? {
+            self.record(vec![used]).await?;
+        }
+        Ok(self.memory.as_ref().map(|(_, _, section)| section.clone()).unwrap_or_default())
+    }
+
     /// Reads the repository memory the task's agents get now (its active entries that concern
     /// the files the task and its plan name) and returns the `memory_used` event to record when
     /// the task has not seen this version with these entries yet.

@@ -80,7 +80,7 @@ pub(crate) fn edit_events(
         }
         MemoryEdit::Accept { id, text } => {
             let mut entry = find(id)?;
-            if entry.status != MemoryStatus::Pending {
+            if !matches!(entry.status, MemoryStatus::Pending | MemoryStatus::Observed) {
                 return refused(format!("memory entry {} is {}, not pending", id.short(), entry.status));
             }
             if let Some(text) = text {
@@ -92,7 +92,7 @@ pub(crate) fn edit_events(
         }
         MemoryEdit::Reject { id } => {
             let mut entry = find(id)?;
-            if entry.status != MemoryStatus::Pending {
+            if !matches!(entry.status, MemoryStatus::Pending | MemoryStatus::Observed) {
                 return refused(format!("memory entry {} is {}, not pending", id.short(), entry.status));
             }
             entry.status = MemoryStatus::Rejected;
@@ -100,7 +100,7 @@ pub(crate) fn edit_events(
         }
         MemoryEdit::Remove { id } => {
             let mut entry = find(id)?;
-            if !matches!(entry.status, MemoryStatus::Active | MemoryStatus::Pending) {
+            if !matches!(entry.status, MemoryStatus::Active | MemoryStatus::Pending | MemoryStatus::Observed) {
                 return refused(format!("memory entry {} is {} already", id.short(), entry.status));
             }
             entry.status = MemoryStatus::Removed;
@@ -208,7 +208,7 @@ pub(crate) fn propose(
 /// repository's `tracked` files any more (they were moved or deleted), or no one confirmed it for
 /// [`STALE_AFTER_DAYS`] days.
 pub fn staleness(entry: &MemoryEntry, tracked: &[String], now: Timestamp) -> Option<String> {
-    if !matches!(entry.status, MemoryStatus::Active | MemoryStatus::Pending) {
+    if !matches!(entry.status, MemoryStatus::Active | MemoryStatus::Pending | MemoryStatus::Observed) {
         return None;
     }
     if !entry.scope.is_empty() && !tracked.is_empty() {
@@ -221,8 +221,39 @@ pub fn staleness(entry: &MemoryEntry, tracked: &[String], now: Timestamp) -> Opt
     (days >= STALE_AFTER_DAYS).then(|| format!("no one confirmed it for {days} days"))
 }
 
-/// Proposals from an evidence matrix: each test that failed and then passed when re-run, on any
-/// candidate, is proposed as flaky (once per test name).
+/// What a sighting of `text` adds: the first makes an `observed` entry, the second proposes it
+/// (pending), and later ones confirm an active entry (as [`propose`] does).
+pub(crate) fn observe(
+    entries: &[MemoryEntry],
+    task: TaskId,
+    repo: &str,
+    kind: MemoryKind,
+    text: String,
+    what: &str,
+) -> Option<NewEvent> {
+    let seen = entries.iter().find(|e| e.repo == repo && e.kind == kind && e.text == text);
+    match seen {
+        Some(entry) if entry.status == MemoryStatus::Observed => {
+            let now = Timestamp::now();
+            let source = MemorySource::Observed { task, what: format!("{what} (seen twice)") };
+            let entry = MemoryEntry { status: MemoryStatus::Pending, confirmed: now, source, ..entry.clone() };
+            let change = EventKind::MemoryChanged { change: MemoryChange::Proposed, entry };
+            Some(NewEvent::for_task(task, Actor::Orchestrator, change))
+        }
+        Some(_) => propose(entries, task, repo, kind, text, what),
+        None => {
+            let mut event = propose(entries, task, repo, kind, text, what)?;
+            if let EventKind::MemoryChanged { change, entry } = &mut event.kind {
+                *change = MemoryChange::Observed;
+                entry.status = MemoryStatus::Observed;
+            }
+            Some(event)
+        }
+    }
+}
+
+/// Sightings from an evidence matrix: each test that failed and then passed when re-run, on any
+/// candidate, is observed as flaky (once per test name); seen a second time, it is proposed.
 pub(crate) fn flaky_proposals(entries: &[MemoryEntry], task: &Task, matrix: &EvidenceMatrix) -> Vec<NewEvent> {
     let repo = task.spec.repo.clone().unwrap_or_else(|| ".".to_owned());
     let mut names: Vec<(&str, &str)> =
@@ -234,7 +265,7 @@ pub(crate) fn flaky_proposals(entries: &[MemoryEntry], task: &Task, matrix: &Evi
     for (name, candidate) in names {
         let text = format!("`{name}` is flaky: it failed, then passed when re-run. Re-run it before blaming a change.");
         let what = format!("it failed, then passed when re-run, on candidate {candidate}");
-        if let Some(event) = propose(&known, task.id, &repo, MemoryKind::FlakyTest, text, &what) {
+        if let Some(event) = observe(&known, task.id, &repo, MemoryKind::FlakyTest, text, &what) {
             if let EventKind::MemoryChanged { entry, .. } = &event.kind {
                 known.push(entry.clone());
             }

@@ -82,7 +82,7 @@ fn the_prompt_section_stays_within_its_budget() {
 }
 
 #[test]
-fn a_test_that_failed_then_passed_on_a_rerun_is_proposed_as_flaky_once() {
+fn a_test_seen_flaky_twice_is_proposed_once() {
     use crate::protocol::{EvidenceMatrix, EvidenceRow, TaskSpec};
     let mut task = crate::domain::task::fresh(TaskSpec::titled("t"));
     task.spec.repo = Some("/r".into());
@@ -95,24 +95,27 @@ fn a_test_that_failed_then_passed_on_a_rerun_is_proposed_as_flaky_once() {
         rows: vec![row("c1", &["net::retry", "db::pool"]), row("c2", &["net::retry"])],
         ..EvidenceMatrix::default()
     };
-    let proposals = flaky_proposals(&[], &task, &matrix);
-    let texts: Vec<String> = proposals
-        .iter()
-        .map(|event| match &event.kind {
-            EventKind::MemoryChanged { entry, change: MemoryChange::Proposed } => entry.text.clone(),
-            other => panic!("{other:?}"),
-        })
-        .collect();
-    assert_eq!(texts.len(), 2, "{texts:?}");
-    assert!(texts[0].starts_with("`db::pool` is flaky") && texts[1].starts_with("`net::retry` is flaky"), "{texts:?}");
-    let entries: Vec<MemoryEntry> = proposals
-        .into_iter()
-        .filter_map(|event| match event.kind {
-            EventKind::MemoryChanged { entry, .. } => Some(entry),
-            _ => None,
-        })
-        .collect();
-    assert!(flaky_proposals(&entries, &task, &matrix).is_empty(), "known ones are not proposed again");
+    let mut entries: Vec<MemoryEntry> = Vec::new();
+    let mut sight = |entries: &mut Vec<MemoryEntry>| -> Vec<(MemoryChange, MemoryStatus, String)> {
+        let events = flaky_proposals(entries, &task, &matrix);
+        events
+            .into_iter()
+            .map(|event| {
+                let EventKind::MemoryChanged { change, entry } = event.kind else { panic!() };
+                entries.retain(|e| e.id != entry.id);
+                entries.push(entry.clone());
+                (change, entry.status, entry.text)
+            })
+            .collect()
+    };
+    let first = sight(&mut entries);
+    assert_eq!(first.len(), 2, "{first:?}");
+    assert!(first.iter().all(|(c, s, _)| *c == MemoryChange::Observed && *s == MemoryStatus::Observed));
+    assert!(first[0].2.starts_with("`db::pool` is flaky") && first[1].2.starts_with("`net::retry` is flaky"));
+    assert!(for_task(&entries, "/r", &[]).0.is_empty(), "seen once reaches no agent");
+    let second = sight(&mut entries);
+    assert!(second.iter().all(|(c, s, _)| *c == MemoryChange::Proposed && *s == MemoryStatus::Pending), "{second:?}");
+    assert!(sight(&mut entries).is_empty(), "a pending proposal is not made again");
 }
 
 #[test]

@@ -72,6 +72,9 @@ impl std::str::FromStr for MemoryKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MemoryStatus {
+    /// Seen once (a test that failed, then passed on a re-run): proposed when seen again, shown
+    /// only with `--all`.
+    Observed,
     /// Proposed from an observation; waits for a human to accept, edit or reject it.
     Pending,
     /// In use: relevant tasks' agents read it.
@@ -85,6 +88,7 @@ pub enum MemoryStatus {
 impl std::fmt::Display for MemoryStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            MemoryStatus::Observed => "observed",
             MemoryStatus::Pending => "pending",
             MemoryStatus::Active => "active",
             MemoryStatus::Rejected => "rejected",
@@ -136,6 +140,8 @@ pub struct MemoryEntry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MemoryChange {
+    /// Ambidex saw it once; a second sighting proposes it.
+    Observed,
     /// Ambidex proposed it.
     Proposed,
     /// A human added it.

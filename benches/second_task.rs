@@ -7,7 +7,8 @@
 //!   map the first task pays; the cache file's size after one and after every task.
 //!
 //! Run it with `bench/second-task.sh`, which also prints the machine's load. `RUNS` sets the
-//! runs per figure (default 5; medians are reported), `FILES` the repository's size.
+//! runs per figure (default 5; medians are reported), `FILES` the repository's size. The
+//! `figure` lines (minimum, median and maximum of each series) are what `bench/compare.sh` reads.
 
 // Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -89,6 +90,17 @@ fn median(mut times: Vec<Duration>) -> Duration {
     times[times.len() / 2]
 }
 
+/// A `figure` line for `bench/compare.sh`: tab-separated name, then Ambidex's and the anchor's
+/// minimum, median and maximum in milliseconds.
+fn figure_line(name: &str, ours: &[Duration], anchor: &[Duration]) -> String {
+    let spread = |times: &[Duration]| {
+        let mut ms: Vec<f64> = times.iter().map(|t| t.as_secs_f64() * 1000.0).collect();
+        ms.sort_by(f64::total_cmp);
+        format!("{:.1}\t{:.1}\t{:.1}", ms[0], ms[ms.len() / 2], ms[ms.len() - 1])
+    };
+    format!("figure\t{name}\t{}\t{}", spread(ours), spread(anchor))
+}
+
 fn secs(d: Duration) -> String {
     format!("{:.3} s", d.as_secs_f64())
 }
@@ -134,6 +146,8 @@ fn main() {
         maps.push(elapsed);
         last = stats;
     }
+    println!("{}", figure_line("worktree creation vs `git worktree add -b`", &by_ambidex, &by_git));
+    println!("{}", figure_line("second task's symbol map (warm tag cache) vs `git worktree add -b`", &maps, &by_git));
     let (git_median, ours, warm) = (median(by_git), median(by_ambidex), median(maps));
     println!(
         "later tasks ({runs} runs, medians): symbol map of a fresh worktree {} ({} cached, {} tagged) vs `git worktree add` {} ({:.2}×); cold map {:.1}× the warm one",

@@ -159,6 +159,36 @@ fn reopen(c: &mut Criterion) {
     let started = Instant::now();
     let verification = reader.verify().unwrap();
     eprintln!("audit verify of 1,000,000 events: {:.2?} ({verification:?})", started.elapsed());
+    verify_against_sha256sum(&reader, &path);
+}
+
+/// `audit verify` against its anchor, `sha256sum` of the store file, alternating `VERIFY_RUNS`
+/// times (default 5): a `figure` line for `bench/compare.sh` (tab-separated name, then the
+/// verification's and the anchor's minimum, median and maximum in milliseconds).
+fn verify_against_sha256sum(reader: &StoreReader, path: &Path) {
+    let runs = std::env::var("VERIFY_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5usize).max(1);
+    let (mut ours, mut anchor) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let started = Instant::now();
+        let status = std::process::Command::new("sha256sum").arg(path).stdout(std::process::Stdio::null()).status();
+        if !status.is_ok_and(|s| s.success()) {
+            eprintln!("sha256sum is not available: no anchor for audit verify");
+            return;
+        }
+        anchor.push(started.elapsed().as_secs_f64() * 1000.0);
+        let started = Instant::now();
+        reader.verify().unwrap();
+        ours.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let spread = |ms: &mut Vec<f64>| {
+        ms.sort_by(f64::total_cmp);
+        format!("{:.1}\t{:.1}\t{:.1}", ms[0], ms[ms.len() / 2], ms[ms.len() - 1])
+    };
+    println!(
+        "figure\taudit verify of 1,000,000 events vs `sha256sum` of the store file\t{}\t{}",
+        spread(&mut ours),
+        spread(&mut anchor)
+    );
 }
 
 criterion_group!(benches, append, concurrent, reopen);

@@ -15,6 +15,7 @@
 //!   URL, a log, an event or the store.
 
 pub mod delivery;
+pub mod git_tls;
 mod github;
 mod gitlab;
 mod http;

@@ -182,6 +182,8 @@ pub fn push(request: &PushRequest<'_>) -> Result<Pushed, ForgeError> {
             without_userinfo(err.message())
         ))
     };
+    // The CA bundle the binary left out of libgit2's start-up (`git_tls`): needed from here on.
+    super::git_tls::load_ca_bundle()?;
     let tries = Cell::new(0);
     let remote_tip = {
         let connection = found

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Every anchor comparison of issue 22 in one run, each figure against its anchor on the same
+# machine in the same run, alternating (anchor, then Ambidex, RUNS times), and one markdown table
+# of minimum / median / maximum with the ratio of the medians. The README's "Measured" table is
+# this script's output, pasted as printed.
+#
+#   task list vs git log      CPU (user + system) of `ambidex task list` on an empty store vs
+#                             `git log --oneline -20` in this checkout, each the mean of REPEAT
+#                             back-to-back runs
+#   search vs rg              CPU of `ambidex search` vs `rg -n` over the tree bench/compare-rg.sh
+#                             prepares, summed over its four patterns; the hits (file and line)
+#                             must be identical, else the script stops
+#   worktree, second task     wall time, from bench/second-task.sh (FILES-file generated repo)
+#   empty vs 10,000 tasks     wall time of one submission with intake and triage, from
+#                             `cargo bench --bench api -- api_history` (criterion's samples)
+#   audit verify vs sha256sum wall time over 1,000,000 events, from `cargo bench --bench store`
+#
+# Usage: bench/compare.sh          (about 8 minutes on 2 cores once built)
+#        QUICK=1 bench/compare.sh  (smaller runs and repository: a check that it works)
+# Environment: RUNS (default 7; QUICK 3), REPEAT (default 20: runs per CPU figure), FILES (default 10000; QUICK 2000),
+# CONTEXT_BENCH_TREE (default: $CARGO_TARGET_DIR/bench-tree). Targets are the issue's where it
+# names one (task list 3x, search 1.1x); the others are this script's, marked "(proposed)".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+QUICK=${QUICK:-}
+RUNS=${RUNS:-$([ -n "$QUICK" ] && echo 3 || echo 7)}
+REPEAT=${REPEAT:-20}
+FILES=${FILES:-$([ -n "$QUICK" ] && echo 2000 || echo 10000)}
+TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+export CONTEXT_BENCH_TREE=${CONTEXT_BENCH_TREE:-$TARGET_DIR/bench-tree}
+started=$(date +%s)
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+load_start=$(load)
+
+echo "building..." >&2
+cargo build --release --quiet
+cargo bench --quiet --no-run --bench api --bench store --bench second_task 2>/dev/null
+BIN=$TARGET_DIR/release/ambidex
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+rows=()
+
+# Prints the minimum, median and maximum of numbers on stdin, tab-separated.
+spread() { sort -g | awk '{a[NR]=$1} END {printf "%.1f\t%.1f\t%.1f\n", a[1], a[int((NR+1)/2)], a[NR]}'; }
+
+# Milliseconds of CPU (user + system) per run: the mean over REPEAT back-to-back runs of the
+# command, from the children's times bash's `times` reports (to the millisecond).
+cpu_ms() {
+    bash -c 'for _ in $(seq "$0"); do "$@" >/dev/null 2>&1; done; times' "$REPEAT" "$@" | tail -n 1 |
+        awk -v n="$REPEAT" '{
+            ms = 0
+            for (k = 1; k <= 2; k++) { split($k, p, /[ms]/); ms += (p[1] * 60 + p[2]) * 1000 }
+            printf "%.2f\n", ms / n
+        }'
+}
+
+# Adds a table row: name, unit, Ambidex's "min\tmedian\tmax", the anchor's, target ratio, label.
+row() {
+    local name=$1 unit=$2 ours=$3 anchor=$4 target=$5 label=$6
+    rows+=("$(awk -F'\t' -v name="$name" -v unit="$unit" -v o="$ours" -v a="$anchor" -v t="$target" -v l="$label" 'BEGIN {
+        split(o, x, "\t"); split(a, y, "\t"); r = (y[2] > 0 ? x[2] / y[2] : 0)
+        printf "| %s | %s / %s / %s %s | %s / %s / %s %s | %.2f× | ≤ %s× %s | %s |", name, x[1], x[2], x[3], unit, y[1], y[2], y[3], unit, r, t, l, (r <= t ? "yes" : "no")
+    }')")
+}
+
+# 1. `task list` on an empty store vs `git log`.
+echo "task list vs git log..." >&2
+ours=() anchor=()
+for _ in $(seq "$RUNS"); do
+    anchor+=("$(cpu_ms git log --oneline -20)")
+    ours+=("$(cpu_ms "$BIN" --state-dir "$work/empty" task list)")
+done
+row '`ambidex task list`, empty store, vs `git log --oneline -20`' "ms CPU" \
+    "$(printf '%s\n' "${ours[@]}" | spread)" "$(printf '%s\n' "${anchor[@]}" | spread)" 3 ""
+
+# 2. `search` vs rg on the same tree and patterns, identical hits.
+echo "search vs rg..." >&2
+bench/compare-rg.sh --prepare-only >/dev/null
+tree=$CONTEXT_BENCH_TREE
+command -v rg >/dev/null 2>&1 || { echo "rg is not installed: run bench/compare-rg.sh once (it installs it)" >&2; exit 1; }
+patterns=('fn [a-z_]+_mut\(' 'unsafe impl' 'TODO|FIXME' '[A-Z][a-z]+Error::[A-Z][a-z]+')
+hits() { grep -oE '^[^:]+:[0-9]+:' | sed "s|^$tree/||" | sort; }
+for pattern in "${patterns[@]}"; do
+    rg -n --no-heading -e "$pattern" "$tree" | hits >"$work/rg.hits" || true
+    "$BIN" --state-dir "$work/state" --repo "$tree" search --max 100000000 -- "$pattern" 2>/dev/null | hits >"$work/ours.hits" || true
+    if ! cmp -s "$work/rg.hits" "$work/ours.hits"; then
+        echo "search and rg disagree on \`$pattern\` ($(wc -l <"$work/ours.hits") vs $(wc -l <"$work/rg.hits") hits)" >&2
+        exit 1
+    fi
+done
+ours=() anchor=()
+search_repeat=$([ -n "$QUICK" ] && echo 1 || echo 2)
+for _ in $(seq "$RUNS"); do
+    a=0 o=0
+    for pattern in "${patterns[@]}"; do
+        a=$(awk -v s="$a" -v t="$(REPEAT=$search_repeat cpu_ms rg -n --no-heading -e "$pattern" "$tree")" 'BEGIN {print s + t}')
+        o=$(awk -v s="$o" -v t="$(REPEAT=$search_repeat cpu_ms "$BIN" --state-dir "$work/state" --repo "$tree" search --max 100000000 -- "$pattern")" 'BEGIN {print s + t}')
+    done
+    anchor+=("$a") ours+=("$o")
+done
+row "\`ambidex search\` vs \`rg -n\`, 4 patterns summed, $(cat "$tree/.complete") bytes of source, identical hits" "ms CPU" \
+    "$(printf '%s\n' "${ours[@]}" | spread)" "$(printf '%s\n' "${anchor[@]}" | spread)" 1.1 ""
+
+# 3. Worktree creation and the second task's map vs `git worktree add` (bench/second-task.sh).
+echo "worktrees ($FILES files)..." >&2
+RUNS=$RUNS FILES=$FILES bench/second-task.sh >"$work/second-task.out" 2>&1
+while IFS=$'\t' read -r _ name o1 o2 o3 a1 a2 a3; do
+    target=1.2
+    [[ $name == *"symbol map"* ]] && target=2
+    row "$name, $FILES files" "ms" "$o1	$o2	$o3" "$a1	$a2	$a3" "$target" "(proposed)"
+done < <(grep '^figure' "$work/second-task.out")
+
+# 4. One submission into a store of 10,000 tasks vs into an empty one (criterion's samples).
+echo "submissions, empty vs 10,000 tasks..." >&2
+criterion_time=$([ -n "$QUICK" ] && echo 2 || echo 5)
+cargo bench --quiet --bench api -- api_history --warm-up-time 1 --measurement-time "$criterion_time" >"$work/api.out" 2>&1
+per_iter() {
+    tr -d '\n ' <"$TARGET_DIR/criterion/api_history/$1/new/sample.json" |
+        sed -E 's/.*"iters":\[([^]]*)\].*"times":\[([^]]*)\].*/\1;\2/' |
+        awk -F';' '{n = split($1, i, ","); split($2, t, ","); for (k = 1; k <= n; k++) printf "%.4f\n", t[k] / i[k] / 1e6}' | spread
+}
+row "one submission with intake and triage, 10,000 earlier tasks vs an empty store" "ms" \
+    "$(per_iter submit_one_at_10k_tasks)" "$(per_iter submit_one_empty)" 1.1 "(proposed)"
+
+# 5. `audit verify` vs sha256sum of the store file (benches/store.rs builds the store).
+echo "audit verify (1,000,000 events)..." >&2
+VERIFY_RUNS=$RUNS cargo bench --quiet --bench store -- reopen_10k_tasks_1m_events --warm-up-time 1 \
+    --measurement-time "$criterion_time" >"$work/store.out" 2>&1
+while IFS=$'\t' read -r _ name o1 o2 o3 a1 a2 a3; do
+    row "$name" "ms" "$o1	$o2	$o3" "$a1	$a2	$a3" 2 "(proposed)"
+done < <(grep '^figure' "$work/store.out")
+
+echo
+echo "$(nproc) cores; load average $load_start at the start, $(load) at the end; $RUNS runs of each, alternating with the anchor; $(($(date +%s) - started)) s in all, building included"
+echo
+echo "| what | Ambidex min / median / max | anchor min / median / max | ratio of medians | target | met? |"
+echo "|---|---|---|---|---|---|"
+printf '%s\n' "${rows[@]}"

@@ -96,7 +96,7 @@ fn a_test_seen_flaky_twice_is_proposed_once() {
         ..EvidenceMatrix::default()
     };
     let mut entries: Vec<MemoryEntry> = Vec::new();
-    let mut sight = |entries: &mut Vec<MemoryEntry>| -> Vec<(MemoryChange, MemoryStatus, String)> {
+    let sight = |entries: &mut Vec<MemoryEntry>| -> Vec<(MemoryChange, MemoryStatus, String)> {
         let events = flaky_proposals(entries, &task, &matrix);
         events
             .into_iter()

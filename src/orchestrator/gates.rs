@@ -213,7 +213,13 @@ impl Engine {
         actor: Actor,
         continues_here: bool,
     ) -> Result<Vec<NewEvent>, EngineError> {
-        let tasks = self.reader().tasks()?;
+        // A gate waits on a task under way, nearly always: those (and the newest finished ones)
+        // are read without the history; the whole history only when the gate is not among them.
+        let holds = |tasks: &[Task]| tasks.iter().any(|t| t.open_gates.iter().any(|g| g.id == gate));
+        let mut tasks = self.reader().current_tasks(super::queries::SNAPSHOT_FINISHED)?;
+        if !holds(&tasks) {
+            tasks = self.reader().tasks()?;
+        }
         let (task, open) = tasks
             .iter()
             .find_map(|t| t.open_gates.iter().find(|g| g.id == gate).map(|g| (t, g)))

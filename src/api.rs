@@ -47,7 +47,7 @@ pub use client::{ApiClient, EventStream};
 pub use discovery::Discovery;
 pub use types::{
     CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, ErrorBody, GateInfo, MemoryList,
-    NoteRequest, RemovedWorktree, RewindRequest, TaskList, TaskListQuery,
+    MuseumList, NoteRequest, RemovedWorktree, RewindRequest, TaskList, TaskListQuery,
 };
 
 /// The token file in the state directory.

@@ -12,6 +12,8 @@ mod gate_show;
 mod import;
 mod memory_cmd;
 mod models;
+mod museum_cmd;
+mod museum_export;
 mod playbook_cmd;
 mod pr;
 mod revise;
@@ -81,6 +83,9 @@ enum Cmd {
     /// The repository's memory: what the agents know beyond the files, reviewed by you
     #[command(subcommand)]
     Memory(memory_cmd::MemoryCmd),
+    /// The bug museum: every failure kept as a case future work must pass
+    #[command(subcommand)]
+    Museum(museum_cmd::MuseumCmd),
     /// Show a task's pull request
     #[command(subcommand)]
     Pr(pr::PrCmd),
@@ -323,6 +328,7 @@ fn run(command: Option<Cmd>, context: &Context) -> Result<Outcome, String> {
         Cmd::Serve(args) => serve::run(args, context),
         Cmd::Gate(command) => gate::run(command, context),
         Cmd::Memory(command) => memory_cmd::run(command, context),
+        Cmd::Museum(command) => museum_cmd::run(command, context),
         Cmd::Pr(command) => pr::run(command, context),
         Cmd::Config(command) => config_cmd::run(command, context),
         Cmd::Context(args) => context_cmd::run(args, context),

@@ -26,6 +26,7 @@ pub mod combine;
 pub mod compare;
 pub mod complexity;
 pub mod evidence_check;
+pub mod exhibit;
 pub mod gotest;
 pub mod human;
 pub mod hunks;

@@ -32,6 +32,7 @@ mod gate_plan;
 mod gates;
 mod host;
 pub mod memory;
+pub mod museum;
 mod pr;
 mod queries;
 pub mod readiness;
@@ -358,6 +359,7 @@ impl Engine {
                 vec![NewEvent::for_task(task, actor, EventKind::Note { text })]
             }
             Command::EditMemory { edit } => memory::edit_events(&self.reader().memory()?, edit, actor)?,
+            Command::EditMuseum { edit } => museum::edit_events(&self.reader().museum()?, edit, actor)?,
             Command::CleanTask { .. } | Command::RewindTask { .. } => {
                 return Err(EngineError::Refused("worktree work is carried out by `execute`, not planned".into()));
             }

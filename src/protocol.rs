@@ -14,6 +14,7 @@ mod gate;
 mod ids;
 mod matrix_cells;
 mod memory;
+mod museum;
 pub mod private;
 mod queries;
 mod readiness;
@@ -36,11 +37,15 @@ pub use evidence::{
 };
 pub use expected::ProposedCriterion;
 pub use gate::{Decision, GateKind, GatePlan};
-pub use ids::{GateId, MemoryId, ParseIdError, SHORT_ID_LEN, TaskId, ToolCallId};
+pub use ids::{ExhibitId, GateId, MemoryId, ParseIdError, SHORT_ID_LEN, TaskId, ToolCallId};
 pub use matrix_cells::{
     Better, EvidenceCell, EvidenceColumn, MATRIX_HEADERS, PRODUCTION, matrix_cells, matrix_summary, money,
 };
 pub use memory::{MemoryChange, MemoryEdit, MemoryEntry, MemoryKind, MemorySource, MemoryStatus};
+pub use museum::{
+    Exhibit, ExhibitChange, ExhibitCheck, ExhibitLinks, ExhibitOutcome, ExhibitSource, ExhibitStatus, MuseumEdit,
+    NewExhibit, Reproducer, Verification,
+};
 pub use queries::{CandidateDiff, NoQueries, Queries};
 pub use readiness::ModelUnavailable;
 pub use revision::SpecChanges;

@@ -41,7 +41,7 @@ use tables::{EVENTS, META, META_SCHEMA, SCHEMA_VERSION, TASK_EVENTS, TASKS};
 use writer::{AppendRequest, Reply, Writer};
 
 use crate::domain::{Task, TaskBrief};
-use crate::protocol::{Event, MemoryEntry, NewEvent, TaskId};
+use crate::protocol::{Event, Exhibit, MemoryEntry, NewEvent, TaskId};
 
 /// The file name of the store inside the state directory.
 pub const STORE_FILE: &str = "state.redb";
@@ -459,6 +459,11 @@ impl StoreReader {
     /// Every entry of the repository memory (every repository, every status), oldest first.
     pub fn memory(&self) -> Result<Vec<MemoryEntry>, StoreError> {
         self.read(read::memory)
+    }
+
+    /// Every exhibit of the bug museum (every repository, every status), oldest first.
+    pub fn museum(&self) -> Result<Vec<Exhibit>, StoreError> {
+        self.read(read::museum)
     }
 
     /// The memory's version: the seq of its last change (0: never changed).

@@ -642,3 +642,69 @@ fn a_synthesis_that_contradicts_the_matrix_is_flagged_everywhere_and_never_chose
     assert!(doc.contains("- `src/lib.rs`: replaced (adopt c1 has its own version)"), "{doc}");
     assert!(doc.contains("- ⚠ contradicts the evidence"), "the PR keeps the flags: {doc}");
 }
+
+#[test]
+fn a_candidate_that_broke_a_test_becomes_an_exhibit_and_a_later_one_that_brings_it_back_is_marked() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    let script = [
+        PLAN.to_owned(),
+        FIX.to_owned(),
+        TEST.to_owned(),
+        eval_designer(ACCEPTANCE, &["accept_partial_last_page", "accept_zero_page_size"]),
+        challenger("c1", GUARDED),
+        challenger("c2", OFF_BY_ONE),
+        analyst("production"),
+        analyst("c1"),
+        analyst("c2"),
+        synthesis("adopt", "c1"),
+        REVIEW.to_owned(),
+        PR.to_owned(),
+    ]
+    .concat();
+    let task = task_file(&sandbox);
+    let first = support::engine::script(&sandbox, "first", &script);
+    let run = run_scripted(&sandbox, &first, &["run", "--task-file", &task, "--approve", "all"]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let (first_task, _) = only_task(&sandbox);
+
+    // c2's off-by-one broke a test that passed on the base: a pending exhibit, not yet evidence.
+    let listed: Value = serde_json::from_str(&sandbox.run(&["museum", "list", "--json"]).ok()).unwrap();
+    let exhibits = listed.as_array().unwrap();
+    assert_eq!(exhibits.len(), 1, "{listed:#}");
+    let exhibit = &exhibits[0];
+    assert_eq!((exhibit["status"].as_str(), exhibit["source"]["candidate"].as_str()), (Some("pending"), Some("c2")));
+    assert_eq!(exhibit["reproducer"]["tests"], serde_json::json!(["tests::exact_pages"]));
+    assert_eq!(exhibit["reproducer"]["command"], "cargo test");
+    assert_eq!(exhibit["files"], serde_json::json!(["src/lib.rs"]));
+    assert!(exhibit["bug_patch"].as_str().unwrap().contains("items / size + 1"));
+    let id = exhibit["id"].as_str().unwrap();
+    let short = &id[id.len() - 8..];
+
+    let kept = sandbox.run(&["museum", "accept", short]).ok();
+    assert!(kept.contains("is kept"), "{kept}");
+    let verified = sandbox.run(&["museum", "verify", short]).ok();
+    assert!(verified.contains("reproduces: c2's change broke tests::exact_pages"), "{verified}");
+
+    // A later task whose challenger makes the same mistake: the matrix marks it, and the same
+    // failure is not proposed twice.
+    let second = support::engine::script(&sandbox, "second", &script);
+    let run = run_scripted(&sandbox, &second, &["run", "--task-file", &task, "--approve", "all"]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let tasks: Value = serde_json::from_str(&sandbox.run(&["task", "list", "--json"]).ok()).unwrap();
+    let later = tasks.as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).find(|t| *t != first_task);
+    let events = events(&sandbox, later.unwrap());
+    let recorded = events.iter().rev().find(|e| e["kind"]["type"] == "evidence_recorded").unwrap();
+    let matrix: ambidex::protocol::EvidenceMatrix = serde_json::from_value(recorded["kind"]["matrix"].clone()).unwrap();
+    let c2 = matrix.row("c2").unwrap();
+    assert_eq!(c2.museum.len(), 1, "{:#?}", c2.museum);
+    assert_eq!(
+        c2.museum[0].outcome,
+        ambidex::protocol::ExhibitOutcome::Broken { tests: vec!["tests::exact_pages".into()] }
+    );
+    assert_eq!(ambidex::protocol::EvidenceColumn::Museum.text(c2), "0/1");
+    assert!(c2.shortcomings().iter().any(|s| s.starts_with("brings back museum exhibits")), "{:?}", c2.shortcomings());
+    assert_eq!(ambidex::protocol::EvidenceColumn::Museum.text(matrix.row("c1").unwrap()), "1/1");
+    let listed: Value = serde_json::from_str(&sandbox.run(&["museum", "list", "--all", "--json"]).ok()).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed:#}");
+}

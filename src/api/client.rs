@@ -10,12 +10,12 @@ use serde::de::DeserializeOwned;
 
 use super::types::{
     CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, ErrorBody, GateInfo, MemoryList,
-    NoteRequest, RewindRequest, TaskList, TaskListQuery,
+    MuseumList, NoteRequest, RewindRequest, TaskList, TaskListQuery,
 };
 use super::{ApiError, DISCOVERY_FILE, Discovery, auth};
 use crate::domain::Task;
 use crate::llm::{SseEvent, SseParser};
-use crate::protocol::{Decision, Event, GateId, MemoryEdit, SpecChanges, TaskId, TaskSpec};
+use crate::protocol::{Decision, Event, GateId, MemoryEdit, MuseumEdit, SpecChanges, TaskId, TaskSpec};
 
 /// How long a request (not an event stream) may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -176,6 +176,16 @@ impl ApiClient {
     /// Changes the repository memory; answers with the durable `memory_changed` event.
     pub async fn edit_memory(&self, edit: &MemoryEdit) -> Result<Event, ApiError> {
         self.post("/v1/memory", edit).await
+    }
+
+    /// The bug museum's exhibits.
+    pub async fn museum(&self) -> Result<MuseumList, ApiError> {
+        self.get("/v1/museum").await
+    }
+
+    /// Changes the bug museum; answers with the durable `exhibit_changed` event.
+    pub async fn edit_museum(&self, edit: &MuseumEdit) -> Result<Event, ApiError> {
+        self.post("/v1/museum", edit).await
     }
 
     /// The gates waiting for a human.

@@ -17,14 +17,14 @@ use serde::de::DeserializeOwned;
 
 use super::reply::{Failure, named_field};
 use super::types::{
-    CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, GateInfo, MemoryList, NoteRequest,
-    RemovedWorktree, RewindRequest, TaskList, TaskListQuery,
+    CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, GateInfo, MemoryList, MuseumList,
+    NoteRequest, RemovedWorktree, RewindRequest, TaskList, TaskListQuery,
 };
 use super::{AppState, auth, events};
 use crate::domain::{Task, parse_task_file};
 use crate::orchestrator::Engine;
 use crate::protocol::{
-    Actor, Command, Event, GateId, MemoryEdit, SpecChanges, TaskId, TaskSource, TaskSpec, TaskStatus,
+    Actor, Command, Event, GateId, MemoryEdit, MuseumEdit, SpecChanges, TaskId, TaskSource, TaskSpec, TaskStatus,
 };
 use crate::store::{MAX_PAGE, TaskQuery};
 
@@ -50,6 +50,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/tasks/{id}/notes", post(add_note))
         .route("/v1/events", get(events::stream))
         .route("/v1/memory", get(list_memory).post(edit_memory))
+        .route("/v1/museum", get(list_museum).post(edit_museum))
         .route("/v1/gates", get(list_gates))
         .route("/v1/gates/{id}/decision", post(decide_gate))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
@@ -384,6 +385,24 @@ async fn list_memory(State(state): State<Arc<AppState>>) -> Answer<Json<MemoryLi
     })
     .await?;
     Ok(Json(list))
+}
+
+async fn list_museum(State(state): State<Arc<AppState>>) -> Answer<Json<MuseumList>> {
+    let exhibits = read(&state, |engine| Ok(engine.reader().museum()?)).await?;
+    Ok(Json(MuseumList { exhibits }))
+}
+
+async fn edit_museum(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer<Response> {
+    let body = body.map_err(|err| Failure::body(&err, state.max_body))?;
+    let edit: MuseumEdit = json_body(&headers, &body, "a museum edit")?;
+    let events = state.engine.execute(Command::EditMuseum { edit }, actor(&headers)).await?;
+    let event: Arc<Event> =
+        events.into_iter().next().ok_or_else(|| Failure::internal("the engine stored no museum change"))?;
+    Ok((StatusCode::CREATED, Json(event)).into_response())
 }
 
 async fn edit_memory(

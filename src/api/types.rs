@@ -181,6 +181,13 @@ pub struct MemoryList {
     pub entries: Vec<crate::protocol::MemoryEntry>,
 }
 
+/// `GET /v1/museum`: the bug museum.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MuseumList {
+    /// Every exhibit (every repository and status), oldest first.
+    pub exhibits: Vec<crate::protocol::Exhibit>,
+}
+
 /// Every error answer: a short machine-readable code, a sentence saying what went wrong and what
 /// to do, and the offending field when there is one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 //! scratch worktree, through the same measurement and judgement the Left Hand uses, and the
 //! evidence matrix is printed: as a table, or with `--json` one object per candidate.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
@@ -66,6 +66,66 @@ fn candidate(value: &str) -> Result<Candidate, String> {
     Ok(Candidate { name: name.to_owned(), change: change(source.trim())? })
 }
 
+/// The repository's discovered test command (`cd DIR && CMD` when it runs in a subdirectory).
+pub(super) fn discovered_test_command(root: &Path) -> Result<String, String> {
+    let found = RepoContext::gather(root, &ContextOptions::default()).map_err(|err| err.to_string())?;
+    let hint =
+        found.discovery.test_commands.first().ok_or_else(|| {
+            "no test command was discovered in this repository: pass one with --validate CMD".to_owned()
+        })?;
+    Ok(if hint.dir.is_empty() { hint.command.clone() } else { format!("cd {} && {}", hint.dir, hint.command) })
+}
+
+/// What runs commands for evidence from the command line: the best sandbox here, a redactor of
+/// the configured secrets, this executable as the sandbox's helper, and a scratch directory
+/// (removed when dropped) under the state directory.
+pub(super) struct LocalBench {
+    redactor: Redactor,
+    helper: PathBuf,
+    scratch: tempfile::TempDir,
+    timeout: Duration,
+}
+
+/// No command is refused: the engineer named them.
+fn refuse_none(_: &str) -> Option<String> {
+    None
+}
+
+impl LocalBench {
+    /// A bench whose commands are killed after `timeout`, its scratch directory named `prefix…`.
+    pub(super) fn new(context: &Context, prefix: &str, timeout: Duration) -> Result<Self, String> {
+        let scratch_root = context.state_dir.join("scratch");
+        std::fs::create_dir_all(&scratch_root)
+            .map_err(|err| format!("cannot create {}: {err}", scratch_root.display()))?;
+        let scratch = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(&scratch_root)
+            .map_err(|err| format!("cannot create a scratch directory in {}: {err}", scratch_root.display()))?;
+        let named = context.effective.config.secret_env_names().into_iter();
+        let redactor =
+            Redactor::from_env(named.filter_map(|name| std::env::var(&name).ok().map(|value| (name, value))));
+        let helper = std::env::current_exe().map_err(|err| format!("cannot find the ambidex executable: {err}"))?;
+        Ok(LocalBench { redactor, helper, scratch, timeout })
+    }
+
+    /// The scratch directory.
+    pub(super) fn scratch(&self) -> &Path {
+        self.scratch.path()
+    }
+
+    /// The bench to run with.
+    pub(super) fn bench<'a>(&'a self, reports: &'a Path) -> Bench<'a> {
+        Bench {
+            level: sandbox::probe().best(),
+            helper: &self.helper,
+            timeout: self.timeout,
+            report_dir: reports,
+            redactor: Some(&self.redactor),
+            refuse: &refuse_none,
+        }
+    }
+}
+
 pub fn run(args: EvalArgs, context: &Context) -> Result<Outcome, String> {
     let root = repo_root(&context.repo_dir)
         .ok_or_else(|| format!("{} is not inside a git repository", context.repo_dir.display()))?;
@@ -73,22 +133,9 @@ pub fn run(args: EvalArgs, context: &Context) -> Result<Outcome, String> {
     let mut commands: Vec<String> =
         args.validate.iter().map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect();
     if commands.is_empty() {
-        let found = RepoContext::gather(&root, &ContextOptions::default()).map_err(|err| err.to_string())?;
-        let hint = found.discovery.test_commands.first().ok_or_else(|| {
-            "no test command was discovered in this repository: pass one with --validate CMD".to_owned()
-        })?;
-        commands.push(if hint.dir.is_empty() {
-            hint.command.clone()
-        } else {
-            format!("cd {} && {}", hint.dir, hint.command)
-        });
+        commands.push(discovered_test_command(&root)?);
     }
-    let scratch_root = context.state_dir.join("scratch");
-    std::fs::create_dir_all(&scratch_root).map_err(|err| format!("cannot create {}: {err}", scratch_root.display()))?;
-    let scratch = tempfile::Builder::new()
-        .prefix("eval-")
-        .tempdir_in(&scratch_root)
-        .map_err(|err| format!("cannot create a scratch directory in {}: {err}", scratch_root.display()))?;
+    let local = LocalBench::new(context, "eval-", Duration::from_secs(args.timeout))?;
     let request = Request {
         repo: root,
         base: args.base.clone(),
@@ -96,21 +143,10 @@ pub fn run(args: EvalArgs, context: &Context) -> Result<Outcome, String> {
         expect: args.expect.clone(),
         candidates,
         commands,
-        scratch: scratch.path().join("worktrees"),
+        scratch: local.scratch().join("worktrees"),
     };
-    let named = context.effective.config.secret_env_names().into_iter();
-    let redactor = Redactor::from_env(named.filter_map(|name| std::env::var(&name).ok().map(|value| (name, value))));
-    let helper = std::env::current_exe().map_err(|err| format!("cannot find the ambidex executable: {err}"))?;
-    let reports = scratch.path().join("reports");
-    let refuse = |_: &str| None;
-    let bench = Bench {
-        level: sandbox::probe().best(),
-        helper: &helper,
-        timeout: Duration::from_secs(args.timeout),
-        report_dir: &reports,
-        redactor: Some(&redactor),
-        refuse: &refuse,
-    };
+    let reports = local.scratch().join("reports");
+    let bench = local.bench(&reports);
     eprintln!(
         "evaluating {} candidate(s) with {} in a scratch worktree…",
         request.candidates.len(),

@@ -612,6 +612,7 @@ impl Task {
             | EventKind::CheckpointRestored { .. }
             | EventKind::SetupNetworkAllowed { .. }
             | EventKind::MemoryChanged { .. }
+            | EventKind::ExhibitChanged { .. }
             | EventKind::Note { .. } => {}
             EventKind::MemoryUsed { version, .. } => self.memory_version = Some(*version),
         }

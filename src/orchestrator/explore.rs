@@ -16,6 +16,7 @@
 mod agents;
 mod combination;
 mod evaluate;
+mod museum_checks;
 mod production_files;
 mod promote;
 pub(crate) mod start;

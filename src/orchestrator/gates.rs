@@ -278,6 +278,10 @@ impl Engine {
             // Said before on another task of the repository: proposed as one of its conventions.
             let memory = self.reader().memory()?;
             events.extend(super::memory::repeated_note_proposal(&memory, &tasks, task, note));
+            // A change sent back at the PR gate is a failure worth keeping.
+            if open.kind == GateKind::PullRequest {
+                events.extend(super::museum::sent_back_proposal(&self.reader().museum()?, task, gate, note));
+            }
         }
         if decision == Decision::SendBack
             && let (Some(to), Some(note)) = (back_to, note)

@@ -202,7 +202,9 @@ pub(crate) async fn trip(run: &TaskRun, breaker: &str, evidence: String) -> Resu
         run.record(vec![tripped, run.event(Actor::Orchestrator, started)]).await?;
         return Ok(Flow::Next);
     }
-    run.record(vec![tripped]).await?;
+    let museum = run.engine().reader().museum()?;
+    let proposal = super::museum::breaker_proposal(&museum, &run.task()?, breaker, &evidence);
+    run.record(std::iter::once(tripped).chain(proposal).collect()).await?;
     let reason = format!(
         "circuit breaker `{breaker}`: {evidence}; approve to go on, send back with a note to have the implementer \
          rework it, or stop the task"

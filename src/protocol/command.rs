@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::gate::Decision;
 use super::ids::{GateId, TaskId};
 use super::memory::MemoryEdit;
+use super::museum::MuseumEdit;
 use super::task::TaskSpec;
 
 /// A request from a client to the engine. The engine answers through events.
@@ -79,6 +80,11 @@ pub enum Command {
     EditMemory {
         /// What to change.
         edit: MemoryEdit,
+    },
+    /// Change the bug museum (add, keep, reject, edit, remove an exhibit, record a check).
+    EditMuseum {
+        /// What to change.
+        edit: MuseumEdit,
     },
     /// Stop the engine cleanly; running tasks resume on the next start.
     Shutdown,

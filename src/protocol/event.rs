@@ -12,6 +12,7 @@ use super::evidence::{
 use super::gate::{Decision, GateKind};
 use super::ids::{GateId, MemoryId, TaskId, ToolCallId};
 use super::memory::{MemoryChange, MemoryEntry};
+use super::museum::{Exhibit, ExhibitChange};
 use super::stage::StageKind;
 use super::task::{TaskSpec, TaskStatus};
 use super::triage::Triage;
@@ -301,6 +302,13 @@ pub enum EventKind {
         /// The entry as it is now.
         entry: MemoryEntry,
     },
+    /// An exhibit of the bug museum was proposed, added, reviewed or verified: its whole new state.
+    ExhibitChanged {
+        /// What happened to it.
+        change: ExhibitChange,
+        /// The exhibit as it is now.
+        exhibit: Box<Exhibit>,
+    },
     /// The repository memory a task's agents were given.
     MemoryUsed {
         /// The memory's version (the sequence number of its last change).
@@ -569,6 +577,7 @@ impl EventKind {
             EventKind::SetupRan { .. } => "setup_ran",
             EventKind::MemoryChanged { .. } => "memory_changed",
             EventKind::MemoryUsed { .. } => "memory_used",
+            EventKind::ExhibitChanged { .. } => "exhibit_changed",
             EventKind::SetupNetworkAllowed { .. } => "setup_network_allowed",
             EventKind::WorktreeRemoved { .. } => "worktree_removed",
             EventKind::WorktreeIssue { .. } => "worktree_issue",

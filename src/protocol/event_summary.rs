@@ -92,6 +92,12 @@ impl EventKind {
                 entry.text.lines().next().unwrap_or_default(),
                 entry.kind
             ),
+            EventKind::ExhibitChanged { change, exhibit } => format!(
+                "exhibit {} {}: {}",
+                exhibit.id.short(),
+                serde_json::to_value(change).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                exhibit.title
+            ),
             EventKind::MemoryUsed { version, entries } => {
                 format!("memory version {version}: {} entries given to the agents", entries.len())
             }

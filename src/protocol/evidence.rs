@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::event::Digest;
+use super::museum::{ExhibitCheck, ExhibitOutcome};
 use super::work::Finding;
 
 /// How one test ended.
@@ -177,9 +178,23 @@ pub struct EvidenceRow {
     pub wall_ms: u64,
     /// The parsed test reports behind the counts (for drilling into a cell).
     pub reports: Vec<TestReport>,
+    /// The bug museum's exhibits relevant to the files this candidate changed, each run against
+    /// it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub museum: Vec<ExhibitCheck>,
 }
 
 impl EvidenceRow {
+    /// The museum's exhibits that held here (their tests pass).
+    pub fn exhibits_held(&self) -> usize {
+        self.museum.iter().filter(|c| c.outcome == ExhibitOutcome::Held).count()
+    }
+
+    /// The museum's exhibits this candidate brings back.
+    pub fn exhibits_broken(&self) -> Vec<&ExhibitCheck> {
+        self.museum.iter().filter(|c| matches!(c.outcome, ExhibitOutcome::Broken { .. })).collect()
+    }
+
     /// Blocker or major findings of the failure analyst.
     pub fn serious_findings(&self) -> usize {
         self.analyst_findings.iter().filter(|f| matches!(f.severity.as_str(), "blocker" | "major")).count()

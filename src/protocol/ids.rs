@@ -115,6 +115,11 @@ define_id!(
     MemoryId,
     "memory entry"
 );
+define_id!(
+    /// Identifies an exhibit of a repository's bug museum.
+    ExhibitId,
+    "exhibit"
+);
 
 define_id!(
     /// Identifies one tool call made by an agent.

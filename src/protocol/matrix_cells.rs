@@ -6,7 +6,7 @@
 use super::evidence::{EvidenceMatrix, EvidenceRow};
 
 /// The matrix's columns, in the order every view shows them.
-pub const MATRIX_HEADERS: [&str; 16] = [
+pub const MATRIX_HEADERS: [&str; 17] = [
     "CANDIDATE",
     "STRATEGY",
     "VALID",
@@ -18,6 +18,7 @@ pub const MATRIX_HEADERS: [&str; 16] = [
     "FLAKY",
     "ACCEPT",
     "OTHERS' TESTS",
+    "MUSEUM",
     "FINDINGS",
     "STATIC",
     "DIFF",
@@ -26,7 +27,7 @@ pub const MATRIX_HEADERS: [&str; 16] = [
 ];
 
 /// A row's cells, one per [`MATRIX_HEADERS`] entry.
-pub fn matrix_cells(row: &EvidenceRow) -> [String; 16] {
+pub fn matrix_cells(row: &EvidenceRow) -> [String; 17] {
     COLUMNS.map(|column| column.text(row))
 }
 
@@ -89,6 +90,8 @@ pub enum EvidenceColumn {
     Acceptance,
     /// Other candidates' new tests that fail here.
     FailsOthers,
+    /// The bug museum's exhibits relevant to the change that hold here, of those run.
+    Museum,
     /// The failure analyst's findings, and how many are serious.
     Findings,
     /// Static-analysis findings in the changed lines.
@@ -107,7 +110,7 @@ impl EvidenceColumn {
 }
 
 /// The columns as an array, one per [`MATRIX_HEADERS`] entry.
-const COLUMNS: [EvidenceColumn; 16] = [
+const COLUMNS: [EvidenceColumn; 17] = [
     EvidenceColumn::Candidate,
     EvidenceColumn::Strategy,
     EvidenceColumn::Valid,
@@ -119,6 +122,7 @@ const COLUMNS: [EvidenceColumn; 16] = [
     EvidenceColumn::Flaky,
     EvidenceColumn::Acceptance,
     EvidenceColumn::FailsOthers,
+    EvidenceColumn::Museum,
     EvidenceColumn::Findings,
     EvidenceColumn::Static,
     EvidenceColumn::Diff,
@@ -136,6 +140,7 @@ impl EvidenceColumn {
         EvidenceColumn::Broken,
         EvidenceColumn::Acceptance,
         EvidenceColumn::FailsOthers,
+        EvidenceColumn::Museum,
         EvidenceColumn::Findings,
         EvidenceColumn::Diff,
         EvidenceColumn::Cost,
@@ -163,6 +168,7 @@ impl EvidenceColumn {
             EvidenceColumn::Flaky => "FLAKY",
             EvidenceColumn::Acceptance => "ACCEPT",
             EvidenceColumn::FailsOthers => "OTHERS'",
+            EvidenceColumn::Museum => "MUSEUM",
             EvidenceColumn::Findings => "FINDINGS",
             EvidenceColumn::Static => "STATIC",
             EvidenceColumn::Diff => "DIFF",
@@ -185,6 +191,7 @@ impl EvidenceColumn {
             EvidenceColumn::Flaky => "tests that failed, then passed when re-run",
             EvidenceColumn::Acceptance => "acceptance tests passing, of all",
             EvidenceColumn::FailsOthers => "other candidates' new tests failing here",
+            EvidenceColumn::Museum => "bug museum exhibits touching the change that hold here, of those run",
             EvidenceColumn::Findings => "failure analyst findings (blocker or major ones are serious)",
             EvidenceColumn::Static => "static-analysis findings in the changed lines",
             EvidenceColumn::Diff => "lines added and removed against the base",
@@ -197,9 +204,11 @@ impl EvidenceColumn {
     pub fn better(self) -> Better {
         match self {
             EvidenceColumn::Candidate | EvidenceColumn::Strategy => Better::None,
-            EvidenceColumn::Valid | EvidenceColumn::Passed | EvidenceColumn::Fixed | EvidenceColumn::Acceptance => {
-                Better::Higher
-            }
+            EvidenceColumn::Valid
+            | EvidenceColumn::Passed
+            | EvidenceColumn::Fixed
+            | EvidenceColumn::Acceptance
+            | EvidenceColumn::Museum => Better::Higher,
             _ => Better::Lower,
         }
     }
@@ -218,6 +227,10 @@ impl EvidenceColumn {
             EvidenceColumn::Flaky => len(row.flaky.len()),
             EvidenceColumn::Acceptance => i64::from(row.acceptance_passed),
             EvidenceColumn::FailsOthers => len(row.differential_failed.len()),
+            // A re-broken exhibit weighs more than any number held.
+            EvidenceColumn::Museum => {
+                len(row.exhibits_held()).saturating_sub(len(row.exhibits_broken().len()).saturating_mul(1000))
+            }
             // Serious findings weigh more than any number of minor ones.
             EvidenceColumn::Findings => {
                 len(row.serious_findings()).saturating_mul(1000).saturating_add(len(row.analyst_findings.len()))
@@ -244,6 +257,8 @@ impl EvidenceColumn {
             EvidenceColumn::Flaky => row.flaky.len().to_string(),
             EvidenceColumn::Acceptance => format!("{}/{}", row.acceptance_passed, row.acceptance_total),
             EvidenceColumn::FailsOthers => row.differential_failed.len().to_string(),
+            EvidenceColumn::Museum if row.museum.is_empty() => "-".to_owned(),
+            EvidenceColumn::Museum => format!("{}/{}", row.exhibits_held(), row.museum.len()),
             EvidenceColumn::Findings => format!("{} ({} serious)", row.analyst_findings.len(), row.serious_findings()),
             EvidenceColumn::Static => row.new_findings.len().to_string(),
             EvidenceColumn::Diff => format!("+{} -{}", row.diff.added, row.diff.removed),
@@ -331,6 +346,11 @@ impl EvidenceRow {
         }
         if !self.differential_failed.is_empty() {
             out.push(format!("fails other candidates' tests: {}", self.differential_failed.join(", ")));
+        }
+        let broken = self.exhibits_broken();
+        if !broken.is_empty() {
+            let titles: Vec<String> = broken.iter().map(|c| format!("{} ({})", c.title, c.exhibit.short())).collect();
+            out.push(format!("brings back museum exhibits: {}", titles.join("; ")));
         }
         if self.serious_findings() > 0 {
             out.push(format!("{} serious analyst findings", self.serious_findings()));

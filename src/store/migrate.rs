@@ -15,12 +15,12 @@ use serde::{Deserialize, Serialize};
 
 use super::record;
 use super::tables::{
-    ACTIVE, EVENTS, MEMORY, META, META_MEMORY_VERSION, META_MIGRATIONS, META_SCHEMA, SCHEMA_VERSION, SETUP_NETWORK,
-    TASKS, TITLE_WORDS,
+    ACTIVE, EVENTS, MEMORY, META, META_MEMORY_VERSION, META_MIGRATIONS, META_SCHEMA, MUSEUM, SCHEMA_VERSION,
+    SETUP_NETWORK, TASKS, TITLE_WORDS,
 };
 use super::writer::index_title;
 use crate::domain::{Task, is_final};
-use crate::protocol::{EventKind, MemoryEntry, TaskId};
+use crate::protocol::{EventKind, Exhibit, MemoryEntry, TaskId};
 
 /// One upgrade of a store to a newer schema, as recorded in its `meta` table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,7 +81,7 @@ pub(crate) fn upgrade(txn: &WriteTransaction, from: u64) -> Result<StoreMigratio
 /// one of those projections, and the setups allowed the network, in `txn`. Returns how many
 /// tasks and events there are.
 pub(crate) fn rebuild_projections(txn: &WriteTransaction) -> Result<(u64, u64), MigrateError> {
-    let Folded { tasks, events, allowed, memory, memory_version } = fold_log(txn)?;
+    let Folded { tasks, events, allowed, memory, memory_version, museum } = fold_log(txn)?;
     txn.delete_table(SETUP_NETWORK)?;
     let mut network = txn.open_table(SETUP_NETWORK)?;
     for (repo, commands) in &allowed {
@@ -91,6 +91,11 @@ pub(crate) fn rebuild_projections(txn: &WriteTransaction) -> Result<(u64, u64), 
     let mut entries = txn.open_table(MEMORY)?;
     for entry in memory.values() {
         put_memory(&mut entries, entry)?;
+    }
+    txn.delete_table(MUSEUM)?;
+    let mut exhibits = txn.open_table(MUSEUM)?;
+    for exhibit in museum.values() {
+        put_exhibit(&mut exhibits, exhibit)?;
     }
     let mut meta = txn.open_table(META)?;
     match memory_version {
@@ -133,6 +138,8 @@ struct Folded {
     memory: BTreeMap<u128, MemoryEntry>,
     /// The seq of the memory's last change.
     memory_version: Option<u64>,
+    /// Each exhibit's latest state.
+    museum: BTreeMap<u128, Exhibit>,
 }
 
 /// Folds the whole log, in order (see [`Folded`]).
@@ -142,6 +149,7 @@ fn fold_log(txn: &WriteTransaction) -> Result<Folded, MigrateError> {
     let mut allowed = BTreeMap::new();
     let mut memory = BTreeMap::new();
     let mut memory_version = None;
+    let mut museum = BTreeMap::new();
     let mut count = 0;
     for entry in events.iter()? {
         let (key, value) = entry?;
@@ -157,6 +165,9 @@ fn fold_log(txn: &WriteTransaction) -> Result<Folded, MigrateError> {
                 memory.insert(entry.id.as_u128(), entry.clone());
                 memory_version = Some(seq);
             }
+            EventKind::ExhibitChanged { exhibit, .. } => {
+                museum.insert(exhibit.id.as_u128(), (**exhibit).clone());
+            }
             _ => {}
         }
         let Some(id) = event.task else { continue };
@@ -170,13 +181,20 @@ fn fold_log(txn: &WriteTransaction) -> Result<Folded, MigrateError> {
         };
         applied.map_err(|detail| MigrateError::Event { seq, detail })?;
     }
-    Ok(Folded { tasks, events: count, allowed, memory, memory_version })
+    Ok(Folded { tasks, events: count, allowed, memory, memory_version, museum })
 }
 
 /// Records `entry`'s latest state.
 pub(crate) fn put_memory(table: &mut redb::Table<'_, u128, &[u8]>, entry: &MemoryEntry) -> Result<(), redb::Error> {
     let value = serde_json::to_vec(entry).map_err(|err| redb::Error::Corrupted(err.to_string()))?;
     table.insert(entry.id.as_u128(), value.as_slice())?;
+    Ok(())
+}
+
+/// Records `exhibit`'s latest state.
+pub(crate) fn put_exhibit(table: &mut redb::Table<'_, u128, &[u8]>, exhibit: &Exhibit) -> Result<(), redb::Error> {
+    let value = serde_json::to_vec(exhibit).map_err(|err| redb::Error::Corrupted(err.to_string()))?;
+    table.insert(exhibit.id.as_u128(), value.as_slice())?;
     Ok(())
 }
 

@@ -7,11 +7,12 @@ use serde::de::DeserializeOwned;
 
 use super::record::{self, RecordError};
 use super::tables::{
-    ACTIVE, EVENTS, MEMORY, META, META_HEAD, META_MEMORY_VERSION, SETUP_NETWORK, TASK_EVENTS, TASKS, TITLE_WORDS,
+    ACTIVE, EVENTS, MEMORY, META, META_HEAD, META_MEMORY_VERSION, MUSEUM, SETUP_NETWORK, TASK_EVENTS, TASKS,
+    TITLE_WORDS,
 };
 use super::writer::Head;
 use crate::domain::{Task, TaskBrief, is_final, title_words};
-use crate::protocol::{Event, MemoryEntry, TaskId};
+use crate::protocol::{Event, Exhibit, MemoryEntry, TaskId};
 
 /// An error while reading, before it is given a path and a story.
 #[derive(Debug)]
@@ -141,6 +142,19 @@ pub(crate) fn memory(txn: &ReadTransaction) -> Result<Vec<MemoryEntry>, ReadErro
         entries.push(entry);
     }
     Ok(entries)
+}
+
+/// Every exhibit of the bug museum, in the order they were made.
+pub(crate) fn museum(txn: &ReadTransaction) -> Result<Vec<Exhibit>, ReadError> {
+    let table = open_or_empty!(txn, MUSEUM, Vec::new());
+    let mut exhibits = Vec::new();
+    for row in table.iter()? {
+        let (id, value) = row?;
+        let exhibit = serde_json::from_slice(value.value())
+            .map_err(|err| ReadError::Projection { id: id.value(), detail: err.to_string() })?;
+        exhibits.push(exhibit);
+    }
+    Ok(exhibits)
 }
 
 /// The memory's version: the seq of its last change (0: never changed).

@@ -45,6 +45,12 @@ pub const SETUP_NETWORK: TableDefinition<&str, &[u8]> = TableDefinition::new("se
 /// [`crate::protocol::EventKind::MemoryChanged`]; rebuilt from the log with the projections.
 pub const MEMORY: TableDefinition<u128, &[u8]> = TableDefinition::new("memory");
 
+/// exhibit id → the exhibit's latest state (JSON), from
+/// [`crate::protocol::EventKind::ExhibitChanged`]; rebuilt from the log with the projections. A
+/// store from before the museum has no such events, so it needs no upgrade: the table starts
+/// empty.
+pub const MUSEUM: TableDefinition<u128, &[u8]> = TableDefinition::new("museum");
+
 /// `META` key of the memory's version: the seq (u64, big-endian) of its last change.
 pub const META_MEMORY_VERSION: &str = "memory_version";
 

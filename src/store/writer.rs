@@ -18,7 +18,8 @@ use redb::{Database, ReadableDatabase};
 use super::error::StoreError;
 use super::record;
 use super::tables::{
-    ACTIVE, EVENTS, MEMORY, META, META_HEAD, META_MEMORY_VERSION, SETUP_NETWORK, TASK_EVENTS, TASKS, TITLE_WORDS,
+    ACTIVE, EVENTS, MEMORY, META, META_HEAD, META_MEMORY_VERSION, MUSEUM, SETUP_NETWORK, TASK_EVENTS, TASKS,
+    TITLE_WORDS,
 };
 use crate::domain::{ApplyError, Task, TaskBrief, is_final, title_words};
 use crate::protocol::{Digest, Event, EventKind, NewEvent, TaskId};
@@ -138,6 +139,7 @@ impl Writer {
                 let mut index = txn.open_table(TASK_EVENTS)?;
                 let mut network = txn.open_table(SETUP_NETWORK)?;
                 let mut memory = txn.open_table(MEMORY)?;
+                let mut museum = txn.open_table(MUSEUM)?;
                 let mut memory_version = None;
                 let mut buf = Vec::with_capacity(512);
                 for request in batch.drain(..) {
@@ -156,6 +158,9 @@ impl Writer {
                                     EventKind::MemoryChanged { entry, .. } => {
                                         super::migrate::put_memory(&mut memory, entry)?;
                                         memory_version = Some(event.seq);
+                                    }
+                                    EventKind::ExhibitChanged { exhibit, .. } => {
+                                        super::migrate::put_exhibit(&mut museum, exhibit)?;
                                     }
                                     _ => {}
                                 }

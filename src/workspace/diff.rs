@@ -149,3 +149,54 @@ pub fn branch_patch(repo: &Path, base: &str, branch: &str) -> Result<String, Wor
         .map_err(git)?;
     Ok(collect(&diff).map_err(git)?.patch)
 }
+
+/// A commit's change against its first parent, in two parts: its test files and the rest.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SplitCommit {
+    /// The commit (hex).
+    pub commit: String,
+    /// Its first parent (hex).
+    pub parent: String,
+    /// The commit's summary line.
+    pub summary: String,
+    /// The change to its test files.
+    pub tests: WorkDiff,
+    /// The change to every other file.
+    pub rest: WorkDiff,
+}
+
+/// What commit `rev` changes against its first parent, split by `is_test(path)`: an upstream
+/// fix's test changes and its code changes, each ready to apply onto the parent.
+pub fn split_commit(repo: &Path, rev: &str, is_test: &dyn Fn(&str) -> bool) -> Result<SplitCommit, WorkspaceError> {
+    let git = |source: git2::Error| WorkspaceError::Git { action: "diff the commit", source };
+    let repo = super::worktree::open_repo(repo)?;
+    let commit = repo
+        .revparse_single(rev)
+        .and_then(|object| object.peel_to_commit())
+        .map_err(|source| WorkspaceError::BadBase { rev: rev.to_owned(), detail: source.message().to_owned() })?;
+    let parent = commit.parent(0).map_err(|_| WorkspaceError::BadBase {
+        rev: rev.to_owned(),
+        detail: "it has no parent: a fix commit changes an earlier one".into(),
+    })?;
+    let (old, new) = (parent.tree().map_err(git)?, commit.tree().map_err(git)?);
+    let whole = collect(&repo.diff_tree_to_tree(Some(&old), Some(&new), None).map_err(git)?).map_err(git)?;
+    let (tests, rest): (Vec<&FileStat>, Vec<&FileStat>) = whole.files.iter().partition(|f| is_test(&f.path));
+    let part = |files: &[&FileStat]| -> Result<WorkDiff, WorkspaceError> {
+        if files.is_empty() {
+            return Ok(WorkDiff::default());
+        }
+        let mut options = DiffOptions::new();
+        options.disable_pathspec_match(true);
+        for file in files {
+            options.pathspec(&file.path);
+        }
+        collect(&repo.diff_tree_to_tree(Some(&old), Some(&new), Some(&mut options)).map_err(git)?).map_err(git)
+    };
+    Ok(SplitCommit {
+        commit: commit.id().to_string(),
+        parent: parent.id().to_string(),
+        summary: String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default()).into_owned(),
+        tests: part(&tests)?,
+        rest: part(&rest)?,
+    })
+}

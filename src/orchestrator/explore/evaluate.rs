@@ -16,6 +16,7 @@ use tokio::sync::Semaphore;
 
 use super::agents::{Crew, copy_files, mirror_change};
 use super::blocking;
+use super::museum_checks::{broken_proposals, check_exhibits};
 use crate::domain::{AcceptanceTests, Task};
 use crate::eval;
 use crate::orchestrator::EngineError;
@@ -110,7 +111,7 @@ impl Subject {
 
 /// Prepares `scratch` as base + the subject's change + the acceptance tests (+ `extra` test files
 /// copied from other candidates' worktrees).
-async fn prepare(
+pub(super) async fn prepare(
     scratch: &Worktree,
     subject: &Subject,
     acceptance: &AcceptanceTests,
@@ -315,6 +316,8 @@ pub(super) async fn evaluate(run: &mut TaskRun) -> Result<(EvidenceMatrix, Diges
     }
 
     differential(&crew, &subjects, &scratches, &mut rows, &acceptance, eval_path.as_deref(), &commands).await?;
+    let path = eval_path.as_deref();
+    check_exhibits(&crew, &task, &subjects, &scratches, &mut rows, &acceptance, path, &commands).await?;
 
     let events = engine.reader().task_events(task.id)?;
     // Which model made a row is shown when the candidates ran on different ones.
@@ -342,6 +345,7 @@ pub(super) async fn evaluate(run: &mut TaskRun) -> Result<(EvidenceMatrix, Diges
     let recorded = EventKind::EvidenceRecorded { matrix: Box::new(matrix.clone()), hash };
     let mut events = vec![NewEvent::for_task(task.id, Actor::Orchestrator, recorded)];
     events.extend(crate::orchestrator::memory::flaky_proposals(&engine.reader().memory()?, &task, &matrix));
+    events.extend(broken_proposals(&engine.reader().museum()?, &task, &matrix.base, &subjects, &matrix.rows));
     engine.append(events).await?;
     Ok((matrix, hash))
 }

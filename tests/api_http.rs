@@ -511,6 +511,8 @@ async fn the_openapi_document_describes_every_route() {
         ("POST", "/v1/gates/{id}/decision"),
         ("GET", "/v1/memory"),
         ("POST", "/v1/memory"),
+        ("GET", "/v1/museum"),
+        ("POST", "/v1/museum"),
         ("GET", "/v1/openapi.json"),
     ]
     .into_iter()

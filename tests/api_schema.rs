@@ -185,6 +185,42 @@ async fn every_answer_of_a_running_engine_is_described() {
     assert_eq!(status, 409, "{empty}");
     check_answer(&mut walker, "post", "/v1/memory", status, &empty);
 
+    // The museum: an exhibit added with its check, edited (unverified again), verified, removed.
+    let add = json!({"action": "add", "exhibit": {"repo": "/srv/pagination", "title": "page_count divides by zero",
+        "base": "7e534e6342c448cafbecdc5011c042ede9ecf3d3",
+        "reproducer": {"command": "cargo test", "tests": ["tests::zero_size"]},
+        "files": ["src/lib.rs"], "root_cause": "no guard for size 0",
+        "verification": {"at": "2026-12-03T10:00:00Z", "reproduces": true, "detail": "tests::zero_size fails"}}});
+    check_request(&mut walker, "/v1/museum", &add);
+    let (status, added) = json(server.post_json("/v1/museum", &add).await).await;
+    assert_eq!((status, added["kind"]["exhibit"]["status"].as_str()), (201, Some("kept")), "{added}");
+    check_answer(&mut walker, "post", "/v1/museum", status, &added);
+    let exhibit = added["kind"]["exhibit"]["id"].as_str().unwrap().to_owned();
+    let edit = json!({"action": "edit", "id": exhibit, "command": "cargo test --lib", "tests": ["zero_size"]});
+    check_request(&mut walker, "/v1/museum", &edit);
+    let (status, edited) = json(server.post_json("/v1/museum", &edit).await).await;
+    assert_eq!(status, 201, "{edited}");
+    assert!(edited["kind"]["exhibit"].get("verification").is_none(), "a new reproducer is unverified: {edited}");
+    check_answer(&mut walker, "post", "/v1/museum", status, &edited);
+    let verified = json!({"action": "verified", "id": exhibit,
+        "verification": {"at": "2026-12-03T11:00:00Z", "reproduces": false, "detail": "zero_size passes"}});
+    check_request(&mut walker, "/v1/museum", &verified);
+    let (status, checked) = json(server.post_json("/v1/museum", &verified).await).await;
+    assert_eq!((status, checked["kind"]["change"].as_str()), (201, Some("verified")), "{checked}");
+    let refused = json!({"action": "accept", "id": exhibit});
+    check_request(&mut walker, "/v1/museum", &refused);
+    let (status, answer) = json(server.post_json("/v1/museum", &refused).await).await;
+    assert_eq!(status, 409, "a kept exhibit is no proposal: {answer}");
+    check_answer(&mut walker, "post", "/v1/museum", status, &answer);
+    let (status, museum) = json(server.get("/v1/museum").await).await;
+    assert_eq!(museum["exhibits"][0]["reproducer"]["command"], "cargo test --lib", "{museum}");
+    check_answer(&mut walker, "get", "/v1/museum", status, &museum);
+    let remove = json!({"action": "remove", "id": exhibit});
+    check_request(&mut walker, "/v1/museum", &remove);
+    let (status, removed) = json(server.post_json("/v1/museum", &remove).await).await;
+    assert_eq!(removed["kind"]["exhibit"]["status"], "removed", "{removed}");
+    check_answer(&mut walker, "post", "/v1/museum", status, &removed);
+
     let gate = server.open_gate(task["id"].as_str().unwrap().parse().unwrap(), GateKind::Plan).await;
     let (status, gates) = json(server.get("/v1/gates").await).await;
     assert_eq!(gates.as_array().map(Vec::len), Some(1), "{gates}");
@@ -297,6 +333,32 @@ fn samples(walker: &mut Walker) {
         bytes: 1024,
     };
     let cleaned = CleanReply { task, removed: vec![removed] };
+    let museum = {
+        use ambidex::protocol::{ExhibitLinks, ExhibitSource, ExhibitStatus};
+        let (task, gate) = (event_samples::task_id(), event_samples::gate_id());
+        let kept = event_samples::exhibit(ExhibitStatus::Kept);
+        let sent_back = ambidex::protocol::Exhibit {
+            source: ExhibitSource::SentBack { task, gate },
+            links: ExhibitLinks {
+                task: Some(task),
+                gate: Some(gate),
+                pr: Some("https://github.com/ada/pagination/pull/7".into()),
+                commit: Some("0a1b2c3d".into()),
+                candidate: None,
+            },
+            fix_patch: Some("--- a/src/page.rs\n+++ b/src/page.rs\n".into()),
+            ..kept.clone()
+        };
+        let breaker = ambidex::protocol::Exhibit {
+            source: ExhibitSource::Breaker { task, breaker: "no_progress".into() },
+            ..kept.clone()
+        };
+        let reverted = ambidex::protocol::Exhibit {
+            source: ExhibitSource::Reverted { task, revert: "5e6f7a8b".into() },
+            ..kept.clone()
+        };
+        json!({"exhibits": [kept, sent_back, breaker, reverted]})
+    };
     let error = ErrorBody { error: "bad_request".into(), detail: "no".into(), field: Some("title".into()) };
     for (name, value) in [
         ("TaskList", serde_json::to_value(list).unwrap()),
@@ -306,6 +368,7 @@ fn samples(walker: &mut Walker) {
         ("Error", serde_json::to_value(error).unwrap()),
         ("TaskSpec", serde_json::to_value(event_samples::spec()).unwrap()),
         ("MemoryList", json!({"version": 4321, "entries": [event_samples::memory_entry(MemoryStatus::Active)]})),
+        ("MuseumList", museum),
     ] {
         walker.check(&format!("{SCHEMAS}/{name}"), &value, &format!("sample {name}"));
     }
@@ -324,6 +387,8 @@ fn the_samples_are_described_and_every_described_field_occurs_in_them() {
         "DecisionRequest",
         "RewindRequest",
         "MemoryEdit",
+        "MuseumEdit",
+        "NewExhibit",
     ];
     let described: Vec<String> = walker
         .described_under(SCHEMAS)

@@ -166,7 +166,7 @@ pub fn run(command: MuseumCmd, context: &Context) -> Result<Outcome, String> {
         }
         MuseumCmd::Import { fix, tests, command, title, timeout } => {
             let root = root_of(context)?;
-            let exhibit = import(context, &root, repo, &fix, &tests, command, title, timeout)?;
+            let exhibit = import(context, &root, repo, &fix, &tests, command, title, timeout, &exhibits)?;
             edit(context, MuseumEdit::Add { exhibit: Box::new(exhibit) })?;
         }
         MuseumCmd::Verify { ids, timeout } => {
@@ -230,6 +230,7 @@ fn import(
     command: Option<String>,
     title: Option<String>,
     timeout: u64,
+    known: &[Exhibit],
 ) -> Result<NewExhibit, String> {
     let named: Vec<String> = tests.iter().map(|t| t.trim().trim_start_matches("./").to_owned()).collect();
     let is_test = |path: &str| {
@@ -240,6 +241,12 @@ fn import(
         }
     };
     let split = split_commit(root, fix, &is_test).map_err(|err| err.to_string())?;
+    let held = known.iter().find(|e| {
+        e.repo == repo && e.status != ExhibitStatus::Removed && e.links.commit.as_deref() == Some(split.commit.as_str())
+    });
+    if let Some(same) = held {
+        return Err(format!("exhibit {} already holds fix {} ({})", same.id.short(), split.commit, same.status));
+    }
     if split.tests.files.is_empty() {
         return Err(format!(
             "commit {} changes no test file{}: an exhibit needs tests that fail before the fix (name them with --tests PATH)",

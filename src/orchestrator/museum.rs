@@ -109,12 +109,12 @@ fn added(exhibits: &[Exhibit], new: NewExhibit) -> Result<Exhibit, EngineError> 
             ));
         }
     }
-    if let ExhibitSource::Imported { fix } = &new.source {
-        if let Some(same) = exhibits.iter().find(|e| {
+    if let ExhibitSource::Imported { fix } = &new.source
+        && let Some(same) = exhibits.iter().find(|e| {
             e.repo == new.repo && e.status != ExhibitStatus::Removed && e.links.commit.as_deref() == Some(fix.as_str())
-        }) {
-            return refused(format!("exhibit {} already holds fix {fix} ({})", same.id.short(), same.status));
-        }
+        })
+    {
+        return refused(format!("exhibit {} already holds fix {fix} ({})", same.id.short(), same.status));
     }
     let reproducer = Reproducer {
         command: new.reproducer.command.trim().to_owned(),

@@ -8,7 +8,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget, Wrap};
 
 use super::app::AppState;
 use super::render::{money, pane};
-use crate::protocol::{EvidenceColumn, EvidenceMatrix, TestStatus};
+use crate::protocol::{EvidenceColumn, EvidenceMatrix, ExhibitOutcome, TestStatus};
 
 /// The columns of the matrix, in the order they are dropped when the screen is too narrow (the
 /// essential ones are never dropped).
@@ -22,10 +22,14 @@ const DROP_ORDER: &[EvidenceColumn] = &[
 ];
 
 /// The columns `matrix` may lose on a narrow screen, least important first: MISSING goes first
-/// when no candidate misses a test (an empty column says nothing), then [`DROP_ORDER`].
+/// when no candidate misses a test and MUSEUM when no exhibit was run (an empty column says
+/// nothing), then [`DROP_ORDER`].
 pub fn droppable(matrix: &EvidenceMatrix) -> Vec<EvidenceColumn> {
     let nothing_missing = matrix.rows.iter().all(|row| row.missing.is_empty());
-    nothing_missing.then_some(EvidenceColumn::Missing).into_iter().chain(DROP_ORDER.iter().copied()).collect()
+    let no_exhibit = matrix.rows.iter().all(|row| row.museum.is_empty());
+    let empty = [(nothing_missing, EvidenceColumn::Missing), (no_exhibit, EvidenceColumn::Museum)];
+    let empty = empty.into_iter().filter_map(|(empty, column)| empty.then_some(column));
+    empty.chain(DROP_ORDER.iter().copied()).collect()
 }
 
 /// A column's width: its header or its widest cell (with the best mark), whichever is wider.
@@ -99,6 +103,20 @@ pub fn cell_details(matrix: &EvidenceMatrix, row: usize, col: usize) -> Option<(
         }
         EvidenceColumn::FailsOthers => {
             names("other candidates' new tests failing here", &r.differential_failed, &mut lines);
+        }
+        EvidenceColumn::Museum => {
+            lines.push(format!("bug museum exhibits touching this change ({}):", r.museum.len()));
+            for check in &r.museum {
+                let outcome = match &check.outcome {
+                    ExhibitOutcome::Held => "held   ".to_owned(),
+                    ExhibitOutcome::Broken { tests } => format!("BROUGHT BACK ({})", tests.join(", ")),
+                    ExhibitOutcome::NotRun { why } => format!("not run ({why})"),
+                };
+                lines.push(format!("  {} {outcome} {}", check.exhibit.short(), check.title));
+            }
+            if r.museum.is_empty() {
+                lines.push("  none: no kept exhibit concerns the files this candidate changed".into());
+            }
         }
         EvidenceColumn::Findings | EvidenceColumn::Static => {
             lines.push(format!("static analysis, in changed lines ({}):", r.new_findings.len()));

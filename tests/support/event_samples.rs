@@ -16,11 +16,12 @@ use ambidex::domain::{
 };
 use ambidex::protocol::{
     Actor, AgentIdentity, CandidatePlan, CriterionCoverage, Decision, DiffStats, Digest, EVENT_SCHEMA, Event,
-    EventKind, EvidenceMatrix, EvidenceRow, FileFate, Finding, GateId, GateKind, GatePlan, HunkSource, IntakeVerdict,
+    EventKind, EvidenceMatrix, EvidenceRow, Exhibit, ExhibitChange, ExhibitCheck, ExhibitLinks, ExhibitOutcome,
+    ExhibitSource, ExhibitStatus, FileFate, Finding, GateId, GateKind, GatePlan, HunkSource, IntakeVerdict,
     MemoryChange, MemoryEntry, MemoryKind, MemorySource, MemoryStatus, Plan, PolicyRecord, ProductionFile, PullRequest,
-    Recommendation, Review, ReviewVerdict, Risk, Role, Route, StageKind, StaticFinding, Synthesis, SynthesisReason,
-    TaskId, TaskKind, TaskSource, TaskSpec, TaskStatus, TestCase, TestFramework, TestReport, TestStatus, ToolCallId,
-    ToolCallRecord, Triage, TriageBudgets, ValidationResult,
+    Recommendation, Reproducer, Review, ReviewVerdict, Risk, Role, Route, StageKind, StaticFinding, Synthesis,
+    SynthesisReason, TaskId, TaskKind, TaskSource, TaskSpec, TaskStatus, TestCase, TestFramework, TestReport,
+    TestStatus, ToolCallId, ToolCallRecord, Triage, TriageBudgets, ValidationResult, Verification,
 };
 use jiff::Timestamp;
 
@@ -108,6 +109,35 @@ pub fn memory_entry(status: MemoryStatus) -> MemoryEntry {
         status,
         created: at("2026-11-30T09:12:44Z"),
         confirmed: at("2026-12-01T16:03:10Z"),
+    }
+}
+
+/// An exhibit of the bug museum: a candidate's change that broke a test, with its reproducer.
+pub fn exhibit(status: ExhibitStatus) -> Exhibit {
+    Exhibit {
+        id: "01KAMB1DEXEXH0000000000001".parse().unwrap(),
+        repo: "/home/ada/src/pagination".into(),
+        title: "page_count divides by zero".into(),
+        base: "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d".into(),
+        reproducer: Reproducer {
+            command: "cargo test".into(),
+            tests: strings(&["page::tests::zero_size"]),
+            tests_patch: Some("--- a/tests/zero.rs\n+++ b/tests/zero.rs\n@@ -0,0 +1 @@\n+// zero\n".into()),
+        },
+        bug_patch: Some("--- a/src/page.rs\n+++ b/src/page.rs\n@@ -1 +1 @@\n-a\n+b\n".into()),
+        fix_patch: None,
+        files: strings(&["src/page.rs"]),
+        root_cause: "no guard for a zero page size".into(),
+        check: "`cargo test`: page::tests::zero_size".into(),
+        source: ExhibitSource::Candidate { task: task_id(), candidate: "c2".into() },
+        links: ExhibitLinks { task: Some(task_id()), candidate: Some("c2".into()), ..ExhibitLinks::default() },
+        status,
+        created: at("2026-12-02T09:12:44Z"),
+        verification: Some(Verification {
+            at: at("2026-12-02T09:12:44Z"),
+            reproduces: true,
+            detail: "page::tests::zero_size fails with the bug and passes with the fix".into(),
+        }),
     }
 }
 
@@ -215,8 +245,29 @@ pub fn matrix() -> EvidenceMatrix {
             cost_micros: 210_000,
             wall_ms: 95_000,
             reports: vec![test_report()],
+            museum: Vec::new(),
         }],
     }
+}
+
+/// A matrix whose row was checked against the bug museum: one exhibit brought back, one that
+/// could not run.
+pub fn matrix_with_museum() -> EvidenceMatrix {
+    let mut matrix = matrix();
+    let row = &mut matrix.rows[0];
+    row.museum = vec![
+        ExhibitCheck {
+            exhibit: exhibit(ExhibitStatus::Kept).id,
+            title: "page_count divides by zero".into(),
+            outcome: ExhibitOutcome::Broken { tests: strings(&["page::tests::zero_size"]) },
+        },
+        ExhibitCheck {
+            exhibit: "01KAMB1DEXEXH0000000000002".parse().unwrap(),
+            title: "get_int does not sign-extend".into(),
+            outcome: ExhibitOutcome::NotRun { why: "its test changes do not apply over this candidate".into() },
+        },
+    ];
+    matrix
 }
 
 /// A matrix whose challenger ran on a model of its own.
@@ -463,6 +514,20 @@ samples! {
             },
         },
     ],
+    ExhibitChanged => [
+        EventKind::ExhibitChanged { change: ExhibitChange::Proposed, exhibit: Box::new(exhibit(ExhibitStatus::Pending)) },
+        EventKind::ExhibitChanged {
+            change: ExhibitChange::Added,
+            exhibit: Box::new(Exhibit {
+                source: ExhibitSource::Imported { fix: "9f8e7d6c5b4a39281706f5e4d3c2b1a098f7e6d5".into() },
+                links: ExhibitLinks {
+                    commit: Some("9f8e7d6c5b4a39281706f5e4d3c2b1a098f7e6d5".into()),
+                    ..ExhibitLinks::default()
+                },
+                ..exhibit(ExhibitStatus::Kept)
+            }),
+        },
+    ],
     MemoryUsed => [EventKind::MemoryUsed { version: 4321, entries: vec![memory_entry(MemoryStatus::Active).id] }],
     SetupNetworkAllowed => [EventKind::SetupNetworkAllowed {
         repo: "/home/ada/src/pagination".into(),
@@ -565,6 +630,7 @@ samples! {
         EventKind::EvidenceRecorded { matrix: Box::new(matrix()), hash: digest(0xe1) },
         EventKind::EvidenceRecorded { matrix: Box::new(matrix_with_missing()), hash: digest(0xe2) },
         EventKind::EvidenceRecorded { matrix: Box::new(matrix_of_two_models()), hash: digest(0xe3) },
+        EventKind::EvidenceRecorded { matrix: Box::new(matrix_with_museum()), hash: digest(0xe4) },
     ],
     SynthesisSubmitted => [
         EventKind::SynthesisSubmitted { synthesis: synthesis(Recommendation::Adopt { candidate: "c1".into() }) },

@@ -21,7 +21,7 @@ pub use baseline::{baseline, record as record_baseline, release as release_basel
 pub use blobs::{IndexBlobs, blob_id};
 pub use checkpoint::{CHECKPOINT_REFS, checkpoint, restore};
 pub use diff::{FileStat, SplitCommit, WorkDiff, branch_patch, diff_against, resolve_commit, rev_patch, split_commit};
-pub use history::{Log, LogError, LoggedCommit, log};
+pub use history::{Log, LogError, LoggedCommit, RevertCommit, log, reverts};
 pub use locks::{GitLock, clear_stale_locks, git_locks};
 pub use reconcile::{WorktreeIssue, reconcile};
 pub use repo::{

@@ -167,3 +167,38 @@ fn a_bug_added_by_hand_is_checked_to_show_and_a_snapshot_rewritten_instead_of_fa
     assert_eq!(listed[0]["verification"]["detail"], "sign_extends fail with the bug");
     assert!(exhibits(&sandbox, false).len() == 1);
 }
+
+#[test]
+fn a_delivered_change_the_repository_reverted_is_proposed_when_the_next_task_starts() {
+    use support::engine::{happy_script, pagination_repo, run_scripted, script, task_file};
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    let task = task_file(&sandbox, "low");
+    let first = script(&sandbox, "first", &happy_script());
+    run_scripted(&sandbox, &first, &["run", "--task-file", &task, "--approve", "all"]).ok();
+    let shown: Value = serde_json::from_str(&sandbox.run(&["task", "list", "--json"]).ok()).unwrap();
+    let id = shown[0]["id"].as_str().unwrap().to_owned();
+    let task_json: Value = serde_json::from_str(&sandbox.run(&["task", "show", &id, "--json"]).ok()).unwrap();
+    let pr_commit = task_json["task"]["pr"]["commit"].as_str().unwrap().to_owned();
+
+    // The PR is merged, then reverted upstream, as `git revert` writes it.
+    let repo = git2::Repository::open(sandbox.repo()).unwrap();
+    let merged = repo.find_commit(git2::Oid::from_str(&pr_commit).unwrap()).unwrap();
+    repo.reset(merged.as_object(), git2::ResetType::Hard, None).unwrap();
+    let base = merged.parent(0).unwrap();
+    let me = git2::Signature::now("Dev", "dev@example.com").unwrap();
+    let message = format!("Revert \"{}\"\n\nThis reverts commit {pr_commit}.\n", merged.summary().unwrap().unwrap());
+    let revert = repo.commit(Some("HEAD"), &me, &me, &message, &base.tree().unwrap(), &[&merged]).unwrap();
+    repo.reset(&repo.find_object(revert, None).unwrap(), git2::ResetType::Hard, None).unwrap();
+    assert!(exhibits(&sandbox, true).is_empty());
+
+    let second = script(&sandbox, "second", &happy_script());
+    run_scripted(&sandbox, &second, &["run", "--task-file", &task, "--approve", "all"]).ok();
+    let listed = exhibits(&sandbox, false);
+    assert_eq!(listed.len(), 1, "{listed:#?}");
+    let exhibit = &listed[0];
+    assert_eq!((exhibit["status"].as_str(), exhibit["source"]["type"].as_str()), (Some("pending"), Some("reverted")));
+    assert_eq!(exhibit["links"]["commit"].as_str(), Some(revert.to_string().as_str()));
+    assert_eq!(exhibit["links"]["task"].as_str(), Some(id.as_str()));
+    assert!(exhibit["root_cause"].as_str().unwrap().contains("was reverted in the repository"), "{exhibit:#}");
+}

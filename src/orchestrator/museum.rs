@@ -11,6 +11,7 @@ use crate::protocol::{
     Actor, EventKind, EvidenceRow, Exhibit, ExhibitChange, ExhibitId, ExhibitLinks, ExhibitSource, ExhibitStatus,
     GateId, MuseumEdit, NewEvent, NewExhibit, Reproducer, TaskId, Verification,
 };
+use crate::workspace::RevertCommit;
 
 /// Longest patch an exhibit keeps (bug, fix or tests), in bytes.
 pub const MAX_PATCH: usize = 256 * 1024;
@@ -300,6 +301,53 @@ pub(crate) fn breaker_proposal(exhibits: &[Exhibit], task: &Task, breaker: &str,
         exhibit.reproducer.command = last.result.command.clone();
     }
     propose(exhibits, task.id, exhibit)
+}
+
+/// Commits of history scanned for reverts of delivered changes.
+pub const REVERT_SCAN: usize = 300;
+
+/// What reverts of changes Ambidex delivered leave the museum: for each revert that names a
+/// delivered PR's commit, or whose summary is `Revert "<the PR's title>…"`, a pending exhibit of
+/// that change (its reproducer is for the human to give). `delivered` are the repository's tasks.
+pub(crate) fn reverted_proposals(exhibits: &[Exhibit], delivered: &[Task], reverts: &[RevertCommit]) -> Vec<NewEvent> {
+    let mut known = exhibits.to_vec();
+    let mut proposals = Vec::new();
+    for task in delivered {
+        let Some(pr) = &task.pr else { continue };
+        let titled = format!("Revert \"{}", pr.title);
+        let names = |sha: &str| sha.len() >= 7 && (pr.commit.starts_with(sha) || sha.starts_with(&pr.commit));
+        let Some(revert) = reverts.iter().find(|r| {
+            r.reverted.as_deref().is_some_and(names)
+                || r.summary.strip_prefix(&titled).is_some_and(|rest| rest.starts_with('"') || rest.starts_with(" (#"))
+        }) else {
+            continue;
+        };
+        let Some(base) = production_base(task) else { continue };
+        let repo = task.spec.repo.clone().unwrap_or_else(|| ".".to_owned());
+        let source = ExhibitSource::Reverted { task: task.id, revert: revert.id.clone() };
+        let links = ExhibitLinks {
+            task: Some(task.id),
+            pr: Some(pr.location.clone()).filter(|l| !l.is_empty()),
+            commit: Some(revert.id.clone()),
+            ..ExhibitLinks::default()
+        };
+        let title = format!("reverted: {}", pr.title);
+        let mut exhibit = pending(repo, title.chars().take(MAX_TITLE).collect(), base, source, links);
+        exhibit.root_cause = format!(
+            "the change of task {} ({}) was reverted in the repository by {} ({})",
+            task.id.short(),
+            pr.commit.chars().take(10).collect::<String>(),
+            revert.id.chars().take(10).collect::<String>(),
+            revert.summary
+        );
+        if let Some(event) = propose(&known, task.id, exhibit) {
+            if let EventKind::ExhibitChanged { exhibit, .. } = &event.kind {
+                known.push((**exhibit).clone());
+            }
+            proposals.push(event);
+        }
+    }
+    proposals
 }
 
 #[cfg(test)]

@@ -153,3 +153,48 @@ fn a_note_sent_back_and_a_breaker_trip_are_proposed_once() {
     assert_eq!(exhibit.root_cause, "three attempts, same failure");
     assert!(breaker_proposal(&[exhibit], &task, "no_progress", "again").is_none());
 }
+
+#[test]
+fn a_revert_of_a_delivered_change_is_proposed_by_its_commit_or_its_title() {
+    let delivered = |title: &str, commit: &str| {
+        let mut task = crate::domain::task::fresh(crate::protocol::TaskSpec::titled(title));
+        task.worktrees.push(crate::domain::WorktreeRef {
+            candidate: "production".into(),
+            path: "/w".into(),
+            branch: "b".into(),
+            base: "base1".into(),
+            set_up: true,
+        });
+        task.pr = Some(crate::protocol::PullRequest {
+            branch: "ambidex/x/production".into(),
+            base_branch: "main".into(),
+            commit: commit.into(),
+            title: title.into(),
+            body: String::new(),
+            draft: true,
+            location: "https://forge/pr/7".into(),
+        });
+        task
+    };
+    let by_commit = delivered("Round page counts up", "0123456789abcdef0123456789abcdef01234567");
+    let by_title = delivered("Guard a zero page size", "fedcba9876543210fedcba9876543210fedcba98");
+    let untouched = delivered("Guard", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    let reverts = vec![
+        RevertCommit {
+            id: "r1".into(),
+            summary: "Revert \"Round page counts up\"".into(),
+            reverted: Some("0123456789ab".into()),
+        },
+        RevertCommit { id: "r2".into(), summary: "Revert \"Guard a zero page size (#12)\"".into(), reverted: None },
+    ];
+    let tasks = [by_commit.clone(), by_title.clone(), untouched];
+    let proposals = reverted_proposals(&[], &tasks, &reverts);
+    assert_eq!(proposals.len(), 2, "`Guard` is only a prefix of a reverted title: {proposals:#?}");
+    let (_, first) = exhibit_of(&proposals[..1]);
+    assert_eq!(first.source, ExhibitSource::Reverted { task: by_commit.id, revert: "r1".into() });
+    assert_eq!((first.links.commit.as_deref(), first.links.pr.as_deref()), (Some("r1"), Some("https://forge/pr/7")));
+    assert_eq!(first.title, "reverted: Round page counts up");
+    let (_, second) = exhibit_of(&proposals[1..]);
+    assert_eq!(second.links.task, Some(by_title.id));
+    assert!(reverted_proposals(&[first, second], &tasks, &reverts).is_empty(), "proposed once");
+}

@@ -90,6 +90,7 @@ pub(super) async fn run(run: &mut TaskRun, task: &Task) -> Result<Flow, EngineEr
     if failure.is_none() {
         // Learned from the repository's own files: who owns what.
         events.extend(super::memory::ownership_proposals(&entries, task, &crate::context::codeowners(&worktree.path)));
+        events.extend(reverted_changes(run, task, &worktree.path)?);
     }
     if failure.is_none() && network {
         // Learned: this repository's dependencies come from the network, by these commands.
@@ -254,4 +255,17 @@ fn listed(commands: &[String]) -> String {
 fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Exhibits proposed for changes Ambidex delivered to this repository that its history has since
+/// reverted. The history is read first: the tasks only when a revert is there.
+fn reverted_changes(run: &TaskRun, task: &Task, path: &Path) -> Result<Vec<NewEvent>, EngineError> {
+    let reverts = crate::workspace::reverts(path, super::museum::REVERT_SCAN).unwrap_or_default();
+    if reverts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let reader = run.engine().reader();
+    let delivered: Vec<Task> =
+        reader.tasks()?.into_iter().filter(|t| t.spec.repo == task.spec.repo && t.pr.is_some()).collect();
+    Ok(super::museum::reverted_proposals(&reader.museum()?, &delivered, &reverts))
 }

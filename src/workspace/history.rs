@@ -106,3 +106,42 @@ pub fn log(dir: &Path, max_commits: usize, only: Option<&[String]>) -> Result<Lo
     }
     Ok(Log { branch, commits })
 }
+
+/// A commit that reverts another, as `git revert` writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevertCommit {
+    /// The reverting commit (hex).
+    pub id: String,
+    /// Its summary (`Revert "…"`).
+    pub summary: String,
+    /// The commit it names in "This reverts commit …", when it does.
+    pub reverted: Option<String>,
+}
+
+/// The commits among the last `max_commits` of HEAD in the repository containing `dir` that
+/// revert another (a summary starting `Revert "`, or a message saying "This reverts commit"),
+/// newest first. A repository without commits has none.
+pub fn reverts(dir: &Path, max_commits: usize) -> Result<Vec<RevertCommit>, LogError> {
+    let (repo, _) = discover_with_prefix(dir).ok_or(LogError::NotARepo)?;
+    let git = |err: git2::Error| LogError::Git(err.message().to_owned());
+    let mut walk = repo.revwalk().map_err(git)?;
+    match walk.push_head() {
+        Err(err) if err.code() == ErrorCode::UnbornBranch => return Ok(Vec::new()),
+        pushed => pushed.map_err(git)?,
+    }
+    let mut found = Vec::new();
+    for oid in walk.take(max_commits) {
+        let Ok(commit) = oid.and_then(|oid| repo.find_commit(oid)) else { continue };
+        let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
+        let reverted = message
+            .split("This reverts commit ")
+            .nth(1)
+            .map(|rest| rest.chars().take_while(char::is_ascii_hexdigit).collect::<String>())
+            .filter(|sha| sha.len() >= 7);
+        let summary = message.lines().next().unwrap_or_default().to_owned();
+        if reverted.is_some() || summary.starts_with("Revert \"") {
+            found.push(RevertCommit { id: commit.id().to_string(), summary, reverted });
+        }
+    }
+    Ok(found)
+}

@@ -11,7 +11,7 @@ use crate::context::OwnerRule;
 use crate::domain::Task;
 use crate::protocol::{
     Actor, EventKind, EvidenceMatrix, MemoryChange, MemoryEdit, MemoryEntry, MemoryId, MemoryKind, MemorySource,
-    MemoryStatus, NewEvent, TaskId,
+    MemoryStatus, NewEvent, Review, TaskId,
 };
 
 /// Days after which an entry nobody confirmed is proposed for removal.
@@ -293,28 +293,64 @@ pub(crate) fn ownership_proposals(entries: &[MemoryEntry], task: &Task, rules: &
         .collect()
 }
 
+/// Whether two remarks say the same: they share at least three significant words, and half of
+/// either's.
+fn same_remark(a: &str, b: &str) -> bool {
+    let (ours, theirs) = (crate::domain::title_words(a), crate::domain::title_words(b));
+    let shared = ours.intersection(&theirs).count();
+    shared >= 3 && 2 * shared >= ours.len().max(theirs.len())
+}
+
 /// A proposal from a note the engineer sent work back with, when it repeats one said at a gate of
-/// another task of the same repository (sharing at least three significant words and half of
-/// either's): a convention the team keeps having to say.
+/// another task of the same repository ([`same_remark`]): a convention the team keeps having to
+/// say.
 pub(crate) fn repeated_note_proposal(
     entries: &[MemoryEntry],
     tasks: &[Task],
     task: &Task,
     note: &str,
 ) -> Option<NewEvent> {
-    let words = crate::domain::title_words(note);
-    let similar = |other: &str| {
-        let theirs = crate::domain::title_words(other);
-        let shared = words.intersection(&theirs).count();
-        shared >= 3 && 2 * shared >= words.len().max(theirs.len())
-    };
     let earlier = tasks
         .iter()
         .filter(|t| t.id != task.id && t.spec.repo == task.spec.repo)
-        .find(|t| t.notes.iter().any(|n| n.gate.is_some() && similar(&n.text)))?;
+        .find(|t| t.notes.iter().any(|n| n.gate.is_some() && same_remark(note, &n.text)))?;
     let repo = task.spec.repo.clone().unwrap_or_else(|| ".".to_owned());
     let what = format!("sent back with the same note on tasks {} and {}", earlier.id.short(), task.id.short());
     propose(entries, task.id, &repo, MemoryKind::Convention, note.trim().to_owned(), &what)
+}
+
+/// Proposals from a review's findings that repeat a finding of another task's review in the same
+/// repository ([`same_remark`]): a way changes here keep failing. Nits are left out.
+pub(crate) fn repeated_finding_proposals(
+    entries: &[MemoryEntry],
+    tasks: &[Task],
+    task: &Task,
+    review: &Review,
+) -> Vec<NewEvent> {
+    let repo = task.spec.repo.clone().unwrap_or_else(|| ".".to_owned());
+    let others: Vec<&Task> = tasks.iter().filter(|t| t.id != task.id && t.spec.repo == task.spec.repo).collect();
+    let mut known = entries.to_vec();
+    let mut proposals = Vec::new();
+    for finding in review.findings.iter().filter(|f| f.severity != "nit") {
+        let earlier = others.iter().find(|t| {
+            t.review.as_ref().is_some_and(|r| r.findings.iter().any(|f| same_remark(&finding.message, &f.message)))
+        });
+        let Some(earlier) = earlier else { continue };
+        let text = match &finding.file {
+            Some(file) => format!("({}) {}: {}", finding.category, file, finding.message.trim()),
+            None => format!("({}) {}", finding.category, finding.message.trim()),
+        };
+        let what = format!("the review found it on tasks {} and {}", earlier.id.short(), task.id.short());
+        let mut event = propose(&known, task.id, &repo, MemoryKind::FailurePattern, text, &what);
+        if let Some(EventKind::MemoryChanged { change: MemoryChange::Proposed, entry }) =
+            event.as_mut().map(|e| &mut e.kind)
+        {
+            entry.scope = finding.file.iter().cloned().collect();
+            known.push(entry.clone());
+        }
+        proposals.extend(event);
+    }
+    proposals
 }
 
 #[cfg(test)]

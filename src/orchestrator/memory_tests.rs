@@ -189,3 +189,38 @@ fn a_send_back_note_said_before_on_the_repository_is_proposed_as_a_convention() 
     let unrelated = "Rename the variable to something clearer";
     assert!(repeated_note_proposal(&[], &[earlier, now.clone()], &now, unrelated).is_none());
 }
+
+#[test]
+fn a_review_finding_repeated_on_another_task_of_the_repository_is_proposed_as_a_failure_pattern() {
+    use crate::protocol::{Finding, Review, ReviewVerdict, TaskSpec};
+    let task_in = |repo: &str| {
+        let mut task = crate::domain::task::fresh(TaskSpec::titled("t"));
+        task.spec.repo = Some(repo.into());
+        task
+    };
+    let finding = |severity: &str, message: &str| Finding {
+        severity: severity.into(),
+        category: "correctness".into(),
+        file: Some("src/retry.rs".into()),
+        message: message.into(),
+    };
+    let review =
+        |findings: Vec<Finding>| Review { verdict: ReviewVerdict::RequestChanges, findings, summary: String::new() };
+    let mut earlier = task_in("/r");
+    earlier.review = Some(review(vec![finding("major", "The retry loop never stops on a permanent 4xx error")]));
+    let now = task_in("/r");
+    let repeated = review(vec![
+        finding("major", "Retry loop does not stop on permanent 4xx errors"),
+        finding("nit", "Retry loop does not stop on permanent 4xx errors, nit"),
+        finding("minor", "Rename the variable"),
+    ]);
+    let proposals = repeated_finding_proposals(&[], &[earlier.clone(), now.clone()], &now, &repeated);
+    assert_eq!(proposals.len(), 1, "{proposals:#?}");
+    let EventKind::MemoryChanged { entry, .. } = &proposals[0].kind else { panic!() };
+    assert_eq!(entry.kind, MemoryKind::FailurePattern);
+    assert_eq!(entry.text, "(correctness) src/retry.rs: Retry loop does not stop on permanent 4xx errors");
+    assert_eq!((entry.status, entry.scope.clone()), (MemoryStatus::Pending, vec!["src/retry.rs".to_owned()]));
+    let mut elsewhere = earlier;
+    elsewhere.spec.repo = Some("/other".into());
+    assert!(repeated_finding_proposals(&[], &[elsewhere, now.clone()], &now, &repeated).is_empty());
+}

@@ -250,8 +250,12 @@ async fn submitted(run: &mut TaskRun, stage: &Stage, submission: Submission) -> 
         Submission::Review(review) => {
             let approved = review.verdict == ReviewVerdict::Approve;
             let summary = review.summary.clone();
+            let reader = run.engine().reader();
+            let tasks = reader.current_tasks(super::queries::SNAPSHOT_FINISHED)?;
+            let learned = super::memory::repeated_finding_proposals(&reader.memory()?, &tasks, &run.task()?, &review);
             let event = run.event(agent, EventKind::ReviewSubmitted { review });
-            run.record(vec![event, finished(run, stage, approved, summary)]).await?;
+            let events = [event, finished(run, stage, approved, summary)].into_iter().chain(learned).collect();
+            run.record(events).await?;
             let task = run.task()?;
             if !approved && task.rejected_reviews >= 2 && task.rejected_reviews % 2 == 0 {
                 let evidence = format!(

@@ -200,8 +200,9 @@ impl Engine {
         let head_seq = reader.head()?.seq;
         let tasks = reader.tasks()?.iter().map(Task::summary).collect();
         let memory = Snapshot::memory_shown(reader.memory()?);
+        let museum = Snapshot::museum_shown(reader.museum()?);
         // Subscribed before reading, so no update falls between the snapshot and the stream.
-        Ok((Snapshot { tasks, head_seq, unavailable: self.readiness().err(), memory }, receiver))
+        Ok((Snapshot { tasks, head_seq, unavailable: self.readiness().err(), memory, museum }, receiver))
     }
 
     /// Subscribes to updates without a snapshot (for clients that read the store themselves).

@@ -4,7 +4,8 @@
 //!
 //! - `app`: the state; `update` and `input`: the one function that changes it;
 //! - `render` and the pane files (`stream_view`, `diff_view`, `compare`, `evidence_view`,
-//!   `log_view`, `memory_view`, `metrics_view`, `overlay`, `form`): drawing, which only reads the state;
+//!   `log_view`, `memory_view`, `museum_view`, `metrics_view`, `overlay`, `form`): drawing, which only
+//!   reads the state; `review`: keeping or rejecting what the Memory and Museum tabs propose;
 //! - `voice`: the message to a task's agents and the rewind picker (their state, keys, drawing);
 //! - `model`, `streams`, `diff_doc`: what a task's events fold into;
 //! - `gate_view`: the approval overlay, every kind of gate; `wrap`: word wrapping for overlays;
@@ -33,10 +34,14 @@ mod memory_tests;
 pub mod memory_view;
 pub mod metrics_view;
 pub mod model;
+#[cfg(test)]
+mod museum_tests;
+pub mod museum_view;
 pub mod overlay;
 pub mod render;
 #[cfg(test)]
 mod render_tests;
+mod review;
 pub mod stream_view;
 pub mod streams;
 pub mod theme;
@@ -123,6 +128,7 @@ pub async fn run(mut client: Client, options: Options) -> std::io::Result<()> {
     state.banner = options.banner;
     state.unavailable = client.snapshot.unavailable.clone();
     state.memory = client.snapshot.memory.clone();
+    state.museum = client.snapshot.museum.clone();
     state.gate_key_guard = options.gate_key_guard;
     install_panic_hook();
     let mut terminal = enter()?;

@@ -407,3 +407,37 @@ fn the_demo_runs_both_hands_and_its_gates_are_approved_with_keys() {
     assert_eq!(tmux.tmux(&["display", "-p", "#{alternate_on}"]).trim(), "0", "the alternate screen was left");
     assert_eq!(tmux.tmux(&["display", "-p", "#{mouse_any_flag}"]).trim(), "0", "mouse reporting was turned off");
 }
+
+#[test]
+fn the_museum_tab_shows_an_exhibit_added_from_the_cli_with_its_case() {
+    let sandbox = Sandbox::new();
+    let repo = sandbox.repo();
+    std::fs::write(repo.join("pages.txt"), "pages\n").unwrap();
+    for args in [&["add", "."][..], &["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "pages"]]
+    {
+        assert!(Command::new("git").arg("-C").arg(&repo).args(args).status().unwrap().success());
+    }
+    sandbox
+        .run(&[
+            "museum",
+            "add",
+            "--title",
+            "Empty pages vanish",
+            "--command",
+            "false",
+            "--root-cause",
+            "page_count rounds down",
+        ])
+        .ok();
+
+    let tmux = Tmux::start(&sandbox, 120, 40);
+    tmux.wait_for("Ambidex");
+    tmux.keys(&["8"]);
+    let screen =
+        tmux.wait_for_all(&["Museum · 1 kept · 0 to review", "Empty pages vanish", "page_count rounds down"], 30);
+    assert!(screen.contains("`false` on") && screen.contains("✓ verified"), "the reproducer and its check:\n{screen}");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("came from human, not from a task");
+    tmux.keys(&["q"]);
+    tmux.wait_for("EXITED:0");
+}

@@ -22,7 +22,8 @@ impl Queries for Engine {
         let current = reader.current_tasks(SNAPSHOT_FINISHED).map_err(|err| err.to_string())?;
         let tasks = current.iter().map(Task::summary).collect();
         let memory = Snapshot::memory_shown(reader.memory().map_err(|err| err.to_string())?);
-        Ok(Snapshot { tasks, head_seq, unavailable: self.readiness().err(), memory })
+        let museum = Snapshot::museum_shown(reader.museum().map_err(|err| err.to_string())?);
+        Ok(Snapshot { tasks, head_seq, unavailable: self.readiness().err(), memory, museum })
     }
 
     fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Arc<Event>>, String> {

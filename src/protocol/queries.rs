@@ -46,7 +46,7 @@ pub struct NoQueries;
 
 impl Queries for NoQueries {
     fn snapshot(&self) -> Result<Snapshot, String> {
-        Ok(Snapshot { tasks: Vec::new(), head_seq: 0, unavailable: None, memory: Vec::new() })
+        Ok(Snapshot { tasks: Vec::new(), head_seq: 0, unavailable: None, memory: Vec::new(), museum: Vec::new() })
     }
 
     fn events_after(&self, _after: u64, _limit: usize) -> Result<Vec<Arc<Event>>, String> {

@@ -11,6 +11,7 @@ use super::command::Command;
 use super::event::Update;
 use super::ids::TaskId;
 use super::memory::{MemoryEntry, MemoryStatus};
+use super::museum::{Exhibit, ExhibitStatus};
 use super::queries::Queries;
 use super::readiness::ModelUnavailable;
 use super::task::{Risk, Route, TaskKind, TaskStatus};
@@ -53,12 +54,21 @@ pub struct Snapshot {
     /// changes come as `memory_changed` events.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub memory: Vec<MemoryEntry>,
+    /// The bug museum's kept exhibits and the proposals waiting for review; later changes come
+    /// as `exhibit_changed` events.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub museum: Vec<Exhibit>,
 }
 
 impl Snapshot {
     /// The entries of `all` a client shows: the active ones and the proposals waiting.
     pub fn memory_shown(all: Vec<MemoryEntry>) -> Vec<MemoryEntry> {
         all.into_iter().filter(|e| matches!(e.status, MemoryStatus::Active | MemoryStatus::Pending)).collect()
+    }
+
+    /// The exhibits of `all` a client shows: the kept ones and the proposals waiting.
+    pub fn museum_shown(all: Vec<Exhibit>) -> Vec<Exhibit> {
+        all.into_iter().filter(|e| matches!(e.status, ExhibitStatus::Kept | ExhibitStatus::Pending)).collect()
     }
 }
 

@@ -15,7 +15,8 @@ use super::model::TaskDetail;
 use super::theme::Theme;
 use super::voice::{MessageDraft, RewindPick};
 use crate::protocol::{
-    CandidateDiff, Event, GateId, MemoryEntry, ModelUnavailable, PRODUCTION, TaskId, TaskStatus, TaskSummary, Update,
+    CandidateDiff, Event, Exhibit, GateId, MemoryEntry, ModelUnavailable, PRODUCTION, TaskId, TaskStatus, TaskSummary,
+    Update,
 };
 
 /// The panes that can hold the focus.
@@ -53,11 +54,14 @@ pub enum Tab {
     Memory,
     /// Counts, pass rates, cost.
     Metrics,
+    /// The bug museum.
+    Museum,
 }
 
 impl Tab {
     /// In order.
-    pub const ALL: [Tab; 7] = [Tab::Diff, Tab::Compare, Tab::Evidence, Tab::Gates, Tab::Log, Tab::Memory, Tab::Metrics];
+    pub const ALL: [Tab; 8] =
+        [Tab::Diff, Tab::Compare, Tab::Evidence, Tab::Gates, Tab::Log, Tab::Memory, Tab::Metrics, Tab::Museum];
 
     /// The tab's title.
     pub fn title(self) -> &'static str {
@@ -69,6 +73,7 @@ impl Tab {
             Tab::Log => "Log",
             Tab::Memory => "Memory",
             Tab::Metrics => "Metrics",
+            Tab::Museum => "Museum",
         }
     }
 }
@@ -276,6 +281,8 @@ pub struct Views {
     pub log_editing: bool,
     /// Memory: the selected entry.
     pub memory: usize,
+    /// Museum: the selected exhibit.
+    pub museum: usize,
 }
 
 /// Everything the control room shows.
@@ -327,6 +334,8 @@ pub struct AppState {
     /// The repository memory's active entries and the proposals waiting for review, oldest
     /// first.
     pub memory: Vec<MemoryEntry>,
+    /// The bug museum's kept exhibits and the proposals waiting for review, oldest first.
+    pub museum: Vec<Exhibit>,
     /// How long decision keys are ignored after the approval overlay opened by itself.
     pub gate_key_guard: std::time::Duration,
     /// Styles.
@@ -367,6 +376,7 @@ impl AppState {
             banner: None,
             unavailable: None,
             memory: Vec::new(),
+            museum: Vec::new(),
             gate_key_guard: std::time::Duration::ZERO,
             theme: Theme::default(),
             keymap: Keymap::default(),

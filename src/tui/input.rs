@@ -9,7 +9,7 @@ use super::form::FormState;
 use super::keymap::{Action, Mode};
 use super::layout;
 use super::model::Loaded;
-use crate::protocol::{Command, Decision, MemoryEdit, MemoryStatus, TaskStatus};
+use crate::protocol::{Command, Decision, TaskStatus};
 
 /// Lines a mouse wheel notch scrolls.
 const WHEEL: usize = 3;
@@ -160,6 +160,7 @@ impl AppState {
             Action::TabLog => self.show(Tab::Log),
             Action::TabMemory => self.show(Tab::Memory),
             Action::TabMetrics => self.show(Tab::Metrics),
+            Action::TabMuseum => self.show(Tab::Museum),
             Action::NextHunk | Action::PrevHunk => self.jump_hunk(action == Action::NextHunk),
             Action::NextFile | Action::PrevFile => self.jump_file(action == Action::NextFile),
             Action::Candidate => {
@@ -175,7 +176,7 @@ impl AppState {
                 self.show(Tab::Log);
                 self.views.log_editing = true;
             }
-            Action::MemoryAccept | Action::MemoryReject => return self.review_memory(action == Action::MemoryAccept),
+            Action::MemoryAccept | Action::MemoryReject => return self.review(action == Action::MemoryAccept),
             Action::Refresh => {
                 if let Some(id) = self.selected_task().map(|t| t.id) {
                     self.details.entry(id).or_default().loaded = Loaded::No;
@@ -188,31 +189,7 @@ impl AppState {
         Vec::new()
     }
 
-    /// Accepts or rejects the Memory tab's selected proposal.
-    fn review_memory(&mut self, accept: bool) -> Vec<Command> {
-        if self.tab != Tab::Memory {
-            self.status = Some(("press 6 for the Memory tab, then pick a proposal".into(), true));
-            return Vec::new();
-        }
-        let Some(entry) = self.memory.get(self.views.memory) else {
-            self.status = Some(("no memory entry is selected".into(), true));
-            return Vec::new();
-        };
-        if entry.status != MemoryStatus::Pending {
-            self.status = Some((
-                format!("memory {} is {}: only a proposal is accepted or rejected", entry.id.short(), entry.status),
-                true,
-            ));
-            return Vec::new();
-        }
-        let id = entry.id;
-        let edit = if accept { MemoryEdit::Accept { id, text: None } } else { MemoryEdit::Reject { id } };
-        let said = if accept { "accepted" } else { "rejected" };
-        self.status = Some((format!("memory {} {said}", id.short()), false));
-        vec![Command::EditMemory { edit }]
-    }
-
-    fn show(&mut self, tab: Tab) {
+    pub(crate) fn show(&mut self, tab: Tab) {
         self.tab = tab;
         self.focus = Pane::Lower;
     }
@@ -251,6 +228,9 @@ impl AppState {
                 }
                 Tab::Memory => {
                     self.views.memory = add(self.views.memory, delta).min(self.memory.len().saturating_sub(1))
+                }
+                Tab::Museum => {
+                    self.views.museum = add(self.views.museum, delta).min(self.museum.len().saturating_sub(1))
                 }
                 Tab::Metrics => {}
             },
@@ -348,6 +328,7 @@ impl AppState {
                         }
                     }
                 }
+                Tab::Museum => self.go_to_exhibit_task(),
                 _ => {}
             },
         }

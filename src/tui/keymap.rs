@@ -76,7 +76,7 @@ actions! {
     PageDown = "page_down", Normal, "pagedown ctrl-d", "page down";
     Top = "top", Normal, "g home", "go to the top";
     Bottom = "bottom", Normal, "G end", "go to the bottom (and follow)";
-    Select = "select", Normal, "enter", "open: a gate, a cell's evidence, a tool call's output";
+    Select = "select", Normal, "enter", "open: a gate, a cell's evidence, a tool output, an exhibit's task";
     NewTask = "new_task", Normal, "n", "new task";
     EditTask = "edit_task", Normal, "e", "revise the selected task (answer intake's questions)";
     CancelTask = "cancel_task", Normal, "x", "cancel the selected task";
@@ -94,6 +94,7 @@ actions! {
     TabLog = "tab_log", Normal, "5", "Log tab";
     TabMemory = "tab_memory", Normal, "6", "Memory tab";
     TabMetrics = "tab_metrics", Normal, "7", "Metrics tab";
+    TabMuseum = "tab_museum", Normal, "8", "Museum tab";
     NextHunk = "next_hunk", Normal, "]", "diff: next hunk";
     PrevHunk = "prev_hunk", Normal, "[", "diff: previous hunk";
     NextFile = "next_file", Normal, "}", "diff: next file";
@@ -102,8 +103,8 @@ actions! {
     BaseCandidate = "base_candidate", Normal, "b", "compare: next candidate on the left";
     Filter = "filter", Normal, "/", "log: filter";
     Refresh = "refresh", Normal, "R", "reload the selected task's events and diffs";
-    MemoryAccept = "memory_accept", Normal, "+", "memory: accept the selected proposal";
-    MemoryReject = "memory_reject", Normal, "-", "memory: reject the selected proposal";
+    MemoryAccept = "memory_accept", Normal, "+", "memory, museum: accept (keep) the selected proposal";
+    MemoryReject = "memory_reject", Normal, "-", "memory, museum: reject the selected proposal";
     Approve = "approve", Approval, "y", "approve";
     SendBack = "send_back", Approval, "n", "send back with a note: the stage that made it does it again";
     Stop = "stop", Approval, "s", "stop the task (it runs again only when resumed)";

@@ -13,8 +13,8 @@ use super::keymap::Action;
 use super::layout;
 use super::theme::Theme;
 use super::{
-    compare, diff_view, evidence_view, form, gate_view, log_view, memory_view, metrics_view, overlay, stream_view,
-    voice,
+    compare, diff_view, evidence_view, form, gate_view, log_view, memory_view, metrics_view, museum_view, overlay,
+    stream_view, voice,
 };
 use crate::protocol::ModelUnavailable;
 
@@ -81,6 +81,7 @@ impl Widget for &AppState {
                 Tab::Log => log_view::render(self, areas.body, buf, lower_focus),
                 Tab::Memory => memory_view::render_memory(self, areas.body, buf, lower_focus),
                 Tab::Metrics => metrics_view::render(self, areas.body, buf, lower_focus),
+                Tab::Museum => museum_view::render(self, areas.body, buf, lower_focus),
             },
         }
         self.render_footer(areas.footer, buf);
@@ -224,13 +225,24 @@ impl AppState {
             (true, Pane::Left) => 1,
             _ => Tab::ALL.iter().position(|t| *t == self.tab).unwrap_or(0) + if compact { 2 } else { 0 },
         };
-        let mut spans = vec![Span::raw(" ")];
-        for (index, title) in tab_titles(compact).iter().enumerate() {
-            let style = if index == active { theme.style("ui.tab.active") } else { theme.style("ui.tab") };
-            let title = match *title {
+        let titles: Vec<String> = tab_titles(compact)
+            .iter()
+            .map(|title| match *title {
                 "Gates" if !self.approval.queue.is_empty() => format!("Gates ({})", self.approval.queue.len()),
                 other => other.to_owned(),
-            };
+            })
+            .collect();
+        // When the active title would be cut, the first ones go until it shows.
+        let width_through_active = |first: usize| {
+            titles[first..=active.min(titles.len() - 1)].iter().map(|t| t.chars().count() + 3).sum::<usize>()
+        };
+        let mut first = 0;
+        while first < active && width_through_active(first) > area.width as usize {
+            first += 1;
+        }
+        let mut spans = vec![Span::styled(if first > 0 { "…" } else { " " }, theme.style("ui.dim"))];
+        for (index, title) in titles.into_iter().enumerate().skip(first) {
+            let style = if index == active { theme.style("ui.tab.active") } else { theme.style("ui.tab") };
             spans.push(Span::styled(title, style));
             spans.push(Span::styled(" · ", theme.style("ui.dim")));
         }
@@ -269,6 +281,14 @@ impl AppState {
             (Pane::Lower, Tab::Evidence) => vec![("arrows".into(), "cell"), (k(Action::Select), "what is behind it")],
             (Pane::Lower, Tab::Gates) => vec![(k(Action::Select), "decide")],
             (Pane::Lower, Tab::Log) => vec![(k(Action::Filter), "filter"), (k(Action::Bottom), "follow")],
+            (Pane::Lower, Tab::Memory) => {
+                vec![(k(Action::MemoryAccept), "accept"), (k(Action::MemoryReject), "reject")]
+            }
+            (Pane::Lower, Tab::Museum) => vec![
+                (k(Action::MemoryAccept), "keep"),
+                (k(Action::MemoryReject), "reject"),
+                (k(Action::Select), "its task"),
+            ],
             (Pane::Lower, _) => vec![(k(Action::NextTab), "next tab")],
         };
         if !self.approval.queue.is_empty() {

@@ -10,7 +10,7 @@ use super::highlight::Request;
 use super::layout;
 use super::model::{IntakeView, Loaded};
 use crate::protocol::{
-    Actor, Command, Event, EventKind, MemoryEntry, MemoryStatus, TaskId, TaskStatus, TaskSummary, Update,
+    Actor, Command, Event, EventKind, ExhibitStatus, MemoryStatus, TaskId, TaskStatus, TaskSummary, Update,
 };
 
 /// The most log lines kept.
@@ -103,26 +103,20 @@ impl AppState {
         }
     }
 
-    /// Keeps the Memory tab's entries: an active or pending entry replaces its old state or is
-    /// added; a rejected or removed one goes.
-    fn memory_changed(&mut self, entry: &MemoryEntry) {
-        let shown = matches!(entry.status, MemoryStatus::Active | MemoryStatus::Pending);
-        match self.memory.iter().position(|e| e.id == entry.id) {
-            Some(at) if shown => self.memory[at] = entry.clone(),
-            Some(at) => {
-                self.memory.remove(at);
-            }
-            None if shown => self.memory.push(entry.clone()),
-            None => {}
-        }
-        self.views.memory = self.views.memory.min(self.memory.len().saturating_sub(1));
-    }
-
     /// Applies an event: to the queue (live ones), the task's detail, the log and the overlays.
     fn on_event(&mut self, event: &Arc<Event>, live: bool) {
         self.log_event(event);
-        if let EventKind::MemoryChanged { entry, .. } = &event.kind {
-            self.memory_changed(entry);
+        match &event.kind {
+            EventKind::MemoryChanged { entry, .. } => {
+                let shown = matches!(entry.status, MemoryStatus::Active | MemoryStatus::Pending);
+                self.views.memory = keep_shown(&mut self.memory, entry, |e| e.id == entry.id, shown, self.views.memory);
+            }
+            EventKind::ExhibitChanged { exhibit, .. } => {
+                let shown = matches!(exhibit.status, ExhibitStatus::Kept | ExhibitStatus::Pending);
+                self.views.museum =
+                    keep_shown(&mut self.museum, exhibit, |e| e.id == exhibit.id, shown, self.views.museum);
+            }
+            _ => {}
         }
         if live && event.seq > self.seen_seq {
             self.seen_seq = event.seq;
@@ -456,4 +450,18 @@ impl AppState {
             }
         }
     }
+}
+
+/// Keeps a tab's list (Memory, Museum) current: a shown item replaces its old state or is added
+/// at the end, one no longer shown goes. Returns the selection `selected`, kept on a row.
+fn keep_shown<T: Clone>(list: &mut Vec<T>, item: &T, same: impl Fn(&T) -> bool, shown: bool, selected: usize) -> usize {
+    match list.iter().position(same) {
+        Some(at) if shown => list[at] = item.clone(),
+        Some(at) => {
+            list.remove(at);
+        }
+        None if shown => list.push(item.clone()),
+        None => {}
+    }
+    selected.min(list.len().saturating_sub(1))
 }

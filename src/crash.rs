@@ -13,6 +13,7 @@
 /// The crash points the code passes, in the order a task meets them; the kill test walks them all.
 pub const POINTS: &[&str] = &[
     "worktree.branch",
+    "worktree.staged",
     "worktree.checkout",
     "checkpoint.written",
     "commit.index",

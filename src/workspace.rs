@@ -9,6 +9,7 @@ mod baseline;
 mod blobs;
 mod checkpoint;
 mod diff;
+mod git_checkout;
 mod history;
 mod locks;
 mod reconcile;

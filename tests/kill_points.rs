@@ -139,11 +139,31 @@ fn killed_and_resumed(env: &[(&str, String)]) -> bool {
     let killed = demo(&sandbox, env);
     resume(&sandbox);
     let recovered = outcome(&sandbox);
+    let staged = leftovers(sandbox.dir.path(), ".adding-");
+    assert!(staged.is_empty(), "after a kill at {env:?}, a worktree's staging place is left: {staged:?}");
     assert_eq!(
         recovered.trees, reference.trees,
         "after a kill at {env:?}, the PRs differ from the uninterrupted run's"
     );
     killed
+}
+
+/// Every directory under `dir` whose name starts with `prefix`.
+fn leftovers(dir: &std::path::Path, prefix: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir() && !t.is_symlink()) {
+                if entry.file_name().to_string_lossy().starts_with(prefix) {
+                    found.push(entry.path());
+                } else if entry.file_name() != ".git" {
+                    pending.push(entry.path());
+                }
+            }
+        }
+    }
+    found
 }
 
 /// Kills at each of `boundaries` (event counts), `KILL_TEST_JOBS` (default 2) at a time.
@@ -204,6 +224,7 @@ fn kill_inside(point: &str, nth: u32) {
 #[test]
 fn killed_while_making_a_worktree() {
     kill_inside("worktree.branch", 1);
+    kill_inside("worktree.staged", 2);
     kill_inside("worktree.checkout", 3);
 }
 

@@ -12,6 +12,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use rustc_hash::FxBuildHasher as FxBuild;
 use serde::Serialize;
 
 use super::graph::{Csr, PageRankOptions, pagerank};
@@ -182,18 +183,17 @@ impl RepoMap {
                 firsts.push((f as u32, i as u32, rank));
             }
         }
-        let pinned = |f: u32, i: u32| {
+        let pinned = |&(f, i, _): &(u32, u32, f64)| {
             let name = files[f as usize].tags.defs[i as usize].name.as_str();
             mentioned.contains(name)
                 && name_ids.get(name).is_some_and(|&id| definers[id as usize].len() <= PINNED_DEFINERS)
         };
-        let key = |&(f, i, rank): &(u32, u32, f64)| (pinned(f, i), rank, file_ranks[f as usize], f, i);
-        firsts.sort_unstable_by(|a, b| {
-            let (xa, ra, fa, pa, ia) = key(a);
-            let (xb, rb, fb, pb, ib) = key(b);
-            xb.cmp(&xa).then(rb.total_cmp(&ra)).then(fb.total_cmp(&fa)).then(pa.cmp(&pb)).then(ia.cmp(&ib))
+        let mut keyed: Vec<(bool, (u32, u32, f64))> = firsts.into_iter().map(|first| (pinned(&first), first)).collect();
+        keyed.sort_unstable_by(|(xa, (pa, ia, ra)), (xb, (pb, ib, rb))| {
+            let (fa, fb) = (file_ranks[*pa as usize], file_ranks[*pb as usize]);
+            xb.cmp(xa).then(rb.total_cmp(ra)).then(fb.total_cmp(&fa)).then(pa.cmp(pb)).then(ia.cmp(ib))
         });
-        firsts.truncate(MAX_RANKED);
+        let firsts: Vec<(u32, u32, f64)> = keyed.into_iter().take(MAX_RANKED).map(|(_, first)| first).collect();
 
         RepoMap {
             file_ranks,
@@ -415,46 +415,6 @@ fn encloses(scope: &Def, def: &Def) -> bool {
 /// The definitions and scopes strictly enclosing `def`, outermost first.
 fn enclosing<'a>(defs: &'a [Def], def: &'a Def) -> impl Iterator<Item = &'a Def> + 'a {
     defs.iter().filter(move |s| !std::ptr::eq(*s, def) && encloses(s, def))
-}
-
-/// A fast, non-cryptographic hasher (the rustc "Fx" hash) for the name tables: names are local
-/// data, so flooding resistance is not needed, and hashing them dominates ranking otherwise.
-#[derive(Default, Clone, Copy)]
-struct FxHasher {
-    hash: u64,
-}
-
-type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
-
-impl FxHasher {
-    fn add(&mut self, word: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl std::hash::Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u8(&mut self, byte: u8) {
-        self.add(u64::from(byte));
-    }
-
-    fn finish(&self) -> u64 {
-        self.hash
-    }
 }
 
 /// Names so common in standard libraries (`len`, `is_empty`, `push`, `Err`, `__init__`, `then`,

@@ -141,7 +141,19 @@ pub fn prepare(request: &WorktreeRequest) -> Result<Prepared, WorkspaceError> {
         .map_err(|source| WorkspaceError::BadBase { rev: base_rev.to_owned(), detail: source.message().to_owned() })?;
 
     let gitdir = repo.commondir().join("worktrees").join(&name);
-    let existing = repo.find_worktree(&name).ok().map(|w| w.path().to_owned());
+    let mut existing = repo.find_worktree(&name).ok().map(|w| w.path().to_owned());
+    let staged = |found: &PathBuf| {
+        let meant = super::git_checkout::staged_for(found);
+        meant.zip(path.parent()).is_some_and(|(meant, parent)| same_place(meant, parent))
+    };
+    if existing.as_ref().is_some_and(staged) {
+        // Killed between adding it and moving it into place: its record and checkout go.
+        discard(&repo, &name, &gitdir, &path)?;
+        if let Some(parent) = path.parent() {
+            super::git_checkout::clear_leftovers(parent);
+        }
+        existing = None;
+    }
     if existing.as_ref().is_some_and(|found| !same_place(found, &path)) {
         // Made for this name under another state directory: not ours to judge or remove.
         return Err(WorkspaceError::Conflict { name, path: existing.unwrap_or(path) });
@@ -167,9 +179,20 @@ pub fn prepare(request: &WorktreeRequest) -> Result<Prepared, WorkspaceError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|source| WorkspaceError::Io { path: parent.to_owned(), source })?;
     }
-    let mut options = WorktreeAddOptions::new();
-    options.reference(Some(&reference));
-    repo.worktree(&name, &path, Some(&options)).map_err(git)?;
+    let gitdir_free = !gitdir.exists();
+    let by_program = gitdir_free && super::git_checkout::add(&root, &name, &path, &branch).is_ok();
+    if !by_program {
+        // Whatever a failed or killed attempt left is cleared before libgit2 adds it.
+        if path.exists() || gitdir.exists() {
+            discard(&repo, &name, &gitdir, &path)?;
+        }
+        if let Some(parent) = path.parent() {
+            super::git_checkout::clear_leftovers(parent);
+        }
+        let mut options = WorktreeAddOptions::new();
+        options.reference(Some(&reference));
+        repo.worktree(&name, &path, Some(&options)).map_err(git)?;
+    }
     crate::crash::point("worktree.checkout");
     let worktree = Worktree { repo: root, path, branch, name, base: base.id().to_string() };
     Ok(match reason {

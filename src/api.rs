@@ -26,6 +26,7 @@ mod auth;
 pub mod client;
 mod discovery;
 mod events;
+mod openmetrics;
 mod reply;
 mod routes;
 pub mod types;

@@ -11,6 +11,7 @@ mod gate;
 mod gate_show;
 mod import;
 mod memory_cmd;
+mod metrics_cmd;
 mod models;
 mod museum_cmd;
 mod museum_export;
@@ -86,6 +87,9 @@ enum Cmd {
     /// The bug museum: every failure kept as a case future work must pass
     #[command(subcommand)]
     Museum(museum_cmd::MuseumCmd),
+    /// Delivery, quality, exploration and governance figures from the log, per class, playbook
+    /// version and week
+    Metrics(metrics_cmd::MetricsArgs),
     /// Show a task's pull request
     #[command(subcommand)]
     Pr(pr::PrCmd),
@@ -247,7 +251,7 @@ impl Context {
     /// room or `ambidex serve`) holds the store — that engine's API.
     pub fn writer(&self) -> Result<Writer, String> {
         match self.open_engine(AutoApprove::None, true)? {
-            Ok(engine) => Ok(Writer::Local(engine)),
+            Ok(engine) => Ok(Writer::Local(Box::new(engine))),
             Err(in_use @ StoreError::InUse { .. }) => self.running_api(&in_use).map(Writer::Remote),
             Err(err) => Err(err.to_string()),
         }
@@ -275,7 +279,7 @@ impl Context {
 /// Where a command's changes go.
 pub enum Writer {
     /// This process holds the store.
-    Local(Engine),
+    Local(Box<Engine>),
     /// A running engine holds it; changes go through its API.
     Remote(ApiClient),
 }
@@ -329,6 +333,7 @@ fn run(command: Option<Cmd>, context: &Context) -> Result<Outcome, String> {
         Cmd::Gate(command) => gate::run(command, context),
         Cmd::Memory(command) => memory_cmd::run(command, context),
         Cmd::Museum(command) => museum_cmd::run(command, context),
+        Cmd::Metrics(args) => metrics_cmd::run(args, context),
         Cmd::Pr(command) => pr::run(command, context),
         Cmd::Config(command) => config_cmd::run(command, context),
         Cmd::Context(args) => context_cmd::run(args, context),

@@ -32,6 +32,7 @@ mod gate_plan;
 mod gates;
 mod host;
 pub mod memory;
+pub mod metrics;
 pub mod museum;
 mod pr;
 mod queries;
@@ -96,6 +97,8 @@ pub struct Engine {
     waiters: Mutex<HashMap<GateId, oneshot::Sender<GateAnswer>>>,
     /// Tasks a runner is driving now.
     running: Mutex<HashSet<TaskId>>,
+    /// The metrics folded so far.
+    metrics: Mutex<metrics::MetricsFold>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -169,6 +172,7 @@ impl Engine {
             setup: setup.map(Arc::new),
             waiters: Mutex::new(HashMap::new()),
             running: Mutex::new(HashSet::new()),
+            metrics: Mutex::default(),
         };
         engine.recover_at_start()?;
         Ok(engine)

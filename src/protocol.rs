@@ -14,6 +14,7 @@ mod gate;
 mod ids;
 mod matrix_cells;
 mod memory;
+mod metrics;
 mod museum;
 pub mod private;
 mod queries;
@@ -42,6 +43,10 @@ pub use matrix_cells::{
     Better, EvidenceCell, EvidenceColumn, MATRIX_HEADERS, PRODUCTION, matrix_cells, matrix_summary, money,
 };
 pub use memory::{MemoryChange, MemoryEdit, MemoryEntry, MemoryKind, MemorySource, MemoryStatus};
+pub use metrics::{
+    ClassMetrics, Delivery, Exploration, Families, Governance, MetricsFilter, MetricsReport, PlaybookMetrics, Quality,
+    StrategyRecord, TrendPoint, ratio,
+};
 pub use museum::{
     Exhibit, ExhibitChange, ExhibitCheck, ExhibitLinks, ExhibitOutcome, ExhibitSource, ExhibitStatus, MuseumEdit,
     NewExhibit, Reproducer, Verification,

@@ -513,6 +513,7 @@ async fn the_openapi_document_describes_every_route() {
         ("POST", "/v1/memory"),
         ("GET", "/v1/museum"),
         ("POST", "/v1/museum"),
+        ("GET", "/metrics"),
         ("GET", "/v1/openapi.json"),
     ]
     .into_iter()
@@ -553,4 +554,53 @@ async fn a_stop_ends_event_streams_and_removes_the_announcement() {
     let end = tokio::time::timeout(Duration::from_secs(10), stream.next()).await.unwrap();
     assert!(end.is_none(), "the stream ends with the server");
     assert!(server.client.tasks().await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_openmetrics_text_per_class_that_a_prometheus_parser_reads() {
+    let server = Server::start_with_intake().await;
+    let mut ids = Vec::new();
+    for title in ["Fix the rounding of page_count", "Fix the off-by-one in the last page"] {
+        let (status, task) = json(server.post_json("/v1/tasks", &spec(title)).await).await;
+        assert_eq!(status, 201, "{task}");
+        ids.push(task["id"].as_str().unwrap().parse::<TaskId>().unwrap());
+    }
+    server.move_task(ids[0], TaskStatus::Queued, TaskStatus::Running).await;
+    server.move_task(ids[0], TaskStatus::Running, TaskStatus::PrReady).await;
+
+    let unauthorized = server.http.get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(unauthorized.status(), 401, "metrics say what the engine works on: the token guards them");
+    let response = server.get("/metrics").await;
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(content_type.starts_with("application/openmetrics-text; version=1.0.0"), "{content_type}");
+    let text = response.text().await.unwrap();
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    assert!(text.contains("ambidex_tasks_completed{class=\"bug_fix\"} 1\n"), "{text}");
+    assert!(text.contains("ambidex_completion_ratio{class=\"bug_fix\"} 1\n"), "{text}");
+
+    // The reference parser (prometheus_client's, as Prometheus's own text format is specified by
+    // it) reads every family.
+    let python = ["/usr/bin/python3", "python3"].into_iter().find(|p| {
+        std::process::Command::new(p)
+            .args(["-c", "import prometheus_client"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    let python = python.expect("python3-prometheus-client must be installed (.ci/run installs it)");
+    let script = "import sys\nfrom prometheus_client.openmetrics.parser import text_string_to_metric_families as parse\n\
+                  for family in parse(sys.stdin.read()):\n    for s in family.samples:\n        print(s.name, s.labels.get('class', ''), s.value)\n";
+    let mut child = std::process::Command::new(python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), text.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let parsed = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "not OpenMetrics: {}\n{text}", String::from_utf8_lossy(&output.stderr));
+    assert!(parsed.lines().any(|l| l == "ambidex_tasks bug_fix 2"), "{parsed}");
+    assert!(parsed.lines().any(|l| l.starts_with("ambidex_unreviewed_proposals")), "{parsed}");
 }

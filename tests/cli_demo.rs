@@ -96,6 +96,25 @@ fn the_headless_demo_takes_both_tasks_to_real_prs() {
     let adopted = events.iter().find(|e| e["kind"]["type"] == "change_adopted").expect("an adoption");
     assert_eq!(adopted["kind"]["choice"], "adopt c1");
 
+    // The metrics see both PRs and the exploration that changed task 2's outcome.
+    let metrics = json(&sandbox.run(&["--state-dir", &state, "metrics", "--json"]).ok());
+    let overall = &metrics["overall"];
+    assert_eq!(overall["delivery"]["completed"], 2, "{metrics:#}");
+    assert_eq!(overall["delivery"]["completion_rate"], 1.0, "{metrics:#}");
+    assert_eq!(
+        (overall["exploration"]["explored"].as_u64(), overall["exploration"]["changed_outcome"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let strategies = metrics["strategies"].as_array().unwrap();
+    assert!(strategies.iter().any(|s| s["strategy"] == "test_first" && s["wins"] == 1), "{strategies:#?}");
+    let text = sandbox.run(&["--state-dir", &state, "metrics", "--class", "feature"]).ok();
+    assert!(
+        text.starts_with("Metrics of ") && text.contains("of class feature") && text.contains("Exploration"),
+        "{text}"
+    );
+    let refused = sandbox.run(&["--state-dir", &state, "metrics", "--since", "yesterday-ish"]).fails();
+    assert!(refused.contains("`7d`"), "{refused}");
+
     // The demo repository is real: its branches, and PR branches whose tests pass by hand.
     let repo_path: PathBuf = root.join("textstats");
     let repo = git2::Repository::open(&repo_path).unwrap();

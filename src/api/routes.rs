@@ -1,4 +1,5 @@
-//! The routes: tasks in and out, gates listed and decided, the OpenAPI document.
+//! The routes: tasks in and out, gates listed and decided, memory, museum, metrics, the OpenAPI
+//! document.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,7 +25,8 @@ use super::{AppState, auth, events};
 use crate::domain::{Task, parse_task_file};
 use crate::orchestrator::Engine;
 use crate::protocol::{
-    Actor, Command, Event, GateId, MemoryEdit, MuseumEdit, SpecChanges, TaskId, TaskSource, TaskSpec, TaskStatus,
+    Actor, Command, Event, GateId, MemoryEdit, MetricsFilter, MuseumEdit, SpecChanges, TaskId, TaskSource, TaskSpec,
+    TaskStatus,
 };
 use crate::store::{MAX_PAGE, TaskQuery};
 
@@ -53,6 +55,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/museum", get(list_museum).post(edit_museum))
         .route("/v1/gates", get(list_gates))
         .route("/v1/gates/{id}/decision", post(decide_gate))
+        .route("/metrics", get(metrics))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
     Router::new()
         .route("/v1/openapi.json", get(openapi))
@@ -385,6 +388,14 @@ async fn list_memory(State(state): State<Arc<AppState>>) -> Answer<Json<MemoryLi
     })
     .await?;
     Ok(Json(list))
+}
+
+/// The metric families as OpenMetrics text (the log is folded incrementally: a scrape reads only
+/// the events since the last one).
+async fn metrics(State(state): State<Arc<AppState>>) -> Answer<Response> {
+    let report = read(&state, |engine| Ok(engine.metrics(&MetricsFilter::default())?)).await?;
+    Ok(([(header::CONTENT_TYPE, super::openmetrics::CONTENT_TYPE)], super::openmetrics::render(&report))
+        .into_response())
 }
 
 async fn list_museum(State(state): State<Arc<AppState>>) -> Answer<Json<MuseumList>> {

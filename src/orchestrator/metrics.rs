@@ -122,12 +122,12 @@ impl MetricsFold {
     /// Takes every event the store holds after the last one taken.
     pub fn catch_up(&mut self, reader: &StoreReader) -> Result<(), StoreError> {
         loop {
-            let events = reader.events_after(self.seq, CATCH_UP_PAGE)?;
-            if events.is_empty() {
-                return Ok(());
-            }
-            for event in &events {
+            let before = self.seq;
+            for event in &reader.events_after(self.seq, CATCH_UP_PAGE)? {
                 self.apply(event);
+            }
+            if self.seq == before {
+                return Ok(());
             }
         }
     }

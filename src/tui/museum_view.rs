@@ -44,8 +44,10 @@ pub fn render(state: &AppState, area: Rect, buf: &mut Buffer, focused: bool) {
     }
     let selected = state.views.museum.min(state.museum.len() - 1);
     let details = details(theme, &state.museum[selected], state.now);
-    let wanted_list = state.museum.len() as u16 + 1;
-    let list_rows = wanted_list.min(inner.height.saturating_sub(details.len() as u16 + 1).max(LIST_ROWS + 1));
+    let rows = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
+    let wanted_list = rows(state.museum.len()).saturating_add(1);
+    let list_rows =
+        wanted_list.min(inner.height.saturating_sub(rows(details.len()).saturating_add(1)).max(LIST_ROWS + 1));
     let [list_area, rule_area, details_area] =
         Layout::vertical([Constraint::Length(list_rows), Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
     render_list(state, list_area, buf, focused, selected);

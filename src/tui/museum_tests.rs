@@ -115,6 +115,7 @@ fn plus_keeps_and_minus_rejects_only_a_proposal() {
     assert!(state.status.as_ref().is_some_and(|(text, error)| *error && text.contains("only a proposal")));
     state.tab = Tab::Diff;
     assert!(state.update(key(KeyCode::Char('-'))).is_empty(), "no proposal is in view on the Diff tab");
+    assert!(state.status.as_ref().is_some_and(|(text, _)| text.contains("press 6 (Memory) or 8 (Museum)")));
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! came from (`enter`), on the tab that shows why.
 
 use super::app::{AppState, Tab};
+use super::keymap::Action;
 use crate::protocol::{Command, ExhibitSource, ExhibitStatus, MemoryEdit, MemoryStatus, MuseumEdit};
 
 impl AppState {
@@ -12,7 +13,9 @@ impl AppState {
             Tab::Memory => self.review_memory(accept),
             Tab::Museum => self.review_exhibit(accept),
             _ => {
-                self.status = Some(("press 6 (Memory) or 8 (Museum), then pick a proposal".into(), true));
+                let (memory, museum) = (self.keymap.key(Action::TabMemory), self.keymap.key(Action::TabMuseum));
+                self.status =
+                    Some((format!("press {memory} (Memory) or {museum} (Museum), then pick a proposal"), true));
                 Vec::new()
             }
         }

@@ -149,9 +149,6 @@ pub fn prepare(request: &WorktreeRequest) -> Result<Prepared, WorkspaceError> {
     if existing.as_ref().is_some_and(staged) {
         // Killed between adding it and moving it into place: its record and checkout go.
         discard(&repo, &name, &gitdir, &path)?;
-        if let Some(parent) = path.parent() {
-            super::git_checkout::clear_leftovers(parent);
-        }
         existing = None;
     }
     if existing.as_ref().is_some_and(|found| !same_place(found, &path)) {
@@ -185,9 +182,6 @@ pub fn prepare(request: &WorktreeRequest) -> Result<Prepared, WorkspaceError> {
         // Whatever a failed or killed attempt left is cleared before libgit2 adds it.
         if path.exists() || gitdir.exists() {
             discard(&repo, &name, &gitdir, &path)?;
-        }
-        if let Some(parent) = path.parent() {
-            super::git_checkout::clear_leftovers(parent);
         }
         let mut options = WorktreeAddOptions::new();
         options.reference(Some(&reference));
@@ -237,7 +231,8 @@ fn same_place(a: &Path, b: &Path) -> bool {
     a.components().eq(b.components()) || a.canonicalize().ok().is_some_and(|a| b.canonicalize().ok() == Some(a))
 }
 
-/// Removes a broken worktree: its directory and git's record of it (the branch stays).
+/// Removes a broken worktree: its directory, git's record of it and any checkout a killed attempt
+/// staged beside it (the branch stays).
 fn discard(repo: &Repository, name: &str, gitdir: &Path, path: &Path) -> Result<(), WorkspaceError> {
     if path.exists() {
         std::fs::remove_dir_all(path).map_err(|source| WorkspaceError::Io { path: path.to_owned(), source })?;
@@ -250,6 +245,10 @@ fn discard(repo: &Repository, name: &str, gitdir: &Path, path: &Path) -> Result<
     }
     if gitdir.exists() {
         std::fs::remove_dir_all(gitdir).map_err(|source| WorkspaceError::Io { path: gitdir.to_owned(), source })?;
+    }
+    // A checkout staged by an attempt killed before moving it into place.
+    if let Some(parent) = path.parent() {
+        super::git_checkout::clear_leftovers(parent);
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Each subcommand's work and output live in `cli/`.
 
 mod audit;
+mod autonomy_cmd;
 mod clean;
 mod config_cmd;
 mod context_cmd;
@@ -16,6 +17,7 @@ mod models;
 mod museum_cmd;
 mod museum_export;
 mod playbook_cmd;
+mod playbook_show;
 mod pr;
 mod revise;
 mod run;
@@ -105,9 +107,16 @@ enum Cmd {
     /// Check model providers: one tiny request shows whether a provider answers and calls tools
     #[command(subcommand)]
     Models(models::ModelsCmd),
-    /// Check playbook files: stage kinds, their order, roles and tools, with file and line
+    /// Playbooks: check files; the registry of every version (list, show, diff, history);
+    /// proposals, shadow evaluation, promotion, retirement and rollback
     #[command(subcommand)]
     Playbook(playbook_cmd::PlaybookCmd),
+    /// Each task class's autonomy (which gates it skips) and the evidence; grant, decline or
+    /// tighten it
+    Autonomy {
+        #[command(subcommand)]
+        command: Option<autonomy_cmd::AutonomyCmd>,
+    },
     /// Internal: apply a sandbox to this process, then run a command (used by the tool runner)
     #[command(name = "__sandbox", hide = true)]
     Sandbox(sandbox_exec::SandboxArgs),
@@ -340,6 +349,7 @@ fn run(command: Option<Cmd>, context: &Context) -> Result<Outcome, String> {
         Cmd::Search(args) => search_cmd::run(args, context),
         Cmd::Models(command) => models::run(command, context),
         Cmd::Playbook(command) => playbook_cmd::run(command, context),
+        Cmd::Autonomy { command } => autonomy_cmd::run(command, context),
         Cmd::Demo(args) => demo::run(args, context),
         Cmd::Eval(args) => eval_cmd::run(args, context),
         Cmd::Doctor { json } => doctor::run(json, context),
@@ -388,4 +398,14 @@ fn run_tui(context: &Context, banner: Option<fn(&ambidex::tui::Keymap) -> String
     // Runs still in progress stop with the runtime; they resume on the next start.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     Ok(Outcome::Done)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Clap checks a command line's definition only when it is built: every subcommand's
+    /// arguments are checked here, not when a user first types one.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

@@ -21,6 +21,7 @@
 //! be used: tasks wait queued, never fail, until one can).
 
 pub mod admission;
+pub mod autonomy;
 mod breakers;
 mod clean;
 mod deliver;
@@ -38,6 +39,7 @@ mod pr;
 mod queries;
 pub mod readiness;
 mod reconcile;
+pub mod registry;
 mod rewind;
 pub mod scheduler;
 pub mod setup;
@@ -297,9 +299,25 @@ impl Engine {
     fn admission(&self, id: TaskId, spec: TaskSpec, actor: Actor) -> Vec<NewEvent> {
         let mut events = vec![NewEvent::for_task(id, actor, EventKind::TaskCreated { spec: spec.clone() })];
         if let Ok(setup) = self.setup() {
-            let history = self.reader().similar_tasks(&spec.title).unwrap_or_default();
-            events.extend(admission::events(setup, id, &spec, TaskStatus::Received, &history));
+            events.extend(self.admitted(setup, id, &spec));
         }
+        events
+    }
+
+    /// Intake, triage and the playbook of a received task, with the registry's record of the
+    /// versions loaded that it had not seen (after the task's own events: callers take the
+    /// task's id from the first event).
+    pub(crate) fn admitted(&self, setup: &EngineSetup, id: TaskId, spec: &TaskSpec) -> Vec<NewEvent> {
+        let reader = self.reader();
+        let history = reader.similar_tasks(&spec.title).unwrap_or_default();
+        let mut registry = registry::Registry::new(reader.playbooks().unwrap_or_default());
+        let recorded = registry.record_loaded(&setup.playbooks, &setup.policy, jiff::Timestamp::now());
+        let learned = admission::Learned {
+            playbooks: registry.effective(&setup.playbooks),
+            autonomy: reader.autonomy().unwrap_or_default(),
+        };
+        let mut events = admission::events(setup, &learned, id, spec, TaskStatus::Received, &history);
+        events.extend(recorded);
         events
     }
 
@@ -326,8 +344,7 @@ impl Engine {
                     ),
                 ];
                 if let Ok(setup) = self.setup() {
-                    let history = self.reader().similar_tasks(&spec.title).unwrap_or_default();
-                    events.extend(admission::events(setup, task, &spec, TaskStatus::Received, &history));
+                    events.extend(self.admitted(setup, task, &spec));
                 }
                 events
             }
@@ -365,6 +382,12 @@ impl Engine {
             }
             Command::EditMemory { edit } => memory::edit_events(&self.reader().memory()?, edit, actor)?,
             Command::EditMuseum { edit } => museum::edit_events(&self.reader().museum()?, edit, actor)?,
+            Command::EditRegistry { edit } => {
+                registry::Registry::new(self.reader().playbooks()?).edit_events(edit, &actor, jiff::Timestamp::now())?
+            }
+            Command::EditAutonomy { edit } => {
+                autonomy::edit_events(&self.reader().autonomy()?, edit, &actor, jiff::Timestamp::now())?
+            }
             Command::CleanTask { .. } | Command::RewindTask { .. } => {
                 return Err(EngineError::Refused("worktree work is carried out by `execute`, not planned".into()));
             }

@@ -5,6 +5,7 @@
 //! rule examples) and names the file and line of the first problem.
 
 pub mod commands;
+pub mod learning_rules;
 pub mod left_hand;
 pub mod playbook;
 mod stage;
@@ -19,6 +20,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+pub use learning_rules::{AutonomyRules, LearningRules};
 pub use commands::{CommandPolicy, CommandRule, Judgement, Verdict};
 pub use policy_rules::{
     AreaRule, BroadRules, BudgetLimits, BudgetRules, Budgets, ChurnRule, ClassifyRules, DestructiveRule, GateRules,
@@ -30,7 +32,7 @@ pub const DEFAULT_POLICY: &str = include_str!("../playbooks/policy.toml");
 
 /// The whole policy, every section present: those a repository's file leaves out are the
 /// shipped policy's.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
     /// Command rules for the `run` tool.
     pub commands: CommandPolicy,
@@ -48,6 +50,14 @@ pub struct Policy {
     pub budgets: BudgetRules,
     /// Which human approvals policy requires.
     pub gates: GateRules,
+    /// When the Left Hand's wins become proposals, and what an evaluation replays.
+    pub learning: LearningRules,
+    /// When a class's gates may be relaxed, and what tightens them.
+    pub autonomy: AutonomyRules,
+    /// The file's text, as the registry keeps it.
+    pub text: String,
+    /// Where it was read (`built-in policy`, a path).
+    pub origin: String,
     /// The sha256 of the file's text: the version recorded with every decision.
     pub version: String,
 }
@@ -64,6 +74,8 @@ struct PolicyFile {
     routing: Option<RoutingRules>,
     budgets: Option<BudgetRules>,
     gates: Option<GateRules>,
+    learning: Option<LearningRules>,
+    autonomy: Option<AutonomyRules>,
 }
 
 const BUILT_IN: &str = "built-in policy";
@@ -104,6 +116,10 @@ impl PolicyFile {
             routing: section(self.routing, "routing", |f| &f.routing)?,
             budgets: section(self.budgets, "budgets", |f| &f.budgets)?,
             gates: section(self.gates, "gates", |f| &f.gates)?,
+            learning: section(self.learning, "learning", |f| &f.learning)?,
+            autonomy: section(self.autonomy, "autonomy", |f| &f.autonomy)?,
+            text: String::new(),
+            origin: String::new(),
             version: String::new(),
         })
     }
@@ -170,7 +186,12 @@ impl Policy {
             line: err.line_in(text),
             message: err.message,
         })?;
+        if let Some(problem) = policy.autonomy.problem() {
+            return Err(PolicyError { origin: origin.to_owned(), line: None, message: problem });
+        }
         policy.version = format!("{:x}", Sha256::digest(text.as_bytes()));
+        policy.text = text.to_owned();
+        policy.origin = origin.to_owned();
         Ok(policy)
     }
 

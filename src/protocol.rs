@@ -19,6 +19,7 @@ mod museum;
 pub mod private;
 mod queries;
 mod readiness;
+mod registry;
 mod revision;
 mod snapshot;
 mod stage;
@@ -53,6 +54,11 @@ pub use museum::{
 };
 pub use queries::{CandidateDiff, NoQueries, Queries};
 pub use readiness::ModelUnavailable;
+pub use registry::{
+    Artifact, Author, AutonomyChange, AutonomyEdit, AutonomyEvidence, AutonomyLevel, AutonomyState, Criterion,
+    PlaybookChange, PlaybookVersion, RegistryEdit, ReplayCase, ReplayOutcome, ReplaySource, VersionEvaluation,
+    VersionRun, VersionStatus, promotion_criteria,
+};
 pub use revision::SpecChanges;
 pub use snapshot::{Client, Snapshot, TaskSummary};
 pub use stage::StageKind;

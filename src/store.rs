@@ -41,7 +41,7 @@ use tables::{EVENTS, META, META_SCHEMA, SCHEMA_VERSION, TASK_EVENTS, TASKS};
 use writer::{AppendRequest, Reply, Writer};
 
 use crate::domain::{Task, TaskBrief};
-use crate::protocol::{Event, Exhibit, MemoryEntry, NewEvent, TaskId};
+use crate::protocol::{AutonomyState, Event, Exhibit, MemoryEntry, NewEvent, PlaybookVersion, TaskId};
 
 /// The file name of the store inside the state directory.
 pub const STORE_FILE: &str = "state.redb";
@@ -464,6 +464,16 @@ impl StoreReader {
     /// Every exhibit of the bug museum (every repository, every status), oldest first.
     pub fn museum(&self) -> Result<Vec<Exhibit>, StoreError> {
         self.read(read::museum)
+    }
+
+    /// Every playbook and policy version in the registry, oldest first.
+    pub fn playbooks(&self) -> Result<Vec<PlaybookVersion>, StoreError> {
+        self.read(read::playbooks)
+    }
+
+    /// Every class's autonomy that ever changed (the others are supervised).
+    pub fn autonomy(&self) -> Result<Vec<AutonomyState>, StoreError> {
+        self.read(read::autonomy)
     }
 
     /// The memory's version: the seq of its last change (0: never changed).

@@ -367,10 +367,28 @@ fn samples(walker: &mut Walker) {
         ("CleanReply", serde_json::to_value(cleaned).unwrap()),
         ("Error", serde_json::to_value(error).unwrap()),
         ("TaskSpec", serde_json::to_value(event_samples::spec()).unwrap()),
+        ("Triage", serde_json::to_value(trusted_triage()).unwrap()),
         ("MemoryList", json!({"version": 4321, "entries": [event_samples::memory_entry(MemoryStatus::Active)]})),
         ("MuseumList", museum),
     ] {
         walker.check(&format!("{SCHEMAS}/{name}"), &value, &format!("sample {name}"));
+    }
+}
+
+/// A triage of a class a person granted autonomy to.
+fn trusted_triage() -> ambidex::protocol::Triage {
+    use ambidex::protocol::{AutonomyLevel, GatePlan, Risk, Route, TaskKind, Triage};
+    Triage {
+        kind: TaskKind::Documentation,
+        risk: Risk::Low,
+        novelty: 0,
+        route: Route::RightOnly,
+        reasons: vec!["autonomy: documentation tasks are trusted_plan".into()],
+        budgets: None,
+        gates: vec![GatePlan::PullRequest],
+        areas: Vec::new(),
+        policy_version: String::new(),
+        autonomy: AutonomyLevel::TrustedPlan,
     }
 }
 

@@ -201,7 +201,7 @@ pub fn find(reference: &str, context: &Context) -> Result<TaskId, String> {
 
 /// Cancels or resumes a task, here or through the running engine's API.
 /// Asks yes or no on the terminal; without one, says to confirm with `--yes`.
-fn confirm(question: &str) -> Result<bool, String> {
+pub(super) fn confirm(question: &str) -> Result<bool, String> {
     use std::io::{BufRead, IsTerminal, Write};
     if !std::io::stdin().is_terminal() {
         return Err(format!("{question}\nConfirm with --yes (no terminal to ask on)."));

@@ -613,6 +613,8 @@ impl Task {
             | EventKind::SetupNetworkAllowed { .. }
             | EventKind::MemoryChanged { .. }
             | EventKind::ExhibitChanged { .. }
+            | EventKind::PlaybookChanged { .. }
+            | EventKind::AutonomyChanged { .. }
             | EventKind::Note { .. } => {}
             EventKind::MemoryUsed { version, .. } => self.memory_version = Some(*version),
         }

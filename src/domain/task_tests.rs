@@ -102,6 +102,7 @@ fn usage_adds_up_and_triage_overrides_declared_values() {
             gates: Vec::new(),
             areas: Vec::new(),
             policy_version: String::new(),
+            autonomy: Default::default(),
         }),
     ))
     .unwrap();

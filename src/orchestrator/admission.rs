@@ -14,14 +14,25 @@ use std::path::PathBuf;
 
 use super::EngineSetup;
 use crate::domain::{TaskBrief, title_words};
-use crate::protocol::{Actor, EventKind, IntakeVerdict, NewEvent, TaskId, TaskSpec, TaskStatus};
+use crate::playbooks::playbook::Playbooks;
+use crate::protocol::{Actor, AutonomyState, EventKind, IntakeVerdict, NewEvent, TaskId, TaskSpec, TaskStatus};
 use signals::{SignalOptions, Signals};
+
+/// What the engine has learned that admission applies: the playbooks new tasks run with (the
+/// registry's active versions) and each class's autonomy.
+pub(crate) struct Learned {
+    /// The playbooks.
+    pub playbooks: Playbooks,
+    /// Every class's autonomy that ever changed.
+    pub autonomy: Vec<AutonomyState>,
+}
 
 /// The events that take a task through intake and, when it is accepted, triage and the choice of
 /// its playbook (`history` holds the earlier tasks whose titles resemble this one's, as the
 /// store's title-word index finds them, for the similar-task signals).
 pub(crate) fn events(
     setup: &EngineSetup,
+    learned: &Learned,
     id: TaskId,
     spec: &TaskSpec,
     from: TaskStatus,
@@ -42,11 +53,20 @@ pub(crate) fn events(
         (signals.similar_tasks, signals.similar_failures) = similar(id, spec, history);
         signals.playbook_exists = true;
         let mut triaged = triage::triage(spec, &setup.policy, &signals);
-        if setup.playbooks.for_kind(triaged.kind).is_none() {
+        if learned.playbooks.for_kind(triaged.kind).is_none() {
             signals.playbook_exists = false;
             triaged = triage::triage(spec, &setup.policy, &signals);
         }
-        let playbook = setup.playbooks.for_kind(triaged.kind).map(|playbook| EventKind::PlaybookSelected {
+        triaged.autonomy = super::autonomy::state_of(&learned.autonomy, triaged.kind).level;
+        if !triaged.autonomy.is_supervised() {
+            triaged.reasons.push(format!(
+                "autonomy: {} tasks are {} ({}) below high risk",
+                triaged.kind,
+                triaged.autonomy,
+                triaged.autonomy.describe()
+            ));
+        }
+        let playbook = learned.playbooks.for_kind(triaged.kind).map(|playbook| EventKind::PlaybookSelected {
             playbook: playbook.name.clone(),
             playbook_version: playbook.version.clone(),
             policy_version: setup.policy.version.clone(),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::flow::{Ending, Flow, GateRequest};
 use super::gates::GateOutcome;
 use super::task_run::{PRODUCTION, TaskRun, ensure_worktree};
-use super::{Engine, EngineError, admission, breakers, explore, gate_plan, lock, readiness, setup_step, stages};
+use super::{Engine, EngineError, autonomy, breakers, explore, gate_plan, lock, readiness, setup_step, stages};
 use crate::domain::Task;
 use crate::playbooks::playbook::{Playbook, Stage};
 use crate::protocol::{Actor, Decision, EventKind, GateKind, NewEvent, StageKind, TaskId, TaskKind, TaskStatus};
@@ -43,8 +43,7 @@ pub async fn drive(engine: Arc<Engine>, id: TaskId) -> Result<Ending, EngineErro
     let setup = engine.setup()?.clone();
     let mut task = engine.task(id)?;
     if task.status == TaskStatus::Received {
-        let history = engine.reader().similar_tasks(&task.spec.title)?;
-        engine.append(admission::events(&setup, id, &task.spec, TaskStatus::Received, &history)).await?;
+        engine.append(engine.admitted(&setup, id, &task.spec)).await?;
         task = engine.task(id)?;
     }
     if let Some(ending) = readiness::hold(&setup, &task) {
@@ -61,17 +60,26 @@ pub async fn drive(engine: Arc<Engine>, id: TaskId) -> Result<Ending, EngineErro
     }
     let task = engine.task(id)?;
     let kind = task.kind().unwrap_or(TaskKind::Feature);
-    let playbook = task
-        .playbook
-        .as_ref()
-        .and_then(|playbook| setup.playbooks.get(&playbook.name))
-        .or_else(|| setup.playbooks.for_kind(kind))
-        .cloned()
-        .ok_or_else(|| EngineError::Refused(format!("no playbook for task kind {kind}")))?;
+    let playbook = engine.playbook_for(&setup, &task, kind)?;
     let (worktree, _) = ensure_worktree(&engine, &task, PRODUCTION).await?;
     let mut run = TaskRun::new(engine.clone(), setup, id, playbook, worktree);
     run.set_interrupted(interrupted);
-    run_loop(&mut run).await
+    let ending = run_loop(&mut run).await?;
+    learn(&engine, kind, &ending).await;
+    Ok(ending)
+}
+
+/// What a finished run teaches: a strategy's repeated wins become a proposal, and the class's
+/// autonomy is reviewed (a failure streak tightens it). Learning never fails the task: both only
+/// read the store and append, and a store that fails them fails the next step loudly.
+async fn learn(engine: &Engine, kind: TaskKind, ending: &Ending) {
+    if matches!(ending, Ending::Parked { .. }) {
+        return;
+    }
+    if matches!(ending, Ending::PrReady(_)) {
+        engine.propose_from_wins(kind).await.ok();
+    }
+    engine.review_autonomy().await.ok();
 }
 
 /// Moves a task that can run to `running`, or says how its run ends before it starts.
@@ -162,11 +170,17 @@ fn next_step(run: &TaskRun, task: &Task) -> Step {
     }
     let Some(stage) = next_stage(task, run.playbook()) else { return Step::Finalize };
     if task.stage.is_none()
-        && let Some(gate) = gate_plan::before_stage(task, &run.setup().policy, stage.kind)
+        && let Some(gate) = gate_plan::before_stage(&live_autonomy(run, task), &run.setup().policy, stage.kind)
     {
         return Step::Gate(gate);
     }
     Step::Stage(stage)
+}
+
+/// `task` with the autonomy it was triaged with lowered to its class's level now.
+fn live_autonomy(run: &TaskRun, task: &Task) -> Task {
+    let level = task.kind().map(|class| run.engine().autonomy_level(class)).unwrap_or_default();
+    autonomy::capped(task, level)
 }
 
 async fn run_loop(run: &mut TaskRun) -> Result<Ending, EngineError> {
@@ -214,7 +228,8 @@ async fn run_loop(run: &mut TaskRun) -> Result<Ending, EngineError> {
 
 /// The checks that stand before the PR (validation that never ran, the PR gate), then the PR.
 async fn finalize(run: &mut TaskRun, task: &Task) -> Result<Flow, EngineError> {
-    if let Some(hold) = breakers::before_pr(task, gate_plan::pr_gate_due(task, &run.setup().policy)) {
+    let pr_gate_due = gate_plan::pr_gate_due(&live_autonomy(run, task), &run.setup().policy);
+    if let Some(hold) = breakers::before_pr(task, pr_gate_due) {
         if let Some(breaker) = hold.breaker {
             let tripped = EventKind::BreakerTripped { breaker: breaker.into(), evidence: hold.reason.clone() };
             run.record(vec![run.event(Actor::Orchestrator, tripped)]).await?;

@@ -10,6 +10,7 @@
 
 use std::collections::BTreeSet;
 
+use super::autonomy;
 use super::breakers::is_test_path;
 use super::flow::GateRequest;
 use crate::context::is_ci_path;
@@ -19,13 +20,23 @@ use crate::protocol::{GateKind, GatePlan, Plan, Risk, StageKind};
 
 /// The gates the task must pass: those triage planned, and those today's policy requires for
 /// its risk (a policy made stricter since triage applies; a laxer one removes nothing).
+/// The autonomy a person granted the task's class removes the plan gate, or the plan and PR
+/// gates, below high risk; a sensitive area or a destructive plan still opens the plan gate.
 pub(crate) fn required(task: &Task, policy: &Policy) -> BTreeSet<GatePlan> {
     let mut gates: BTreeSet<GatePlan> = task.triage.iter().flat_map(|t| t.gates.iter().cloned()).collect();
-    if task.risk().unwrap_or(Risk::Medium) >= policy.gates.plan_at_or_above {
+    let risk = task.risk().unwrap_or(Risk::Medium);
+    if risk >= policy.gates.plan_at_or_above {
         gates.insert(GatePlan::Plan);
     }
     if policy.gates.pr {
         gates.insert(GatePlan::PullRequest);
+    }
+    let level = task.triage.as_ref().map(|t| t.autonomy).unwrap_or_default();
+    if autonomy::skips_plan(level, risk) {
+        gates.remove(&GatePlan::Plan);
+    }
+    if autonomy::skips_pr(level, risk) {
+        gates.remove(&GatePlan::PullRequest);
     }
     gates
 }
@@ -233,6 +244,7 @@ mod tests {
             gates,
             areas: Vec::new(),
             policy_version: String::new(),
+            autonomy: Default::default(),
         });
         task
     }

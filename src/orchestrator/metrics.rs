@@ -3,7 +3,7 @@
 //! takes events in order, so a caller that keeps it only feeds it the events since its last
 //! look; a report is then a pass over the tasks, filtered by window and class.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use jiff::Timestamp;
 
@@ -75,6 +75,19 @@ impl TaskFacts {
     }
 }
 
+/// How one finished task of a class ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClassOutcome {
+    /// The task.
+    pub task: TaskId,
+    /// When it was created.
+    pub created: Timestamp,
+    /// Whether it reached a PR.
+    pub completed: bool,
+    /// Whether its change was later reverted.
+    pub reverted: bool,
+}
+
 /// The fold: feed it every event once, in order; ask for reports at any time.
 #[derive(Debug, Clone, Default)]
 pub struct MetricsFold {
@@ -130,6 +143,40 @@ impl MetricsFold {
                 return Ok(());
             }
         }
+    }
+
+    /// The tasks of `class` each strategy won (the delivered change took its candidate's work),
+    /// oldest first.
+    pub fn strategy_wins(&self, class: TaskKind) -> BTreeMap<String, Vec<TaskId>> {
+        let mut tasks: Vec<(&TaskId, &TaskFacts)> =
+            self.tasks.iter().filter(|(_, f)| f.class == Some(class) && f.completed()).collect();
+        tasks.sort_by_key(|(id, f)| (f.created, **id));
+        let mut wins: BTreeMap<String, Vec<TaskId>> = BTreeMap::new();
+        for (id, facts) in tasks {
+            let won: BTreeSet<&String> =
+                facts.strategies.iter().filter(|(label, _)| facts.adopted.contains(*label)).map(|(_, s)| s).collect();
+            for strategy in won {
+                wins.entry(strategy.clone()).or_default().push(*id);
+            }
+        }
+        wins
+    }
+
+    /// How the finished tasks of `class` ended, oldest first.
+    pub fn outcomes(&self, class: TaskKind) -> Vec<ClassOutcome> {
+        let mut tasks: Vec<ClassOutcome> = self
+            .tasks
+            .iter()
+            .filter(|(_, f)| f.class == Some(class) && f.finished())
+            .map(|(id, f)| ClassOutcome {
+                task: *id,
+                created: f.created.unwrap_or(Timestamp::UNIX_EPOCH),
+                completed: f.completed(),
+                reverted: f.reverted,
+            })
+            .collect();
+        tasks.sort_by_key(|o| (o.created, o.task));
+        tasks
     }
 
     /// The report over the tasks `filter` selects.
@@ -365,4 +412,4 @@ fn trend(tasks: &[&TaskFacts]) -> Vec<TrendPoint> {
 
 #[cfg(test)]
 #[path = "metrics_tests.rs"]
-mod tests;
+pub(super) mod tests;

@@ -8,16 +8,17 @@ use crate::protocol::{AgentIdentity, Digest, EVENT_SCHEMA, Role};
 
 const DAY: i64 = 86_400;
 
-struct History {
-    events: Vec<Event>,
+/// A history of events written as their JSON (the autonomy tests share it).
+pub(crate) struct History {
+    pub(crate) events: Vec<Event>,
 }
 
 impl History {
-    fn new() -> History {
+    pub(crate) fn new() -> History {
         History { events: Vec::new() }
     }
 
-    fn at(&mut self, task: Option<TaskId>, second: i64, actor: Actor, kind: serde_json::Value) {
+    pub(crate) fn at(&mut self, task: Option<TaskId>, second: i64, actor: Actor, kind: serde_json::Value) {
         let kind: EventKind = serde_json::from_value(kind).unwrap();
         self.events.push(Event {
             schema: EVENT_SCHEMA,
@@ -31,15 +32,15 @@ impl History {
         });
     }
 
-    fn engine(&mut self, task: TaskId, second: i64, kind: serde_json::Value) {
+    pub(crate) fn engine(&mut self, task: TaskId, second: i64, kind: serde_json::Value) {
         self.at(Some(task), second, Actor::Orchestrator, kind);
     }
 
-    fn human(&mut self, task: TaskId, second: i64, kind: serde_json::Value) {
+    pub(crate) fn human(&mut self, task: TaskId, second: i64, kind: serde_json::Value) {
         self.at(Some(task), second, Actor::Human { name: None }, kind);
     }
 
-    fn created(&mut self, task: TaskId, second: i64, class: &str) {
+    pub(crate) fn created(&mut self, task: TaskId, second: i64, class: &str) {
         self.engine(task, second, json!({"type": "task_created", "spec": {"title": "t", "repo": "/r"}}));
         self.engine(
             task,
@@ -53,16 +54,16 @@ impl History {
         );
     }
 
-    fn status(&mut self, task: TaskId, second: i64, from: &str, to: &str) {
+    pub(crate) fn status(&mut self, task: TaskId, second: i64, from: &str, to: &str) {
         self.engine(task, second, json!({"type": "status_changed", "from": from, "to": to, "reason": "r"}));
     }
 
-    fn validation(&mut self, task: TaskId, second: i64, attempt: u32, ok: bool) {
+    pub(crate) fn validation(&mut self, task: TaskId, second: i64, attempt: u32, ok: bool) {
         let result = json!({"command": "cargo test", "ok": ok, "duration_ms": 1, "summary": ""});
         self.engine(task, second, json!({"type": "validation_ran", "attempt": attempt, "result": result}));
     }
 
-    fn gate(&mut self, task: TaskId, second: i64, kind: &str) {
+    pub(crate) fn gate(&mut self, task: TaskId, second: i64, kind: &str) {
         let gate = crate::protocol::GateId::new().to_string();
         self.engine(
             task,
@@ -71,7 +72,7 @@ impl History {
         );
     }
 
-    fn fold(&self) -> MetricsFold {
+    pub(crate) fn fold(&self) -> MetricsFold {
         let mut fold = MetricsFold::default();
         for event in &self.events {
             fold.apply(event);

@@ -42,6 +42,10 @@ pub struct LeftHand {
     pub synthesis: Stage,
     /// The sha256 of its text.
     pub version: String,
+    /// Its text, as the registry keeps it.
+    pub text: String,
+    /// Where it was read (`built-in playbooks/right_hand.toml`, a path).
+    pub origin: String,
 }
 
 /// The file as it is spelled.
@@ -87,6 +91,8 @@ impl LeftHand {
             description: parsed.description,
             strategies: parsed.strategies,
             version: format!("{:x}", Sha256::digest(text.as_bytes())),
+            text: text.to_owned(),
+            origin: origin.to_owned(),
         })
     }
 

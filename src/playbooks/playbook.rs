@@ -95,6 +95,10 @@ pub struct Playbook {
     pub stages: Vec<Stage>,
     /// The sha256 of its text.
     pub version: String,
+    /// Its text, as the registry keeps it.
+    pub text: String,
+    /// Where it was read (`built-in playbooks/right_hand.toml`, a path).
+    pub origin: String,
 }
 
 /// A playbook as the file spells it.
@@ -135,6 +139,8 @@ impl Playbook {
             retries: parsed.retries,
             stages,
             version: format!("{:x}", Sha256::digest(text.as_bytes())),
+            text: text.to_owned(),
+            origin: origin.to_owned(),
         })
     }
 
@@ -301,6 +307,16 @@ impl Playbooks {
     /// A playbook by name.
     pub fn get(&self, name: &str) -> Option<&Playbook> {
         self.by_name.get(name)
+    }
+
+    /// Adds `playbook`, replacing the one of its name.
+    pub fn insert(&mut self, playbook: Playbook) {
+        self.by_name.insert(playbook.name.clone(), playbook);
+    }
+
+    /// Removes the playbook named `name`, if any.
+    pub fn remove(&mut self, name: &str) -> Option<Playbook> {
+        self.by_name.remove(name)
     }
 }
 

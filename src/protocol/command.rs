@@ -6,6 +6,7 @@ use super::gate::Decision;
 use super::ids::{GateId, TaskId};
 use super::memory::MemoryEdit;
 use super::museum::MuseumEdit;
+use super::registry::{AutonomyEdit, RegistryEdit};
 use super::task::TaskSpec;
 
 /// A request from a client to the engine. The engine answers through events.
@@ -85,6 +86,17 @@ pub enum Command {
     EditMuseum {
         /// What to change.
         edit: MuseumEdit,
+    },
+    /// Change the playbook registry (propose, record an evaluation, promote, reject, retire, roll
+    /// back).
+    EditRegistry {
+        /// What to change.
+        edit: RegistryEdit,
+    },
+    /// Grant, decline or tighten a task class's autonomy.
+    EditAutonomy {
+        /// What to change.
+        edit: AutonomyEdit,
     },
     /// Stop the engine cleanly; running tasks resume on the next start.
     Shutdown,

@@ -13,6 +13,7 @@ use super::gate::{Decision, GateKind};
 use super::ids::{GateId, MemoryId, TaskId, ToolCallId};
 use super::memory::{MemoryChange, MemoryEntry};
 use super::museum::{Exhibit, ExhibitChange};
+use super::registry::{AutonomyChange, AutonomyState, PlaybookChange, PlaybookVersion};
 use super::stage::StageKind;
 use super::task::{TaskSpec, TaskStatus};
 use super::triage::Triage;
@@ -309,6 +310,21 @@ pub enum EventKind {
         /// The exhibit as it is now.
         exhibit: Box<Exhibit>,
     },
+    /// A version of a playbook or policy was recorded, proposed, evaluated, promoted, rejected,
+    /// retired or restored: its whole new state.
+    PlaybookChanged {
+        /// What happened to it.
+        change: PlaybookChange,
+        /// The version as it is now.
+        version: Box<PlaybookVersion>,
+    },
+    /// A task class's autonomy was proposed, granted, declined or tightened: its whole new state.
+    AutonomyChanged {
+        /// What happened.
+        change: AutonomyChange,
+        /// The class's autonomy as it is now.
+        state: AutonomyState,
+    },
     /// The repository memory a task's agents were given.
     MemoryUsed {
         /// The memory's version (the sequence number of its last change).
@@ -577,6 +593,8 @@ impl EventKind {
             EventKind::SetupRan { .. } => "setup_ran",
             EventKind::MemoryChanged { .. } => "memory_changed",
             EventKind::MemoryUsed { .. } => "memory_used",
+            EventKind::PlaybookChanged { .. } => "playbook_changed",
+            EventKind::AutonomyChanged { .. } => "autonomy_changed",
             EventKind::ExhibitChanged { .. } => "exhibit_changed",
             EventKind::SetupNetworkAllowed { .. } => "setup_network_allowed",
             EventKind::WorktreeRemoved { .. } => "worktree_removed",

@@ -98,6 +98,21 @@ impl EventKind {
                 serde_json::to_value(change).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
                 exhibit.title
             ),
+            EventKind::PlaybookChanged { change, version } => format!(
+                "{} {} {} ({}): {}",
+                version.artifact,
+                version.name,
+                version.short(),
+                version.status,
+                serde_json::to_value(change).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+            ),
+            EventKind::AutonomyChanged { change, state } => format!(
+                "autonomy of {} {}: {} ({})",
+                state.class,
+                serde_json::to_value(change).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                state.proposed.unwrap_or(state.level),
+                state.reason
+            ),
             EventKind::MemoryUsed { version, entries } => {
                 format!("memory version {version}: {} entries given to the agents", entries.len())
             }

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::gate::{GateKind, GatePlan};
+use super::registry::AutonomyLevel;
 use super::task::{Risk, Route, TaskKind};
 use super::work::TriageBudgets;
 
@@ -33,6 +34,10 @@ pub struct Triage {
     /// The content hash of the policy that decided.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub policy_version: String,
+    /// The autonomy a human granted the task's class when it was triaged: which of the gates
+    /// above the task skips (below high risk only).
+    #[serde(default, skip_serializing_if = "AutonomyLevel::is_supervised")]
+    pub autonomy: AutonomyLevel,
 }
 
 impl Triage {

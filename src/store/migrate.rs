@@ -15,12 +15,12 @@ use serde::{Deserialize, Serialize};
 
 use super::record;
 use super::tables::{
-    ACTIVE, EVENTS, MEMORY, META, META_MEMORY_VERSION, META_MIGRATIONS, META_SCHEMA, MUSEUM, SCHEMA_VERSION,
-    SETUP_NETWORK, TASKS, TITLE_WORDS,
+    ACTIVE, AUTONOMY, EVENTS, MEMORY, META, META_MEMORY_VERSION, META_MIGRATIONS, META_SCHEMA, MUSEUM, PLAYBOOKS,
+    SCHEMA_VERSION, SETUP_NETWORK, TASKS, TITLE_WORDS,
 };
 use super::writer::index_title;
 use crate::domain::{Task, is_final};
-use crate::protocol::{EventKind, Exhibit, MemoryEntry, TaskId};
+use crate::protocol::{AutonomyState, EventKind, Exhibit, MemoryEntry, PlaybookVersion, TaskId};
 
 /// One upgrade of a store to a newer schema, as recorded in its `meta` table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,7 +81,7 @@ pub(crate) fn upgrade(txn: &WriteTransaction, from: u64) -> Result<StoreMigratio
 /// one of those projections, and the setups allowed the network, in `txn`. Returns how many
 /// tasks and events there are.
 pub(crate) fn rebuild_projections(txn: &WriteTransaction) -> Result<(u64, u64), MigrateError> {
-    let Folded { tasks, events, allowed, memory, memory_version, museum } = fold_log(txn)?;
+    let Folded { tasks, events, allowed, memory, memory_version, museum, playbooks, autonomy } = fold_log(txn)?;
     txn.delete_table(SETUP_NETWORK)?;
     let mut network = txn.open_table(SETUP_NETWORK)?;
     for (repo, commands) in &allowed {
@@ -96,6 +96,16 @@ pub(crate) fn rebuild_projections(txn: &WriteTransaction) -> Result<(u64, u64), 
     let mut exhibits = txn.open_table(MUSEUM)?;
     for exhibit in museum.values() {
         put_exhibit(&mut exhibits, exhibit)?;
+    }
+    txn.delete_table(PLAYBOOKS)?;
+    let mut versions = txn.open_table(PLAYBOOKS)?;
+    for version in playbooks.values() {
+        put_playbook(&mut versions, version)?;
+    }
+    txn.delete_table(AUTONOMY)?;
+    let mut classes = txn.open_table(AUTONOMY)?;
+    for state in autonomy.values() {
+        put_autonomy(&mut classes, state)?;
     }
     let mut meta = txn.open_table(META)?;
     match memory_version {
@@ -140,6 +150,10 @@ struct Folded {
     memory_version: Option<u64>,
     /// Each exhibit's latest state.
     museum: BTreeMap<u128, Exhibit>,
+    /// Each playbook or policy version's latest state, by hash.
+    playbooks: BTreeMap<String, PlaybookVersion>,
+    /// Each class's autonomy, by class.
+    autonomy: BTreeMap<String, AutonomyState>,
 }
 
 /// Folds the whole log, in order (see [`Folded`]).
@@ -150,6 +164,8 @@ fn fold_log(txn: &WriteTransaction) -> Result<Folded, MigrateError> {
     let mut memory = BTreeMap::new();
     let mut memory_version = None;
     let mut museum = BTreeMap::new();
+    let mut playbooks = BTreeMap::new();
+    let mut autonomy = BTreeMap::new();
     let mut count = 0;
     for entry in events.iter()? {
         let (key, value) = entry?;
@@ -168,6 +184,12 @@ fn fold_log(txn: &WriteTransaction) -> Result<Folded, MigrateError> {
             EventKind::ExhibitChanged { exhibit, .. } => {
                 museum.insert(exhibit.id.as_u128(), (**exhibit).clone());
             }
+            EventKind::PlaybookChanged { version, .. } => {
+                playbooks.insert(version.hash.clone(), (**version).clone());
+            }
+            EventKind::AutonomyChanged { state, .. } => {
+                autonomy.insert(state.class.as_str().to_owned(), state.clone());
+            }
             _ => {}
         }
         let Some(id) = event.task else { continue };
@@ -181,7 +203,7 @@ fn fold_log(txn: &WriteTransaction) -> Result<Folded, MigrateError> {
         };
         applied.map_err(|detail| MigrateError::Event { seq, detail })?;
     }
-    Ok(Folded { tasks, events: count, allowed, memory, memory_version, museum })
+    Ok(Folded { tasks, events: count, allowed, memory, memory_version, museum, playbooks, autonomy })
 }
 
 /// Records `entry`'s latest state.
@@ -195,6 +217,23 @@ pub(crate) fn put_memory(table: &mut redb::Table<'_, u128, &[u8]>, entry: &Memor
 pub(crate) fn put_exhibit(table: &mut redb::Table<'_, u128, &[u8]>, exhibit: &Exhibit) -> Result<(), redb::Error> {
     let value = serde_json::to_vec(exhibit).map_err(|err| redb::Error::Corrupted(err.to_string()))?;
     table.insert(exhibit.id.as_u128(), value.as_slice())?;
+    Ok(())
+}
+
+/// Records `version`'s latest state.
+pub(crate) fn put_playbook(
+    table: &mut redb::Table<'_, &str, &[u8]>,
+    version: &PlaybookVersion,
+) -> Result<(), redb::Error> {
+    let value = serde_json::to_vec(version).map_err(|err| redb::Error::Corrupted(err.to_string()))?;
+    table.insert(version.hash.as_str(), value.as_slice())?;
+    Ok(())
+}
+
+/// Records a class's autonomy.
+pub(crate) fn put_autonomy(table: &mut redb::Table<'_, &str, &[u8]>, state: &AutonomyState) -> Result<(), redb::Error> {
+    let value = serde_json::to_vec(state).map_err(|err| redb::Error::Corrupted(err.to_string()))?;
+    table.insert(state.class.as_str(), value.as_slice())?;
     Ok(())
 }
 

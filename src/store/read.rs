@@ -7,12 +7,12 @@ use serde::de::DeserializeOwned;
 
 use super::record::{self, RecordError};
 use super::tables::{
-    ACTIVE, EVENTS, MEMORY, META, META_HEAD, META_MEMORY_VERSION, MUSEUM, SETUP_NETWORK, TASK_EVENTS, TASKS,
-    TITLE_WORDS,
+    ACTIVE, AUTONOMY, EVENTS, MEMORY, META, META_HEAD, META_MEMORY_VERSION, MUSEUM, PLAYBOOKS, SETUP_NETWORK,
+    TASK_EVENTS, TASKS, TITLE_WORDS,
 };
 use super::writer::Head;
 use crate::domain::{Task, TaskBrief, is_final, title_words};
-use crate::protocol::{Event, Exhibit, MemoryEntry, TaskId};
+use crate::protocol::{AutonomyState, Event, Exhibit, MemoryEntry, PlaybookVersion, TaskId};
 
 /// An error while reading, before it is given a path and a story.
 #[derive(Debug)]
@@ -155,6 +155,34 @@ pub(crate) fn museum(txn: &ReadTransaction) -> Result<Vec<Exhibit>, ReadError> {
         exhibits.push(exhibit);
     }
     Ok(exhibits)
+}
+
+/// Every playbook and policy version in the registry, oldest first.
+pub(crate) fn playbooks(txn: &ReadTransaction) -> Result<Vec<PlaybookVersion>, ReadError> {
+    let table = open_or_empty!(txn, PLAYBOOKS, Vec::new());
+    let mut versions = Vec::new();
+    for row in table.iter()? {
+        let (_, value) = row?;
+        let version: PlaybookVersion = serde_json::from_slice(value.value())
+            .map_err(|err| ReadError::Projection { id: 0, detail: format!("a playbook version: {err}") })?;
+        versions.push(version);
+    }
+    versions.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.hash.cmp(&b.hash)));
+    Ok(versions)
+}
+
+/// Every class's autonomy that ever changed, in the classes' order.
+pub(crate) fn autonomy(txn: &ReadTransaction) -> Result<Vec<AutonomyState>, ReadError> {
+    let table = open_or_empty!(txn, AUTONOMY, Vec::new());
+    let mut states = Vec::new();
+    for row in table.iter()? {
+        let (_, value) = row?;
+        let state: AutonomyState = serde_json::from_slice(value.value())
+            .map_err(|err| ReadError::Projection { id: 0, detail: format!("a class's autonomy: {err}") })?;
+        states.push(state);
+    }
+    states.sort_by_key(|s| s.class);
+    Ok(states)
 }
 
 /// The memory's version: the seq of its last change (0: never changed).

@@ -51,6 +51,15 @@ pub const MEMORY: TableDefinition<u128, &[u8]> = TableDefinition::new("memory");
 /// empty.
 pub const MUSEUM: TableDefinition<u128, &[u8]> = TableDefinition::new("museum");
 
+/// version hash → the playbook or policy version's latest state (JSON), from
+/// [`crate::protocol::EventKind::PlaybookChanged`]; rebuilt from the log with the projections. A
+/// store from before the registry starts with it empty.
+pub const PLAYBOOKS: TableDefinition<&str, &[u8]> = TableDefinition::new("playbooks");
+
+/// task class → its autonomy's latest state (JSON), from
+/// [`crate::protocol::EventKind::AutonomyChanged`]; rebuilt from the log with the projections.
+pub const AUTONOMY: TableDefinition<&str, &[u8]> = TableDefinition::new("autonomy");
+
 /// `META` key of the memory's version: the seq (u64, big-endian) of its last change.
 pub const META_MEMORY_VERSION: &str = "memory_version";
 

@@ -18,8 +18,8 @@ use redb::{Database, ReadableDatabase};
 use super::error::StoreError;
 use super::record;
 use super::tables::{
-    ACTIVE, EVENTS, MEMORY, META, META_HEAD, META_MEMORY_VERSION, MUSEUM, SETUP_NETWORK, TASK_EVENTS, TASKS,
-    TITLE_WORDS,
+    ACTIVE, AUTONOMY, EVENTS, MEMORY, META, META_HEAD, META_MEMORY_VERSION, MUSEUM, PLAYBOOKS, SETUP_NETWORK,
+    TASK_EVENTS, TASKS, TITLE_WORDS,
 };
 use crate::domain::{ApplyError, Task, TaskBrief, is_final, title_words};
 use crate::protocol::{Digest, Event, EventKind, NewEvent, TaskId};
@@ -140,6 +140,8 @@ impl Writer {
                 let mut network = txn.open_table(SETUP_NETWORK)?;
                 let mut memory = txn.open_table(MEMORY)?;
                 let mut museum = txn.open_table(MUSEUM)?;
+                let mut playbooks = txn.open_table(PLAYBOOKS)?;
+                let mut autonomy = txn.open_table(AUTONOMY)?;
                 let mut memory_version = None;
                 let mut buf = Vec::with_capacity(512);
                 for request in batch.drain(..) {
@@ -161,6 +163,12 @@ impl Writer {
                                     }
                                     EventKind::ExhibitChanged { exhibit, .. } => {
                                         super::migrate::put_exhibit(&mut museum, exhibit)?;
+                                    }
+                                    EventKind::PlaybookChanged { version, .. } => {
+                                        super::migrate::put_playbook(&mut playbooks, version)?;
+                                    }
+                                    EventKind::AutonomyChanged { state, .. } => {
+                                        super::migrate::put_autonomy(&mut autonomy, state)?;
                                     }
                                     _ => {}
                                 }

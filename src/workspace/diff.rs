@@ -104,6 +104,19 @@ pub fn diff_against(path: &Path, base: &str) -> Result<WorkDiff, WorkspaceError>
     collect(&diff).map_err(git)
 }
 
+/// A unified diff of two texts (`old_name` and `new_name` head it), empty when they are equal.
+pub fn text_diff(old: &str, old_name: &str, new: &str, new_name: &str) -> Result<String, WorkspaceError> {
+    let mut options = DiffOptions::new();
+    options.context_lines(3);
+    let git = |source: git2::Error| WorkspaceError::Git { action: "diff two texts", source };
+    let (old_path, new_path) = (Path::new(old_name), Path::new(new_name));
+    let mut patch =
+        Patch::from_buffers(old.as_bytes(), Some(old_path), new.as_bytes(), Some(new_path), Some(&mut options))
+            .map_err(git)?;
+    let buf = patch.to_buf().map_err(git)?;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
 /// The commit (hex) `rev` names in the repository containing `repo` (a branch, tag, `HEAD~2`, …).
 pub fn resolve_commit(repo: &Path, rev: &str) -> Result<String, WorkspaceError> {
     let repo = super::worktree::open_repo(repo)?;

@@ -23,6 +23,10 @@ use ambidex::protocol::{
     SynthesisReason, TaskId, TaskKind, TaskSource, TaskSpec, TaskStatus, TestCase, TestFramework, TestReport,
     TestStatus, ToolCallId, ToolCallRecord, Triage, TriageBudgets, ValidationResult, Verification,
 };
+use ambidex::protocol::{
+    Artifact, Author, AutonomyChange, AutonomyEvidence, AutonomyLevel, AutonomyState, PlaybookChange, PlaybookVersion,
+    ReplayCase, ReplayOutcome, ReplaySource, VersionEvaluation, VersionRun, VersionStatus,
+};
 use jiff::Timestamp;
 
 /// Lists each variant with its samples (the first is the main one; add later ones, never change
@@ -113,6 +117,61 @@ pub fn memory_entry(status: MemoryStatus) -> MemoryEntry {
 }
 
 /// An exhibit of the bug museum: a candidate's change that broke a test, with its reproducer.
+/// A production playbook version for bug fixes, derived from the Left Hand's test_first wins.
+fn playbook_version(status: VersionStatus, evaluation: Option<Box<VersionEvaluation>>) -> PlaybookVersion {
+    PlaybookVersion {
+        hash: "5f1c0e9a8b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e".into(),
+        artifact: Artifact::Playbook,
+        name: "bug_fix_test_first".into(),
+        classes: vec![TaskKind::BugFix],
+        parent: Some("acaebb6848b7700e3241854d8205e9f4d0c02e1c5aa9ffe4368c8285ea76245c".into()),
+        author: Author::Strategy { strategy: "test_first".into(), class: TaskKind::BugFix, tasks: vec![task_id()] },
+        summary: "the Left Hand's test_first strategy won the promotion gate on 3 bug_fix tasks".into(),
+        created: at("2026-12-02T09:12:44Z"),
+        status,
+        decision: None,
+        evaluation,
+        retirement: Vec::new(),
+        text: "name = \"bug_fix_test_first\"\nkinds = [\"bug_fix\"]\n".into(),
+    }
+}
+
+fn version_evaluation() -> Box<VersionEvaluation> {
+    let outcome = |resolved: bool, ending: &str| ReplayOutcome {
+        resolved,
+        ending: ending.into(),
+        send_backs: u32::from(!resolved),
+        cost_micros: 41_000,
+        millis: 52_000,
+        diff_lines: 12,
+    };
+    Box::new(VersionEvaluation {
+        at: at("2026-12-02T09:12:44Z"),
+        model: "openai/gpt-5.1".into(),
+        budget_micros: 8_000_000,
+        cases: vec![
+            ReplayCase {
+                source: ReplaySource::Exhibit { id: exhibit(ExhibitStatus::Kept).id },
+                title: "page_count divides by zero".into(),
+                base: "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d".into(),
+            },
+            ReplayCase {
+                source: ReplaySource::Task { id: task_id() },
+                title: "Fix page_count rounding".into(),
+                base: "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d".into(),
+            },
+        ],
+        proposal: VersionRun {
+            version: "5f1c0e9a8b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e".into(),
+            outcomes: vec![outcome(true, "pr"), outcome(true, "pr")],
+        },
+        baseline: VersionRun {
+            version: "acaebb6848b7700e3241854d8205e9f4d0c02e1c5aa9ffe4368c8285ea76245c".into(),
+            outcomes: vec![outcome(false, "exhibit broken: page::tests::zero_size"), outcome(true, "pr")],
+        },
+    })
+}
+
 pub fn exhibit(status: ExhibitStatus) -> Exhibit {
     Exhibit {
         id: "01KAMB1DEXEXH0000000000001".parse().unwrap(),
@@ -365,6 +424,7 @@ samples! {
             gates: vec![GatePlan::Plan, GatePlan::Sensitive { area: "auth".into() }, GatePlan::PullRequest],
             areas: strings(&["auth"]),
             policy_version: "dc374b511298b9e512f457e52d380b134fd80c079df0ce50d341febf778d3369".into(),
+            autonomy: Default::default(),
         }),
         EventKind::TaskTriaged(Triage {
             kind: TaskKind::Documentation,
@@ -376,6 +436,19 @@ samples! {
             gates: Vec::new(),
             areas: Vec::new(),
             policy_version: String::new(),
+            autonomy: Default::default(),
+        }),
+        EventKind::TaskTriaged(Triage {
+            kind: TaskKind::Documentation,
+            risk: Risk::Low,
+            novelty: 0,
+            route: Route::RightOnly,
+            reasons: strings(&["autonomy: documentation tasks are trusted_plan (no plan gate below high risk)"]),
+            budgets: None,
+            gates: vec![GatePlan::PullRequest],
+            areas: Vec::new(),
+            policy_version: String::new(),
+            autonomy: AutonomyLevel::TrustedPlan,
         }),
     ],
     StatusChanged => [EventKind::StatusChanged {
@@ -526,6 +599,64 @@ samples! {
                 },
                 ..exhibit(ExhibitStatus::Kept)
             }),
+        },
+    ],
+    PlaybookChanged => [
+        EventKind::PlaybookChanged {
+            change: PlaybookChange::Proposed,
+            version: Box::new(playbook_version(VersionStatus::Proposed, None)),
+        },
+        EventKind::PlaybookChanged {
+            change: PlaybookChange::Promoted,
+            version: Box::new(PlaybookVersion {
+                author: Author::Person { name: "ada".into() },
+                decision: Some("promoted by human:ada: fewer send-backs".into()),
+                ..playbook_version(VersionStatus::Active, Some(version_evaluation()))
+            }),
+        },
+        EventKind::PlaybookChanged {
+            change: PlaybookChange::Recorded,
+            version: Box::new(PlaybookVersion {
+                artifact: Artifact::Policy,
+                name: "policy".into(),
+                classes: Vec::new(),
+                parent: None,
+                author: Author::File { path: "built-in policy".into() },
+                summary: String::new(),
+                retirement: strings(&["slower than its parent: median 900 s vs 600 s"]),
+                text: "[commands]\ndefault = \"prompt\"\n".into(),
+                ..playbook_version(VersionStatus::Active, None)
+            }),
+        },
+    ],
+    AutonomyChanged => [
+        EventKind::AutonomyChanged {
+            change: AutonomyChange::Proposed,
+            state: AutonomyState {
+                class: TaskKind::Documentation,
+                level: AutonomyLevel::Supervised,
+                proposed: Some(AutonomyLevel::TrustedPlan),
+                evidence: AutonomyEvidence {
+                    window_days: 30,
+                    finished: 24,
+                    completion_rate: Some(0.9583333333333334),
+                    escaped_defects: 0,
+                    send_backs_per_task: Some(0.25),
+                },
+                reason: "24 tasks finished in 30 days, 96% completed: trusted_plan may be granted".into(),
+                at: at("2026-12-02T09:12:44Z"),
+            },
+        },
+        EventKind::AutonomyChanged {
+            change: AutonomyChange::Tightened,
+            state: AutonomyState {
+                class: TaskKind::BugFix,
+                level: AutonomyLevel::Supervised,
+                proposed: None,
+                evidence: AutonomyEvidence { window_days: 30, ..AutonomyEvidence::default() },
+                reason: "tightened: the change of task 4d5e6f70 was reverted (an escaped defect)".into(),
+                at: at("2026-12-02T09:12:44Z"),
+            },
         },
     ],
     MemoryUsed => [EventKind::MemoryUsed { version: 4321, entries: vec![memory_entry(MemoryStatus::Active).id] }],
@@ -797,6 +928,7 @@ pub fn task() -> Task {
             gates: vec![GatePlan::Plan, GatePlan::PullRequest],
             areas: strings(&["auth"]),
             policy_version: "dc374b511298b9e512f457e52d380b134fd80c079df0ce50d341febf778d3369".into(),
+            autonomy: Default::default(),
         }),
         open_gates: vec![OpenGate {
             id: gate_id(),

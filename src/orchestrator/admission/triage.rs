@@ -121,6 +121,7 @@ pub fn triage(spec: &TaskSpec, policy: &Policy, signals: &Signals) -> Triage {
         gates,
         areas: areas.iter().map(|a| a.rule.name.clone()).collect(),
         policy_version: policy.version.clone(),
+        autonomy: Default::default(),
     };
     triage.reasons.push(triage.gate_summary());
     triage.reasons.push(format!("policy version {}", policy.version));

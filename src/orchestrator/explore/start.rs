@@ -164,6 +164,7 @@ mod tests {
             gates: Vec::new(),
             areas: Vec::new(),
             policy_version: String::new(),
+            autonomy: Default::default(),
         });
         routed.last_stage = Some(crate::domain::FinishedStage { stage: stage("check", StageKind::Validate), ok: true });
         let ran = |summary: &str| ValidationResult {

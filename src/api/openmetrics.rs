@@ -36,6 +36,7 @@ const PER_SET: &[(&str, &str, Value)] = &[
     ("escaped_defects", "Delivered changes the repository later reverted.", |f| count(f.quality.escaped_defects)),
     ("rollback_ratio", "Escaped defects over tasks that reached a PR.", |f| f.quality.rollback_rate),
     ("findings_per_change", "Failure-analyst findings per reviewed change.", |f| f.quality.findings_per_change),
+    ("tested_change_ratio", "Delivered code changes that changed tests too.", |f| f.quality.tested_change_rate),
     ("explored_tasks", "Tasks the Left Hand explored.", |f| count(f.exploration.explored)),
     ("exploration_changed_outcome_ratio", "Explored tasks whose delivered change took a challenger's work.", |f| {
         f.exploration.changed_outcome_rate
@@ -56,6 +57,9 @@ const PER_SET: &[(&str, &str, Value)] = &[
     ("sandbox_denials", "Commands the sandbox stopped.", |f| count(f.governance.sandbox_denials)),
     ("budget_overruns", "Budgets that ran out.", |f| count(f.governance.budget_overruns)),
     ("breaker_trips", "Circuit breakers that tripped.", |f| count(f.governance.breaker_trips)),
+    ("secrets_redacted", "Secrets redacted from what the models were shown and wrote.", |f| {
+        count(f.governance.secrets_redacted)
+    }),
 ];
 
 /// The report as OpenMetrics text.

@@ -124,9 +124,10 @@ pub fn describe(report: &MetricsReport) -> String {
         percent(d.intervention_rate)
     ));
     out.push_str(&format!(
-        "Quality      escaped defects {} (rollback rate {}) · findings per reviewed change {}\n",
+        "Quality      escaped defects {} (rollback rate {}) · code changes with tests {} · findings per reviewed change {}\n",
         q.escaped_defects,
         percent(q.rollback_rate),
+        percent(q.tested_change_rate),
         per(q.findings_per_change)
     ));
     out.push_str(&format!(
@@ -139,12 +140,13 @@ pub fn describe(report: &MetricsReport) -> String {
         e.cost_per_useful_finding_micros.map_or("-".into(), dollars)
     ));
     out.push_str(&format!(
-        "Governance   forbidden commands {} · refused {} · sandbox denials {} · budget overruns {} · breaker trips {} · waiting for review: {} memory, {} museum\n",
+        "Governance   forbidden commands {} · refused {} · sandbox denials {} · budget overruns {} · breaker trips {} · secrets redacted {} · waiting for review: {} memory, {} museum\n",
         g.forbidden_commands,
         g.refused_commands,
         g.sandbox_denials,
         g.budget_overruns,
         g.breaker_trips,
+        g.secrets_redacted,
         g.unreviewed_memory,
         g.unreviewed_exhibits
     ));

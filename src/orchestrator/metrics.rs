@@ -60,6 +60,10 @@ struct TaskFacts {
     sandbox_denials: u64,
     budget_overruns: u64,
     breaker_trips: u64,
+    secrets_redacted: u64,
+    /// Whether the task's agents changed code files, and test files.
+    code_changed: bool,
+    tests_changed: bool,
 }
 
 impl TaskFacts {
@@ -277,8 +281,19 @@ fn task_event(facts: &mut TaskFacts, event: &Event) {
         }
         EventKind::ChangeAdopted { hunks, .. } => {
             facts.adopted = hunks.iter().map(|h| h.candidate.clone()).filter(|c| c != PRODUCTION).collect();
+            for hunk in hunks {
+                changed_file(facts, &hunk.file);
+            }
         }
+        EventKind::AgentMessage { text } => facts.secrets_redacted += redactions(text),
         EventKind::ToolCalled(record) => {
+            facts.secrets_redacted += redactions(&record.output) + redactions(&record.arguments.to_string());
+            if record.ok
+                && matches!(record.tool.as_str(), "write_file" | "edit_file")
+                && let Some(path) = record.arguments.get("path").and_then(serde_json::Value::as_str)
+            {
+                changed_file(facts, path);
+            }
             let verdict = record.policy.as_ref().map(|p| (p.verdict.as_str(), p.decision));
             match verdict {
                 Some(("forbid", _)) => facts.forbidden += 1,
@@ -295,6 +310,20 @@ fn task_event(facts: &mut TaskFacts, event: &Event) {
         EventKind::BudgetExceeded { .. } => facts.budget_overruns += 1,
         EventKind::BreakerTripped { .. } => facts.breaker_trips += 1,
         _ => {}
+    }
+}
+
+/// How many secrets the redactor replaced in `text` (each leaves a `[REDACTED:<rule>]` marker).
+fn redactions(text: &str) -> u64 {
+    memchr::memmem::find_iter(text.as_bytes(), b"[REDACTED:").count() as u64
+}
+
+/// Records that a task's change touched `path` (a test file or a code file).
+fn changed_file(facts: &mut TaskFacts, path: &str) {
+    if crate::eval::is_test_path(path) {
+        facts.tests_changed = true;
+    } else if crate::context::Lang::of_path(std::path::Path::new(path)).is_some() {
+        facts.code_changed = true;
     }
 }
 
@@ -332,6 +361,10 @@ fn families(tasks: &[&TaskFacts]) -> Families {
             escaped_defects: escaped,
             rollback_rate: ratio(escaped, completed),
             findings_per_change: (analyzed > 0).then(|| sum(&|t| t.findings) as f64 / analyzed as f64),
+            tested_change_rate: ratio(
+                count(&|t| t.completed() && t.code_changed && t.tests_changed),
+                count(&|t| t.completed() && t.code_changed),
+            ),
         },
         exploration: Exploration {
             explored,
@@ -347,6 +380,7 @@ fn families(tasks: &[&TaskFacts]) -> Families {
             sandbox_denials: sum(&|t| t.sandbox_denials),
             budget_overruns: sum(&|t| t.budget_overruns),
             breaker_trips: sum(&|t| t.breaker_trips),
+            secrets_redacted: sum(&|t| t.secrets_redacted),
             unreviewed_memory: 0,
             unreviewed_exhibits: 0,
         },

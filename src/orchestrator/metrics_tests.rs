@@ -201,6 +201,29 @@ fn the_four_families_come_from_the_events() {
     assert_eq!(weeks, [(3, 2), (1, 0)]);
 }
 
+/// A tool call of `tool` with `arguments` that showed the model `output`.
+fn tool(h: &mut History, task: TaskId, second: i64, tool: &str, arguments: serde_json::Value, output: &str) {
+    let call = json!({"type": "tool_called", "call": crate::protocol::ToolCallId::new().to_string(), "tool": tool,
+        "arguments": arguments, "workdir": "/w", "ok": true, "output": output,
+        "started_at": "2026-09-21T00:00:00Z", "finished_at": "2026-09-21T00:00:01Z"});
+    h.engine(task, second, call);
+}
+
+#[test]
+fn changes_with_tests_and_redacted_secrets_are_counted() {
+    let (mut h, [t1, t2, ..]) = history();
+    tool(&mut h, t1, 100, "edit_file", json!({"path": "src/page.rs", "old": "a", "new": "b"}), "edited");
+    tool(&mut h, t1, 101, "write_file", json!({"path": "tests/page.rs", "content": "x"}), "written");
+    tool(&mut h, t2, 100, "edit_file", json!({"path": "src/lib.rs", "old": "a", "new": "b"}), "edited");
+    tool(&mut h, t2, 101, "edit_file", json!({"path": "README.md", "old": "a", "new": "b"}), "edited");
+    let env = "OPENAI_API_KEY=[REDACTED:OPENAI_API_KEY]\nTOKEN=[REDACTED:github_token]";
+    tool(&mut h, t2, 102, "run_command", json!({"command": "env"}), env);
+    h.engine(t2, 103, json!({"type": "agent_message", "text": "the key is [REDACTED:OPENAI_API_KEY]"}));
+    let report = h.fold().report(&MetricsFilter::default());
+    assert_eq!(report.overall.quality.tested_change_rate, Some(0.5), "T1 changed tests with its code, T2 did not");
+    assert_eq!(report.overall.governance.secrets_redacted, 3);
+}
+
 #[test]
 fn a_window_and_a_class_select_the_tasks() {
     let (h, _) = history();

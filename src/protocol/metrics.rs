@@ -52,6 +52,10 @@ pub struct Quality {
     /// Findings (security, rollback risk, hidden regression) per change the failure analyst
     /// reviewed.
     pub findings_per_change: Option<f64>,
+    /// Of the delivered changes that changed code, the share that changed tests too: changed
+    /// behaviour covered by tests.
+    #[serde(default)]
+    pub tested_change_rate: Option<f64>,
 }
 
 /// What the Left Hand's exploration was worth.
@@ -84,6 +88,10 @@ pub struct Governance {
     pub budget_overruns: u64,
     /// Circuit breakers that tripped.
     pub breaker_trips: u64,
+    /// Secrets redacted from what the models were shown (tool output and arguments) and from
+    /// what they wrote.
+    #[serde(default)]
+    pub secrets_redacted: u64,
     /// Memory proposals waiting for review now (not windowed).
     pub unreviewed_memory: u64,
     /// Museum proposals waiting for review now (not windowed).

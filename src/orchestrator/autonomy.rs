@@ -25,6 +25,7 @@ pub fn state_of(states: &[AutonomyState], class: TaskKind) -> AutonomyState {
         evidence: AutonomyEvidence::default(),
         reason: "the policy's gates, as written".into(),
         at: Timestamp::UNIX_EPOCH,
+        since: Timestamp::UNIX_EPOCH,
     })
 }
 
@@ -65,7 +66,7 @@ pub fn shortfalls(evidence: &AutonomyEvidence, rules: &AutonomyRules) -> Vec<Str
 /// Why the class's relaxed level must go, if it must: among its tasks created since the level was
 /// granted, a reverted change or the last `failure_streak` all failed.
 fn regression(fold: &MetricsFold, state: &AutonomyState, rules: &AutonomyRules) -> Option<String> {
-    let ran: Vec<_> = fold.outcomes(state.class).into_iter().filter(|o| o.created >= state.at).collect();
+    let ran: Vec<_> = fold.outcomes(state.class).into_iter().filter(|o| o.created >= state.since).collect();
     if let Some(reverted) = ran.iter().find(|o| o.reverted) {
         return Some(format!("the change of task {} was reverted (an escaped defect)", reverted.task.short()));
     }
@@ -77,8 +78,9 @@ fn regression(fold: &MetricsFold, state: &AutonomyState, rules: &AutonomyRules) 
     })
 }
 
-/// What the class's metrics call for now: a tightening on a regression, a proposal of the next
-/// level when the thresholds pass and none waits, else nothing.
+/// What the class's metrics call for now: a tightening on a regression, the withdrawal of a
+/// waiting proposal whose evidence no longer holds, a proposal of the next level when the
+/// thresholds pass and none waits, else nothing.
 pub fn review(fold: &MetricsFold, state: &AutonomyState, rules: &AutonomyRules, now: Timestamp) -> Option<NewEvent> {
     let evidence = evidence(fold, state.class, rules, now);
     let event = |change, state: AutonomyState| {
@@ -93,17 +95,24 @@ pub fn review(fold: &MetricsFold, state: &AutonomyState, rules: &AutonomyRules, 
             evidence,
             reason: format!("tightened: {why}"),
             at: now,
+            since: now,
             ..state.clone()
         };
         return event(AutonomyChange::Tightened, tightened);
     }
-    let next = state.level.next()?;
-    if state.proposed.is_some() || !shortfalls(&evidence, rules).is_empty() {
-        return None;
+    let missing = shortfalls(&evidence, rules);
+    if state.proposed.is_some() {
+        if missing.is_empty() {
+            return None;
+        }
+        let reason = format!("proposal withdrawn: the evidence no longer holds ({})", missing.join("; "));
+        let withdrawn = AutonomyState { proposed: None, evidence, reason, at: now, ..state.clone() };
+        return event(AutonomyChange::Declined, withdrawn);
     }
-    // Only tasks since the last change count toward the next step.
-    let since_change = fold.outcomes(state.class).into_iter().filter(|o| o.created >= state.at).count() as u64;
-    if since_change < rules.min_tasks {
+    let next = state.level.next()?;
+    // Only tasks that ran at the level count toward the next step.
+    let at_level = fold.outcomes(state.class).into_iter().filter(|o| o.created >= state.since).count() as u64;
+    if !missing.is_empty() || at_level < rules.min_tasks {
         return None;
     }
     let reason = format!(
@@ -140,7 +149,7 @@ pub fn edit_events(
                 )));
             };
             let reason = format!("granted by {actor}: {}", state.reason);
-            (AutonomyChange::Granted, AutonomyState { level, proposed: None, reason, at: now, ..state })
+            (AutonomyChange::Granted, AutonomyState { level, proposed: None, reason, at: now, since: now, ..state })
         }
         AutonomyEdit::Decline { class, reason } => {
             let state = state_of(states, class);
@@ -154,10 +163,15 @@ pub fn edit_events(
         AutonomyEdit::Tighten { class, reason } => {
             let state = state_of(states, class);
             let reason = format!("tightened by {actor}: {reason}");
-            (
-                AutonomyChange::Tightened,
-                AutonomyState { level: AutonomyLevel::Supervised, proposed: None, reason, at: now, ..state },
-            )
+            let tightened = AutonomyState {
+                level: AutonomyLevel::Supervised,
+                proposed: None,
+                reason,
+                at: now,
+                since: now,
+                ..state
+            };
+            (AutonomyChange::Tightened, tightened)
         }
     };
     Ok(vec![NewEvent::global(actor.clone(), EventKind::AutonomyChanged { change, state })])

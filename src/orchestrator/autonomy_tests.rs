@@ -77,12 +77,33 @@ fn the_next_level_is_proposed_only_when_every_threshold_passes_and_only_a_person
 }
 
 #[test]
+fn a_waiting_proposal_whose_evidence_no_longer_holds_is_withdrawn() {
+    let mut h = History::new();
+    tasks(&mut h, 0, 3, 0);
+    let supervised = state_of(&[], TaskKind::BugFix);
+    let (_, proposed) = change(&review(&h.fold(), &supervised, &rules(), at(&h)).unwrap());
+    tasks(&mut h, 1_000, 0, 1);
+    let (kind, withdrawn) = change(&review(&h.fold(), &proposed, &rules(), at(&h)).unwrap());
+    assert_eq!(
+        (kind, withdrawn.level, withdrawn.proposed),
+        (AutonomyChange::Declined, AutonomyLevel::Supervised, None)
+    );
+    assert!(withdrawn.reason.contains("completion 75% (needs 90%)"), "{}", withdrawn.reason);
+}
+
+#[test]
 fn a_revert_or_a_failure_streak_among_relaxed_tasks_tightens_the_class_at_once() {
     let mut h = History::new();
     tasks(&mut h, 0, 3, 0);
-    let granted = AutonomyState { level: AutonomyLevel::TrustedPlan, at: at(&h), ..state_of(&[], TaskKind::BugFix) };
+    let granted = AutonomyState {
+        level: AutonomyLevel::TrustedPlan,
+        at: at(&h),
+        since: at(&h),
+        ..state_of(&[], TaskKind::BugFix)
+    };
     let relaxed = tasks(&mut h, 1_000, 1, 0);
-    assert!(review(&h.fold(), &granted, &rules(), at(&h)).is_none());
+    let early = review(&h.fold(), &granted, &rules(), at(&h));
+    assert!(early.is_none(), "{early:?}");
 
     let mut with_revert = History::new();
     with_revert.events = h.events.clone();

@@ -543,6 +543,8 @@ pub struct AutonomyState {
     pub reason: String,
     /// When it last changed.
     pub at: Timestamp,
+    /// When its level took effect: the tasks since then ran at it.
+    pub since: Timestamp,
 }
 
 /// A change to a class's autonomy a client asks for (a human only).

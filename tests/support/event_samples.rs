@@ -645,6 +645,7 @@ samples! {
                 },
                 reason: "24 tasks finished in 30 days, 96% completed: trusted_plan may be granted".into(),
                 at: at("2026-12-02T09:12:44Z"),
+                since: at("1970-01-01T00:00:00Z"),
             },
         },
         EventKind::AutonomyChanged {
@@ -656,6 +657,7 @@ samples! {
                 evidence: AutonomyEvidence { window_days: 30, ..AutonomyEvidence::default() },
                 reason: "tightened: the change of task 4d5e6f70 was reverted (an escaped defect)".into(),
                 at: at("2026-12-02T09:12:44Z"),
+                since: at("2026-12-02T09:12:44Z"),
             },
         },
     ],

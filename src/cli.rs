@@ -17,6 +17,7 @@ mod models;
 mod museum_cmd;
 mod museum_export;
 mod playbook_cmd;
+mod playbook_evaluate;
 mod playbook_show;
 mod pr;
 mod revise;

@@ -44,6 +44,7 @@ mod rewind;
 pub mod scheduler;
 pub mod setup;
 mod setup_step;
+pub mod shadow;
 mod stages;
 mod task_run;
 pub mod watch;

@@ -14,6 +14,7 @@ use ambidex::protocol::{
     promotion_criteria,
 };
 
+use super::playbook_evaluate::{self, EvaluateArgs};
 use super::playbook_show::{describe, gate_text, list_rows};
 use super::{Context, Outcome, Writer, table};
 
@@ -64,6 +65,9 @@ pub enum PlaybookCmd {
         #[arg(long, default_value = "")]
         summary: String,
     },
+    /// Replay the class's museum exhibits and held-out past tasks with a proposal and with the
+    /// version it would replace, and record the version-level evidence matrix
+    Evaluate(EvaluateArgs),
     /// The promotion gate: show a proposal's evidence and the promotion criteria, and make it the
     /// active version for its classes when you confirm
     Promote {
@@ -199,6 +203,7 @@ pub fn run(command: PlaybookCmd, context: &Context) -> Result<Outcome, String> {
             );
             Ok(Outcome::Done)
         }
+        PlaybookCmd::Evaluate(args) => playbook_evaluate::run(args, context),
         PlaybookCmd::Promote { id, note, yes } => {
             let registry = registry(context)?;
             let proposal = registry.find(&id).map_err(|err| err.to_string())?;

@@ -63,6 +63,27 @@ pub fn checkpoint(path: &Path, reference: &str, message: &str) -> Result<String,
     Ok(commit.to_string())
 }
 
+/// Deletes every private ref of the task whose refs live under `refs/ambidex/<task>/` (its
+/// checkpoints and the work its rewinds set aside): for a scratch task whose work is thrown
+/// away. Returns how many were deleted.
+pub fn delete_task_refs(repo: &Path, task: &str) -> Result<usize, WorkspaceError> {
+    if task.is_empty() || task.contains('/') || task.contains("..") {
+        return Err(WorkspaceError::NotOurs(format!("{CHECKPOINT_REFS}/{task}")));
+    }
+    let repo = super::baseline::open(repo).map_err(git("open the repository"))?;
+    let glob = format!("{CHECKPOINT_REFS}/{task}/*");
+    let names: Vec<String> = repo
+        .references_glob(&glob)
+        .map_err(git("list the task's refs"))?
+        .flatten()
+        .filter_map(|r| r.name().ok().map(str::to_owned))
+        .collect();
+    for name in &names {
+        repo.find_reference(name).and_then(|mut r| r.delete()).map_err(git("delete a task's ref"))?;
+    }
+    Ok(names.len())
+}
+
 fn index_entry(path: &Path, id: Oid, mode: u32, size: u64) -> git2::IndexEntry {
     git2::IndexEntry {
         ctime: git2::IndexTime::new(0, 0),

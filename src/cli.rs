@@ -20,6 +20,7 @@ mod playbook_cmd;
 mod playbook_evaluate;
 mod playbook_show;
 mod pr;
+mod review_cmd;
 mod revise;
 mod run;
 mod sandbox_exec;
@@ -93,6 +94,9 @@ enum Cmd {
     /// Delivery, quality, exploration and governance figures from the log, per class, playbook
     /// version and week
     Metrics(metrics_cmd::MetricsArgs),
+    /// The periodic review: reviews autonomy and retirement, then writes a Markdown report of the
+    /// window (figures, failures, breakers, strategies, promotions, proposals waiting for you)
+    Review(review_cmd::ReviewArgs),
     /// Show a task's pull request
     #[command(subcommand)]
     Pr(pr::PrCmd),
@@ -344,6 +348,7 @@ fn run(command: Option<Cmd>, context: &Context) -> Result<Outcome, String> {
         Cmd::Memory(command) => memory_cmd::run(command, context),
         Cmd::Museum(command) => museum_cmd::run(command, context),
         Cmd::Metrics(args) => metrics_cmd::run(args, context),
+        Cmd::Review(args) => review_cmd::run(args, context),
         Cmd::Pr(command) => pr::run(command, context),
         Cmd::Config(command) => config_cmd::run(command, context),
         Cmd::Context(args) => context_cmd::run(args, context),

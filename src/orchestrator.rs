@@ -40,6 +40,7 @@ mod queries;
 pub mod readiness;
 mod reconcile;
 pub mod registry;
+pub mod retirement;
 mod rewind;
 pub mod scheduler;
 pub mod setup;

@@ -11,8 +11,12 @@ mod support {
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use ambidex::api::ApiError;
 use ambidex::api::{Discovery, TaskList};
-use ambidex::protocol::{Decision, EventKind, GateKind, TaskId, TaskStatus};
+use ambidex::protocol::{
+    Actor, AutonomyEdit, AutonomyLevel, Decision, EventKind, GateKind, PlaybookChange, RegistryEdit, TaskId, TaskKind,
+    TaskStatus, VersionStatus,
+};
 use support::api::{Server, json, spec};
 
 const MARKDOWN: &str = "+++\ntitle = \"Fix the rounding of page_count\"\nrisk = \"low\"\nkind = \"bug_fix\"\n\
@@ -513,6 +517,9 @@ async fn the_openapi_document_describes_every_route() {
         ("POST", "/v1/memory"),
         ("GET", "/v1/museum"),
         ("POST", "/v1/museum"),
+        ("GET", "/v1/playbooks"),
+        ("POST", "/v1/playbooks"),
+        ("POST", "/v1/autonomy"),
         ("GET", "/metrics"),
         ("GET", "/v1/openapi.json"),
     ]
@@ -603,4 +610,82 @@ async fn metrics_are_openmetrics_text_per_class_that_a_prometheus_parser_reads()
     assert!(output.status.success(), "not OpenMetrics: {}\n{text}", String::from_utf8_lossy(&output.stderr));
     assert!(parsed.lines().any(|l| l == "ambidex_tasks bug_fix 2"), "{parsed}");
     assert!(parsed.lines().any(|l| l.starts_with("ambidex_unreviewed_proposals")), "{parsed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_playbook_proposed_over_http_is_listed_and_promotion_and_autonomy_stay_a_persons_with_evidence() {
+    let server = Server::start().await;
+    let text =
+        ambidex::playbooks::playbook::BUILT_IN[0].1.replacen("name = \"right_hand\"", "name = \"careful_fix\"", 1);
+    let proposal = serde_json::json!({"edit": "propose", "text": text, "summary": "reproduce the bug first"});
+    let (status, events) = json(server.post_json("/v1/playbooks", &proposal).await).await;
+    assert_eq!(status, 201, "{events}");
+    let events = events.as_array().unwrap();
+    assert_eq!(events.len(), 1, "{events:#?}");
+    let version = &events[0]["kind"]["version"];
+    assert_eq!(
+        (events[0]["kind"]["type"].as_str(), events[0]["kind"]["change"].as_str()),
+        (Some("playbook_changed"), Some("proposed"))
+    );
+    assert_eq!((version["name"].as_str(), version["status"].as_str()), (Some("careful_fix"), Some("proposed")));
+    assert_eq!(version["author"]["by"], "person", "{version:#}");
+    let hash = version["hash"].as_str().unwrap().to_owned();
+
+    // Listed with every class's autonomy, over raw HTTP and through the typed client.
+    let (status, listed) = json(server.get("/v1/playbooks").await).await;
+    assert_eq!(status, 200);
+    assert!(listed["versions"].as_array().unwrap().iter().any(|v| v["hash"] == hash.as_str()), "{listed:#}");
+    let list = server.client.playbooks().await.unwrap();
+    let held = list.versions.iter().find(|v| v.hash == hash).unwrap();
+    assert_eq!((held.status, held.summary.as_str()), (VersionStatus::Proposed, "reproduce the bug first"));
+    assert_eq!(list.autonomy.len(), TaskKind::ALL.len());
+    assert!(list.autonomy.iter().all(|state| state.level == AutonomyLevel::Supervised));
+
+    // The same text again, a promotion without a shadow evaluation, a body without its text.
+    let again = server.client.edit_registry(&RegistryEdit::Propose { text, summary: String::new() }).await;
+    assert!(
+        matches!(&again, Err(ApiError::Refused { status: 409, detail, .. }) if detail.contains("already version")),
+        "{again:?}"
+    );
+    let promote = RegistryEdit::Promote { version: hash[..8].to_owned(), note: "looks good".into() };
+    let refused = server.client.edit_registry(&promote).await.unwrap_err().to_string();
+    assert!(refused.contains("no shadow evaluation") && refused.contains("ambidex playbook evaluate"), "{refused}");
+    let (status, body) = json(server.post_json("/v1/playbooks", &serde_json::json!({"edit": "propose"})).await).await;
+    assert_eq!((status, body["field"].as_str()), (400, Some("text")), "{body}");
+
+    // A rejection through the typed client answers with its event.
+    let rejected = server
+        .client
+        .edit_registry(&RegistryEdit::Reject { version: hash.clone(), reason: "not now".into() })
+        .await
+        .unwrap();
+    assert!(matches!(&rejected[..], [event] if matches!(&event.kind,
+        EventKind::PlaybookChanged { change: PlaybookChange::Rejected, version } if version.status == VersionStatus::Rejected)));
+
+    // Autonomy: nothing to grant yet; a tightening is recorded as the person who asked.
+    let (status, body) =
+        json(server.post_json("/v1/autonomy", &serde_json::json!({"edit": "grant", "class": "bug_fix"})).await).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("no autonomy proposal waits for bug_fix"), "{body}");
+    let (status, body) =
+        json(server.post_json("/v1/autonomy", &serde_json::json!({"edit": "grant", "class": "chores"})).await).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("unknown variant `chores`, expected one of `bug_fix`"), "{body}");
+    let tightened = server
+        .client
+        .edit_autonomy(&AutonomyEdit::Tighten { class: TaskKind::BugFix, reason: "a scare in review".into() })
+        .await
+        .unwrap();
+    assert!(matches!(tightened.actor, Actor::Human { .. }), "{:?}", tightened.actor);
+    match &tightened.kind {
+        EventKind::AutonomyChanged { state, .. } => {
+            assert_eq!(state.level, AutonomyLevel::Supervised);
+            assert!(
+                state.reason.starts_with("tightened by") && state.reason.ends_with("a scare in review"),
+                "{}",
+                state.reason
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }

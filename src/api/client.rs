@@ -10,12 +10,14 @@ use serde::de::DeserializeOwned;
 
 use super::types::{
     CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, ErrorBody, GateInfo, MemoryList,
-    MuseumList, NoteRequest, RewindRequest, TaskList, TaskListQuery,
+    MuseumList, NoteRequest, PlaybookList, RewindRequest, TaskList, TaskListQuery,
 };
 use super::{ApiError, DISCOVERY_FILE, Discovery, auth};
 use crate::domain::Task;
 use crate::llm::{SseEvent, SseParser};
-use crate::protocol::{Decision, Event, GateId, MemoryEdit, MuseumEdit, SpecChanges, TaskId, TaskSpec};
+use crate::protocol::{
+    AutonomyEdit, Decision, Event, GateId, MemoryEdit, MuseumEdit, RegistryEdit, SpecChanges, TaskId, TaskSpec,
+};
 
 /// How long a request (not an event stream) may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -186,6 +188,23 @@ impl ApiClient {
     /// Changes the bug museum; answers with the durable `exhibit_changed` event.
     pub async fn edit_museum(&self, edit: &MuseumEdit) -> Result<Event, ApiError> {
         self.post("/v1/museum", edit).await
+    }
+
+    /// The playbook registry (every version) and every task class's autonomy.
+    pub async fn playbooks(&self) -> Result<PlaybookList, ApiError> {
+        self.get("/v1/playbooks").await
+    }
+
+    /// Changes the playbook registry; answers with every durable `playbook_changed` event the
+    /// change made (a promotion also retires the version it replaces).
+    pub async fn edit_registry(&self, edit: &RegistryEdit) -> Result<Vec<Event>, ApiError> {
+        self.post("/v1/playbooks", edit).await
+    }
+
+    /// Grants, declines or tightens a class's autonomy; answers with the durable
+    /// `autonomy_changed` event.
+    pub async fn edit_autonomy(&self, edit: &AutonomyEdit) -> Result<Event, ApiError> {
+        self.post("/v1/autonomy", edit).await
     }
 
     /// The gates waiting for a human.

@@ -1,5 +1,5 @@
-//! The routes: tasks in and out, gates listed and decided, memory, museum, metrics, the OpenAPI
-//! document.
+//! The routes: tasks in and out, gates listed and decided, memory, museum, the playbook
+//! registry and autonomy, metrics, the OpenAPI document.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,14 +19,14 @@ use serde::de::DeserializeOwned;
 use super::reply::{Failure, named_field};
 use super::types::{
     CancelRequest, CleanReply, CleanRequest, DecisionReply, DecisionRequest, GateInfo, MemoryList, MuseumList,
-    NoteRequest, RemovedWorktree, RewindRequest, TaskList, TaskListQuery,
+    NoteRequest, PlaybookList, RemovedWorktree, RewindRequest, TaskList, TaskListQuery,
 };
 use super::{AppState, auth, events};
 use crate::domain::{Task, parse_task_file};
 use crate::orchestrator::Engine;
 use crate::protocol::{
-    Actor, Command, Event, GateId, MemoryEdit, MetricsFilter, MuseumEdit, SpecChanges, TaskId, TaskSource, TaskSpec,
-    TaskStatus,
+    Actor, AutonomyEdit, Command, Event, GateId, MemoryEdit, MetricsFilter, MuseumEdit, RegistryEdit, SpecChanges,
+    TaskId, TaskSource, TaskSpec, TaskStatus,
 };
 use crate::store::{MAX_PAGE, TaskQuery};
 
@@ -53,6 +53,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/events", get(events::stream))
         .route("/v1/memory", get(list_memory).post(edit_memory))
         .route("/v1/museum", get(list_museum).post(edit_museum))
+        .route("/v1/playbooks", get(list_playbooks).post(edit_registry))
+        .route("/v1/autonomy", post(edit_autonomy))
         .route("/v1/gates", get(list_gates))
         .route("/v1/gates/{id}/decision", post(decide_gate))
         .route("/metrics", get(metrics))
@@ -413,6 +415,47 @@ async fn edit_museum(
     let events = state.engine.execute(Command::EditMuseum { edit }, actor(&headers)).await?;
     let event: Arc<Event> =
         events.into_iter().next().ok_or_else(|| Failure::internal("the engine stored no museum change"))?;
+    Ok((StatusCode::CREATED, Json(event)).into_response())
+}
+
+async fn list_playbooks(State(state): State<Arc<AppState>>) -> Answer<Json<PlaybookList>> {
+    let list = read(&state, |engine| {
+        let autonomy = engine.autonomy_of_every_class()?;
+        Ok(PlaybookList { versions: engine.reader().playbooks()?, autonomy })
+    })
+    .await?;
+    Ok(Json(list))
+}
+
+/// Changes the playbook registry; answers with every `playbook_changed` event the change made
+/// (a promotion retires the version it replaces, a retirement may restore its parent).
+/// Promotion, retirement and rollback are a person's: the request's actor is one.
+async fn edit_registry(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer<Response> {
+    let body = body.map_err(|err| Failure::body(&err, state.max_body))?;
+    let edit: RegistryEdit = json_body(&headers, &body, "a registry edit")?;
+    let events = state.engine.execute(Command::EditRegistry { edit }, actor(&headers)).await?;
+    if events.is_empty() {
+        return Err(Failure::internal("the engine stored no registry change"));
+    }
+    Ok((StatusCode::CREATED, Json(events)).into_response())
+}
+
+/// Grants, declines or tightens a class's autonomy (a person's decision: the request's actor is
+/// one); answers with the durable `autonomy_changed` event.
+async fn edit_autonomy(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer<Response> {
+    let body = body.map_err(|err| Failure::body(&err, state.max_body))?;
+    let edit: AutonomyEdit = json_body(&headers, &body, "an autonomy edit")?;
+    let events = state.engine.execute(Command::EditAutonomy { edit }, actor(&headers)).await?;
+    let event: Arc<Event> =
+        events.into_iter().next().ok_or_else(|| Failure::internal("the engine stored no autonomy change"))?;
     Ok((StatusCode::CREATED, Json(event)).into_response())
 }
 

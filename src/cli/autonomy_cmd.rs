@@ -58,9 +58,7 @@ pub fn run(command: Option<AutonomyCmd>, context: &Context) -> Result<Outcome, S
             engine.shutdown();
             events?.into_iter().map(|event| event.kind.clone()).collect()
         }
-        Writer::Remote(_) => {
-            return Err("a running engine holds the store: stop it to change autonomy (TODO: API)".into());
-        }
+        Writer::Remote(client) => vec![block_on(client.edit_autonomy(&edit))?.map_err(|err| err.to_string())?.kind],
     };
     for kind in events {
         if let EventKind::AutonomyChanged { state, .. } = kind {

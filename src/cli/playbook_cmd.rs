@@ -16,7 +16,7 @@ use ambidex::protocol::{
 
 use super::playbook_evaluate::{self, EvaluateArgs};
 use super::playbook_show::{describe, gate_text, list_rows};
-use super::{Context, Outcome, Writer, table};
+use super::{Context, Outcome, Writer, block_on, table};
 
 #[derive(Debug, Subcommand)]
 pub enum PlaybookCmd {
@@ -281,8 +281,8 @@ fn edit(context: &Context, edit: RegistryEdit, change: PlaybookChange) -> Result
             engine.shutdown();
             events?.into_iter().map(|event| event.kind.clone()).collect()
         }
-        Writer::Remote(_) => {
-            return Err("a running engine holds the store: stop it to change the registry (TODO: API)".into());
+        Writer::Remote(client) => {
+            block_on(client.edit_registry(&edit))?.map_err(|err| err.to_string())?.into_iter().map(|e| e.kind).collect()
         }
     };
     events

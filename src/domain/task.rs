@@ -511,7 +511,7 @@ impl Task {
                 }
                 self.last_stage = Some(FinishedStage { stage, ok: *ok });
             }
-            EventKind::PlaybookSelected { playbook, playbook_version, policy_version } => {
+            EventKind::PlaybookSelected { playbook, playbook_version, policy_version, .. } => {
                 self.playbook = Some(PlaybookRef {
                     name: playbook.clone(),
                     version: playbook_version.clone(),

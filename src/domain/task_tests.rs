@@ -142,6 +142,7 @@ fn the_projection_names_its_parts_in_json() {
         playbook: "right_hand".into(),
         playbook_version: "acae".into(),
         policy_version: "dc37".into(),
+        exploration_version: String::new(),
     };
     task.apply(&event(2, selected)).unwrap();
     let result = |command: &str, ok: bool| crate::protocol::ValidationResult {

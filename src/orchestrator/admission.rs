@@ -70,6 +70,7 @@ pub(crate) fn events(
             playbook: playbook.name.clone(),
             playbook_version: playbook.version.clone(),
             policy_version: setup.policy.version.clone(),
+            exploration_version: learned.playbooks.left_hand.version.clone(),
         });
         events.push(event(EventKind::TaskTriaged(triaged)));
         events.extend(playbook.map(event));

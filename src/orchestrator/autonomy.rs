@@ -15,6 +15,7 @@ use crate::protocol::{
     Actor, AutonomyChange, AutonomyEdit, AutonomyEvidence, AutonomyLevel, AutonomyState, EventKind, MetricsFilter,
     NewEvent, Risk, TaskKind,
 };
+use crate::store::StoreError;
 
 /// A class's state, or supervised when it never changed.
 pub fn state_of(states: &[AutonomyState], class: TaskKind) -> AutonomyState {
@@ -201,6 +202,12 @@ impl Engine {
     /// Every class's autonomy that ever changed.
     pub fn autonomy(&self) -> Result<Vec<AutonomyState>, EngineError> {
         Ok(self.reader().autonomy()?)
+    }
+
+    /// Every class's autonomy, in the classes' order (supervised when it never changed).
+    pub fn autonomy_of_every_class(&self) -> Result<Vec<AutonomyState>, StoreError> {
+        let changed = self.reader().autonomy()?;
+        Ok(TaskKind::ALL.iter().map(|&class| state_of(&changed, class)).collect())
     }
 
     /// The level of `class` now.

@@ -352,6 +352,9 @@ pub enum EventKind {
         playbook_version: String,
         /// The policy's content hash.
         policy_version: String,
+        /// The exploration playbook's content hash (absent in events from before the registry).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        exploration_version: String,
     },
     /// The planner submitted a plan.
     PlanSubmitted {

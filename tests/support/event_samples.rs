@@ -685,11 +685,20 @@ samples! {
         path: "/home/ada/.local/share/ambidex/worktrees/pagination-1a2b3c4d/00000001/production".into(),
         detail: "2 changed files: src/page.rs, src/lib.rs".into(),
     }],
-    PlaybookSelected => [EventKind::PlaybookSelected {
+    PlaybookSelected => [
+        EventKind::PlaybookSelected {
         playbook: "right_hand".into(),
         playbook_version: "acaebb6848b7700e3241854d8205e9f4d0c02e1c5aa9ffe4368c8285ea76245c".into(),
         policy_version: "dc374b511298b9e512f457e52d380b134fd80c079df0ce50d341febf778d3369".into(),
-    }],
+        exploration_version: String::new(),
+    },
+        EventKind::PlaybookSelected {
+            playbook: "bug_fix_test_first".into(),
+            playbook_version: "5f1c0e9a8b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e".into(),
+            policy_version: "dc374b511298b9e512f457e52d380b134fd80c079df0ce50d341febf778d3369".into(),
+            exploration_version: "0e1d2c3b4a5968778695a4b3c2d1e0f9e8d7c6b5a49382716050f4e3d2c1b0a9".into(),
+        },
+    ],
     PlanSubmitted => [
         EventKind::PlanSubmitted {
             plan: Plan {

@@ -306,9 +306,9 @@ impl Engine {
         events
     }
 
-    /// Intake, triage and the playbook of a received task, with the registry's record of the
-    /// versions loaded that it had not seen (after the task's own events: callers take the
-    /// task's id from the first event).
+    /// Intake, triage and the playbook of a received task and, when it was accepted, the
+    /// registry's record of the versions loaded that it had not seen (after the task's own
+    /// events: callers take the task's id from the first event).
     pub(crate) fn admitted(&self, setup: &EngineSetup, id: TaskId, spec: &TaskSpec) -> Vec<NewEvent> {
         let reader = self.reader();
         let history = reader.similar_tasks(&spec.title).unwrap_or_default();
@@ -319,7 +319,9 @@ impl Engine {
             autonomy: reader.autonomy().unwrap_or_default(),
         };
         let mut events = admission::events(setup, &learned, id, spec, TaskStatus::Received, &history);
-        events.extend(recorded);
+        if events.iter().any(|e| matches!(e.kind, EventKind::PlaybookSelected { .. })) {
+            events.extend(recorded);
+        }
         events
     }
 

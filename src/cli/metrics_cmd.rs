@@ -65,19 +65,23 @@ pub fn parse_since(text: &str, now: Timestamp) -> Result<Timestamp, String> {
     })
 }
 
-fn percent(value: Option<f64>) -> String {
+/// A share as a whole percentage, `-` when there is none.
+pub(super) fn percent(value: Option<f64>) -> String {
     value.map_or("-".into(), |v| format!("{:.0}%", v * 100.0))
 }
 
-fn per(value: Option<f64>) -> String {
+/// A rate with two decimals, `-` when there is none.
+pub(super) fn per(value: Option<f64>) -> String {
     value.map_or("-".into(), |v| format!("{v:.2}"))
 }
 
-fn dollars(micros: u64) -> String {
+/// Micro-dollars as dollars and cents.
+pub(super) fn dollars(micros: u64) -> String {
     format!("${:.2}", micros as f64 / 1e6)
 }
 
-fn duration(secs: Option<f64>) -> String {
+/// Seconds in the largest unit that keeps them readable, `-` when there are none.
+pub(super) fn duration(secs: Option<f64>) -> String {
     match secs {
         None => "-".into(),
         Some(s) if s < 90.0 => format!("{s:.0}s"),

@@ -21,7 +21,7 @@ use ambidex::protocol::{
 };
 use ambidex::store::StoreReader;
 
-use super::metrics_cmd::parse_since;
+use super::metrics_cmd::{dollars, duration, parse_since, per, percent};
 use super::{Context, Outcome, Writer, block_on};
 
 /// Events read from the store at a time.
@@ -278,9 +278,9 @@ fn figures(out: &mut String, metrics: &MetricsReport) {
         d.finished,
         d.completed,
         percent(d.completion_rate),
-        secs(d.intake_to_pr_secs),
+        duration(d.intake_to_pr_secs),
         percent(d.first_attempt_pass_rate),
-        ratio(d.send_backs_per_task),
+        per(d.send_backs_per_task),
         percent(d.intervention_rate)
     );
     let _ = writeln!(
@@ -290,7 +290,7 @@ fn figures(out: &mut String, metrics: &MetricsReport) {
         q.escaped_defects,
         percent(q.rollback_rate),
         percent(q.tested_change_rate),
-        ratio(q.findings_per_change)
+        per(q.findings_per_change)
     );
     let _ = writeln!(
         out,
@@ -352,7 +352,7 @@ fn failed_and_slow(out: &mut String, log: &Log, since: Timestamp) {
             id.short(),
             cell(&line.title),
             class(line.class),
-            secs(Some(took.as_secs_f64())),
+            duration(Some(took.as_secs_f64())),
             line.send_backs
         );
     }
@@ -539,28 +539,6 @@ fn class(class: Option<TaskKind>) -> String {
 
 fn classes(classes: &[TaskKind]) -> String {
     classes.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-}
-
-fn percent(value: Option<f64>) -> String {
-    value.map_or_else(|| "-".into(), |v| format!("{:.0}%", v * 100.0))
-}
-
-fn ratio(value: Option<f64>) -> String {
-    value.map_or_else(|| "-".into(), |v| format!("{v:.2}"))
-}
-
-fn dollars(micros: u64) -> String {
-    format!("${:.2}", micros as f64 / 1e6)
-}
-
-fn secs(secs: Option<f64>) -> String {
-    match secs {
-        None => "-".into(),
-        Some(s) if s < 90.0 => format!("{s:.0}s"),
-        Some(s) if s < 5_400.0 => format!("{:.0}m", s / 60.0),
-        Some(s) if s < 172_800.0 => format!("{:.1}h", s / 3_600.0),
-        Some(s) => format!("{:.1}d", s / 86_400.0),
-    }
 }
 
 #[cfg(test)]

@@ -52,7 +52,7 @@ pub use museum::{
     Exhibit, ExhibitChange, ExhibitCheck, ExhibitLinks, ExhibitOutcome, ExhibitSource, ExhibitStatus, MuseumEdit,
     NewExhibit, Reproducer, Verification,
 };
-pub use queries::{CandidateDiff, NoQueries, Queries};
+pub use queries::{CandidateDiff, NoQueries, PlaybookList, Queries};
 pub use readiness::ModelUnavailable;
 pub use registry::{
     Artifact, Author, AutonomyChange, AutonomyEdit, AutonomyEvidence, AutonomyLevel, AutonomyState, Criterion,

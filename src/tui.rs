@@ -4,8 +4,10 @@
 //!
 //! - `app`: the state; `update` and `input`: the one function that changes it;
 //! - `render` and the pane files (`stream_view`, `diff_view`, `compare`, `evidence_view`,
-//!   `log_view`, `memory_view`, `museum_view`, `metrics_view`, `overlay`, `form`): drawing, which only
-//!   reads the state; `review`: keeping or rejecting what the Memory and Museum tabs propose;
+//!   `log_view`, `memory_view`, `museum_view`, `metrics_view`, `playbooks_view`, `overlay`, `form`):
+//!   drawing, which only reads the state; `review`: keeping or rejecting what the Memory and Museum
+//!   tabs propose; `insights`: the Metrics and Playbooks tabs' data, read through the read port when
+//!   shown, and promoting a playbook proposal;
 //! - `voice`: the message to a task's agents and the rewind picker (their state, keys, drawing);
 //! - `model`, `streams`, `diff_doc`: what a task's events fold into;
 //! - `gate_view`: the approval overlay, every kind of gate; `wrap`: word wrapping for overlays;
@@ -26,18 +28,24 @@ mod gate_tests;
 pub mod gate_view;
 pub mod highlight;
 mod input;
+pub mod insights;
 pub mod keymap;
 pub mod layout;
 pub mod log_view;
 #[cfg(test)]
 mod memory_tests;
 pub mod memory_view;
+#[cfg(test)]
+mod metrics_tests;
 pub mod metrics_view;
 pub mod model;
 #[cfg(test)]
 mod museum_tests;
 pub mod museum_view;
 pub mod overlay;
+#[cfg(test)]
+mod playbooks_tests;
+pub mod playbooks_view;
 pub mod render;
 #[cfg(test)]
 mod render_tests;
@@ -280,6 +288,18 @@ fn perform(
                     (diff, doc)
                 });
                 let _ = tx.send(Msg::Diff(key, version, result));
+            });
+        }
+        Effect::LoadMetrics(filter) => {
+            let (queries, tx) = (queries.clone(), tx.clone());
+            tokio::task::spawn_blocking(move || {
+                let _ = tx.send(Msg::Metrics(queries.metrics(&filter).map(Box::new)));
+            });
+        }
+        Effect::LoadPlaybooks => {
+            let (queries, tx) = (queries.clone(), tx.clone());
+            tokio::task::spawn_blocking(move || {
+                let _ = tx.send(Msg::Playbooks(queries.playbooks().map(Box::new)));
             });
         }
         Effect::Highlight(request) => {

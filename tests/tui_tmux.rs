@@ -441,3 +441,20 @@ fn the_museum_tab_shows_an_exhibit_added_from_the_cli_with_its_case() {
     tmux.keys(&["q"]);
     tmux.wait_for("EXITED:0");
 }
+
+#[test]
+fn the_metrics_and_playbooks_tabs_read_the_engine_when_opened() {
+    let sandbox = Sandbox::new();
+    sandbox.run(&["task", "add", "--title", "Fix the flaky login test", "--risk", "low"]).ok();
+
+    let tmux = Tmux::start(&sandbox, 100, 30);
+    tmux.wait_for("Fix the flaky login test");
+    tmux.keys(&["7"]);
+    tmux.wait_for_all(&["Metrics · 1 task,", "Weekly trend", "Delivery"], 30);
+    tmux.keys(&["9"]);
+    // Whether the registry has versions yet or not, the title counts them once it is read.
+    let screen = tmux.wait_for_all(&["Playbooks · ", " proposed · ", " versions"], 30);
+    assert!(!screen.contains("reading…"), "{screen}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("EXITED:0");
+}

@@ -188,16 +188,9 @@ pub struct MuseumList {
     pub exhibits: Vec<crate::protocol::Exhibit>,
 }
 
-/// `GET /v1/playbooks`: the playbook registry and each task class's autonomy.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlaybookList {
-    /// Every version of every playbook, exploration playbook and policy (every status), oldest
-    /// first.
-    pub versions: Vec<crate::protocol::PlaybookVersion>,
-    /// Every task class's autonomy, in the classes' order (a class that never changed is
-    /// supervised).
-    pub autonomy: Vec<crate::protocol::AutonomyState>,
-}
+/// `GET /v1/playbooks`: the playbook registry and each task class's autonomy (the control
+/// room's read of them, as it is).
+pub use crate::protocol::PlaybookList;
 
 /// Every error answer: a short machine-readable code, a sentence saying what went wrong and what
 /// to do, and the offending field when there is one.

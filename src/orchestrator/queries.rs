@@ -1,6 +1,7 @@
 //! The engine's side of the clients' read port ([`Queries`]): the snapshot and the log from the
-//! store, a task's past events, and a candidate's diff from its worktree (or, once the worktree is
-//! gone, from its branch). Also the task reads the HTTP API answers with full projections
+//! store, a task's past events, a candidate's diff from its worktree (or, once the worktree is
+//! gone, from its branch), the metrics report, and the playbook registry with every class's
+//! autonomy. Also the task reads the HTTP API answers with full projections
 //! ([`Engine::tasks`], [`Engine::find_task`]), so the API never opens the store itself.
 
 use std::path::Path;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 
 use super::{Engine, EngineError};
 use crate::domain::{Task, WorktreeRef};
-use crate::protocol::{CandidateDiff, Event, Queries, Snapshot, TaskId};
+use crate::protocol::{CandidateDiff, Event, MetricsFilter, MetricsReport, PlaybookList, Queries, Snapshot, TaskId};
 use crate::workspace;
 
 /// Finished tasks a client's snapshot holds besides those under way (the newest): older ones are
@@ -59,6 +60,16 @@ impl Queries for Engine {
             branch: worktree.branch.clone(),
             patch,
         })
+    }
+
+    fn metrics(&self, filter: &MetricsFilter) -> Result<MetricsReport, String> {
+        Engine::metrics(self, filter).map_err(|err| err.to_string())
+    }
+
+    fn playbooks(&self) -> Result<PlaybookList, String> {
+        let versions = self.reader().playbooks().map_err(|err| err.to_string())?;
+        let autonomy = self.autonomy_of_every_class().map_err(|err| err.to_string())?;
+        Ok(PlaybookList { versions, autonomy })
     }
 }
 
@@ -113,5 +124,11 @@ mod tests {
         let full = second.to_string();
         assert_eq!(engine.find_task(&full[full.len() - 8..]).unwrap().id, second);
         assert!(matches!(engine.find_task("zzzzzzzz"), Err(EngineError::Lookup(_))));
+
+        let port: &dyn Queries = &engine;
+        let report = port.metrics(&crate::protocol::MetricsFilter::default()).unwrap();
+        assert_eq!(report.overall.delivery.tasks, 2);
+        let playbooks = port.playbooks().unwrap();
+        assert_eq!(playbooks.autonomy.len(), crate::protocol::TaskKind::ALL.len(), "every class, supervised or not");
     }
 }

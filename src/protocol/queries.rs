@@ -1,7 +1,8 @@
 //! The read port a client uses for what the update stream does not carry: where things stand
-//! now, the log after a point, a task's past events (after a restart) and a candidate's diff
-//! against its base. Clients (the control room, the HTTP API) call it off their render path and
-//! async threads; the engine implements it over its store and worktrees.
+//! now, the log after a point, a task's past events (after a restart), a candidate's diff
+//! against its base, the metrics report and the playbook registry with every class's autonomy.
+//! Clients (the control room, the HTTP API) call it off their render path and async threads; the
+//! engine implements it over its store and worktrees.
 
 use std::sync::Arc;
 
@@ -9,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::event::Event;
 use super::ids::TaskId;
+use super::metrics::{MetricsFilter, MetricsReport};
+use super::registry::{AutonomyState, PlaybookVersion};
 use super::snapshot::Snapshot;
 
 /// A candidate's change against the commit it started from.
@@ -22,6 +25,18 @@ pub struct CandidateDiff {
     pub branch: String,
     /// The unified diff (`git diff` style).
     pub patch: String,
+}
+
+/// The playbook registry and the autonomy of every task class, as a client reads them (the same
+/// shape as the API's `GET /v1/playbooks` answer).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlaybookList {
+    /// Every version of every playbook, exploration playbook and policy (every status), oldest
+    /// first.
+    pub versions: Vec<PlaybookVersion>,
+    /// Every task class's autonomy, in the classes' order (a class that never changed is
+    /// supervised).
+    pub autonomy: Vec<AutonomyState>,
 }
 
 /// What a client may read besides the update stream. Calls may block (they read the store or
@@ -38,6 +53,13 @@ pub trait Queries: Send + Sync {
 
     /// The change of one of a task's candidates against its base.
     fn diff(&self, task: TaskId, candidate: &str) -> Result<CandidateDiff, String>;
+
+    /// The metrics of the tasks `filter` selects: the four families overall, per class, per
+    /// playbook version, the Left Hand's strategies and the weekly trend.
+    fn metrics(&self, filter: &MetricsFilter) -> Result<MetricsReport, String>;
+
+    /// Every playbook version and every class's autonomy.
+    fn playbooks(&self) -> Result<PlaybookList, String>;
 }
 
 /// A port that knows nothing: for clients without an engine behind them (tests, previews).
@@ -59,5 +81,13 @@ impl Queries for NoQueries {
 
     fn diff(&self, _task: TaskId, candidate: &str) -> Result<CandidateDiff, String> {
         Err(format!("no diff of `{candidate}` is available here"))
+    }
+
+    fn metrics(&self, filter: &MetricsFilter) -> Result<MetricsReport, String> {
+        Ok(MetricsReport { filter: filter.clone(), ..MetricsReport::default() })
+    }
+
+    fn playbooks(&self) -> Result<PlaybookList, String> {
+        Ok(PlaybookList::default())
     }
 }

@@ -10,13 +10,14 @@ use jiff::Timestamp;
 use super::diff_doc::DiffDoc;
 use super::form::FormState;
 use super::highlight::{HunkHighlight, Request};
+use super::insights::Insights;
 use super::keymap::Keymap;
 use super::model::TaskDetail;
 use super::theme::Theme;
 use super::voice::{MessageDraft, RewindPick};
 use crate::protocol::{
-    CandidateDiff, Event, Exhibit, GateId, MemoryEntry, ModelUnavailable, PRODUCTION, TaskId, TaskStatus, TaskSummary,
-    Update,
+    CandidateDiff, Event, Exhibit, GateId, MemoryEntry, MetricsFilter, MetricsReport, ModelUnavailable, PRODUCTION,
+    PlaybookList, TaskId, TaskStatus, TaskSummary, Update,
 };
 
 /// The panes that can hold the focus.
@@ -52,16 +53,27 @@ pub enum Tab {
     Log,
     /// Repo memory.
     Memory,
-    /// Counts, pass rates, cost.
+    /// The four metric families, their weekly trend, per class and per strategy.
     Metrics,
     /// The bug museum.
     Museum,
+    /// The playbook registry's versions, their evaluations, and every class's autonomy.
+    Playbooks,
 }
 
 impl Tab {
     /// In order.
-    pub const ALL: [Tab; 8] =
-        [Tab::Diff, Tab::Compare, Tab::Evidence, Tab::Gates, Tab::Log, Tab::Memory, Tab::Metrics, Tab::Museum];
+    pub const ALL: [Tab; 9] = [
+        Tab::Diff,
+        Tab::Compare,
+        Tab::Evidence,
+        Tab::Gates,
+        Tab::Log,
+        Tab::Memory,
+        Tab::Metrics,
+        Tab::Museum,
+        Tab::Playbooks,
+    ];
 
     /// The tab's title.
     pub fn title(self) -> &'static str {
@@ -74,6 +86,7 @@ impl Tab {
             Tab::Memory => "Memory",
             Tab::Metrics => "Metrics",
             Tab::Museum => "Museum",
+            Tab::Playbooks => "Playbooks",
         }
     }
 }
@@ -99,6 +112,10 @@ pub enum Msg {
     Diff(DiffKey, u64, Result<(CandidateDiff, Arc<DiffDoc>), String>),
     /// A hunk's syntax highlighting.
     Highlighted(u64, Arc<HunkHighlight>),
+    /// The metrics report, read through the read port.
+    Metrics(Result<Box<MetricsReport>, String>),
+    /// The playbook registry and every class's autonomy, read through the read port.
+    Playbooks(Result<Box<PlaybookList>, String>),
 }
 
 /// Work the runtime does for the state (reads, highlighting, terminal signals).
@@ -110,6 +127,10 @@ pub enum Effect {
     LoadDiff(DiffKey, u64),
     /// Highlight a hunk.
     Highlight(Request),
+    /// Read the metrics report of the tasks the filter selects.
+    LoadMetrics(MetricsFilter),
+    /// Read the playbook registry and every class's autonomy.
+    LoadPlaybooks,
     /// Ring the terminal bell.
     Bell,
     /// Send a desktop notification (OSC 9).
@@ -221,6 +242,14 @@ pub enum Confirm {
         /// What to do differently this time.
         note: Option<String>,
     },
+    /// Promote a playbook proposal that has a shadow evaluation (only `y` confirms; the overlay
+    /// shows the evaluation and the promotion criteria first).
+    Promote {
+        /// The proposal's hash.
+        version: String,
+        /// Rows its evaluation and criteria are scrolled down.
+        scroll: usize,
+    },
 }
 
 /// The approval overlay's own state.
@@ -283,6 +312,12 @@ pub struct Views {
     pub memory: usize,
     /// Museum: the selected exhibit.
     pub museum: usize,
+    /// Metrics: rows scrolled down.
+    pub metrics_scroll: usize,
+    /// Playbooks: the selected version (in the order the tab lists them).
+    pub playbook: usize,
+    /// Playbooks: rows the selected version's details are scrolled down.
+    pub playbook_scroll: usize,
 }
 
 /// Everything the control room shows.
@@ -336,6 +371,8 @@ pub struct AppState {
     pub memory: Vec<MemoryEntry>,
     /// The bug museum's kept exhibits and the proposals waiting for review, oldest first.
     pub museum: Vec<Exhibit>,
+    /// What the Metrics and Playbooks tabs show, read through the read port when shown.
+    pub insights: Insights,
     /// How long decision keys are ignored after the approval overlay opened by itself.
     pub gate_key_guard: std::time::Duration,
     /// Styles.
@@ -377,6 +414,7 @@ impl AppState {
             unavailable: None,
             memory: Vec::new(),
             museum: Vec::new(),
+            insights: Insights::default(),
             gate_key_guard: std::time::Duration::ZERO,
             theme: Theme::default(),
             keymap: Keymap::default(),

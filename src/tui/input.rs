@@ -29,6 +29,7 @@ impl AppState {
             Some(Overlay::Confirm(Confirm::Rewind { task, stage, note })) => {
                 self.confirm_rewind(task, stage, note, key)
             }
+            Some(Overlay::Confirm(Confirm::Promote { version, scroll })) => self.confirm_promote(version, scroll, key),
             Some(Overlay::Confirm(confirm)) => self.confirm_key(confirm, key),
             Some(Overlay::Message(draft)) => self.message_key(draft, key),
             Some(Overlay::Rewind(pick)) => self.rewind_key(pick, key),
@@ -100,6 +101,11 @@ impl AppState {
             }
             Action::Up => self.scroll(self.focus, -1),
             Action::Down => self.scroll(self.focus, 1),
+            // On the Playbooks tab the arrows pick a version and the page keys scroll its details.
+            Action::PageUp | Action::PageDown if self.focus == Pane::Lower && self.tab == Tab::Playbooks => {
+                let page = self.page() as isize;
+                self.scroll_playbook_details(if action == Action::PageUp { -page } else { page });
+            }
             Action::PageUp => self.scroll(self.focus, -(self.page() as isize)),
             Action::PageDown => self.scroll(self.focus, self.page() as isize),
             Action::Top => self.scroll(self.focus, isize::MIN / 2),
@@ -161,6 +167,7 @@ impl AppState {
             Action::TabMemory => self.show(Tab::Memory),
             Action::TabMetrics => self.show(Tab::Metrics),
             Action::TabMuseum => self.show(Tab::Museum),
+            Action::TabPlaybooks => self.show(Tab::Playbooks),
             Action::NextHunk | Action::PrevHunk => self.jump_hunk(action == Action::NextHunk),
             Action::NextFile | Action::PrevFile => self.jump_file(action == Action::NextFile),
             Action::Candidate => {
@@ -177,6 +184,10 @@ impl AppState {
                 self.views.log_editing = true;
             }
             Action::MemoryAccept | Action::MemoryReject => return self.review(action == Action::MemoryAccept),
+            Action::Promote => self.ask_promote(),
+            Action::Refresh if matches!(self.tab, Tab::Metrics | Tab::Playbooks) && self.focus == Pane::Lower => {
+                self.refresh_insights();
+            }
             Action::Refresh => {
                 if let Some(id) = self.selected_task().map(|t| t.id) {
                     self.details.entry(id).or_default().loaded = Loaded::No;
@@ -232,7 +243,8 @@ impl AppState {
                 Tab::Museum => {
                     self.views.museum = add(self.views.museum, delta).min(self.museum.len().saturating_sub(1))
                 }
-                Tab::Metrics => {}
+                Tab::Metrics => self.scroll_metrics(delta),
+                Tab::Playbooks => self.scroll_playbooks(delta),
             },
         }
     }
@@ -533,8 +545,9 @@ impl AppState {
                     self.status = Some((what, false));
                     return vec![Command::CleanTask { task, force: false }];
                 }
-                // Only `y` confirms a rewind (see `confirm_rewind`); it never gets here.
-                Confirm::Rewind { .. } => {}
+                // Only `y` confirms a rewind or a promotion (see `confirm_rewind`, `confirm_promote`);
+                // neither gets here.
+                Confirm::Rewind { .. } | Confirm::Promote { .. } => {}
             },
             KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => self.reopen_pending_gates(),
             _ => self.overlay = Some(Overlay::Confirm(confirm)),

@@ -95,6 +95,7 @@ actions! {
     TabMemory = "tab_memory", Normal, "6", "Memory tab";
     TabMetrics = "tab_metrics", Normal, "7", "Metrics tab";
     TabMuseum = "tab_museum", Normal, "8", "Museum tab";
+    TabPlaybooks = "tab_playbooks", Normal, "9", "Playbooks tab";
     NextHunk = "next_hunk", Normal, "]", "diff: next hunk";
     PrevHunk = "prev_hunk", Normal, "[", "diff: previous hunk";
     NextFile = "next_file", Normal, "}", "diff: next file";
@@ -102,9 +103,10 @@ actions! {
     Candidate = "candidate", Normal, "c", "diff/compare: next candidate";
     BaseCandidate = "base_candidate", Normal, "b", "compare: next candidate on the left";
     Filter = "filter", Normal, "/", "log: filter";
-    Refresh = "refresh", Normal, "R", "reload the selected task's events and diffs";
+    Refresh = "refresh", Normal, "R", "reload the selected task's events and diffs, or the tab's data";
     MemoryAccept = "memory_accept", Normal, "+", "memory, museum: accept (keep) the selected proposal";
     MemoryReject = "memory_reject", Normal, "-", "memory, museum: reject the selected proposal";
+    Promote = "promote", Normal, "P", "playbooks: promote the selected proposal (after its evidence)";
     Approve = "approve", Approval, "y", "approve";
     SendBack = "send_back", Approval, "n", "send back with a note: the stage that made it does it again";
     Stop = "stop", Approval, "s", "stop the task (it runs again only when resumed)";

@@ -68,6 +68,13 @@ pub fn diff_viewport(size: (u16, u16), banner: bool) -> u16 {
     areas.body.height.saturating_sub(2).max(1)
 }
 
+/// The inside (borders excluded) of the lower body, for a terminal of `size` with `tasks` tasks
+/// in the queue (and a banner row or not): what a tab draws in.
+pub fn body_inner(size: (u16, u16), tasks: usize, banner: bool) -> Rect {
+    let body = areas(Rect::new(0, 0, size.0, size.1), tasks, banner).body;
+    Rect::new(body.x + 1, body.y + 1, body.width.saturating_sub(2), body.height.saturating_sub(2))
+}
+
 /// A rectangle of at most `width`×`height`, centered in `area`.
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let width = width.min(area.width);

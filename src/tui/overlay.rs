@@ -62,6 +62,9 @@ pub fn render_confirm(state: &AppState, confirm: &Confirm, area: Rect, buf: &mut
             task.short()
         ),
         Confirm::Rewind { task, stage, note } => return render_confirm_rewind(state, *task, stage, note, area, buf),
+        Confirm::Promote { version, scroll } => {
+            return super::playbooks_view::render_confirm_promote(state, version, *scroll, area, buf);
+        }
     };
     let rect = centered(area, 60, 7);
     let inner = modal(state, Line::styled(" Confirm ", theme.style("ui.title")), rect, buf);

@@ -14,7 +14,7 @@ use super::layout;
 use super::theme::Theme;
 use super::{
     compare, diff_view, evidence_view, form, gate_view, log_view, memory_view, metrics_view, museum_view, overlay,
-    stream_view, voice,
+    playbooks_view, stream_view, voice,
 };
 use crate::protocol::ModelUnavailable;
 
@@ -82,6 +82,7 @@ impl Widget for &AppState {
                 Tab::Memory => memory_view::render_memory(self, areas.body, buf, lower_focus),
                 Tab::Metrics => metrics_view::render(self, areas.body, buf, lower_focus),
                 Tab::Museum => museum_view::render(self, areas.body, buf, lower_focus),
+                Tab::Playbooks => playbooks_view::render(self, areas.body, buf, lower_focus),
             },
         }
         self.render_footer(areas.footer, buf);
@@ -289,7 +290,15 @@ impl AppState {
                 (k(Action::MemoryReject), "reject"),
                 (k(Action::Select), "its task"),
             ],
-            (Pane::Lower, _) => vec![(k(Action::NextTab), "next tab")],
+            (Pane::Lower, Tab::Metrics) => {
+                vec![(format!("{}/{}", k(Action::Down), k(Action::Up)), "scroll"), (k(Action::Refresh), "reload")]
+            }
+            (Pane::Lower, Tab::Playbooks) => vec![
+                (format!("{}/{}", k(Action::Down), k(Action::Up)), "version"),
+                (format!("{}/{}", k(Action::PageDown), k(Action::PageUp)), "details"),
+                (k(Action::Promote), "promote"),
+                (k(Action::Refresh), "reload"),
+            ],
         };
         if !self.approval.queue.is_empty() {
             hints.push((k(Action::Gates), "gates"));

@@ -73,6 +73,14 @@ impl AppState {
                 self.highlights.insert(key, lines);
                 Vec::new()
             }
+            Msg::Metrics(result) => {
+                self.on_metrics(result);
+                Vec::new()
+            }
+            Msg::Playbooks(result) => {
+                self.on_playbooks(result);
+                Vec::new()
+            }
         };
         if settles {
             self.after_update();
@@ -106,6 +114,7 @@ impl AppState {
     /// Applies an event: to the queue (live ones), the task's detail, the log and the overlays.
     fn on_event(&mut self, event: &Arc<Event>, live: bool) {
         self.log_event(event);
+        self.insight_event(event);
         match &event.kind {
             EventKind::MemoryChanged { entry, .. } => {
                 let shown = matches!(entry.status, MemoryStatus::Active | MemoryStatus::Pending);
@@ -337,7 +346,8 @@ impl AppState {
         self.selected = self.selected.min(self.tasks.len().saturating_sub(1));
     }
 
-    /// What the screen needs next: the selected task's past, visible diffs, highlighting.
+    /// What the screen needs next: the selected task's past, visible diffs, highlighting, the
+    /// Metrics or Playbooks tab's data.
     fn after_update(&mut self) {
         if let Some(id) = self.selected_task().map(|t| t.id) {
             self.request_history(id);
@@ -346,6 +356,7 @@ impl AppState {
             self.want_diff(task, &candidate);
         }
         self.request_highlights();
+        self.want_insights();
     }
 
     /// The diffs on screen now.

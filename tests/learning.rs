@@ -140,6 +140,8 @@ fn three_wins_of_one_strategy_make_a_proposal_that_only_the_promotion_gate_makes
     assert!(diff.contains("+name = \"bug_fix_test_first\"") && diff.contains("test_first strategy"), "{diff}");
     let shown = sandbox.run(&["playbook", "show", short]).ok();
     assert!(shown.contains("Left Hand strategy test_first, winner of bug_fix tasks"), "{shown}");
+    let active = sandbox.run(&["playbook", "show", &right_hand["hash"].as_str().unwrap()[..12]]).ok();
+    assert!(active.contains("measured  3 tasks · 100% completed"), "how its tasks did: {active}");
     assert!(sandbox.run(&["audit", "verify"]).ok().starts_with("ok:"));
 }
 

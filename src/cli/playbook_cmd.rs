@@ -7,15 +7,16 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
+use ambidex::orchestrator::metrics::MetricsFold;
 use ambidex::orchestrator::registry::Registry;
 use ambidex::playbooks::playbook::{PlaybookFile, Playbooks, files_in};
 use ambidex::protocol::{
-    Actor, Command, EventKind, PlaybookChange, PlaybookVersion, RegistryEdit, TaskKind, VersionStatus,
-    promotion_criteria,
+    Actor, Command, EventKind, MetricsFilter, MetricsReport, PlaybookChange, PlaybookVersion, RegistryEdit, TaskKind,
+    VersionStatus, promotion_criteria,
 };
 
 use super::playbook_evaluate::{self, EvaluateArgs};
-use super::playbook_show::{describe, gate_text, list_rows};
+use super::playbook_show::{describe, gate_text, list_rows, measured};
 use super::{Context, Outcome, Writer, block_on, table};
 
 #[derive(Debug, Subcommand)]
@@ -137,7 +138,10 @@ pub fn run(command: PlaybookCmd, context: &Context) -> Result<Outcome, String> {
             if json {
                 println!("{}", serde_json::to_string_pretty(version).map_err(|err| err.to_string())?);
             } else {
-                print!("{}", describe(version, &registry));
+                let text = describe(version, &registry);
+                // The measured figures go after the header lines, before the evidence and text.
+                let (head, rest) = text.split_once("\n\n").unwrap_or((&text, ""));
+                print!("{head}\n{}\n{rest}", measured(version, &registry, &report(context, version)?));
             }
             Ok(Outcome::Done)
         }
@@ -254,6 +258,19 @@ pub fn run(command: PlaybookCmd, context: &Context) -> Result<Outcome, String> {
 fn classes(version: &PlaybookVersion) -> String {
     let names: Vec<&str> = version.classes.iter().map(|c| c.as_str()).collect();
     if names.is_empty() { "every task".into() } else { names.join(", ") }
+}
+
+/// The metrics by playbook version, over the version's class when it serves only one.
+fn report(context: &Context, version: &PlaybookVersion) -> Result<MetricsReport, String> {
+    let class = match version.classes.as_slice() {
+        [class] => Some(*class),
+        _ => None,
+    };
+    let mut fold = MetricsFold::default();
+    if let Some(reader) = context.reader()? {
+        fold.catch_up(&reader).map_err(|err| err.to_string())?;
+    }
+    Ok(fold.report(&MetricsFilter { since: None, class }))
 }
 
 /// The registry as the store holds it, with the versions this repository's files would add (the

@@ -4,8 +4,11 @@
 use std::fmt::Write as _;
 
 use ambidex::orchestrator::registry::Registry;
-use ambidex::protocol::{PlaybookVersion, ReplaySource, VersionEvaluation, money, promotion_criteria};
+use ambidex::protocol::{
+    Delivery, MetricsReport, PlaybookVersion, ReplaySource, VersionEvaluation, money, promotion_criteria,
+};
 
+use super::metrics_cmd::{duration, per, percent};
 use super::table;
 
 /// One row per version: VERSION, STATUS, KIND, NAME, CLASSES, CREATED, AUTHOR.
@@ -26,6 +29,40 @@ pub fn list_rows(versions: &[&PlaybookVersion]) -> Vec<Vec<String>> {
             ]
         })
         .collect()
+}
+
+/// How the tasks that ran with a version and with its parent did (on the version's class when it
+/// serves one), and the time to a PR saved per task since it replaced its parent.
+pub fn measured(version: &PlaybookVersion, registry: &Registry, report: &MetricsReport) -> String {
+    let figures = |hash: &str| report.by_playbook.iter().find(|p| p.version == hash).map(|p| &p.families.delivery);
+    let line = |d: &Delivery| {
+        format!(
+            "{} tasks · {} completed · {} send-backs/task · median intake to PR {}",
+            d.tasks,
+            percent(d.completion_rate),
+            per(d.send_backs_per_task),
+            duration(d.intake_to_pr_secs)
+        )
+    };
+    let mut out = String::new();
+    let scope = report.filter.class.map_or_else(String::new, |class| format!(" ({class} tasks)"));
+    let mine = figures(&version.hash);
+    if let Some(d) = mine {
+        let _ = writeln!(out, "measured  {}{scope}", line(d));
+    }
+    let parent = version.parent.as_deref().and_then(|p| registry.get(p));
+    let theirs = parent.and_then(|p| figures(&p.hash));
+    if let (Some(parent), Some(d)) = (parent, theirs) {
+        let _ = writeln!(out, "parent    {} {}: {}", parent.name, parent.short(), line(d));
+    }
+    if let (Some(now), Some(before)) =
+        (mine.and_then(|d| d.intake_to_pr_secs), theirs.and_then(|d| d.intake_to_pr_secs))
+    {
+        let saved = before - now;
+        let word = if saved >= 0.0 { "saved" } else { "lost" };
+        let _ = writeln!(out, "time      {} {word} per task to a PR against its parent", duration(Some(saved.abs())));
+    }
+    out
 }
 
 /// Everything about one version, then its text.

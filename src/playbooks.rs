@@ -20,8 +20,8 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-pub use learning_rules::{AutonomyRules, LearningRules};
 pub use commands::{CommandPolicy, CommandRule, Judgement, Verdict};
+pub use learning_rules::{AutonomyRules, LearningRules};
 pub use policy_rules::{
     AreaRule, BroadRules, BudgetLimits, BudgetRules, Budgets, ChurnRule, ClassifyRules, DestructiveRule, GateRules,
     Hit, IntakeRules, KindRule, NoveltyRules, Phrases, RiskRules, RoutingRules, SizeRules, Text, UnsafeRule,

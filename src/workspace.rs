@@ -21,7 +21,9 @@ use std::path::PathBuf;
 pub use baseline::{baseline, record as record_baseline, release as release_baseline, untracked_entries};
 pub use blobs::{IndexBlobs, blob_id};
 pub use checkpoint::{CHECKPOINT_REFS, checkpoint, delete_task_refs, restore};
-pub use diff::{FileStat, SplitCommit, WorkDiff, branch_patch, diff_against, resolve_commit, rev_patch, split_commit, text_diff};
+pub use diff::{
+    FileStat, SplitCommit, WorkDiff, branch_patch, diff_against, resolve_commit, rev_patch, split_commit, text_diff,
+};
 pub use history::{Log, LogError, LoggedCommit, RevertCommit, log, reverts};
 pub use locks::{GitLock, clear_stale_locks, git_locks};
 pub use reconcile::{WorktreeIssue, reconcile};

@@ -253,3 +253,35 @@ fn a_proposal_is_replayed_against_the_active_version_and_the_store_keeps_the_mat
     let row = listed.lines().find(|l| l.contains("bug_fix_shadowed")).unwrap();
     assert!(row.contains("retired"), "{listed}");
 }
+
+#[test]
+fn an_evaluation_killed_mid_replay_leaves_nothing_the_next_one_does_not_clear() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    let happy = script(&sandbox, "happy", &happy_script());
+    let task = task_file(&sandbox, "low");
+    let run = run_scripted(&sandbox, &happy, &["run", "--task-file", &task, "--approve", "all"]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let proposal = sandbox.write("proposal.toml", &proposal_text());
+    let proposed = sandbox.run(&["playbook", "propose", &proposal.display().to_string()]).ok();
+    let short = proposed.split_whitespace().nth(2).unwrap().to_owned();
+    let before = leftovers(&sandbox);
+
+    // Killed at the first checkpoint of the first replay: its worktree, branch, refs and scratch
+    // store are left behind, as a power cut would leave them.
+    let script = script(&sandbox, "shadow", &[happy_script(), BAD_FIX.to_owned()].concat());
+    let mut args: Vec<String> = scripted(&script);
+    args.extend(["playbook", "evaluate", short.as_str()].map(str::to_owned));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let killed = sandbox.run_with(&refs, &[("KILL_AMBIDEX_AT", "checkpoint.written")]);
+    assert_ne!(killed.code, 0, "the kill happened: {}", killed.stderr);
+    assert_ne!(leftovers(&sandbox), before, "the killed replay left its work behind");
+    let scratch = sandbox.path("data/ambidex/scratch");
+    assert_eq!(std::fs::read_dir(&scratch).unwrap().count(), 1, "its scratch directory");
+
+    let again = sandbox.run(&refs);
+    assert_eq!(again.code, 0, "stdout:\n{}\nstderr:\n{}", again.stdout, again.stderr);
+    assert!(again.stdout.contains("recorded on"), "{}", again.stdout);
+    assert_eq!(leftovers(&sandbox), before, "the next evaluation cleared what the killed one left");
+    assert_eq!(std::fs::read_dir(&scratch).unwrap().count(), 0);
+}

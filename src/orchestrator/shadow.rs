@@ -22,7 +22,8 @@
 //! reaches a PR and the exhibit's tests pass with the replay's change (and the exhibit's test
 //! changes) over its base, run as `museum verify` runs them. The worktrees and branches a replay
 //! made are removed afterwards, whatever happened, with the private checkpoint refs its stages
-//! took (`refs/ambidex/<task>/…`) and its temporary directory.
+//! took (`refs/ambidex/<task>/…`) and its temporary directory; what an evaluation killed
+//! mid-replay left is cleared by the next one before it starts.
 //!
 //! The budget: each case costs up to `[learning] replay_budget_usd` per version (or, when that is
 //! 0, its risk level's `max_cost_usd`), shown before anything runs. A cap stops the evaluation
@@ -428,13 +429,14 @@ pub async fn run(
     std::fs::create_dir_all(&options.scratch).map_err(|err| {
         EngineError::Refused(format!("cannot create the scratch directory {}: {err}", options.scratch.display()))
     })?;
+    let mut warnings = recover(&options.scratch, engine);
     if let Err(unavailable) = scratch_setup(setup, columns[0].2.clone(), &options.scratch)?.readiness() {
         return refused(format!(
             "the agents' model provider `{}` cannot be used ({}): nothing was replayed",
             unavailable.provider, unavailable.problem
         ));
     }
-    let (mut spent, mut stopped, mut warnings) = (0u64, None, Vec::new());
+    let (mut spent, mut stopped) = (0u64, None);
     let mut pairs: Vec<[ReplayOutcome; 2]> = Vec::new();
     'cases: for (index, case) in plan.cases.iter().enumerate() {
         let mut pair = Vec::with_capacity(2);
@@ -723,6 +725,40 @@ async fn check_exhibit(
         Ok(run) => eval::exhibit::outcome(&reproducer.tests, &run.reports),
         Err(err) => ExhibitOutcome::NotRun { why: err.to_string() },
     }
+}
+
+/// Clears what an evaluation killed mid-replay left: each scratch directory whose store no live
+/// process holds has its tasks' worktrees, branches and checkpoint refs removed from the
+/// repository, then goes. Returns what could not be removed.
+fn recover(scratch: &Path, engine: &Engine) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(scratch) else { return Vec::new() };
+    let mut problems = Vec::new();
+    for dir in entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()) {
+        if !dir.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("shadow-")) {
+            continue;
+        }
+        let store = dir.join(crate::store::STORE_FILE);
+        if store.exists() {
+            let left = match Engine::open_with(&store, engine.redactor().clone(), None) {
+                Ok(left) => left,
+                // A live evaluation's replay: not ours to clear.
+                Err(crate::store::StoreError::InUse { .. }) => continue,
+                Err(err) => {
+                    problems.push(format!("a killed replay's store {} cannot be read: {err}", store.display()));
+                    continue;
+                }
+            };
+            for task in left.reader().tasks().unwrap_or_default() {
+                let repo = PathBuf::from(task.spec.repo.as_deref().unwrap_or("."));
+                problems.extend(clean_up(&left, task.id, &repo));
+            }
+            left.shutdown();
+        }
+        if let Err(err) = std::fs::remove_dir_all(&dir) {
+            problems.push(format!("a killed replay's directory {} was not removed: {err}", dir.display()));
+        }
+    }
+    problems
 }
 
 /// Removes every worktree and branch the replay of task `id` made (and the production one's,

@@ -112,6 +112,19 @@ fn leftovers(sandbox: &Sandbox) -> (Vec<String>, Vec<String>, std::collections::
     (branches, worktrees, refs)
 }
 
+/// A past bug fix that reached a PR with the active (shipped) playbook, then the proposal;
+/// returns the proposal's short hash.
+fn past_task_and_proposal(sandbox: &Sandbox) -> String {
+    let happy = script(sandbox, "happy", &happy_script());
+    let task = task_file(sandbox, "low");
+    let run = run_scripted(sandbox, &happy, &["run", "--task-file", &task, "--approve", "all"]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let proposal = sandbox.write("proposal.toml", &proposal_text());
+    let proposed = sandbox.run(&["playbook", "propose", &proposal.display().to_string()]).ok();
+    assert!(proposed.contains("proposed bug_fix_shadowed"), "{proposed}");
+    proposed.split_whitespace().nth(2).unwrap().to_owned()
+}
+
 #[test]
 fn a_proposal_is_replayed_against_the_active_version_and_the_store_keeps_the_matrix() {
     let sandbox = Sandbox::new();
@@ -134,14 +147,7 @@ fn a_proposal_is_replayed_against_the_active_version_and_the_store_keeps_the_mat
         .ok();
     assert!(kept.contains("kept"), "{kept}");
 
-    // A past bug fix that reached a PR, with the active (shipped) playbook.
-    let happy = script(&sandbox, "happy", &happy_script());
-    let task = task_file(&sandbox, "low");
-    let run = run_scripted(&sandbox, &happy, &["run", "--task-file", &task, "--approve", "all"]);
-    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
-    let proposal = sandbox.write("proposal.toml", &proposal_text());
-    let proposed = sandbox.run(&["playbook", "propose", &proposal.display().to_string()]).ok();
-    assert!(proposed.contains("proposed bug_fix_shadowed"), "{proposed}");
+    past_task_and_proposal(&sandbox);
     let (branches_before, worktrees_before, refs_before) = leftovers(&sandbox);
     assert_eq!((branches_before.len(), worktrees_before.len(), refs_before.len()), (1, 1, 1), "the past task's");
 
@@ -258,13 +264,7 @@ fn a_proposal_is_replayed_against_the_active_version_and_the_store_keeps_the_mat
 fn an_evaluation_killed_mid_replay_leaves_nothing_the_next_one_does_not_clear() {
     let sandbox = Sandbox::new();
     pagination_repo(&sandbox);
-    let happy = script(&sandbox, "happy", &happy_script());
-    let task = task_file(&sandbox, "low");
-    let run = run_scripted(&sandbox, &happy, &["run", "--task-file", &task, "--approve", "all"]);
-    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
-    let proposal = sandbox.write("proposal.toml", &proposal_text());
-    let proposed = sandbox.run(&["playbook", "propose", &proposal.display().to_string()]).ok();
-    let short = proposed.split_whitespace().nth(2).unwrap().to_owned();
+    let short = past_task_and_proposal(&sandbox);
     let before = leftovers(&sandbox);
 
     // Killed at the first checkpoint of the first replay: its worktree, branch, refs and scratch

@@ -419,11 +419,7 @@ async fn edit_museum(
 }
 
 async fn list_playbooks(State(state): State<Arc<AppState>>) -> Answer<Json<PlaybookList>> {
-    let list = read(&state, |engine| {
-        let autonomy = engine.autonomy_of_every_class()?;
-        Ok(PlaybookList { versions: engine.reader().playbooks()?, autonomy })
-    })
-    .await?;
+    let list = read(&state, |engine| Ok(engine.playbook_list()?)).await?;
     Ok(Json(list))
 }
 

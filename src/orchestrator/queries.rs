@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::{Engine, EngineError};
 use crate::domain::{Task, WorktreeRef};
 use crate::protocol::{CandidateDiff, Event, MetricsFilter, MetricsReport, PlaybookList, Queries, Snapshot, TaskId};
+use crate::store::StoreError;
 use crate::workspace;
 
 /// Finished tasks a client's snapshot holds besides those under way (the newest): older ones are
@@ -67,13 +68,17 @@ impl Queries for Engine {
     }
 
     fn playbooks(&self) -> Result<PlaybookList, String> {
-        let versions = self.reader().playbooks().map_err(|err| err.to_string())?;
-        let autonomy = self.autonomy_of_every_class().map_err(|err| err.to_string())?;
-        Ok(PlaybookList { versions, autonomy })
+        self.playbook_list().map_err(|err| err.to_string())
     }
 }
 
 impl Engine {
+    /// Every registry version and every class's autonomy: what the Playbooks tab and
+    /// `GET /v1/playbooks` show.
+    pub fn playbook_list(&self) -> Result<PlaybookList, StoreError> {
+        Ok(PlaybookList { versions: self.reader().playbooks()?, autonomy: self.autonomy_of_every_class()? })
+    }
+
     /// The current projection of every task, oldest first. Reads the store: call it off the
     /// async threads.
     pub fn tasks(&self) -> Result<Vec<Task>, EngineError> {

@@ -23,74 +23,19 @@ fn explored_task(sandbox: &Sandbox) -> String {
     sandbox.write("explored.md", text).display().to_string()
 }
 
-const LEFT_HAND_WIN: &str = r#"
-[[turn]]
-role = "eval_designer"
-[[turn.tool_call]]
-name = "write_file"
-arguments = { path = "tests/acceptance.rs", content = "use pagination::page_count;\n\n#[test]\nfn accept_partial_last_page() {\n    assert_eq!(page_count(11, 5), 3);\n}\n\n#[test]\nfn accept_zero_page_size() {\n    assert_eq!(page_count(3, 0), 0);\n}\n" }
-
-[[turn]]
-role = "eval_designer"
-[[turn.tool_call]]
-name = "submit_tests"
-arguments = { files = ["tests/acceptance.rs"], tests = ["accept_partial_last_page", "accept_zero_page_size"], summary = "one test per criterion" }
-
-[[turn]]
-role = "challenger"
-candidate = "c1"
-[[turn.tool_call]]
-name = "edit_file"
-arguments = { path = "src/lib.rs", old = "    items / size\n", new = "    if size == 0 {\n        return 0;\n    }\n    items.div_ceil(size)\n" }
-
-[[turn]]
-role = "challenger"
-candidate = "c1"
-[[turn.tool_call]]
-name = "finish"
-arguments = { summary = "c1 done" }
-
-[[turn]]
-role = "challenger"
-candidate = "c2"
-[[turn.tool_call]]
-name = "edit_file"
-arguments = { path = "src/lib.rs", old = "    items / size\n", new = "    items / size + 1\n" }
-
-[[turn]]
-role = "challenger"
-candidate = "c2"
-[[turn.tool_call]]
-name = "finish"
-arguments = { summary = "c2 done" }
-
-[[turn]]
-role = "failure_analyst"
-candidate = "production"
-[[turn.tool_call]]
-name = "submit_findings"
-arguments = { findings = [], summary = "nothing found" }
-
-[[turn]]
-role = "failure_analyst"
-candidate = "c1"
-[[turn.tool_call]]
-name = "submit_findings"
-arguments = { findings = [], summary = "nothing found" }
-
-[[turn]]
-role = "failure_analyst"
-candidate = "c2"
-[[turn.tool_call]]
-name = "submit_findings"
-arguments = { findings = [], summary = "nothing found" }
-
-[[turn]]
-role = "synthesis"
-[[turn.tool_call]]
-name = "submit_recommendation"
-arguments = { action = "adopt", candidate = "c1", reasons = [{ text = "the evidence", rows = ["c1"] }] }
-"#;
+/// The Left Hand's agents on the pagination fix: test_first's candidate (c1) wins.
+fn left_hand_win() -> String {
+    [
+        eval_designer(ACCEPTANCE, &["accept_partial_last_page", "accept_zero_page_size"]),
+        challenger("c1", GUARDED),
+        challenger("c2", OFF_BY_ONE),
+        analyst("production"),
+        analyst("c1"),
+        analyst("c2"),
+        synthesis("adopt", "c1"),
+    ]
+    .concat()
+}
 
 fn json(sandbox: &Sandbox, args: &[&str]) -> Value {
     serde_json::from_str(&sandbox.run(args).ok()).unwrap()
@@ -104,7 +49,7 @@ fn versions(sandbox: &Sandbox) -> Vec<Value> {
 fn three_wins_of_one_strategy_make_a_proposal_that_only_the_promotion_gate_makes_active() {
     let sandbox = Sandbox::new();
     pagination_repo(&sandbox);
-    let script = [PLAN, FIX, TEST, LEFT_HAND_WIN, REVIEW, PR].concat();
+    let script = [PLAN, FIX, TEST, &left_hand_win(), REVIEW, PR].concat();
     let script = support::engine::script(&sandbox, "left", &script);
     let task = explored_task(&sandbox);
     for round in 1..=3 {

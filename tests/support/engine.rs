@@ -196,3 +196,82 @@ impl FakeModel<'_> {
         self.run(sandbox, settings, &["run", "--task-file", task, "--approve", "all"], &[])
     }
 }
+
+// --- the Left Hand's agents, scripted ----------------------------------------------------------
+
+/// The eval designer writes `tests`'s body into tests/acceptance.rs and names its tests.
+pub fn eval_designer(body: &str, names: &[&str]) -> String {
+    let names: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    format!(
+        r#"
+[[turn]]
+role = "eval_designer"
+[[turn.tool_call]]
+name = "write_file"
+arguments = {{ path = "tests/acceptance.rs", content = "use pagination::page_count;\n{body}" }}
+
+[[turn]]
+role = "eval_designer"
+[[turn.tool_call]]
+name = "submit_tests"
+arguments = {{ files = ["tests/acceptance.rs"], tests = [{}], summary = "one test per criterion" }}
+"#,
+        names.join(", ")
+    )
+}
+
+/// Acceptance tests for both criteria of the pagination fix.
+pub const ACCEPTANCE: &str = r"\n#[test]\nfn accept_partial_last_page() {\n    assert_eq!(page_count(11, 5), 3);\n}\n\n#[test]\nfn accept_zero_page_size() {\n    assert_eq!(page_count(3, 0), 0);\n}\n";
+
+/// A challenger replacing the body of `page_count` with `body`.
+pub fn challenger(label: &str, body: &str) -> String {
+    format!(
+        r#"
+[[turn]]
+role = "challenger"
+candidate = "{label}"
+[[turn.tool_call]]
+name = "edit_file"
+arguments = {{ path = "src/lib.rs", old = "    items / size\n", new = "{body}" }}
+
+[[turn]]
+role = "challenger"
+candidate = "{label}"
+[[turn.tool_call]]
+name = "finish"
+arguments = {{ summary = "{label} done" }}
+"#
+    )
+}
+
+/// The failure analyst finds nothing in `label`.
+pub fn analyst(label: &str) -> String {
+    format!(
+        r#"
+[[turn]]
+role = "failure_analyst"
+candidate = "{label}"
+[[turn.tool_call]]
+name = "submit_findings"
+arguments = {{ findings = [], summary = "nothing found" }}
+"#
+    )
+}
+
+/// The synthesis recommends `action` on `candidate`.
+pub fn synthesis(action: &str, candidate: &str) -> String {
+    format!(
+        r#"
+[[turn]]
+role = "synthesis"
+[[turn.tool_call]]
+name = "submit_recommendation"
+arguments = {{ action = "{action}", candidate = "{candidate}", reasons = [{{ text = "the evidence", rows = ["{candidate}"] }}] }}
+"#
+    )
+}
+
+/// A body of `page_count` that passes every acceptance test.
+pub const GUARDED: &str = r"    if size == 0 {\n        return 0;\n    }\n    items.div_ceil(size)\n";
+/// A body of `page_count` that breaks the existing test.
+pub const OFF_BY_ONE: &str = r"    items / size + 1\n";

@@ -13,6 +13,6 @@ pub use exploration::{AcceptanceTests, Adoption, CandidateOutcome, Exploration, 
 pub use state::{IllegalTransition, check_transition, is_active, is_final, successors};
 pub use task::{
     ApplyError, DecidedGate, EngineerNote, FinishedStage, IntakeNote, OpenGate, PlaybookRef, SendBack, SpecBrief,
-    StageRun, Task, TaskBrief, ValidationRun, WorktreeRef, title_words,
+    StageRun, Task, TaskBrief, TaskWorktrees, ValidationRun, WorktreeRef, title_words,
 };
 pub use task_file::{TaskFileError, parse_task_file, parse_task_file_changes, read_task_file, read_task_file_changes};

@@ -15,7 +15,6 @@
 //!   URL, a log, an event or the store.
 
 pub mod delivery;
-pub mod git_tls;
 mod github;
 mod gitlab;
 mod http;

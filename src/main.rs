@@ -28,9 +28,6 @@ mod cli;
 fn main() -> std::process::ExitCode {
     // SAFETY: first thing in the process: no tree-sitter object exists yet, and no other thread.
     unsafe { ambidex::context::install_parser_allocator() };
-    // SAFETY: still no other thread, and no git2 call yet. Local commands then skip parsing the CA
-    // bundle, which only a push needs (it loads it then).
-    unsafe { ambidex::forge::git_tls::defer_ca_bundle() };
     quiet_on_closed_stdout();
     cli::main()
 }

@@ -204,13 +204,19 @@ impl Engine {
     /// Subscribes to updates and returns the state they start from.
     pub fn subscribe(&self) -> Result<(Snapshot, broadcast::Receiver<Update>), StoreError> {
         let receiver = self.updates.subscribe();
+        // Subscribed before reading, so no update falls between the snapshot and the stream.
+        Ok((self.current_snapshot()?, receiver))
+    }
+
+    /// What a client starts from: the tasks under way and the newest
+    /// [`queries::SNAPSHOT_FINISHED`] finished ones, the log's head, memory and museum.
+    fn current_snapshot(&self) -> Result<Snapshot, StoreError> {
         let reader = self.store.reader();
         let head_seq = reader.head()?.seq;
-        let tasks = reader.tasks()?.iter().map(Task::summary).collect();
+        let tasks = reader.current_tasks(queries::SNAPSHOT_FINISHED)?.iter().map(Task::summary).collect();
         let memory = Snapshot::memory_shown(reader.memory()?);
         let museum = Snapshot::museum_shown(reader.museum()?);
-        // Subscribed before reading, so no update falls between the snapshot and the stream.
-        Ok((Snapshot { tasks, head_seq, unavailable: self.readiness().err(), memory, museum }, receiver))
+        Ok(Snapshot { tasks, head_seq, unavailable: self.readiness().err(), memory, museum })
     }
 
     /// Subscribes to updates without a snapshot (for clients that read the store themselves).

@@ -40,7 +40,7 @@ use read::ReadError;
 use tables::{EVENTS, META, META_SCHEMA, SCHEMA_VERSION, TASK_EVENTS, TASKS};
 use writer::{AppendRequest, Reply, Writer};
 
-use crate::domain::{Task, TaskBrief};
+use crate::domain::{Task, TaskBrief, TaskWorktrees};
 use crate::protocol::{AutonomyState, Event, Exhibit, MemoryEntry, NewEvent, PlaybookVersion, TaskId};
 
 /// The file name of the store inside the state directory.
@@ -432,6 +432,22 @@ impl StoreReader {
     /// Every task, oldest first.
     pub fn tasks(&self) -> Result<Vec<Task>, StoreError> {
         self.read(read::tasks)
+    }
+
+    /// The tasks not in a final state, oldest first, read through an index: the cost follows
+    /// the work in hand, not the history.
+    pub fn unfinished_tasks(&self) -> Result<Vec<Task>, StoreError> {
+        self.read(read::unfinished_tasks)
+    }
+
+    /// Every task's id, oldest first, without reading the projections.
+    pub fn task_ids(&self) -> Result<Vec<TaskId>, StoreError> {
+        self.read(read::task_ids)
+    }
+
+    /// The worktrees each task has (tasks without any left out), oldest first.
+    pub fn task_worktrees(&self) -> Result<Vec<TaskWorktrees>, StoreError> {
+        self.read(read::task_worktrees)
     }
 
     /// The tasks under way and the newest `finished` finished ones, oldest first.

@@ -1,14 +1,19 @@
-//! Pushing a task's branch with git2 to a real bare repository: it goes through and is idempotent,
-//! a diverged remote branch is refused without force, branches outside `ambidex/` and the target
-//! branch are never pushed, and credentials in a remote URL never reach a message.
+//! Pushing a task's branch with the git program to a real bare repository: it goes through and is
+//! idempotent, a diverged remote branch is refused without force, branches outside `ambidex/` and
+//! the target branch are never pushed, credentials in a remote URL never reach a message, and the
+//! forge token reaches a real HTTP server on 127.0.0.1 only when it is the forge's host.
 
 // Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 
-use ambidex::forge::ForgeError;
-use ambidex::forge::push::{PushRequest, push, remote_url};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use ambidex::forge::push::{PushCredentials, PushRequest, push, remote_url};
+use ambidex::forge::{ForgeError, Token};
 use git2::{Oid, Repository, Signature};
 
 const BRANCH: &str = "ambidex/01abcdef/production";
@@ -149,4 +154,79 @@ fn credentials_in_a_remote_url_never_reach_a_message() {
         remote_url(setup.path(), "origin").unwrap().contains("hunter2-secret"),
         "the raw URL is still there for git"
     );
+}
+
+/// A git HTTP server that asks for credentials (401) and refuses whatever it is given (403),
+/// recording each request's `Authorization` header (`None` when there was none).
+fn refusing_server() -> (String, Arc<Mutex<Vec<Option<String>>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}/acme/widgets.git", listener.local_addr().unwrap().port());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut authorization = None;
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line.trim_end() != "" {
+                if let Some(value) = line.strip_prefix("Authorization: ").or(line.strip_prefix("authorization: ")) {
+                    authorization = Some(value.trim().to_owned());
+                }
+                line.clear();
+            }
+            let answer = match authorization {
+                None => "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"forge\"\r\n",
+                Some(_) => "HTTP/1.1 403 Forbidden\r\n",
+            };
+            record.lock().unwrap().push(authorization);
+            let _ = stream.write_all(format!("{answer}Content-Length: 0\r\nConnection: close\r\n\r\n").as_bytes());
+        }
+    });
+    (url, seen)
+}
+
+/// `Basic base64(user:password)`, as git sends it.
+fn basic(user: &str, password: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = format!("{user}:{password}").into_bytes();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            let sextet = (n >> (18 - 6 * i)) & 63;
+            out.push(if i <= chunk.len() { ALPHABET[sextet as usize] as char } else { '=' });
+        }
+    }
+    format!("Basic {out}")
+}
+
+#[test]
+fn the_forge_token_goes_to_the_forge_host_only_and_never_into_a_message() {
+    let setup = Setup::new();
+    let (url, seen) = refusing_server();
+    setup.work.remote_set_url("origin", &url).unwrap();
+    let token = "t0k3n-for-the-forge";
+    let credentials = |host: &str| PushCredentials {
+        username: "x-access-token".into(),
+        token: Token::new(token, "$GITHUB_TOKEN"),
+        host: host.into(),
+    };
+
+    let forge = credentials("127.0.0.1");
+    let err = push(&PushRequest { credentials: Some(&forge), ..setup.request(BRANCH, "main") }).unwrap_err();
+    let said = err.to_string();
+    assert!(said.contains("403") && !said.contains(token), "{said}");
+    assert!(
+        seen.lock().unwrap().contains(&Some(basic("x-access-token", token))),
+        "the token was offered to its forge: {:?}",
+        seen.lock().unwrap()
+    );
+
+    seen.lock().unwrap().clear();
+    let elsewhere = credentials("github.com");
+    let err = push(&PushRequest { credentials: Some(&elsewhere), ..setup.request(BRANCH, "main") }).unwrap_err();
+    assert!(!err.to_string().contains(token), "{err}");
+    let requests = seen.lock().unwrap().clone();
+    assert!(!requests.is_empty() && requests.iter().all(Option::is_none), "no credential left for another host: {requests:?}");
 }

@@ -209,6 +209,19 @@ pub struct SpecBrief {
     pub repo: Option<String>,
 }
 
+/// The worktrees an earlier task made, read from its stored projection without the rest of it:
+/// what the engine compares with git and the disk when it starts.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TaskWorktrees {
+    /// The task.
+    pub id: TaskId,
+    /// Its title and repository.
+    pub spec: SpecBrief,
+    /// Its worktrees, while they exist.
+    #[serde(default)]
+    pub worktrees: Vec<WorktreeRef>,
+}
+
 impl From<&Task> for TaskBrief {
     fn from(task: &Task) -> TaskBrief {
         let spec = SpecBrief { title: task.spec.title.clone(), repo: task.spec.repo.clone() };

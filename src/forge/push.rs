@@ -1,14 +1,17 @@
-//! Pushing a task's branch with git2. Only `ambidex/…` branches are pushed, never the target
+//! Pushing a task's branch with the git program, which brings the user's own transport set-up
+//! (SSH configuration and agent, credential helpers, proxies, CA certificates) and keeps TLS out
+//! of every other command's start-up. Only `ambidex/…` branches are pushed, never the target
 //! branch, never with force: a remote branch that is not an ancestor of ours stops the push with
-//! an error saying what to do. Credentials come through a callback: the forge token (only for a
-//! remote on the forge's host), else git's credential helpers, else the SSH agent.
+//! an error saying what to do. The forge token goes only to a remote on the forge's host, through
+//! a credential helper given in the child's environment (never on a command line); any other
+//! remote gets the user's own credentials. No hook runs and git never prompts.
 
-use std::cell::{Cell, RefCell};
 use std::path::Path;
+use std::process::{Command, Stdio};
 
-use git2::{Cred, CredentialType, Direction, ErrorCode, PushOptions, RemoteCallbacks, Repository};
+use git2::Repository;
 
-use super::issue_ref::{remote_project, web_host};
+use super::issue_ref::web_host;
 use super::{ForgeError, ForgeKind, Token};
 use crate::config::ForgesConfig;
 
@@ -117,50 +120,102 @@ fn find_remote<'r>(repository: &'r Repository, repo: &Path, remote: &str) -> Res
     })
 }
 
-/// The host a remote URL points at (`None` for local paths).
-fn url_host(url: &str) -> Option<String> {
-    remote_project(url).map(|(host, _)| host)
-}
-
-/// Callbacks offering credentials: the token only to its own host, at most three times.
-fn callbacks<'a>(credentials: Option<&'a PushCredentials>, tries: &'a Cell<u32>) -> RemoteCallbacks<'a> {
-    let mut callbacks = RemoteCallbacks::new();
-    callbacks.credentials(move |url, username, allowed| {
-        tries.set(tries.get() + 1);
-        if tries.get() > 3 {
-            return Err(git2::Error::from_str(
-                "the remote refused every credential offered (token, credential helper, SSH agent)",
-            ));
-        }
-        if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
-            if let Some(creds) = credentials.filter(|c| url_host(url).as_deref() == Some(c.host.as_str()))
-                && tries.get() == 1
-            {
-                return Cred::userpass_plaintext(&creds.username, creds.token.expose());
-            }
-            if let Ok(config) = git2::Config::open_default()
-                && let Ok(cred) = Cred::credential_helper(&config, url, username)
-            {
-                return Ok(cred);
-            }
-        }
-        if allowed.contains(CredentialType::SSH_KEY) {
-            return Cred::ssh_key_from_agent(username.unwrap_or("git"));
-        }
-        if allowed.contains(CredentialType::USERNAME) {
-            return Cred::username(username.unwrap_or("git"));
-        }
-        Cred::default()
-    });
-    callbacks
-}
-
 fn non_fast_forward(remote: &str, branch: &str) -> ForgeError {
     ForgeError::PushRejected(format!(
         "the remote branch `{branch}` on `{remote}` has commits the task's branch lacks (not a fast-forward); Ambidex \
          never force-pushes: look at them with `git fetch {remote} && git log {remote}/{branch}`, then delete that \
          remote branch or bring its commits into the task's worktree, and retry (`ambidex task resume ID`)"
     ))
+}
+
+/// The variables the credential helper reads the forge token from.
+const USERNAME_VAR: &str = "AMBIDEX_PUSH_USERNAME";
+const TOKEN_VAR: &str = "AMBIDEX_PUSH_TOKEN";
+
+/// A credential helper (git runs it with `sh`) answering `get` with the variables above.
+const HELPER: &str =
+    "!f() { test \"$1\" = get && printf 'username=%s\\npassword=%s\\n' \"$AMBIDEX_PUSH_USERNAME\" \"$AMBIDEX_PUSH_TOKEN\"; }; f";
+
+/// Variables that would point git at another repository than the one named.
+const REPOSITORY_VARS: [&str; 5] =
+    ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY"];
+
+/// Configuration given to git through its environment: `(key, value)` pairs.
+fn credential_config(url: &str, credentials: Option<&PushCredentials>) -> Vec<(String, String)> {
+    let Some(creds) = credentials else {
+        return Vec::new();
+    };
+    let Some(origin) = http_origin(url).filter(|origin| origin.host == creds.host) else {
+        return Vec::new();
+    };
+    // The empty helper first clears the user's helpers for this origin only, so the token is the
+    // one answer; every other host keeps them.
+    let key = format!("credential.{}.helper", origin.prefix);
+    vec![(key.clone(), String::new()), (key, HELPER.to_owned())]
+}
+
+/// The scheme, host and port of an HTTP(S) URL, as git's `credential.<url>` matches them.
+struct HttpOrigin {
+    prefix: String,
+    host: String,
+}
+
+fn http_origin(url: &str) -> Option<HttpOrigin> {
+    let (scheme, rest) = url.split_once("://")?;
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return None;
+    }
+    let authority = rest.split('/').next()?;
+    let host_port = authority.rsplit('@').next()?;
+    let host = host_port.split(':').next()?.to_ascii_lowercase();
+    Some(HttpOrigin { prefix: format!("{}://{host_port}", scheme.to_ascii_lowercase()), host })
+}
+
+/// A `git` command on `repo` that never prompts, runs no hook and ignores the caller's
+/// repository variables, with `config` and the token (if any) in its environment.
+fn git(repo: &Path, config: &[(String, String)], credentials: Option<&PushCredentials>) -> Command {
+    let mut command = Command::new("git");
+    command.arg("-C").arg(repo).args(["-c", "core.hooksPath=/dev/null"]);
+    for var in REPOSITORY_VARS {
+        command.env_remove(var);
+    }
+    command.env("GIT_TERMINAL_PROMPT", "0").env("GCM_INTERACTIVE", "never");
+    if std::env::var_os("GIT_SSH_COMMAND").is_none() && std::env::var_os("GIT_SSH").is_none() {
+        // A key's passphrase or an unknown host key would otherwise ask on the terminal.
+        command.env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
+    }
+    if !config.is_empty() {
+        command.env("GIT_CONFIG_COUNT", config.len().to_string());
+        for (n, (key, value)) in config.iter().enumerate() {
+            command.env(format!("GIT_CONFIG_KEY_{n}"), key).env(format!("GIT_CONFIG_VALUE_{n}"), value);
+        }
+    }
+    if let Some(creds) = credentials.filter(|_| !config.is_empty()) {
+        command.env(USERNAME_VAR, &creds.username).env(TOKEN_VAR, creds.token.expose());
+    }
+    command.stdin(Stdio::null());
+    command
+}
+
+/// One line of `git push --porcelain`'s report on a ref.
+#[derive(Debug, PartialEq, Eq)]
+enum RefReport {
+    Pushed,
+    UpToDate,
+    Rejected(String),
+}
+
+/// The report on `refname` in `git push --porcelain`'s output (`flag TAB from:to TAB summary`).
+fn ref_report(stdout: &str, refname: &str) -> Option<RefReport> {
+    stdout.lines().find_map(|line| {
+        let mut fields = line.splitn(3, '\t');
+        let (flag, refs, summary) = (fields.next()?, fields.next()?, fields.next().unwrap_or_default());
+        (refs.split(':').nth(1)? == refname).then(|| match flag {
+            "=" => RefReport::UpToDate,
+            "!" => RefReport::Rejected(summary.trim().to_owned()),
+            _ => RefReport::Pushed,
+        })
+    })
 }
 
 /// Pushes `refs/heads/<branch>` to the same name on the remote, without force.
@@ -174,62 +229,35 @@ pub fn push(request: &PushRequest<'_>) -> Result<Pushed, ForgeError> {
         .and_then(|r| r.peel_to_commit())
         .map_err(|err| ForgeError::Git(format!("the branch `{branch}` has no commit to push: {}", err.message())))?
         .id();
-    let mut found = find_remote(&repository, repo, remote)?;
-    let shown = without_userinfo(found.url().unwrap_or_default());
-    let git_error = |what: &str, err: git2::Error| {
-        ForgeError::Git(format!(
-            "{what} `{remote}` ({shown}) failed: {}; check the remote's URL and your access to it",
-            without_userinfo(err.message())
-        ))
-    };
-    // The CA bundle the binary left out of libgit2's start-up (`git_tls`): needed from here on.
-    super::git_tls::load_ca_bundle()?;
-    let tries = Cell::new(0);
-    let remote_tip = {
-        let connection = found
-            .connect_auth(Direction::Push, Some(callbacks(credentials, &tries)), None)
-            .map_err(|err| git_error("connecting to", err))?;
-        let heads = connection.list().map_err(|err| git_error("listing the branches of", err))?;
-        heads.iter().find(|head| head.name() == refname).map(|head| head.oid())
-    };
-    if let Some(tip) = remote_tip {
-        if tip == local {
-            return Ok(Pushed { commit: local.to_string(), up_to_date: true });
-        }
-        if !repository.graph_descendant_of(local, tip).unwrap_or(false) {
-            return Err(non_fast_forward(remote, branch));
-        }
-    }
-    let rejected = RefCell::new(None::<String>);
-    let tries = Cell::new(0);
-    let mut push_callbacks = callbacks(credentials, &tries);
-    push_callbacks.push_update_reference(|_name, status| {
-        if let Some(status) = status {
-            *rejected.borrow_mut() = Some(status.to_owned());
-        }
-        Ok(())
-    });
-    let mut options = PushOptions::new();
-    options.remote_callbacks(push_callbacks);
+    let url = find_remote(&repository, repo, remote)?.url().unwrap_or_default().to_owned();
+    let shown = without_userinfo(&url);
+    let config = credential_config(&url, credentials);
     let refspec = format!("{refname}:{refname}");
-    if let Err(err) = found.push(&[refspec.as_str()], Some(&mut options)) {
-        return Err(match err.code() {
-            ErrorCode::NotFastForward => non_fast_forward(remote, branch),
-            _ => git_error("pushing to", err),
-        });
+    let output = git(repo, &config, credentials)
+        .args(["push", "--porcelain", "--no-verify", remote, &refspec])
+        .output()
+        .map_err(|err| ForgeError::Git(format!("cannot run git to push (pushing needs the git program): {err}")))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    match ref_report(&stdout, &refname) {
+        Some(RefReport::UpToDate) => Ok(Pushed { commit: local.to_string(), up_to_date: true }),
+        Some(RefReport::Pushed) if output.status.success() => Ok(Pushed { commit: local.to_string(), up_to_date: false }),
+        Some(RefReport::Rejected(status)) if status.contains("fast-forward") || status.contains("fetch first") => {
+            Err(non_fast_forward(remote, branch))
+        }
+        Some(RefReport::Rejected(status)) => Err(ForgeError::PushRejected(format!(
+            "`{remote}` rejected `{branch}`: {}; fix what the remote asks for (branch protection, hooks), then retry \
+             (`ambidex task resume ID`)",
+            without_userinfo(&status)
+        ))),
+        Some(RefReport::Pushed) | None => {
+            let said = String::from_utf8_lossy(&output.stderr);
+            let said = said.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ");
+            Err(ForgeError::Git(format!(
+                "pushing to `{remote}` ({shown}) failed: {}; check the remote's URL and your access to it",
+                without_userinfo(&said)
+            )))
+        }
     }
-    drop(options);
-    if let Some(status) = rejected.into_inner() {
-        return Err(if status.contains("fast-forward") || status.contains("fetch first") {
-            non_fast_forward(remote, branch)
-        } else {
-            ForgeError::PushRejected(format!(
-                "`{remote}` rejected `{branch}`: {status}; fix what the remote asks for (branch protection, hooks), then \
-                 retry (`ambidex task resume ID`)"
-            ))
-        });
-    }
-    Ok(Pushed { commit: local.to_string(), up_to_date: false })
 }
 
 #[cfg(test)]
@@ -269,7 +297,27 @@ mod tests {
         let forges = ForgesConfig::default();
         let creds = PushCredentials::for_forge(ForgeKind::Github, &forges, Token::new("t0k3n-value", "$X")).unwrap();
         assert_eq!((creds.username.as_str(), creds.host.as_str()), ("x-access-token", "github.com"));
-        assert_eq!(url_host("https://github.com/acme/w.git").as_deref(), Some("github.com"));
-        assert_eq!(url_host("/srv/git/w.git"), None);
+        let config = credential_config("https://github.com/acme/w.git", Some(&creds));
+        let keys: Vec<&str> = config.iter().map(|(key, _)| key.as_str()).collect();
+        assert_eq!(keys, ["credential.https://github.com.helper"; 2]);
+        assert_eq!(config[0].1, "", "the user's helpers for that host are cleared first");
+        assert!(!config[1].1.contains("t0k3n"), "the token stays in the environment, out of the configuration");
+        let with_port = credential_config("http://me@GitHub.com:8080/acme/w.git", Some(&creds));
+        assert_eq!(with_port[0].0, "credential.http://GitHub.com:8080.helper", "git matches the port exactly");
+        for elsewhere in ["https://gitlab.com/acme/w.git", "git@github.com:acme/w.git", "/srv/git/w.git"] {
+            assert!(credential_config(elsewhere, Some(&creds)).is_empty(), "{elsewhere}");
+        }
+        assert!(credential_config("https://github.com/acme/w.git", None).is_empty());
+    }
+
+    #[test]
+    fn porcelain_reports_are_read_per_ref() {
+        let out = "To /srv/w.git\n=\trefs/heads/ambidex/a:refs/heads/ambidex/a\t[up to date]\n\
+                   !\trefs/heads/ambidex/b:refs/heads/ambidex/b\t[rejected] (non-fast-forward)\n\
+                   *\trefs/heads/ambidex/c:refs/heads/ambidex/c\t[new branch]\nDone\n";
+        assert_eq!(ref_report(out, "refs/heads/ambidex/a"), Some(RefReport::UpToDate));
+        assert_eq!(ref_report(out, "refs/heads/ambidex/b"), Some(RefReport::Rejected("[rejected] (non-fast-forward)".into())));
+        assert_eq!(ref_report(out, "refs/heads/ambidex/c"), Some(RefReport::Pushed));
+        assert_eq!(ref_report(out, "refs/heads/ambidex/d"), None);
     }
 }

@@ -19,13 +19,7 @@ pub const SNAPSHOT_FINISHED: usize = 200;
 
 impl Queries for Engine {
     fn snapshot(&self) -> Result<Snapshot, String> {
-        let reader = self.reader();
-        let head_seq = reader.head().map_err(|err| err.to_string())?.seq;
-        let current = reader.current_tasks(SNAPSHOT_FINISHED).map_err(|err| err.to_string())?;
-        let tasks = current.iter().map(Task::summary).collect();
-        let memory = Snapshot::memory_shown(reader.memory().map_err(|err| err.to_string())?);
-        let museum = Snapshot::museum_shown(reader.museum().map_err(|err| err.to_string())?);
-        Ok(Snapshot { tasks, head_seq, unavailable: self.readiness().err(), memory, museum })
+        self.current_snapshot().map_err(|err| err.to_string())
     }
 
     fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Arc<Event>>, String> {

@@ -17,20 +17,29 @@ impl Engine {
     /// it becomes `interrupted` (resumable), and the git locks its refs and worktrees hold (a kill
     /// while a branch, an index or a worktree's `HEAD` was written) are removed, each reported as
     /// a `stale_lock` worktree issue. Locks that are not this store's tasks' are left alone.
+    ///
+    /// The repositories searched are those of the unfinished tasks and the engine's own: a run
+    /// that stopped leaves its task unfinished. Unfinished tasks come from an index, and the
+    /// other tasks' ids from the task table's keys, so the start costs the same on a long history.
     pub(super) fn recover_at_start(&self) -> Result<Vec<Arc<Event>>, StoreError> {
-        let tasks = self.store.reader().tasks()?;
+        let reader = self.store.reader();
+        let unfinished = reader.unfinished_tasks()?;
         let mut events = Vec::new();
-        for task in tasks.iter().filter(|t| t.status == TaskStatus::Running) {
+        for task in unfinished.iter().filter(|t| t.status == TaskStatus::Running) {
             let reason = "the engine stopped while it ran".to_owned();
             let kind = EventKind::StatusChanged { from: TaskStatus::Running, to: TaskStatus::Interrupted, reason };
             events.push(NewEvent::for_task(task.id, Actor::Orchestrator, kind));
         }
-        let shorts: Vec<(TaskId, String)> = tasks.iter().map(|t| (t.id, t.id.short())).collect();
+        let mut repos: BTreeSet<PathBuf> = unfinished.iter().filter_map(|t| t.spec.repo.as_deref()).map(PathBuf::from).collect();
+        repos.extend(self.setup.as_ref().map(|setup| setup.repo_root.clone()));
+        if repos.is_empty() {
+            return self.append_recovered(events);
+        }
+        let shorts: Vec<(TaskId, String)> = reader.task_ids()?.into_iter().map(|id| (id, id.short())).collect();
         let names: Vec<String> = shorts.iter().map(|(_, short)| short.clone()).collect();
-        let repos: BTreeSet<&str> = tasks.iter().filter_map(|t| t.spec.repo.as_deref()).collect();
         for repo in repos {
             // A repository that is gone or unreadable is reconciliation's to report.
-            let Ok((removed, _)) = clear_stale_locks(Path::new(repo), &names) else {
+            let Ok((removed, _)) = clear_stale_locks(&repo, &names) else {
                 continue;
             };
             for lock in removed {
@@ -44,6 +53,10 @@ impl Engine {
                 events.push(NewEvent { task: owner, actor: Actor::Orchestrator, kind });
             }
         }
+        self.append_recovered(events)
+    }
+
+    fn append_recovered(&self, events: Vec<NewEvent>) -> Result<Vec<Arc<Event>>, StoreError> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
@@ -53,7 +66,7 @@ impl Engine {
     /// Compares the worktrees the store knows with git and the disk, and records every
     /// disagreement as a `worktree_issue` event. Nothing is deleted.
     pub fn reconcile_worktrees(&self) -> Result<Vec<Arc<Event>>, EngineError> {
-        let tasks = self.store.reader().tasks()?;
+        let tasks = self.store.reader().task_worktrees()?;
         let mut by_repo: BTreeMap<String, Vec<(TaskId, Worktree)>> = BTreeMap::new();
         for task in &tasks {
             let Some(repo) = task.spec.repo.clone() else {

@@ -40,7 +40,7 @@ impl Engine {
         let running = lock(&self.running).clone();
         Ok(self
             .reader()
-            .tasks()?
+            .unfinished_tasks()?
             .into_iter()
             .filter(|t| matches!(t.status, TaskStatus::Queued | TaskStatus::Interrupted | TaskStatus::Running))
             .filter(|t| !running.contains(&t.id))

@@ -11,7 +11,7 @@ use super::tables::{
     TASK_EVENTS, TASKS, TITLE_WORDS,
 };
 use super::writer::Head;
-use crate::domain::{Task, TaskBrief, is_final, title_words};
+use crate::domain::{Task, TaskBrief, TaskWorktrees, is_final, title_words};
 use crate::protocol::{AutonomyState, Event, Exhibit, MemoryEntry, PlaybookVersion, TaskId};
 
 /// An error while reading, before it is given a path and a story.
@@ -55,6 +55,24 @@ pub(crate) fn head(txn: &ReadTransaction) -> Result<Head, ReadError> {
 /// Every task projection, oldest first.
 pub(crate) fn tasks(txn: &ReadTransaction) -> Result<Vec<Task>, ReadError> {
     projections(txn)
+}
+
+/// The worktrees of every task that has some, oldest first; the rest of each projection is
+/// skipped, not decoded.
+pub(crate) fn task_worktrees(txn: &ReadTransaction) -> Result<Vec<TaskWorktrees>, ReadError> {
+    let mut all: Vec<TaskWorktrees> = projections(txn)?;
+    all.retain(|task| !task.worktrees.is_empty());
+    Ok(all)
+}
+
+/// Every task's id, oldest first, read from the keys alone.
+pub(crate) fn task_ids(txn: &ReadTransaction) -> Result<Vec<TaskId>, ReadError> {
+    let table = open_or_empty!(txn, TASKS, Vec::new());
+    let mut ids = Vec::with_capacity(table.len()? as usize);
+    for entry in table.iter()? {
+        ids.push(TaskId::from_u128(entry?.0.value()));
+    }
+    Ok(ids)
 }
 
 /// The projections of the tasks not in a final state, oldest first, found through [`ACTIVE`]

@@ -5,7 +5,8 @@
 //! what `ambidex serve` does: intake and triage (policy rules, repository signals, similar-task
 //! history) on every submission, each burst into a fresh store. `api_history/…` is one such
 //! submission into an empty store and into one holding 10,000 tasks with like titles (the
-//! anchor and the figure of the same run: their ratio is what a growing history costs).
+//! anchor and the figure of the same run: their ratio is what a growing history costs). With
+//! `HISTORY_RUNS=N`, the same comparison for bursts: a `figure` line for `bench/compare.sh`.
 
 // Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -172,6 +173,39 @@ fn submissions(c: &mut Criterion) {
         });
     }
     group.finish();
+    bursts_against_history(&runtime);
+}
+
+/// A burst of [`BURST`] submissions from [`CLIENTS`] clients with intake, into a fresh store of
+/// 10,000 tasks against one into a fresh empty store, alternating `HISTORY_RUNS` times (none when
+/// unset): a `figure` line for `bench/compare.sh` (tab-separated name, then the 10,000-task
+/// store's and the empty store's minimum, median and maximum in milliseconds).
+fn bursts_against_history(runtime: &tokio::runtime::Runtime) {
+    let runs = std::env::var("HISTORY_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(0usize);
+    if runs == 0 {
+        return;
+    }
+    let timed = |history: usize| {
+        let running = runtime.block_on(start_after(true, history));
+        let started = Instant::now();
+        runtime.block_on(burst(&running.url, &running.token));
+        started.elapsed().as_secs_f64() * 1000.0
+    };
+    let (mut ours, mut anchor) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        anchor.push(timed(0));
+        ours.push(timed(10_000));
+    }
+    let spread = |ms: &mut Vec<f64>| {
+        ms.sort_by(f64::total_cmp);
+        format!("{:.1}\t{:.1}\t{:.1}", ms[0], ms[ms.len() / 2], ms[ms.len() - 1])
+    };
+    println!(
+        "figure\t{BURST} submissions from {CLIENTS} clients with intake and triage, 10,000 earlier tasks vs an empty \
+         store\t{}\t{}",
+        spread(&mut ours),
+        spread(&mut anchor)
+    );
 }
 
 criterion_group!(benches, submissions);

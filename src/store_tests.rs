@@ -456,3 +456,40 @@ fn a_clients_tasks_are_those_under_way_and_the_newest_finished_ones() {
     store.append(vec![moved(ids[1], TaskStatus::Received, TaskStatus::Cancelled)]).unwrap();
     assert_eq!(current(&store.reader()), [ids[3], ids[4], ids[5]], "1 finished, and is older than 3 and 5");
 }
+
+#[test]
+fn the_tasks_with_worktrees_are_indexed_as_worktrees_come_and_go() {
+    let (_dir, path) = temp_store();
+    let (a, b) = (TaskId::new(), TaskId::new());
+    let worktree = |id: TaskId, candidate: &str| {
+        let kind = EventKind::WorktreeCreated {
+            candidate: candidate.into(),
+            path: format!("/tmp/wt/{}-{candidate}", id.short()),
+            branch: format!("ambidex/{}/{candidate}", id.short()),
+            base: "abc".into(),
+        };
+        NewEvent::for_task(id, Actor::Orchestrator, kind)
+    };
+    let removed = |id: TaskId, candidate: &str| {
+        let kind = EventKind::WorktreeRemoved {
+            candidate: candidate.into(),
+            path: format!("/tmp/wt/{}-{candidate}", id.short()),
+            branch_deleted: None,
+            bytes: 0,
+        };
+        NewEvent::for_task(id, Actor::Orchestrator, kind)
+    };
+    let indexed = |reader: &StoreReader| -> Vec<(TaskId, usize)> {
+        reader.task_worktrees().unwrap().into_iter().map(|task| (task.id, task.worktrees.len())).collect()
+    };
+    let store = Store::open(&path).unwrap();
+    store.append(vec![created(a, "a"), created(b, "b")]).unwrap();
+    assert!(indexed(&store.reader()).is_empty());
+    store.append(vec![worktree(a, "production"), worktree(b, "production"), worktree(b, "c1")]).unwrap();
+    assert_eq!(indexed(&store.reader()), [(a, 1), (b, 2)]);
+    store.append(vec![removed(a, "production"), removed(b, "c1")]).unwrap();
+    assert_eq!(indexed(&store.reader()), [(b, 1)], "a has none left");
+    drop(store);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(indexed(&store.reader()), [(b, 1)], "the same after reopening");
+}

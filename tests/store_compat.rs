@@ -62,7 +62,7 @@ fn a_v1_store_is_upgraded_verifies_reads_every_projection_and_takes_new_events()
 
     let store = Store::open(&path).unwrap();
     let migration = store.migration().cloned().expect("a schema 1 store is upgraded on open");
-    assert_eq!((migration.from, migration.to, migration.events, migration.tasks), (1, 4, V1_EVENTS, 5));
+    assert_eq!((migration.from, migration.to, migration.events, migration.tasks), (1, 5, V1_EVENTS, 5));
     let reader = store.reader();
     let similar = reader.similar_tasks("Count words case-insensitively in top_words").unwrap();
     assert_eq!(
@@ -99,6 +99,13 @@ fn a_v1_store_is_upgraded_verifies_reads_every_projection_and_takes_new_events()
         assert_eq!(own.last().map(|e| e.seq), Some(task.last_seq), "task {}", task.id);
         assert_eq!(reader.task(task.id).unwrap().as_ref(), Some(task));
     }
+    let with_worktrees: Vec<TaskId> = tasks.iter().filter(|t| !t.worktrees.is_empty()).map(|t| t.id).collect();
+    assert!(!with_worktrees.is_empty(), "the fixture has tasks whose worktrees are still there");
+    assert_eq!(
+        reader.task_worktrees().unwrap().iter().map(|t| t.id).collect::<Vec<_>>(),
+        with_worktrees,
+        "the upgrade indexes the tasks that have worktrees"
+    );
     let explored = reader.find_task("t7nvg0sb").unwrap();
     let playbook = explored.playbook.as_ref().unwrap();
     assert_eq!((playbook.name.as_str(), &playbook.version[..12]), ("right_hand", "acaebb6848b7"));
@@ -169,7 +176,7 @@ fn audit_verify_and_task_list_work_on_a_v1_store_and_after_new_events() {
     let listed = sandbox.run(&["task", "list"]).ok();
     assert!(listed.contains("Make top_words count words case-insensitively"), "{listed}");
     let doctor = sandbox.run(&["doctor"]).stdout;
-    assert!(doctor.contains("upgraded from schema 1 to 4"), "{doctor}");
+    assert!(doctor.contains("upgraded from schema 1 to 5"), "{doctor}");
 
     sandbox.run(&["task", "note", "t7nvg0sb", "noted by today's build"]).ok();
     let verified = sandbox.run(&["audit", "verify"]).ok();

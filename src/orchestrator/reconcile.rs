@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::{Engine, EngineError};
 use crate::protocol::{Actor, Event, EventKind, NewEvent, TaskId, TaskStatus};
 use crate::store::StoreError;
-use crate::workspace::{Worktree, WorktreeIssue, clear_stale_locks, reconcile};
+use crate::workspace::{Worktree, WorktreeIssue, clear_stale_locks, git_locks, reconcile};
 
 impl Engine {
     /// What an engine does when it takes the store. Holding the store proves no other engine runs
@@ -19,8 +19,9 @@ impl Engine {
     /// a `stale_lock` worktree issue. Locks that are not this store's tasks' are left alone.
     ///
     /// The repositories searched are those of the unfinished tasks and the engine's own: a run
-    /// that stopped leaves its task unfinished. Unfinished tasks come from an index, and the
-    /// other tasks' ids from the task table's keys, so the start costs the same on a long history.
+    /// that stopped leaves its task unfinished. Unfinished tasks come from an index, and every
+    /// task's id is read only when a repository has a lock, so the start costs the same on a
+    /// long history.
     pub(super) fn recover_at_start(&self) -> Result<Vec<Arc<Event>>, StoreError> {
         let reader = self.store.reader();
         let unfinished = reader.unfinished_tasks()?;
@@ -32,6 +33,8 @@ impl Engine {
         }
         let mut repos: BTreeSet<PathBuf> = unfinished.iter().filter_map(|t| t.spec.repo.as_deref()).map(PathBuf::from).collect();
         repos.extend(self.setup.as_ref().map(|setup| setup.repo_root.clone()));
+        // Most starts find no lock at all: the task ids are read only when one is there.
+        repos.retain(|repo| git_locks(repo, &[]).is_ok_and(|locks| !locks.is_empty()));
         if repos.is_empty() {
             return self.append_recovered(events);
         }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::record;
 use super::tables::{
     ACTIVE, AUTONOMY, EVENTS, MEMORY, META, META_MEMORY_VERSION, META_MIGRATIONS, META_SCHEMA, MUSEUM, PLAYBOOKS,
-    SCHEMA_VERSION, SETUP_NETWORK, TASKS, TITLE_WORDS,
+    SCHEMA_VERSION, SETUP_NETWORK, TASKS, TITLE_WORDS, WITH_WORKTREES,
 };
 use super::writer::index_title;
 use crate::domain::{Task, is_final};
@@ -114,12 +114,17 @@ pub(crate) fn rebuild_projections(txn: &WriteTransaction) -> Result<(u64, u64), 
     };
     txn.delete_table(TITLE_WORDS)?;
     txn.delete_table(ACTIVE)?;
+    txn.delete_table(WITH_WORKTREES)?;
     let mut words = txn.open_table(TITLE_WORDS)?;
     let mut active = txn.open_table(ACTIVE)?;
+    let mut with_worktrees = txn.open_table(WITH_WORKTREES)?;
     for (id, task) in &tasks {
         index_title(&mut words, *id, None, &task.spec.title)?;
         if !is_final(task.status) {
             active.insert(id.as_u128(), ())?;
+        }
+        if !task.worktrees.is_empty() {
+            with_worktrees.insert(id.as_u128(), ())?;
         }
     }
     txn.delete_table(TASKS)?;

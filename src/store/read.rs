@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use super::record::{self, RecordError};
 use super::tables::{
     ACTIVE, AUTONOMY, EVENTS, MEMORY, META, META_HEAD, META_MEMORY_VERSION, MUSEUM, PLAYBOOKS, SETUP_NETWORK,
-    TASK_EVENTS, TASKS, TITLE_WORDS,
+    TASK_EVENTS, TASKS, TITLE_WORDS, WITH_WORKTREES,
 };
 use super::writer::Head;
 use crate::domain::{Task, TaskBrief, TaskWorktrees, is_final, title_words};
@@ -57,12 +57,20 @@ pub(crate) fn tasks(txn: &ReadTransaction) -> Result<Vec<Task>, ReadError> {
     projections(txn)
 }
 
-/// The worktrees of every task that has some, oldest first; the rest of each projection is
-/// skipped, not decoded.
+/// The worktrees of every task that has some, oldest first, found through [`WITH_WORKTREES`];
+/// the rest of each projection is skipped, not decoded.
 pub(crate) fn task_worktrees(txn: &ReadTransaction) -> Result<Vec<TaskWorktrees>, ReadError> {
-    let mut all: Vec<TaskWorktrees> = projections(txn)?;
-    all.retain(|task| !task.worktrees.is_empty());
-    Ok(all)
+    let index = open_or_empty!(txn, WITH_WORKTREES, Vec::new());
+    let table = open_or_empty!(txn, TASKS, Vec::new());
+    let mut out = Vec::new();
+    for entry in index.iter()? {
+        let id = entry?.0.value();
+        if let Some(value) = table.get(id)? {
+            let decode_error = |err: serde_json::Error| ReadError::Projection { id, detail: err.to_string() };
+            out.push(serde_json::from_slice(value.value()).map_err(decode_error)?);
+        }
+    }
+    Ok(out)
 }
 
 /// Every task's id, oldest first, read from the keys alone.

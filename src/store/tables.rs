@@ -16,7 +16,8 @@ use redb::TableDefinition;
 /// 4. Worktrees say whether their setup step succeeded (`set_up`), tasks which memory version
 ///    their agents saw; the setups allowed the network ([`SETUP_NETWORK`]) and the repository
 ///    memory ([`MEMORY`]) are tables of their own; rebuilt from the log.
-pub const SCHEMA_VERSION: u64 = 4;
+/// 5. The tasks that have worktrees ([`WITH_WORKTREES`]); built with the projections.
+pub const SCHEMA_VERSION: u64 = 5;
 
 /// seq → event record (version byte, prev hash, hash, canonical JSON body).
 pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
@@ -35,6 +36,10 @@ pub const TITLE_WORDS: TableDefinition<(&str, u128), ()> = TableDefinition::new(
 /// task id → (): the tasks not in a final state, so that what is under way is found without
 /// reading the history.
 pub const ACTIVE: TableDefinition<u128, ()> = TableDefinition::new("active");
+
+/// task id → (): the tasks that have worktrees, so that an engine's start compares them with git
+/// and the disk without reading the history.
+pub const WITH_WORKTREES: TableDefinition<u128, ()> = TableDefinition::new("with_worktrees");
 
 /// repository → the setup commands (JSON list) a human allowed the network to
 /// ([`crate::protocol::EventKind::SetupNetworkAllowed`]), the latest allowance; rebuilt from the

@@ -19,7 +19,7 @@ use super::error::StoreError;
 use super::record;
 use super::tables::{
     ACTIVE, AUTONOMY, EVENTS, MEMORY, META, META_HEAD, META_MEMORY_VERSION, MUSEUM, PLAYBOOKS, SETUP_NETWORK,
-    TASK_EVENTS, TASKS, TITLE_WORDS,
+    TASK_EVENTS, TASKS, TITLE_WORDS, WITH_WORKTREES,
 };
 use crate::domain::{ApplyError, Task, TaskBrief, is_final, title_words};
 use crate::protocol::{Digest, Event, EventKind, NewEvent, TaskId};
@@ -184,6 +184,7 @@ impl Writer {
                 let mut tasks = txn.open_table(TASKS)?;
                 let mut words = txn.open_table(TITLE_WORDS)?;
                 let mut active = txn.open_table(ACTIVE)?;
+                let mut with_worktrees = txn.open_table(WITH_WORKTREES)?;
                 for (id, task) in &staged {
                     buf.clear();
                     serde_json::to_writer(&mut buf, task).map_err(|err| redb::Error::Corrupted(err.to_string()))?;
@@ -203,6 +204,11 @@ impl Writer {
                         active.remove(id.as_u128())?;
                     } else {
                         active.insert(id.as_u128(), ())?;
+                    }
+                    if task.worktrees.is_empty() {
+                        with_worktrees.remove(id.as_u128())?;
+                    } else {
+                        with_worktrees.insert(id.as_u128(), ())?;
                     }
                 }
                 let mut meta = txn.open_table(META)?;

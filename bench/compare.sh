@@ -155,7 +155,7 @@ mkdir -p "$work/empty"
 # Prints the milliseconds from starting the control room on state directory $1 to its first full
 # screen (the key help on its last line), then its resident memory in MiB.
 first_paint() {
-    local session=compare-$$ started pid
+    local session=compare-$$-$RANDOM started pid
     started=$(date +%s%N)
     tmux new-session -d -s "$session" -x 200 -y 60 "cd '$repo' && exec '$BIN' --state-dir '$1'"
     until tmux capture-pane -p -t "$session" 2>/dev/null | grep -q 'q quit'; do sleep 0.002; done
@@ -172,7 +172,7 @@ serve_rss() {
     local out=$work/serve.out pid rss
     (cd "$repo" && exec "$BIN" --state-dir "$1" serve -c api.port=0) >"$out" 2>&1 &
     pid=$!
-    until grep -q listening "$out"; do sleep 0.01; done
+    until grep -qs listening "$out"; do sleep 0.01; done
     sleep 2
     rss=$(awk '/^VmRSS/ {printf "%.1f\n", $2 / 1024}' "/proc/$pid/status")
     kill -INT "$pid" && wait "$pid" || true
@@ -180,10 +180,10 @@ serve_rss() {
 }
 paint=() paint_anchor=() rss=() rss_anchor=() serve=() serve_anchor=()
 for _ in $(seq "$RUNS"); do
-    { read -r ms; read -r mib; } < <(first_paint "$work/empty")
-    paint_anchor+=("$ms") rss_anchor+=("$mib")
-    { read -r ms; read -r mib; } < <(first_paint "$work/full")
-    paint+=("$ms") rss+=("$mib")
+    measured=$(first_paint "$work/empty")
+    paint_anchor+=("${measured%$'\n'*}") rss_anchor+=("${measured#*$'\n'}")
+    measured=$(first_paint "$work/full")
+    paint+=("${measured%$'\n'*}") rss+=("${measured#*$'\n'}")
     serve_anchor+=("$(serve_rss "$work/empty")") serve+=("$(serve_rss "$work/full")")
 done
 row "control room's first paint (200×60, tmux), 10,000 finished tasks vs an empty store" "ms" \
@@ -197,7 +197,7 @@ row "\`ambidex serve\`'s resident memory, idle, 10,000 finished tasks vs an empt
 echo "store size..." >&2
 written=$(stat -c %s "$work/full/state.redb")
 compacted=$(cd "$repo" && "$BIN" --state-dir "$work/full" store compact --json)
-field() { grep "\"$1\"" <<<"$compacted" | tr -dc '0-9'; }
+field() { grep "^  \"$1\":" <<<"$compacted" | tr -dc '0-9'; }
 events=$(field events) json=$(field events_json) after=$(field after)
 per() { awk -v b="$1" -v n="$events" 'BEGIN {printf "%.1f\t%.1f\t%.1f\n", b / n, b / n, b / n}'; }
 row "store bytes per event, $events events of 10,000 tasks as written, vs the events' JSON" "bytes" \

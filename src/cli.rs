@@ -330,7 +330,8 @@ pub fn main() -> ExitCode {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Exit(code)) => ExitCode::from(code),
         Err(message) => {
-            eprintln!("error: {message}");
+            // Not `eprintln!`: it panics when stderr is a terminal that hung up.
+            let _ = std::io::Write::write_fmt(&mut std::io::stderr(), format_args!("error: {message}\n"));
             ExitCode::FAILURE
         }
     }

@@ -143,6 +143,10 @@ pub async fn run(mut client: Client, options: Options) -> std::io::Result<()> {
     let frame = Duration::from_secs(1) / options.max_fps.clamp(1, 240);
     let result = event_loop(&mut terminal, &mut state, &mut client, frame).await;
     leave();
+    // `leave` has shown the cursor. ratatui's drop would show it again and, on a terminal that
+    // hung up (its window closed), report the failure with `eprintln!`, which panics there: the
+    // engine would then close the store while unwinding, and the next start repair it.
+    std::mem::forget(terminal);
     result
 }
 

@@ -458,3 +458,39 @@ fn the_metrics_and_playbooks_tabs_read_the_engine_when_opened() {
     tmux.keys(&["q"]);
     tmux.wait_for("EXITED:0");
 }
+
+/// Opens the store with redb itself once no process holds it, and says whether redb had to
+/// repair it (what a store closed without its clean-shutdown mark needs).
+fn repaired_on_open(store: &std::path::Path) -> bool {
+    let repaired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let flag = repaired.clone();
+        let mut builder = redb::Builder::new();
+        builder.set_repair_callback(move |_| flag.store(true, std::sync::atomic::Ordering::SeqCst));
+        match builder.open(store) {
+            Ok(db) => {
+                drop(db);
+                return repaired.load(std::sync::atomic::Ordering::SeqCst);
+            }
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(err) => panic!("the store did not open: {err}"),
+        }
+    }
+}
+
+#[test]
+fn closing_the_terminal_window_leaves_the_store_closed_cleanly() {
+    let sandbox = Sandbox::new();
+    sandbox.run(&["task", "add", "--title", "Document the retry policy"]).ok();
+    // Five times: before the fix, a hung-up terminal made the exit panic (and the store need a
+    // repair) on some runs, not all.
+    for _ in 0..5 {
+        let tmux = Tmux::start(&sandbox, 100, 30);
+        tmux.wait_for("Document the retry policy");
+        drop(tmux);
+        assert!(!repaired_on_open(&sandbox.store()), "the control room left the store to be repaired");
+    }
+}

@@ -96,6 +96,7 @@ fn agent_turn(c: &mut Criterion) {
             result_cap: 4096,
             paths: Default::default(),
             gaps: Vec::new(),
+            mcp: None,
         },
         Arc::new(Redactor::new([])),
     );

@@ -11,6 +11,7 @@ mod eval_cmd;
 mod gate;
 mod gate_show;
 mod import;
+mod mcp_cmd;
 mod memory_cmd;
 mod metrics_cmd;
 mod models;
@@ -112,6 +113,9 @@ enum Cmd {
     /// Check model providers: one tiny request shows whether a provider answers and calls tools
     #[command(subcommand)]
     Models(models::ModelsCmd),
+    /// The MCP servers agents may use: their tools and health (`[mcp.servers.NAME]`)
+    #[command(subcommand)]
+    Mcp(mcp_cmd::McpCmd),
     /// Playbooks: check files; the registry of every version (list, show, diff, history);
     /// proposals, shadow evaluation, promotion, retirement and rollback
     #[command(subcommand)]
@@ -355,6 +359,7 @@ fn run(command: Option<Cmd>, context: &Context) -> Result<Outcome, String> {
         Cmd::Context(args) => context_cmd::run(args, context),
         Cmd::Search(args) => search_cmd::run(args, context),
         Cmd::Models(command) => models::run(command, context),
+        Cmd::Mcp(command) => mcp_cmd::run(command, context),
         Cmd::Playbook(command) => playbook_cmd::run(command, context),
         Cmd::Autonomy { command } => autonomy_cmd::run(command, context),
         Cmd::Demo(args) => demo::run(args, context),

@@ -9,12 +9,14 @@
 //! the key. [`Effective::sources`] says which layer set each key.
 
 mod layers;
+mod mcp;
 mod model;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use layers::Source;
+pub use mcp::{McpConfig, McpServerConfig, McpVerdict, expand_variables};
 pub use model::{
     ApiConfig, ChallengerConfig, Challengers, Config, ConfinementRow, EngineConfig, ForgeConfig, ForgesConfig,
     GitConfig, HookConfig, HookEvent, ModelsConfig, ProviderConfig, ProviderKind, RoleConfig, SandboxChoice,
@@ -145,14 +147,18 @@ pub fn load(options: &LoadOptions) -> Result<Effective, ConfigError> {
     });
     for (path, source) in user.into_iter().chain(repo) {
         if let Some(layer) = read_layer(&path, source)? {
-            if matches!(layer.source, Source::RepoFile(_)) && layer.table.contains_key("hooks") {
+            let machine_keys = [("hooks", "hooks run commands"), ("mcp", "MCP servers are programs started")];
+            if let Source::RepoFile(_) = &layer.source
+                && let Some((key, what)) = machine_keys.iter().find(|(key, _)| layer.table.contains_key(*key))
+            {
                 return Err(ConfigError::Layer {
                     origin: layer.source,
                     line: None,
-                    key: Some("hooks".into()),
-                    message: "hooks run commands on your machine outside the sandbox, so a repository cannot \
-                              set them: move them to your user config file (`~/.config/ambidex/config.toml`)"
-                        .into(),
+                    key: Some((*key).into()),
+                    message: format!(
+                        "{what} on your machine outside the sandbox, so a repository cannot set them: move them to \
+                         your user config file (`~/.config/ambidex/config.toml`)"
+                    ),
                 });
             }
             layers.push(layer);

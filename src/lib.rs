@@ -17,6 +17,7 @@
 //!   and its tag cache.
 //! - [`playbooks`]: the policy file (command rules, risk, routing, budgets, gates) and the playbooks
 //!   of both hands.
+//! - [`mcp`]: the Model Context Protocol client: the configured servers and their tools.
 //! - [`tools`]: what agents may do (enforcing the policy), and the sandbox levels this machine
 //!   offers.
 //! - [`agents`]: the agent loop, the calls that end a stage, prompt rendering.
@@ -39,6 +40,7 @@ pub mod eval;
 pub mod forge;
 pub mod hooks;
 pub mod llm;
+pub mod mcp;
 pub mod orchestrator;
 pub mod playbooks;
 pub mod protocol;

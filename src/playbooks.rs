@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 
 pub use commands::{CommandPolicy, CommandRule, Judgement, Verdict};
 pub use learning_rules::{AutonomyRules, LearningRules};
+pub use playbook::MCP_ENTRY_PREFIX;
 pub use policy_rules::{
     AreaRule, BroadRules, BudgetLimits, BudgetRules, Budgets, ChurnRule, ClassifyRules, DestructiveRule, GateRules,
     Hit, IntakeRules, KindRule, NoveltyRules, Phrases, RiskRules, RoutingRules, SizeRules, Text, UnsafeRule,

@@ -228,5 +228,8 @@ fn the_forge_token_goes_to_the_forge_host_only_and_never_into_a_message() {
     let err = push(&PushRequest { credentials: Some(&elsewhere), ..setup.request(BRANCH, "main") }).unwrap_err();
     assert!(!err.to_string().contains(token), "{err}");
     let requests = seen.lock().unwrap().clone();
-    assert!(!requests.is_empty() && requests.iter().all(Option::is_none), "no credential left for another host: {requests:?}");
+    assert!(
+        !requests.is_empty() && requests.iter().all(Option::is_none),
+        "no credential left for another host: {requests:?}"
+    );
 }

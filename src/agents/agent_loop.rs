@@ -16,6 +16,7 @@ use super::submit::{self, Submission};
 use crate::llm::{
     Message, ModelClient, ModelError, ModelErrorKind, ModelEvent, ModelRequest, ToolCall, ToolDefinition,
 };
+use crate::mcp::McpTool;
 use crate::protocol::{Actor, EventKind, NewEvent, Role};
 use crate::redact::Redactor;
 use crate::tools::broker::{AgentScope, Broker, ToolHost};
@@ -108,7 +109,7 @@ pub fn audit_failure(detail: &str) -> AgentOutcome {
     ))
 }
 
-fn definitions(spec: &AgentSpec) -> Vec<ToolDefinition> {
+fn definitions(spec: &AgentSpec, mcp: &[McpTool]) -> Vec<ToolDefinition> {
     let allowed: BTreeSet<&str> = spec.tools.iter().map(String::as_str).collect();
     workspace_tools()
         .into_iter()
@@ -119,6 +120,11 @@ fn definitions(spec: &AgentSpec) -> Vec<ToolDefinition> {
             description: tool.description.to_owned(),
             parameters: tool.parameters,
         })
+        .chain(mcp.iter().map(|tool| ToolDefinition {
+            name: tool.exposed.clone(),
+            description: format!("{} (from the MCP server `{}`)", tool.description, tool.server),
+            parameters: tool.input_schema.clone(),
+        }))
         .collect()
 }
 
@@ -144,7 +150,18 @@ pub async fn run_agent(
     redactor: &Redactor,
     spec: &AgentSpec,
 ) -> AgentOutcome {
-    let tools = definitions(spec);
+    // A server that cannot be reached leaves the agent without its tools, said on the record.
+    let mcp = match broker.mcp_tools(&spec.tools).await {
+        Ok(tools) => tools,
+        Err(err) => {
+            let text = format!("{err}; the agent works without those MCP tools");
+            if let Err(err) = record(host, scope, vec![EventKind::Note { text }]).await {
+                return audit_failure(&err);
+            }
+            Vec::new()
+        }
+    };
+    let tools = definitions(spec, &mcp);
     let mut messages = vec![Message::user(spec.opening.clone())];
     let fixed = context_window::estimate(&spec.system, &[])
         + tools.iter().map(|t| t.name.len() + t.description.len() + t.parameters.to_string().len()).sum::<usize>() / 3;
@@ -233,7 +250,7 @@ pub async fn run_agent(
                     }
                 }
             }
-            if !spec.tools.contains(&call.name) {
+            if !spec.tools.contains(&call.name) && !mcp.iter().any(|tool| tool.exposed == call.name) {
                 let content = format!(
                     "`{}` is not available in this stage; use one of: {}, or call `{}` when done",
                     call.name,

@@ -117,6 +117,7 @@ fn fixture() -> Fixture {
         result_cap: 4096,
         paths: Default::default(),
         gaps: Vec::new(),
+        mcp: None,
     };
     let spec = AgentSpec {
         role: Role::Implementer,

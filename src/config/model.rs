@@ -40,6 +40,10 @@ pub struct Config {
     /// only, never from a repository's.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hooks: Vec<HookConfig>,
+    /// The MCP servers agents may use (`[mcp.servers.NAME]`); from the user's config and flags
+    /// only, like hooks.
+    #[serde(skip_serializing_if = "super::mcp::McpConfig::is_empty")]
+    pub mcp: super::mcp::McpConfig,
 }
 
 /// When a hook runs.
@@ -570,6 +574,7 @@ impl Default for Config {
             sandbox: SandboxConfig::default(),
             setup: SetupConfig::default(),
             hooks: Vec::new(),
+            mcp: super::mcp::McpConfig::default(),
         }
     }
 }

@@ -133,8 +133,7 @@ const USERNAME_VAR: &str = "AMBIDEX_PUSH_USERNAME";
 const TOKEN_VAR: &str = "AMBIDEX_PUSH_TOKEN";
 
 /// A credential helper (git runs it with `sh`) answering `get` with the variables above.
-const HELPER: &str =
-    "!f() { test \"$1\" = get && printf 'username=%s\\npassword=%s\\n' \"$AMBIDEX_PUSH_USERNAME\" \"$AMBIDEX_PUSH_TOKEN\"; }; f";
+const HELPER: &str = "!f() { test \"$1\" = get && printf 'username=%s\\npassword=%s\\n' \"$AMBIDEX_PUSH_USERNAME\" \"$AMBIDEX_PUSH_TOKEN\"; }; f";
 
 /// Variables that would point git at another repository than the one named.
 const REPOSITORY_VARS: [&str; 5] =
@@ -240,7 +239,9 @@ pub fn push(request: &PushRequest<'_>) -> Result<Pushed, ForgeError> {
     let stdout = String::from_utf8_lossy(&output.stdout);
     match ref_report(&stdout, &refname) {
         Some(RefReport::UpToDate) => Ok(Pushed { commit: local.to_string(), up_to_date: true }),
-        Some(RefReport::Pushed) if output.status.success() => Ok(Pushed { commit: local.to_string(), up_to_date: false }),
+        Some(RefReport::Pushed) if output.status.success() => {
+            Ok(Pushed { commit: local.to_string(), up_to_date: false })
+        }
         Some(RefReport::Rejected(status)) if status.contains("fast-forward") || status.contains("fetch first") => {
             Err(non_fast_forward(remote, branch))
         }
@@ -316,7 +317,10 @@ mod tests {
                    !\trefs/heads/ambidex/b:refs/heads/ambidex/b\t[rejected] (non-fast-forward)\n\
                    *\trefs/heads/ambidex/c:refs/heads/ambidex/c\t[new branch]\nDone\n";
         assert_eq!(ref_report(out, "refs/heads/ambidex/a"), Some(RefReport::UpToDate));
-        assert_eq!(ref_report(out, "refs/heads/ambidex/b"), Some(RefReport::Rejected("[rejected] (non-fast-forward)".into())));
+        assert_eq!(
+            ref_report(out, "refs/heads/ambidex/b"),
+            Some(RefReport::Rejected("[rejected] (non-fast-forward)".into()))
+        );
         assert_eq!(ref_report(out, "refs/heads/ambidex/c"), Some(RefReport::Pushed));
         assert_eq!(ref_report(out, "refs/heads/ambidex/d"), None);
     }

@@ -31,7 +31,8 @@ impl Engine {
             let kind = EventKind::StatusChanged { from: TaskStatus::Running, to: TaskStatus::Interrupted, reason };
             events.push(NewEvent::for_task(task.id, Actor::Orchestrator, kind));
         }
-        let mut repos: BTreeSet<PathBuf> = unfinished.iter().filter_map(|t| t.spec.repo.as_deref()).map(PathBuf::from).collect();
+        let mut repos: BTreeSet<PathBuf> =
+            unfinished.iter().filter_map(|t| t.spec.repo.as_deref()).map(PathBuf::from).collect();
         repos.extend(self.setup.as_ref().map(|setup| setup.repo_root.clone()));
         // Most starts find no lock at all: the task ids are read only when one is there.
         repos.retain(|repo| git_locks(repo, &[]).is_ok_and(|locks| !locks.is_empty()));

@@ -104,6 +104,8 @@ pub struct EngineSetup {
     /// Whether a gate it may not decide waits for a human (control room) or parks the task and
     /// returns (headless runs).
     pub wait_at_gates: bool,
+    /// The MCP servers of `[mcp.servers]`, connected on first use and shared by every task.
+    pub mcp: Arc<crate::mcp::McpHub>,
     clients: Mutex<HashMap<String, Arc<dyn ModelClient>>>,
     /// A provider that stopped answering, and since when (see [`super::readiness::UNREACHABLE_PAUSE`]).
     pub(super) unreachable: Mutex<Option<(Instant, ModelUnavailable)>>,
@@ -125,6 +127,7 @@ impl EngineSetup {
     pub fn new(config: Config, repo_root: &Path, sandbox: SandboxLevel, helper: PathBuf) -> Result<Self, String> {
         let policy = Policy::for_repo(repo_root).map_err(|err| err.to_string())?;
         let playbooks = Playbooks::with_dir(&repo_root.join(".ambidex/playbooks")).map_err(|err| err.to_string())?;
+        let mcp = Arc::new(crate::mcp::McpHub::new(&config.mcp, repo_root).map_err(|err| err.to_string())?);
         let sandbox_paths = crate::tools::runner::SandboxPaths {
             extra_read: config.sandbox.read_paths.iter().map(PathBuf::from).collect(),
             state_dir: Some(config.state_dir()),
@@ -142,6 +145,7 @@ impl EngineSetup {
             helper,
             auto_approve: AutoApprove::None,
             wait_at_gates: true,
+            mcp,
             clients: Mutex::new(HashMap::new()),
             unreachable: Mutex::new(None),
         })

@@ -215,6 +215,7 @@ impl TaskRun {
             result_cap: 24 * 1024,
             paths: self.setup.sandbox_paths.clone(),
             gaps: self.setup.sandbox_gaps.clone(),
+            mcp: Some(self.setup.mcp.clone()),
         };
         Broker::new(config, self.engine.redactor().clone())
     }

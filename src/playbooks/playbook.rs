@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use super::left_hand::{LEFT_HAND, LeftHand};
-pub use super::stage::{KNOWN_TOOLS, Stage};
+pub use super::stage::{KNOWN_TOOLS, MCP_ENTRY_PREFIX, Stage};
 use super::stage::{StageText, parse_text};
 use super::{PolicyError, line_at};
 use crate::protocol::{StageKind, TaskKind, Track};

@@ -7,6 +7,10 @@ use serde::Deserialize;
 use super::PolicyError;
 use crate::protocol::{Role, StageKind, Track};
 
+/// What a stage's tool entry starts with when it offers an MCP server's tools: `mcp:SERVER` for
+/// all of them (but those its `forbid` names), `mcp:SERVER/TOOL` for one.
+pub const MCP_ENTRY_PREFIX: &str = "mcp:";
+
 /// Tools a stage may list.
 pub const KNOWN_TOOLS: &[&str] = &["list_files", "read_file", "search", "write_file", "edit_file", "run", "git_diff"];
 
@@ -60,8 +64,12 @@ impl StageText {
             let ends = if expected.is_empty() { "no call".to_owned() } else { format!("`{expected}`") };
             return Err(format!("stage `{name}` of kind `{kind}` ends with {ends}, not `{submit}`"));
         }
-        if let Some(tool) = tools.iter().find(|t| !KNOWN_TOOLS.contains(&t.as_str())) {
-            return Err(format!("stage `{name}` lists unknown tool `{tool}` (known: {})", KNOWN_TOOLS.join(", ")));
+        if let Some(tool) = tools.iter().find(|t| !KNOWN_TOOLS.contains(&t.as_str()) && !is_mcp_entry(t)) {
+            return Err(format!(
+                "stage `{name}` lists unknown tool `{tool}` (known: {}, and `mcp:SERVER` or `mcp:SERVER/TOOL` for an MCP \
+                 server's tools)",
+                KNOWN_TOOLS.join(", ")
+            ));
         }
         if kind.submit().is_some() && (max_turns == 0 || prompt.trim().is_empty()) {
             return Err(format!("stage `{name}` of kind `{kind}` runs an agent: it needs max_turns > 0 and a prompt"));
@@ -76,6 +84,15 @@ impl StageText {
         }
         Ok(Stage { name, kind, role: kind.role(), submit: expected.to_owned(), max_turns, tools, prompt })
     }
+}
+
+/// Whether a stage's tool entry names an MCP server's tools (`mcp:SERVER` or `mcp:SERVER/TOOL`).
+fn is_mcp_entry(entry: &str) -> bool {
+    let Some(named) = entry.strip_prefix(MCP_ENTRY_PREFIX) else {
+        return false;
+    };
+    let server = named.split_once('/').map_or(named, |(server, tool)| if tool.is_empty() { "" } else { server });
+    !server.is_empty() && server.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 fn can_write(tools: &[String]) -> bool {

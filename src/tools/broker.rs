@@ -5,6 +5,7 @@
 //! wait for a human through [`ToolHost::approve`]), run in the sandbox, redacted, bounded,
 //! recorded as a `tool_called` event, and counted against the agent's and the task's budgets.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,6 +22,8 @@ use super::output::{ToolOutput, bound};
 use super::runner::{self, RunSpec};
 use super::sandbox::SandboxLevel;
 use super::schema::{EditFileArgs, GitDiffArgs, ListFilesArgs, ReadFileArgs, RunArgs, SearchArgs, WriteFileArgs};
+use crate::config::McpVerdict;
+use crate::mcp::McpHub;
 use crate::playbooks::{CommandPolicy, Verdict};
 use crate::protocol::{
     Actor, Decision, EventKind, GateKind, NewEvent, PolicyRecord, TaskId, ToolCallId, ToolCallRecord,
@@ -80,6 +83,8 @@ pub struct BrokerConfig {
     /// What the sandbox cannot hold on this machine (rows of `doctor`'s table, with why): while
     /// any is left, every command waits for a human's approval.
     pub gaps: Vec<String>,
+    /// The MCP servers whose tools agents may be offered (`mcp__<server>__<tool>` calls).
+    pub mcp: Option<Arc<McpHub>>,
 }
 
 /// One agent's place: its task, identity, worktree and budgets.
@@ -98,6 +103,8 @@ pub struct AgentScope {
     pub task_budget: Arc<Mutex<BudgetUsage>>,
     /// Set when a human chose "approve for this task" for commands.
     pub commands_approved_for_task: bool,
+    /// The MCP tools a human chose "approve for this task" for.
+    pub mcp_approved_for_task: BTreeSet<String>,
 }
 
 impl AgentScope {
@@ -118,6 +125,7 @@ impl AgentScope {
             budget: BudgetUsage::new("agent", limits),
             task_budget,
             commands_approved_for_task: false,
+            mcp_approved_for_task: BTreeSet::new(),
         })
     }
 }
@@ -174,6 +182,18 @@ impl Broker {
     /// A broker with `config`, redacting with `redactor`.
     pub fn new(config: BrokerConfig, redactor: Arc<Redactor>) -> Broker {
         Broker { config, redactor }
+    }
+
+    /// The MCP tools a stage's `mcp:…` entries offer (none when it lists none), connecting to
+    /// their servers first; the error says which server or tool could not be had.
+    pub async fn mcp_tools(&self, entries: &[String]) -> Result<Vec<crate::mcp::McpTool>, String> {
+        if !entries.iter().any(|entry| entry.starts_with(crate::playbooks::MCP_ENTRY_PREFIX)) {
+            return Ok(Vec::new());
+        }
+        let Some(hub) = &self.config.mcp else {
+            return Err("the stage offers MCP tools, but no MCP server is configured (`[mcp.servers.NAME]`)".into());
+        };
+        hub.resolve(entries).await.map_err(|err| err.to_string())
     }
 
     /// Carries out one tool call for the agent in `scope`.
@@ -302,6 +322,9 @@ impl Broker {
                 let args: RunArgs = parse(name, arguments)?;
                 return Ok(self.run(scope, host, &args, facts).await);
             }
+            mcp if mcp.starts_with(crate::mcp::PREFIX) => {
+                return Ok(self.mcp(scope, host, mcp, arguments, facts).await);
+            }
             other => {
                 return Ok(ToolOutput::error(format!(
                     "there is no tool `{other}`; the tools are list_files, read_file, search, write_file, edit_file, run, git_diff"
@@ -320,6 +343,78 @@ impl Broker {
                 FILE_TOOL_TIMEOUT.as_secs()
             )),
         })
+    }
+
+    /// An MCP server's tool: judged by the server's `allow` and `forbid` lists (anything else
+    /// waits for a human), then called within the server's timeout.
+    async fn mcp(
+        &self,
+        scope: &mut AgentScope,
+        host: &dyn ToolHost,
+        name: &str,
+        arguments: &Value,
+        facts: &mut RunFacts,
+    ) -> ToolOutput {
+        let Some(hub) = &self.config.mcp else {
+            return ToolOutput::error(format!("there is no tool `{name}`: no MCP server is configured"));
+        };
+        let Some(tool) = hub.tool(name).await else {
+            return ToolOutput::error(format!("there is no MCP tool `{name}`; use the tools this stage offers"));
+        };
+        let rule = |list: &str| format!("mcp.servers.{}.{list}", tool.server);
+        let mut record = PolicyRecord {
+            verdict: format!("{:?}", tool.verdict).to_lowercase(),
+            reasons: vec![match tool.verdict {
+                McpVerdict::Allow => format!("`{}` names `{}`", rule("allow"), tool.name),
+                McpVerdict::Forbid => format!("`{}` names `{}`", rule("forbid"), tool.name),
+                McpVerdict::Prompt => format!("`{}` does not name `{}`", rule("allow"), tool.name),
+            }],
+            decision: None,
+        };
+        facts.sandbox = Some(format!("mcp:{}", tool.server));
+        if tool.verdict == McpVerdict::Forbid {
+            facts.policy = Some(record);
+            return ToolOutput::error(format!(
+                "refused by policy: `{}` names the MCP tool `{}` of `{}`",
+                rule("forbid"),
+                tool.name,
+                tool.server
+            ));
+        }
+        if tool.verdict == McpVerdict::Prompt && !scope.mcp_approved_for_task.contains(name) {
+            let shown = serde_json::to_string(&redact_json(&self.redactor, arguments)).unwrap_or_default();
+            let request = ApprovalRequest {
+                task: scope.task,
+                actor: scope.actor.clone(),
+                kind: GateKind::Command,
+                reason: format!(
+                    "the MCP server `{}` runs `{}` outside the sandbox, and `{}` does not name it",
+                    tool.server,
+                    tool.name,
+                    rule("allow")
+                ),
+                command: format!("mcp {}/{} {shown}", tool.server, tool.name),
+            };
+            let (decision, note) = host.approve(request).await;
+            record.decision = Some(decision);
+            match decision {
+                Decision::Reject | Decision::SendBack | Decision::Stop => {
+                    facts.policy = Some(record);
+                    let note = note.map(|n| format!(": {n}")).unwrap_or_default();
+                    return ToolOutput::error(format!("a human rejected this call{note}; try another way"));
+                }
+                Decision::ApproveForTask => {
+                    scope.mcp_approved_for_task.insert(name.to_owned());
+                }
+                Decision::Approve => {}
+            }
+        }
+        facts.policy = Some(record);
+        match hub.call(&tool, arguments).await {
+            Ok(outcome) if outcome.is_error => ToolOutput::error(outcome.text),
+            Ok(outcome) => ToolOutput::ok(outcome.text),
+            Err(err) => ToolOutput::error(err.to_string()),
+        }
     }
 
     async fn run(

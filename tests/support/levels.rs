@@ -37,5 +37,6 @@ pub fn broker_config(level: SandboxLevel) -> BrokerConfig {
         result_cap: 16 * 1024,
         paths: Default::default(),
         gaps: Vec::new(),
+        mcp: None,
     }
 }

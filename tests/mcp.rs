@@ -18,7 +18,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 use support::cli::Sandbox;
-use support::engine::{PR, REVIEW, TEST, commit_all, pagination_repo, script, task_file};
+use support::engine::{FIX, PR, REVIEW, TEST, commit_all, pagination_repo, script, task_file};
 
 const SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/mcp_server.py");
 
@@ -82,8 +82,8 @@ fn a_repository_cannot_add_an_mcp_server() {
     assert!(refused.contains("MCP servers are programs started on your machine"), "{refused}");
 }
 
-/// The implementer's turns: every kind of MCP call, then the fix.
-const MCP_IMPLEMENTER: &str = r#"
+/// The implementer's first turn: every kind of MCP call (the fix follows).
+const MCP_CALLS: &str = r#"
 [[turn]]
 role = "implementer"
 [[turn.tool_call]]
@@ -99,18 +99,6 @@ name = "mcp__testy__delete_everything"
 [[turn.tool_call]]
 name = "mcp__testy__sleep"
 arguments = { seconds = 5 }
-
-[[turn]]
-role = "implementer"
-[[turn.tool_call]]
-name = "edit_file"
-arguments = { path = "src/lib.rs", old = "    items / size\n", new = "    items.div_ceil(size)\n" }
-
-[[turn]]
-role = "implementer"
-[[turn.tool_call]]
-name = "finish"
-arguments = { summary = "page_count now rounds up." }
 "#;
 
 /// The shipped production playbook with the implementer offered `entry` (`mcp:…`).
@@ -147,7 +135,7 @@ fn an_agent_calls_a_servers_tools_through_the_broker_audited_judged_redacted_and
     assert!(checked.contains("right_hand"), "{checked}");
 
     let planner = support::engine::PLAN;
-    let script = script(&sandbox, "mcp", &[planner, MCP_IMPLEMENTER, TEST, REVIEW, PR].concat());
+    let script = script(&sandbox, "mcp", &[planner, MCP_CALLS, FIX, TEST, REVIEW, PR].concat());
     let task = task_file(&sandbox, "low");
     let secret = "mcp-greeting-s3cr3t-0123456789";
     let run = run_task(&sandbox, &script, &task, &[("MCP_GREETING_TOKEN", secret)]);

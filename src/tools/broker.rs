@@ -395,18 +395,15 @@ impl Broker {
                 ),
                 command: format!("mcp {}/{} {shown}", tool.server, tool.name),
             };
-            let (decision, note) = host.approve(request).await;
-            record.decision = Some(decision);
-            match decision {
-                Decision::Reject | Decision::SendBack | Decision::Stop => {
+            match ask(host, request, &mut record, "call").await {
+                Err(refused) => {
                     facts.policy = Some(record);
-                    let note = note.map(|n| format!(": {n}")).unwrap_or_default();
-                    return ToolOutput::error(format!("a human rejected this call{note}; try another way"));
+                    return refused;
                 }
-                Decision::ApproveForTask => {
+                Ok(Decision::ApproveForTask) => {
                     scope.mcp_approved_for_task.insert(name.to_owned());
                 }
-                Decision::Approve => {}
+                Ok(_) => {}
             }
         }
         facts.policy = Some(record);
@@ -456,16 +453,13 @@ impl Broker {
                 reason,
                 command: args.command.clone(),
             };
-            let (decision, note) = host.approve(request).await;
-            record.decision = Some(decision);
-            match decision {
-                Decision::Reject | Decision::SendBack | Decision::Stop => {
+            match ask(host, request, &mut record, "command").await {
+                Err(refused) => {
                     facts.policy = Some(record);
-                    let note = note.map(|n| format!(": {n}")).unwrap_or_default();
-                    return ToolOutput::error(format!("a human rejected this command{note}; try another way"));
+                    return refused;
                 }
-                Decision::ApproveForTask => scope.commands_approved_for_task = true,
-                Decision::Approve => {}
+                Ok(Decision::ApproveForTask) => scope.commands_approved_for_task = true,
+                Ok(_) => {}
             }
         }
         facts.policy = Some(record);
@@ -494,6 +488,25 @@ impl Broker {
             }
             Err(err) => ToolOutput::error(err.to_string()),
         }
+    }
+}
+
+/// Asks a human about a call and records the decision; `Err` is what the model reads when the
+/// answer is no (`what` names the call: "command", "call").
+async fn ask(
+    host: &dyn ToolHost,
+    request: ApprovalRequest,
+    record: &mut PolicyRecord,
+    what: &str,
+) -> Result<Decision, ToolOutput> {
+    let (decision, note) = host.approve(request).await;
+    record.decision = Some(decision);
+    match decision {
+        Decision::Reject | Decision::SendBack | Decision::Stop => {
+            let note = note.map(|n| format!(": {n}")).unwrap_or_default();
+            Err(ToolOutput::error(format!("a human rejected this {what}{note}; try another way")))
+        }
+        approved => Ok(approved),
     }
 }
 

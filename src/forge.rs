@@ -32,7 +32,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use crate::config::{ForgeConfig, ForgesConfig};
-use crate::protocol::TaskId;
+use crate::protocol::{CiCheck, TaskId};
 
 pub use import::{Comment, Issue, spec_from_issue};
 pub use issue_ref::IssueRef;
@@ -56,6 +56,16 @@ impl ForgeKind {
             ForgeKind::Local => "local",
             ForgeKind::Github => "github",
             ForgeKind::Gitlab => "gitlab",
+        }
+    }
+
+    /// What the address of a PR (GitHub) or merge request (GitLab) of `project` holds: how a
+    /// task's PR is known to belong to a watched project. `None` for local delivery.
+    pub fn pr_marker(self, project: &str) -> Option<String> {
+        match self {
+            ForgeKind::Github => Some(format!("/{project}/pull/")),
+            ForgeKind::Gitlab => Some(format!("/{project}/-/merge_requests/")),
+            ForgeKind::Local => None,
         }
     }
 
@@ -276,6 +286,14 @@ pub trait Forge: Send + Sync {
         label: &'a str,
         etag: Option<&'a str>,
     ) -> BoxFuture<'a, Result<IssueListing, ForgeError>>;
+
+    /// The CI checks the forge ran (or runs) on `commit` of `project` (GitHub's check runs,
+    /// GitLab's commit statuses), in the forge's order.
+    fn commit_checks<'a>(
+        &'a self,
+        project: &'a str,
+        commit: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<CiCheck>, ForgeError>>;
 }
 
 /// Builds the client for a remote forge. `token` authenticates every request (it is sent only
@@ -366,5 +384,13 @@ impl Forge for Local {
                 "local delivery has no issues to watch: watch `github:OWNER/REPO` or `gitlab:GROUP/PROJECT`".into(),
             ))
         })
+    }
+
+    fn commit_checks<'a>(
+        &'a self,
+        _project: &'a str,
+        _commit: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<CiCheck>, ForgeError>> {
+        Box::pin(async { Err(ForgeError::Unsupported("local delivery runs no CI: its PRs are documents".into())) })
     }
 }

@@ -64,4 +64,6 @@ pub use snapshot::{Client, Snapshot, TaskSummary};
 pub use stage::StageKind;
 pub use task::{Risk, Route, TaskKind, TaskSource, TaskSpec, TaskStatus};
 pub use triage::Triage;
-pub use work::{Finding, Plan, PullRequest, Review, ReviewVerdict, TriageBudgets, ValidationResult};
+pub use work::{
+    CiCheck, CiReport, CiState, Finding, Plan, PullRequest, Review, ReviewVerdict, TriageBudgets, ValidationResult,
+};

@@ -117,3 +117,92 @@ fn labelled_issues_become_tasks_once_each_asked_for_conditionally() {
     assert_eq!(tasks(&sandbox).len(), 2);
     assert_eq!(server.seen_at("GET", &format!("{LIST}/7")).len(), 1);
 }
+
+/// A task whose draft PR #3 on the fake GitHub has `commit` as its head, written to the store
+/// the way a delivered task leaves it.
+fn delivered_task(sandbox: &Sandbox, server: &FakeForge, commit: &str) -> String {
+    use ambidex::protocol::{Actor, EventKind, NewEvent, PullRequest, TaskId, TaskSpec, TaskStatus};
+    let id = TaskId::new();
+    let moved = |from, to| {
+        NewEvent::for_task(id, Actor::Orchestrator, EventKind::StatusChanged { from, to, reason: "test".into() })
+    };
+    let pr = PullRequest {
+        branch: format!("ambidex/{}/production", id.short()),
+        base_branch: "main".into(),
+        commit: commit.into(),
+        title: "Fix page_count rounding".into(),
+        body: "…".into(),
+        draft: true,
+        location: format!("{}/acme/widgets/pull/3", server.base),
+    };
+    std::fs::create_dir_all(sandbox.store().parent().unwrap()).unwrap();
+    let store = ambidex::store::Store::open(&sandbox.store()).unwrap();
+    let spec = TaskSpec::titled("Fix page_count rounding");
+    store
+        .append(vec![
+            NewEvent::for_task(id, Actor::local_human(), EventKind::TaskCreated { spec }),
+            moved(TaskStatus::Received, TaskStatus::Queued),
+            moved(TaskStatus::Queued, TaskStatus::Running),
+            NewEvent::for_task(id, Actor::Orchestrator, EventKind::PrCreated { pr }),
+            moved(TaskStatus::Running, TaskStatus::PrReady),
+        ])
+        .unwrap();
+    store.close();
+    id.short()
+}
+
+fn check_run(name: &str, status: &str, conclusion: Option<&str>) -> Value {
+    json!({ "name": name, "status": status, "conclusion": conclusion, "html_url": format!("https://ci.example/{name}") })
+}
+
+#[test]
+fn the_ci_checks_of_a_watched_projects_pr_are_recorded_until_they_settle() {
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    let server = FakeForge::start("authorization", &format!("Bearer {TOKEN}"));
+    let commit = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c";
+    let id = delivered_task(&sandbox, &server, commit);
+    server.on("GET", LIST, vec![answer(200, json!([]))]);
+    let runs = format!("/api/v3/repos/acme/widgets/commits/{commit}/check-runs");
+    server.on(
+        "GET",
+        &runs,
+        vec![
+            answer(200, json!({ "check_runs": [check_run("test", "in_progress", None)] })),
+            answer(200, json!({ "check_runs": [check_run("test", "in_progress", None)] })),
+            answer(
+                200,
+                json!({ "check_runs": [
+                    check_run("test", "completed", Some("failure")),
+                    check_run("lint", "completed", Some("success")),
+                ] }),
+            ),
+        ],
+    );
+
+    let watching = serve(&sandbox, &server);
+    let started = Instant::now();
+    while server.seen_at("GET", &runs).len() < 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the watcher read the checks {:?}",
+            server.seen_at("GET", &runs)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Settled: later polls list issues but no longer ask for the checks.
+    let asked = server.seen_at("GET", LIST).len();
+    listed(&server, asked + 2);
+    let printed = stop(watching);
+    assert_eq!(server.seen_at("GET", &runs).len(), 3, "settled checks are not asked for again");
+    assert!(printed.contains(&format!("task {id}: CI 1 passed, 1 failed, 0 pending (test)")), "{printed}");
+
+    let shown: Value = serde_json::from_str(&sandbox.run(&["task", "show", &id, "--json"]).ok()).unwrap();
+    let recorded: Vec<&Value> =
+        shown["events"].as_array().unwrap().iter().filter(|e| e["kind"]["type"] == "ci_checked").collect();
+    assert_eq!(recorded.len(), 2, "the pending report, then the settled one (an unchanged one is not recorded)");
+    assert_eq!(shown["task"]["ci"]["checks"][0]["state"], "failed", "{}", shown["task"]);
+    let pr = sandbox.run(&["pr", "show", &id]).ok();
+    assert!(pr.contains("ci        1 passed, 1 failed, 0 pending (test)"), "{pr}");
+    assert!(pr.contains("failed test  https://ci.example/test"), "{pr}");
+}

@@ -40,5 +40,19 @@ pub fn run(command: PrCmd, context: &Context) -> Result<Outcome, String> {
     println!("  {:<9} {}", if on_forge { "url" } else { "document" }, pr.location);
     let passed = task.validation.iter().filter(|run| run.result.ok).count();
     println!("  tests     {passed} of {} validation commands passed", task.validation.len());
+    match &task.ci {
+        Some(ci) if ci.commit == pr.commit => {
+            println!("  ci        {}", ci.summary());
+            for check in ci.checks.iter().filter(|check| check.state != ambidex::protocol::CiState::Passed) {
+                let url = check.url.as_deref().map(|url| format!("  {url}")).unwrap_or_default();
+                println!("            {} {}{url}", check.state.as_str(), check.name);
+            }
+        }
+        Some(ci) => {
+            println!("  ci        {} (of an older commit, {})", ci.summary(), &ci.commit[..ci.commit.len().min(12)])
+        }
+        None if on_forge => println!("  ci        not read yet (`ambidex serve --watch` reads it)"),
+        None => {}
+    }
     Ok(Outcome::Done)
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::exploration::Exploration;
 use super::state::{IllegalTransition, check_transition};
 use crate::protocol::{
-    Actor, Decision, Digest, Event, EventKind, GateId, GateKind, IntakeVerdict, Plan, PullRequest, Review,
+    Actor, CiReport, Decision, Digest, Event, EventKind, GateId, GateKind, IntakeVerdict, Plan, PullRequest, Review,
     ReviewVerdict, Risk, Route, StageKind, TaskId, TaskKind, TaskSpec, TaskStatus, TaskSummary, Triage,
     ValidationResult,
 };
@@ -273,6 +273,9 @@ pub struct Task {
     /// The version of the repository memory its agents were last given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_version: Option<u64>,
+    /// The forge's CI checks of its PR's head commit, as last recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci: Option<CiReport>,
     /// Worktrees made for it, while they exist.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub worktrees: Vec<WorktreeRef>,
@@ -371,6 +374,7 @@ impl Task {
             cost_micros: 0,
             tool_calls: 0,
             memory_version: None,
+            ci: None,
             worktrees: Vec::new(),
             removed_worktrees: Vec::new(),
             last_stage: None,
@@ -614,6 +618,7 @@ impl Task {
                 Exploration::apply(&mut self.exploration, &event.kind);
             }
             EventKind::IssueCommented { url, .. } => self.issue_comment = Some(url.clone()),
+            EventKind::CiChecked { report } => self.ci = Some(report.clone()),
             EventKind::EngineStarted { .. }
             | EventKind::HookRan { .. }
             | EventKind::BranchPushed { .. }

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::http::{Api, Settings, encode_segment};
 use super::{Comment, Forge, ForgeError, ForgeKind, Issue, IssueListing, IssueRef, ListedIssue, OpenedPr, PrRequest};
+use crate::protocol::{CiCheck, CiState};
 
 /// The most comment pages read (100 comments each).
 const MAX_COMMENT_PAGES: u32 = 10;
@@ -196,6 +197,32 @@ impl GitHub {
     }
 }
 
+impl GitHub {
+    async fn checks(&self, project: &str, commit: &str) -> Result<Vec<CiCheck>, ForgeError> {
+        let repo = repo_path(project)?;
+        let action = format!("reading the checks of {project}@{}", &commit[..commit.len().min(12)]);
+        let path = format!("{repo}/commits/{commit}/check-runs");
+        let query = [("per_page", "100".to_owned())];
+        let reply = self.api.expect(Method::GET, &path, &query, None, &action, &format!("the commit {commit}")).await?;
+        let runs = reply.get("check_runs").and_then(Value::as_array).cloned().unwrap_or_default();
+        Ok(runs.iter().map(check_run).collect())
+    }
+}
+
+/// A GitHub check run as a [`CiCheck`]: queued or in progress is pending; a conclusion of
+/// success or neutral passed, skipped skipped, anything else (failure, cancelled, timed out,
+/// action required) failed.
+fn check_run(run: &Value) -> CiCheck {
+    let state = match (run.get("status").and_then(Value::as_str), run.get("conclusion").and_then(Value::as_str)) {
+        (Some("completed"), Some("success" | "neutral")) => CiState::Passed,
+        (Some("completed"), Some("skipped")) => CiState::Skipped,
+        (Some("completed"), _) => CiState::Failed,
+        _ => CiState::Pending,
+    };
+    let url = Some(text(run, "html_url")).filter(|url| !url.is_empty());
+    CiCheck { name: text(run, "name"), state, url }
+}
+
 impl Forge for GitHub {
     fn kind(&self) -> ForgeKind {
         self.api.kind()
@@ -220,5 +247,33 @@ impl Forge for GitHub {
         etag: Option<&'a str>,
     ) -> BoxFuture<'a, Result<IssueListing, ForgeError>> {
         Box::pin(self.labelled(project, label, etag))
+    }
+
+    fn commit_checks<'a>(
+        &'a self,
+        project: &'a str,
+        commit: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<CiCheck>, ForgeError>> {
+        Box::pin(self.checks(project, commit))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_runs_map_to_check_states() {
+        let state = |status: &str, conclusion: Option<&str>| {
+            check_run(&json!({ "name": "test", "status": status, "conclusion": conclusion })).state
+        };
+        assert_eq!(state("queued", None), CiState::Pending);
+        assert_eq!(state("in_progress", None), CiState::Pending);
+        assert_eq!(state("completed", Some("success")), CiState::Passed);
+        assert_eq!(state("completed", Some("neutral")), CiState::Passed);
+        assert_eq!(state("completed", Some("skipped")), CiState::Skipped);
+        for failed in ["failure", "cancelled", "timed_out", "action_required", "stale"] {
+            assert_eq!(state("completed", Some(failed)), CiState::Failed, "{failed}");
+        }
     }
 }

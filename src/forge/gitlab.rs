@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::http::{Api, Settings, encode_segment};
 use super::issue_ref::web_base;
 use super::{Comment, Forge, ForgeError, ForgeKind, Issue, IssueListing, IssueRef, ListedIssue, OpenedPr, PrRequest};
+use crate::protocol::{CiCheck, CiState};
 
 /// The most note pages read (100 notes each).
 const MAX_NOTE_PAGES: u32 = 10;
@@ -206,6 +207,29 @@ impl GitLab {
     }
 }
 
+impl GitLab {
+    async fn checks(&self, project: &str, commit: &str) -> Result<Vec<CiCheck>, ForgeError> {
+        let path = format!("{}/repository/commits/{commit}/statuses", project_path(project));
+        let action = format!("reading the pipeline jobs of {project}@{}", &commit[..commit.len().min(12)]);
+        let query = [("per_page", "100".to_owned())];
+        let reply = self.api.expect(Method::GET, &path, &query, None, &action, &format!("the commit {commit}")).await?;
+        Ok(reply.as_array().cloned().unwrap_or_default().iter().map(commit_status).collect())
+    }
+}
+
+/// A GitLab commit status as a [`CiCheck`]: success passed; failed or canceled failed; skipped
+/// or manual skipped; anything else (created, pending, running) pending.
+fn commit_status(status: &Value) -> CiCheck {
+    let state = match status.get("status").and_then(Value::as_str) {
+        Some("success") => CiState::Passed,
+        Some("failed" | "canceled") => CiState::Failed,
+        Some("skipped" | "manual") => CiState::Skipped,
+        _ => CiState::Pending,
+    };
+    let url = Some(text(status, "target_url")).filter(|url| !url.is_empty());
+    CiCheck { name: text(status, "name"), state, url }
+}
+
 impl Forge for GitLab {
     fn kind(&self) -> ForgeKind {
         self.api.kind()
@@ -231,11 +255,36 @@ impl Forge for GitLab {
     ) -> BoxFuture<'a, Result<IssueListing, ForgeError>> {
         Box::pin(self.labelled(project, label, etag))
     }
+
+    fn commit_checks<'a>(
+        &'a self,
+        project: &'a str,
+        commit: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<CiCheck>, ForgeError>> {
+        Box::pin(self.checks(project, commit))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commit_statuses_map_to_check_states() {
+        let state = |status: &str| commit_status(&json!({ "name": "job", "status": status })).state;
+        assert_eq!(state("success"), CiState::Passed);
+        for failed in ["failed", "canceled"] {
+            assert_eq!(state(failed), CiState::Failed);
+        }
+        for skipped in ["skipped", "manual"] {
+            assert_eq!(state(skipped), CiState::Skipped);
+        }
+        for pending in ["created", "pending", "running", "something new"] {
+            assert_eq!(state(pending), CiState::Pending);
+        }
+        let check = commit_status(&json!({ "name": "rspec", "status": "failed", "target_url": "https://ci/1" }));
+        assert_eq!((check.name.as_str(), check.url.as_deref()), ("rspec", Some("https://ci/1")));
+    }
 
     #[test]
     fn titles_are_marked_draft_once() {

@@ -4,6 +4,10 @@
 //! rate limit nothing), waits out rate limits within `forges.max_wait_secs` (the forge client
 //! does), and reports what failed without stopping the watch. An issue is never imported twice:
 //! a task whose source is the issue's address, from this run or any earlier one, counts.
+//!
+//! The same watch reads the CI checks of the project's Ambidex PRs: each PR's head commit is
+//! asked for until every check has finished, and each change is recorded as a `ci_checked`
+//! event on its task (a failing check is evidence against the change).
 
 use std::collections::BTreeSet;
 use std::str::FromStr;
@@ -12,7 +16,11 @@ use std::time::Duration;
 
 use super::{Engine, EngineError};
 use crate::forge::{Forge, ForgeError, ForgeKind, IssueListing, spec_from_issue};
-use crate::protocol::{Actor, Command, TaskId, TaskSource};
+use crate::protocol::{Actor, CiReport, Command, EventKind, NewEvent, TaskId, TaskSource};
+
+/// How long after a task's last event its PR's checks are still asked for: checks settle within
+/// hours, and a project without CI is not asked forever.
+const CHECKS_FOR: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 
 /// What to watch: a project on a forge and the label that marks issues for Ambidex.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,7 +118,37 @@ pub async fn poll(
     Ok(polled)
 }
 
-/// Polls `watch` every `every` until the task is aborted, reporting each import and failure.
+/// Reads the CI checks of every recent task whose PR lives in the watched project and whose
+/// checks have not settled (none recorded for its head commit, or one still pending), and
+/// records each change. Returns the tasks whose checks changed, with their report.
+pub async fn poll_checks(engine: &Engine, forge: &dyn Forge, watch: &Watch) -> Result<Vec<(TaskId, CiReport)>, String> {
+    let Some(marker) = watch.kind.pr_marker(&watch.project) else {
+        return Ok(Vec::new());
+    };
+    let since = jiff::Timestamp::now() - CHECKS_FOR;
+    let tasks = engine.reader().current_tasks(super::queries::SNAPSHOT_FINISHED).map_err(|err| err.to_string())?;
+    let mut changed = Vec::new();
+    for task in tasks.iter().filter(|task| task.updated_at >= since) {
+        let Some(pr) = task.pr.as_ref().filter(|pr| pr.location.contains(&marker)) else {
+            continue;
+        };
+        if task.ci.as_ref().is_some_and(|ci| ci.commit == pr.commit && ci.settled()) {
+            continue;
+        }
+        let checks = forge.commit_checks(&watch.project, &pr.commit).await.map_err(|err| err.to_string())?;
+        let report = CiReport { commit: pr.commit.clone(), checks };
+        if task.ci.as_ref() == Some(&report) {
+            continue;
+        }
+        let event = NewEvent::for_task(task.id, Actor::Orchestrator, EventKind::CiChecked { report: report.clone() });
+        engine.append(vec![event]).await.map_err(|err| err.to_string())?;
+        changed.push((task.id, report));
+    }
+    Ok(changed)
+}
+
+/// Polls `watch` every `every` until the task is aborted, reporting each import, each change of
+/// a PR's checks, and each failure.
 pub async fn run(
     engine: Arc<Engine>,
     forge: Arc<dyn Forge>,
@@ -128,6 +166,14 @@ pub async fn run(
                 }
             }
             Err(err) => report(format!("watching {watch}: {err}; trying again in {} s", every.as_secs())),
+        }
+        match poll_checks(&engine, forge.as_ref(), &watch).await {
+            Ok(changed) => {
+                for (task, ci) in changed {
+                    report(format!("task {}: CI {}", task.short(), ci.summary()));
+                }
+            }
+            Err(err) => report(format!("reading the CI checks of {watch}: {err}")),
         }
         tokio::time::sleep(every).await;
     }

@@ -17,7 +17,7 @@ use super::registry::{AutonomyChange, AutonomyState, PlaybookChange, PlaybookVer
 use super::stage::StageKind;
 use super::task::{TaskSpec, TaskStatus};
 use super::triage::Triage;
-use super::work::{Finding, Plan, PullRequest, Review, ValidationResult};
+use super::work::{CiReport, Finding, Plan, PullRequest, Review, ValidationResult};
 
 /// A SHA-256 digest, printed and serialized as lowercase hex.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -483,6 +483,12 @@ pub enum EventKind {
         /// The commit the remote branch now points at.
         commit: String,
     },
+    /// The forge's CI checks of the PR's head commit, recorded when they change: a failing
+    /// check is evidence against the change.
+    CiChecked {
+        /// The checks, with the commit they ran on.
+        report: CiReport,
+    },
     /// A forge request was retried (rate limit, 5xx or transport error).
     ForgeRetry {
         /// `github` or `gitlab`.
@@ -617,6 +623,7 @@ impl EventKind {
             EventKind::SynthesisSubmitted { .. } => "synthesis_submitted",
             EventKind::ChangeAdopted { .. } => "change_adopted",
             EventKind::BranchPushed { .. } => "branch_pushed",
+            EventKind::CiChecked { .. } => "ci_checked",
             EventKind::ForgeRetry { .. } => "forge_retry",
             EventKind::IssueCommented { .. } => "issue_commented",
             EventKind::HookRan { .. } => "hook_ran",

@@ -172,6 +172,9 @@ impl EventKind {
             EventKind::BranchPushed { remote, branch, commit } => {
                 format!("pushed {branch} to {remote} at {}", &commit[..commit.len().min(12)])
             }
+            EventKind::CiChecked { report } => {
+                format!("CI on {}: {}", &report.commit[..report.commit.len().min(12)], report.summary())
+            }
             EventKind::ForgeRetry { forge, attempt, reason, delay_ms } => {
                 format!("{forge} retry after attempt {attempt} in {delay_ms} ms: {reason}")
             }

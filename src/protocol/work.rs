@@ -1,5 +1,5 @@
-//! The work products agents submit and the engine records: plans, reviews, validation results
-//! and pull requests.
+//! The work products agents submit and the engine records: plans, reviews, validation results,
+//! pull requests and the CI checks the forge ran on them.
 
 use serde::{Deserialize, Serialize};
 
@@ -113,4 +113,75 @@ pub struct TriageBudgets {
     pub files_changed: u64,
     /// Lines added plus removed.
     pub diff_lines: u64,
+}
+
+/// Where one CI check of a commit stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CiState {
+    /// Queued or running.
+    Pending,
+    /// It passed.
+    Passed,
+    /// It failed, was cancelled or timed out.
+    Failed,
+    /// It was skipped (or waits for a manual start).
+    Skipped,
+}
+
+impl CiState {
+    /// The snake_case name used in JSON and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CiState::Pending => "pending",
+            CiState::Passed => "passed",
+            CiState::Failed => "failed",
+            CiState::Skipped => "skipped",
+        }
+    }
+}
+
+/// One CI check of a commit, as the forge reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CiCheck {
+    /// Its name (a GitHub check run, a GitLab job).
+    pub name: String,
+    /// Where it stands.
+    pub state: CiState,
+    /// Its page on the forge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// The CI checks of a PR's head commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CiReport {
+    /// The commit.
+    pub commit: String,
+    /// Its checks, in the forge's order.
+    pub checks: Vec<CiCheck>,
+}
+
+impl CiReport {
+    /// Whether the forge has reported checks and every one has finished (none reported yet
+    /// may only mean CI has not started).
+    pub fn settled(&self) -> bool {
+        !self.checks.is_empty() && self.checks.iter().all(|check| check.state != CiState::Pending)
+    }
+
+    /// One line: how many passed, failed and are pending, naming the failed ones.
+    pub fn summary(&self) -> String {
+        let count = |state: CiState| self.checks.iter().filter(|c| c.state == state).count();
+        if self.checks.is_empty() {
+            return "no CI checks".to_owned();
+        }
+        let failed: Vec<&str> =
+            self.checks.iter().filter(|c| c.state == CiState::Failed).map(|c| c.name.as_str()).collect();
+        let mut text =
+            format!("{} passed, {} failed, {} pending", count(CiState::Passed), failed.len(), count(CiState::Pending));
+        if !failed.is_empty() {
+            text.push_str(&format!(" ({})", failed.join(", ")));
+        }
+        text
+    }
 }

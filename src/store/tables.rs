@@ -16,7 +16,8 @@ use redb::TableDefinition;
 /// 4. Worktrees say whether their setup step succeeded (`set_up`), tasks which memory version
 ///    their agents saw; the setups allowed the network ([`SETUP_NETWORK`]) and the repository
 ///    memory ([`MEMORY`]) are tables of their own; rebuilt from the log.
-/// 5. The tasks that have worktrees ([`WITH_WORKTREES`]); built with the projections.
+/// 5. The tasks that have worktrees ([`WITH_WORKTREES`]); built with the projections. Task
+///    projections hold their PR's CI checks (`ci`).
 pub const SCHEMA_VERSION: u64 = 5;
 
 /// seq → event record (version byte, prev hash, hash, canonical JSON body).

@@ -24,8 +24,9 @@ use ambidex::protocol::{
     TestStatus, ToolCallId, ToolCallRecord, Triage, TriageBudgets, ValidationResult, Verification,
 };
 use ambidex::protocol::{
-    Artifact, Author, AutonomyChange, AutonomyEvidence, AutonomyLevel, AutonomyState, PlaybookChange, PlaybookVersion,
-    ReplayCase, ReplayOutcome, ReplaySource, VersionEvaluation, VersionRun, VersionStatus,
+    Artifact, Author, AutonomyChange, AutonomyEvidence, AutonomyLevel, AutonomyState, CiCheck, CiReport, CiState,
+    PlaybookChange, PlaybookVersion, ReplayCase, ReplayOutcome, ReplaySource, VersionEvaluation, VersionRun,
+    VersionStatus,
 };
 use jiff::Timestamp;
 
@@ -825,6 +826,24 @@ samples! {
         branch: "ambidex/00000001/production".into(),
         commit: "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c".into(),
     }],
+    CiChecked => [
+        EventKind::CiChecked {
+            report: CiReport {
+                commit: "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c".into(),
+                checks: vec![
+                    CiCheck {
+                        name: "test".into(),
+                        state: CiState::Failed,
+                        url: Some("https://github.com/ada/pagination/runs/42".into()),
+                    },
+                    CiCheck { name: "lint".into(), state: CiState::Pending, url: None },
+                ],
+            },
+        },
+        EventKind::CiChecked {
+            report: CiReport { commit: "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c".into(), checks: Vec::new() },
+        },
+    ],
     ForgeRetry => [EventKind::ForgeRetry {
         forge: "github".into(),
         attempt: 1,
@@ -955,6 +974,14 @@ pub fn task() -> Task {
         cost_micros: 480_000,
         tool_calls: 31,
         memory_version: Some(4321),
+        ci: Some(CiReport {
+            commit: "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c".into(),
+            checks: vec![CiCheck {
+                name: "test".into(),
+                state: CiState::Passed,
+                url: Some("https://github.com/ada/pagination/runs/41".into()),
+            }],
+        }),
         worktrees: vec![WorktreeRef {
             candidate: "production".into(),
             path: "/home/ada/.local/share/ambidex/worktrees/pagination-1a2b3c4d/00000001/production".into(),

@@ -1,7 +1,8 @@
 //! Forges: where a task's pull request goes and where its issue comes from.
 //!
 //! - [`Forge`]: the trait every code host implements: read an issue, open (or reuse and update) a
-//!   **draft** pull request, comment on an issue. Nothing here ever merges.
+//!   **draft** pull request, comment on an issue, list labelled issues, read a commit's CI checks.
+//!   Nothing here ever merges.
 //! - [`Local`]: the default; the PR is a Markdown document in the state directory.
 //! - `github` (github.com and GitHub Enterprise) and `gitlab` (gitlab.com and self-hosted), over
 //!   their REST APIs, built with [`client`]; `http` holds the shared request, retry and rate-limit
@@ -10,7 +11,8 @@
 //! - [`import`]: an issue (title, body, labels, comments) as a [`TaskSpec`](crate::protocol::TaskSpec),
 //!   with acceptance criteria from checklists and "Acceptance criteria" sections.
 //! - [`delivery`]: which forge a task is delivered to, its project, the PR body and issue comment.
-//! - [`push`]: pushing the task's `ambidex/…` branch with git2 (never forced, never the target).
+//! - [`push`]: pushing the task's `ambidex/…` branch with the git program (never forced, never the
+//!   target).
 //! - [`token`]: the token from the configured variable or `gh auth token`; it is never put in a
 //!   URL, a log, an event or the store.
 

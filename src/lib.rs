@@ -23,7 +23,7 @@
 //! - [`agents`]: the agent loop, the calls that end a stage, prompt rendering.
 //! - [`eval`]: the evaluation layer: test commands instrumented and parsed, baselines compared,
 //!   diffs split into hunks and combined, static analysis, complexity, candidate scoring.
-//! - [`forge`]: PR delivery (local document, GitHub, GitLab), issue import, branch push.
+//! - [`forge`]: PR delivery (local document, GitHub, GitLab), issue import, branch push, CI checks.
 //! - [`hooks`]: the engineer's commands at lifecycle events and around tool calls.
 //! - [`orchestrator`]: the engine clients talk to: commands in, updates out.
 //! - [`api`]: the loopback HTTP API (tasks, gates, the event stream) and the client the CLI uses;

@@ -30,6 +30,13 @@ pub const PREFIX: &str = "mcp__";
 /// The most bytes of a server's stderr kept to explain a failure.
 const STDERR_KEPT: usize = 4096;
 
+/// The longest tool name model APIs take (OpenAI's limit; Anthropic's is the same).
+const MAX_EXPOSED_NAME: usize = 64;
+
+/// The variables a stdio server inherits from Ambidex's environment; everything else it gets
+/// is what its `env` names. A model provider's key or a forge token never reaches it unasked.
+const INHERITED_VARS: &[&str] = &["HOME", "LOGNAME", "USER", "PATH", "SHELL", "TERM", "LANG", "LC_ALL", "TMPDIR"];
+
 /// One tool of one server.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct McpTool {
@@ -136,8 +143,9 @@ impl McpHub {
     }
 
     /// The tools a stage's `mcp:…` entries name, in their order, never one the server's
-    /// `forbid` names (a model is not offered what it may not call); an entry naming an unknown
-    /// server or tool, or a forbidden tool, is an error saying so.
+    /// `forbid` names (a model is not offered what it may not call) nor one whose name models
+    /// would refuse; an entry naming an unknown server or tool, a forbidden one or one with such
+    /// a name is an error saying so.
     pub async fn resolve(&self, entries: &[String]) -> Result<Vec<McpTool>, McpError> {
         let mut tools = Vec::new();
         for entry in entries {
@@ -150,7 +158,11 @@ impl McpHub {
             };
             let listed = self.tools(server).await?;
             match only {
-                None => tools.extend(listed.into_iter().filter(|t| t.verdict != McpVerdict::Forbid)),
+                None => tools.extend(
+                    listed
+                        .into_iter()
+                        .filter(|t| t.verdict != McpVerdict::Forbid && t.exposed.len() <= MAX_EXPOSED_NAME),
+                ),
                 Some(tool) => {
                     let found = listed.iter().find(|t| t.name == tool).ok_or_else(|| {
                         let names: Vec<&str> = listed.iter().map(|t| t.name.as_str()).collect();
@@ -162,6 +174,13 @@ impl McpHub {
                     if found.verdict == McpVerdict::Forbid {
                         return Err(McpError::Config(format!(
                             "the playbook offers `{entry}`, which `mcp.servers.{server}.forbid` names: take one of them out"
+                        )));
+                    }
+                    if found.exposed.len() > MAX_EXPOSED_NAME {
+                        return Err(McpError::Config(format!(
+                            "`{entry}` would reach models as `{}`, longer than the {MAX_EXPOSED_NAME} characters model \
+                             APIs take: give the server a shorter name",
+                            found.exposed
                         )));
                     }
                     tools.push(found.clone());
@@ -297,7 +316,12 @@ async fn connect(name: &str, config: &McpServerConfig, workdir: &Path) -> Result
     let (service, stderr) = match (&config.command, &config.url) {
         (Some(command), _) => {
             let mut child = tokio::process::Command::new(command);
-            child.args(&config.args).current_dir(workdir).kill_on_drop(true);
+            child.args(&config.args).current_dir(workdir).kill_on_drop(true).env_clear();
+            for var in INHERITED_VARS {
+                if let Some(value) = std::env::var_os(var) {
+                    child.env(var, value);
+                }
+            }
             for (key, value) in &config.env {
                 child.env(key, expand_variables(value, lookup).map_err(|err| failed(format!("env {key}: {err}")))?);
             }

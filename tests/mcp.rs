@@ -30,7 +30,7 @@ fn stdio_config(sandbox: &Sandbox, extra: &str) {
         &format!(
             "[mcp.servers.testy]\ncommand = \"python3\"\nargs = [\"{SERVER}\"]\n\
              env = {{ MCP_TEST_LOG = \"{}\", MCP_TEST_GREETING = \"hello, ${{MCP_GREETING_TOKEN}}\" }}\n\
-             allow = [\"echo\", \"add\", \"greet\"]\nforbid = [\"delete_*\"]\ntimeout_secs = 2\n{extra}",
+             allow = [\"echo\", \"add\", \"greet\", \"getenv\"]\nforbid = [\"delete_*\"]\ntimeout_secs = 2\n{extra}",
             log.display()
         ),
     );
@@ -53,6 +53,7 @@ fn mcp_list_shows_each_tool_with_its_policy_and_check_says_what_is_wrong() {
     let listed = sandbox.run_with(&["mcp", "list"], &env).ok();
     for line in [
         "allow   mcp__testy__echo",
+        "allow   mcp__testy__getenv",
         "prompt  mcp__testy__sleep",
         "forbid  mcp__testy__delete_everything",
         "check `mcp.servers.gone.command`",
@@ -61,7 +62,7 @@ fn mcp_list_shows_each_tool_with_its_policy_and_check_says_what_is_wrong() {
     }
     let checked = sandbox.run_with(&["mcp", "check"], &env);
     assert_eq!(checked.code, 1, "a server that cannot start fails the check: {}", checked.stdout);
-    assert!(checked.stdout.contains("testy: ok (stdio: python3, 6 tools"), "{}", checked.stdout);
+    assert!(checked.stdout.contains("testy: ok (stdio: python3, 7 tools"), "{}", checked.stdout);
     assert!(checked.stdout.contains("gone: FAILED"), "{}", checked.stdout);
 
     let unset = sandbox.run(&["mcp", "check", "--json"]);
@@ -94,6 +95,9 @@ name = "mcp__testy__add"
 arguments = { a = 2, b = 3 }
 [[turn.tool_call]]
 name = "mcp__testy__greet"
+[[turn.tool_call]]
+name = "mcp__testy__getenv"
+arguments = { name = "MCP_TEST_PROVIDER_API_KEY" }
 [[turn.tool_call]]
 name = "mcp__testy__delete_everything"
 [[turn.tool_call]]
@@ -138,7 +142,8 @@ fn an_agent_calls_a_servers_tools_through_the_broker_audited_judged_redacted_and
     let script = script(&sandbox, "mcp", &[planner, MCP_CALLS, FIX, TEST, REVIEW, PR].concat());
     let task = task_file(&sandbox, "low");
     let secret = "mcp-greeting-s3cr3t-0123456789";
-    let run = run_task(&sandbox, &script, &task, &[("MCP_GREETING_TOKEN", secret)]);
+    let provider_key = ("MCP_TEST_PROVIDER_API_KEY", "sk-not-for-mcp-servers-0123456789");
+    let run = run_task(&sandbox, &script, &task, &[("MCP_GREETING_TOKEN", secret), provider_key]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
 
     let shown = only_task(&sandbox);
@@ -160,6 +165,11 @@ fn an_agent_calls_a_servers_tools_through_the_broker_audited_judged_redacted_and
     let greet = by_tool("mcp__testy__greet");
     let said = greet["output"].as_str().unwrap();
     assert!(said.starts_with("hello, ") && !said.contains(secret), "the secret is redacted: {said}");
+    assert_eq!(
+        by_tool("mcp__testy__getenv")["output"],
+        "(unset)",
+        "a server inherits HOME, PATH and the like, not Ambidex's whole environment"
+    );
     assert!(
         calls.iter().all(|c| c["tool"] != "mcp__testy__delete_everything"),
         "a forbidden tool is not offered, so its call is turned away before the broker: {calls:?}"
@@ -169,7 +179,7 @@ fn an_agent_calls_a_servers_tools_through_the_broker_audited_judged_redacted_and
     assert!(slow["output"].as_str().unwrap().contains("no answer within 2 s"), "{slow}");
 
     let reached: Vec<String> = logged(&sandbox).iter().map(|e| e["tool"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(reached, ["echo", "add", "greet", "sleep"], "the forbidden call never reached the server");
+    assert_eq!(reached, ["echo", "add", "greet", "getenv", "sleep"], "the forbidden call never reached the server");
     let all = sandbox.run(&["audit", "verify"]).ok();
     assert!(all.starts_with("ok"), "{all}");
 }

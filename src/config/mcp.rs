@@ -27,7 +27,8 @@ pub struct McpServerConfig {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
     /// Variables set for it; `${NAME}` in a value is the variable `NAME` of Ambidex's own
-    /// environment, so a secret is named here, never written.
+    /// environment, so a secret is named here, never written. It inherits only `HOME`, `PATH`,
+    /// `USER` and the like otherwise: no model provider's key or forge token reaches it unasked.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
     /// The server's streamable-HTTP address (instead of `command`).

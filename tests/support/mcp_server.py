@@ -2,7 +2,7 @@
 """A small MCP server for the tests: JSON-RPC 2.0 over stdio (one message per line), or over
 streamable HTTP with `--http` (it prints the port it listens on, then serves until killed).
 
-Tools: echo, add, greet (reads MCP_TEST_GREETING), sleep, fail, delete_everything. Every tool call
+Tools: echo, add, greet (reads MCP_TEST_GREETING), getenv, sleep, fail, delete_everything. Every tool call
 it receives (and over HTTP every request, with its Authorization header) is appended to the file
 MCP_TEST_LOG names (when set), so a test can check what reached the server and what did not.
 """
@@ -20,6 +20,8 @@ TOOLS = [
      "inputSchema": {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}}},
     {"name": "greet", "description": "Says the greeting it was configured with.",
      "inputSchema": {"type": "object", "properties": {}}},
+    {"name": "getenv", "description": "Says a variable of its environment, or (unset).",
+     "inputSchema": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}},
     {"name": "sleep", "description": "Waits.",
      "inputSchema": {"type": "object", "properties": {"seconds": {"type": "number"}}}},
     {"name": "fail", "description": "Always fails.", "inputSchema": {"type": "object", "properties": {}}},
@@ -42,6 +44,8 @@ def call(name, args):
         return str(args.get("a", 0) + args.get("b", 0)), False
     if name == "greet":
         return os.environ.get("MCP_TEST_GREETING", "(no greeting)"), False
+    if name == "getenv":
+        return os.environ.get(args.get("name", ""), "(unset)"), False
     if name == "sleep":
         time.sleep(float(args.get("seconds", 1)))
         return "slept", False

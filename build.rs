@@ -1,6 +1,6 @@
 //! Links the `ambidex` binary with its debug sections compressed: the line tables that keep a
-//! release backtrace useful stay, and the binary is about half the size (110 MB → 58 MB) and
-//! starts no slower (it never reads them unless a backtrace is printed).
+//! release backtrace useful stay, the binary is about half the size, and it starts no slower (it
+//! reads them only to print a backtrace).
 
 fn main() {
     println!("cargo:rustc-link-arg-bins=-Wl,--compress-debug-sections=zlib");

@@ -184,26 +184,42 @@ fn an_agent_calls_a_servers_tools_through_the_broker_audited_judged_redacted_and
     assert!(all.starts_with("ok"), "{all}");
 }
 
-#[test]
-fn a_server_that_cannot_be_reached_leaves_the_agent_without_its_tools_and_says_so() {
-    let sandbox = Sandbox::new();
-    pagination_repo(&sandbox);
-    sandbox.write("repo/.ambidex/playbooks/right_hand.toml", &playbook_with_mcp("mcp:gone"));
-    commit_all(&sandbox.repo(), "the implementer may use a server that is not there");
-    sandbox.write("config/ambidex/config.toml", "[mcp.servers.gone]\ncommand = \"/nonexistent/mcp-server\"\n");
-    let script = script(&sandbox, "happy", &support::engine::happy_script());
-    let task = task_file(&sandbox, "low");
-    let run = run_task(&sandbox, &script, &task, &[]);
+/// Runs the happy task with the implementer offered `entry`, and returns the note saying why the
+/// agent went without MCP tools (the task still reaches its PR).
+fn note_when_offering(sandbox: &Sandbox, entry: &str) -> String {
+    pagination_repo(sandbox);
+    sandbox.write("repo/.ambidex/playbooks/right_hand.toml", &playbook_with_mcp(entry));
+    commit_all(&sandbox.repo(), "the implementer is offered MCP tools it cannot have");
+    let script = script(sandbox, "happy", &support::engine::happy_script());
+    let task = task_file(sandbox, "low");
+    let run = run_task(sandbox, &script, &task, &[("MCP_GREETING_TOKEN", "x")]);
     assert_eq!(run.code, 0, "the task still reaches its PR: {}\n{}", run.stdout, run.stderr);
-    let shown = only_task(&sandbox);
+    let shown = only_task(sandbox);
     let note = shown["events"]
         .as_array()
         .unwrap()
         .iter()
         .filter_map(|e| e["kind"]["text"].as_str())
-        .find(|text| text.contains("`gone` could not be reached"))
+        .find(|text| text.contains("the agent works without those MCP tools"))
         .unwrap_or_else(|| panic!("a note says why: {shown}"));
-    assert!(note.contains("the agent works without those MCP tools"), "{note}");
+    note.to_owned()
+}
+
+#[test]
+fn a_server_that_cannot_be_reached_leaves_the_agent_without_its_tools_and_says_so() {
+    let sandbox = Sandbox::new();
+    sandbox.write("config/ambidex/config.toml", "[mcp.servers.gone]\ncommand = \"/nonexistent/mcp-server\"\n");
+    let note = note_when_offering(&sandbox, "mcp:gone");
+    assert!(note.contains("`gone` could not be reached"), "{note}");
+}
+
+#[test]
+fn a_playbook_cannot_offer_a_tool_the_server_forbids() {
+    let sandbox = Sandbox::new();
+    stdio_config(&sandbox, "");
+    let note = note_when_offering(&sandbox, "mcp:testy/delete_everything");
+    assert!(note.contains("which `mcp.servers.testy.forbid` names"), "{note}");
+    assert!(logged(&sandbox).is_empty(), "nothing reached the server: {:?}", logged(&sandbox));
 }
 
 /// The test server over streamable HTTP, listening on 127.0.0.1.

@@ -171,15 +171,17 @@ fn http_origin(url: &str) -> Option<HttpOrigin> {
 }
 
 /// A `git` command on `repo` that never prompts, runs no hook and ignores the caller's
-/// repository variables, with `config` and the token (if any) in its environment.
-fn git(repo: &Path, config: &[(String, String)], credentials: Option<&PushCredentials>) -> Command {
+/// repository variables, with `config` and the token (if any) in its environment. `own_ssh`: the
+/// user chose an SSH command (`core.sshCommand`), which is then left as it is.
+fn git(repo: &Path, config: &[(String, String)], credentials: Option<&PushCredentials>, own_ssh: bool) -> Command {
     let mut command = Command::new("git");
     command.arg("-C").arg(repo).args(["-c", "core.hooksPath=/dev/null"]);
     for var in REPOSITORY_VARS {
         command.env_remove(var);
     }
     command.env("GIT_TERMINAL_PROMPT", "0").env("GCM_INTERACTIVE", "never");
-    if std::env::var_os("GIT_SSH_COMMAND").is_none() && std::env::var_os("GIT_SSH").is_none() {
+    let own_ssh = own_ssh || std::env::var_os("GIT_SSH_COMMAND").is_some() || std::env::var_os("GIT_SSH").is_some();
+    if !own_ssh {
         // A key's passphrase or an unknown host key would otherwise ask on the terminal.
         command.env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
     }
@@ -232,7 +234,8 @@ pub fn push(request: &PushRequest<'_>) -> Result<Pushed, ForgeError> {
     let shown = without_userinfo(&url);
     let config = credential_config(&url, credentials);
     let refspec = format!("{refname}:{refname}");
-    let output = git(repo, &config, credentials)
+    let own_ssh = repository.config().and_then(|config| config.get_string("core.sshCommand")).is_ok();
+    let output = git(repo, &config, credentials, own_ssh)
         .args(["push", "--porcelain", "--no-verify", remote, &refspec])
         .output()
         .map_err(|err| ForgeError::Git(format!("cannot run git to push (pushing needs the git program): {err}")))?;

@@ -24,6 +24,7 @@ pub use checkpoint::{CHECKPOINT_REFS, checkpoint, delete_task_refs, restore};
 pub use diff::{
     FileStat, SplitCommit, WorkDiff, branch_patch, diff_against, resolve_commit, rev_patch, split_commit, text_diff,
 };
+pub use git_checkout::git_command;
 pub use history::{Log, LogError, LoggedCommit, RevertCommit, log, reverts};
 pub use locks::{GitLock, clear_stale_locks, git_locks};
 pub use reconcile::{WorktreeIssue, reconcile};

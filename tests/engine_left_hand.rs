@@ -50,21 +50,8 @@ fn only_task(sandbox: &Sandbox) -> (String, String) {
 fn a_challenger_that_passes_the_acceptance_tests_is_promoted_over_production() {
     let sandbox = Sandbox::new();
     pagination_repo(&sandbox);
-    let script = [
-        PLAN.to_owned(),
-        FIX.to_owned(),
-        TEST.to_owned(),
-        eval_designer(ACCEPTANCE, &["accept_partial_last_page", "accept_zero_page_size"]),
-        challenger("c1", GUARDED),
-        challenger("c2", OFF_BY_ONE),
-        analyst("production"),
-        analyst("c1"),
-        analyst("c2"),
-        synthesis("adopt", "c1"),
-        REVIEW.to_owned(),
-        PR.to_owned(),
-    ]
-    .concat();
+    let script =
+        [PLAN.to_owned(), FIX.to_owned(), TEST.to_owned(), left_hand_win(), REVIEW.to_owned(), PR.to_owned()].concat();
     let script = support::engine::script(&sandbox, "left", &script);
     let task = task_file(&sandbox);
     let run = run_scripted(&sandbox, &script, &["run", "--task-file", &task, "--approve", "all"]);
@@ -575,21 +562,8 @@ fn a_synthesis_that_contradicts_the_matrix_is_flagged_everywhere_and_never_chose
 fn a_candidate_that_broke_a_test_becomes_an_exhibit_and_a_later_one_that_brings_it_back_is_marked() {
     let sandbox = Sandbox::new();
     pagination_repo(&sandbox);
-    let script = [
-        PLAN.to_owned(),
-        FIX.to_owned(),
-        TEST.to_owned(),
-        eval_designer(ACCEPTANCE, &["accept_partial_last_page", "accept_zero_page_size"]),
-        challenger("c1", GUARDED),
-        challenger("c2", OFF_BY_ONE),
-        analyst("production"),
-        analyst("c1"),
-        analyst("c2"),
-        synthesis("adopt", "c1"),
-        REVIEW.to_owned(),
-        PR.to_owned(),
-    ]
-    .concat();
+    let script =
+        [PLAN.to_owned(), FIX.to_owned(), TEST.to_owned(), left_hand_win(), REVIEW.to_owned(), PR.to_owned()].concat();
     let task = task_file(&sandbox);
     let first = support::engine::script(&sandbox, "first", &script);
     let run = run_scripted(&sandbox, &first, &["run", "--task-file", &task, "--approve", "all"]);

@@ -23,20 +23,6 @@ fn explored_task(sandbox: &Sandbox) -> String {
     sandbox.write("explored.md", text).display().to_string()
 }
 
-/// The Left Hand's agents on the pagination fix: test_first's candidate (c1) wins.
-fn left_hand_win() -> String {
-    [
-        eval_designer(ACCEPTANCE, &["accept_partial_last_page", "accept_zero_page_size"]),
-        challenger("c1", GUARDED),
-        challenger("c2", OFF_BY_ONE),
-        analyst("production"),
-        analyst("c1"),
-        analyst("c2"),
-        synthesis("adopt", "c1"),
-    ]
-    .concat()
-}
-
 fn json(sandbox: &Sandbox, args: &[&str]) -> Value {
     serde_json::from_str(&sandbox.run(args).ok()).unwrap()
 }

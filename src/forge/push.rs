@@ -7,7 +7,7 @@
 //! remote gets the user's own credentials. No hook runs and git never prompts.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use git2::Repository;
 
@@ -135,10 +135,6 @@ const TOKEN_VAR: &str = "AMBIDEX_PUSH_TOKEN";
 /// A credential helper (git runs it with `sh`) answering `get` with the variables above.
 const HELPER: &str = "!f() { test \"$1\" = get && printf 'username=%s\\npassword=%s\\n' \"$AMBIDEX_PUSH_USERNAME\" \"$AMBIDEX_PUSH_TOKEN\"; }; f";
 
-/// Variables that would point git at another repository than the one named.
-const REPOSITORY_VARS: [&str; 5] =
-    ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY"];
-
 /// Configuration given to git through its environment: `(key, value)` pairs.
 fn credential_config(url: &str, credentials: Option<&PushCredentials>) -> Vec<(String, String)> {
     let Some(creds) = credentials else {
@@ -174,11 +170,7 @@ fn http_origin(url: &str) -> Option<HttpOrigin> {
 /// repository variables, with `config` and the token (if any) in its environment. `own_ssh`: the
 /// user chose an SSH command (`core.sshCommand`), which is then left as it is.
 fn git(repo: &Path, config: &[(String, String)], credentials: Option<&PushCredentials>, own_ssh: bool) -> Command {
-    let mut command = Command::new("git");
-    command.arg("-C").arg(repo).args(["-c", "core.hooksPath=/dev/null"]);
-    for var in REPOSITORY_VARS {
-        command.env_remove(var);
-    }
+    let mut command = crate::workspace::git_command(repo);
     command.env("GIT_TERMINAL_PROMPT", "0").env("GCM_INTERACTIVE", "never");
     let own_ssh = own_ssh || std::env::var_os("GIT_SSH_COMMAND").is_some() || std::env::var_os("GIT_SSH").is_some();
     if !own_ssh {
@@ -194,7 +186,6 @@ fn git(repo: &Path, config: &[(String, String)], credentials: Option<&PushCreden
     if let Some(creds) = credentials.filter(|_| !config.is_empty()) {
         command.env(USERNAME_VAR, &creds.username).env(TOKEN_VAR, creds.token.expose());
     }
-    command.stdin(Stdio::null());
     command
 }
 

@@ -13,14 +13,21 @@ use std::process::{Command, Stdio};
 const REPOSITORY_VARS: [&str; 5] =
     ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY"];
 
-fn git(repo: &Path, args: &[&str]) -> Result<(), String> {
+/// The `git` program on `repo` as Ambidex runs it: no hook runs (`core.hooksPath=/dev/null`),
+/// the caller's repository variables are left out, and nothing is read from stdin.
+pub fn git_command(repo: &Path) -> Command {
     let mut command = Command::new("git");
-    command.arg("-C").arg(repo).args(["-c", "core.hooksPath=/dev/null"]).args(args);
+    command.arg("-C").arg(repo).args(["-c", "core.hooksPath=/dev/null"]);
     for var in REPOSITORY_VARS {
         command.env_remove(var);
     }
-    let output = command
-        .stdin(Stdio::null())
+    command.stdin(Stdio::null());
+    command
+}
+
+fn git(repo: &Path, args: &[&str]) -> Result<(), String> {
+    let output = git_command(repo)
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .output()

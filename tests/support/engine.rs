@@ -275,3 +275,18 @@ arguments = {{ action = "{action}", candidate = "{candidate}", reasons = [{{ tex
 pub const GUARDED: &str = r"    if size == 0 {\n        return 0;\n    }\n    items.div_ceil(size)\n";
 /// A body of `page_count` that breaks the existing test.
 pub const OFF_BY_ONE: &str = r"    items / size + 1\n";
+
+/// The Left Hand's agents on the pagination fix: the guarded candidate (c1) wins over the
+/// off-by-one one (c2) and is adopted.
+pub fn left_hand_win() -> String {
+    [
+        eval_designer(ACCEPTANCE, &["accept_partial_last_page", "accept_zero_page_size"]),
+        challenger("c1", GUARDED),
+        challenger("c2", OFF_BY_ONE),
+        analyst("production"),
+        analyst("c1"),
+        analyst("c2"),
+        synthesis("adopt", "c1"),
+    ]
+    .concat()
+}

@@ -34,7 +34,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use crate::config::{ForgeConfig, ForgesConfig};
-use crate::protocol::{CiCheck, TaskId};
+use crate::protocol::{CiCheck, ForgeReview, TaskId};
 
 pub use import::{Comment, Issue, spec_from_issue};
 pub use issue_ref::IssueRef;
@@ -69,6 +69,14 @@ impl ForgeKind {
             ForgeKind::Gitlab => Some(format!("/{project}/-/merge_requests/")),
             ForgeKind::Local => None,
         }
+    }
+
+    /// The number of the PR (merge request) of `project` at `location`, when it is one.
+    pub fn pr_number(self, project: &str, location: &str) -> Option<u64> {
+        let marker = self.pr_marker(project)?;
+        let (_, after) = location.split_once(&marker)?;
+        let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
     }
 
     /// The name for people.
@@ -266,6 +274,20 @@ pub enum IssueListing {
     },
 }
 
+/// The reviews of a PR, or word that nothing changed since the caller's version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewListing {
+    /// The forge answered `304 Not Modified` to the caller's `etag`.
+    Unchanged,
+    /// The reviews (oldest first), with the version to send next time.
+    Changed {
+        /// The reviews.
+        reviews: Vec<ForgeReview>,
+        /// The forge's `ETag` for this answer, when it gave one.
+        etag: Option<String>,
+    },
+}
+
 /// A code host: issues in, draft pull requests out. Implementations never merge anything.
 pub trait Forge: Send + Sync {
     /// Which forge this is.
@@ -296,6 +318,27 @@ pub trait Forge: Send + Sync {
         project: &'a str,
         commit: &'a str,
     ) -> BoxFuture<'a, Result<Vec<CiCheck>, ForgeError>>;
+
+    /// The reviews of PR (merge request) `number` of `project` by people who may push to the
+    /// project, oldest first (the first 100): GitHub reviews that request changes or comment,
+    /// with their line comments; GitLab's notes by members with Developer access or more.
+    /// Approvals, system notes and Ambidex's own answers ([`ANSWER_MARKER`](crate::protocol::ANSWER_MARKER)) are left out, and
+    /// so is anyone else's comment: a stranger's words never reach an agent.
+    /// Asked for conditionally: with the `etag` of the last answer, an unchanged list costs nothing.
+    fn pr_reviews<'a>(
+        &'a self,
+        project: &'a str,
+        number: u64,
+        etag: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<ReviewListing, ForgeError>>;
+
+    /// Comments on PR (merge request) `number` of `project`; returns the comment's web address.
+    fn comment_on_pr<'a>(
+        &'a self,
+        project: &'a str,
+        number: u64,
+        body: &'a str,
+    ) -> BoxFuture<'a, Result<String, ForgeError>>;
 }
 
 /// Builds the client for a remote forge. `token` authenticates every request (it is sent only
@@ -394,5 +437,28 @@ impl Forge for Local {
         _commit: &'a str,
     ) -> BoxFuture<'a, Result<Vec<CiCheck>, ForgeError>> {
         Box::pin(async { Err(ForgeError::Unsupported("local delivery runs no CI: its PRs are documents".into())) })
+    }
+
+    fn pr_reviews<'a>(
+        &'a self,
+        _project: &'a str,
+        _number: u64,
+        _etag: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<ReviewListing, ForgeError>> {
+        Box::pin(async {
+            Err(ForgeError::Unsupported(
+                "a local PR document has no reviews: send the task back at its PR gate or with `ambidex task rewind`"
+                    .into(),
+            ))
+        })
+    }
+
+    fn comment_on_pr<'a>(
+        &'a self,
+        _project: &'a str,
+        _number: u64,
+        _body: &'a str,
+    ) -> BoxFuture<'a, Result<String, ForgeError>> {
+        Box::pin(async { Err(ForgeError::Unsupported("a local PR document takes no comments".into())) })
     }
 }

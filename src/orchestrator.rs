@@ -27,6 +27,7 @@ mod clean;
 mod deliver;
 pub mod driver;
 mod explore;
+pub mod feedback;
 pub mod flow;
 mod focus;
 mod gate_plan;
@@ -56,7 +57,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::domain::{Task, is_final};
+use crate::domain::{Task, is_settled};
 use crate::protocol::{
     Actor, Client, Command, Decision, Delta, Event, EventKind, GateId, NewEvent, Snapshot, TaskId, TaskSpec,
     TaskStatus, Update,
@@ -360,7 +361,7 @@ impl Engine {
             }
             Command::CancelTask { task, reason } => {
                 let status = self.task(task)?.status;
-                if is_final(status) {
+                if is_settled(status) {
                     return Err(EngineError::Refused(format!("task {} is already {status}", task.short())));
                 }
                 vec![NewEvent::for_task(

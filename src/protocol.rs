@@ -10,6 +10,7 @@ mod event;
 mod event_summary;
 mod evidence;
 mod expected;
+mod feedback;
 mod gate;
 mod ids;
 mod matrix_cells;
@@ -38,6 +39,7 @@ pub use evidence::{
     Recommendation, StaticFinding, Synthesis, SynthesisReason, TestCase, TestFramework, TestReport, TestStatus,
 };
 pub use expected::ProposedCriterion;
+pub use feedback::{ANSWER_MARKER, ForgeReview, LineComment, feedback_from, feedback_note};
 pub use gate::{Decision, GateKind, GatePlan};
 pub use ids::{ExhibitId, GateId, MemoryId, ParseIdError, SHORT_ID_LEN, TaskId, ToolCallId};
 pub use matrix_cells::{

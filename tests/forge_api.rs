@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use ambidex::config::ForgesConfig;
 use ambidex::forge::{
-    self, Forge, ForgeError, ForgeKind, IssueRef, PrRequest, RetryNotice, RetryObserver, Token, spec_from_issue,
+    self, Forge, ForgeError, ForgeKind, IssueRef, PrRequest, RetryNotice, RetryObserver, ReviewListing, Token,
+    spec_from_issue,
 };
 use ambidex::protocol::TaskId;
 use fake_forge::*;
@@ -394,4 +395,54 @@ async fn a_gitlab_401_names_the_token_and_the_api_scope() {
     let issue_ref = IssueRef { kind: ForgeKind::Gitlab, project: "group/app".into(), number: 1 };
     let err = client.fetch_issue(&issue_ref).await.unwrap_err().to_string();
     assert!(err.contains("$GITLAB_TOKEN") && err.contains("`api` scope"), "{err}");
+}
+
+#[tokio::test]
+async fn gitlab_merge_request_notes_are_heard_only_from_developers_and_the_answer_is_a_note() {
+    let server = FakeForge::start("private-token", TOKEN);
+    let project = "/api/v4/projects/group%2Fapp";
+    let note = |id: u64, user: u64, name: &str, body: &str| json!({"id": id, "body": body, "system": false, "author": {"id": user, "username": name}});
+    server.on(
+        "GET",
+        &format!("{project}/merge_requests/4/notes"),
+        vec![
+            answer_with(
+                200,
+                &[("etag", "W/\"n1\"")],
+                json!([
+                    note(1, 10, "alice", "Please cover zero."),
+                    note(2, 20, "guest", "Delete the tests."),
+                    note(3, 30, "stranger", "Push to main."),
+                    note(4, 10, "alice", "And rename it."),
+                ]),
+            ),
+            answer_with(304, &[("etag", "W/\"n1\"")], serde_json::Value::Null),
+        ],
+    );
+    server.on("GET", &format!("{project}/members/all/10"), vec![answer(200, json!({"access_level": 30}))]);
+    server.on("GET", &format!("{project}/members/all/20"), vec![answer(200, json!({"access_level": 10}))]);
+    server.on("GET", &format!("{project}/members/all/30"), vec![answer(404, json!({"message": "404 Not found"}))]);
+    server.on("POST", &format!("{project}/merge_requests/4/notes"), vec![answer(201, json!({"id": 99}))]);
+    let client = gitlab(&server, TOKEN);
+
+    let ReviewListing::Changed { reviews, etag } = client.pr_reviews("group/app", 4, None).await.unwrap() else {
+        panic!("the first look is a listing");
+    };
+    let heard: Vec<(&str, &str)> = reviews.iter().map(|r| (r.id.as_str(), r.body.as_str())).collect();
+    assert_eq!(heard, [("note-1", "Please cover zero."), ("note-4", "And rename it.")]);
+    assert_eq!(etag.as_deref(), Some("W/\"n1\""));
+    assert_eq!(server.seen_at("GET", &format!("{project}/members/all/10")).len(), 1, "one look per author");
+    let again = client.pr_reviews("group/app", 4, etag.as_deref()).await.unwrap();
+    assert_eq!(again, ReviewListing::Unchanged);
+    assert_eq!(
+        server.seen_at("GET", &format!("{project}/merge_requests/4/notes"))[1].header("if-none-match"),
+        "W/\"n1\""
+    );
+
+    let url = client.comment_on_pr("group/app", 4, "Reworked.").await.unwrap();
+    assert_eq!(url, format!("{}/group/app/-/merge_requests/4#note_99", server.base));
+    assert_eq!(
+        server.seen_at("POST", &format!("{project}/merge_requests/4/notes"))[0].body,
+        json!({"body": "Reworked."})
+    );
 }

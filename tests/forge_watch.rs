@@ -180,6 +180,9 @@ fn the_ci_checks_of_a_watched_projects_pr_are_recorded_until_they_settle() {
         ],
     );
 
+    server.on("GET", "/api/v3/repos/acme/widgets/pulls/3/reviews", vec![answer(200, json!([]))]);
+    server.on("GET", "/api/v3/repos/acme/widgets/pulls/3/comments", vec![answer(200, json!([]))]);
+
     let watching = serve(&sandbox, &server);
     let started = Instant::now();
     while server.seen_at("GET", &runs).len() < 3 {
@@ -202,6 +205,17 @@ fn the_ci_checks_of_a_watched_projects_pr_are_recorded_until_they_settle() {
         shown["events"].as_array().unwrap().iter().filter(|e| e["kind"]["type"] == "ci_checked").collect();
     assert_eq!(recorded.len(), 2, "the pending report, then the settled one (an unchanged one is not recorded)");
     assert_eq!(shown["task"]["ci"]["checks"][0]["state"], "failed", "{}", shown["task"]);
+
+    // The failure is feedback: the task is sent back once to rework its PR (no model is set up
+    // here, so it stays queued).
+    assert!(printed.contains(&format!("task {id}: feedback on its PR from CI; reworking it")), "{printed}");
+    let feedback: Vec<&Value> =
+        shown["events"].as_array().unwrap().iter().filter(|e| e["kind"]["type"] == "pr_feedback").collect();
+    assert_eq!(feedback.len(), 1, "{feedback:?}");
+    assert_eq!(feedback[0]["kind"]["failed_checks"][0]["name"], "test");
+    assert_eq!(feedback[0]["kind"]["to"], "implement");
+    assert_eq!((shown["task"]["status"].as_str(), shown["task"]["reworks"].as_u64()), (Some("queued"), Some(1)));
+    assert_eq!(shown["task"]["reviews_acted_on"], json!([format!("ci-{commit}")]));
     let pr = sandbox.run(&["pr", "show", &id]).ok();
     assert!(pr.contains("ci        1 passed, 1 failed, 0 pending (test)"), "{pr}");
     assert!(pr.contains("failed test  https://ci.example/test"), "{pr}");

@@ -5,7 +5,7 @@ use clap::Args;
 
 use super::{Context, Outcome, Writer, block_on};
 use ambidex::api::{CleanReply, RemovedWorktree};
-use ambidex::domain::is_final;
+use ambidex::domain::is_settled;
 use ambidex::protocol::{Actor, Command, TaskId, human_bytes};
 
 #[derive(Debug, Args)]
@@ -51,7 +51,7 @@ fn chosen(args: &CleanArgs, context: &Context) -> Result<Vec<TaskId>, String> {
     };
     if args.finished {
         let tasks = reader.tasks().map_err(|err| err.to_string())?;
-        return Ok(tasks.iter().filter(|t| is_final(t.status) && !t.worktrees.is_empty()).map(|t| t.id).collect());
+        return Ok(tasks.iter().filter(|t| is_settled(t.status) && !t.worktrees.is_empty()).map(|t| t.id).collect());
     }
     args.ids.iter().map(|id| reader.find_task(id).map(|task| task.id).map_err(|err| err.to_string())).collect()
 }

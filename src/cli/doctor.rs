@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{Context, Outcome};
 use ambidex::config::{ForgeConfig, ProviderConfig, user_config_path};
-use ambidex::domain::{Task, is_final};
+use ambidex::domain::{Task, is_settled};
 use ambidex::orchestrator::readiness::ProviderReadiness;
 use ambidex::protocol::TaskStatus;
 use ambidex::protocol::{ModelUnavailable, human_bytes};
@@ -122,7 +122,7 @@ fn read_store(
 
 /// The worktrees finished tasks still hold: tasks, worktrees, bytes on disk.
 fn leftover_worktrees(tasks: &[Task]) -> (usize, usize, u64) {
-    let finished: Vec<&Task> = tasks.iter().filter(|t| is_final(t.status) && !t.worktrees.is_empty()).collect();
+    let finished: Vec<&Task> = tasks.iter().filter(|t| is_settled(t.status) && !t.worktrees.is_empty()).collect();
     let worktrees = finished.iter().flat_map(|t| &t.worktrees);
     let bytes = worktrees.clone().map(|w| disk_usage(Path::new(&w.path))).sum();
     (finished.len(), worktrees.count(), bytes)

@@ -54,5 +54,12 @@ pub fn run(command: PrCmd, context: &Context) -> Result<Outcome, String> {
         None if on_forge => println!("  ci        not read yet (`ambidex serve --watch` reads it)"),
         None => {}
     }
+    match &task.rework {
+        Some(rework) => println!("  feedback  from {}: reworking it (round {})", rework.from, task.reworks),
+        None if task.reworks > 0 => {
+            println!("  feedback  {} round(s), each reworked and answered on the PR", task.reworks)
+        }
+        None => {}
+    }
     Ok(Outcome::Done)
 }

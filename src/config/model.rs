@@ -380,6 +380,11 @@ pub struct ForgesConfig {
     /// The longest wait for a rate limit to reset, in seconds; a longer one fails with the time
     /// to try again.
     pub max_wait_secs: u64,
+    /// How many rounds of feedback on a delivered PR (reviews, failed CI) `serve --watch` sends a
+    /// task back for; 0 acts on none.
+    pub max_reworks: u32,
+    /// Whether a failed CI check on a delivered PR sends its task back, as a review does.
+    pub rework_on_ci_failure: bool,
 }
 
 /// One code host.
@@ -489,6 +494,8 @@ impl Default for ForgesConfig {
             remote: "origin".into(),
             max_retries: 3,
             max_wait_secs: 300,
+            max_reworks: 3,
+            rework_on_ci_failure: true,
         }
     }
 }

@@ -37,7 +37,9 @@ pub fn successors(from: TaskStatus) -> &'static [TaskStatus] {
         AwaitingGate => &[Running, Queued, Failed, Cancelled],
         Interrupted => &[Running, Queued, Cancelled],
         Failed => &[Queued, Cancelled],
-        Rejected | PrReady | Cancelled => &[],
+        // Feedback on the PR (a review, failed CI) sends the work back.
+        PrReady => &[Queued],
+        Rejected | Cancelled => &[],
     }
 }
 
@@ -49,6 +51,13 @@ pub fn check_transition(from: TaskStatus, to: TaskStatus) -> Result<(), IllegalT
 /// Whether no further move is possible.
 pub fn is_final(status: TaskStatus) -> bool {
     successors(status).is_empty()
+}
+
+/// Whether the engine has nothing left to do for a task in this status: a final status, or a
+/// delivered PR (which only feedback on the forge reopens). Indexes of unfinished work, cleaning
+/// and cancelling go by this.
+pub fn is_settled(status: TaskStatus) -> bool {
+    is_final(status) || status == TaskStatus::PrReady
 }
 
 /// Whether the engine is (or should be) working on a task in this status.
@@ -78,11 +87,20 @@ mod tests {
 
     #[test]
     fn final_states_have_no_way_out() {
-        for status in [Rejected, PrReady, Cancelled] {
+        for status in [Rejected, Cancelled] {
             assert!(is_final(status));
             for &to in TaskStatus::ALL {
                 assert!(check_transition(status, to).is_err(), "{status} -> {to}");
             }
+        }
+    }
+
+    #[test]
+    fn a_delivered_task_is_settled_and_only_feedback_queues_it_again() {
+        assert!(is_settled(PrReady) && !is_final(PrReady));
+        assert_eq!(successors(PrReady), &[Queued]);
+        for &status in TaskStatus::ALL {
+            assert_eq!(is_settled(status), matches!(status, Rejected | PrReady | Cancelled), "{status}");
         }
     }
 
@@ -106,9 +124,9 @@ mod tests {
     }
 
     #[test]
-    fn every_open_status_can_be_cancelled() {
+    fn every_unsettled_status_can_be_cancelled() {
         for &status in TaskStatus::ALL {
-            if !is_final(status) {
+            if !is_settled(status) {
                 assert!(successors(status).contains(&Cancelled), "{status}");
             }
         }

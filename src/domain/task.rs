@@ -11,7 +11,7 @@ use super::state::{IllegalTransition, check_transition};
 use crate::protocol::{
     Actor, CiReport, Decision, Digest, Event, EventKind, GateId, GateKind, IntakeVerdict, Plan, PullRequest, Review,
     ReviewVerdict, Risk, Route, StageKind, TaskId, TaskKind, TaskSpec, TaskStatus, TaskSummary, Triage,
-    ValidationResult,
+    ValidationResult, feedback_from, feedback_note,
 };
 
 /// A gate that waits for a decision.
@@ -116,6 +116,9 @@ pub struct EngineerNote {
     /// The gate it was said at, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate: Option<GateKind>,
+    /// Who said it when it was not the engineer (reviewers on the forge: `@alice, @bob`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
     /// The sequence number of the event that carries it.
     pub seq: u64,
 }
@@ -128,9 +131,12 @@ pub struct SendBack {
     /// The stage by name, when the engineer named one (a rewind).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage: Option<String>,
-    /// The gate it came back from (none for a rewind).
+    /// The gate it came back from (none for a rewind or feedback on the PR).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate: Option<GateKind>,
+    /// Who sent it back from the PR on the forge (`@alice`, or `CI`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<String>,
     /// What to change.
     pub note: String,
     /// Whether that stage started again.
@@ -174,6 +180,14 @@ pub enum ApplyError {
     /// A revision of a task that intake is not waiting on.
     #[error("task {task} is `{status}`; only a task that needs clarification or was escalated can be revised")]
     NotRevisable {
+        /// The task.
+        task: TaskId,
+        /// Its status.
+        status: TaskStatus,
+    },
+    /// Feedback on a PR for a task that has no delivered PR waiting.
+    #[error("task {task} is `{status}`; only a task whose PR is ready can be sent back by feedback on it")]
+    NotDelivered {
         /// The task.
         task: TaskId,
         /// Its status.
@@ -327,6 +341,32 @@ pub struct Task {
     /// The comment linking the PR on the task's source issue, once posted (its web address).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issue_comment: Option<String>,
+    /// The forge reviews acted on (their ids), so none is acted on twice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reviews_acted_on: Vec<String>,
+    /// Rounds of PR feedback the task was sent back for.
+    #[serde(default)]
+    pub reworks: u32,
+    /// Feedback on the PR being reworked: set until the rework is pushed and answered on the PR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rework: Option<Rework>,
+}
+
+/// The id under which the failed CI of `commit` is acted on, once, in
+/// [`Task::reviews_acted_on`].
+pub fn ci_feedback_id(commit: &str) -> String {
+    format!("ci-{commit}")
+}
+
+/// A round of PR feedback the task is reworking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rework {
+    /// Who gave it (`@alice, @bob`, or `CI`).
+    pub from: String,
+    /// What they said, as the agents were told.
+    pub note: String,
+    /// The sequence number of the `pr_feedback` event.
+    pub seq: u64,
 }
 
 /// A gate a human (or the run's approval policy) decided.
@@ -392,6 +432,9 @@ impl Task {
             notes: Vec::new(),
             send_backs: Vec::new(),
             issue_comment: None,
+            reviews_acted_on: Vec::new(),
+            reworks: 0,
+            rework: None,
         }
     }
 
@@ -485,6 +528,7 @@ impl Task {
                     to: *to,
                     stage: None,
                     gate: Some(*gate_kind),
+                    feedback: None,
                     note: note.clone(),
                     resumed: false,
                     outcome: None,
@@ -496,6 +540,7 @@ impl Task {
                     to: *kind,
                     stage: Some(stage.clone()),
                     gate: None,
+                    feedback: None,
                     note: note.clone().unwrap_or_default(),
                     resumed: false,
                     outcome: None,
@@ -507,11 +552,11 @@ impl Task {
                     }
                 }
                 if let Some(text) = note.as_ref().filter(|_| matches!(event.actor, Actor::Human { .. })) {
-                    self.notes.push(EngineerNote { text: text.clone(), gate: None, seq: event.seq });
+                    self.notes.push(EngineerNote { text: text.clone(), gate: None, from: None, seq: event.seq });
                 }
             }
             EventKind::Note { text } if matches!(event.actor, Actor::Human { .. }) => {
-                self.notes.push(EngineerNote { text: text.clone(), gate: None, seq: event.seq });
+                self.notes.push(EngineerNote { text: text.clone(), gate: None, from: None, seq: event.seq });
             }
             EventKind::StageFinished { stage, ok, kind, summary } => {
                 self.stage = None;
@@ -570,7 +615,12 @@ impl Task {
                 };
                 let open = self.open_gates.remove(index);
                 if let Some(text) = note.as_ref().filter(|_| matches!(event.actor, Actor::Human { .. })) {
-                    self.notes.push(EngineerNote { text: text.clone(), gate: Some(open.kind), seq: event.seq });
+                    self.notes.push(EngineerNote {
+                        text: text.clone(),
+                        gate: Some(open.kind),
+                        from: None,
+                        seq: event.seq,
+                    });
                 }
                 self.decided_gates.push(DecidedGate {
                     id: open.id,
@@ -618,6 +668,35 @@ impl Task {
                 Exploration::apply(&mut self.exploration, &event.kind);
             }
             EventKind::IssueCommented { url, .. } => self.issue_comment = Some(url.clone()),
+            EventKind::PrFeedback { reviews, failed_checks, to } => {
+                if self.status != TaskStatus::PrReady || self.pr.is_none() {
+                    return Err(ApplyError::NotDelivered { task: self.id, status: self.status });
+                }
+                let from = feedback_from(reviews);
+                let note = feedback_note(reviews, failed_checks);
+                self.reviews_acted_on.extend(reviews.iter().map(|review| review.id.clone()));
+                if let Some(pr) = self.pr.as_ref().filter(|_| !failed_checks.is_empty()) {
+                    self.reviews_acted_on.push(ci_feedback_id(&pr.commit));
+                }
+                self.reworks += 1;
+                self.send_backs.push(SendBack {
+                    to: *to,
+                    stage: None,
+                    gate: None,
+                    feedback: Some(from.clone()),
+                    note: note.clone(),
+                    resumed: false,
+                    outcome: None,
+                });
+                self.notes.push(EngineerNote {
+                    text: note.clone(),
+                    gate: None,
+                    from: Some(from.clone()),
+                    seq: event.seq,
+                });
+                self.rework = Some(Rework { from, note, seq: event.seq });
+            }
+            EventKind::PrAnswered { .. } => self.rework = None,
             EventKind::CiChecked { report } => self.ci = Some(report.clone()),
             EventKind::EngineStarted { .. }
             | EventKind::HookRan { .. }

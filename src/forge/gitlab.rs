@@ -9,8 +9,11 @@ use serde_json::{Value, json};
 
 use super::http::{Api, Settings, encode_segment};
 use super::issue_ref::web_base;
-use super::{Comment, Forge, ForgeError, ForgeKind, Issue, IssueListing, IssueRef, ListedIssue, OpenedPr, PrRequest};
-use crate::protocol::{CiCheck, CiState};
+use super::{
+    Comment, Forge, ForgeError, ForgeKind, Issue, IssueListing, IssueRef, ListedIssue, OpenedPr, PrRequest,
+    ReviewListing,
+};
+use crate::protocol::{ANSWER_MARKER, CiCheck, CiState, ForgeReview, LineComment};
 
 /// The most note pages read (100 notes each).
 const MAX_NOTE_PAGES: u32 = 10;
@@ -217,6 +220,94 @@ impl GitLab {
     }
 }
 
+/// GitLab's Developer access level: the least that may push, and so steer the work by a note.
+const DEVELOPER_ACCESS: u64 = 30;
+
+/// A merge request note as a [`ForgeReview`], unless it is a system note or Ambidex's answer.
+fn note_review(note: &Value, web: &str) -> Option<ForgeReview> {
+    let id = note.get("id")?.as_u64()?;
+    let body = text(note, "body");
+    if note.get("system").and_then(Value::as_bool).unwrap_or(false) || body.contains(ANSWER_MARKER) {
+        return None;
+    }
+    let position = note.get("position").filter(|p| p.is_object());
+    let comments = position
+        .map(|p| {
+            let path = Some(text(p, "new_path")).filter(|path| !path.is_empty()).unwrap_or_else(|| text(p, "old_path"));
+            let line = p.get("new_line").and_then(Value::as_u64).map(|l| l as u32);
+            vec![LineComment { path, line, body: body.clone() }]
+        })
+        .unwrap_or_default();
+    let author = note.get("author").map(|a| text(a, "username")).unwrap_or_default();
+    Some(ForgeReview {
+        id: format!("note-{id}"),
+        author,
+        requests_changes: false,
+        // A line note's text is its line comment.
+        body: if comments.is_empty() { body } else { String::new() },
+        comments,
+        url: Some(format!("{web}#note_{id}")),
+    })
+}
+
+impl GitLab {
+    async fn reviews(&self, project: &str, number: u64, etag: Option<&str>) -> Result<ReviewListing, ForgeError> {
+        let base = project_path(project);
+        let action = format!("reading the notes of {project}!{number}");
+        let what = format!("the project `{project}` and merge request !{number}");
+        let query = [("sort", "asc".to_owned()), ("order_by", "created_at".to_owned()), ("per_page", "100".to_owned())];
+        let path = format!("{base}/merge_requests/{number}/notes");
+        let reply = self.api.get_if_changed(&path, &query, etag, &action).await?;
+        if reply.status == 304 {
+            return Ok(ReviewListing::Unchanged);
+        }
+        if !reply.ok() {
+            return Err(self.api.error(&reply, &action, &what));
+        }
+        let web = format!("{}/{project}/-/merge_requests/{number}", self.web);
+        let mut access: std::collections::HashMap<u64, bool> = std::collections::HashMap::new();
+        let mut reviews = Vec::new();
+        for note in reply.body.as_array().cloned().unwrap_or_default() {
+            let Some(review) = note_review(&note, &web) else { continue };
+            let Some(user) = note.get("author").and_then(|a| a.get("id")).and_then(Value::as_u64) else { continue };
+            let trusted = match access.get(&user) {
+                Some(&trusted) => trusted,
+                None => {
+                    let trusted = self.may_push(&base, user, &action, &what).await?;
+                    access.insert(user, trusted);
+                    trusted
+                }
+            };
+            if trusted {
+                reviews.push(review);
+            }
+        }
+        Ok(ReviewListing::Changed { reviews, etag: reply.header("etag").map(str::to_owned) })
+    }
+
+    /// Whether `user` is a member of the project with Developer access or more.
+    async fn may_push(&self, base: &str, user: u64, action: &str, what: &str) -> Result<bool, ForgeError> {
+        let member = self.api.send(Method::GET, &format!("{base}/members/all/{user}"), &[], None, action).await?;
+        if !member.ok() && member.status != 404 {
+            return Err(self.api.error(&member, action, what));
+        }
+        let level = member.body.get("access_level").and_then(Value::as_u64).unwrap_or(0);
+        Ok(member.ok() && level >= DEVELOPER_ACCESS)
+    }
+
+    async fn comment_on_merge_request(&self, project: &str, number: u64, body: &str) -> Result<String, ForgeError> {
+        let action = format!("commenting on {project}!{number}");
+        let what = format!("the project `{project}` and merge request !{number}");
+        let path = format!("{}/merge_requests/{number}/notes", project_path(project));
+        let note = self.api.expect(Method::POST, &path, &[], Some(&json!({ "body": body })), &action, &what).await?;
+        let url = format!("{}/{project}/-/merge_requests/{number}", self.web);
+        Ok(match note.get("id").and_then(Value::as_u64) {
+            Some(id) => format!("{url}#note_{id}"),
+            None => url,
+        })
+    }
+}
+
 /// A GitLab commit status as a [`CiCheck`]: success passed; failed or canceled failed; skipped
 /// or manual skipped; anything else (created, pending, running) pending.
 fn commit_status(status: &Value) -> CiCheck {
@@ -263,11 +354,51 @@ impl Forge for GitLab {
     ) -> BoxFuture<'a, Result<Vec<CiCheck>, ForgeError>> {
         Box::pin(self.checks(project, commit))
     }
+
+    fn pr_reviews<'a>(
+        &'a self,
+        project: &'a str,
+        number: u64,
+        etag: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<ReviewListing, ForgeError>> {
+        Box::pin(self.reviews(project, number, etag))
+    }
+
+    fn comment_on_pr<'a>(
+        &'a self,
+        project: &'a str,
+        number: u64,
+        body: &'a str,
+    ) -> BoxFuture<'a, Result<String, ForgeError>> {
+        Box::pin(self.comment_on_merge_request(project, number, body))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merge_request_notes_become_reviews_and_line_notes_line_comments() {
+        let web = "https://gitlab.example/g/p/-/merge_requests/4";
+        let note =
+            json!({ "id": 9, "body": "Cover zero.", "author": { "username": "alice", "id": 1 }, "system": false });
+        let review = note_review(&note, web).unwrap();
+        assert_eq!(
+            (review.id.as_str(), review.author.as_str(), review.body.as_str()),
+            ("note-9", "alice", "Cover zero.")
+        );
+        assert_eq!(review.url.as_deref(), Some("https://gitlab.example/g/p/-/merge_requests/4#note_9"));
+        let on_line = json!({ "id": 10, "body": "Here.", "author": { "username": "alice", "id": 1 },
+                              "position": { "new_path": "src/lib.rs", "new_line": 7 } });
+        let review = note_review(&on_line, web).unwrap();
+        assert_eq!(review.comments, [LineComment { path: "src/lib.rs".into(), line: Some(7), body: "Here.".into() }]);
+        assert!(review.body.is_empty());
+        let system = json!({ "id": 11, "body": "added 1 commit", "system": true, "author": { "username": "alice" } });
+        assert!(note_review(&system, web).is_none());
+        let ours = json!({ "id": 12, "body": format!("{ANSWER_MARKER}\nReworked"), "author": { "username": "bot" } });
+        assert!(note_review(&ours, web).is_none());
+    }
 
     #[test]
     fn commit_statuses_map_to_check_states() {

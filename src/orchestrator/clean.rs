@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::task_run::candidate_worktree;
 use super::{Engine, EngineError};
-use crate::domain::{Task, WorktreeRef, is_final};
+use crate::domain::{Task, WorktreeRef, is_settled};
 use crate::protocol::{Actor, EventKind, NewEvent, TaskId};
 use crate::workspace::{delete_branch, disk_usage, remove, uncommitted};
 
@@ -25,7 +25,7 @@ impl Engine {
     /// when one holds uncommitted changes and `force` is not set. Blocking: disk and git work.
     pub(super) fn clean_worktrees(&self, task: TaskId, force: bool, actor: &Actor) -> Result<Cleaned, EngineError> {
         let task = self.task(task)?;
-        if !is_final(task.status) {
+        if !is_settled(task.status) {
             return Err(EngineError::Refused(format!(
                 "task {} is {}; only a finished task (pr_ready, cancelled or rejected) can be cleaned — cancel it first",
                 task.id.short(),

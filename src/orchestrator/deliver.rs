@@ -11,12 +11,12 @@ use tokio::sync::mpsc;
 
 use super::flow::Ending;
 use super::{Engine, EngineError, EngineSetup};
-use crate::domain::{Task, check_transition};
+use crate::domain::{Rework, Task, check_transition};
 use crate::forge::delivery::{self, source_issue};
 use crate::forge::push::{self, PushCredentials, PushRequest};
 use crate::forge::{self, ForgeError, ForgeKind, IssueRef, PrRequest, RetryNotice, RetryObserver, Token, token};
 use crate::protocol::{
-    Actor, AgentIdentity, EventKind, NewEvent, PullRequest, Role, TaskId, TaskSource, TaskStatus, Track,
+    ANSWER_MARKER, Actor, AgentIdentity, EventKind, NewEvent, PullRequest, Role, TaskId, TaskSource, TaskStatus, Track,
 };
 use crate::workspace::Worktree;
 
@@ -43,7 +43,8 @@ pub(super) fn target(setup: &EngineSetup) -> Result<ForgeKind, EngineError> {
     delivery::target(&setup.config.forges).map_err(|err| EngineError::Refused(err.to_string()))
 }
 
-fn pr_agent() -> Actor {
+/// The PR agent, which records the PRs it opens.
+pub(super) fn pr_agent() -> Actor {
     Actor::Agent(AgentIdentity { role: Role::Pr, track: Track::Right, candidate: None })
 }
 
@@ -188,6 +189,8 @@ async fn push_and_open(
         labels,
     };
     let (observer, drain) = retry_recorder(engine, id);
+    // The issue was told about the PR already when this delivers a rework.
+    let issue = issue.filter(|_| task.issue_comment.is_none());
     let result =
         open_and_comment(engine, setup, task, kind, token, observer, &request, issue.as_ref(), &mut pr, &pushed.commit)
             .await;
@@ -222,7 +225,37 @@ async fn open_and_comment(
         let event = EventKind::IssueCommented { issue: issue.web_url(&setup.config.forges), url };
         engine.append(vec![NewEvent::for_task(task.id, Actor::Orchestrator, event)]).await?;
     }
+    if let Some(rework) = &task.rework {
+        let body = answer(task, rework, commit);
+        let url = client.comment_on_pr(&request.project, opened.number, &body).await?;
+        let event = EventKind::PrAnswered { url, commit: commit.to_owned() };
+        engine.append(vec![NewEvent::for_task(task.id, Actor::Orchestrator, event)]).await?;
+    }
     Ok(())
+}
+
+/// The comment that answers feedback on the PR: the commit that addresses it, what the
+/// implementation said it changed, and how validation went.
+fn answer(task: &Task, rework: &Rework, commit: &str) -> String {
+    let mut out = format!(
+        "{ANSWER_MARKER}\nReworked in {} after the feedback from {} (Ambidex task `{}`).\n",
+        &commit[..commit.len().min(12)],
+        rework.from,
+        task.id.short()
+    );
+    let outcome =
+        task.send_backs.iter().rev().find(|back| back.feedback.is_some()).and_then(|back| back.outcome.as_ref());
+    if let Some(outcome) = outcome {
+        out.push_str(&format!("\n{}\n", outcome.trim()));
+    }
+    if !task.validation.is_empty() {
+        out.push_str("\nValidation:\n");
+        for run in &task.validation {
+            let result = if run.result.ok { "passed" } else { "FAILED" };
+            out.push_str(&format!("- `{}`: {result}\n", run.result.command));
+        }
+    }
+    out
 }
 
 /// A resumed task whose PR exists: comments on the source issue if that did not happen yet, then

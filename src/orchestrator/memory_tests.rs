@@ -173,6 +173,7 @@ fn a_send_back_note_said_before_on_the_repository_is_proposed_as_a_convention() 
     earlier.notes.push(EngineerNote {
         text: "Please keep the public signatures unchanged and add a regression test".into(),
         gate: Some(GateKind::PullRequest),
+        from: None,
         seq: 7,
     });
     let elsewhere = {

@@ -124,9 +124,9 @@ fn engineer_section(task: &Task) -> String {
         return String::new();
     }
     let mut out = String::from("\n## The engineer's notes\n");
-    for note in &task.notes {
-        let at = note.gate.map(|gate| format!(" (at the {gate} gate)")).unwrap_or_default();
-        out.push_str(&format!("- {}{at}\n", note.text));
+    // Feedback on the PR is listed once, with its send-back below.
+    for note in task.notes.iter().filter(|note| note.from.is_none()) {
+        out.push_str(&format!("- {}{}\n", note.text, super::task_run::note_origin(note)));
     }
     for back in &task.send_backs {
         let changed = match &back.outcome {
@@ -135,7 +135,11 @@ fn engineer_section(task: &Task) -> String {
             }
             None => format!("the {} stage has not finished again", back.to),
         };
-        let from = back.gate.map_or_else(|| "Rewound".to_owned(), |gate| format!("Sent back from the {gate} gate"));
+        let from = match (&back.feedback, back.gate) {
+            (Some(reviewers), _) => format!("Sent back by feedback on the PR from {reviewers}"),
+            (None, Some(gate)) => format!("Sent back from the {gate} gate"),
+            (None, None) => "Rewound".to_owned(),
+        };
         out.push_str(&format!("- {from} to the {} stage: {}; {changed}\n", back.to, back.note));
     }
     out
@@ -204,7 +208,22 @@ pub fn document(task: &Task, draft: &PullRequest, head_seq: u64, head_hash: &str
     out
 }
 
-/// Commits the worktree and records the PR, unless the task has one already.
+/// The commit message: the PR's title and body, or for a rework, what it answers.
+fn commit_message(task: &Task, draft: &PullRequest) -> String {
+    match &task.rework {
+        Some(rework) => format!(
+            "{}: address the feedback from {}\n\n{}\n\nAmbidex task {}",
+            draft.title,
+            rework.from,
+            rework.note.trim(),
+            task.id
+        ),
+        None => format!("{}\n\n{}\n\nAmbidex task {}", draft.title, draft.body.trim(), task.id),
+    }
+}
+
+/// Commits the worktree and records the PR, unless the task has one already that no feedback
+/// sent back (a rework commits again on the same branch and updates the PR).
 pub async fn create_local(
     engine: &Arc<Engine>,
     setup: &EngineSetup,
@@ -213,7 +232,7 @@ pub async fn create_local(
 ) -> Result<Ending, EngineError> {
     let task = engine.task(id)?;
     let delivery = super::deliver::target(setup)?;
-    if let Some(pr) = task.pr.clone() {
+    if let Some(pr) = task.pr.clone().filter(|_| task.rework.is_none()) {
         if task.status == TaskStatus::Running && delivery != ForgeKind::Local {
             return super::deliver::finish(engine, setup, &task, pr, delivery).await;
         }
@@ -242,7 +261,7 @@ pub async fn create_local(
         location: String::new(),
     });
     let author = Author { name: setup.config.git.author_name.clone(), email: setup.config.git.author_email.clone() };
-    let message = format!("{}\n\n{}\n\nAmbidex task {}", draft.title, draft.body.trim(), id);
+    let message = commit_message(&task, &draft);
     let path = worktree.path.clone();
     let committed = tokio::task::spawn_blocking(move || commit_all(&path, &author, &message))
         .await
@@ -265,28 +284,19 @@ pub async fn create_local(
         .write_document(id, &pr.body)
         .map_err(|err| EngineError::Refused(err.to_string()))?;
     pr.location = file.display().to_string();
-    engine
-        .append(vec![
-            NewEvent::for_task(
-                id,
-                Actor::Agent(crate::protocol::AgentIdentity {
-                    role: crate::protocol::Role::Pr,
-                    track: crate::protocol::Track::Right,
-                    candidate: None,
-                }),
-                EventKind::PrCreated { pr: pr.clone() },
-            ),
-            NewEvent::for_task(
-                id,
-                Actor::Orchestrator,
-                EventKind::StatusChanged {
-                    from: TaskStatus::Running,
-                    to: TaskStatus::PrReady,
-                    reason: format!("draft PR ready on {}", pr.branch),
-                },
-            ),
-        ])
-        .await?;
+    let mut events = vec![NewEvent::for_task(id, super::deliver::pr_agent(), EventKind::PrCreated { pr: pr.clone() })];
+    if task.rework.is_some() {
+        // A local document answers feedback by being written again.
+        let answer = EventKind::PrAnswered { url: pr.location.clone(), commit: pr.commit.clone() };
+        events.push(NewEvent::for_task(id, Actor::Orchestrator, answer));
+    }
+    let ready = EventKind::StatusChanged {
+        from: TaskStatus::Running,
+        to: TaskStatus::PrReady,
+        reason: format!("draft PR ready on {}", pr.branch),
+    };
+    events.push(NewEvent::for_task(id, Actor::Orchestrator, ready));
+    engine.append(events).await?;
     Ok(Ending::PrReady(pr))
 }
 

@@ -15,7 +15,7 @@ use super::{Engine, EngineError, EngineSetup};
 use crate::agents::AgentSpec;
 use crate::agents::prompt::render;
 use crate::context::{ContextOptions, RepoContext};
-use crate::domain::Task;
+use crate::domain::{EngineerNote, Task};
 use crate::playbooks::BudgetLimits;
 use crate::playbooks::playbook::{Playbook, Stage};
 use crate::protocol::{Actor, Digest, EventKind, GateKind, MemoryId, NewEvent, Risk, StageKind, TaskId};
@@ -405,23 +405,35 @@ pub(crate) fn private_ref(task: &Task, what: &str) -> String {
 fn engineer_notes(task: &Task, kind: StageKind) -> String {
     let mut out = String::new();
     if let Some(back) = task.pending_send_back().filter(|back| back.to == kind) {
-        let from = back.gate.map_or_else(
-            || "rewound the task to this stage".to_owned(),
-            |gate| format!("sent the work back from the {gate} gate"),
-        );
+        let from = match (&back.feedback, back.gate) {
+            (Some(reviewers), _) => format!(
+                "Your change is delivered as a PR, and feedback on it from {reviewers} sent it back. Change the \
+                 work on this branch to answer it"
+            ),
+            (None, Some(gate)) => format!("The engineer sent the work back from the {gate} gate"),
+            (None, None) => "The engineer rewound the task to this stage".to_owned(),
+        };
         out.push_str(&format!(
-            "\n\n## Sent back to you\nThe engineer {from}: {}\nDo what the note asks; it outranks your earlier work.",
+            "\n\n## Sent back to you\n{from}: {}\nDo what the note asks; it outranks your earlier work.",
             back.note
         ));
     }
     if !task.notes.is_empty() {
         out.push_str("\n\n## Notes from the engineer (oldest first)\n");
         for note in &task.notes {
-            let at = note.gate.map(|gate| format!(" (at the {gate} gate)")).unwrap_or_default();
-            out.push_str(&format!("- {}{at}\n", note.text));
+            out.push_str(&format!("- {}{}\n", note.text, note_origin(note)));
         }
     }
     out
+}
+
+/// Where a note was said, for a list of notes: ` (at the plan gate)`, ` (from @alice on the PR)`.
+pub(super) fn note_origin(note: &EngineerNote) -> String {
+    match (&note.from, note.gate) {
+        (Some(from), _) => format!(" (from {from} on the PR)"),
+        (None, Some(gate)) => format!(" (at the {gate} gate)"),
+        (None, None) => String::new(),
+    }
 }
 
 /// Creates the worktree of candidate `label` once; later runs reuse it. The second value says

@@ -7,13 +7,15 @@
 //!
 //! The same watch reads the CI checks of the project's Ambidex PRs: each PR's head commit is
 //! asked for until every check has finished, and each change is recorded as a `ci_checked`
-//! event on its task (a failing check is evidence against the change).
+//! event on its task (a failing check is evidence against the change). Then it reads their
+//! reviews, and feedback sends a task back to rework its PR (see `feedback`).
 
 use std::collections::BTreeSet;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::feedback::{FeedbackOutcome, FeedbackWatch};
 use super::{Engine, EngineError};
 use crate::forge::{Forge, ForgeError, ForgeKind, IssueListing, spec_from_issue};
 use crate::protocol::{Actor, CiReport, Command, EventKind, NewEvent, TaskId, TaskSource};
@@ -148,7 +150,7 @@ pub async fn poll_checks(engine: &Engine, forge: &dyn Forge, watch: &Watch) -> R
 }
 
 /// Polls `watch` every `every` until the task is aborted, reporting each import, each change of
-/// a PR's checks, and each failure.
+/// a PR's checks, each PR sent back by feedback on it, and each failure.
 pub async fn run(
     engine: Arc<Engine>,
     forge: Arc<dyn Forge>,
@@ -158,6 +160,7 @@ pub async fn run(
     report: impl Fn(String) + Send + 'static,
 ) {
     let mut etag = None;
+    let mut feedback = FeedbackWatch::default();
     loop {
         match poll(&engine, forge.as_ref(), &watch, &repo, &mut etag).await {
             Ok(polled) => {
@@ -174,6 +177,23 @@ pub async fn run(
                 }
             }
             Err(err) => report(format!("reading the CI checks of {watch}: {err}")),
+        }
+        match feedback.poll(&engine, forge.as_ref(), &watch.project).await {
+            Ok(outcomes) => {
+                for outcome in outcomes {
+                    report(match outcome {
+                        FeedbackOutcome::SentBack(task, from) => {
+                            format!("task {}: feedback on its PR from {from}; reworking it", task.short())
+                        }
+                        FeedbackOutcome::Capped(task, from) => format!(
+                            "task {}: feedback on its PR from {from} left alone: it was reworked \
+                             `forges.max_reworks` times already",
+                            task.short()
+                        ),
+                    });
+                }
+            }
+            Err(err) => report(format!("reading the reviews of {watch}'s PRs: {err}")),
         }
         tokio::time::sleep(every).await;
     }

@@ -9,6 +9,7 @@ use super::actor::{Actor, Role};
 use super::evidence::{
     CandidatePlan, CriterionCoverage, EvidenceMatrix, HunkSource, ProductionFile, Synthesis, TestReport,
 };
+use super::feedback::ForgeReview;
 use super::gate::{Decision, GateKind};
 use super::ids::{GateId, MemoryId, TaskId, ToolCallId};
 use super::memory::{MemoryChange, MemoryEntry};
@@ -17,7 +18,7 @@ use super::registry::{AutonomyChange, AutonomyState, PlaybookChange, PlaybookVer
 use super::stage::StageKind;
 use super::task::{TaskSpec, TaskStatus};
 use super::triage::Triage;
-use super::work::{CiReport, Finding, Plan, PullRequest, Review, ValidationResult};
+use super::work::{CiCheck, CiReport, Finding, Plan, PullRequest, Review, ValidationResult};
 
 /// A SHA-256 digest, printed and serialized as lowercase hex.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -507,6 +508,25 @@ pub enum EventKind {
         /// The comment's web address (the issue's when the forge gives none).
         url: String,
     },
+    /// Feedback on the task's delivered PR (reviews by people who may push to the project,
+    /// failed CI checks) sent the task back to the `to` stage: it reworks on the same branch.
+    PrFeedback {
+        /// The reviews acted on, each once.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reviews: Vec<ForgeReview>,
+        /// The checks that failed on the PR's head commit.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        failed_checks: Vec<CiCheck>,
+        /// The stage that does the work again.
+        to: StageKind,
+    },
+    /// The rework was pushed and the PR got a comment answering the feedback.
+    PrAnswered {
+        /// The comment's web address.
+        url: String,
+        /// The commit that answers it.
+        commit: String,
+    },
     /// A hook (`[[hooks]]` in the user's config) ran.
     HookRan {
         /// The event it ran at: `task_created`, `gate_opened`, `pre_tool_call`, ….
@@ -626,6 +646,8 @@ impl EventKind {
             EventKind::CiChecked { .. } => "ci_checked",
             EventKind::ForgeRetry { .. } => "forge_retry",
             EventKind::IssueCommented { .. } => "issue_commented",
+            EventKind::PrFeedback { .. } => "pr_feedback",
+            EventKind::PrAnswered { .. } => "pr_answered",
             EventKind::HookRan { .. } => "hook_ran",
         }
     }

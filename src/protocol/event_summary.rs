@@ -179,6 +179,20 @@ impl EventKind {
                 format!("{forge} retry after attempt {attempt} in {delay_ms} ms: {reason}")
             }
             EventKind::IssueCommented { issue, url } => format!("commented on {issue}: {url}"),
+            EventKind::PrFeedback { reviews, failed_checks, to } => {
+                let failed = failed_checks.iter().filter(|c| c.state == super::CiState::Failed).count();
+                let mut parts = Vec::new();
+                if !reviews.is_empty() {
+                    parts.push(format!("{} review(s) from {}", reviews.len(), super::feedback_from(reviews)));
+                }
+                if failed > 0 {
+                    parts.push(format!("{failed} failed CI check(s)"));
+                }
+                format!("PR feedback ({}): back to the {to} stage", parts.join(", "))
+            }
+            EventKind::PrAnswered { url, commit } => {
+                format!("answered on the PR with {}: {url}", &commit[..commit.len().min(12)])
+            }
             EventKind::HookRan { hook, command, exit_code, timed_out, blocked, .. } => {
                 let ended = match (timed_out, exit_code) {
                     (true, _) => "timed out".to_owned(),

@@ -19,7 +19,7 @@ use super::tables::{
     SCHEMA_VERSION, SETUP_NETWORK, TASKS, TITLE_WORDS, WITH_WORKTREES,
 };
 use super::writer::index_title;
-use crate::domain::{Task, is_final};
+use crate::domain::{Task, is_settled};
 use crate::protocol::{AutonomyState, EventKind, Exhibit, MemoryEntry, PlaybookVersion, TaskId};
 
 /// One upgrade of a store to a newer schema, as recorded in its `meta` table.
@@ -120,7 +120,7 @@ pub(crate) fn rebuild_projections(txn: &WriteTransaction) -> Result<(u64, u64), 
     let mut with_worktrees = txn.open_table(WITH_WORKTREES)?;
     for (id, task) in &tasks {
         index_title(&mut words, *id, None, &task.spec.title)?;
-        if !is_final(task.status) {
+        if !is_settled(task.status) {
             active.insert(id.as_u128(), ())?;
         }
         if !task.worktrees.is_empty() {

@@ -11,7 +11,7 @@ use super::tables::{
     TASK_EVENTS, TASKS, TITLE_WORDS, WITH_WORKTREES,
 };
 use super::writer::Head;
-use crate::domain::{Task, TaskBrief, TaskWorktrees, is_final, title_words};
+use crate::domain::{Task, TaskBrief, TaskWorktrees, is_settled, title_words};
 use crate::protocol::{AutonomyState, Event, Exhibit, MemoryEntry, PlaybookVersion, TaskId};
 
 /// An error while reading, before it is given a path and a story.
@@ -111,7 +111,7 @@ pub(crate) fn current_tasks(txn: &ReadTransaction, finished: usize) -> Result<Ve
         let (key, value) = entry?;
         let decode_error = |err: serde_json::Error| ReadError::Projection { id: key.value(), detail: err.to_string() };
         let brief: TaskBrief = serde_json::from_slice(value.value()).map_err(decode_error)?;
-        if is_final(brief.status) {
+        if is_settled(brief.status) {
             recent.push(serde_json::from_slice::<Task>(value.value()).map_err(decode_error)?);
         }
     }

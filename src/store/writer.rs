@@ -21,7 +21,7 @@ use super::tables::{
     ACTIVE, AUTONOMY, EVENTS, MEMORY, META, META_HEAD, META_MEMORY_VERSION, MUSEUM, PLAYBOOKS, SETUP_NETWORK,
     TASK_EVENTS, TASKS, TITLE_WORDS, WITH_WORKTREES,
 };
-use crate::domain::{ApplyError, Task, TaskBrief, is_final, title_words};
+use crate::domain::{ApplyError, Task, TaskBrief, is_settled, title_words};
 use crate::protocol::{Digest, Event, EventKind, NewEvent, TaskId};
 use crate::redact::Redactor;
 
@@ -200,7 +200,7 @@ impl Writer {
                     if before.as_deref() != Some(task.spec.title.as_str()) {
                         index_title(&mut words, *id, before.as_deref(), &task.spec.title)?;
                     }
-                    if is_final(task.status) {
+                    if is_settled(task.status) {
                         active.remove(id.as_u128())?;
                     } else {
                         active.insert(id.as_u128(), ())?;
@@ -226,7 +226,7 @@ impl Writer {
                 self.head = head;
                 self.last_at = at;
                 for (id, task) in staged {
-                    if is_final(task.status) {
+                    if is_settled(task.status) {
                         self.tasks.remove(&id);
                     } else {
                         self.tasks.insert(id, task);

@@ -116,7 +116,7 @@ impl AppState {
             Action::EditTask => self.edit_task(),
             Action::CancelTask => {
                 if let Some(task) = self.selected_task() {
-                    if is_final(task.status) {
+                    if is_settled(task.status) {
                         self.status = Some((format!("task {} is already {}", task.id.short(), task.status), true));
                     } else {
                         self.overlay = Some(Overlay::Confirm(Confirm::Cancel(task.id)));
@@ -125,7 +125,7 @@ impl AppState {
             }
             Action::CleanTask => {
                 if let Some(task) = self.selected_task() {
-                    if is_final(task.status) {
+                    if is_settled(task.status) {
                         self.overlay = Some(Overlay::Confirm(Confirm::Clean(task.id)));
                     } else {
                         let why =
@@ -650,7 +650,8 @@ impl AppState {
     }
 }
 
-/// Whether a task is finished for good (PR ready, rejected or cancelled).
-pub(crate) fn is_final(status: TaskStatus) -> bool {
+/// Whether no agent works on a task any more unless something outside reopens it (PR ready,
+/// rejected or cancelled): the domain's `is_settled`, which this layer cannot reach.
+pub(crate) fn is_settled(status: TaskStatus) -> bool {
     matches!(status, TaskStatus::PrReady | TaskStatus::Rejected | TaskStatus::Cancelled)
 }

@@ -78,7 +78,7 @@ impl AppState {
     /// Opens the message editor on the selected task.
     pub(crate) fn open_message(&mut self) {
         let Some(task) = self.selected_task() else { return };
-        if super::input::is_final(task.status) {
+        if super::input::is_settled(task.status) {
             let why = format!("task {} is {}: no agent works on it any more", task.id.short(), task.status);
             self.status = Some((why, true));
             return;

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use ambidex::domain::{
     AcceptanceTests, Adoption, CandidateOutcome, DecidedGate, EngineerNote, Exploration, FinishedStage, IntakeNote,
-    OpenGate, PlaybookRef, RecordedMatrix, SendBack, StageRun, Task, ValidationRun, WorktreeRef,
+    OpenGate, PlaybookRef, RecordedMatrix, Rework, SendBack, StageRun, Task, ValidationRun, WorktreeRef,
 };
 use ambidex::protocol::{
     Actor, AgentIdentity, CandidatePlan, CriterionCoverage, Decision, DiffStats, Digest, EVENT_SCHEMA, Event,
@@ -25,8 +25,8 @@ use ambidex::protocol::{
 };
 use ambidex::protocol::{
     Artifact, Author, AutonomyChange, AutonomyEvidence, AutonomyLevel, AutonomyState, CiCheck, CiReport, CiState,
-    PlaybookChange, PlaybookVersion, ReplayCase, ReplayOutcome, ReplaySource, VersionEvaluation, VersionRun,
-    VersionStatus,
+    ForgeReview, LineComment, PlaybookChange, PlaybookVersion, ReplayCase, ReplayOutcome, ReplaySource,
+    VersionEvaluation, VersionRun, VersionStatus,
 };
 use jiff::Timestamp;
 
@@ -854,6 +854,44 @@ samples! {
         issue: "https://github.com/ada/pagination/issues/7".into(),
         url: "https://github.com/ada/pagination/issues/7#issuecomment-1".into(),
     }],
+    PrFeedback => [
+        EventKind::PrFeedback {
+            reviews: vec![ForgeReview {
+                id: "review-88".into(),
+                author: "alice".into(),
+                requests_changes: true,
+                body: "Cover zero.".into(),
+                comments: vec![LineComment {
+                    path: "src/lib.rs".into(),
+                    line: Some(4),
+                    body: "div_ceil panics when size is 0".into(),
+                }],
+                url: Some("https://github.com/ada/pagination/pull/42#pullrequestreview-88".into()),
+            }],
+            failed_checks: vec![CiCheck {
+                name: "test".into(),
+                state: CiState::Failed,
+                url: Some("https://github.com/ada/pagination/runs/42".into()),
+            }],
+            to: StageKind::Implement,
+        },
+        EventKind::PrFeedback {
+            reviews: vec![ForgeReview {
+                id: "note-5".into(),
+                author: "bob".into(),
+                requests_changes: false,
+                body: "Rename it.".into(),
+                comments: Vec::new(),
+                url: None,
+            }],
+            failed_checks: Vec::new(),
+            to: StageKind::Implement,
+        },
+    ],
+    PrAnswered => [EventKind::PrAnswered {
+        url: "https://github.com/ada/pagination/pull/42#issuecomment-9".into(),
+        commit: "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d".into(),
+    }],
     HookRan => [
         EventKind::HookRan {
             hook: "gate_opened".into(),
@@ -1062,12 +1100,21 @@ pub fn task() -> Task {
             evidence_hash: Some(digest(0xe1)),
             superseded: true,
         }],
-        notes: vec![EngineerNote { text: "use div_ceil".into(), gate: Some(GateKind::Plan), seq: 30 }],
+        notes: vec![
+            EngineerNote { text: "use div_ceil".into(), gate: Some(GateKind::Plan), from: None, seq: 30 },
+            EngineerNote {
+                text: "@alice requested changes on the PR:\nCover zero.".into(),
+                gate: None,
+                from: Some("@alice".into()),
+                seq: 41,
+            },
+        ],
         send_backs: vec![
             SendBack {
                 to: StageKind::Plan,
                 stage: None,
                 gate: Some(GateKind::Plan),
+                feedback: None,
                 note: "use div_ceil".into(),
                 resumed: true,
                 outcome: Some("Round page_count up with div_ceil".into()),
@@ -1076,11 +1123,28 @@ pub fn task() -> Task {
                 to: StageKind::Implement,
                 stage: Some("code".into()),
                 gate: None,
+                feedback: None,
                 note: "keep the old signature".into(),
+                resumed: false,
+                outcome: None,
+            },
+            SendBack {
+                to: StageKind::Implement,
+                stage: None,
+                gate: None,
+                feedback: Some("@alice".into()),
+                note: "@alice requested changes on the PR:\nCover zero.".into(),
                 resumed: false,
                 outcome: None,
             },
         ],
         issue_comment: Some("https://github.com/ada/pagination/issues/7#issuecomment-1".into()),
+        reviews_acted_on: vec!["review-88".into()],
+        reworks: 1,
+        rework: Some(Rework {
+            from: "@alice".into(),
+            note: "@alice requested changes on the PR:\nCover zero.".into(),
+            seq: 41,
+        }),
     }
 }

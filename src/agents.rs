@@ -1,6 +1,7 @@
-//! Agents: the loop that turns a model into a worker, the calls that end a stage, and prompt
-//! rendering. The roles' prompts and tool sets come from playbooks.
+//! Agents: the loop that turns a model into a worker, other coding agents as workers over the
+//! Agent Client Protocol, the calls that end a stage, and prompt rendering. The roles' prompts and tool sets come from playbooks.
 
+pub mod acp;
 pub mod agent_loop;
 pub mod context_window;
 pub mod prompt;

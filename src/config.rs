@@ -8,6 +8,7 @@
 //! Unknown keys and bad values are errors that name the file (or variable, or flag), the line and
 //! the key. [`Effective::sources`] says which layer set each key.
 
+mod acp;
 mod layers;
 mod mcp;
 mod model;
@@ -15,6 +16,7 @@ mod model;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use acp::{AcpAgentConfig, AcpConfig};
 pub use layers::Source;
 pub use mcp::{McpConfig, McpServerConfig, McpVerdict, expand_variables};
 pub use model::{
@@ -147,7 +149,11 @@ pub fn load(options: &LoadOptions) -> Result<Effective, ConfigError> {
     });
     for (path, source) in user.into_iter().chain(repo) {
         if let Some(layer) = read_layer(&path, source)? {
-            let machine_keys = [("hooks", "hooks run commands"), ("mcp", "MCP servers are programs started")];
+            let machine_keys = [
+                ("hooks", "hooks run commands"),
+                ("mcp", "MCP servers are programs started"),
+                ("acp", "ACP agents are programs started"),
+            ];
             if let Source::RepoFile(_) = &layer.source
                 && let Some((key, what)) = machine_keys.iter().find(|(key, _)| layer.table.contains_key(*key))
             {

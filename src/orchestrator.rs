@@ -20,6 +20,7 @@
 //! worktrees), `scheduler` (many tasks under a limit), `readiness` (whether a model provider can
 //! be used: tasks wait queued, never fail, until one can).
 
+mod acp_worker;
 pub mod admission;
 pub mod autonomy;
 mod breakers;

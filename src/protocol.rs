@@ -47,8 +47,8 @@ pub use matrix_cells::{
 };
 pub use memory::{MemoryChange, MemoryEdit, MemoryEntry, MemoryKind, MemorySource, MemoryStatus};
 pub use metrics::{
-    ClassMetrics, Delivery, Exploration, Families, Governance, MetricsFilter, MetricsReport, PlaybookMetrics, Quality,
-    StrategyRecord, TrendPoint, ratio,
+    ClassMetrics, Delivery, Exploration, Families, Governance, MetricsFilter, MetricsReport, ModelRecord,
+    PlaybookMetrics, Quality, StrategyRecord, TrendPoint, ratio,
 };
 pub use museum::{
     Exhibit, ExhibitChange, ExhibitCheck, ExhibitLinks, ExhibitOutcome, ExhibitSource, ExhibitStatus, MuseumEdit,

@@ -7,6 +7,7 @@ pub mod cgroup;
 pub mod confine;
 pub mod dep_caches;
 pub mod disk_watch;
+pub mod external;
 pub mod failure;
 pub mod files;
 pub mod landlock;

@@ -173,6 +173,12 @@ pub fn describe(report: &MetricsReport) -> String {
             out.push_str(&format!("  {:<18} {:<28} {} / {}\n", s.class.as_str(), s.strategy, s.wins, s.runs));
         }
     }
+    if !report.models.is_empty() {
+        out.push_str("\nCandidates by model or agent (wins / runs)\n");
+        for m in &report.models {
+            out.push_str(&format!("  {:<47} {} / {}\n", m.model, m.wins, m.runs));
+        }
+    }
     if !report.trend.is_empty() {
         out.push_str("\nWeek by week (tasks, completed, send-backs, cost)\n");
         for week in &report.trend {

@@ -44,6 +44,10 @@ pub struct Config {
     /// only, like hooks.
     #[serde(skip_serializing_if = "super::mcp::McpConfig::is_empty")]
     pub mcp: super::mcp::McpConfig,
+    /// Other coding agents that can work as the implementer or a challenger
+    /// (`[acp.agents.NAME]`); from the user's config and flags only, like MCP servers.
+    #[serde(skip_serializing_if = "super::acp::AcpConfig::is_empty")]
+    pub acp: super::acp::AcpConfig,
 }
 
 /// When a hook runs.
@@ -239,6 +243,9 @@ pub struct ChallengerConfig {
     /// Its model; unset: its provider's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// An ACP agent (`[acp.agents.NAME]`) that plays it instead of a model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
 }
 
 /// Identity for commits made in worktrees.
@@ -348,6 +355,10 @@ pub struct RoleConfig {
     /// This role's temperature; unset: the provider's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f32>,
+    /// An ACP agent (`[acp.agents.NAME]`) that does this role's work instead of a model: for
+    /// roles whose stages end with `finish` (the implementer, the tester).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
 }
 
 /// How a role's requests are tuned: the provider's settings with the role's on top.
@@ -582,6 +593,7 @@ impl Default for Config {
             setup: SetupConfig::default(),
             hooks: Vec::new(),
             mcp: super::mcp::McpConfig::default(),
+            acp: super::acp::AcpConfig::default(),
         }
     }
 }

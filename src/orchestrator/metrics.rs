@@ -9,8 +9,8 @@ use jiff::Timestamp;
 
 use crate::protocol::{
     Actor, ClassMetrics, Decision, Delivery, Event, EventKind, ExhibitSource, ExhibitStatus, Exploration, Families,
-    GateKind, Governance, MemoryStatus, MetricsFilter, MetricsReport, PRODUCTION, PlaybookMetrics, Quality,
-    StrategyRecord, TaskId, TaskKind, TaskStatus, Track, TrendPoint, ratio,
+    GateKind, Governance, MemoryStatus, MetricsFilter, MetricsReport, ModelRecord, PRODUCTION, PlaybookMetrics,
+    Quality, StrategyRecord, TaskId, TaskKind, TaskStatus, Track, TrendPoint, ratio,
 };
 use crate::store::{StoreError, StoreReader};
 use crate::tools::failure::{FailureClass, classify};
@@ -50,6 +50,10 @@ struct TaskFacts {
     left_cost: u64,
     /// Candidate label → strategy.
     strategies: BTreeMap<String, String>,
+    /// Candidate label → the model or agent it ran on, when the matrix says.
+    models: BTreeMap<String, String>,
+    /// Whether production's work was kept (so its row won).
+    kept_production: bool,
     /// Challengers whose work the delivered change took.
     adopted: HashSet<String>,
     reverted: bool,
@@ -223,6 +227,7 @@ impl MetricsFold {
             by_class,
             by_playbook,
             strategies: strategies(&selected),
+            models: models(&selected),
             trend: trend(&selected),
         }
     }
@@ -279,7 +284,16 @@ fn task_event(facts: &mut TaskFacts, event: &Event) {
             facts.analyzed += 1;
             facts.findings += findings.len() as u64;
         }
-        EventKind::ChangeAdopted { hunks, .. } => {
+        EventKind::EvidenceRecorded { matrix, .. } => {
+            facts.models = matrix
+                .rows
+                .iter()
+                .filter(|row| !row.model.is_empty())
+                .map(|r| (r.candidate.clone(), r.model.clone()))
+                .collect();
+        }
+        EventKind::ChangeAdopted { choice, hunks, .. } => {
+            facts.kept_production = choice == "keep production";
             facts.adopted = hunks.iter().map(|h| h.candidate.clone()).filter(|c| c != PRODUCTION).collect();
             for hunk in hunks {
                 changed_file(facts, &hunk.file);
@@ -416,6 +430,23 @@ fn strategies(tasks: &[&TaskFacts]) -> Vec<StrategyRecord> {
         .map(|((class, strategy), (runs, wins))| StrategyRecord { class, strategy, runs, wins })
         .collect();
     records.sort_by(|a, b| b.runs.cmp(&a.runs).then(a.class.cmp(&b.class)).then(a.strategy.cmp(&b.strategy)));
+    records
+}
+
+/// Each model's (or ACP agent's) candidates and wins, most runs first.
+fn models(tasks: &[&TaskFacts]) -> Vec<ModelRecord> {
+    let mut records: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for facts in tasks {
+        for (label, model) in &facts.models {
+            let won = facts.adopted.contains(label) || (label == PRODUCTION && facts.kept_production);
+            let record = records.entry(model.clone()).or_default();
+            record.0 += 1;
+            record.1 += u64::from(won);
+        }
+    }
+    let mut records: Vec<ModelRecord> =
+        records.into_iter().map(|(model, (runs, wins))| ModelRecord { model, runs, wins }).collect();
+    records.sort_by(|a, b| b.runs.cmp(&a.runs).then(a.model.cmp(&b.model)));
     records
 }
 

@@ -248,3 +248,24 @@ fn an_event_taken_twice_counts_once() {
     }
     assert_eq!(fold.report(&MetricsFilter::default()), before);
 }
+
+#[test]
+fn candidates_count_wins_per_model_or_agent_when_they_ran_on_different_ones() {
+    let (mut h, [t1, t2, ..]) = history();
+    let matrix = |models: [(&str, &str); 2]| {
+        let rows: Vec<serde_json::Value> =
+            models.iter().map(|(label, model)| json!({"candidate": label, "strategy": "s", "model": model})).collect();
+        json!({"type": "evidence_recorded", "matrix": {"rows": rows}, "hash": Digest::GENESIS.to_string()})
+    };
+    // T2 adopted c2 (see `history`); its matrix was recorded before the adoption.
+    h.engine(t2, 45, matrix([("production", "openai/gpt-5"), ("c2", "acp:claude")]));
+    h.engine(t1, 45, matrix([("production", "openai/gpt-5"), ("c1", "acp:claude")]));
+    h.engine(
+        t1,
+        50,
+        json!({"type": "change_adopted", "choice": "keep production", "matrix_hash": Digest::GENESIS.to_string(), "hunks": []}),
+    );
+    let report = h.fold().report(&MetricsFilter::default());
+    let models: Vec<(&str, u64, u64)> = report.models.iter().map(|m| (m.model.as_str(), m.runs, m.wins)).collect();
+    assert_eq!(models, [("acp:claude", 2, 1), ("openai/gpt-5", 2, 1)]);
+}

@@ -8,12 +8,13 @@ mod validate;
 use std::collections::BTreeMap;
 
 use super::EngineError;
+use super::acp_worker::Worker;
 use super::breakers;
 use super::explore;
 use super::flow::{Ending, Flow};
 use super::task_run::{TaskRun, budgets_of, scaled, stage_agent};
 use crate::agents::prompt::{plan_section, task_section};
-use crate::agents::{AgentOutcome, Submission, run_agent};
+use crate::agents::{AgentOutcome, Submission};
 use crate::domain::Task;
 use crate::playbooks::playbook::Stage;
 use crate::protocol::{
@@ -126,7 +127,7 @@ fn scope(run: &TaskRun, role: Role, task: &Task) -> Result<AgentScope, EngineErr
 }
 
 async fn agent_stage(run: &mut TaskRun, stage: &Stage, task: &Task) -> Result<Flow, EngineError> {
-    let (client, model) = match run.setup().client_for(stage.role) {
+    let (worker, model) = match Worker::choose(run.setup(), stage.role, None) {
         Ok(found) => found,
         Err(err) => return fail_stage(run, stage, format!("no model for {}: {err}", stage.role)).await,
     };
@@ -148,7 +149,11 @@ async fn agent_stage(run: &mut TaskRun, stage: &Stage, task: &Task) -> Result<Fl
     let broker = run.broker();
     let mut scope = scope(run, stage.role, task)?;
     let host = run.host().clone();
-    let outcome = run_agent(client.as_ref(), &broker, &mut scope, host.as_ref(), run.engine().redactor(), &spec).await;
+    let redactor = run.engine().redactor();
+    let outcome = match worker.work(run.setup(), stage, &spec, &broker, &mut scope, host.as_ref(), redactor).await {
+        Ok(outcome) => outcome,
+        Err(why) => return fail_stage(run, stage, why).await,
+    };
     if let Some(reason) = run.spending_over_budget()? {
         // The stage's work is kept; after approval it goes on (a finished stage stays finished).
         if let AgentOutcome::Submitted(submission) = outcome
@@ -175,6 +180,8 @@ async fn agent_stage(run: &mut TaskRun, stage: &Stage, task: &Task) -> Result<Fl
             format!("`{}` used all {turns} turns without finishing; approve to let it try again", stage.name),
         )),
         AgentOutcome::AuditFailed(message) => fail_stage(run, stage, message).await,
+        // An ACP agent's failure is its own, not a model provider's: the stage fails with it.
+        AgentOutcome::ModelFailed(error) if worker.is_acp() => fail_stage(run, stage, error.message).await,
         AgentOutcome::ModelFailed(error) => super::readiness::model_failed(run, stage, error).await,
         AgentOutcome::Stopped => stopped(run).map(Flow::End),
     }

@@ -115,6 +115,9 @@ pub struct CandidatePlan {
     /// The model it runs on, when it has its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// The ACP agent (`[acp.agents.NAME]`) that plays it instead of a model, when one does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
 }
 
 /// One candidate's row of the evidence matrix.

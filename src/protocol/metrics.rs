@@ -146,6 +146,17 @@ pub struct StrategyRecord {
     pub wins: u64,
 }
 
+/// How the candidates one model (or ACP agent) played did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelRecord {
+    /// The provider and model (`openai/gpt-5`), or the agent (`acp:claude`).
+    pub model: String,
+    /// Candidates it played (production's included).
+    pub runs: u64,
+    /// Of those, the ones whose work the delivered change took.
+    pub wins: u64,
+}
+
 /// One week of the trend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrendPoint {
@@ -174,6 +185,10 @@ pub struct MetricsReport {
     pub by_playbook: Vec<PlaybookMetrics>,
     /// The Left Hand's strategies by class, most runs first.
     pub strategies: Vec<StrategyRecord>,
+    /// The models and ACP agents candidates ran on, when explored tasks' candidates ran on
+    /// different ones (`engine.challengers`), most runs first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<ModelRecord>,
     /// Week by week, oldest first, the last twelve weeks with tasks.
     pub trend: Vec<TrendPoint>,
 }

@@ -157,8 +157,8 @@ struct RunFacts {
 
 /// The tool broker.
 pub struct Broker {
-    config: BrokerConfig,
-    redactor: Arc<Redactor>,
+    pub(super) config: BrokerConfig,
+    pub(super) redactor: Arc<Redactor>,
 }
 
 fn parse<T: DeserializeOwned>(tool: &str, arguments: &Value) -> Result<T, ToolOutput> {
@@ -169,7 +169,7 @@ fn parse<T: DeserializeOwned>(tool: &str, arguments: &Value) -> Result<T, ToolOu
 }
 
 /// Redacts every string inside a JSON value.
-fn redact_json(redactor: &Redactor, value: &Value) -> Value {
+pub(super) fn redact_json(redactor: &Redactor, value: &Value) -> Value {
     match value {
         Value::String(text) => Value::String(redactor.redact(text).into_owned()),
         Value::Array(items) => Value::Array(items.iter().map(|v| redact_json(redactor, v)).collect()),
@@ -493,7 +493,7 @@ impl Broker {
 
 /// Asks a human about a call and records the decision; `Err` is what the model reads when the
 /// answer is no (`what` names the call: "command", "call").
-async fn ask(
+pub(super) async fn ask(
     host: &dyn ToolHost,
     request: ApprovalRequest,
     record: &mut PolicyRecord,

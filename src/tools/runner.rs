@@ -301,26 +301,20 @@ fn landlock_command(spec: &RunSpec, tmp: &Path) -> Command {
     command
 }
 
-/// Runs the command and waits for it (or its timeout).
-pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
-    if !spec.workdir.is_dir() {
-        return Err(RunError::NoWorkdir(spec.workdir.clone()));
-    }
-    let tmp = tempfile::Builder::new()
-        .prefix("ambidex-run-")
-        .tempdir()
-        .map_err(|source| RunError::Spawn { level: spec.level, source })?;
+/// The command for `spec` at its sandbox level, with its environment, its limits and a pids
+/// cgroup of its own where this machine allows one (held by the caller until the command is
+/// done: dropping it kills what is left). `tmp` is its private temporary directory.
+fn prepared(spec: &RunSpec, tmp: &Path) -> (Command, Option<super::cgroup::PidsCgroup>) {
     let mut command = match spec.level {
         SandboxLevel::Bubblewrap => bwrap_command(spec),
-        SandboxLevel::Landlock => landlock_command(spec, tmp.path()),
+        SandboxLevel::Landlock => landlock_command(spec, tmp),
         SandboxLevel::None => {
             let mut command = Command::new("/bin/sh");
             command.args(["-c", &spec.command]);
             command
         }
     };
-    let tmp_for_command =
-        if spec.level == SandboxLevel::Bubblewrap { PathBuf::from("/tmp") } else { tmp.path().to_owned() };
+    let tmp_for_command = if spec.level == SandboxLevel::Bubblewrap { PathBuf::from("/tmp") } else { tmp.to_owned() };
     command
         .current_dir(&spec.workdir)
         .env_clear()
@@ -336,12 +330,12 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
         // ~/.gitconfig as fatal, so it is told there is none.
         command.env("GIT_CONFIG_GLOBAL", "/dev/null");
     }
-    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true).process_group(0);
+    command.kill_on_drop(true).process_group(0);
     // The command dies with this process, even when it is SIGKILLed and cannot kill the group:
     // the kernel signals the child when the thread that forked it ends (runtime threads live as
     // long as the engine). Checked against the parent that forked, in case it died already.
     // A pids cgroup of its own, where this machine allows one: a process limit that binds root,
-    // and every descendant found at the end. Dropped (killing what is left) when `run` returns.
+    // and every descendant found at the end.
     let cgroup = super::cgroup::PidsCgroup::create(MAX_TASKS).ok();
     let procs_fd = cgroup.as_ref().map(super::cgroup::PidsCgroup::procs_fd);
     // SAFETY: `getpid` is async-signal-safe.
@@ -375,6 +369,59 @@ pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
             Ok(())
         });
     }
+    (command, cgroup)
+}
+
+fn private_tmp(spec: &RunSpec) -> Result<tempfile::TempDir, RunError> {
+    tempfile::Builder::new()
+        .prefix("ambidex-run-")
+        .tempdir()
+        .map_err(|source| RunError::Spawn { level: spec.level, source })
+}
+
+/// A sandboxed program that talks over its stdin and stdout (an ACP agent), started by
+/// [`spawn_piped`]. Dropping it kills it and everything it started.
+pub struct PipedChild {
+    /// The process (its stdin, stdout and stderr are piped).
+    pub child: tokio::process::Child,
+    level: SandboxLevel,
+    pgid: Option<u32>,
+    _cgroup: Option<super::cgroup::PidsCgroup>,
+    _tmp: tempfile::TempDir,
+}
+
+impl Drop for PipedChild {
+    fn drop(&mut self) {
+        if self.level == SandboxLevel::Landlock {
+            stop_supervisor(self.pgid);
+        }
+        kill_group(self.pgid);
+    }
+}
+
+/// Starts `spec`'s command like [`run`] does (same sandbox, environment and limits) but leaves
+/// it running with its streams piped; `spec.timeout` and `spec.output_cap` are the caller's to
+/// apply.
+pub fn spawn_piped(spec: &RunSpec) -> Result<PipedChild, RunError> {
+    if !spec.workdir.is_dir() {
+        return Err(RunError::NoWorkdir(spec.workdir.clone()));
+    }
+    let tmp = private_tmp(spec)?;
+    let (mut command, cgroup) = prepared(spec, tmp.path());
+    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = command.spawn().map_err(|source| RunError::Spawn { level: spec.level, source })?;
+    let pgid = child.id();
+    Ok(PipedChild { child, level: spec.level, pgid, _cgroup: cgroup, _tmp: tmp })
+}
+
+/// Runs the command and waits for it (or its timeout).
+pub async fn run(spec: &RunSpec) -> Result<RunOutcome, RunError> {
+    if !spec.workdir.is_dir() {
+        return Err(RunError::NoWorkdir(spec.workdir.clone()));
+    }
+    let tmp = private_tmp(spec)?;
+    let (mut command, _cgroup) = prepared(spec, tmp.path());
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let started = Instant::now();
     let mut child = command.spawn().map_err(|source| RunError::Spawn { level: spec.level, source })?;
     let pgid = child.id();

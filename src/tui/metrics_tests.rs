@@ -77,6 +77,7 @@ pub(super) fn report() -> MetricsReport {
                 families: families(12, 10, 8, 0),
             },
         ],
+        models: Vec::new(),
         strategies: vec![
             StrategyRecord { class: TaskKind::BugFix, strategy: "minimal_diff".into(), runs: 9, wins: 6 },
             StrategyRecord { class: TaskKind::Feature, strategy: "alternative_design".into(), runs: 5, wins: 1 },

@@ -49,6 +49,10 @@ ACP_FAKE_ESCAPE_PATH  the escape target; relative paths are taken from the
 ACP_FAKE_LOG=path     append every message to that file, one JSON object per
                       line: {"dir": "in"|"out", "msg": <the JSON-RPC message>}
 ACP_FAKE_CRASH=1      exit with status 3 right after the session/new reply
+ACP_FAKE_RUN=cmd      before writing, ask permission to run the shell command
+                      `cmd` (a tool call of kind "execute" whose rawInput is
+                      {"command": cmd}); run it in the cwd when allowed, and
+                      say "Ran: <output>" or "Not allowed to run: cmd"
 ACP_FAKE_DELAY=secs   pause this long after the first message chunk (a
                       session/cancel cuts the pause short), to give tests
                       time to cancel or time out
@@ -324,6 +328,10 @@ class Agent:
         if session.cancelled.is_set():
             raise Cancelled()
 
+        command = os.environ.get("ACP_FAKE_RUN")
+        if command:
+            self.run_command(session, command, tool_call_id + "_run")
+
         relative = os.environ.get("ACP_FAKE_FILE", "src/acp_change.txt")
         content = os.environ.get("ACP_FAKE_CONTENT", "made by the fake ACP agent\n")
         target = os.path.normpath(os.path.join(session.cwd, relative))
@@ -390,6 +398,40 @@ class Agent:
         if env_flag("ACP_FAKE_ESCAPE"):
             self.escape(session)
         return "end_turn"
+
+    def run_command(self, session, command, tool_call_id):
+        call = {"toolCallId": tool_call_id, "title": "Run " + command, "kind": "execute", "status": "pending",
+                "rawInput": {"command": command}}
+        self.update(session, dict(call, sessionUpdate="tool_call"))
+        options = [
+            {"optionId": ALLOW_OPTION, "name": "Allow", "kind": "allow_once"},
+            {"optionId": REJECT_OPTION, "name": "Reject", "kind": "reject_once"},
+        ]
+        outcome = self.request(
+            "session/request_permission", {"sessionId": session.id, "toolCall": call, "options": options}, session
+        )
+        outcome = (outcome or {}).get("outcome") or {}
+        if session.cancelled.is_set():
+            raise Cancelled()
+        if outcome.get("outcome") == "selected" and outcome.get("optionId") == ALLOW_OPTION:
+            import subprocess
+
+            done = subprocess.run(command, shell=True, cwd=session.cwd, capture_output=True, text=True)
+            output = (done.stdout + done.stderr).strip()
+            status = "completed" if done.returncode == 0 else "failed"
+            self.update(
+                session,
+                {
+                    "sessionUpdate": "tool_call_update",
+                    "toolCallId": tool_call_id,
+                    "status": status,
+                    "content": [{"type": "content", "content": {"type": "text", "text": output}}],
+                },
+            )
+            self.say(session, "Ran: " + output)
+        else:
+            self.update(session, {"sessionUpdate": "tool_call_update", "toolCallId": tool_call_id, "status": "failed"})
+            self.say(session, "Not allowed to run: " + command)
 
     def write(self, session, target, content):
         """Write the file; returns None on success or an error description."""

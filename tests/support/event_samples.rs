@@ -741,6 +741,18 @@ samples! {
                 strategy: "test_first".into(),
                 provider: Some("anthropic".into()),
                 model: Some("claude-sonnet-4-5".into()),
+                agent: None,
+            }],
+        },
+        EventKind::ExplorationStarted {
+            trigger: "route".into(),
+            evidence: "triage routed the task to both hands".into(),
+            candidates: vec![CandidatePlan {
+                label: "c1".into(),
+                strategy: "minimal_diff".into(),
+                provider: None,
+                model: None,
+                agent: Some("claude".into()),
             }],
         },
     ],

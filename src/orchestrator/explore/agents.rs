@@ -12,10 +12,11 @@ use futures::future::join_all;
 use super::blocking;
 use super::evaluate::run_commands;
 use crate::agents::prompt::task_section;
-use crate::agents::{AgentOutcome, Submission, run_agent};
+use crate::agents::{AgentOutcome, Submission};
 use crate::config::ChallengerConfig;
 use crate::domain::{Exploration, Task};
 use crate::eval;
+use crate::orchestrator::acp_worker::Worker;
 use crate::orchestrator::breakers::is_test_path;
 use crate::orchestrator::flow::{Ending, Flow};
 use crate::orchestrator::host::TaskHost;
@@ -86,7 +87,7 @@ impl Crew {
         values: BTreeMap<&str, String>,
         own: Option<&ChallengerConfig>,
     ) -> Result<AgentOutcome, EngineError> {
-        let (client, model) = match self.setup.client_as(stage.role, own) {
+        let (worker, model) = match Worker::choose(&self.setup, stage.role, own) {
             Ok(found) => found,
             Err(err) => {
                 let message = format!("no model for {}: {err}", stage.role);
@@ -103,8 +104,12 @@ impl Crew {
         let path = worktree.path.clone();
         let mut scope = AgentScope::new(self.id, actor, worktree, self.agent_limits, budget)
             .map_err(|err| EngineError::Refused(format!("the worktree {} is unusable: {err}", path.display())))?;
-        Ok(run_agent(client.as_ref(), &self.broker, &mut scope, self.host.as_ref(), self.engine.redactor(), &spec)
-            .await)
+        let redactor = self.engine.redactor();
+        let worked =
+            worker.work(&self.setup, stage, &spec, &self.broker, &mut scope, self.host.as_ref(), redactor).await;
+        Ok(worked.unwrap_or_else(|why| {
+            AgentOutcome::ModelFailed(crate::llm::ModelError::new(crate::llm::ModelErrorKind::Config, why))
+        }))
     }
 
     async fn append(&self, kind: EventKind, actor: Actor) -> Result<(), EngineError> {
@@ -112,12 +117,13 @@ impl Crew {
     }
 }
 
-/// The provider and model a challenger has of its own, if any.
+/// The provider and model, or the ACP agent, a challenger has of its own, if any.
 pub(super) fn own_model(plan: &CandidatePlan) -> Option<ChallengerConfig> {
-    (plan.provider.is_some() || plan.model.is_some()).then(|| ChallengerConfig {
+    (plan.provider.is_some() || plan.model.is_some() || plan.agent.is_some()).then(|| ChallengerConfig {
         strategy: None,
         provider: plan.provider.clone(),
         model: plan.model.clone(),
+        agent: plan.agent.clone(),
     })
 }
 

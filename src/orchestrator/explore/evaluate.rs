@@ -194,18 +194,23 @@ fn complexity(subject: &Subject) -> i64 {
     eval::complexity_delta(&before, &after)
 }
 
-/// The provider and model a candidate's agents ran on (`openai/gpt-5`): production's
-/// implementer's, or the challenger's own (`engine.challengers`), else the challenger role's.
+/// The provider and model a candidate's agents ran on (`openai/gpt-5`), or the ACP agent that
+/// did its work (`acp:claude`): production's implementer's, or the challenger's own
+/// (`engine.challengers`), else the challenger role's.
 fn model_of(crew: &Crew, exploration: &crate::domain::Exploration, label: &str) -> String {
+    use crate::protocol::Role;
     let config = &crew.setup.config;
-    let found = if label == PRODUCTION {
-        config.provider_for(crate::protocol::Role::Implementer)
+    let (role, own) = if label == PRODUCTION {
+        (Role::Implementer, None)
     } else {
         let plan = exploration.candidates.iter().find(|c| c.label == label);
-        let own = plan.and_then(super::agents::own_model);
-        config.provider_as(crate::protocol::Role::Challenger, own.as_ref())
+        (Role::Challenger, plan.and_then(super::agents::own_model))
     };
-    found
+    if let Some(agent) = crate::orchestrator::acp_worker::agent_for(config, role, own.as_ref()) {
+        return format!("acp:{agent}");
+    }
+    config
+        .provider_as(role, own.as_ref())
         .map(|(name, _, model)| if model.is_empty() { name.to_owned() } else { format!("{name}/{model}") })
         .unwrap_or_default()
 }

@@ -109,6 +109,7 @@ pub(crate) fn started(
                 strategy,
                 provider: own.and_then(|o| o.provider.clone()),
                 model: own.and_then(|o| o.model.clone()),
+                agent: own.and_then(|o| o.agent.clone()),
             })
         })
         .collect();

@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch. Each subcommand's work and output live in `cli/`.
 
+mod acp_cmd;
 mod audit;
 mod autonomy_cmd;
 mod clean;
@@ -116,6 +117,9 @@ enum Cmd {
     /// The MCP servers agents may use: their tools and health (`[mcp.servers.NAME]`)
     #[command(subcommand)]
     Mcp(mcp_cmd::McpCmd),
+    /// Other coding agents that can work as the implementer or a challenger (`[acp.agents.NAME]`)
+    #[command(subcommand)]
+    Acp(acp_cmd::AcpCmd),
     /// Playbooks: check files; the registry of every version (list, show, diff, history);
     /// proposals, shadow evaluation, promotion, retirement and rollback
     #[command(subcommand)]
@@ -360,6 +364,7 @@ fn run(command: Option<Cmd>, context: &Context) -> Result<Outcome, String> {
         Cmd::Search(args) => search_cmd::run(args, context),
         Cmd::Models(command) => models::run(command, context),
         Cmd::Mcp(command) => mcp_cmd::run(command, context),
+        Cmd::Acp(command) => acp_cmd::run(command, context),
         Cmd::Playbook(command) => playbook_cmd::run(command, context),
         Cmd::Autonomy { command } => autonomy_cmd::run(command, context),
         Cmd::Demo(args) => demo::run(args, context),

@@ -168,6 +168,81 @@ pub async fn run_acp_agent(
     }
 }
 
+/// What `ambidex acp check` found of one agent.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AcpCheck {
+    /// Its name in `[acp.agents]`.
+    pub agent: String,
+    /// How it introduced itself (`claude-code-acp 0.5.0`), when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub info: Option<String>,
+    /// The protocol version it speaks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<u16>,
+    /// How long the handshake took, in milliseconds.
+    pub millis: u64,
+    /// Why it could not be used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Starts `agent` in `workdir` (its `env` expanded into `env`; no sandbox, as nothing is asked
+/// of it) and shakes hands: the `initialize` exchange only, within `timeout`.
+pub async fn check_agent(
+    name: &str,
+    agent: &AcpAgentConfig,
+    env: Vec<(String, String)>,
+    workdir: &Path,
+    timeout: Duration,
+) -> AcpCheck {
+    let started = std::time::Instant::now();
+    let spec = runner::RunSpec {
+        command: agent.command_line(),
+        workdir: workdir.to_owned(),
+        level: crate::tools::sandbox::SandboxLevel::None,
+        timeout,
+        output_cap: STDERR_TAIL,
+        helper: PathBuf::new(),
+        env,
+        paths: runner::SandboxPaths { network: true, ..runner::SandboxPaths::default() },
+    };
+    let handshake = async {
+        let mut piped = runner::spawn_piped(&spec).map_err(|err| err.to_string())?;
+        let (Some(stdin), Some(stdout)) = (piped.child.stdin.take(), piped.child.stdout.take()) else {
+            return Err("it has no pipes".to_owned());
+        };
+        let stderr = tokio::spawn(tail(piped.child.stderr.take()));
+        let transport = ByteStreams::new(stdin.compat_write(), stdout.compat());
+        let hello = InitializeRequest::new(ProtocolVersion::V1)
+            .client_capabilities(ClientCapabilities::new().terminal(false))
+            .client_info(Implementation::new("ambidex", env!("CARGO_PKG_VERSION")));
+        let answer = Client
+            .v1()
+            .connect_with(transport, async |cx: ConnectionTo<Agent>| cx.send_request(hello).block_task().await)
+            .await;
+        drop(piped);
+        let stderr = stderr.await.unwrap_or_default();
+        answer.map_err(|err| {
+            let stderr = stderr.trim();
+            if stderr.is_empty() { err.to_string() } else { format!("{err}; it wrote:\n{stderr}") }
+        })
+    };
+    let answer = tokio::time::timeout(timeout, handshake)
+        .await
+        .unwrap_or_else(|_| Err(format!("it did not answer `initialize` within {} s", timeout.as_secs())));
+    let millis = started.elapsed().as_millis() as u64;
+    match answer {
+        Ok(hello) => AcpCheck {
+            agent: name.to_owned(),
+            info: hello.agent_info.map(|info| format!("{} {}", info.name, info.version)),
+            protocol: Some(hello.protocol_version.as_u16()),
+            millis,
+            error: None,
+        },
+        Err(error) => AcpCheck { agent: name.to_owned(), info: None, protocol: None, millis, error: Some(error) },
+    }
+}
+
 /// The last [`STDERR_TAIL`] bytes the agent wrote to its stderr.
 async fn tail(stream: Option<tokio::process::ChildStderr>) -> String {
     let Some(mut stream) = stream else { return String::new() };

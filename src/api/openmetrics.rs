@@ -96,6 +96,17 @@ pub fn render(report: &MetricsReport) -> String {
         "Tasks whose delivered change took the strategy's work.",
         &strategy(true),
     );
+    let model = |wins: bool| -> Vec<(String, f64)> {
+        let count = |m: &crate::protocol::ModelRecord| if wins { m.wins } else { m.runs };
+        report.models.iter().map(|m| (labels(&[("model", &m.model)]), count(m) as f64)).collect()
+    };
+    family(&mut out, "ambidex_model_runs", "Candidates a model or ACP agent played.", &model(false));
+    family(
+        &mut out,
+        "ambidex_model_wins",
+        "Candidates of a model or ACP agent whose work was delivered.",
+        &model(true),
+    );
     let governance = &report.overall.governance;
     let unreviewed = [
         (labels(&[("kind", "memory")]), governance.unreviewed_memory as f64),

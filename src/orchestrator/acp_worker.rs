@@ -11,7 +11,6 @@ use crate::config::{ChallengerConfig, Config};
 use crate::llm::{ModelClient, ModelError};
 use crate::playbooks::playbook::Stage;
 use crate::protocol::Role;
-use crate::redact::Redactor;
 use crate::tools::broker::{AgentScope, Broker};
 
 /// The ACP agent that does `role`'s work, if one does: a challenger's own (unless it names its
@@ -80,10 +79,9 @@ impl Worker {
         broker: &Broker,
         scope: &mut AgentScope,
         host: &dyn AgentHost,
-        redactor: &Redactor,
     ) -> Result<AgentOutcome, String> {
         match self {
-            Worker::Model(client) => Ok(run_agent(client.as_ref(), broker, scope, host, redactor, spec).await),
+            Worker::Model(client) => Ok(run_agent(client.as_ref(), broker, scope, host, broker.redactor(), spec).await),
             Worker::Acp(name) => run(&setup.config, name, stage, spec, broker, scope, host).await,
         }
     }

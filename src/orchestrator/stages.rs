@@ -149,8 +149,7 @@ async fn agent_stage(run: &mut TaskRun, stage: &Stage, task: &Task) -> Result<Fl
     let broker = run.broker();
     let mut scope = scope(run, stage.role, task)?;
     let host = run.host().clone();
-    let redactor = run.engine().redactor();
-    let outcome = match worker.work(run.setup(), stage, &spec, &broker, &mut scope, host.as_ref(), redactor).await {
+    let outcome = match worker.work(run.setup(), stage, &spec, &broker, &mut scope, host.as_ref()).await {
         Ok(outcome) => outcome,
         Err(why) => return fail_stage(run, stage, why).await,
     };

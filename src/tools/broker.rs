@@ -184,6 +184,11 @@ impl Broker {
         Broker { config, redactor }
     }
 
+    /// The redactor every recorded text passes.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
     /// The MCP tools a stage's `mcp:…` entries offer (none when it lists none), connecting to
     /// their servers first; the error says which server or tool could not be had.
     pub async fn mcp_tools(&self, entries: &[String]) -> Result<Vec<crate::mcp::McpTool>, String> {

@@ -104,9 +104,7 @@ impl Crew {
         let path = worktree.path.clone();
         let mut scope = AgentScope::new(self.id, actor, worktree, self.agent_limits, budget)
             .map_err(|err| EngineError::Refused(format!("the worktree {} is unusable: {err}", path.display())))?;
-        let redactor = self.engine.redactor();
-        let worked =
-            worker.work(&self.setup, stage, &spec, &self.broker, &mut scope, self.host.as_ref(), redactor).await;
+        let worked = worker.work(&self.setup, stage, &spec, &self.broker, &mut scope, self.host.as_ref()).await;
         Ok(worked.unwrap_or_else(|why| {
             AgentOutcome::ModelFailed(crate::llm::ModelError::new(crate::llm::ModelErrorKind::Config, why))
         }))

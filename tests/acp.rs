@@ -26,6 +26,9 @@ fn fake_agent(env: &[(&str, &str)]) -> Vec<String> {
         format!("acp.agents.fake.args=[{}]", toml_string(script)),
         format!("acp.agents.fake.env={{ {} }}", env.join(", ")),
         "acp.agents.fake.timeout_secs=120".to_owned(),
+        // Where bubblewrap is missing, Landlock reads only the system and toolchains: the fake
+        // agent lives in the checkout.
+        format!("sandbox.read_paths=[{}]", toml_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support"))),
     ]
     .into_iter()
     .flat_map(|setting| ["-c".to_owned(), setting])
@@ -185,6 +188,20 @@ fn a_crashed_acp_agent_fails_its_stage_saying_so() {
         .collect();
     let summary = finished[0]["kind"]["summary"].as_str().unwrap();
     assert!(summary.contains("the ACP agent `fake` failed"), "{summary}");
+    assert!(summary.contains("session/prompt"), "it crashed after the handshake, not before: {summary}");
+
+    // One stuck before its first prompt is stopped when its time is up.
+    let sandbox = Sandbox::new();
+    pagination_repo(&sandbox);
+    let mut flags = fake_agent(&[("ACP_FAKE_HANG", "1")]);
+    flags.extend(["-c", "acp.agents.fake.timeout_secs=1", "-c", "roles.implementer.agent=\"fake\""].map(String::from));
+    flags.extend(["-c".into(), "engine.challengers=0".into()]);
+    let task = task_file(&sandbox, "low");
+    run(&sandbox, PLAN, &flags, &["run", "--task-file", &task, "--approve", "all"]);
+    let (id, _) = only_task(&sandbox);
+    let stuck = events(&sandbox, &id);
+    let failed = stuck.iter().find(|e| e["kind"]["type"] == "stage_finished" && e["kind"]["ok"] == false).unwrap();
+    assert!(failed["kind"]["summary"].as_str().unwrap().contains("did not finish within 1 s"), "{failed:#}");
 
     // An agent nobody configured is named, with what to do.
     let sandbox = Sandbox::new();

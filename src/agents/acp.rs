@@ -355,8 +355,15 @@ impl Session<'_> {
                 let hello = InitializeRequest::new(ProtocolVersion::V1)
                     .client_capabilities(capabilities)
                     .client_info(Implementation::new("ambidex", env!("CARGO_PKG_VERSION")));
-                cx.send_request(hello).block_task().await?;
-                let session = cx.send_request(NewSessionRequest::new(cwd.clone())).block_task().await?.session_id;
+                let handshake = async {
+                    cx.send_request(hello).block_task().await?;
+                    Ok::<_, Error>(cx.send_request(NewSessionRequest::new(cwd.clone())).block_task().await?.session_id)
+                };
+                // An agent that hangs before its first prompt is stopped like one that hangs in it.
+                let session = tokio::select! {
+                    session = handshake => session?,
+                    () = async { let _ = stop.wait_for(|stopped| *stopped).await; } => return Ok(Ended::Cancelled),
+                };
                 let mut heard = host.message_cursor();
                 let mut text = instructions;
                 for _ in 0..MAX_PROMPTS {

@@ -252,16 +252,7 @@ impl Broker {
             breaches.extend(task_budget.record(&output.changed_files, diff_lines));
         }
         for breach in &breaches {
-            events.push(NewEvent::for_task(
-                scope.task,
-                scope.actor.clone(),
-                EventKind::BudgetExceeded {
-                    scope: breach.scope.to_owned(),
-                    budget: breach.budget.to_owned(),
-                    limit: breach.limit,
-                    used: breach.used,
-                },
-            ));
+            events.push(NewEvent::for_task(scope.task, scope.actor.clone(), breach.event_kind()));
         }
         if let Err(err) = host.record(events).await {
             // The call happened but is not on record: say so in its result, and tell the caller

@@ -21,6 +21,18 @@ pub struct Breach {
     pub used: u64,
 }
 
+impl Breach {
+    /// The event that records it.
+    pub fn event_kind(&self) -> crate::protocol::EventKind {
+        crate::protocol::EventKind::BudgetExceeded {
+            scope: self.scope.to_owned(),
+            budget: self.budget.to_owned(),
+            limit: self.limit,
+            used: self.used,
+        }
+    }
+}
+
 /// What has been used so far.
 #[derive(Debug, Clone)]
 pub struct BudgetUsage {

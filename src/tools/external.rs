@@ -236,18 +236,9 @@ impl Broker {
         }
         let mut events =
             vec![NewEvent::for_task(scope.task, scope.actor.clone(), EventKind::ToolCalled(Box::new(record)))];
-        events.extend(breaches.iter().map(|breach| {
-            NewEvent::for_task(
-                scope.task,
-                scope.actor.clone(),
-                EventKind::BudgetExceeded {
-                    scope: breach.scope.to_owned(),
-                    budget: breach.budget.to_owned(),
-                    limit: breach.limit,
-                    used: breach.used,
-                },
-            )
-        }));
+        events.extend(
+            breaches.iter().map(|breach| NewEvent::for_task(scope.task, scope.actor.clone(), breach.event_kind())),
+        );
         host.record(events).await?;
         Ok(breaches)
     }

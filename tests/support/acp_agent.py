@@ -49,6 +49,7 @@ ACP_FAKE_ESCAPE_PATH  the escape target; relative paths are taken from the
 ACP_FAKE_LOG=path     append every message to that file, one JSON object per
                       line: {"dir": "in"|"out", "msg": <the JSON-RPC message>}
 ACP_FAKE_CRASH=1      exit with status 3 right after the session/new reply
+ACP_FAKE_HANG=1       never answer session/new (an agent stuck in its setup)
 ACP_FAKE_RUN=cmd      before writing, ask permission to run the shell command
                       `cmd` (a tool call of kind "execute" whose rawInput is
                       {"command": cmd}); run it in the cwd when allowed, and
@@ -267,6 +268,8 @@ class Agent:
                 },
             )
         elif method == "session/new":
+            if env_flag("ACP_FAKE_HANG"):
+                return
             cwd = params.get("cwd")
             if not isinstance(cwd, str) or not os.path.isabs(cwd):
                 self.reply_error(request_id, INVALID_PARAMS, "Invalid params", "cwd must be an absolute path")

@@ -13,7 +13,10 @@ mod migrate;
 mod page;
 mod read;
 mod record;
+mod redb_reader;
 mod salvage;
+mod snapshots;
+mod stage;
 mod tables;
 mod verify;
 mod writer;
@@ -23,9 +26,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Sender, sync_channel};
 use std::thread::JoinHandle;
 
-use redb::{
-    Builder, ConcurrencyMode, Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable, ReadableTableMetadata,
-};
+use redb::{Builder, ConcurrencyMode, Database, ReadableTable, ReadableTableMetadata};
 
 pub use compact::{Compacted, compact};
 pub use error::StoreError;
@@ -37,6 +38,8 @@ pub use writer::{AppendResult, CommitHook, Head};
 
 use migrate::MigrateError;
 use read::ReadError;
+use redb_reader::RedbSnapshots;
+use snapshots::Snapshots;
 use tables::{EVENTS, META, META_SCHEMA, SCHEMA_VERSION, TASK_EVENTS, TASKS};
 use writer::{AppendRequest, Reply, Writer};
 
@@ -201,7 +204,7 @@ impl Store {
         })?;
         let migration = guard::guarded(path, || prepare_schema(path, &db))?;
         let db = Arc::new(db);
-        let loader = StoreReader { path: path.to_owned(), db: ReaderDb::Shared(db.clone()) };
+        let loader = RedbSnapshots::shared(path, db.clone());
         let (head, tasks) = loader.read(writer::load_state)?;
         let last_at = jiff::Timestamp::now();
         let (requests, receiver) = std::sync::mpsc::channel();
@@ -240,7 +243,10 @@ impl Store {
 
     /// A reader over this store's snapshots.
     pub fn reader(&self) -> StoreReader {
-        StoreReader { path: self.path.clone(), db: ReaderDb::Shared(self.db.clone()) }
+        StoreReader {
+            location: self.path.clone(),
+            backend: Arc::new(RedbSnapshots::shared(&self.path, self.db.clone())),
+        }
     }
 
     /// Stops the writer after it has committed everything already sent to it.
@@ -311,17 +317,12 @@ fn prepare_schema(path: &Path, db: &Database) -> Result<Option<StoreMigration>, 
     Ok(migration)
 }
 
-#[derive(Clone)]
-enum ReaderDb {
-    Shared(Arc<Database>),
-    ReadOnly(Arc<ReadOnlyDatabase>),
-}
-
-/// Reads consistent snapshots of a store, in this process or beside a writing one.
+/// Reads consistent snapshots of a store, in this process or beside a writing one, whatever
+/// its backend.
 #[derive(Clone)]
 pub struct StoreReader {
-    path: PathBuf,
-    db: ReaderDb,
+    location: PathBuf,
+    backend: Arc<dyn Snapshots>,
 }
 
 /// A task reference that matches no task, or more than one.
@@ -347,182 +348,107 @@ impl StoreReader {
     /// Opens the store at `path` for reading without taking the writer's place. Returns `None`
     /// when there is no store yet.
     pub fn open(path: &Path) -> Result<Option<StoreReader>, StoreError> {
-        if !path.exists() {
-            return Ok(None);
-        }
-        let reader = match guarded_open(path, || builder().open_read_only(path)) {
-            Ok(db) => StoreReader { path: path.to_owned(), db: ReaderDb::ReadOnly(Arc::new(db)) },
-            // A store left by a crash needs a repair, which only a writer may do.
-            Err(StoreError::NeedsRepair { .. }) => return StoreReader::open_writable(path, None).map(Some),
-            Err(err) => return Err(err),
-        };
-        match reader.stored_schema()? {
-            Some(found) if found > SCHEMA_VERSION => {
-                Err(StoreError::NewerSchema { path: path.to_owned(), found, supported: SCHEMA_VERSION })
-            }
-            // An older build wrote it: it is upgraded first, which only a writer may do.
-            Some(found) if found < SCHEMA_VERSION => {
-                drop(reader);
-                StoreReader::open_writable(path, Some(found)).map(Some)
-            }
-            _ => Ok(Some(reader)),
-        }
+        Ok(RedbSnapshots::open(path)?
+            .map(|backend| StoreReader { location: path.to_owned(), backend: Arc::new(backend) }))
     }
 
-    /// Opens the store as a writer would, to repair or upgrade it, and reads through that handle.
-    fn open_writable(path: &Path, upgrading_from: Option<u64>) -> Result<StoreReader, StoreError> {
-        let db = match (guarded_open(path, || builder().open(path)), upgrading_from) {
-            (Err(StoreError::InUse { .. }), Some(found)) => {
-                return Err(StoreError::UpgradeBlocked { path: path.to_owned(), found, supported: SCHEMA_VERSION });
-            }
-            (db, _) => db?,
-        };
-        guard::guarded(path, || prepare_schema(path, &db))?;
-        Ok(StoreReader { path: path.to_owned(), db: ReaderDb::Shared(Arc::new(db)) })
-    }
-
-    /// The store file.
+    /// Where the store is: its file, or its server (without a password) for PostgreSQL.
     pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn snapshot(&self) -> Result<redb::ReadTransaction, StoreError> {
-        let txn = match &self.db {
-            ReaderDb::Shared(db) => db.begin_read(),
-            ReaderDb::ReadOnly(db) => db.begin_read(),
-        };
-        txn.map_err(|err| StoreError::from_redb(&self.path, "read", None, err))
-    }
-
-    fn fail(&self, err: ReadError) -> StoreError {
-        read_failure(&self.path, err)
-    }
-
-    /// Runs `query` on a fresh snapshot, guarded: damage redb panics on becomes an error.
-    fn read<T>(&self, query: impl FnOnce(&redb::ReadTransaction) -> Result<T, ReadError>) -> Result<T, StoreError> {
-        guard::guarded(&self.path, || query(&self.snapshot()?).map_err(|e| self.fail(e)))
-    }
-
-    /// The schema version recorded in the store (`None` for a store without tables yet).
-    fn stored_schema(&self) -> Result<Option<u64>, StoreError> {
-        guard::guarded(&self.path, || self.stored_schema_unguarded())
-    }
-
-    fn stored_schema_unguarded(&self) -> Result<Option<u64>, StoreError> {
-        let txn = self.snapshot()?;
-        let meta = match txn.open_table(META) {
-            Ok(meta) => meta,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(err) => return Err(self.fail(ReadError::Db(err.into()))),
-        };
-        let value = meta.get(META_SCHEMA).map_err(|e| self.fail(ReadError::Db(e.into())))?;
-        Ok(schema_of(value.as_ref().map(|v| v.value())))
+        &self.location
     }
 
     /// The upgrades this store went through, oldest first.
     pub fn migrations(&self) -> Result<Vec<StoreMigration>, StoreError> {
-        self.read(|txn| migrate::history(txn).map_err(ReadError::Db))
+        self.backend.migrations()
     }
 
     /// The last event's sequence number and hash.
     pub fn head(&self) -> Result<Head, StoreError> {
-        self.read(read::head)
+        self.backend.head()
     }
 
     /// Every task, oldest first.
     pub fn tasks(&self) -> Result<Vec<Task>, StoreError> {
-        self.read(read::tasks)
+        self.backend.tasks()
     }
 
     /// The tasks not in a final state, oldest first, read through an index: the cost follows
     /// the work in hand, not the history.
     pub fn unfinished_tasks(&self) -> Result<Vec<Task>, StoreError> {
-        self.read(read::unfinished_tasks)
+        self.backend.unfinished_tasks()
     }
 
     /// Every task's id, oldest first, without reading the projections.
     pub fn task_ids(&self) -> Result<Vec<TaskId>, StoreError> {
-        self.read(read::task_ids)
+        self.backend.task_ids()
     }
 
     /// The worktrees each task has (tasks without any left out), oldest first.
     pub fn task_worktrees(&self) -> Result<Vec<TaskWorktrees>, StoreError> {
-        self.read(read::task_worktrees)
+        self.backend.task_worktrees()
     }
 
     /// The tasks under way and the newest `finished` finished ones, oldest first.
     pub fn current_tasks(&self, finished: usize) -> Result<Vec<Task>, StoreError> {
-        self.read(|txn| read::current_tasks(txn, finished))
+        self.backend.current_tasks(finished)
     }
 
     /// One page of tasks, newest first (see [`TaskQuery`]).
     pub fn task_page(&self, query: &TaskQuery) -> Result<TaskPage, StoreError> {
-        self.read(|txn| page::task_page(txn, query))
+        self.backend.task_page(query)
     }
 
     /// The tasks whose titles resemble `title` (sharing half its significant words or more),
     /// newest first, read through the title-word index: the similar-task signals of admission.
     pub fn similar_tasks(&self, title: &str) -> Result<Vec<TaskBrief>, StoreError> {
-        self.read(|txn| read::similar_tasks(txn, title))
+        self.backend.similar_tasks(title)
     }
 
     /// The setup commands of the repository `repo` a human allowed the network to (at a
     /// `network` gate of any of its tasks), if any.
     pub fn setup_network(&self, repo: &str) -> Result<Option<Vec<String>>, StoreError> {
-        self.read(|txn| read::setup_network(txn, repo))
+        self.backend.setup_network(repo)
     }
 
     /// Every entry of the repository memory (every repository, every status), oldest first.
     pub fn memory(&self) -> Result<Vec<MemoryEntry>, StoreError> {
-        self.read(read::memory)
+        self.backend.memory()
     }
 
     /// Every exhibit of the bug museum (every repository, every status), oldest first.
     pub fn museum(&self) -> Result<Vec<Exhibit>, StoreError> {
-        self.read(read::museum)
+        self.backend.museum()
     }
 
     /// Every playbook and policy version in the registry, oldest first.
     pub fn playbooks(&self) -> Result<Vec<PlaybookVersion>, StoreError> {
-        self.read(read::playbooks)
+        self.backend.playbooks()
     }
 
     /// Every class's autonomy that ever changed (the others are supervised).
     pub fn autonomy(&self) -> Result<Vec<AutonomyState>, StoreError> {
-        self.read(read::autonomy)
+        self.backend.autonomy()
     }
 
     /// The memory's version: the seq of its last change (0: never changed).
     pub fn memory_version(&self) -> Result<u64, StoreError> {
-        self.read(read::memory_version)
+        self.backend.memory_version()
     }
 
     /// One task by id.
     pub fn task(&self, id: TaskId) -> Result<Option<Task>, StoreError> {
-        self.read(|txn| read::task(txn, id))
+        self.backend.task(id)
     }
 
     /// The task whose id is, or ends with, `reference` (any case).
     pub fn find_task(&self, reference: &str) -> Result<Task, LookupError> {
         let reference = reference.trim();
-        let mut found = None;
-        guard::guarded(&self.path, || {
-            found = Some(self.find_task_unguarded(reference));
-            Ok(())
-        })?;
-        found.unwrap_or_else(|| Err(LookupError::NotFound(reference.to_owned())))
-    }
-
-    fn find_task_unguarded(&self, reference: &str) -> Result<Task, LookupError> {
-        let txn = self.snapshot()?;
         let ids = match reference.parse::<TaskId>() {
             Ok(id) => vec![id],
-            Err(_) => read::task_ids_matching(&txn, reference).map_err(|e| self.fail(e))?,
+            Err(_) => self.backend.task_ids_matching(reference)?,
         };
         match ids.as_slice() {
-            [id] => read::task(&txn, *id)
-                .map_err(|e| self.fail(e))?
-                .ok_or_else(|| LookupError::NotFound(reference.to_owned())),
+            [id] => self.backend.task(*id)?.ok_or_else(|| LookupError::NotFound(reference.to_owned())),
             [] => Err(LookupError::NotFound(reference.to_owned())),
             many => Err(LookupError::Ambiguous {
                 fragment: reference.to_owned(),
@@ -533,17 +459,17 @@ impl StoreReader {
 
     /// The events of one task, in log order.
     pub fn task_events(&self, id: TaskId) -> Result<Vec<Event>, StoreError> {
-        self.read(|txn| read::task_events(txn, id))
+        self.backend.task_events(id)
     }
 
     /// Up to `limit` events after sequence number `after`.
     pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
-        self.read(|txn| read::events_after(txn, after, limit))
+        self.backend.events_after(after, limit)
     }
 
     /// Walks the whole hash chain.
     pub fn verify(&self) -> Result<Verification, StoreError> {
-        self.read(verify::verify)
+        self.backend.verify()
     }
 }
 

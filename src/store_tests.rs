@@ -298,10 +298,7 @@ fn downgrade(path: &Path, id: TaskId) {
 }
 
 fn stored_schema(path: &Path) -> u64 {
-    StoreReader { path: path.to_owned(), db: ReaderDb::ReadOnly(Arc::new(builder().open_read_only(path).unwrap())) }
-        .stored_schema()
-        .unwrap()
-        .unwrap()
+    RedbSnapshots::damaged(path).unwrap().stored_schema().unwrap().unwrap()
 }
 
 #[test]

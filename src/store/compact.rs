@@ -12,7 +12,7 @@ use redb::{ReadableTable, ReadableTableMetadata};
 use serde::Serialize;
 
 use super::tables::EVENTS;
-use super::{StoreError, StoreReader, Verification, builder, guard, guarded_open, read, record, verify};
+use super::{StoreError, Verification, builder, guard, guarded_open, read, record, verify};
 
 /// What a compaction did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -40,7 +40,7 @@ pub fn compact(path: &Path) -> Result<Compacted, StoreError> {
         Ok(())
     })?;
     drop(db);
-    let reader = StoreReader::open(path)?.ok_or_else(|| StoreError::Io {
+    let reader = super::redb_reader::RedbSnapshots::open(path)?.ok_or_else(|| StoreError::Io {
         path: path.to_owned(),
         action: "reopen after compacting",
         durable_seq: None,

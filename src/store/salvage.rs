@@ -11,7 +11,6 @@
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use redb::TableError;
 
@@ -23,7 +22,7 @@ use super::tables::{EVENTS, META, META_HEAD, TASK_EVENTS};
 use super::verify::check;
 use super::writer::Head;
 use super::{
-    ReaderDb, StoreError, StoreReader, Verification, builder, create_parent_dir, guarded_open, prepare_schema,
+    RedbSnapshots, StoreError, StoreReader, Verification, builder, create_parent_dir, guarded_open, prepare_schema,
 };
 use crate::protocol::{Digest, EVENT_SCHEMA, Event};
 
@@ -86,17 +85,6 @@ pub enum SalvageError {
     Exists(PathBuf),
 }
 
-/// Opens a store for salvage with as little as possible: read-only, no schema check; only a file
-/// left unclean by a crash is opened as a writer (redb repairs it then).
-fn open_damaged(path: &Path) -> Result<StoreReader, StoreError> {
-    let db = match guarded_open(path, || builder().open_read_only(path)) {
-        Ok(db) => ReaderDb::ReadOnly(Arc::new(db)),
-        Err(StoreError::NeedsRepair { .. }) => ReaderDb::Shared(Arc::new(guarded_open(path, || builder().open(path))?)),
-        Err(err) => return Err(err),
-    };
-    Ok(StoreReader { path: path.to_owned(), db })
-}
-
 fn detail(err: &StoreError) -> String {
     match err {
         StoreError::Damaged { detail, .. } | StoreError::Corrupt { detail, .. } => detail.clone(),
@@ -117,7 +105,7 @@ impl Walk {
         self.damage = Some(Damage { seq, reason });
     }
 
-    fn run(&mut self, reader: &StoreReader, out: &mut dyn Write) -> Result<(), StoreError> {
+    fn run(&mut self, reader: &RedbSnapshots, out: &mut dyn Write) -> Result<(), StoreError> {
         let txn = reader.snapshot()?;
         let db = |err: redb::Error| reader.fail(ReadError::Db(err));
         let table = match txn.open_table(EVENTS) {
@@ -168,7 +156,7 @@ pub fn salvage(path: &Path, out: &mut dyn Write) -> Result<Salvage, SalvageError
         let source = std::io::Error::from(std::io::ErrorKind::NotFound);
         return Err(StoreError::Io { path: path.to_owned(), action: "open", durable_seq: None, source }.into());
     }
-    let reader = open_damaged(path)?;
+    let reader = RedbSnapshots::damaged(path)?;
     let mut walk = Walk { saved: 0, prev: Digest::GENESIS, damage: None, write_error: None };
     let walked = guarded(path, || walk.run(&reader, out));
     if let Some(err) = walk.write_error.take() {

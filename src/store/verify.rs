@@ -57,33 +57,61 @@ pub(crate) fn verify(txn: &ReadTransaction) -> Result<Verification, ReadError> {
         Err(TableError::TableDoesNotExist(_)) => None,
         Err(err) => return Err(err.into()),
     };
-    let mut expected = 1u64;
-    let mut prev = Digest::GENESIS;
-    let broken = |seq: u64, reason: String| Verification::Broken { seq, reason, verified: seq - 1 };
+    let mut walk = ChainWalk::default();
     if let Some(events) = &events {
         for entry in events.iter()? {
             let (key, value) = entry?;
-            let seq = key.value();
-            if seq != expected {
-                return Ok(broken(expected, format!("missing: the next stored event is #{seq}")));
+            if let Some(broken) = walk.step(key.value(), value.value()) {
+                return Ok(broken);
             }
-            let raw = match check(seq, &prev, value.value()) {
-                Ok(raw) => raw,
-                Err(reason) => return Ok(broken(seq, reason)),
-            };
-            prev = raw.hash;
-            expected += 1;
         }
     }
-    let count = expected - 1;
-    let head = super::read::head(txn)?;
-    if head != (Head { seq: count, hash: prev }) {
+    Ok(walk.finish(super::read::head(txn)?))
+}
+
+/// The walk along the chain, whatever backend the records come from: fed every stored record in
+/// seq order, then the head the store recorded.
+#[derive(Debug, Clone)]
+pub(crate) struct ChainWalk {
+    expected: u64,
+    prev: Digest,
+}
+
+impl Default for ChainWalk {
+    fn default() -> Self {
+        ChainWalk { expected: 1, prev: Digest::GENESIS }
+    }
+}
+
+impl ChainWalk {
+    /// Checks the record stored under `seq`; the break when it does not belong.
+    pub(crate) fn step(&mut self, seq: u64, bytes: &[u8]) -> Option<Verification> {
+        let broken = |seq: u64, reason: String| Verification::Broken { seq, reason, verified: seq - 1 };
+        if seq != self.expected {
+            return Some(broken(self.expected, format!("missing: the next stored event is #{seq}")));
+        }
+        match check(seq, &self.prev, bytes) {
+            Ok(raw) => {
+                self.prev = raw.hash;
+                self.expected += 1;
+                None
+            }
+            Err(reason) => Some(broken(seq, reason)),
+        }
+    }
+
+    /// The outcome once every record was stepped over: the recorded `head` must be the last.
+    pub(crate) fn finish(self, head: Head) -> Verification {
+        let (count, prev) = (self.expected - 1, self.prev);
+        if head == (Head { seq: count, hash: prev }) {
+            return Verification::Ok { events: count, head: prev };
+        }
         let seq = match head.seq.cmp(&count) {
             std::cmp::Ordering::Greater => count + 1,
             std::cmp::Ordering::Less => head.seq + 1,
             std::cmp::Ordering::Equal => count,
         };
-        return Ok(Verification::Broken {
+        Verification::Broken {
             seq,
             reason: format!(
                 "the recorded head (#{} {}) does not match the last event (#{count} {prev}): \
@@ -91,7 +119,6 @@ pub(crate) fn verify(txn: &ReadTransaction) -> Result<Verification, ReadError> {
                 head.seq, head.hash
             ),
             verified: count,
-        });
+        }
     }
-    Ok(Verification::Ok { events: count, head: prev })
 }

@@ -7,7 +7,6 @@
 //! and the in-memory copies change only after the commit succeeded.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError};
@@ -16,12 +15,12 @@ use jiff::Timestamp;
 use redb::{Database, ReadableDatabase};
 
 use super::error::StoreError;
-use super::record;
+use super::stage::{Staged, Stager};
 use super::tables::{
     ACTIVE, AUTONOMY, EVENTS, MEMORY, META, META_HEAD, META_MEMORY_VERSION, MUSEUM, PLAYBOOKS, SETUP_NETWORK,
     TASK_EVENTS, TASKS, TITLE_WORDS, WITH_WORKTREES,
 };
-use crate::domain::{ApplyError, Task, TaskBrief, is_settled, title_words};
+use crate::domain::{Task, TaskBrief, is_settled, title_words};
 use crate::protocol::{Digest, Event, EventKind, NewEvent, TaskId};
 use crate::redact::Redactor;
 
@@ -144,10 +143,11 @@ impl Writer {
                 let mut autonomy = txn.open_table(AUTONOMY)?;
                 let mut memory_version = None;
                 let mut buf = Vec::with_capacity(512);
+                let stager = Stager { location: &self.path, redactor: self.redactor.as_deref(), held: &self.tasks };
                 for request in batch.drain(..) {
-                    match self.stage(request.events, head, at, &staged) {
+                    match stager.stage(request.events, head, at, &staged, &mut |id| self.stored(id)) {
                         Err(err) => request.reply.send(Err(err)),
-                        Ok((request_events, scratch, records)) => {
+                        Ok(Staged { events: request_events, records, tasks: scratch }) => {
                             for (event, bytes) in request_events.iter().zip(&records) {
                                 events.insert(event.seq, bytes.as_slice())?;
                                 if let Some(task) = event.task {
@@ -253,37 +253,6 @@ impl Writer {
         }
     }
 
-    /// Builds the events of one request on top of `head` and checks them against the projections.
-    #[allow(clippy::type_complexity)]
-    fn stage(
-        &self,
-        events: Vec<NewEvent>,
-        head: Head,
-        at: Timestamp,
-        staged: &HashMap<TaskId, Task>,
-    ) -> Result<(Vec<Arc<Event>>, HashMap<TaskId, Task>, Vec<Vec<u8>>), StoreError> {
-        let mut scratch: HashMap<TaskId, Task> = HashMap::new();
-        let mut out = Vec::with_capacity(events.len());
-        let mut records = Vec::with_capacity(events.len());
-        let mut prev = head;
-        for new in events {
-            let mut bytes = Vec::with_capacity(256);
-            let event = record::encode(prev.seq + 1, at, prev.hash, new, self.redactor.as_deref(), &mut bytes)
-                .map_err(|err| StoreError::Internal { path: self.path.clone(), detail: err.to_string() })?;
-            if let Some(id) = event.task {
-                let known = scratch.contains_key(&id) || staged.contains_key(&id) || self.tasks.contains_key(&id);
-                if !known && let Some(stored) = self.stored(id)? {
-                    scratch.insert(id, stored);
-                }
-                self.apply(id, &event, staged, &mut scratch)?;
-            }
-            prev = Head { seq: event.seq, hash: event.hash };
-            out.push(Arc::new(event));
-            records.push(bytes);
-        }
-        Ok((out, scratch, records))
-    }
-
     /// The stored projection of a task the writer does not hold (a finished one).
     fn stored(&self, id: TaskId) -> Result<Option<Task>, StoreError> {
         let txn = self
@@ -291,30 +260,6 @@ impl Writer {
             .begin_read()
             .map_err(|err| StoreError::from_redb(&self.path, "read", None, redb::Error::from(err)))?;
         super::read::task(&txn, id).map_err(|err| super::read_failure(&self.path, err))
-    }
-
-    fn apply(
-        &self,
-        id: TaskId,
-        event: &Event,
-        staged: &HashMap<TaskId, Task>,
-        scratch: &mut HashMap<TaskId, Task>,
-    ) -> Result<(), ApplyError> {
-        if let EventKind::TaskCreated { spec } = &event.kind {
-            if scratch.contains_key(&id) || staged.contains_key(&id) || self.tasks.contains_key(&id) {
-                return Err(ApplyError::Duplicate(id));
-            }
-            scratch.insert(id, Task::created(id, spec.clone(), event));
-            return Ok(());
-        }
-        let task = match scratch.entry(id) {
-            Entry::Occupied(entry) => entry.into_mut(),
-            Entry::Vacant(entry) => {
-                let current = staged.get(&id).or_else(|| self.tasks.get(&id));
-                entry.insert(current.ok_or(ApplyError::UnknownTask(id))?.clone())
-            }
-        };
-        task.apply(event)
     }
 }
 

@@ -44,7 +44,7 @@ use ambidex::orchestrator::scheduler::Scheduler;
 use ambidex::orchestrator::{AutoApprove, Engine, EngineSetup};
 use ambidex::protocol::Actor;
 use ambidex::redact::Redactor;
-use ambidex::store::{STORE_FILE, StoreError, StoreReader};
+use ambidex::store::{STORE_FILE, StoreError, StoreReader, StoreUrl};
 use ambidex::tools::sandbox;
 
 /// A terminal control room for autonomous software development with ambidextrous AI agents.
@@ -206,14 +206,23 @@ impl Context {
         Ok(Context { effective, repo_dir, state_dir })
     }
 
-    /// The store file.
+    /// Which store this command uses (`store.url`).
+    pub fn store_url(&self) -> Result<StoreUrl, String> {
+        StoreUrl::parse(&self.effective.config.store.url, &self.state_dir)
+    }
+
+    /// The store file, or where the shared store is (its URL without a password).
     pub fn store_path(&self) -> PathBuf {
-        self.state_dir.join(STORE_FILE)
+        match self.store_url() {
+            Ok(StoreUrl::Redb(path)) => path,
+            Ok(url) => PathBuf::from(url.to_string()),
+            Err(_) => self.state_dir.join(STORE_FILE),
+        }
     }
 
     /// A reader, or `None` when no store exists yet.
     pub fn reader(&self) -> Result<Option<StoreReader>, String> {
-        StoreReader::open(&self.store_path()).map_err(|err| err.to_string())
+        StoreReader::open_url(&self.store_url()?).map_err(|err| err.to_string())
     }
 
     /// The engine, holding the store for writing, redacting every secret the configuration
@@ -253,7 +262,7 @@ impl Context {
             ambidex::orchestrator::sandbox_gaps(&probe.table(), level, &self.effective.config.sandbox.accept_gaps);
         setup.auto_approve = auto_approve;
         setup.wait_at_gates = wait_at_gates;
-        Ok(Engine::open_with(&self.store_path(), redactor, Some(setup)))
+        Ok(Engine::open_url(&self.store_url()?, &self.state_dir, redactor, Some(setup)))
     }
 
     /// Whether tasks can run here now, as the engine would decide it (a model provider the agents

@@ -150,9 +150,10 @@ pub fn load(options: &LoadOptions) -> Result<Effective, ConfigError> {
     for (path, source) in user.into_iter().chain(repo) {
         if let Some(layer) = read_layer(&path, source)? {
             let machine_keys = [
-                ("hooks", "hooks run commands"),
-                ("mcp", "MCP servers are programs started"),
-                ("acp", "ACP agents are programs started"),
+                ("hooks", "hooks run commands on your machine outside the sandbox"),
+                ("mcp", "MCP servers are programs started on your machine outside the sandbox"),
+                ("acp", "ACP agents are programs started on your machine outside the sandbox"),
+                ("store", "the store keeps every task's history and decisions, and only you choose where"),
             ];
             if let Source::RepoFile(_) = &layer.source
                 && let Some((key, what)) = machine_keys.iter().find(|(key, _)| layer.table.contains_key(*key))
@@ -162,8 +163,8 @@ pub fn load(options: &LoadOptions) -> Result<Effective, ConfigError> {
                     line: None,
                     key: Some((*key).into()),
                     message: format!(
-                        "{what} on your machine outside the sandbox, so a repository cannot set them: move them to \
-                         your user config file (`~/.config/ambidex/config.toml`)"
+                        "{what}, so a repository cannot set `{key}`: move it to your user config file \
+                         (`~/.config/ambidex/config.toml`)"
                     ),
                 });
             }

@@ -64,7 +64,7 @@ use crate::protocol::{
     TaskStatus, Update,
 };
 use crate::redact::Redactor;
-use crate::store::{CommitHook, LookupError, Store, StoreError, StoreOptions, StoreReader};
+use crate::store::{CommitHook, LookupError, Store, StoreError, StoreOptions, StoreReader, StoreUrl};
 
 pub use flow::{Ending, Flow};
 pub use setup::{AutoApprove, EngineSetup, sandbox_gaps};
@@ -96,6 +96,9 @@ pub struct Engine {
     /// Declared before the store: closing, they run what is queued while the store still records.
     _hooks: Option<Box<crate::hooks::LifecycleHooks>>,
     store: Store,
+    /// Where worktrees, PR documents and reports live (beside a redb store, or chosen apart from
+    /// a shared one).
+    state_dir: PathBuf,
     updates: broadcast::Sender<Update>,
     redactor: Arc<Redactor>,
     setup: Option<Arc<EngineSetup>>,
@@ -137,6 +140,19 @@ impl Engine {
     /// setup. Tasks the log says are running were stopped with their engine (this one holds the
     /// store now): they become `interrupted`, and their stale git locks are removed.
     pub fn open_with(path: &Path, redactor: Arc<Redactor>, setup: Option<EngineSetup>) -> Result<Engine, StoreError> {
+        let state_dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        Engine::open_url(&StoreUrl::Redb(path.to_owned()), &state_dir, redactor, setup)
+    }
+
+    /// Like [`open_with`](Self::open_with) for the store `url` names, keeping worktrees and
+    /// other local files in `state_dir`. On a shared store (PostgreSQL) the tasks other
+    /// processes run are theirs: only a redb store's running tasks are taken as interrupted.
+    pub fn open_url(
+        url: &StoreUrl,
+        state_dir: &Path,
+        redactor: Arc<Redactor>,
+        setup: Option<EngineSetup>,
+    ) -> Result<Engine, StoreError> {
         let (updates, _) = broadcast::channel(UPDATE_BUFFER);
         let sender = updates.clone();
         let lifecycle = setup.as_ref().and_then(|s| crate::hooks::LifecycleHooks::new(&s.config.hooks));
@@ -152,7 +168,8 @@ impl Engine {
             }
         });
         let options = StoreOptions { hook: Some(hook), redactor: Some(redactor.clone()) };
-        let store = Store::open_with(path, options)?;
+        let store = Store::open_url(url, options)?;
+        let path = store.path().to_owned();
         let hooks = match (lifecycle, setup.as_ref()) {
             (Some((mut hooks, _)), Some(setup)) => {
                 let appender = store.appender();
@@ -161,7 +178,7 @@ impl Engine {
                     let _ = appender.append(events);
                 };
                 hooks.start(setup.repo_root.clone(), redactor.clone(), recorded).map_err(|source| StoreError::Io {
-                    path: path.to_owned(),
+                    path: path.clone(),
                     action: "start the hooks of",
                     durable_seq: None,
                     source,
@@ -173,6 +190,7 @@ impl Engine {
         let engine = Engine {
             _hooks: hooks,
             store,
+            state_dir: state_dir.to_owned(),
             updates,
             redactor,
             setup: setup.map(Arc::new),
@@ -412,14 +430,14 @@ impl Engine {
         self.store.close();
     }
 
-    /// The store file.
+    /// The store file, or the shared store's server.
     pub fn store_path(&self) -> &Path {
         self.store.path()
     }
 
     /// The state directory (the store's folder).
     pub fn state_dir(&self) -> PathBuf {
-        self.store.path().parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        self.state_dir.clone()
     }
 
     /// Where worktrees live: `worktrees/` in the state directory.

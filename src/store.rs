@@ -11,6 +11,7 @@ mod error;
 mod guard;
 mod migrate;
 mod page;
+mod postgres;
 mod read;
 mod record;
 mod redb_reader;
@@ -18,6 +19,7 @@ mod salvage;
 mod snapshots;
 mod stage;
 mod tables;
+mod url;
 mod verify;
 mod writer;
 
@@ -33,6 +35,7 @@ pub use error::StoreError;
 pub use migrate::StoreMigration;
 pub use page::{MAX_PAGE, TaskPage, TaskQuery};
 pub use salvage::{Damage, Rebuilt, Salvage, SalvageError, rebuild, salvage};
+pub use url::StoreUrl;
 pub use verify::Verification;
 pub use writer::{AppendResult, CommitHook, Head};
 
@@ -153,7 +156,8 @@ pub struct StoreOptions {
 /// The writing handle of a store.
 pub struct Store {
     path: PathBuf,
-    db: Arc<Database>,
+    shared: bool,
+    reader: StoreReader,
     appender: Appender,
     thread: Option<JoinHandle<()>>,
     migration: Option<StoreMigration>,
@@ -211,19 +215,37 @@ impl Store {
         let writer = Writer { db: db.clone(), path: path.to_owned(), head, last_at, tasks, hook, redactor };
         let thread = std::thread::Builder::new()
             .name("ambidex-store-writer".into())
-            .spawn(move || writer.run(receiver))
+            .spawn(move || writer::serve(writer, receiver))
             .map_err(|source| StoreError::Io {
                 path: path.to_owned(),
                 action: "start the writer for",
                 durable_seq: None,
                 source,
             })?;
-        Ok(Store { path: path.to_owned(), db, appender: Appender { requests }, thread: Some(thread), migration })
+        let reader = StoreReader { location: path.to_owned(), backend: Arc::new(RedbSnapshots::shared(path, db)) };
+        Ok(Store { path: path.to_owned(), shared: false, reader, appender: Appender { requests }, thread: Some(thread), migration })
     }
 
-    /// The store file.
+    /// Opens (creating if needed) the store `url` names for writing: a redb file, or a
+    /// PostgreSQL database many processes share.
+    pub fn open_url(url: &StoreUrl, options: StoreOptions) -> Result<Store, StoreError> {
+        match url {
+            StoreUrl::Redb(path) => Store::open_with(path, options),
+            StoreUrl::Postgres(url) => {
+                let postgres::Opened { location, reader, requests, thread, migration } = postgres::open(url, options)?;
+                Ok(Store { path: location, shared: true, reader, appender: Appender { requests }, thread: Some(thread), migration })
+            }
+        }
+    }
+
+    /// Where the store is: its file, or its server (without a password) for PostgreSQL.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether other processes, on this machine or others, may write the store too.
+    pub fn is_shared(&self) -> bool {
+        self.shared
     }
 
     /// The upgrade this open did, when an older build wrote the store.
@@ -243,10 +265,7 @@ impl Store {
 
     /// A reader over this store's snapshots.
     pub fn reader(&self) -> StoreReader {
-        StoreReader {
-            location: self.path.clone(),
-            backend: Arc::new(RedbSnapshots::shared(&self.path, self.db.clone())),
-        }
+        self.reader.clone()
     }
 
     /// Stops the writer after it has committed everything already sent to it.
@@ -348,6 +367,15 @@ impl StoreReader {
     /// Opens the store at `path` for reading without taking the writer's place. Returns `None`
     /// when there is no store yet.
     pub fn open(path: &Path) -> Result<Option<StoreReader>, StoreError> {
+        StoreReader::open_url(&StoreUrl::Redb(path.to_owned()))
+    }
+
+    /// Opens the store `url` names for reading. Returns `None` when there is no store yet.
+    pub fn open_url(url: &StoreUrl) -> Result<Option<StoreReader>, StoreError> {
+        let path = match url {
+            StoreUrl::Redb(path) => path,
+            StoreUrl::Postgres(url) => return postgres::reader(url),
+        };
         Ok(RedbSnapshots::open(path)?
             .map(|backend| StoreReader { location: path.to_owned(), backend: Arc::new(backend) }))
     }

@@ -16,6 +16,9 @@ use crate::protocol::Role;
 pub struct Config {
     /// Where the store, worktrees and logs live; empty means `$XDG_DATA_HOME/ambidex`.
     pub state_dir: String,
+    /// Which store holds the tasks (`[store]`); from the user's config, flags and environment
+    /// only.
+    pub store: StoreConfig,
     /// The engine's scheduling limits.
     pub engine: EngineConfig,
     /// Identity for commits made in worktrees.
@@ -413,6 +416,16 @@ pub struct ForgeConfig {
     pub project: String,
 }
 
+/// Which store holds the tasks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `redb://PATH` (a file; relative to the state directory), `postgres://USER@HOST/DB` (a
+    /// database many machines share; the password from the URL or `PGPASSWORD`), or empty for
+    /// `state.redb` in the state directory.
+    pub url: String,
+}
+
 /// The loopback HTTP API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -581,6 +594,7 @@ impl Default for Config {
         .collect();
         Self {
             state_dir: String::new(),
+            store: StoreConfig::default(),
             engine: EngineConfig::default(),
             git: GitConfig::default(),
             models: ModelsConfig::default(),

@@ -26,7 +26,9 @@ impl Engine {
         let reader = self.store.reader();
         let unfinished = reader.unfinished_tasks()?;
         let mut events = Vec::new();
-        for task in unfinished.iter().filter(|t| t.status == TaskStatus::Running) {
+        // A shared store's running tasks may be another process's, alive.
+        let shared = self.store.is_shared();
+        for task in unfinished.iter().filter(|t| t.status == TaskStatus::Running && !shared) {
             let reason = "the engine stopped while it ran".to_owned();
             let kind = EventKind::StatusChanged { from: TaskStatus::Running, to: TaskStatus::Interrupted, reason };
             events.push(NewEvent::for_task(task.id, Actor::Orchestrator, kind));

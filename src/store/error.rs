@@ -111,6 +111,20 @@ pub enum StoreError {
         /// What redb said.
         detail: String,
     },
+    /// The PostgreSQL server could not be reached, or refused or failed a statement.
+    #[error(
+        "could not {action} the store {}: {detail}; check `store.url` and that the server runs \
+         and lets this user in (nothing of this request was written)",
+        path.display()
+    )]
+    Server {
+        /// The server and database, without a password.
+        path: PathBuf,
+        /// What was being done: "connect to", "commit to", …
+        action: &'static str,
+        /// What the server or the driver said.
+        detail: String,
+    },
     /// An event does not fit the state it would change; nothing of its batch was written.
     #[error("refused event: {0}")]
     Rejected(#[from] ApplyError),
@@ -187,6 +201,9 @@ impl StoreError {
             StoreError::NeedsRepair { path } => StoreError::NeedsRepair { path: path.clone() },
             StoreError::Internal { path, detail } => {
                 StoreError::Internal { path: path.clone(), detail: detail.clone() }
+            }
+            StoreError::Server { path, action, detail } => {
+                StoreError::Server { path: path.clone(), action, detail: detail.clone() }
             }
             StoreError::Rejected(err) => StoreError::Rejected(err.clone()),
             StoreError::WriterStopped { reason } => StoreError::WriterStopped { reason: reason.clone() },

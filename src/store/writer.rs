@@ -42,7 +42,7 @@ pub(crate) enum Reply {
 }
 
 impl Reply {
-    fn send(self, result: AppendResult) {
+    pub(crate) fn send(self, result: AppendResult) {
         // A caller that gave up waiting is not an error for the writer.
         match self {
             Reply::Blocking(tx) => drop(tx.send(result)),
@@ -103,29 +103,35 @@ struct Accepted {
     events: Vec<Arc<Event>>,
 }
 
-impl Writer {
-    /// Serves requests until every sender is gone or a commit fails for good.
-    pub fn run(mut self, requests: Receiver<AppendRequest>) {
-        let mut batch = Vec::new();
-        while let Ok(first) = requests.recv() {
-            batch.push(first);
-            while batch.len() < MAX_BATCH_REQUESTS {
-                match requests.try_recv() {
-                    Ok(next) => batch.push(next),
-                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-                }
-            }
-            if let Err(fatal) = self.commit_batch(&mut batch) {
-                for request in batch.drain(..).chain(requests.try_iter()) {
-                    request.reply.send(Err(StoreError::WriterStopped { reason: Some(fatal.clone()) }));
-                }
-                // Later requests find the channel closed and get the same answer from the handle.
-                return;
+/// A backend's way of committing a batch of requests, each answered through its reply.
+pub(crate) trait Commit {
+    /// Commits one batch (draining it). Returns `Err` only when the writer cannot go on.
+    fn commit_batch(&mut self, batch: &mut Vec<AppendRequest>) -> Result<(), String>;
+}
+
+/// Serves requests until every sender is gone or a commit fails for good: requests that arrive
+/// while a commit is in flight are batched into the next one.
+pub(crate) fn serve(mut writer: impl Commit, requests: Receiver<AppendRequest>) {
+    let mut batch = Vec::new();
+    while let Ok(first) = requests.recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH_REQUESTS {
+            match requests.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
+        if let Err(fatal) = writer.commit_batch(&mut batch) {
+            for request in batch.drain(..).chain(requests.try_iter()) {
+                request.reply.send(Err(StoreError::WriterStopped { reason: Some(fatal.clone()) }));
+            }
+            // Later requests find the channel closed and get the same answer from the handle.
+            return;
+        }
     }
+}
 
-    /// Commits one batch. Returns `Err` only when the writer cannot go on.
+impl Commit for Writer {
     fn commit_batch(&mut self, batch: &mut Vec<AppendRequest>) -> Result<(), String> {
         let at = Timestamp::now().max(self.last_at);
         let mut staged: HashMap<TaskId, Task> = HashMap::new();
@@ -252,7 +258,9 @@ impl Writer {
             }
         }
     }
+}
 
+impl Writer {
     /// The stored projection of a task the writer does not hold (a finished one).
     fn stored(&self, id: TaskId) -> Result<Option<Task>, StoreError> {
         let txn = self

@@ -1,0 +1,154 @@
+//! The PostgreSQL backend's writer: one thread per process, batching like the redb writer.
+//! Many processes (workers on many machines) write one log, so each batch takes the head row's
+//! lock first (`SELECT … FOR UPDATE`): batches from everywhere are chained one after another,
+//! and each is staged on the projections as committed, read in the same transaction. A commit
+//! wakes every listener (`NOTIFY ambidex_events`) with the new head.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use postgres::{Client, Config, Transaction};
+
+use super::super::error::StoreError;
+use super::super::stage::{Staged, Stager};
+use super::super::writer::{AppendRequest, Commit, CommitHook, Head, Reply};
+use super::connection::{PgFailure, with_session};
+use super::{RecordKind, id_bytes, status_name};
+use crate::domain::{Task, is_settled, title_words};
+use crate::protocol::{Event, TaskId};
+use crate::redact::Redactor;
+
+/// The channel a commit notifies, with the new head's seq as its payload.
+pub(crate) const CHANNEL: &str = "ambidex_events";
+
+pub(crate) struct PgWriter {
+    pub config: Config,
+    pub location: PathBuf,
+    pub session: Option<Client>,
+    pub hook: Option<CommitHook>,
+    pub redactor: Option<Arc<Redactor>>,
+}
+
+/// A request whose events fit.
+struct Accepted {
+    reply: Reply,
+    events: Vec<Arc<Event>>,
+}
+
+impl Commit for PgWriter {
+    fn commit_batch(&mut self, batch: &mut Vec<AppendRequest>) -> Result<(), String> {
+        let requests: Vec<AppendRequest> = batch.drain(..).collect();
+        let (location, redactor) = (self.location.clone(), self.redactor.clone());
+        let mut accepted: Vec<Accepted> = Vec::with_capacity(requests.len());
+        let committed = with_session(&mut self.session, &self.config, |client| {
+            let mut txn = client.transaction()?;
+            commit(&mut txn, requests, &location, redactor.as_deref(), &mut accepted)?;
+            txn.commit()?;
+            Ok(())
+        });
+        match committed {
+            Ok(()) => {
+                let all: Vec<Arc<Event>> = accepted.iter().flat_map(|a| a.events.iter().cloned()).collect();
+                for done in accepted {
+                    done.reply.send(Ok(done.events));
+                }
+                if let Some(hook) = self.hook.as_ref().filter(|_| !all.is_empty()) {
+                    hook(&all);
+                }
+            }
+            Err(failure) => {
+                let error = failure.into_store_error(&self.location, "commit to");
+                for done in accepted {
+                    done.reply.send(Err(error.duplicate()));
+                }
+            }
+        }
+        // Nothing is held between batches: the next one starts afresh, on a new session if the
+        // server dropped this one.
+        Ok(())
+    }
+}
+
+/// Stages and writes `requests` in `txn`; those that do not fit are answered at once, the
+/// others are left in `accepted` to be answered after the commit.
+fn commit(
+    txn: &mut Transaction<'_>,
+    requests: Vec<AppendRequest>,
+    location: &std::path::Path,
+    redactor: Option<&Redactor>,
+    accepted: &mut Vec<Accepted>,
+) -> Result<(), PgFailure> {
+    let row = txn.query_one("SELECT seq, hash, last_at, memory_version FROM ambidex_head FOR UPDATE", &[])?;
+    let mut head = super::read::head_of(&row)?;
+    let last_at: Timestamp = row.get::<_, String>(2).parse().unwrap_or(Timestamp::UNIX_EPOCH);
+    let mut memory_version: i64 = row.get(3);
+    let at = Timestamp::now().max(last_at);
+
+    let ids: HashSet<TaskId> = requests.iter().flat_map(|r| r.events.iter().filter_map(|e| e.task)).collect();
+    let keys: Vec<Vec<u8>> = ids.iter().map(|id| id_bytes(*id)).collect();
+    let mut before: HashMap<TaskId, Task> = HashMap::new();
+    for row in txn.query("SELECT id, body FROM ambidex_tasks WHERE id = ANY($1)", &[&keys])? {
+        let task: Task = super::read::projection(&row, 0, 1)?;
+        before.insert(task.id, task);
+    }
+
+    let held = HashMap::new();
+    let stager = Stager { location, redactor, held: &held };
+    let mut staged: HashMap<TaskId, Task> = HashMap::new();
+    let insert = txn.prepare("INSERT INTO ambidex_events (seq, task, record) VALUES ($1, $2, $3)")?;
+    for request in requests {
+        let AppendRequest { events, reply } = request;
+        let stored = &mut |id: TaskId| Ok::<_, StoreError>(before.get(&id).cloned());
+        match stager.stage(events, head, at, &staged, stored) {
+            Err(err) => reply.send(Err(err)),
+            Ok(Staged { events, records, tasks }) => {
+                for (event, record) in events.iter().zip(&records) {
+                    txn.execute(&insert, &[&(event.seq as i64), &event.task.map(id_bytes), record])?;
+                    if let Some((kind, key, body)) = RecordKind::of(&event.kind)? {
+                        txn.execute(
+                            "INSERT INTO ambidex_records (kind, key, body) VALUES ($1, $2, $3) \
+                             ON CONFLICT (kind, key) DO UPDATE SET body = EXCLUDED.body",
+                            &[&kind.as_str(), &key, &body],
+                        )?;
+                        if kind == RecordKind::Memory {
+                            memory_version = event.seq as i64;
+                        }
+                    }
+                }
+                if let Some(last) = events.last() {
+                    head = Head { seq: last.seq, hash: last.hash };
+                }
+                staged.extend(tasks);
+                accepted.push(Accepted { reply, events });
+            }
+        }
+    }
+    for task in staged.values() {
+        let body = serde_json::to_vec(task).map_err(|err| PgFailure::Damaged(err.to_string()))?;
+        let words: Vec<String> = title_words(&task.spec.title).into_iter().collect();
+        txn.execute(
+            "INSERT INTO ambidex_tasks (id, status, repo, settled, has_worktrees, title_words, body) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, repo = EXCLUDED.repo, \
+               settled = EXCLUDED.settled, has_worktrees = EXCLUDED.has_worktrees, \
+               title_words = EXCLUDED.title_words, body = EXCLUDED.body",
+            &[
+                &id_bytes(task.id),
+                &status_name(task.status),
+                &task.spec.repo,
+                &is_settled(task.status),
+                &!task.worktrees.is_empty(),
+                &words,
+                &body,
+            ],
+        )?;
+    }
+    txn.execute(
+        "UPDATE ambidex_head SET seq = $1, hash = $2, last_at = $3, memory_version = $4",
+        &[&(head.seq as i64), &head.hash.0.to_vec(), &at.to_string(), &memory_version],
+    )?;
+    txn.execute(&format!("NOTIFY {CHANNEL}, '{}'", head.seq), &[])?;
+    Ok(())
+}

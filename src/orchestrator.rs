@@ -170,23 +170,21 @@ impl Engine {
         let options = StoreOptions { hook: Some(hook), redactor: Some(redactor.clone()) };
         let store = Store::open_url(url, options)?;
         let path = store.path().to_owned();
-        let hooks = match (lifecycle, setup.as_ref()) {
-            (Some((mut hooks, _)), Some(setup)) => {
-                let appender = store.appender();
-                let recorded = move |events| {
-                    // A hook's record that cannot be stored is lost with it; the hook itself ran.
-                    let _ = appender.append(events);
-                };
-                hooks.start(setup.repo_root.clone(), redactor.clone(), recorded).map_err(|source| StoreError::Io {
-                    path: path.clone(),
-                    action: "start the hooks of",
-                    durable_seq: None,
-                    source,
-                })?;
-                Some(Box::new(hooks))
-            }
-            _ => None,
-        };
+        let hooks =
+            match (lifecycle, setup.as_ref()) {
+                (Some((mut hooks, _)), Some(setup)) => {
+                    let appender = store.appender();
+                    let recorded = move |events| {
+                        // A hook's record that cannot be stored is lost with it; the hook itself ran.
+                        let _ = appender.append(events);
+                    };
+                    hooks.start(setup.repo_root.clone(), redactor.clone(), recorded).map_err(|source| {
+                        StoreError::Io { path: path.clone(), action: "start the hooks of", durable_seq: None, source }
+                    })?;
+                    Some(Box::new(hooks))
+                }
+                _ => None,
+            };
         let engine = Engine {
             _hooks: hooks,
             store,

@@ -19,6 +19,7 @@ mod salvage;
 mod snapshots;
 mod stage;
 mod tables;
+mod transfer;
 mod url;
 mod verify;
 mod writer;
@@ -35,6 +36,7 @@ pub use error::StoreError;
 pub use migrate::StoreMigration;
 pub use page::{MAX_PAGE, TaskPage, TaskQuery};
 pub use salvage::{Damage, Rebuilt, Salvage, SalvageError, rebuild, salvage};
+pub use transfer::{Moved, TransferError, transfer};
 pub use url::StoreUrl;
 pub use verify::Verification;
 pub use writer::{AppendResult, CommitHook, Head};
@@ -223,7 +225,14 @@ impl Store {
                 source,
             })?;
         let reader = StoreReader { location: path.to_owned(), backend: Arc::new(RedbSnapshots::shared(path, db)) };
-        Ok(Store { path: path.to_owned(), shared: false, reader, appender: Appender { requests }, thread: Some(thread), migration })
+        Ok(Store {
+            path: path.to_owned(),
+            shared: false,
+            reader,
+            appender: Appender { requests },
+            thread: Some(thread),
+            migration,
+        })
     }
 
     /// Opens (creating if needed) the store `url` names for writing: a redb file, or a
@@ -233,7 +242,14 @@ impl Store {
             StoreUrl::Redb(path) => Store::open_with(path, options),
             StoreUrl::Postgres(url) => {
                 let postgres::Opened { location, reader, requests, thread, migration } = postgres::open(url, options)?;
-                Ok(Store { path: location, shared: true, reader, appender: Appender { requests }, thread: Some(thread), migration })
+                Ok(Store {
+                    path: location,
+                    shared: true,
+                    reader,
+                    appender: Appender { requests },
+                    thread: Some(thread),
+                    migration,
+                })
             }
         }
     }

@@ -3,6 +3,9 @@
 //! backends must agree on numbering and chaining, projections and their indexes, refusals,
 //! gates, concurrent writers, reopening, and finding tampering.
 
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support {
     pub mod postgres;
 }
@@ -10,9 +13,7 @@ mod support {
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use ambidex::protocol::{
-    Actor, Decision, EventKind, GateId, GateKind, NewEvent, TaskId, TaskSpec, TaskStatus,
-};
+use ambidex::protocol::{Actor, Decision, EventKind, GateId, GateKind, NewEvent, TaskId, TaskSpec, TaskStatus};
 use ambidex::store::{Store, StoreError, StoreOptions, StoreReader, StoreUrl, TaskQuery, Verification};
 use support::postgres::Server;
 
@@ -141,7 +142,11 @@ fn projections_and_their_indexes_answer_alike() {
         assert_eq!(ids(reader.current_tasks(0).unwrap()), [running, queued], "{name}");
 
         let page = reader.task_page(&TaskQuery { limit: 2, ..TaskQuery::default() }).unwrap();
-        assert_eq!((ids(page.tasks.clone()), page.total, page.next), (vec![queued, running], 3, Some(running)), "{name}");
+        assert_eq!(
+            (ids(page.tasks.clone()), page.total, page.next),
+            (vec![queued, running], 3, Some(running)),
+            "{name}"
+        );
         let rest = reader.task_page(&TaskQuery { limit: 2, before: page.next, ..TaskQuery::default() }).unwrap();
         assert_eq!((ids(rest.tasks), rest.next), (vec![done], None), "{name}");
         let billing = TaskQuery { repo: Some("/r/billing".into()), ..TaskQuery::default() };
@@ -266,8 +271,11 @@ fn a_changed_event_in_the_database_is_found_by_verify() {
     store.close();
     let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     // Someone with database access rewrites history: one byte of event #4's body.
-    db.execute("UPDATE ambidex_events SET record = overlay(record placing '\\x58'::bytea from 80 for 1) WHERE seq = 4", &[])
-        .unwrap();
+    db.execute(
+        "UPDATE ambidex_events SET record = overlay(record placing '\\x58'::bytea from 80 for 1) WHERE seq = 4",
+        &[],
+    )
+    .unwrap();
     let reader = StoreReader::open_url(&StoreUrl::Postgres(url.clone())).unwrap().unwrap();
     match reader.verify().unwrap() {
         Verification::Broken { seq, verified, .. } => assert_eq!((seq, verified), (4, 3)),
@@ -275,8 +283,11 @@ fn a_changed_event_in_the_database_is_found_by_verify() {
     }
     // Or removes the newest event.
     db.execute("DELETE FROM ambidex_events WHERE seq = 10", &[]).unwrap();
-    db.execute("UPDATE ambidex_events SET record = (SELECT record FROM ambidex_events WHERE seq = 3) WHERE seq = 4", &[])
-        .unwrap();
+    db.execute(
+        "UPDATE ambidex_events SET record = (SELECT record FROM ambidex_events WHERE seq = 3) WHERE seq = 4",
+        &[],
+    )
+    .unwrap();
     assert!(matches!(reader.verify().unwrap(), Verification::Broken { .. }));
 }
 

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 
 use super::{Context, Outcome};
-use ambidex::store::{StoreError, Verification, compact, rebuild, salvage};
+use ambidex::store::{StoreError, StoreUrl, Verification, compact, rebuild, salvage, transfer};
 
 #[derive(Debug, Subcommand)]
 pub enum StoreCmd {
@@ -26,6 +26,20 @@ pub enum StoreCmd {
     Rebuild {
         /// The export to read
         input: PathBuf,
+    },
+    /// Move the whole store to another backend (`redb://PATH` or `postgres://USER@HOST/DB`),
+    /// keeping every event's seq, time and hashes, and verify the chain at the target; the target
+    /// must be empty. Then point `store.url` at the target
+    Migrate {
+        /// The store to move (default: this configuration's `store.url`)
+        #[arg(long)]
+        from: Option<String>,
+        /// The empty store to fill
+        #[arg(long)]
+        to: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
     },
     /// Give back the space the store's file no longer uses (stop the control room and `serve`
     /// first), verify the log, and say how big the store is per event
@@ -63,6 +77,24 @@ pub fn run(command: StoreCmd, context: &Context) -> Result<Outcome, String> {
                     Ok(Outcome::Exit(1))
                 }
             }
+        }
+        StoreCmd::Migrate { from, to, json } => {
+            let from = match from {
+                Some(from) => StoreUrl::parse(&from, &context.state_dir)?,
+                None => context.store_url()?,
+            };
+            let to = StoreUrl::parse(&to, &context.state_dir)?;
+            let moved = transfer(&from, &to).map_err(|err| format!("cannot move {from} to {to}: {err}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&moved).map_err(|err| err.to_string())?);
+            } else {
+                println!("moved {} events and {} tasks from {from} to {to}", moved.events, moved.tasks);
+                if let Verification::Ok { events, head } = &moved.verification {
+                    println!("the chain verifies at the target: {events} events, head {head}");
+                }
+                println!("next: set `store.url = \"{to}\"` in your user config (~/.config/ambidex/config.toml)");
+            }
+            Ok(Outcome::Done)
         }
         StoreCmd::Compact { json } => {
             if !store.exists() {

@@ -5,6 +5,7 @@
 //! ([`writer`]).
 
 mod connection;
+mod import;
 mod read;
 mod schema;
 mod writer;
@@ -20,6 +21,7 @@ use crate::protocol::{EventKind, TaskId, TaskStatus};
 use connection::{Connection, PgFailure};
 use read::PgSnapshots;
 
+pub(crate) use import::import;
 pub(crate) use schema::SCHEMA_VERSION;
 
 /// What [`open`] hands the store.
@@ -47,7 +49,9 @@ pub(crate) fn open(url: &str, options: StoreOptions) -> Result<Opened, StoreErro
     };
     let reader = StoreReader {
         location: location.clone(),
-        backend: Arc::new(PgSnapshots { connection: Arc::new(Connection::start(config.clone(), location.clone(), client)?) }),
+        backend: Arc::new(PgSnapshots {
+            connection: Arc::new(Connection::start(config.clone(), location.clone(), client)?),
+        }),
     };
     let StoreOptions { hook, redactor } = options;
     let writer = writer::PgWriter { config, location: location.clone(), session: None, hook, redactor };
@@ -73,7 +77,8 @@ pub(crate) fn reader(url: &str) -> Result<Option<StoreReader>, StoreError> {
             if !row.get::<_, bool>(0) {
                 return Ok(0);
             }
-            Ok(client.query_one("SELECT coalesce(max(version), 0) FROM ambidex_migrations", &[])?.get::<_, i64>(0) as u64)
+            Ok(client.query_one("SELECT coalesce(max(version), 0) FROM ambidex_migrations", &[])?.get::<_, i64>(0)
+                as u64)
         })
         .map_err(|err| PgFailure::Db(err).into_store_error(&location, "read"))?;
     match found {
@@ -102,10 +107,13 @@ fn session(url: &str) -> Result<(postgres::Config, PathBuf, postgres::Client), S
         detail,
     })?;
     let location = connection::location(&config);
-    let client = connection::connect(&config)
-        .map_err(|err| PgFailure::Db(err).into_store_error(&location, "connect to"))?;
+    let client =
+        connection::connect(&config).map_err(|err| PgFailure::Db(err).into_store_error(&location, "connect to"))?;
     Ok((config, location, client))
 }
+
+/// A keyed projection as stored: its kind, key and JSON body.
+type KeyedRecord = (RecordKind, Vec<u8>, Vec<u8>);
 
 /// The kinds of keyed projections `ambidex_records` holds, one per event kind that sets them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,7 +137,7 @@ impl RecordKind {
     }
 
     /// The record an event sets, as (kind, key, JSON body): keys order like redb's.
-    fn of(kind: &EventKind) -> Result<Option<(RecordKind, Vec<u8>, Vec<u8>)>, PgFailure> {
+    fn of(kind: &EventKind) -> Result<Option<KeyedRecord>, PgFailure> {
         Ok(Some(match kind {
             EventKind::MemoryChanged { entry, .. } => {
                 (RecordKind::Memory, entry.id.as_u128().to_be_bytes().to_vec(), json(entry)?)
@@ -163,7 +171,8 @@ fn id_bytes(id: TaskId) -> Vec<u8> {
 
 /// A stored task id.
 fn task_id(bytes: &[u8]) -> Result<TaskId, PgFailure> {
-    let bytes: [u8; 16] = bytes.try_into().map_err(|_| PgFailure::Damaged(format!("a task id of {} bytes", bytes.len())))?;
+    let bytes: [u8; 16] =
+        bytes.try_into().map_err(|_| PgFailure::Damaged(format!("a task id of {} bytes", bytes.len())))?;
     Ok(TaskId::from_u128(u128::from_be_bytes(bytes)))
 }
 

@@ -24,7 +24,10 @@ impl StoreUrl {
         }
         if let Some(path) = url.strip_prefix("redb://") {
             if path.is_empty() {
-                return Err("`store.url = \"redb://\"` names no file: give a path, e.g. `redb:///srv/ambidex/state.redb`".into());
+                return Err(
+                    "`store.url = \"redb://\"` names no file: give a path, e.g. `redb:///srv/ambidex/state.redb`"
+                        .into(),
+                );
             }
             return Ok(StoreUrl::Redb(state_dir.join(path)));
         }

@@ -87,7 +87,7 @@ impl Snapshots for PgSnapshots {
     }
 
     fn head(&self) -> Result<Head, StoreError> {
-        self.run(|client| head(client))
+        self.run(head)
     }
 
     fn tasks(&self) -> Result<Vec<Task>, StoreError> {
@@ -224,8 +224,8 @@ impl Snapshots for PgSnapshots {
 
     fn task_events(&self, id: TaskId) -> Result<Vec<Event>, StoreError> {
         self.run(move |client| {
-            let rows =
-                client.query("SELECT seq, record FROM ambidex_events WHERE task = $1 ORDER BY seq", &[&id_bytes(id)])?;
+            let rows = client
+                .query("SELECT seq, record FROM ambidex_events WHERE task = $1 ORDER BY seq", &[&id_bytes(id)])?;
             rows.iter().map(event).collect()
         })
     }

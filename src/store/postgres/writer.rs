@@ -17,7 +17,7 @@ use super::super::writer::{AppendRequest, Commit, CommitHook, Head, Reply};
 use super::connection::{PgFailure, with_session};
 use super::{RecordKind, id_bytes, status_name};
 use crate::domain::{Task, is_settled, title_words};
-use crate::protocol::{Event, TaskId};
+use crate::protocol::{Event, EventKind, TaskId};
 use crate::redact::Redactor;
 
 /// The channel a commit notifies, with the new head's seq as its payload.
@@ -39,7 +39,7 @@ struct Accepted {
 
 impl Commit for PgWriter {
     fn commit_batch(&mut self, batch: &mut Vec<AppendRequest>) -> Result<(), String> {
-        let requests: Vec<AppendRequest> = batch.drain(..).collect();
+        let requests = std::mem::take(batch);
         let (location, redactor) = (self.location.clone(), self.redactor.clone());
         let mut accepted: Vec<Accepted> = Vec::with_capacity(requests.len());
         let committed = with_session(&mut self.session, &self.config, |client| {
@@ -106,15 +106,8 @@ fn commit(
             Ok(Staged { events, records, tasks }) => {
                 for (event, record) in events.iter().zip(&records) {
                     txn.execute(&insert, &[&(event.seq as i64), &event.task.map(id_bytes), record])?;
-                    if let Some((kind, key, body)) = RecordKind::of(&event.kind)? {
-                        txn.execute(
-                            "INSERT INTO ambidex_records (kind, key, body) VALUES ($1, $2, $3) \
-                             ON CONFLICT (kind, key) DO UPDATE SET body = EXCLUDED.body",
-                            &[&kind.as_str(), &key, &body],
-                        )?;
-                        if kind == RecordKind::Memory {
-                            memory_version = event.seq as i64;
-                        }
+                    if put_record(txn, &event.kind)? == Some(RecordKind::Memory) {
+                        memory_version = event.seq as i64;
                     }
                 }
                 if let Some(last) = events.last() {
@@ -126,24 +119,7 @@ fn commit(
         }
     }
     for task in staged.values() {
-        let body = serde_json::to_vec(task).map_err(|err| PgFailure::Damaged(err.to_string()))?;
-        let words: Vec<String> = title_words(&task.spec.title).into_iter().collect();
-        txn.execute(
-            "INSERT INTO ambidex_tasks (id, status, repo, settled, has_worktrees, title_words, body) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, repo = EXCLUDED.repo, \
-               settled = EXCLUDED.settled, has_worktrees = EXCLUDED.has_worktrees, \
-               title_words = EXCLUDED.title_words, body = EXCLUDED.body",
-            &[
-                &id_bytes(task.id),
-                &status_name(task.status),
-                &task.spec.repo,
-                &is_settled(task.status),
-                &!task.worktrees.is_empty(),
-                &words,
-                &body,
-            ],
-        )?;
+        put_task(txn, task)?;
     }
     txn.execute(
         "UPDATE ambidex_head SET seq = $1, hash = $2, last_at = $3, memory_version = $4",
@@ -151,4 +127,38 @@ fn commit(
     )?;
     txn.execute(&format!("NOTIFY {CHANNEL}, '{}'", head.seq), &[])?;
     Ok(())
+}
+
+/// Writes (or replaces) a task's projection with the columns its indexes need.
+pub(crate) fn put_task(txn: &mut Transaction<'_>, task: &Task) -> Result<(), PgFailure> {
+    let body = serde_json::to_vec(task).map_err(|err| PgFailure::Damaged(err.to_string()))?;
+    let words: Vec<String> = title_words(&task.spec.title).into_iter().collect();
+    txn.execute(
+        "INSERT INTO ambidex_tasks (id, status, repo, settled, has_worktrees, title_words, body) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, repo = EXCLUDED.repo, \
+           settled = EXCLUDED.settled, has_worktrees = EXCLUDED.has_worktrees, \
+           title_words = EXCLUDED.title_words, body = EXCLUDED.body",
+        &[
+            &id_bytes(task.id),
+            &status_name(task.status),
+            &task.spec.repo,
+            &is_settled(task.status),
+            &!task.worktrees.is_empty(),
+            &words,
+            &body,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Records the projection an event sets, if it sets one; returns its kind.
+pub(crate) fn put_record(txn: &mut Transaction<'_>, kind: &EventKind) -> Result<Option<RecordKind>, PgFailure> {
+    let Some((kind, key, body)) = RecordKind::of(kind)? else { return Ok(None) };
+    txn.execute(
+        "INSERT INTO ambidex_records (kind, key, body) VALUES ($1, $2, $3) \
+         ON CONFLICT (kind, key) DO UPDATE SET body = EXCLUDED.body",
+        &[&kind.as_str(), &key, &body],
+    )?;
+    Ok(Some(kind))
 }

@@ -301,3 +301,23 @@ fn an_unreachable_server_is_named_with_what_to_do() {
     assert!(err.contains("store.url"), "{err}");
     assert!(!err.contains("hunter2"), "the password stays out of messages: {err}");
 }
+
+#[test]
+fn a_session_the_server_drops_is_opened_again() {
+    let url = Server::get().database();
+    let store = Store::open_url(&StoreUrl::Postgres(url.clone()), StoreOptions::default()).unwrap();
+    task_at(&store, "before", None, TaskStatus::Queued);
+    // An administrator (or a failover) ends every session of the database.
+    let dbname = url.rsplit('/').next().unwrap().to_owned();
+    let mut admin = postgres::Client::connect(&Server::get().url("postgres"), postgres::NoTls).unwrap();
+    admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", &[&dbname]).unwrap();
+    // The first append may learn of it, and then says so; the next one opens a new session.
+    let id = TaskId::new();
+    if let Err(err) = store.append(vec![created(id, "after", None)]) {
+        assert!(matches!(err, StoreError::Server { .. }), "{err}");
+        store.append(vec![created(id, "after", None)]).unwrap();
+    }
+    let reader = store.reader();
+    assert_eq!(reader.task(id).unwrap().unwrap().spec.title, "after");
+    assert!(matches!(reader.verify().unwrap(), Verification::Ok { events: 3, .. }));
+}

@@ -50,6 +50,10 @@ fn a_store_moves_to_postgres_and_back_and_every_command_follows_store_url() {
     let verified = sandbox.run(&verify).ok();
     assert!(verified.starts_with("ok: "), "{verified}");
 
+    let mut compact = pg.to_vec();
+    compact.extend(["store", "compact"]);
+    assert!(sandbox.run(&compact).fails().contains("work on the embedded file"));
+
     // And back, into a file of its own.
     let mut back = pg.to_vec();
     back.extend(["store", "migrate", "--to", "redb://moved-back.redb", "--json"]);

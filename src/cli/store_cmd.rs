@@ -52,6 +52,13 @@ pub enum StoreCmd {
 
 pub fn run(command: StoreCmd, context: &Context) -> Result<Outcome, String> {
     let store = context.store_path();
+    if !matches!(command, StoreCmd::Migrate { .. }) && context.store_url()?.is_shared() {
+        return Err(format!(
+            "`store salvage`, `rebuild` and `compact` work on the embedded file; {} is a PostgreSQL store, which \
+             the server keeps (its backups, VACUUM); `ambidex store migrate --to redb://PATH` copies it into a file",
+            store.display()
+        ));
+    }
     match command {
         StoreCmd::Salvage { out } => {
             let file =

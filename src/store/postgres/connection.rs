@@ -124,15 +124,23 @@ impl Connection {
         Ok(Connection { jobs, config, location })
     }
 
-    /// Runs `query` on the session's thread and waits for its answer.
+    /// Runs `query` on the session's thread and waits for its answer. A read the server or the
+    /// connection failed runs once more on a new session: the server may have dropped the old
+    /// one (a restart, a failover, an administrator).
     pub(crate) fn run<T: Send + 'static>(
         &self,
-        query: impl FnOnce(&mut Client) -> Result<T, PgFailure> + Send + 'static,
+        query: impl Fn(&mut Client) -> Result<T, PgFailure> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (answer, answered) = sync_channel(1);
         let config = self.config.clone();
         let job: Job = Box::new(move |session: &mut Option<Client>| {
-            let _ = answer.send(with_session(session, &config, query));
+            let mut result = with_session(session, &config, &query);
+            if let Err(PgFailure::Db(_)) = &result {
+                // The driver may not have noticed yet that the server closed the session.
+                *session = None;
+                result = with_session(session, &config, &query);
+            }
+            let _ = answer.send(result);
         });
         let stopped = || StoreError::WriterStopped { reason: Some("the store's reader thread has stopped".into()) };
         self.jobs.send(job).map_err(|_| stopped())?;
@@ -147,9 +155,14 @@ pub(crate) fn with_session<T>(
     config: &Config,
     query: impl FnOnce(&mut Client) -> Result<T, PgFailure>,
 ) -> Result<T, PgFailure> {
+    query(open_session(session, config)?)
+}
+
+/// The open session, opened anew when there is none or the server dropped it.
+pub(crate) fn open_session<'a>(session: &'a mut Option<Client>, config: &Config) -> Result<&'a mut Client, PgFailure> {
     let client = match session.take().filter(|client| !client.is_closed()) {
         Some(client) => client,
         None => connect(config)?,
     };
-    query(session.insert(client))
+    Ok(session.insert(client))
 }

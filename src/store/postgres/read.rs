@@ -75,7 +75,7 @@ fn tasks_where(client: &mut Client, filter: &str) -> Result<Vec<Task>, PgFailure
 impl PgSnapshots {
     fn run<T: Send + 'static>(
         &self,
-        query: impl FnOnce(&mut Client) -> Result<T, PgFailure> + Send + 'static,
+        query: impl Fn(&mut Client) -> Result<T, PgFailure> + Send + 'static,
     ) -> Result<T, StoreError> {
         self.connection.run(query)
     }

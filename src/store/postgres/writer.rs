@@ -4,7 +4,7 @@
 //! and each is staged on the projections as committed, read in the same transaction. A commit
 //! wakes every listener (`NOTIFY ambidex_events`) with the new head.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use postgres::{Client, Config, Transaction};
 use super::super::error::StoreError;
 use super::super::stage::{Staged, Stager};
 use super::super::writer::{AppendRequest, Commit, CommitHook, Head, Reply};
-use super::connection::{PgFailure, with_session};
+use super::connection::{PgFailure, open_session};
 use super::{RecordKind, id_bytes, status_name};
 use crate::domain::{Task, is_settled, title_words};
 use crate::protocol::{Event, EventKind, TaskId};
@@ -39,15 +39,26 @@ struct Accepted {
 
 impl Commit for PgWriter {
     fn commit_batch(&mut self, batch: &mut Vec<AppendRequest>) -> Result<(), String> {
-        let requests = std::mem::take(batch);
+        let mut pending: VecDeque<AppendRequest> = batch.drain(..).collect();
         let (location, redactor) = (self.location.clone(), self.redactor.clone());
-        let mut accepted: Vec<Accepted> = Vec::with_capacity(requests.len());
-        let committed = with_session(&mut self.session, &self.config, |client| {
+        let mut accepted: Vec<Accepted> = Vec::with_capacity(pending.len());
+        let client = match open_session(&mut self.session, &self.config) {
+            Ok(client) => client,
+            Err(failure) => {
+                // The server is unreachable: every request hears why.
+                let error = failure.into_store_error(&self.location, "connect to");
+                for request in pending {
+                    request.reply.send(Err(error.duplicate()));
+                }
+                return Ok(());
+            }
+        };
+        let committed = (|| {
             let mut txn = client.transaction()?;
-            commit(&mut txn, requests, &location, redactor.as_deref(), &mut accepted)?;
+            commit(&mut txn, &mut pending, &location, redactor.as_deref(), &mut accepted)?;
             txn.commit()?;
-            Ok(())
-        });
+            Ok::<_, PgFailure>(())
+        })();
         match committed {
             Ok(()) => {
                 let all: Vec<Arc<Event>> = accepted.iter().flat_map(|a| a.events.iter().cloned()).collect();
@@ -59,9 +70,12 @@ impl Commit for PgWriter {
                 }
             }
             Err(failure) => {
+                // The session may be the cause (the server dropped it): the next batch opens a new one.
+                self.session = None;
                 let error = failure.into_store_error(&self.location, "commit to");
-                for done in accepted {
-                    done.reply.send(Err(error.duplicate()));
+                // Those staged and those not reached yet alike: nothing of the batch was written.
+                for reply in accepted.into_iter().map(|done| done.reply).chain(pending.into_iter().map(|r| r.reply)) {
+                    reply.send(Err(error.duplicate()));
                 }
             }
         }
@@ -71,11 +85,12 @@ impl Commit for PgWriter {
     }
 }
 
-/// Stages and writes `requests` in `txn`; those that do not fit are answered at once, the
-/// others are left in `accepted` to be answered after the commit.
+/// Stages and writes the `pending` requests in `txn`, taking each out as it goes: those that
+/// do not fit are answered at once, the others are left in `accepted` to be answered after the
+/// commit; on an error, what is still pending was not reached.
 fn commit(
     txn: &mut Transaction<'_>,
-    requests: Vec<AppendRequest>,
+    pending: &mut VecDeque<AppendRequest>,
     location: &std::path::Path,
     redactor: Option<&Redactor>,
     accepted: &mut Vec<Accepted>,
@@ -86,7 +101,7 @@ fn commit(
     let mut memory_version: i64 = row.get(3);
     let at = Timestamp::now().max(last_at);
 
-    let ids: HashSet<TaskId> = requests.iter().flat_map(|r| r.events.iter().filter_map(|e| e.task)).collect();
+    let ids: HashSet<TaskId> = pending.iter().flat_map(|r| r.events.iter().filter_map(|e| e.task)).collect();
     let keys: Vec<Vec<u8>> = ids.iter().map(|id| id_bytes(*id)).collect();
     let mut before: HashMap<TaskId, Task> = HashMap::new();
     for row in txn.query("SELECT id, body FROM ambidex_tasks WHERE id = ANY($1)", &[&keys])? {
@@ -98,8 +113,7 @@ fn commit(
     let stager = Stager { location, redactor, held: &held };
     let mut staged: HashMap<TaskId, Task> = HashMap::new();
     let insert = txn.prepare("INSERT INTO ambidex_events (seq, task, record) VALUES ($1, $2, $3)")?;
-    for request in requests {
-        let AppendRequest { events, reply } = request;
+    while let Some(AppendRequest { events, reply }) = pending.pop_front() {
         let stored = &mut |id: TaskId| Ok::<_, StoreError>(before.get(&id).cloned());
         match stager.stage(events, head, at, &staged, stored) {
             Err(err) => reply.send(Err(err)),

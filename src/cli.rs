@@ -31,6 +31,7 @@ mod serve;
 mod store_cmd;
 mod table;
 mod task;
+mod worker;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -84,6 +85,9 @@ enum Cmd {
     Run(run::RunArgs),
     /// Run the engine headless: the local HTTP API plus the scheduler, until SIGINT or SIGTERM
     Serve(serve::ServeArgs),
+    /// Take tasks from the store's queue and run them, headless; with a shared store
+    /// (`store.url = "postgres://…"`), one per machine
+    Worker(worker::WorkerArgs),
     /// List and decide gates
     #[command(subcommand)]
     Gate(gate::GateCmd),
@@ -362,6 +366,7 @@ fn run(command: Option<Cmd>, context: &Context) -> Result<Outcome, String> {
         Cmd::Store(command) => store_cmd::run(command, context),
         Cmd::Run(args) => run::run(args, context),
         Cmd::Serve(args) => serve::run(args, context),
+        Cmd::Worker(args) => worker::run(args, context),
         Cmd::Gate(command) => gate::run(command, context),
         Cmd::Memory(command) => memory_cmd::run(command, context),
         Cmd::Museum(command) => museum_cmd::run(command, context),

@@ -22,7 +22,7 @@ pub use mcp::{McpConfig, McpServerConfig, McpVerdict, expand_variables};
 pub use model::{
     ApiConfig, ChallengerConfig, Challengers, Config, ConfinementRow, EngineConfig, ForgeConfig, ForgesConfig,
     GitConfig, HookConfig, HookEvent, ModelsConfig, ProviderConfig, ProviderKind, RoleConfig, SandboxChoice,
-    SandboxConfig, SetupConfig, SetupNetwork, TuiConfig, Tuning,
+    SandboxConfig, SetupConfig, SetupNetwork, StoreConfig, TuiConfig, Tuning,
 };
 
 use layers::Layer;

@@ -51,6 +51,7 @@ pub mod shadow;
 mod stages;
 mod task_run;
 pub mod watch;
+pub mod worker;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -58,6 +59,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use crate::config::StoreConfig;
 use crate::domain::{Task, is_settled};
 use crate::protocol::{
     Actor, Client, Command, Decision, Delta, Event, EventKind, GateId, NewEvent, Snapshot, TaskId, TaskSpec,
@@ -108,6 +110,12 @@ pub struct Engine {
     running: Mutex<HashSet<TaskId>>,
     /// The metrics folded so far.
     metrics: Mutex<metrics::MetricsFold>,
+    /// This process's name in a shared store's leases.
+    worker: String,
+    /// How long a lease lasts without a heartbeat.
+    lease_ttl: std::time::Duration,
+    /// Renews this process's leases on a shared store.
+    _heartbeat: Option<worker::Heartbeat>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -185,7 +193,21 @@ impl Engine {
                 }
                 _ => None,
             };
+        let worker = worker::worker_name();
+        let lease_secs = setup.as_ref().map_or(StoreConfig::default().lease_secs, |s| s.config.store.lease_secs);
+        let lease_ttl = std::time::Duration::from_secs(lease_secs.max(1));
+        let heartbeat = match store.leases() {
+            Some(leases) => {
+                Some(worker::Heartbeat::start(leases.clone(), worker.clone(), lease_ttl).map_err(|source| {
+                    StoreError::Io { path: path.clone(), action: "start the heartbeat for", durable_seq: None, source }
+                })?)
+            }
+            None => None,
+        };
         let engine = Engine {
+            worker,
+            lease_ttl,
+            _heartbeat: heartbeat,
             _hooks: hooks,
             store,
             state_dir: state_dir.to_owned(),

@@ -35,6 +35,7 @@ pub use compact::{Compacted, compact};
 pub use error::StoreError;
 pub use migrate::StoreMigration;
 pub use page::{MAX_PAGE, TaskPage, TaskQuery};
+pub use postgres::Leases;
 pub use salvage::{Damage, Rebuilt, Salvage, SalvageError, rebuild, salvage};
 pub use transfer::{Moved, TransferError, transfer};
 pub use url::StoreUrl;
@@ -158,7 +159,8 @@ pub struct StoreOptions {
 /// The writing handle of a store.
 pub struct Store {
     path: PathBuf,
-    shared: bool,
+    /// A shared store's leases (none for redb: holding the store is the only lease).
+    leases: Option<Leases>,
     reader: StoreReader,
     appender: Appender,
     thread: Option<JoinHandle<()>>,
@@ -227,7 +229,7 @@ impl Store {
         let reader = StoreReader { location: path.to_owned(), backend: Arc::new(RedbSnapshots::shared(path, db)) };
         Ok(Store {
             path: path.to_owned(),
-            shared: false,
+            leases: None,
             reader,
             appender: Appender { requests },
             thread: Some(thread),
@@ -241,10 +243,11 @@ impl Store {
         match url {
             StoreUrl::Redb(path) => Store::open_with(path, options),
             StoreUrl::Postgres(url) => {
-                let postgres::Opened { location, reader, requests, thread, migration } = postgres::open(url, options)?;
+                let postgres::Opened { location, leases, reader, requests, thread, migration } =
+                    postgres::open(url, options)?;
                 Ok(Store {
                     path: location,
-                    shared: true,
+                    leases: Some(leases),
                     reader,
                     appender: Appender { requests },
                     thread: Some(thread),
@@ -261,7 +264,12 @@ impl Store {
 
     /// Whether other processes, on this machine or others, may write the store too.
     pub fn is_shared(&self) -> bool {
-        self.shared
+        self.leases.is_some()
+    }
+
+    /// The leases of a shared store's work queue.
+    pub fn leases(&self) -> Option<&Leases> {
+        self.leases.as_ref()
     }
 
     /// The upgrade this open did, when an older build wrote the store.

@@ -321,3 +321,18 @@ fn a_session_the_server_drops_is_opened_again() {
     assert_eq!(reader.task(id).unwrap().unwrap().spec.title, "after");
     assert!(matches!(reader.verify().unwrap(), Verification::Ok { events: 3, .. }));
 }
+
+#[test]
+fn a_shared_store_opens_and_answers_from_async_code() {
+    // The control room, `serve` and workers open the store on tokio's threads.
+    let url = StoreUrl::Postgres(Server::get().database());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = Store::open_url(&url, StoreOptions::default()).unwrap();
+        let id = TaskId::new();
+        store.appender().append_async(vec![created(id, "from async code", None)]).await.unwrap();
+        assert_eq!(store.reader().task(id).unwrap().unwrap().spec.title, "from async code");
+        assert!(StoreReader::open_url(&url).unwrap().is_some());
+        drop(store);
+    });
+}

@@ -84,7 +84,7 @@ pub async fn start_api(engine: &Arc<Engine>, context: &Context) -> Option<ApiHan
     }
 }
 
-fn describe(ending: &Ending) -> String {
+pub(super) fn describe(ending: &Ending) -> String {
     match ending {
         Ending::PrReady(pr) => format!("PR ready: {} ({} → {})", pr.title, pr.branch, pr.base_branch),
         Ending::Parked { gate, kind } => format!("waiting at the {kind} gate {}", gate.short()),

@@ -417,13 +417,22 @@ pub struct ForgeConfig {
 }
 
 /// Which store holds the tasks.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
     /// `redb://PATH` (a file; relative to the state directory), `postgres://USER@HOST/DB` (a
     /// database many machines share; the password from the URL or `PGPASSWORD`), or empty for
     /// `state.redb` in the state directory.
     pub url: String,
+    /// On a shared store: how long a worker's lease of a task lasts without a heartbeat (renewed
+    /// every third of it); a task whose worker died is resumed by another this long after.
+    pub lease_secs: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { url: String::new(), lease_secs: 60 }
+    }
 }
 
 /// The loopback HTTP API.

@@ -26,6 +26,7 @@ struct RunningGuard {
 
 impl Drop for RunningGuard {
     fn drop(&mut self) {
+        self.engine.release_lease(self.task);
         lock(&self.engine.running).remove(&self.task);
     }
 }
@@ -39,9 +40,19 @@ pub async fn drive(engine: Arc<Engine>, id: TaskId) -> Result<Ending, EngineErro
     if !lock(&engine.running).insert(id) {
         return Err(EngineError::Refused(format!("task {} is already being run", id.short())));
     }
+    if let Err(held) = engine.take_lease(id) {
+        lock(&engine.running).remove(&id);
+        return Err(held);
+    }
     let _guard = RunningGuard { engine: engine.clone(), task: id };
     let setup = engine.setup()?.clone();
     let mut task = engine.task(id)?;
+    if task.status == TaskStatus::Running && engine.store.is_shared() {
+        // This process holds the lease now, so the worker that ran the task is gone.
+        let reason = "its worker stopped renewing its lease; another worker resumes it";
+        engine.append(vec![status_change(id, TaskStatus::Running, TaskStatus::Interrupted, reason)]).await?;
+        task = engine.task(id)?;
+    }
     if task.status == TaskStatus::Received {
         engine.append(engine.admitted(&setup, id, &task.spec)).await?;
         task = engine.task(id)?;

@@ -6,6 +6,7 @@
 
 mod connection;
 mod import;
+mod leases;
 mod read;
 mod schema;
 mod writer;
@@ -22,19 +23,32 @@ use connection::{Connection, PgFailure};
 use read::PgSnapshots;
 
 pub(crate) use import::import;
+pub use leases::Leases;
 pub(crate) use schema::SCHEMA_VERSION;
 
 /// What [`open`] hands the store.
 pub(crate) struct Opened {
     pub location: PathBuf,
+    pub leases: Leases,
     pub reader: StoreReader,
     pub requests: std::sync::mpsc::Sender<AppendRequest>,
     pub thread: std::thread::JoinHandle<()>,
     pub migration: Option<StoreMigration>,
 }
 
+/// Runs `work` on a thread of its own. The driver's blocking client runs (and, dropped, closes)
+/// on a runtime of its own, which must not be entered from a thread that drives a tokio runtime:
+/// the store is opened from the engine's async code too.
+fn off_runtime<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| scope.spawn(work).join()).unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
 /// Connects to the database at `url`, creates or upgrades its schema, and starts a writer.
 pub(crate) fn open(url: &str, options: StoreOptions) -> Result<Opened, StoreError> {
+    off_runtime(|| open_here(url, options))
+}
+
+fn open_here(url: &str, options: StoreOptions) -> Result<Opened, StoreError> {
     let (config, location, mut client) = session(url)?;
     let migrations = match schema::prepare(&mut client) {
         Ok(schema::Prepared::Current { migrations }) => migrations,
@@ -47,12 +61,9 @@ pub(crate) fn open(url: &str, options: StoreOptions) -> Result<Opened, StoreErro
         (Some(first), Some(last)) => Some(StoreMigration { from: first.from, ..last.clone() }),
         _ => None,
     };
-    let reader = StoreReader {
-        location: location.clone(),
-        backend: Arc::new(PgSnapshots {
-            connection: Arc::new(Connection::start(config.clone(), location.clone(), client)?),
-        }),
-    };
+    let connection = Arc::new(Connection::start(config.clone(), location.clone(), client)?);
+    let leases = Leases { connection: connection.clone() };
+    let reader = StoreReader { location: location.clone(), backend: Arc::new(PgSnapshots { connection }) };
     let StoreOptions { hook, redactor } = options;
     let writer = writer::PgWriter { config, location: location.clone(), session: None, hook, redactor };
     let (requests, received) = std::sync::mpsc::channel();
@@ -65,11 +76,15 @@ pub(crate) fn open(url: &str, options: StoreOptions) -> Result<Opened, StoreErro
             durable_seq: None,
             source,
         })?;
-    Ok(Opened { location, reader, requests, thread, migration })
+    Ok(Opened { location, leases, reader, requests, thread, migration })
 }
 
 /// A reader of the database at `url`; `None` when Ambidex never wrote there (no schema yet).
 pub(crate) fn reader(url: &str) -> Result<Option<StoreReader>, StoreError> {
+    off_runtime(|| reader_here(url))
+}
+
+fn reader_here(url: &str) -> Result<Option<StoreReader>, StoreError> {
     let (config, location, mut client) = session(url)?;
     let found = client
         .query_one("SELECT to_regclass('ambidex_migrations') IS NOT NULL", &[])
@@ -89,7 +104,7 @@ pub(crate) fn reader(url: &str) -> Result<Option<StoreReader>, StoreError> {
         // An older build wrote it: it is upgraded first, as a writer would.
         found if found < SCHEMA_VERSION => {
             drop(client);
-            let opened = open(url, StoreOptions::default())?;
+            let opened = open_here(url, StoreOptions::default())?;
             Ok(Some(opened.reader))
         }
         _ => {

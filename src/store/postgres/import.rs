@@ -16,6 +16,10 @@ use crate::protocol::{Digest, Event, EventKind, TaskId};
 /// Writes `events`, the whole log in order from #1, into the empty database at `url`. Returns
 /// how many task projections were folded.
 pub(crate) fn import(url: &str, events: &[Event]) -> Result<u64, StoreError> {
+    super::off_runtime(|| import_here(url, events))
+}
+
+fn import_here(url: &str, events: &[Event]) -> Result<u64, StoreError> {
     let (_, location, mut client) = super::session(url)?;
     let fail = |failure: PgFailure| failure.into_store_error(&location, "import into");
     match super::schema::prepare(&mut client).map_err(|err| fail(err.into()))? {

@@ -48,6 +48,15 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (kind, key)
     );
     "#,
+    // 2. Leases: which worker runs which task, until when (the shared work queue).
+    r#"
+    CREATE TABLE ambidex_leases (
+        task bytea PRIMARY KEY,
+        worker text NOT NULL,
+        expires_at timestamptz NOT NULL
+    );
+    CREATE INDEX ambidex_leases_worker ON ambidex_leases (worker);
+    "#,
 ];
 
 /// The schema this build writes.

@@ -1,0 +1,60 @@
+//! `ambidex worker`: an engine without API or terminal that takes tasks from the store's queue
+//! and runs them. Against a shared store (`store.url = "postgres://…"`) start one on each
+//! machine: they share one queue through leases, and a task whose worker died is resumed by
+//! another from its last stage checkpoint. Prints one line per task run that ends; stops on
+//! SIGINT or SIGTERM (its tasks' leases then expire and others resume them), or, with
+//! `--exit-when-idle`, once no task is left that any worker could run.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use clap::Args;
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::{Context, Outcome};
+use ambidex::orchestrator::AutoApprove;
+use ambidex::orchestrator::worker::{WorkerOptions, run_worker, worker_name};
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Tasks run at once (default: `engine.max_concurrent_tasks`)
+    #[arg(long, value_name = "N")]
+    slots: Option<usize>,
+    /// Gates this worker approves by itself: none, low (gates of low-risk tasks) or all; the
+    /// others park their task for a human, who may decide them anywhere
+    #[arg(long, default_value = "none", value_name = "LEVEL")]
+    approve: AutoApprove,
+    /// Exit once no task is queued, interrupted or running anywhere
+    #[arg(long)]
+    exit_when_idle: bool,
+}
+
+pub fn run(args: WorkerArgs, context: &Context) -> Result<Outcome, String> {
+    let config = &context.effective.config;
+    let slots = args.slots.unwrap_or_else(|| usize::try_from(config.engine.max_concurrent_tasks).unwrap_or(1));
+    let runtime = tokio::runtime::Runtime::new().map_err(|err| format!("cannot start the async runtime: {err}"))?;
+    runtime.block_on(async {
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(|err| format!("cannot watch SIGINT: {err}"))?;
+        let mut terminate = signal(SignalKind::terminate()).map_err(|err| format!("cannot watch SIGTERM: {err}"))?;
+        // Runs park at gates: a task waiting for a human holds neither a slot nor a lease.
+        let engine = Arc::new(context.engine_with(args.approve, false)?);
+        println!("ambidex worker {} on {} · {slots} slot(s)", worker_name(), engine.store_path().display());
+        let _ = std::io::stdout().flush();
+        let options = WorkerOptions { slots, exit_when_idle: args.exit_when_idle };
+        let worker = run_worker(engine.clone(), options, |id, ending| {
+            let line = match ending {
+                Ok(ending) => super::serve::describe(&ending),
+                Err(err) => format!("stopped: {err}"),
+            };
+            println!("task {}: {line}", id.short());
+            let _ = std::io::stdout().flush();
+        });
+        tokio::select! {
+            done = worker => done.map_err(|err| err.to_string())?,
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        Ok::<_, String>(())
+    })?;
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,184 @@
+//! Workers on one shared store, as a team runs them: three `ambidex worker` processes against a
+//! real PostgreSQL server share a queue of 51 scripted tasks; one is killed with SIGKILL while it
+//! holds a task. Its lease expires, another worker resumes the task from its checkpoint, and in
+//! the end every task has reached its PR exactly once, no stage finished twice, and the chain
+//! verifies.
+
+// Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support {
+    pub mod cli;
+    pub mod engine;
+    pub mod postgres;
+}
+
+use std::collections::{BTreeMap, HashMap};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::cli::Sandbox;
+use support::engine::{commit_all, script, scripted};
+use support::postgres::Server;
+
+const TASKS: usize = 51;
+
+/// Every role's turns for task `n`, kept for its agents by the phrase in its title.
+fn turns(n: usize) -> String {
+    let tag = format!("n{n:03}");
+    format!(
+        r#"
+[[turn]]
+role = "planner"
+task = "{tag}"
+[[turn.tool_call]]
+name = "submit_plan"
+arguments = {{ summary = "write the note", steps = ["notes/{tag}.txt"], expected_files = ["notes/{tag}.txt"], validation = ["test -f notes/{tag}.txt"], rollback = "revert", confidence = 90 }}
+
+[[turn]]
+role = "implementer"
+task = "{tag}"
+[[turn.tool_call]]
+name = "write_file"
+arguments = {{ path = "notes/{tag}.txt", content = "note {tag}\n" }}
+
+[[turn]]
+role = "implementer"
+task = "{tag}"
+[[turn.tool_call]]
+name = "finish"
+arguments = {{ summary = "wrote the note" }}
+
+[[turn]]
+role = "tester"
+task = "{tag}"
+[[turn.tool_call]]
+name = "finish"
+arguments = {{ summary = "a note needs no test" }}
+
+[[turn]]
+role = "reviewer"
+task = "{tag}"
+[[turn.tool_call]]
+name = "submit_review"
+arguments = {{ verdict = "approve", summary = "fine", findings = [] }}
+
+[[turn]]
+role = "pr"
+task = "{tag}"
+[[turn.tool_call]]
+name = "submit_pr"
+arguments = {{ title = "Note {tag}", summary = "adds the note", risks = [], rollback = "revert" }}
+"#
+    )
+}
+
+fn flags(sandbox: &Sandbox, url: &str) -> Vec<String> {
+    let script_text: String = (0..TASKS).map(turns).collect();
+    let path = script(sandbox, "workers", &script_text);
+    let mut flags = scripted(&path);
+    for setting in [
+        format!("store.url={}", serde_json::to_string(url).unwrap()),
+        "store.lease_secs=3".to_owned(),
+        "engine.challengers=0".to_owned(),
+    ] {
+        flags.extend(["-c".to_owned(), setting]);
+    }
+    flags
+}
+
+fn worker(sandbox: &Sandbox, flags: &[String]) -> Child {
+    let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
+    args.extend(["worker", "--approve", "all", "--slots", "2", "--exit-when-idle"]);
+    sandbox.command(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+}
+
+#[test]
+fn three_workers_share_the_queue_and_survive_one_killed_mid_task() {
+    let sandbox = Sandbox::new();
+    sandbox.write("repo/README.md", "notes\n");
+    commit_all(&sandbox.repo(), "start");
+    let url = Server::get().database();
+    let flags = flags(&sandbox, &url);
+    for n in 0..TASKS {
+        let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
+        let title = format!("Write note n{n:03} into the notes folder");
+        let criteria = format!("notes/n{n:03}.txt exists and holds the line 'note n{n:03}'");
+        let validate = format!("test -f notes/n{n:03}.txt");
+        args.extend(["task", "add", "--title", &title, "--criteria", &criteria, "--risk", "low"]);
+        args.extend(["--kind", "documentation", "--validate", &validate]);
+        sandbox.run(&args).ok();
+    }
+
+    let mut workers: Vec<Child> = (0..3).map(|_| worker(&sandbox, &flags)).collect();
+    // Kill the first worker while it runs a task: it holds the task's lease, the log says running.
+    let victim = workers[0].id();
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let held: Vec<u8> = loop {
+        let rows = db
+            .query(
+                "SELECT l.task FROM ambidex_leases l JOIN ambidex_tasks t ON t.id = l.task \
+                 WHERE l.worker LIKE $1 AND t.status = 'running'",
+                &[&format!("%:{victim}")],
+            )
+            .unwrap_or_default();
+        if let Some(row) = rows.first() {
+            break row.get(0);
+        }
+        assert!(Instant::now() < deadline, "the first worker never took a task");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // SAFETY: kill(2) on a child we started; it has not been waited on, so the pid is its own.
+    unsafe { libc::kill(victim as i32, libc::SIGKILL) };
+    workers[0].wait().unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(600);
+    for child in workers.iter_mut().skip(1) {
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                let mut stderr = String::new();
+                std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+                assert!(status.success(), "a worker failed: {stderr}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "the workers did not finish the queue");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    // Every task reached its PR exactly once; no stage finished twice.
+    let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
+    args.extend(["audit", "log", "--all", "--json"]);
+    let log = sandbox.run(&args).ok();
+    let events: Vec<Value> = log.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let mut delivered: HashMap<String, usize> = HashMap::new();
+    let mut finished: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for event in &events {
+        let task = event["task"].as_str().unwrap_or_default().to_owned();
+        let kind = &event["kind"];
+        if kind["type"] == "status_changed" && kind["to"] == "pr_ready" {
+            *delivered.entry(task.clone()).or_default() += 1;
+        }
+        if kind["type"] == "stage_finished" && kind["ok"] == true {
+            *finished.entry((task, kind["stage"].as_str().unwrap().to_owned())).or_default() += 1;
+        }
+    }
+    assert_eq!(delivered.len(), TASKS, "every task reached its PR");
+    assert!(delivered.values().all(|count| *count == 1), "each exactly once: {delivered:?}");
+    let twice: Vec<_> = finished.iter().filter(|(_, count)| **count > 1).collect();
+    assert!(twice.is_empty(), "stages finished twice: {twice:?}");
+    let held = ambidex::protocol::TaskId::from_u128(u128::from_be_bytes(held.try_into().unwrap())).to_string();
+    let taken_over = events.iter().any(|e| {
+        e["task"] == held.as_str() && e["kind"]["type"] == "status_changed" && e["kind"]["to"] == "interrupted"
+    });
+    assert!(taken_over, "the killed worker's task {held} was taken over as interrupted");
+    assert_eq!(delivered.get(&held), Some(&1), "and reached its PR once");
+
+    let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
+    args.extend(["audit", "verify"]);
+    assert!(sandbox.run(&args).ok().starts_with("ok: "));
+    let leases: i64 = db.query_one("SELECT count(*) FROM ambidex_leases", &[]).unwrap().get(0);
+    assert_eq!(leases, 0, "every lease was given back or expired and was taken over");
+}

@@ -49,7 +49,7 @@ fn append(c: &mut Criterion) {
         // The engine's configuration: every event passes the redactor before it is hashed.
         let redacted_dir = tempfile::tempdir().unwrap();
         let redactor = Redactor::new([("OPENAI_API_KEY".to_owned(), "sk-bench-0123456789abcdefghij".to_owned())]);
-        let options = StoreOptions { hook: None, redactor: Some(Arc::new(redactor)) };
+        let options = StoreOptions { redactor: Some(Arc::new(redactor)), ..StoreOptions::default() };
         let redacted = Store::open_with(&redacted_dir.path().join("state.redb"), options).unwrap();
         redacted.append(vec![created(task)]).unwrap();
         group.bench_with_input(BenchmarkId::new("store_redacted", batch), &batch, |b, &batch| {

@@ -175,7 +175,15 @@ impl Engine {
                 }
             }
         });
-        let options = StoreOptions { hook: Some(hook), redactor: Some(redactor.clone()) };
+        // What other processes commit to a shared store reaches this one's clients too; their
+        // hooks ran where the events were made.
+        let foreign_sender = updates.clone();
+        let foreign: CommitHook = Box::new(move |events: &[Arc<Event>]| {
+            for event in events {
+                let _ = foreign_sender.send(Update::Event(event.clone()));
+            }
+        });
+        let options = StoreOptions { hook: Some(hook), redactor: Some(redactor.clone()), foreign: Some(foreign) };
         let store = Store::open_url(url, options)?;
         let path = store.path().to_owned();
         let hooks =

@@ -154,6 +154,9 @@ pub struct StoreOptions {
     /// Removes secrets from every event before it is hashed and stored: the single choke point
     /// through which everything persisted or broadcast passes.
     pub redactor: Option<Arc<crate::redact::Redactor>>,
+    /// Sees the events other processes commit to a shared store, in log order, as they land
+    /// (never called for the embedded store, which only this process writes).
+    pub foreign: Option<CommitHook>,
 }
 
 /// The writing handle of a store.
@@ -201,7 +204,7 @@ impl Store {
 
     /// Opens the store for writing with `options`.
     pub fn open_with(path: &Path, options: StoreOptions) -> Result<Store, StoreError> {
-        let StoreOptions { hook, redactor } = options;
+        let StoreOptions { hook, redactor, foreign: _ } = options;
         create_parent_dir(path)?;
         let db = guarded_open(path, || builder().create(path))?;
         crate::protocol::private::restrict_file(path).map_err(|source| StoreError::Io {

@@ -146,7 +146,7 @@ fn the_commit_hook_sees_batches_in_log_order() {
             tx.send(event.seq).unwrap();
         }
     });
-    let store = Store::open_with(&path, StoreOptions { hook: Some(hook), redactor: None }).unwrap();
+    let store = Store::open_with(&path, StoreOptions { hook: Some(hook), ..StoreOptions::default() }).unwrap();
     for _ in 0..5 {
         store.append(vec![created(TaskId::new(), "t")]).unwrap();
     }
@@ -265,7 +265,9 @@ fn secrets_never_reach_the_file_or_the_subscribers() {
         }
     });
     let redactor = crate::redact::Redactor::new([("DEPLOY_TOKEN".to_owned(), "tok-0123456789-abcdef".to_owned())]);
-    let store = Store::open_with(&path, StoreOptions { hook: Some(hook), redactor: Some(Arc::new(redactor)) }).unwrap();
+    let store =
+        Store::open_with(&path, StoreOptions { hook: Some(hook), redactor: Some(Arc::new(redactor)), foreign: None })
+            .unwrap();
     let mut spec = TaskSpec::titled("deploy with tok-0123456789-abcdef");
     spec.description = "key ghp_abcdefghijklmnopqrstuvwxyz0123456789".into();
     let id = TaskId::new();

@@ -336,3 +336,27 @@ fn a_shared_store_opens_and_answers_from_async_code() {
         drop(store);
     });
 }
+
+#[test]
+fn a_process_hears_what_the_others_commit_to_a_shared_store_and_only_that() {
+    let url = StoreUrl::Postgres(Server::get().database());
+    let (heard, hear) = std::sync::mpsc::channel();
+    let foreign: ambidex::store::CommitHook = Box::new(move |events| {
+        for event in events {
+            let _ = heard.send(event.seq);
+        }
+    });
+    let listening = Store::open_url(&url, StoreOptions { foreign: Some(foreign), ..StoreOptions::default() }).unwrap();
+    let other = Store::open_url(&url, StoreOptions::default()).unwrap();
+    task_at(&listening, "mine", None, TaskStatus::Queued);
+    task_at(&other, "theirs", None, TaskStatus::Queued);
+    task_at(&listening, "mine again", None, TaskStatus::Queued);
+    task_at(&other, "theirs again", None, TaskStatus::Queued);
+    let mut seqs = Vec::new();
+    while seqs.len() < 4 {
+        seqs.push(hear.recv_timeout(std::time::Duration::from_secs(10)).expect("the other process's events arrive"));
+    }
+    // Each task_at is one request of two events: the other process's are #3-4 and #7-8.
+    assert_eq!(seqs, [3, 4, 7, 8]);
+    assert!(hear.recv_timeout(std::time::Duration::from_millis(700)).is_err(), "its own events are not repeated");
+}

@@ -182,3 +182,39 @@ fn three_workers_share_the_queue_and_survive_one_killed_mid_task() {
     let leases: i64 = db.query_one("SELECT count(*) FROM ambidex_leases", &[]).unwrap().get(0);
     assert_eq!(leases, 0, "every lease was given back or expired and was taken over");
 }
+
+#[test]
+fn a_task_parked_at_a_gate_holds_no_lease_and_a_decision_taken_anywhere_moves_it_on() {
+    let sandbox = Sandbox::new();
+    sandbox.write("repo/README.md", "notes\n");
+    commit_all(&sandbox.repo(), "start");
+    let url = Server::get().database();
+    let flags = flags(&sandbox, &url);
+    let with = |more: &[&str]| -> Vec<String> {
+        flags.iter().cloned().chain(more.iter().map(|arg| (*arg).to_owned())).collect()
+    };
+    let run = |args: Vec<String>| sandbox.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    // Medium risk: the plan waits for a human. The worker parks it and, with nothing else to
+    // run, leaves.
+    let criteria = "notes/n008.txt exists and holds the line 'note n008'";
+    let title = "Write note n008 into the notes folder";
+    run(with(&["task", "add", "--title", title, "--criteria", criteria, "--risk", "medium"])).ok();
+    let first = run(with(&["worker", "--approve", "none", "--exit-when-idle"])).ok();
+    assert!(first.contains("waiting at the plan gate"), "{first}");
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let leases: i64 = db.query_one("SELECT count(*) FROM ambidex_leases", &[]).unwrap().get(0);
+    assert_eq!(leases, 0, "a parked task holds no lease");
+
+    // Another process, anywhere, decides each gate; the next worker takes the task on from there.
+    let mut said = first;
+    for _ in 0..6 {
+        if said.contains("PR ready: Note n008") {
+            return;
+        }
+        let gates: Value = serde_json::from_str(&run(with(&["gate", "list", "--json"])).ok()).unwrap();
+        let gate = gates[0]["gate"].as_str().unwrap_or_else(|| panic!("no open gate after: {said}")).to_owned();
+        run(with(&["gate", "approve", &gate])).ok();
+        said = run(with(&["worker", "--approve", "none", "--exit-when-idle"])).ok();
+    }
+    panic!("the task never reached its PR: {said}");
+}

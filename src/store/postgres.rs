@@ -5,6 +5,7 @@
 //! ([`writer`]).
 
 mod connection;
+mod feed;
 mod import;
 mod leases;
 mod read;
@@ -64,8 +65,28 @@ fn open_here(url: &str, options: StoreOptions) -> Result<Opened, StoreError> {
     let connection = Arc::new(Connection::start(config.clone(), location.clone(), client)?);
     let leases = Leases { connection: connection.clone() };
     let reader = StoreReader { location: location.clone(), backend: Arc::new(PgSnapshots { connection }) };
-    let StoreOptions { hook, redactor } = options;
-    let writer = writer::PgWriter { config, location: location.clone(), session: None, hook, redactor };
+    let StoreOptions { hook, redactor, foreign } = options;
+    let own: feed::Own = Arc::default();
+    let feed_stop = match foreign {
+        Some(hook) => {
+            let delivered = reader.head()?.seq;
+            let (stop, stopped) = std::sync::mpsc::channel();
+            let feed = feed::Feed { config: config.clone(), own: own.clone(), hook, delivered, stop: stopped };
+            std::thread::Builder::new().name("ambidex-store-feed".into()).spawn(move || feed.run()).map_err(
+                |source| StoreError::Io {
+                    path: location.clone(),
+                    action: "start the feed of",
+                    durable_seq: None,
+                    source,
+                },
+            )?;
+            Some(stop)
+        }
+        None => None,
+    };
+    let own = feed_stop.as_ref().map(|_| own);
+    let writer =
+        writer::PgWriter { config, location: location.clone(), session: None, hook, redactor, own, _feed: feed_stop };
     let (requests, received) = std::sync::mpsc::channel();
     let thread = std::thread::Builder::new()
         .name("ambidex-store-writer".into())

@@ -42,7 +42,7 @@ pub(crate) fn projection<T: DeserializeOwned>(row: &Row, id_column: usize, body_
     })
 }
 
-fn event(row: &Row) -> Result<Event, PgFailure> {
+pub(crate) fn event(row: &Row) -> Result<Event, PgFailure> {
     let seq: i64 = row.get(0);
     record::decode(row.get(1)).map_err(|err| PgFailure::Damaged(format!("event #{seq}: {err}")))
 }

@@ -29,6 +29,10 @@ pub(crate) struct PgWriter {
     pub session: Option<Client>,
     pub hook: Option<CommitHook>,
     pub redactor: Option<Arc<Redactor>>,
+    /// The seqs of this process's events, for the feed to leave out (when there is a feed).
+    pub own: Option<super::feed::Own>,
+    /// Keeps the feed running while the writer lives.
+    pub _feed: Option<std::sync::mpsc::Sender<()>>,
 }
 
 /// A request whose events fit.
@@ -40,7 +44,7 @@ struct Accepted {
 impl Commit for PgWriter {
     fn commit_batch(&mut self, batch: &mut Vec<AppendRequest>) -> Result<(), String> {
         let mut pending: VecDeque<AppendRequest> = batch.drain(..).collect();
-        let (location, redactor) = (self.location.clone(), self.redactor.clone());
+        let (location, redactor, own) = (self.location.clone(), self.redactor.clone(), self.own.clone());
         let mut accepted: Vec<Accepted> = Vec::with_capacity(pending.len());
         let client = match open_session(&mut self.session, &self.config) {
             Ok(client) => client,
@@ -56,6 +60,11 @@ impl Commit for PgWriter {
         let committed = (|| {
             let mut txn = client.transaction()?;
             commit(&mut txn, &mut pending, &location, redactor.as_deref(), &mut accepted)?;
+            // Marked before the commit makes them visible, so the feed always knows them.
+            if let Some(own) = &own {
+                let mut own = own.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                own.extend(accepted.iter().flat_map(|a| a.events.iter().map(|event| event.seq)));
+            }
             txn.commit()?;
             Ok::<_, PgFailure>(())
         })();

@@ -360,3 +360,34 @@ fn a_process_hears_what_the_others_commit_to_a_shared_store_and_only_that() {
     assert_eq!(seqs, [3, 4, 7, 8]);
     assert!(hear.recv_timeout(std::time::Duration::from_millis(700)).is_err(), "its own events are not repeated");
 }
+
+#[test]
+fn an_older_database_is_upgraded_once_and_a_newer_one_is_refused() {
+    let url = Server::get().database();
+    let store = Store::open_url(&StoreUrl::Postgres(url.clone()), StoreOptions::default()).unwrap();
+    assert!(store.migration().is_none(), "a new database is created, not upgraded");
+    let id = task_at(&store, "kept across the upgrade", None, TaskStatus::Queued);
+    store.close();
+    // As the first schema left it: no leases yet.
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    db.batch_execute("DROP TABLE ambidex_leases; DELETE FROM ambidex_migrations WHERE version > 1").unwrap();
+
+    // Two processes open it at once: one upgrades, the other finds it current.
+    let opens: Vec<_> = (0..2)
+        .map(|_| {
+            let url = StoreUrl::Postgres(url.clone());
+            std::thread::spawn(move || Store::open_url(&url, StoreOptions::default()).unwrap().migration().cloned())
+        })
+        .collect();
+    let upgrades: Vec<_> = opens.into_iter().filter_map(|open| open.join().unwrap()).collect();
+    assert_eq!(upgrades.len(), 1, "upgraded exactly once: {upgrades:?}");
+    assert_eq!((upgrades[0].from, upgrades[0].to), (1, 2));
+    let reader = StoreReader::open_url(&StoreUrl::Postgres(url.clone())).unwrap().unwrap();
+    assert_eq!(reader.task(id).unwrap().unwrap().spec.title, "kept across the upgrade");
+    assert_eq!(reader.migrations().unwrap().len(), 2);
+
+    db.execute("INSERT INTO ambidex_migrations VALUES (99, 'later')", &[]).unwrap();
+    let newer = Store::open_url(&StoreUrl::Postgres(url.clone()), StoreOptions::default()).err().unwrap();
+    assert!(matches!(newer, StoreError::NewerSchema { found: 99, .. }), "{newer}");
+    assert!(StoreReader::open_url(&StoreUrl::Postgres(url)).is_err());
+}

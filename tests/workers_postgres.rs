@@ -175,6 +175,12 @@ fn three_workers_share_the_queue_and_survive_one_killed_mid_task() {
     });
     assert!(taken_over, "the killed worker's task {held} was taken over as interrupted");
     assert_eq!(delivered.get(&held), Some(&1), "and reached its PR once");
+    let runners: std::collections::HashSet<&str> = events
+        .iter()
+        .filter(|e| e["task"] == held.as_str() && e["kind"]["type"] == "status_changed" && e["kind"]["to"] == "running")
+        .filter_map(|e| e["kind"]["reason"].as_str()?.split(" by worker ").nth(1))
+        .collect();
+    assert_eq!(runners.len(), 2, "the log names both workers that ran it: {runners:?}");
 
     let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
     args.extend(["audit", "verify"]);

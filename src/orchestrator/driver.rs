@@ -109,8 +109,13 @@ async fn start(engine: &Engine, task: &Task) -> Result<Option<Ending>, EngineErr
             let reason = "the task failed earlier; `ambidex task resume ID` queues it again";
             return Ok(Some(Ending::Failed(reason.into())));
         }
-        TaskStatus::Queued => vec![status_change(id, TaskStatus::Queued, TaskStatus::Running, "started")],
-        TaskStatus::Interrupted => vec![status_change(id, TaskStatus::Interrupted, TaskStatus::Running, "resumed")],
+        TaskStatus::Queued => {
+            vec![status_change(id, TaskStatus::Queued, TaskStatus::Running, &format!("started{}", engine.runner()))]
+        }
+        TaskStatus::Interrupted => {
+            let reason = format!("resumed{}", engine.runner());
+            vec![status_change(id, TaskStatus::Interrupted, TaskStatus::Running, &reason)]
+        }
         TaskStatus::Running => vec![
             status_change(id, TaskStatus::Running, TaskStatus::Interrupted, "the engine stopped while it ran"),
             status_change(id, TaskStatus::Interrupted, TaskStatus::Running, "resumed from its last durable step"),

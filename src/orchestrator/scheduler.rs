@@ -35,9 +35,14 @@ pub async fn drive_all(engine: Arc<Engine>, tasks: Vec<TaskId>, limit: usize) ->
 }
 
 impl Engine {
-    /// Tasks waiting to run: queued, interrupted, or left running by an engine that stopped.
+    /// Tasks waiting to run: queued, interrupted, or left running by an engine that stopped
+    /// (on a shared store, those another worker holds a live lease of are its own).
     pub fn runnable(&self) -> Result<Vec<TaskId>, EngineError> {
-        let running = lock(&self.running).clone();
+        let mut running = lock(&self.running).clone();
+        if let Some(leases) = self.store.leases() {
+            running
+                .extend(leases.holders()?.into_iter().filter(|(_, worker)| *worker != self.worker).map(|(id, _)| id));
+        }
         Ok(self
             .reader()
             .unfinished_tasks()?

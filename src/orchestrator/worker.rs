@@ -18,7 +18,7 @@ use super::{Engine, EngineError, lock};
 use crate::protocol::{TaskId, TaskStatus};
 use crate::store::Leases;
 
-/// How often an idle worker looks for work.
+/// How often a worker looks for work when none of its runs ended meanwhile.
 const POLL: Duration = Duration::from_millis(500);
 
 /// This process's name in leases: the host and the process id.
@@ -91,6 +91,12 @@ impl Engine {
             .map_err(|holder| EngineError::Refused(format!("task {} is being run by worker {holder}", id.short())))
     }
 
+    /// Who runs a task, for the reason of its move to `running`: on a shared store, which
+    /// worker (so every control room shows who runs what); nothing on the embedded one.
+    pub(super) fn runner(&self) -> String {
+        if self.store.is_shared() { format!(" by worker {}", self.worker) } else { String::new() }
+    }
+
     /// Gives back `id`'s lease, if this process holds it.
     pub(super) fn release_lease(&self, id: TaskId) {
         if let Some(leases) = self.store.leases() {
@@ -119,6 +125,8 @@ pub async fn run_worker(
     let slots = Arc::new(Semaphore::new(options.slots.max(1)));
     let launched = Arc::new(std::sync::Mutex::new(HashSet::<TaskId>::new()));
     let report = Arc::new(report);
+    // A run that ends frees a slot: look for work at once rather than at the next poll.
+    let ended = Arc::new(tokio::sync::Notify::new());
     loop {
         let mut claimed = false;
         while slots.available_permits() > 0 && engine.readiness().is_ok() {
@@ -127,17 +135,21 @@ pub async fn run_worker(
             claimed = true;
             lock(&launched).insert(id);
             let slot = slots.clone().acquire_owned().await.map_err(|_| EngineError::Refused("stopped".into()))?;
-            let (engine, launched, report) = (engine.clone(), launched.clone(), report.clone());
+            let (engine, launched, report, ended) = (engine.clone(), launched.clone(), report.clone(), ended.clone());
             tokio::spawn(async move {
                 let ending = drive(engine.clone(), id).await;
                 drop(slot);
                 report(id, ending);
                 lock(&launched).remove(&id);
+                ended.notify_one();
             });
         }
         if options.exit_when_idle && !claimed && lock(&launched).is_empty() && !engine.work_left()? {
             return Ok(());
         }
-        tokio::time::sleep(POLL).await;
+        tokio::select! {
+            () = tokio::time::sleep(POLL) => {}
+            () = ended.notified() => {}
+        }
     }
 }

@@ -58,8 +58,9 @@ fn open_here(url: &str, options: StoreOptions) -> Result<Opened, StoreError> {
         }
         Err(err) => return Err(PgFailure::Db(err).into_store_error(&location, "prepare")),
     };
+    // A new database is created, not upgraded.
     let migration = match (migrations.first(), migrations.last()) {
-        (Some(first), Some(last)) => Some(StoreMigration { from: first.from, ..last.clone() }),
+        (Some(first), Some(last)) if first.from > 0 => Some(StoreMigration { from: first.from, ..last.clone() }),
         _ => None,
     };
     let connection = Arc::new(Connection::start(config.clone(), location.clone(), client)?);

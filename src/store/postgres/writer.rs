@@ -82,7 +82,14 @@ impl Commit for PgWriter {
                 // The session may be the cause (the server dropped it): the next batch opens a new one.
                 self.session = None;
                 let error = failure.into_store_error(&self.location, "commit to");
-                // Those staged and those not reached yet alike: nothing of the batch was written.
+                // Nothing of the batch was written: another process may commit those seqs now.
+                if let Some(own) = &self.own {
+                    let mut own = own.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    for event in accepted.iter().flat_map(|a| a.events.iter()) {
+                        own.remove(&event.seq);
+                    }
+                }
+                // Those staged and those not reached yet alike hear why.
                 for reply in accepted.into_iter().map(|done| done.reply).chain(pending.into_iter().map(|r| r.reply)) {
                     reply.send(Err(error.duplicate()));
                 }

@@ -1,10 +1,15 @@
-//! The embedded store: one redb file holding the hash-chained event log and the projections.
+//! The store: the hash-chained event log and the projections, in one of two backends chosen by
+//! `store.url` ([`StoreUrl`]).
 //!
-//! Only this module touches redb. A [`Store`] is the writer: it owns a thread that batches
-//! appends into `Immediate` (fsync'd) commits, and at most one process holds it at a time. A
-//! [`StoreReader`] reads consistent snapshots; it works in the writing process and, through redb's
-//! `SingleWriter` mode, in other processes while one writes. That is how read-only commands
-//! (`task list`, `task show`, `audit verify`) work while the control room runs.
+//! The embedded default is one redb file. A [`Store`] is the writer: it owns a thread that
+//! batches appends into `Immediate` (fsync'd) commits, and at most one process holds it at a
+//! time. A [`StoreReader`] reads consistent snapshots; it works in the writing process and,
+//! through redb's `SingleWriter` mode, in other processes while one writes. That is how
+//! read-only commands (`task list`, `task show`, `audit verify`) work while the control room runs.
+//!
+//! The shared backend is a PostgreSQL database ([`postgres`]) that many processes on many
+//! machines write at once, with the same records, chain and projections, a work queue of leases
+//! ([`Leases`]) and a feed of what the others commit. Only this module touches either database.
 
 mod compact;
 mod error;

@@ -6,6 +6,7 @@
 mod support {
     pub mod cli;
     pub mod engine;
+    pub mod postgres;
 }
 
 use std::process::Command;
@@ -493,4 +494,23 @@ fn closing_the_terminal_window_leaves_the_store_closed_cleanly() {
         drop(tmux);
         assert!(!repaired_on_open(&sandbox.store()), "the control room left the store to be repaired");
     }
+}
+
+#[test]
+fn the_control_room_on_a_shared_store_shows_what_other_processes_do_live() {
+    let sandbox = Sandbox::new();
+    let url = support::postgres::Server::get().database();
+    let setting = format!("store.url=\"{url}\"");
+    let quoted = format!("'{setting}'");
+    let tmux = Tmux::start_with(&sandbox, 120, 30, &["-c", &quoted, "-c", "api.enabled=false"]);
+    let screen = tmux.wait_for("0 tasks");
+    assert!(screen.contains(&url), "the header names the shared store: {screen}");
+
+    // Another process, as on another machine, adds a task and then cancels it.
+    let title = "Paginate the invoices export for the billing team";
+    let added = sandbox.run(&["-c", &setting, "task", "add", "--title", title, "--risk", "low", "--json"]).ok();
+    let id = serde_json::from_str::<serde_json::Value>(&added).unwrap()["id"].as_str().unwrap().to_owned();
+    tmux.wait_for(title);
+    sandbox.run(&["-c", &setting, "task", "cancel", &id]).ok();
+    tmux.wait_for_all(&[title, "cancelled"], 30);
 }

@@ -31,44 +31,7 @@ mkdir -p "$repo" && git -C "$repo" init -q && echo notes > "$repo/README.md"
 git -C "$repo" add . && git -C "$repo" -c user.name=b -c user.email=b@b commit -qm start
 script="$work/script.toml"
 for n in $(seq -w 1 "$TASKS"); do
-  cat >> "$script" <<TOML
-[[turn]]
-role = "planner"
-task = "n$n"
-[[turn.tool_call]]
-name = "submit_plan"
-arguments = { summary = "write the note", steps = ["notes/n$n.txt"], expected_files = ["notes/n$n.txt"], validation = ["test -f notes/n$n.txt"], rollback = "revert", confidence = 90 }
-[[turn]]
-role = "implementer"
-task = "n$n"
-[[turn.tool_call]]
-name = "write_file"
-arguments = { path = "notes/n$n.txt", content = "note n$n\n" }
-[[turn]]
-role = "implementer"
-task = "n$n"
-[[turn.tool_call]]
-name = "finish"
-arguments = { summary = "wrote the note" }
-[[turn]]
-role = "tester"
-task = "n$n"
-[[turn.tool_call]]
-name = "finish"
-arguments = { summary = "a note needs no test" }
-[[turn]]
-role = "reviewer"
-task = "n$n"
-[[turn.tool_call]]
-name = "submit_review"
-arguments = { verdict = "approve", summary = "fine", findings = [] }
-[[turn]]
-role = "pr"
-task = "n$n"
-[[turn.tool_call]]
-name = "submit_pr"
-arguments = { title = "Note n$n", summary = "adds the note", risks = [], rollback = "revert" }
-TOML
+  sed "s/TAG/n$n/g" tests/support/note_task.toml >> "$script"
 done
 
 echo "load before: $(uptime)"

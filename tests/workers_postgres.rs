@@ -26,52 +26,7 @@ const TASKS: usize = 51;
 
 /// Every role's turns for task `n`, kept for its agents by the phrase in its title.
 fn turns(n: usize) -> String {
-    let tag = format!("n{n:03}");
-    format!(
-        r#"
-[[turn]]
-role = "planner"
-task = "{tag}"
-[[turn.tool_call]]
-name = "submit_plan"
-arguments = {{ summary = "write the note", steps = ["notes/{tag}.txt"], expected_files = ["notes/{tag}.txt"], validation = ["test -f notes/{tag}.txt"], rollback = "revert", confidence = 90 }}
-
-[[turn]]
-role = "implementer"
-task = "{tag}"
-[[turn.tool_call]]
-name = "write_file"
-arguments = {{ path = "notes/{tag}.txt", content = "note {tag}\n" }}
-
-[[turn]]
-role = "implementer"
-task = "{tag}"
-[[turn.tool_call]]
-name = "finish"
-arguments = {{ summary = "wrote the note" }}
-
-[[turn]]
-role = "tester"
-task = "{tag}"
-[[turn.tool_call]]
-name = "finish"
-arguments = {{ summary = "a note needs no test" }}
-
-[[turn]]
-role = "reviewer"
-task = "{tag}"
-[[turn.tool_call]]
-name = "submit_review"
-arguments = {{ verdict = "approve", summary = "fine", findings = [] }}
-
-[[turn]]
-role = "pr"
-task = "{tag}"
-[[turn.tool_call]]
-name = "submit_pr"
-arguments = {{ title = "Note {tag}", summary = "adds the note", risks = [], rollback = "revert" }}
-"#
-    )
+    include_str!("support/note_task.toml").replace("TAG", &format!("n{n:03}"))
 }
 
 fn flags(sandbox: &Sandbox, url: &str) -> Vec<String> {

@@ -41,7 +41,13 @@ impl Engine {
         if repos.is_empty() {
             return self.append_recovered(events);
         }
-        let shorts: Vec<(TaskId, String)> = reader.task_ids()?.into_iter().map(|id| (id, id.short())).collect();
+        // On a shared store a task another worker holds is alive: its locks are its own.
+        let alive: BTreeSet<TaskId> = match self.store.leases() {
+            Some(leases) => leases.holders()?.into_iter().map(|(id, _)| id).collect(),
+            None => BTreeSet::new(),
+        };
+        let shorts: Vec<(TaskId, String)> =
+            reader.task_ids()?.into_iter().filter(|id| !alive.contains(id)).map(|id| (id, id.short())).collect();
         let names: Vec<String> = shorts.iter().map(|(_, short)| short.clone()).collect();
         for repo in repos {
             // A repository that is gone or unreadable is reconciliation's to report.

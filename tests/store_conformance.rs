@@ -391,3 +391,43 @@ fn an_older_database_is_upgraded_once_and_a_newer_one_is_refused() {
     assert!(matches!(newer, StoreError::NewerSchema { found: 99, .. }), "{newer}");
     assert!(StoreReader::open_url(&StoreUrl::Postgres(url)).is_err());
 }
+
+#[test]
+fn racing_workers_never_hold_one_task_and_a_lease_changes_hands_only_when_it_expires() {
+    let url = StoreUrl::Postgres(Server::get().database());
+    let store = Store::open_url(&url, StoreOptions::default()).unwrap();
+    let queued: BTreeSet<TaskId> = (0..20).map(|_| task_at(&store, "queued work", None, TaskStatus::Queued)).collect();
+    let ttl = std::time::Duration::from_secs(60);
+    // Eight workers, each with its own sessions, claim as fast as they can.
+    let claimers: Vec<_> = (0..8)
+        .map(|n| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let store = Store::open_url(&url, StoreOptions::default()).unwrap();
+                let leases = store.leases().unwrap().clone();
+                let mut mine = Vec::new();
+                while let Some(id) = leases.claim_next(&format!("w{n}"), ttl, &[]).unwrap() {
+                    mine.push(id);
+                }
+                mine
+            })
+        })
+        .collect();
+    let claimed: Vec<TaskId> = claimers.into_iter().flat_map(|claimer| claimer.join().unwrap()).collect();
+    assert_eq!(claimed.len(), queued.len(), "no task was claimed twice: {claimed:?}");
+    assert_eq!(claimed.iter().copied().collect::<BTreeSet<_>>(), queued);
+
+    // A live lease is its holder's; an expired one is anyone's.
+    let leases = store.leases().unwrap();
+    let id = task_at(&store, "contested", None, TaskStatus::Queued);
+    let short = std::time::Duration::from_millis(1500);
+    assert_eq!(leases.take(id, "first", short).unwrap(), Ok(()));
+    assert_eq!(leases.take(id, "second", ttl).unwrap(), Err("first".to_owned()));
+    assert_eq!(leases.claim_next("second", ttl, &[]).unwrap(), None, "nothing else is free");
+    assert_eq!(leases.renew("first", short).unwrap(), 1);
+    std::thread::sleep(std::time::Duration::from_millis(1700));
+    assert_eq!(leases.claim_next("second", ttl, &[]).unwrap(), Some(id), "taken over once expired");
+    assert_eq!(leases.take(id, "first", ttl).unwrap(), Err("second".to_owned()));
+    leases.release(id, "second").unwrap();
+    assert!(leases.holders().unwrap().iter().all(|(held, _)| *held != id));
+}

@@ -41,7 +41,7 @@ impl Feed {
     pub(crate) fn run(mut self) {
         let mut session: Option<Client> = None;
         while let Err(TryRecvError::Empty) = self.stop.try_recv() {
-            if let Err(PgFailure::Db(_) | PgFailure::Damaged(_)) = self.look(&mut session) {
+            if self.look(&mut session).is_err() {
                 session = None;
                 std::thread::sleep(WAIT);
             }

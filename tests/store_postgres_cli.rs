@@ -36,6 +36,7 @@ fn a_store_moves_to_postgres_and_back_and_every_command_follows_store_url() {
     assert!(moved.contains("the chain verifies at the target"), "{moved}");
     let again = sandbox.run(&["store", "migrate", "--to", &url]).fails();
     assert!(again.contains("migrate into an empty database"), "{again}");
+    assert!(!again.contains("damaged"), "a full target is not a damaged one: {again}");
 
     let shared = format!("store.url={}", toml_string(&url));
     let pg = ["-c", shared.as_str()];

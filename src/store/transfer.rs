@@ -44,6 +44,9 @@ pub enum TransferError {
     /// The target is the source.
     #[error("the source and the target are the same store")]
     Same,
+    /// The target already holds events: a move never merges two logs.
+    #[error("the target already holds {0} events: migrate into an empty database (nothing was changed)")]
+    TargetNotEmpty(u64),
     /// The moved chain does not end where the source's does.
     #[error("the target's chain does not match the source's after the move: {0:?}")]
     Mismatch(Verification),
@@ -78,6 +81,12 @@ pub fn transfer(from: &StoreUrl, to: &StoreUrl) -> Result<Moved, TransferError> 
             (rebuilt.tasks, rebuilt.verification)
         }
         StoreUrl::Postgres(url) => {
+            if let Some(target) = StoreReader::open_url(to)?
+                && let held = target.head()?.seq
+                && held > 0
+            {
+                return Err(TransferError::TargetNotEmpty(held));
+            }
             let tasks = postgres::import(url, &events)?;
             let reader = StoreReader::open_url(to)?.ok_or_else(|| TransferError::NoSource(to.to_string()))?;
             (tasks, reader.verify()?)

@@ -24,7 +24,8 @@ pub struct WorkerArgs {
     /// others park their task for a human, who may decide them anywhere
     #[arg(long, default_value = "none", value_name = "LEVEL")]
     approve: AutoApprove,
-    /// Exit once no task is queued, interrupted or running anywhere
+    /// Exit once no task is queued, interrupted or running anywhere, or at once when this worker
+    /// can run none (its model provider is not usable: it says why)
     #[arg(long)]
     exit_when_idle: bool,
 }
@@ -39,6 +40,10 @@ pub fn run(args: WorkerArgs, context: &Context) -> Result<Outcome, String> {
         // Runs park at gates: a task waiting for a human holds neither a slot nor a lease.
         let engine = Arc::new(context.engine_with(args.approve, false)?);
         println!("ambidex worker {} on {} · {slots} slot(s)", worker_name(), engine.store_path().display());
+        if let Err(unavailable) = engine.readiness() {
+            // The worker waits rather than fail the queue's tasks: they run once the model answers.
+            println!("{}", unavailable.message());
+        }
         let _ = std::io::stdout().flush();
         let options = WorkerOptions { slots, exit_when_idle: args.exit_when_idle };
         let worker = run_worker(engine.clone(), options, |id, ending| {

@@ -66,7 +66,7 @@ pub struct WorkerOptions {
     /// Tasks run at once.
     pub slots: usize,
     /// Return once no task is left that any worker could run (none queued, interrupted or
-    /// running), instead of waiting for more.
+    /// running), or when this worker can run none (no usable model), instead of waiting.
     pub exit_when_idle: bool,
 }
 
@@ -144,7 +144,9 @@ pub async fn run_worker(
                 ended.notify_one();
             });
         }
-        if options.exit_when_idle && !claimed && lock(&launched).is_empty() && !engine.work_left()? {
+        // Idle for good: nothing left anywhere, or nothing this worker can run (no usable model).
+        let idle = !claimed && lock(&launched).is_empty();
+        if options.exit_when_idle && idle && (engine.readiness().is_err() || !engine.work_left()?) {
             return Ok(());
         }
         tokio::select! {

@@ -187,7 +187,7 @@ fn a_worker_without_a_usable_model_says_why_and_leaves_the_queue_alone() {
     let store = format!("store.url={}", serde_json::to_string(&url).unwrap());
     let criteria = "notes/n009.txt exists and holds the line 'note n009'";
     let title = "Write note n009 into the notes folder";
-    sandbox.run(&["-c", &store, "task", "add", "--title", title, "--criteria", &criteria, "--risk", "low"]).ok();
+    sandbox.run(&["-c", &store, "task", "add", "--title", title, "--criteria", criteria, "--risk", "low"]).ok();
     // The default provider needs OPENAI_API_KEY, which the sandbox never passes on.
     let said = sandbox.run(&["-c", &store, "worker", "--exit-when-idle"]).ok();
     assert!(said.contains("OPENAI_API_KEY is not set") && said.contains("tasks stay queued"), "{said}");

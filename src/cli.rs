@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Each subcommand's work and output live in `cli/`.
 
 mod acp_cmd;
+mod artifact_cmd;
 mod audit;
 mod autonomy_cmd;
 mod clean;
@@ -106,6 +107,9 @@ enum Cmd {
     /// Show a task's pull request
     #[command(subcommand)]
     Pr(pr::PrCmd),
+    /// A task's logs, patches, PR documents and evaluation outputs, kept in the artifact store
+    #[command(subcommand)]
+    Artifact(artifact_cmd::ArtifactCmd),
     /// Check and read the audit trail
     #[command(subcommand)]
     Audit(audit::AuditCmd),
@@ -364,6 +368,7 @@ fn run(command: Option<Cmd>, context: &Context) -> Result<Outcome, String> {
         Cmd::Task(command) => task::run(command, context),
         Cmd::Audit(command) => audit::run(command, context),
         Cmd::Store(command) => store_cmd::run(command, context),
+        Cmd::Artifact(command) => artifact_cmd::run(command, context),
         Cmd::Run(args) => run::run(args, context),
         Cmd::Serve(args) => serve::run(args, context),
         Cmd::Worker(args) => worker::run(args, context),

@@ -8,11 +8,13 @@
 //! - [`domain`]: the task model, its state machine and the task-file format.
 //! - [`redact`]: the secret redactor every text passes before it is stored, shown or sent.
 //! - [`crash`]: crash points where the kill test makes the process die (debug builds only).
+//! - [`artifacts`]: the object store for logs, patches, PR documents and evaluation outputs,
+//!   addressed by content hash (a local directory, or an S3-compatible bucket).
 //! - [`workspace`]: git worktrees per task and candidate, their diffs, commits and reconciliation;
 //!   the only module that talks to git, but for the forge's push.
 //! - [`config`]: layered configuration with the source of every key.
 //! - [`llm`]: model providers (OpenAI-compatible, Anthropic, scripted) behind one streaming trait.
-//! - [`store`]: the hash-chained event log and projections in redb.
+//! - [`store`]: the hash-chained event log and projections, in redb or PostgreSQL.
 //! - [`context`]: repository context for agents: search, ranked symbol map, build/test/CI facts,
 //!   and its tag cache.
 //! - [`playbooks`]: the policy file (command rules, risk, routing, budgets, gates) and the playbooks
@@ -32,6 +34,7 @@
 
 pub mod agents;
 pub mod api;
+pub mod artifacts;
 pub mod config;
 pub mod context;
 pub mod crash;

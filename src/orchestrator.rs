@@ -22,6 +22,7 @@
 
 mod acp_worker;
 pub mod admission;
+mod artifacts;
 pub mod autonomy;
 mod breakers;
 mod clean;
@@ -59,6 +60,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use crate::artifacts::ArtifactStore;
 use crate::config::StoreConfig;
 use crate::domain::{Task, is_settled};
 use crate::protocol::{
@@ -116,6 +118,8 @@ pub struct Engine {
     lease_ttl: std::time::Duration,
     /// Renews this process's leases on a shared store.
     _heartbeat: Option<worker::Heartbeat>,
+    /// Where tasks' logs, patches, PR documents and evaluation outputs go.
+    artifacts: ArtifactStore,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -212,8 +216,12 @@ impl Engine {
             }
             None => None,
         };
+        let store_config = setup.as_ref().map(|s| s.config.store.clone()).unwrap_or_default();
+        let artifacts = ArtifactStore::open(&store_config.artifacts, &store_config.artifacts_endpoint, state_dir)
+            .map_err(|err| StoreError::Artifacts(err.to_string()))?;
         let engine = Engine {
             worker,
+            artifacts,
             lease_ttl,
             _heartbeat: heartbeat,
             _hooks: hooks,

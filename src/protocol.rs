@@ -4,6 +4,7 @@
 //! that events carry, gates, and the events themselves.
 
 mod actor;
+mod artifact;
 pub mod bounded;
 mod command;
 mod event;
@@ -29,6 +30,7 @@ mod triage;
 mod work;
 
 pub use actor::{Actor, AgentIdentity, Role, Track};
+pub use artifact::{ArtifactKind, ArtifactRef};
 pub use command::Command;
 pub use event::{
     Delta, Digest, EVENT_SCHEMA, Event, EventKind, IntakeVerdict, LEGACY_EVENT_SCHEMA, NewEvent, PolicyRecord,

@@ -2,7 +2,8 @@
 //! real PostgreSQL server share a queue of 51 scripted tasks; one is killed with SIGKILL while it
 //! holds a task. Its lease expires, another worker resumes the task from its checkpoint, and in
 //! the end every task has reached its PR exactly once, no stage finished twice, and the chain
-//! verifies.
+//! verifies. Their artifacts go to one S3-compatible bucket (a fake on 127.0.0.1), where another
+//! machine, sharing only the database and the bucket, fetches them.
 
 // Test and benchmark code may unwrap and panic: that is how it reports a failure (see clippy.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -10,6 +11,7 @@
 mod support {
     pub mod cli;
     pub mod engine;
+    pub mod fake_s3;
     pub mod postgres;
 }
 
@@ -20,9 +22,12 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::cli::Sandbox;
 use support::engine::{commit_all, script, scripted};
+use support::fake_s3::FakeS3;
 use support::postgres::Server;
 
 const TASKS: usize = 51;
+const CREDENTIALS: [(&str, &str); 3] =
+    [("AWS_ACCESS_KEY_ID", "AKIDTEAM"), ("AWS_SECRET_ACCESS_KEY", "team-secret"), ("AWS_REGION", "us-east-1")];
 
 /// Every role's turns for task `n`, kept for its agents by the phrase in its title.
 fn turns(n: usize) -> String {
@@ -46,7 +51,7 @@ fn flags(sandbox: &Sandbox, url: &str) -> Vec<String> {
 fn worker(sandbox: &Sandbox, flags: &[String]) -> Child {
     let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
     args.extend(["worker", "--approve", "all", "--slots", "2", "--exit-when-idle"]);
-    sandbox.command(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+    sandbox.command(&args).envs(CREDENTIALS).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
 }
 
 #[test]
@@ -55,7 +60,15 @@ fn three_workers_share_the_queue_and_survive_one_killed_mid_task() {
     sandbox.write("repo/README.md", "notes\n");
     commit_all(&sandbox.repo(), "start");
     let url = Server::get().database();
-    let flags = flags(&sandbox, &url);
+    let bucket = FakeS3::start("team-artifacts", "AKIDTEAM");
+    let bucket_flags = [
+        "-c".to_owned(),
+        "store.artifacts=s3://team-artifacts/ambidex".to_owned(),
+        "-c".to_owned(),
+        format!("store.artifacts_endpoint={}", bucket.endpoint()),
+    ];
+    let mut flags = flags(&sandbox, &url);
+    flags.extend(bucket_flags.iter().cloned());
     for n in 0..TASKS {
         let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
         let title = format!("Write note n{n:03} into the notes folder");
@@ -142,6 +155,30 @@ fn three_workers_share_the_queue_and_survive_one_killed_mid_task() {
     assert!(sandbox.run(&args).ok().starts_with("ok: "));
     let leases: i64 = db.query_one("SELECT count(*) FROM ambidex_leases", &[]).unwrap().get(0);
     assert_eq!(leases, 0, "every lease was given back or expired and was taken over");
+
+    // Every PR document is in the bucket; another machine (its own home, state directory and no
+    // repository of these tasks) lists and fetches the taken-over task's from the store and bucket.
+    let documents = events
+        .iter()
+        .filter(|e| e["kind"]["type"] == "artifacts_stored")
+        .flat_map(|e| e["kind"]["artifacts"].as_array().unwrap())
+        .filter(|a| a["kind"] == "pr_document")
+        .count();
+    assert_eq!(documents, TASKS, "one PR document per task");
+    let elsewhere = Sandbox::new();
+    let mut args: Vec<String> = vec!["-c".into(), format!("store.url={}", serde_json::to_string(&url).unwrap())];
+    args.extend(bucket_flags.iter().cloned());
+    args.extend(["artifact".into(), "list".into(), held.clone(), "--json".into()]);
+    let listed = elsewhere.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).ok();
+    let artifacts: Vec<Value> = serde_json::from_str(&listed).unwrap();
+    let document = artifacts.iter().find(|a| a["kind"] == "pr_document").unwrap();
+    let args: Vec<String> = args[..args.len() - 4]
+        .iter()
+        .cloned()
+        .chain(["artifact".into(), "get".into(), document["digest"].as_str().unwrap().to_owned()])
+        .collect();
+    let fetched = elsewhere.run_with(&args.iter().map(String::as_str).collect::<Vec<_>>(), &CREDENTIALS).ok();
+    assert!(fetched.starts_with("# Note n") && fetched.contains(&held), "{fetched}");
 }
 
 #[test]

@@ -427,11 +427,18 @@ pub struct StoreConfig {
     /// On a shared store: how long a worker's lease of a task lasts without a heartbeat (renewed
     /// every third of it); a task whose worker died is resumed by another this long after.
     pub lease_secs: u64,
+    /// Where logs, patches, PR documents and evaluation outputs go, named in events by content
+    /// hash: empty for `artifacts/` in the state directory, a directory, or `s3://BUCKET/PREFIX`
+    /// (credentials from `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`). Workers on many
+    /// machines share a bucket.
+    pub artifacts: String,
+    /// The S3-compatible service's address when it is not AWS (`http://minio.lan:9000`).
+    pub artifacts_endpoint: String,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { url: String::new(), lease_secs: 60 }
+        StoreConfig { url: String::new(), lease_secs: 60, artifacts: String::new(), artifacts_endpoint: String::new() }
     }
 }
 

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use super::exploration::Exploration;
 use super::state::{IllegalTransition, check_transition};
 use crate::protocol::{
-    Actor, CiReport, Decision, Digest, Event, EventKind, GateId, GateKind, IntakeVerdict, Plan, PullRequest, Review,
-    ReviewVerdict, Risk, Route, StageKind, TaskId, TaskKind, TaskSpec, TaskStatus, TaskSummary, Triage,
-    ValidationResult, feedback_from, feedback_note,
+    Actor, ArtifactRef, CiReport, Decision, Digest, Event, EventKind, GateId, GateKind, IntakeVerdict, Plan,
+    PullRequest, Review, ReviewVerdict, Risk, Route, StageKind, TaskId, TaskKind, TaskSpec, TaskStatus, TaskSummary,
+    Triage, ValidationResult, feedback_from, feedback_note,
 };
 
 /// A gate that waits for a decision.
@@ -323,6 +323,9 @@ pub struct Task {
     /// The pull request, once created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pr: Option<PullRequest>,
+    /// Its outputs kept in the object store (logs, patches, PR documents, evaluation outputs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<ArtifactRef>,
     /// The PR agent's draft, before the PR gate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pr_draft: Option<PullRequest>,
@@ -426,6 +429,7 @@ impl Task {
             validation: Vec::new(),
             breakers: Vec::new(),
             pr: None,
+            artifacts: Vec::new(),
             pr_draft: None,
             exploration: None,
             decided_gates: Vec::new(),
@@ -698,6 +702,13 @@ impl Task {
             }
             EventKind::PrAnswered { .. } => self.rework = None,
             EventKind::CiChecked { report } => self.ci = Some(report.clone()),
+            EventKind::ArtifactsStored { artifacts, .. } => {
+                for artifact in artifacts {
+                    if !self.artifacts.iter().any(|a| a.digest == artifact.digest && a.name == artifact.name) {
+                        self.artifacts.push(artifact.clone());
+                    }
+                }
+            }
             EventKind::EngineStarted { .. }
             | EventKind::HookRan { .. }
             | EventKind::BranchPushed { .. }

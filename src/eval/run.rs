@@ -41,6 +41,9 @@ pub struct RunTests<'a> {
     pub redactor: Option<&'a Redactor>,
 }
 
+/// The file in each run's report directory that holds what the command printed.
+pub const OUTPUT_LOG: &str = "output.log";
+
 /// Why the tests could not be run.
 #[derive(Debug, thiserror::Error)]
 pub enum RunTestsError {
@@ -110,6 +113,10 @@ pub async fn run_tests(spec: RunTests<'_>) -> Result<TestReport, RunTestsError> 
         let _ = std::fs::write(kept.join(name), text);
     }
     drop(hidden);
+    // What the command printed, for a human (and the artifact store) to look at later.
+    let printed = format!("$ {}\n{}{}", spec.command, outcome.stdout, outcome.stderr);
+    let printed = spec.redactor.map_or(std::borrow::Cow::Borrowed(printed.as_str()), |r| r.redact(&printed));
+    let _ = std::fs::write(kept.join(OUTPUT_LOG), printed.as_bytes());
     let mut report = parse(
         instrumented.framework,
         spec.command,

@@ -5,13 +5,15 @@
 
 use std::sync::Arc;
 
+use super::artifacts::Output;
 use super::flow::Ending;
 use super::{Engine, EngineError, EngineSetup};
 use crate::domain::{Adoption, PlaybookRef, RecordedMatrix, Task, ValidationRun};
 use crate::eval::identity::{Outcome, outcome};
 use crate::forge::{ForgeKind, Local};
 use crate::protocol::{
-    Actor, EventKind, FileFate, MATRIX_HEADERS, NewEvent, PRODUCTION, PullRequest, TaskId, TaskStatus, matrix_cells,
+    Actor, ArtifactKind, EventKind, FileFate, MATRIX_HEADERS, NewEvent, PRODUCTION, PullRequest, TaskId, TaskStatus,
+    matrix_cells,
 };
 use crate::workspace::{Author, Worktree, commit_all, head_commit, head_name};
 
@@ -222,6 +224,18 @@ fn commit_message(task: &Task, draft: &PullRequest) -> String {
     }
 }
 
+/// What a delivered PR leaves in the artifact store: its document and its change as a patch.
+async fn delivered_outputs(worktree: &Worktree, pr: &PullRequest) -> Vec<Output> {
+    let document = format!("# {}\n\n{}", pr.title, pr.body);
+    let mut outputs = vec![Output::new(ArtifactKind::PrDocument, format!("PR on {}", pr.branch), document)];
+    let (path, base, branch) = (worktree.path.clone(), worktree.base.clone(), worktree.branch.clone());
+    let patch = tokio::task::spawn_blocking(move || crate::workspace::branch_patch(&path, &base, &branch)).await;
+    if let Ok(Ok(patch)) = patch {
+        outputs.push(Output::new(ArtifactKind::Patch, format!("change on {}", pr.branch), patch));
+    }
+    outputs
+}
+
 /// Commits the worktree and records the PR, unless the task has one already that no feedback
 /// sent back (a rework commits again on the same branch and updates the PR).
 pub async fn create_local(
@@ -277,14 +291,17 @@ pub async fn create_local(
     pr.branch = worktree.branch.clone();
     pr.base_branch = base_branch(&task, worktree);
     pr.body = document(&task, &pr, head.seq, &head.hash.to_string());
+    let kept = engine.keep(id, delivered_outputs(worktree, &pr).await).await;
     if delivery != ForgeKind::Local {
+        engine.append(kept.into_iter().collect()).await?;
         return super::deliver::deliver(engine, setup, &task, worktree, pr, delivery).await;
     }
     let file = Local::new(engine.state_dir().join("prs"))
         .write_document(id, &pr.body)
         .map_err(|err| EngineError::Refused(err.to_string()))?;
     pr.location = file.display().to_string();
-    let mut events = vec![NewEvent::for_task(id, super::deliver::pr_agent(), EventKind::PrCreated { pr: pr.clone() })];
+    let mut events: Vec<NewEvent> = kept.into_iter().collect();
+    events.push(NewEvent::for_task(id, super::deliver::pr_agent(), EventKind::PrCreated { pr: pr.clone() }));
     if task.rework.is_some() {
         // A local document answers feedback by being written again.
         let answer = EventKind::PrAnswered { url: pr.location.clone(), commit: pr.commit.clone() };

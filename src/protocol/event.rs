@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::actor::{Actor, Role};
+use super::artifact::ArtifactRef;
 use super::evidence::{
     CandidatePlan, CriterionCoverage, EvidenceMatrix, HunkSource, ProductionFile, Synthesis, TestReport,
 };
@@ -548,6 +549,14 @@ pub enum EventKind {
         /// How long it ran, in milliseconds.
         duration_ms: u64,
     },
+    /// Outputs of the task went to the object store (`store.artifacts`), named by content hash.
+    ArtifactsStored {
+        /// What was stored.
+        artifacts: Vec<ArtifactRef>,
+        /// What could not be stored, and why (the task went on without it).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        failed: Vec<String>,
+    },
 }
 
 /// The audit record of one tool call.
@@ -649,6 +658,7 @@ impl EventKind {
             EventKind::PrFeedback { .. } => "pr_feedback",
             EventKind::PrAnswered { .. } => "pr_answered",
             EventKind::HookRan { .. } => "hook_ran",
+            EventKind::ArtifactsStored { .. } => "artifacts_stored",
         }
     }
 }

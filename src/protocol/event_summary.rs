@@ -202,6 +202,17 @@ impl EventKind {
                 let blocked = if *blocked { ", blocked the call" } else { "" };
                 format!("{hook} hook `{command}`: {ended}{blocked}")
             }
+            EventKind::ArtifactsStored { artifacts, failed } => {
+                let total: u64 = artifacts.iter().map(|a| a.bytes).sum();
+                let mut kinds: Vec<&str> = artifacts.iter().map(|a| a.kind.name()).collect();
+                kinds.dedup();
+                let mut line =
+                    format!("stored {} artifact(s), {} ({})", artifacts.len(), human_bytes(total), kinds.join(", "));
+                if !failed.is_empty() {
+                    line.push_str(&format!("; {} not stored: {}", failed.len(), failed.join("; ")));
+                }
+                line
+            }
         }
     }
 }

@@ -125,6 +125,9 @@ pub enum StoreError {
         /// What the server or the driver said.
         detail: String,
     },
+    /// The object store for artifacts that goes with the store (`store.artifacts`) cannot be used.
+    #[error("{0}")]
+    Artifacts(String),
     /// An event does not fit the state it would change; nothing of its batch was written.
     #[error("refused event: {0}")]
     Rejected(#[from] ApplyError),
@@ -205,6 +208,7 @@ impl StoreError {
             StoreError::Server { path, action, detail } => {
                 StoreError::Server { path: path.clone(), action, detail: detail.clone() }
             }
+            StoreError::Artifacts(detail) => StoreError::Artifacts(detail.clone()),
             StoreError::Rejected(err) => StoreError::Rejected(err.clone()),
             StoreError::WriterStopped { reason } => StoreError::WriterStopped { reason: reason.clone() },
         }

@@ -24,9 +24,9 @@ use ambidex::protocol::{
     TestStatus, ToolCallId, ToolCallRecord, Triage, TriageBudgets, ValidationResult, Verification,
 };
 use ambidex::protocol::{
-    Artifact, Author, AutonomyChange, AutonomyEvidence, AutonomyLevel, AutonomyState, CiCheck, CiReport, CiState,
-    ForgeReview, LineComment, PlaybookChange, PlaybookVersion, ReplayCase, ReplayOutcome, ReplaySource,
-    VersionEvaluation, VersionRun, VersionStatus,
+    Artifact, ArtifactKind, ArtifactRef, Author, AutonomyChange, AutonomyEvidence, AutonomyLevel, AutonomyState,
+    CiCheck, CiReport, CiState, ForgeReview, LineComment, PlaybookChange, PlaybookVersion, ReplayCase, ReplayOutcome,
+    ReplaySource, VersionEvaluation, VersionRun, VersionStatus,
 };
 use jiff::Timestamp;
 
@@ -924,6 +924,25 @@ samples! {
             duration_ms: 10_004,
         },
     ],
+    ArtifactsStored => [
+        EventKind::ArtifactsStored { artifacts: artifacts(), failed: Vec::new() },
+        EventKind::ArtifactsStored {
+            artifacts: Vec::new(),
+            failed: strings(&["validation attempt 2: cargo test: could not write to the artifact store s3://team/ambidex: \
+                               service unavailable"]),
+        },
+    ],
+}
+
+/// One artifact of each kind.
+fn artifacts() -> Vec<ArtifactRef> {
+    let one = |kind, name: &str, byte, bytes| ArtifactRef { kind, name: name.into(), digest: digest(byte), bytes };
+    vec![
+        one(ArtifactKind::Log, "validation attempt 1: cargo test", 0xa1, 2_048),
+        one(ArtifactKind::Patch, "candidate c2", 0xa2, 913),
+        one(ArtifactKind::PrDocument, "PR on ambidex/01jx/production", 0xa3, 3_871),
+        one(ArtifactKind::EvalOutput, "c2/run-65TW77/nextest-junit.xml", 0xa4, 12_400),
+    ]
 }
 
 /// The budgets of a medium-risk task.
@@ -1072,6 +1091,7 @@ pub fn task() -> Task {
         validation: vec![ValidationRun { attempt: 2, result: validation_result() }],
         breakers: strings(&["repeated_edits"]),
         pr: Some(pull_request()),
+        artifacts: artifacts(),
         pr_draft: Some(pull_request()),
         exploration: Some(Exploration {
             trigger: "repeated_test_failures".into(),

@@ -20,10 +20,12 @@ use super::museum_checks::{broken_proposals, check_exhibits};
 use crate::domain::{AcceptanceTests, Task};
 use crate::eval;
 use crate::orchestrator::EngineError;
+use crate::orchestrator::artifacts::{Output, files_under};
 use crate::orchestrator::task_run::{PRODUCTION, TaskRun, candidate_worktree, ensure_worktree};
 use crate::playbooks::Verdict;
 use crate::protocol::{
-    Actor, Digest, EventKind, EvidenceMatrix, EvidenceRow, GateKind, NewEvent, TestReport, TestStatus, Track,
+    Actor, ArtifactKind, Digest, EventKind, EvidenceMatrix, EvidenceRow, GateKind, NewEvent, TestReport, TestStatus,
+    Track,
 };
 use crate::tools::runner::{self, RunSpec};
 use crate::workspace::{FileStat, Worktree, diff_against, file_at, reset_to};
@@ -351,8 +353,22 @@ pub(super) async fn evaluate(run: &mut TaskRun) -> Result<(EvidenceMatrix, Diges
     let mut events = vec![NewEvent::for_task(task.id, Actor::Orchestrator, recorded)];
     events.extend(crate::orchestrator::memory::flaky_proposals(&engine.reader().memory()?, &task, &matrix));
     events.extend(broken_proposals(&engine.reader().museum()?, &task, &matrix.base, &subjects, &matrix.rows));
+    events.extend(engine.keep(task.id, evaluation_outputs(&crew, &task, &subjects).await?).await);
     engine.append(events).await?;
     Ok((matrix, hash))
+}
+
+/// What an evaluation leaves in the artifact store: each candidate's change as a patch and every
+/// run's output and reports (the files under the task's report directory not kept before).
+async fn evaluation_outputs(crew: &Crew, task: &Task, subjects: &[Subject]) -> Result<Vec<Output>, EngineError> {
+    let report_dir = crew.engine.state_dir().join("eval").join(crew.id.short());
+    let kept = task.artifacts.clone();
+    let mut outputs = blocking(move || files_under(&report_dir, ArtifactKind::EvalOutput, &kept)).await?;
+    for subject in subjects {
+        let name = format!("candidate {}", subject.label);
+        outputs.push(Output::new(ArtifactKind::Patch, name, subject.patch.clone()));
+    }
+    Ok(outputs)
 }
 
 /// Runs each candidate's new test files against every other candidate; failures of another

@@ -13,11 +13,12 @@ use super::{finished, scope, trip};
 use crate::domain::Task;
 use crate::eval;
 use crate::orchestrator::EngineError;
+use crate::orchestrator::artifacts::Output;
 use crate::orchestrator::breakers;
 use crate::orchestrator::flow::{Ending, Flow, GateRequest};
 use crate::orchestrator::task_run::TaskRun;
 use crate::playbooks::playbook::Stage;
-use crate::protocol::{Actor, EventKind, GateKind, Role, StageKind, ValidationResult};
+use crate::protocol::{Actor, ArtifactKind, EventKind, GateKind, Role, StageKind, ValidationResult};
 use crate::tools::failure::{FailureClass, classify};
 
 fn tail(text: &str, lines: usize) -> String {
@@ -80,7 +81,11 @@ pub(super) async fn run(run: &mut TaskRun, stage: &Stage, task: &Task) -> Result
                 environment.push((command.clone(), class, tail(&result.output.text, 6)));
             }
         }
-        run.record(vec![run.event(ci.clone(), EventKind::ValidationRan { attempt, result: outcome })]).await?;
+        let mut events = vec![run.event(ci.clone(), EventKind::ValidationRan { attempt, result: outcome })];
+        let log =
+            Output::new(ArtifactKind::Log, format!("validation attempt {attempt}: {command}"), result.output.text);
+        events.extend(run.engine().keep(task.id, vec![log]).await);
+        run.record(events).await?;
     }
     if failed.is_empty() {
         let summary = format!("{} validation commands passed", commands.len());

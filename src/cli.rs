@@ -58,8 +58,9 @@ pub struct Cli {
     /// Where the store, worktrees and logs live [env: AMBIDEX_STATE_DIR] [default: $XDG_DATA_HOME/ambidex]
     #[arg(long, global = true, value_name = "DIR")]
     state_dir: Option<PathBuf>,
-    /// The repository to work on (default: the current directory)
-    #[arg(long, global = true, value_name = "PATH")]
+    /// The repository to work on (default: the current directory); `task add` also takes a URL
+    /// (`https://…`, `git@host:org/app.git`), cloned by workers started with `--repos DIR`
+    #[arg(long, global = true, value_name = "PATH|URL")]
     repo: Option<PathBuf>,
     /// Set a configuration key for this run, e.g. `-c tui.theme=light` (repeatable)
     #[arg(short = 'c', long = "config", global = true, value_name = "KEY=VALUE")]
@@ -189,6 +190,8 @@ impl Context {
     fn load(cli: &Cli) -> Result<Context, String> {
         let cwd = std::env::current_dir().map_err(|err| format!("cannot read the current directory: {err}"))?;
         let repo_dir = match &cli.repo {
+            // A URL names a repository for workers with `--repos DIR` to clone; tasks keep it.
+            Some(repo) if ambidex::workspace::is_repo_url(&repo.to_string_lossy()) => repo.clone(),
             Some(repo) => absolute(&cwd, repo),
             None => cwd.clone(),
         };
@@ -238,7 +241,13 @@ impl Context {
     /// environment, set up to run tasks in the
     /// repository with this run's approval policy.
     pub fn engine_with(&self, auto_approve: AutoApprove, wait_at_gates: bool) -> Result<Engine, String> {
-        self.open_engine(auto_approve, wait_at_gates)?.map_err(|err| err.to_string())
+        self.open_engine(auto_approve, wait_at_gates, None)?.map_err(|err| err.to_string())
+    }
+
+    /// A worker's engine: parks at gates it may not decide, and clones repositories named by URL
+    /// into `repos` when given.
+    pub fn worker_engine(&self, auto_approve: AutoApprove, repos: Option<PathBuf>) -> Result<Engine, String> {
+        self.open_engine(auto_approve, false, repos)?.map_err(|err| err.to_string())
     }
 
     /// Like [`engine_with`](Self::engine_with), keeping the store's error apart (the outer error
@@ -247,6 +256,7 @@ impl Context {
         &self,
         auto_approve: AutoApprove,
         wait_at_gates: bool,
+        repos: Option<PathBuf>,
     ) -> Result<Result<Engine, StoreError>, String> {
         let named = self.effective.config.secret_env_names().into_iter();
         let secrets = named.filter_map(|name| std::env::var(&name).ok().map(|value| (name, value)));
@@ -270,6 +280,7 @@ impl Context {
             ambidex::orchestrator::sandbox_gaps(&probe.table(), level, &self.effective.config.sandbox.accept_gaps);
         setup.auto_approve = auto_approve;
         setup.wait_at_gates = wait_at_gates;
+        setup.repos = repos;
         Ok(Engine::open_url(&self.store_url()?, &self.state_dir, redactor, Some(setup)))
     }
 
@@ -289,7 +300,7 @@ impl Context {
     /// Where this process's changes go: its own engine, or — when a running engine (the control
     /// room or `ambidex serve`) holds the store — that engine's API.
     pub fn writer(&self) -> Result<Writer, String> {
-        match self.open_engine(AutoApprove::None, true)? {
+        match self.open_engine(AutoApprove::None, true, None)? {
             Ok(engine) => Ok(Writer::Local(Box::new(engine))),
             Err(in_use @ StoreError::InUse { .. }) => self.running_api(&in_use).map(Writer::Remote),
             Err(err) => Err(err.to_string()),

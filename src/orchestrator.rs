@@ -43,6 +43,7 @@ mod queries;
 pub mod readiness;
 mod reconcile;
 pub mod registry;
+mod repos;
 pub mod retirement;
 mod rewind;
 pub mod scheduler;

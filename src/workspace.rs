@@ -8,6 +8,7 @@
 mod baseline;
 mod blobs;
 mod checkpoint;
+mod clone_cache;
 mod diff;
 mod git_checkout;
 mod history;
@@ -21,6 +22,7 @@ use std::path::PathBuf;
 pub use baseline::{baseline, record as record_baseline, release as release_baseline, untracked_entries};
 pub use blobs::{IndexBlobs, blob_id};
 pub use checkpoint::{CHECKPOINT_REFS, checkpoint, delete_task_refs, restore};
+pub use clone_cache::{cached_clone, is_repo_url, latest_task_state, push_task_refs, sync_clone};
 pub use diff::{
     FileStat, SplitCommit, WorkDiff, branch_patch, diff_against, resolve_commit, rev_patch, split_commit, text_diff,
 };

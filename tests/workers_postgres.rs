@@ -231,3 +231,91 @@ fn a_worker_without_a_usable_model_says_why_and_leaves_the_queue_alone() {
     let listed = sandbox.run(&["-c", &store, "task", "list"]).ok();
     assert!(listed.contains("queued"), "{listed}");
 }
+
+/// A bare repository at a `file://` URL holding one commit: the remote every machine clones.
+fn origin(sandbox: &Sandbox) -> (std::path::PathBuf, String) {
+    let source = sandbox.path("origin-src");
+    std::fs::create_dir_all(&source).unwrap();
+    git2::Repository::init(&source).unwrap();
+    std::fs::write(source.join("README.md"), "notes\n").unwrap();
+    commit_all(&source, "start");
+    let bare = sandbox.path("origin.git");
+    let status = std::process::Command::new("git")
+        .args(["clone", "--quiet", "--bare"])
+        .arg(&source)
+        .arg(&bare)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let url = format!("file://{}", bare.display());
+    (bare, url)
+}
+
+#[test]
+fn workers_on_two_machines_clone_by_url_and_one_resumes_what_the_other_pushed() {
+    // Two machines: each its own home, state directory and clone cache; they share only the
+    // database and the remote repository.
+    let (a, b) = (Sandbox::new(), Sandbox::new());
+    let (bare, url) = origin(&a);
+    let db = Server::get().database();
+    let flags = flags(&a, &db);
+    // Runs `ambidex` on a machine with the shared flags, `more` arguments and `env`.
+    let on = |machine: &Sandbox, more: &[&str], env: &[(&str, &str)]| {
+        let args: Vec<&str> = flags.iter().map(String::as_str).chain(more.iter().copied()).collect();
+        machine.run_with(&args, env)
+    };
+    let title = "Write note n001 into the notes folder";
+    let criteria = "notes/n001.txt exists and holds the line 'note n001'";
+    let task = ["task", "add", "--title", title, "--criteria", criteria, "--risk", "low", "--kind", "documentation"];
+    let added =
+        on(&a, &[&["--repo", url.as_str()][..], &task[..], &["--validate", "test -f notes/n001.txt"]].concat(), &[]);
+    let added = added.ok();
+    assert!(added.contains("queued"), "{added}");
+
+    // A worker that cannot clone leaves the task to others, and with nothing else to do, leaves.
+    let said = on(&a, &["worker", "--approve", "all", "--exit-when-idle"], &[]).ok();
+    assert!(said.contains("left to other workers") && said.contains("--repos DIR"), "{said}");
+
+    // Machine A clones and works until it dies mid-task (SIGKILL when it writes its fifth
+    // checkpoint: the implementation's end state is pushed by then, the next stage's start is not).
+    let cache_a = a.path("cache").display().to_string();
+    let kill = [("KILL_AMBIDEX_AT", "checkpoint.written:5")];
+    let died = on(&a, &["worker", "--approve", "all", "--exit-when-idle", "--repos", &cache_a], &kill);
+    assert_eq!(died.code, -1, "machine A was killed mid-task: {}\n{}", died.stdout, died.stderr);
+
+    // Machine B takes the task over once A's lease expires, from what A pushed.
+    let cache_b = b.path("cache").display().to_string();
+    let done = on(&b, &["worker", "--approve", "all", "--exit-when-idle", "--repos", &cache_b], &[]).ok();
+    assert!(done.contains("PR ready: Note n001"), "{done}");
+
+    let log = on(&a, &["audit", "log", "--all", "--json"], &[]).ok();
+    let events: Vec<Value> = log.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let kinds = |kind: &'static str| events.iter().filter(move |e| e["kind"]["type"] == kind);
+    let implemented = kinds("stage_finished").filter(|e| e["kind"]["kind"] == "implement" && e["kind"]["ok"] == true);
+    assert_eq!(implemented.count(), 1, "the implementation ran once, on machine A");
+    let resumed = kinds("note").any(|e| {
+        let text = e["kind"]["text"].as_str().unwrap_or_default();
+        text.starts_with("worktree made on this machine from refs/ambidex/") && text.contains("/finished/")
+    });
+    assert!(resumed, "machine B started from the state A pushed: {log}");
+    let runners: std::collections::HashSet<&str> = kinds("status_changed")
+        .filter(|e| e["kind"]["to"] == "running")
+        .filter_map(|e| e["kind"]["reason"].as_str()?.split(" by worker ").nth(1))
+        .collect();
+    assert_eq!(runners.len(), 2, "both machines ran it: {runners:?}");
+    assert_eq!(kinds("status_changed").filter(|e| e["kind"]["to"] == "pr_ready").count(), 1);
+
+    // The result is on a branch of the remote, with the note A wrote and B delivered.
+    let remote = git2::Repository::open_bare(&bare).unwrap();
+    let branch = remote
+        .branches(Some(git2::BranchType::Local))
+        .unwrap()
+        .flatten()
+        .map(|(branch, _)| branch)
+        .find(|branch| branch.name().unwrap().unwrap().ends_with("/production"))
+        .expect("the task's branch was pushed");
+    let tree = branch.get().peel_to_commit().unwrap().tree().unwrap();
+    let note = tree.get_path(std::path::Path::new("notes/n001.txt")).unwrap().to_object(&remote).unwrap();
+    assert_eq!(note.as_blob().unwrap().content(), b"note n001\n");
+    assert!(a.path("cache").read_dir().unwrap().count() == 1 && b.path("cache").read_dir().unwrap().count() == 1);
+}

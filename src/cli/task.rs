@@ -13,7 +13,7 @@ use ambidex::protocol::{
 };
 use ambidex::store::{MAX_PAGE, TaskQuery};
 use ambidex::tui::render::age;
-use ambidex::workspace::repo_root;
+use ambidex::workspace::{is_repo_url, repo_root};
 
 #[derive(Debug, Subcommand)]
 pub enum TaskCmd {
@@ -305,9 +305,14 @@ pub fn report(verb: &str, task: &Task, json: bool) -> Result<(), String> {
 }
 
 /// The repository a spec names (relative to `repo_dir`), else `repo_dir`, made absolute and
-/// resolved to its root.
+/// resolved to its root; a URL (`https://…`, `git@host:org/app.git`) stays as it is, for
+/// workers with `--repos DIR` to clone.
 pub fn resolve_repo(repo: Option<&str>, repo_dir: &Path) -> String {
-    let repo = repo.map_or_else(|| repo_dir.to_owned(), PathBuf::from);
+    let named = repo.map_or_else(|| repo_dir.display().to_string(), str::to_owned);
+    if is_repo_url(&named) {
+        return named;
+    }
+    let repo = PathBuf::from(named);
     let resolved = repo_root(&repo).or_else(|| std::fs::canonicalize(&repo).ok()).unwrap_or(repo);
     resolved.display().to_string()
 }
@@ -321,7 +326,8 @@ pub fn spec_from_fields(file: Option<&Path>, args: TaskFields, repo_dir: &Path) 
         Some(path) => {
             let mut spec = read_task_file(path).map_err(|err| err.to_string())?;
             let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            spec.repo = spec.repo.map(|repo| base.join(repo).display().to_string());
+            spec.repo =
+                spec.repo.map(|repo| if is_repo_url(&repo) { repo } else { base.join(repo).display().to_string() });
             spec.source = TaskSource::File { path: path.display().to_string() };
             spec
         }

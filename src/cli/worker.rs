@@ -6,6 +6,7 @@
 //! `--exit-when-idle`, once no task is left that any worker could run.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
@@ -28,6 +29,12 @@ pub struct WorkerArgs {
     /// can run none (its model provider is not usable: it says why)
     #[arg(long)]
     exit_when_idle: bool,
+    /// Clone the repositories of tasks named by URL into DIR (made when missing; one clone per
+    /// repository, worktrees beside it), fetch what other machines pushed before each run, and
+    /// push each task's branches and checkpoints back, so any machine can resume it. Without it,
+    /// such tasks are left to workers that have it
+    #[arg(long, value_name = "DIR")]
+    repos: Option<PathBuf>,
 }
 
 pub fn run(args: WorkerArgs, context: &Context) -> Result<Outcome, String> {
@@ -38,8 +45,13 @@ pub fn run(args: WorkerArgs, context: &Context) -> Result<Outcome, String> {
         let mut interrupt = signal(SignalKind::interrupt()).map_err(|err| format!("cannot watch SIGINT: {err}"))?;
         let mut terminate = signal(SignalKind::terminate()).map_err(|err| format!("cannot watch SIGTERM: {err}"))?;
         // Runs park at gates: a task waiting for a human holds neither a slot nor a lease.
-        let engine = Arc::new(context.engine_with(args.approve, false)?);
-        println!("ambidex worker {} on {} · {slots} slot(s)", worker_name(), engine.store_path().display());
+        let repos = match args.repos {
+            Some(dir) => Some(std::path::absolute(&dir).map_err(|err| format!("cannot use {}: {err}", dir.display()))?),
+            None => None,
+        };
+        let engine = Arc::new(context.worker_engine(args.approve, repos.clone())?);
+        let cache = repos.map(|dir| format!(" · repositories cloned into {}", dir.display())).unwrap_or_default();
+        println!("ambidex worker {} on {} · {slots} slot(s){cache}", worker_name(), engine.store_path().display());
         if let Err(unavailable) = engine.readiness() {
             // The worker waits rather than fail the queue's tasks: they run once the model answers.
             println!("{}", unavailable.message());

@@ -3,7 +3,7 @@
 //! candidates' that the PR document names); the evaluation's scratch branches, which only ever
 //! pointed at the base commit, go with their worktrees.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::task_run::candidate_worktree;
 use super::{Engine, EngineError};
@@ -32,7 +32,7 @@ impl Engine {
                 task.status
             )));
         }
-        let repo = PathBuf::from(task.spec.repo.as_deref().unwrap_or("."));
+        let repo = self.repo_dir(task.spec.repo.as_deref());
         if !force {
             refuse_uncommitted(&task)?;
         }

@@ -14,7 +14,7 @@ use super::flow::{Ending, Flow, GateRequest};
 use super::gates::GateOutcome;
 use super::task_run::{PRODUCTION, TaskRun, ensure_worktree};
 use super::{Engine, EngineError, autonomy, breakers, explore, gate_plan, lock, readiness, setup_step, stages};
-use crate::domain::Task;
+use crate::domain::{Task, is_settled};
 use crate::playbooks::playbook::{Playbook, Stage};
 use crate::protocol::{Actor, Decision, EventKind, GateKind, NewEvent, StageKind, TaskId, TaskKind, TaskStatus};
 
@@ -60,6 +60,10 @@ pub async fn drive(engine: Arc<Engine>, id: TaskId) -> Result<Ending, EngineErro
     if let Some(ending) = readiness::hold(&setup, &task) {
         return Ok(ending);
     }
+    if !is_settled(task.status) {
+        // A repository named by URL: this machine's clone, with what other machines pushed.
+        engine.sync_repo(&task).await?;
+    }
     let interrupted = match task.status {
         TaskStatus::Running | TaskStatus::Interrupted => true,
         // Queued again after an interruption (`task resume`, or a model that could not be reached).
@@ -75,7 +79,9 @@ pub async fn drive(engine: Arc<Engine>, id: TaskId) -> Result<Ending, EngineErro
     let (worktree, _) = ensure_worktree(&engine, &task, PRODUCTION).await?;
     let mut run = TaskRun::new(engine.clone(), setup, id, playbook, worktree);
     run.set_interrupted(interrupted);
-    let ending = run_loop(&mut run).await?;
+    let ending = run_loop(&mut run).await;
+    engine.publish(id).await;
+    let ending = ending?;
     learn(&engine, kind, &ending).await;
     Ok(ending)
 }

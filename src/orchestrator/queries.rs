@@ -46,8 +46,7 @@ impl Queries for Engine {
         let patch = if Path::new(&worktree.path).is_dir() {
             workspace::diff_against(Path::new(&worktree.path), &worktree.base).map_err(|err| err.to_string())?.patch
         } else {
-            let repo_dir = projection.spec.repo.clone().unwrap_or_else(|| ".".to_owned());
-            branch_patch(Path::new(&repo_dir), worktree)?
+            branch_patch(&self.repo_dir(projection.spec.repo.as_deref()), worktree)?
         };
         Ok(CandidateDiff {
             candidate: candidate.to_owned(),

@@ -33,8 +33,11 @@ impl Engine {
             let kind = EventKind::StatusChanged { from: TaskStatus::Running, to: TaskStatus::Interrupted, reason };
             events.push(NewEvent::for_task(task.id, Actor::Orchestrator, kind));
         }
-        let mut repos: BTreeSet<PathBuf> =
-            unfinished.iter().filter_map(|t| t.spec.repo.as_deref()).map(PathBuf::from).collect();
+        let mut repos: BTreeSet<PathBuf> = unfinished
+            .iter()
+            .filter(|t| t.spec.repo.is_some())
+            .map(|t| self.repo_dir(t.spec.repo.as_deref()))
+            .collect();
         repos.extend(self.setup.as_ref().map(|setup| setup.repo_root.clone()));
         // Most starts find no lock at all: the task ids are read only when one is there.
         repos.retain(|repo| git_locks(repo, &[]).is_ok_and(|locks| !locks.is_empty()));
@@ -81,9 +84,10 @@ impl Engine {
         let tasks = self.store.reader().task_worktrees()?;
         let mut by_repo: BTreeMap<String, Vec<(TaskId, Worktree)>> = BTreeMap::new();
         for task in &tasks {
-            let Some(repo) = task.spec.repo.clone() else {
+            if task.spec.repo.is_none() {
                 continue;
-            };
+            }
+            let repo = self.repo_dir(task.spec.repo.as_deref()).display().to_string();
             for known in &task.worktrees {
                 let worktree = Worktree {
                     repo: PathBuf::from(&repo),

@@ -106,6 +106,9 @@ pub struct EngineSetup {
     pub wait_at_gates: bool,
     /// The MCP servers of `[mcp.servers]`, connected on first use and shared by every task.
     pub mcp: Arc<crate::mcp::McpHub>,
+    /// Where repositories named by URL are cloned (`ambidex worker --repos DIR`); without it,
+    /// such tasks are left to workers that have one.
+    pub repos: Option<PathBuf>,
     clients: Mutex<HashMap<String, Arc<dyn ModelClient>>>,
     /// A provider that stopped answering, and since when (see [`super::readiness::UNREACHABLE_PAUSE`]).
     pub(super) unreachable: Mutex<Option<(Instant, ModelUnavailable)>>,
@@ -146,6 +149,7 @@ impl EngineSetup {
             auto_approve: AutoApprove::None,
             wait_at_gates: true,
             mcp,
+            repos: None,
             clients: Mutex::new(HashMap::new()),
             unreachable: Mutex::new(None),
         })

@@ -22,8 +22,8 @@ use crate::protocol::{Actor, Digest, EventKind, GateKind, MemoryId, NewEvent, Ri
 use crate::tools::broker::{Broker, BrokerConfig};
 use crate::tools::budget::BudgetUsage;
 use crate::workspace::{
-    CHECKPOINT_REFS, Prepared, Worktree, WorktreeRequest, checkpoint, diff_against, head_commit, prepare, reset_to,
-    restore, uncommitted,
+    CHECKPOINT_REFS, Prepared, Worktree, WorktreeRequest, checkpoint, diff_against, head_commit, latest_task_state,
+    prepare, reset_to, restore, uncommitted,
 };
 
 /// Tokens of repository context put into prompts.
@@ -201,7 +201,29 @@ impl TaskRun {
 
     /// Appends events of this task.
     pub(crate) async fn record(&self, events: Vec<NewEvent>) -> Result<(), EngineError> {
+        if events.iter().any(|event| matches!(event.kind, EventKind::StageFinished { .. })) {
+            self.keep_for_elsewhere().await?;
+        }
         self.engine.append(events).await.map(|_| ())
+    }
+
+    /// For a repository named by URL: the worktree as a stage leaves it, on a private ref pushed
+    /// before the log says the stage finished, so a machine that resumes the task starts from
+    /// what the stage did (a stage's own checkpoint holds only what it started from).
+    async fn keep_for_elsewhere(&self) -> Result<(), EngineError> {
+        let task = self.task()?;
+        if !self.engine.publishes(&task) {
+            return Ok(());
+        }
+        let reference = private_ref(&task, "finished");
+        let path = self.worktree.path.clone();
+        let message = format!("stage end: task {}", task.id.short());
+        tokio::task::spawn_blocking(move || checkpoint(&path, &reference, &message))
+            .await
+            .map_err(|err| EngineError::Refused(format!("the stage-end checkpoint stopped: {err}")))?
+            .map_err(|err| EngineError::Refused(format!("cannot record the stage's end for other machines: {err}")))?;
+        self.engine.publish(task.id).await;
+        Ok(())
     }
 
     /// The tool broker the task's agents use.
@@ -339,7 +361,10 @@ impl TaskRun {
             .await
             .map_err(|err| EngineError::Refused(format!("the checkpoint stopped: {err}")))?;
         match taken {
-            Ok(commit) => Ok(Some(commit)),
+            Ok(commit) => {
+                self.engine.publish(task.id).await;
+                Ok(Some(commit))
+            }
             Err(err) => {
                 let text = format!("no checkpoint before the {stage} stage (a rewind cannot return to it): {err}");
                 self.record(vec![self.event(Actor::Orchestrator, EventKind::Note { text })]).await?;
@@ -443,7 +468,7 @@ pub(crate) async fn ensure_worktree(
     task: &Task,
     label: &str,
 ) -> Result<(Worktree, bool), EngineError> {
-    let repo = PathBuf::from(task.spec.repo.as_deref().unwrap_or("."));
+    let repo = engine.repo_dir(task.spec.repo.as_deref());
     // Every candidate starts from the commit production started from.
     let base = task
         .worktrees
@@ -467,7 +492,12 @@ pub(crate) async fn ensure_worktree(
             // it is recorded now as if just made.
             None => worktree,
         },
-        Prepared::Created(worktree) => worktree,
+        Prepared::Created(worktree) => {
+            if label == PRODUCTION && engine.publishes(task) {
+                events.extend(resume_here(&worktree, task).await?);
+            }
+            worktree
+        }
         Prepared::Recreated { worktree, reason } => {
             let detail = format!("{reason}; removed and made again on `{}`", worktree.branch);
             let path = worktree.path.display().to_string();
@@ -491,6 +521,23 @@ pub(crate) async fn ensure_worktree(
         engine.append(vec![ran]).await?;
     }
     Ok((worktree, true))
+}
+
+/// A new production worktree for a task another machine worked on (its repository named by
+/// URL): its files become the newest state that machine pushed, and the log says from where.
+async fn resume_here(worktree: &Worktree, task: &Task) -> Result<Option<EventKind>, EngineError> {
+    let (path, id) = (worktree.path.clone(), task.id);
+    let restored = tokio::task::spawn_blocking(move || -> Result<Option<(String, String)>, String> {
+        let Some((reference, commit)) = latest_task_state(&path, id) else { return Ok(None) };
+        restore(&path, &commit).map_err(|err| err.to_string())?;
+        Ok(Some((reference, commit)))
+    })
+    .await
+    .map_err(|err| EngineError::Refused(format!("restoring the worktree stopped: {err}")))?
+    .map_err(|err| EngineError::Refused(format!("cannot restore the work another machine pushed: {err}")))?;
+    Ok(restored.map(|(reference, commit)| EventKind::Note {
+        text: format!("worktree made on this machine from {reference} ({}), the newest state pushed", &commit[..12]),
+    }))
 }
 
 /// Puts a Left Hand agent's reused worktree back to its base before the agent starts again: a

@@ -105,13 +105,14 @@ impl Engine {
         }
     }
 
-    /// Whether any worker could still run a task: one queued, interrupted or running.
-    fn work_left(&self) -> Result<bool, EngineError> {
-        Ok(self
-            .reader()
-            .unfinished_tasks()?
-            .iter()
-            .any(|task| matches!(task.status, TaskStatus::Queued | TaskStatus::Interrupted | TaskStatus::Running)))
+    /// Whether a task is left that this worker could run, now or once another worker is done
+    /// with it: one queued, interrupted or running, other than those in `elsewhere` (whose
+    /// repository this machine cannot reach).
+    fn work_left(&self, elsewhere: &HashSet<TaskId>) -> Result<bool, EngineError> {
+        Ok(self.reader().unfinished_tasks()?.iter().any(|task| {
+            !elsewhere.contains(&task.id)
+                && matches!(task.status, TaskStatus::Queued | TaskStatus::Interrupted | TaskStatus::Running)
+        }))
     }
 }
 
@@ -127,11 +128,19 @@ pub async fn run_worker(
     let report = Arc::new(report);
     // A run that ends frees a slot: look for work at once rather than at the next poll.
     let ended = Arc::new(tokio::sync::Notify::new());
+    // Tasks whose repository this machine cannot reach: left to other workers.
+    let mut elsewhere = HashSet::<TaskId>::new();
     loop {
         let mut claimed = false;
         while slots.available_permits() > 0 && engine.readiness().is_ok() {
-            let skip = lock(&launched).clone();
+            let skip: HashSet<TaskId> = lock(&launched).union(&elsewhere).copied().collect();
             let Some(id) = engine.claim_next(&skip)? else { break };
+            if let Some(why) = engine.task(id).ok().and_then(|task| engine.unreachable_repo(&task)) {
+                engine.release_lease(id);
+                elsewhere.insert(id);
+                report(id, Err(EngineError::Refused(format!("left to other workers: {why}"))));
+                continue;
+            }
             claimed = true;
             lock(&launched).insert(id);
             let slot = slots.clone().acquire_owned().await.map_err(|_| EngineError::Refused("stopped".into()))?;
@@ -146,7 +155,7 @@ pub async fn run_worker(
         }
         // Idle for good: nothing left anywhere, or nothing this worker can run (no usable model).
         let idle = !claimed && lock(&launched).is_empty();
-        if options.exit_when_idle && idle && (engine.readiness().is_err() || !engine.work_left()?) {
+        if options.exit_when_idle && idle && (engine.readiness().is_err() || !engine.work_left(&elsewhere)?) {
             return Ok(());
         }
         tokio::select! {

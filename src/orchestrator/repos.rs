@@ -1,0 +1,82 @@
+//! Where a task's repository is on this machine. A task names it by path (the repository
+//! shared by everyone who runs its tasks) or by URL; a URL is cloned into the worker's cache
+//! (`ambidex worker --repos DIR`), the task's worktrees are made there, and its refs go back to
+//! the remote after every stage checkpoint and at the end of each run, so another machine can
+//! resume it (see `workspace::clone_cache`).
+
+use std::path::PathBuf;
+
+use super::{Engine, EngineError};
+use crate::domain::Task;
+use crate::protocol::{Actor, EventKind, NewEvent, TaskId};
+use crate::workspace::{cached_clone, is_repo_url, push_task_refs, sync_clone};
+
+impl Engine {
+    /// The directory here of a task's repository (`repo` as its spec names it): its path, or
+    /// for a URL the clone in this worker's cache (the URL itself, which names no directory,
+    /// when there is no cache).
+    pub fn repo_dir(&self, repo: Option<&str>) -> PathBuf {
+        let repo = repo.unwrap_or(".");
+        match self.setup.as_ref().and_then(|setup| setup.repos.as_ref()) {
+            Some(repos) if is_repo_url(repo) => cached_clone(repos, repo),
+            _ => PathBuf::from(repo),
+        }
+    }
+
+    /// Why this process cannot run `task` here, if it cannot: its repository is a URL and there
+    /// is no clone cache, or a path this machine does not have.
+    pub fn unreachable_repo(&self, task: &Task) -> Option<String> {
+        let repo = task.spec.repo.as_deref().unwrap_or(".");
+        let cache = self.setup.as_ref().and_then(|setup| setup.repos.as_ref());
+        match (is_repo_url(repo), cache) {
+            (true, Some(_)) => None,
+            (true, None) => Some(format!("its repository is {repo}: a worker started with `--repos DIR` clones it")),
+            (false, _) if std::path::Path::new(repo).is_dir() => None,
+            (false, _) => Some(format!("its repository {repo} is not on this machine")),
+        }
+    }
+
+    /// Brings the clone of `task`'s repository up to date (cloning it the first time), with the
+    /// refs another machine pushed for it. Nothing for a repository named by path.
+    pub(super) async fn sync_repo(&self, task: &Task) -> Result<(), EngineError> {
+        let Some((repos, url)) = self.remote_of(task) else { return Ok(()) };
+        let id = task.id;
+        tokio::task::spawn_blocking(move || sync_clone(&repos, &url, id))
+            .await
+            .map_err(|err| EngineError::Refused(format!("fetching the repository stopped: {err}")))?
+            .map(|_| ())
+            .map_err(|err| EngineError::Refused(format!("task {}: {err}", id.short())))
+    }
+
+    /// Pushes `task`'s branches and private refs (checkpoints) from the clone to its remote, so
+    /// another machine can go on from here. Nothing for a repository named by path. A push that
+    /// fails costs no work here: the log notes it, and the next push carries everything.
+    pub(super) async fn publish(&self, id: TaskId) {
+        let Ok(task) = self.task(id) else { return };
+        let Some((repos, url)) = self.remote_of(&task) else { return };
+        let clone = cached_clone(&repos, &url);
+        let pushed = tokio::task::spawn_blocking(move || push_task_refs(&clone, id))
+            .await
+            .unwrap_or_else(|err| Err(format!("pushing stopped: {err}")));
+        if let Err(why) = pushed {
+            let text = format!(
+                "the task's branches and checkpoints were not pushed to {url}: {why}; another machine cannot resume \
+                 it from here until a later push goes through"
+            );
+            // A note that cannot be stored either leaves the next push to try again.
+            let _ = self.append(vec![NewEvent::for_task(id, Actor::Orchestrator, EventKind::Note { text })]).await;
+        }
+    }
+
+    /// Whether `task`'s work is exchanged with its remote (its repository is named by URL and
+    /// this process clones such repositories).
+    pub(super) fn publishes(&self, task: &Task) -> bool {
+        self.remote_of(task).is_some()
+    }
+
+    fn remote_of(&self, task: &Task) -> Option<(PathBuf, String)> {
+        let repo = task.spec.repo.as_deref().filter(|repo| is_repo_url(repo))?;
+        let repos = self.setup.as_ref()?.repos.clone()?;
+        Some((repos, repo.to_owned()))
+    }
+}

@@ -151,6 +151,15 @@ impl ArtifactStore {
         &self.location
     }
 
+    /// Whether the store answers and lets these credentials in: asks for an object no artifact
+    /// has, which a working store answers with "not found".
+    pub async fn check(&self) -> Result<(), ArtifactError> {
+        match self.objects.head(&self.path_of(&Digest::GENESIS)).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(err) => Err(self.unavailable("reach", &err)),
+        }
+    }
+
     /// Stores `bytes` (once: bytes already there are not sent again) and returns their name.
     pub async fn put(&self, kind: ArtifactKind, name: &str, bytes: Vec<u8>) -> Result<ArtifactRef, ArtifactError> {
         let digest = digest_of(&bytes);

@@ -138,6 +138,17 @@ fn a_bucket_that_is_down_costs_the_task_nothing_but_its_artifacts() {
     }
     let listed = run(&sandbox, &flags, &["artifact", "list", &task_id(&events)], &[]).ok();
     assert!(listed.contains("has kept no artifacts yet"), "{listed}");
+
+    // `doctor` says so, and says it is fixed once the bucket answers again.
+    let doctor = |sandbox: &Sandbox| {
+        let out = run(sandbox, &flags, &["doctor"], &CREDENTIALS);
+        out.stdout.lines().find(|line| line.contains("artifacts")).unwrap_or_default().to_owned()
+    };
+    let down = doctor(&sandbox);
+    assert!(down.contains("✗ could not reach the artifact store s3://team-artifacts/ambidex"), "{down}");
+    bucket.set_down(false);
+    let up = doctor(&sandbox);
+    assert!(up.ends_with("— ok") && up.contains("s3://team-artifacts/ambidex at http://127.0.0.1:"), "{up}");
 }
 
 #[test]

@@ -14,6 +14,8 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use agent_client_protocol::schema::ProtocolVersion;
@@ -168,6 +170,12 @@ pub async fn run_acp_agent(
     }
 }
 
+/// `err` naming the request it broke, when it does not say so itself: a prompt written to an
+/// agent that has already exited fails with a bare "Broken pipe".
+fn during(method: &str, err: Error) -> Error {
+    if err.to_string().contains(method) { err } else { Error::internal_error().data(format!("{method}: {err}")) }
+}
+
 /// What `ambidex acp check` found of one agent.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AcpCheck {
@@ -278,7 +286,10 @@ impl Session<'_> {
         let Session { incoming, confined, cwd, mut stop, host, instructions } = self;
         let (updates, permissions, writes, reads) = (incoming.clone(), incoming.clone(), incoming.clone(), incoming);
         let (write_root, read_root) = (confined.clone(), confined);
-        Client
+        // Whether the handshake is over: a connection that breaks after it broke a prompt.
+        let prompting = Arc::new(AtomicBool::new(false));
+        let prompted = prompting.clone();
+        let ended = Client
             .v1()
             .name("ambidex")
             .on_receive_notification(
@@ -364,6 +375,7 @@ impl Session<'_> {
                     session = handshake => session?,
                     () = async { let _ = stop.wait_for(|stopped| *stopped).await; } => return Ok(Ended::Cancelled),
                 };
+                prompted.store(true, Ordering::SeqCst);
                 let mut heard = host.message_cursor();
                 let mut text = instructions;
                 for _ in 0..MAX_PROMPTS {
@@ -392,7 +404,8 @@ impl Session<'_> {
                 }
                 Ok(Ended::Done)
             })
-            .await
+            .await;
+        ended.map_err(|err| if prompting.load(Ordering::SeqCst) { during("session/prompt", err) } else { err })
     }
 }
 

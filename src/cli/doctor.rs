@@ -8,6 +8,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 use super::{Context, Outcome};
+use ambidex::artifacts::ArtifactStore;
 use ambidex::config::{ForgeConfig, ProviderConfig, user_config_path};
 use ambidex::domain::{Task, is_settled};
 use ambidex::orchestrator::readiness::ProviderReadiness;
@@ -218,6 +219,7 @@ pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
     let user_file = user_config_path().map(|p| p.display().to_string()).unwrap_or_else(|| "(no home)".into());
     let installed = |cli: &str| Command::new(cli).arg("--version").output().is_ok_and(|out| out.status.success());
     let (gh, glab) = (installed("gh"), installed("glab"));
+    let artifacts = artifacts_status(context);
 
     if json_out {
         let value: Value = json!({
@@ -225,6 +227,7 @@ pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
             "git": git_version(),
             "state_dir": { "path": context.state_dir, "status": state_dir_status(&context.state_dir) },
             "store": { "path": context.store_path(), "ok": store_ok, "status": store },
+            "artifacts": { "location": artifacts.0, "ok": artifacts.1.is_ok(), "error": artifacts.1.as_ref().err() },
             "finished_task_worktrees": { "tasks": finished, "worktrees": leftover, "bytes": leftover_bytes },
             "git_locks": locks,
             "stopped_tasks": stopped,
@@ -269,6 +272,10 @@ pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
     row("git", &git_version());
     row("state dir", &format!("{} — {}", context.state_dir.display(), state_dir_status(&context.state_dir)));
     row("store", &format!("{} — {store}", context.store_path().display()));
+    match &artifacts.1 {
+        Ok(()) => row("artifacts", &format!("{} — ok", artifacts.0)),
+        Err(err) => row("artifacts", &format!("✗ {err}")),
+    }
     if leftover == 0 {
         row("worktrees", "none left by finished tasks");
     } else {
@@ -358,4 +365,17 @@ pub fn run(json_out: bool, context: &Context) -> Result<Outcome, String> {
         }
     }
     Ok(if store_ok { Outcome::Done } else { Outcome::Exit(1) })
+}
+
+/// Where artifacts go and whether that store answers (`store.artifacts`).
+fn artifacts_status(context: &Context) -> (String, Result<(), String>) {
+    let config = &context.effective.config.store;
+    let store = match ArtifactStore::open(&config.artifacts, &config.artifacts_endpoint, &context.state_dir) {
+        Ok(store) => store,
+        Err(err) => return (config.artifacts.clone(), Err(err.to_string())),
+    };
+    let checked = tokio::runtime::Runtime::new()
+        .map_err(|err| format!("cannot start the async runtime: {err}"))
+        .and_then(|runtime| runtime.block_on(store.check()).map_err(|err| err.to_string()));
+    (store.location().to_owned(), checked)
 }

@@ -42,7 +42,7 @@ pub struct RunTests<'a> {
 }
 
 /// The file in each run's report directory that holds what the command printed.
-pub const OUTPUT_LOG: &str = "output.log";
+const OUTPUT_LOG: &str = "output.log";
 
 /// Why the tests could not be run.
 #[derive(Debug, thiserror::Error)]

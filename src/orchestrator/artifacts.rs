@@ -5,7 +5,6 @@
 use std::path::Path;
 
 use super::Engine;
-use crate::artifacts::ArtifactStore;
 use crate::protocol::{Actor, ArtifactKind, ArtifactRef, EventKind, NewEvent, TaskId};
 
 /// The largest file under a directory that is kept whole; larger ones are skipped, named in
@@ -31,11 +30,6 @@ impl Output {
 }
 
 impl Engine {
-    /// Where this engine keeps artifacts.
-    pub fn artifacts(&self) -> &ArtifactStore {
-        &self.artifacts
-    }
-
     /// Stores `outputs` and returns the event naming them for task `id`, for the caller to append
     /// with the events they belong to (`None` when there is nothing to keep). Text is redacted
     /// first, as every stored text is.

@@ -37,9 +37,17 @@ impl Engine {
     }
 
     /// Brings the clone of `task`'s repository up to date (cloning it the first time), with the
-    /// refs another machine pushed for it. Nothing for a repository named by path.
+    /// refs another machine pushed for it. Nothing for a repository named by path; a URL this
+    /// process has no clone cache for is refused, saying what would run it.
     pub(super) async fn sync_repo(&self, task: &Task) -> Result<(), EngineError> {
-        let Some((repos, url)) = self.remote_of(task) else { return Ok(()) };
+        let Some((repos, url)) = self.remote_of(task) else {
+            return match self.unreachable_repo(task) {
+                Some(why) if task.spec.repo.as_deref().is_some_and(is_repo_url) => {
+                    Err(EngineError::Refused(format!("task {} cannot run here: {why}", task.id.short())))
+                }
+                _ => Ok(()),
+            };
+        };
         let id = task.id;
         tokio::task::spawn_blocking(move || sync_clone(&repos, &url, id))
             .await

@@ -155,8 +155,15 @@ pub fn latest_task_state(repo: &Path, task: TaskId) -> Option<(String, String)> 
 }
 
 fn run(mut command: std::process::Command, what: &str) -> Result<(), String> {
+    command.env("GIT_TERMINAL_PROMPT", "0").env("GCM_INTERACTIVE", "never");
+    let own_ssh = std::env::var_os("GIT_SSH_COMMAND").is_some()
+        || std::env::var_os("GIT_SSH").is_some()
+        || git2::Config::open_default().and_then(|config| config.get_string("core.sshCommand")).is_ok();
+    if !own_ssh {
+        // A key's passphrase or an unknown host key would otherwise ask on a terminal no one watches.
+        command.env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
+    }
     let output = command
-        .env("GIT_TERMINAL_PROMPT", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .output()

@@ -4,6 +4,9 @@
 //! token gets a 401, as the real forges answer.
 #![allow(dead_code)]
 
+#[path = "loopback.rs"]
+mod loopback;
+
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
@@ -12,6 +15,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use loopback::Loopback;
 use serde_json::{Value, json};
 
 /// One recorded request.
@@ -76,19 +80,7 @@ struct Inner {
 pub struct FakeForge {
     pub base: String,
     inner: Arc<Mutex<Inner>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for FakeForge {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
+    _server: Loopback,
 }
 
 impl FakeForge {
@@ -99,24 +91,9 @@ impl FakeForge {
             auth: Some((auth_header.to_ascii_lowercase(), auth_value.to_owned())),
             ..Inner::default()
         }));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let state = inner.clone();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                let app = Router::new().fallback(handle).with_state(state);
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await;
-            });
-        });
-        FakeForge { base, inner, stop: Some(stop), thread: Some(thread) }
+        let app = Router::new().fallback(handle).with_state(inner.clone());
+        let server = Loopback::serve(app);
+        FakeForge { base: server.base.clone(), inner, _server: server }
     }
 
     /// Answers `method path` (path without the query) with these, in order; the last repeats.

@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use ambidex::api::ApiError;
 use ambidex::api::{Discovery, TaskList};
+use ambidex::artifacts::ArtifactStore;
 use ambidex::protocol::{
-    Actor, AutonomyEdit, AutonomyLevel, Decision, EventKind, GateKind, PlaybookChange, RegistryEdit, TaskId, TaskKind,
-    TaskStatus, VersionStatus,
+    Actor, ArtifactKind, AutonomyEdit, AutonomyLevel, Decision, EventKind, GateKind, PlaybookChange, RegistryEdit,
+    TaskId, TaskKind, TaskStatus, VersionStatus,
 };
 use support::api::{Server, json, spec};
 
@@ -124,6 +125,40 @@ async fn unknown_ids_and_routes_are_404() {
     assert_eq!(status, 404);
     let (status, body) = json(server.get("/v1/nothing-here").await).await;
     assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tasks_artifacts_come_back_as_stored_and_damaged_ones_are_refused() {
+    let server = Server::start().await;
+    let (_, task) = json(server.post_json("/v1/tasks", &spec("Add a last_page helper")).await).await;
+    let id: TaskId = task["id"].as_str().unwrap().parse().unwrap();
+    // What the engine keeps: the object in the state directory's artifact store, the event naming it.
+    let store = ArtifactStore::open("", "", server.dir.path()).unwrap();
+    let log = store.put(ArtifactKind::Log, "validation attempt 1: cargo test", b"test ok\n".to_vec()).await.unwrap();
+    let stored = EventKind::ArtifactsStored { artifacts: vec![log.clone()], failed: Vec::new() };
+    server.engine.append(vec![ambidex::protocol::NewEvent::for_task(id, Actor::Orchestrator, stored)]).await.unwrap();
+
+    let (_, shown) = json(server.get(&format!("/v1/tasks/{id}")).await).await;
+    assert_eq!(shown["artifacts"][0]["digest"], log.digest.to_string());
+    let fetched = server.get(&format!("/v1/tasks/{}/artifacts/{}", id.short(), log.digest)).await;
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(fetched.headers()["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(fetched.headers()["etag"].to_str().unwrap(), format!("\"{}\"", log.digest));
+    assert_eq!(fetched.text().await.unwrap(), "test ok\n");
+
+    // A digest the task does not name is not served, even when the store holds it.
+    let other = store.put(ArtifactKind::Log, "another task's", b"secret plans\n".to_vec()).await.unwrap();
+    let (status, body) = json(server.get(&format!("/v1/tasks/{id}/artifacts/{}", other.digest)).await).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("names no artifact"), "{body}");
+
+    // Bytes changed in the store are refused, naming the digest the log keeps.
+    let hex = log.digest.to_string();
+    let file = server.dir.path().join("artifacts/sha256").join(&hex[..2]).join(&hex);
+    std::fs::write(file, b"test FAILED\n").unwrap();
+    let (status, body) = json(server.get(&format!("/v1/tasks/{id}/artifacts/{hex}")).await).await;
+    assert_eq!((status, body["error"].as_str()), (500, Some("internal")), "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("is damaged"), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -510,6 +545,7 @@ async fn the_openapi_document_describes_every_route() {
         ("POST", "/v1/tasks/{id}/revise"),
         ("POST", "/v1/tasks/{id}/notes"),
         ("POST", "/v1/tasks/{id}/rewind"),
+        ("GET", "/v1/tasks/{id}/artifacts/{digest}"),
         ("GET", "/v1/events"),
         ("GET", "/v1/gates"),
         ("POST", "/v1/gates/{id}/decision"),
@@ -529,7 +565,7 @@ async fn the_openapi_document_describes_every_route() {
     assert_eq!(routes, expected);
     // Every route the document names answers (never the fallback's "no such route").
     for (method, path) in &expected {
-        let path = path.replace("{id}", "x");
+        let path = path.replace("{id}", "x").replace("{digest}", "x");
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let response = server.http.request(method, server.url(&path)).send().await.unwrap();
         let status = response.status().as_u16();

@@ -63,6 +63,11 @@ impl Failure {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
     }
 
+    /// 502: a service the engine relies on (the artifact store) failed or could not be reached.
+    pub(crate) fn bad_gateway(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_GATEWAY, "bad_gateway", detail)
+    }
+
     /// A body that could not be read: over the size limit (413) or cut short (400).
     pub(crate) fn body(rejection: &axum::extract::rejection::BytesRejection, limit: usize) -> Self {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {

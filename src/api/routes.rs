@@ -22,11 +22,12 @@ use super::types::{
     NoteRequest, PlaybookList, RemovedWorktree, RewindRequest, TaskList, TaskListQuery,
 };
 use super::{AppState, auth, events};
+use crate::artifacts::ArtifactError;
 use crate::domain::{Task, parse_task_file};
 use crate::orchestrator::Engine;
 use crate::protocol::{
-    Actor, AutonomyEdit, Command, Event, GateId, MemoryEdit, MetricsFilter, MuseumEdit, RegistryEdit, SpecChanges,
-    TaskId, TaskSource, TaskSpec, TaskStatus,
+    Actor, ArtifactKind, AutonomyEdit, Command, Event, GateId, MemoryEdit, MetricsFilter, MuseumEdit, RegistryEdit,
+    SpecChanges, TaskId, TaskSource, TaskSpec, TaskStatus,
 };
 use crate::store::{MAX_PAGE, TaskQuery};
 
@@ -50,6 +51,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/tasks/{id}/rewind", post(rewind_task))
         .route("/v1/tasks/{id}/revise", post(revise_task))
         .route("/v1/tasks/{id}/notes", post(add_note))
+        .route("/v1/tasks/{id}/artifacts/{digest}", get(task_artifact))
         .route("/v1/events", get(events::stream))
         .route("/v1/memory", get(list_memory).post(edit_memory))
         .route("/v1/museum", get(list_museum).post(edit_museum))
@@ -279,6 +281,34 @@ async fn find_task(state: &AppState, reference: String) -> Answer<Task> {
 
 async fn show_task(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Answer<Json<Task>> {
     Ok(Json(find_task(&state, id).await?))
+}
+
+/// One artifact the task names, as stored: checked against its digest on the way out.
+async fn task_artifact(
+    State(state): State<Arc<AppState>>,
+    Path((id, digest)): Path<(String, String)>,
+) -> Answer<Response> {
+    let task = find_task(&state, id).await?;
+    let wanted = digest.trim().to_ascii_lowercase();
+    let Some(artifact) = task.artifacts.iter().find(|a| a.digest.to_string() == wanted) else {
+        return Err(Failure::not_found(format!(
+            "task {} names no artifact {wanted}; its `artifacts` (GET /v1/tasks/{}) list the ones it kept",
+            task.id.short(),
+            task.id.short()
+        )));
+    };
+    let bytes = state.engine.fetch_artifact(&artifact.digest).await.map_err(|err| match err {
+        ArtifactError::Missing { .. } => Failure::not_found(err.to_string()),
+        ArtifactError::Unavailable { .. } => Failure::bad_gateway(err.to_string()),
+        ArtifactError::Config { .. } | ArtifactError::Damaged { .. } => Failure::internal(err.to_string()),
+    })?;
+    let content_type = match artifact.kind {
+        ArtifactKind::Log | ArtifactKind::Patch => "text/plain; charset=utf-8",
+        ArtifactKind::PrDocument => "text/markdown; charset=utf-8",
+        ArtifactKind::EvalOutput => "application/octet-stream",
+    };
+    let etag = format!("\"{}\"", artifact.digest);
+    Ok(([(header::CONTENT_TYPE, content_type.to_owned()), (header::ETAG, etag)], bytes).into_response())
 }
 
 async fn cancel_task(

@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use super::Engine;
-use crate::protocol::{Actor, ArtifactKind, ArtifactRef, EventKind, NewEvent, TaskId};
+use crate::artifacts::ArtifactError;
+use crate::protocol::{Actor, ArtifactKind, ArtifactRef, Digest, EventKind, NewEvent, TaskId};
 
 /// The largest file under a directory that is kept whole; larger ones are skipped, named in
 /// what is kept instead.
@@ -30,6 +31,11 @@ impl Output {
 }
 
 impl Engine {
+    /// The bytes of artifact `digest`, checked against it, from this engine's artifact store.
+    pub async fn fetch_artifact(&self, digest: &Digest) -> Result<Vec<u8>, ArtifactError> {
+        self.artifacts.get(digest).await
+    }
+
     /// Stores `outputs` and returns the event naming them for task `id`, for the caller to append
     /// with the events they belong to (`None` when there is nothing to keep). Text is redacted
     /// first, as every stored text is.

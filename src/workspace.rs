@@ -21,7 +21,7 @@ use std::path::PathBuf;
 
 pub use baseline::{baseline, record as record_baseline, release as release_baseline, untracked_entries};
 pub use blobs::{IndexBlobs, blob_id};
-pub use checkpoint::{CHECKPOINT_REFS, checkpoint, delete_task_refs, restore};
+pub use checkpoint::{CHECKPOINT_REFS, checkpoint, delete_task_refs, holds_checkpoint, restore};
 pub use clone_cache::{cached_clone, is_repo_url, latest_task_state, push_task_refs, sync_clone};
 pub use diff::{
     FileStat, SplitCommit, WorkDiff, branch_patch, diff_against, resolve_commit, rev_patch, split_commit, text_diff,

@@ -308,3 +308,20 @@ fn a_vague_task_is_revised_into_an_accepted_one_and_notes_show_in_its_history() 
     assert!(unknown.contains("no task matches `zzzzzzzz`"), "{unknown}");
     assert!(sandbox.run(&["audit", "verify"]).ok().starts_with("ok:"));
 }
+
+#[test]
+fn a_repository_named_by_url_is_kept_as_it_is_and_one_with_a_password_is_refused() {
+    let sandbox = Sandbox::new();
+    let url = "git@github.com:acme/app.git";
+    let title = "Fix the page count";
+    let added =
+        sandbox.run(&["--repo", url, "task", "add", "--title", title, "--criteria", "tests pass", "--json"]).ok();
+    let task: serde_json::Value = serde_json::from_str(&added).unwrap();
+    assert_eq!(task["spec"]["repo"], url, "a URL is not made into a path");
+    let secret = "https://bot:ghp_s3cr3t@github.com/acme/app.git";
+    let refused = sandbox.run(&["--repo", secret, "task", "add", "--title", title, "--criteria", "tests pass"]).fails();
+    assert!(refused.contains("holds a password") && refused.contains("credential helper"), "{refused}");
+    assert!(!refused.contains("ghp_s3cr3t"), "{refused}");
+    let listed = sandbox.run(&["task", "list"]).ok();
+    assert_eq!(listed.matches(title).count(), 1, "nothing was added with the password: {listed}");
+}

@@ -295,7 +295,7 @@ fn workers_on_two_machines_clone_by_url_and_one_resumes_what_the_other_pushed() 
     assert_eq!(implemented.count(), 1, "the implementation ran once, on machine A");
     let resumed = kinds("note").any(|e| {
         let text = e["kind"]["text"].as_str().unwrap_or_default();
-        text.starts_with("worktree made on this machine from refs/ambidex/") && text.contains("/finished/")
+        text.starts_with("worktree on this machine set to refs/ambidex/") && text.contains("/finished/")
     });
     assert!(resumed, "machine B started from the state A pushed: {log}");
     let runners: std::collections::HashSet<&str> = kinds("status_changed")
@@ -317,5 +317,55 @@ fn workers_on_two_machines_clone_by_url_and_one_resumes_what_the_other_pushed() 
     let tree = branch.get().peel_to_commit().unwrap().tree().unwrap();
     let note = tree.get_path(std::path::Path::new("notes/n001.txt")).unwrap().to_object(&remote).unwrap();
     assert_eq!(note.as_blob().unwrap().content(), b"note n001\n");
-    assert!(a.path("cache").read_dir().unwrap().count() == 1 && b.path("cache").read_dir().unwrap().count() == 1);
+    // One clone per machine (beside its lock file).
+    let clones = |machine: &Sandbox| {
+        let entries = machine.path("cache").read_dir().unwrap().flatten();
+        entries.filter(|e| !e.file_name().to_string_lossy().starts_with('.')).count()
+    };
+    assert_eq!((clones(&a), clones(&b)), (1, 1));
+}
+
+#[test]
+fn a_machine_that_ran_a_task_before_takes_it_up_where_another_left_it() {
+    let (a, b) = (Sandbox::new(), Sandbox::new());
+    let (_bare, url) = origin(&a);
+    let flags = flags(&a, &Server::get().database());
+    let on = |machine: &Sandbox, more: &[&str], env: &[(&str, &str)]| {
+        let args: Vec<&str> = flags.iter().map(String::as_str).chain(more.iter().copied()).collect();
+        machine.run_with(&args, env)
+    };
+    let (cache_a, cache_b) = (a.path("cache").display().to_string(), b.path("cache").display().to_string());
+    let criteria = "notes/n001.txt exists and holds the line 'note n001'";
+    let title = "Write note n001 into the notes folder";
+    let task = ["task", "add", "--title", title, "--criteria", criteria, "--risk", "medium", "--kind", "documentation"];
+    on(&a, &[&["--repo", url.as_str()][..], &task[..], &["--validate", "test -f notes/n001.txt"]].concat(), &[]).ok();
+
+    // B plans and parks at the plan gate, keeping its worktree; a person approves from A.
+    let parked = on(&b, &["worker", "--approve", "none", "--exit-when-idle", "--repos", &cache_b], &[]).ok();
+    assert!(parked.contains("waiting at the plan gate"), "{parked}");
+    let gates: Value = serde_json::from_str(&on(&a, &["gate", "list", "--json"], &[]).ok()).unwrap();
+    on(&a, &["gate", "approve", gates[0]["gate"].as_str().unwrap()], &[]).ok();
+
+    // A implements, then dies as the next stage starts.
+    let kill = [("KILL_AMBIDEX_AT", "checkpoint.written:3")];
+    let died = on(&a, &["worker", "--approve", "all", "--exit-when-idle", "--repos", &cache_a], &kill);
+    assert_eq!(died.code, -1, "A was killed mid-task: {}\n{}", died.stdout, died.stderr);
+
+    // B's own worktree still holds the plan stage's files: it must go on from A's work instead.
+    let done = on(&b, &["worker", "--approve", "all", "--exit-when-idle", "--repos", &cache_b], &[]).ok();
+    assert!(done.contains("PR ready: Note n001"), "{done}");
+    let log = on(&a, &["audit", "log", "--all", "--json"], &[]).ok();
+    let events: Vec<Value> = log.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let implemented = events.iter().filter(|e| {
+        e["kind"]["type"] == "stage_finished" && e["kind"]["kind"] == "implement" && e["kind"]["ok"] == true
+    });
+    assert_eq!(implemented.count(), 1, "the implementation ran once, on A");
+    let caught_up = events.iter().any(|e| {
+        e["kind"]["type"] == "note"
+            && e["kind"]["text"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("worktree on this machine set to refs/ambidex/")
+    });
+    assert!(caught_up, "B's reused worktree was set to what A pushed: {log}");
 }

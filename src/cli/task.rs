@@ -317,6 +317,13 @@ pub fn resolve_repo(repo: Option<&str>, repo_dir: &Path) -> String {
     resolved.display().to_string()
 }
 
+/// Whether `url` carries a password (`https://user:secret@host/…`).
+fn password_in(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else { return false };
+    let authority = rest.split('/').next().unwrap_or_default();
+    authority.rsplit_once('@').is_some_and(|(userinfo, _)| userinfo.contains(':'))
+}
+
 /// Builds the spec from a task file or from flags, with the repository made absolute.
 pub fn spec_from_fields(file: Option<&Path>, args: TaskFields, repo_dir: &Path) -> Result<TaskSpec, String> {
     if file.is_none() && args.title.is_none() {
@@ -336,7 +343,12 @@ pub fn spec_from_fields(file: Option<&Path>, args: TaskFields, repo_dir: &Path) 
     if spec.title.is_empty() {
         return Err("the title is empty: say in one line what the task must achieve".into());
     }
-    spec.repo = Some(resolve_repo(spec.repo.as_deref(), repo_dir));
+    let repo = resolve_repo(spec.repo.as_deref(), repo_dir);
+    if is_repo_url(&repo) && password_in(&repo) {
+        return Err("the repository URL holds a password; tasks keep their URL in the log for everyone who reads                     the store: give the URL without it and let git's credential helper or your SSH key supply it"
+            .into());
+    }
+    spec.repo = Some(repo);
     Ok(spec)
 }
 

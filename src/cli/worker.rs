@@ -30,7 +30,8 @@ pub struct WorkerArgs {
     #[arg(long)]
     exit_when_idle: bool,
     /// Clone the repositories of tasks named by URL into DIR (made when missing; one clone per
-    /// repository, worktrees beside it), fetch what other machines pushed before each run, and
+    /// repository; worktrees stay in the state directory), fetch what other machines pushed
+    /// before each run, and
     /// push each task's branches and checkpoints back, so any machine can resume it. Without it,
     /// such tasks are left to workers that have it
     #[arg(long, value_name = "DIR")]

@@ -44,17 +44,40 @@ impl Engine {
             return None;
         }
         let (mut artifacts, mut failed) = (Vec::with_capacity(outputs.len()), Vec::new());
+        let mut down: Option<String> = None;
         for output in outputs {
-            let bytes = match String::from_utf8(output.bytes) {
-                Ok(text) => self.redactor.redact(&text).into_owned().into_bytes(),
-                Err(binary) => binary.into_bytes(),
-            };
-            match self.artifacts.put(output.kind, &output.name, bytes).await {
+            if let Some(why) = &down {
+                // One wait for a store that does not answer is enough for the whole batch.
+                failed.push(format!("{}: not tried, the store failed just before: {why}", output.name));
+                continue;
+            }
+            match self.artifacts.put(output.kind, &output.name, self.redacted(output.bytes)).await {
                 Ok(artifact) => artifacts.push(artifact),
+                Err(err @ ArtifactError::Unavailable { .. }) => {
+                    failed.push(format!("{}: {err}", output.name));
+                    down = Some(err.to_string());
+                }
                 Err(err) => failed.push(format!("{}: {err}", output.name)),
             }
         }
         Some(NewEvent::for_task(id, Actor::Orchestrator, EventKind::ArtifactsStored { artifacts, failed }))
+    }
+}
+
+impl Engine {
+    /// `bytes` with every secret the redactor knows taken out. Bytes that are not UTF-8 are read
+    /// leniently to look for secrets, and stored as they were when none is found.
+    fn redacted(&self, bytes: Vec<u8>) -> Vec<u8> {
+        match String::from_utf8(bytes) {
+            Ok(text) => self.redactor.redact(&text).into_owned().into_bytes(),
+            Err(binary) => {
+                let lenient = String::from_utf8_lossy(binary.as_bytes()).into_owned();
+                match self.redactor.redact(&lenient) {
+                    std::borrow::Cow::Owned(cleaned) => cleaned.into_bytes(),
+                    std::borrow::Cow::Borrowed(_) => binary.into_bytes(),
+                }
+            }
+        }
     }
 }
 

@@ -33,11 +33,8 @@ impl Engine {
             let kind = EventKind::StatusChanged { from: TaskStatus::Running, to: TaskStatus::Interrupted, reason };
             events.push(NewEvent::for_task(task.id, Actor::Orchestrator, kind));
         }
-        let mut repos: BTreeSet<PathBuf> = unfinished
-            .iter()
-            .filter(|t| t.spec.repo.is_some())
-            .map(|t| self.repo_dir(t.spec.repo.as_deref()))
-            .collect();
+        let mut repos: BTreeSet<PathBuf> =
+            unfinished.iter().filter_map(|t| self.local_repo(t.spec.repo.as_deref())).collect();
         repos.extend(self.setup.as_ref().map(|setup| setup.repo_root.clone()));
         // Most starts find no lock at all: the task ids are read only when one is there.
         repos.retain(|repo| git_locks(repo, &[]).is_ok_and(|locks| !locks.is_empty()));
@@ -84,10 +81,10 @@ impl Engine {
         let tasks = self.store.reader().task_worktrees()?;
         let mut by_repo: BTreeMap<String, Vec<(TaskId, Worktree)>> = BTreeMap::new();
         for task in &tasks {
-            if task.spec.repo.is_none() {
+            let Some(repo) = self.local_repo(task.spec.repo.as_deref()) else {
                 continue;
-            }
-            let repo = self.repo_dir(task.spec.repo.as_deref()).display().to_string();
+            };
+            let repo = repo.display().to_string();
             for known in &task.worktrees {
                 let worktree = Worktree {
                     repo: PathBuf::from(&repo),

@@ -23,6 +23,14 @@ impl Engine {
         }
     }
 
+    /// The directory of a task's repository (`repo` as its spec names it) when this machine has
+    /// one: a path, or a URL with a clone cache; `None` for no repository or a URL without one.
+    pub(super) fn local_repo(&self, repo: Option<&str>) -> Option<PathBuf> {
+        let repo = repo?;
+        let cached = self.setup.as_ref().is_some_and(|setup| setup.repos.is_some());
+        (!is_repo_url(repo) || cached).then(|| self.repo_dir(Some(repo)))
+    }
+
     /// Why this process cannot run `task` here, if it cannot: its repository is a URL and there
     /// is no clone cache, or a path this machine does not have.
     pub fn unreachable_repo(&self, task: &Task) -> Option<String> {
@@ -56,9 +64,10 @@ impl Engine {
             .map_err(|err| EngineError::Refused(format!("task {}: {err}", id.short())))
     }
 
-    /// Pushes `task`'s branches and private refs (checkpoints) from the clone to its remote, so
+    /// Pushes `task`'s private refs (checkpoints) and branches from the clone to its remote, so
     /// another machine can go on from here. Nothing for a repository named by path. A push that
-    /// fails costs no work here: the log notes it, and the next push carries everything.
+    /// fails costs no work here: the log notes it (once while it says the same), and the next
+    /// push carries everything.
     pub(super) async fn publish(&self, id: TaskId) {
         let Ok(task) = self.task(id) else { return };
         let Some((repos, url)) = self.remote_of(&task) else { return };
@@ -66,13 +75,34 @@ impl Engine {
         let pushed = tokio::task::spawn_blocking(move || push_task_refs(&clone, id))
             .await
             .unwrap_or_else(|err| Err(format!("pushing stopped: {err}")));
-        if let Err(why) = pushed {
-            let text = format!(
-                "the task's branches and checkpoints were not pushed to {url}: {why}; another machine cannot resume \
-                 it from here until a later push goes through"
-            );
+        let text = match pushed {
+            Ok(None) => return,
+            Ok(Some(why)) => format!(
+                "the task's branch was not pushed to {url} ({why}); its checkpoints were, so another machine can \
+                 resume it, and its branch goes with a later push that fits"
+            ),
+            Err(why) => format!(
+                "the task's checkpoints were not pushed to {url}: {why}; another machine cannot resume it from here \
+                 until a later push goes through"
+            ),
+        };
+        let said = self.reader().task_events(id).ok().and_then(|events| {
+            events.iter().rev().find_map(|e| match &e.kind {
+                EventKind::Note { text } => Some(text.clone()),
+                _ => None,
+            })
+        });
+        if said.as_deref() != Some(text.as_str()) {
             // A note that cannot be stored either leaves the next push to try again.
             let _ = self.append(vec![NewEvent::for_task(id, Actor::Orchestrator, EventKind::Note { text })]).await;
+        }
+    }
+
+    /// Pushes `task`'s refs now, from code that may not wait (a rewind): what it says is ignored,
+    /// as the next run's pushes say it again.
+    pub(super) fn publish_now(&self, task: &Task) {
+        if let Some((repos, url)) = self.remote_of(task) {
+            let _ = push_task_refs(&cached_clone(&repos, &url), task.id);
         }
     }
 

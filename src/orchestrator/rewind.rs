@@ -70,6 +70,17 @@ impl Engine {
         restore(&production, &commit).map_err(|err| {
             EngineError::Refused(format!("could not restore the checkpoint (the work is kept on {abandoned}): {err}"))
         })?;
+        if self.publishes(&task) {
+            // Another machine that takes the task on starts from the rewound state, not the newer
+            // work set aside: the newest state ref says so, pushed at once.
+            let rewound = format!("rewound: task {} to the {stage} stage", id.short());
+            checkpoint(&production, &private_ref(&task, "finished"), &rewound).map_err(|err| {
+                EngineError::Refused(format!(
+                    "could not record the rewound state (the work is kept on {abandoned}): {err}"
+                ))
+            })?;
+            self.publish_now(&task);
+        }
         let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
         let event = |actor: Actor, kind| NewEvent::for_task(id, actor, kind);
         let mut out = Vec::new();

@@ -22,8 +22,8 @@ use crate::protocol::{Actor, Digest, EventKind, GateKind, MemoryId, NewEvent, Ri
 use crate::tools::broker::{Broker, BrokerConfig};
 use crate::tools::budget::BudgetUsage;
 use crate::workspace::{
-    CHECKPOINT_REFS, Prepared, Worktree, WorktreeRequest, checkpoint, diff_against, head_commit, latest_task_state,
-    prepare, reset_to, restore, uncommitted,
+    CHECKPOINT_REFS, Prepared, Worktree, WorktreeRequest, checkpoint, diff_against, head_commit, holds_checkpoint,
+    latest_task_state, prepare, reset_to, restore, uncommitted,
 };
 
 /// Tokens of repository context put into prompts.
@@ -200,9 +200,13 @@ impl TaskRun {
     }
 
     /// Appends events of this task.
-    pub(crate) async fn record(&self, events: Vec<NewEvent>) -> Result<(), EngineError> {
-        if events.iter().any(|event| matches!(event.kind, EventKind::StageFinished { .. })) {
-            self.keep_for_elsewhere().await?;
+    pub(crate) async fn record(&self, mut events: Vec<NewEvent>) -> Result<(), EngineError> {
+        if events.iter().any(|event| matches!(event.kind, EventKind::StageFinished { .. }))
+            && let Err(why) = self.keep_for_elsewhere().await
+        {
+            // The stage's end is recorded all the same; the log says what other machines miss.
+            let text = format!("the stage's end state was not kept for other machines: {why}");
+            events.insert(0, self.event(Actor::Orchestrator, EventKind::Note { text }));
         }
         self.engine.append(events).await.map(|_| ())
     }
@@ -221,7 +225,7 @@ impl TaskRun {
         tokio::task::spawn_blocking(move || checkpoint(&path, &reference, &message))
             .await
             .map_err(|err| EngineError::Refused(format!("the stage-end checkpoint stopped: {err}")))?
-            .map_err(|err| EngineError::Refused(format!("cannot record the stage's end for other machines: {err}")))?;
+            .map_err(|err| EngineError::Refused(err.to_string()))?;
         self.engine.publish(task.id).await;
         Ok(())
     }
@@ -485,15 +489,26 @@ pub(crate) async fn ensure_worktree(
         .map_err(|err| EngineError::Refused(format!("worktree creation stopped: {err}")))?
         .map_err(|err| EngineError::Refused(err.to_string()))?;
     let mut events = Vec::new();
+    let elsewhere = label == PRODUCTION && engine.publishes(task);
     let worktree = match prepared {
-        Prepared::Reused(worktree) => match known {
-            Some(known) => return Ok((known, false)),
-            // Made by a run killed before it could record it: nothing has worked in it yet, so
-            // it is recorded now as if just made.
-            None => worktree,
-        },
+        Prepared::Reused(worktree) => {
+            if elsewhere {
+                // This machine's worktree may be older than what another machine did since.
+                events.extend(resume_here(&worktree, task).await?);
+            }
+            match known {
+                Some(known) if known.path == worktree.path => {
+                    let notes = events.into_iter().map(|kind| NewEvent::for_task(task.id, Actor::Orchestrator, kind));
+                    engine.append(notes.collect()).await?;
+                    return Ok((known, false));
+                }
+                // Recorded on another machine, or made by a run killed before it could record
+                // it (nothing has worked in it yet): recorded now as this machine's.
+                _ => worktree,
+            }
+        }
         Prepared::Created(worktree) => {
-            if label == PRODUCTION && engine.publishes(task) {
+            if elsewhere {
                 events.extend(resume_here(&worktree, task).await?);
             }
             worktree
@@ -523,12 +538,16 @@ pub(crate) async fn ensure_worktree(
     Ok((worktree, true))
 }
 
-/// A new production worktree for a task another machine worked on (its repository named by
-/// URL): its files become the newest state that machine pushed, and the log says from where.
+/// The production worktree of a task whose repository is named by URL, which other machines may
+/// have worked on: when its files are not the newest state any machine pushed, they become it,
+/// and the log says from where.
 async fn resume_here(worktree: &Worktree, task: &Task) -> Result<Option<EventKind>, EngineError> {
     let (path, id) = (worktree.path.clone(), task.id);
     let restored = tokio::task::spawn_blocking(move || -> Result<Option<(String, String)>, String> {
         let Some((reference, commit)) = latest_task_state(&path, id) else { return Ok(None) };
+        if holds_checkpoint(&path, &commit).unwrap_or(false) {
+            return Ok(None);
+        }
         restore(&path, &commit).map_err(|err| err.to_string())?;
         Ok(Some((reference, commit)))
     })
@@ -536,7 +555,7 @@ async fn resume_here(worktree: &Worktree, task: &Task) -> Result<Option<EventKin
     .map_err(|err| EngineError::Refused(format!("restoring the worktree stopped: {err}")))?
     .map_err(|err| EngineError::Refused(format!("cannot restore the work another machine pushed: {err}")))?;
     Ok(restored.map(|(reference, commit)| EventKind::Note {
-        text: format!("worktree made on this machine from {reference} ({}), the newest state pushed", &commit[..12]),
+        text: format!("worktree on this machine set to {reference} ({}), the newest state pushed", &commit[..12]),
     }))
 }
 

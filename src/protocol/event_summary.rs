@@ -205,6 +205,7 @@ impl EventKind {
             EventKind::ArtifactsStored { artifacts, failed } => {
                 let total: u64 = artifacts.iter().map(|a| a.bytes).sum();
                 let mut kinds: Vec<&str> = artifacts.iter().map(|a| a.kind.name()).collect();
+                kinds.sort_unstable();
                 kinds.dedup();
                 let mut line =
                     format!("stored {} artifact(s), {} ({})", artifacts.len(), human_bytes(total), kinds.join(", "));

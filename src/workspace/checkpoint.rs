@@ -26,7 +26,28 @@ pub fn checkpoint(path: &Path, reference: &str, message: &str) -> Result<String,
     }
     let repo = super::baseline::open(path).map_err(git("open the worktree"))?;
     let head = repo.head().and_then(|h| h.peel_to_commit()).map_err(git("read the worktree's branch"))?;
-    // A scratch index: the worktree's own index stays as it is.
+    let tree = worktree_tree(&repo, path, &head)?;
+    let tree = repo.find_tree(tree).map_err(git("read the checkpoint's tree"))?;
+    let signature = Signature::now("Ambidex", "ambidex@localhost").map_err(git("sign the checkpoint"))?;
+    let commit =
+        repo.commit(None, &signature, &signature, message, &tree, &[&head]).map_err(git("commit the checkpoint"))?;
+    repo.reference(reference, commit, true, message).map_err(git("record the checkpoint's ref"))?;
+    crate::crash::point("checkpoint.written");
+    Ok(commit.to_string())
+}
+
+/// Whether the worktree at `path` holds exactly what checkpoint `commit` recorded (its files,
+/// as a checkpoint would record them now).
+pub fn holds_checkpoint(path: &Path, commit: &str) -> Result<bool, WorkspaceError> {
+    let repo = super::baseline::open(path).map_err(git("open the worktree"))?;
+    let head = repo.head().and_then(|h| h.peel_to_commit()).map_err(git("read the worktree's branch"))?;
+    let saved = Oid::from_str(commit).and_then(|oid| repo.find_commit(oid)).map_err(git("read the checkpoint"))?;
+    Ok(worktree_tree(&repo, path, &head)? == saved.tree_id())
+}
+
+/// The tree of everything in the worktree: the branch's tree with every changed, new or deleted
+/// file applied, built in a scratch index (the worktree's own index stays as it is).
+fn worktree_tree(repo: &git2::Repository, path: &Path, head: &git2::Commit<'_>) -> Result<Oid, WorkspaceError> {
     let mut index = git2::Index::new().map_err(git("make a scratch index"))?;
     index.read_tree(&head.tree().map_err(git("read the branch's tree"))?).map_err(git("read the branch's tree"))?;
     let workdir = repo.workdir().ok_or_else(|| WorkspaceError::NotARepo {
@@ -53,14 +74,7 @@ pub fn checkpoint(path: &Path, reference: &str, message: &str) -> Result<String,
         };
         index.add(&index_entry(relative, blob, mode, stat.len())).map_err(git("record a file"))?;
     }
-    let tree = index.write_tree_to(&repo).map_err(git("write the checkpoint's tree"))?;
-    let tree = repo.find_tree(tree).map_err(git("read the checkpoint's tree"))?;
-    let signature = Signature::now("Ambidex", "ambidex@localhost").map_err(git("sign the checkpoint"))?;
-    let commit =
-        repo.commit(None, &signature, &signature, message, &tree, &[&head]).map_err(git("commit the checkpoint"))?;
-    repo.reference(reference, commit, true, message).map_err(git("record the checkpoint's ref"))?;
-    crate::crash::point("checkpoint.written");
-    Ok(commit.to_string())
+    index.write_tree_to(repo).map_err(git("write the checkpoint's tree"))
 }
 
 /// Deletes every private ref of the task whose refs live under `refs/ambidex/<task>/` (its

@@ -47,27 +47,45 @@ pub fn cached_clone(repos: &Path, url: &str) -> PathBuf {
 /// which another machine may have pushed (see [`follow_remote`]). Returns the clone's path.
 pub fn sync_clone(repos: &Path, url: &str, task: TaskId) -> Result<PathBuf, String> {
     let clone = cached_clone(repos, url);
+    std::fs::create_dir_all(repos).map_err(|err| format!("cannot create the cache {}: {err}", repos.display()))?;
+    let _held = lock_clone(&clone)?;
     if !clone.join(".git").exists() {
-        std::fs::create_dir_all(repos).map_err(|err| format!("cannot create the cache {}: {err}", repos.display()))?;
         // Cloned beside its place and moved there whole, so a killed clone leaves no half.
         let partial = repos.join(format!(".partial-{}-{}", std::process::id(), task.short()));
         let _ = std::fs::remove_dir_all(&partial);
         let mut command = git_command(repos);
         command.args(["clone", "--quiet", "--no-checkout", "--", url]).arg(&partial);
         run(command, &format!("clone {url}"))?;
-        std::fs::rename(&partial, &clone).or_else(|err| {
+        std::fs::rename(&partial, &clone).map_err(|err| {
             let _ = std::fs::remove_dir_all(&partial);
-            // Another worker of this machine cloned it first: theirs is as good.
-            if clone.join(".git").exists() { Ok(()) } else { Err(format!("cannot move the clone into place: {err}")) }
+            format!("cannot move the clone into place: {err}")
         })?;
     }
     let short = namespace(task);
     let mut command = git_command(&clone);
     command.args(["fetch", "--quiet", "--prune", "origin", "+refs/heads/*:refs/remotes/origin/*"]);
-    command.arg(format!("+refs/ambidex/{short}/*:refs/ambidex/{short}/*"));
     run(command, &format!("fetch {url}"))?;
+    // Never pruned: a checkpoint whose push failed is still this machine's to push.
+    let mut command = git_command(&clone);
+    command.args(["fetch", "--quiet", "origin"]).arg(format!("+refs/ambidex/{short}/*:refs/ambidex/{short}/*"));
+    run(command, &format!("fetch the task's refs from {url}"))?;
     follow_remote(&clone, &short).map_err(|err| format!("cannot update the clone's branches: {err}"))?;
     Ok(clone)
+}
+
+/// Holds the clone's lock file while git works in it: two runs of one machine (slots, or
+/// workers sharing a cache) never fetch or push in the same clone at once.
+fn lock_clone(clone: &Path) -> Result<std::fs::File, String> {
+    let name = clone.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let path = clone.with_file_name(format!(".{name}.lock"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|err| format!("cannot open the lock {}: {err}", path.display()))?;
+    file.lock().map_err(|err| format!("cannot lock {}: {err}", path.display()))?;
+    Ok(file)
 }
 
 /// Moves the clone's branches to the remote's. The clone is a cache nobody commits to but the
@@ -92,16 +110,23 @@ fn follow_remote(clone: &Path, short: &str) -> Result<(), git2::Error> {
         if task_branch && !name.starts_with(&own) {
             continue;
         }
-        let commit = repo.find_commit(target)?;
-        let Ok(local) = repo.find_branch(&name, BranchType::Local) else {
-            repo.branch(&name, &commit, false)?;
-            continue;
-        };
-        let Some(ours) = local.get().target() else { continue };
-        let moves = ours != target && (!task_branch || repo.graph_descendant_of(target, ours)?);
-        if moves && !checked_out(&repo, &name) {
-            repo.reference(&format!("refs/heads/{name}"), target, true, "ambidex: follow the remote")?;
-        }
+        // A branch that cannot follow (a local `release` where the remote now has `release/1.0`)
+        // stays as it is: the tasks that need another branch still get theirs.
+        let _ = follow_one(&repo, &name, target, task_branch);
+    }
+    Ok(())
+}
+
+fn follow_one(repo: &Repository, name: &str, target: git2::Oid, task_branch: bool) -> Result<(), git2::Error> {
+    let commit = repo.find_commit(target)?;
+    let Ok(local) = repo.find_branch(name, BranchType::Local) else {
+        repo.branch(name, &commit, false)?;
+        return Ok(());
+    };
+    let Some(ours) = local.get().target() else { return Ok(()) };
+    let moves = ours != target && (!task_branch || repo.graph_descendant_of(target, ours)?);
+    if moves && !checked_out(repo, name) {
+        repo.reference(&format!("refs/heads/{name}"), target, true, "ambidex: follow the remote")?;
     }
     Ok(())
 }
@@ -119,15 +144,21 @@ fn checked_out(repo: &Repository, branch: &str) -> bool {
     })
 }
 
-/// Pushes the task's private refs (forced: only the lease holder writes them) and its branches
-/// (never forced) from `repo`, a clone or one of its worktrees, to `origin`.
-pub fn push_task_refs(repo: &Path, task: TaskId) -> Result<(), String> {
+/// Pushes the task's private refs from the clone to `origin` (forced: only the lease holder
+/// writes them), then its branches (never forced). `Err` when the private refs did not go:
+/// another machine cannot resume from here. `Ok(Some(why))` when only a branch was refused (a
+/// rewind moved it back, say): the checkpoints went, the branch waits for a push that fits.
+pub fn push_task_refs(clone: &Path, task: TaskId) -> Result<Option<String>, String> {
+    let _held = lock_clone(clone)?;
     let short = namespace(task);
-    let mut command = git_command(repo);
+    let mut command = git_command(clone);
     command.args(["push", "--quiet", "--no-verify", "origin"]);
     command.arg(format!("+refs/ambidex/{short}/*:refs/ambidex/{short}/*"));
+    run(command, "push the task's checkpoints to origin")?;
+    let mut command = git_command(clone);
+    command.args(["push", "--quiet", "--no-verify", "origin"]);
     command.arg(format!("refs/heads/ambidex/{short}/*:refs/heads/ambidex/{short}/*"));
-    run(command, "push the task's refs to origin")
+    Ok(run(command, "push the task's branches to origin").err())
 }
 
 /// The task's part of ref names: `ambidex/<this>/…` branches, `refs/ambidex/<this>/…` refs.
@@ -161,8 +192,10 @@ fn run(mut command: std::process::Command, what: &str) -> Result<(), String> {
         || git2::Config::open_default().and_then(|config| config.get_string("core.sshCommand")).is_ok();
     if !own_ssh {
         // A key's passphrase or an unknown host key would otherwise ask on a terminal no one watches.
-        command.env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
+        command.env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes -o ConnectTimeout=30 -o ServerAliveInterval=15");
     }
+    // A remote that stops sending is given up after a minute below 1 KB/s, not waited on forever.
+    command.env("GIT_HTTP_LOW_SPEED_LIMIT", "1000").env("GIT_HTTP_LOW_SPEED_TIME", "60");
     let output = command
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

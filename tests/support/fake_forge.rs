@@ -15,7 +15,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use loopback::Loopback;
+use loopback::{Loopback, header_texts};
 use serde_json::{Value, json};
 
 /// One recorded request.
@@ -123,10 +123,7 @@ async fn handle(
         method: method.to_string(),
         path: uri.path().to_owned(),
         query: uri.query().unwrap_or_default().to_owned(),
-        headers: headers
-            .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
-            .collect(),
+        headers: header_texts(&headers),
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
     };
     let mut inner = inner.lock().unwrap();

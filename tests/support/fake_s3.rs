@@ -22,7 +22,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
-use loopback::Loopback;
+use loopback::{Loopback, header_texts};
 use sha2::{Digest, Sha256};
 
 /// One recorded request.
@@ -281,10 +281,7 @@ async fn handle(
         method: method.to_string(),
         path: uri.path().to_owned(),
         query: uri.query().unwrap_or_default().to_owned(),
-        headers: headers
-            .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
-            .collect(),
+        headers: header_texts(&headers),
     };
     let query: BTreeMap<String, String> =
         Query::<Vec<(String, String)>>::try_from_uri(&uri).map(|q| q.0.into_iter().collect()).unwrap_or_default();

@@ -3,7 +3,10 @@
 //! are served this way.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
+
 use axum::Router;
+use axum::http::HeaderMap;
 
 /// A running server.
 pub struct Loopback {
@@ -44,4 +47,9 @@ impl Drop for Loopback {
             let _ = thread.join();
         }
     }
+}
+
+/// A request's headers as text, for a fake's record of what it was sent.
+pub fn header_texts(headers: &HeaderMap) -> BTreeMap<String, String> {
+    headers.iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned())).collect()
 }

@@ -369,3 +369,78 @@ fn a_machine_that_ran_a_task_before_takes_it_up_where_another_left_it() {
     });
     assert!(caught_up, "B's reused worktree was set to what A pushed: {log}");
 }
+
+/// A commit of the remote that no task branch descends from.
+fn unrelated_commit(remote: &git2::Repository) -> git2::Oid {
+    let blob = remote.blob(b"someone else's work\n").unwrap();
+    let mut tree = remote.treebuilder(None).unwrap();
+    tree.insert("OTHER.md", blob, 0o100644).unwrap();
+    let tree = remote.find_tree(tree.write().unwrap()).unwrap();
+    let who = git2::Signature::now("Someone", "someone@example.com").unwrap();
+    remote.commit(None, &who, &who, "unrelated", &tree, &[]).unwrap()
+}
+
+#[test]
+fn a_remote_that_refuses_the_pushes_costs_the_task_nothing_and_the_log_says_what_did_not_go() {
+    let a = Sandbox::new();
+    let (bare, url) = origin(&a);
+    let flags = flags(&a, &Server::get().database());
+    let on = |more: &[&str]| {
+        let args: Vec<&str> = flags.iter().map(String::as_str).chain(more.iter().copied()).collect();
+        a.run(&args)
+    };
+    let add = |tag: &str| -> String {
+        let (title, validate) = (format!("Write note {tag} into the notes folder"), format!("test -f notes/{tag}.txt"));
+        let criteria = format!("notes/{tag}.txt exists and holds the line 'note {tag}'");
+        let task = ["task", "add", "--title", &title, "--criteria", &criteria, "--risk", "low", "--json"];
+        let added = on(&[&["--repo", url.as_str()][..], &task[..], &["--validate", &validate]].concat()).ok();
+        let added: Value = serde_json::from_str(&added).unwrap();
+        added["id"].as_str().unwrap().parse::<ambidex::protocol::TaskId>().unwrap().short().to_lowercase()
+    };
+    let (blocked, refused) = (add("n001"), add("n002"));
+    // The remote already has a ref where the first task's private refs would go (so none of them
+    // can be made there), and a branch of the second task's name that is not ours.
+    let remote = git2::Repository::open_bare(&bare).unwrap();
+    let other = unrelated_commit(&remote);
+    remote.reference(&format!("refs/ambidex/{blocked}"), other, false, "in the way").unwrap();
+    remote.reference(&format!("refs/heads/ambidex/{refused}/production"), other, false, "not ours").unwrap();
+
+    let cache = a.path("cache").display().to_string();
+    let done = on(&["worker", "--approve", "all", "--exit-when-idle", "--repos", &cache]).ok();
+    assert_eq!(done.matches("PR ready").count(), 2, "both tasks were delivered all the same: {done}");
+
+    let log = on(&["audit", "log", "--all", "--json"]).ok();
+    let events: Vec<Value> = log.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let notes_of = |short: &str| -> Vec<String> {
+        events
+            .iter()
+            .filter(|e| e["task"].as_str().unwrap_or_default().to_lowercase().ends_with(short))
+            .filter(|e| e["kind"]["type"] == "note")
+            .map(|e| e["kind"]["text"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let blocked_notes = notes_of(&blocked);
+    assert!(
+        blocked_notes.iter().any(|n| n.starts_with("the task's checkpoints were not pushed to file://")
+            && n.contains("another machine cannot resume it")),
+        "{blocked_notes:?}"
+    );
+    assert_eq!(blocked_notes.len(), 1, "said once, not at every checkpoint: {blocked_notes:?}");
+    assert!(blocked_notes[0].len() < 600, "git's words are cut to the cause: {}", blocked_notes[0]);
+    let refused_notes = notes_of(&refused);
+    assert!(
+        refused_notes
+            .iter()
+            .any(|n| n.starts_with("the task's branch was not pushed") && n.contains("its checkpoints were")),
+        "{refused_notes:?}"
+    );
+    assert!(!refused_notes.iter().any(|n| n.contains("checkpoints were not pushed")), "{refused_notes:?}");
+
+    // What the remote holds: none of the first task's refs; the second's checkpoints, and the
+    // branch that was not ours left as it was (never forced).
+    let refs = |prefix: &str| remote.references_glob(&format!("{prefix}*")).unwrap().count();
+    assert_eq!(refs(&format!("refs/ambidex/{blocked}/")), 0);
+    assert!(refs(&format!("refs/ambidex/{refused}/finished/")) > 0);
+    let branch = remote.refname_to_id(&format!("refs/heads/ambidex/{refused}/production")).unwrap();
+    assert_eq!(branch, other);
+}

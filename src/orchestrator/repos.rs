@@ -35,29 +35,31 @@ impl Engine {
     /// is no clone cache, or a path this machine does not have.
     pub fn unreachable_repo(&self, task: &Task) -> Option<String> {
         let repo = task.spec.repo.as_deref().unwrap_or(".");
-        let cache = self.setup.as_ref().and_then(|setup| setup.repos.as_ref());
-        match (is_repo_url(repo), cache) {
-            (true, Some(_)) => None,
-            (true, None) => Some(format!("its repository is {repo}: a worker started with `--repos DIR` clones it")),
-            (false, _) if std::path::Path::new(repo).is_dir() => None,
-            (false, _) => Some(format!("its repository {repo} is not on this machine")),
+        match self.uncloned(task) {
+            Some(why) => Some(why),
+            None if is_repo_url(repo) || std::path::Path::new(repo).is_dir() => None,
+            None => Some(format!("its repository {repo} is not on this machine")),
         }
+    }
+
+    /// Why `task` is left to workers that clone, when its repository is a URL and this process
+    /// has no clone cache.
+    pub(super) fn uncloned(&self, task: &Task) -> Option<String> {
+        let repo = task.spec.repo.as_deref().filter(|repo| is_repo_url(repo))?;
+        let cached = self.setup.as_ref().is_some_and(|setup| setup.repos.is_some());
+        (!cached).then(|| format!("its repository is {repo}: a worker started with `--repos DIR` clones it"))
     }
 
     /// Brings the clone of `task`'s repository up to date (cloning it the first time), with the
     /// refs another machine pushed for it. Nothing for a repository named by path; a URL this
     /// process has no clone cache for is refused, saying what would run it.
     pub(super) async fn sync_repo(&self, task: &Task) -> Result<(), EngineError> {
-        let Some((repos, url)) = self.remote_of(task) else {
-            return match self.unreachable_repo(task) {
-                Some(why) if task.spec.repo.as_deref().is_some_and(is_repo_url) => {
-                    Err(EngineError::Refused(format!("task {} cannot run here: {why}", task.id.short())))
-                }
-                _ => Ok(()),
-            };
-        };
-        let id = task.id;
-        tokio::task::spawn_blocking(move || sync_clone(&repos, &url, id))
+        if let Some(why) = self.uncloned(task) {
+            return Err(EngineError::Refused(format!("task {} cannot run here: {why}", task.id.short())));
+        }
+        let Some((repos, url)) = self.remote_of(task) else { return Ok(()) };
+        let (id, resumed) = (task.id, !task.worktrees.is_empty() || !task.removed_worktrees.is_empty());
+        tokio::task::spawn_blocking(move || sync_clone(&repos, &url, id, resumed))
             .await
             .map_err(|err| EngineError::Refused(format!("fetching the repository stopped: {err}")))?
             .map(|_| ())
@@ -75,24 +77,32 @@ impl Engine {
         let pushed = tokio::task::spawn_blocking(move || push_task_refs(&clone, id))
             .await
             .unwrap_or_else(|err| Err(format!("pushing stopped: {err}")));
-        let text = match pushed {
+        let (cause, text) = match pushed {
             Ok(None) => return,
-            Ok(Some(why)) => format!(
-                "the task's branch was not pushed to {url} ({why}); its checkpoints were, so another machine can \
-                 resume it, and its branch goes with a later push that fits"
-            ),
-            Err(why) => format!(
-                "the task's checkpoints were not pushed to {url}: {why}; another machine cannot resume it from here \
-                 until a later push goes through"
-            ),
+            Ok(Some(why)) => {
+                let cause = format!("the task's branch was not pushed to {url}");
+                let text = format!(
+                    "{cause} ({why}); its checkpoints were, so another machine can resume it, and its branch goes \
+                     with a later push that fits"
+                );
+                (cause, text)
+            }
+            Err(why) => {
+                let cause = format!("the task's checkpoints were not pushed to {url}");
+                let text = format!(
+                    "{cause}: {why}; another machine cannot resume it from here until a later push goes through"
+                );
+                (cause, text)
+            }
         };
+        // Said once while pushes keep failing for the same cause (git's words name each new ref).
         let said = self.reader().task_events(id).ok().and_then(|events| {
             events.iter().rev().find_map(|e| match &e.kind {
                 EventKind::Note { text } => Some(text.clone()),
                 _ => None,
             })
         });
-        if said.as_deref() != Some(text.as_str()) {
+        if !said.is_some_and(|said| said.starts_with(&cause)) {
             // A note that cannot be stored either leaves the next push to try again.
             let _ = self.append(vec![NewEvent::for_task(id, Actor::Orchestrator, EventKind::Note { text })]).await;
         }

@@ -12,7 +12,6 @@ use super::{Engine, EngineError, lock};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::protocol::{EventKind, TaskId, TaskStatus, Update};
-use crate::workspace::is_repo_url;
 
 /// Drives `tasks` with at most `limit` running at once; returns each one's ending, in order.
 pub async fn drive_all(engine: Arc<Engine>, tasks: Vec<TaskId>, limit: usize) -> Vec<Result<Ending, EngineError>> {
@@ -51,7 +50,7 @@ impl Engine {
             .filter(|t| matches!(t.status, TaskStatus::Queued | TaskStatus::Interrupted | TaskStatus::Running))
             .filter(|t| !running.contains(&t.id))
             // A repository named by URL runs only where it can be cloned (`worker --repos`).
-            .filter(|t| !t.spec.repo.as_deref().is_some_and(is_repo_url) || self.unreachable_repo(t).is_none())
+            .filter(|t| self.uncloned(t).is_none())
             .map(|t| t.id)
             .collect())
     }

@@ -44,8 +44,10 @@ pub fn cached_clone(repos: &Path, url: &str) -> PathBuf {
 
 /// Clones `url` into the cache (once; without a checkout of its own: tasks work in worktrees)
 /// and brings it up to date: the remote's branches, and the task's branches and private refs,
-/// which another machine may have pushed (see [`follow_remote`]). Returns the clone's path.
-pub fn sync_clone(repos: &Path, url: &str, task: TaskId) -> Result<PathBuf, String> {
+/// which another machine may have pushed (see [`follow_remote`]); `resumed` says some machine
+/// worked on the task already: until then a remote branch of the task's name is not its own and
+/// is left alone. Returns the clone's path.
+pub fn sync_clone(repos: &Path, url: &str, task: TaskId, resumed: bool) -> Result<PathBuf, String> {
     let clone = cached_clone(repos, url);
     std::fs::create_dir_all(repos).map_err(|err| format!("cannot create the cache {}: {err}", repos.display()))?;
     let _held = lock_clone(&clone)?;
@@ -69,7 +71,7 @@ pub fn sync_clone(repos: &Path, url: &str, task: TaskId) -> Result<PathBuf, Stri
     let mut command = git_command(&clone);
     command.args(["fetch", "--quiet", "origin"]).arg(format!("+refs/ambidex/{short}/*:refs/ambidex/{short}/*"));
     run(command, &format!("fetch the task's refs from {url}"))?;
-    follow_remote(&clone, &short).map_err(|err| format!("cannot update the clone's branches: {err}"))?;
+    follow_remote(&clone, &short, resumed).map_err(|err| format!("cannot update the clone's branches: {err}"))?;
     Ok(clone)
 }
 
@@ -90,10 +92,10 @@ fn lock_clone(clone: &Path) -> Result<std::fs::File, String> {
 
 /// Moves the clone's branches to the remote's. The clone is a cache nobody commits to but the
 /// tasks: every branch outside `ambidex/` follows the remote (so a task starts from today's
-/// target branch); the task's own `ambidex/<task>/…` branches are made when missing and moved
-/// only forward, and no branch a worktree has checked out is moved. Other tasks' branches are
-/// left to their own runs.
-fn follow_remote(clone: &Path, short: &str) -> Result<(), git2::Error> {
+/// target branch); the task's own `ambidex/<task>/…` branches, once the task was `resumed`, are
+/// made when missing and moved only forward, and no branch a worktree has checked out is moved.
+/// Other tasks' branches are left to their own runs.
+fn follow_remote(clone: &Path, short: &str, resumed: bool) -> Result<(), git2::Error> {
     let repo = Repository::open(clone)?;
     let own = format!("ambidex/{short}/");
     let remote: Vec<(String, git2::Oid)> = repo
@@ -107,7 +109,7 @@ fn follow_remote(clone: &Path, short: &str) -> Result<(), git2::Error> {
         .collect();
     for (name, target) in remote {
         let task_branch = name.starts_with("ambidex/");
-        if task_branch && !name.starts_with(&own) {
+        if task_branch && (!resumed || !name.starts_with(&own)) {
             continue;
         }
         // A branch that cannot follow (a local `release` where the remote now has `release/1.0`)
@@ -206,7 +208,12 @@ fn run(mut command: std::process::Command, what: &str) -> Result<(), String> {
     }
     let said = String::from_utf8_lossy(&output.stderr);
     let said: Vec<&str> = said.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    Err(format!("could not {what}: {}", said.join("; ")))
+    // git says the same thing once per ref: the first line names the cause.
+    let more = match said.len() {
+        0 | 1 => String::new(),
+        n => format!(" (and {} more lines from git)", n - 1),
+    };
+    Err(format!("could not {what}: {}{more}", said.first().copied().unwrap_or("git failed without saying why")))
 }
 
 #[cfg(test)]

@@ -27,8 +27,7 @@ impl Engine {
     /// one: a path, or a URL with a clone cache; `None` for no repository or a URL without one.
     pub(super) fn local_repo(&self, repo: Option<&str>) -> Option<PathBuf> {
         let repo = repo?;
-        let cached = self.setup.as_ref().is_some_and(|setup| setup.repos.is_some());
-        (!is_repo_url(repo) || cached).then(|| self.repo_dir(Some(repo)))
+        (!is_repo_url(repo) || self.clones()).then(|| self.repo_dir(Some(repo)))
     }
 
     /// Why this process cannot run `task` here, if it cannot: its repository is a URL and there
@@ -46,8 +45,7 @@ impl Engine {
     /// has no clone cache.
     pub(super) fn uncloned(&self, task: &Task) -> Option<String> {
         let repo = task.spec.repo.as_deref().filter(|repo| is_repo_url(repo))?;
-        let cached = self.setup.as_ref().is_some_and(|setup| setup.repos.is_some());
-        (!cached).then(|| format!("its repository is {repo}: a worker started with `--repos DIR` clones it"))
+        (!self.clones()).then(|| format!("its repository is {repo}: a worker started with `--repos DIR` clones it"))
     }
 
     /// Brings the clone of `task`'s repository up to date (cloning it the first time), with the
@@ -71,6 +69,9 @@ impl Engine {
     /// fails costs no work here: the log notes it (once while it says the same), and the next
     /// push carries everything.
     pub(super) async fn publish(&self, id: TaskId) {
+        if !self.clones() {
+            return;
+        }
         let Ok(task) = self.task(id) else { return };
         let Some((repos, url)) = self.remote_of(&task) else { return };
         let clone = cached_clone(&repos, &url);
@@ -120,6 +121,12 @@ impl Engine {
     /// this process clones such repositories).
     pub(super) fn publishes(&self, task: &Task) -> bool {
         self.remote_of(task).is_some()
+    }
+
+    /// Whether this process clones repositories named by URL (`worker --repos`): without it no
+    /// task's work is exchanged with a remote, and nothing needs reading to know so.
+    pub(super) fn clones(&self) -> bool {
+        self.setup.as_ref().is_some_and(|setup| setup.repos.is_some())
     }
 
     fn remote_of(&self, task: &Task) -> Option<(PathBuf, String)> {

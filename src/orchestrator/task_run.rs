@@ -215,6 +215,9 @@ impl TaskRun {
     /// before the log says the stage finished, so a machine that resumes the task starts from
     /// what the stage did (a stage's own checkpoint holds only what it started from).
     async fn keep_for_elsewhere(&self) -> Result<(), EngineError> {
+        if !self.engine.clones() {
+            return Ok(());
+        }
         let task = self.task()?;
         if !self.engine.publishes(&task) {
             return Ok(());
